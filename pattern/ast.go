@@ -19,11 +19,21 @@ type Branch []Field
 // A Field is the condition a pattern puts on one leaf of the event: the value
 // found at Path must satisfy at least one of Conds (values OR).
 //
-// Path lists the object keys from the event root ("detail", "state"). Arrays
-// in the event are transparent: a path goes through an array into each of its
-// elements, and a field matches when any element matches. Fields of one Branch
-// that reach into the same array of objects must match within the same element
-// of that array (AWS's "array consistency").
+// Path lists the object keys from the event root ("detail", "state"), split
+// at dots. EventBridge flattens an event into dot-joined field names, so the
+// pattern key "a.b" and the nesting {"a":{"b":…}} name the same field, and so
+// do the event key "state.status" and the nesting {"state":{"status":…}} (AWS
+// case dot_joining_event). Parse splits every pattern key at '.', so a Path
+// never holds a dot; a matcher must treat event keys the same way (split them,
+// or compare dot-joined names).
+//
+// Arrays in the event are transparent: a path goes through an array (nested
+// arrays too) into each of its elements, and a field matches when any element
+// matches. The leaves of an event are its strings, numbers, booleans and nulls;
+// an object or an empty array is not a leaf. Fields of one Branch that reach
+// into the same array must match within the same element of that array (AWS's
+// "array consistency"): all the leaves a Branch's match uses must agree on the
+// element index of every event array they pass through.
 type Field struct {
 	Path  []string
 	Conds []Cond
@@ -52,34 +62,51 @@ const (
 	// KindSuffixIgnoreCase matches a string that ends with Str, ignoring case.
 	KindSuffixIgnoreCase
 	// KindEqualsIgnoreCase matches a string equal to Str, ignoring case.
+	// "Ignoring case" means strings.EqualFold (Unicode simple folding, rune
+	// by rune); the …IgnoreCase prefix and suffix kinds compare the first or
+	// last utf8.RuneCountInString(Str) runes of the string with EqualFold.
 	KindEqualsIgnoreCase
 	// KindWildcard matches a string against the wildcard pattern Str: '*'
 	// stands for any run of characters; Str is kept as written, with its
 	// "\*" and "\\" escapes.
 	KindWildcard
-	// KindAnythingBut matches a value (string or number) that is none of
-	// Strs and none of Nums.
+	// KindAnythingBut matches a present leaf that is none of Strs (compared
+	// with strings only) and none of Nums (compared by value with numbers
+	// only): a null, a boolean, the string "5" against Nums [5] all match.
+	// Parse fills exactly one of Strs and Nums. Like every anything-but kind,
+	// it never matches an absent field.
 	KindAnythingBut
-	// KindAnythingButPrefix matches a string that starts with none of Strs.
+	// KindAnythingButPrefix matches a present leaf that is not a string
+	// starting with one of Strs (a number or null matches).
 	KindAnythingButPrefix
-	// KindAnythingButSuffix matches a string that ends with none of Strs.
+	// KindAnythingButSuffix matches a present leaf that is not a string
+	// ending with one of Strs.
 	KindAnythingButSuffix
-	// KindAnythingButIgnoreCase matches a string equal to none of Strs, ignoring case.
+	// KindAnythingButIgnoreCase matches a present leaf that is not a string
+	// equal to one of Strs, ignoring case.
 	KindAnythingButIgnoreCase
-	// KindAnythingButWildcard matches a string that matches none of the
-	// wildcard patterns in Strs.
+	// KindAnythingButWildcard matches a present leaf that is not a string
+	// matching one of the wildcard patterns in Strs.
 	KindAnythingButWildcard
 	// KindNumeric matches a JSON number inside Range.
 	KindNumeric
 	// KindExists matches when the leaf is present (Bool true) or absent
 	// (Bool false). Only leaves count: an object or an empty array at Path is
-	// not a present leaf.
+	// not a present leaf; null is. {"exists": false} is judged on the whole
+	// event: it holds when no leaf at Path exists anywhere in the event, and
+	// it takes no part in array consistency (event-ruler checks absence
+	// against the event's set of field names).
 	KindExists
-	// KindCIDR matches a string holding an IP address inside Prefix.
+	// KindCIDR matches a string that netip.ParseAddr accepts as an address
+	// inside Prefix (Prefix.Contains: an IPv4 address never matches an IPv6
+	// prefix nor the reverse; a zoned address matches nothing).
 	KindCIDR
 )
 
 // A Cond is one value of a pattern's value list: an operator and its operands.
+//
+// Numbers, in patterns and events alike, compare as the float64 nearest to
+// their JSON text (strconv.ParseFloat; a number too large for float64 is ±Inf).
 type Cond struct {
 	Kind   Kind
 	Str    string
