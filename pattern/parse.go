@@ -1,0 +1,582 @@
+package pattern
+
+import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxBranches is the most branches a pattern may expand to once its $or
+// alternatives are multiplied out; beyond it Parse rejects the pattern as too
+// complex.
+const MaxBranches = 1000
+
+// reasonTooComplex is the reason given for a pattern past MaxBranches or a
+// wildcard past maxWildcardStars.
+const reasonTooComplex = "Rule is too complex"
+
+// numericLimit bounds the operands of numeric and the numbers of
+// anything-but: AWS matches numbers between -5.0e9 and +5.0e9 inclusive.
+const numericLimit = 5e9
+
+// Parse parses and validates an event pattern given as JSON text and returns
+// it in normal form (see Pattern). An invalid pattern gives an
+// *InvalidPatternError carrying AWS's reason; a pattern longer than the limit
+// (WithMaxLength, default DefaultMaxLength) gives a *PatternTooLongError.
+func Parse(data []byte, opts ...Option) (*Pattern, error) {
+	o := NewOptions(opts...)
+	if o.MaxLength > 0 && len(data) > o.MaxLength {
+		if n := charCount(data); n > o.MaxLength {
+			return nil, &PatternTooLongError{Length: n, Max: o.MaxLength}
+		}
+	}
+	p := parser{s: scanner{data: data}}
+	t, err := p.s.next()
+	if err != nil {
+		return nil, err
+	}
+	if t.kind != tokObject {
+		if err := p.s.skip(t); err != nil {
+			return nil, err
+		}
+		return nil, invalid("Filter is not an object")
+	}
+	branches, err := p.object(nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.s.end(); err != nil {
+		return nil, err
+	}
+	pat := &Pattern{Branches: make([]Branch, len(branches))}
+	for i, b := range branches {
+		slices.SortStableFunc(b, func(x, y Field) int { return slices.Compare(x.Path, y.Path) })
+		for j := 1; j < len(b); j++ {
+			if slices.Equal(b[j-1].Path, b[j].Path) {
+				return nil, invalidf("Duplicate field '%s'", strings.Join(b[j].Path, "."))
+			}
+		}
+		pat.Branches[i] = Branch(b)
+	}
+	return pat, nil
+}
+
+// charCount counts characters as Java (and so AWS) does: UTF-16 code units.
+func charCount(data []byte) int {
+	n := 0
+	for i := 0; i < len(data); {
+		if data[i] < utf8.RuneSelf {
+			n++
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(data[i:])
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+		i += size
+	}
+	return n
+}
+
+type parser struct {
+	s scanner
+}
+
+// object parses the members of an object whose '{' was read, at path prefix,
+// and returns its branches: the disjunctive normal form of its $or members.
+func (p *parser) object(prefix []string) ([][]Field, error) {
+	branches := [][]Field{nil}
+	var keys []string
+	for first := true; ; first = false {
+		key, done, err := p.s.objectNext(first)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			break
+		}
+		if slices.Contains(keys, key) {
+			return nil, invalidf("Duplicate field '%s'", key)
+		}
+		keys = append(keys, key)
+		if key == "$or" {
+			alts, err := p.or(prefix)
+			if err != nil {
+				return nil, err
+			}
+			if branches, err = cross(branches, alts); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		path := append(prefix[:len(prefix):len(prefix)], strings.Split(key, ".")...)
+		t, err := p.s.next()
+		if err != nil {
+			return nil, err
+		}
+		switch t.kind {
+		case tokObject:
+			sub, err := p.object(path)
+			if err != nil {
+				return nil, err
+			}
+			if branches, err = cross(branches, sub); err != nil {
+				return nil, err
+			}
+		case tokArray:
+			conds, err := p.values()
+			if err != nil {
+				return nil, err
+			}
+			f := Field{Path: path, Conds: conds}
+			for i := range branches {
+				branches[i] = append(branches[i], f)
+			}
+		default:
+			return nil, invalidf("%q must be an object or an array", key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, invalid("Empty objects are not allowed")
+	}
+	return branches, nil
+}
+
+// cross returns every union of one branch of a with one branch of b. Each
+// result has its own backing array, so later appends do not alias.
+func cross(a, b [][]Field) ([][]Field, error) {
+	if len(a)*len(b) > MaxBranches {
+		return nil, invalid(reasonTooComplex)
+	}
+	out := make([][]Field, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			f := make([]Field, 0, len(x)+len(y))
+			out = append(out, append(append(f, x...), y...))
+		}
+	}
+	return out, nil
+}
+
+// or parses the value of a "$or" member: an array of at least two objects,
+// each a pattern at the same path. Its branches are the union of theirs.
+func (p *parser) or(prefix []string) ([][]Field, error) {
+	t, err := p.s.next()
+	if err != nil {
+		return nil, err
+	}
+	if t.kind != tokArray {
+		return nil, invalid("It must be an Array followed with $or.")
+	}
+	var alts [][]Field
+	n := 0
+	for first := true; ; first = false {
+		done, err := p.s.arrayNext(first)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			break
+		}
+		t, err := p.s.next()
+		if err != nil {
+			return nil, err
+		}
+		if t.kind != tokObject {
+			return nil, invalid("Only JSON object is allowed in array of $or relationship.")
+		}
+		sub, err := p.object(prefix)
+		if err != nil {
+			return nil, err
+		}
+		n++
+		if len(alts)+len(sub) > MaxBranches {
+			return nil, invalid(reasonTooComplex)
+		}
+		alts = append(alts, sub...)
+	}
+	if n < 2 {
+		return nil, invalid("There must have at least 2 elements in array of $or relationship.")
+	}
+	return alts, nil
+}
+
+// values parses a value list (its '[' read): the conditions of one field.
+func (p *parser) values() ([]Cond, error) {
+	var conds []Cond
+	for first := true; ; first = false {
+		done, err := p.s.arrayNext(first)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			break
+		}
+		t, err := p.s.next()
+		if err != nil {
+			return nil, err
+		}
+		var c Cond
+		switch t.kind {
+		case tokString:
+			c = Cond{Kind: KindString, Str: t.str}
+		case tokNumber:
+			c = Cond{Kind: KindNumber, Num: t.num}
+		case tokNull:
+			c = Cond{Kind: KindNull}
+		case tokTrue, tokFalse:
+			c = Cond{Kind: KindBool, Bool: t.kind == tokTrue}
+		case tokObject:
+			if c, err = p.matchExpr(); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, invalid("Match value must be String, number, true, false, or null")
+		}
+		conds = append(conds, c)
+	}
+	if len(conds) == 0 {
+		return nil, invalid("Empty arrays are not allowed")
+	}
+	return conds, nil
+}
+
+// matchExpr parses an operator object such as {"prefix": "a"} (its '{'
+// read).
+func (p *parser) matchExpr() (Cond, error) {
+	name, done, err := p.s.objectNext(true)
+	if err != nil {
+		return Cond{}, err
+	}
+	if done {
+		return Cond{}, invalid("Match expression name not found")
+	}
+	t, err := p.s.next()
+	if err != nil {
+		return Cond{}, err
+	}
+	var c Cond
+	switch name {
+	case "prefix", "suffix":
+		c, err = p.prefixSuffix(name, t)
+	case "equals-ignore-case":
+		if t.kind != tokString {
+			return Cond{}, invalid("equals-ignore-case match pattern must be a string")
+		}
+		c = Cond{Kind: KindEqualsIgnoreCase, Str: t.str}
+	case "wildcard":
+		if t.kind != tokString {
+			return Cond{}, invalid("wildcard match pattern must be a string")
+		}
+		err = checkWildcard(t.str)
+		c = Cond{Kind: KindWildcard, Str: t.str}
+	case "anything-but":
+		c, err = p.anythingBut(t)
+	case "numeric":
+		if t.kind != tokArray {
+			return Cond{}, invalid("Value of numeric must be an array.")
+		}
+		c, err = p.numeric()
+	case "exists":
+		if t.kind != tokTrue && t.kind != tokFalse {
+			return Cond{}, invalid("exists match pattern must be either true or false.")
+		}
+		c = Cond{Kind: KindExists, Bool: t.kind == tokTrue}
+	case "cidr":
+		// AWS's reason names prefix here: event-ruler shares the check.
+		if t.kind != tokString {
+			return Cond{}, invalid("prefix match pattern must be a string")
+		}
+		var prefix, err = parseCIDR(t.str)
+		if err != nil {
+			return Cond{}, err
+		}
+		c = Cond{Kind: KindCIDR, Prefix: prefix}
+	default:
+		return Cond{}, invalidf("Unrecognized match type %s", name)
+	}
+	if err != nil {
+		return Cond{}, err
+	}
+	return c, p.closeExpr()
+}
+
+// closeExpr checks that an operator object has no second member.
+func (p *parser) closeExpr() error {
+	_, done, err := p.s.objectNext(false)
+	if err != nil {
+		return err
+	}
+	if !done {
+		return invalid("Only one key allowed in match expression")
+	}
+	return nil
+}
+
+// prefixSuffix parses the value of "prefix" or "suffix": a string, or
+// {"equals-ignore-case": string}.
+func (p *parser) prefixSuffix(name string, t token) (Cond, error) {
+	plain, folded := KindPrefix, KindPrefixIgnoreCase
+	exprName, unsupported := "Prefix expression name not found", "Unsupported prefix pattern: "
+	if name == "suffix" {
+		plain, folded = KindSuffix, KindSuffixIgnoreCase
+		exprName, unsupported = "Suffix expression name not found", "Unsupported suffix pattern: "
+	}
+	switch t.kind {
+	case tokString:
+		return Cond{Kind: plain, Str: t.str}, nil
+	case tokObject:
+		op, done, err := p.s.objectNext(true)
+		if err != nil {
+			return Cond{}, err
+		}
+		if done {
+			return Cond{}, invalid(exprName)
+		}
+		if op != "equals-ignore-case" {
+			return Cond{}, invalid(unsupported + op)
+		}
+		v, err := p.s.next()
+		if err != nil {
+			return Cond{}, err
+		}
+		if v.kind != tokString {
+			return Cond{}, invalid("equals-ignore-case match pattern must be a string")
+		}
+		return Cond{Kind: folded, Str: v.str}, p.closeExpr()
+	}
+	return Cond{}, invalidf("%s match pattern must be a string", name)
+}
+
+// anythingBut parses the value of "anything-but", whose first token is t.
+func (p *parser) anythingBut(t token) (Cond, error) {
+	switch t.kind {
+	case tokString:
+		return Cond{Kind: KindAnythingBut, Strs: []string{t.str}}, nil
+	case tokNumber:
+		if err := checkNumericLimit(t.num); err != nil {
+			return Cond{}, err
+		}
+		return Cond{Kind: KindAnythingBut, Nums: []float64{t.num}}, nil
+	case tokArray:
+		return p.anythingButList()
+	case tokObject:
+	default:
+		return Cond{}, invalid("Value of anything-but must be an array or single string/number value.")
+	}
+	op, done, err := p.s.objectNext(true)
+	if err != nil {
+		return Cond{}, err
+	}
+	if done {
+		return Cond{}, invalid("Anything-But expression name not found")
+	}
+	var kind Kind
+	var typeReason string
+	switch op {
+	case "prefix":
+		kind, typeReason = KindAnythingButPrefix, "prefix/suffix match pattern must be a string"
+	case "suffix":
+		kind, typeReason = KindAnythingButSuffix, "prefix/suffix match pattern must be a string"
+	case "equals-ignore-case":
+		kind, typeReason = KindAnythingButIgnoreCase, "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."
+	case "wildcard":
+		kind, typeReason = KindAnythingButWildcard, "wildcard match pattern must be a string"
+	default:
+		return Cond{}, invalidf("Unsupported anything-but pattern: %s", op)
+	}
+	v, err := p.s.next()
+	if err != nil {
+		return Cond{}, err
+	}
+	var strs []string
+	switch v.kind {
+	case tokString:
+		strs = []string{v.str}
+	case tokArray:
+		for first := true; ; first = false {
+			done, err := p.s.arrayNext(first)
+			if err != nil {
+				return Cond{}, err
+			}
+			if done {
+				break
+			}
+			e, err := p.s.next()
+			if err != nil {
+				return Cond{}, err
+			}
+			if e.kind != tokString {
+				return Cond{}, invalid(typeReason)
+			}
+			strs = append(strs, e.str)
+		}
+		if len(strs) == 0 {
+			return Cond{}, invalid("Empty arrays are not allowed")
+		}
+	case tokObject:
+		if kind == KindAnythingButPrefix || kind == KindAnythingButSuffix {
+			// AWS case content_anything_suffix_ignorecase_EXC: no
+			// equals-ignore-case inside anything-but's prefix or suffix.
+			return Cond{}, invalid("Value of anything-but must be an array or single string/number value.")
+		}
+		return Cond{}, invalid(typeReason)
+	default:
+		return Cond{}, invalid(typeReason)
+	}
+	for _, s := range strs {
+		switch kind {
+		case KindAnythingButPrefix, KindAnythingButSuffix:
+			if s == "" {
+				return Cond{}, invalid("Null prefix/suffix not allowed")
+			}
+		case KindAnythingButWildcard:
+			if err := checkWildcard(s); err != nil {
+				return Cond{}, err
+			}
+		}
+	}
+	return Cond{Kind: kind, Strs: strs}, p.closeExpr()
+}
+
+// anythingButList parses anything-but's list form (its '[' read): all
+// strings or all numbers.
+func (p *parser) anythingButList() (Cond, error) {
+	c := Cond{Kind: KindAnythingBut}
+	for first := true; ; first = false {
+		done, err := p.s.arrayNext(first)
+		if err != nil {
+			return Cond{}, err
+		}
+		if done {
+			break
+		}
+		e, err := p.s.next()
+		if err != nil {
+			return Cond{}, err
+		}
+		switch e.kind {
+		case tokString:
+			c.Strs = append(c.Strs, e.str)
+		case tokNumber:
+			if err := checkNumericLimit(e.num); err != nil {
+				return Cond{}, err
+			}
+			c.Nums = append(c.Nums, e.num)
+		default:
+			return Cond{}, invalid("Inside anything but list, start|null|boolean is not supported.")
+		}
+	}
+	if (len(c.Strs) == 0) == (len(c.Nums) == 0) {
+		return Cond{}, invalid("Inside anything but list, either all values are number or string, mixed type is not supported")
+	}
+	return c, nil
+}
+
+// numeric parses the operand list of "numeric" (its '[' read):
+// ["=", x], [">" or ">=", x], ["<" or "<=", x], or a lower bound followed by
+// an upper bound: [">", 0, "<=", 5].
+func (p *parser) numeric() (Cond, error) {
+	op, val, done, err := p.numericTerm(true, "Invalid member in numeric match: ", func(op string) error {
+		switch op {
+		case "=", "<", "<=", ">", ">=":
+			return nil
+		}
+		return invalidf("Unrecognized numeric range operator: %s", op)
+	})
+	if err != nil {
+		return Cond{}, err
+	}
+	if done {
+		return Cond{}, invalid("Invalid member in numeric match: ]")
+	}
+	var r Range
+	switch op {
+	case "=":
+		r = Range{HasLow: true, Low: val, HasHigh: true, High: val}
+	case "<", "<=":
+		r = Range{HasHigh: true, High: val, HighOpen: op == "<"}
+	case ">", ">=":
+		r = Range{HasLow: true, Low: val, LowOpen: op == ">"}
+		op2, val2, done, err := p.numericTerm(false, "Bad value in numeric range: ", func(op string) error {
+			if op != "<" && op != "<=" {
+				return invalidf("Bad numeric range operator: %s", op)
+			}
+			return nil
+		})
+		if err != nil {
+			return Cond{}, err
+		}
+		if done {
+			return Cond{Kind: KindNumeric, Range: r}, nil
+		}
+		if val >= val2 {
+			return Cond{}, invalid("Bottom must be less than top")
+		}
+		r.HasHigh, r.High, r.HighOpen = true, val2, op2 == "<"
+		done, err = p.s.arrayNext(false)
+		if err != nil {
+			return Cond{}, err
+		}
+		if !done {
+			return Cond{}, invalid("Too many terms in numeric range expression")
+		}
+		return Cond{Kind: KindNumeric, Range: r}, nil
+	}
+	done, err = p.s.arrayNext(false)
+	if err != nil {
+		return Cond{}, err
+	}
+	if !done {
+		return Cond{}, invalid("Too many elements in numeric expression")
+	}
+	return Cond{Kind: KindNumeric, Range: r}, nil
+}
+
+// numericTerm reads an operator and its number, or done at the list's end.
+// badOp prefixes the reason when the operator is not a string; checkOp
+// rejects an operator that is not allowed at this place.
+func (p *parser) numericTerm(first bool, badOp string, checkOp func(string) error) (op string, val float64, done bool, err error) {
+	done, err = p.s.arrayNext(first)
+	if err != nil || done {
+		return "", 0, done, err
+	}
+	t, err := p.s.next()
+	if err != nil {
+		return "", 0, false, err
+	}
+	if t.kind != tokString {
+		return "", 0, false, invalid(badOp + t.text())
+	}
+	op = t.str
+	if err := checkOp(op); err != nil {
+		return "", 0, false, err
+	}
+	v := token{kind: tokEndArray}
+	end, err := p.s.arrayNext(false)
+	if err != nil {
+		return "", 0, false, err
+	}
+	if !end {
+		if v, err = p.s.next(); err != nil {
+			return "", 0, false, err
+		}
+	}
+	if v.kind != tokNumber {
+		return "", 0, false, invalidf("Value of %s must be numeric", op)
+	}
+	if err := checkNumericLimit(v.num); err != nil {
+		return "", 0, false, err
+	}
+	return op, v.num, false, nil
+}
+
+func checkNumericLimit(f float64) error {
+	if f < -numericLimit || f > numericLimit {
+		return invalid("Value must be between -5.0E9 and 5.0E9, inclusive")
+	}
+	return nil
+}
