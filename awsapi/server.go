@@ -1,0 +1,362 @@
+package awsapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultMaxBodyBytes is the default request size limit: 1 MiB more than the largest legal
+// request of the services served (SQS batches of up to 1 MiB; PutEvents 256 KB of entries,
+// which JSON escaping can inflate).
+const DefaultMaxBodyBytes = 2 << 20
+
+// Config configures a Server.
+type Config struct {
+	// Logger receives internal errors and recovered panics; default slog.Default().
+	Logger *slog.Logger
+	// MaxBodyBytes limits request bodies; default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Authenticator, if set, may refuse calls (signature verification, key lists); without it
+	// every request is accepted and its SigV4 access key (if any) names the caller.
+	Authenticator Authenticator
+	// Now returns the current time (for Call records); default time.Now.
+	Now func() time.Time
+}
+
+// Call is what the server reports to observers after each API call.
+type Call struct {
+	Service   string // service name, e.g. "events"; "" when the target was not routed
+	Operation string // operation name from X-Amz-Target ("" when absent)
+	Target    string // the X-Amz-Target header as sent
+	Caller    Caller
+	Request   []byte // the raw request body (observers may keep it; it is not reused)
+	Input     any    // the decoded *In, nil when decoding failed or the call was not routed
+	Output    any    // the handler's *Out on success (nil for a nil *Out)
+	Err       *Error // the AWS error answered, nil on success
+	Status    int    // HTTP status written
+	// ResponseBytes is the size of the response body written.
+	ResponseBytes int
+	Start, End    time.Time
+}
+
+// Observer receives a record of every call after its response has been written. Observers run
+// on the request's goroutine: they must be fast and must not block (hand the record to a
+// buffered channel or a stream and return); a panic in one is recovered and logged. They must
+// not modify the Call.
+type Observer func(ctx context.Context, c *Call)
+
+// Server serves the AWS JSON protocol (POST / with X-Amz-Target) for registered services. It
+// is an http.Handler.
+type Server struct {
+	log     *slog.Logger
+	maxBody int64
+	auth    Authenticator
+	now     func() time.Time
+
+	mu        sync.RWMutex
+	prefixes  map[string]*Service
+	observers []Observer
+}
+
+// NewServer returns a server for services (more may be added with Register).
+func NewServer(cfg Config, services ...*Service) (*Server, error) {
+	s := &Server{log: cfg.Logger, maxBody: cfg.MaxBodyBytes, auth: cfg.Authenticator, now: cfg.Now,
+		prefixes: map[string]*Service{}}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, svc := range services {
+		if err := s.Register(svc); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Register adds svc; its target prefixes must not be taken by another service.
+func (s *Server) Register(svc *Service) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(svc.cfg.TargetPrefixes) == 0 {
+		return fmt.Errorf("register service %q: no X-Amz-Target prefix", svc.cfg.Name)
+	}
+	for _, p := range svc.cfg.TargetPrefixes {
+		if other, ok := s.prefixes[p]; ok && other != svc {
+			return fmt.Errorf("register service %q: target prefix %q already served by %q", svc.cfg.Name, p, other.cfg.Name)
+		}
+	}
+	for _, p := range svc.cfg.TargetPrefixes {
+		s.prefixes[p] = svc
+	}
+	return nil
+}
+
+// Observe adds an observer of every call (see Observer for what it must not do).
+func (s *Server) Observe(o Observer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observers = append(s.observers, o)
+}
+
+// route finds the service and operation of an X-Amz-Target value.
+func (s *Server) route(target string) (*Service, string, *Operation) {
+	i := strings.LastIndexByte(target, '.')
+	if i < 0 {
+		return nil, target, nil
+	}
+	prefix, opName := target[:i], target[i+1:]
+	s.mu.RLock()
+	svc := s.prefixes[prefix]
+	s.mu.RUnlock()
+	if svc == nil {
+		return nil, opName, nil
+	}
+	op, _ := svc.Operation(opName)
+	return svc, opName, op
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
+	requestID := NewRequestID()
+	w.Header().Set("x-amzn-RequestId", requestID)
+	target := r.Header.Get("X-Amz-Target")
+	svc, opName, op := s.route(target)
+	call := &Call{Operation: opName, Target: target, Caller: callerOf(r, requestID), Start: start}
+	if svc != nil {
+		call.Service = svc.cfg.Name
+	}
+	ctx := r.Context()
+
+	var err error
+	switch {
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", http.MethodPost)
+		err = &Error{Code: CodeUnknownOperationException, Status: http.StatusMethodNotAllowed,
+			Message: "AWS JSON operations are called with POST, not " + r.Method + "."}
+	case r.URL.Path != "/":
+		err = &Error{Code: CodeUnknownOperationException, Status: http.StatusNotFound,
+			Message: "No AWS JSON operation is served at " + r.URL.Path + "."}
+	default:
+		call.Request, err = s.readBody(w, r)
+	}
+	if err == nil && op == nil {
+		err = unknownOperation(target, svc, opName)
+	}
+	if err == nil && s.auth != nil {
+		err = s.auth.Authenticate(r, call.Request, &call.Caller)
+	}
+	if err == nil {
+		ctx = ContextWithCaller(ctx, call.Caller)
+		call.Input, call.Output, err = s.invoke(ctx, op, call.Request)
+	}
+	if err != nil {
+		call.Err = s.toAWSError(err, svc, call)
+		call.Status, call.ResponseBytes = s.writeError(w, svc, call.Err)
+	} else {
+		call.Status, call.ResponseBytes = s.writeOutput(w, svc, call)
+	}
+	call.End = s.now()
+	s.notify(ctx, call, w)
+}
+
+func unknownOperation(target string, svc *Service, opName string) *Error {
+	switch {
+	case target == "":
+		return Errorf(CodeUnknownOperationException, "Missing X-Amz-Target header.")
+	case svc == nil:
+		return Errorf(CodeUnknownOperationException, "No service is served for the X-Amz-Target %q.", target)
+	default:
+		return Errorf(CodeUnknownOperationException, "Operation %s is not supported by %s.", opName, svc.cfg.Name)
+	}
+}
+
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > s.maxBody {
+		return nil, s.tooLarge()
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, s.tooLarge()
+		}
+		return nil, Errorf(CodeSerializationException, "Could not read the request body: %v", err)
+	}
+	return body, nil
+}
+
+func (s *Server) tooLarge() *Error {
+	return Errorf(CodeRequestEntityTooLargeException, "Request body is larger than the limit of %d bytes.", s.maxBody)
+}
+
+// invoke calls the operation, turning a panic into an error.
+func (s *Server) invoke(ctx context.Context, op *Operation, body []byte) (in, out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return op.invoke(ctx, body)
+}
+
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("handler panic: %v", p.value) }
+
+// toAWSError maps a handler's error to the AWS error to answer, logging unexpected ones.
+func (s *Server) toAWSError(err error, svc *Service, call *Call) *Error {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	code := CodeInternalFailure
+	if svc != nil {
+		code = svc.cfg.InternalErrorCode
+	}
+	attrs := []any{"service", call.Service, "operation", call.Operation, "request_id", call.Caller.RequestID, "err", err}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		attrs = append(attrs, "stack", string(pe.stack))
+		s.log.Error("awsapi: handler panicked", attrs...)
+	} else {
+		s.log.Error("awsapi: handler failed", attrs...)
+	}
+	return NewError(code)
+}
+
+func (s *Server) contentType(svc *Service) string {
+	if svc == nil {
+		return "application/x-amz-json-1.1"
+	}
+	return svc.contentType
+}
+
+// writeError writes e as AWS does: {"__type": …, "message": …}, x-amzn-ErrorType, and for
+// query-compatible services x-amzn-query-error.
+func (s *Server) writeError(w http.ResponseWriter, svc *Service, e *Error) (int, int) {
+	status := e.Status
+	svcName := ""
+	if svc != nil {
+		svcName = svc.cfg.Name
+	}
+	info, known := LookupError(svcName, e.Code)
+	if status == 0 || (e.fromTable && known) {
+		status = info.Status
+		if !known {
+			status = http.StatusBadRequest
+		}
+	}
+	typ := e.Code
+	h := w.Header()
+	if svc != nil && svc.cfg.ErrorNamespace != "" {
+		typ = svc.cfg.ErrorNamespace + "#" + e.Code
+	}
+	if svc != nil && svc.cfg.QueryCompatible {
+		qc := info.QueryCode
+		if qc == "" {
+			qc = e.Code
+		}
+		fault := "Sender"
+		if status >= 500 {
+			fault = "Receiver"
+		}
+		h.Set("x-amzn-query-error", qc+";"+fault)
+	}
+	body, _ := json.Marshal(struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}{typ, e.Message})
+	h.Set("x-amzn-ErrorType", e.Code)
+	h.Set("Content-Type", s.contentType(svc))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	n, _ := w.Write(body)
+	return status, n
+}
+
+func (s *Server) writeOutput(w http.ResponseWriter, svc *Service, call *Call) (int, int) {
+	body := []byte("{}")
+	if call.Output != nil {
+		b, err := json.Marshal(call.Output)
+		if err != nil {
+			call.Err = s.toAWSError(fmt.Errorf("encode %s output: %w", call.Operation, err), svc, call)
+			return s.writeError(w, svc, call.Err)
+		}
+		body = b
+	}
+	h := w.Header()
+	h.Set("Content-Type", s.contentType(svc))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	n, _ := w.Write(body)
+	return http.StatusOK, n
+}
+
+// notify flushes the response (the client has its answer before observers run) and reports
+// the call to every observer.
+func (s *Server) notify(ctx context.Context, call *Call, w http.ResponseWriter) {
+	s.mu.RLock()
+	obs := s.observers
+	s.mu.RUnlock()
+	if len(obs) == 0 {
+		return
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	ctx = context.WithoutCancel(ContextWithCaller(ctx, call.Caller))
+	for _, o := range obs {
+		s.observe(ctx, o, call)
+	}
+}
+
+func (s *Server) observe(ctx context.Context, o Observer, call *Call) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("awsapi: observer panicked", "operation", call.Operation, "request_id", call.Caller.RequestID,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	o(ctx, call)
+}
+
+// NewRequestID returns a random (version 4) UUID, the form of AWS request ids.
+func NewRequestID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return string(b[:])
+}

@@ -1,0 +1,234 @@
+package awsapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+)
+
+// ServiceConfig describes one AWS JSON service.
+type ServiceConfig struct {
+	// Name is the service's key in the exception table and its signing name: "events",
+	// "cloudtrail", "sqs".
+	Name string
+	// TargetPrefixes are the X-Amz-Target prefixes (before ".Operation") routed to this service;
+	// the first is the canonical one.
+	TargetPrefixes []string
+	// JSONVersion is "1.1" (EventBridge, CloudTrail) or "1.0" (SQS); it sets the Content-Type
+	// application/x-amz-json-<version>.
+	JSONVersion string
+	// ErrorNamespace, when set, qualifies __type as Namespace#Code (SQS: "com.amazonaws.sqs").
+	ErrorNamespace string
+	// QueryCompatible makes error responses carry x-amzn-query-error: <awsQuery code>;Sender
+	// (or ;Receiver), as SQS does for its older clients.
+	QueryCompatible bool
+	// InternalErrorCode is the code of unexpected failures (EventBridge: InternalException);
+	// default InternalFailure.
+	InternalErrorCode string
+}
+
+// Service is a set of operations under one or more X-Amz-Target prefixes. Register handlers
+// with Handle, then the service with a Server.
+type Service struct {
+	cfg         ServiceConfig
+	contentType string
+
+	mu  sync.RWMutex
+	ops map[string]*Operation
+}
+
+// NewService returns a service without operations.
+func NewService(cfg ServiceConfig) *Service {
+	if cfg.JSONVersion == "" {
+		cfg.JSONVersion = "1.1"
+	}
+	if cfg.InternalErrorCode == "" {
+		cfg.InternalErrorCode = CodeInternalFailure
+	}
+	cfg.TargetPrefixes = append([]string(nil), cfg.TargetPrefixes...)
+	return &Service{cfg: cfg, contentType: "application/x-amz-json-" + cfg.JSONVersion, ops: map[string]*Operation{}}
+}
+
+// NewEventBridge returns the EventBridge service (X-Amz-Target AWSEvents.*, JSON 1.1).
+func NewEventBridge() *Service {
+	return NewService(ServiceConfig{Name: "events", TargetPrefixes: []string{"AWSEvents"}, JSONVersion: "1.1",
+		InternalErrorCode: CodeInternalException})
+}
+
+// NewCloudTrail returns the CloudTrail service: the Go SDK sends CloudTrail_20131101.*, the AWS
+// CLI com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.*; both are routed here.
+func NewCloudTrail() *Service {
+	return NewService(ServiceConfig{Name: "cloudtrail", JSONVersion: "1.1",
+		TargetPrefixes: []string{"CloudTrail_20131101", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"}})
+}
+
+// NewSQS returns the SQS service (X-Amz-Target AmazonSQS.*, JSON 1.0, query-compatible errors).
+func NewSQS() *Service {
+	return NewService(ServiceConfig{Name: "sqs", TargetPrefixes: []string{"AmazonSQS"}, JSONVersion: "1.0",
+		ErrorNamespace: "com.amazonaws.sqs", QueryCompatible: true})
+}
+
+// Name returns the service's name ("events", …).
+func (s *Service) Name() string { return s.cfg.Name }
+
+// Config returns the service's configuration.
+func (s *Service) Config() ServiceConfig { return s.cfg }
+
+// Operation returns the registered operation called name.
+func (s *Service) Operation(name string) (*Operation, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	op, ok := s.ops[name]
+	return op, ok
+}
+
+// Operations returns the names of the registered operations, sorted.
+func (s *Service) Operations() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	names := make([]string, 0, len(s.ops))
+	for n := range s.ops {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Operation is a registered handler of one service.
+type Operation struct {
+	name    string
+	svc     *Service
+	inType  reflect.Type
+	outType reflect.Type
+	// invoke decodes body into a new In and calls the handler.
+	invoke func(ctx context.Context, body []byte) (in, out any, err error)
+}
+
+// Name returns the operation's name, e.g. "PutRule".
+func (o *Operation) Name() string { return o.name }
+
+// Service returns the service the operation belongs to.
+func (o *Operation) Service() *Service { return o.svc }
+
+// InputType returns the handler's input struct type (In).
+func (o *Operation) InputType() reflect.Type { return o.inType }
+
+// Handle registers f as the handler of operation op of svc. The server decodes the request
+// body into a new In (an empty body gives In's zero value; malformed JSON or a member of the
+// wrong type is a SerializationException), calls f, and writes *Out as JSON (a nil *Out as {}).
+// f returns an *Error (possibly wrapped) for an AWS error; any other error is logged and
+// answered as the service's internal error, never shown to the client. Handle panics if op is
+// registered twice (a programming error).
+func Handle[In, Out any](svc *Service, op string, f func(context.Context, *In) (*Out, error)) *Operation {
+	o := &Operation{
+		name:    op,
+		svc:     svc,
+		inType:  reflect.TypeFor[In](),
+		outType: reflect.TypeFor[Out](),
+	}
+	o.invoke = func(ctx context.Context, body []byte) (any, any, error) {
+		in := new(In)
+		if err := decodeInput(body, in); err != nil {
+			return nil, nil, err
+		}
+		out, err := f(ctx, in)
+		if err != nil {
+			return in, nil, err
+		}
+		if out == nil {
+			return in, nil, nil
+		}
+		return in, out, nil
+	}
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	if _, dup := svc.ops[op]; dup {
+		panic(fmt.Sprintf("awsapi: operation %s.%s registered twice", svc.cfg.Name, op))
+	}
+	svc.ops[op] = o
+	return o
+}
+
+// decodeInput unmarshals an AWS JSON request body into v, mapping failures to
+// SerializationException (or passing through an *Error from a custom unmarshaller).
+func decodeInput(body []byte, v any) error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil
+	}
+	err := json.Unmarshal(body, v)
+	if err == nil {
+		return nil
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return &Error{Code: CodeSerializationException, Message: serializationMessage(err), Status: StatusOf(CodeSerializationException)}
+}
+
+// serializationMessage words a decoding failure the way AWS's JSON services do (they report
+// the offending token kind and the type it cannot become).
+func serializationMessage(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		var token string
+		switch v := te.Value; {
+		case v == "array":
+			return "Start of list found where not expected"
+		case v == "object":
+			return "Start of structure or map found where not expected."
+		case v == "string":
+			token = "STRING_VALUE"
+		case v == "bool":
+			token = "BOOLEAN_VALUE"
+		default: // "number", "number 1.5"
+			token = "NUMBER_VALUE"
+		}
+		return token + " can not be converted to " + article(coralType(te.Type))
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("Could not parse the request body as JSON: %s (at offset %d)", se.Error(), se.Offset)
+	}
+	return "Could not deserialize the request body: " + err.Error()
+}
+
+func coralType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "String"
+	case reflect.Bool:
+		return "Boolean"
+	case reflect.Int64, reflect.Uint64:
+		return "Long"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32:
+		return "Integer"
+	case reflect.Float32:
+		return "Float"
+	case reflect.Float64:
+		return "Double"
+	case reflect.Slice, reflect.Array:
+		return "List"
+	case reflect.Map:
+		return "Map"
+	default:
+		return "Structure"
+	}
+}
+
+func article(noun string) string {
+	switch noun[0] {
+	case 'A', 'E', 'I', 'O', 'U':
+		return "an " + noun
+	}
+	return "a " + noun
+}
