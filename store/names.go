@@ -1,0 +1,86 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"strings"
+)
+
+// tokenEncoding is base32 with the RFC 4648 "extended hex" alphabet in lower
+// case: its characters (0-9, a-v) are valid in every NATS name, and it keeps
+// the byte order of the input.
+var tokenEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+
+// maxNameLen is JetStream's limit on stream and consumer names (JSMaxNameLen).
+const maxNameLen = 255
+
+// Token encodes an arbitrary name (a bus name, a rule name, an ARN…) as a
+// string that is valid as a NATS subject token, a stream name and a consumer
+// name. It is injective: two different names never share a token. The empty
+// name encodes to "_" (which no non-empty name produces).
+func Token(name string) string {
+	if name == "" {
+		return "_"
+	}
+	return tokenEncoding.EncodeToString([]byte(name))
+}
+
+// ParseToken is the inverse of [Token].
+func ParseToken(tok string) (string, bool) {
+	if tok == "_" {
+		return "", true
+	}
+	b, err := tokenEncoding.DecodeString(tok)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+// Name builds a stream or consumer name from a fixed prefix (letters, digits,
+// '-' or '_' only, chosen by the caller) and names encoded with [Token],
+// joined with '-'. When the result would exceed JetStream's 255-byte limit it
+// is prefix + "-z" + hex(SHA-256 of the parts) instead; 'z' is outside the
+// token alphabet, so hashed names never equal unhashed ones.
+func Name(prefix string, parts ...string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	for _, p := range parts {
+		b.WriteByte('-')
+		b.WriteString(Token(p))
+	}
+	if b.Len() <= maxNameLen {
+		return b.String()
+	}
+	h := sha256.New()
+	for _, p := range parts {
+		// Length-prefix each part so ("ab","c") and ("a","bc") differ.
+		var n [8]byte
+		l := uint64(len(p))
+		for i := range n {
+			n[i] = byte(l >> (8 * i))
+		}
+		h.Write(n[:])
+		h.Write([]byte(p))
+	}
+	return prefix + "-z" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Subject builds a NATS subject from a fixed prefix (dot-separated literal
+// tokens chosen by the caller) and names encoded with [Token], one token each.
+func Subject(prefix string, parts ...string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	for _, p := range parts {
+		b.WriteByte('.')
+		b.WriteString(Token(p))
+	}
+	return b.String()
+}
+
+// BusStream is the name of the stream that holds the events of bus name.
+func BusStream(bus string) string { return Name("BUS", bus) }
+
+// BusSubject is the subject events of bus name are published on.
+func BusSubject(bus string) string { return Subject("conveyor.bus", bus) }
