@@ -13,9 +13,9 @@ func ValidDetail(d string) bool {
 	var kinds [MaxDetailDepth/64 + 1]uint64
 	depth := 0
 	const (
-		wantValue = iota // a value must come next
-		wantKey          // a member name must come next (after '{' or ',' in an object)
-		afterValue       // a value ended: ',', a closing bracket, or the end
+		wantValue  = iota // a value must come next
+		wantKey           // a member name must come next (after '{' or ',' in an object)
+		afterValue        // a value ended: ',', a closing bracket, or the end
 	)
 	state := wantValue
 	for {

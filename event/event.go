@@ -128,7 +128,6 @@ func Parse(data []byte) (*Event, error) {
 	return e, nil
 }
 
-
 const hexDigits = "0123456789abcdef"
 
 // AppendString appends s as a JSON string. It escapes only what JSON requires (quote,
