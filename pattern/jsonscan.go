@@ -104,7 +104,7 @@ func quoteChar(r rune) string {
 	if r < 0x20 || r == 0x7f {
 		return fmt.Sprintf("(control character %#x)", r)
 	}
-	return "'" + string(r) + "'"
+	return fmt.Sprintf("'%c' (code %d)", r, r)
 }
 
 // enter and leave track nesting; next calls enter for '{' and '['.

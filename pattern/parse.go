@@ -89,7 +89,7 @@ type parser struct {
 // and returns its branches: the disjunctive normal form of its $or members.
 func (p *parser) object(prefix []string) ([][]Field, error) {
 	branches := [][]Field{nil}
-	var keys []string
+	var keys keySet
 	for first := true; ; first = false {
 		key, done, err := p.s.objectNext(first)
 		if err != nil {
@@ -98,10 +98,9 @@ func (p *parser) object(prefix []string) ([][]Field, error) {
 		if done {
 			break
 		}
-		if slices.Contains(keys, key) {
+		if !keys.add(key) {
 			return nil, invalidf("Duplicate field '%s'", key)
 		}
-		keys = append(keys, key)
 		if key == "$or" {
 			alts, err := p.or(prefix)
 			if err != nil {
@@ -139,10 +138,44 @@ func (p *parser) object(prefix []string) ([][]Field, error) {
 			return nil, invalidf("%q must be an object or an array", key)
 		}
 	}
-	if len(keys) == 0 {
+	if keys.n == 0 {
 		return nil, invalid("Empty objects are not allowed")
 	}
 	return branches, nil
+}
+
+// A keySet holds the keys of one object, to reject a duplicate. Objects are
+// small: a slice until they are not.
+type keySet struct {
+	n     int
+	small []string
+	large map[string]struct{}
+}
+
+// add adds key and reports whether it was new.
+func (k *keySet) add(key string) bool {
+	if k.large == nil {
+		if slices.Contains(k.small, key) {
+			return false
+		}
+		k.n++
+		if len(k.small) < 16 {
+			k.small = append(k.small, key)
+			return true
+		}
+		k.large = make(map[string]struct{}, 32)
+		for _, s := range k.small {
+			k.large[s] = struct{}{}
+		}
+		k.large[key] = struct{}{}
+		return true
+	}
+	if _, ok := k.large[key]; ok {
+		return false
+	}
+	k.large[key] = struct{}{}
+	k.n++
+	return true
 }
 
 // cross returns every union of one branch of a with one branch of b. Each

@@ -52,7 +52,23 @@ func refMatch(pattern, event any) bool {
 	}
 	r := &refEvent{leaves: map[string][]refLeaf{}}
 	r.flatten(ev, nil, nil)
-	return r.all(refItems(p, nil), nil)
+	items := refItems(p, nil)
+	r.prepare(refNames(items, nil))
+	return r.all(items, nil)
+}
+
+// refNames lists the field names of items, $or alternatives included.
+func refNames(items []refItem, names []string) []string {
+	for _, it := range items {
+		if it.or {
+			for _, alt := range it.alts {
+				names = refNames(alt, names)
+			}
+			continue
+		}
+		names = append(names, it.name)
+	}
+	return names
 }
 
 // A refLeaf is one leaf of the event: a string, json.Number, bool or nil
@@ -70,6 +86,58 @@ type refElem struct{ array, index int }
 type refEvent struct {
 	leaves map[string][]refLeaf // by dot-joined field name
 	arrays int
+	// relevant holds, for each field name of the pattern, the arrays that
+	// the leaves of the pattern's other fields pass through: the only
+	// arrays whose chosen element can matter to the rest of the search.
+	relevant map[string]map[int]bool
+}
+
+// prepare fills relevant for a pattern with the given field names (a name
+// listed twice is relevant to itself).
+func (r *refEvent) prepare(names []string) {
+	count := map[string]int{}
+	for _, n := range names {
+		count[n]++
+	}
+	touch := map[string]map[int]bool{}
+	for n := range count {
+		t := map[int]bool{}
+		for _, l := range r.leaves[n] {
+			for _, e := range l.elems {
+				t[e.array] = true
+			}
+		}
+		touch[n] = t
+	}
+	r.relevant = map[string]map[int]bool{}
+	for n := range count {
+		rel := map[int]bool{}
+		for m, c := range count {
+			if m != n || c > 1 {
+				for a := range touch[m] {
+					rel[a] = true
+				}
+			}
+		}
+		r.relevant[n] = rel
+	}
+}
+
+// projection identifies what choosing a leaf of field name commits the rest
+// of the search to. Two leaves with the same projection are interchangeable,
+// so the search tries one of them only (without this, a pattern of many
+// fields over arrays backtracks exponentially).
+func (r *refEvent) projection(name string, elems []refElem) string {
+	var b strings.Builder
+	for _, e := range elems {
+		if r.relevant[name][e.array] {
+			b.WriteString(strconv.Itoa(e.array))
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(e.index))
+			b.WriteByte(',')
+		}
+	}
+	return b.String()
 }
 
 // flatten records the leaves under v. Names are the object keys joined with
@@ -163,6 +231,7 @@ func (r *refEvent) all(items []refItem, chosen map[int]int) bool {
 	if len(leaves) == 0 && refHasExists(it.values, false) {
 		return r.all(rest, chosen)
 	}
+	tried := map[string]bool{}
 	for _, l := range leaves {
 		if !refConsistent(l.elems, chosen) {
 			continue
@@ -174,7 +243,15 @@ func (r *refEvent) all(items []refItem, chosen map[int]int) bool {
 				break
 			}
 		}
-		if matched && r.all(rest, refChoose(chosen, l.elems)) {
+		if !matched {
+			continue
+		}
+		key := r.projection(it.name, l.elems)
+		if tried[key] {
+			continue
+		}
+		tried[key] = true
+		if r.all(rest, refChoose(chosen, l.elems)) {
 			return true
 		}
 	}
