@@ -73,11 +73,7 @@ func (e *Error) Is(target error) bool {
 // the code in the exception table (400 for a code the table lacks, which is a bug: the
 // table test lists all codes used).
 func Errorf(code, format string, args ...any) *Error {
-	msg := format
-	if len(args) > 0 {
-		msg = fmt.Sprintf(format, args...)
-	}
-	return &Error{Code: code, Message: msg, Status: StatusOf(code), fromTable: true}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Status: StatusOf(code), fromTable: true}
 }
 
 // NewError returns the AWS error for code with the table's default message (empty for codes
