@@ -130,7 +130,7 @@ func TestProtocol(t *testing.T) {
 		{name: "trailing garbage", target: "AWSEvents.Echo", body: `{} x`, status: 400,
 			want: `{"__type":"SerializationException","message":"Could not parse the request body as JSON: invalid character 'x' after top-level value (at offset 4)"}`},
 		{name: "string for integer", target: "AWSEvents.Echo", body: `{"Limit":"5"}`, status: 400,
-			want: `{"__type":"SerializationException","message":"STRING_VALUE can not be converted to an Integer"}`,
+			want:    `{"__type":"SerializationException","message":"STRING_VALUE can not be converted to an Integer"}`,
 			headers: map[string]string{"X-Amzn-Errortype": "SerializationException"}},
 		{name: "number for string", target: "AWSEvents.Echo", body: `{"Name":5}`, status: 400,
 			want: `{"__type":"SerializationException","message":"NUMBER_VALUE can not be converted to a String"}`},

@@ -31,7 +31,9 @@ func TestValidator(t *testing.T) {
 		{"utf16 length", func(v *Validator) { v.Length("description", "😀😀", 1, 3) },
 			"1 validation error detected: Value '😀😀' at 'description' failed to satisfy constraint: Member must have length less than or equal to 3"},
 		{"utf16 length ok", func(v *Validator) { v.Length("description", "😀é", 1, 3) }, ""},
-		{"enum", func(v *Validator) { v.Enum("state", "ON", "ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS") },
+		{"enum", func(v *Validator) {
+			v.Enum("state", "ON", "ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+		},
 			"1 validation error detected: Value 'ON' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]"},
 		{"range", func(v *Validator) { v.Range("limit", 0, 1, 100); v.Range("maxResults", 51, 1, 50) },
 			"2 validation errors detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
