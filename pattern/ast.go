@@ -106,7 +106,11 @@ const (
 // A Cond is one value of a pattern's value list: an operator and its operands.
 //
 // Numbers, in patterns and events alike, compare as the float64 nearest to
-// their JSON text (strconv.ParseFloat; a number too large for float64 is ±Inf).
+// their JSON text (strconv.ParseFloat; a number too large for float64 is ±Inf;
+// -0 equals 0, and Parse stores it as 0).
+//
+// Parse may share slices (Path, Conds, Strs…) between the Branches of one
+// Pattern: treat a Pattern as read-only.
 type Cond struct {
 	Kind   Kind
 	Str    string

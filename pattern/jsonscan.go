@@ -438,7 +438,11 @@ func (s *scanner) number() (token, error) {
 
 // parseNumber turns a valid JSON number literal into the float64 nearest to
 // it; out of range it gives ±Inf (or 0), which is how events compare too.
+// Negative zero becomes zero, so that no encoding of it can differ.
 func parseNumber(lit string) float64 {
 	f, _ := strconv.ParseFloat(lit, 64)
+	if f == 0 {
+		return 0
+	}
 	return f
 }
