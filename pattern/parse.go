@@ -135,7 +135,7 @@ func (p *parser) object(prefix []string) ([][]Field, error) {
 				branches[i] = append(branches[i], f)
 			}
 		default:
-			return nil, invalidf("%q must be an object or an array", key)
+			return nil, invalid(`"` + key + `" must be an object or an array`)
 		}
 	}
 	if keys.n == 0 {
@@ -232,7 +232,7 @@ func (p *parser) or(prefix []string) ([][]Field, error) {
 		alts = append(alts, sub...)
 	}
 	if n < 2 {
-		return nil, invalid("There must have at least 2 elements in array of $or relationship.")
+		return nil, invalid("There must have at least 2 Objects in $or relationship.")
 	}
 	return alts, nil
 }
@@ -287,6 +287,11 @@ func (p *parser) matchExpr() (Cond, error) {
 	if done {
 		return Cond{}, invalid("Match expression name not found")
 	}
+	switch name {
+	case "prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists", "cidr":
+	default:
+		return Cond{}, invalidf("Unrecognized match type %s", name)
+	}
 	t, err := p.s.next()
 	if err != nil {
 		return Cond{}, err
@@ -328,8 +333,6 @@ func (p *parser) matchExpr() (Cond, error) {
 			return Cond{}, err
 		}
 		c = Cond{Kind: KindCIDR, Prefix: prefix}
-	default:
-		return Cond{}, invalidf("Unrecognized match type %s", name)
 	}
 	if err != nil {
 		return Cond{}, err
@@ -425,6 +428,13 @@ func (p *parser) anythingBut(t token) (Cond, error) {
 	if err != nil {
 		return Cond{}, err
 	}
+	// AWS first applies anything-but's own type check to the operand
+	// (content_anything_suffix_ignorecase_EXC: an object), then the
+	// operator's (content_anything_prefix_int_EXC,
+	// content_anything_but_ignorecase_EXC: a number).
+	if v.kind != tokString && v.kind != tokNumber && v.kind != tokArray {
+		return Cond{}, invalid("Value of anything-but must be an array or single string/number value.")
+	}
 	var strs []string
 	switch v.kind {
 	case tokString:
@@ -450,13 +460,6 @@ func (p *parser) anythingBut(t token) (Cond, error) {
 		if len(strs) == 0 {
 			return Cond{}, invalid("Empty arrays are not allowed")
 		}
-	case tokObject:
-		if kind == KindAnythingButPrefix || kind == KindAnythingButSuffix {
-			// AWS case content_anything_suffix_ignorecase_EXC: no
-			// equals-ignore-case inside anything-but's prefix or suffix.
-			return Cond{}, invalid("Value of anything-but must be an array or single string/number value.")
-		}
-		return Cond{}, invalid(typeReason)
 	default:
 		return Cond{}, invalid(typeReason)
 	}
