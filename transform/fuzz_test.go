@@ -149,3 +149,37 @@ func TestStringContent(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFinder checks that finding several paths in one pass gives what
+// finding each alone gives, and that neither panics.
+func FuzzFinder(f *testing.F) {
+	f.Add("$.detail.state\n$.detail\n$.resources[0]\n$.detail.state\n$", []byte(`{"detail":{"state":"RUNNING","x":[1,{"y":2}]},"resources":["a"]}`))
+	f.Add("$.a[1].b\n$.a[0]\n$.a.b\n$.c", []byte(`{"a":[{"b":1},{"b":[2]}],"a":3,"c":{}}`))
+	f.Add("$.a\n$.b\n$.c", []byte(`{"c":1,"b":"\"","a":[]}`))
+	f.Fuzz(func(t *testing.T, pathList string, event []byte) {
+		var paths []path
+		for _, s := range strings.Split(pathList, "\n") {
+			if p, err := parsePath(s); err == nil {
+				paths = append(paths, p)
+			}
+		}
+		if len(paths) == 0 || len(paths) > 100 {
+			return
+		}
+		all := make([]span, len(paths))
+		errAll := newFinder(paths).find(event, all)
+		for i, p := range paths {
+			one := make([]span, 1)
+			errOne := newFinder([]path{p}).find(event, one)
+			if errAll == nil && errOne != nil && json.Valid(event) {
+				t.Fatalf("path %q alone failed on JSON: %v", p.text, errOne)
+			}
+			if errAll == nil && errOne == nil && one[0] != all[i] {
+				t.Fatalf("path %q: alone %+v, with the others %+v", p.text, one[0], all[i])
+			}
+		}
+		if json.Valid(event) && errAll != nil {
+			t.Fatalf("find on JSON failed: %v", errAll)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -21,7 +22,10 @@ func skipWS(b []byte, i int) int {
 }
 
 // skipString returns the index after the string starting at b[i] ('"').
+// Short strings, the most common in events, are scanned byte by byte; a long
+// one is left to bytes.IndexByte.
 func skipString(b []byte, i int) (int, error) {
+	n := 0
 	for j := i + 1; j < len(b); j++ {
 		switch b[j] {
 		case '"':
@@ -29,9 +33,37 @@ func skipString(b []byte, i int) (int, error) {
 		case '\\':
 			j++
 		}
+		if n++; n == 32 {
+			return skipLongString(b, i, j+1)
+		}
 	}
 	return 0, errMalformed
 }
+
+// skipLongString finishes skipString from b[j] for the string opened at b[i].
+func skipLongString(b []byte, i, j int) (int, error) {
+	for j < len(b) {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, errMalformed
+		}
+		j += k
+		// The quote ends the string unless an odd number of backslashes
+		// escapes it.
+		n := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1, nil
+		}
+		j++
+	}
+	return 0, errMalformed
+}
+
+// structural marks the bytes that matter when skipping a container.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
 
 // skipValue returns the index after the value starting at b[i].
 func skipValue(b []byte, i int) (int, error) {
@@ -44,8 +76,25 @@ func skipValue(b []byte, i int) (int, error) {
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
+			for j < len(b) && !structural[b[j]] {
+				j++
+			}
+			if j == len(b) {
+				break
+			}
 			switch b[j] {
 			case '"':
+				// Inline scan of the string; long ones go to skipString.
+				k := j + 1
+				for ; k < len(b) && k-j < 32; k++ {
+					if c := b[k]; c == '"' || c == '\\' {
+						break
+					}
+				}
+				if k < len(b) && b[k] == '"' {
+					j = k
+					continue
+				}
 				end, err := skipString(b, j)
 				if err != nil {
 					return 0, err
@@ -53,7 +102,7 @@ func skipValue(b []byte, i int) (int, error) {
 				j = end - 1
 			case '{', '[':
 				depth++
-			case '}', ']':
+			default:
 				depth--
 				if depth == 0 {
 					return j + 1, nil
@@ -77,25 +126,43 @@ func skipValue(b []byte, i int) (int, error) {
 // appendCompact appends the JSON text raw without the whitespace outside its
 // strings, its strings written as appendStringContent writes them.
 func appendCompact(dst, raw []byte) []byte {
+	start := 0 // raw[start:i] is still to be copied as it is
 	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if isWS(c) {
-			continue
-		}
-		if c == '"' {
-			end, err := skipString(raw, i)
+		switch raw[i] {
+		case ' ', '\t', '\n', '\r':
+			dst = append(dst, raw[start:i]...)
+			start = i + 1
+		case '"':
+			end, escaped, err := stringEnd(raw, i)
 			if err != nil {
-				end = len(raw) + 1
+				end, escaped = len(raw)+1, true
 			}
-			dst = append(dst, '"')
-			dst = appendStringContent(dst, raw[i+1:end-1])
-			dst = append(dst, '"')
+			if escaped {
+				dst = append(dst, raw[start:i]...)
+				dst = append(dst, '"')
+				dst = appendStringContent(dst, raw[i+1:end-1])
+				dst = append(dst, '"')
+				start = min(end, len(raw))
+			}
 			i = end - 1
-			continue
 		}
-		dst = append(dst, c)
 	}
-	return dst
+	return append(dst, raw[start:]...)
+}
+
+// stringEnd is skipString that also says whether the string holds a
+// backslash.
+func stringEnd(b []byte, i int) (int, bool, error) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return j + 1, false, nil
+		case '\\':
+			end, err := skipString(b, i)
+			return end, true, err
+		}
+	}
+	return 0, false, errMalformed
 }
 
 // appendStripped appends the object or array raw as it reads inside a JSON

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -89,148 +90,288 @@ func isNameByte(c byte) bool {
 // errMalformed reports an event that is not JSON where the scanner walked.
 var errMalformed = errors.New("event is not valid JSON")
 
-// lookup finds the value p selects in the JSON text b and returns its bounds,
-// or found=false when the path selects nothing.
-func (p *path) lookup(b []byte) (start, end int, found bool, err error) {
+// A finder finds the values of several paths in one pass over an event:
+// the paths are merged into a tree of steps, the walk goes only into the
+// members and elements some path names, and it stops as soon as every path
+// has been resolved.
+type finder struct {
+	root  node
+	paths int
+}
+
+// A node is the place in the event reached by some steps. out lists the
+// paths that end here; the named and indexed children go one step further.
+type node struct {
+	out     []int
+	below   int // paths ending under this node, not at it
+	names   []string
+	named   []*node
+	indexes []int
+	indexed []*node
+}
+
+// maxChildren bounds the children of a node (100 paths at most).
+const maxChildren = 256
+
+func newFinder(paths []path) *finder {
+	f := &finder{paths: len(paths)}
+	for i, p := range paths {
+		n := &f.root
+		for _, st := range p.steps {
+			n = n.child(st)
+		}
+		n.out = append(n.out, i)
+	}
+	f.root.count()
+	return f
+}
+
+// count sets below for n and its descendants and returns the paths ending at
+// or under n.
+func (n *node) count() int {
+	n.below = 0
+	for _, k := range n.named {
+		n.below += k.count()
+	}
+	for _, k := range n.indexed {
+		n.below += k.count()
+	}
+	return n.below + len(n.out)
+}
+
+func (n *node) child(st step) *node {
+	if st.index < 0 {
+		for i, name := range n.names {
+			if name == st.name {
+				return n.named[i]
+			}
+		}
+		c := &node{}
+		n.names = append(n.names, st.name)
+		n.named = append(n.named, c)
+		return c
+	}
+	for i, x := range n.indexes {
+		if x == st.index {
+			return n.indexed[i]
+		}
+	}
+	c := &node{}
+	n.indexes = append(n.indexes, st.index)
+	n.indexed = append(n.indexed, c)
+	return c
+}
+
+// A span is where the value of one path lies in the event; ok is false when
+// the path selects nothing.
+type span struct {
+	start, end int
+	ok         bool
+}
+
+// errDone ends a walk early once every path is resolved.
+var errDone = errors.New("done")
+
+// find fills res (one span per path) from the JSON text b.
+func (f *finder) find(b []byte, res []span) error {
+	clear(res)
+	w := walker{b: b, res: res, left: f.paths}
 	i := skipWS(b, 0)
-	for _, st := range p.steps {
-		if i >= len(b) {
-			return 0, 0, false, errMalformed
-		}
-		if st.index < 0 {
-			if b[i] != '{' {
-				if err := checkValueStart(b, i); err != nil {
-					return 0, 0, false, err
-				}
-				return 0, 0, false, nil
-			}
-			i, found, err = findMember(b, i, st.name)
-		} else {
-			if b[i] != '[' {
-				if err := checkValueStart(b, i); err != nil {
-					return 0, 0, false, err
-				}
-				return 0, 0, false, nil
-			}
-			i, found, err = findElement(b, i, st.index)
-		}
-		if err != nil || !found {
-			return 0, 0, false, err
-		}
-	}
 	if i >= len(b) {
-		return 0, 0, false, errMalformed
+		return errMalformed
 	}
-	end, err = skipValue(b, i)
-	if err != nil {
-		return 0, 0, false, err
+	if _, err := w.walk(i, &f.root); err != nil && err != errDone {
+		return err
 	}
-	return i, end, true, nil
+	return nil
 }
 
-func checkValueStart(b []byte, i int) error {
-	switch b[i] {
-	case '"', '-', 't', 'f', 'n', '[', '{':
-		return nil
-	}
-	if b[i] >= '0' && b[i] <= '9' {
-		return nil
-	}
-	return errMalformed
+type walker struct {
+	b    []byte
+	res  []span
+	left int // paths not resolved yet
 }
 
-// findMember looks in the object starting at b[i] ('{') for the member name
-// and returns where its value starts. When a name occurs twice the first is
-// taken.
-func findMember(b []byte, i int, name string) (int, bool, error) {
+// walk goes through the value starting at b[i], which node n stands for,
+// and returns the index after it.
+func (w *walker) walk(i int, n *node) (int, error) {
+	b := w.b
+	end := -1
+	if len(n.out) > 0 {
+		var err error
+		if end, err = skipValue(b, i); err != nil {
+			return 0, err
+		}
+		for _, p := range n.out {
+			w.res[p] = span{start: i, end: end, ok: true}
+		}
+		w.left -= len(n.out)
+		if w.left == 0 {
+			return 0, errDone
+		}
+	}
+	switch {
+	case len(n.names) > 0 && b[i] == '{':
+		e, err := w.object(i, n)
+		if err != nil || end >= 0 {
+			return end, err
+		}
+		return e, nil
+	case len(n.indexes) > 0 && b[i] == '[':
+		e, err := w.array(i, n)
+		if err != nil || end >= 0 {
+			return end, err
+		}
+		return e, nil
+	}
+	if end >= 0 {
+		return end, nil
+	}
+	// The paths below n select nothing here.
+	w.left -= n.below
+	if w.left == 0 {
+		return 0, errDone
+	}
+	return skipValue(b, i)
+}
+
+// object walks the members of the object at b[i] ('{') that n names; the
+// first of duplicate names counts, as fastjson and the pattern matcher read
+// them.
+func (w *walker) object(i int, n *node) (int, error) {
+	b := w.b
+	var seen [maxChildren / 64]uint64
+	found := 0
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return 0, false, nil
+		return w.missed(n.named, &seen, i+1)
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return 0, false, errMalformed
+			return 0, errMalformed
 		}
 		kend, err := skipString(b, i)
 		if err != nil {
-			return 0, false, err
+			return 0, err
 		}
-		match := keyEquals(b[i+1:kend-1], name)
+		k := -1
+		if found < len(n.names) {
+			k = n.match(b[i+1 : kend-1])
+		}
 		i = skipWS(b, kend)
 		if i >= len(b) || b[i] != ':' {
-			return 0, false, errMalformed
+			return 0, errMalformed
 		}
 		i = skipWS(b, i+1)
 		if i >= len(b) {
-			return 0, false, errMalformed
+			return 0, errMalformed
 		}
-		if match {
-			return i, true, nil
+		if k >= 0 && seen[k/64]&(1<<(k%64)) == 0 {
+			seen[k/64] |= 1 << (k % 64)
+			found++
+			i, err = w.walk(i, n.named[k])
+		} else {
+			i, err = skipValue(b, i)
 		}
-		if i, err = skipValue(b, i); err != nil {
-			return 0, false, err
+		if err != nil {
+			return 0, err
 		}
 		i = skipWS(b, i)
 		if i >= len(b) {
-			return 0, false, errMalformed
+			return 0, errMalformed
 		}
 		switch b[i] {
 		case ',':
 			i = skipWS(b, i+1)
 		case '}':
-			return 0, false, nil
+			return w.missed(n.named, &seen, i+1)
 		default:
-			return 0, false, errMalformed
+			return 0, errMalformed
 		}
 	}
 }
 
-// findElement returns where element n of the array starting at b[i] ('[')
-// starts.
-func findElement(b []byte, i int, n int) (int, bool, error) {
+// missed resolves, as selecting nothing, the paths through the children of
+// n that an object or array did not have, and returns end.
+func (w *walker) missed(kids []*node, seen *[maxChildren / 64]uint64, end int) (int, error) {
+	for k, c := range kids {
+		if seen[k/64]&(1<<(k%64)) == 0 {
+			w.left -= len(c.out) + c.below
+		}
+	}
+	if w.left == 0 {
+		return 0, errDone
+	}
+	return end, nil
+}
+
+// match returns the child of n named by the raw (still escaped) key, or -1.
+func (n *node) match(raw []byte) int {
+	if containsByte(raw, '\\') {
+		var buf [64]byte
+		raw = appendUnescaped(buf[:0], raw)
+	}
+	for k, name := range n.names {
+		if string(raw) == name {
+			return k
+		}
+	}
+	return -1
+}
+
+// rawKeyIs reports whether the raw (still escaped) key is name.
+func rawKeyIs(raw []byte, name string) bool {
+	if containsByte(raw, '\\') {
+		var buf [64]byte
+		raw = appendUnescaped(buf[:0], raw)
+	}
+	return string(raw) == name
+}
+
+// array walks the elements of the array at b[i] ('[') that n indexes.
+func (w *walker) array(i int, n *node) (int, error) {
+	b := w.b
+	var seen [maxChildren / 64]uint64
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == ']' {
-		return 0, false, nil
+		return w.missed(n.indexed, &seen, i+1)
 	}
-	for k := 0; ; k++ {
+	for e := 0; ; e++ {
 		if i >= len(b) {
-			return 0, false, errMalformed
+			return 0, errMalformed
 		}
-		if k == n {
-			return i, true, checkValueStart(b, i)
+		k := -1
+		for x, idx := range n.indexes {
+			if idx == e {
+				k = x
+				break
+			}
 		}
 		var err error
-		if i, err = skipValue(b, i); err != nil {
-			return 0, false, err
+		if k >= 0 {
+			seen[k/64] |= 1 << (k % 64)
+			i, err = w.walk(i, n.indexed[k])
+		} else {
+			i, err = skipValue(b, i)
+		}
+		if err != nil {
+			return 0, err
 		}
 		i = skipWS(b, i)
 		if i >= len(b) {
-			return 0, false, errMalformed
+			return 0, errMalformed
 		}
 		switch b[i] {
 		case ',':
 			i = skipWS(b, i+1)
 		case ']':
-			return 0, false, nil
+			return w.missed(n.indexed, &seen, i+1)
 		default:
-			return 0, false, errMalformed
+			return 0, errMalformed
 		}
 	}
-}
-
-// keyEquals compares the raw (still escaped) key text with name.
-func keyEquals(raw []byte, name string) bool {
-	if !containsByte(raw, '\\') {
-		return string(raw) == name
-	}
-	return string(appendUnescaped(nil, raw)) == name
 }
 
 func containsByte(b []byte, c byte) bool {
-	for _, x := range b {
-		if x == c {
-			return true
-		}
-	}
-	return false
+	return bytes.IndexByte(b, c) >= 0
 }

@@ -58,9 +58,11 @@ type hole struct {
 // template is a compiled InputTemplate: lits[i] comes before holes[i], and
 // lits has one more element than holes.
 type template struct {
-	lits  []string
-	holes []hole
-	vars  []variable
+	lits   []string
+	holes  []hole
+	vars   []variable
+	find   *finder
+	pathOf []int // for each variable of kind varPath, its index in find
 }
 
 // placeholder is one <name> found in a template, at s[start:end].
@@ -136,6 +138,17 @@ func compileTemplate(id string, it *InputTransformer) (template, error) {
 		last = ph.end
 	}
 	tm.lits = append(tm.lits, s[last:])
+	var used []path
+	tm.pathOf = make([]int, len(tm.vars))
+	for i, v := range tm.vars {
+		if v.kind == varPath {
+			tm.pathOf[i] = len(used)
+			used = append(used, v.path)
+		}
+	}
+	if len(used) > 0 {
+		tm.find = newFinder(used)
+	}
 	return tm, nil
 }
 
@@ -188,17 +201,25 @@ func (t *template) apply(event []byte, c *Context) ([]byte, error) {
 	if len(t.vars) > len(buf) {
 		vals = make([]value, 0, len(t.vars))
 	}
+	var spanBuf [8]span
+	spans := spanBuf[:0]
+	if t.find != nil {
+		if t.find.paths > len(spanBuf) {
+			spans = make([]span, t.find.paths)
+		} else {
+			spans = spanBuf[:t.find.paths]
+		}
+		if err := t.find.find(event, spans); err != nil {
+			return nil, err
+		}
+	}
 	size := 0
-	for _, v := range t.vars {
+	for i, v := range t.vars {
 		var val value
 		switch v.kind {
 		case varPath:
-			start, end, found, err := v.path.lookup(event)
-			if err != nil {
-				return nil, fmt.Errorf("path %s: %w", v.path.text, err)
-			}
-			if found {
-				val = value{kind: valJSON, raw: event[start:end]}
+			if sp := spans[t.pathOf[i]]; sp.ok {
+				val = value{kind: valJSON, raw: event[sp.start:sp.end]}
 			}
 		case varRuleARN:
 			val = value{kind: valText, str: c.RuleARN}
@@ -307,7 +328,7 @@ func appendWithoutMember(dst, event []byte, name string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !keyEquals(key[1:len(key)-1], name) {
+		if !rawKeyIs(key[1:len(key)-1], name) {
 			if !first {
 				dst = append(dst, ',')
 			}

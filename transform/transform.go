@@ -66,6 +66,7 @@ type Transform struct {
 	mode  mode
 	input []byte
 	path  path
+	find  *finder
 	tmpl  template
 }
 
@@ -97,7 +98,7 @@ func Compile(s Spec) (*Transform, error) {
 		if err != nil {
 			return nil, validationErrorf(msgInvalidInputPath, s.TargetID, err.Error())
 		}
-		return &Transform{mode: modePath, path: p}, nil
+		return &Transform{mode: modePath, path: p, find: newFinder([]path{p})}, nil
 	case s.InputTransformer != nil:
 		tm, err := compileTemplate(s.TargetID, s.InputTransformer)
 		if err != nil {
@@ -120,14 +121,14 @@ func (t *Transform) Apply(event []byte, c Context) ([]byte, error) {
 	case modeInput:
 		return t.input, nil
 	case modePath:
-		start, end, found, err := t.path.lookup(event)
-		if err != nil {
+		var sp [1]span
+		if err := t.find.find(event, sp[:]); err != nil {
 			return nil, fmt.Errorf("transform: InputPath %s: %w", t.path.text, err)
 		}
-		if !found {
+		if !sp[0].ok {
 			return []byte("null"), nil
 		}
-		return appendCompact(make([]byte, 0, end-start), event[start:end]), nil
+		return appendCompact(make([]byte, 0, sp[0].end-sp[0].start), event[sp[0].start:sp[0].end]), nil
 	case modeTemplate:
 		out, err := t.tmpl.apply(event, &c)
 		if err != nil {
