@@ -111,7 +111,12 @@ func (p *parser) object(prefix []string) ([][]Field, error) {
 			}
 			continue
 		}
-		path := append(prefix[:len(prefix):len(prefix)], strings.Split(key, ".")...)
+		var path []string
+		if strings.IndexByte(key, '.') < 0 {
+			path = append(prefix[:len(prefix):len(prefix)], key)
+		} else {
+			path = append(prefix[:len(prefix):len(prefix)], strings.Split(key, ".")...)
+		}
 		t, err := p.s.next()
 		if err != nil {
 			return nil, err
@@ -181,6 +186,11 @@ func (k *keySet) add(key string) bool {
 // cross returns every union of one branch of a with one branch of b. Each
 // result has its own backing array, so later appends do not alias.
 func cross(a, b [][]Field) ([][]Field, error) {
+	if len(a) == 1 && len(b) == 1 {
+		// No $or on either side: the common case, without copies.
+		a[0] = append(a[0], b[0]...)
+		return a, nil
+	}
 	if len(a)*len(b) > MaxBranches {
 		return nil, invalid(reasonTooComplex)
 	}
