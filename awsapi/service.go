@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // ServiceConfig describes one AWS JSON service.
@@ -38,8 +39,35 @@ type Service struct {
 	cfg         ServiceConfig
 	contentType string
 
+	model atomic.Pointer[Model]
+
 	mu  sync.RWMutex
 	ops map[string]*Operation
+}
+
+// SetModel makes the server check every decoded input against m's constraints (required
+// members, lengths, ranges, patterns, enums) before the handler runs, answering violations
+// with AWS's ValidationException message, as AWS's own validation layer does. nil turns it off.
+func (s *Service) SetModel(m *Model) { s.model.Store(m) }
+
+// Model returns the model set with SetModel (nil if none).
+func (s *Service) Model() *Model { return s.model.Load() }
+
+// CheckModel checks every registered operation's input type against the model: operations the
+// model lacks and json members it does not know are reported (typos in handler input structs).
+func (s *Service) CheckModel() error {
+	m := s.Model()
+	if m == nil {
+		return fmt.Errorf("service %s has no model", s.cfg.Name)
+	}
+	var errs []error
+	for _, name := range s.Operations() {
+		op, _ := s.Operation(name)
+		if err := m.CheckInput(name, op.inType); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // NewService returns a service without operations.
@@ -135,6 +163,11 @@ func Handle[In, Out any](svc *Service, op string, f func(context.Context, *In) (
 		in := new(In)
 		if err := decodeInput(body, in); err != nil {
 			return nil, nil, err
+		}
+		if m := svc.model.Load(); m != nil {
+			if err := m.Validate(op, in); err != nil {
+				return in, nil, err
+			}
 		}
 		out, err := f(ctx, in)
 		if err != nil {
