@@ -1,0 +1,390 @@
+package pattern
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math/bits"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file holds the byte-level JSON scanning the matcher does on events:
+// finding the end of strings, skipping whole values that no pattern names,
+// decoding the strings some pattern does name. It never builds a tree.
+
+// errSyntax is returned (wrapped in a *SyntaxError-like message by Match) for
+// bytes that are not JSON.
+var errSyntax = errors.New("event is not valid JSON")
+
+// errNotObject is returned for JSON that is not an object.
+var errNotObject = errors.New("event is not a JSON object")
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// zeroBytes has the high bit set in the lowest byte of w that is zero (and
+// perhaps in higher bytes too: only the lowest flag is exact).
+func zeroBytes(w uint64) uint64 { return (w - lsb) & ^w & msb }
+
+// isSpace marks JSON whitespace.
+var isSpace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace[b[i]] {
+		i++
+	}
+	return i
+}
+
+// strFlags describe what scanString saw inside a string.
+type strFlags uint8
+
+const (
+	strEscape  strFlags = 1 << iota // a backslash escape
+	strHigh                         // a byte ≥ 0x80
+	strControl                      // a byte < 0x20 (invalid JSON)
+)
+
+// scanString finds the end of the string whose body starts at b[i] (just
+// after the opening quote). It returns the index of the closing quote and
+// flags for what the body holds, or -1 if the string does not end.
+func scanString(b []byte, i int) (int, strFlags) {
+	var fl strFlags
+	for {
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			// quotes, backslashes, controls (< 0x20) and high bytes.
+			m := zeroBytes(w^0x2222222222222222) | zeroBytes(w^0x5c5c5c5c5c5c5c5c) |
+				((w - 0x2020202020202020) & ^w & msb) | (w & msb)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		if i >= len(b) {
+			return -1, fl
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			return i, fl
+		case c == '\\':
+			fl |= strEscape
+			i += 2
+		case c < 0x20:
+			fl |= strControl
+			i++
+		case c >= 0x80:
+			fl |= strHigh
+			i++
+		default:
+			i++
+		}
+	}
+}
+
+// skipString is scanString without the flags: it only looks for quotes and
+// backslashes.
+func skipString(b []byte, i int) int {
+	for {
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			m := zeroBytes(w^0x2222222222222222) | zeroBytes(w^0x5c5c5c5c5c5c5c5c)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		if i >= len(b) {
+			return -1
+		}
+		if b[i] == '"' {
+			return i
+		}
+		if b[i] == '\\' {
+			i += 2
+			continue
+		}
+		i++
+	}
+}
+
+// skipContainer skips the array or object starting at b[i] ('[' or '{') and
+// returns the index just after its end. It checks the bracket structure and
+// that strings end, nothing more: values no pattern names are not decoded.
+//
+// This is where matching spends most of its time on big events, so it works
+// a word at a time: bytes.IndexByte finds the next quote, and up to it each
+// 8-byte word is searched for brackets at once (the mask 0xd9 maps '[' ']'
+// '{' '}' to 0x59, and only 'Y' '_' 'y' DEL besides, which are passed over).
+// A bit stack records the kinds of the open containers.
+func skipContainer(b []byte, start int) (int, error) {
+	depth := 1
+	stack := uint64(b[start] >> 5 & 1) // 1 for '{': bit 5 tells '{' from '['
+	i := start + 1
+	q := -1 // the next quote at or after i, or len(b)
+	for {
+		if q < i {
+			if k := bytes.IndexByte(b[i:], '"'); k < 0 {
+				q = len(b)
+			} else {
+				q = i + k
+			}
+		}
+		for i+8 <= q {
+			w := binary.LittleEndian.Uint64(b[i:])
+			m := zeroBytes((w & 0xd9d9d9d9d9d9d9d9) ^ 0x5959595959595959)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+			goto found
+		}
+		for i < q && b[i]&0xd9 != 0x59 {
+			i++
+		}
+		if i >= len(b) {
+			return 0, errSyntax
+		}
+	found:
+		switch c := b[i]; c {
+		case '"':
+			j := skipString(b, i+1)
+			if j < 0 {
+				return 0, errSyntax
+			}
+			i = j + 1
+		case '[', '{':
+			if depth >= 63 {
+				return skipDeep(b, start)
+			}
+			stack = stack<<1 | uint64(c>>5&1)
+			depth++
+			i++
+		case ']', '}':
+			if stack&1 != uint64(c>>5&1) {
+				return 0, errSyntax
+			}
+			stack >>= 1
+			depth--
+			i++
+			if depth == 0 {
+				return i, nil
+			}
+		default:
+			i++
+		}
+	}
+}
+
+// skipDeep is skipContainer for containers nested more than 62 deep: a byte
+// loop with a stack in a slice.
+func skipDeep(b []byte, i int) (int, error) {
+	var stack []byte
+	for i < len(b) {
+		switch c := b[i]; c {
+		case '"':
+			j := skipString(b, i+1)
+			if j < 0 {
+				return 0, errSyntax
+			}
+			i = j + 1
+			continue
+		case '[', '{':
+			stack = append(stack, c+2) // the matching close
+		case ']', '}':
+			if len(stack) == 0 || stack[len(stack)-1] != c {
+				return 0, errSyntax
+			}
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return i + 1, nil
+			}
+		}
+		i++
+	}
+	return 0, errSyntax
+}
+
+// skipValue skips any JSON value starting at b[i] (no leading space).
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errSyntax
+	}
+	switch c := b[i]; c {
+	case '{', '[':
+		return skipContainer(b, i)
+	case '"':
+		j := skipString(b, i+1)
+		if j < 0 {
+			return 0, errSyntax
+		}
+		return j + 1, nil
+	case 't':
+		return skipLiteral(b, i, "true")
+	case 'f':
+		return skipLiteral(b, i, "false")
+	case 'n':
+		return skipLiteral(b, i, "null")
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			_, j, ok := scanNumber(b, i)
+			if !ok {
+				return 0, errSyntax
+			}
+			return j, nil
+		}
+		return 0, errSyntax
+	}
+}
+
+func skipLiteral(b []byte, i int, lit string) (int, error) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return 0, errSyntax
+	}
+	return i + len(lit), nil
+}
+
+// isDigit marks ASCII digits.
+var isDigit = [256]bool{'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true}
+
+// scanNumber checks the JSON number grammar from b[i] and returns the end of
+// the number token. It returns frac, the index of the first byte after the
+// integer part, for callers that want it.
+func scanNumber(b []byte, i int) (frac, end int, ok bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return 0, 0, false
+	}
+	if b[i] == '0' {
+		i++
+	} else if b[i] >= '1' && b[i] <= '9' {
+		i++
+		for i < len(b) && isDigit[b[i]] {
+			i++
+		}
+	} else {
+		return 0, 0, false
+	}
+	frac = i
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || !isDigit[b[i]] {
+			return 0, 0, false
+		}
+		for i < len(b) && isDigit[b[i]] {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit[b[i]] {
+			return 0, 0, false
+		}
+		for i < len(b) && isDigit[b[i]] {
+			i++
+		}
+	}
+	return frac, i, true
+}
+
+// decodeString appends to dst the text of the JSON string body s (without
+// quotes), decoded as encoding/json does: escapes resolved, invalid UTF-8 and
+// lone surrogates replaced by U+FFFD. It reports false for a bad escape or a
+// control character.
+func decodeString(dst, s []byte) ([]byte, bool) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			if i+1 >= len(s) {
+				return dst, false
+			}
+			switch s[i+1] {
+			case '"', '\\', '/':
+				dst = append(dst, s[i+1])
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r, ok := hex4(s[i+2:])
+				if !ok {
+					return dst, false
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if len(s)-i >= 6 && s[i] == '\\' && s[i+1] == 'u' {
+						if r2, ok := hex4(s[i+2:]); ok {
+							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+								dst = utf8.AppendRune(dst, dec)
+								i += 6
+								continue
+							}
+						}
+					}
+					r = utf8.RuneError
+				}
+				dst = utf8.AppendRune(dst, r)
+				continue
+			default:
+				return dst, false
+			}
+			i += 2
+		case c < 0x20:
+			return dst, false
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return dst, true
+}
+
+func hex4(s []byte) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}

@@ -1,0 +1,483 @@
+package pattern
+
+import (
+	"math"
+	"net/netip"
+)
+
+// A leaf holds the compiled conditions of every pattern field on one path.
+// Each condition carries the id of the field it satisfies.
+type leaf struct {
+	uses int // fields on this path
+
+	strs  map[string][]int32 // exact strings
+	nums  map[uint64][]int32 // exact numbers (and numeric "="), by numKey
+	fold  map[string][]int32 // equals-ignore-case, by folded text
+	nulls []int32
+	trues []int32
+	falses []int32
+	exists []int32 // exists:true
+	negs   []int32 // fields with exists:false: told when a leaf is present
+
+	prefix     trie // prefixes
+	prefixFold trie // folded prefixes
+	suffix     trie // reversed suffixes
+	suffixFold trie // reversed folded suffixes
+
+	wild   []wildRef
+	abut   []abutCond
+	ranges []rangeRef
+	cidrs  []cidrRef
+
+	// needFold is the number of conditions that read the folded text.
+	needFold int
+	// stringy is the number of conditions that look at string values at all.
+	stringy int
+}
+
+type wildRef struct {
+	f int32
+	w wildcard
+	s string
+}
+
+type rangeRef struct {
+	f      int32
+	lo, hi uint64 // inclusive, as numKeys
+}
+
+type cidrRef struct {
+	f int32
+	p netip.Prefix
+}
+
+// An abutCond is one anything-but condition: it holds for every leaf value
+// that its exclusions do not catch.
+type abutCond struct {
+	f     int32
+	kind  Kind
+	strs  []string // strings, folded strings, prefixes or suffixes
+	nums  []uint64
+	wilds []wildcard
+}
+
+func addTo[K comparable](m *map[K][]int32, k K, f int32) {
+	if *m == nil {
+		*m = map[K][]int32{}
+	}
+	(*m)[k] = append((*m)[k], f)
+}
+
+func removeFrom[K comparable](m map[K][]int32, k K, f int32) {
+	refs := m[k]
+	removeRef(&refs, f)
+	if len(refs) == 0 {
+		delete(m, k)
+	} else {
+		m[k] = refs
+	}
+}
+
+// numRange turns a Range into inclusive bounds on numKeys.
+func numRange(r Range) (lo, hi uint64) {
+	lo, hi = 0, math.MaxUint64
+	if r.HasLow {
+		lo = numKey(r.Low)
+		if r.LowOpen {
+			lo++
+		}
+	}
+	if r.HasHigh {
+		hi = numKey(r.High)
+		if r.HighOpen {
+			hi--
+		}
+	}
+	return lo, hi
+}
+
+// isPoint reports whether r holds exactly one number.
+func isPoint(r Range) bool {
+	return r.HasLow && r.HasHigh && !r.LowOpen && !r.HighOpen && numKey(r.Low) == numKey(r.High)
+}
+
+func (l *leaf) add(c Cond, f int32) {
+	switch c.Kind {
+	case KindString:
+		addTo(&l.strs, c.Str, f)
+		l.stringy++
+	case KindNumber:
+		addTo(&l.nums, numKey(c.Num), f)
+	case KindNull:
+		l.nulls = append(l.nulls, f)
+	case KindBool:
+		if c.Bool {
+			l.trues = append(l.trues, f)
+		} else {
+			l.falses = append(l.falses, f)
+		}
+	case KindPrefix:
+		l.prefix.add(c.Str, f)
+		l.stringy++
+	case KindPrefixIgnoreCase:
+		l.prefixFold.add(foldString(c.Str), f)
+		l.stringy++
+		l.needFold++
+	case KindSuffix:
+		l.suffix.add(reverseString(c.Str), f)
+		l.stringy++
+	case KindSuffixIgnoreCase:
+		l.suffixFold.add(reverseString(foldString(c.Str)), f)
+		l.stringy++
+		l.needFold++
+	case KindEqualsIgnoreCase:
+		addTo(&l.fold, foldString(c.Str), f)
+		l.stringy++
+		l.needFold++
+	case KindWildcard:
+		l.wild = append(l.wild, wildRef{f: f, w: compileWildcard(c.Str), s: c.Str})
+		l.stringy++
+	case KindAnythingBut, KindAnythingButPrefix, KindAnythingButSuffix, KindAnythingButIgnoreCase, KindAnythingButWildcard:
+		a := abutCond{f: f, kind: c.Kind}
+		switch c.Kind {
+		case KindAnythingBut:
+			a.strs = c.Strs
+			for _, n := range c.Nums {
+				a.nums = append(a.nums, numKey(n))
+			}
+		case KindAnythingButIgnoreCase:
+			for _, s := range c.Strs {
+				a.strs = append(a.strs, foldString(s))
+			}
+			l.needFold++
+		case KindAnythingButWildcard:
+			for _, s := range c.Strs {
+				a.wilds = append(a.wilds, compileWildcard(s))
+			}
+		default:
+			a.strs = c.Strs
+		}
+		l.abut = append(l.abut, a)
+		l.stringy++
+	case KindNumeric:
+		if isPoint(c.Range) {
+			addTo(&l.nums, numKey(c.Range.Low), f)
+			return
+		}
+		lo, hi := numRange(c.Range)
+		l.ranges = append(l.ranges, rangeRef{f: f, lo: lo, hi: hi})
+	case KindExists:
+		if c.Bool {
+			l.exists = append(l.exists, f)
+		}
+	case KindCIDR:
+		l.cidrs = append(l.cidrs, cidrRef{f: f, p: c.Prefix})
+		l.stringy++
+	}
+}
+
+func (l *leaf) remove(c Cond, f int32) {
+	switch c.Kind {
+	case KindString:
+		removeFrom(l.strs, c.Str, f)
+		l.stringy--
+	case KindNumber:
+		removeFrom(l.nums, numKey(c.Num), f)
+	case KindNull:
+		removeRef(&l.nulls, f)
+	case KindBool:
+		if c.Bool {
+			removeRef(&l.trues, f)
+		} else {
+			removeRef(&l.falses, f)
+		}
+	case KindPrefix:
+		l.prefix.remove(c.Str, f)
+		l.stringy--
+	case KindPrefixIgnoreCase:
+		l.prefixFold.remove(foldString(c.Str), f)
+		l.stringy--
+		l.needFold--
+	case KindSuffix:
+		l.suffix.remove(reverseString(c.Str), f)
+		l.stringy--
+	case KindSuffixIgnoreCase:
+		l.suffixFold.remove(reverseString(foldString(c.Str)), f)
+		l.stringy--
+		l.needFold--
+	case KindEqualsIgnoreCase:
+		removeFrom(l.fold, foldString(c.Str), f)
+		l.stringy--
+		l.needFold--
+	case KindWildcard:
+		for i := range l.wild {
+			if l.wild[i].f == f && l.wild[i].s == c.Str {
+				l.wild = append(l.wild[:i], l.wild[i+1:]...)
+				break
+			}
+		}
+		l.stringy--
+	case KindAnythingBut, KindAnythingButPrefix, KindAnythingButSuffix, KindAnythingButIgnoreCase, KindAnythingButWildcard:
+		for i := range l.abut {
+			if l.abut[i].f == f && l.abut[i].kind == c.Kind {
+				l.abut = append(l.abut[:i], l.abut[i+1:]...)
+				break
+			}
+		}
+		if c.Kind == KindAnythingButIgnoreCase {
+			l.needFold--
+		}
+		l.stringy--
+	case KindNumeric:
+		if isPoint(c.Range) {
+			removeFrom(l.nums, numKey(c.Range.Low), f)
+			return
+		}
+		lo, hi := numRange(c.Range)
+		for i := range l.ranges {
+			if r := l.ranges[i]; r.f == f && r.lo == lo && r.hi == hi {
+				l.ranges = append(l.ranges[:i], l.ranges[i+1:]...)
+				break
+			}
+		}
+	case KindExists:
+		if c.Bool {
+			removeRef(&l.exists, f)
+		}
+	case KindCIDR:
+		for i := range l.cidrs {
+			if l.cidrs[i].f == f && l.cidrs[i].p == c.Prefix {
+				l.cidrs = append(l.cidrs[:i], l.cidrs[i+1:]...)
+				break
+			}
+		}
+		l.stringy--
+	}
+}
+
+// Evaluation. Each function below gets one leaf value of the event and
+// reports to s every field it satisfies.
+
+// onAny handles what every kind of leaf value does: exists:true holds, and
+// exists:false fields learn that the leaf is present.
+func (s *scratch) onAny(l *leaf) {
+	for _, f := range l.exists {
+		s.hit(f)
+	}
+	for _, f := range l.negs {
+		s.present(f)
+	}
+}
+
+func (s *scratch) onString(l *leaf, v []byte) {
+	s.onAny(l)
+	if l.stringy == 0 {
+		return
+	}
+	if l.strs != nil {
+		if refs, ok := l.strs[string(v)]; ok {
+			s.hits(refs)
+		}
+	}
+	if l.prefix.size > 0 {
+		s.walkTrie(&l.prefix, v, false)
+	}
+	if l.suffix.size > 0 {
+		s.walkTrie(&l.suffix, v, true)
+	}
+	var folded []byte
+	if l.needFold > 0 {
+		folded = appendFold(s.fbuf[:0], v)
+		s.fbuf = folded
+		if l.fold != nil {
+			if refs, ok := l.fold[string(folded)]; ok {
+				s.hits(refs)
+			}
+		}
+		if l.prefixFold.size > 0 {
+			s.walkTrie(&l.prefixFold, folded, false)
+		}
+		if l.suffixFold.size > 0 {
+			s.walkTrie(&l.suffixFold, folded, true)
+		}
+	}
+	for i := range l.wild {
+		if l.wild[i].w.match(v) {
+			s.hit(l.wild[i].f)
+		}
+	}
+	for i := range l.abut {
+		if l.abut[i].matchString(v, folded) {
+			s.hit(l.abut[i].f)
+		}
+	}
+	if len(l.cidrs) > 0 {
+		if ip, ok := parseIP(v); ok {
+			for _, c := range l.cidrs {
+				if c.p.Contains(ip) {
+					s.hit(c.f)
+				}
+			}
+		}
+	}
+}
+
+func (s *scratch) onNumber(l *leaf, t *numTok) {
+	s.onAny(l)
+	var k uint64
+	haveKey := false
+	if len(l.nums) > 0 {
+		k, haveKey = t.key(), true
+		if refs, ok := l.nums[k]; ok {
+			s.hits(refs)
+		}
+	}
+	if len(l.ranges) > 0 {
+		if !haveKey {
+			a, ok := t.approx()
+			if ok && s.rangesApprox(l, a) {
+				goto abut
+			}
+			k, haveKey = t.key(), true
+		}
+		for _, r := range l.ranges {
+			if r.lo <= k && k <= r.hi {
+				s.hit(r.f)
+			}
+		}
+	}
+abut:
+	for i := range l.abut {
+		a := &l.abut[i]
+		if len(a.nums) > 0 && !haveKey {
+			k, haveKey = t.key(), true
+		}
+		if a.matchNumber(k) {
+			s.hit(a.f)
+		}
+	}
+}
+
+// rangesApprox checks the ranges of l against an approximate key a. It
+// reports false, having done nothing, if a is too close to a bound to tell.
+func (s *scratch) rangesApprox(l *leaf, a uint64) bool {
+	lo, hi := a-approxSlack, a+approxSlack
+	if a < approxSlack || a > math.MaxUint64-approxSlack {
+		return false
+	}
+	for _, r := range l.ranges {
+		if (lo < r.lo && hi >= r.lo) || (lo <= r.hi && hi > r.hi) {
+			return false
+		}
+	}
+	for _, r := range l.ranges {
+		if r.lo <= a && a <= r.hi {
+			s.hit(r.f)
+		}
+	}
+	return true
+}
+
+// onLiteral handles null (0), false (1) and true (2).
+func (s *scratch) onLiteral(l *leaf, lit int) {
+	s.onAny(l)
+	switch lit {
+	case 0:
+		s.hits(l.nulls)
+	case 1:
+		s.hits(l.falses)
+	case 2:
+		s.hits(l.trues)
+	}
+	// Every anything-but holds for a value that is neither string nor number.
+	for i := range l.abut {
+		s.hit(l.abut[i].f)
+	}
+}
+
+func (s *scratch) walkTrie(t *trie, v []byte, backwards bool) {
+	n := int32(0)
+	for i := 0; ; i++ {
+		if refs := t.nodes[n].refs; len(refs) > 0 {
+			s.hits(refs)
+		}
+		if i == len(v) {
+			return
+		}
+		c := v[i]
+		if backwards {
+			c = v[len(v)-1-i]
+		}
+		if n = t.child(n, c); n < 0 {
+			return
+		}
+	}
+}
+
+func (a *abutCond) matchString(v, folded []byte) bool {
+	switch a.kind {
+	case KindAnythingBut:
+		for _, s := range a.strs {
+			if string(v) == s {
+				return false
+			}
+		}
+	case KindAnythingButIgnoreCase:
+		for _, s := range a.strs {
+			if string(folded) == s {
+				return false
+			}
+		}
+	case KindAnythingButPrefix:
+		for _, s := range a.strs {
+			if len(v) >= len(s) && string(v[:len(s)]) == s {
+				return false
+			}
+		}
+	case KindAnythingButSuffix:
+		for _, s := range a.strs {
+			if len(v) >= len(s) && string(v[len(v)-len(s):]) == s {
+				return false
+			}
+		}
+	case KindAnythingButWildcard:
+		for i := range a.wilds {
+			if a.wilds[i].match(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (a *abutCond) matchNumber(k uint64) bool {
+	for _, n := range a.nums {
+		if n == k {
+			return false
+		}
+	}
+	return true
+}
+
+// parseIP reads an IP address from an event string, as netip.ParseAddr
+// does; zones are not addresses a CIDR can hold.
+func parseIP(v []byte) (netip.Addr, bool) {
+	if len(v) == 0 || len(v) > 64 {
+		return netip.Addr{}, false
+	}
+	// Cheap rejection: an address holds only hex digits, '.' and ':'.
+	for _, c := range v {
+		if !isIPByte[c] {
+			return netip.Addr{}, false
+		}
+	}
+	ip, err := netip.ParseAddr(string(v))
+	return ip, err == nil
+}
+
+var isIPByte = func() (t [256]bool) {
+	for _, c := range []byte("0123456789abcdefABCDEF.:") {
+		t[c] = true
+	}
+	return t
+}()
