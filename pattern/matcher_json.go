@@ -327,14 +327,14 @@ func decodeString(dst, s []byte) ([]byte, bool) {
 			case 't':
 				dst = append(dst, '\t')
 			case 'u':
-				r, ok := hex4(s[i+2:])
+				r, ok := evHex4(s[i+2:])
 				if !ok {
 					return dst, false
 				}
 				i += 6
 				if utf16.IsSurrogate(r) {
 					if len(s)-i >= 6 && s[i] == '\\' && s[i+1] == 'u' {
-						if r2, ok := hex4(s[i+2:]); ok {
+						if r2, ok := evHex4(s[i+2:]); ok {
 							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
 								dst = utf8.AppendRune(dst, dec)
 								i += 6
@@ -368,7 +368,7 @@ func decodeString(dst, s []byte) ([]byte, bool) {
 	return dst, true
 }
 
-func hex4(s []byte) (rune, bool) {
+func evHex4(s []byte) (rune, bool) {
 	if len(s) < 4 {
 		return 0, false
 	}

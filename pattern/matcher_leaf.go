@@ -10,11 +10,11 @@ import (
 type leaf struct {
 	uses int // fields on this path
 
-	strs  map[string][]int32 // exact strings
-	nums  map[uint64][]int32 // exact numbers (and numeric "="), by numKey
-	fold  map[string][]int32 // equals-ignore-case, by folded text
-	nulls []int32
-	trues []int32
+	strs   map[string][]int32 // exact strings
+	nums   map[uint64][]int32 // exact numbers (and numeric "="), by numKey
+	fold   map[string][]int32 // equals-ignore-case, by folded text
+	nulls  []int32
+	trues  []int32
 	falses []int32
 	exists []int32 // exists:true
 	negs   []int32 // fields with exists:false: told when a leaf is present

@@ -161,17 +161,6 @@ func (t *numTok) approx() (uint64, bool) {
 // each), and the exact value rounds once more.
 const approxSlack = 4
 
-// parseNumber reads the JSON number token at b[i:] and returns its key and
-// the end of the token.
-func parseNumber(b []byte, i int) (key uint64, end int, ok bool) {
-	var t numTok
-	end, ok = lexNumber(b, i, &t)
-	if !ok {
-		return 0, 0, false
-	}
-	return t.key(), end, true
-}
-
 func slowNumber(tok []byte) uint64 {
 	// The string does not outlive the call: ParseFloat keeps nothing.
 	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(tok), len(tok)), 64)

@@ -49,12 +49,12 @@ type hitRec struct {
 
 // Field states.
 const (
-	fMatched    uint8 = 1 << iota // some condition held
-	fPresent                      // a leaf was present (exists:false fields)
-	fFree                         // a hit outside any array
-	fArr                          // a hit inside arrays, recorded in recs
-	fFreePres                     // a presence outside any array
-	fArrPres                      // a presence inside arrays, recorded
+	fMatched  uint8 = 1 << iota // some condition held
+	fPresent                    // a leaf was present (exists:false fields)
+	fFree                       // a hit outside any array
+	fArr                        // a hit inside arrays, recorded in recs
+	fFreePres                   // a presence outside any array
+	fArrPres                    // a presence inside arrays, recorded
 )
 
 func grow[T any](s []T, n int) []T {
