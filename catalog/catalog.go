@@ -237,6 +237,10 @@ func list[T any, P record[T]](ctx context.Context, c *Catalog, filter string) ([
 
 func (c *Catalog) stamp() time.Time { return c.now().UTC() }
 
+// Now returns the catalog clock's time, in UTC: the time records are
+// stamped with.
+func (c *Catalog) Now() time.Time { return c.stamp() }
+
 // ---- buses ----
 
 // EnsureDefault creates the default bus if it does not exist yet and returns

@@ -1,0 +1,550 @@
+package eventbridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/conveyor/conveyor/awsapi"
+	"github.com/conveyor/conveyor/catalog"
+)
+
+var (
+	authTypes        = []string{catalog.AuthBasic, catalog.AuthOAuthClientCredentials, catalog.AuthAPIKey}
+	oauthHTTPMethods = []string{"GET", "POST", "PUT"}
+	connectionStates = []string{"CREATING", "UPDATING", "DELETING", "AUTHORIZED", "DEAUTHORIZED", "AUTHORIZING",
+		"DEAUTHORIZING", "ACTIVE", "FAILED_CONNECTIVITY"}
+)
+
+// Transitional states AWS reports in the responses of DeleteConnection and
+// DeauthorizeConnection; in Conveyor the change is done when the call
+// returns.
+const (
+	connectionDeleting      = "DELETING"
+	connectionDeauthorizing = "DEAUTHORIZING"
+)
+
+// CreateConnectionInput is AWS's CreateConnectionRequest.
+// InvocationConnectivityParameters (private endpoints through VPC Lattice)
+// is accepted and ignored.
+type CreateConnectionInput struct {
+	Name                             *string                 `json:"Name"`
+	Description                      *string                 `json:"Description"`
+	AuthorizationType                *string                 `json:"AuthorizationType"`
+	AuthParameters                   *catalog.ConnectionAuth `json:"AuthParameters"`
+	InvocationConnectivityParameters json.RawMessage         `json:"InvocationConnectivityParameters"`
+	KmsKeyIdentifier                 *string                 `json:"KmsKeyIdentifier"`
+}
+
+// ConnectionStateOutput is the response of CreateConnection,
+// UpdateConnection, DeleteConnection and DeauthorizeConnection (AWS's
+// Create/Update/Delete/DeauthorizeConnectionResponse).
+type ConnectionStateOutput struct {
+	ConnectionArn      string           `json:"ConnectionArn"`
+	ConnectionState    string           `json:"ConnectionState"`
+	CreationTime       awsapi.Timestamp `json:"CreationTime,omitzero"`
+	LastModifiedTime   awsapi.Timestamp `json:"LastModifiedTime,omitzero"`
+	LastAuthorizedTime awsapi.Timestamp `json:"LastAuthorizedTime,omitzero"`
+}
+
+func connectionState(c *catalog.Connection, state string) *ConnectionStateOutput {
+	if state == "" {
+		state = c.State
+	}
+	return &ConnectionStateOutput{ConnectionArn: c.ARN, ConnectionState: state, CreationTime: ts(c.CreationTime),
+		LastModifiedTime: ts(c.LastModifiedTime), LastAuthorizedTime: ts(c.LastAuthorizedTime)}
+}
+
+// authParams checks AuthParameters; full says whether the secrets of the
+// given kinds are required (create) or optional (update).
+func (x *v) authParams(p *catalog.ConnectionAuth, full bool) {
+	const f = "authParameters"
+	str := func(field, s string, secret bool) {
+		if s == "" {
+			if full {
+				x.Required(field, false)
+			}
+			return
+		}
+		if secret {
+			x.secret(field, &s, 1, 512, &patAuthHeader)
+		} else {
+			x.str(field, &s, 1, 512, &patAuthHeader)
+		}
+	}
+	if b := p.BasicAuthParameters; b != nil {
+		str(f+".basicAuthParameters.username", b.Username, false)
+		str(f+".basicAuthParameters.password", b.Password, true)
+	}
+	if k := p.ApiKeyAuthParameters; k != nil {
+		str(f+".apiKeyAuthParameters.apiKeyName", k.ApiKeyName, false)
+		str(f+".apiKeyAuthParameters.apiKeyValue", k.ApiKeyValue, true)
+	}
+	if o := p.OAuthParameters; o != nil {
+		p := f + ".oAuthParameters"
+		if c := o.ClientParameters; c != nil {
+			str(p+".clientParameters.clientID", c.ClientID, false)
+			str(p+".clientParameters.clientSecret", c.ClientSecret, true)
+		} else if full {
+			x.Required(p+".clientParameters", false)
+		}
+		if o.AuthorizationEndpoint != "" || full {
+			x.Length(p+".authorizationEndpoint", o.AuthorizationEndpoint, 1, 2048)
+			x.Pattern(p+".authorizationEndpoint", o.AuthorizationEndpoint, patHTTPSEndpoint.re, patHTTPSEndpoint.text)
+		}
+		if o.HttpMethod != "" || full {
+			x.Enum(p+".httpMethod", o.HttpMethod, oauthHTTPMethods...)
+		}
+		x.httpParams(p+".oAuthHttpParameters", o.OAuthHttpParameters)
+	}
+	x.httpParams(f+".invocationHttpParameters", p.InvocationHttpParameters)
+}
+
+// httpParams checks ConnectionHttpParameters.
+func (x *v) httpParams(field string, p *catalog.ConnectionHttpParameters) {
+	if p == nil {
+		return
+	}
+	list := func(name string, ps []catalog.ConnectionParameter, key, val *shapePattern) {
+		if len(ps) > 100 {
+			x.Count(field+"."+name, len(ps), strconv.Itoa(len(ps))+" items", 0, 100)
+		}
+		for i, cp := range ps {
+			m := field + "." + name + "." + strconv.Itoa(i+1) + ".member"
+			x.str(m+".key", &cp.Key, 0, 512, key)
+			x.secret(m+".value", &cp.Value, 0, 512, val)
+		}
+	}
+	list("headerParameters", p.HeaderParameters, &patHeaderKey, &patHeaderValue)
+	list("queryStringParameters", p.QueryStringParameters, &patQueryKey, &patQueryValue)
+	list("bodyParameters", p.BodyParameters, nil, nil)
+}
+
+// authMember is the AuthParameters member that an authorization type needs.
+func authMember(authType string) string {
+	switch authType {
+	case catalog.AuthBasic:
+		return "BasicAuthParameters"
+	case catalog.AuthAPIKey:
+		return "ApiKeyAuthParameters"
+	}
+	return "OAuthParameters"
+}
+
+// authFor keeps, of p, the parameters of authType (and the invocation HTTP
+// parameters); it reports false if those parameters are missing.
+func authFor(authType string, p *catalog.ConnectionAuth) (catalog.ConnectionAuth, bool) {
+	a := catalog.ConnectionAuth{InvocationHttpParameters: p.InvocationHttpParameters}
+	switch authType {
+	case catalog.AuthBasic:
+		a.BasicAuthParameters = p.BasicAuthParameters
+		return a, a.BasicAuthParameters != nil
+	case catalog.AuthAPIKey:
+		a.ApiKeyAuthParameters = p.ApiKeyAuthParameters
+		return a, a.ApiKeyAuthParameters != nil
+	default:
+		a.OAuthParameters = p.OAuthParameters
+		return a, a.OAuthParameters != nil
+	}
+}
+
+// CreateConnection creates a connection. Its secrets are kept in the
+// catalog (Conveyor has no Secrets Manager) and never returned. Every
+// authorization type is AUTHORIZED at once: Conveyor does not fetch OAuth
+// tokens at creation time.
+func (s *Service) CreateConnection(ctx context.Context, in *CreateConnectionInput) (*ConnectionStateOutput, error) {
+	var x v
+	x.req("name", in.Name, 1, 64, &patName64)
+	x.str("description", in.Description, 0, 512, nil)
+	if x.Required("authorizationType", in.AuthorizationType != nil) {
+		x.Enum("authorizationType", *in.AuthorizationType, authTypes...)
+	}
+	if x.Required("authParameters", in.AuthParameters != nil) {
+		x.authParams(in.AuthParameters, true)
+	}
+	x.str("kmsKeyIdentifier", in.KmsKeyIdentifier, 0, 2048, &patKmsKeyIdentifier)
+	if err := x.Err(); err != nil {
+		return nil, err
+	}
+	auth, ok := authFor(*in.AuthorizationType, in.AuthParameters)
+	if !ok {
+		return nil, errAuthParametersMissing(authMember(*in.AuthorizationType), *in.AuthorizationType)
+	}
+	name := *in.Name
+	c, err := s.cat.MutateConnection(ctx, name, func(cur *catalog.Connection) (*catalog.Connection, error) {
+		if cur != nil {
+			return nil, errConnectionExists(name)
+		}
+		id := s.newID()
+		now := s.cat.Now()
+		return &catalog.Connection{
+			Name: name, ARN: s.cat.ConnectionARN(name, id), Description: deref(in.Description),
+			State: catalog.ConnectionAuthorized, AuthorizationType: *in.AuthorizationType, Auth: auth,
+			KmsKeyIdentifier: deref(in.KmsKeyIdentifier), SecretArn: s.cat.SecretARN(name, id),
+			CreationTime: now, LastModifiedTime: now, LastAuthorizedTime: now,
+		}, nil
+	})
+	if err != nil {
+		return nil, internal("CreateConnection", err)
+	}
+	return connectionState(c, ""), nil
+}
+
+// connection returns the connection called name, with AWS's error (worded
+// with verb) if there is none.
+func (s *Service) connection(ctx context.Context, verb, name string) (*catalog.Connection, error) {
+	c, err := s.cat.Connection(ctx, name)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, errConnectionNotFound(verb, name)
+	}
+	if err != nil {
+		return nil, internal("connection", err)
+	}
+	return c, nil
+}
+
+// ConnectionNameInput is the request of DescribeConnection,
+// DeleteConnection and DeauthorizeConnection.
+type ConnectionNameInput struct {
+	Name *string `json:"Name"`
+}
+
+func (in *ConnectionNameInput) validate() error {
+	var x v
+	x.req("name", in.Name, 1, 64, &patName64)
+	return x.Err()
+}
+
+// DescribeConnectionOutput is AWS's DescribeConnectionResponse.
+// AuthParameters never carries a secret: passwords, API key values, client
+// secrets and the values of secret HTTP parameters are left out.
+type DescribeConnectionOutput struct {
+	ConnectionArn      string                  `json:"ConnectionArn"`
+	Name               string                  `json:"Name"`
+	Description        string                  `json:"Description,omitempty"`
+	ConnectionState    string                  `json:"ConnectionState"`
+	StateReason        string                  `json:"StateReason,omitempty"`
+	AuthorizationType  string                  `json:"AuthorizationType"`
+	SecretArn          string                  `json:"SecretArn,omitempty"`
+	KmsKeyIdentifier   string                  `json:"KmsKeyIdentifier,omitempty"`
+	AuthParameters     *catalog.ConnectionAuth `json:"AuthParameters,omitempty"`
+	CreationTime       awsapi.Timestamp        `json:"CreationTime,omitzero"`
+	LastModifiedTime   awsapi.Timestamp        `json:"LastModifiedTime,omitzero"`
+	LastAuthorizedTime awsapi.Timestamp        `json:"LastAuthorizedTime,omitzero"`
+}
+
+// DescribeConnection describes a connection, without its secrets.
+func (s *Service) DescribeConnection(ctx context.Context, in *ConnectionNameInput) (*DescribeConnectionOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	c, err := s.connection(ctx, "describe", *in.Name)
+	if err != nil {
+		return nil, err
+	}
+	auth := redact(c.Auth)
+	return &DescribeConnectionOutput{ConnectionArn: c.ARN, Name: c.Name, Description: c.Description, ConnectionState: c.State,
+		StateReason: c.StateReason, AuthorizationType: c.AuthorizationType, SecretArn: c.SecretArn,
+		KmsKeyIdentifier: c.KmsKeyIdentifier, AuthParameters: &auth, CreationTime: ts(c.CreationTime),
+		LastModifiedTime: ts(c.LastModifiedTime), LastAuthorizedTime: ts(c.LastAuthorizedTime)}, nil
+}
+
+// redact returns a copy of a without any secret.
+func redact(a catalog.ConnectionAuth) catalog.ConnectionAuth {
+	var out catalog.ConnectionAuth
+	if b := a.BasicAuthParameters; b != nil {
+		out.BasicAuthParameters = &catalog.BasicAuth{Username: b.Username}
+	}
+	if k := a.ApiKeyAuthParameters; k != nil {
+		out.ApiKeyAuthParameters = &catalog.APIKeyAuth{ApiKeyName: k.ApiKeyName}
+	}
+	if o := a.OAuthParameters; o != nil {
+		ro := &catalog.OAuth{AuthorizationEndpoint: o.AuthorizationEndpoint, HttpMethod: o.HttpMethod,
+			OAuthHttpParameters: redactHTTP(o.OAuthHttpParameters)}
+		if o.ClientParameters != nil {
+			ro.ClientParameters = &catalog.OAuthClient{ClientID: o.ClientParameters.ClientID}
+		}
+		out.OAuthParameters = ro
+	}
+	out.InvocationHttpParameters = redactHTTP(a.InvocationHttpParameters)
+	return out
+}
+
+func redactHTTP(p *catalog.ConnectionHttpParameters) *catalog.ConnectionHttpParameters {
+	if p == nil {
+		return nil
+	}
+	list := func(ps []catalog.ConnectionParameter) []catalog.ConnectionParameter {
+		if ps == nil {
+			return nil
+		}
+		out := make([]catalog.ConnectionParameter, len(ps))
+		for i, cp := range ps {
+			out[i] = cp
+			if cp.IsValueSecret {
+				out[i].Value = ""
+			}
+		}
+		return out
+	}
+	return &catalog.ConnectionHttpParameters{HeaderParameters: list(p.HeaderParameters),
+		QueryStringParameters: list(p.QueryStringParameters), BodyParameters: list(p.BodyParameters)}
+}
+
+// ListConnectionsInput is AWS's ListConnectionsRequest.
+type ListConnectionsInput struct {
+	NamePrefix      *string `json:"NamePrefix"`
+	ConnectionState *string `json:"ConnectionState"`
+	NextToken       *string `json:"NextToken"`
+	Limit           *int    `json:"Limit"`
+}
+
+// Connection is AWS's Connection shape (an item of ListConnections).
+type Connection struct {
+	ConnectionArn      string           `json:"ConnectionArn"`
+	Name               string           `json:"Name"`
+	ConnectionState    string           `json:"ConnectionState"`
+	StateReason        string           `json:"StateReason,omitempty"`
+	AuthorizationType  string           `json:"AuthorizationType"`
+	CreationTime       awsapi.Timestamp `json:"CreationTime,omitzero"`
+	LastModifiedTime   awsapi.Timestamp `json:"LastModifiedTime,omitzero"`
+	LastAuthorizedTime awsapi.Timestamp `json:"LastAuthorizedTime,omitzero"`
+}
+
+// ListConnectionsOutput is AWS's ListConnectionsResponse.
+type ListConnectionsOutput struct {
+	Connections []Connection `json:"Connections"`
+	NextToken   *string      `json:"NextToken,omitempty"`
+}
+
+// ListConnections lists connections by name.
+func (s *Service) ListConnections(ctx context.Context, in *ListConnectionsInput) (*ListConnectionsOutput, error) {
+	var x v
+	x.str("namePrefix", in.NamePrefix, 1, 64, &patName64)
+	x.enum("connectionState", in.ConnectionState, connectionStates...)
+	x.nextToken(in.NextToken)
+	x.limit(in.Limit)
+	if err := x.Err(); err != nil {
+		return nil, err
+	}
+	query := queryHash("ListConnections", deref(in.NamePrefix), deref(in.ConnectionState))
+	after, err := decodePageToken(in.NextToken, query)
+	if err != nil {
+		return nil, err
+	}
+	conns, err := s.cat.Connections(ctx)
+	if err != nil {
+		return nil, internal("ListConnections", err)
+	}
+	name := func(c *catalog.Connection) string { return c.Name }
+	conns = filterPrefix(conns, deref(in.NamePrefix), name)
+	if in.ConnectionState != nil {
+		conns = filter(conns, func(c *catalog.Connection) bool { return c.State == *in.ConnectionState })
+	}
+	pg, next := page(conns, name, in.Limit, query, after)
+	out := &ListConnectionsOutput{Connections: make([]Connection, 0, len(pg)), NextToken: next}
+	for _, c := range pg {
+		out.Connections = append(out.Connections, Connection{ConnectionArn: c.ARN, Name: c.Name, ConnectionState: c.State,
+			StateReason: c.StateReason, AuthorizationType: c.AuthorizationType, CreationTime: ts(c.CreationTime),
+			LastModifiedTime: ts(c.LastModifiedTime), LastAuthorizedTime: ts(c.LastAuthorizedTime)})
+	}
+	return out, nil
+}
+
+func filter[T any](items []T, keep func(T) bool) []T {
+	out := items[:0:0]
+	for _, it := range items {
+		if keep(it) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// UpdateConnectionInput is AWS's UpdateConnectionRequest.
+type UpdateConnectionInput struct {
+	Name                             *string                 `json:"Name"`
+	Description                      *string                 `json:"Description"`
+	AuthorizationType                *string                 `json:"AuthorizationType"`
+	AuthParameters                   *catalog.ConnectionAuth `json:"AuthParameters"`
+	InvocationConnectivityParameters json.RawMessage         `json:"InvocationConnectivityParameters"`
+	KmsKeyIdentifier                 *string                 `json:"KmsKeyIdentifier"`
+}
+
+// UpdateConnection changes a connection. Auth parameters given are merged
+// into the stored ones (a member left out keeps its value); a change of
+// AuthorizationType needs the new type's parameters in full. The
+// connection is AUTHORIZED again afterwards.
+func (s *Service) UpdateConnection(ctx context.Context, in *UpdateConnectionInput) (*ConnectionStateOutput, error) {
+	var x v
+	x.req("name", in.Name, 1, 64, &patName64)
+	x.str("description", in.Description, 0, 512, nil)
+	x.enum("authorizationType", in.AuthorizationType, authTypes...)
+	if in.AuthParameters != nil {
+		x.authParams(in.AuthParameters, false)
+	}
+	x.str("kmsKeyIdentifier", in.KmsKeyIdentifier, 0, 2048, &patKmsKeyIdentifier)
+	if err := x.Err(); err != nil {
+		return nil, err
+	}
+	name := *in.Name
+	c, err := s.cat.MutateConnection(ctx, name, func(cur *catalog.Connection) (*catalog.Connection, error) {
+		if cur == nil {
+			return nil, errConnectionNotFound("update", name)
+		}
+		authType := cur.AuthorizationType
+		if in.AuthorizationType != nil {
+			authType = *in.AuthorizationType
+		}
+		p := in.AuthParameters
+		if p == nil {
+			p = &catalog.ConnectionAuth{}
+		}
+		if authType != cur.AuthorizationType {
+			var x v // the new type's parameters, in full
+			x.authParams(p, true)
+			auth, ok := authFor(authType, p)
+			if !ok {
+				return nil, errAuthParametersMissing(authMember(authType), authType)
+			}
+			if err := x.Err(); err != nil {
+				return nil, err
+			}
+			if auth.InvocationHttpParameters == nil {
+				auth.InvocationHttpParameters = cur.Auth.InvocationHttpParameters
+			}
+			cur.Auth, cur.AuthorizationType = auth, authType
+		} else {
+			mergeAuth(&cur.Auth, p)
+		}
+		if in.Description != nil {
+			cur.Description = *in.Description
+		}
+		if in.KmsKeyIdentifier != nil {
+			cur.KmsKeyIdentifier = *in.KmsKeyIdentifier
+		}
+		now := s.cat.Now()
+		cur.LastModifiedTime = now
+		if in.AuthParameters != nil || in.AuthorizationType != nil || cur.State != catalog.ConnectionAuthorized {
+			if complete(cur) {
+				cur.State, cur.LastAuthorizedTime, cur.StateReason = catalog.ConnectionAuthorized, now, ""
+			}
+		}
+		return cur, nil
+	})
+	if err != nil {
+		return nil, internal("UpdateConnection", err)
+	}
+	return connectionState(c, ""), nil
+}
+
+// mergeAuth sets in dst the non-empty members of src.
+func mergeAuth(dst *catalog.ConnectionAuth, src *catalog.ConnectionAuth) {
+	set := func(d *string, s string) {
+		if s != "" {
+			*d = s
+		}
+	}
+	if b := src.BasicAuthParameters; b != nil {
+		if dst.BasicAuthParameters == nil {
+			dst.BasicAuthParameters = &catalog.BasicAuth{}
+		}
+		set(&dst.BasicAuthParameters.Username, b.Username)
+		set(&dst.BasicAuthParameters.Password, b.Password)
+	}
+	if k := src.ApiKeyAuthParameters; k != nil {
+		if dst.ApiKeyAuthParameters == nil {
+			dst.ApiKeyAuthParameters = &catalog.APIKeyAuth{}
+		}
+		set(&dst.ApiKeyAuthParameters.ApiKeyName, k.ApiKeyName)
+		set(&dst.ApiKeyAuthParameters.ApiKeyValue, k.ApiKeyValue)
+	}
+	if o := src.OAuthParameters; o != nil {
+		if dst.OAuthParameters == nil {
+			dst.OAuthParameters = &catalog.OAuth{}
+		}
+		d := dst.OAuthParameters
+		if c := o.ClientParameters; c != nil {
+			if d.ClientParameters == nil {
+				d.ClientParameters = &catalog.OAuthClient{}
+			}
+			set(&d.ClientParameters.ClientID, c.ClientID)
+			set(&d.ClientParameters.ClientSecret, c.ClientSecret)
+		}
+		set(&d.AuthorizationEndpoint, o.AuthorizationEndpoint)
+		set(&d.HttpMethod, o.HttpMethod)
+		if o.OAuthHttpParameters != nil {
+			d.OAuthHttpParameters = o.OAuthHttpParameters
+		}
+	}
+	if src.InvocationHttpParameters != nil {
+		dst.InvocationHttpParameters = src.InvocationHttpParameters
+	}
+}
+
+// complete reports whether c has every secret its authorization type
+// needs (a deauthorized connection has lost them).
+func complete(c *catalog.Connection) bool {
+	a := c.Auth
+	switch c.AuthorizationType {
+	case catalog.AuthBasic:
+		return a.BasicAuthParameters != nil && a.BasicAuthParameters.Username != "" && a.BasicAuthParameters.Password != ""
+	case catalog.AuthAPIKey:
+		return a.ApiKeyAuthParameters != nil && a.ApiKeyAuthParameters.ApiKeyName != "" && a.ApiKeyAuthParameters.ApiKeyValue != ""
+	default:
+		o := a.OAuthParameters
+		return o != nil && o.ClientParameters != nil && o.ClientParameters.ClientSecret != ""
+	}
+}
+
+// DeleteConnection deletes a connection. As on AWS, API destinations that
+// use it are not checked: their deliveries fail until they get another
+// connection.
+func (s *Service) DeleteConnection(ctx context.Context, in *ConnectionNameInput) (*ConnectionStateOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	var gone *catalog.Connection
+	_, err := s.cat.MutateConnection(ctx, *in.Name, func(cur *catalog.Connection) (*catalog.Connection, error) {
+		if cur == nil {
+			return nil, errConnectionNotFound("delete", *in.Name)
+		}
+		gone = cur
+		return nil, nil
+	})
+	if err != nil {
+		return nil, internal("DeleteConnection", err)
+	}
+	return connectionState(gone, connectionDeleting), nil
+}
+
+// DeauthorizeConnection removes a connection's secrets; it stays, in state
+// DEAUTHORIZED, until UpdateConnection gives it new ones.
+func (s *Service) DeauthorizeConnection(ctx context.Context, in *ConnectionNameInput) (*ConnectionStateOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	c, err := s.cat.MutateConnection(ctx, *in.Name, func(cur *catalog.Connection) (*catalog.Connection, error) {
+		if cur == nil {
+			return nil, errConnectionNotFound("deauthorize", *in.Name)
+		}
+		a := &cur.Auth
+		if a.BasicAuthParameters != nil {
+			a.BasicAuthParameters.Password = ""
+		}
+		if a.ApiKeyAuthParameters != nil {
+			a.ApiKeyAuthParameters.ApiKeyValue = ""
+		}
+		if a.OAuthParameters != nil && a.OAuthParameters.ClientParameters != nil {
+			a.OAuthParameters.ClientParameters.ClientSecret = ""
+		}
+		cur.State = catalog.ConnectionDeauthorized
+		cur.LastModifiedTime = s.cat.Now()
+		return cur, nil
+	})
+	if err != nil {
+		return nil, internal("DeauthorizeConnection", err)
+	}
+	return connectionState(c, connectionDeauthorizing), nil
+}

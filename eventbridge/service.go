@@ -1,0 +1,170 @@
+package eventbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/conveyor/conveyor/awsapi"
+	"github.com/conveyor/conveyor/catalog"
+	"github.com/conveyor/conveyor/pattern"
+)
+
+// DefaultMaxRulesPerBus is AWS's default quota of rules per event bus.
+const DefaultMaxRulesPerBus = 300
+
+// MaxTargetsPerRule is AWS's (fixed) limit of targets per rule.
+const MaxTargetsPerRule = 5
+
+// MaxTagsPerResource is AWS's limit of tags per resource.
+const MaxTagsPerResource = 50
+
+// Config configures New.
+type Config struct {
+	// Catalog holds the records. Required.
+	Catalog *catalog.Catalog
+	// MaxRulesPerBus is the rule quota of each bus (DefaultMaxRulesPerBus
+	// if zero).
+	MaxRulesPerBus int
+	// MaxPatternLength is the longest event pattern accepted, in
+	// characters (pattern.DefaultMaxLength if zero, no limit if negative).
+	MaxPatternLength int
+	// AllowHTTPEndpoints lets API destinations use plain http:// endpoints
+	// on any host. AWS accepts https only; Conveyor always accepts http on
+	// loopback hosts (localhost, 127.0.0.0/8, ::1) for local development.
+	AllowHTTPEndpoints bool
+	// NewID returns the random suffix of connection and API destination
+	// ARNs (a random UUID if nil).
+	NewID func() string
+	// Logger gets internal errors (slog.Default() if nil).
+	Logger *slog.Logger
+}
+
+// Service is the EventBridge control plane on one catalog.
+type Service struct {
+	cat         *catalog.Catalog
+	maxRules    int
+	patternOpts []pattern.Option
+	allowHTTP   bool
+	newID       func() string
+	log         *slog.Logger
+}
+
+// New returns the service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Catalog == nil {
+		return nil, errors.New("eventbridge: Config.Catalog is required")
+	}
+	s := &Service{cat: cfg.Catalog, maxRules: cfg.MaxRulesPerBus, allowHTTP: cfg.AllowHTTPEndpoints, newID: cfg.NewID, log: cfg.Logger}
+	if s.maxRules <= 0 {
+		s.maxRules = DefaultMaxRulesPerBus
+	}
+	switch {
+	case cfg.MaxPatternLength > 0:
+		s.patternOpts = []pattern.Option{pattern.WithMaxLength(cfg.MaxPatternLength)}
+	case cfg.MaxPatternLength < 0:
+		s.patternOpts = []pattern.Option{pattern.WithMaxLength(0)}
+	}
+	if s.newID == nil {
+		s.newID = newUUID
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s, nil
+}
+
+// Register registers every operation of the service on svc (an
+// awsapi.NewEventBridge() service).
+func (s *Service) Register(svc *awsapi.Service) {
+	awsapi.Handle(svc, "CreateEventBus", s.CreateEventBus)
+	awsapi.Handle(svc, "DescribeEventBus", s.DescribeEventBus)
+	awsapi.Handle(svc, "ListEventBuses", s.ListEventBuses)
+	awsapi.Handle(svc, "UpdateEventBus", s.UpdateEventBus)
+	awsapi.Handle(svc, "DeleteEventBus", s.DeleteEventBus)
+
+	awsapi.Handle(svc, "PutRule", s.PutRule)
+	awsapi.Handle(svc, "DescribeRule", s.DescribeRule)
+	awsapi.Handle(svc, "ListRules", s.ListRules)
+	awsapi.Handle(svc, "DeleteRule", s.DeleteRule)
+	awsapi.Handle(svc, "EnableRule", s.EnableRule)
+	awsapi.Handle(svc, "DisableRule", s.DisableRule)
+	awsapi.Handle(svc, "ListRuleNamesByTarget", s.ListRuleNamesByTarget)
+
+	awsapi.Handle(svc, "PutTargets", s.PutTargets)
+	awsapi.Handle(svc, "RemoveTargets", s.RemoveTargets)
+	awsapi.Handle(svc, "ListTargetsByRule", s.ListTargetsByRule)
+
+	awsapi.Handle(svc, "CreateConnection", s.CreateConnection)
+	awsapi.Handle(svc, "DescribeConnection", s.DescribeConnection)
+	awsapi.Handle(svc, "ListConnections", s.ListConnections)
+	awsapi.Handle(svc, "UpdateConnection", s.UpdateConnection)
+	awsapi.Handle(svc, "DeleteConnection", s.DeleteConnection)
+	awsapi.Handle(svc, "DeauthorizeConnection", s.DeauthorizeConnection)
+
+	awsapi.Handle(svc, "CreateApiDestination", s.CreateApiDestination)
+	awsapi.Handle(svc, "DescribeApiDestination", s.DescribeApiDestination)
+	awsapi.Handle(svc, "ListApiDestinations", s.ListApiDestinations)
+	awsapi.Handle(svc, "UpdateApiDestination", s.UpdateApiDestination)
+	awsapi.Handle(svc, "DeleteApiDestination", s.DeleteApiDestination)
+
+	awsapi.Handle(svc, "TagResource", s.TagResource)
+	awsapi.Handle(svc, "UntagResource", s.UntagResource)
+	awsapi.Handle(svc, "ListTagsForResource", s.ListTagsForResource)
+}
+
+// internal wraps an unexpected failure (the store's): awsapi answers it as
+// InternalException and logs it.
+func internal(op string, err error) error {
+	var ae *awsapi.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return fmt.Errorf("eventbridge: %s: %w", op, err)
+}
+
+// resolveBus turns an EventBusName member (a name or a bus ARN; nil means
+// the default bus) into a bus name and checks that the bus exists.
+func (s *Service) resolveBus(ctx context.Context, nameOrARN *string) (*catalog.Bus, error) {
+	name := busName(nameOrARN)
+	b, err := s.cat.Bus(ctx, name)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, errBusNotFound(name)
+	}
+	if err != nil {
+		return nil, internal("event bus "+name, err)
+	}
+	return b, nil
+}
+
+// busName returns the bus name an EventBusName member stands for, without
+// looking it up: the default bus when absent, the name part of an ARN.
+func busName(nameOrARN *string) string {
+	if nameOrARN == nil {
+		return catalog.DefaultBusName
+	}
+	if a, ok := catalog.ParseARN(*nameOrARN); ok {
+		if n, ok := cutPrefix(a.Resource, "event-bus/"); ok {
+			return n
+		}
+	}
+	return *nameOrARN
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+func ts(t time.Time) awsapi.Timestamp { return awsapi.NewTimestamp(t) }
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

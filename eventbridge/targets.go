@@ -1,0 +1,315 @@
+package eventbridge
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/conveyor/conveyor/awsapi"
+	"github.com/conveyor/conveyor/catalog"
+	"github.com/conveyor/conveyor/transform"
+)
+
+// TargetInput is AWS's Target shape as PutTargets receives it; the optional
+// strings are pointers so that an absent member and an empty one differ, as
+// they do for AWS's validation.
+type TargetInput struct {
+	Id                *string                    `json:"Id"`
+	Arn               *string                    `json:"Arn"`
+	RoleArn           *string                    `json:"RoleArn"`
+	Input             *string                    `json:"Input"`
+	InputPath         *string                    `json:"InputPath"`
+	InputTransformer  *catalog.InputTransformer  `json:"InputTransformer"`
+	HttpParameters    *catalog.HttpParameters    `json:"HttpParameters"`
+	RetryPolicy       *catalog.RetryPolicy       `json:"RetryPolicy"`
+	DeadLetterConfig  *catalog.DeadLetterConfig  `json:"DeadLetterConfig"`
+	SqsParameters     *catalog.SqsParameters     `json:"SqsParameters"`
+	KinesisParameters *catalog.KinesisParameters `json:"KinesisParameters"`
+
+	RunCommandParameters        json.RawMessage `json:"RunCommandParameters"`
+	EcsParameters               json.RawMessage `json:"EcsParameters"`
+	BatchParameters             json.RawMessage `json:"BatchParameters"`
+	RedshiftDataParameters      json.RawMessage `json:"RedshiftDataParameters"`
+	SageMakerPipelineParameters json.RawMessage `json:"SageMakerPipelineParameters"`
+	AppSyncParameters           json.RawMessage `json:"AppSyncParameters"`
+}
+
+func (t *TargetInput) spec() transform.Spec {
+	s := transform.Spec{TargetID: deref(t.Id), Input: t.Input, InputPath: t.InputPath}
+	if it := t.InputTransformer; it != nil {
+		s.InputTransformer = &transform.InputTransformer{InputPathsMap: it.InputPathsMap, InputTemplate: it.InputTemplate}
+	}
+	return s
+}
+
+func (t *TargetInput) record() catalog.Target {
+	return catalog.Target{
+		Id: deref(t.Id), Arn: deref(t.Arn), RoleArn: deref(t.RoleArn),
+		Input: deref(t.Input), InputPath: deref(t.InputPath), InputTransformer: t.InputTransformer,
+		HttpParameters: t.HttpParameters, RetryPolicy: t.RetryPolicy, DeadLetterConfig: nonEmptyDLQ(t.DeadLetterConfig),
+		SqsParameters: t.SqsParameters, KinesisParameters: t.KinesisParameters,
+		RunCommandParameters: t.RunCommandParameters, EcsParameters: t.EcsParameters, BatchParameters: t.BatchParameters,
+		RedshiftDataParameters: t.RedshiftDataParameters, SageMakerPipelineParameters: t.SageMakerPipelineParameters,
+		AppSyncParameters: t.AppSyncParameters,
+	}
+}
+
+// target checks the request-shape constraints of one target; transform's
+// violations (Input, InputPath, InputTransformer) are returned apart, in
+// AWS's words, to be joined with the rest.
+func (x *v) target(p string, t *TargetInput) []string {
+	x.req(p+".id", t.Id, 1, 64, &patTargetID)
+	x.req(p+".arn", t.Arn, 1, 1600, nil)
+	x.str(p+".roleArn", t.RoleArn, 1, 1600, nil)
+	if rp := t.RetryPolicy; rp != nil {
+		x.intRange(p+".retryPolicy.maximumRetryAttempts", rp.MaximumRetryAttempts, 0, 185)
+		x.intRange(p+".retryPolicy.maximumEventAgeInSeconds", rp.MaximumEventAgeInSeconds, 60, 86400)
+	}
+	x.deadLetter(p+".deadLetterConfig", t.DeadLetterConfig)
+	if sq := t.SqsParameters; sq != nil {
+		x.Length(p+".sqsParameters.messageGroupId", sq.MessageGroupId, 0, 100)
+	}
+	if k := t.KinesisParameters; k != nil {
+		x.Length(p+".kinesisParameters.partitionKeyPath", k.PartitionKeyPath, 0, 256)
+	}
+	if hp := t.HttpParameters; hp != nil {
+		for i, pv := range hp.PathParameterValues {
+			if strings.TrimSpace(pv) == "" {
+				x.Violation(p+".httpParameters.pathParameterValues."+strconv.Itoa(i+1)+".member", &pv,
+					`Member must satisfy regular expression pattern: ^(?!\s*$).+`)
+			}
+		}
+		for _, k := range sortedKeys(hp.HeaderParameters) {
+			val := hp.HeaderParameters[k]
+			x.Length(p+".httpParameters.headerParameters", k, 0, 512)
+			x.Pattern(p+".httpParameters.headerParameters", k, patHeaderKey.re, patHeaderKey.text)
+			x.Length(p+".httpParameters.headerParameters", val, 0, 512)
+			x.Pattern(p+".httpParameters.headerParameters", val, patHeaderValue.re, patHeaderValue.text)
+		}
+		for _, k := range sortedKeys(hp.QueryStringParameters) {
+			val := hp.QueryStringParameters[k]
+			x.Length(p+".httpParameters.queryStringParameters", k, 0, 512)
+			x.Pattern(p+".httpParameters.queryStringParameters", k, patQueryKey.re, patQueryKey.text)
+			x.Length(p+".httpParameters.queryStringParameters", val, 0, 512)
+			x.Pattern(p+".httpParameters.queryStringParameters", val, patQueryValue.re, patQueryValue.text)
+		}
+	}
+	return transform.Violations(t.spec(), p)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// PutTargetsInput is AWS's PutTargetsRequest.
+type PutTargetsInput struct {
+	Rule         *string       `json:"Rule"`
+	EventBusName *string       `json:"EventBusName"`
+	Targets      []TargetInput `json:"Targets"`
+}
+
+// FailedEntry is AWS's PutTargetsResultEntry and RemoveTargetsResultEntry.
+type FailedEntry struct {
+	TargetId     string `json:"TargetId"`
+	ErrorCode    string `json:"ErrorCode"`
+	ErrorMessage string `json:"ErrorMessage"`
+}
+
+// PutTargetsOutput is AWS's PutTargetsResponse.
+type PutTargetsOutput struct {
+	FailedEntryCount int           `json:"FailedEntryCount"`
+	FailedEntries    []FailedEntry `json:"FailedEntries"`
+}
+
+// PutTargets adds targets to a rule or replaces those with the same Id. A
+// request that breaks the request shape, or whose Input, InputPath or
+// InputTransformer is invalid, is refused whole (ValidationException); a
+// target whose ARN is not an ARN, or whose dead-letter queue is not an SQS
+// queue, is reported in FailedEntries while the others are stored. A rule
+// has at most MaxTargetsPerRule targets (LimitExceededException). Conveyor
+// accepts any syntactically valid ARN, as AWS does; delivery reports the
+// kinds it cannot invoke.
+func (s *Service) PutTargets(ctx context.Context, in *PutTargetsInput) (*PutTargetsOutput, error) {
+	var x v
+	ref := ruleRef{"rule", in.Rule, in.EventBusName}
+	x.ruleRef(ref)
+	var transformViolations []string
+	if x.Required("targets", in.Targets != nil) {
+		ids := make([]string, len(in.Targets))
+		for i := range in.Targets {
+			ids[i] = deref(in.Targets[i].Id)
+		}
+		x.Count("targets", len(in.Targets), awsapi.RenderList(ids), 1, 100)
+		for i := range in.Targets {
+			transformViolations = append(transformViolations, x.target("targets."+strconv.Itoa(i+1)+".member", &in.Targets[i])...)
+		}
+	}
+	if all := append(x.Messages(), transformViolations...); len(all) > 0 {
+		return nil, awsapi.ValidationError(awsapi.ValidationMessage(all...))
+	}
+	for i := range in.Targets {
+		if _, err := transform.Compile(in.Targets[i].spec()); err != nil {
+			return nil, awsapi.ValidationError(err.Error())
+		}
+	}
+	out := &PutTargetsOutput{FailedEntries: []FailedEntry{}}
+	var accepted []catalog.Target
+	for i := range in.Targets {
+		t := &in.Targets[i]
+		msg := ""
+		switch {
+		case !validTargetArn(*t.Arn):
+			msg = msgTargetArnInvalid(*t.Arn)
+		case t.DeadLetterConfig != nil && t.DeadLetterConfig.Arn != "" && !isSQSArn(t.DeadLetterConfig.Arn):
+			msg = msgDeadLetterNotSQS(t.DeadLetterConfig.Arn)
+		}
+		if msg != "" {
+			out.FailedEntries = append(out.FailedEntries, FailedEntry{TargetId: *t.Id, ErrorCode: entryValidation, ErrorMessage: msg})
+			continue
+		}
+		accepted = append(accepted, t.record())
+	}
+	out.FailedEntryCount = len(out.FailedEntries)
+	bus, err := s.resolveBus(ctx, in.EventBusName)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.cat.MutateRule(ctx, bus.Name, *in.Rule, func(cur *catalog.Rule) (*catalog.Rule, error) {
+		switch {
+		case cur == nil:
+			return nil, errRuleNotFound(*in.Rule, bus.Name)
+		case cur.ManagedBy != "":
+			return nil, errManagedRule(cur.Name, cur.ManagedBy)
+		}
+		for _, t := range accepted {
+			if old := cur.Target(t.Id); old != nil {
+				*old = t
+			} else {
+				cur.Targets = append(cur.Targets, t)
+			}
+		}
+		if len(cur.Targets) > MaxTargetsPerRule {
+			return nil, errLimitExceeded()
+		}
+		return cur, nil
+	})
+	if err != nil {
+		return nil, internal("PutTargets", err)
+	}
+	return out, nil
+}
+
+// validTargetArn reports whether arn is an ARN whose resource part is
+// present (what AWS checks of a target's Arn).
+func validTargetArn(arn string) bool {
+	a, ok := catalog.ParseARN(arn)
+	return ok && a.Partition != "" && !strings.ContainsAny(arn, " \t\n")
+}
+
+// RemoveTargetsInput is AWS's RemoveTargetsRequest.
+type RemoveTargetsInput struct {
+	Rule         *string  `json:"Rule"`
+	EventBusName *string  `json:"EventBusName"`
+	Ids          []string `json:"Ids"`
+	Force        bool     `json:"Force"`
+}
+
+// RemoveTargetsOutput is AWS's RemoveTargetsResponse.
+type RemoveTargetsOutput struct {
+	FailedEntryCount int           `json:"FailedEntryCount"`
+	FailedEntries    []FailedEntry `json:"FailedEntries"`
+}
+
+// RemoveTargets removes targets from a rule; ids the rule does not have
+// are reported in FailedEntries. A managed rule's targets are removed only
+// with Force.
+func (s *Service) RemoveTargets(ctx context.Context, in *RemoveTargetsInput) (*RemoveTargetsOutput, error) {
+	var x v
+	ref := ruleRef{"rule", in.Rule, in.EventBusName}
+	x.ruleRef(ref)
+	if x.Required("ids", in.Ids != nil) {
+		x.Count("ids", len(in.Ids), awsapi.RenderList(in.Ids), 1, 100)
+		for i, id := range in.Ids {
+			x.str("ids."+strconv.Itoa(i+1)+".member", &id, 1, 64, &patTargetID)
+		}
+	}
+	if err := x.Err(); err != nil {
+		return nil, err
+	}
+	bus, err := s.resolveBus(ctx, in.EventBusName)
+	if err != nil {
+		return nil, err
+	}
+	var failed []FailedEntry
+	_, err = s.cat.MutateRule(ctx, bus.Name, *in.Rule, func(cur *catalog.Rule) (*catalog.Rule, error) {
+		switch {
+		case cur == nil:
+			return nil, errRuleNotFound(*in.Rule, bus.Name)
+		case cur.ManagedBy != "" && !in.Force:
+			return nil, errManagedRule(cur.Name, cur.ManagedBy)
+		}
+		failed = []FailedEntry{}
+		for _, id := range in.Ids {
+			i := slices.IndexFunc(cur.Targets, func(t catalog.Target) bool { return t.Id == id })
+			if i < 0 {
+				failed = append(failed, FailedEntry{TargetId: id, ErrorCode: entryNotFound, ErrorMessage: msgTargetNotFound(cur.Name, id)})
+				continue
+			}
+			cur.Targets = slices.Delete(cur.Targets, i, i+1)
+		}
+		return cur, nil
+	})
+	if err != nil {
+		return nil, internal("RemoveTargets", err)
+	}
+	return &RemoveTargetsOutput{FailedEntryCount: len(failed), FailedEntries: failed}, nil
+}
+
+// ListTargetsByRuleInput is AWS's ListTargetsByRuleRequest.
+type ListTargetsByRuleInput struct {
+	Rule         *string `json:"Rule"`
+	EventBusName *string `json:"EventBusName"`
+	NextToken    *string `json:"NextToken"`
+	Limit        *int    `json:"Limit"`
+}
+
+// ListTargetsByRuleOutput is AWS's ListTargetsByRuleResponse.
+type ListTargetsByRuleOutput struct {
+	Targets   []catalog.Target `json:"Targets"`
+	NextToken *string          `json:"NextToken,omitempty"`
+}
+
+// ListTargetsByRule lists a rule's targets by Id.
+func (s *Service) ListTargetsByRule(ctx context.Context, in *ListTargetsByRuleInput) (*ListTargetsByRuleOutput, error) {
+	var x v
+	ref := ruleRef{"rule", in.Rule, in.EventBusName}
+	x.ruleRef(ref)
+	x.nextToken(in.NextToken)
+	x.limit(in.Limit)
+	if err := x.Err(); err != nil {
+		return nil, err
+	}
+	r, err := s.rule(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	query := queryHash("ListTargetsByRule", r.EventBusName, r.Name)
+	after, err := decodePageToken(in.NextToken, query)
+	if err != nil {
+		return nil, err
+	}
+	targets := slices.Clone(r.Targets)
+	slices.SortFunc(targets, func(a, b catalog.Target) int { return strings.Compare(a.Id, b.Id) })
+	pg, next := page(targets, func(t catalog.Target) string { return t.Id }, in.Limit, query, after)
+	if pg == nil {
+		pg = []catalog.Target{}
+	}
+	return &ListTargetsByRuleOutput{Targets: pg, NextToken: next}, nil
+}
