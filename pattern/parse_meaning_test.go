@@ -56,15 +56,15 @@ func TestParseMeaning(t *testing.T) {
 type jsonGen struct{ r *rand.Rand }
 
 var (
-	genKeys    = []string{"a", "b", "c", "a.b", "b.c"}
-	genStrings = []string{"x", "y", "X", "", "xy", "xay", "10.0.0.5", "2001:db8::1", "K", "\u212a"}
-	genNums    = []json.Number{"0", "1", "1.5", "-2", "300", "3e2", "5000000000"}
+	meaningKeys    = []string{"a", "b", "c", "a.b", "b.c"}
+	meaningStrings = []string{"x", "y", "X", "", "xy", "xay", "10.0.0.5", "2001:db8::1", "K", "\u212a"}
+	meaningNums    = []json.Number{"0", "1", "1.5", "-2", "300", "3e2", "5000000000"}
 )
 
 func (g *jsonGen) pick(n int) int { return g.r.IntN(n) }
 
-func (g *jsonGen) str() string      { return genStrings[g.pick(len(genStrings))] }
-func (g *jsonGen) num() json.Number { return genNums[g.pick(len(genNums))] }
+func (g *jsonGen) str() string      { return meaningStrings[g.pick(len(meaningStrings))] }
+func (g *jsonGen) num() json.Number { return meaningNums[g.pick(len(meaningNums))] }
 func (g *jsonGen) strs() []any {
 	n := 1 + g.pick(2)
 	out := make([]any, n)
@@ -77,7 +77,7 @@ func (g *jsonGen) strs() []any {
 func (g *jsonGen) pattern(depth int) map[string]any {
 	m := map[string]any{}
 	for range 1 + g.pick(3) {
-		k := genKeys[g.pick(len(genKeys))]
+		k := meaningKeys[g.pick(len(meaningKeys))]
 		switch x := g.pick(10); {
 		case x < 2 && depth < 2:
 			m[k] = g.pattern(depth + 1)
@@ -157,7 +157,7 @@ func (g *jsonGen) value() any {
 func (g *jsonGen) event(depth int) map[string]any {
 	m := map[string]any{}
 	for range 1 + g.pick(4) {
-		m[genKeys[g.pick(len(genKeys))]] = g.eventValue(depth)
+		m[meaningKeys[g.pick(len(meaningKeys))]] = g.eventValue(depth)
 	}
 	return m
 }
