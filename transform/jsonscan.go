@@ -9,7 +9,7 @@ import (
 // This file holds the small JSON scanner the transform walks events with. It
 // works on raw bytes, allocates nothing to skip values, and never recurses,
 // so a deeply nested event cannot exhaust the stack. It trusts the event to
-// be JSON (PutEvents checked it) but reports errMalformed, rather than
+// be JSON (PutEvents checked it) but reports ErrMalformedEvent, rather than
 // panicking, when what it walks is not.
 
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -37,7 +37,7 @@ func skipString(b []byte, i int) (int, error) {
 			return skipLongString(b, i, j+1)
 		}
 	}
-	return 0, errMalformed
+	return 0, ErrMalformedEvent
 }
 
 // skipLongString finishes skipString from b[j] for the string opened at b[i].
@@ -45,7 +45,7 @@ func skipLongString(b []byte, i, j int) (int, error) {
 	for j < len(b) {
 		k := bytes.IndexByte(b[j:], '"')
 		if k < 0 {
-			return 0, errMalformed
+			return 0, ErrMalformedEvent
 		}
 		j += k
 		// The quote ends the string unless an odd number of backslashes
@@ -59,7 +59,7 @@ func skipLongString(b []byte, i, j int) (int, error) {
 		}
 		j++
 	}
-	return 0, errMalformed
+	return 0, ErrMalformedEvent
 }
 
 // structural marks the bytes that matter when skipping a container.
@@ -68,7 +68,7 @@ var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true
 // skipValue returns the index after the value starting at b[i].
 func skipValue(b []byte, i int) (int, error) {
 	if i >= len(b) {
-		return 0, errMalformed
+		return 0, ErrMalformedEvent
 	}
 	switch b[i] {
 	case '"':
@@ -109,16 +109,16 @@ func skipValue(b []byte, i int) (int, error) {
 				}
 			}
 		}
-		return 0, errMalformed
+		return 0, ErrMalformedEvent
 	case ',', ':', '}', ']':
-		return 0, errMalformed
+		return 0, ErrMalformedEvent
 	}
 	j := i
 	for j < len(b) && !isWS(b[j]) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ':' {
 		j++
 	}
 	if j == i {
-		return 0, errMalformed
+		return 0, ErrMalformedEvent
 	}
 	return j, nil
 }
@@ -162,7 +162,7 @@ func stringEnd(b []byte, i int) (int, bool, error) {
 			return end, true, err
 		}
 	}
-	return 0, false, errMalformed
+	return 0, false, ErrMalformedEvent
 }
 
 // appendStripped appends the object or array raw as it reads inside a JSON

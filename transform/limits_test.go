@@ -101,8 +101,8 @@ func TestMalformedEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ev := range []string{``, `{`, `{"detail"`, `{"detail":`, `{"detail":{"state"`, `{"detail":{"state":"x`, `[1,2`, `{"a" 1}`, `{"detail":{"x":1 "state":2}}`, `{"detail":{"state":]}}`} {
-		if _, err := tr.Apply([]byte(ev), Context{}); err == nil {
-			t.Errorf("Apply(%q): no error", ev)
+		if _, err := tr.Apply([]byte(ev), Context{}); !errors.Is(err, ErrMalformedEvent) {
+			t.Errorf("Apply(%q) = %v; want ErrMalformedEvent", ev, err)
 		}
 	}
 }

@@ -87,8 +87,9 @@ func isNameByte(c byte) bool {
 	return !strings.ContainsRune(".[]*()'\"?$,\\", rune(c))
 }
 
-// errMalformed reports an event that is not JSON where the scanner walked.
-var errMalformed = errors.New("event is not valid JSON")
+// ErrMalformedEvent is the error (wrapped) of an Apply whose event is not
+// JSON where the transform had to read it. Retrying cannot help.
+var ErrMalformedEvent = errors.New("event is not valid JSON")
 
 // A finder finds the values of several paths in one pass over an event:
 // the paths are merged into a tree of steps, the walk goes only into the
@@ -178,7 +179,7 @@ func (f *finder) find(b []byte, res []span) error {
 	w := walker{b: b, res: res, left: f.paths}
 	i := skipWS(b, 0)
 	if i >= len(b) {
-		return errMalformed
+		return ErrMalformedEvent
 	}
 	if _, err := w.walk(i, &f.root); err != nil && err != errDone {
 		return err
@@ -248,7 +249,7 @@ func (w *walker) object(i int, n *node) (int, error) {
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return 0, errMalformed
+			return 0, ErrMalformedEvent
 		}
 		kend, err := skipString(b, i)
 		if err != nil {
@@ -260,11 +261,11 @@ func (w *walker) object(i int, n *node) (int, error) {
 		}
 		i = skipWS(b, kend)
 		if i >= len(b) || b[i] != ':' {
-			return 0, errMalformed
+			return 0, ErrMalformedEvent
 		}
 		i = skipWS(b, i+1)
 		if i >= len(b) {
-			return 0, errMalformed
+			return 0, ErrMalformedEvent
 		}
 		if k >= 0 && seen[k/64]&(1<<(k%64)) == 0 {
 			seen[k/64] |= 1 << (k % 64)
@@ -278,7 +279,7 @@ func (w *walker) object(i int, n *node) (int, error) {
 		}
 		i = skipWS(b, i)
 		if i >= len(b) {
-			return 0, errMalformed
+			return 0, ErrMalformedEvent
 		}
 		switch b[i] {
 		case ',':
@@ -286,7 +287,7 @@ func (w *walker) object(i int, n *node) (int, error) {
 		case '}':
 			return w.missed(n.named, &seen, i+1)
 		default:
-			return 0, errMalformed
+			return 0, ErrMalformedEvent
 		}
 	}
 }
@@ -338,7 +339,7 @@ func (w *walker) array(i int, n *node) (int, error) {
 	}
 	for e := 0; ; e++ {
 		if i >= len(b) {
-			return 0, errMalformed
+			return 0, ErrMalformedEvent
 		}
 		k := -1
 		for x, idx := range n.indexes {
@@ -359,7 +360,7 @@ func (w *walker) array(i int, n *node) (int, error) {
 		}
 		i = skipWS(b, i)
 		if i >= len(b) {
-			return 0, errMalformed
+			return 0, ErrMalformedEvent
 		}
 		switch b[i] {
 		case ',':
@@ -367,7 +368,7 @@ func (w *walker) array(i int, n *node) (int, error) {
 		case ']':
 			return w.missed(n.indexed, &seen, i+1)
 		default:
-			return 0, errMalformed
+			return 0, ErrMalformedEvent
 		}
 	}
 }

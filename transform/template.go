@@ -302,7 +302,7 @@ func render(dst []byte, v value, ctx ctxKind) []byte {
 func appendWithoutMember(dst, event []byte, name string) ([]byte, error) {
 	i := skipWS(event, 0)
 	if i >= len(event) || event[i] != '{' {
-		return nil, errMalformed
+		return nil, ErrMalformedEvent
 	}
 	dst = append(dst, '{')
 	first := true
@@ -312,7 +312,7 @@ func appendWithoutMember(dst, event []byte, name string) ([]byte, error) {
 	}
 	for {
 		if i >= len(event) || event[i] != '"' {
-			return nil, errMalformed
+			return nil, ErrMalformedEvent
 		}
 		kend, err := skipString(event, i)
 		if err != nil {
@@ -321,7 +321,7 @@ func appendWithoutMember(dst, event []byte, name string) ([]byte, error) {
 		key := event[i:kend]
 		i = skipWS(event, kend)
 		if i >= len(event) || event[i] != ':' {
-			return nil, errMalformed
+			return nil, ErrMalformedEvent
 		}
 		i = skipWS(event, i+1)
 		vend, err := skipValue(event, i)
@@ -339,7 +339,7 @@ func appendWithoutMember(dst, event []byte, name string) ([]byte, error) {
 		}
 		i = skipWS(event, vend)
 		if i >= len(event) {
-			return nil, errMalformed
+			return nil, ErrMalformedEvent
 		}
 		switch event[i] {
 		case ',':
@@ -347,7 +347,7 @@ func appendWithoutMember(dst, event []byte, name string) ([]byte, error) {
 		case '}':
 			return append(dst, '}'), nil
 		default:
-			return nil, errMalformed
+			return nil, ErrMalformedEvent
 		}
 	}
 }
