@@ -62,7 +62,8 @@ func skipLongString(b []byte, i, j int) (int, error) {
 	return 0, ErrMalformedEvent
 }
 
-// structural marks the bytes that matter when skipping a container.
+// structural marks the bytes that matter when skipping a container. It is
+// never written.
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
 
 // skipValue returns the index after the value starting at b[i].

@@ -18,8 +18,8 @@ type path struct {
 	steps []step
 }
 
-// A step goes into the member Name of an object, or, when Index >= 0, into
-// element Index of an array.
+// A step goes into the member name of an object, or, when index >= 0, into
+// element index of an array.
 type step struct {
 	name  string
 	index int

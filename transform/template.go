@@ -37,12 +37,21 @@ const (
 	varEventJSON
 )
 
-var reservedVars = map[string]varKind{
-	VarRuleARN:       varRuleARN,
-	VarRuleName:      varRuleName,
-	VarIngestionTime: varIngestionTime,
-	VarEvent:         varEvent,
-	VarEventJSON:     varEventJSON,
+// reservedVar says which predefined variable name is, if any.
+func reservedVar(name string) (varKind, bool) {
+	switch name {
+	case VarRuleARN:
+		return varRuleARN, true
+	case VarRuleName:
+		return varRuleName, true
+	case VarIngestionTime:
+		return varIngestionTime, true
+	case VarEvent:
+		return varEvent, true
+	case VarEventJSON:
+		return varEventJSON, true
+	}
+	return 0, false
 }
 
 type variable struct {
@@ -92,7 +101,7 @@ func compileTemplate(id string, it *InputTransformer) (template, error) {
 	phs := findPlaceholders(s)
 	for _, ph := range phs {
 		if _, ok := paths[ph.name]; !ok {
-			if _, ok := reservedVars[ph.name]; !ok {
+			if _, ok := reservedVar(ph.name); !ok {
 				return tm, validationErrorf(msgInvalidPlaceholder, id, ph.name)
 			}
 		}
@@ -120,7 +129,7 @@ func compileTemplate(id string, it *InputTransformer) (template, error) {
 		if !ok {
 			v = len(tm.vars)
 			index[ph.name] = v
-			if k, reserved := reservedVars[ph.name]; reserved {
+			if k, reserved := reservedVar(ph.name); reserved {
 				tm.vars = append(tm.vars, variable{kind: k})
 			} else {
 				tm.vars = append(tm.vars, variable{kind: varPath, path: paths[ph.name]})
