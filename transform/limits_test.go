@@ -106,3 +106,31 @@ func TestMalformedEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestDeepEvent checks that events nested as deep as PutEvents allows (1,000
+// levels) and deeper are walked without recursion trouble.
+func TestDeepEvent(t *testing.T) {
+	const depth = 5000
+	deep := strings.Repeat(`{"a":`, depth) + `"leaf"` + strings.Repeat(`}`, depth)
+	event := []byte(`{"detail":` + deep + `,"after":"x"}`)
+	tr, err := Compile(Spec{InputTransformer: &InputTransformer{
+		InputPathsMap: map[string]string{"after": "$.after", "deep": "$.detail.a.a.a"},
+		InputTemplate: `{"after": <after>, "text": "<aws.events.event>", "all": <aws.events.event.json>, "deep": "<deep>"}`,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tr.Apply(event, Context{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(out), `{"after": "x", "text": "{after:x}", "all": {"detail":{"a":`) {
+		t.Fatalf("output starts %.80q", out)
+	}
+	if !strings.Contains(string(out), `"deep": "{a:{a:`) {
+		t.Fatalf("deep value missing from %.200q…", out)
+	}
+	if c := (checker{s: string(out)}); c.check() >= 0 {
+		t.Fatal("output is not JSON")
+	}
+}
