@@ -1,0 +1,142 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Call is what a record is built from: one API call, as the protocol layer
+// saw it. It does not depend on package awsapi so that other front doors (an
+// S3 gateway, an import of AWS log files) can record calls too.
+type Call struct {
+	// Service is the service's short name: "events", "sqs", "cloudtrail", "s3".
+	Service   string
+	Operation string
+
+	AccessKeyID string
+	Region      string // the region the call was made to; default: Config.Region
+	SourceIP    string
+	UserAgent   string
+	RequestID   string
+
+	// Request is the request body as the client sent it (the service's JSON,
+	// PascalCase members); it is converted to CloudTrail's form.
+	Request []byte
+	// Parameters, when set, is requestParameters already in CloudTrail's
+	// form, used as is instead of Request.
+	Parameters json.RawMessage
+	// Response is the successful call's output as the service's JSON.
+	Response []byte
+	// ErrorCode and ErrorMessage are set when the call failed.
+	ErrorCode    string
+	ErrorMessage string
+
+	// Time is when the call was received.
+	Time time.Time
+}
+
+// Config holds the settings records are built with.
+type Config struct {
+	// AccountID is the account every call is made to (recipientAccountId).
+	AccountID string
+	// Region is the default awsRegion.
+	Region string
+	// Identities maps access keys to configured identities; a key not listed
+	// is an IAM user named after the key.
+	Identities map[string]Identity
+	// DataEvents switches on the recording of data events (PutEvents, SQS
+	// message calls, S3 object calls). Off by default, as on AWS.
+	DataEvents bool
+}
+
+// Validate checks the settings.
+func (c *Config) Validate() error {
+	if !accountID.MatchString(c.AccountID) {
+		return fmt.Errorf("audit: account %q is not 12 digits", c.AccountID)
+	}
+	if c.Region == "" {
+		return fmt.Errorf("audit: no region")
+	}
+	for k, id := range c.Identities {
+		if err := id.Validate(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Builder builds records from calls.
+type Builder struct {
+	cfg Config
+	// newID makes event IDs; tests replace it.
+	newID func() string
+}
+
+// NewBuilder returns a Builder for cfg.
+func NewBuilder(cfg Config) (*Builder, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Builder{cfg: cfg, newID: func() string { return uuid.NewString() }}, nil
+}
+
+// Build returns the record of a call; ok is false when the call is not
+// recorded (a data event while data-event logging is off).
+func (b *Builder) Build(c Call) (*Record, bool) {
+	source := EventSource(c.Service)
+	data := IsDataEvent(source, c.Operation)
+	if data && !b.cfg.DataEvents {
+		return nil, false
+	}
+	readOnly := IsReadOnly(source, c.Operation)
+	region := c.Region
+	if region == "" {
+		region = b.cfg.Region
+	}
+	t := c.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	rec := &Record{
+		EventVersion:       EventVersion,
+		UserIdentity:       b.userIdentity(c.AccessKeyID),
+		EventTime:          t.UTC().Format(TimeFormat),
+		EventSource:        source,
+		EventName:          c.Operation,
+		AWSRegion:          region,
+		SourceIPAddress:    c.SourceIP,
+		UserAgent:          c.UserAgent,
+		ErrorCode:          c.ErrorCode,
+		ErrorMessage:       c.ErrorMessage,
+		RequestID:          c.RequestID,
+		EventID:            b.newID(),
+		ReadOnly:           readOnly,
+		EventType:          EventTypeAPICall,
+		ManagementEvent:    !data,
+		RecipientAccountID: b.cfg.AccountID,
+		EventCategory:      CategoryManagement,
+	}
+	if data {
+		rec.EventCategory = CategoryData
+	}
+	if c.Parameters != nil {
+		rec.RequestParameters = c.Parameters
+	} else {
+		// A request that is not JSON was refused by the protocol layer; its
+		// record still says who tried what, with no parameters.
+		rec.RequestParameters, _ = recordJSON(c.Request, data)
+	}
+	if !readOnly && c.ErrorCode == "" {
+		// An output that is not JSON is recorded as none.
+		rec.ResponseElements, _ = recordJSON(c.Response, data)
+	}
+	var resp []byte
+	if c.ErrorCode == "" {
+		resp = c.Response
+	}
+	rec.Resources = resourcesOf(serviceOf(source), c.Operation, region, b.cfg.AccountID, c.Request, resp)
+	return rec, true
+}

@@ -1,0 +1,77 @@
+package audit
+
+import "strings"
+
+// EventSource returns the eventSource of a service: "events.amazonaws.com"
+// for "events". The EventBridge service is accepted under its other names
+// ("eventbridge", "AWSEvents") too.
+func EventSource(service string) string {
+	s := strings.ToLower(service)
+	switch s {
+	case "eventbridge", "awsevents":
+		s = "events"
+	case "cloudtrail_20131101":
+		s = "cloudtrail"
+	case "amazonsqs":
+		s = "sqs"
+	}
+	return s + ".amazonaws.com"
+}
+
+// serviceOf is the inverse of EventSource.
+func serviceOf(eventSource string) string {
+	return strings.TrimSuffix(eventSource, ".amazonaws.com")
+}
+
+// readOnlyPrefixes are the operation-name prefixes AWS records as
+// readOnly: true.
+var readOnlyPrefixes = []string{"Describe", "List", "Get", "Lookup", "Test", "Search", "Head"}
+
+// readOnlyOps are read-only operations whose names do not say so.
+var readOnlyOps = map[string]bool{
+	"sqs/ReceiveMessage": true,
+}
+
+// IsReadOnly says whether AWS records the operation as read-only.
+func IsReadOnly(eventSource, op string) bool {
+	if readOnlyOps[serviceOf(eventSource)+"/"+op] {
+		return true
+	}
+	for _, p := range readOnlyPrefixes {
+		if strings.HasPrefix(op, p) && len(op) > len(p) && isUpper(op[len(p)]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+// dataOps are the operations AWS logs as data events (resource operations on
+// the data plane), per service.
+var dataOps = map[string]map[string]bool{
+	"events": set("PutEvents", "PutPartnerEvents"),
+	"sqs": set("SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage",
+		"DeleteMessageBatch", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"),
+	"s3": set("GetObject", "PutObject", "DeleteObject", "DeleteObjects", "HeadObject",
+		"CopyObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy",
+		"CompleteMultipartUpload", "AbortMultipartUpload", "ListParts", "ListObjects",
+		"ListObjectsV2", "ListObjectVersions", "ListMultipartUploads", "GetObjectAcl",
+		"PutObjectAcl", "GetObjectTagging", "PutObjectTagging", "DeleteObjectTagging",
+		"GetObjectAttributes", "RestoreObject", "SelectObjectContent", "GetObjectRetention",
+		"PutObjectRetention", "GetObjectLegalHold", "PutObjectLegalHold"),
+}
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// IsDataEvent says whether AWS logs the operation as a data event rather
+// than a management event.
+func IsDataEvent(eventSource, op string) bool {
+	return dataOps[serviceOf(eventSource)][op]
+}

@@ -1,0 +1,309 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+var (
+	genOps   = []string{"PutRule", "DeleteRule", "DescribeRule", "ListRules", "PutTargets", "CreateEventBus", "TagResource", "LookupEvents", "CreateQueue", "PutEvents"}
+	genKeys  = []string{"AKIAALICE", "AKIAROOT", "AKIABOB", ""}
+	genNames = []string{"orders", "billing", "audit-trail", "stopped-instances"}
+)
+
+// genCall makes a varied call at time t.
+func genCall(r *rand.Rand, t time.Time) Call {
+	op := genOps[r.IntN(len(genOps))]
+	name := genNames[r.IntN(len(genNames))]
+	c := Call{Operation: op, Service: "events", AccessKeyID: genKeys[r.IntN(len(genKeys))],
+		SourceIP: "127.0.0.1", UserAgent: "test", RequestID: strconv.Itoa(r.Int()), Time: t}
+	switch op {
+	case "PutRule", "DeleteRule", "DescribeRule":
+		c.Request = fmt.Appendf(nil, `{"Name":%q,"EventBusName":%q}`, name, []string{"default", "shop"}[r.IntN(2)])
+	case "PutTargets":
+		c.Request = fmt.Appendf(nil, `{"Rule":%q,"Targets":[{"Id":"1","Arn":"arn:aws:sqs:us-east-1:123456789012:q"}]}`, name)
+	case "CreateEventBus":
+		c.Request = fmt.Appendf(nil, `{"Name":%q}`, name)
+	case "TagResource":
+		c.Request = fmt.Appendf(nil, `{"ResourceARN":"arn:aws:events:us-east-1:123456789012:rule/%s","Tags":[]}`, name)
+	case "LookupEvents":
+		c.Service = "cloudtrail"
+		c.Request = []byte(`{}`)
+	case "CreateQueue":
+		c.Service = "sqs"
+		c.Request = fmt.Appendf(nil, `{"QueueName":%q}`, name)
+	case "PutEvents":
+		c.Request = []byte(`{"Entries":[{"Source":"a","DetailType":"b","Detail":"{}"}]}`)
+	}
+	if r.IntN(10) == 0 {
+		c.ErrorCode, c.ErrorMessage = "ResourceNotFoundException", "gone"
+	}
+	return c
+}
+
+// history builds n records over the span before end, with several records
+// per second, and returns them with their stream sequences (1…n).
+func history(t testing.TB, n int, end time.Time, span time.Duration, dataEvents bool) []Entry {
+	t.Helper()
+	cfg := testConfig()
+	cfg.DataEvents = dataEvents
+	b, err := NewBuilder(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var out []Entry
+	for seq := uint64(1); len(out) < n; seq++ {
+		at := end.Add(-time.Duration(r.Int64N(int64(span))))
+		rec, ok := b.Build(genCall(r, at))
+		if !ok {
+			continue
+		}
+		raw, err := rec.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, Entry{Seq: uint64(len(out) + 1), Record: raw})
+	}
+	return out
+}
+
+func openTestIndex(t testing.TB) (*Index, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	ix, err := OpenIndex(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	return ix, path
+}
+
+// reference answers a query by scanning every entry.
+func reference(entries []Entry, q Query) []uint64 {
+	type hit struct {
+		t   int64
+		seq uint64
+	}
+	var hits []hit
+	for _, e := range entries {
+		rec, _ := ParseRecord(e.Record)
+		if !rec.ManagementEvent {
+			continue
+		}
+		t := rec.Time().Unix()
+		if !q.Start.IsZero() && rec.Time().Before(q.Start) || !q.End.IsZero() && rec.Time().After(q.End) {
+			continue
+		}
+		if q.Attribute != "" && !slices.Contains(lookupValues(rec), attrValue{q.Attribute, q.Value}) {
+			continue
+		}
+		hits = append(hits, hit{t, e.Seq})
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.t != b.t {
+			return int(b.t - a.t)
+		}
+		return int(int64(b.seq) - int64(a.seq))
+	})
+	out := make([]uint64, len(hits))
+	for i, h := range hits {
+		out[i] = h.seq
+	}
+	return out
+}
+
+// all pages through a query.
+func all(t *testing.T, ix *Index, q Query) []uint64 {
+	t.Helper()
+	var got []uint64
+	for pages := 0; ; pages++ {
+		p, err := ix.Lookup(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Results) > q.Limit {
+			t.Fatalf("page of %d results, limit %d", len(p.Results), q.Limit)
+		}
+		for _, r := range p.Results {
+			got = append(got, r.Seq)
+		}
+		if p.Next == nil {
+			return got
+		}
+		if len(p.Results) != q.Limit {
+			t.Fatalf("short page (%d of %d) with a next cursor", len(p.Results), q.Limit)
+		}
+		q.After = p.Next
+		if pages > 10000 {
+			t.Fatal("paging does not end")
+		}
+	}
+}
+
+func TestIndexLookup(t *testing.T) {
+	ctx := context.Background()
+	ix, _ := openTestIndex(t)
+	end := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	entries := history(t, 400, end, 2*time.Minute, true)
+	// Apply in uneven batches, one of them twice.
+	if err := ix.Apply(ctx, entries[:7]); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Apply(ctx, entries[:200]); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Apply(ctx, entries[200:]); err != nil {
+		t.Fatal(err)
+	}
+	if seq, err := ix.LastSeq(ctx); err != nil || seq != 400 {
+		t.Fatalf("LastSeq = %d, %v; want 400", seq, err)
+	}
+
+	type tc struct {
+		name string
+		q    Query
+	}
+	cases := []tc{{name: "all", q: Query{}}}
+	for _, a := range []struct {
+		attr  Attribute
+		value string
+	}{
+		{AttrEventName, "PutRule"}, {AttrEventName, "LookupEvents"}, {AttrEventName, "PutEvents"},
+		{AttrReadOnly, "true"}, {AttrReadOnly, "false"},
+		{AttrUsername, "alice"}, {AttrUsername, "root"}, {AttrUsername, "AKIABOB"},
+		{AttrResourceType, TypeRule}, {AttrResourceType, TypeQueue}, {AttrResourceType, TypeEventBus},
+		{AttrResourceName, "orders"}, {AttrResourceName, "arn:aws:events:us-east-1:123456789012:rule/shop/billing"},
+		{AttrEventSource, "sqs.amazonaws.com"}, {AttrEventSource, "cloudtrail.amazonaws.com"},
+		{AttrAccessKeyID, "AKIAROOT"}, {AttrAccessKeyID, "AKIANOBODY"},
+	} {
+		cases = append(cases, tc{name: string(a.attr) + "=" + a.value, q: Query{Attribute: a.attr, Value: a.value}})
+	}
+	// An EventId lookup finds exactly its record.
+	rec, _ := ParseRecord(entries[123].Record)
+	for rec.EventName == "PutEvents" {
+		t.Fatal("entry 123 is a data event; pick another")
+	}
+	cases = append(cases, tc{name: "EventId", q: Query{Attribute: AttrEventID, Value: rec.EventID}})
+
+	var withTimes []tc
+	for _, c := range cases {
+		withTimes = append(withTimes, c)
+		r := c
+		r.name += "/range"
+		r.q.Start, r.q.End = end.Add(-100*time.Second), end.Add(-40*time.Second)
+		withTimes = append(withTimes, r)
+		s := c
+		s.name += "/since"
+		s.q.Start = end.Add(-30 * time.Second).Add(500 * time.Millisecond)
+		withTimes = append(withTimes, s)
+		u := c
+		u.name += "/until"
+		u.q.End = end.Add(-110 * time.Second)
+		withTimes = append(withTimes, u)
+	}
+	for _, c := range withTimes {
+		t.Run(c.name, func(t *testing.T) {
+			want := reference(entries, c.q)
+			if c.q.Attribute == AttrEventName && c.q.Value == "PutEvents" && len(want) != 0 {
+				t.Fatal("data events are in the reference")
+			}
+			for _, limit := range []int{3, 50} {
+				q := c.q
+				q.Limit = limit
+				got := all(t, ix, q)
+				if !slices.Equal(got, want) {
+					t.Fatalf("limit %d: got %d records %v\nwant %d %v", limit, len(got), head(got), len(want), head(want))
+				}
+			}
+		})
+	}
+	if got := reference(entries, Query{Attribute: AttrEventID, Value: rec.EventID}); len(got) != 1 {
+		t.Fatalf("EventId lookup found %d records", len(got))
+	}
+}
+
+func head(s []uint64) []uint64 { return s[:min(len(s), 12)] }
+
+func TestIndexExpire(t *testing.T) {
+	ctx := context.Background()
+	ix, _ := openTestIndex(t)
+	end := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	entries := history(t, 1000, end, 100*24*time.Hour, false)
+	if err := ix.Apply(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	cutoff := end.Add(-90 * 24 * time.Hour)
+	n, err := ix.Expire(ctx, cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantGone := len(reference(entries, Query{End: cutoff.Add(-time.Second)}))
+	if n != wantGone || n == 0 {
+		t.Fatalf("expired %d records, want %d", n, wantGone)
+	}
+	kept := reference(entries, Query{Start: cutoff})
+	if got := all(t, ix, Query{Limit: 50}); !slices.Equal(got, kept) {
+		t.Fatalf("after expiry: %d records, want %d", len(got), len(kept))
+	}
+	if got := all(t, ix, Query{Limit: 50, Attribute: AttrReadOnly, Value: "false"}); !slices.Equal(got,
+		reference(entries, Query{Start: cutoff, Attribute: AttrReadOnly, Value: "false"})) {
+		t.Fatal("attribute lookup sees expired records")
+	}
+	// No lookup row of an expired record is left behind.
+	var orphans int
+	if err := ix.r.QueryRowContext(ctx, `SELECT count(*) FROM lookup WHERE seq NOT IN (SELECT seq FROM records)`).Scan(&orphans); err != nil {
+		t.Fatal(err)
+	}
+	if orphans != 0 {
+		t.Fatalf("%d lookup rows of expired records left", orphans)
+	}
+	if n, err := ix.Expire(ctx, cutoff); err != nil || n != 0 {
+		t.Fatalf("second expiry removed %d, %v", n, err)
+	}
+}
+
+func TestIndexReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	ix, err := OpenIndex(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := history(t, 20, time.Now(), time.Hour, false)
+	if err := ix.Apply(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+
+	// Reopened: same position.
+	ix, err = OpenIndex(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seq, _ := ix.LastSeq(ctx); seq != 20 {
+		t.Fatalf("reopened at %d, want 20", seq)
+	}
+	// Another schema version: started afresh.
+	if _, err := ix.w.ExecContext(ctx, `UPDATE meta SET value = 'old' WHERE key = 'schema'`); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	ix, err = OpenIndex(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if seq, _ := ix.LastSeq(ctx); seq != 0 {
+		t.Fatalf("index of another schema kept position %d", seq)
+	}
+	if p, err := ix.Lookup(ctx, Query{Limit: 5}); err != nil || len(p.Results) != 0 {
+		t.Fatalf("index of another schema kept records: %v %v", p, err)
+	}
+}

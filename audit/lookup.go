@@ -1,0 +1,118 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Query is one event-history lookup.
+type Query struct {
+	// Attribute and Value filter the records; an empty Attribute matches all.
+	Attribute Attribute
+	Value     string
+	// Start and End bound eventTime, both inclusive; zero means unbounded.
+	Start, End time.Time
+	// Limit is the page size (at least 1).
+	Limit int
+	// After continues a previous page: only records older than it.
+	After *Cursor
+}
+
+// Cursor is a position in the newest-first order of the history.
+type Cursor struct {
+	Time int64  // eventTime, Unix seconds
+	Seq  uint64 // audit-log sequence
+}
+
+// Result is one record found.
+type Result struct {
+	Seq    uint64
+	Record *Record
+	// JSON is the record as it was written to the audit log.
+	JSON []byte
+}
+
+// Page is one page of results, newest first; Next is set when more records
+// may follow.
+type Page struct {
+	Results []Result
+	Next    *Cursor
+}
+
+// Lookup returns a page of the history, newest first (by eventTime, then by
+// position in the audit log).
+func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
+	if q.Limit < 1 {
+		return nil, fmt.Errorf("audit: lookup: limit %d < 1", q.Limit)
+	}
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.Start.IsZero() {
+		lo = q.Start.Unix()
+		if q.Start.Nanosecond() > 0 {
+			lo++ // eventTime has whole seconds
+		}
+	}
+	if !q.End.IsZero() {
+		hi = q.End.Unix()
+	}
+	// Records strictly before the cursor: time < cTime, or time = cTime and
+	// seq < cSeq. Without a cursor every record qualifies.
+	cTime, cSeq := int64(math.MaxInt64), int64(math.MaxInt64)
+	if q.After != nil {
+		cTime, cSeq = q.After.Time, int64(min(q.After.Seq, math.MaxInt64))
+		hi = min(hi, cTime)
+	}
+	var (
+		sqlText strings.Builder
+		args    []any
+	)
+	if q.Attribute == "" {
+		sqlText.WriteString(`SELECT seq, time, record FROM records
+			WHERE time >= ? AND time <= ? AND (time < ? OR seq < ?)
+			ORDER BY time DESC, seq DESC LIMIT ?`)
+		args = []any{lo, hi, cTime, cSeq, q.Limit + 1}
+	} else {
+		code, ok := attrCode[q.Attribute]
+		if !ok {
+			return nil, fmt.Errorf("audit: lookup: unknown attribute %q", q.Attribute)
+		}
+		sqlText.WriteString(`SELECT l.seq, l.time, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
+			WHERE l.attr = ? AND l.value = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
+			ORDER BY l.time DESC, l.seq DESC LIMIT ?`)
+		args = []any{code, q.Value, lo, hi, cTime, cSeq, q.Limit + 1}
+	}
+	rows, err := ix.r.QueryContext(ctx, sqlText.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: lookup: %w", err)
+	}
+	defer rows.Close()
+	page := &Page{}
+	var lastTime int64
+	for rows.Next() {
+		var (
+			seq, t int64
+			raw    []byte
+		)
+		if err := rows.Scan(&seq, &t, &raw); err != nil {
+			return nil, fmt.Errorf("audit: lookup: %w", err)
+		}
+		if len(page.Results) == q.Limit {
+			last := page.Results[len(page.Results)-1]
+			page.Next = &Cursor{Time: lastTime, Seq: last.Seq}
+			break
+		}
+		rec, err := ParseRecord(raw)
+		if err != nil {
+			return nil, fmt.Errorf("audit: lookup: record %d: %w", seq, err)
+		}
+		page.Results = append(page.Results, Result{Seq: uint64(seq), Record: rec, JSON: raw})
+		lastTime = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: lookup: %w", err)
+	}
+	return page, nil
+}
