@@ -30,6 +30,9 @@ type Call struct {
 	Parameters json.RawMessage
 	// Response is the successful call's output as the service's JSON.
 	Response []byte
+	// Output is the successful call's output value; the Recorder marshals it
+	// into Response when Response is nil.
+	Output any
 	// ErrorCode and ErrorMessage are set when the call failed.
 	ErrorCode    string
 	ErrorMessage string

@@ -72,6 +72,7 @@ type Index struct {
 	w    *sql.DB // the one writer connection
 	r    *sql.DB // readers
 	log  *slog.Logger
+	prog progress
 }
 
 // OpenIndex opens (creating if needed) the index at path. An index written

@@ -1,0 +1,148 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Options configures the whole audit trail (see New).
+type Options struct {
+	// Config says how records are built (account, region, identities, data
+	// events).
+	Config Config
+	// JetStream holds the audit log.
+	JetStream jetstream.JetStream
+	// Replicas of the audit stream and the forwarding consumer (default 1).
+	Replicas int
+	// IndexPath is this process's event-history index file (SQLite),
+	// for example <data-dir>/audit-index.db.
+	IndexPath string
+	// Retention is how long records are kept, in the stream (MaxAge) and in
+	// the index (default DefaultRetention, 90 days).
+	Retention time.Duration
+	// QueueSize bounds the calls waiting for the audit log (default
+	// DefaultQueueSize).
+	QueueSize int
+	Logger    *slog.Logger
+}
+
+// Audit is Conveyor's CloudTrail, assembled: a Recorder appending to the
+// audit log, this process's Index following it, retention applied to both,
+// and (after StartForwarding) management records put on the bus.
+type Audit struct {
+	opts     Options
+	log      *slog.Logger
+	recorder *Recorder
+	index    *Index
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	ctx    context.Context
+
+	fwdOnce sync.Once
+}
+
+// New creates or updates the audit stream, opens the index, and starts
+// recording, indexing and expiring. Close it to flush.
+func New(ctx context.Context, opts Options) (*Audit, error) {
+	if opts.JetStream == nil {
+		return nil, errors.New("audit: no JetStream")
+	}
+	if opts.IndexPath == "" {
+		return nil, errors.New("audit: no index path")
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	b, err := NewBuilder(opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := EnsureStream(ctx, opts.JetStream, opts.Retention, opts.Replicas); err != nil {
+		return nil, err
+	}
+	ix, err := OpenIndex(ctx, opts.IndexPath, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a := &Audit{
+		opts:     opts,
+		log:      opts.Logger,
+		recorder: NewRecorder(b, opts.JetStream, RecorderConfig{QueueSize: opts.QueueSize, Logger: opts.Logger}),
+		index:    ix,
+		cancel:   cancel,
+		ctx:      runCtx,
+	}
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		_ = ix.Follow(runCtx, opts.JetStream)
+	}()
+	go func() {
+		defer a.wg.Done()
+		ix.RunRetention(runCtx, opts.Retention, time.Hour)
+	}()
+	return a, nil
+}
+
+// Recorder returns the recorder; register Recorder().Observe with the
+// awsapi server.
+func (a *Audit) Recorder() *Recorder { return a.recorder }
+
+// Index returns this process's event-history index (for LookupEvents).
+func (a *Audit) Index() *Index { return a.index }
+
+// StartForwarding starts putting management records on the bus through f
+// (see Forward); it runs until Close. Calling it again does nothing.
+func (a *Audit) StartForwarding(f Forwarder) {
+	a.fwdOnce.Do(func() {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			_ = Forward(a.ctx, a.opts.JetStream, f, ForwardConfig{Replicas: a.opts.Replicas, Logger: a.log})
+		}()
+	})
+}
+
+// Close flushes the queued records to the audit log (until ctx ends), then
+// stops indexing and forwarding and closes the index.
+func (a *Audit) Close(ctx context.Context) error {
+	err := a.recorder.Close(ctx)
+	a.cancel()
+	a.wg.Wait()
+	if cerr := a.index.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("audit: close index: %w", cerr))
+	}
+	return err
+}
+
+// RunRetention removes records older than retention from the index now and
+// then every interval, until ctx ends. (The stream removes its own, by
+// MaxAge.)
+func (ix *Index) RunRetention(ctx context.Context, retention, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := ix.Expire(ctx, time.Now().Add(-retention))
+		if err != nil && ctx.Err() == nil {
+			ix.log.Error("audit index: expiring old records failed", "err", err)
+		} else if n > 0 {
+			ix.log.Info("audit index: expired old records", "count", n)
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// applyBatch is the most messages applied to the index in one transaction.
+const applyBatch = 2000
+
+// Follow keeps the index up to date with the audit log until ctx ends: it
+// catches up from the index's own position (so a deleted index file is
+// rebuilt from the whole stream) and then applies each new management record
+// as it arrives. The position lives in the index, in the same transaction as
+// the records, rather than in a durable consumer's ack floor: the two cannot
+// disagree, and each process's index follows the stream on its own (an
+// ordered consumer, recreated after any gap or reconnect). An index ahead of
+// the stream (the stream was deleted and recreated) is emptied and rebuilt.
+// Errors are logged and retried; Follow returns only ctx's error.
+func (ix *Index) Follow(ctx context.Context, js jetstream.JetStream) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := ix.follow(ctx, js)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ix.log.Warn("audit index: following the audit log failed; retrying", "err", err, "backoff", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
+	stream, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		return fmt.Errorf("audit index: stream %s: %w", StreamName, err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("audit index: stream %s: %w", StreamName, err)
+	}
+	pos, err := ix.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	if pos > info.State.LastSeq {
+		ix.log.Warn("audit index is ahead of the audit log (the stream was recreated); rebuilding", "index_seq", pos,
+			"stream_seq", info.State.LastSeq)
+		if err := ix.Reset(ctx); err != nil {
+			return err
+		}
+		pos = 0
+	}
+	cons, err := js.OrderedConsumer(ctx, StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{ManagementSubjects},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    pos + 1,
+	})
+	if err != nil {
+		return fmt.Errorf("audit index: consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(applyBatch))
+	if err != nil {
+		return fmt.Errorf("audit index: consume: %w", err)
+	}
+	defer it.Stop()
+	stopOnDone := context.AfterFunc(ctx, it.Stop)
+	defer stopOnDone()
+
+	batch := make([]Entry, 0, applyBatch)
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("audit index: next: %w", err)
+		}
+		batch = append(batch[:0], entryOf(msg))
+		// Take what is already here, without waiting, up to a batch.
+		for numPending(msg) > 0 && len(batch) < applyBatch {
+			if msg, err = it.Next(); err != nil {
+				break
+			}
+			batch = append(batch, entryOf(msg))
+		}
+		if err := ix.Apply(ctx, batch); err != nil {
+			return err
+		}
+		ix.setApplied(batch[len(batch)-1].Seq)
+		if err != nil {
+			return fmt.Errorf("audit index: next: %w", err)
+		}
+	}
+}
+
+func entryOf(msg jetstream.Msg) Entry {
+	var seq uint64
+	if md, err := msg.Metadata(); err == nil {
+		seq = md.Sequence.Stream
+	}
+	return Entry{Seq: seq, Record: msg.Data()}
+}
+
+func numPending(msg jetstream.Msg) uint64 {
+	md, err := msg.Metadata()
+	if err != nil {
+		return 0
+	}
+	return md.NumPending
+}
+
+// progress tracks how far Follow has come, for WaitFor.
+type progress struct {
+	mu      sync.Mutex
+	applied uint64
+	changed chan struct{}
+}
+
+func (ix *Index) setApplied(seq uint64) {
+	ix.prog.mu.Lock()
+	ix.prog.applied = seq
+	if ix.prog.changed != nil {
+		close(ix.prog.changed)
+		ix.prog.changed = nil
+	}
+	ix.prog.mu.Unlock()
+}
+
+// WaitFor waits until the index has applied the audit log up to stream
+// sequence seq (of a management record), or ctx ends.
+func (ix *Index) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		ix.prog.mu.Lock()
+		if ix.prog.applied >= seq {
+			ix.prog.mu.Unlock()
+			return nil
+		}
+		if ix.prog.changed == nil {
+			ix.prog.changed = make(chan struct{})
+		}
+		ch := ix.prog.changed
+		ix.prog.mu.Unlock()
+		if pos, err := ix.LastSeq(ctx); err == nil && pos >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

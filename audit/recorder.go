@@ -1,0 +1,288 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/awsapi"
+)
+
+// DefaultQueueSize is how many calls may wait for the audit log.
+const DefaultQueueSize = 16384
+
+// publishBatch is how many records are in flight to JetStream at once.
+const publishBatch = 256
+
+// RecorderStats counts what the recorder did since it started.
+type RecorderStats struct {
+	Recorded  uint64 // records the audit log acknowledged
+	Skipped   uint64 // calls not recorded by design (data events while off)
+	Dropped   uint64 // calls lost because the queue was full or the recorder closed
+	Retries   uint64 // publishes retried after a failure
+	Queued    int    // calls waiting now
+	QueueSize int
+}
+
+// Recorder records calls to the audit log. Record never blocks and never
+// fails: a call is put on a bounded in-memory queue and a background
+// publisher builds its record and appends it to the stream, retrying until
+// JetStream has stored it (the record's eventID is the message ID, so a
+// retried publish is stored once).
+//
+// What is guaranteed: every call handed to Record is in the audit log once
+// Close has returned without error, unless it was counted in Dropped (the
+// queue was full: JetStream was unavailable for longer than the queue
+// absorbs; each drop is logged). What is not: a call whose record is still
+// queued when the process is killed (kill -9, power loss) is lost; the window
+// is the queue's latency, normally well under a millisecond. awsapi calls
+// observers after the response is written, so the record cannot be stored
+// before the client has its answer without delaying every API call by a
+// JetStream round trip; Conveyor chooses not to.
+type Recorder struct {
+	b   *Builder
+	js  jetstream.JetStream
+	log *slog.Logger
+
+	mu     sync.RWMutex // guards closed against sends on a closed queue
+	closed bool
+	queue  chan Call
+
+	stop context.CancelFunc // abandons retries (Close's deadline passed)
+	done chan struct{}
+
+	recorded, skipped, dropped, retries atomic.Uint64
+}
+
+// RecorderConfig configures a Recorder.
+type RecorderConfig struct {
+	// QueueSize bounds the calls waiting for the audit log (default
+	// DefaultQueueSize).
+	QueueSize int
+	Logger    *slog.Logger
+}
+
+// NewRecorder starts a recorder appending the records b builds to the
+// audit log in js (see EnsureStream). Close it to flush.
+func NewRecorder(b *Builder, js jetstream.JetStream, cfg RecorderConfig) *Recorder {
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	r := &Recorder{b: b, js: js, log: cfg.Logger, queue: make(chan Call, cfg.QueueSize),
+		stop: stop, done: make(chan struct{})}
+	go r.run(ctx)
+	return r
+}
+
+// Record queues a call for the audit log and returns at once; false means
+// it was dropped (queue full, or the recorder is closed).
+func (r *Recorder) Record(c Call) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		r.drop(c, "recorder closed")
+		return false
+	}
+	select {
+	case r.queue <- c:
+		return true
+	default:
+		r.drop(c, "queue full")
+		return false
+	}
+}
+
+func (r *Recorder) drop(c Call, why string) {
+	n := r.dropped.Add(1)
+	r.log.Error("audit: API call not recorded", "reason", why, "service", c.Service, "operation", c.Operation,
+		"request_id", c.RequestID, "dropped_total", n)
+}
+
+// Observe is an awsapi.Observer: register it with (*awsapi.Server).Observe
+// and every routed call is recorded. Calls that reached no operation (an
+// unknown X-Amz-Target) are not API calls of any service and are not
+// recorded.
+func (r *Recorder) Observe(_ context.Context, c *awsapi.Call) {
+	if c.Service == "" || c.Operation == "" ||
+		c.Err != nil && c.Err.Code == awsapi.CodeUnknownOperationException {
+		return
+	}
+	r.Record(FromAPICall(c))
+}
+
+// FromAPICall converts awsapi's record of a call.
+func FromAPICall(c *awsapi.Call) Call {
+	out := Call{
+		Service:     c.Service,
+		Operation:   c.Operation,
+		AccessKeyID: c.Caller.AccessKeyID,
+		Region:      c.Caller.Region,
+		SourceIP:    c.Caller.SourceIP,
+		UserAgent:   c.Caller.UserAgent,
+		RequestID:   c.Caller.RequestID,
+		Request:     c.Request,
+		Time:        c.Start,
+	}
+	if c.Err != nil {
+		out.ErrorCode, out.ErrorMessage = c.Err.Code, c.Err.Message
+	} else {
+		out.Output = c.Output
+	}
+	return out
+}
+
+// Stats returns the recorder's counters.
+func (r *Recorder) Stats() RecorderStats {
+	return RecorderStats{Recorded: r.recorded.Load(), Skipped: r.skipped.Load(), Dropped: r.dropped.Load(),
+		Retries: r.retries.Load(), Queued: len(r.queue), QueueSize: cap(r.queue)}
+}
+
+// Close stops taking calls and waits until every queued one is in the audit
+// log. If ctx ends first, the records still queued are dropped (counted and
+// logged) and ctx's error is returned.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.queue)
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		r.stop()
+		<-r.done
+		return fmt.Errorf("audit: flush the audit log: %w", ctx.Err())
+	}
+}
+
+type pending struct {
+	call Call
+	msg  *nats.Msg
+	ack  jetstream.PubAckFuture
+}
+
+func (r *Recorder) run(ctx context.Context) {
+	defer close(r.done)
+	defer r.stop()
+	batch := make([]pending, 0, publishBatch)
+	for c := range r.queue {
+		batch = append(batch[:0], pending{call: c})
+	fill:
+		for len(batch) < publishBatch {
+			select {
+			case c, ok := <-r.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, pending{call: c})
+			default:
+				break fill
+			}
+		}
+		r.publish(ctx, batch)
+	}
+}
+
+// publish appends a batch of records, pipelined, then retries any that
+// failed one by one until stored or ctx ends.
+func (r *Recorder) publish(ctx context.Context, batch []pending) {
+	for i := range batch {
+		p := &batch[i]
+		msg, err := r.message(p.call)
+		if err != nil {
+			r.log.Error("audit: cannot build record", "operation", p.call.Operation, "err", err)
+			r.dropped.Add(1)
+			continue
+		}
+		if msg == nil {
+			r.skipped.Add(1)
+			continue
+		}
+		p.msg = msg
+		if ctx.Err() == nil {
+			p.ack, err = r.js.PublishMsgAsync(msg, jetstream.WithMsgID(msg.Header.Get(jetstream.MsgIDHeader)))
+			if err != nil {
+				p.ack = nil
+			}
+		}
+	}
+	for i := range batch {
+		p := &batch[i]
+		if p.msg == nil {
+			continue
+		}
+		if p.ack != nil {
+			select {
+			case <-p.ack.Ok():
+				r.recorded.Add(1)
+				continue
+			case <-p.ack.Err():
+			case <-ctx.Done():
+			}
+		}
+		r.publishSync(ctx, p)
+	}
+}
+
+// publishSync retries one record with backoff until it is stored or ctx
+// ends (then it is dropped).
+func (r *Recorder) publishSync(ctx context.Context, p *pending) {
+	backoff := 50 * time.Millisecond
+	for {
+		if ctx.Err() != nil {
+			r.drop(p.call, "shutdown before the audit log was reachable")
+			return
+		}
+		r.retries.Add(1)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := r.js.PublishMsg(pctx, p.msg, jetstream.WithMsgID(p.msg.Header.Get(jetstream.MsgIDHeader)))
+		cancel()
+		if err == nil {
+			r.recorded.Add(1)
+			return
+		}
+		r.log.Warn("audit: audit log unavailable; retrying", "operation", p.call.Operation, "err", err, "backoff", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// message builds the record of c as a stream message; nil when the call is
+// not recorded.
+func (r *Recorder) message(c Call) (*nats.Msg, error) {
+	if c.Response == nil && c.Output != nil {
+		b, err := json.Marshal(c.Output)
+		if err != nil {
+			return nil, fmt.Errorf("marshal output: %w", err)
+		}
+		c.Response = b
+	}
+	rec, ok := r.b.Build(c)
+	if !ok {
+		return nil, nil
+	}
+	data, err := rec.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	msg := nats.NewMsg(Subject(rec))
+	msg.Data = data
+	msg.Header.Set(jetstream.MsgIDHeader, rec.EventID)
+	return msg, nil
+}

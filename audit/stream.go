@@ -1,0 +1,100 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The audit log: one JetStream stream, the truth of the event history.
+const (
+	// StreamName is the audit log's stream.
+	StreamName = "AUDIT"
+	// SubjectPrefix starts every audit-log subject:
+	// conveyor.audit.<management|data>.<service>.
+	SubjectPrefix = "conveyor.audit"
+	// ManagementSubjects matches the management records only.
+	ManagementSubjects = SubjectPrefix + ".management.>"
+	// DefaultRetention is how long records are kept, as CloudTrail's event
+	// history keeps them.
+	DefaultRetention = 90 * 24 * time.Hour
+	// duplicateWindow is how long the stream remembers event IDs, so that a
+	// publish retried after a lost acknowledgement is stored once.
+	duplicateWindow = 2 * time.Minute
+)
+
+// Subject is the audit-log subject of a record.
+func Subject(r *Record) string {
+	kind := "management"
+	if !r.ManagementEvent {
+		kind = "data"
+	}
+	svc := r.Service()
+	if svc == "" || !subjectToken(svc) {
+		svc = "other"
+	}
+	return SubjectPrefix + "." + kind + "." + svc
+}
+
+// subjectToken says whether s can be one subject token as it is.
+func subjectToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// StreamConfig is the audit log's stream configuration: records older than
+// retention are removed by JetStream itself (MaxAge).
+func StreamConfig(retention time.Duration, replicas int) jetstream.StreamConfig {
+	if retention <= 0 {
+		retention = DefaultRetention
+	}
+	if replicas < 1 {
+		replicas = 1
+	}
+	return jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "Conveyor audit log: one CloudTrail record per API call",
+		Subjects:    []string{SubjectPrefix + ".>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      retention,
+		Duplicates:  duplicateWindow,
+		Replicas:    replicas,
+		Discard:     jetstream.DiscardOld,
+	}
+}
+
+// EnsureStream creates the audit log, or updates its retention and
+// replicas to the settings given.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, retention time.Duration, replicas int) (jetstream.Stream, error) {
+	s, err := js.CreateOrUpdateStream(ctx, StreamConfig(retention, replicas))
+	if err != nil {
+		return nil, fmt.Errorf("audit: create stream %s: %w", StreamName, err)
+	}
+	return s, nil
+}
+
+// Append stores one record in the audit log and returns once JetStream has
+// it (an import of AWS log files uses this; API calls go through a
+// Recorder). The record's eventID is the message ID: appending the same
+// record twice within two minutes stores it once.
+func Append(ctx context.Context, js jetstream.JetStream, rec *Record) error {
+	data, err := rec.Marshal()
+	if err != nil {
+		return err
+	}
+	msg := nats.NewMsg(Subject(rec))
+	msg.Data = data
+	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.EventID)); err != nil {
+		return fmt.Errorf("audit: append record %s: %w", rec.EventID, err)
+	}
+	return nil
+}
