@@ -61,7 +61,8 @@ func loadAWSCases(t testing.TB) []awsCase {
 
 // TestAWSCases runs every recorded AWS case: errors through Parse and
 // CheckEvent (AWS's message must be a prefix of ours), match and nomatch
-// through the reference evaluator and through Test.
+// through the reference evaluator; and every case through Test (the compiled
+// matcher), which must give the same outcome or the same error.
 func TestAWSCases(t *testing.T) {
 	cases := loadAWSCases(t)
 	if len(cases) != 84 {
@@ -100,6 +101,9 @@ func TestAWSCases(t *testing.T) {
 				if !strings.HasPrefix(err.Error(), message) {
 					t.Errorf("error %q\nwant prefix %q", err.Error(), message)
 				}
+				if _, terr := Test(c.pattern(), c.event()); terr == nil || terr.Error() != err.Error() {
+					t.Errorf("Test: error %v, want %v", terr, err)
+				}
 			case "match", "nomatch":
 				if perr != nil {
 					t.Fatalf("Parse(%s): %v", c.pattern(), perr)
@@ -117,6 +121,13 @@ func TestAWSCases(t *testing.T) {
 				}
 				if got := refMatch(p, e); got != (outcome == "match") {
 					t.Errorf("refMatch = %v, want %s", got, outcome)
+				}
+				got, err := Test(c.pattern(), c.event())
+				if err != nil {
+					t.Fatalf("Test: %v", err)
+				}
+				if got != (outcome == "match") {
+					t.Errorf("Test = %v, want %s", got, outcome)
 				}
 			default:
 				t.Fatalf("unknown expectation %q", outcome)
