@@ -553,3 +553,75 @@ func (m *Model) render(v reflect.Value, s *mshape, depth int) string {
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// Redact returns the JSON request body of op with the values of the model's sensitive members
+// (connection secrets, OAuth client secrets, …) replaced by replacement, for records such as
+// CloudTrail's requestParameters. Members are re-encoded in sorted order. A body that is not a
+// JSON object is returned unchanged with an error.
+func (m *Model) Redact(op string, body []byte, replacement string) ([]byte, error) {
+	s, ok := m.inputs[op]
+	if !ok || !m.hasSensitiveDeep(s, map[*mshape]bool{}) {
+		return body, nil
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return body, fmt.Errorf("redact %s request: %w", op, err)
+	}
+	v = redact(v, s, replacement, 0)
+	out, err := json.Marshal(v)
+	if err != nil {
+		return body, fmt.Errorf("redact %s request: %w", op, err)
+	}
+	return out, nil
+}
+
+func redact(v any, s *mshape, replacement string, depth int) any {
+	if s == nil || v == nil || depth > 64 {
+		return v
+	}
+	if s.sensitive {
+		return replacement
+	}
+	switch s.typ {
+	case "structure":
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		for _, mem := range s.members {
+			if x, ok := obj[mem.name]; ok {
+				obj[mem.name] = redact(x, mem.shape, replacement, depth+1)
+			}
+		}
+	case "list":
+		if l, ok := v.([]any); ok {
+			for i := range l {
+				l[i] = redact(l[i], s.member, replacement, depth+1)
+			}
+		}
+	case "map":
+		if obj, ok := v.(map[string]any); ok {
+			for k, x := range obj {
+				obj[k] = redact(x, s.value, replacement, depth+1)
+			}
+		}
+	}
+	return v
+}
+
+// hasSensitiveDeep reports whether any shape reachable from s is sensitive.
+func (m *Model) hasSensitiveDeep(s *mshape, seen map[*mshape]bool) bool {
+	if s == nil || seen[s] {
+		return false
+	}
+	seen[s] = true
+	if s.sensitive {
+		return true
+	}
+	for _, mem := range s.members {
+		if m.hasSensitiveDeep(mem.shape, seen) {
+			return true
+		}
+	}
+	return m.hasSensitiveDeep(s.member, seen) || m.hasSensitiveDeep(s.key, seen) || m.hasSensitiveDeep(s.value, seen)
+}

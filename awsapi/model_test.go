@@ -213,3 +213,25 @@ func TestCheckInput(t *testing.T) {
 		t.Error("unknown operation accepted")
 	}
 }
+
+func TestRedact(t *testing.T) {
+	m := MustLoadModel("events")
+	in := `{"Name":"c","AuthorizationType":"API_KEY","AuthParameters":{"ApiKeyAuthParameters":{"ApiKeyName":"x-api-key","ApiKeyValue":"s3cr3t"},` +
+		`"InvocationHttpParameters":{"HeaderParameters":[{"Key":"h","Value":"hv","IsValueSecret":true}]}}}`
+	out, err := m.Redact("CreateConnection", []byte(in), "HIDDEN_DUE_TO_SECURITY_REASONS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	if strings.Contains(got, "s3cr3t") || !strings.Contains(got, `"ApiKeyValue":"HIDDEN_DUE_TO_SECURITY_REASONS"`) ||
+		!strings.Contains(got, `"ApiKeyName":"x-api-key"`) || !strings.Contains(got, `"Value":"HIDDEN_DUE_TO_SECURITY_REASONS"`) {
+		t.Errorf("Redact = %s", got)
+	}
+	plain := []byte(`{"Name":"r"}`)
+	if out, err := m.Redact("PutRule", plain, "X"); err != nil || string(out) != string(plain) {
+		t.Errorf("Redact(PutRule) = %s, %v", out, err)
+	}
+	if _, err := m.Redact("CreateConnection", []byte(`{`), "X"); err == nil {
+		t.Error("malformed body redacted without error")
+	}
+}

@@ -128,7 +128,7 @@ func ValidateRequest(entries []Entry, endpointID *string) error {
 	v := awsapi.NewValidator()
 	if entries == nil {
 		v.Required("entries", false)
-	} else {
+	} else if len(entries) < 1 || len(entries) > MaxEntries {
 		v.Count("entries", len(entries), renderEntries(entries), 1, MaxEntries)
 	}
 	if endpointID != nil {
@@ -163,7 +163,7 @@ func renderEntries(entries []Entry) string {
 		e := &entries[i]
 		var t string
 		if e.Time != nil {
-			t = e.Time.UTC().Format(time.RFC3339)
+			t = e.Time.UTC().Format("Mon Jan 02 15:04:05 UTC 2006") // as Java prints a Date
 		}
 		items[i] = "PutEventsRequestEntry(Time=" + orNull(t) + ", Source=" + orNull(e.Source) +
 			", Resources=" + renderList(e.Resources) + ", DetailType=" + orNull(e.DetailType) +
