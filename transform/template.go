@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Where a placeholder stands decides how its value is written (AWS's rules):
@@ -196,12 +197,14 @@ const (
 	valMissing valueKind = iota
 	valJSON              // raw holds a JSON value
 	valText              // str holds a plain string
+	valTime              // time holds a time, written as IngestionTimeLayout
 )
 
 type value struct {
 	kind valueKind
 	raw  []byte
 	str  string
+	time time.Time
 }
 
 func (t *template) apply(event []byte, c *Context) ([]byte, error) {
@@ -235,7 +238,7 @@ func (t *template) apply(event []byte, c *Context) ([]byte, error) {
 		case varRuleName:
 			val = value{kind: valText, str: c.RuleName}
 		case varIngestionTime:
-			val = value{kind: valText, str: c.IngestionTime.UTC().Format(IngestionTimeLayout)}
+			val = value{kind: valTime, time: c.IngestionTime}
 		case varEventJSON:
 			raw := bytes.TrimSpace(event)
 			if _, err := skipValue(raw, 0); err != nil {
@@ -249,7 +252,7 @@ func (t *template) apply(event []byte, c *Context) ([]byte, error) {
 			}
 			val = value{kind: valJSON, raw: raw}
 		}
-		size += len(val.raw) + len(val.str)
+		size += len(val.raw) + len(val.str) + len(IngestionTimeLayout)
 		vals = append(vals, val)
 	}
 	for _, l := range t.lits {
@@ -271,15 +274,15 @@ func render(dst []byte, v value, ctx ctxKind) []byte {
 		}
 		return dst
 	case valText:
-		switch ctx {
-		case ctxValue:
+		return renderText(dst, v.str, ctx)
+	case valTime:
+		// The layout holds nothing to escape.
+		if ctx == ctxValue {
 			dst = append(dst, '"')
-			dst = appendEscaped(dst, v.str)
+			dst = v.time.UTC().AppendFormat(dst, IngestionTimeLayout)
 			return append(dst, '"')
-		case ctxString:
-			return appendEscaped(dst, v.str)
 		}
-		return append(dst, v.str...)
+		return v.time.UTC().AppendFormat(dst, IngestionTimeLayout)
 	}
 	raw := v.raw
 	switch raw[0] {
@@ -304,6 +307,18 @@ func render(dst []byte, v value, ctx ctxKind) []byte {
 		return appendCompact(dst, raw)
 	}
 	return append(dst, raw...)
+}
+
+func renderText(dst []byte, s string, ctx ctxKind) []byte {
+	switch ctx {
+	case ctxValue:
+		dst = append(dst, '"')
+		dst = appendEscaped(dst, s)
+		return append(dst, '"')
+	case ctxString:
+		return appendEscaped(dst, s)
+	}
+	return append(dst, s...)
 }
 
 // appendWithoutMember appends the object event, compact, without its member
