@@ -228,7 +228,7 @@ func (p *panicError) Error() string { return fmt.Sprintf("handler panic: %v", p.
 // toAWSError maps a handler's error to the AWS error to answer, logging unexpected ones.
 func (s *Server) toAWSError(err error, svc *Service, call *Call) *Error {
 	var ae *Error
-	if errors.As(err, &ae) {
+	if errors.As(err, &ae) && ae != nil {
 		return ae
 	}
 	code := CodeInternalFailure

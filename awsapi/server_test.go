@@ -358,3 +358,21 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// A handler returning a nil *Error as a non-nil error interface must not crash the server.
+func TestNilAWSError(t *testing.T) {
+	eb := awsapi.NewEventBridge()
+	awsapi.Handle(eb, "Bad", func(ctx context.Context, in *struct{}) (*struct{}, error) {
+		var e *awsapi.Error
+		return nil, e
+	})
+	srv, err := awsapi.NewServer(awsapi.Config{Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}, eb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	if r := post(t, hs.URL+"/", "AWSEvents.Bad", `{}`); r.status != 500 || !strings.Contains(r.body, `"__type":"InternalException"`) {
+		t.Errorf("got %d %s", r.status, r.body)
+	}
+}

@@ -199,7 +199,7 @@ func decodeInput(body []byte, v any) error {
 		return nil
 	}
 	var ae *Error
-	if errors.As(err, &ae) {
+	if errors.As(err, &ae) && ae != nil {
 		return ae
 	}
 	return &Error{Code: CodeSerializationException, Message: serializationMessage(err), Status: StatusOf(CodeSerializationException)}
