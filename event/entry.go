@@ -123,7 +123,8 @@ var (
 // ValidateRequest checks a PutEvents request against the API model's constraints (1 to 10
 // entries; per entry EventBusName 1–1600 characters matching AWS's pattern, TraceHeader 1–500;
 // EndpointId if set) and the 256 KB size limit. Such failures reject the whole call with a
-// ValidationException, unlike Entry.Validate's per-entry errors. endpointID may be "".
+// ValidationException, unlike Entry.Validate's per-entry errors. endpointID nil or "" means
+// no endpoint (an empty EndpointId is treated as absent, not as a too-short id).
 func ValidateRequest(entries []Entry, endpointID *string) error {
 	v := awsapi.NewValidator()
 	if entries == nil {
@@ -131,7 +132,7 @@ func ValidateRequest(entries []Entry, endpointID *string) error {
 	} else if len(entries) < 1 || len(entries) > MaxEntries {
 		v.Count("entries", len(entries), renderEntries(entries), 1, MaxEntries)
 	}
-	if endpointID != nil {
+	if endpointID != nil && *endpointID != "" {
 		v.Length("endpointId", *endpointID, 1, 50)
 		v.Pattern("endpointId", *endpointID, endpointRe, endpointText)
 	}

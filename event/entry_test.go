@@ -96,6 +96,7 @@ func TestValidateRequest(t *testing.T) {
 				"Value '" + strings.Repeat("t", 501) + "' at 'entries.2.member.traceHeader' failed to satisfy constraint: Member must have length less than or equal to 500"},
 		{"bus arn", []Entry{{Source: "a", DetailType: "b", Detail: "{}", EventBusName: "arn:aws:events:us-east-1:000000000000:event-bus/orders"}}, nil, ""},
 		{"endpoint", []Entry{ok}, ptr("abc.xyz"), ""},
+		{"empty endpoint is none", []Entry{ok}, ptr(""), ""},
 		{"bad endpoint", []Entry{ok}, ptr("abc"), "1 validation error detected: Value 'abc' at 'endpointId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[A-Za-z0-9\\-]+[\\.][A-Za-z0-9\\-]+$"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
