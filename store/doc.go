@@ -41,10 +41,14 @@
 //
 // Layout:
 //
-//	bus stream      BUS-<token(bus)>           subject conveyor.bus.<token(bus)>
+//	bus stream        BUS-<token(bus)>      subject conveyor.bus.<token(bus)>
+//	delivery stream   DELIVERY (work queue) subjects conveyor.deliver.<token(bus)>.<token(rule)>.<token(target id)>
+//	delivery consumer T-<token(bus)>-<token(rule)>-<token(target id)>, durable, filtered on its target's subject
+//	queue stream      QUEUE-<token(queue ARN)>  subject conveyor.queue.<token(queue ARN)>
 //
-// The stream's metadata records the original name ("conveyor.bus") so
-// operators can tell streams apart with `nats stream info`.
+// Bus and queue streams record the original name in their metadata
+// ([BusMetadataKey], [QueueMetadataKey]) so operators can tell streams apart
+// with `nats stream info`.
 //
 // This package does not hold the catalog, delivery queues or the router; those
 // packages use [Store.JetStream] and the naming helpers here.

@@ -84,3 +84,31 @@ func BusStream(bus string) string { return Name("BUS", bus) }
 
 // BusSubject is the subject events of bus name are published on.
 func BusSubject(bus string) string { return Subject("conveyor.bus", bus) }
+
+// DeliveryStream is the one work-queue stream holding the delivery jobs of
+// every rule target; each target reads its own subject.
+const DeliveryStream = "DELIVERY"
+
+// DeliverySubjects is the subject filter of [DeliveryStream].
+const DeliverySubjects = "conveyor.deliver.>"
+
+// DeliverySubject is the subject of the delivery jobs of target id of rule on
+// bus.
+func DeliverySubject(bus, rule, id string) string {
+	return Subject("conveyor.deliver", bus, rule, id)
+}
+
+// DeliveryConsumer is the name of the durable consumer that delivers the jobs
+// of target id of rule on bus.
+func DeliveryConsumer(bus, rule, id string) string { return Name("T", bus, rule, id) }
+
+// QueueStream is the name of the stream holding the messages of the queue
+// with ARN arn (a dead-letter queue; a later SQS API serves the same streams).
+func QueueStream(arn string) string { return Name("QUEUE", arn) }
+
+// QueueSubject is the subject messages of the queue with ARN arn are
+// published on.
+func QueueSubject(arn string) string { return Subject("conveyor.queue", arn) }
+
+// QueueMetadataKey is the stream metadata key holding a queue stream's ARN.
+const QueueMetadataKey = "conveyor.queue"

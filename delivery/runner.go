@@ -1,0 +1,557 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/conveyor/conveyor/store"
+)
+
+// Invoker delivers one job to its target. A nil error means delivered. Other
+// errors are retried unless they implement [Failure] and say otherwise.
+type Invoker interface {
+	Invoke(ctx context.Context, job *Job) error
+}
+
+// InvokerFunc adapts a function to [Invoker].
+type InvokerFunc func(ctx context.Context, job *Job) error
+
+// Invoke calls f.
+func (f InvokerFunc) Invoke(ctx context.Context, job *Job) error { return f(ctx, job) }
+
+// Failure is implemented by invocation errors that classify themselves: is a
+// retry worth it, and which AWS-style error code (ERROR_CODE of the
+// dead-letter message) names the failure. Errors that do not implement it
+// are retried, with the code [CodeClientError].
+type Failure interface {
+	error
+	Retryable() bool
+	ErrorCode() string
+}
+
+// CodeClientError is the ERROR_CODE of failures that do not classify
+// themselves.
+const CodeClientError = "SDK_CLIENT_ERROR"
+
+// Dead-letter message headers, as EventBridge sets them as SQS message
+// attributes.
+const (
+	HeaderErrorCode        = "ERROR_CODE"
+	HeaderErrorMessage     = "ERROR_MESSAGE"
+	HeaderExhaustedRetry   = "EXHAUSTED_RETRY_CONDITION"
+	HeaderRetryAttempts    = "RETRY_ATTEMPTS"
+	HeaderRuleARN          = "RULE_ARN"
+	HeaderTargetARN        = "TARGET_ARN"
+	HeaderEventID          = "Conveyor-Event-Id"
+	ExhaustedRetryAttempts = "MaximumRetryAttempts"
+	ExhaustedEventAge      = "MaximumEventAgeInSeconds"
+)
+
+// Clock tells the time; tests may supply their own.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Config configures a [Runner]. Only Invoker is required.
+type Config struct {
+	Invoker Invoker
+	// Registerer receives the delivery metrics (none registered when nil).
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Clock      Clock
+	// BackoffBase and BackoffMax shape the retry delay: attempt n waits
+	// about min(BackoffMax, BackoffBase·2^(n-1)), with jitter (a random
+	// point in its upper half). Defaults 1s and 5m.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// MaxInFlight bounds concurrent invocations per target (default 32).
+	MaxInFlight int
+	// MaxAckPending bounds the jobs of one target that are out of the
+	// stream and not yet acknowledged, waiting retries included (default
+	// 1000). A target that is down holds at most this many.
+	MaxAckPending int
+	// AckWait is how long a job may stay unacknowledged before JetStream
+	// delivers it again (after a crash, say). Default 30s; it must exceed
+	// InvokeTimeout.
+	AckWait time.Duration
+	// InvokeTimeout bounds one invocation (default 10s; the HTTP target has
+	// its own 5s limit).
+	InvokeTimeout time.Duration
+	// DLQMaxAge is how long dead-letter streams keep messages (default 14
+	// days, SQS's longest retention).
+	DLQMaxAge time.Duration
+}
+
+// Runner runs one delivery loop per target: it fetches the target's jobs,
+// invokes the target, and acks, retries with backoff, or dead-letters.
+type Runner struct {
+	q   *Queue
+	js  jetstream.JetStream
+	cfg Config
+	log *slog.Logger
+	m   *metrics
+
+	mu      sync.Mutex
+	closed  bool
+	workers map[TargetKey]*worker
+	stopped sync.WaitGroup // workers that were removed but may still be running
+
+	dlqMu  sync.Mutex
+	dlqs   map[string]bool // dead-letter streams known to exist
+	invCtx context.Context // cancelled when in-flight invocations must stop
+	invEnd context.CancelFunc
+}
+
+type worker struct {
+	key    TargetKey
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewRunner returns a runner delivering jobs from q; it runs no target until
+// told to ([Runner.SetTargets], [Runner.AddTarget]).
+func NewRunner(q *Queue, cfg Config) (*Runner, error) {
+	if cfg.Invoker == nil {
+		return nil, errors.New("delivery: runner needs an Invoker")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = time.Second
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 5 * time.Minute
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 32
+	}
+	if cfg.MaxAckPending <= 0 {
+		cfg.MaxAckPending = 1000
+	}
+	if cfg.MaxAckPending < cfg.MaxInFlight {
+		cfg.MaxAckPending = cfg.MaxInFlight
+	}
+	if cfg.InvokeTimeout <= 0 {
+		cfg.InvokeTimeout = 10 * time.Second
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if cfg.DLQMaxAge <= 0 {
+		cfg.DLQMaxAge = 14 * 24 * time.Hour
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	invCtx, invEnd := context.WithCancel(context.Background())
+	return &Runner{
+		q: q, js: q.js, cfg: cfg, log: cfg.Logger, m: m,
+		workers: map[TargetKey]*worker{},
+		dlqs:    map[string]bool{},
+		invCtx:  invCtx, invEnd: invEnd,
+	}, nil
+}
+
+// SetTargets makes the runner deliver for exactly keys: loops start for new
+// targets and stop for targets not listed. Consumers of stopped targets stay
+// with their jobs ([Queue.DropTarget] removes them).
+func (r *Runner) SetTargets(keys []TargetKey) error {
+	want := make(map[TargetKey]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errors.New("delivery: runner closed")
+	}
+	for k, w := range r.workers {
+		if !want[k] {
+			r.stopLocked(w)
+		}
+	}
+	for k := range want {
+		r.startLocked(k)
+	}
+	return nil
+}
+
+// AddTarget starts delivering for k (no-op when it runs already).
+func (r *Runner) AddTarget(k TargetKey) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errors.New("delivery: runner closed")
+	}
+	r.startLocked(k)
+	return nil
+}
+
+// RemoveTarget stops delivering for k; its in-flight invocations finish in
+// the background.
+func (r *Runner) RemoveTarget(k TargetKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w, ok := r.workers[k]; ok {
+		r.stopLocked(w)
+	}
+}
+
+// Targets returns the targets the runner delivers for.
+func (r *Runner) Targets() []TargetKey {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]TargetKey, 0, len(r.workers))
+	for k := range r.workers {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (r *Runner) startLocked(k TargetKey) {
+	if _, ok := r.workers[k]; ok {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &worker{key: k, cancel: cancel, done: make(chan struct{})}
+	r.workers[k] = w
+	go r.run(ctx, w)
+}
+
+func (r *Runner) stopLocked(w *worker) {
+	delete(r.workers, w.key)
+	w.cancel()
+	r.stopped.Add(1)
+	go func() { <-w.done; r.stopped.Done() }()
+}
+
+// Close stops every loop and waits for in-flight invocations until ctx is
+// done; those still running then are cancelled and their jobs released for
+// redelivery (nothing is lost: an unacknowledged job stays in the stream).
+func (r *Runner) Close(ctx context.Context) error {
+	r.mu.Lock()
+	r.closed = true
+	for _, w := range r.workers {
+		r.stopLocked(w)
+	}
+	r.mu.Unlock()
+	done := make(chan struct{})
+	go func() { r.stopped.Wait(); close(done) }()
+	select {
+	case <-done:
+		r.invEnd()
+		return nil
+	case <-ctx.Done():
+		r.invEnd()
+		<-done
+		return fmt.Errorf("delivery: close runner: %w", ctx.Err())
+	}
+}
+
+func (r *Runner) consumerConfig(k TargetKey) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       k.Consumer(),
+		Description:   "Conveyor deliveries to target " + k.String(),
+		FilterSubject: k.Subject(),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       r.cfg.AckWait,
+		// The runner decides when a job has had its last attempt; JetStream
+		// must never drop one on its own.
+		MaxDeliver:    -1,
+		MaxAckPending: r.cfg.MaxAckPending,
+		Metadata: map[string]string{
+			"conveyor.bus": k.Bus, "conveyor.rule": k.Rule, "conveyor.target": k.ID,
+		},
+	}
+}
+
+// Pull requests expire after pullExpiry; the server sends a heartbeat every
+// pullHeartbeat while one waits. The client re-pulls when two heartbeats are
+// missed, which is what unsticks an iterator whose pull request the server
+// no longer holds (seen after a restart with unflushed consumer state): short
+// values bound that stall to a few seconds at the cost of a few idle
+// messages per target.
+const (
+	pullExpiry    = 10 * time.Second
+	pullHeartbeat = 2 * time.Second
+)
+
+// run is the loop of one target: (re)create its consumer, pull its jobs and
+// hand each to a goroutine, at most MaxInFlight at once.
+func (r *Runner) run(ctx context.Context, w *worker) {
+	defer close(w.done)
+	log := r.log.With("event_bus_name", w.key.Bus, "rule_name", w.key.Rule, "target_id", w.key.ID)
+	sem := make(chan struct{}, r.cfg.MaxInFlight)
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	retry := 0
+	for ctx.Err() == nil {
+		if retry > 0 {
+			sleep(ctx, min(time.Duration(retry)*100*time.Millisecond, 5*time.Second))
+			if ctx.Err() != nil {
+				return
+			}
+		}
+		retry++
+		cons, err := r.js.CreateOrUpdateConsumer(ctx, store.DeliveryStream, r.consumerConfig(w.key))
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("delivery: create consumer", "err", err)
+			}
+			continue
+		}
+		it, err := cons.Messages(jetstream.PullMaxMessages(r.cfg.MaxInFlight),
+			jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat))
+		if err != nil {
+			log.Error("delivery: pull messages", "err", err)
+			continue
+		}
+		retry = 0
+		for {
+			msg, err := it.Next(jetstream.NextContext(ctx))
+			if err != nil {
+				if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					break
+				}
+				if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+					errors.Is(err, nats.ErrConnectionClosed) {
+					log.Warn("delivery: consumer gone; recreating", "err", err)
+					retry = 1
+					break
+				}
+				log.Warn("delivery: next job", "err", err)
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				// Not started: let JetStream deliver it again at once.
+				_ = msg.Nak()
+				continue
+			}
+			inflight.Add(1)
+			go func() {
+				defer func() { <-sem; inflight.Done() }()
+				r.handle(log, msg)
+			}()
+		}
+		it.Stop()
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// handle makes one attempt at one job and settles the message: ack on
+// success, nak with a delay for a retry, or dead-letter and ack.
+func (r *Runner) handle(log *slog.Logger, msg jetstream.Msg) {
+	var job Job
+	if err := job.UnmarshalBinary(msg.Data()); err != nil {
+		// A job we cannot read can never be delivered: count it, log it,
+		// and take it out of the queue.
+		bus, rule := "", ""
+		log.Error("delivery: undecodable job removed", "subject", msg.Subject(), "err", err)
+		r.m.deadLetter.WithLabelValues(bus, rule).Inc()
+		_ = msg.Term()
+		return
+	}
+	job.Attempt = 1
+	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > 0 {
+		job.Attempt = int(meta.NumDelivered)
+	}
+	bus, rule := job.Bus, job.RuleName
+	r.m.attempts.WithLabelValues(bus, rule).Inc()
+	if job.Attempt > 1 {
+		r.m.retryAttempts.WithLabelValues(bus, rule).Inc()
+	}
+
+	ctx, cancel := context.WithTimeout(r.invCtx, r.cfg.InvokeTimeout)
+	err := r.cfg.Invoker.Invoke(ctx, &job)
+	cancel()
+	now := r.cfg.Clock.Now()
+	if err == nil {
+		if aerr := msg.Ack(); aerr != nil {
+			log.Warn("delivery: ack", "event_id", job.EventID, "err", aerr)
+		}
+		r.m.successAttempts.WithLabelValues(bus, rule).Inc()
+		r.m.invocations.WithLabelValues(bus, rule).Inc()
+		if !job.IngestionTime.IsZero() {
+			r.m.latency.WithLabelValues(bus, rule).Observe(now.Sub(job.IngestionTime).Seconds())
+		}
+		return
+	}
+	if r.invCtx.Err() != nil {
+		// Shutting down: the attempt was cut short, not failed. Another
+		// process (or this one, restarted) delivers it again.
+		_ = msg.Nak()
+		return
+	}
+
+	code, retryable := CodeClientError, true
+	var f Failure
+	if errors.As(err, &f) {
+		code, retryable = f.ErrorCode(), f.Retryable()
+	}
+	exhausted := ""
+	if retryable {
+		delay := r.backoff(job.Attempt)
+		maxAge := time.Duration(job.RetryPolicy.MaximumEventAgeInSeconds) * time.Second
+		if maxAge <= 0 {
+			maxAge = DefaultMaximumEventAgeInSeconds * time.Second
+		}
+		switch {
+		case job.Attempt-1 >= job.RetryPolicy.MaximumRetryAttempts:
+			exhausted = ExhaustedRetryAttempts
+		case !job.IngestionTime.IsZero() && now.Add(delay).Sub(job.IngestionTime) > maxAge:
+			exhausted = ExhaustedEventAge
+		default:
+			log.Info("delivery: attempt failed; will retry", "event_id", job.EventID, "target_arn", job.TargetARN,
+				"attempt", job.Attempt, "retry_in", delay, "error_code", code, "err", err)
+			if nerr := msg.NakWithDelay(delay); nerr != nil {
+				log.Warn("delivery: nak", "event_id", job.EventID, "err", nerr)
+			}
+			return
+		}
+	}
+	r.fail(log, msg, &job, err, code, exhausted)
+}
+
+// backoff is the delay before the retry that follows attempt n.
+func (r *Runner) backoff(n int) time.Duration {
+	d := r.cfg.BackoffBase
+	for i := 1; i < n && d < r.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, r.cfg.BackoffMax)
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+// fail ends a job that will not be delivered: to its dead-letter queue when
+// it has one, else only a metric and a log line.
+func (r *Runner) fail(log *slog.Logger, msg jetstream.Msg, job *Job, cause error, code, exhausted string) {
+	bus, rule := job.Bus, job.RuleName
+	r.m.invocations.WithLabelValues(bus, rule).Inc()
+	r.m.failed.WithLabelValues(bus, rule).Inc()
+	attrs := []any{"event_id", job.EventID, "target_arn", job.TargetARN, "attempts", job.Attempt,
+		"error_code", code, "err", cause}
+	if exhausted != "" {
+		attrs = append(attrs, "exhausted_retry_condition", exhausted)
+	}
+	if job.DeadLetterARN == "" {
+		r.m.deadLetter.WithLabelValues(bus, rule).Inc()
+		log.Error("delivery: failed for good; no dead-letter queue, event dropped", attrs...)
+		_ = msg.Ack()
+		return
+	}
+	if err := r.deadLetter(job, cause, code, exhausted); err != nil {
+		r.m.failedToDLQ.WithLabelValues(bus, rule).Inc()
+		log.Error("delivery: failed for good and could not be sent to the dead-letter queue; will try again",
+			append(attrs, "dead_letter_arn", job.DeadLetterARN, "dlq_err", err)...)
+		_ = msg.NakWithDelay(r.cfg.BackoffMax)
+		return
+	}
+	r.m.sentToDLQ.WithLabelValues(bus, rule).Inc()
+	log.Warn("delivery: failed for good; sent to the dead-letter queue", append(attrs, "dead_letter_arn", job.DeadLetterARN)...)
+	if err := msg.Ack(); err != nil {
+		log.Warn("delivery: ack", "event_id", job.EventID, "err", err)
+	}
+}
+
+// deadLetter stores the job's payload in its dead-letter stream with the
+// attributes EventBridge adds.
+func (r *Runner) deadLetter(job *Job, cause error, code, exhausted string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.ensureDLQ(ctx, job.DeadLetterARN); err != nil {
+		return err
+	}
+	h := nats.Header{
+		HeaderErrorCode:     {code},
+		HeaderErrorMessage:  {headerValue(cause.Error())},
+		HeaderRetryAttempts: {strconv.Itoa(job.Attempt - 1)},
+		HeaderRuleARN:       {job.RuleARN},
+		HeaderTargetARN:     {job.TargetARN},
+		HeaderEventID:       {job.EventID},
+		// A crash between this publish and the ack must not store it twice.
+		jetstream.MsgIDHeader: {"dlq " + msgID(job)},
+	}
+	if exhausted != "" {
+		h[HeaderExhaustedRetry] = []string{exhausted}
+	}
+	_, err := r.js.PublishMsg(ctx, &nats.Msg{Subject: store.QueueSubject(job.DeadLetterARN), Header: h, Data: job.Payload})
+	if err != nil {
+		return fmt.Errorf("publish to dead-letter queue %s: %w", job.DeadLetterARN, err)
+	}
+	return nil
+}
+
+// headerValue makes s safe as a NATS header value (no CR or LF).
+func headerValue(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '\r' || c == '\n' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+func (r *Runner) ensureDLQ(ctx context.Context, arn string) error {
+	r.dlqMu.Lock()
+	ok := r.dlqs[arn]
+	r.dlqMu.Unlock()
+	if ok {
+		return nil
+	}
+	_, err := r.q.st.EnsureStream(ctx, DLQStreamConfig(arn, r.q.st.Replicas(), r.cfg.DLQMaxAge))
+	if err != nil {
+		return fmt.Errorf("ensure dead-letter stream for %s: %w", arn, err)
+	}
+	r.dlqMu.Lock()
+	r.dlqs[arn] = true
+	r.dlqMu.Unlock()
+	return nil
+}
+
+// DLQStreamConfig is the configuration of the stream that holds the messages
+// of the queue with ARN arn.
+func DLQStreamConfig(arn string, replicas int, maxAge time.Duration) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        store.QueueStream(arn),
+		Description: "Conveyor queue " + arn,
+		Subjects:    []string{store.QueueSubject(arn)},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		MaxAge:      maxAge,
+		MaxMsgs:     -1,
+		MaxBytes:    -1,
+		Replicas:    replicas,
+		Duplicates:  2 * time.Minute,
+		Metadata:    map[string]string{store.QueueMetadataKey: arn},
+	}
+}

@@ -1,0 +1,114 @@
+package target
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind is the kind of target an ARN names.
+type Kind int
+
+// Target kinds.
+const (
+	KindUnknown Kind = iota
+	KindAPIDestination
+	KindBus
+	KindLogGroup
+	KindStdout
+	KindStderr
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindAPIDestination:
+		return "api-destination"
+	case KindBus:
+		return "event-bus"
+	case KindLogGroup:
+		return "log-group"
+	case KindStdout:
+		return "stdout"
+	case KindStderr:
+		return "stderr"
+	}
+	return "unknown"
+}
+
+// ARN is a parsed target ARN.
+type ARN struct {
+	Kind      Kind
+	Partition string
+	Region    string
+	Account   string
+	// Name is the API destination's, bus's or log group's name.
+	Name string
+}
+
+// Log target ARNs of Conveyor's own (not AWS's).
+const (
+	StdoutARN = "arn:conveyor:log:::stdout"
+	StderrARN = "arn:conveyor:log:::stderr"
+)
+
+// ParseARN parses a target ARN of a kind this package delivers to; see the
+// package documentation for the forms.
+func ParseARN(arn string) (ARN, error) {
+	switch arn {
+	case StdoutARN:
+		return ARN{Kind: KindStdout, Partition: "conveyor"}, nil
+	case StderrARN:
+		return ARN{Kind: KindStderr, Partition: "conveyor"}, nil
+	}
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" {
+		return ARN{}, fmt.Errorf("target ARN %q is not an ARN", arn)
+	}
+	a := ARN{Partition: parts[1], Region: parts[3], Account: parts[4]}
+	service, res := parts[2], parts[5]
+	switch {
+	case service == "events" && strings.HasPrefix(res, "api-destination/"):
+		name, _, ok := strings.Cut(strings.TrimPrefix(res, "api-destination/"), "/")
+		if !ok || name == "" {
+			return ARN{}, fmt.Errorf("API destination ARN %q lacks a name and id", arn)
+		}
+		a.Kind, a.Name = KindAPIDestination, name
+	case service == "events" && strings.HasPrefix(res, "event-bus/"):
+		a.Kind, a.Name = KindBus, strings.TrimPrefix(res, "event-bus/")
+		if a.Name == "" {
+			return ARN{}, fmt.Errorf("event bus ARN %q lacks a name", arn)
+		}
+	case service == "logs" && strings.HasPrefix(res, "log-group:"):
+		name := strings.TrimSuffix(strings.TrimPrefix(res, "log-group:"), ":*")
+		if err := checkLogGroup(name); err != nil {
+			return ARN{}, fmt.Errorf("log group ARN %q: %w", arn, err)
+		}
+		a.Kind, a.Name = KindLogGroup, name
+	default:
+		return ARN{}, fmt.Errorf("target ARN %q is not an API destination, event bus or log target", arn)
+	}
+	return a, nil
+}
+
+// checkLogGroup accepts CloudWatch Logs group names ([.\-_/#A-Za-z0-9]{1,512})
+// that make a safe relative path: no "." or ".." segment.
+func checkLogGroup(name string) error {
+	if name == "" || len(name) > 512 {
+		return fmt.Errorf("log group name must be 1 to 512 characters")
+	}
+	for _, c := range []byte(name) {
+		ok := c == '.' || c == '-' || c == '_' || c == '/' || c == '#' ||
+			c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !ok {
+			return fmt.Errorf("log group name %q has a character outside [.-_/#A-Za-z0-9]", name)
+		}
+	}
+	for seg := range strings.SplitSeq(name, "/") {
+		if seg == "." || seg == ".." {
+			return fmt.Errorf("log group name %q has a %q segment", name, seg)
+		}
+	}
+	if strings.Trim(name, "/") == "" {
+		return fmt.Errorf("log group name %q is only slashes", name)
+	}
+	return nil
+}
