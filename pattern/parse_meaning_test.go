@@ -8,7 +8,7 @@ import (
 
 // TestParseMeaning checks, on many generated patterns and events, that
 // Parse's normal form means what the pattern's JSON means: astMatch on the
-// AST agrees with refMatch on the JSON. The generator uses a small alphabet
+// AST agrees with refMatch on the JSON; and so does the compiled Matcher. The generator uses a small alphabet
 // so that patterns and events meet often (dotted keys, arrays of objects,
 // $or, every operator).
 func TestParseMeaning(t *testing.T) {
@@ -26,6 +26,8 @@ func TestParseMeaning(t *testing.T) {
 			continue // duplicate paths, bottom >= top…: the generator is loose
 		}
 		patterns++
+		m := New()
+		m.AddPattern("p", p)
 		pj, err := decodeJSON(data)
 		if err != nil {
 			t.Fatal(err)
@@ -43,6 +45,13 @@ func TestParseMeaning(t *testing.T) {
 			}
 			if got := astMatch(p, e); got != want {
 				t.Fatalf("pattern %s\nevent %s\nastMatch = %v, refMatch = %v\nAST: %s", data, evData, got, want, formatAST(p))
+			}
+			ids, err := m.Match(evData)
+			if err != nil {
+				t.Fatalf("Match(%s): %v", evData, err)
+			}
+			if got := len(ids) == 1; got != want {
+				t.Errorf("pattern %s\nevent %s\nMatcher = %v, refMatch = %v", data, evData, got, want)
 			}
 		}
 	}
