@@ -29,21 +29,6 @@ type CreateEventBusOutput struct {
 	LogConfig        *catalog.LogConfig        `json:"LogConfig,omitempty"`
 }
 
-// busSettings checks the members CreateEventBus and UpdateEventBus share.
-func (x *v) busSettings(description, kms *string, dlq *catalog.DeadLetterConfig, lc *catalog.LogConfig) {
-	x.str("description", description, 0, 512, nil)
-	x.str("kmsKeyIdentifier", kms, 0, 2048, &patKmsKeyIdentifier)
-	x.deadLetter("deadLetterConfig", dlq)
-	if lc != nil {
-		if lc.IncludeDetail != "" {
-			x.Enum("logConfig.includeDetail", lc.IncludeDetail, "NONE", "FULL")
-		}
-		if lc.Level != "" {
-			x.Enum("logConfig.level", lc.Level, "OFF", "ERROR", "INFO", "TRACE")
-		}
-	}
-}
-
 // checkBusDeadLetter refuses a bus dead-letter queue that is not SQS.
 func checkBusDeadLetter(d *catalog.DeadLetterConfig) error {
 	if d != nil && d.Arn != "" && !isSQSArn(d.Arn) {
@@ -54,12 +39,7 @@ func checkBusDeadLetter(d *catalog.DeadLetterConfig) error {
 
 // CreateEventBus creates a custom event bus.
 func (s *Service) CreateEventBus(ctx context.Context, in *CreateEventBusInput) (*CreateEventBusOutput, error) {
-	var x v
-	x.req("name", in.Name, 1, 256, &patEventBusName)
-	x.str("eventSourceName", in.EventSourceName, 1, 256, &patEventSourceName)
-	x.busSettings(in.Description, in.KmsKeyIdentifier, in.DeadLetterConfig, in.LogConfig)
-	x.tags("tags", in.Tags)
-	if err := x.Err(); err != nil {
+	if err := s.validate("CreateEventBus", in); err != nil {
 		return nil, err
 	}
 	name := *in.Name
@@ -127,9 +107,7 @@ type DescribeEventBusOutput struct {
 // DescribeEventBus describes a bus given by name or ARN (the default bus
 // when Name is absent).
 func (s *Service) DescribeEventBus(ctx context.Context, in *DescribeEventBusInput) (*DescribeEventBusOutput, error) {
-	var x v
-	x.busNameOrArn("name", in.Name)
-	if err := x.Err(); err != nil {
+	if err := s.validate("DescribeEventBus", in); err != nil {
 		return nil, err
 	}
 	b, err := s.resolveBus(ctx, in.Name)
@@ -166,11 +144,7 @@ type ListEventBusesOutput struct {
 
 // ListEventBuses lists the buses by name.
 func (s *Service) ListEventBuses(ctx context.Context, in *ListEventBusesInput) (*ListEventBusesOutput, error) {
-	var x v
-	x.str("namePrefix", in.NamePrefix, 1, 256, &patEventBusName)
-	x.nextToken(in.NextToken)
-	x.limit(in.Limit)
-	if err := x.Err(); err != nil {
+	if err := s.validate("ListEventBuses", in); err != nil {
 		return nil, err
 	}
 	query := queryHash("ListEventBuses", deref(in.NamePrefix))
@@ -229,10 +203,7 @@ type UpdateEventBusOutput struct {
 // out keep their values; an empty Description, KmsKeyIdentifier or
 // DeadLetterConfig.Arn clears the setting.
 func (s *Service) UpdateEventBus(ctx context.Context, in *UpdateEventBusInput) (*UpdateEventBusOutput, error) {
-	var x v
-	x.str("name", in.Name, 1, 256, &patEventBusName)
-	x.busSettings(in.Description, in.KmsKeyIdentifier, in.DeadLetterConfig, in.LogConfig)
-	if err := x.Err(); err != nil {
+	if err := s.validate("UpdateEventBus", in); err != nil {
 		return nil, err
 	}
 	if err := checkBusDeadLetter(in.DeadLetterConfig); err != nil {
@@ -275,9 +246,7 @@ type DeleteEventBusOutput struct{}
 // DeleteEventBus deletes a custom bus and its rules. Deleting a bus that
 // does not exist succeeds, as on AWS; the default bus cannot be deleted.
 func (s *Service) DeleteEventBus(ctx context.Context, in *DeleteEventBusInput) (*DeleteEventBusOutput, error) {
-	var x v
-	x.req("name", in.Name, 1, 256, &patEventBusName)
-	if err := x.Err(); err != nil {
+	if err := s.validate("DeleteEventBus", in); err != nil {
 		return nil, err
 	}
 	if *in.Name == catalog.DefaultBusName {

@@ -4,17 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
 
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
-)
-
-var (
-	authTypes        = []string{catalog.AuthBasic, catalog.AuthOAuthClientCredentials, catalog.AuthAPIKey}
-	oauthHTTPMethods = []string{"GET", "POST", "PUT"}
-	connectionStates = []string{"CREATING", "UPDATING", "DELETING", "AUTHORIZED", "DEAUTHORIZED", "AUTHORIZING",
-		"DEAUTHORIZING", "ACTIVE", "FAILED_CONNECTIVITY"}
 )
 
 // Transitional states AWS reports in the responses of DeleteConnection and
@@ -56,71 +48,6 @@ func connectionState(c *catalog.Connection, state string) *ConnectionStateOutput
 		LastModifiedTime: ts(c.LastModifiedTime), LastAuthorizedTime: ts(c.LastAuthorizedTime)}
 }
 
-// authParams checks AuthParameters; full says whether the secrets of the
-// given kinds are required (create) or optional (update).
-func (x *v) authParams(p *catalog.ConnectionAuth, full bool) {
-	const f = "authParameters"
-	str := func(field, s string, secret bool) {
-		if s == "" {
-			if full {
-				x.Required(field, false)
-			}
-			return
-		}
-		if secret {
-			x.secret(field, &s, 1, 512, &patAuthHeader)
-		} else {
-			x.str(field, &s, 1, 512, &patAuthHeader)
-		}
-	}
-	if b := p.BasicAuthParameters; b != nil {
-		str(f+".basicAuthParameters.username", b.Username, false)
-		str(f+".basicAuthParameters.password", b.Password, true)
-	}
-	if k := p.ApiKeyAuthParameters; k != nil {
-		str(f+".apiKeyAuthParameters.apiKeyName", k.ApiKeyName, false)
-		str(f+".apiKeyAuthParameters.apiKeyValue", k.ApiKeyValue, true)
-	}
-	if o := p.OAuthParameters; o != nil {
-		p := f + ".oAuthParameters"
-		if c := o.ClientParameters; c != nil {
-			str(p+".clientParameters.clientID", c.ClientID, false)
-			str(p+".clientParameters.clientSecret", c.ClientSecret, true)
-		} else if full {
-			x.Required(p+".clientParameters", false)
-		}
-		if o.AuthorizationEndpoint != "" || full {
-			x.Length(p+".authorizationEndpoint", o.AuthorizationEndpoint, 1, 2048)
-			x.Pattern(p+".authorizationEndpoint", o.AuthorizationEndpoint, patHTTPSEndpoint.re, patHTTPSEndpoint.text)
-		}
-		if o.HttpMethod != "" || full {
-			x.Enum(p+".httpMethod", o.HttpMethod, oauthHTTPMethods...)
-		}
-		x.httpParams(p+".oAuthHttpParameters", o.OAuthHttpParameters)
-	}
-	x.httpParams(f+".invocationHttpParameters", p.InvocationHttpParameters)
-}
-
-// httpParams checks ConnectionHttpParameters.
-func (x *v) httpParams(field string, p *catalog.ConnectionHttpParameters) {
-	if p == nil {
-		return
-	}
-	list := func(name string, ps []catalog.ConnectionParameter, key, val *shapePattern) {
-		if len(ps) > 100 {
-			x.Count(field+"."+name, len(ps), strconv.Itoa(len(ps))+" items", 0, 100)
-		}
-		for i, cp := range ps {
-			m := field + "." + name + "." + strconv.Itoa(i+1) + ".member"
-			x.str(m+".key", &cp.Key, 0, 512, key)
-			x.secret(m+".value", &cp.Value, 0, 512, val)
-		}
-	}
-	list("headerParameters", p.HeaderParameters, &patHeaderKey, &patHeaderValue)
-	list("queryStringParameters", p.QueryStringParameters, &patQueryKey, &patQueryValue)
-	list("bodyParameters", p.BodyParameters, nil, nil)
-}
-
 // authMember is the AuthParameters member that an authorization type needs.
 func authMember(authType string) string {
 	switch authType {
@@ -154,17 +81,7 @@ func authFor(authType string, p *catalog.ConnectionAuth) (catalog.ConnectionAuth
 // authorization type is AUTHORIZED at once: Conveyor does not fetch OAuth
 // tokens at creation time.
 func (s *Service) CreateConnection(ctx context.Context, in *CreateConnectionInput) (*ConnectionStateOutput, error) {
-	var x v
-	x.req("name", in.Name, 1, 64, &patName64)
-	x.str("description", in.Description, 0, 512, nil)
-	if x.Required("authorizationType", in.AuthorizationType != nil) {
-		x.Enum("authorizationType", *in.AuthorizationType, authTypes...)
-	}
-	if x.Required("authParameters", in.AuthParameters != nil) {
-		x.authParams(in.AuthParameters, true)
-	}
-	x.str("kmsKeyIdentifier", in.KmsKeyIdentifier, 0, 2048, &patKmsKeyIdentifier)
-	if err := x.Err(); err != nil {
+	if err := s.validate("CreateConnection", in); err != nil {
 		return nil, err
 	}
 	auth, ok := authFor(*in.AuthorizationType, in.AuthParameters)
@@ -210,12 +127,6 @@ type ConnectionNameInput struct {
 	Name *string `json:"Name"`
 }
 
-func (in *ConnectionNameInput) validate() error {
-	var x v
-	x.req("name", in.Name, 1, 64, &patName64)
-	return x.Err()
-}
-
 // DescribeConnectionOutput is AWS's DescribeConnectionResponse.
 // AuthParameters never carries a secret: passwords, API key values, client
 // secrets and the values of secret HTTP parameters are left out.
@@ -236,7 +147,7 @@ type DescribeConnectionOutput struct {
 
 // DescribeConnection describes a connection, without its secrets.
 func (s *Service) DescribeConnection(ctx context.Context, in *ConnectionNameInput) (*DescribeConnectionOutput, error) {
-	if err := in.validate(); err != nil {
+	if err := s.validate("DescribeConnection", in); err != nil {
 		return nil, err
 	}
 	c, err := s.connection(ctx, "describe", *in.Name)
@@ -320,12 +231,7 @@ type ListConnectionsOutput struct {
 
 // ListConnections lists connections by name.
 func (s *Service) ListConnections(ctx context.Context, in *ListConnectionsInput) (*ListConnectionsOutput, error) {
-	var x v
-	x.str("namePrefix", in.NamePrefix, 1, 64, &patName64)
-	x.enum("connectionState", in.ConnectionState, connectionStates...)
-	x.nextToken(in.NextToken)
-	x.limit(in.Limit)
-	if err := x.Err(); err != nil {
+	if err := s.validate("ListConnections", in); err != nil {
 		return nil, err
 	}
 	query := queryHash("ListConnections", deref(in.NamePrefix), deref(in.ConnectionState))
@@ -377,15 +283,7 @@ type UpdateConnectionInput struct {
 // AuthorizationType needs the new type's parameters in full. The
 // connection is AUTHORIZED again afterwards.
 func (s *Service) UpdateConnection(ctx context.Context, in *UpdateConnectionInput) (*ConnectionStateOutput, error) {
-	var x v
-	x.req("name", in.Name, 1, 64, &patName64)
-	x.str("description", in.Description, 0, 512, nil)
-	x.enum("authorizationType", in.AuthorizationType, authTypes...)
-	if in.AuthParameters != nil {
-		x.authParams(in.AuthParameters, false)
-	}
-	x.str("kmsKeyIdentifier", in.KmsKeyIdentifier, 0, 2048, &patKmsKeyIdentifier)
-	if err := x.Err(); err != nil {
+	if err := s.validate("UpdateConnection", in); err != nil {
 		return nil, err
 	}
 	name := *in.Name
@@ -402,14 +300,10 @@ func (s *Service) UpdateConnection(ctx context.Context, in *UpdateConnectionInpu
 			p = &catalog.ConnectionAuth{}
 		}
 		if authType != cur.AuthorizationType {
-			var x v // the new type's parameters, in full
-			x.authParams(p, true)
+			// A new authorization type needs its parameters in full.
 			auth, ok := authFor(authType, p)
-			if !ok {
+			if !ok || !complete(&catalog.Connection{AuthorizationType: authType, Auth: auth}) {
 				return nil, errAuthParametersMissing(authMember(authType), authType)
-			}
-			if err := x.Err(); err != nil {
-				return nil, err
 			}
 			if auth.InvocationHttpParameters == nil {
 				auth.InvocationHttpParameters = cur.Auth.InvocationHttpParameters
@@ -502,7 +396,7 @@ func complete(c *catalog.Connection) bool {
 // use it are not checked: their deliveries fail until they get another
 // connection.
 func (s *Service) DeleteConnection(ctx context.Context, in *ConnectionNameInput) (*ConnectionStateOutput, error) {
-	if err := in.validate(); err != nil {
+	if err := s.validate("DeleteConnection", in); err != nil {
 		return nil, err
 	}
 	var gone *catalog.Connection
@@ -522,7 +416,7 @@ func (s *Service) DeleteConnection(ctx context.Context, in *ConnectionNameInput)
 // DeauthorizeConnection removes a connection's secrets; it stays, in state
 // DEAUTHORIZED, until UpdateConnection gives it new ones.
 func (s *Service) DeauthorizeConnection(ctx context.Context, in *ConnectionNameInput) (*ConnectionStateOutput, error) {
-	if err := in.validate(); err != nil {
+	if err := s.validate("DeauthorizeConnection", in); err != nil {
 		return nil, err
 	}
 	c, err := s.cat.MutateConnection(ctx, *in.Name, func(cur *catalog.Connection) (*catalog.Connection, error) {

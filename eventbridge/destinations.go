@@ -3,7 +3,6 @@ package eventbridge
 import (
 	"context"
 	"errors"
-	"math"
 	"net"
 	"net/url"
 	"strings"
@@ -11,8 +10,6 @@ import (
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
 )
-
-var destinationMethods = []string{"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"}
 
 // destinationMembers are the members CreateApiDestination and
 // UpdateApiDestination share.
@@ -22,20 +19,6 @@ type destinationMembers struct {
 	InvocationEndpoint           *string `json:"InvocationEndpoint"`
 	HttpMethod                   *string `json:"HttpMethod"`
 	InvocationRateLimitPerSecond *int    `json:"InvocationRateLimitPerSecond"`
-}
-
-func (x *v) destination(m *destinationMembers, create bool) {
-	x.str("description", m.Description, 0, 512, nil)
-	if !create || x.Required("connectionArn", m.ConnectionArn != nil) {
-		x.str("connectionArn", m.ConnectionArn, 1, 1600, &patConnectionArn)
-	}
-	if !create || x.Required("invocationEndpoint", m.InvocationEndpoint != nil) {
-		x.str("invocationEndpoint", m.InvocationEndpoint, 1, 2048, &patHTTPSEndpoint)
-	}
-	if !create || x.Required("httpMethod", m.HttpMethod != nil) {
-		x.enum("httpMethod", m.HttpMethod, destinationMethods...)
-	}
-	x.intRange("invocationRateLimitPerSecond", m.InvocationRateLimitPerSecond, 1, math.MaxInt32)
 }
 
 // checkEndpoint accepts https endpoints, and http ones on loopback hosts
@@ -69,11 +52,7 @@ func isLoopback(host string) bool {
 func (s *Service) destinationConnection(ctx context.Context, verb, arn string) error {
 	_, err := s.cat.ConnectionByARN(ctx, arn)
 	if errors.Is(err, catalog.ErrNotFound) {
-		name := arn
-		if ref, ok := s.cat.ParseResourceARN(arn); ok {
-			name = ref.Name
-		}
-		return errConnectionNotFound(verb, name)
+		return errConnectionNotFound(verb, arn)
 	}
 	if err != nil {
 		return internal("connection", err)
@@ -100,10 +79,7 @@ type DestinationStateOutput struct {
 // rules can target through a connection. Endpoints must be https, except
 // on loopback hosts (and anywhere with Config.AllowHTTPEndpoints).
 func (s *Service) CreateApiDestination(ctx context.Context, in *CreateApiDestinationInput) (*DestinationStateOutput, error) {
-	var x v
-	x.req("name", in.Name, 1, 64, &patName64)
-	x.destination(&in.destinationMembers, true)
-	if err := x.Err(); err != nil {
+	if err := s.validate("CreateApiDestination", in); err != nil {
 		return nil, err
 	}
 	if err := s.checkEndpoint(*in.InvocationEndpoint); err != nil {
@@ -156,9 +132,7 @@ type DescribeApiDestinationOutput struct {
 
 // DescribeApiDestination describes an API destination.
 func (s *Service) DescribeApiDestination(ctx context.Context, in *DestinationNameInput) (*DescribeApiDestinationOutput, error) {
-	var x v
-	x.req("name", in.Name, 1, 64, &patName64)
-	if err := x.Err(); err != nil {
+	if err := s.validate("DescribeApiDestination", in); err != nil {
 		return nil, err
 	}
 	d, err := s.cat.APIDestination(ctx, *in.Name)
@@ -204,12 +178,7 @@ type ListApiDestinationsOutput struct {
 
 // ListApiDestinations lists API destinations by name.
 func (s *Service) ListApiDestinations(ctx context.Context, in *ListApiDestinationsInput) (*ListApiDestinationsOutput, error) {
-	var x v
-	x.str("namePrefix", in.NamePrefix, 1, 64, &patName64)
-	x.str("connectionArn", in.ConnectionArn, 1, 1600, &patConnectionArn)
-	x.nextToken(in.NextToken)
-	x.limit(in.Limit)
-	if err := x.Err(); err != nil {
+	if err := s.validate("ListApiDestinations", in); err != nil {
 		return nil, err
 	}
 	query := queryHash("ListApiDestinations", deref(in.NamePrefix), deref(in.ConnectionArn))
@@ -245,10 +214,7 @@ type UpdateApiDestinationInput struct {
 
 // UpdateApiDestination changes the members given of an API destination.
 func (s *Service) UpdateApiDestination(ctx context.Context, in *UpdateApiDestinationInput) (*DestinationStateOutput, error) {
-	var x v
-	x.req("name", in.Name, 1, 64, &patName64)
-	x.destination(&in.destinationMembers, false)
-	if err := x.Err(); err != nil {
+	if err := s.validate("UpdateApiDestination", in); err != nil {
 		return nil, err
 	}
 	if in.InvocationEndpoint != nil {
@@ -297,9 +263,7 @@ type DeleteApiDestinationOutput struct{}
 // DeleteApiDestination deletes an API destination. Rules that target it
 // keep the target; its deliveries fail.
 func (s *Service) DeleteApiDestination(ctx context.Context, in *DestinationNameInput) (*DeleteApiDestinationOutput, error) {
-	var x v
-	x.req("name", in.Name, 1, 64, &patName64)
-	if err := x.Err(); err != nil {
+	if err := s.validate("DeleteApiDestination", in); err != nil {
 		return nil, err
 	}
 	_, err := s.cat.MutateAPIDestination(ctx, *in.Name, func(cur *catalog.APIDestination) (*catalog.APIDestination, error) {

@@ -9,8 +9,6 @@ import (
 	"github.com/conveyor/conveyor/pattern"
 )
 
-var ruleStates = []string{catalog.StateEnabled, catalog.StateDisabled, catalog.StateEnabledWithAllCloudTrailEvents}
-
 // PutRuleInput is AWS's PutRuleRequest.
 type PutRuleInput struct {
 	Name               *string `json:"Name"`
@@ -31,15 +29,7 @@ type PutRuleOutput struct {
 // PutRule creates a rule or replaces the settings of an existing one (its
 // targets stay, its tags are kept and the given ones added).
 func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput, error) {
-	var x v
-	x.req("name", in.Name, 1, 64, &patRuleName)
-	x.str("scheduleExpression", in.ScheduleExpression, 0, 256, nil)
-	x.enum("state", in.State, ruleStates...)
-	x.str("description", in.Description, 0, 512, nil)
-	x.str("roleArn", in.RoleArn, 1, 1600, nil)
-	x.tags("tags", in.Tags)
-	x.busNameOrArn("eventBusName", in.EventBusName)
-	if err := x.Err(); err != nil {
+	if err := s.validate("PutRule", in); err != nil {
 		return nil, err
 	}
 	bus, err := s.resolveBus(ctx, in.EventBusName)
@@ -128,12 +118,6 @@ type ruleRef struct {
 	bus   *string
 }
 
-// validate checks the members of a rule reference.
-func (x *v) ruleRef(r ruleRef) {
-	x.req(r.field, r.name, 1, 64, &patRuleName)
-	x.busNameOrArn("eventBusName", r.bus)
-}
-
 // rule returns the rule a request names, with AWS's errors for a missing
 // bus or rule.
 func (s *Service) rule(ctx context.Context, ref ruleRef) (*catalog.Rule, error) {
@@ -173,13 +157,10 @@ type DescribeRuleOutput struct {
 
 // DescribeRule describes a rule.
 func (s *Service) DescribeRule(ctx context.Context, in *DescribeRuleInput) (*DescribeRuleOutput, error) {
-	var x v
-	ref := ruleRef{"name", in.Name, in.EventBusName}
-	x.ruleRef(ref)
-	if err := x.Err(); err != nil {
+	if err := s.validate("DescribeRule", in); err != nil {
 		return nil, err
 	}
-	r, err := s.rule(ctx, ref)
+	r, err := s.rule(ctx, ruleRef{"name", in.Name, in.EventBusName})
 	if err != nil {
 		return nil, err
 	}
@@ -217,12 +198,7 @@ type ListRulesOutput struct {
 
 // ListRules lists the rules of a bus by name.
 func (s *Service) ListRules(ctx context.Context, in *ListRulesInput) (*ListRulesOutput, error) {
-	var x v
-	x.str("namePrefix", in.NamePrefix, 1, 64, &patRuleName)
-	x.busNameOrArn("eventBusName", in.EventBusName)
-	x.nextToken(in.NextToken)
-	x.limit(in.Limit)
-	if err := x.Err(); err != nil {
+	if err := s.validate("ListRules", in); err != nil {
 		return nil, err
 	}
 	bus, err := s.resolveBus(ctx, in.EventBusName)
@@ -265,10 +241,7 @@ type DeleteRuleOutput struct{}
 // the same rule, all calls will succeed"); a missing bus does not. A
 // managed rule is deleted only with Force.
 func (s *Service) DeleteRule(ctx context.Context, in *DeleteRuleInput) (*DeleteRuleOutput, error) {
-	var x v
-	ref := ruleRef{"name", in.Name, in.EventBusName}
-	x.ruleRef(ref)
-	if err := x.Err(); err != nil {
+	if err := s.validate("DeleteRule", in); err != nil {
 		return nil, err
 	}
 	bus, err := s.resolveBus(ctx, in.EventBusName)
@@ -303,7 +276,7 @@ type EnableRuleOutput struct{}
 
 // EnableRule sets a rule's state to ENABLED.
 func (s *Service) EnableRule(ctx context.Context, in *EnableRuleInput) (*EnableRuleOutput, error) {
-	if err := s.setState(ctx, ruleRef{"name", in.Name, in.EventBusName}, catalog.StateEnabled); err != nil {
+	if err := s.setState(ctx, "EnableRule", in, ruleRef{"name", in.Name, in.EventBusName}, catalog.StateEnabled); err != nil {
 		return nil, err
 	}
 	return &EnableRuleOutput{}, nil
@@ -320,16 +293,14 @@ type DisableRuleOutput struct{}
 
 // DisableRule sets a rule's state to DISABLED: it stops matching events.
 func (s *Service) DisableRule(ctx context.Context, in *DisableRuleInput) (*DisableRuleOutput, error) {
-	if err := s.setState(ctx, ruleRef{"name", in.Name, in.EventBusName}, catalog.StateDisabled); err != nil {
+	if err := s.setState(ctx, "DisableRule", in, ruleRef{"name", in.Name, in.EventBusName}, catalog.StateDisabled); err != nil {
 		return nil, err
 	}
 	return &DisableRuleOutput{}, nil
 }
 
-func (s *Service) setState(ctx context.Context, ref ruleRef, state string) error {
-	var x v
-	x.ruleRef(ref)
-	if err := x.Err(); err != nil {
+func (s *Service) setState(ctx context.Context, op string, in any, ref ruleRef, state string) error {
+	if err := s.validate(op, in); err != nil {
 		return err
 	}
 	bus, err := s.resolveBus(ctx, ref.bus)
@@ -369,12 +340,7 @@ type ListRuleNamesByTargetOutput struct {
 // ListRuleNamesByTarget lists the rules of a bus that have a target with
 // the given ARN.
 func (s *Service) ListRuleNamesByTarget(ctx context.Context, in *ListRuleNamesByTargetInput) (*ListRuleNamesByTargetOutput, error) {
-	var x v
-	x.req("targetArn", in.TargetArn, 1, 1600, nil)
-	x.busNameOrArn("eventBusName", in.EventBusName)
-	x.nextToken(in.NextToken)
-	x.limit(in.Limit)
-	if err := x.Err(); err != nil {
+	if err := s.validate("ListRuleNamesByTarget", in); err != nil {
 		return nil, err
 	}
 	bus, err := s.resolveBus(ctx, in.EventBusName)

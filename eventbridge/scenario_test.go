@@ -36,7 +36,9 @@ type testServer struct {
 
 // startServer serves the control plane over a fresh store on 127.0.0.1:0,
 // with a fixed clock and predictable ids.
-func startServer(t testing.TB, cfg eventbridge.Config) *testServer {
+// With withModel, awsapi checks inputs against AWS's model before the
+// handlers run (as the server may be configured to).
+func startServer(t testing.TB, cfg eventbridge.Config, withModel bool) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	cat, err := catalog.Open(ctx, storetest.Open(t).JetStream(), catalog.Config{
@@ -61,6 +63,9 @@ func startServer(t testing.TB, cfg eventbridge.Config) *testServer {
 	}
 	events := awsapi.NewEventBridge()
 	svc.Register(events)
+	if withModel {
+		events.SetModel(awsapi.MustLoadModel("events"))
+	}
 	srv, err := awsapi.NewServer(awsapi.Config{Logger: logger}, events)
 	if err != nil {
 		t.Fatal(err)
@@ -102,19 +107,24 @@ func (s *testServer) call(t testing.TB, op, body string) (int, []byte) {
 //
 // Input lines ending in a backslash continue on the next line. Run with
 // -update to rewrite the expectations from the server's answers.
+//
+// Each script runs twice: with the handlers' own validation only, and with
+// awsapi's model-driven validation in front; both must answer the same.
 func TestScenarios(t *testing.T) {
 	files, err := filepath.Glob("testdata/scenarios/*.txt")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scenarios: %v", err)
 	}
 	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
-			runScenario(t, file)
-		})
+		name := strings.TrimSuffix(filepath.Base(file), ".txt")
+		t.Run(name, func(t *testing.T) { runScenario(t, file, false) })
+		if !*update {
+			t.Run(name+"/model", func(t *testing.T) { runScenario(t, file, true) })
+		}
 	}
 }
 
-func runScenario(t *testing.T, file string) {
+func runScenario(t *testing.T, file string, withModel bool) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +133,7 @@ func runScenario(t *testing.T, file string) {
 	if strings.Contains(string(data), "#config max-rules=2") {
 		cfg.MaxRulesPerBus = 2
 	}
-	srv := startServer(t, cfg)
+	srv := startServer(t, cfg, withModel)
 	lines := strings.Split(string(data), "\n")
 	var out []string
 	for i := 0; i < len(lines); i++ {
@@ -192,4 +202,20 @@ func sameExpectation(got, want string) bool {
 		}
 	}
 	return got == want
+}
+
+// TestInputsMatchModel checks that every input struct's json names are
+// members of AWS's model: a typo would be a member the SDKs send and the
+// handler never reads.
+func TestInputsMatchModel(t *testing.T) {
+	srv := startServer(t, eventbridge.Config{}, false)
+	events := awsapi.NewEventBridge()
+	srv.Service.Register(events)
+	events.SetModel(awsapi.MustLoadModel("events"))
+	if err := events.CheckModel(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(events.Operations()); n != 29 {
+		t.Fatalf("%d operations registered, want 29", n)
+	}
 }

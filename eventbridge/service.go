@@ -48,6 +48,7 @@ type Service struct {
 	maxRules    int
 	patternOpts []pattern.Option
 	allowHTTP   bool
+	model       *awsapi.Model
 	newID       func() string
 	log         *slog.Logger
 }
@@ -57,7 +58,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Catalog == nil {
 		return nil, errors.New("eventbridge: Config.Catalog is required")
 	}
-	s := &Service{cat: cfg.Catalog, maxRules: cfg.MaxRulesPerBus, allowHTTP: cfg.AllowHTTPEndpoints, newID: cfg.NewID, log: cfg.Logger}
+	s := &Service{cat: cfg.Catalog, maxRules: cfg.MaxRulesPerBus, allowHTTP: cfg.AllowHTTPEndpoints, newID: cfg.NewID, log: cfg.Logger,
+		model: awsapi.MustLoadModel("events")}
 	if s.maxRules <= 0 {
 		s.maxRules = DefaultMaxRulesPerBus
 	}

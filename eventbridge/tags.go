@@ -3,7 +3,6 @@ package eventbridge
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
@@ -21,12 +20,7 @@ type TagResourceOutput struct{}
 // TagResource adds tags to (or changes tags of) a bus, rule, connection or
 // API destination.
 func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) (*TagResourceOutput, error) {
-	var x v
-	x.req("resourceARN", in.ResourceARN, 1, 1600, nil)
-	if x.Required("tags", in.Tags != nil) {
-		x.tags("tags", in.Tags)
-	}
-	if err := x.Err(); err != nil {
+	if err := s.validate("TagResource", in); err != nil {
 		return nil, err
 	}
 	err := s.updateTags(ctx, *in.ResourceARN, func(t catalog.Tags) (bool, error) {
@@ -53,14 +47,7 @@ type UntagResourceOutput struct{}
 // UntagResource removes tags from a resource; keys it does not have are
 // ignored.
 func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) (*UntagResourceOutput, error) {
-	var x v
-	x.req("resourceARN", in.ResourceARN, 1, 1600, nil)
-	if x.Required("tagKeys", in.TagKeys != nil) {
-		for i, k := range in.TagKeys {
-			x.Length("tagKeys."+strconv.Itoa(i+1)+".member", k, 1, 128)
-		}
-	}
-	if err := x.Err(); err != nil {
+	if err := s.validate("UntagResource", in); err != nil {
 		return nil, err
 	}
 	err := s.updateTags(ctx, *in.ResourceARN, func(t catalog.Tags) (bool, error) {
@@ -91,9 +78,7 @@ type ListTagsForResourceOutput struct {
 
 // ListTagsForResource lists a resource's tags by key.
 func (s *Service) ListTagsForResource(ctx context.Context, in *ListTagsForResourceInput) (*ListTagsForResourceOutput, error) {
-	var x v
-	x.req("resourceARN", in.ResourceARN, 1, 1600, nil)
-	if err := x.Err(); err != nil {
+	if err := s.validate("ListTagsForResource", in); err != nil {
 		return nil, err
 	}
 	tags, err := s.cat.Tags(ctx, *in.ResourceARN)
@@ -137,8 +122,8 @@ func (s *Service) tagsError(arn string, err error) error {
 	case ref.Kind == catalog.KindRule:
 		return errRuleNotFound(ref.Name, ref.Bus)
 	case ref.Kind == catalog.KindConnection:
-		return errConnectionNotFound("describe", ref.Name)
+		return errConnectionNotFound("describe", arn)
 	default:
-		return errDestinationNotFound("describe", ref.Name)
+		return errDestinationNotFound("describe", arn)
 	}
 }

@@ -56,49 +56,6 @@ func (t *TargetInput) record() catalog.Target {
 	}
 }
 
-// target checks the request-shape constraints of one target; transform's
-// violations (Input, InputPath, InputTransformer) are returned apart, in
-// AWS's words, to be joined with the rest.
-func (x *v) target(p string, t *TargetInput) []string {
-	x.req(p+".id", t.Id, 1, 64, &patTargetID)
-	x.req(p+".arn", t.Arn, 1, 1600, nil)
-	x.str(p+".roleArn", t.RoleArn, 1, 1600, nil)
-	if rp := t.RetryPolicy; rp != nil {
-		x.intRange(p+".retryPolicy.maximumRetryAttempts", rp.MaximumRetryAttempts, 0, 185)
-		x.intRange(p+".retryPolicy.maximumEventAgeInSeconds", rp.MaximumEventAgeInSeconds, 60, 86400)
-	}
-	x.deadLetter(p+".deadLetterConfig", t.DeadLetterConfig)
-	if sq := t.SqsParameters; sq != nil {
-		x.Length(p+".sqsParameters.messageGroupId", sq.MessageGroupId, 0, 100)
-	}
-	if k := t.KinesisParameters; k != nil {
-		x.Length(p+".kinesisParameters.partitionKeyPath", k.PartitionKeyPath, 0, 256)
-	}
-	if hp := t.HttpParameters; hp != nil {
-		for i, pv := range hp.PathParameterValues {
-			if strings.TrimSpace(pv) == "" {
-				x.Violation(p+".httpParameters.pathParameterValues."+strconv.Itoa(i+1)+".member", &pv,
-					`Member must satisfy regular expression pattern: ^(?!\s*$).+`)
-			}
-		}
-		for _, k := range sortedKeys(hp.HeaderParameters) {
-			val := hp.HeaderParameters[k]
-			x.Length(p+".httpParameters.headerParameters", k, 0, 512)
-			x.Pattern(p+".httpParameters.headerParameters", k, patHeaderKey.re, patHeaderKey.text)
-			x.Length(p+".httpParameters.headerParameters", val, 0, 512)
-			x.Pattern(p+".httpParameters.headerParameters", val, patHeaderValue.re, patHeaderValue.text)
-		}
-		for _, k := range sortedKeys(hp.QueryStringParameters) {
-			val := hp.QueryStringParameters[k]
-			x.Length(p+".httpParameters.queryStringParameters", k, 0, 512)
-			x.Pattern(p+".httpParameters.queryStringParameters", k, patQueryKey.re, patQueryKey.text)
-			x.Length(p+".httpParameters.queryStringParameters", val, 0, 512)
-			x.Pattern(p+".httpParameters.queryStringParameters", val, patQueryValue.re, patQueryValue.text)
-		}
-	}
-	return transform.Violations(t.spec(), p)
-}
-
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -137,22 +94,24 @@ type PutTargetsOutput struct {
 // accepts any syntactically valid ARN, as AWS does; delivery reports the
 // kinds it cannot invoke.
 func (s *Service) PutTargets(ctx context.Context, in *PutTargetsInput) (*PutTargetsOutput, error) {
-	var x v
-	ref := ruleRef{"rule", in.Rule, in.EventBusName}
-	x.ruleRef(ref)
-	var transformViolations []string
-	if x.Required("targets", in.Targets != nil) {
-		ids := make([]string, len(in.Targets))
-		for i := range in.Targets {
-			ids[i] = deref(in.Targets[i].Id)
-		}
-		x.Count("targets", len(in.Targets), awsapi.RenderList(ids), 1, 100)
-		for i := range in.Targets {
-			transformViolations = append(transformViolations, x.target("targets."+strconv.Itoa(i+1)+".member", &in.Targets[i])...)
+	if err := s.validate("PutTargets", in); err != nil {
+		return nil, err
+	}
+	// AWS's pattern for path parameters, ^(?!\s*$).+, has no RE2 form: the
+	// model cannot check it.
+	var x awsapi.Validator
+	for i := range in.Targets {
+		if hp := in.Targets[i].HttpParameters; hp != nil {
+			for j, pv := range hp.PathParameterValues {
+				if strings.TrimSpace(pv) == "" {
+					x.Violation("targets."+strconv.Itoa(i+1)+".member.httpParameters.pathParameterValues."+strconv.Itoa(j+1)+".member",
+						&pv, `Member must satisfy regular expression pattern: ^(?!\s*$).+`)
+				}
+			}
 		}
 	}
-	if all := append(x.Messages(), transformViolations...); len(all) > 0 {
-		return nil, awsapi.ValidationError(awsapi.ValidationMessage(all...))
+	if err := x.Err(); err != nil {
+		return nil, err
 	}
 	for i := range in.Targets {
 		if _, err := transform.Compile(in.Targets[i].spec()); err != nil {
@@ -231,16 +190,7 @@ type RemoveTargetsOutput struct {
 // are reported in FailedEntries. A managed rule's targets are removed only
 // with Force.
 func (s *Service) RemoveTargets(ctx context.Context, in *RemoveTargetsInput) (*RemoveTargetsOutput, error) {
-	var x v
-	ref := ruleRef{"rule", in.Rule, in.EventBusName}
-	x.ruleRef(ref)
-	if x.Required("ids", in.Ids != nil) {
-		x.Count("ids", len(in.Ids), awsapi.RenderList(in.Ids), 1, 100)
-		for i, id := range in.Ids {
-			x.str("ids."+strconv.Itoa(i+1)+".member", &id, 1, 64, &patTargetID)
-		}
-	}
-	if err := x.Err(); err != nil {
+	if err := s.validate("RemoveTargets", in); err != nil {
 		return nil, err
 	}
 	bus, err := s.resolveBus(ctx, in.EventBusName)
@@ -288,14 +238,10 @@ type ListTargetsByRuleOutput struct {
 
 // ListTargetsByRule lists a rule's targets by Id.
 func (s *Service) ListTargetsByRule(ctx context.Context, in *ListTargetsByRuleInput) (*ListTargetsByRuleOutput, error) {
-	var x v
-	ref := ruleRef{"rule", in.Rule, in.EventBusName}
-	x.ruleRef(ref)
-	x.nextToken(in.NextToken)
-	x.limit(in.Limit)
-	if err := x.Err(); err != nil {
+	if err := s.validate("ListTargetsByRule", in); err != nil {
 		return nil, err
 	}
+	ref := ruleRef{"rule", in.Rule, in.EventBusName}
 	r, err := s.rule(ctx, ref)
 	if err != nil {
 		return nil, err
