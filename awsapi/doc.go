@@ -16,6 +16,9 @@
 //	})
 //	srv, err := awsapi.NewServer(awsapi.Config{Logger: log}, svc)
 //
-// The package holds no service logic and does not verify signatures itself: an Authenticator
-// can be plugged into the Server for that.
+// By default every request is accepted and its SigV4 access key (if any) names the caller;
+// an Authenticator plugged into Config refuses calls instead, for example SigV4Verifier, which
+// checks signatures against known secrets. A Model (AWS's own input constraints, embedded for
+// events, cloudtrail and sqs) set on a Service makes the server answer constraint violations
+// with AWS's ValidationException before handlers run. The package holds no service logic.
 package awsapi
