@@ -575,7 +575,8 @@ func refParseCIDR(t string) (netip.Prefix, bool) {
 }
 
 // TestRefMatchSemantics pins the reference's choices that AWS's recorded
-// cases do not cover, so a change to them is a visible decision.
+// cases do not cover, so a change to them is a visible decision; the
+// compiled Matcher must make the same ones.
 func TestRefMatchSemantics(t *testing.T) {
 	tests := []struct {
 		name, pattern, event string
@@ -661,6 +662,24 @@ func TestRefMatchSemantics(t *testing.T) {
 			}
 			if got := refMatch(p, e); got != tc.want {
 				t.Errorf("refMatch(%s, %s) = %v, want %v", tc.pattern, tc.event, got, tc.want)
+			}
+			// The compiled matcher holds to the same decisions.
+			m := New()
+			if err := m.Add("p", []byte(tc.pattern)); err != nil {
+				t.Fatal(err)
+			}
+			ids, err := m.Match([]byte(tc.event))
+			if _, isObject := e.(map[string]any); !isObject {
+				if err == nil {
+					t.Errorf("Match(%s): no error for an event that is not an object", tc.event)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Match(%s): %v", tc.event, err)
+			}
+			if got := len(ids) == 1; got != tc.want {
+				t.Errorf("Matcher: %s on %s = %v, want %v", tc.pattern, tc.event, got, tc.want)
 			}
 		})
 	}
