@@ -193,7 +193,16 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	if r.ContentLength > s.maxBody {
 		return nil, s.tooLarge()
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	lr := http.MaxBytesReader(w, r.Body, s.maxBody)
+	var body []byte
+	var err error
+	if r.ContentLength > 0 {
+		// The size is known (net/http holds the body to it): read it in one allocation.
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(lr, body)
+	} else {
+		body, err = io.ReadAll(lr)
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
