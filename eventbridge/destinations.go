@@ -11,9 +11,9 @@ import (
 	"github.com/conveyor/conveyor/catalog"
 )
 
-// destinationMembers are the members CreateApiDestination and
+// DestinationMembers are the members CreateApiDestination and
 // UpdateApiDestination share.
-type destinationMembers struct {
+type DestinationMembers struct {
 	Description                  *string `json:"Description"`
 	ConnectionArn                *string `json:"ConnectionArn"`
 	InvocationEndpoint           *string `json:"InvocationEndpoint"`
@@ -63,7 +63,7 @@ func (s *Service) destinationConnection(ctx context.Context, verb, arn string) e
 // CreateApiDestinationInput is AWS's CreateApiDestinationRequest.
 type CreateApiDestinationInput struct {
 	Name *string `json:"Name"`
-	destinationMembers
+	DestinationMembers
 }
 
 // DestinationStateOutput is the response of CreateApiDestination and
@@ -209,7 +209,7 @@ func (s *Service) ListApiDestinations(ctx context.Context, in *ListApiDestinatio
 // UpdateApiDestinationInput is AWS's UpdateApiDestinationRequest.
 type UpdateApiDestinationInput struct {
 	Name *string `json:"Name"`
-	destinationMembers
+	DestinationMembers
 }
 
 // UpdateApiDestination changes the members given of an API destination.
@@ -231,7 +231,7 @@ func (s *Service) UpdateApiDestination(ctx context.Context, in *UpdateApiDestina
 		if cur == nil {
 			return nil, errDestinationNotFound("update", *in.Name)
 		}
-		m := in.destinationMembers
+		m := in.DestinationMembers
 		if m.Description != nil {
 			cur.Description = *m.Description
 		}

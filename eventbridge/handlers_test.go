@@ -1,0 +1,142 @@
+package eventbridge_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/conveyor/conveyor/awsapi"
+	"github.com/conveyor/conveyor/catalog"
+	"github.com/conveyor/conveyor/eventbridge"
+)
+
+func str(s string) *string { return &s }
+
+// TestManagedRules: a rule a service manages (as archives' rules will be)
+// changes only through its service; DeleteRule and RemoveTargets need Force.
+func TestManagedRules(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, eventbridge.Config{}, false)
+	svc := srv.Service
+	if _, err := srv.Catalog.MutateRule(ctx, "default", "m", func(*catalog.Rule) (*catalog.Rule, error) {
+		return &catalog.Rule{EventPattern: `{"source":["a"]}`, State: catalog.StateEnabled, ManagedBy: "archive.events.amazonaws.com",
+			Targets: []catalog.Target{{Id: "t", Arn: "arn:aws:events:us-east-1:123456789012:event-bus/default"}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const msg = "Rule m is managed by archive.events.amazonaws.com. Managed rules can only be changed by their service, or deleted with Force."
+	refused := []struct {
+		name string
+		call func() error
+	}{
+		{"PutRule", func() error {
+			_, err := svc.PutRule(ctx, &eventbridge.PutRuleInput{Name: str("m"), EventPattern: str(`{"source":["b"]}`)})
+			return err
+		}},
+		{"EnableRule", func() error { _, err := svc.EnableRule(ctx, &eventbridge.EnableRuleInput{Name: str("m")}); return err }},
+		{"DisableRule", func() error { _, err := svc.DisableRule(ctx, &eventbridge.DisableRuleInput{Name: str("m")}); return err }},
+		{"PutTargets", func() error {
+			_, err := svc.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: str("m"),
+				Targets: []eventbridge.TargetInput{{Id: str("u"), Arn: str("arn:aws:sqs:us-east-1:123456789012:q")}}})
+			return err
+		}},
+		{"RemoveTargets", func() error {
+			_, err := svc.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: str("m"), Ids: []string{"t"}})
+			return err
+		}},
+		{"DeleteRule", func() error { _, err := svc.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: str("m")}); return err }},
+		{"TagResource", func() error {
+			_, err := svc.TagResource(ctx, &eventbridge.TagResourceInput{ResourceARN: str("arn:aws:events:us-east-1:123456789012:rule/m"),
+				Tags: []eventbridge.Tag{{Key: str("k"), Value: str("v")}}})
+			return err
+		}},
+		{"UntagResource", func() error {
+			_, err := svc.UntagResource(ctx, &eventbridge.UntagResourceInput{ResourceARN: str("arn:aws:events:us-east-1:123456789012:rule/m"),
+				TagKeys: []string{"k"}})
+			return err
+		}},
+	}
+	for _, tt := range refused {
+		err := tt.call()
+		var ae *awsapi.Error
+		if !errors.As(err, &ae) || ae.Code != awsapi.CodeManagedRuleException || ae.Message != msg {
+			t.Errorf("%s on a managed rule: %v, want ManagedRuleException %q", tt.name, err, msg)
+		}
+	}
+	// With Force, the targets go, then the rule.
+	out, err := svc.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: str("m"), Ids: []string{"t"}, Force: true})
+	if err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("RemoveTargets with Force = %+v, %v", out, err)
+	}
+	if _, err := svc.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: str("m"), Force: true}); err != nil {
+		t.Fatalf("DeleteRule with Force: %v", err)
+	}
+	if _, err := srv.Catalog.Rule(ctx, "default", "m"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Fatalf("managed rule still there: %v", err)
+	}
+}
+
+// TestConcurrentPutTargets: concurrent PutTargets calls on one rule keep
+// every target, and the 5-target limit holds however they interleave.
+func TestConcurrentPutTargets(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, eventbridge.Config{}, false)
+	svc := srv.Service
+	if _, err := svc.PutRule(ctx, &eventbridge.PutRuleInput{Name: str("r"), EventPattern: str(`{"source":["a"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	const callers = 8
+	var wg sync.WaitGroup
+	errs := make([]error, callers)
+	for i := range callers {
+		wg.Go(func() {
+			_, errs[i] = svc.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: str("r"),
+				Targets: []eventbridge.TargetInput{{Id: str(fmt.Sprint("t", i)), Arn: str("arn:aws:sqs:us-east-1:123456789012:q")}}})
+		})
+	}
+	wg.Wait()
+	accepted, limited := 0, 0
+	for _, err := range errs {
+		var ae *awsapi.Error
+		switch {
+		case err == nil:
+			accepted++
+		case errors.As(err, &ae) && ae.Code == awsapi.CodeLimitExceededException:
+			limited++
+		default:
+			t.Fatalf("PutTargets: %v", err)
+		}
+	}
+	r, err := srv.Catalog.Rule(ctx, "default", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accepted != eventbridge.MaxTargetsPerRule || limited != callers-accepted || len(r.Targets) != accepted {
+		t.Fatalf("%d accepted, %d limited, %d stored; want %d accepted and stored", accepted, limited, len(r.Targets), eventbridge.MaxTargetsPerRule)
+	}
+}
+
+func TestNewRequiresCatalog(t *testing.T) {
+	if _, err := eventbridge.New(eventbridge.Config{}); err == nil {
+		t.Fatal("New without a catalog: no error")
+	}
+}
+
+// TestHTTPEndpointsSetting: with AllowHTTPEndpoints, http endpoints on any
+// host are accepted.
+func TestHTTPEndpointsSetting(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, eventbridge.Config{AllowHTTPEndpoints: true}, false)
+	c, err := srv.Service.CreateConnection(ctx, &eventbridge.CreateConnectionInput{Name: str("c"), AuthorizationType: str("BASIC"),
+		AuthParameters: &catalog.ConnectionAuth{BasicAuthParameters: &catalog.BasicAuth{Username: "u", Password: "p"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Service.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{Name: str("d"),
+		DestinationMembers: eventbridge.DestinationMembers{ConnectionArn: &c.ConnectionArn,
+			InvocationEndpoint: str("http://webhook.internal:8080/x"), HttpMethod: str("POST")}}); err != nil {
+		t.Fatalf("http endpoint with AllowHTTPEndpoints: %v", err)
+	}
+}
