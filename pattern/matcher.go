@@ -110,6 +110,9 @@ type index struct {
 	branchFree []int32
 	fields     []fieldInfo
 	fieldFree  []int32
+	// The per-event hot path reads these compact copies only.
+	fhot []fieldHot // by field
+	need []int32    // by branch: how many fields need a hit
 
 	// always lists the branches that have no field needing a hit (only
 	// exists:false fields, or no fields): they are checked on every event.
@@ -134,11 +137,15 @@ type branchInfo struct {
 }
 
 type fieldInfo struct {
+	ref   ref
+	node  *pathNode
+	conds []Cond
+}
+
+type fieldHot struct {
 	branch int32
 	neg    bool // the field has exists:false among its conditions
 	mem    bool // record the array positions of this field's hits
-	node   *pathNode
-	conds  []Cond
 }
 
 // A pathNode is one path of the event that some pattern names, or a prefix
@@ -288,15 +295,22 @@ func (x *index) insert(id string, p *Pattern) {
 			if n.leaf == nil {
 				n.leaf = new(leaf)
 			}
-			fi := fieldInfo{branch: b, node: n, conds: fd.Conds}
+			fi := fieldInfo{node: n, conds: fd.Conds, ref: ref{f: f, slot: -1}}
+			fh := fieldHot{branch: b}
 			for _, c := range fd.Conds {
 				if c.Kind == KindExists && !c.Bool {
-					fi.neg = true
-					continue
+					fh.neg = true
 				}
-				n.leaf.add(c, f)
 			}
-			if fi.neg {
+			if len(br) == 1 && !fh.neg {
+				fi.ref.slot = e.slot // this field alone decides the pattern
+			}
+			for _, c := range fd.Conds {
+				if c.Kind != KindExists || c.Bool {
+					n.leaf.add(c, fi.ref)
+				}
+			}
+			if fh.neg {
 				n.leaf.negs = append(n.leaf.negs, f)
 				bi.negs = append(bi.negs, f)
 			} else {
@@ -304,6 +318,7 @@ func (x *index) insert(id string, p *Pattern) {
 			}
 			n.leaf.uses++
 			x.fields[f] = fi
+			x.fhot[f] = fh
 			bi.fields = append(bi.fields, f)
 			firsts[k], _, _ = strings.Cut(path, ".")
 		}
@@ -312,13 +327,14 @@ func (x *index) insert(id string, p *Pattern) {
 		for i := range firsts {
 			for j := i + 1; j < len(firsts); j++ {
 				if firsts[i] == firsts[j] {
-					x.fields[bi.fields[i]].mem = true
-					x.fields[bi.fields[j]].mem = true
+					x.fhot[bi.fields[i]].mem = true
+					x.fhot[bi.fields[j]].mem = true
 					bi.mem = true
 				}
 			}
 		}
 		x.branches[b] = bi
+		x.need[b] = bi.need
 		if bi.need == 0 {
 			x.alwaysPos[b] = len(x.always)
 			x.always = append(x.always, b)
@@ -340,20 +356,20 @@ func (x *index) remove(id string) {
 			fi := &x.fields[f]
 			n := fi.node
 			for _, c := range fi.conds {
-				if c.Kind == KindExists && !c.Bool {
-					continue
+				if c.Kind != KindExists || c.Bool {
+					n.leaf.remove(c, fi.ref)
 				}
-				n.leaf.remove(c, f)
 			}
-			if fi.neg {
-				removeRef(&n.leaf.negs, f)
+			if x.fhot[f].neg {
+				removeField(&n.leaf.negs, f)
 			}
 			n.leaf.uses--
 			if n.leaf.uses == 0 {
 				n.leaf = nil
 			}
 			x.unuse(n)
-			*fi = fieldInfo{branch: -1}
+			*fi = fieldInfo{}
+			x.fhot[f] = fieldHot{}
 			x.fieldFree = append(x.fieldFree, f)
 		}
 		if bi.need == 0 {
@@ -378,6 +394,7 @@ func (x *index) allocBranch() int32 {
 		return b
 	}
 	x.branches = append(x.branches, branchInfo{})
+	x.need = append(x.need, 0)
 	return int32(len(x.branches) - 1)
 }
 
@@ -388,6 +405,7 @@ func (x *index) allocField() int32 {
 		return f
 	}
 	x.fields = append(x.fields, fieldInfo{})
+	x.fhot = append(x.fhot, fieldHot{})
 	return int32(len(x.fields) - 1)
 }
 

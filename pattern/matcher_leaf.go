@@ -10,13 +10,13 @@ import (
 type leaf struct {
 	uses int // fields on this path
 
-	strs   map[string][]int32 // exact strings
-	nums   map[uint64][]int32 // exact numbers (and numeric "="), by numKey
-	fold   map[string][]int32 // equals-ignore-case, by folded text
-	nulls  []int32
-	trues  []int32
-	falses []int32
-	exists []int32 // exists:true
+	strs   map[string][]ref // exact strings
+	nums   map[uint64][]ref // exact numbers (and numeric "="), by numKey
+	fold   map[string][]ref // equals-ignore-case, by folded text
+	nulls  []ref
+	trues  []ref
+	falses []ref
+	exists []ref // exists:true
 	negs   []int32 // fields with exists:false: told when a leaf is present
 
 	prefix     trie // prefixes
@@ -35,40 +35,48 @@ type leaf struct {
 	stringy int
 }
 
+// A ref is what a compiled condition carries: the field it satisfies and,
+// when that field alone decides its pattern (a branch of one field without
+// exists:false), the pattern's slot, so that a hit adds the pattern's id
+// without touching any per-field state.
+type ref struct {
+	f, slot int32 // slot < 0: the branch needs more than this field
+}
+
 type wildRef struct {
-	f int32
+	r ref
 	w wildcard
 	s string
 }
 
 type rangeRef struct {
-	f      int32
+	r      ref
 	lo, hi uint64 // inclusive, as numKeys
 }
 
 type cidrRef struct {
-	f int32
+	r ref
 	p netip.Prefix
 }
 
 // An abutCond is one anything-but condition: it holds for every leaf value
 // that its exclusions do not catch.
 type abutCond struct {
-	f     int32
+	r     ref
 	kind  Kind
 	strs  []string // strings, folded strings, prefixes or suffixes
 	nums  []uint64
 	wilds []wildcard
 }
 
-func addTo[K comparable](m *map[K][]int32, k K, f int32) {
+func addTo[K comparable](m *map[K][]ref, k K, f ref) {
 	if *m == nil {
-		*m = map[K][]int32{}
+		*m = map[K][]ref{}
 	}
 	(*m)[k] = append((*m)[k], f)
 }
 
-func removeFrom[K comparable](m map[K][]int32, k K, f int32) {
+func removeFrom[K comparable](m map[K][]ref, k K, f ref) {
 	refs := m[k]
 	removeRef(&refs, f)
 	if len(refs) == 0 {
@@ -101,7 +109,7 @@ func isPoint(r Range) bool {
 	return r.HasLow && r.HasHigh && !r.LowOpen && !r.HighOpen && numKey(r.Low) == numKey(r.High)
 }
 
-func (l *leaf) add(c Cond, f int32) {
+func (l *leaf) add(c Cond, f ref) {
 	switch c.Kind {
 	case KindString:
 		addTo(&l.strs, c.Str, f)
@@ -135,10 +143,10 @@ func (l *leaf) add(c Cond, f int32) {
 		l.stringy++
 		l.needFold++
 	case KindWildcard:
-		l.wild = append(l.wild, wildRef{f: f, w: compileWildcard(c.Str), s: c.Str})
+		l.wild = append(l.wild, wildRef{r: f, w: compileWildcard(c.Str), s: c.Str})
 		l.stringy++
 	case KindAnythingBut, KindAnythingButPrefix, KindAnythingButSuffix, KindAnythingButIgnoreCase, KindAnythingButWildcard:
-		a := abutCond{f: f, kind: c.Kind}
+		a := abutCond{r: f, kind: c.Kind}
 		switch c.Kind {
 		case KindAnythingBut:
 			a.strs = c.Strs
@@ -165,18 +173,18 @@ func (l *leaf) add(c Cond, f int32) {
 			return
 		}
 		lo, hi := numRange(c.Range)
-		l.ranges = append(l.ranges, rangeRef{f: f, lo: lo, hi: hi})
+		l.ranges = append(l.ranges, rangeRef{r: f, lo: lo, hi: hi})
 	case KindExists:
 		if c.Bool {
 			l.exists = append(l.exists, f)
 		}
 	case KindCIDR:
-		l.cidrs = append(l.cidrs, cidrRef{f: f, p: c.Prefix})
+		l.cidrs = append(l.cidrs, cidrRef{r: f, p: c.Prefix})
 		l.stringy++
 	}
 }
 
-func (l *leaf) remove(c Cond, f int32) {
+func (l *leaf) remove(c Cond, f ref) {
 	switch c.Kind {
 	case KindString:
 		removeFrom(l.strs, c.Str, f)
@@ -211,7 +219,7 @@ func (l *leaf) remove(c Cond, f int32) {
 		l.needFold--
 	case KindWildcard:
 		for i := range l.wild {
-			if l.wild[i].f == f && l.wild[i].s == c.Str {
+			if l.wild[i].r.f == f.f && l.wild[i].s == c.Str {
 				l.wild = append(l.wild[:i], l.wild[i+1:]...)
 				break
 			}
@@ -219,7 +227,7 @@ func (l *leaf) remove(c Cond, f int32) {
 		l.stringy--
 	case KindAnythingBut, KindAnythingButPrefix, KindAnythingButSuffix, KindAnythingButIgnoreCase, KindAnythingButWildcard:
 		for i := range l.abut {
-			if l.abut[i].f == f && l.abut[i].kind == c.Kind {
+			if l.abut[i].r.f == f.f && l.abut[i].kind == c.Kind {
 				l.abut = append(l.abut[:i], l.abut[i+1:]...)
 				break
 			}
@@ -235,7 +243,7 @@ func (l *leaf) remove(c Cond, f int32) {
 		}
 		lo, hi := numRange(c.Range)
 		for i := range l.ranges {
-			if r := l.ranges[i]; r.f == f && r.lo == lo && r.hi == hi {
+			if r := l.ranges[i]; r.r.f == f.f && r.lo == lo && r.hi == hi {
 				l.ranges = append(l.ranges[:i], l.ranges[i+1:]...)
 				break
 			}
@@ -246,7 +254,7 @@ func (l *leaf) remove(c Cond, f int32) {
 		}
 	case KindCIDR:
 		for i := range l.cidrs {
-			if l.cidrs[i].f == f && l.cidrs[i].p == c.Prefix {
+			if l.cidrs[i].r.f == f.f && l.cidrs[i].p == c.Prefix {
 				l.cidrs = append(l.cidrs[:i], l.cidrs[i+1:]...)
 				break
 			}
@@ -261,9 +269,7 @@ func (l *leaf) remove(c Cond, f int32) {
 // onAny handles what every kind of leaf value does: exists:true holds, and
 // exists:false fields learn that the leaf is present.
 func (s *scratch) onAny(l *leaf) {
-	for _, f := range l.exists {
-		s.hit(f)
-	}
+	s.hits(l.exists)
 	for _, f := range l.negs {
 		s.present(f)
 	}
@@ -303,19 +309,19 @@ func (s *scratch) onString(l *leaf, v []byte) {
 	}
 	for i := range l.wild {
 		if l.wild[i].w.match(v) {
-			s.hit(l.wild[i].f)
+			s.hitRef(l.wild[i].r)
 		}
 	}
 	for i := range l.abut {
 		if l.abut[i].matchString(v, folded) {
-			s.hit(l.abut[i].f)
+			s.hitRef(l.abut[i].r)
 		}
 	}
 	if len(l.cidrs) > 0 {
 		if ip, ok := parseIP(v); ok {
 			for _, c := range l.cidrs {
 				if c.p.Contains(ip) {
-					s.hit(c.f)
+					s.hitRef(c.r)
 				}
 			}
 		}
@@ -342,7 +348,7 @@ func (s *scratch) onNumber(l *leaf, t *numTok) {
 		}
 		for _, r := range l.ranges {
 			if r.lo <= k && k <= r.hi {
-				s.hit(r.f)
+				s.hitRef(r.r)
 			}
 		}
 	}
@@ -353,7 +359,7 @@ abut:
 			k, haveKey = t.key(), true
 		}
 		if a.matchNumber(k) {
-			s.hit(a.f)
+			s.hitRef(a.r)
 		}
 	}
 }
@@ -372,7 +378,7 @@ func (s *scratch) rangesApprox(l *leaf, a uint64) bool {
 	}
 	for _, r := range l.ranges {
 		if r.lo <= a && a <= r.hi {
-			s.hit(r.f)
+			s.hitRef(r.r)
 		}
 	}
 	return true
@@ -391,26 +397,7 @@ func (s *scratch) onLiteral(l *leaf, lit int) {
 	}
 	// Every anything-but holds for a value that is neither string nor number.
 	for i := range l.abut {
-		s.hit(l.abut[i].f)
-	}
-}
-
-func (s *scratch) walkTrie(t *trie, v []byte, backwards bool) {
-	n := int32(0)
-	for i := 0; ; i++ {
-		if refs := t.nodes[n].refs; len(refs) > 0 {
-			s.hits(refs)
-		}
-		if i == len(v) {
-			return
-		}
-		c := v[i]
-		if backwards {
-			c = v[len(v)-1-i]
-		}
-		if n = t.child(n, c); n < 0 {
-			return
-		}
+		s.hitRef(l.abut[i].r)
 	}
 }
 

@@ -10,15 +10,16 @@ import (
 // and stamped with a generation number, so that a new event starts clean
 // without clearing them. Scratches are pooled; matching allocates nothing.
 type scratch struct {
-	x      *index
-	fields []fieldInfo
+	x    *index
+	fhot []fieldHot
+	need []int32
+	ids  []string
+	dst  []string // the ids matched so far
 
 	gen    uint32
-	fstamp []uint32
-	fstate []uint8
-	bstamp []uint32
-	bcount []int32
-	pstamp []uint32
+	fstate []fieldState // by field
+	bstate []branchState
+	pstamp []uint32 // by pattern slot: gen when its id was added
 
 	cand []int32 // branches whose needed fields have all been hit
 
@@ -35,6 +36,16 @@ type scratch struct {
 	fbuf []byte // folded strings
 	cons []consField
 	num  numTok
+}
+
+type fieldState struct {
+	gen uint32
+	st  uint8
+}
+
+type branchState struct {
+	gen   uint32
+	count int32
 }
 
 type arrPos struct {
@@ -66,22 +77,16 @@ func grow[T any](s []T, n int) []T {
 
 func (s *scratch) reset(x *index) {
 	s.x = x
-	s.fields = x.fields
-	if len(s.fstamp) < len(x.fields) {
-		s.fstamp = grow(s.fstamp, len(x.fields))
-		s.fstate = grow(s.fstate, len(x.fields))
-	}
-	if len(s.bstamp) < len(x.branches) {
-		s.bstamp = grow(s.bstamp, len(x.branches))
-		s.bcount = grow(s.bcount, len(x.branches))
-	}
-	if len(s.pstamp) < len(x.ids) {
-		s.pstamp = grow(s.pstamp, len(x.ids))
-	}
+	s.fhot = x.fhot
+	s.need = x.need
+	s.ids = x.ids
+	s.fstate = grow(s.fstate, len(x.fields))
+	s.bstate = grow(s.bstate, len(x.branches))
+	s.pstamp = grow(s.pstamp, len(x.ids))
 	s.gen++
 	if s.gen == 0 {
-		clear(s.fstamp)
-		clear(s.bstamp)
+		clear(s.fstate)
+		clear(s.bstate)
 		clear(s.pstamp)
 		s.gen = 1
 	}
@@ -93,30 +98,48 @@ func (s *scratch) reset(x *index) {
 }
 
 func (s *scratch) state(f int32) *uint8 {
-	if s.fstamp[f] != s.gen {
-		s.fstamp[f] = s.gen
-		s.fstate[f] = 0
+	fs := &s.fstate[f]
+	if fs.gen != s.gen {
+		fs.gen = s.gen
+		fs.st = 0
 	}
-	return &s.fstate[f]
+	return &fs.st
 }
 
 func (s *scratch) stateOf(f int32) uint8 {
-	if s.fstamp[f] != s.gen {
-		return 0
+	if fs := &s.fstate[f]; fs.gen == s.gen {
+		return fs.st
 	}
-	return s.fstate[f]
+	return 0
 }
 
-func (s *scratch) hits(refs []int32) {
-	for _, f := range refs {
-		s.hit(f)
+func (s *scratch) hits(refs []ref) {
+	for _, r := range refs {
+		s.hitRef(r)
+	}
+}
+
+// hitRef records that a condition holds for the current value.
+func (s *scratch) hitRef(r ref) {
+	if r.slot >= 0 {
+		s.addID(r.slot)
+		return
+	}
+	s.hit(r.f)
+}
+
+// addID adds the id of pattern slot to the result, once.
+func (s *scratch) addID(slot int32) {
+	if s.pstamp[slot] != s.gen {
+		s.pstamp[slot] = s.gen
+		s.dst = append(s.dst, s.ids[slot])
 	}
 }
 
 // hit records that a condition of field f holds for the current value.
 func (s *scratch) hit(f int32) {
 	st := s.state(f)
-	fi := &s.fields[f]
+	fi := &s.fhot[f]
 	if fi.mem {
 		if len(s.arr) > 0 {
 			s.record(f, false)
@@ -133,12 +156,13 @@ func (s *scratch) hit(f int32) {
 		return
 	}
 	b := fi.branch
-	if s.bstamp[b] != s.gen {
-		s.bstamp[b] = s.gen
-		s.bcount[b] = 0
+	bs := &s.bstate[b]
+	if bs.gen != s.gen {
+		bs.gen = s.gen
+		bs.count = 0
 	}
-	s.bcount[b]++
-	if s.bcount[b] == s.x.branches[b].need {
+	bs.count++
+	if bs.count == s.need[b] {
 		s.cand = append(s.cand, b)
 	}
 }
@@ -147,7 +171,7 @@ func (s *scratch) hit(f int32) {
 func (s *scratch) present(f int32) {
 	st := s.state(f)
 	*st |= fPresent
-	if s.fields[f].mem {
+	if s.fhot[f].mem {
 		if len(s.arr) > 0 {
 			s.record(f, true)
 			*st |= fArrPres
@@ -164,49 +188,60 @@ func (s *scratch) record(f int32, presence bool) {
 
 func (s *scratch) match(x *index, dst []string, ev []byte) ([]string, error) {
 	s.reset(x)
-	i := skipSpace(ev, 0)
-	if i >= len(ev) {
-		return dst, fmt.Errorf("pattern: match: %w", errNotObject)
-	}
-	if ev[i] != '{' {
-		if _, err := skipValue(ev, i); err == nil {
-			return dst, fmt.Errorf("pattern: match: %w", errNotObject)
-		}
-		return dst, fmt.Errorf("pattern: match: %w", errSyntax)
-	}
-	end, err := s.object(ev, i, x.root)
+	n := len(dst)
+	s.dst = dst
+	err := s.walk(ev)
+	dst = s.dst
+	s.dst = nil
 	if err != nil {
-		return dst, fmt.Errorf("pattern: match: %w", err)
-	}
-	if skipSpace(ev, end) != len(ev) {
-		return dst, fmt.Errorf("pattern: match: %w", errSyntax)
-	}
-	for _, b := range s.cand {
-		dst = s.finish(b, dst)
-	}
-	for _, b := range x.always {
-		dst = s.finish(b, dst)
+		return dst[:n], fmt.Errorf("pattern: match: %w", err)
 	}
 	return dst, nil
 }
 
+func (s *scratch) walk(ev []byte) error {
+	i := skipSpace(ev, 0)
+	if i >= len(ev) {
+		return errNotObject
+	}
+	if ev[i] != '{' {
+		if j, err := skipValue(ev, i); err == nil && skipSpace(ev, j) == len(ev) {
+			return errNotObject
+		}
+		return errSyntax
+	}
+	end, err := s.object(ev, i, s.x.root)
+	if err != nil {
+		return err
+	}
+	if skipSpace(ev, end) != len(ev) {
+		return errSyntax
+	}
+	for _, b := range s.cand {
+		s.finish(b)
+	}
+	for _, b := range s.x.always {
+		s.finish(b)
+	}
+	return nil
+}
+
 // finish checks the rest of branch b, whose needed fields were all hit, and
-// adds its pattern's id to dst if it matches.
-func (s *scratch) finish(b int32, dst []string) []string {
+// adds its pattern's id if it matches.
+func (s *scratch) finish(b int32) {
 	bi := &s.x.branches[b]
 	if s.pstamp[bi.slot] == s.gen {
-		return dst
+		return
 	}
 	for _, f := range bi.negs {
 		if st := s.stateOf(f); st&fPresent != 0 && st&fMatched == 0 {
-			return dst
+			return
 		}
 	}
 	if bi.mem && !s.consistent(bi) {
-		return dst
+		return
 	}
-	s.pstamp[bi.slot] = s.gen
-	return append(dst, s.x.ids[bi.slot])
+	s.addID(bi.slot)
 }
 
 // object walks the object at ev[i] ('{') whose path is n.

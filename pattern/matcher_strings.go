@@ -68,92 +68,11 @@ func reverseString(s string) string {
 	return string(b)
 }
 
-// A trie is a byte trie whose nodes carry the field ids of the prefixes that
-// end there. Node 0 is the root (the empty prefix).
-type trie struct {
-	nodes []trieNode
-	size  int // number of refs in the trie
-}
-
-type trieNode struct {
-	// edges are kept in insertion order and searched linearly while few;
-	// dense replaces them when a node grows many children.
-	keys  []byte
-	next  []int32
-	dense *[256]int32
-	refs  []int32
-}
-
-const trieDense = 12
-
-func (t *trie) child(n int32, c byte) int32 {
-	nd := &t.nodes[n]
-	if nd.dense != nil {
-		return nd.dense[c] - 1
-	}
-	for k, kc := range nd.keys {
-		if kc == c {
-			return nd.next[k]
-		}
-	}
-	return -1
-}
-
-func (t *trie) add(s string, ref int32) {
-	if len(t.nodes) == 0 {
-		t.nodes = append(t.nodes, trieNode{})
-	}
-	n := int32(0)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		nx := t.child(n, c)
-		if nx < 0 {
-			nx = int32(len(t.nodes))
-			t.nodes = append(t.nodes, trieNode{})
-			nd := &t.nodes[n]
-			if nd.dense != nil {
-				nd.dense[c] = nx + 1
-			} else {
-				nd.keys = append(nd.keys, c)
-				nd.next = append(nd.next, nx)
-				if len(nd.keys) > trieDense {
-					nd.dense = new([256]int32)
-					for k, kc := range nd.keys {
-						nd.dense[kc] = nd.next[k] + 1
-					}
-					nd.keys, nd.next = nil, nil
-				}
-			}
-		}
-		n = nx
-	}
-	t.nodes[n].refs = append(t.nodes[n].refs, ref)
-	t.size++
-}
-
-// remove drops one occurrence of ref at s. Nodes stay (they are reused when
-// the same text comes back); refs go.
-func (t *trie) remove(s string, ref int32) {
-	if len(t.nodes) == 0 {
-		return
-	}
-	n := int32(0)
-	for i := 0; i < len(s) && n >= 0; i++ {
-		n = t.child(n, s[i])
-	}
-	if n < 0 {
-		return
-	}
-	if removeRef(&t.nodes[n].refs, ref) {
-		t.size--
-	}
-}
-
-// removeRef removes one occurrence of ref from *refs.
-func removeRef(refs *[]int32, ref int32) bool {
+// removeRef removes one ref of field r.f from *refs.
+func removeRef(refs *[]ref, r ref) bool {
 	s := *refs
-	for i, r := range s {
-		if r == ref {
+	for i, x := range s {
+		if x.f == r.f {
 			s[i] = s[len(s)-1]
 			*refs = s[:len(s)-1]
 			if len(*refs) == 0 {
@@ -218,4 +137,16 @@ func (w *wildcard) match(s []byte) bool {
 		s = s[k+len(p):]
 	}
 	return true
+}
+
+// removeField removes field f from *fs.
+func removeField(fs *[]int32, f int32) {
+	s := *fs
+	for i, x := range s {
+		if x == f {
+			s[i] = s[len(s)-1]
+			*fs = s[:len(s)-1]
+			return
+		}
+	}
 }
