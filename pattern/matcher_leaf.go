@@ -16,7 +16,7 @@ type leaf struct {
 	nulls  []ref
 	trues  []ref
 	falses []ref
-	exists []ref // exists:true
+	exists []ref   // exists:true
 	negs   []int32 // fields with exists:false: told when a leaf is present
 
 	prefix     trie // prefixes
