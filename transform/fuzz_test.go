@@ -183,3 +183,17 @@ func FuzzFinder(f *testing.F) {
 		}
 	})
 }
+
+// FuzzChecker checks the JSON validator Compile uses for Input and templates
+// against encoding/json.
+func FuzzChecker(f *testing.F) {
+	for _, s := range []string{`{"a": [1, 2.5e-3, true, null, "x\u00e9\n"]}`, `"str"`, `-0.0`, `01`, `[1,]`, `{"a" 1}`, "\"\x01\"", `nul`, `[`, ` `, `1 2`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c := checker{s: s}
+		if got, want := c.check() < 0, json.Valid([]byte(s)); got != want {
+			t.Fatalf("check(%q) valid = %v; encoding/json says %v", s, got, want)
+		}
+	})
+}
