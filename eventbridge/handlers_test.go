@@ -36,7 +36,10 @@ func TestManagedRules(t *testing.T) {
 			return err
 		}},
 		{"EnableRule", func() error { _, err := svc.EnableRule(ctx, &eventbridge.EnableRuleInput{Name: str("m")}); return err }},
-		{"DisableRule", func() error { _, err := svc.DisableRule(ctx, &eventbridge.DisableRuleInput{Name: str("m")}); return err }},
+		{"DisableRule", func() error {
+			_, err := svc.DisableRule(ctx, &eventbridge.DisableRuleInput{Name: str("m")})
+			return err
+		}},
 		{"PutTargets", func() error {
 			_, err := svc.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: str("m"),
 				Targets: []eventbridge.TargetInput{{Id: str("u"), Arn: str("arn:aws:sqs:us-east-1:123456789012:q")}}})

@@ -37,7 +37,6 @@ func wantAPIError(t *testing.T, err error, code, message string) {
 	}
 }
 
-
 // TestSDK drives every operation through the AWS SDK for Go v2, and checks
 // that AWS's errors come out as the SDK's typed errors.
 func TestSDK(t *testing.T) {
