@@ -539,7 +539,10 @@ func (m *Model) render(v reflect.Value, s *mshape, depth int) string {
 			val := "null"
 			if idx, ok := fields[mem.name]; ok {
 				if fv, err := v.FieldByIndexErr(idx); err == nil {
-					val = m.render(fv, mem.shape, depth+1)
+					// A zero non-pointer field of an optional member is absent (see Validate).
+					if d, ok := present(fv); ok || (mem.required && isScalar(d.Kind())) {
+						val = m.render(fv, mem.shape, depth+1)
+					}
 				}
 			}
 			if mem.shape.sensitive && val != "null" {

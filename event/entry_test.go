@@ -172,3 +172,33 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// The request-level checks say what AWS's model says, word for word, so the answer does not
+// depend on whether the server validates with the model first.
+func TestValidateRequestAgreesWithModel(t *testing.T) {
+	model := awsapi.MustLoadModel("events")
+	ts := awsapi.NewTimestamp(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))
+	e := Entry{Source: "a", DetailType: "b", Detail: `{"x":1}`, Resources: []string{"r1", "r2"}, Time: &ts, EventBusName: "orders"}
+	eleven := make([]Entry, 11)
+	for i := range eleven {
+		eleven[i] = e
+	}
+	bad := e
+	bad.EventBusName, bad.TraceHeader = "bad/name", strings.Repeat("t", 501)
+	type putEventsInput struct {
+		Entries    []Entry `json:"Entries"`
+		EndpointId *string `json:"EndpointId"`
+	}
+	for _, c := range []putEventsInput{
+		{Entries: eleven},
+		{Entries: []Entry{}},
+		{Entries: []Entry{e, bad}},
+		{Entries: []Entry{e}, EndpointId: ptr("x")},
+	} {
+		want := model.Validate("PutEvents", &c)
+		got := ValidateRequest(c.Entries, c.EndpointId)
+		if want == nil || got == nil || got.Error() != want.Error() {
+			t.Errorf("ValidateRequest = %v\nmodel says      %v", got, want)
+		}
+	}
+}
