@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/conveyor/conveyor/server"
+)
+
+// benchPutEvents runs `conveyor bench put-events`: a load generator that
+// drives PutEvents (10 entries per call) into one rule whose target is an
+// HTTP endpoint on loopback that this command runs, and reports events/s
+// and the latency from the PutEvents call to the target receiving the event.
+//
+// Without --endpoint it starts a Conveyor in-process on a temporary data
+// directory (embedded JetStream), so the numbers are the server's alone.
+func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("conveyor bench put-events", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", "", "URL of a running Conveyor (default: start one in-process)")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send")
+	rate := fs.Int("rate", 0, "events per second to send (0: as fast as the server takes them)")
+	workers := fs.Int("workers", 8, "concurrent PutEvents callers")
+	dataDir := fs.String("data-dir", "", "data directory of the in-process server (default: a temporary one)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *workers < 1 {
+		return errors.New("bench put-events: --workers must be at least 1")
+	}
+
+	url := *endpoint
+	if url == "" {
+		dir := *dataDir
+		if dir == "" {
+			d, err := os.MkdirTemp("", "conveyor-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(d)
+			dir = d
+		}
+		cfg := server.Defaults()
+		cfg.DataDir = dir
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		srv, err := server.New(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			_ = srv.Close(ctx)
+			return err
+		}
+		sctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(sctx, ln) }()
+		defer func() { stop(); <-done }()
+		url = "http://" + ln.Addr().String()
+	}
+
+	// The target: records, for each event, the time from its PutEvents
+	// call (carried in the detail) to its arrival.
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		received  atomic.Int64
+	)
+	sink := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		var ev struct {
+			Detail struct {
+				Sent int64 `json:"sent"`
+			} `json:"detail"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		if json.Unmarshal(body, &ev) == nil && ev.Detail.Sent > 0 {
+			d := now.Sub(time.Unix(0, ev.Detail.Sent))
+			mu.Lock()
+			latencies = append(latencies, d)
+			mu.Unlock()
+		}
+		received.Add(1)
+	})}
+	sinkLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go sink.Serve(sinkLn) //nolint:errcheck // closed below
+	defer sink.Close()
+
+	c := &benchClient{url: url, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *workers * 2}}}
+	rule := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	if err := c.setup(ctx, rule, "http://"+sinkLn.Addr().String()+"/"); err != nil {
+		return fmt.Errorf("bench put-events: setup: %w", err)
+	}
+
+	fmt.Fprintf(stdout, "sending for %s with %d workers (rate %s) to %s\n", *duration, *workers, rateText(*rate), url)
+	var sent, failed atomic.Int64
+	start := time.Now()
+	end := start.Add(*duration)
+	var tick <-chan time.Time
+	if *rate > 0 {
+		// One call (10 events) per tick.
+		t := time.NewTicker(time.Duration(float64(time.Second) * 10 / float64(*rate)))
+		defer t.Stop()
+		tick = t.C
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < *workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) && ctx.Err() == nil {
+				if tick != nil {
+					select {
+					case <-tick:
+					case <-ctx.Done():
+						return
+					}
+				}
+				n, err := c.putEvents(ctx, rule)
+				sent.Add(int64(n))
+				if err != nil {
+					failed.Add(10 - int64(n))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	sendTime := time.Since(start)
+	// Wait for the deliveries to drain (at most 30 s more).
+	drain := time.Now().Add(30 * time.Second)
+	for received.Load() < sent.Load() && time.Now().Before(drain) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	total := time.Since(start)
+
+	mu.Lock()
+	lat := slices.Clone(latencies)
+	mu.Unlock()
+	slices.Sort(lat)
+	fmt.Fprintf(stdout, "put:       %d events in %s = %.0f events/s (%d failed)\n", sent.Load(), sendTime.Round(time.Millisecond), float64(sent.Load())/sendTime.Seconds(), failed.Load())
+	fmt.Fprintf(stdout, "delivered: %d events, all delivered after %s = %.0f events/s end to end\n", received.Load(), total.Round(time.Millisecond), float64(received.Load())/total.Seconds())
+	if len(lat) > 0 {
+		fmt.Fprintf(stdout, "latency PutEvents → target: p50 %s  p90 %s  p99 %s  max %s\n",
+			pct(lat, 50), pct(lat, 90), pct(lat, 99), lat[len(lat)-1].Round(time.Microsecond))
+	}
+	if received.Load() < sent.Load() {
+		return fmt.Errorf("bench put-events: %d events sent, %d delivered", sent.Load(), received.Load())
+	}
+	return nil
+}
+
+func rateText(r int) string {
+	if r == 0 {
+		return "unlimited"
+	}
+	return strconv.Itoa(r) + "/s"
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	i := (len(sorted) - 1) * p / 100
+	return sorted[i].Round(time.Microsecond)
+}
+
+// benchClient speaks just enough AWS JSON to set up the benchmark and send
+// events; it does not sign requests (Conveyor accepts unsigned calls), so
+// the client costs little of the machine the server runs on.
+type benchClient struct {
+	url  string
+	http *http.Client
+}
+
+func (c *benchClient) call(ctx context.Context, op string, in any, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "AWSEvents."+op)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s: %s", op, resp.Status, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+func (c *benchClient) setup(ctx context.Context, rule, sinkURL string) error {
+	var conn struct{ ConnectionArn string }
+	if err := c.call(ctx, "CreateConnection", map[string]any{
+		"Name": rule, "AuthorizationType": "API_KEY",
+		"AuthParameters": map[string]any{"ApiKeyAuthParameters": map[string]string{"ApiKeyName": "x-bench", "ApiKeyValue": "1"}},
+	}, &conn); err != nil {
+		return err
+	}
+	var dest struct{ ApiDestinationArn string }
+	if err := c.call(ctx, "CreateApiDestination", map[string]any{
+		"Name": rule, "ConnectionArn": conn.ConnectionArn, "InvocationEndpoint": sinkURL,
+		"HttpMethod": "POST", "InvocationRateLimitPerSecond": 1000000,
+	}, &dest); err != nil {
+		return err
+	}
+	if err := c.call(ctx, "PutRule", map[string]any{
+		"Name": rule, "EventPattern": `{"source":["conveyor.bench"],"detail":{"rule":["` + rule + `"]}}`,
+	}, nil); err != nil {
+		return err
+	}
+	return c.call(ctx, "PutTargets", map[string]any{
+		"Rule": rule, "Targets": []map[string]any{{"Id": "sink", "Arn": dest.ApiDestinationArn}},
+	}, nil)
+}
+
+// putEvents sends one PutEvents call of 10 entries and returns how many
+// were accepted.
+func (c *benchClient) putEvents(ctx context.Context, rule string) (int, error) {
+	type entry struct {
+		Source, DetailType, Detail string
+	}
+	entries := make([]entry, 10)
+	now := time.Now().UnixNano()
+	for i := range entries {
+		entries[i] = entry{Source: "conveyor.bench", DetailType: "bench", Detail: fmt.Sprintf(`{"rule":%q,"sent":%d,"seq":%d}`, rule, now, i)}
+	}
+	var out struct{ FailedEntryCount int }
+	if err := c.call(ctx, "PutEvents", map[string]any{"Entries": entries}, &out); err != nil {
+		return 0, err
+	}
+	return 10 - out.FailedEntryCount, nil
+}

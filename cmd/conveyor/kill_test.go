@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary stand in for the conveyor binary: with
+// CONVEYOR_TEST_MAIN=1 it runs main, so tests can start real server
+// processes (and kill them) without building anything.
+func TestMain(m *testing.M) {
+	if os.Getenv("CONVEYOR_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// proc is a conveyor serve process.
+type proc struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan struct{}
+}
+
+var servingAddr = regexp.MustCompile(`msg="conveyor serving" addr=(\S+)`)
+
+// startProc runs `conveyor serve` on dataDir and waits until it serves.
+func startProc(t *testing.T, dataDir string) *proc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "info")
+	cmd.Env = append(os.Environ(), "CONVEYOR_TEST_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := servingAddr.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+			if testing.Verbose() {
+				t.Log(sc.Text())
+			}
+		}
+	}()
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.kill() })
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+	case <-p.done:
+		t.Fatal("conveyor exited before serving")
+	case <-time.After(60 * time.Second):
+		t.Fatal("conveyor did not start serving within 60s")
+	}
+	return p
+}
+
+func (p *proc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// TestKillNineLosesNothing kills the server with SIGKILL in the middle of a
+// stream of PutEvents calls to an HTTP target, restarts it on the same data
+// directory, and checks that every event whose PutEvents returned an EventId
+// reached the target at least once.
+func TestKillNineLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	var mu sync.Mutex
+	received := map[string]int{}
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			ID string `json:"id"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		// A slow target, so that deliveries are pending when the server dies.
+		time.Sleep(2 * time.Millisecond)
+		if err := json.Unmarshal(body, &ev); err == nil {
+			mu.Lock()
+			received[ev.ID]++
+			mu.Unlock()
+		}
+	}))
+	defer sink.Close()
+
+	p := startProc(t, dir)
+	c := &benchClient{url: p.url, http: &http.Client{Timeout: 5 * time.Second}}
+	if err := c.setup(ctx, "kill9", sink.URL+"/"); err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+
+	// Send without pause; kill the server once deliveries are under way and
+	// a few hundred events are acknowledged, most still queued for the slow
+	// target. Remember every acknowledged id.
+	var acked []string
+	var ackedN atomic.Int64
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		for {
+			mu.Lock()
+			n := len(received)
+			mu.Unlock()
+			if n >= 20 && ackedN.Load() >= 300 {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		p.kill()
+	}()
+	for seq := 0; ; seq++ {
+		ids, err := putKill(ctx, c, seq)
+		acked = append(acked, ids...)
+		ackedN.Store(int64(len(acked)))
+		if err != nil {
+			select {
+			case <-killed:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("PutEvents failed before the kill: %v", err)
+			}
+			break
+		}
+	}
+	<-killed
+	mu.Lock()
+	t.Logf("killed after %d acknowledged events, %d received", len(acked), len(received))
+	mu.Unlock()
+
+	p2 := startProc(t, dir)
+	defer p2.kill()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		mu.Lock()
+		var missing []string
+		for _, id := range acked {
+			if received[id] == 0 {
+				missing = append(missing, id)
+			}
+		}
+		mu.Unlock()
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d acknowledged events never reached the target, e.g. %v", len(missing), len(acked), missing[:min(5, len(missing))])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	dups := 0
+	for _, n := range received {
+		if n > 1 {
+			dups++
+		}
+	}
+	mu.Unlock()
+	t.Logf("all %d acknowledged events delivered (%d delivered more than once)", len(acked), dups)
+}
+
+// putKill sends one PutEvents call of 10 entries matching the "kill9" rule
+// and returns the ids it acknowledged.
+func putKill(ctx context.Context, c *benchClient, seq int) ([]string, error) {
+	type entry struct{ Source, DetailType, Detail string }
+	entries := make([]entry, 10)
+	for i := range entries {
+		entries[i] = entry{Source: "conveyor.bench", DetailType: "bench", Detail: fmt.Sprintf(`{"rule":"kill9","seq":%d}`, seq*10+i)}
+	}
+	var out struct {
+		Entries []struct{ EventId string }
+	}
+	if err := c.call(ctx, "PutEvents", map[string]any{"Entries": entries}, &out); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range out.Entries {
+		if e.EventId != "" {
+			ids = append(ids, e.EventId)
+		}
+	}
+	return ids, nil
+}

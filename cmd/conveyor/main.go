@@ -1,0 +1,74 @@
+// Command conveyor is a self-hosted, AWS-compatible event router and API
+// audit trail. `conveyor serve` runs the server; the other subcommands are
+// client-side helpers.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "conveyor:", err)
+		os.Exit(1)
+	}
+}
+
+// A command is one subcommand: its name words and the function that runs it.
+type command struct {
+	name  []string
+	usage string
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{[]string{"serve"}, "run the server (EventBridge, CloudTrail APIs on one port)", serve},
+		{[]string{"bench", "put-events"}, "measure PutEvents → HTTP target throughput and latency", benchPutEvents},
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	for _, c := range commands() {
+		if len(args) >= len(c.name) && equal(args[:len(c.name)], c.name) {
+			return c.run(ctx, args[len(c.name):], stdout, stderr)
+		}
+	}
+	usage(stderr)
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		return nil
+	}
+	return fmt.Errorf("unknown command %q", args)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: conveyor <command> [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands() {
+		name := ""
+		for i, n := range c.name {
+			if i > 0 {
+				name += " "
+			}
+			name += n
+		}
+		fmt.Fprintf(w, "  %-14s %s\n", name, c.usage)
+	}
+}
+
+func equal(a, b []string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

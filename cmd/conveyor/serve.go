@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/conveyor/conveyor/server"
+)
+
+// serve runs `conveyor serve`. Every flag can also be set through an
+// environment variable: --data-dir is CONVEYOR_DATA_DIR, and so on; a flag
+// given on the command line wins.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, logLevel, err := serveConfig(args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+// serveConfig reads the flags of `conveyor serve`, with defaults taken from
+// the environment (getenv) and then from server.Defaults.
+func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, slog.Level, error) {
+	cfg := server.Defaults()
+	fs := flag.NewFlagSet("conveyor serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := getenv("CONVEYOR_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
+			return v
+		}
+		return def
+	}
+	str := func(p *string, name, usage string) {
+		fs.StringVar(p, name, env(name, *p), usage+" (env CONVEYOR_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))+")")
+	}
+	var envErr error
+	num := func(p *int, name, usage string) {
+		def := *p
+		if v := env(name, ""); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil && envErr == nil {
+				envErr = fmt.Errorf("environment CONVEYOR_%s: %w", strings.ToUpper(strings.ReplaceAll(name, "-", "_")), err)
+			}
+			def = n
+		}
+		fs.IntVar(p, name, def, usage+" (env CONVEYOR_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))+")")
+	}
+	str(&cfg.Addr, "addr", "listen address of the AWS APIs, /healthz and /metrics")
+	str(&cfg.DataDir, "data-dir", "directory of the embedded JetStream store and the CloudTrail index")
+	str(&cfg.Region, "region", "AWS region in ARNs and events")
+	str(&cfg.Account, "account", "AWS account id in ARNs and events")
+	str(&cfg.NATSURL, "nats", "URL of an existing NATS server or cluster (default: embedded)")
+	num(&cfg.Replicas, "replicas", "JetStream replicas for streams and buckets with --nats")
+	str(&cfg.Sync, "sync", `JetStream fsync policy: "" (every 2 minutes; survives kill -9, not an OS crash) or "always"`)
+	num(&cfg.MaxRulesPerBus, "max-rules-per-bus", "rule limit per event bus")
+	num(&cfg.MaxPatternLength, "max-pattern-length", "event pattern size limit in characters")
+	trusted := env("trusted-sources", "")
+	fs.StringVar(&trusted, "trusted-sources", trusted, `comma-separated access key ids allowed to put events with an "aws." source (env CONVEYOR_TRUSTED_SOURCES)`)
+	level := env("log-level", "info")
+	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (env CONVEYOR_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, 0, err
+	}
+	if envErr != nil {
+		return cfg, 0, envErr
+	}
+	if fs.NArg() > 0 {
+		return cfg, 0, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+	}
+	for _, k := range strings.Split(trusted, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			cfg.TrustedSources = append(cfg.TrustedSources, k)
+		}
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return cfg, 0, fmt.Errorf("serve: --log-level: %w", err)
+	}
+	return cfg, lv, nil
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+)
+
+func TestServeConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(t *testing.T, addr, dir, region, account, nats string, trusted []string, level slog.Level, rules int)
+		wantErr bool
+	}{
+		{
+			name: "defaults",
+			check: func(t *testing.T, addr, dir, region, account, nats string, trusted []string, level slog.Level, rules int) {
+				if addr != "127.0.0.1:4010" || dir != "./conveyor-data" || region != "us-east-1" || account != "000000000000" || nats != "" || rules != 300 || level != slog.LevelInfo || len(trusted) != 0 {
+					t.Errorf("defaults: %q %q %q %q %q %v %v %d", addr, dir, region, account, nats, trusted, level, rules)
+				}
+			},
+		},
+		{
+			name: "environment",
+			env:  map[string]string{"CONVEYOR_ADDR": "127.0.0.1:9999", "CONVEYOR_DATA_DIR": "/tmp/x", "CONVEYOR_MAX_RULES_PER_BUS": "5", "CONVEYOR_TRUSTED_SOURCES": "A, B", "CONVEYOR_LOG_LEVEL": "debug"},
+			check: func(t *testing.T, addr, dir, region, account, nats string, trusted []string, level slog.Level, rules int) {
+				if addr != "127.0.0.1:9999" || dir != "/tmp/x" || rules != 5 || !slices.Equal(trusted, []string{"A", "B"}) || level != slog.LevelDebug {
+					t.Errorf("env: %q %q %d %v %v", addr, dir, rules, trusted, level)
+				}
+			},
+		},
+		{
+			name: "flags win over the environment",
+			args: []string{"--addr", "127.0.0.1:1", "--region", "eu-west-1", "--account", "123456789012", "--nats", "nats://127.0.0.1:4222"},
+			env:  map[string]string{"CONVEYOR_ADDR": "127.0.0.1:9999"},
+			check: func(t *testing.T, addr, dir, region, account, nats string, trusted []string, level slog.Level, rules int) {
+				if addr != "127.0.0.1:1" || region != "eu-west-1" || account != "123456789012" || nats != "nats://127.0.0.1:4222" {
+					t.Errorf("flags: %q %q %q %q", addr, region, account, nats)
+				}
+			},
+		},
+		{name: "bad number in the environment", env: map[string]string{"CONVEYOR_MAX_RULES_PER_BUS": "many"}, wantErr: true},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
+		{name: "unknown flag", args: []string{"--nope"}, wantErr: true},
+		{name: "stray argument", args: []string{"extra"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, level, err := serveConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if tt.check != nil {
+				tt.check(t, cfg.Addr, cfg.DataDir, cfg.Region, cfg.Account, cfg.NATSURL, cfg.TrustedSources, level, cfg.MaxRulesPerBus)
+			}
+		})
+	}
+}

@@ -1,0 +1,41 @@
+package ingest
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are PutEvents' counters, named after EventBridge's CloudWatch
+// metrics (PutEventsEntries, PutEventsFailedEntries, PutEventsRequestSize).
+type metrics struct {
+	entries       prometheus.Counter
+	failedEntries prometheus.Counter
+	requestSize   prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		entries: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "conveyor", Name: "put_events_entries_total",
+			Help: "Entries in PutEvents requests (EventBridge's PutEventsEntries).",
+		}),
+		failedEntries: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "conveyor", Name: "put_events_failed_entries_total",
+			Help: "PutEvents entries that failed (EventBridge's PutEventsFailedEntries).",
+		}),
+		requestSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "conveyor", Name: "put_events_request_size_bytes",
+			Help:    "Size of PutEvents requests by AWS's entry-size rule (EventBridge's PutEventsRequestSize).",
+			Buckets: prometheus.ExponentialBuckets(64, 4, 8),
+		}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.entries, m.failedEntries, m.requestSize} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("ingest: registering metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}

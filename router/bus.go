@@ -1,0 +1,282 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/conveyor/conveyor/delivery"
+	"github.com/conveyor/conveyor/pattern"
+	"github.com/conveyor/conveyor/transform"
+)
+
+// bus is the routing state of one event bus: its matcher, its rules, and the
+// loop that consumes its stream.
+type bus struct {
+	r       *Router
+	name    string
+	matcher *pattern.Matcher
+	matched prometheus.Counter
+	// exists is set once the catalog has reported the bus itself (rules can
+	// arrive first in a snapshot). Guarded by Router.mu.
+	exists bool
+
+	mu    sync.RWMutex
+	rules map[string]*rule
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// rule is a rule as routing needs it.
+type rule struct {
+	name, arn     string
+	pattern       string
+	enabled       bool
+	allCloudTrail bool
+	triggered     prometheus.Counter
+	targets       []*target
+}
+
+// target is a rule target as routing needs it.
+type target struct {
+	id, arn   string
+	transform *transform.Transform
+	retry     delivery.RetryPolicy
+	dlq       string
+	http      *delivery.HTTPParameters
+}
+
+func newBus(r *Router, name string) *bus {
+	return &bus{
+		r:       r,
+		name:    name,
+		matcher: pattern.New(r.cfg.PatternOptions...),
+		matched: r.m.matched.WithLabelValues(name),
+		rules:   make(map[string]*rule),
+		done:    make(chan struct{}),
+	}
+}
+
+func (b *bus) rule(name string) *rule {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.rules[name]
+}
+
+// setRule installs nr as rule name (nil deletes it) and updates the matcher.
+func (b *bus) setRule(name string, nr *rule) {
+	if nr != nil && nr.enabled {
+		if err := b.matcher.Add(name, []byte(nr.pattern)); err != nil {
+			b.r.log.Error("stored event pattern does not compile; rule not matched", "bus", b.name, "rule", name, "err", err)
+			b.matcher.Delete(name)
+		}
+	} else {
+		b.matcher.Delete(name)
+	}
+	b.mu.Lock()
+	if nr == nil {
+		delete(b.rules, name)
+	} else {
+		b.rules[name] = nr
+	}
+	b.mu.Unlock()
+}
+
+func (b *bus) start() {
+	ctx, cancel := context.WithCancel(b.r.ctx)
+	b.cancel = cancel
+	b.r.wg.Add(1)
+	go func() {
+		defer b.r.wg.Done()
+		defer close(b.done)
+		b.run(ctx)
+	}()
+}
+
+func (b *bus) stop() {
+	b.cancel()
+	<-b.done
+}
+
+// run consumes the bus's stream until ctx ends, retrying when the stream or
+// the consumer cannot be set up.
+func (b *bus) run(ctx context.Context) {
+	log := b.r.log.With("bus", b.name)
+	for ctx.Err() == nil {
+		err := b.consume(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error("routing stopped; restarting", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (b *bus) consume(ctx context.Context) error {
+	st, err := b.r.cfg.Store.EnsureBus(ctx, b.name)
+	if err != nil {
+		return err
+	}
+	cons, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       consumerName,
+		Description:   "Conveyor router: matches events against the bus's rules",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 8 * b.r.cfg.Batch,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(2 * b.r.cfg.Batch))
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	msgs := make(chan jetstream.Msg, b.r.cfg.Batch)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(msgs)
+		for {
+			m, err := it.Next()
+			if err != nil {
+				if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					errc <- err
+				}
+				return
+			}
+			msgs <- m
+		}
+	}()
+	stopIt := context.AfterFunc(ctx, it.Stop)
+	defer stopIt()
+
+	batch := make([]jetstream.Msg, 0, b.r.cfg.Batch)
+	var scratch routeScratch
+	for {
+		m, ok := <-msgs
+		if !ok {
+			select {
+			case err := <-errc:
+				return err
+			default:
+				return ctx.Err()
+			}
+		}
+		batch = append(batch[:0], m)
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		b.route(ctx, batch, &scratch)
+	}
+}
+
+// routeScratch is reused from batch to batch.
+type routeScratch struct {
+	ids  []string
+	jobs []*delivery.Job
+}
+
+// route matches a batch of events, stores their jobs, then acknowledges the
+// events. If the jobs cannot be stored, the events are handed back to the
+// stream to be routed again a little later.
+func (b *bus) route(ctx context.Context, batch []jetstream.Msg, s *routeScratch) {
+	s.jobs = s.jobs[:0]
+	b.mu.RLock()
+	for _, m := range batch {
+		b.jobsFor(m, s)
+	}
+	b.mu.RUnlock()
+	if len(s.jobs) > 0 {
+		if err := b.r.cfg.Queue.Enqueue(ctx, s.jobs...); err != nil {
+			b.r.log.Error("storing delivery jobs; events will be routed again", "bus", b.name, "events", len(batch), "err", err)
+			b.r.m.routeFailures.WithLabelValues(b.name).Add(float64(len(batch)))
+			for _, m := range batch {
+				_ = m.NakWithDelay(time.Second)
+			}
+			return
+		}
+	}
+	for _, m := range batch {
+		if err := m.Ack(); err != nil {
+			b.r.log.Warn("acknowledging a routed event", "bus", b.name, "err", err)
+		}
+	}
+}
+
+// jobsFor appends to s.jobs the deliveries event message m causes. The
+// caller holds b.mu for reading.
+func (b *bus) jobsFor(m jetstream.Msg, s *routeScratch) {
+	data := m.Data()
+	var err error
+	s.ids, err = b.matcher.AppendMatch(s.ids[:0], data)
+	if err != nil {
+		b.r.log.Error("an event on the bus is not valid JSON; dropped", "bus", b.name, "err", err)
+		b.r.m.routeFailures.WithLabelValues(b.name).Inc()
+		return
+	}
+	if len(s.ids) == 0 {
+		return
+	}
+	h := m.Headers()
+	readOnly := h.Get(HeaderReadOnlyAPICall) != ""
+	eventID := h.Get(jetstream.MsgIDHeader)
+	var ingested time.Time
+	if md, err := m.Metadata(); err == nil {
+		ingested = md.Timestamp
+	}
+	counted := false
+	for _, id := range s.ids {
+		ru := b.rules[id]
+		if ru == nil || !ru.enabled || (readOnly && !ru.allCloudTrail) {
+			continue
+		}
+		if !counted {
+			counted = true
+			b.matched.Inc()
+		}
+		ru.triggered.Inc()
+		for _, t := range ru.targets {
+			payload := data
+			if t.transform != nil {
+				payload, err = t.transform.Apply(data, transform.Context{RuleName: ru.name, RuleARN: ru.arn, IngestionTime: ingested})
+				if err != nil {
+					b.r.log.Error("transforming an event for a target; not delivered", "rule", ru.arn, "target", t.id, "event", eventID, "err", err)
+					b.r.m.transformFailures.WithLabelValues(b.name, ru.name).Inc()
+					continue
+				}
+			}
+			s.jobs = append(s.jobs, &delivery.Job{
+				Bus:           b.name,
+				RuleName:      ru.name,
+				RuleARN:       ru.arn,
+				TargetID:      t.id,
+				TargetARN:     t.arn,
+				EventID:       eventID,
+				IngestionTime: ingested,
+				RetryPolicy:   t.retry,
+				DeadLetterARN: t.dlq,
+				HTTP:          t.http,
+				Payload:       payload,
+			})
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package router
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the routing counters, named after EventBridge's CloudWatch
+// metrics (MatchedEvents, TriggeredRules).
+type metrics struct {
+	matched           *prometheus.CounterVec
+	triggered         *prometheus.CounterVec
+	routeFailures     *prometheus.CounterVec
+	transformFailures *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		matched: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "conveyor", Name: "matched_events_total",
+			Help: "Events that matched at least one rule (EventBridge's MatchedEvents).",
+		}, []string{"event_bus"}),
+		triggered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "conveyor", Name: "triggered_rules_total",
+			Help: "Times a rule matched an event (EventBridge's TriggeredRules).",
+		}, []string{"event_bus", "rule_name"}),
+		routeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "conveyor", Name: "routing_failures_total",
+			Help: "Events whose routing failed and was retried (or that were dropped as unreadable).",
+		}, []string{"event_bus"}),
+		transformFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "conveyor", Name: "transform_failures_total",
+			Help: "Matched events that a target's input transformation could not turn into input.",
+		}, []string{"event_bus", "rule_name"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.matched, m.triggered, m.routeFailures, m.transformFailures} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("router: registering metrics: %w", err)
+		}
+	}
+	return m, nil
+}

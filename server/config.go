@@ -1,0 +1,55 @@
+package server
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is everything `conveyor serve` can be told. The zero value of a
+// field means its default (see Defaults).
+type Config struct {
+	// Addr is the HTTP listen address (host:port) for the AWS APIs,
+	// /healthz and /metrics.
+	Addr string
+	// DataDir holds the embedded JetStream store and the CloudTrail index.
+	DataDir string
+	// Region and Account are the AWS region and account id that ARNs and
+	// events carry.
+	Region  string
+	Account string
+	// NATSURL, when set, connects to an existing NATS server or cluster
+	// instead of starting the embedded one.
+	NATSURL string
+	// Replicas is the JetStream replica count for streams and buckets in
+	// NATSURL mode (1 with the embedded server).
+	Replicas int
+	// Sync is the JetStream fsync policy: "" (JetStream's default, every two
+	// minutes: survives a crash of the process, not of the OS) or "always".
+	Sync string
+	// MaxRulesPerBus is the rule limit per event bus (AWS's default: 300).
+	MaxRulesPerBus int
+	// MaxPatternLength is the event pattern size limit in characters.
+	MaxPatternLength int
+	// TrustedSources lists access key ids allowed to put events whose
+	// source begins with "aws." (test rigs and adapters that emit service
+	// events).
+	TrustedSources []string
+	// Logger receives the server's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// ShutdownTimeout bounds a graceful shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// Defaults returns the configuration `conveyor serve` starts with.
+func Defaults() Config {
+	return Config{
+		Addr:             "127.0.0.1:4010",
+		DataDir:          "./conveyor-data",
+		Region:           "us-east-1",
+		Account:          "000000000000",
+		Replicas:         1,
+		MaxRulesPerBus:   300,
+		MaxPatternLength: 2048,
+		ShutdownTimeout:  30 * time.Second,
+	}
+}

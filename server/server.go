@@ -1,0 +1,299 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/conveyor/conveyor/awsapi"
+	"github.com/conveyor/conveyor/catalog"
+	"github.com/conveyor/conveyor/delivery"
+	"github.com/conveyor/conveyor/eventbridge"
+	"github.com/conveyor/conveyor/ingest"
+	"github.com/conveyor/conveyor/pattern"
+	"github.com/conveyor/conveyor/router"
+	"github.com/conveyor/conveyor/store"
+	"github.com/conveyor/conveyor/target"
+)
+
+// Server is one Conveyor process: the store, the catalog, the router, the
+// delivery runner and the HTTP APIs, wired together.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	registry *prometheus.Registry
+
+	store    *store.Store
+	catalog  *catalog.Catalog
+	queue    *delivery.Queue
+	targets  *target.Registry
+	runner   *delivery.Runner
+	router   *router.Router
+	api      *awsapi.Server
+	handler  http.Handler
+	closeErr error
+}
+
+// New opens the store (starting the embedded NATS server unless
+// cfg.NATSURL is set), loads the catalog (creating the default bus on the
+// first start) and starts routing and delivery. Serve or Run then serves
+// the APIs; Close stops everything.
+func New(ctx context.Context, cfg Config) (s *Server, err error) {
+	def := Defaults()
+	if cfg.Region == "" {
+		cfg.Region = def.Region
+	}
+	if cfg.Account == "" {
+		cfg.Account = def.Account
+	}
+	if cfg.DataDir == "" && cfg.NATSURL == "" {
+		cfg.DataDir = def.DataDir
+	}
+	if cfg.MaxRulesPerBus == 0 {
+		cfg.MaxRulesPerBus = def.MaxRulesPerBus
+	}
+	if cfg.MaxPatternLength == 0 {
+		cfg.MaxPatternLength = def.MaxPatternLength
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = def.ShutdownTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s = &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			s.shutdown(context.Background())
+		}
+	}()
+
+	s.store, err = store.Open(ctx, store.Config{
+		DataDir:  filepath.Join(cfg.DataDir),
+		NATSURL:  cfg.NATSURL,
+		Sync:     cfg.Sync,
+		Replicas: cfg.Replicas,
+		Logger:   cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.catalog, err = catalog.Open(ctx, s.store.JetStream(), catalog.Config{
+		Replicas: s.store.Replicas(),
+		Region:   cfg.Region,
+		Account:  cfg.Account,
+		Logger:   cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if _, err = s.catalog.EnsureDefault(ctx); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.queue, err = delivery.NewQueue(ctx, s.store)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	logDir := ""
+	if cfg.DataDir != "" {
+		logDir = filepath.Join(cfg.DataDir, "logs")
+	}
+	// The router is the bus targets' putter; it is created after the
+	// runner, which needs the registry first.
+	putter := &lazyPutter{}
+	s.targets = target.NewRegistry(target.Config{
+		Destinations: destinations{s.catalog},
+		Putter:       putter,
+		Stdout:       os.Stdout,
+		Stderr:       os.Stderr,
+		LogDir:       logDir,
+	})
+	s.runner, err = delivery.NewRunner(s.queue, delivery.Config{
+		Invoker:    s.targets,
+		Registerer: s.registry,
+		Logger:     cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	popts := []pattern.Option{pattern.WithMaxLength(cfg.MaxPatternLength)}
+	s.router, err = router.New(router.Config{
+		Store:          s.store,
+		Catalog:        s.catalog,
+		Queue:          s.queue,
+		Runner:         s.runner,
+		Logger:         cfg.Logger,
+		Registerer:     s.registry,
+		PatternOptions: popts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	putter.r = s.router
+	if err = s.router.Start(ctx); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+
+	events := awsapi.NewEventBridge()
+	api, err := eventbridge.New(eventbridge.Config{
+		Catalog:          s.catalog,
+		MaxRulesPerBus:   cfg.MaxRulesPerBus,
+		MaxPatternLength: cfg.MaxPatternLength,
+		Logger:           cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	api.Register(events)
+	in, err := ingest.New(ingest.Config{
+		Store:          s.store,
+		Catalog:        s.catalog,
+		Buses:          s.router,
+		Region:         cfg.Region,
+		Account:        cfg.Account,
+		TrustedKeys:    cfg.TrustedSources,
+		PatternOptions: popts,
+		Registerer:     s.registry,
+		Logger:         cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	in.Register(events)
+	s.api, err = awsapi.NewServer(awsapi.Config{Logger: cfg.Logger}, events)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// routes is the HTTP surface: the AWS APIs on POST /, /healthz, /metrics.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.Handle("/", s.api)
+	return mux
+}
+
+// Handler returns the server's HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Registry returns the server's Prometheus registry.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Serve serves HTTP on ln until ctx is done, then shuts down gracefully:
+// requests in flight finish (their events are stored before they answer),
+// routing and delivery stop, and the store is closed.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("conveyor serving", "addr", ln.Addr().String(), "region", s.cfg.Region, "account", s.cfg.Account,
+		"data_dir", s.cfg.DataDir, "nats", s.cfg.NATSURL)
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	s.log.Info("conveyor shutting down")
+	if err := hs.Shutdown(sctx); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	s.shutdown(sctx)
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return errors.Join(serveErr, s.closeErr)
+}
+
+// Run listens on the configured address and serves until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		s.shutdown(context.Background())
+		return fmt.Errorf("server: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Close stops routing and delivery and closes the store, without serving
+// (for a Server that was never served).
+func (s *Server) Close(ctx context.Context) error {
+	s.shutdown(ctx)
+	return s.closeErr
+}
+
+// shutdown stops the parts in the reverse order of their start. It is safe
+// to call on a partly built server, and more than once.
+func (s *Server) shutdown(ctx context.Context) {
+	if s.router != nil {
+		s.router.Close()
+		s.router = nil
+	}
+	if s.runner != nil {
+		if err := s.runner.Close(ctx); err != nil {
+			s.closeErr = errors.Join(s.closeErr, err)
+		}
+		s.runner = nil
+	}
+	if s.targets != nil {
+		if err := s.targets.Close(); err != nil {
+			s.closeErr = errors.Join(s.closeErr, err)
+		}
+		s.targets = nil
+	}
+	if s.store != nil {
+		if err := s.store.Close(ctx); err != nil {
+			s.closeErr = errors.Join(s.closeErr, err)
+		}
+		s.store = nil
+	}
+}
+
+// lazyPutter lets the target registry, built before the router, put events
+// on buses through it.
+type lazyPutter struct{ r *router.Router }
+
+func (p *lazyPutter) PutEvent(ctx context.Context, bus string, event []byte) error {
+	if p.r == nil {
+		return errors.New("server: the router is not running yet")
+	}
+	return p.r.PutEvent(ctx, bus, event)
+}
+
+// destinations resolves API destination ARNs for the HTTP target from the
+// catalog.
+type destinations struct{ c *catalog.Catalog }
+
+func (d destinations) Lookup(ctx context.Context, arn string) (target.Destination, error) {
+	ad, conn, err := d.c.ResolveAPIDestination(ctx, arn)
+	if err != nil {
+		if errors.Is(err, catalog.ErrNotFound) {
+			return target.Destination{}, fmt.Errorf("%w: %v", target.ErrNotFound, err)
+		}
+		return target.Destination{}, err
+	}
+	return destinationOf(ad, conn), nil
+}
