@@ -20,19 +20,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		matched: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "conveyor", Name: "matched_events_total",
 			Help: "Events that matched at least one rule (EventBridge's MatchedEvents).",
-		}, []string{"event_bus"}),
+		}, []string{"event_bus_name"}),
 		triggered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "conveyor", Name: "triggered_rules_total",
 			Help: "Times a rule matched an event (EventBridge's TriggeredRules).",
-		}, []string{"event_bus", "rule_name"}),
+		}, []string{"event_bus_name", "rule_name"}),
 		routeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "conveyor", Name: "routing_failures_total",
 			Help: "Events whose routing failed and was retried (or that were dropped as unreadable).",
-		}, []string{"event_bus"}),
+		}, []string{"event_bus_name"}),
 		transformFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "conveyor", Name: "transform_failures_total",
 			Help: "Matched events that a target's input transformation could not turn into input.",
-		}, []string{"event_bus", "rule_name"}),
+		}, []string{"event_bus_name", "rule_name"}),
 	}
 	if reg == nil {
 		return m, nil

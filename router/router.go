@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -134,19 +135,50 @@ func (r *Router) PutEvent(ctx context.Context, bus string, event []byte) error {
 			return err
 		}
 	}
+	return r.publish(ctx, bus, digestID(bus, event), event, nil)
+}
+
+// ForwardAPICall puts a CloudTrail API-call event on the default bus (the
+// audit trail's forwarder). A read-only call is marked so that only rules in
+// state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS receive it.
+func (r *Router) ForwardAPICall(ctx context.Context, event []byte, readOnly bool) error {
+	var h nats.Header
+	if readOnly {
+		h = nats.Header{HeaderReadOnlyAPICall: []string{"true"}}
+	}
+	return r.publish(ctx, catalog.DefaultBusName, digestID(catalog.DefaultBusName, event), event, h)
+}
+
+// digestID is a message id for an event put on bus by Conveyor itself: the
+// same event put twice (a retry) is stored once.
+func digestID(bus string, event []byte) string {
 	h := sha256.New()
 	h.Write([]byte(bus))
 	h.Write([]byte{0})
 	h.Write(event)
-	id := hex.EncodeToString(h.Sum(nil)[:16])
-	err := r.cfg.Store.PublishEvent(ctx, bus, id, event)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// publish stores one event on bus and returns once JetStream has stored it,
+// creating the bus's stream if the router has not yet.
+func (r *Router) publish(ctx context.Context, bus, id string, event []byte, h nats.Header) error {
+	msg := &nats.Msg{Subject: store.BusSubject(bus), Header: nats.Header{}, Data: event}
+	for k, v := range h {
+		msg.Header[k] = v
+	}
+	msg.Header.Set(jetstream.MsgIDHeader, id)
+	js := r.cfg.Store.JetStream()
+	_, err := js.PublishMsg(ctx, msg)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
 		if _, err := r.cfg.Store.EnsureBus(ctx, bus); err != nil {
 			return err
 		}
-		err = r.cfg.Store.PublishEvent(ctx, bus, id, event)
+		_, err = js.PublishMsg(ctx, msg)
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("router: put event on bus %s: %w", bus, err)
+	}
+	return nil
 }
 
 // follow applies the catalog's changes, one at a time, until the watch ends.

@@ -38,6 +38,10 @@ type Config struct {
 	Logger *slog.Logger
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
+	// RetryBackoff is the first retry delay of a failed delivery; later
+	// retries double it (with jitter) up to five minutes. Zero means one
+	// second. Tests make it small.
+	RetryBackoff time.Duration
 }
 
 // Defaults returns the configuration `conveyor serve` starts with.

@@ -120,9 +120,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		LogDir:       logDir,
 	})
 	s.runner, err = delivery.NewRunner(s.queue, delivery.Config{
-		Invoker:    s.targets,
-		Registerer: s.registry,
-		Logger:     cfg.Logger,
+		Invoker:     s.targets,
+		Registerer:  s.registry,
+		Logger:      cfg.Logger,
+		BackoffBase: cfg.RetryBackoff,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
