@@ -94,7 +94,7 @@ func TestBusToBus(t *testing.T) {
 	id := putEvent(t, in.Events, "", "shop", `{"order":1}`)
 	got := s.wait(t, 1)[0]
 	var ev struct {
-		ID     string `json:"id"`
+		ID     string              `json:"id"`
 		Detail struct{ Order int } `json:"detail"`
 	}
 	if err := json.Unmarshal(got, &ev); err != nil || ev.Detail.Order != 1 || ev.ID != id {
