@@ -230,7 +230,7 @@ func TestLookupEventsSDK(t *testing.T) {
 		{attr(cttypes.LookupAttributeKeyAccessKeyId, "AKIABOB"), []string{"DeleteRule", "DescribeRule"}},
 		{attr(cttypes.LookupAttributeKeyResourceType, audit.TypeRule), []string{"DeleteRule", "DescribeRule", "PutRule"}},
 		{attr(cttypes.LookupAttributeKeyResourceName, "orders"), []string{"DescribeRule", "PutRule"}},
-		{attr(cttypes.LookupAttributeKeyResourceName, "arn:aws:events:us-east-1:" + account + ":rule/orders"), []string{"DescribeRule", "PutRule"}},
+		{attr(cttypes.LookupAttributeKeyResourceName, "arn:aws:events:us-east-1:"+account+":rule/orders"), []string{"DescribeRule", "PutRule"}},
 		{attr(cttypes.LookupAttributeKeyReadOnly, "false"), []string{"CreateConnection", "DeleteRule", "PutRule"}},
 		{attr(cttypes.LookupAttributeKeyEventSource, "events.amazonaws.com"), []string{"CreateConnection", "DeleteRule", "DescribeRule", "PutRule"}},
 		{attr(cttypes.LookupAttributeKeyEventName, "PutEvents"), nil}, // a data event: never in the history
