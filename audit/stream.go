@@ -66,7 +66,7 @@ func StreamConfig(retention time.Duration, replicas int) jetstream.StreamConfig 
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		MaxAge:      retention,
-		Duplicates:  duplicateWindow,
+		Duplicates:  min(duplicateWindow, retention),
 		Replicas:    replicas,
 		Discard:     jetstream.DiscardOld,
 	}
