@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -11,21 +12,31 @@ import (
 // secretMembers are request members whose values AWS never records: the
 // members the service models mark sensitive (connection credentials,
 // Redshift SQL, AppSync operations).
-var secretMembers = set("Password", "ApiKeyValue", "ClientSecret", "Sql", "Sqls", "GraphQLOperation")
+var secretMembers = lower("Password", "ApiKeyValue", "ClientSecret", "Sql", "Sqls", "GraphQLOperation")
 
 // secretValueLists are lists of {Key, Value, IsValueSecret} whose Value the
 // EventBridge model marks sensitive (a connection's invocation parameters).
-var secretValueLists = set("BodyParameters", "HeaderParameters", "QueryStringParameters")
+var secretValueLists = lower("BodyParameters", "HeaderParameters", "QueryStringParameters")
 
 // userKeyedMaps are members whose values are maps keyed by the user's own
 // names: their keys stay as they are.
-var userKeyedMaps = set("InputPathsMap", "HeaderParameters", "QueryStringParameters",
-	"Attributes", "Tags", "tags", "MessageAttributes", "MessageSystemAttributes",
-	"MessageAttributeNames")
+var userKeyedMaps = lower("InputPathsMap", "HeaderParameters", "QueryStringParameters",
+	"Attributes", "Tags", "MessageAttributes", "MessageSystemAttributes")
 
 // dataPayloads are data-event members that carry the caller's data, hidden as
 // AWS hides a PutEvents entry's Detail.
-var dataPayloads = set("Detail", "MessageBody", "StringValue", "BinaryValue")
+var dataPayloads = lower("Detail", "MessageBody", "StringValue", "BinaryValue")
+
+// lower makes a set of names matched without regard to case: the services
+// decode member names case-insensitively (as Go's encoding/json does), so a
+// secret sent as "password" must be hidden as surely as "Password".
+func lower(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[strings.ToLower(n)] = true
+	}
+	return m
+}
 
 // recordJSON converts a request or response body (the service's own JSON,
 // PascalCase members) into the form CloudTrail records it: camelCase member
@@ -62,19 +73,20 @@ func convert(v any, keepKeys, data bool) any {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, x := range v {
-			name := k
-			if !keepKeys {
-				name = camel(k)
+			if keepKeys {
+				out[k] = convert(x, false, data)
+				continue
 			}
+			name, lk := camel(k), strings.ToLower(k)
 			switch {
-			case !keepKeys && secretMembers[k]:
+			case secretMembers[lk]:
 				out[name] = Hidden
-			case !keepKeys && data && dataPayloads[k]:
+			case data && dataPayloads[lk]:
 				out[name] = Hidden
-			case !keepKeys && secretValueLists[k] && isObjectList(x):
+			case secretValueLists[lk] && isObjectList(x):
 				out[name] = hideValues(x.([]any), data)
 			default:
-				out[name] = convert(x, !keepKeys && userKeyedMaps[k] && isObject(x), data)
+				out[name] = convert(x, userKeyedMaps[lk] && isObject(x), data)
 			}
 		}
 		return out
@@ -108,8 +120,10 @@ func hideValues(l []any, data bool) []any {
 	out := make([]any, len(l))
 	for i, x := range l {
 		m := convert(x, false, data).(map[string]any)
-		if _, ok := m["value"]; ok {
-			m["value"] = Hidden
+		for k := range m {
+			if strings.EqualFold(k, "value") {
+				m[k] = Hidden
+			}
 		}
 		out[i] = m
 	}
