@@ -1,9 +1,102 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
 	"github.com/conveyor/conveyor/catalog"
 	"github.com/conveyor/conveyor/target"
 )
+
+// destinations resolves API destination ARNs for the HTTP target. It keeps
+// every API destination and connection in memory, following the catalog's
+// watch, so that a delivery costs no catalog read; an ARN it does not know
+// yet (created a moment ago) is read from the catalog.
+type destinations struct {
+	c   *catalog.Catalog
+	log *slog.Logger
+
+	mu    sync.RWMutex
+	dests map[string]*catalog.APIDestination // by ARN
+	conns map[string]*catalog.Connection     // by ARN
+	names map[string]string                  // record name → ARN, for deletes
+}
+
+// newDestinations loads the catalog's API destinations and connections
+// (giving up when ctx ends) and follows their changes until run ends.
+func newDestinations(ctx, run context.Context, c *catalog.Catalog, log *slog.Logger) (*destinations, error) {
+	d := &destinations{
+		c: c, log: log,
+		dests: map[string]*catalog.APIDestination{},
+		conns: map[string]*catalog.Connection{},
+		names: map[string]string{},
+	}
+	changes, err := c.Watch(run, catalog.KindAPIDestination, catalog.KindConnection)
+	if err != nil {
+		return nil, fmt.Errorf("following API destinations: %w", err)
+	}
+	synced := make(chan struct{})
+	go d.follow(changes, synced)
+	select {
+	case <-synced:
+		return d, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (d *destinations) follow(changes <-chan catalog.Change, synced chan struct{}) {
+	once := sync.OnceFunc(func() { close(synced) })
+	defer once()
+	for ch := range changes {
+		d.mu.Lock()
+		key := string(ch.Kind) + "/" + ch.Name
+		switch {
+		case ch.Op == catalog.OpSynced:
+			once()
+		case ch.Op == catalog.OpPut && ch.APIDestination != nil:
+			d.dests[ch.APIDestination.ARN] = ch.APIDestination
+			d.names[key] = ch.APIDestination.ARN
+		case ch.Op == catalog.OpPut && ch.Connection != nil:
+			d.conns[ch.Connection.ARN] = ch.Connection
+			d.names[key] = ch.Connection.ARN
+		case ch.Op == catalog.OpDelete:
+			arn := d.names[key]
+			delete(d.names, key)
+			if ch.Kind == catalog.KindAPIDestination {
+				delete(d.dests, arn)
+			} else {
+				delete(d.conns, arn)
+			}
+		}
+		d.mu.Unlock()
+	}
+}
+
+// Lookup implements target.Destinations.
+func (d *destinations) Lookup(ctx context.Context, arn string) (target.Destination, error) {
+	d.mu.RLock()
+	ad := d.dests[arn]
+	var conn *catalog.Connection
+	if ad != nil {
+		conn = d.conns[ad.ConnectionArn]
+	}
+	d.mu.RUnlock()
+	if ad != nil && conn != nil {
+		return destinationOf(ad, conn), nil
+	}
+	ad, conn, err := d.c.ResolveAPIDestination(ctx, arn)
+	if err != nil {
+		if errors.Is(err, catalog.ErrNotFound) {
+			return target.Destination{}, fmt.Errorf("%w: %v", target.ErrNotFound, err)
+		}
+		return target.Destination{}, err
+	}
+	return destinationOf(ad, conn), nil
+}
 
 // destinationOf is what the HTTP target needs of an API destination and its
 // connection (secrets included: the target sends them, the API never shows

@@ -42,6 +42,8 @@ type Server struct {
 	api      *awsapi.Server
 	handler  http.Handler
 	closeErr error
+	// stopWatches ends the catalog watches the server follows itself.
+	stopWatches context.CancelFunc
 }
 
 // New opens the store (starting the embedded NATS server unless
@@ -109,11 +111,17 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.DataDir != "" {
 		logDir = filepath.Join(cfg.DataDir, "logs")
 	}
+	var run context.Context
+	run, s.stopWatches = context.WithCancel(context.Background())
+	dests, err := newDestinations(ctx, run, s.catalog, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	// The router is the bus targets' putter; it is created after the
 	// runner, which needs the registry first.
 	putter := &lazyPutter{}
 	s.targets = target.NewRegistry(target.Config{
-		Destinations: destinations{s.catalog},
+		Destinations: dests,
 		Putter:       putter,
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,
@@ -249,6 +257,9 @@ func (s *Server) Close(ctx context.Context) error {
 // shutdown stops the parts in the reverse order of their start. It is safe
 // to call on a partly built server, and more than once.
 func (s *Server) shutdown(ctx context.Context) {
+	if s.stopWatches != nil {
+		s.stopWatches()
+	}
 	if s.router != nil {
 		s.router.Close()
 		s.router = nil
@@ -282,19 +293,4 @@ func (p *lazyPutter) PutEvent(ctx context.Context, bus string, event []byte) err
 		return errors.New("server: the router is not running yet")
 	}
 	return p.r.PutEvent(ctx, bus, event)
-}
-
-// destinations resolves API destination ARNs for the HTTP target from the
-// catalog.
-type destinations struct{ c *catalog.Catalog }
-
-func (d destinations) Lookup(ctx context.Context, arn string) (target.Destination, error) {
-	ad, conn, err := d.c.ResolveAPIDestination(ctx, arn)
-	if err != nil {
-		if errors.Is(err, catalog.ErrNotFound) {
-			return target.Destination{}, fmt.Errorf("%w: %v", target.ErrNotFound, err)
-		}
-		return target.Destination{}, err
-	}
-	return destinationOf(ad, conn), nil
 }

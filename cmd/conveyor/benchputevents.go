@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -36,6 +37,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	rate := fs.Int("rate", 0, "events per second to send (0: as fast as the server takes them)")
 	workers := fs.Int("workers", 8, "concurrent PutEvents callers")
 	dataDir := fs.String("data-dir", "", "data directory of the in-process server (default: a temporary one)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,6 +45,17 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		return errors.New("bench put-events: --workers must be at least 1")
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	url := *endpoint
 	if url == "" {
 		dir := *dataDir
