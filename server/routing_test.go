@@ -150,7 +150,11 @@ func TestRuleStatesAndTargetRemoval(t *testing.T) {
 	// removed target must not receive the event.
 	dest2 := apiDestination(t, ctx, in.Events, "st2", s.srv.URL+"/two")
 	putRule(t, in.Events, "", "st2", `{"source":["app"]}`, types.Target{Id: aws.String("h2"), Arn: aws.String(dest2)})
+	// Once st2 delivers, the router has applied every catalog change before
+	// st2's, the removal included (the watch delivers changes in order).
+	waitRouted(t, in, func() { putEvent(t, in.Events, "", "app", `{"n":"probe"}`) }, s, "probe")
 	waitRouted(t, in, func() { putEvent(t, in.Events, "", "app", `{"n":"after-removal"}`) }, s, "after-removal")
+	time.Sleep(100 * time.Millisecond) // a second delivery, if there were one, would arrive by now
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
