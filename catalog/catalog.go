@@ -51,6 +51,8 @@ type Config struct {
 // processes) may share one bucket.
 type Catalog struct {
 	kv      jetstream.KeyValue
+	stream  jetstream.Stream
+	bucket  string
 	region  string
 	account string
 	now     func() time.Time
@@ -94,7 +96,11 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Catalog, er
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open bucket %s: %w", cfg.Bucket, err)
 	}
-	return &Catalog{kv: kv, region: cfg.Region, account: cfg.Account, now: cfg.Now, log: cfg.Logger}, nil
+	stream, err := js.Stream(ctx, "KV_"+cfg.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: stream of bucket %s: %w", cfg.Bucket, err)
+	}
+	return &Catalog{kv: kv, stream: stream, bucket: cfg.Bucket, region: cfg.Region, account: cfg.Account, now: cfg.Now, log: cfg.Logger}, nil
 }
 
 // record is a pointer to a catalog record type.
@@ -240,6 +246,33 @@ func (c *Catalog) stamp() time.Time { return c.now().UTC() }
 // Now returns the catalog clock's time, in UTC: the time records are
 // stamped with.
 func (c *Catalog) Now() time.Time { return c.stamp() }
+
+// LastRevision returns the revision of the latest change (put or delete) of
+// a record of the given kinds (all kinds if none is given), 0 if there was
+// none. A Watch of the same kinds that has delivered a Change of this
+// revision has seen every change made before LastRevision was called: a
+// consumer of Watch can wait for it to read its own writes.
+func (c *Catalog) LastRevision(ctx context.Context, kinds ...Kind) (uint64, error) {
+	filters, err := kindFilters(kinds)
+	if err != nil {
+		return 0, err
+	}
+	if len(filters) == 0 {
+		filters = []string{">"}
+	}
+	var last uint64
+	for _, f := range filters {
+		m, err := c.stream.GetLastMsgForSubject(ctx, "$KV."+c.bucket+"."+f)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("catalog: last revision of %s: %w", f, err)
+		}
+		last = max(last, m.Sequence)
+	}
+	return last, nil
+}
 
 // ---- buses ----
 

@@ -56,11 +56,15 @@ type Change struct {
 // Watch streams the catalog's records of the given kinds (all kinds if none
 // is given). It first delivers every existing record as an OpPut (in no
 // particular order across keys, but each key once, at its latest revision),
-// then one OpSynced, then every later change as it happens: OpPut with the
+// then one OpSynced, then the later changes as they happen: OpPut with the
 // new record (a rule's OpPut carries all its targets, so a targets change is
 // an OpPut of the rule), OpDelete with the names of a deleted record.
-// Changes of one key arrive in revision order. A deleted bus is followed by
-// OpDelete changes for each of its rules.
+// Changes arrive in revision order. The bucket keeps only the latest
+// revision of each key, so a change that a later change of the same key
+// superseded before the watch delivered it may be skipped: the watch
+// delivers the latest state of every key, not every intermediate one. A
+// deleted bus is followed by OpDelete changes for each of its rules
+// (DeleteBus deletes them after the bus).
 //
 // The channel is closed when ctx is done, or if the underlying watcher fails
 // (the error is logged); a consumer whose ctx is still live when the channel
@@ -68,20 +72,9 @@ type Change struct {
 // that cannot be decoded are logged and skipped. The consumer must keep
 // reading: the stream applies back-pressure, it does not drop changes.
 func (c *Catalog) Watch(ctx context.Context, kinds ...Kind) (<-chan Change, error) {
-	var filters []string
-	for _, k := range kinds {
-		switch k {
-		case KindBus:
-			filters = append(filters, prefixBus+".*")
-		case KindRule:
-			filters = append(filters, prefixRule+".*.*")
-		case KindConnection:
-			filters = append(filters, prefixConnection+".*")
-		case KindAPIDestination:
-			filters = append(filters, prefixDestination+".*")
-		default:
-			return nil, fmt.Errorf("catalog: watch: unknown kind %q", k)
-		}
+	filters, err := kindFilters(kinds)
+	if err != nil {
+		return nil, err
 	}
 	w, err := c.kv.WatchFiltered(ctx, filters)
 	if err != nil {
@@ -125,6 +118,26 @@ func (c *Catalog) Watch(ctx context.Context, kinds ...Kind) (<-chan Change, erro
 		}
 	}()
 	return out, nil
+}
+
+// kindFilters returns the KV key filters of the given kinds (none for none).
+func kindFilters(kinds []Kind) ([]string, error) {
+	var filters []string
+	for _, k := range kinds {
+		switch k {
+		case KindBus:
+			filters = append(filters, prefixBus+".*")
+		case KindRule:
+			filters = append(filters, prefixRule+".*.*")
+		case KindConnection:
+			filters = append(filters, prefixConnection+".*")
+		case KindAPIDestination:
+			filters = append(filters, prefixDestination+".*")
+		default:
+			return nil, fmt.Errorf("catalog: unknown kind %q", k)
+		}
+	}
+	return filters, nil
 }
 
 // change turns a KV entry into a Change; it reports false for entries to

@@ -75,6 +75,7 @@ func (s *Service) CreateEventBus(ctx context.Context, in *CreateEventBusInput) (
 	if err != nil {
 		return nil, internal("CreateEventBus", err)
 	}
+	s.written(ctx, "CreateEventBus")
 	return &CreateEventBusOutput{EventBusArn: b.ARN, Description: b.Description, KmsKeyIdentifier: b.KmsKeyIdentifier,
 		DeadLetterConfig: b.DeadLetterConfig, LogConfig: b.LogConfig}, nil
 }
@@ -231,6 +232,7 @@ func (s *Service) UpdateEventBus(ctx context.Context, in *UpdateEventBusInput) (
 	if err != nil {
 		return nil, internal("UpdateEventBus", err)
 	}
+	s.written(ctx, "UpdateEventBus")
 	return &UpdateEventBusOutput{Arn: b.ARN, Name: b.Name, KmsKeyIdentifier: b.KmsKeyIdentifier, Description: b.Description,
 		DeadLetterConfig: b.DeadLetterConfig, LogConfig: b.LogConfig}, nil
 }
@@ -255,5 +257,6 @@ func (s *Service) DeleteEventBus(ctx context.Context, in *DeleteEventBusInput) (
 	if _, err := s.cat.DeleteBus(ctx, *in.Name); err != nil {
 		return nil, internal("DeleteEventBus", err)
 	}
+	s.written(ctx, "DeleteEventBus")
 	return &DeleteEventBusOutput{}, nil
 }

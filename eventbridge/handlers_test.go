@@ -143,3 +143,70 @@ func TestHTTPEndpointsSetting(t *testing.T) {
 		t.Fatalf("http endpoint with AllowHTTPEndpoints: %v", err)
 	}
 }
+
+// TestAfterWrite: the hook runs after each change of a bus, rule or targets
+// (not after reads or refused calls), when the change is in the catalog.
+func TestAfterWrite(t *testing.T) {
+	ctx := context.Background()
+	var (
+		mu    sync.Mutex
+		calls int
+		cat   *catalog.Catalog
+		revs  []uint64
+	)
+	srv := startServer(t, eventbridge.Config{AfterWrite: func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		rev, err := cat.LastRevision(ctx, catalog.KindBus, catalog.KindRule)
+		revs = append(revs, rev)
+		return err
+	}}, false)
+	cat = srv.Catalog
+	svc := srv.Service
+	steps := []func() error{
+		func() error { _, err := svc.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: str("b")}); return err },
+		func() error {
+			_, err := svc.PutRule(ctx, &eventbridge.PutRuleInput{Name: str("r"), EventBusName: str("b"), EventPattern: str(`{"source":["a"]}`)})
+			return err
+		},
+		func() error {
+			_, err := svc.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: str("r"), EventBusName: str("b"),
+				Targets: []eventbridge.TargetInput{{Id: str("t"), Arn: str("arn:aws:sqs:us-east-1:123456789012:q")}}})
+			return err
+		},
+		func() error {
+			_, err := svc.DisableRule(ctx, &eventbridge.DisableRuleInput{Name: str("r"), EventBusName: str("b")})
+			return err
+		},
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	r, err := cat.Rule(ctx, "b", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reads and refused calls do not run the hook.
+	if _, err := svc.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: str("r"), EventBusName: str("b")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PutRule(ctx, &eventbridge.PutRuleInput{Name: str("bad"), EventPattern: str(`{"source":"x"}`)}); err == nil {
+		t.Fatal("bad pattern accepted")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != len(steps) {
+		t.Fatalf("AfterWrite ran %d times, want %d", calls, len(steps))
+	}
+	for i := 1; i < len(revs); i++ {
+		if revs[i] <= revs[i-1] {
+			t.Fatalf("revisions seen by the hook = %v, want increasing", revs)
+		}
+	}
+	if revs[len(revs)-1] != r.Revision {
+		t.Fatalf("last revision seen by the hook = %d, want the rule's %d", revs[len(revs)-1], r.Revision)
+	}
+}

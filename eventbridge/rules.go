@@ -91,6 +91,7 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 	if err != nil {
 		return nil, internal("PutRule", err)
 	}
+	s.written(ctx, "PutRule")
 	return &PutRuleOutput{RuleArn: r.ARN}, nil
 }
 
@@ -262,6 +263,7 @@ func (s *Service) DeleteRule(ctx context.Context, in *DeleteRuleInput) (*DeleteR
 	if err != nil {
 		return nil, internal("DeleteRule", err)
 	}
+	s.written(ctx, "DeleteRule")
 	return &DeleteRuleOutput{}, nil
 }
 
@@ -320,6 +322,7 @@ func (s *Service) setState(ctx context.Context, op string, in any, ref ruleRef, 
 	if err != nil {
 		return internal("set rule state", err)
 	}
+	s.written(ctx, op)
 	return nil
 }
 

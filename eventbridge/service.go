@@ -40,6 +40,14 @@ type Config struct {
 	NewID func() string
 	// Logger gets internal errors (slog.Default() if nil).
 	Logger *slog.Logger
+	// AfterWrite, if set, runs after every successful change of a bus, a
+	// rule or a rule's targets, before the handler answers. The server can
+	// make it wait until the router has applied the catalog up to
+	// Catalog.LastRevision(ctx, KindBus, KindRule), so that a PutEvents sent
+	// right after a PutTargets answered is routed with the new targets
+	// (AWS only promises eventual consistency here). Its error is logged,
+	// not returned: the change is made.
+	AfterWrite func(ctx context.Context) error
 }
 
 // Service is the EventBridge control plane on one catalog.
@@ -51,6 +59,7 @@ type Service struct {
 	model       *awsapi.Model
 	newID       func() string
 	log         *slog.Logger
+	afterWrite  func(ctx context.Context) error
 }
 
 // New returns the service.
@@ -59,7 +68,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("eventbridge: Config.Catalog is required")
 	}
 	s := &Service{cat: cfg.Catalog, maxRules: cfg.MaxRulesPerBus, allowHTTP: cfg.AllowHTTPEndpoints, newID: cfg.NewID, log: cfg.Logger,
-		model: awsapi.MustLoadModel("events")}
+		model: awsapi.MustLoadModel("events"), afterWrite: cfg.AfterWrite}
 	if s.maxRules <= 0 {
 		s.maxRules = DefaultMaxRulesPerBus
 	}
@@ -115,6 +124,16 @@ func (s *Service) Register(svc *awsapi.Service) {
 	awsapi.Handle(svc, "TagResource", s.TagResource)
 	awsapi.Handle(svc, "UntagResource", s.UntagResource)
 	awsapi.Handle(svc, "ListTagsForResource", s.ListTagsForResource)
+}
+
+// written runs Config.AfterWrite after a change of a bus, rule or targets.
+func (s *Service) written(ctx context.Context, op string) {
+	if s.afterWrite == nil {
+		return
+	}
+	if err := s.afterWrite(ctx); err != nil {
+		s.log.Warn("eventbridge: after write", "operation", op, "err", err)
+	}
 }
 
 // internal wraps an unexpected failure (the store's): awsapi answers it as

@@ -162,6 +162,7 @@ func (s *Service) PutTargets(ctx context.Context, in *PutTargetsInput) (*PutTarg
 	if err != nil {
 		return nil, internal("PutTargets", err)
 	}
+	s.written(ctx, "PutTargets")
 	return out, nil
 }
 
@@ -219,6 +220,7 @@ func (s *Service) RemoveTargets(ctx context.Context, in *RemoveTargetsInput) (*R
 	if err != nil {
 		return nil, internal("RemoveTargets", err)
 	}
+	s.written(ctx, "RemoveTargets")
 	return &RemoveTargetsOutput{FailedEntryCount: len(failed), FailedEntries: failed}, nil
 }
 
