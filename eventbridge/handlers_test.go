@@ -165,7 +165,10 @@ func TestAfterWrite(t *testing.T) {
 	cat = srv.Catalog
 	svc := srv.Service
 	steps := []func() error{
-		func() error { _, err := svc.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: str("b")}); return err },
+		func() error {
+			_, err := svc.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: str("b")})
+			return err
+		},
 		func() error {
 			_, err := svc.PutRule(ctx, &eventbridge.PutRuleInput{Name: str("r"), EventBusName: str("b"), EventPattern: str(`{"source":["a"]}`)})
 			return err
