@@ -180,12 +180,14 @@ func BenchmarkAdd(b *testing.B) {
 			}
 			more := mixedPatterns(n + 50_000)
 			i := 0
+			cpu := startCPU()
 			for b.Loop() {
 				if err := m.Add(fmt.Sprint("new-", i), []byte(more[i%len(more)])); err != nil {
 					b.Fatal(err)
 				}
 				i++
 			}
+			cpu.report(b)
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "patterns/s")
 		})
 	}

@@ -100,11 +100,14 @@ var (
 	genStrings = []string{"", "x", "X", "xy", "Xy", "yx", "abc", "ABC", "aBc", "a*c", "a\\c", "init", "init-x",
 		"file.txt", "file.TXT", ".txt", "10.0.0.1", "10.0.1.255", "192.168.0.1", "2001:db8::1", "::1",
 		"été", "ÉTÉ", "k", "K", "\u212a", "ß", "ẞ", "300", "1e2", "null", "true", "a.b", "\"q\"", "tab\there"}
-	genNumbers = []any{0, 1, -1, 1.5, 300, 3e2, 300.0001, -5, 1e9, 0.1, 2, 10, 100, -122.5, 37.75, 5e-324}
-	genPrefix  = []string{"", "x", "X", "a", "ab", "AB", "init", "fi", "10.", "é", "É", "k", "\u212a", "ß"}
-	genSuffix  = []string{"", "x", "y", "c", "BC", ".txt", ".TXT", "é", "É", "1", "k"}
-	genWild    = []string{"*", "a*", "*c", "a*c", "*b*", "x*y", "a\\*c", "*.txt", "f*e*t", "", "abc", "*1*", "a*b*c", "*x*", "a\\\\c"}
-	genCIDR    = []string{"10.0.0.0/8", "10.0.0.0/24", "10.0.0.1/32", "192.168.0.0/16", "2001:db8::/32", "::1/128", "0.0.0.0/0"}
+	genNumbers = []any{0, 1, -1, 1.5, 300, 3e2, 300.0001, -5, 1e9, 0.1, 2, 10, 100, -122.5, 37.75, 5e-324,
+		json.Number("-122.504078056993180"), json.Number("-122.50407805699318"), json.Number("-122.504078056993181"),
+		json.Number("37.736216555206525"), json.Number("1234567890.123456789"), json.Number("4999999999.99999999"),
+		json.Number("0.30000000000000004"), json.Number("0.3"), json.Number("-0.0"), json.Number("1E2"), json.Number("100.000000000000000001")}
+	genPrefix = []string{"", "x", "X", "a", "ab", "AB", "init", "fi", "10.", "é", "É", "k", "\u212a", "ß"}
+	genSuffix = []string{"", "x", "y", "c", "BC", ".txt", ".TXT", "é", "É", "1", "k"}
+	genWild   = []string{"*", "a*", "*c", "a*c", "*b*", "x*y", "a\\*c", "*.txt", "f*e*t", "", "abc", "*1*", "a*b*c", "*x*", "a\\\\c"}
+	genCIDR   = []string{"10.0.0.0/8", "10.0.0.0/24", "10.0.0.1/32", "192.168.0.0/16", "2001:db8::/32", "::1/128", "0.0.0.0/0"}
 )
 
 func (g *gen) str() string { return pick(g, genStrings) }

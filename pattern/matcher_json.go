@@ -157,11 +157,20 @@ func skipContainer(b []byte, start int) (int, error) {
 	found:
 		switch c := b[i]; c {
 		case '"':
-			j := skipString(b, i+1)
-			if j < 0 {
-				return 0, errSyntax
+			// Strings often follow each other as "key":"value","key":…;
+			// go from one to the next without searching.
+			for {
+				j := skipString(b, i+1)
+				if j < 0 {
+					return 0, errSyntax
+				}
+				i = j + 1
+				if i+1 < len(b) && (b[i] == ':' || b[i] == ',') && b[i+1] == '"' {
+					i++
+					continue
+				}
+				break
 			}
-			i = j + 1
 		case '[', '{':
 			if depth >= 63 {
 				return skipDeep(b, start)

@@ -3,6 +3,7 @@ package pattern
 import (
 	"math"
 	"net/netip"
+	"slices"
 )
 
 // A leaf holds the compiled conditions of every pattern field on one path.
@@ -10,14 +11,17 @@ import (
 type leaf struct {
 	uses int // fields on this path
 
-	strs   map[string][]ref // exact strings
-	nums   map[uint64][]ref // exact numbers (and numeric "="), by numKey
-	fold   map[string][]ref // equals-ignore-case, by folded text
-	nulls  []ref
-	trues  []ref
-	falses []ref
-	exists []ref   // exists:true
-	negs   []int32 // fields with exists:false: told when a leaf is present
+	strs map[string][]ref // exact strings
+	nums map[uint64][]ref // exact numbers (and numeric "="), by numKey
+	// numKeys lists the keys of nums in order, so that an approximate
+	// event number can tell that no exact number is near it.
+	numKeys []uint64
+	fold    map[string][]ref // equals-ignore-case, by folded text
+	nulls   []ref
+	trues   []ref
+	falses  []ref
+	exists  []ref   // exists:true
+	negs    []int32 // fields with exists:false: told when a leaf is present
 
 	prefix     trie // prefixes
 	prefixFold trie // folded prefixes
@@ -109,13 +113,30 @@ func isPoint(r Range) bool {
 	return r.HasLow && r.HasHigh && !r.LowOpen && !r.HighOpen && numKey(r.Low) == numKey(r.High)
 }
 
+func (l *leaf) addNum(k uint64, f ref) {
+	if _, ok := l.nums[k]; !ok {
+		i, _ := slices.BinarySearch(l.numKeys, k)
+		l.numKeys = slices.Insert(l.numKeys, i, k)
+	}
+	addTo(&l.nums, k, f)
+}
+
+func (l *leaf) removeNum(k uint64, f ref) {
+	removeFrom(l.nums, k, f)
+	if _, ok := l.nums[k]; !ok {
+		if i, found := slices.BinarySearch(l.numKeys, k); found {
+			l.numKeys = slices.Delete(l.numKeys, i, i+1)
+		}
+	}
+}
+
 func (l *leaf) add(c Cond, f ref) {
 	switch c.Kind {
 	case KindString:
 		addTo(&l.strs, c.Str, f)
 		l.stringy++
 	case KindNumber:
-		addTo(&l.nums, numKey(c.Num), f)
+		l.addNum(numKey(c.Num), f)
 	case KindNull:
 		l.nulls = append(l.nulls, f)
 	case KindBool:
@@ -169,7 +190,7 @@ func (l *leaf) add(c Cond, f ref) {
 		l.stringy++
 	case KindNumeric:
 		if isPoint(c.Range) {
-			addTo(&l.nums, numKey(c.Range.Low), f)
+			l.addNum(numKey(c.Range.Low), f)
 			return
 		}
 		lo, hi := numRange(c.Range)
@@ -190,7 +211,7 @@ func (l *leaf) remove(c Cond, f ref) {
 		removeFrom(l.strs, c.Str, f)
 		l.stringy--
 	case KindNumber:
-		removeFrom(l.nums, numKey(c.Num), f)
+		l.removeNum(numKey(c.Num), f)
 	case KindNull:
 		removeRef(&l.nulls, f)
 	case KindBool:
@@ -238,7 +259,7 @@ func (l *leaf) remove(c Cond, f ref) {
 		l.stringy--
 	case KindNumeric:
 		if isPoint(c.Range) {
-			removeFrom(l.nums, numKey(c.Range.Low), f)
+			l.removeNum(numKey(c.Range.Low), f)
 			return
 		}
 		lo, hi := numRange(c.Range)
@@ -330,46 +351,78 @@ func (s *scratch) onString(l *leaf, v []byte) {
 
 func (s *scratch) onNumber(l *leaf, t *numTok) {
 	s.onAny(l)
+	if len(l.nums) == 0 && len(l.ranges) == 0 && len(l.abut) == 0 {
+		return
+	}
+	// Settle what the integer part can settle, then what an approximation
+	// can, and compute the exact value (costly for long mantissas, such as
+	// the 18 digits of GeoJSON coordinates) only for the rest.
 	var k uint64
 	haveKey := false
+	lo, hi, bounded := t.bounds()
+	if bounded && lo == hi {
+		k, haveKey = lo, true
+	}
+	getKey := func() uint64 {
+		if !haveKey {
+			k, haveKey = t.key(), true
+		}
+		return k
+	}
 	if len(l.nums) > 0 {
-		k, haveKey = t.key(), true
-		if refs, ok := l.nums[k]; ok {
+		switch {
+		case haveKey:
+		case bounded && !nearKeys(l.numKeys, lo, hi):
+			goto ranges
+		default:
+			if a, ok := t.approx(); ok && !nearKeys(l.numKeys, a-approxSlack, a+approxSlack) {
+				goto ranges
+			}
+		}
+		if refs, ok := l.nums[getKey()]; ok {
 			s.hits(refs)
 		}
 	}
+ranges:
 	if len(l.ranges) > 0 {
-		if !haveKey {
-			a, ok := t.approx()
-			if ok && s.rangesApprox(l, a) {
-				goto abut
-			}
-			k, haveKey = t.key(), true
-		}
-		for _, r := range l.ranges {
-			if r.lo <= k && k <= r.hi {
-				s.hitRef(r.r)
+		switch {
+		case haveKey:
+			s.ranges(l, k, k)
+		case bounded && s.ranges(l, lo, hi):
+		default:
+			if a, ok := t.approx(); !ok || !s.ranges(l, a-approxSlack, a+approxSlack) {
+				s.ranges(l, getKey(), getKey())
 			}
 		}
 	}
-abut:
 	for i := range l.abut {
-		a := &l.abut[i]
-		if len(a.nums) > 0 && !haveKey {
-			k, haveKey = t.key(), true
+		ab := &l.abut[i]
+		if len(ab.nums) > 0 {
+			switch {
+			case haveKey:
+			case bounded && !ab.nearKeys(lo, hi):
+				s.hitRef(ab.r) // no excluded number is near: not excluded
+				continue
+			default:
+				if a, ok := t.approx(); ok && !ab.nearKeys(a-approxSlack, a+approxSlack) {
+					s.hitRef(ab.r)
+					continue
+				}
+			}
+			getKey()
 		}
-		if a.matchNumber(k) {
-			s.hitRef(a.r)
+		if ab.matchNumber(k) {
+			s.hitRef(ab.r)
 		}
 	}
 }
 
-// rangesApprox checks the ranges of l against an approximate key a. It
-// reports false, having done nothing, if a is too close to a bound to tell.
-func (s *scratch) rangesApprox(l *leaf, a uint64) bool {
-	lo, hi := a-approxSlack, a+approxSlack
-	if a < approxSlack || a > math.MaxUint64-approxSlack {
-		return false
+// ranges checks the ranges of l against a number whose key lies in
+// [lo, hi]. If the window straddles a bound it does nothing and reports
+// false; otherwise it reports the ranges that hold.
+func (s *scratch) ranges(l *leaf, lo, hi uint64) bool {
+	if lo > hi {
+		return false // the window wrapped around: ask for the exact key
 	}
 	for _, r := range l.ranges {
 		if (lo < r.lo && hi >= r.lo) || (lo <= r.hi && hi > r.hi) {
@@ -377,11 +430,20 @@ func (s *scratch) rangesApprox(l *leaf, a uint64) bool {
 		}
 	}
 	for _, r := range l.ranges {
-		if r.lo <= a && a <= r.hi {
+		if r.lo <= lo && lo <= r.hi {
 			s.hitRef(r.r)
 		}
 	}
 	return true
+}
+
+// nearKeys reports whether a sorted key list holds a key in [lo, hi].
+func nearKeys(keys []uint64, lo, hi uint64) bool {
+	if lo > hi {
+		return true
+	}
+	i, _ := slices.BinarySearch(keys, lo)
+	return i < len(keys) && keys[i] <= hi
 }
 
 // onLiteral handles null (0), false (1) and true (2).
@@ -435,6 +497,19 @@ func (a *abutCond) matchString(v, folded []byte) bool {
 		}
 	}
 	return true
+}
+
+// nearKeys reports whether an excluded number has its key in [lo, hi].
+func (a *abutCond) nearKeys(lo, hi uint64) bool {
+	if lo > hi {
+		return true
+	}
+	for _, n := range a.nums {
+		if lo <= n && n <= hi {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *abutCond) matchNumber(k uint64) bool {

@@ -3,6 +3,7 @@ package pattern
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"unsafe"
 )
@@ -29,69 +30,61 @@ func numKey(f float64) uint64 {
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// A numTok is a JSON number token of an event, lexed in one pass. Its key is
-// computed only when a condition needs it: mantissas of up to 15 digits
-// without exponent convert exactly with one division; mantissas of up to 19
-// digits give an approximation within a few units in the last place, enough
-// to settle most range checks; the rest goes through strconv.ParseFloat.
+// A numTok is a JSON number token of an event, lexed in one pass that
+// also reads its digits (eight at a time). Its value is computed only as far
+// as a condition needs it, in three steps of growing cost:
+//
+//   - bounds: the integer part alone puts the number between two
+//     consecutive integers (or is the number, without fraction), which
+//     settles most range checks and rules out most exact values;
+//   - approx: mantissas of up to 19 digits give a float64 within a few
+//     units in the last place;
+//   - key: the exact value (one division for mantissas of up to 15 digits,
+//     strconv.ParseFloat otherwise).
 type numTok struct {
-	tok    []byte
-	mant   uint64
-	digits int  // significant digits read into mant (leading zeros included)
-	frac   int  // digits after the point
-	simple bool // no exponent and digits <= 19
+	tok     []byte
+	neg     bool
+	intEnd  int    // tok[sign:intEnd] are the integer digits
+	fracEnd int    // tok[intEnd+1:fracEnd] are the fraction digits, if fracEnd > intEnd
+	exp     bool   // an exponent follows
+	intMant uint64 // the integer digits' value (wrapped past 19 digits)
+	mant    uint64 // all the digits' value (wrapped past 19 digits)
+	digits  int    // digits read into mant (leading zeros included)
+	frac    int    // digits after the point
+	simple  bool   // no exponent, at most 19 digits: mant is exact
 }
 
-// lexNumber checks the JSON number grammar at b[i:] and returns the token.
+// lexNumber checks the JSON number grammar at b[i:] and fills t, reading
+// the digits into the mantissa on the way (eight at a time).
 func lexNumber(b []byte, i int, t *numTok) (int, bool) {
 	start := i
+	t.neg = false
 	if i < len(b) && b[i] == '-' {
+		t.neg = true
 		i++
 	}
-	j := i
-	mant := uint64(0)
-	// Eight digits at a time while they last.
-	for j+8 <= len(b) {
-		w := binary.LittleEndian.Uint64(b[j:])
-		if !eightDigits(w) {
-			break
-		}
-		mant = mant*100000000 + parseEight(w)
-		j += 8
-	}
-	for j < len(b) && isDigit[b[j]] {
-		mant = mant*10 + uint64(b[j]-'0')
-		j++
-	}
+	j, mant := digitRun(b, i, 0)
 	if j == i || (j-i > 1 && b[i] == '0') {
 		return 0, false
 	}
+	t.intMant = mant
+	t.intEnd = j - start
+	t.fracEnd = t.intEnd
 	t.digits = j - i
 	t.frac = 0
 	if j < len(b) && b[j] == '.' {
-		j++
-		k := j
-		for j+8 <= len(b) {
-			w := binary.LittleEndian.Uint64(b[j:])
-			if !eightDigits(w) {
-				break
-			}
-			mant = mant*100000000 + parseEight(w)
-			j += 8
-		}
-		for j < len(b) && isDigit[b[j]] {
-			mant = mant*10 + uint64(b[j]-'0')
-			j++
-		}
-		t.frac = j - k
-		if t.frac == 0 {
+		k := j + 1
+		j, mant = digitRun(b, k, mant)
+		if j == k {
 			return 0, false
 		}
+		t.fracEnd = j - start
+		t.frac = j - k
 		t.digits += t.frac
 	}
-	t.simple = true
+	t.exp = false
 	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
-		t.simple = false
+		t.exp = true
 		j++
 		if j < len(b) && (b[j] == '+' || b[j] == '-') {
 			j++
@@ -104,18 +97,70 @@ func lexNumber(b []byte, i int, t *numTok) (int, bool) {
 			return 0, false
 		}
 	}
-	if t.digits > 19 {
-		t.simple = false
-	}
 	t.mant = mant
+	t.simple = !t.exp && t.digits <= 19
 	t.tok = b[start:j]
 	return j, true
 }
 
-// eightDigits reports whether the 8 bytes of w are all ASCII digits.
-func eightDigits(w uint64) bool {
-	return w&0xf0f0f0f0f0f0f0f0 == 0x3030303030303030 &&
-		(w+0x0606060606060606)&0xf0f0f0f0f0f0f0f0 == 0x3030303030303030
+// bounds returns keys lo <= hi such that the number's key lies in [lo, hi]
+// (lo == hi: it is the key), from the integer part alone.
+func (t *numTok) bounds() (lo, hi uint64, ok bool) {
+	sign := 0
+	if t.neg {
+		sign = 1
+	}
+	n := t.intEnd - sign
+	if t.exp || n > 15 {
+		return 0, 0, false
+	}
+	f := float64(t.intMant)
+	if t.fracEnd == t.intEnd {
+		if t.neg {
+			f = -f
+		}
+		k := numKey(f)
+		return k, k, true
+	}
+	if t.neg {
+		return numKey(-f - 1), numKey(-f), true
+	}
+	return numKey(f), numKey(f + 1), true
+}
+
+// pow10u holds the powers of ten up to 10^8.
+var pow10u = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// digitRun reads the run of ASCII digits at b[j:], eight at a time, and
+// returns its end and mant with the digits appended (mant wraps past 19
+// digits; callers then use strconv).
+func digitRun(b []byte, j int, mant uint64) (int, uint64) {
+	for j+8 <= len(b) {
+		w := binary.LittleEndian.Uint64(b[j:])
+		bad := (w&0xf0f0f0f0f0f0f0f0 ^ 0x3030303030303030) | ((w&0x0f0f0f0f0f0f0f0f + 0x0606060606060606) & 0xf0f0f0f0f0f0f0f0)
+		k := bits.TrailingZeros64(^exactZero(bad)&msb) >> 3 // leading digits in w
+		if k == 8 {
+			mant = mant*100000000 + parseEight(w)
+			j += 8
+			continue
+		}
+		if k > 0 {
+			// Keep the k digits, moved to the top, and fill with '0's.
+			sh := uint(8 * (8 - k))
+			mant = mant*pow10u[k] + parseEight(w<<sh|0x3030303030303030>>uint(8*k))
+		}
+		return j + k, mant
+	}
+	for j < len(b) && isDigit[b[j]] {
+		mant = mant*10 + uint64(b[j]-'0')
+		j++
+	}
+	return j, mant
+}
+
+// exactZero has the high bit set in every byte of x that is zero.
+func exactZero(x uint64) uint64 {
+	return ^(((x & 0x7f7f7f7f7f7f7f7f) + 0x7f7f7f7f7f7f7f7f) | x) & msb
 }
 
 // parseEight converts 8 ASCII digits (the first in the low byte) to their value.
@@ -128,12 +173,12 @@ func parseEight(w uint64) uint64 {
 
 // key returns the exact numKey of the number.
 func (t *numTok) key() uint64 {
-	if t.simple && t.digits <= 15 && t.frac <= 22 {
+	if t.simple && t.digits <= 15 {
 		f := float64(t.mant)
 		if t.frac > 0 {
 			f /= pow10[t.frac]
 		}
-		if t.tok[0] == '-' {
+		if t.neg {
 			f = -f
 		}
 		return numKey(f)
@@ -143,14 +188,14 @@ func (t *numTok) key() uint64 {
 
 // approx returns a numKey within approxSlack of the exact one, or false.
 func (t *numTok) approx() (uint64, bool) {
-	if !t.simple || t.frac > 22 {
+	if !t.simple {
 		return 0, false
 	}
 	f := float64(t.mant)
 	if t.frac > 0 {
 		f /= pow10[t.frac]
 	}
-	if t.tok[0] == '-' {
+	if t.neg {
 		f = -f
 	}
 	return numKey(f), true

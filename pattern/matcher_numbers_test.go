@@ -1,0 +1,59 @@
+package pattern
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"strconv"
+	"testing"
+)
+
+// TestNumberKeys checks the number lexer, its exact keys and its
+// approximations against strconv on many numbers.
+func TestNumberKeys(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	nums := []string{"0", "-0", "0.0", "-0.0", "1", "-1", "300", "300.0", "3e2", "3E+2", "30000e-2",
+		"-122.504078056993180", "37.736216555206525", "1234567890123456789", "12345678901234567890",
+		"0.30000000000000004", "100.000000000000000001", "5e-324", "1.7976931348623157e308", "1e400",
+		"-1e400", "123456789.12345678", "99999999", "100000000", "0.00000001", "4999999999.99999999"}
+	for i := 0; i < 20000; i++ {
+		var s string
+		switch i % 4 {
+		case 0:
+			s = strconv.FormatFloat(r.NormFloat64()*math.Pow(10, float64(r.Intn(20)-5)), 'f', -1, 64)
+		case 1:
+			s = fmt.Sprintf("%d.%0*d", r.Intn(1000)-500, 1+r.Intn(18), r.Int63n(1e18))
+		case 2:
+			s = fmt.Sprint(r.Int63() >> uint(r.Intn(60)))
+		default:
+			s = fmt.Sprintf("%.*f", r.Intn(20), r.Float64()*float64(r.Intn(1e6)))
+		}
+		nums = append(nums, s)
+	}
+	for _, s := range nums {
+		var tok numTok
+		// Pad so that the eight-byte paths run, and also test unpadded.
+		for _, text := range []string{s, s + ",        ", s + "]"} {
+			end, ok := lexNumber([]byte(text), 0, &tok)
+			if !ok || end != len(s) {
+				t.Fatalf("lexNumber(%q) = %d, %v", text, end, ok)
+			}
+			f, _ := strconv.ParseFloat(s, 64)
+			want := numKey(f)
+			if got := tok.key(); got != want {
+				t.Fatalf("key(%q) = %x, want %x (%v)", s, got, want, f)
+			}
+			if a, ok := tok.approx(); ok {
+				if d := int64(a - want); d > approxSlack || d < -approxSlack {
+					t.Fatalf("approx(%q) is %d keys away", s, d)
+				}
+			}
+		}
+	}
+	for _, bad := range []string{"", "-", "01", "1.", ".5", "1e", "1e+", "--1", "+1", "-a"} {
+		var tok numTok
+		if end, ok := lexNumber([]byte(bad), 0, &tok); ok && end == len(bad) {
+			t.Errorf("lexNumber(%q) accepted", bad)
+		}
+	}
+}
