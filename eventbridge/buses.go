@@ -210,7 +210,7 @@ func (s *Service) UpdateEventBus(ctx context.Context, in *UpdateEventBusInput) (
 	if err := checkBusDeadLetter(in.DeadLetterConfig); err != nil {
 		return nil, err
 	}
-	name := busName(in.Name)
+	name := s.busName(in.Name)
 	b, err := s.cat.UpdateBus(ctx, name, func(b *catalog.Bus) error {
 		if in.Description != nil {
 			b.Description = *in.Description

@@ -149,7 +149,7 @@ func internal(op string, err error) error {
 // resolveBus turns an EventBusName member (a name or a bus ARN; nil means
 // the default bus) into a bus name and checks that the bus exists.
 func (s *Service) resolveBus(ctx context.Context, nameOrARN *string) (*catalog.Bus, error) {
-	name := busName(nameOrARN)
+	name := s.busName(nameOrARN)
 	b, err := s.cat.Bus(ctx, name)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return nil, errBusNotFound(name)
@@ -161,24 +161,18 @@ func (s *Service) resolveBus(ctx context.Context, nameOrARN *string) (*catalog.B
 }
 
 // busName returns the bus name an EventBusName member stands for, without
-// looking it up: the default bus when absent, the name part of an ARN.
-func busName(nameOrARN *string) string {
+// looking it up: the default bus when absent, the name part of a bus ARN of
+// this catalog's region and account. An ARN of another region or account
+// is returned whole: no bus has that name, so the caller answers that the
+// bus does not exist.
+func (s *Service) busName(nameOrARN *string) string {
 	if nameOrARN == nil {
 		return catalog.DefaultBusName
 	}
-	if a, ok := catalog.ParseARN(*nameOrARN); ok {
-		if n, ok := cutPrefix(a.Resource, "event-bus/"); ok {
-			return n
-		}
+	if name, ok := s.cat.BusNameFromARN(*nameOrARN); ok {
+		return name
 	}
 	return *nameOrARN
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return s, false
 }
 
 func ts(t time.Time) awsapi.Timestamp { return awsapi.NewTimestamp(t) }
