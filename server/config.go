@@ -38,6 +38,12 @@ type Config struct {
 	Logger *slog.Logger
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
+	// AuditRetention is how long CloudTrail records are kept (default 90
+	// days).
+	AuditRetention time.Duration
+	// AuditDataEvents records data events (PutEvents, SQS message calls)
+	// too; they never show in the event history, as on AWS.
+	AuditDataEvents bool
 	// RetryBackoff is the first retry delay of a failed delivery; later
 	// retries double it (with jitter) up to five minutes. Zero means one
 	// second. Tests make it small.

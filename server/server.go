@@ -15,8 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/conveyor/conveyor/audit"
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
+	"github.com/conveyor/conveyor/cloudtrail"
 	"github.com/conveyor/conveyor/delivery"
 	"github.com/conveyor/conveyor/eventbridge"
 	"github.com/conveyor/conveyor/ingest"
@@ -39,6 +41,7 @@ type Server struct {
 	targets  *target.Registry
 	runner   *delivery.Runner
 	router   *router.Router
+	audit    *audit.Audit
 	api      *awsapi.Server
 	handler  http.Handler
 	closeErr error
@@ -184,6 +187,28 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+
+	// CloudTrail: every call recorded, searchable, and put on the bus.
+	s.audit, err = audit.New(ctx, audit.Options{
+		Config: audit.Config{
+			AccountID:  cfg.Account,
+			Region:     cfg.Region,
+			DataEvents: cfg.AuditDataEvents,
+		},
+		JetStream: s.store.JetStream(),
+		Replicas:  s.store.Replicas(),
+		IndexPath: filepath.Join(cfg.DataDir, "cloudtrail-index.db"),
+		Retention: cfg.AuditRetention,
+		Logger:    cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.api.Observe(s.audit.Recorder().Observe)
+	if err = cloudtrail.Register(s.api, s.audit.Index()); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.audit.StartForwarding(s.router)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -259,6 +284,13 @@ func (s *Server) Close(ctx context.Context) error {
 func (s *Server) shutdown(ctx context.Context) {
 	if s.stopWatches != nil {
 		s.stopWatches()
+	}
+	if s.audit != nil {
+		// Flush the records of the calls answered so far to the audit log.
+		if err := s.audit.Close(ctx); err != nil {
+			s.closeErr = errors.Join(s.closeErr, err)
+		}
+		s.audit = nil
 	}
 	if s.router != nil {
 		s.router.Close()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/conveyor/conveyor/server"
@@ -30,6 +31,8 @@ type Instance struct {
 	Config server.Config
 	// Events is an EventBridge client for URL.
 	Events *eventbridge.Client
+	// CloudTrail is a CloudTrail client for URL.
+	CloudTrail *cloudtrail.Client
 
 	cancel context.CancelFunc
 	done   chan error
@@ -84,6 +87,7 @@ func StartConfig(cfg server.Config) (*Instance, error) {
 	}
 	go func() { in.done <- srv.Serve(sctx, ln) }()
 	in.Events = eventbridge.NewFromConfig(in.AWSConfig())
+	in.CloudTrail = cloudtrail.NewFromConfig(in.AWSConfig())
 	return in, nil
 }
 
