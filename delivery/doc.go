@@ -32,7 +32,11 @@
 // (store.QueueStream). The message body is the payload the target would have
 // received; headers carry EventBridge's message attributes ERROR_CODE,
 // ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION (when retries ran out),
-// RETRY_ATTEMPTS, RULE_ARN and TARGET_ARN, plus Conveyor-Event-Id.
+// RETRY_ATTEMPTS, RULE_ARN and TARGET_ARN, plus Conveyor-Event-Id and
+// Conveyor-Target-Id (what a redrive needs). With Config.DeadLetterQueues
+// set (the SQS service), a dead-letter queue that does not exist is not
+// created: the event is dropped and counted in
+// conveyor_invocations_failed_to_be_sent_to_dlq_total, as EventBridge does.
 //
 // # Isolation
 //

@@ -53,9 +53,23 @@ const (
 	HeaderRuleARN          = "RULE_ARN"
 	HeaderTargetARN        = "TARGET_ARN"
 	HeaderEventID          = "Conveyor-Event-Id"
+	HeaderTargetID         = "Conveyor-Target-Id"
 	ExhaustedRetryAttempts = "MaximumRetryAttempts"
 	ExhaustedEventAge      = "MaximumEventAgeInSeconds"
 )
+
+// DeadLetterQueues checks that a dead-letter queue exists.
+type DeadLetterQueues interface {
+	// CheckDeadLetterQueue returns nil when the queue with ARN arn exists
+	// (its stream too), an error wrapping ErrNoDeadLetterQueue when it does
+	// not.
+	CheckDeadLetterQueue(ctx context.Context, arn string) error
+}
+
+// ErrNoDeadLetterQueue means a job's dead-letter queue does not exist: as
+// EventBridge does, the event is dropped and counted as failed to be sent to
+// the dead-letter queue.
+var ErrNoDeadLetterQueue = errors.New("dead-letter queue does not exist")
 
 // Clock tells the time; tests may supply their own.
 type Clock interface{ Now() time.Time }
@@ -89,6 +103,10 @@ type Config struct {
 	// InvokeTimeout bounds one invocation (default 10s; the HTTP target has
 	// its own 5s limit).
 	InvokeTimeout time.Duration
+	// DeadLetterQueues, when set, says whether a dead-letter queue exists
+	// before a job is dead-lettered into its stream (the SQS service, which
+	// creates the streams); without it the runner creates missing streams.
+	DeadLetterQueues DeadLetterQueues
 	// DLQMaxAge is how long dead-letter streams keep messages (default 14
 	// days, SQS's longest retention).
 	DLQMaxAge time.Duration
@@ -470,6 +488,12 @@ func (r *Runner) fail(log *slog.Logger, msg jetstream.Msg, job *Job, cause error
 	}
 	if err := r.deadLetter(job, cause, code, exhausted); err != nil {
 		r.m.failedToDLQ.WithLabelValues(bus, rule).Inc()
+		if errors.Is(err, ErrNoDeadLetterQueue) {
+			log.Error("delivery: failed for good and the dead-letter queue does not exist; event dropped",
+				append(attrs, "dead_letter_arn", job.DeadLetterARN, "dlq_err", err)...)
+			_ = msg.Ack()
+			return
+		}
 		log.Error("delivery: failed for good and could not be sent to the dead-letter queue; will try again",
 			append(attrs, "dead_letter_arn", job.DeadLetterARN, "dlq_err", err)...)
 		_ = msg.NakWithDelay(r.cfg.BackoffMax)
@@ -497,6 +521,7 @@ func (r *Runner) deadLetter(job *Job, cause error, code, exhausted string) error
 		HeaderRuleARN:       {job.RuleARN},
 		HeaderTargetARN:     {job.TargetARN},
 		HeaderEventID:       {job.EventID},
+		HeaderTargetID:      {job.TargetID},
 		// A crash between this publish and the ack must not store it twice.
 		jetstream.MsgIDHeader: {"dlq " + msgID(job)},
 	}
@@ -522,6 +547,9 @@ func headerValue(s string) string {
 }
 
 func (r *Runner) ensureDLQ(ctx context.Context, arn string) error {
+	if r.cfg.DeadLetterQueues != nil {
+		return r.cfg.DeadLetterQueues.CheckDeadLetterQueue(ctx, arn)
+	}
 	r.dlqMu.Lock()
 	ok := r.dlqs[arn]
 	r.dlqMu.Unlock()

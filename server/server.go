@@ -24,6 +24,7 @@ import (
 	"github.com/conveyor/conveyor/ingest"
 	"github.com/conveyor/conveyor/pattern"
 	"github.com/conveyor/conveyor/router"
+	"github.com/conveyor/conveyor/sqs"
 	"github.com/conveyor/conveyor/store"
 	"github.com/conveyor/conveyor/target"
 )
@@ -38,6 +39,7 @@ type Server struct {
 	store    *store.Store
 	catalog  *catalog.Catalog
 	queue    *delivery.Queue
+	queues   *sqs.Service
 	targets  *target.Registry
 	runner   *delivery.Runner
 	router   *router.Router
@@ -110,6 +112,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	s.queues, err = sqs.New(ctx, sqs.Config{Store: s.store, Region: cfg.Region, Account: cfg.Account,
+		Catalog: s.catalog, Deliveries: s.queue, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	logDir := ""
 	if cfg.DataDir != "" {
 		logDir = filepath.Join(cfg.DataDir, "logs")
@@ -126,15 +133,17 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.targets = target.NewRegistry(target.Config{
 		Destinations: dests,
 		Putter:       putter,
+		Queues:       s.queues,
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,
 		LogDir:       logDir,
 	})
 	s.runner, err = delivery.NewRunner(s.queue, delivery.Config{
-		Invoker:     s.targets,
-		Registerer:  s.registry,
-		Logger:      cfg.Logger,
-		BackoffBase: cfg.RetryBackoff,
+		Invoker:          s.targets,
+		Registerer:       s.registry,
+		Logger:           cfg.Logger,
+		BackoffBase:      cfg.RetryBackoff,
+		DeadLetterQueues: s.queues,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -183,7 +192,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	in.Register(events)
-	s.api, err = awsapi.NewServer(awsapi.Config{Logger: cfg.Logger}, events)
+	queues, conveyorQueues := awsapi.NewSQS(), sqs.NewConveyorService()
+	queues.SetModel(awsapi.MustLoadModel("sqs"))
+	s.queues.Register(queues, conveyorQueues)
+	s.api, err = awsapi.NewServer(awsapi.Config{Logger: cfg.Logger}, events, queues, conveyorQueues)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -221,7 +233,7 @@ func (s *Server) routes() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	mux.Handle("/", s.api)
+	mux.Handle("/", sqs.HostMiddleware(s.api))
 	return mux
 }
 
@@ -301,6 +313,10 @@ func (s *Server) shutdown(ctx context.Context) {
 			s.closeErr = errors.Join(s.closeErr, err)
 		}
 		s.runner = nil
+	}
+	if s.queues != nil {
+		s.queues.Close()
+		s.queues = nil
 	}
 	if s.targets != nil {
 		if err := s.targets.Close(); err != nil {

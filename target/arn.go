@@ -16,6 +16,7 @@ const (
 	KindLogGroup
 	KindStdout
 	KindStderr
+	KindQueue
 )
 
 func (k Kind) String() string {
@@ -30,6 +31,8 @@ func (k Kind) String() string {
 		return "stdout"
 	case KindStderr:
 		return "stderr"
+	case KindQueue:
+		return "sqs-queue"
 	}
 	return "unknown"
 }
@@ -40,7 +43,7 @@ type ARN struct {
 	Partition string
 	Region    string
 	Account   string
-	// Name is the API destination's, bus's or log group's name.
+	// Name is the API destination's, bus's, queue's or log group's name.
 	Name string
 }
 
@@ -83,8 +86,10 @@ func ParseARN(arn string) (ARN, error) {
 			return ARN{}, fmt.Errorf("log group ARN %q: %w", arn, err)
 		}
 		a.Kind, a.Name = KindLogGroup, name
+	case service == "sqs" && res != "" && !strings.ContainsAny(res, ":/"):
+		a.Kind, a.Name = KindQueue, res
 	default:
-		return ARN{}, fmt.Errorf("target ARN %q is not an API destination, event bus or log target", arn)
+		return ARN{}, fmt.Errorf("target ARN %q is not an API destination, event bus, SQS queue or log target", arn)
 	}
 	return a, nil
 }

@@ -18,6 +18,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// Putter puts events on buses (event-bus targets).
 	Putter Putter
+	// Queues sends messages to SQS queues (queue targets).
+	Queues QueueSender
 	// Stdout and Stderr receive the lines of the stdout and stderr log
 	// targets.
 	Stdout, Stderr io.Writer
@@ -31,6 +33,7 @@ type Registry struct {
 	HTTP *HTTP
 	Bus  *Bus
 	Log  *Log
+	SQS  *Queue
 }
 
 var _ Invoker = (*Registry)(nil)
@@ -41,6 +44,7 @@ func NewRegistry(cfg Config) *Registry {
 		HTTP: NewHTTP(cfg.Destinations, cfg.HTTPClient),
 		Bus:  NewBus(cfg.Putter),
 		Log:  NewLog(cfg.Stdout, cfg.Stderr, cfg.LogDir),
+		SQS:  NewQueue(cfg.Queues),
 	}
 }
 
@@ -55,6 +59,8 @@ func (r *Registry) Invoke(ctx context.Context, job *delivery.Job) error {
 		return r.HTTP.Invoke(ctx, job)
 	case KindBus:
 		return r.Bus.Invoke(ctx, job)
+	case KindQueue:
+		return r.SQS.Invoke(ctx, job)
 	default:
 		return r.Log.Invoke(ctx, job)
 	}

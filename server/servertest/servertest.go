@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/conveyor/conveyor/server"
 )
@@ -33,6 +34,8 @@ type Instance struct {
 	Events *eventbridge.Client
 	// CloudTrail is a CloudTrail client for URL.
 	CloudTrail *cloudtrail.Client
+	// SQS is an SQS client for URL.
+	SQS *sqs.Client
 
 	cancel context.CancelFunc
 	done   chan error
@@ -88,6 +91,7 @@ func StartConfig(cfg server.Config) (*Instance, error) {
 	go func() { in.done <- srv.Serve(sctx, ln) }()
 	in.Events = eventbridge.NewFromConfig(in.AWSConfig())
 	in.CloudTrail = cloudtrail.NewFromConfig(in.AWSConfig())
+	in.SQS = sqs.NewFromConfig(in.AWSConfig())
 	return in, nil
 }
 

@@ -1,0 +1,58 @@
+// Package sqs is Conveyor's built-in message queues: the SQS API (AWS JSON
+// 1.0, X-Amz-Target AmazonSQS.<Operation>) on JetStream.
+//
+// # Storage
+//
+// Each queue is one JetStream stream, store.QueueStream(arn), configured by
+// delivery.DLQStreamConfig: the same stream the delivery runner dead-letters
+// into, so a rule target's DeadLetterConfig naming a queue is read with
+// ReceiveMessage. A message is a stream message: the body is the data, the
+// SQS message attributes, delay and sender travel in headers (Sqs-*). The
+// dead-letter headers the runner writes (ERROR_CODE, ERROR_MESSAGE,
+// EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS, RULE_ARN, TARGET_ARN) are read
+// as String (RETRY_ATTEMPTS: Number) message attributes, as EventBridge adds
+// them.
+//
+// Queue records (attributes, tags, creation time) live in the KV bucket
+// "conveyor-sqs" under q.<token(name)>; the bucket also keeps the receipt
+// handle secret and, per received message, its receive state under
+// s.<queue generation>.<stream sequence>: receive count, first receive
+// time and the time it becomes visible again. A message received but not
+// deleted therefore comes back after its visibility timeout also after a
+// restart, with its receive count.
+//
+// # Visibility
+//
+// Each queue keeps an in-memory index of its messages (sequence → state),
+// filled by an ordered, headers-only consumer of its stream (so messages
+// the runner publishes are seen as well) and the receive states loaded from
+// KV. ReceiveMessage takes the oldest visible messages, stamps them
+// invisible for the visibility timeout, writes their receive state, and
+// reads their bodies from the stream by sequence. A waiting (long-polling)
+// receive sleeps until a message is indexed, one becomes visible, or its
+// wait ends. DeleteMessage deletes the stream message and its state.
+//
+// Receipt handles are the queue's generation (random, new for every
+// CreateQueue), the sequence and the receive count, authenticated with an
+// HMAC: a handle that was not issued by this server for this queue is
+// ReceiptHandleIsInvalid. A handle of an earlier receive still deletes the
+// message (as standard SQS queues do in practice); ChangeMessageVisibility
+// needs the latest one.
+//
+// # Departures from SQS
+//
+// FIFO queues are refused (UnsupportedOperation). Messages are limited to
+// 256 KiB (MaximumMessageSize 1024–262144), the limit SQS had before 2025.
+// Policy, KMS and RedriveAllowPolicy attributes are kept and returned but
+// have no effect. A queue name may be reused at once after DeleteQueue.
+//
+// # Dead letters and redrive
+//
+// A dead-letter ARN naming a queue that does not exist is not created: the
+// runner drops the event and counts it as failed to be sent to the
+// dead-letter queue, as EventBridge does. The Conveyor-specific operation
+// ConveyorQueues.RedriveDeadLetters moves a queue's dead-lettered events back
+// to the rule target named by their RULE_ARN/TARGET_ARN attributes (as
+// delivery jobs, with the target's current retry policy and dead-letter
+// queue) and deletes them from the queue.
+package sqs
