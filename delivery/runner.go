@@ -301,34 +301,47 @@ func (r *Runner) consumerConfig(k TargetKey) jetstream.ConsumerConfig {
 	}
 }
 
-// Pull requests expire after pullExpiry; the server sends a heartbeat every
-// pullHeartbeat while one waits. The client re-pulls when two heartbeats are
-// missed, which is what unsticks an iterator whose pull request the server
-// no longer holds (seen after a restart with unflushed consumer state): short
-// values bound that stall to a few seconds at the cost of a few idle
-// messages per target.
+// A pull request waits up to pullExpiry for jobs; the server sends a
+// heartbeat every pullHeartbeat while one waits, so a request the server lost
+// is noticed (two missed heartbeats) and replaced within seconds. The client
+// stops that clock while our callback runs, so a callback waiting for a free
+// slot never counts as a missed heartbeat.
 const (
-	pullExpiry    = 10 * time.Second
-	pullHeartbeat = 2 * time.Second
+	pullExpiry    = 30 * time.Second
+	pullHeartbeat = 5 * time.Second
 )
 
-// run is the loop of one target: (re)create its consumer, pull its jobs and
-// hand each to a goroutine, at most MaxInFlight at once.
+// run is the loop of one target: (re)create its consumer and consume its
+// jobs. The consume callback takes a slot (at most MaxInFlight) before it
+// starts a goroutine for a job, and blocks while none is free: the client
+// then pulls no more, so a slow target holds at most MaxInFlight jobs in
+// invocation plus MaxInFlight prefetched on this process.
 func (r *Runner) run(ctx context.Context, w *worker) {
 	defer close(w.done)
 	log := r.log.With("event_bus_name", w.key.Bus, "rule_name", w.key.Rule, "target_id", w.key.ID)
 	sem := make(chan struct{}, r.cfg.MaxInFlight)
-	var inflight sync.WaitGroup
-	defer inflight.Wait()
-	retry := 0
+	// The consume callback may still run after Stop; ended (under mu) keeps
+	// it from starting work once we wait for the work in flight.
+	var (
+		inflight sync.WaitGroup
+		mu       sync.Mutex
+		ended    bool
+	)
+	defer func() {
+		mu.Lock()
+		ended = true
+		mu.Unlock()
+		inflight.Wait()
+	}()
+	failures := 0
 	for ctx.Err() == nil {
-		if retry > 0 {
-			sleep(ctx, min(time.Duration(retry)*100*time.Millisecond, 5*time.Second))
+		if failures > 0 {
+			sleep(ctx, min(time.Duration(failures)*100*time.Millisecond, 5*time.Second))
 			if ctx.Err() != nil {
 				return
 			}
 		}
-		retry++
+		failures++
 		cons, err := r.js.CreateOrUpdateConsumer(ctx, store.DeliveryStream, r.consumerConfig(w.key))
 		if err != nil {
 			if ctx.Err() == nil {
@@ -336,42 +349,68 @@ func (r *Runner) run(ctx context.Context, w *worker) {
 			}
 			continue
 		}
-		it, err := cons.Messages(jetstream.PullMaxMessages(r.cfg.MaxInFlight),
-			jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat))
-		if err != nil {
-			log.Error("delivery: pull messages", "err", err)
-			continue
-		}
-		retry = 0
-		for {
-			msg, err := it.Next(jetstream.NextContext(ctx))
-			if err != nil {
-				if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-					break
-				}
-				if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
-					errors.Is(err, nats.ErrConnectionClosed) {
-					log.Warn("delivery: consumer gone; recreating", "err", err)
-					retry = 1
-					break
-				}
-				log.Warn("delivery: next job", "err", err)
-				continue
-			}
+		gone := make(chan error, 1)
+		cc, err := cons.Consume(func(msg jetstream.Msg) {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				// Not started: let JetStream deliver it again at once.
 				_ = msg.Nak()
-				continue
+				return
+			}
+			mu.Lock()
+			if ended {
+				mu.Unlock()
+				<-sem
+				_ = msg.Nak()
+				return
 			}
 			inflight.Add(1)
+			mu.Unlock()
 			go func() {
 				defer func() { <-sem; inflight.Done() }()
 				r.handle(log, msg)
 			}()
+		},
+			jetstream.PullMaxMessages(r.cfg.MaxInFlight),
+			jetstream.PullExpiry(pullExpiry),
+			jetstream.PullHeartbeat(pullHeartbeat),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				switch {
+				case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound),
+					errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, jetstream.ErrConnectionClosed):
+					select {
+					case gone <- err:
+					default:
+					}
+				case errors.Is(err, jetstream.ErrNoHeartbeat):
+					log.Debug("delivery: pull missed heartbeats; pulling again", "err", err)
+				default:
+					if ctx.Err() == nil {
+						log.Warn("delivery: consume jobs", "err", err)
+					}
+				}
+			}))
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("delivery: consume", "err", err)
+			}
+			continue
 		}
-		it.Stop()
+		select {
+		case <-ctx.Done():
+		case err := <-gone:
+			if ctx.Err() == nil {
+				log.Warn("delivery: consumer gone; recreating", "err", err)
+			}
+		case <-cc.Closed():
+		}
+		cc.Stop()
+		if ctx.Err() == nil {
+			// Closed under us; wait a little before recreating.
+			continue
+		}
+		failures = 0
 	}
 }
 

@@ -448,15 +448,19 @@ func TestUnknownDestinationDeadLetters(t *testing.T) {
 func TestDownTargetDoesNotDelayOthers(t *testing.T) {
 	release := make(chan struct{})
 	var hangMu sync.Mutex
-	hung := 0
+	hanging, maxHanging := 0, 0
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hangMu.Lock()
-		hung++
+		hanging++
+		maxHanging = max(maxHanging, hanging)
 		hangMu.Unlock()
 		select {
 		case <-release:
-		case <-r.Context().Done():
+		case <-r.Context().Done(): // the client's 5s timeout
 		}
+		hangMu.Lock()
+		hanging--
+		hangMu.Unlock()
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	defer hang.Close()
@@ -498,7 +502,7 @@ func TestDownTargetDoesNotDelayOthers(t *testing.T) {
 	}
 	eventually(t, "all jobs of the healthy target", func() bool { return ok.distinct() == n })
 	hangMu.Lock()
-	h := hung
+	h := maxHanging
 	hangMu.Unlock()
 	if h > inflight {
 		t.Errorf("hanging target got %d concurrent requests, want at most %d", h, inflight)
@@ -564,6 +568,7 @@ func TestRestartDeliversEverything(t *testing.T) {
 				}
 			}
 			eventually(t, "some deliveries", func() bool { return ep.distinct() >= 40 })
+			t.Logf("%s closing", time.Now().Format("15:04:05.000"))
 			closeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			if mode == "clean" {
@@ -583,6 +588,7 @@ func TestRestartDeliversEverything(t *testing.T) {
 				t.Log("every job was delivered before the restart; the test proves less")
 			}
 
+			t.Logf("%s restarting", time.Now().Format("15:04:05.000"))
 			st2 := storetest.OpenConfig(t, store.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 			f2 := newFixture(t, st2, d, tweak)
 			if err := f2.r.AddTarget(key); err != nil {
