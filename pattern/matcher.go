@@ -304,6 +304,7 @@ func (x *index) insert(id string, p *Pattern) {
 			}
 			if len(br) == 1 && !fh.neg {
 				fi.ref.slot = e.slot // this field alone decides the pattern
+				fi.ref.id = id
 			}
 			for _, c := range fd.Conds {
 				if c.Kind != KindExists || c.Bool {

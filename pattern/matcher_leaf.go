@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"unsafe"
 )
 
 // A leaf holds the compiled conditions of every pattern field on one path.
@@ -44,7 +45,8 @@ type leaf struct {
 // exists:false), the pattern's slot, so that a hit adds the pattern's id
 // without touching any per-field state.
 type ref struct {
-	f, slot int32 // slot < 0: the branch needs more than this field
+	f, slot int32  // slot < 0: the branch needs more than this field
+	id      string // the pattern's id, when slot >= 0
 }
 
 type wildRef struct {
@@ -521,20 +523,61 @@ func (a *abutCond) matchNumber(k uint64) bool {
 	return true
 }
 
-// parseIP reads an IP address from an event string, as netip.ParseAddr
-// does; zones are not addresses a CIDR can hold.
+// parseIP reads an IP address from an event string as netip.ParseAddr
+// does (AWS's cidr accepts what it accepts), without allocating for IPv4
+// text or for text that is no address. Zones are not addresses a CIDR holds.
 func parseIP(v []byte) (netip.Addr, bool) {
-	if len(v) == 0 || len(v) > 64 {
+	if len(v) < 2 || len(v) > 64 {
 		return netip.Addr{}, false
 	}
-	// Cheap rejection: an address holds only hex digits, '.' and ':'.
+	colon := false
 	for _, c := range v {
 		if !isIPByte[c] {
 			return netip.Addr{}, false
 		}
+		colon = colon || c == ':'
 	}
-	ip, err := netip.ParseAddr(string(v))
+	if !colon {
+		return parseIPv4(v)
+	}
+	// The string does not outlive the call: without a zone ('%' was
+	// rejected above) ParseAddr keeps nothing of it.
+	ip, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(v), len(v)))
 	return ip, err == nil
+}
+
+// parseIPv4 follows netip's rules for dotted quads: four fields of one to
+// three digits, at most 255, no leading zeros.
+func parseIPv4(v []byte) (netip.Addr, bool) {
+	var fields [4]byte
+	var val, digits, pos int
+	for i, c := range v {
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && val == 0 {
+				return netip.Addr{}, false
+			}
+			val = val*10 + int(c-'0')
+			digits++
+			if val > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.':
+			if i == 0 || i == len(v)-1 || v[i-1] == '.' || pos == 3 {
+				return netip.Addr{}, false
+			}
+			fields[pos] = byte(val)
+			pos++
+			val, digits = 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if pos < 3 {
+		return netip.Addr{}, false
+	}
+	fields[3] = byte(val)
+	return netip.AddrFrom4(fields), true
 }
 
 var isIPByte = func() (t [256]bool) {

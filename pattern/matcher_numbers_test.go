@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -54,6 +56,25 @@ func TestNumberKeys(t *testing.T) {
 		var tok numTok
 		if end, ok := lexNumber([]byte(bad), 0, &tok); ok && end == len(bad) {
 			t.Errorf("lexNumber(%q) accepted", bad)
+		}
+	}
+}
+
+// TestParseIP checks the matcher's address reader against netip.ParseAddr.
+func TestParseIP(t *testing.T) {
+	for _, s := range []string{"10.0.0.1", "10.0.0.256", "010.0.0.1", "0.0.0.0", "255.255.255.255", "1.2.3", "1.2.3.4.5",
+		"1..2.3", ".1.2.3", "1.2.3.", "00.1.2.3", "1.2.3.04", "::1", "2001:db8::1", "::ffff:10.0.0.1", "fe80::1%eth0",
+		"BEACH", "ABC", "1.2.3.4:80", "", "1", "1234", "a.b.c.d", "::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9"} {
+		want, err := netip.ParseAddr(s)
+		got, ok := parseIP([]byte(s))
+		if strings.Contains(s, "%") {
+			if ok {
+				t.Errorf("parseIP(%q) accepted a zone", s)
+			}
+			continue
+		}
+		if ok != (err == nil) || (ok && got != want) {
+			t.Errorf("parseIP(%q) = %v, %v; netip: %v, %v", s, got, ok, want, err)
 		}
 	}
 }

@@ -21,7 +21,8 @@ type scratch struct {
 	bstate []branchState
 	pstamp []uint32 // by pattern slot: gen when its id was added
 
-	cand []int32 // branches whose needed fields have all been hit
+	cand  []int32 // branches whose needed fields have all been hit
+	slots []int32 // the pattern slots matched, while fewer than fewMatches
 
 	// Array positions: arr is the stack of arrays enclosing the current
 	// value; hits records, for fields that may share arrays with others,
@@ -91,6 +92,7 @@ func (s *scratch) reset(x *index) {
 		s.gen = 1
 	}
 	s.cand = s.cand[:0]
+	s.slots = s.slots[:0]
 	s.arr = s.arr[:0]
 	s.nextArr = 0
 	s.recs = s.recs[:0]
@@ -122,18 +124,50 @@ func (s *scratch) hits(refs []ref) {
 // hitRef records that a condition holds for the current value.
 func (s *scratch) hitRef(r ref) {
 	if r.slot >= 0 {
-		s.addID(r.slot)
+		s.addID(r.slot, r.id)
 		return
 	}
 	s.hit(r.f)
 }
 
-// addID adds the id of pattern slot to the result, once.
-func (s *scratch) addID(slot int32) {
+// addID adds the id of pattern slot to the result, once. While the matches
+// are few, a scan of the short list of their slots tells duplicates, which
+// keeps the per-pattern stamps (a cache miss each) out of the common case.
+func (s *scratch) addID(slot int32, id string) {
+	if len(s.slots) < fewMatches {
+		for _, x := range s.slots {
+			if x == slot {
+				return
+			}
+		}
+		s.slots = append(s.slots, slot)
+		s.dst = append(s.dst, id)
+		if len(s.slots) == fewMatches {
+			for _, x := range s.slots {
+				s.pstamp[x] = s.gen
+			}
+		}
+		return
+	}
 	if s.pstamp[slot] != s.gen {
 		s.pstamp[slot] = s.gen
-		s.dst = append(s.dst, s.ids[slot])
+		s.dst = append(s.dst, id)
 	}
+}
+
+const fewMatches = 16
+
+// added reports whether the id of pattern slot is in the result.
+func (s *scratch) added(slot int32) bool {
+	if len(s.slots) < fewMatches {
+		for _, x := range s.slots {
+			if x == slot {
+				return true
+			}
+		}
+		return false
+	}
+	return s.pstamp[slot] == s.gen
 }
 
 // hit records that a condition of field f holds for the current value.
@@ -230,7 +264,7 @@ func (s *scratch) walk(ev []byte) error {
 // adds its pattern's id if it matches.
 func (s *scratch) finish(b int32) {
 	bi := &s.x.branches[b]
-	if s.pstamp[bi.slot] == s.gen {
+	if s.added(bi.slot) {
 		return
 	}
 	for _, f := range bi.negs {
@@ -241,7 +275,7 @@ func (s *scratch) finish(b int32) {
 	if bi.mem && !s.consistent(bi) {
 		return
 	}
-	s.addID(bi.slot)
+	s.addID(bi.slot, s.ids[bi.slot])
 }
 
 // object walks the object at ev[i] ('{') whose path is n.

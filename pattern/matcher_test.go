@@ -173,10 +173,10 @@ func TestMatcherMany(t *testing.T) {
 		}
 		pats[id], _ = decodeJSON([]byte(p))
 	}
-	for i := 0; i < 3000; i++ {
+	for i := 0; i < 1200; i++ {
 		add(fmt.Sprint("p", i))
 	}
-	events := make([]string, 40)
+	events := make([]string, 25)
 	for i := range events {
 		k := r.Intn(5)
 		events[i] = fmt.Sprintf(`{"source":"s%d","detail":{"k%d":"%s","k%d":["%s","x"],"n":%d}}`,
@@ -204,12 +204,12 @@ func TestMatcherMany(t *testing.T) {
 		}
 	}
 	check("added")
-	for i := 0; i < 3000; i += 2 {
+	for i := 0; i < 1200; i += 2 {
 		m.Delete(fmt.Sprint("p", i))
 		delete(pats, fmt.Sprint("p", i))
 	}
 	check("deleted")
-	for i := 1; i < 3000; i += 4 {
+	for i := 1; i < 1200; i += 4 {
 		add(fmt.Sprint("p", i)) // replace
 	}
 	check("replaced")
@@ -256,7 +256,7 @@ func TestMatcherConcurrent(t *testing.T) {
 		writers.Add(1)
 		go func() {
 			defer writers.Done()
-			for i := 0; i < 2000; i++ {
+			for i := 0; i < 600; i++ {
 				id := fmt.Sprint(w, "-", i%100)
 				if i%3 == 2 {
 					m.Delete(id)
