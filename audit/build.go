@@ -17,10 +17,13 @@ type Call struct {
 	Operation string
 
 	AccessKeyID string
-	Region      string // the region the call was made to; default: Config.Region
-	SourceIP    string
-	UserAgent   string
-	RequestID   string
+	// Principal is the user name an authenticator found for the key, if any;
+	// a key listed in Config.Identities is described by that entry instead.
+	Principal string
+	Region    string // the region the call was made to; default: Config.Region
+	SourceIP  string
+	UserAgent string
+	RequestID string
 
 	// Request is the request body as the client sent it (the service's JSON,
 	// PascalCase members); it is converted to CloudTrail's form.
@@ -105,7 +108,7 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	}
 	rec := &Record{
 		EventVersion:       EventVersion,
-		UserIdentity:       b.userIdentity(c.AccessKeyID),
+		UserIdentity:       b.userIdentity(c.AccessKeyID, c.Principal),
 		EventTime:          t.UTC().Format(TimeFormat),
 		EventSource:        source,
 		EventName:          c.Operation,

@@ -53,18 +53,22 @@ var accountID = regexp.MustCompile(`^\d{12}$`)
 // signed the call.
 //
 // A key that the configuration does not name is an IAM user whose name and
-// principal ID are the key itself. Conveyor accepts any key by default, as
+// principal ID are the key itself (or, for the name, the principal an
+// authenticator found for the key). Conveyor accepts any key by default, as
 // local AWS emulators do; calling every such caller Root would merge them all
 // into one identity, while naming the user after the key keeps "who did what"
 // answerable (Username lookups tell callers apart) without claiming a user
 // name nobody configured.
-func (b *Builder) userIdentity(key string) UserIdentity {
+func (b *Builder) userIdentity(key, principal string) UserIdentity {
 	if key == "" {
 		return UserIdentity{Type: IdentityUnknown, AccountID: b.cfg.AccountID}
 	}
 	id, ok := b.cfg.Identities[key]
 	if !ok {
 		id = Identity{Type: IdentityIAMUser, UserName: key}
+		if principal != "" && iamUserName.MatchString(principal) {
+			id.UserName = principal
+		}
 	}
 	acct := id.AccountID
 	if acct == "" {
@@ -83,13 +87,13 @@ func (b *Builder) userIdentity(key string) UserIdentity {
 	if name == "" {
 		name = key
 	}
-	principal := id.PrincipalID
-	if principal == "" {
-		principal = key
+	principalID := id.PrincipalID
+	if principalID == "" {
+		principalID = key
 	}
 	return UserIdentity{
 		Type:        IdentityIAMUser,
-		PrincipalID: principal,
+		PrincipalID: principalID,
 		ARN:         "arn:aws:iam::" + acct + ":user/" + name,
 		AccountID:   acct,
 		AccessKeyID: key,

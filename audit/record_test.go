@@ -117,3 +117,59 @@ func TestRecordGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestUserIdentity(t *testing.T) {
+	b := testBuilder(t, testConfig())
+	for _, c := range []struct {
+		key, principal string
+		want           UserIdentity
+		username       string
+	}{
+		{"AKIAALICE", "ignored", UserIdentity{Type: "IAMUser", PrincipalID: "AIDAALICE0000000000",
+			ARN: "arn:aws:iam::123456789012:user/alice", AccountID: "123456789012", AccessKeyID: "AKIAALICE", UserName: "alice"}, "alice"},
+		{"AKIAROOT", "", UserIdentity{Type: "Root", PrincipalID: "123456789012", ARN: "arn:aws:iam::123456789012:root",
+			AccountID: "123456789012", AccessKeyID: "AKIAROOT"}, "root"},
+		{"AKIAOTHER", "", UserIdentity{Type: "IAMUser", PrincipalID: "AKIAOTHER", ARN: "arn:aws:iam::123456789012:user/AKIAOTHER",
+			AccountID: "123456789012", AccessKeyID: "AKIAOTHER", UserName: "AKIAOTHER"}, "AKIAOTHER"},
+		{"AKIAOTHER", "carol", UserIdentity{Type: "IAMUser", PrincipalID: "AKIAOTHER", ARN: "arn:aws:iam::123456789012:user/carol",
+			AccountID: "123456789012", AccessKeyID: "AKIAOTHER", UserName: "carol"}, "carol"},
+		{"", "", UserIdentity{Type: "Unknown", AccountID: "123456789012"}, ""},
+	} {
+		rec, _ := b.Build(Call{Service: "events", Operation: "ListRules", AccessKeyID: c.key, Principal: c.principal})
+		if rec.UserIdentity != c.want || rec.Username() != c.username {
+			t.Errorf("key %q principal %q: %+v (%q), want %+v (%q)", c.key, c.principal, rec.UserIdentity, rec.Username(), c.want, c.username)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, c := range []Config{
+		{AccountID: "123", Region: "us-east-1"},
+		{AccountID: "123456789012"},
+		{AccountID: "123456789012", Region: "us-east-1", Identities: map[string]Identity{"k": {Type: "Role"}}},
+		{AccountID: "123456789012", Region: "us-east-1", Identities: map[string]Identity{"k": {Type: "Root", UserName: "x"}}},
+		{AccountID: "123456789012", Region: "us-east-1", Identities: map[string]Identity{"k": {UserName: "no spaces"}}},
+	} {
+		if _, err := NewBuilder(c); err == nil {
+			t.Errorf("config %+v accepted", c)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, c := range []struct {
+		svc, op        string
+		readOnly, data bool
+	}{
+		{"events", "PutRule", false, false}, {"events", "DescribeRule", true, false}, {"events", "ListRules", true, false},
+		{"events", "TestEventPattern", true, false}, {"events", "PutEvents", false, true}, {"cloudtrail", "LookupEvents", true, false},
+		{"sqs", "SendMessage", false, true}, {"sqs", "ReceiveMessage", true, true}, {"sqs", "GetQueueUrl", true, false},
+		{"sqs", "DeleteMessageBatch", false, true}, {"sqs", "PurgeQueue", false, false}, {"events", "Listen", false, false},
+		{"s3", "GetObject", true, true}, {"s3", "CreateBucket", false, false}, {"s3", "HeadBucket", true, false},
+	} {
+		src := EventSource(c.svc)
+		if IsReadOnly(src, c.op) != c.readOnly || IsDataEvent(src, c.op) != c.data {
+			t.Errorf("%s %s: readOnly %v data %v", c.svc, c.op, IsReadOnly(src, c.op), IsDataEvent(src, c.op))
+		}
+	}
+}

@@ -127,6 +127,7 @@ func FromAPICall(c *awsapi.Call) Call {
 		Service:     c.Service,
 		Operation:   c.Operation,
 		AccessKeyID: c.Caller.AccessKeyID,
+		Principal:   c.Caller.Principal,
 		Region:      c.Caller.Region,
 		SourceIP:    c.Caller.SourceIP,
 		UserAgent:   c.Caller.UserAgent,
@@ -136,8 +137,13 @@ func FromAPICall(c *awsapi.Call) Call {
 	}
 	if c.Err != nil {
 		out.ErrorCode, out.ErrorMessage = c.Err.Code, c.Err.Message
-	} else {
-		out.Output = c.Output
+	} else if c.Output != nil {
+		// Marshalled here, on the request's goroutine (the client has its
+		// answer already): the handler's output may share state that
+		// changes once the call is over.
+		if b, err := json.Marshal(c.Output); err == nil {
+			out.Response = b
+		}
 	}
 	return out
 }

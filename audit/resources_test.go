@@ -1,0 +1,60 @@
+package audit
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestResourcesOf(t *testing.T) {
+	const r, a = "us-east-1", "123456789012"
+	for _, c := range []struct {
+		svc, op   string
+		req, resp string
+		want      []Resource
+	}{
+		{"events", "PutRule", `{"Name":"x","EventBusName":"shop"}`, ``, []Resource{{TypeRule, "arn:aws:events:us-east-1:123456789012:rule/shop/x"}}},
+		{"events", "PutRule", `{"Name":"x","EventBusName":"arn:aws:events:us-east-1:123456789012:event-bus/shop"}`, ``,
+			[]Resource{{TypeRule, "arn:aws:events:us-east-1:123456789012:rule/shop/x"}}},
+		{"events", "EnableRule", `{"Name":"x","EventBusName":"default"}`, ``, []Resource{{TypeRule, "arn:aws:events:us-east-1:123456789012:rule/x"}}},
+		{"events", "RemoveTargets", `{"Rule":"x","Ids":["1"]}`, ``, []Resource{{TypeRule, "arn:aws:events:us-east-1:123456789012:rule/x"}}},
+		{"events", "DescribeEventBus", `{}`, ``, []Resource{{TypeEventBus, "arn:aws:events:us-east-1:123456789012:event-bus/default"}}},
+		{"events", "CreateEventBus", `{"Name":"shop"}`, `{"EventBusArn":"arn:aws:events:us-east-1:123456789012:event-bus/shop"}`,
+			[]Resource{{TypeEventBus, "arn:aws:events:us-east-1:123456789012:event-bus/shop"}}},
+		{"events", "DeleteConnection", `{"Name":"c"}`, ``, []Resource{{TypeConnection, "arn:aws:events:us-east-1:123456789012:connection/c"}}},
+		{"events", "CreateApiDestination", `{"Name":"d"}`, `{"ApiDestinationArn":"arn:aws:events:us-east-1:123456789012:api-destination/d/u"}`,
+			[]Resource{{TypeAPIDestination, "arn:aws:events:us-east-1:123456789012:api-destination/d/u"}}},
+		{"events", "CreateArchive", `{"ArchiveName":"ar","EventSourceArn":"arn:aws:events:us-east-1:123456789012:event-bus/default"}`, ``,
+			[]Resource{{TypeArchive, "arn:aws:events:us-east-1:123456789012:archive/ar"}, {TypeEventBus, "arn:aws:events:us-east-1:123456789012:event-bus/default"}}},
+		{"events", "StartReplay", `{"ReplayName":"rp"}`, ``, []Resource{{TypeReplay, "arn:aws:events:us-east-1:123456789012:replay/rp"}}},
+		{"events", "ListTagsForResource", `{"ResourceARN":"arn:aws:events:us-east-1:123456789012:rule/x"}`, ``, []Resource{{TypeRule, "arn:aws:events:us-east-1:123456789012:rule/x"}}},
+		{"events", "TagResource", `{"ResourceARN":"not an arn"}`, ``, nil},
+		{"events", "ListEventBuses", `{}`, ``, nil},
+		{"events", "PutRule", `{"Name":`, ``, nil},
+		{"sqs", "DeleteQueue", `{"QueueUrl":"http://localhost:4010/000000000000/jobs"}`, ``, []Resource{{TypeQueue, "arn:aws:sqs:us-east-1:000000000000:jobs"}}},
+		{"sqs", "GetQueueUrl", `{"QueueName":"jobs"}`, ``, []Resource{{TypeQueue, "arn:aws:sqs:us-east-1:123456789012:jobs"}}},
+		{"sqs", "ListQueues", `{}`, ``, nil},
+		{"cloudtrail", "LookupEvents", `{}`, ``, nil},
+	} {
+		got := resourcesOf(c.svc, c.op, r, a, []byte(c.req), []byte(c.resp))
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s %s %s: %v, want %v", c.svc, c.op, c.req, got, c.want)
+		}
+	}
+}
+
+func TestResourceName(t *testing.T) {
+	for arn, want := range map[string]string{
+		"arn:aws:events:us-east-1:123456789012:rule/x":                 "x",
+		"arn:aws:events:us-east-1:123456789012:rule/shop/x":            "x",
+		"arn:aws:events:us-east-1:123456789012:event-bus/shop":         "shop",
+		"arn:aws:events:us-east-1:123456789012:connection/c/uuid":      "c",
+		"arn:aws:events:us-east-1:123456789012:api-destination/d/uuid": "d",
+		"arn:aws:sqs:us-east-1:123456789012:jobs":                      "jobs",
+		"arn:aws:s3:::bucket":                                          "bucket",
+		"not an arn":                                                   "not an arn",
+	} {
+		if got := ResourceName(arn); got != want {
+			t.Errorf("ResourceName(%s) = %q, want %q", arn, got, want)
+		}
+	}
+}
