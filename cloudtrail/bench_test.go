@@ -51,7 +51,7 @@ func benchCall(r *rand.Rand, i int, t time.Time) audit.Call {
 	op := benchOps[r.IntN(len(benchOps))]
 	rule := "rule-" + strconv.Itoa(r.IntN(2000))
 	c := audit.Call{Service: "events", Operation: op, AccessKeyID: benchUsers[r.IntN(len(benchUsers))],
-		SourceIP: "10.0." + strconv.Itoa(r.IntN(256)) + "." + strconv.Itoa(r.IntN(256)),
+		SourceIP:  "10.0." + strconv.Itoa(r.IntN(256)) + "." + strconv.Itoa(r.IntN(256)),
 		UserAgent: "aws-cli/1.33.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1.0 md/arch#x86_64 lang/python#3.11.7",
 		RequestID: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, r.Int64N(1<<40)), Time: t}
 	switch op {
