@@ -21,6 +21,9 @@ const DefaultQueueSize = 16384
 // publishBatch is how many records are in flight to JetStream at once.
 const publishBatch = 256
 
+// ackTimeout bounds the wait for a batch's acknowledgements.
+const ackTimeout = 10 * time.Second
+
 // RecorderStats counts what the recorder did since it started.
 type RecorderStats struct {
 	Recorded  uint64 // records the audit log acknowledged
@@ -225,22 +228,45 @@ func (r *Recorder) publish(ctx context.Context, batch []pending) {
 			}
 		}
 	}
+	// An acknowledgement lost with a broken connection never arrives: after
+	// ackTimeout the record is published again (same message ID, so stored
+	// once).
+	timeout := time.NewTimer(ackTimeout)
+	defer timeout.Stop()
+	expired := false
 	for i := range batch {
 		p := &batch[i]
 		if p.msg == nil {
 			continue
 		}
-		if p.ack != nil {
-			select {
-			case <-p.ack.Ok():
-				r.recorded.Add(1)
-				continue
-			case <-p.ack.Err():
-			case <-ctx.Done():
-			}
+		if p.ack != nil && r.acked(ctx, p.ack, timeout.C, &expired) {
+			r.recorded.Add(1)
+			continue
 		}
 		r.publishSync(ctx, p)
 	}
+}
+
+// acked waits for an acknowledgement until the batch's timer expires (after
+// which it only looks).
+func (r *Recorder) acked(ctx context.Context, ack jetstream.PubAckFuture, timeout <-chan time.Time, expired *bool) bool {
+	if *expired {
+		select {
+		case <-ack.Ok():
+			return true
+		default:
+			return false
+		}
+	}
+	select {
+	case <-ack.Ok():
+		return true
+	case <-ack.Err():
+	case <-timeout:
+		*expired = true
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // publishSync retries one record with backoff until it is stored or ctx
