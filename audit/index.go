@@ -44,14 +44,14 @@ var attrCode = map[Attribute]int{
 
 // schemaVersion changes whenever the tables or the attribute values derived
 // from a record change; an index of another version is rebuilt.
-const schemaVersion = "1"
+const schemaVersion = "2"
 
 const schema = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
 	seq    INTEGER PRIMARY KEY,  -- the audit stream's sequence number
 	time   INTEGER NOT NULL,     -- eventTime, Unix seconds
-	record BLOB NOT NULL         -- the record's JSON
+	record BLOB NOT NULL         -- the record's JSON, compressed (see codec)
 );
 CREATE INDEX IF NOT EXISTS records_time ON records (time, seq);
 CREATE TABLE IF NOT EXISTS lookup (
@@ -73,6 +73,7 @@ type Index struct {
 	r    *sql.DB // readers
 	log  *slog.Logger
 	prog progress
+	z    *codec
 }
 
 // OpenIndex opens (creating if needed) the index at path. An index written
@@ -116,6 +117,7 @@ func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 	}
 	r, err := sql.Open("sqlite", dsn("query_only(true)"))
 	if err != nil {
+		ix.z.close()
 		w.Close()
 		return nil, fmt.Errorf("audit: open index %s: %w", path, err)
 	}
@@ -132,7 +134,8 @@ func (ix *Index) init(ctx context.Context) error {
 	err := ix.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema'`).Scan(&v)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		_, err = ix.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('schema', ?), ('seq', '0')`, schemaVersion)
+		_, err = ix.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('schema', ?), ('seq', '0'), ('dictionary', ?)`,
+			schemaVersion, defaultDictionary())
 		if err != nil {
 			return fmt.Errorf("audit: initialise index %s: %w", ix.path, err)
 		}
@@ -141,12 +144,23 @@ func (ix *Index) init(ctx context.Context) error {
 	case v != schemaVersion:
 		return fmt.Errorf("audit: index %s has schema %s, want %s", ix.path, v, schemaVersion)
 	}
+	var dict []byte
+	if err := ix.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'dictionary'`).Scan(&dict); err != nil {
+		return fmt.Errorf("audit: read index %s: dictionary: %w", ix.path, err)
+	}
+	z, err := newCodec(dict)
+	if err != nil {
+		return err
+	}
+	ix.z = z
 	return nil
 }
 
 // Close closes the index.
 func (ix *Index) Close() error {
-	return errors.Join(ix.r.Close(), ix.w.Close())
+	err := errors.Join(ix.r.Close(), ix.w.Close())
+	ix.z.close()
+	return err
 }
 
 // LastSeq is the sequence number of the last audit-log message applied.
@@ -211,7 +225,7 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 			continue
 		}
 		t := rec.Time().Unix()
-		if err := recs.add(ctx, tx, int64(e.Seq), t, e.Record); err != nil {
+		if err := recs.add(ctx, tx, int64(e.Seq), t, ix.z.compress(e.Record)); err != nil {
 			return fmt.Errorf("audit: index record %d: %w", e.Seq, err)
 		}
 		for _, a := range lookupValues(rec) {
@@ -311,7 +325,11 @@ func (ix *Index) expireBatch(ctx context.Context, cutoff int64, limit int) (int,
 		return 0, fmt.Errorf("audit: expire: %w", err)
 	}
 	for _, o := range olds {
-		if rec, err := ParseRecord(o.rec); err == nil {
+		raw, err := ix.z.decompress(o.rec)
+		if err != nil {
+			return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
+		}
+		if rec, err := ParseRecord(raw); err == nil {
 			for _, a := range lookupValues(rec) {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM lookup WHERE attr = ? AND value = ? AND time = ? AND seq = ?`,
 					attrCode[a.attr], a.value, o.time, o.seq); err != nil {

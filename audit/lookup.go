@@ -104,6 +104,9 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 			page.Next = &Cursor{Time: lastTime, Seq: last.Seq}
 			break
 		}
+		if raw, err = ix.z.decompress(raw); err != nil {
+			return nil, fmt.Errorf("audit: lookup: record %d: %w", seq, err)
+		}
 		rec, err := ParseRecord(raw)
 		if err != nil {
 			return nil, fmt.Errorf("audit: lookup: record %d: %w", seq, err)
