@@ -12,12 +12,12 @@ import (
 type leaf struct {
 	uses int // fields on this path
 
-	strs map[string][]ref // exact strings
+	strs strTable         // exact strings
 	nums map[uint64][]ref // exact numbers (and numeric "="), by numKey
 	// numKeys lists the keys of nums in order, so that an approximate
 	// event number can tell that no exact number is near it.
 	numKeys []uint64
-	fold    map[string][]ref // equals-ignore-case, by folded text
+	fold    strTable // equals-ignore-case, by folded text
 	nulls   []ref
 	trues   []ref
 	falses  []ref
@@ -135,7 +135,7 @@ func (l *leaf) removeNum(k uint64, f ref) {
 func (l *leaf) add(c Cond, f ref) {
 	switch c.Kind {
 	case KindString:
-		addTo(&l.strs, c.Str, f)
+		l.strs.add(c.Str, f)
 		l.stringy++
 	case KindNumber:
 		l.addNum(numKey(c.Num), f)
@@ -162,7 +162,7 @@ func (l *leaf) add(c Cond, f ref) {
 		l.stringy++
 		l.needFold++
 	case KindEqualsIgnoreCase:
-		addTo(&l.fold, foldString(c.Str), f)
+		l.fold.add(foldString(c.Str), f)
 		l.stringy++
 		l.needFold++
 	case KindWildcard:
@@ -210,7 +210,7 @@ func (l *leaf) add(c Cond, f ref) {
 func (l *leaf) remove(c Cond, f ref) {
 	switch c.Kind {
 	case KindString:
-		removeFrom(l.strs, c.Str, f)
+		l.strs.remove(c.Str, f)
 		l.stringy--
 	case KindNumber:
 		l.removeNum(numKey(c.Num), f)
@@ -237,7 +237,7 @@ func (l *leaf) remove(c Cond, f ref) {
 		l.stringy--
 		l.needFold--
 	case KindEqualsIgnoreCase:
-		removeFrom(l.fold, foldString(c.Str), f)
+		l.fold.remove(foldString(c.Str), f)
 		l.stringy--
 		l.needFold--
 	case KindWildcard:
@@ -303,10 +303,8 @@ func (s *scratch) onString(l *leaf, v []byte) {
 	if l.stringy == 0 {
 		return
 	}
-	if l.strs != nil {
-		if refs, ok := l.strs[string(v)]; ok {
-			s.hits(refs)
-		}
+	if l.strs.live > 0 {
+		s.hits(l.strs.get(v))
 	}
 	if l.prefix.size > 0 {
 		s.walkTrie(&l.prefix, v, false)
@@ -318,10 +316,8 @@ func (s *scratch) onString(l *leaf, v []byte) {
 	if l.needFold > 0 {
 		folded = appendFold(s.fbuf[:0], v)
 		s.fbuf = folded
-		if l.fold != nil {
-			if refs, ok := l.fold[string(folded)]; ok {
-				s.hits(refs)
-			}
+		if l.fold.live > 0 {
+			s.hits(l.fold.get(folded))
 		}
 		if l.prefixFold.size > 0 {
 			s.walkTrie(&l.prefixFold, folded, false)
