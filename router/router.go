@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -61,6 +62,12 @@ type Router struct {
 
 	mu    sync.RWMutex
 	buses map[string]*bus
+
+	// applied is the catalog revision the router has applied; appliedMu
+	// guards appliedCh, closed (and replaced) whenever applied grows.
+	applied   atomic.Uint64
+	appliedMu sync.Mutex
+	appliedCh chan struct{}
 }
 
 // New returns a router; Start runs it.
@@ -79,11 +86,12 @@ func New(cfg Config) (*Router, error) {
 		return nil, err
 	}
 	return &Router{
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "router"),
-		m:      m,
-		synced: make(chan struct{}),
-		buses:  make(map[string]*bus),
+		cfg:       cfg,
+		log:       cfg.Logger.With("component", "router"),
+		m:         m,
+		synced:    make(chan struct{}),
+		buses:     make(map[string]*bus),
+		appliedCh: make(chan struct{}),
 	}, nil
 }
 
@@ -92,13 +100,13 @@ func New(cfg Config) (*Router, error) {
 // existing rule matches), or with ctx's error.
 func (r *Router) Start(ctx context.Context) error {
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	changes, err := r.cfg.Catalog.Watch(r.ctx, catalog.KindBus, catalog.KindRule)
+	changes, before, err := r.watch(ctx)
 	if err != nil {
 		r.cancel()
 		return fmt.Errorf("router: %w", err)
 	}
 	r.wg.Add(1)
-	go r.follow(changes)
+	go r.follow(changes, before)
 	select {
 	case <-r.synced:
 		return nil
@@ -181,8 +189,57 @@ func (r *Router) publish(ctx context.Context, bus, id string, event []byte, h na
 	return nil
 }
 
+// watch starts a watch of buses and rules, and returns with it the catalog
+// revision that its snapshot covers at least.
+func (r *Router) watch(ctx context.Context) (<-chan catalog.Change, uint64, error) {
+	before, err := r.cfg.Catalog.LastRevision(ctx, catalog.KindBus, catalog.KindRule)
+	if err != nil {
+		return nil, 0, err
+	}
+	changes, err := r.cfg.Catalog.Watch(r.ctx, catalog.KindBus, catalog.KindRule)
+	return changes, before, err
+}
+
+// WaitCatalog waits until the router has applied every change of buses,
+// rules and targets made before it was called, so that an API call that
+// changed them can answer knowing the next event is routed by the new
+// rules. EventBridge only promises eventual consistency here; Conveyor does
+// better when it costs little.
+func (r *Router) WaitCatalog(ctx context.Context) error {
+	rev, err := r.cfg.Catalog.LastRevision(ctx, catalog.KindBus, catalog.KindRule)
+	if err != nil {
+		return err
+	}
+	for {
+		r.appliedMu.Lock()
+		ch := r.appliedCh
+		r.appliedMu.Unlock()
+		if r.applied.Load() >= rev {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("router: waiting for catalog revision %d (applied %d): %w", rev, r.applied.Load(), ctx.Err())
+		}
+	}
+}
+
+// setApplied records that the catalog is applied up to rev.
+func (r *Router) setApplied(rev uint64) {
+	if rev <= r.applied.Load() {
+		return
+	}
+	r.applied.Store(rev)
+	r.appliedMu.Lock()
+	close(r.appliedCh)
+	r.appliedCh = make(chan struct{})
+	r.appliedMu.Unlock()
+}
+
 // follow applies the catalog's changes, one at a time, until the watch ends.
-func (r *Router) follow(changes <-chan catalog.Change) {
+// before is the revision the watch's snapshot covers.
+func (r *Router) follow(changes <-chan catalog.Change, before uint64) {
 	defer r.wg.Done()
 	targets := map[delivery.TargetKey]bool{}
 	synced := false
@@ -190,6 +247,7 @@ func (r *Router) follow(changes <-chan catalog.Change) {
 		for ch := range changes {
 			switch {
 			case ch.Op == catalog.OpSynced:
+				r.setApplied(before)
 				if err := r.cfg.Runner.SetTargets(keys(targets)); err != nil {
 					r.log.Error("setting delivery targets", "err", err)
 				}
@@ -202,6 +260,9 @@ func (r *Router) follow(changes <-chan catalog.Change) {
 			case ch.Kind == catalog.KindRule:
 				r.applyRule(ch, targets, synced)
 			}
+			if synced && ch.Revision > 0 {
+				r.setApplied(ch.Revision)
+			}
 		}
 		if r.ctx.Err() != nil {
 			r.stopAll()
@@ -211,7 +272,7 @@ func (r *Router) follow(changes <-chan catalog.Change) {
 		r.log.Warn("catalog watch ended; watching again")
 		var err error
 		for {
-			changes, err = r.cfg.Catalog.Watch(r.ctx, catalog.KindBus, catalog.KindRule)
+			changes, before, err = r.watch(r.ctx)
 			if err == nil {
 				break
 			}

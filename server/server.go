@@ -172,6 +172,13 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		MaxRulesPerBus:   cfg.MaxRulesPerBus,
 		MaxPatternLength: cfg.MaxPatternLength,
 		Logger:           cfg.Logger,
+		// Read your writes: an answered PutRule or PutTargets routes the
+		// next event with the new rules.
+		AfterWrite: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return s.router.WaitCatalog(ctx)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
