@@ -85,15 +85,20 @@ func (d *destinations) Lookup(ctx context.Context, arn string) (target.Destinati
 		conn = d.conns[ad.ConnectionArn]
 	}
 	d.mu.RUnlock()
-	if ad != nil && conn != nil {
-		return destinationOf(ad, conn), nil
-	}
-	ad, conn, err := d.c.ResolveAPIDestination(ctx, arn)
-	if err != nil {
-		if errors.Is(err, catalog.ErrNotFound) {
-			return target.Destination{}, fmt.Errorf("%w: %v", target.ErrNotFound, err)
+	if ad == nil || conn == nil {
+		var err error
+		ad, conn, err = d.c.ResolveAPIDestination(ctx, arn)
+		if err != nil {
+			if errors.Is(err, catalog.ErrNotFound) {
+				return target.Destination{}, fmt.Errorf("%w: %v", target.ErrNotFound, err)
+			}
+			return target.Destination{}, err
 		}
-		return target.Destination{}, err
+	}
+	if conn.State == catalog.ConnectionDeauthorized {
+		// As on AWS: a deauthorized connection sends nothing until it is
+		// authorized again (UpdateConnection).
+		return target.Destination{}, fmt.Errorf("%w: connection %s is deauthorized", target.ErrNotFound, conn.ARN)
 	}
 	return destinationOf(ad, conn), nil
 }
