@@ -79,16 +79,24 @@ func startProc(t *testing.T, dataDir string) *proc {
 	return p
 }
 
-func (p *proc) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+func (p *proc) kill() { p.signal(syscall.SIGKILL) }
+
+// signal sends sig and waits for the process to end.
+func (p *proc) signal(sig os.Signal) {
+	_ = p.cmd.Process.Signal(sig)
 	<-p.done
 }
 
 // TestKillNineLosesNothing kills the server with SIGKILL in the middle of a
 // stream of PutEvents calls to an HTTP target, restarts it on the same data
 // directory, and checks that every event whose PutEvents returned an EventId
-// reached the target at least once.
-func TestKillNineLosesNothing(t *testing.T) {
+// reached the target at least once. TestSIGTERMLosesNothing does the same
+// with a graceful shutdown.
+func TestKillNineLosesNothing(t *testing.T) { testStopLosesNothing(t, syscall.SIGKILL) }
+
+func TestSIGTERMLosesNothing(t *testing.T) { testStopLosesNothing(t, syscall.SIGTERM) }
+
+func testStopLosesNothing(t *testing.T, sig os.Signal) {
 	if testing.Short() {
 		t.Skip("starts server processes")
 	}
@@ -135,7 +143,7 @@ func TestKillNineLosesNothing(t *testing.T) {
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		p.kill()
+		p.signal(sig)
 	}()
 	for seq := 0; ; seq++ {
 		ids, err := putKill(ctx, c, seq)
@@ -152,7 +160,7 @@ func TestKillNineLosesNothing(t *testing.T) {
 	}
 	<-killed
 	mu.Lock()
-	t.Logf("killed after %d acknowledged events, %d received", len(acked), len(received))
+	t.Logf("stopped after %d acknowledged events, %d received", len(acked), len(received))
 	mu.Unlock()
 
 	p2 := startProc(t, dir)
