@@ -32,6 +32,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{[]string{"serve"}, "run the server (EventBridge, CloudTrail APIs on one port)", serve},
+		{[]string{"bench", "match"}, "measure the pattern matcher on your own patterns and events", benchMatch},
 		{[]string{"bench", "put-events"}, "measure PutEvents → HTTP target throughput and latency", benchPutEvents},
 	}
 }
