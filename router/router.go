@@ -333,14 +333,20 @@ func (r *Router) applyBus(ch catalog.Change) {
 }
 
 func (r *Router) applyRule(ch catalog.Change, targets map[delivery.TargetKey]bool, synced bool) {
-	b := r.busFor(ch.BusName)
-	old := b.rule(ch.Name)
 	var nr *rule
 	if ch.Op == catalog.OpPut {
+		b := r.busFor(ch.BusName)
 		nr = r.compileRule(ch.Rule)
 		b.setRule(ch.Name, nr)
 	} else {
-		b.setRule(ch.Name, nil)
+		// The rule of a deleted bus: the bus is gone already (and must not
+		// be brought back); only the rule's targets are left to drop.
+		r.mu.RLock()
+		b := r.buses[ch.BusName]
+		r.mu.RUnlock()
+		if b != nil {
+			b.setRule(ch.Name, nil)
+		}
 	}
 	// The delivery runner follows the rule's targets.
 	keep := map[delivery.TargetKey]bool{}
@@ -358,20 +364,19 @@ func (r *Router) applyRule(ch catalog.Change, targets map[delivery.TargetKey]boo
 			}
 		}
 	}
-	if old != nil {
-		for _, t := range old.targets {
-			k := delivery.TargetKey{Bus: ch.BusName, Rule: ch.Name, ID: t.id}
-			if keep[k] {
-				continue
-			}
-			delete(targets, k)
-			r.cfg.Runner.RemoveTarget(k)
-			ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
-			if err := r.cfg.Queue.DropTarget(ctx, k); err != nil {
-				r.log.Error("dropping a removed target's jobs", "target", k.String(), "err", err)
-			}
-			cancel()
+	// Every target of this rule that the runner follows and the new rule
+	// lacks is dropped (for a deleted bus, all of them).
+	for k := range targets {
+		if k.Bus != ch.BusName || k.Rule != ch.Name || keep[k] {
+			continue
 		}
+		delete(targets, k)
+		r.cfg.Runner.RemoveTarget(k)
+		ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
+		if err := r.cfg.Queue.DropTarget(ctx, k); err != nil {
+			r.log.Error("dropping a removed target's jobs", "target", k.String(), "err", err)
+		}
+		cancel()
 	}
 }
 

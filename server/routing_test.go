@@ -260,3 +260,40 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteBusWithRules: deleting a bus drops its rules and their targets;
+// events for it are refused per entry, and a new bus of the same name starts
+// empty.
+func TestDeleteBusWithRules(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	s := newSink(t)
+	if _, err := in.Events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("temp")}); err != nil {
+		t.Fatal(err)
+	}
+	dest := apiDestination(t, ctx, in.Events, "temp", s.srv.URL)
+	putRule(t, in.Events, "temp", "r", `{"source":["app"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest)})
+	putEvent(t, in.Events, "temp", "app", `{"n":"before"}`)
+	s.wait(t, 1)
+	if _, err := in.Events.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String("temp")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := in.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
+		Source: aws.String("app"), DetailType: aws.String("t"), Detail: aws.String(`{}`), EventBusName: aws.String("temp"),
+	}}})
+	if err != nil || out.FailedEntryCount != 1 || aws.ToString(out.Entries[0].ErrorCode) == "" {
+		t.Fatalf("PutEvents to a deleted bus: %v %+v", err, out)
+	}
+	if _, err := in.Events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("temp")}); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := in.Events.ListRules(ctx, &eventbridge.ListRulesInput{EventBusName: aws.String("temp")})
+	if err != nil || len(rules.Rules) != 0 {
+		t.Fatalf("new bus has rules %+v (%v)", rules, err)
+	}
+	putEvent(t, in.Events, "temp", "app", `{"n":"after"}`)
+	time.Sleep(200 * time.Millisecond)
+	if got := s.wait(t, 1); len(got) != 1 {
+		t.Errorf("the deleted bus's rule delivered again: %d bodies", len(got))
+	}
+}
