@@ -26,9 +26,15 @@ type nameList struct{ names []string }
 
 func (l *nameList) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &l.names) }
 
+// attributeMap is a map of queue attributes, its own type for the reason
+// nameList is: SQS answers unknown names with InvalidAttributeName.
+type attributeMap struct{ m map[string]string }
+
+func (a *attributeMap) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &a.m) }
+
 type createQueueInput struct {
 	QueueName  string            `json:"QueueName"`
-	Attributes map[string]string `json:"Attributes"`
+	Attributes attributeMap      `json:"Attributes"`
 	Tags       map[string]string `json:"tags"`
 }
 
@@ -41,7 +47,7 @@ func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queue
 		return nil, err
 	}
 	arn := s.QueueARN(in.QueueName)
-	attrs, err := s.normalizeAttributes(in.Attributes, arn)
+	attrs, err := s.normalizeAttributes(in.Attributes.m, arn)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +65,7 @@ func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queue
 			cur, curOK := rec.attrValue(name)
 			want, wantOK := attrs[name]
 			if !wantOK {
-				if _, explicit := in.Attributes[name]; !explicit {
+				if _, explicit := in.Attributes.m[name]; !explicit {
 					continue
 				}
 				want, wantOK = (&queueRecord{}).attrValue(name)
@@ -296,8 +302,8 @@ func contains(l []string, s string) bool {
 }
 
 type setQueueAttributesInput struct {
-	QueueUrl   string            `json:"QueueUrl"`
-	Attributes map[string]string `json:"Attributes"`
+	QueueUrl   string       `json:"QueueUrl"`
+	Attributes attributeMap `json:"Attributes"`
 }
 
 func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributesInput) (*struct{}, error) {
@@ -305,12 +311,12 @@ func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributes
 	if err != nil {
 		return nil, err
 	}
-	for name := range in.Attributes {
+	for name := range in.Attributes.m {
 		if name == attrFifoQueue {
 			return nil, invalidAttributeValue(name)
 		}
 	}
-	attrs, err := s.normalizeAttributes(in.Attributes, q.arn)
+	attrs, err := s.normalizeAttributes(in.Attributes.m, q.arn)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +324,7 @@ func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributes
 		if r.Attributes == nil {
 			r.Attributes = map[string]string{}
 		}
-		for name := range in.Attributes {
+		for name := range in.Attributes.m {
 			if v, ok := attrs[name]; ok {
 				r.Attributes[name] = v
 			} else {
@@ -330,7 +336,7 @@ func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributes
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := in.Attributes[attrMessageRetentionPeriod]; ok {
+	if _, ok := in.Attributes.m[attrMessageRetentionPeriod]; ok {
 		if _, err := s.js.UpdateStream(ctx, s.streamConfig(rec)); err != nil {
 			return nil, fmt.Errorf("sqs: set retention of %s: %w", q.name, err)
 		}
