@@ -56,10 +56,9 @@ func errScheduleNotOnDefaultBus() *awsapi.Error {
 	return awsapi.ValidationError("ScheduleExpression is supported only on the default event bus.")
 }
 
-// errScheduleUnsupported: AWS's text for a bad schedule, with a reason
-// (style): Conveyor does not run scheduled rules yet.
-func errScheduleUnsupported() *awsapi.Error {
-	return awsapi.ValidationError("Parameter ScheduleExpression is not valid. Reason: scheduled rules are not supported by Conveyor yet.")
+// errScheduleInvalid: AWS.
+func errScheduleInvalid() *awsapi.Error {
+	return awsapi.ValidationError("Parameter ScheduleExpression is not valid.")
 }
 
 // errLimitExceeded: style (AWS's generic quota text, as far as known).

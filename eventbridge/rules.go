@@ -7,6 +7,7 @@ import (
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
 	"github.com/conveyor/conveyor/pattern"
+	"github.com/conveyor/conveyor/schedule"
 )
 
 // PutRuleInput is AWS's PutRuleRequest.
@@ -44,10 +45,14 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 	case hasSchedule && bus.Name != catalog.DefaultBusName:
 		return nil, errScheduleNotOnDefaultBus()
 	case hasSchedule:
-		return nil, errScheduleUnsupported()
+		if _, err := schedule.Parse(*in.ScheduleExpression); err != nil {
+			return nil, errScheduleInvalid()
+		}
 	}
-	if err := s.checkPattern(*in.EventPattern); err != nil {
-		return nil, err
+	if hasPattern {
+		if err := s.checkPattern(*in.EventPattern); err != nil {
+			return nil, err
+		}
 	}
 	state := catalog.StateEnabled
 	if in.State != nil {
@@ -56,12 +61,13 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 	name := *in.Name
 	r, err := s.cat.MutateRule(ctx, bus.Name, name, func(cur *catalog.Rule) (*catalog.Rule, error) {
 		next := &catalog.Rule{
-			EventPattern: *in.EventPattern,
-			State:        state,
-			Description:  deref(in.Description),
-			RoleArn:      deref(in.RoleArn),
-			CreatedBy:    s.cat.Account(),
-			Tags:         catalog.Tags{},
+			EventPattern:       deref(in.EventPattern),
+			ScheduleExpression: deref(in.ScheduleExpression),
+			State:              state,
+			Description:        deref(in.Description),
+			RoleArn:            deref(in.RoleArn),
+			CreatedBy:          s.cat.Account(),
+			Tags:               catalog.Tags{},
 		}
 		if cur == nil {
 			n, err := s.cat.CountRules(ctx, bus.Name)

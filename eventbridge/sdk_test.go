@@ -104,8 +104,8 @@ func TestSDK(t *testing.T) {
 	if !errors.As(err, &badPattern) {
 		t.Fatalf("PutRule with a bad pattern: %v, want InvalidEventPatternException", err)
 	}
-	_, err = c.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("sched"), ScheduleExpression: aws.String("rate(1 minute)")})
-	wantAPIError(t, err, "ValidationException", "Parameter ScheduleExpression is not valid. Reason: scheduled rules are not supported by Conveyor yet.")
+	_, err = c.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("sched"), ScheduleExpression: aws.String("rate(1 minutes)")})
+	wantAPIError(t, err, "ValidationException", "Parameter ScheduleExpression is not valid.")
 	_, err = c.EnableRule(ctx, &eventbridge.EnableRuleInput{Name: aws.String("r"), EventBusName: aws.String("orders")})
 	ok(err)
 	dr, err := c.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("r"), EventBusName: aws.String("orders")})

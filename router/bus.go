@@ -36,7 +36,8 @@ type bus struct {
 type rule struct {
 	name, arn     string
 	pattern       string
-	enabled       bool
+	enabled       bool // the rule's state lets events through (it is in the matcher if it has a pattern)
+	managed       bool // a service's rule (an archive's): replays skip it
 	allCloudTrail bool
 	triggered     prometheus.Counter
 	targets       []*target
@@ -70,7 +71,7 @@ func (b *bus) rule(name string) *rule {
 
 // setRule installs nr as rule name (nil deletes it) and updates the matcher.
 func (b *bus) setRule(name string, nr *rule) {
-	if nr != nil && nr.enabled {
+	if nr != nil && nr.enabled && nr.pattern != "" {
 		if err := b.matcher.Add(name, []byte(nr.pattern)); err != nil {
 			b.r.log.Error("stored event pattern does not compile; rule not matched", "bus", b.name, "rule", name, "err", err)
 			b.matcher.Delete(name)
@@ -254,29 +255,38 @@ func (b *bus) jobsFor(m jetstream.Msg, s *routeScratch) {
 			b.matched.Inc()
 		}
 		ru.triggered.Inc()
-		for _, t := range ru.targets {
-			payload := data
-			if t.transform != nil {
-				payload, err = t.transform.Apply(data, transform.Context{RuleName: ru.name, RuleARN: ru.arn, IngestionTime: ingested})
-				if err != nil {
-					b.r.log.Error("transforming an event for a target; not delivered", "rule", ru.arn, "target", t.id, "event", eventID, "err", err)
-					b.r.m.transformFailures.WithLabelValues(b.name, ru.name).Inc()
-					continue
-				}
-			}
-			s.jobs = append(s.jobs, &delivery.Job{
-				Bus:           b.name,
-				RuleName:      ru.name,
-				RuleARN:       ru.arn,
-				TargetID:      t.id,
-				TargetARN:     t.arn,
-				EventID:       eventID,
-				IngestionTime: ingested,
-				RetryPolicy:   t.retry,
-				DeadLetterARN: t.dlq,
-				HTTP:          t.http,
-				Payload:       payload,
-			})
-		}
+		s.jobs = b.appendJobs(s.jobs, ru, data, eventID, ingested)
 	}
+}
+
+// appendJobs appends to jobs the deliveries of event data to the targets
+// of rule ru, each through its target's transform. The caller holds b.mu
+// for reading.
+func (b *bus) appendJobs(jobs []*delivery.Job, ru *rule, data []byte, eventID string, ingested time.Time) []*delivery.Job {
+	for _, t := range ru.targets {
+		payload := data
+		if t.transform != nil {
+			var err error
+			payload, err = t.transform.Apply(data, transform.Context{RuleName: ru.name, RuleARN: ru.arn, IngestionTime: ingested})
+			if err != nil {
+				b.r.log.Error("transforming an event for a target; not delivered", "rule", ru.arn, "target", t.id, "event", eventID, "err", err)
+				b.r.m.transformFailures.WithLabelValues(b.name, ru.name).Inc()
+				continue
+			}
+		}
+		jobs = append(jobs, &delivery.Job{
+			Bus:           b.name,
+			RuleName:      ru.name,
+			RuleARN:       ru.arn,
+			TargetID:      t.id,
+			TargetARN:     t.arn,
+			EventID:       eventID,
+			IngestionTime: ingested,
+			RetryPolicy:   t.retry,
+			DeadLetterARN: t.dlq,
+			HTTP:          t.http,
+			Payload:       payload,
+		})
+	}
+	return jobs
 }

@@ -387,7 +387,8 @@ func (r *Router) compileRule(cr *catalog.Rule) *rule {
 		name:          cr.Name,
 		arn:           cr.ARN,
 		pattern:       cr.EventPattern,
-		enabled:       cr.Enabled() && cr.EventPattern != "",
+		enabled:       cr.Enabled(),
+		managed:       cr.ManagedBy != "",
 		allCloudTrail: cr.State == catalog.StateEnabledWithAllCloudTrailEvents,
 		triggered:     r.m.triggered.WithLabelValues(cr.EventBusName, cr.Name),
 	}
