@@ -3,6 +3,8 @@ package server
 import (
 	"log/slog"
 	"time"
+
+	"github.com/conveyor/conveyor/schedule"
 )
 
 // Config is everything `conveyor serve` can be told. The zero value of a
@@ -44,6 +46,9 @@ type Config struct {
 	// AuditDataEvents records data events (PutEvents, SQS message calls)
 	// too; they never show in the event history, as on AWS.
 	AuditDataEvents bool
+	// Clock drives scheduled rules (the system clock if nil; tests inject
+	// a schedule.ManualClock).
+	Clock schedule.Clock
 	// RetryBackoff is the first retry delay of a failed delivery; later
 	// retries double it (with jitter) up to five minutes. Zero means one
 	// second. Tests make it small.

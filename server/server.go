@@ -24,6 +24,7 @@ import (
 	"github.com/conveyor/conveyor/ingest"
 	"github.com/conveyor/conveyor/pattern"
 	"github.com/conveyor/conveyor/router"
+	"github.com/conveyor/conveyor/schedule"
 	"github.com/conveyor/conveyor/sqs"
 	"github.com/conveyor/conveyor/store"
 	"github.com/conveyor/conveyor/target"
@@ -44,6 +45,7 @@ type Server struct {
 	runner   *delivery.Runner
 	router   *router.Router
 	audit    *audit.Audit
+	sched    *schedule.Scheduler
 	api      *awsapi.Server
 	handler  http.Handler
 	closeErr error
@@ -163,6 +165,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	putter.r = s.router
 	if err = s.router.Start(ctx); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.sched, err = schedule.New(ctx, schedule.Config{Catalog: s.catalog, JetStream: s.store.JetStream(), Router: s.router,
+		Replicas: s.store.Replicas(), Clock: cfg.Clock, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if err = s.sched.Start(ctx); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 
@@ -310,6 +320,10 @@ func (s *Server) shutdown(ctx context.Context) {
 			s.closeErr = errors.Join(s.closeErr, err)
 		}
 		s.audit = nil
+	}
+	if s.sched != nil {
+		s.sched.Close()
+		s.sched = nil
 	}
 	if s.router != nil {
 		s.router.Close()
