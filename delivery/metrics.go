@@ -95,3 +95,25 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 	}
 	return c, nil
 }
+
+// targetMetrics are the metrics of one target's (bus, rule) label set,
+// resolved once per target loop instead of once per job.
+type targetMetrics struct {
+	invocations, failed, attempts, successAttempts, retryAttempts,
+	sentToDLQ, failedToDLQ, deadLetter prometheus.Counter
+	latency prometheus.Observer
+}
+
+func (m *metrics) forTarget(bus, rule string) *targetMetrics {
+	return &targetMetrics{
+		invocations:     m.invocations.WithLabelValues(bus, rule),
+		failed:          m.failed.WithLabelValues(bus, rule),
+		attempts:        m.attempts.WithLabelValues(bus, rule),
+		successAttempts: m.successAttempts.WithLabelValues(bus, rule),
+		retryAttempts:   m.retryAttempts.WithLabelValues(bus, rule),
+		sentToDLQ:       m.sentToDLQ.WithLabelValues(bus, rule),
+		failedToDLQ:     m.failedToDLQ.WithLabelValues(bus, rule),
+		deadLetter:      m.deadLetter.WithLabelValues(bus, rule),
+		latency:         m.latency.WithLabelValues(bus, rule),
+	}
+}

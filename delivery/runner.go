@@ -319,6 +319,7 @@ const (
 func (r *Runner) run(ctx context.Context, w *worker) {
 	defer close(w.done)
 	log := r.log.With("event_bus_name", w.key.Bus, "rule_name", w.key.Rule, "target_id", w.key.ID)
+	tm := r.m.forTarget(w.key.Bus, w.key.Rule)
 	sem := make(chan struct{}, r.cfg.MaxInFlight)
 	// The consume callback may still run after Stop; ended (under mu) keeps
 	// it from starting work once we wait for the work in flight.
@@ -369,7 +370,7 @@ func (r *Runner) run(ctx context.Context, w *worker) {
 			mu.Unlock()
 			go func() {
 				defer func() { <-sem; inflight.Done() }()
-				r.handle(log, msg)
+				r.handle(tm, log, msg)
 			}()
 		},
 			jetstream.PullMaxMessages(r.cfg.MaxInFlight),
@@ -425,14 +426,13 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // handle makes one attempt at one job and settles the message: ack on
 // success, nak with a delay for a retry, or dead-letter and ack.
-func (r *Runner) handle(log *slog.Logger, msg jetstream.Msg) {
+func (r *Runner) handle(tm *targetMetrics, log *slog.Logger, msg jetstream.Msg) {
 	var job Job
 	if err := job.UnmarshalBinary(msg.Data()); err != nil {
 		// A job we cannot read can never be delivered: count it, log it,
 		// and take it out of the queue.
-		bus, rule := "", ""
 		log.Error("delivery: undecodable job removed", "subject", msg.Subject(), "err", err)
-		r.m.deadLetter.WithLabelValues(bus, rule).Inc()
+		tm.deadLetter.Inc()
 		_ = msg.Term()
 		return
 	}
@@ -440,10 +440,9 @@ func (r *Runner) handle(log *slog.Logger, msg jetstream.Msg) {
 	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > 0 {
 		job.Attempt = int(meta.NumDelivered)
 	}
-	bus, rule := job.Bus, job.RuleName
-	r.m.attempts.WithLabelValues(bus, rule).Inc()
+	tm.attempts.Inc()
 	if job.Attempt > 1 {
-		r.m.retryAttempts.WithLabelValues(bus, rule).Inc()
+		tm.retryAttempts.Inc()
 	}
 
 	ctx, cancel := context.WithTimeout(r.invCtx, r.cfg.InvokeTimeout)
@@ -454,10 +453,10 @@ func (r *Runner) handle(log *slog.Logger, msg jetstream.Msg) {
 		if aerr := msg.Ack(); aerr != nil {
 			log.Warn("delivery: ack", "event_id", job.EventID, "err", aerr)
 		}
-		r.m.successAttempts.WithLabelValues(bus, rule).Inc()
-		r.m.invocations.WithLabelValues(bus, rule).Inc()
+		tm.successAttempts.Inc()
+		tm.invocations.Inc()
 		if !job.IngestionTime.IsZero() {
-			r.m.latency.WithLabelValues(bus, rule).Observe(now.Sub(job.IngestionTime).Seconds())
+			tm.latency.Observe(now.Sub(job.IngestionTime).Seconds())
 		}
 		return
 	}
@@ -494,7 +493,7 @@ func (r *Runner) handle(log *slog.Logger, msg jetstream.Msg) {
 			return
 		}
 	}
-	r.fail(log, msg, &job, err, code, exhausted)
+	r.fail(tm, log, msg, &job, err, code, exhausted)
 }
 
 // backoff is the delay before the retry that follows attempt n.
@@ -510,23 +509,22 @@ func (r *Runner) backoff(n int) time.Duration {
 
 // fail ends a job that will not be delivered: to its dead-letter queue when
 // it has one, else only a metric and a log line.
-func (r *Runner) fail(log *slog.Logger, msg jetstream.Msg, job *Job, cause error, code, exhausted string) {
-	bus, rule := job.Bus, job.RuleName
-	r.m.invocations.WithLabelValues(bus, rule).Inc()
-	r.m.failed.WithLabelValues(bus, rule).Inc()
+func (r *Runner) fail(tm *targetMetrics, log *slog.Logger, msg jetstream.Msg, job *Job, cause error, code, exhausted string) {
+	tm.invocations.Inc()
+	tm.failed.Inc()
 	attrs := []any{"event_id", job.EventID, "target_arn", job.TargetARN, "attempts", job.Attempt,
 		"error_code", code, "err", cause}
 	if exhausted != "" {
 		attrs = append(attrs, "exhausted_retry_condition", exhausted)
 	}
 	if job.DeadLetterARN == "" {
-		r.m.deadLetter.WithLabelValues(bus, rule).Inc()
+		tm.deadLetter.Inc()
 		log.Error("delivery: failed for good; no dead-letter queue, event dropped", attrs...)
 		_ = msg.Ack()
 		return
 	}
 	if err := r.deadLetter(job, cause, code, exhausted); err != nil {
-		r.m.failedToDLQ.WithLabelValues(bus, rule).Inc()
+		tm.failedToDLQ.Inc()
 		if errors.Is(err, ErrNoDeadLetterQueue) {
 			log.Error("delivery: failed for good and the dead-letter queue does not exist; event dropped",
 				append(attrs, "dead_letter_arn", job.DeadLetterARN, "dlq_err", err)...)
@@ -538,7 +536,7 @@ func (r *Runner) fail(log *slog.Logger, msg jetstream.Msg, job *Job, cause error
 		_ = msg.NakWithDelay(r.cfg.BackoffMax)
 		return
 	}
-	r.m.sentToDLQ.WithLabelValues(bus, rule).Inc()
+	tm.sentToDLQ.Inc()
 	log.Warn("delivery: failed for good; sent to the dead-letter queue", append(attrs, "dead_letter_arn", job.DeadLetterARN)...)
 	if err := msg.Ack(); err != nil {
 		log.Warn("delivery: ack", "event_id", job.EventID, "err", err)
