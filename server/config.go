@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/conveyor/conveyor/function"
 	"github.com/conveyor/conveyor/schedule"
 )
 
@@ -36,6 +39,21 @@ type Config struct {
 	// source begins with "aws." (test rigs and adapters that emit service
 	// events).
 	TrustedSources []string
+	// Functions are the local functions that Lambda ARN targets run
+	// (package function).
+	Functions []function.Spec
+	// FunctionTimeout bounds one run of a local function (default
+	// function.DefaultTimeout); FunctionConcurrency bounds the runs of one
+	// local function at once (default function.DefaultConcurrency).
+	FunctionTimeout     time.Duration
+	FunctionConcurrency int
+	// LambdaEndpoint, when set, is the AWS Lambda API that invokes the
+	// functions that are not local, signed for LambdaRegion (default
+	// Region) with LambdaCredentials (nil: the AWS SDK's default chain,
+	// e.g. AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+	LambdaEndpoint    string
+	LambdaRegion      string
+	LambdaCredentials aws.CredentialsProvider
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// ShutdownTimeout bounds a graceful shutdown.
@@ -66,5 +84,8 @@ func Defaults() Config {
 		MaxRulesPerBus:   300,
 		MaxPatternLength: 2048,
 		ShutdownTimeout:  30 * time.Second,
+
+		FunctionTimeout:     function.DefaultTimeout,
+		FunctionConcurrency: function.DefaultConcurrency,
 	}
 }

@@ -132,7 +132,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	// The router is the bus targets' putter; it is created after the
 	// runner, which needs the registry first.
 	putter := &lazyPutter{}
+	fns, err := newFunctions(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.targets = target.NewRegistry(target.Config{
+		Functions:    fns,
 		Destinations: dests,
 		Putter:       putter,
 		Queues:       s.queues,
@@ -140,12 +145,19 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Stderr:       os.Stderr,
 		LogDir:       logDir,
 	})
+	// A delivery attempt must outlast the longest local function.
+	invokeTimeout, ackWait := time.Duration(0), time.Duration(0)
+	if t := fns.MaxTimeout() + 5*time.Second; t > 10*time.Second {
+		invokeTimeout, ackWait = t, t+30*time.Second
+	}
 	s.runner, err = delivery.NewRunner(s.queue, delivery.Config{
 		Invoker:          s.targets,
 		Registerer:       s.registry,
 		Logger:           cfg.Logger,
 		BackoffBase:      cfg.RetryBackoff,
 		DeadLetterQueues: s.queues,
+		InvokeTimeout:    invokeTimeout,
+		AckWait:          ackWait,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

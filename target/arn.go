@@ -17,6 +17,7 @@ const (
 	KindStdout
 	KindStderr
 	KindQueue
+	KindFunction
 )
 
 func (k Kind) String() string {
@@ -33,6 +34,8 @@ func (k Kind) String() string {
 		return "stderr"
 	case KindQueue:
 		return "sqs-queue"
+	case KindFunction:
+		return "function"
 	}
 	return "unknown"
 }
@@ -43,7 +46,7 @@ type ARN struct {
 	Partition string
 	Region    string
 	Account   string
-	// Name is the API destination's, bus's, queue's or log group's name.
+	// Name is the API destination's, bus's, queue's, log group's or function's name.
 	Name string
 }
 
@@ -88,8 +91,12 @@ func ParseARN(arn string) (ARN, error) {
 		a.Kind, a.Name = KindLogGroup, name
 	case service == "sqs" && res != "" && !strings.ContainsAny(res, ":/"):
 		a.Kind, a.Name = KindQueue, res
+	case service == "lambda" && strings.HasPrefix(res, "function:"):
+		// The function package checks the name and qualifier.
+		a.Kind = KindFunction
+		a.Name, _, _ = strings.Cut(strings.TrimPrefix(res, "function:"), ":")
 	default:
-		return ARN{}, fmt.Errorf("target ARN %q is not an API destination, event bus, SQS queue or log target", arn)
+		return ARN{}, fmt.Errorf("target ARN %q is not an API destination, event bus, SQS queue, function or log target", arn)
 	}
 	return a, nil
 }

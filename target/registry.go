@@ -25,6 +25,8 @@ type Config struct {
 	Stdout, Stderr io.Writer
 	// LogDir holds the files of log-group targets.
 	LogDir string
+	// Functions invokes Lambda function ARNs (package function).
+	Functions Invoker
 }
 
 // Registry is the [Invoker] of every target kind: it picks the adapter by
@@ -34,6 +36,8 @@ type Registry struct {
 	Bus  *Bus
 	Log  *Log
 	SQS  *Queue
+	// Function invokes Lambda function targets; nil refuses them.
+	Function Invoker
 }
 
 var _ Invoker = (*Registry)(nil)
@@ -45,6 +49,8 @@ func NewRegistry(cfg Config) *Registry {
 		Bus:  NewBus(cfg.Putter),
 		Log:  NewLog(cfg.Stdout, cfg.Stderr, cfg.LogDir),
 		SQS:  NewQueue(cfg.Queues),
+		// Lambda function ARNs.
+		Function: cfg.Functions,
 	}
 }
 
@@ -61,6 +67,11 @@ func (r *Registry) Invoke(ctx context.Context, job *delivery.Job) error {
 		return r.Bus.Invoke(ctx, job)
 	case KindQueue:
 		return r.SQS.Invoke(ctx, job)
+	case KindFunction:
+		if r.Function == nil {
+			return Errorf(CodeInvalidParameter, false, "function targets are not configured (%s)", job.TargetARN)
+		}
+		return r.Function.Invoke(ctx, job)
 	default:
 		return r.Log.Invoke(ctx, job)
 	}

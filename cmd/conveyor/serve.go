@@ -9,7 +9,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/conveyor/conveyor/function"
 	"github.com/conveyor/conveyor/server"
 )
 
@@ -67,6 +69,31 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	num(&cfg.MaxPatternLength, "max-pattern-length", "event pattern size limit in characters")
 	trusted := env("trusted-sources", "")
 	fs.StringVar(&trusted, "trusted-sources", trusted, `comma-separated access key ids allowed to put events with an "aws." source (env CONVEYOR_TRUSTED_SOURCES)`)
+	funcs := &functionFlag{}
+	if v := env("function", ""); v != "" {
+		specs, err := function.ParseSpecs(v)
+		if err != nil && envErr == nil {
+			envErr = fmt.Errorf("environment CONVEYOR_FUNCTION: %w", err)
+		}
+		funcs.specs = specs
+	}
+	fs.Var(funcs, "function", "local function NAME=COMMAND run for Lambda ARN targets ending in :function:NAME; repeatable "+
+		"(env CONVEYOR_FUNCTION, entries separated by newlines or ';')")
+	dur := func(p *time.Duration, name, usage string) {
+		def := *p
+		if v := env(name, ""); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil && envErr == nil {
+				envErr = fmt.Errorf("environment CONVEYOR_%s: %w", strings.ToUpper(strings.ReplaceAll(name, "-", "_")), err)
+			}
+			def = d
+		}
+		fs.DurationVar(p, name, def, usage+" (env CONVEYOR_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))+")")
+	}
+	dur(&cfg.FunctionTimeout, "function-timeout", "time limit of one run of a local function")
+	num(&cfg.FunctionConcurrency, "function-concurrency", "runs of one local function at once")
+	str(&cfg.LambdaEndpoint, "lambda-endpoint", "AWS Lambda API URL for functions that are not local (credentials: AWS_ACCESS_KEY_ID… or a profile)")
+	str(&cfg.LambdaRegion, "lambda-region", "region the Lambda API requests are signed for (default --region)")
 	level := env("log-level", "info")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (env CONVEYOR_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -83,9 +110,40 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 			cfg.TrustedSources = append(cfg.TrustedSources, k)
 		}
 	}
+	cfg.Functions = funcs.specs
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return cfg, 0, fmt.Errorf("serve: --log-level: %w", err)
 	}
 	return cfg, lv, nil
+}
+
+// functionFlag is the repeatable --function NAME=COMMAND. Given on the
+// command line, it replaces the functions of CONVEYOR_FUNCTION.
+type functionFlag struct {
+	specs []function.Spec
+	set   bool
+}
+
+func (f *functionFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	names := make([]string, len(f.specs))
+	for i, s := range f.specs {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ",")
+}
+
+func (f *functionFlag) Set(v string) error {
+	if !f.set {
+		f.specs, f.set = nil, true
+	}
+	s, err := function.ParseSpec(v)
+	if err != nil {
+		return err
+	}
+	f.specs = append(f.specs, s)
+	return nil
 }

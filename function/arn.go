@@ -1,0 +1,64 @@
+package function
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// ARN is a parsed Lambda function ARN,
+// arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>].
+type ARN struct {
+	Partition string
+	Region    string
+	Account   string
+	// Name is the function's name.
+	Name string
+	// Qualifier is the version or alias after the name ("" for none).
+	Qualifier string
+}
+
+// String returns the ARN in its text form.
+func (a ARN) String() string {
+	s := "arn:" + a.Partition + ":lambda:" + a.Region + ":" + a.Account + ":function:" + a.Name
+	if a.Qualifier != "" {
+		s += ":" + a.Qualifier
+	}
+	return s
+}
+
+// Lambda's constraints: function names are 1 to 64 letters, digits, '-' or
+// '_'; a qualifier is $LATEST, a version number or an alias name.
+var (
+	nameRe      = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+	qualifierRe = regexp.MustCompile(`^(\$LATEST|[0-9]{1,10}|[a-zA-Z0-9_-]{1,128})$`)
+)
+
+// ValidName reports whether name is a valid Lambda function name.
+func ValidName(name string) bool { return nameRe.MatchString(name) }
+
+// IsARN reports whether s looks like a Lambda function ARN (valid or not):
+// it is the test the target registry uses to pick this adapter.
+func IsARN(s string) bool {
+	parts := strings.SplitN(s, ":", 7)
+	return len(parts) >= 6 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function"
+}
+
+// ParseARN parses a Lambda function ARN, with or without a qualifier.
+func ParseARN(s string) (ARN, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) < 7 || len(parts) > 8 || parts[0] != "arn" || parts[1] == "" || parts[2] != "lambda" || parts[5] != "function" {
+		return ARN{}, fmt.Errorf("%q is not a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>])", s)
+	}
+	a := ARN{Partition: parts[1], Region: parts[3], Account: parts[4], Name: parts[6]}
+	if !ValidName(a.Name) {
+		return ARN{}, fmt.Errorf("function ARN %q: name %q must be 1 to 64 letters, digits, '-' or '_'", s, a.Name)
+	}
+	if len(parts) == 8 {
+		a.Qualifier = parts[7]
+		if !qualifierRe.MatchString(a.Qualifier) {
+			return ARN{}, fmt.Errorf("function ARN %q: qualifier %q is not $LATEST, a version or an alias", s, a.Qualifier)
+		}
+	}
+	return a, nil
+}
