@@ -261,6 +261,7 @@ func TestFailingFunctionRetriedThenDeadLettered(t *testing.T) {
 	broken.fail(t, 3)
 	in := servertest.Start(t, func(c *server.Config) {
 		c.Functions = []function.Spec{broken.spec}
+		c.RetryBackoff = 10 * time.Millisecond
 	})
 	arn := "arn:aws:lambda:" + in.Config.Region + ":" + in.Config.Account + ":function:broken"
 	putRule(t, in.Events, "orders", `{"source":["shop"]}`, types.Target{
