@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/conveyor/conveyor/function"
@@ -242,20 +244,45 @@ func counterValue(m *dto.Metric) float64 {
 	return 0
 }
 
-func waitCounter(t *testing.T, in *servertest.Instance, name string, want float64) {
+// dlq creates an SQS queue for dead letters and returns its URL and ARN.
+func dlq(t *testing.T, in *servertest.Instance, name string) (url, arn string) {
+	t.Helper()
+	ctx := context.Background()
+	q, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("CreateQueue: %v", err)
+	}
+	attrs, err := in.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		t.Fatalf("GetQueueAttributes: %v", err)
+	}
+	return aws.ToString(q.QueueUrl), attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+}
+
+// receive waits for one message on the queue.
+func receive(t *testing.T, in *servertest.Instance, url string) sqstypes.Message {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for counter(t, in, name) < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s = %v, want %v", name, counter(t, in, name), want)
+	for time.Now().Before(deadline) {
+		out, err := in.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1,
+		})
+		if err != nil {
+			t.Fatalf("ReceiveMessage: %v", err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		if len(out.Messages) > 0 {
+			return out.Messages[0]
+		}
 	}
+	t.Fatalf("no message on %s", url)
+	return sqstypes.Message{}
 }
 
 // TestFailingFunctionRetriedThenDeadLettered: a function that exits with a
 // non-zero status is retried MaximumRetryAttempts times, then the event
-// goes to the target's dead-letter queue.
+// goes to the target's dead-letter queue with the error.
 func TestFailingFunctionRetriedThenDeadLettered(t *testing.T) {
 	broken := newFn(t, "broken")
 	broken.fail(t, 3)
@@ -263,11 +290,12 @@ func TestFailingFunctionRetriedThenDeadLettered(t *testing.T) {
 		c.Functions = []function.Spec{broken.spec}
 		c.RetryBackoff = 10 * time.Millisecond
 	})
+	dlqURL, dlqARN := dlq(t, in, "broken-dlq")
 	arn := "arn:aws:lambda:" + in.Config.Region + ":" + in.Config.Account + ":function:broken"
 	putRule(t, in.Events, "orders", `{"source":["shop"]}`, types.Target{
 		Id: aws.String("broken"), Arn: aws.String(arn),
 		RetryPolicy:      &types.RetryPolicy{MaximumRetryAttempts: aws.Int32(2)},
-		DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String("arn:aws:sqs:" + in.Config.Region + ":" + in.Config.Account + ":broken-dlq")},
+		DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(dlqARN)},
 	})
 	out, err := in.Events.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
 		Source: aws.String("shop"), DetailType: aws.String("Order Placed"), Detail: aws.String(`{"order":1}`),
@@ -275,7 +303,19 @@ func TestFailingFunctionRetriedThenDeadLettered(t *testing.T) {
 	if err != nil || out.FailedEntryCount != 0 {
 		t.Fatalf("PutEvents: %v %+v", err, out)
 	}
-	waitCounter(t, in, "conveyor_invocations_sent_to_dlq_total", 1)
+	id := aws.ToString(out.Entries[0].EventId)
+	msg := receive(t, in, dlqURL)
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(aws.ToString(msg.Body)), &ev); err != nil || ev["id"] != id {
+		t.Errorf("dead letter body %q, want the event %s (%v)", aws.ToString(msg.Body), id, err)
+	}
+	attr := func(k string) string { return aws.ToString(msg.MessageAttributes[k].StringValue) }
+	if attr("ERROR_CODE") != function.CodeFunctionError || attr("RETRY_ATTEMPTS") != "2" ||
+		attr("EXHAUSTED_RETRY_CONDITION") != "MaximumRetryAttempts" || attr("TARGET_ARN") != arn ||
+		!strings.Contains(attr("ERROR_MESSAGE"), "exit status 3: failing on purpose with 3") {
+		t.Errorf("dead letter attributes: ERROR_CODE %q RETRY_ATTEMPTS %q EXHAUSTED_RETRY_CONDITION %q TARGET_ARN %q ERROR_MESSAGE %q",
+			attr("ERROR_CODE"), attr("RETRY_ATTEMPTS"), attr("EXHAUSTED_RETRY_CONDITION"), attr("TARGET_ARN"), attr("ERROR_MESSAGE"))
+	}
 	runs := broken.runs(t)
 	if len(runs) != 3 {
 		t.Fatalf("function ran %d times, want 3 (1 + MaximumRetryAttempts 2)", len(runs))
@@ -284,7 +324,7 @@ func TestFailingFunctionRetriedThenDeadLettered(t *testing.T) {
 		if got := r.env["CONVEYOR_ATTEMPT"]; got != strconv.Itoa(i+1) {
 			t.Errorf("run %d: CONVEYOR_ATTEMPT = %q", i, got)
 		}
-		if r.event["id"] != aws.ToString(out.Entries[0].EventId) {
+		if r.event["id"] != id {
 			t.Errorf("run %d got event %s", i, r.raw)
 		}
 	}
