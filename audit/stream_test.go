@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor/conveyor/audit"
 	"github.com/conveyor/conveyor/event"
@@ -305,4 +306,27 @@ func TestStreamRetention(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func TestCollectors(t *testing.T) {
+	st := storetest.Open(t)
+	a := newAudit(t, st.JetStream(), filepath.Join(t.TempDir(), "audit.db"))
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(a.Collectors()...)
+	a.Recorder().Record(call("PutRule", 1))
+	count(t, a.Index(), "PutRule", 1)
+	closeAudit(t, a)
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 6 {
+		t.Fatalf("%d metrics, %v", len(mfs), err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "conveyor_audit_records_total" {
+			if v := mf.GetMetric()[0].GetCounter().GetValue(); v != 1 {
+				t.Errorf("records_total = %v, want 1", v)
+			}
+			return
+		}
+	}
+	t.Error("no conveyor_audit_records_total")
 }

@@ -1,0 +1,33 @@
+package audit
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Collectors returns the audit trail's metrics, for a Prometheus registry:
+//
+//	conveyor_audit_records_total          records the audit log stored
+//	conveyor_audit_records_skipped_total  calls not recorded by design (data events while off)
+//	conveyor_audit_records_dropped_total  calls lost: queue full, or shutdown before JetStream answered
+//	conveyor_audit_publish_retries_total  publishes retried after a failure
+//	conveyor_audit_queue_length           calls waiting for the audit log
+//	conveyor_audit_index_sequence         audit-log sequence the event-history index has applied
+func (a *Audit) Collectors() []prometheus.Collector {
+	r, ix := a.recorder, a.index
+	counter := func(name, help string, f func() uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "conveyor", Subsystem: "audit", Name: name, Help: help},
+			func() float64 { return float64(f()) })
+	}
+	return []prometheus.Collector{
+		counter("records_total", "CloudTrail records the audit log stored.", r.recorded.Load),
+		counter("records_skipped_total", "API calls not recorded by design (data events while data-event logging is off).", r.skipped.Load),
+		counter("records_dropped_total", "API calls whose record was lost: the queue was full, or shutdown came before JetStream answered.", r.dropped.Load),
+		counter("publish_retries_total", "Audit-log publishes retried after a failure.", r.retries.Load),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "conveyor", Subsystem: "audit", Name: "queue_length",
+			Help: "API calls waiting for the audit log."}, func() float64 { return float64(len(r.queue)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "conveyor", Subsystem: "audit", Name: "index_sequence",
+			Help: "Audit-log sequence the event-history index has applied."}, func() float64 {
+			ix.prog.mu.Lock()
+			defer ix.prog.mu.Unlock()
+			return float64(ix.prog.applied)
+		}),
+	}
+}
