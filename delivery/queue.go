@@ -61,7 +61,9 @@ func (q *Queue) Store() *store.Store { return q.st }
 
 // msgID is the job's message id: the same event enqueued twice for the same
 // target within the duplicate window (a router redelivery) is stored once.
-func msgID(j *Job) string { return j.EventID + " " + j.Key().Subject() }
+func msgID(j *Job) string { return msgIDFor(j, j.Key().Subject()) }
+
+func msgIDFor(j *Job, subject string) string { return j.EventID + " " + subject }
 
 // Enqueue stores jobs in the delivery stream and returns once JetStream has
 // stored all of them (publishes are pipelined). On error, some jobs may be
@@ -113,10 +115,11 @@ func jobMsg(j *Job) (*nats.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
+	subj := j.Key().Subject()
 	return &nats.Msg{
-		Subject: j.Key().Subject(),
+		Subject: subj,
 		Data:    data,
-		Header:  nats.Header{jetstream.MsgIDHeader: []string{msgID(j)}},
+		Header:  nats.Header{jetstream.MsgIDHeader: []string{msgIDFor(j, subj)}},
 	}, nil
 }
 
