@@ -37,13 +37,6 @@ var (
 // ValidName reports whether name is a valid Lambda function name.
 func ValidName(name string) bool { return nameRe.MatchString(name) }
 
-// IsARN reports whether s looks like a Lambda function ARN (valid or not):
-// it is the test the target registry uses to pick this adapter.
-func IsARN(s string) bool {
-	parts := strings.SplitN(s, ":", 7)
-	return len(parts) >= 6 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function"
-}
-
 // ParseARN parses a Lambda function ARN, with or without a qualifier.
 func ParseARN(s string) (ARN, error) {
 	parts := strings.Split(s, ":")

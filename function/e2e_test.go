@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -22,6 +23,7 @@ import (
 	"github.com/conveyor/conveyor/function"
 	"github.com/conveyor/conveyor/server"
 	"github.com/conveyor/conveyor/server/servertest"
+	"github.com/conveyor/conveyor/target"
 )
 
 // recorder is a local function's script: it writes its standard input to
@@ -330,5 +332,83 @@ func TestFailingFunctionRetriedThenDeadLettered(t *testing.T) {
 	}
 	if n := counter(t, in, "conveyor_invocation_attempts_total"); n != 3 {
 		t.Errorf("invocation attempts = %v, want 3", n)
+	}
+}
+
+// TestRemoteFunction: a function that is not local is invoked through the
+// Lambda API at --lambda-endpoint, signed with the configured credentials;
+// a local function of the same name wins; a function Lambda does not know
+// is dead-lettered at once.
+func TestRemoteFunction(t *testing.T) {
+	fake := newFakeLambda(t, "us-east-1", "resize", "notify")
+	notify := newFn(t, "notify")
+	in := servertest.Start(t, func(c *server.Config) {
+		c.Functions = []function.Spec{notify.spec}
+		c.LambdaEndpoint = fake.srv.URL
+		c.LambdaCredentials = credentials.NewStaticCredentialsProvider(fakeKey, fakeSecret, "")
+		c.RetryBackoff = 10 * time.Millisecond
+	})
+	dlqURL, dlqARN := dlq(t, in, "remote-dlq")
+	fnARN := func(name string) string {
+		return "arn:aws:lambda:" + in.Config.Region + ":123456789012:function:" + name
+	}
+	for _, name := range []string{"resize", "notify", "missing"} {
+		putRule(t, in.Events, "to-"+name, `{"source":["shop"]}`, types.Target{
+			Id: aws.String(name), Arn: aws.String(fnARN(name)),
+			InputPath:        aws.String("$.detail"),
+			RetryPolicy:      &types.RetryPolicy{MaximumRetryAttempts: aws.Int32(5)},
+			DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(dlqARN)},
+		})
+	}
+	out, err := in.Events.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
+		Source: aws.String("shop"), DetailType: aws.String("Order Placed"), Detail: aws.String(`{"order":42}`),
+	}}})
+	if err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents: %v %+v", err, out)
+	}
+	calls := fake.wait(t, 1)
+	if calls[0].Function != fnARN("resize") || string(calls[0].Body) != `{"order":42}` {
+		t.Errorf("Lambda got %s with %s, want %s with the transformed event", calls[0].Function, calls[0].Body, fnARN("resize"))
+	}
+	runs := notify.wait(t, 1)
+	if string(runs[0].raw) != `{"order":42}` {
+		t.Errorf("local notify got %s", runs[0].raw)
+	}
+	msg := receive(t, in, dlqURL)
+	attr := func(k string) string { return aws.ToString(msg.MessageAttributes[k].StringValue) }
+	if attr("ERROR_CODE") != target.CodeResourceNotFound || attr("RETRY_ATTEMPTS") != "0" || attr("TARGET_ARN") != fnARN("missing") ||
+		!strings.Contains(attr("ERROR_MESSAGE"), "ResourceNotFoundException: Function not found") {
+		t.Errorf("dead letter: ERROR_CODE %q RETRY_ATTEMPTS %q TARGET_ARN %q ERROR_MESSAGE %q",
+			attr("ERROR_CODE"), attr("RETRY_ATTEMPTS"), attr("TARGET_ARN"), attr("ERROR_MESSAGE"))
+	}
+	time.Sleep(100 * time.Millisecond)
+	if calls, _ := fake.snapshot(); len(calls) != 1 {
+		t.Errorf("Lambda got %d invocations, want 1 (notify is local)", len(calls))
+	}
+}
+
+// TestUnknownFunction: with no local function of that name and no Lambda
+// endpoint, the event goes to the dead-letter queue at once.
+func TestUnknownFunction(t *testing.T) {
+	in := servertest.Start(t, func(c *server.Config) { c.RetryBackoff = 10 * time.Millisecond })
+	dlqURL, dlqARN := dlq(t, in, "unknown-dlq")
+	arn := "arn:aws:lambda:" + in.Config.Region + ":" + in.Config.Account + ":function:nowhere"
+	putRule(t, in.Events, "lost", `{"source":["shop"]}`, types.Target{
+		Id: aws.String("nowhere"), Arn: aws.String(arn),
+		DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(dlqARN)},
+	})
+	if _, err := in.Events.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
+		Source: aws.String("shop"), DetailType: aws.String("Order Placed"), Detail: aws.String(`{}`),
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	msg := receive(t, in, dlqURL)
+	attr := func(k string) string { return aws.ToString(msg.MessageAttributes[k].StringValue) }
+	if attr("ERROR_CODE") != target.CodeResourceNotFound || attr("RETRY_ATTEMPTS") != "0" ||
+		attr("ERROR_MESSAGE") != "ResourceNotFoundException: Function not found: "+arn+" (no local function nowhere, and no Lambda endpoint configured)" {
+		t.Errorf("dead letter: ERROR_CODE %q RETRY_ATTEMPTS %q ERROR_MESSAGE %q", attr("ERROR_CODE"), attr("RETRY_ATTEMPTS"), attr("ERROR_MESSAGE"))
+	}
+	if n := counter(t, in, "conveyor_invocation_attempts_total"); n != 1 {
+		t.Errorf("attempts = %v, want 1", n)
 	}
 }
