@@ -83,6 +83,11 @@ func (j *Job) MarshalBinary() ([]byte, error) {
 
 // AppendBinary appends the encoding of [Job.MarshalBinary] to b.
 func (j *Job) AppendBinary(b []byte) ([]byte, error) {
+	// One allocation: room for the fields (a length prefix of at most 3
+	// bytes each for the usual sizes, 4 varints) and the payload.
+	size := 1 + 7*3 + 4*binary.MaxVarintLen64 + 1 + len(j.Payload) +
+		len(j.Bus) + len(j.RuleName) + len(j.RuleARN) + len(j.TargetID) + len(j.TargetARN) + len(j.EventID) + len(j.DeadLetterARN)
+	b = slices.Grow(b, size)
 	b = append(b, jobVersion)
 	for _, s := range []string{j.Bus, j.RuleName, j.RuleARN, j.TargetID, j.TargetARN, j.EventID, j.DeadLetterARN} {
 		b = appendString(b, s)
