@@ -1,10 +1,20 @@
 // Package audit holds Conveyor's CloudTrail: the record of every API call.
 //
-// It builds AWS CloudTrail records from API calls (Build), appends them to the
-// audit log, a JetStream stream that is the truth (Recorder), keeps an embedded
-// SQLite index of that stream for event-history lookups (Index, fed by Follow),
-// and turns management records into "AWS API Call via CloudTrail" events for the
-// default bus (Forward, through a Forwarder the router provides).
+// It builds AWS CloudTrail records from API calls (Builder), appends them to
+// the audit log, a JetStream stream that is the truth (Recorder, an awsapi
+// observer), keeps this process's event-history index of that stream in an
+// embedded SQLite file (Index, fed by Follow, rebuilt from the stream when
+// the file is missing), applies the retention period to both (stream MaxAge,
+// Index.Expire), and turns management records into "AWS API Call via
+// CloudTrail" events for the default bus (Forward, through a Forwarder the
+// router provides). New assembles all of it.
+//
+// What is recorded: every call that reaches an operation of a service served
+// by awsapi, failed calls included (with errorCode and errorMessage). Data
+// events (PutEvents, SQS message calls, S3 object calls) only when
+// Config.DataEvents is on, and never in the event history nor on the bus.
+// Deliveries of events to targets are not API calls and are not recorded, so
+// a rule reacting to API calls cannot feed itself through its own deliveries.
 //
 // It does not serve the CloudTrail API (package cloudtrail does) and does not
 // route events to rules (the router does).
