@@ -29,10 +29,17 @@ type leaf struct {
 	suffix     trie // reversed suffixes
 	suffixFold trie // reversed folded suffixes
 
-	wild   []wildRef
-	abut   []abutCond
-	ranges []rangeRef
-	cidrs  []cidrRef
+	// Wildcards are indexed by their literal start (wildPre) or, when they
+	// start with '*', by their reversed literal end (wildSuf): a trie walk
+	// finds the candidates, which are then matched in full. Only wildcards
+	// with '*' at both ends are tried one by one (wild).
+	wild    []wildRef
+	wildPre trie
+	wildSuf trie
+	wildOf  map[int32][]wildRef // by field: the wildcards in the tries
+	abut    []abutCond
+	ranges  []rangeRef
+	cidrs   trie // CIDR blocks as address-byte prefixes (cidrKeys)
 
 	// needFold is the number of conditions that read the folded text.
 	needFold int
@@ -60,9 +67,48 @@ type rangeRef struct {
 	lo, hi uint64 // inclusive, as numKeys
 }
 
-type cidrRef struct {
-	r ref
-	p netip.Prefix
+// CIDR blocks live in a byte trie of addresses: the key of an address is
+// its family (4 or 6) and its bytes; a block is the prefix of the keys of
+// its addresses, expanded over the free bits of its last partial byte (a
+// /20 is 16 keys of 1+3 bytes). An address then meets every block holding
+// it on one walk of 5 or 17 bytes, whatever the number of blocks. Families
+// never mix, as with netip.Prefix.Contains.
+
+// cidrKeys returns the trie keys of block p.
+func cidrKeys(p netip.Prefix) []string {
+	a := p.Masked().Addr()
+	fam := byte(6)
+	if a.Is4() {
+		fam = 4
+	}
+	b := append([]byte{fam}, a.AsSlice()...)
+	n := p.Bits()
+	full, rem := 1+n/8, n%8
+	if rem == 0 {
+		return []string{string(b[:full])}
+	}
+	var keys []string
+	hi := b[full] >> (8 - rem)
+	for v := 0; v < 256; v++ {
+		if byte(v)>>(8-rem) == hi {
+			keys = append(keys, string(append(b[:full:full], byte(v))))
+		}
+	}
+	return keys
+}
+
+// addrKey writes the trie key of ip into buf and returns it.
+func addrKey(buf *[17]byte, ip netip.Addr) []byte {
+	if ip.Is4() {
+		a := ip.As4()
+		buf[0] = 4
+		copy(buf[1:], a[:])
+		return buf[:5]
+	}
+	a := ip.As16()
+	buf[0] = 6
+	copy(buf[1:], a[:])
+	return buf[:17]
 }
 
 // An abutCond is one anything-but condition: it holds for every leaf value
@@ -166,7 +212,22 @@ func (l *leaf) add(c Cond, f ref) {
 		l.stringy++
 		l.needFold++
 	case KindWildcard:
-		l.wild = append(l.wild, wildRef{r: f, w: compileWildcard(c.Str), s: c.Str})
+		w := wildRef{r: f, w: compileWildcard(c.Str), s: c.Str}
+		first, last := w.w.pieces[0], w.w.pieces[len(w.w.pieces)-1]
+		switch {
+		case first != "":
+			l.wildPre.add(first, f)
+		case last != "":
+			l.wildSuf.add(reverseString(last), f)
+		default:
+			l.wild = append(l.wild, w)
+		}
+		if first != "" || last != "" {
+			if l.wildOf == nil {
+				l.wildOf = map[int32][]wildRef{}
+			}
+			l.wildOf[f.f] = append(l.wildOf[f.f], w)
+		}
 		l.stringy++
 	case KindAnythingBut, KindAnythingButPrefix, KindAnythingButSuffix, KindAnythingButIgnoreCase, KindAnythingButWildcard:
 		a := abutCond{r: f, kind: c.Kind}
@@ -202,7 +263,9 @@ func (l *leaf) add(c Cond, f ref) {
 			l.exists = append(l.exists, f)
 		}
 	case KindCIDR:
-		l.cidrs = append(l.cidrs, cidrRef{r: f, p: c.Prefix})
+		for _, k := range cidrKeys(c.Prefix) {
+			l.cidrs.add(k, f)
+		}
 		l.stringy++
 	}
 }
@@ -241,10 +304,33 @@ func (l *leaf) remove(c Cond, f ref) {
 		l.stringy--
 		l.needFold--
 	case KindWildcard:
-		for i := range l.wild {
-			if l.wild[i].r.f == f.f && l.wild[i].s == c.Str {
-				l.wild = append(l.wild[:i], l.wild[i+1:]...)
-				break
+		w := compileWildcard(c.Str)
+		first, last := w.pieces[0], w.pieces[len(w.pieces)-1]
+		switch {
+		case first != "":
+			l.wildPre.remove(first, f)
+		case last != "":
+			l.wildSuf.remove(reverseString(last), f)
+		default:
+			for i := range l.wild {
+				if l.wild[i].r.f == f.f && l.wild[i].s == c.Str {
+					l.wild = append(l.wild[:i], l.wild[i+1:]...)
+					break
+				}
+			}
+		}
+		if first != "" || last != "" {
+			ws := l.wildOf[f.f]
+			for i := range ws {
+				if ws[i].s == c.Str {
+					ws = append(ws[:i], ws[i+1:]...)
+					break
+				}
+			}
+			if len(ws) == 0 {
+				delete(l.wildOf, f.f)
+			} else {
+				l.wildOf[f.f] = ws
 			}
 		}
 		l.stringy--
@@ -276,11 +362,8 @@ func (l *leaf) remove(c Cond, f ref) {
 			removeRef(&l.exists, f)
 		}
 	case KindCIDR:
-		for i := range l.cidrs {
-			if l.cidrs[i].r.f == f.f && l.cidrs[i].p == c.Prefix {
-				l.cidrs = append(l.cidrs[:i], l.cidrs[i+1:]...)
-				break
-			}
+		for _, k := range cidrKeys(c.Prefix) {
+			l.cidrs.remove(k, f)
 		}
 		l.stringy--
 	}
@@ -326,6 +409,12 @@ func (s *scratch) onString(l *leaf, v []byte) {
 			s.walkTrie(&l.suffixFold, folded, true)
 		}
 	}
+	if l.wildPre.size > 0 {
+		s.walkWild(l, &l.wildPre, v, false)
+	}
+	if l.wildSuf.size > 0 {
+		s.walkWild(l, &l.wildSuf, v, true)
+	}
 	for i := range l.wild {
 		if l.wild[i].w.match(v) {
 			s.hitRef(l.wild[i].r)
@@ -336,13 +425,10 @@ func (s *scratch) onString(l *leaf, v []byte) {
 			s.hitRef(l.abut[i].r)
 		}
 	}
-	if len(l.cidrs) > 0 {
+	if l.cidrs.size > 0 {
 		if ip, ok := parseIP(v); ok {
-			for _, c := range l.cidrs {
-				if c.p.Contains(ip) {
-					s.hitRef(c.r)
-				}
-			}
+			var key [17]byte
+			s.walkTrie(&l.cidrs, addrKey(&key, ip), false)
 		}
 	}
 }
@@ -458,6 +544,31 @@ func (s *scratch) onLiteral(l *leaf, lit int) {
 	// Every anything-but holds for a value that is neither string nor number.
 	for i := range l.abut {
 		s.hitRef(l.abut[i].r)
+	}
+}
+
+// walkWild walks a wildcard index trie along v and matches the wildcards
+// of the fields it meets in full.
+func (s *scratch) walkWild(l *leaf, t *trie, v []byte, backwards bool) {
+	n := int32(0)
+	for i := range v {
+		c := v[i]
+		if backwards {
+			c = v[len(v)-1-i]
+		}
+		if n = t.child(n, c); n == 0 {
+			return
+		}
+		if t.has[n>>6]&(1<<(n&63)) != 0 {
+			for _, r := range t.refs[n] {
+				for _, w := range l.wildOf[r.f] {
+					if w.w.match(v) {
+						s.hitRef(r)
+						break
+					}
+				}
+			}
+		}
 	}
 }
 

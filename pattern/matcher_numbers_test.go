@@ -78,3 +78,115 @@ func TestParseIP(t *testing.T) {
 		}
 	}
 }
+
+// TestCIDRIndex checks the CIDR trie against netip.Prefix.Contains with many
+// blocks at once.
+func TestCIDRIndex(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	randAddr := func() netip.Addr {
+		if r.Intn(3) == 0 {
+			var a [16]byte
+			a[0], a[1], a[2] = 0x20, 0x01, byte(r.Intn(4))
+			a[15] = byte(r.Intn(256))
+			return netip.AddrFrom16(a)
+		}
+		return netip.AddrFrom4([4]byte{10, byte(r.Intn(4)), byte(r.Intn(256)), byte(r.Intn(256))})
+	}
+	m := New()
+	var prefixes []netip.Prefix
+	for i := 0; i < 300; i++ {
+		a := randAddr()
+		p := netip.PrefixFrom(a, r.Intn(a.BitLen()+1)).Masked()
+		prefixes = append(prefixes, p)
+		m.AddPattern(fmt.Sprint(i), pat(br(fld("ip", cCIDR(p.String())))))
+	}
+	for i := 0; i < 2000; i++ {
+		a := randAddr()
+		got, err := m.Match([]byte(`{"ip":"` + a.String() + `"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for _, p := range prefixes {
+			if p.Contains(a) {
+				want++
+			}
+		}
+		if len(got) != want {
+			t.Fatalf("%v: %d blocks match, want %d", a, len(got), want)
+		}
+	}
+	for i := 0; i < 300; i += 2 {
+		m.Delete(fmt.Sprint(i))
+	}
+	a := netip.MustParseAddr("10.1.2.3")
+	got, _ := m.Match([]byte(`{"ip":"10.1.2.3"}`))
+	want := 0
+	for i, p := range prefixes {
+		if i%2 == 1 && p.Contains(a) {
+			want++
+		}
+	}
+	if len(got) != want {
+		t.Fatalf("after deletes: %d blocks match, want %d", len(got), want)
+	}
+}
+
+// TestWildcardIndex checks indexed wildcards against the reference's
+// wildcard matcher with many patterns on one field.
+func TestWildcardIndex(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	alpha := "ab*"
+	word := func(n int, star bool) string {
+		b := make([]byte, n)
+		for i := range b {
+			if star {
+				b[i] = alpha[r.Intn(3)]
+			} else {
+				b[i] = alpha[r.Intn(2)]
+			}
+		}
+		return string(b)
+	}
+	m := New()
+	var wilds []string
+	for i := 0; i < 400; i++ {
+		w := word(r.Intn(6), true)
+		if strings.Contains(w, "**") {
+			continue
+		}
+		m.AddPattern(fmt.Sprint(len(wilds)), pat(br(fld("s", cK(KindWildcard, w)))))
+		wilds = append(wilds, w)
+	}
+	for i := 0; i < 3000; i++ {
+		v := word(r.Intn(8), false)
+		got, err := m.Match([]byte(`{"s":"` + v + `"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for _, w := range wilds {
+			if refWildcard(w, v) {
+				want++
+			}
+		}
+		if len(got) != want {
+			t.Fatalf("%q: %d wildcards match, want %d", v, len(got), want)
+		}
+	}
+	for i := range wilds {
+		if i%3 != 0 {
+			m.Delete(fmt.Sprint(i))
+		}
+	}
+	got, _ := m.Match([]byte(`{"s":"abab"}`))
+	want := 0
+	for i, w := range wilds {
+		if i%3 == 0 && refWildcard(w, "abab") {
+			want++
+		}
+	}
+	if len(got) != want {
+		t.Fatalf("after deletes: %d match, want %d", len(got), want)
+	}
+}
