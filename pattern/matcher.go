@@ -21,9 +21,10 @@ import (
 // the event and the number of conditions that hold, not with the number of
 // patterns.
 //
-// A Matcher is safe for concurrent use. Add and Delete change the structure
-// in place, under a write lock held for the few microseconds an insertion
-// takes; Match holds a read lock.
+// A Matcher is safe for concurrent use. Add parses outside any lock, then
+// changes the structure in place under a write lock held for the few
+// microseconds an insertion takes (longer, rarely, when a table doubles);
+// Delete likewise. Match holds a read lock.
 type Matcher struct {
 	opts []Option
 
