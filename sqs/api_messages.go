@@ -284,7 +284,7 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 		if err != nil {
 			return nil, err
 		}
-		if len(msgs) > 0 || !now.Before(deadline) {
+		if len(msgs) > 0 || !now.Before(deadline) || s.draining.Load() {
 			return &receiveMessageOutput{Messages: msgs}, nil
 		}
 		d := deadline.Sub(now)

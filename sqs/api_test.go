@@ -767,3 +767,37 @@ func TestRestart(t *testing.T) {
 		t.Errorf("counts after deletes = %s", got)
 	}
 }
+
+// TestShutdownEndsLongPolls: a graceful shutdown does not wait for long
+// polls to run out; they answer (empty) at once.
+func TestShutdownEndsLongPolls(t *testing.T) {
+	cfg := server.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	in, err := servertest.StartConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := createQueue(t, in.SQS, "poll", nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := in.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url, WaitTimeSeconds: 20})
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	if err := in.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("shutdown took %v with a long poll waiting", d)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("long poll during shutdown: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("long poll did not return")
+	}
+}

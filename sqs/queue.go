@@ -69,6 +69,7 @@ func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, erro
 	if err := q.loadStates(ctx); err != nil {
 		return nil, err
 	}
+	q.dropExpiredStates(ctx)
 	cons, err := s.js.OrderedConsumer(ctx, q.stream, jetstream.OrderedConsumerConfig{HeadersOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("sqs: queue %s: consumer: %w", rec.Name, err)
@@ -254,10 +255,16 @@ func (q *queue) take(now time.Time, max int, vt time.Duration) (got []received, 
 	ms := now.UnixMilli()
 	retention := int64(q.rec.intAttr(attrMessageRetentionPeriod)) * 1000
 	kept := q.order[:0]
-	for _, seq := range q.order {
+	for i, seq := range q.order {
 		e, ok := q.msgs[seq]
 		if !ok {
 			continue
+		}
+		if len(got) >= max {
+			// Enough: keep the rest as it is (next only matters when
+			// nothing was taken).
+			kept = append(kept, q.order[i:]...)
+			break
 		}
 		if e.sentMs+retention <= ms {
 			delete(q.msgs, seq)
@@ -268,9 +275,6 @@ func (q *queue) take(now time.Time, max int, vt time.Duration) (got []received, 
 			if next == 0 || e.visibleAt < next {
 				next = e.visibleAt
 			}
-			continue
-		}
-		if len(got) >= max {
 			continue
 		}
 		e.receives++
@@ -424,5 +428,25 @@ func (q *queue) dropStates(ctx context.Context) {
 	}
 	for _, k := range keys {
 		_ = q.svc.kv.Purge(ctx, k)
+	}
+}
+
+// dropExpiredStates deletes the receive states of messages the stream no
+// longer has (expired by the retention period, or deleted by a process that
+// stopped before it deleted the state).
+func (q *queue) dropExpiredStates(ctx context.Context) {
+	st, err := q.svc.js.Stream(ctx, q.stream)
+	if err != nil {
+		return
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return
+	}
+	for seq := range q.saved {
+		if seq < info.State.FirstSeq {
+			delete(q.saved, seq)
+			_ = q.svc.kv.Purge(ctx, q.stateKey(seq))
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -53,9 +54,10 @@ type Service struct {
 	secret []byte
 	now    func() time.Time
 
-	mu     sync.RWMutex
-	queues map[string]*queue // by name
-	closed bool
+	mu       sync.RWMutex
+	queues   map[string]*queue // by name
+	closed   bool
+	draining atomic.Bool
 }
 
 // New opens (creating when needed) the bucket and starts every queue's
@@ -154,6 +156,20 @@ func (s *Service) loadRecords(ctx context.Context) ([]*queueRecord, error) {
 		recs = append(recs, &rec)
 	}
 	return recs, nil
+}
+
+// Drain makes waiting receives answer now (with what they have) and later
+// ones not wait: the server is shutting down and must not hold requests for
+// up to 20 seconds.
+func (s *Service) Drain() {
+	s.draining.Store(true)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, q := range s.queues {
+		q.mu.Lock()
+		q.wakeLocked()
+		q.mu.Unlock()
+	}
 }
 
 // Close stops every queue's index.
