@@ -45,6 +45,10 @@
 // 256 KiB (MaximumMessageSize 1024–262144), the limit SQS had before 2025.
 // Policy, KMS and RedriveAllowPolicy attributes are kept and returned but
 // have no effect. A queue name may be reused at once after DeleteQueue.
+// The message index and visibility state are per process: several Conveyors
+// sharing one NATS cluster each serve their own queues correctly only if
+// they do not serve the same queue (a queue created by one is known to
+// another after its restart, and both could hand out the same message).
 //
 // # Dead letters and redrive
 //
