@@ -68,6 +68,8 @@ type Server struct {
 	mu        sync.RWMutex
 	prefixes  map[string]*Service
 	observers []Observer
+	// beforeAnswer are observers the answer waits for.
+	beforeAnswer []Observer
 }
 
 // NewServer returns a server for services (more may be added with Register).
@@ -107,6 +109,32 @@ func (s *Server) Register(svc *Service) error {
 		s.prefixes[p] = svc
 	}
 	return nil
+}
+
+// ObserveBeforeAnswer adds an observer that sees every call after its
+// handler has returned and before its answer is written: the client waits
+// for it. It is for what must be done before the client learns the outcome
+// (CloudTrail's record must be stored before the call answers); it must
+// still be quick and must not fail the call. Status, ResponseBytes and End
+// are not known yet when it runs.
+func (s *Server) ObserveBeforeAnswer(o Observer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeAnswer = append(s.beforeAnswer, o)
+}
+
+// notifyBeforeAnswer runs the before-answer observers.
+func (s *Server) notifyBeforeAnswer(ctx context.Context, call *Call) {
+	s.mu.RLock()
+	obs := s.beforeAnswer
+	s.mu.RUnlock()
+	if len(obs) == 0 {
+		return
+	}
+	ctx = context.WithoutCancel(ContextWithCaller(ctx, call.Caller))
+	for _, o := range obs {
+		s.observe(ctx, o, call)
+	}
 }
 
 // Observe adds an observer of every call (see Observer for what it must not do).
@@ -170,6 +198,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		call.Err = s.toAWSError(err, svc, call)
+	}
+	s.notifyBeforeAnswer(ctx, call)
+	if call.Err != nil {
 		call.Status, call.ResponseBytes = s.writeError(w, svc, call.Err)
 	} else {
 		call.Status, call.ResponseBytes = s.writeOutput(w, svc, call)

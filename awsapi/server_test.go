@@ -320,6 +320,34 @@ func TestObservers(t *testing.T) {
 	}
 }
 
+// TestObserveBeforeAnswer: a before-answer observer sees the call's outcome
+// before the client does: the answer waits until it returns.
+func TestObserveBeforeAnswer(t *testing.T) {
+	hs, _ := rawServer(t, awsapi.Config{})
+	srv := hs.Config.Handler.(*awsapi.Server)
+	release := make(chan struct{})
+	seen := make(chan *awsapi.Call, 2)
+	srv.ObserveBeforeAnswer(func(ctx context.Context, c *awsapi.Call) {
+		seen <- c
+		<-release
+	})
+	answered := make(chan response, 1)
+	go func() { answered <- post(t, hs.URL+"/", "AWSEvents.Echo", `{"Name":1}`) }()
+	c := <-seen
+	if c.Err == nil || c.Err.Code != "SerializationException" || c.Status != 0 || awsapi.CallerFrom(context.Background()).RequestID != "" {
+		t.Errorf("before-answer call = %+v", c)
+	}
+	select {
+	case r := <-answered:
+		t.Fatalf("answered (%d) before the before-answer observer returned", r.status)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if r := <-answered; r.status != 400 {
+		t.Errorf("status %d, want 400", r.status)
+	}
+}
+
 func TestRegister(t *testing.T) {
 	a, b := awsapi.NewEventBridge(), awsapi.NewEventBridge()
 	srv, err := awsapi.NewServer(awsapi.Config{}, a)

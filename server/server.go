@@ -245,7 +245,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.api.Observe(s.audit.Recorder().Observe)
+	// The record is stored before the call answers (see audit's Commit).
+	s.api.ObserveBeforeAnswer(s.audit.Recorder().Commit)
+	s.registry.MustRegister(s.audit.Collectors()...)
 	if err = cloudtrail.Register(s.api, s.audit.Index()); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

@@ -200,6 +200,12 @@ type benchClient struct {
 }
 
 func (c *benchClient) call(ctx context.Context, op string, in any, out any) error {
+	return c.callTarget(ctx, "AWSEvents."+op, in, out)
+}
+
+// callTarget calls the operation named by an X-Amz-Target header value.
+func (c *benchClient) callTarget(ctx context.Context, target string, in any, out any) error {
+	op := target
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -209,7 +215,7 @@ func (c *benchClient) call(ctx context.Context, op string, in any, out any) erro
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "AWSEvents."+op)
+	req.Header.Set("X-Amz-Target", target)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err

@@ -216,3 +216,48 @@ func putKill(ctx context.Context, c *benchClient, seq int) ([]string, error) {
 	}
 	return ids, nil
 }
+
+// TestKillNineKeepsAuditRecords: once a management call has answered, its
+// CloudTrail record survives kill -9.
+func TestKillNineKeepsAuditRecords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	c := &benchClient{url: p.url, http: &http.Client{Timeout: 5 * time.Second}}
+	const rules = 20
+	for i := 0; i < rules; i++ {
+		if err := c.call(ctx, "PutRule", map[string]any{"Name": fmt.Sprintf("audited-%d", i), "EventPattern": `{"source":["x"]}`}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.kill()
+	p2 := startProc(t, dir)
+	defer p2.kill()
+	c = &benchClient{url: p2.url, http: &http.Client{Timeout: 5 * time.Second}}
+	seen := map[string]bool{}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(seen) < rules && time.Now().Before(deadline) {
+		var out struct {
+			Events []struct{ CloudTrailEvent string }
+		}
+		req := map[string]any{"LookupAttributes": []map[string]string{{"AttributeKey": "EventName", "AttributeValue": "PutRule"}}}
+		if err := c.callTarget(ctx, "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents", req, &out); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.Events {
+			var rec struct {
+				RequestParameters struct{ Name string } `json:"requestParameters"`
+			}
+			if json.Unmarshal([]byte(e.CloudTrailEvent), &rec) == nil {
+				seen[rec.RequestParameters.Name] = true
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(seen) != rules {
+		t.Fatalf("after kill -9, the event history holds %d of the %d answered PutRule calls", len(seen), rules)
+	}
+}
