@@ -43,12 +43,12 @@ type RecorderStats struct {
 // What is guaranteed: every call handed to Record is in the audit log once
 // Close has returned without error, unless it was counted in Dropped (the
 // queue was full: JetStream was unavailable for longer than the queue
-// absorbs; each drop is logged). What is not: a call whose record is still
-// queued when the process is killed (kill -9, power loss) is lost; the window
-// is the queue's latency, normally well under a millisecond. awsapi calls
-// observers after the response is written, so the record cannot be stored
-// before the client has its answer without delaying every API call by a
-// JetStream round trip; Conveyor chooses not to.
+// absorbs; each drop is logged). A call whose record is still queued when the
+// process is killed (kill -9, power loss) is lost; the window is the queue's
+// latency, normally well under a millisecond. Commit closes that window for
+// management calls: it stores the record before the call answers (one
+// JetStream round trip), and queues it only when the audit log is slow or
+// down. The server records with Commit.
 type Recorder struct {
 	b   *Builder
 	js  jetstream.JetStream
