@@ -158,6 +158,29 @@ func TestMatcherBadEvents(t *testing.T) {
 	}
 }
 
+// TestMatcherDeep checks deeply nested values, skipped and walked.
+func TestMatcherDeep(t *testing.T) {
+	m := New()
+	m.AddPattern("p", pat(br(fld("a", cStr("x")))))
+	deep := strings.Repeat("[", 200) + `{"q":"]"}` + strings.Repeat("]", 200)
+	for _, tc := range []struct {
+		event string
+		want  bool
+		bad   bool
+	}{
+		{`{"z":` + deep + `,"a":"x"}`, true, false},
+		{`{"a":` + deep + `}`, false, false},
+		{`{"a":` + strings.Repeat("[", 200) + `"x"` + strings.Repeat("]", 200) + `}`, true, false},
+		{`{"z":` + deep[:len(deep)-1] + `}`, false, true},
+		{`{"z":[{]},"a":"x"}`, false, true},
+	} {
+		got, err := m.Match([]byte(tc.event))
+		if (err != nil) != tc.bad || (len(got) == 1) != tc.want {
+			t.Errorf("Match(%.40s…) = %v, %v; want match %v, error %v", tc.event, got, err, tc.want, tc.bad)
+		}
+	}
+}
+
 func TestMatcherManyAST(t *testing.T) {
 	m := New()
 	m.AddPattern("a", pat(br(fld("s", cStr("x")))))

@@ -117,110 +117,69 @@ func skipString(b []byte, i int) int {
 }
 
 // skipContainer skips the array or object starting at b[i] ('[' or '{') and
-// returns the index just after its end. It checks the bracket structure and
-// that strings end, nothing more: values no pattern names are not decoded.
+// returns the index just after its end. It checks that brackets balance,
+// that the closing bracket matches the opening one and that strings end,
+// nothing more: values no pattern names are not decoded (nor is "[{]}" told
+// from "[{}]" inside them).
 //
 // This is where matching spends most of its time on big events, so it works
-// a word at a time: bytes.IndexByte finds the next quote, and up to it each
-// 8-byte word is searched for brackets at once (the mask 0xd9 maps '[' ']'
-// '{' '}' to 0x59, and only 'Y' '_' 'y' DEL besides, which are passed over).
-// A bit stack records the kinds of the open containers.
+// a word at a time and without branching on the data: bytes.IndexByte finds
+// the next quote; up to it, each 8-byte word gives masks of its opening and
+// closing brackets ('[' and '{' differ only in bit 5, as do ']' and '}'),
+// and the depth moves by their population counts. Only a word with as many
+// closing brackets as the depth, where the container may end, is looked at
+// byte by byte.
 func skipContainer(b []byte, start int) (int, error) {
 	depth := 1
-	stack := uint64(b[start] >> 5 & 1) // 1 for '{': bit 5 tells '{' from '['
 	i := start + 1
-	q := -1 // the next quote at or after i, or len(b)
 	for {
-		if q < i {
-			if k := bytes.IndexByte(b[i:], '"'); k < 0 {
-				q = len(b)
-			} else {
-				q = i + k
-			}
+		q := len(b)
+		if k := bytes.IndexByte(b[i:], '"'); k >= 0 {
+			q = i + k
 		}
 		for i+8 <= q {
-			w := binary.LittleEndian.Uint64(b[i:])
-			m := zeroBytes((w & 0xd9d9d9d9d9d9d9d9) ^ 0x5959595959595959)
-			if m == 0 {
-				i += 8
-				continue
+			x := binary.LittleEndian.Uint64(b[i:]) | 0x2020202020202020
+			opens := exactZero(x ^ 0x7b7b7b7b7b7b7b7b)
+			closes := exactZero(x ^ 0x7d7d7d7d7d7d7d7d)
+			nc := bits.OnesCount64(closes)
+			if depth <= nc {
+				break // the container may end in this word
 			}
-			i += bits.TrailingZeros64(m) >> 3
-			goto found
+			depth += bits.OnesCount64(opens) - nc
+			i += 8
 		}
-		for i < q && b[i]&0xd9 != 0x59 {
-			i++
+		for ; i < q; i++ {
+			switch b[i] {
+			case '[', '{':
+				depth++
+			case ']', '}':
+				depth--
+				if depth == 0 {
+					if b[i] != b[start]+2 { // '[' + 2 is ']', '{' + 2 is '}'
+						return 0, errSyntax
+					}
+					return i + 1, nil
+				}
+			}
 		}
-		if i >= len(b) {
+		if q >= len(b) {
 			return 0, errSyntax
 		}
-	found:
-		switch c := b[i]; c {
-		case '"':
-			// Strings often follow each other as "key":"value","key":…;
-			// go from one to the next without searching.
-			for {
-				j := skipString(b, i+1)
-				if j < 0 {
-					return 0, errSyntax
-				}
-				i = j + 1
-				if i+1 < len(b) && (b[i] == ':' || b[i] == ',') && b[i+1] == '"' {
-					i++
-					continue
-				}
-				break
-			}
-		case '[', '{':
-			if depth >= 63 {
-				return skipDeep(b, start)
-			}
-			stack = stack<<1 | uint64(c>>5&1)
-			depth++
-			i++
-		case ']', '}':
-			if stack&1 != uint64(c>>5&1) {
-				return 0, errSyntax
-			}
-			stack >>= 1
-			depth--
-			i++
-			if depth == 0 {
-				return i, nil
-			}
-		default:
-			i++
-		}
-	}
-}
-
-// skipDeep is skipContainer for containers nested more than 62 deep: a byte
-// loop with a stack in a slice.
-func skipDeep(b []byte, i int) (int, error) {
-	var stack []byte
-	for i < len(b) {
-		switch c := b[i]; c {
-		case '"':
+		// Strings often follow each other as "key":"value","key":…;
+		// go from one to the next without searching.
+		for {
 			j := skipString(b, i+1)
 			if j < 0 {
 				return 0, errSyntax
 			}
 			i = j + 1
-			continue
-		case '[', '{':
-			stack = append(stack, c+2) // the matching close
-		case ']', '}':
-			if len(stack) == 0 || stack[len(stack)-1] != c {
-				return 0, errSyntax
+			if i+1 < len(b) && (b[i] == ':' || b[i] == ',') && b[i+1] == '"' {
+				i++
+				continue
 			}
-			stack = stack[:len(stack)-1]
-			if len(stack) == 0 {
-				return i + 1, nil
-			}
+			break
 		}
-		i++
 	}
-	return 0, errSyntax
 }
 
 // skipValue skips any JSON value starting at b[i] (no leading space).
