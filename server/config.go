@@ -67,6 +67,9 @@ type Config struct {
 	// Clock drives scheduled rules (the system clock if nil; tests inject
 	// a schedule.ManualClock).
 	Clock schedule.Clock
+	// ReplayPause is a pause between batches of a replay (none by default;
+	// tests slow replays down to cancel them).
+	ReplayPause time.Duration
 	// RetryBackoff is the first retry delay of a failed delivery; later
 	// retries double it (with jitter) up to five minutes. Zero means one
 	// second. Tests make it small.

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/conveyor/conveyor/archive"
 	"github.com/conveyor/conveyor/audit"
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
@@ -46,6 +47,7 @@ type Server struct {
 	router   *router.Router
 	audit    *audit.Audit
 	sched    *schedule.Scheduler
+	archives *archive.Service
 	api      *awsapi.Server
 	handler  http.Handler
 	closeErr error
@@ -150,8 +152,19 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if t := fns.MaxTimeout() + 5*time.Second; t > 10*time.Second {
 		invokeTimeout, ackWait = t, t+30*time.Second
 	}
+	popts := []pattern.Option{pattern.WithMaxLength(cfg.MaxPatternLength)}
+	s.archives, err = archive.New(ctx, archive.Config{Store: s.store, Catalog: s.catalog, PatternOptions: popts, Logger: cfg.Logger,
+		ReplayPause: cfg.ReplayPause,
+		AfterWrite: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return s.router.WaitCatalog(ctx)
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.runner, err = delivery.NewRunner(s.queue, delivery.Config{
-		Invoker:          s.targets,
+		Invoker:          s.archives.Invoker(s.targets),
 		Registerer:       s.registry,
 		Logger:           cfg.Logger,
 		BackoffBase:      cfg.RetryBackoff,
@@ -162,7 +175,6 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	popts := []pattern.Option{pattern.WithMaxLength(cfg.MaxPatternLength)}
 	s.router, err = router.New(router.Config{
 		Store:          s.store,
 		Catalog:        s.catalog,
@@ -187,6 +199,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err = s.sched.Start(ctx); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	if err = s.archives.Start(s.router); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 
 	events := awsapi.NewEventBridge()
 	api, err := eventbridge.New(eventbridge.Config{
@@ -206,6 +221,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	api.Register(events)
+	s.archives.Register(events)
 	in, err := ingest.New(ingest.Config{
 		Store:          s.store,
 		Catalog:        s.catalog,
@@ -340,6 +356,9 @@ func (s *Server) shutdown(ctx context.Context) {
 	if s.sched != nil {
 		s.sched.Close()
 		s.sched = nil
+	}
+	if s.archives != nil {
+		s.archives.Close()
 	}
 	if s.router != nil {
 		s.router.Close()
