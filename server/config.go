@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/conveyor/conveyor/function"
+	"github.com/conveyor/conveyor/inbound"
 	"github.com/conveyor/conveyor/schedule"
 )
 
@@ -54,6 +55,9 @@ type Config struct {
 	LambdaEndpoint    string
 	LambdaRegion      string
 	LambdaCredentials aws.CredentialsProvider
+	// Inbound are the credentials the inbound endpoints (POST /inbound/…,
+	// package inbound) accept; with none they are disabled.
+	Inbound []inbound.Credential
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// ShutdownTimeout bounds a graceful shutdown.

@@ -22,6 +22,7 @@ import (
 	"github.com/conveyor/conveyor/cloudtrail"
 	"github.com/conveyor/conveyor/delivery"
 	"github.com/conveyor/conveyor/eventbridge"
+	"github.com/conveyor/conveyor/inbound"
 	"github.com/conveyor/conveyor/ingest"
 	"github.com/conveyor/conveyor/pattern"
 	"github.com/conveyor/conveyor/router"
@@ -49,6 +50,7 @@ type Server struct {
 	sched    *schedule.Scheduler
 	archives *archive.Service
 	api      *awsapi.Server
+	inbound  *inbound.Handler
 	handler  http.Handler
 	closeErr error
 	// stopWatches ends the catalog watches the server follows itself.
@@ -268,6 +270,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.audit.StartForwarding(s.router)
+	if s.inbound, err = newInbound(cfg, s); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -280,6 +285,7 @@ func (s *Server) routes() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	s.inbound.Register(mux) // POST /inbound/{bus}, POST /inbound/s3/{bus}
 	mux.Handle("/", sqs.HostMiddleware(s.api))
 	return mux
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/conveyor/conveyor/function"
+	"github.com/conveyor/conveyor/inbound"
 	"github.com/conveyor/conveyor/server"
 )
 
@@ -94,6 +95,20 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	num(&cfg.FunctionConcurrency, "function-concurrency", "runs of one local function at once")
 	str(&cfg.LambdaEndpoint, "lambda-endpoint", "AWS Lambda API URL for functions that are not local (credentials: AWS_ACCESS_KEY_ID… or a profile)")
 	str(&cfg.LambdaRegion, "lambda-region", "region the Lambda API requests are signed for (default --region)")
+	keys := &credFlag{parse: inbound.ParseKey}
+	basics := &credFlag{parse: inbound.ParseBasic}
+	for _, c := range []struct {
+		f    *credFlag
+		name string
+	}{{keys, "inbound-key"}, {basics, "inbound-basic"}} {
+		for _, v := range strings.Fields(env(c.name, "")) {
+			if err := c.f.add(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("environment CONVEYOR_%s: %w", strings.ToUpper(strings.ReplaceAll(c.name, "-", "_")), err)
+			}
+		}
+	}
+	fs.Var(keys, "inbound-key", "API key [BUS/]HEADER=VALUE accepted by POST /inbound/…; repeatable (env CONVEYOR_INBOUND_KEY, separated by blanks)")
+	fs.Var(basics, "inbound-basic", "basic auth [BUS/]USER:PASSWORD accepted by POST /inbound/…; repeatable (env CONVEYOR_INBOUND_BASIC, separated by blanks)")
 	level := env("log-level", "info")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (env CONVEYOR_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -111,6 +126,7 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		}
 	}
 	cfg.Functions = funcs.specs
+	cfg.Inbound = append(keys.creds, basics.creds...)
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return cfg, 0, fmt.Errorf("serve: --log-level: %w", err)
@@ -146,4 +162,36 @@ func (f *functionFlag) Set(v string) error {
 	}
 	f.specs = append(f.specs, s)
 	return nil
+}
+
+// credFlag is a repeatable inbound credential flag. Given on the command
+// line, it replaces the credentials of its environment variable.
+type credFlag struct {
+	parse func(string) (inbound.Credential, error)
+	creds []inbound.Credential
+	set   bool
+}
+
+func (f *credFlag) add(v string) error {
+	c, err := f.parse(v)
+	if err != nil {
+		return err
+	}
+	f.creds = append(f.creds, c)
+	return nil
+}
+
+// String does not show the secrets.
+func (f *credFlag) String() string {
+	if f == nil || len(f.creds) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d credentials", len(f.creds))
+}
+
+func (f *credFlag) Set(v string) error {
+	if !f.set {
+		f.creds, f.set = nil, true
+	}
+	return f.add(v)
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/conveyor/conveyor/inbound"
 )
 
 func TestServeConfigFunctions(t *testing.T) {
@@ -69,6 +71,47 @@ func TestServeConfigFunctions(t *testing.T) {
 			}
 			if cfg.FunctionTimeout != tt.timeout || cfg.FunctionConcurrency != tt.concurrency || cfg.LambdaEndpoint != tt.endpoint {
 				t.Errorf("timeout %v concurrency %d endpoint %q", cfg.FunctionTimeout, cfg.FunctionConcurrency, cfg.LambdaEndpoint)
+			}
+		})
+	}
+}
+
+func TestServeConfigInbound(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    []inbound.Credential
+		wantErr bool
+	}{
+		{name: "none"},
+		{
+			name: "flags",
+			args: []string{"--inbound-key", "x-api-key=s3cr3t", "--inbound-basic", "orders/alice:pa:ss"},
+			want: []inbound.Credential{{Header: "X-Api-Key", Value: "s3cr3t"}, {Bus: "orders", Username: "alice", Password: "pa:ss"}},
+		},
+		{
+			name: "environment",
+			env:  map[string]string{"CONVEYOR_INBOUND_KEY": "a=1 orders/b=2", "CONVEYOR_INBOUND_BASIC": "u:p"},
+			want: []inbound.Credential{{Header: "A", Value: "1"}, {Bus: "orders", Header: "B", Value: "2"}, {Username: "u", Password: "p"}},
+		},
+		{
+			name: "a flag replaces its variable",
+			args: []string{"--inbound-key", "c=3"},
+			env:  map[string]string{"CONVEYOR_INBOUND_KEY": "a=1", "CONVEYOR_INBOUND_BASIC": "u:p"},
+			want: []inbound.Credential{{Header: "C", Value: "3"}, {Username: "u", Password: "p"}},
+		},
+		{name: "bad key", args: []string{"--inbound-key", "x-api-key"}, wantErr: true},
+		{name: "bad basic", env: map[string]string{"CONVEYOR_INBOUND_BASIC": "nopassword"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := serveConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && !slices.Equal(cfg.Inbound, tt.want) {
+				t.Errorf("inbound %+v, want %+v", cfg.Inbound, tt.want)
 			}
 		})
 	}
