@@ -310,10 +310,7 @@ func (s *Service) materialize(ctx context.Context, q *queue, got []received, now
 	if len(got) == 0 {
 		return nil, nil
 	}
-	st, err := s.js.Stream(ctx, q.stream)
-	if err != nil {
-		return nil, fmt.Errorf("sqs: receive from %s: %w", q.name, err)
-	}
+	st := q.st
 	policy, hasPolicy := q.record().redrive()
 	var out []Message
 	for _, g := range got {

@@ -45,6 +45,7 @@ type queue struct {
 	stopped bool
 
 	cctx jetstream.ConsumeContext
+	st   jetstream.Stream // the queue's stream (its handle: reads and deletes by sequence)
 }
 
 type savedState struct {
@@ -63,9 +64,11 @@ func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, erro
 	if _, err := s.cfg.Store.EnsureStream(ctx, s.streamConfig(rec)); err != nil {
 		return nil, fmt.Errorf("sqs: queue %s: ensure stream: %w", rec.Name, err)
 	}
-	if _, err := s.js.UpdateStream(ctx, s.streamConfig(rec)); err != nil {
+	st, err := s.js.UpdateStream(ctx, s.streamConfig(rec))
+	if err != nil {
 		return nil, fmt.Errorf("sqs: queue %s: update stream: %w", rec.Name, err)
 	}
+	q.st = st
 	if err := q.loadStates(ctx); err != nil {
 		return nil, err
 	}
@@ -332,11 +335,7 @@ func (q *queue) saveState(ctx context.Context, seq uint64, receives int32, first
 // entry.
 func (q *queue) remove(ctx context.Context, seq uint64) error {
 	had := q.forget(seq)
-	st, err := q.svc.js.Stream(ctx, q.stream)
-	if err != nil {
-		return fmt.Errorf("sqs: delete message of %s: %w", q.name, err)
-	}
-	if err := st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) &&
+	if err := q.st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) &&
 		!strings.Contains(err.Error(), "no message found") {
 		return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)
 	}
@@ -385,10 +384,7 @@ var (
 
 // purge deletes every message of the queue.
 func (q *queue) purge(ctx context.Context) error {
-	st, err := q.svc.js.Stream(ctx, q.stream)
-	if err != nil {
-		return fmt.Errorf("sqs: purge %s: %w", q.name, err)
-	}
+	st := q.st
 	if err := st.Purge(ctx); err != nil {
 		return fmt.Errorf("sqs: purge %s: %w", q.name, err)
 	}
@@ -435,11 +431,7 @@ func (q *queue) dropStates(ctx context.Context) {
 // longer has (expired by the retention period, or deleted by a process that
 // stopped before it deleted the state).
 func (q *queue) dropExpiredStates(ctx context.Context) {
-	st, err := q.svc.js.Stream(ctx, q.stream)
-	if err != nil {
-		return
-	}
-	info, err := st.Info(ctx)
+	info, err := q.st.Info(ctx)
 	if err != nil {
 		return
 	}

@@ -56,10 +56,7 @@ func (s *Service) redriveDeadLetters(ctx context.Context, in *redriveInput) (*re
 		}
 		limit = *in.MaxMessages
 	}
-	st, err := s.js.Stream(ctx, q.stream)
-	if err != nil {
-		return nil, fmt.Errorf("sqs: redrive %s: %w", q.name, err)
-	}
+	st := q.st
 	out := &redriveOutput{}
 	var skipped []uint64
 	defer func() {
