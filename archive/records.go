@@ -72,8 +72,15 @@ type Replay struct {
 	EventLastReplayedTime time.Time   `json:"EventLastReplayedTime,omitzero"`
 	ReplayStartTime       time.Time   `json:"ReplayStartTime"`
 	ReplayEndTime         time.Time   `json:"ReplayEndTime,omitzero"`
-	// Runner identifies the process running the replay.
-	Runner string `json:"Runner,omitempty"`
+	// Runner identifies the process running the replay; it renews
+	// Heartbeat while it runs, and another process takes a replay over
+	// when the heartbeat is older than the lease.
+	Runner    string    `json:"Runner,omitempty"`
+	Heartbeat time.Time `json:"Heartbeat,omitzero"`
+	// EndSeq is the archive stream's last sequence when the replay began
+	// (the replay stops there); Position the last sequence replayed.
+	EndSeq   uint64 `json:"EndSeq,omitempty"`
+	Position uint64 `json:"Position,omitempty"`
 
 	Revision uint64 `json:"-"`
 }

@@ -271,10 +271,16 @@ func (s *Service) Start(router Router) error {
 	go func() {
 		defer s.wg.Done()
 		defer w.Stop() //nolint:errcheck // nothing to do about a failed unsubscribe
+		// Replays whose runner stopped renewing its lease are looked for
+		// twice per lease.
+		tick := time.NewTicker(s.cfg.ReplayLease / 2)
+		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-tick.C:
+				s.takeOver(ctx)
 			case e, ok := <-w.Updates():
 				if !ok {
 					return
@@ -286,19 +292,44 @@ func (s *Service) Start(router Router) error {
 				if json.Unmarshal(e.Value(), &r) != nil {
 					continue
 				}
-				switch {
-				case r.State == ReplayStarting:
-					s.claim(ctx, r.Name)
-				case r.State == ReplayCancelling && r.Runner == "":
-					s.finish(ctx, r.Name, "", ReplayCancelled, "", time.Time{})
-				}
+				s.consider(ctx, &r)
 			}
 		}
 	}()
 	return nil
 }
 
-// Close stops the worker; a replay it was running stays RUNNING.
+// consider claims replay r when it waits for a runner or its runner's lease
+// has run out, and ends a cancelled replay that nobody runs.
+func (s *Service) consider(ctx context.Context, r *Replay) {
+	switch {
+	case r.State == ReplayStarting || r.State == ReplayRunning && s.stale(r):
+		s.claim(ctx, r.Name)
+	case r.State == ReplayCancelling && (r.Runner == "" || s.stale(r)):
+		s.finish(ctx, r.Name, r.Runner, ReplayCancelled, "", time.Time{})
+	}
+}
+
+func (s *Service) stale(r *Replay) bool {
+	return r.Runner != s.id && s.now().Sub(r.Heartbeat) > s.cfg.ReplayLease
+}
+
+// takeOver looks for replays whose runner is gone.
+func (s *Service) takeOver(ctx context.Context) {
+	all, err := list(ctx, s.recs, "replay.", func(r *Replay) string { return r.Name })
+	if err != nil {
+		s.log.Warn("listing replays", "err", err)
+		return
+	}
+	for _, r := range all {
+		if r.State == ReplayRunning || r.State == ReplayCancelling {
+			s.consider(ctx, r)
+		}
+	}
+}
+
+// Close stops the worker; a replay it was running stays RUNNING (another
+// process, or this one restarted, takes it over after the lease).
 func (s *Service) Close() {
 	if s.cancel != nil {
 		s.cancel()
@@ -307,16 +338,20 @@ func (s *Service) Close() {
 	}
 }
 
-// claim moves replay name from STARTING to RUNNING for this process and
-// runs it; another process that claimed it first runs it instead.
+// claim makes this process the runner of replay name (STARTING, or RUNNING
+// with a stale lease) and runs it; a process that claimed it first runs it
+// instead.
 func (s *Service) claim(ctx context.Context, name string) {
 	won := false
 	r, err := mutate(ctx, s.recs, replayKey(name), func(cur *Replay) (*Replay, error) {
 		won = false
-		if cur == nil || cur.State != ReplayStarting {
+		if cur == nil || !(cur.State == ReplayStarting || cur.State == ReplayRunning && s.stale(cur)) {
 			return nil, errKeep
 		}
-		cur.State, cur.Runner = ReplayRunning, s.id
+		if cur.Runner != "" {
+			s.log.Warn("taking over a replay whose runner stopped", "replay", name, "runner", cur.Runner, "heartbeat", cur.Heartbeat)
+		}
+		cur.State, cur.Runner, cur.Heartbeat = ReplayRunning, s.id, s.now()
 		won = true
 		return cur, nil
 	})
@@ -334,8 +369,8 @@ func (s *Service) claim(ctx context.Context, name string) {
 	}()
 }
 
-// finish ends a replay in state (if it is still running, for this runner,
-// or cancelling).
+// finish ends a replay in state if runner still runs it (a cancelled
+// replay ends CANCELLED whatever state is asked).
 func (s *Service) finish(ctx context.Context, name, runner, state, reason string, last time.Time) {
 	_, err := mutate(ctx, s.recs, replayKey(name), func(cur *Replay) (*Replay, error) {
 		if cur == nil || cur.Finished() || cur.Runner != runner {
@@ -345,7 +380,7 @@ func (s *Service) finish(ctx context.Context, name, runner, state, reason string
 			state, reason = ReplayCancelled, ""
 		}
 		cur.State, cur.StateReason = state, reason
-		if !last.IsZero() {
+		if last.After(cur.EventLastReplayedTime) {
 			cur.EventLastReplayedTime = last
 		}
 		cur.ReplayEndTime = s.now()
@@ -356,46 +391,58 @@ func (s *Service) finish(ctx context.Context, name, runner, state, reason string
 	}
 }
 
-// progress records the time of the last event replayed and reports whether
-// the replay was cancelled.
-func (s *Service) progress(ctx context.Context, r *Replay, last time.Time) (cancelled bool, err error) {
-	_, err = mutate(ctx, s.recs, replayKey(r.Name), func(cur *Replay) (*Replay, error) {
-		if cur == nil {
-			cancelled = true
+var (
+	errCancelled = errors.New("archive: replay cancelled")
+	errLost      = errors.New("archive: replay taken over by another runner")
+)
+
+// progress renews the lease and records how far the replay got; it
+// returns errCancelled when the replay was cancelled and errLost when
+// another process took it over.
+func (s *Service) progress(ctx context.Context, r *Replay) error {
+	var stop error
+	_, err := mutate(ctx, s.recs, replayKey(r.Name), func(cur *Replay) (*Replay, error) {
+		stop = nil
+		switch {
+		case cur == nil || cur.Runner != s.id:
+			stop = errLost
+			return nil, errKeep
+		case cur.State == ReplayCancelling:
+			stop = errCancelled
 			return nil, errKeep
 		}
-		cancelled = cur.State == ReplayCancelling
-		if cancelled || last.IsZero() || !cur.EventLastReplayedTime.Before(last) {
-			return nil, errKeep
+		cur.Heartbeat, cur.Position, cur.EndSeq = s.now(), r.Position, r.EndSeq
+		if r.EventLastReplayedTime.After(cur.EventLastReplayedTime) {
+			cur.EventLastReplayedTime = r.EventLastReplayedTime
 		}
-		cur.EventLastReplayedTime = last
 		return cur, nil
 	})
-	return cancelled, err
+	if err != nil {
+		return err
+	}
+	return stop
 }
 
-// run replays r: the archive's events stored up to now whose time is in
-// [EventStartTime, EventEndTime), in the order they were archived.
+// run replays r and records how it ended.
 func (s *Service) run(ctx context.Context, r *Replay) {
-	log := s.log.With("replay", r.Name, "archive", r.Archive)
-	last, err := s.replay(ctx, r)
+	err := s.replay(ctx, r)
 	switch {
-	case ctx.Err() != nil:
-		return // shutting down: the replay stays RUNNING
+	case ctx.Err() != nil, errors.Is(err, errLost):
+		return // shutting down, or someone else runs it now
 	case errors.Is(err, errCancelled):
-		s.finish(ctx, r.Name, s.id, ReplayCancelled, "", last)
+		s.finish(ctx, r.Name, s.id, ReplayCancelled, "", r.EventLastReplayedTime)
 	case err != nil:
-		log.Error("replay failed", "err", err)
-		s.finish(ctx, r.Name, s.id, ReplayFailed, err.Error(), last)
+		s.log.Error("replay failed", "replay", r.Name, "archive", r.Archive, "err", err)
+		s.finish(ctx, r.Name, s.id, ReplayFailed, err.Error(), r.EventLastReplayedTime)
 	default:
-		s.finish(ctx, r.Name, s.id, ReplayCompleted, "", last)
+		s.finish(ctx, r.Name, s.id, ReplayCompleted, "", r.EventLastReplayedTime)
 	}
 }
 
-var errCancelled = errors.New("archive: replay cancelled")
-
-func (s *Service) replay(ctx context.Context, r *Replay) (time.Time, error) {
-	var last time.Time
+// replay hands the router the archive's events, from r.Position on up to
+// r.EndSeq (the last one stored when the replay began), whose time is in
+// [EventStartTime, EventEndTime), in the order they were archived.
+func (s *Service) replay(ctx context.Context, r *Replay) error {
 	var rules []string
 	for _, f := range r.Destination.FilterArns {
 		if ref, ok := s.cfg.Catalog.ParseResourceARN(f); ok {
@@ -404,72 +451,54 @@ func (s *Service) replay(ctx context.Context, r *Replay) (time.Time, error) {
 	}
 	st, err := s.js.Stream(ctx, StreamName(r.Archive))
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return last, fmt.Errorf("Archive %s does not exist.", r.Archive) //nolint:staticcheck // AWS's sentence, shown as StateReason
+		return fmt.Errorf("Archive %s does not exist.", r.Archive) //nolint:staticcheck // AWS's sentence, shown as StateReason
 	}
 	if err != nil {
-		return last, err
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return last, err
-	}
-	end := info.State.LastSeq
-	if info.State.Msgs == 0 {
-		return last, nil
-	}
-	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
-		return last, err
-	}
-	batch := make([][]byte, 0, s.cfg.ReplayBatch)
-	var batchLast time.Time
-	// flush pauses (tests slow replays down), stops if the replay was
-	// cancelled, then routes the batch and records the progress.
-	flush := func() error {
-		if s.cfg.ReplayPause > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(s.cfg.ReplayPause):
-			}
-		}
-		if cancelled, err := s.progress(ctx, r, last); err != nil || cancelled {
-			if err == nil {
-				err = errCancelled
-			}
-			return err
-		}
-		if len(batch) == 0 {
-			return nil
-		}
-		if _, err := s.router.RouteReplayed(ctx, r.Bus, batch, rules); err != nil {
-			return err
-		}
-		batch = batch[:0]
-		if batchLast.After(last) {
-			last = batchLast
-		}
-		_, err := s.progress(ctx, r, last)
 		return err
 	}
+	if r.EndSeq == 0 {
+		info, err := st.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.State.Msgs == 0 {
+			return nil
+		}
+		r.EndSeq = info.State.LastSeq
+	}
+	if r.Position >= r.EndSeq {
+		return nil
+	}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if r.Position > 0 {
+		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: r.Position + 1}
+	}
+	cons, err := st.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	batch := make([][]byte, 0, s.cfg.ReplayBatch)
 	for {
 		msgs, err := cons.Fetch(s.cfg.ReplayBatch, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
-			return last, err
+			return err
 		}
-		n := 0
-		done := false
+		n, done := 0, false
+		var pos uint64
+		var batchLast time.Time
 		for m := range msgs.Messages() {
 			n++
 			md, err := m.Metadata()
 			if err != nil {
-				return last, err
+				return err
 			}
-			if md.Sequence.Stream > end {
+			seq := md.Sequence.Stream
+			if seq > r.EndSeq {
 				done = true
-				break
+				continue
 			}
-			if md.Sequence.Stream == end {
+			pos = seq
+			if seq == r.EndSeq {
 				done = true
 			}
 			e, err := event.Parse(m.Data())
@@ -483,13 +512,36 @@ func (s *Service) replay(ctx context.Context, r *Replay) (time.Time, error) {
 			}
 		}
 		if err := msgs.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) {
-			return last, err
+			return err
 		}
-		if err := flush(); err != nil {
-			return last, err
+		if s.cfg.ReplayPause > 0 { // tests slow replays down to cancel them
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(s.cfg.ReplayPause):
+			}
+		}
+		// Stop before routing the batch if the replay was cancelled.
+		if err := s.progress(ctx, r); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			if _, err := s.router.RouteReplayed(ctx, r.Bus, batch, rules); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+		if pos > 0 {
+			r.Position = pos
+		}
+		if batchLast.After(r.EventLastReplayedTime) {
+			r.EventLastReplayedTime = batchLast
+		}
+		if err := s.progress(ctx, r); err != nil {
+			return err
 		}
 		if done || n == 0 {
-			return last, nil
+			return nil
 		}
 	}
 }

@@ -40,6 +40,10 @@ type Config struct {
 	// default; tests slow replays down with it).
 	ReplayBatch int
 	ReplayPause time.Duration
+	// ReplayLease is how long a running replay's heartbeat stays fresh;
+	// after it, another process takes the replay over where it stopped
+	// (default 30s).
+	ReplayLease time.Duration
 	// Now is the clock of records (time.Now if nil).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -72,6 +76,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.ReplayBatch <= 0 {
 		cfg.ReplayBatch = 100
+	}
+	if cfg.ReplayLease <= 0 {
+		cfg.ReplayLease = 30 * time.Second
 	}
 	recs, err := openRecords(ctx, cfg.Store.JetStream(), cfg.Store.Replicas())
 	if err != nil {
