@@ -138,7 +138,15 @@ func skipContainer(b []byte, start int) (int, error) {
 			q = i + k
 		}
 		for i+8 <= q {
-			x := binary.LittleEndian.Uint64(b[i:]) | 0x2020202020202020
+			w := binary.LittleEndian.Uint64(b[i:])
+			if w&0x4040404040404040 == 0 {
+				// No byte with bit 6 set: no bracket (nor letter). Runs
+				// of numbers, such as GeoJSON coordinates, go by here
+				// a word at a time with one test.
+				i += 8
+				continue
+			}
+			x := w | 0x2020202020202020
 			opens := exactZero(x ^ 0x7b7b7b7b7b7b7b7b)
 			closes := exactZero(x ^ 0x7d7d7d7d7d7d7d7d)
 			nc := bits.OnesCount64(closes)
