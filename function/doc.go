@@ -17,8 +17,8 @@
 // The function runs in Conveyor's working directory with Conveyor's
 // environment plus the variables Lambda sets (AWS_LAMBDA_FUNCTION_NAME,
 // AWS_LAMBDA_FUNCTION_VERSION=$LATEST, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-// AWS_LAMBDA_FUNCTION_TIMEOUT, AWS_LAMBDA_LOG_GROUP_NAME,
-// AWS_LAMBDA_LOG_STREAM_NAME, AWS_REGION, AWS_DEFAULT_REGION,
+// AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME, AWS_REGION,
+// AWS_DEFAULT_REGION,
 // AWS_EXECUTION_ENV=Conveyor) and Conveyor's own about the invocation:
 // CONVEYOR_REQUEST_ID (new for each run), CONVEYOR_FUNCTION_ARN (the
 // target's ARN), CONVEYOR_DEADLINE_MS (when it will be killed, Unix

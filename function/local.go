@@ -134,7 +134,6 @@ func (f *Invoker) environ(fn *local, inv invocation) []string {
 		"AWS_LAMBDA_FUNCTION_NAME="+name,
 		"AWS_LAMBDA_FUNCTION_VERSION="+inv.version,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(MemorySize),
-		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(int((fn.timeout+time.Second-1)/time.Second)),
 		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/"+name,
 		"AWS_LAMBDA_LOG_STREAM_NAME="+now.Format("2006/01/02")+"/["+inv.version+"]"+strings.ReplaceAll(inv.requestID, "-", ""),
 		"AWS_REGION="+f.region,
