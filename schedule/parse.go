@@ -48,6 +48,8 @@ type Rate struct {
 	// Anchor is the time the rate counts from (the rule's creation,
 	// to the minute); the zero value means the Unix epoch.
 	Anchor time.Time
+
+	expr string
 }
 
 // maxRate bounds a rate's period so that every computation on it stays
@@ -91,11 +93,16 @@ func parseRate(expr string) (*Rate, error) {
 	if time.Duration(v) > maxRate/per {
 		return nil, invalid(expr, "the period is too long")
 	}
-	return &Rate{Value: v, Unit: unit, Every: time.Duration(v) * per}, nil
+	return &Rate{Value: v, Unit: unit, Every: time.Duration(v) * per, expr: expr}, nil
 }
 
-// String returns rate(value unit).
-func (r *Rate) String() string { return fmt.Sprintf("rate(%d %s)", r.Value, r.Unit) }
+// String returns the rate(value unit) expression as it was written.
+func (r *Rate) String() string {
+	if r.expr == "" {
+		return fmt.Sprintf("rate(%d %s)", r.Value, r.Unit)
+	}
+	return r.expr
+}
 
 // Next returns the first Anchor + k·Every (k ≥ 1) after after.
 func (r *Rate) Next(after time.Time) time.Time {
