@@ -31,6 +31,10 @@ type Call struct {
 	// Parameters, when set, is requestParameters already in CloudTrail's
 	// form, used as is instead of Request.
 	Parameters json.RawMessage
+	// Resources, when set, lists the resources the call touched, used as is
+	// instead of those derived from Request (an S3 gateway names buckets
+	// and objects from the URL).
+	Resources []Resource
 	// Response is the successful call's output as the service's JSON.
 	Response []byte
 	// Output is the successful call's output value; the Recorder marshals it
@@ -142,6 +146,10 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	var resp []byte
 	if c.ErrorCode == "" {
 		resp = c.Response
+	}
+	if c.Resources != nil {
+		rec.Resources = c.Resources
+		return rec, true
 	}
 	rec.Resources = resourcesOf(serviceOf(source), c.Operation, region, b.cfg.AccountID, c.Request, resp)
 	return rec, true

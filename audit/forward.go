@@ -158,6 +158,10 @@ func forward(ctx context.Context, js jetstream.JetStream, f Forwarder, cfg Forwa
 }
 
 func forwardOne(ctx context.Context, msg jetstream.Msg, f Forwarder, cfg ForwardConfig) {
+	if msg.Headers().Get(HeaderNoForward) != "" {
+		_ = msg.Ack()
+		return
+	}
 	rec, err := ParseRecord(msg.Data())
 	if err != nil {
 		cfg.Logger.Error("audit: unreadable record not forwarded", "err", err)

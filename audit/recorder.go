@@ -142,8 +142,14 @@ func (r *Recorder) Commit(ctx context.Context, c *awsapi.Call) {
 		c.Err != nil && c.Err.Code == awsapi.CodeUnknownOperationException {
 		return
 	}
-	call := FromAPICall(c)
-	if IsDataEvent(EventSource(c.Service), c.Operation) {
+	r.CommitCall(ctx, FromAPICall(c))
+}
+
+// CommitCall is Commit for a call that did not come through awsapi (the S3
+// gateway's): a management call's record is stored before it returns (or
+// queued after CommitTimeout); a data event is queued.
+func (r *Recorder) CommitCall(ctx context.Context, call Call) {
+	if IsDataEvent(EventSource(call.Service), call.Operation) {
 		r.Record(call)
 		return
 	}
