@@ -8,6 +8,7 @@ import (
 
 	"github.com/conveyor/conveyor/function"
 	"github.com/conveyor/conveyor/inbound"
+	"github.com/conveyor/conveyor/s3gateway"
 	"github.com/conveyor/conveyor/schedule"
 )
 
@@ -68,6 +69,10 @@ type Config struct {
 	// AuditDataEvents records data events (PutEvents, SQS message calls)
 	// too; they never show in the event history, as on AWS.
 	AuditDataEvents bool
+	// S3Gateways are the S3 audit gateways to run (package s3gateway): each
+	// listens on its Addr and forwards to its Backend, recording every
+	// request.
+	S3Gateways []s3gateway.Spec
 	// Clock drives scheduled rules (the system clock if nil; tests inject
 	// a schedule.ManualClock).
 	Clock schedule.Clock

@@ -53,6 +53,9 @@ type Server struct {
 	inbound  *inbound.Handler
 	handler  http.Handler
 	closeErr error
+	// s3gateways listen from New until Serve serves them (s3gateway.go).
+	s3gateways []s3Gateway
+	s3addrs    []string
 	// stopWatches ends the catalog watches the server follows itself.
 	stopWatches context.CancelFunc
 }
@@ -273,6 +276,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if s.inbound, err = newInbound(cfg, s); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	if err = s.openS3Gateways(); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -309,6 +315,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs.RegisterOnShutdown(s.queues.Drain)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	stopGateways := s.serveS3Gateways()
 	s.log.Info("conveyor serving", "addr", ln.Addr().String(), "region", s.cfg.Region, "account", s.cfg.Account,
 		"data_dir", s.cfg.DataDir, "nats", s.cfg.NATSURL)
 	var serveErr error
@@ -322,6 +329,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		s.log.Warn("http shutdown", "err", err)
 	}
+	stopGateways()
 	s.shutdown(sctx)
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
@@ -352,6 +360,7 @@ func (s *Server) shutdown(ctx context.Context) {
 	if s.stopWatches != nil {
 		s.stopWatches()
 	}
+	s.closeS3Gateways()
 	if s.audit != nil {
 		// Flush the records of the calls answered so far to the audit log.
 		if err := s.audit.Close(ctx); err != nil {

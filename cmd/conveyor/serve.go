@@ -13,6 +13,7 @@ import (
 
 	"github.com/conveyor/conveyor/function"
 	"github.com/conveyor/conveyor/inbound"
+	"github.com/conveyor/conveyor/s3gateway"
 	"github.com/conveyor/conveyor/server"
 )
 
@@ -80,6 +81,16 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	}
 	fs.Var(funcs, "function", "local function NAME=COMMAND run for Lambda ARN targets ending in :function:NAME; repeatable "+
 		"(env CONVEYOR_FUNCTION, entries separated by newlines or ';')")
+	gateways := &s3GatewayFlag{}
+	if v := env("s3-gateway", ""); v != "" {
+		specs, err := s3gateway.ParseSpecs(v)
+		if err != nil && envErr == nil {
+			envErr = fmt.Errorf("environment CONVEYOR_S3_GATEWAY: %w", err)
+		}
+		gateways.specs = specs
+	}
+	fs.Var(gateways, "s3-gateway", "S3 audit gateway ADDR=BACKEND_URL: listen on ADDR, forward to the S3-compatible storage, "+
+		"record every call; repeatable (env CONVEYOR_S3_GATEWAY, entries separated by ';')")
 	dur := func(p *time.Duration, name, usage string) {
 		def := *p
 		if v := env(name, ""); v != "" {
@@ -127,6 +138,7 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	}
 	cfg.Functions = funcs.specs
 	cfg.Inbound = append(keys.creds, basics.creds...)
+	cfg.S3Gateways = gateways.specs
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return cfg, 0, fmt.Errorf("serve: --log-level: %w", err)
