@@ -292,6 +292,7 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.inbound.Register(mux) // POST /inbound/{bus}, POST /inbound/s3/{bus}
+	mux.HandleFunc("POST "+ImportPath, s.handleImport)
 	mux.Handle("/", sqs.HostMiddleware(s.api))
 	return mux
 }
