@@ -560,7 +560,7 @@ func (s *scratch) walkWild(l *leaf, t *trie, v []byte, backwards bool) {
 			return
 		}
 		if t.has[n>>6]&(1<<(n&63)) != 0 {
-			for _, r := range t.refs[n] {
+			for _, r := range t.refsOf(n) {
 				for _, w := range l.wildOf[r.f] {
 					if w.w.match(v) {
 						s.hitRef(r)

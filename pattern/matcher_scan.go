@@ -23,6 +23,7 @@ type scratch struct {
 
 	cand  []int32 // branches whose needed fields have all been hit
 	slots []int32 // the pattern slots matched, while fewer than fewMatches
+	seen  uint64  // bit slot%64 of each slot in slots
 
 	// Array positions: arr is the stack of arrays enclosing the current
 	// value; hits records, for fields that may share arrays with others,
@@ -93,6 +94,7 @@ func (s *scratch) reset(x *index) {
 	}
 	s.cand = s.cand[:0]
 	s.slots = s.slots[:0]
+	s.seen = 0
 	s.arr = s.arr[:0]
 	s.nextArr = 0
 	s.recs = s.recs[:0]
@@ -135,11 +137,17 @@ func (s *scratch) hitRef(r ref) {
 // keeps the per-pattern stamps (a cache miss each) out of the common case.
 func (s *scratch) addID(slot int32, id string) {
 	if len(s.slots) < fewMatches {
-		for _, x := range s.slots {
-			if x == slot {
-				return
+		// seen has bit slot%64 set for each slot in the list: a clear bit
+		// spares the scan.
+		bit := uint64(1) << (uint32(slot) & 63)
+		if s.seen&bit != 0 {
+			for _, x := range s.slots {
+				if x == slot {
+					return
+				}
 			}
 		}
+		s.seen |= bit
 		s.slots = append(s.slots, slot)
 		s.dst = append(s.dst, id)
 		if len(s.slots) == fewMatches {
@@ -160,6 +168,9 @@ const fewMatches = 16
 // added reports whether the id of pattern slot is in the result.
 func (s *scratch) added(slot int32) bool {
 	if len(s.slots) < fewMatches {
+		if s.seen&(uint64(1)<<(uint32(slot)&63)) == 0 {
+			return false
+		}
 		for _, x := range s.slots {
 			if x == slot {
 				return true

@@ -14,8 +14,12 @@ type trie struct {
 	used  int
 	nodes int32    // node count; node 0 is the root
 	has   []uint64 // bit n: node n carries refs
-	refs  map[int32][]ref
-	size  int // number of refs in the trie
+	// The refs of node n are lists[at[n]-1]; at is read only for nodes
+	// whose has bit is set, and freed lists are reused.
+	at        []int32
+	lists     [][]ref
+	freeLists []int32
+	size      int // number of refs in the trie
 }
 
 type trieSlot struct {
@@ -48,6 +52,9 @@ func (t *trie) child(n int32, c byte) int32 {
 	}
 }
 
+// refsOf returns the refs of node n, which has its has bit set.
+func (t *trie) refsOf(n int32) []ref { return t.lists[t.at[n]-1] }
+
 func (t *trie) hasRefs(n int32) bool {
 	return t.has[n>>6]&(1<<(n&63)) != 0
 }
@@ -58,6 +65,7 @@ func (t *trie) addChild(n int32, c byte) int32 {
 	if int(id>>6) >= len(t.has) {
 		t.has = append(t.has, 0)
 	}
+	t.at = append(t.at, 0) // len(t.at) == id+1
 	if n == 0 {
 		t.root[c] = id
 		return id
@@ -97,7 +105,7 @@ func (t *trie) add(s string, r ref) {
 	if t.root == nil {
 		t.root = new([256]int32)
 		t.has = []uint64{0}
-		t.refs = map[int32][]ref{}
+		t.at = []int32{0}
 	}
 	n := int32(0)
 	for i := 0; i < len(s); i++ {
@@ -107,7 +115,17 @@ func (t *trie) add(s string, r ref) {
 		}
 		n = nx
 	}
-	t.refs[n] = append(t.refs[n], r)
+	if t.at[n] == 0 {
+		if k := len(t.freeLists); k > 0 {
+			t.at[n] = t.freeLists[k-1] + 1
+			t.freeLists = t.freeLists[:k-1]
+		} else {
+			t.lists = append(t.lists, nil)
+			t.at[n] = int32(len(t.lists))
+		}
+	}
+	l := &t.lists[t.at[n]-1]
+	*l = append(*l, r)
 	t.has[n>>6] |= 1 << (n & 63)
 	t.size++
 }
@@ -123,16 +141,19 @@ func (t *trie) remove(s string, r ref) {
 			return
 		}
 	}
-	refs := t.refs[n]
-	if !removeRef(&refs, r) {
+	if t.at[n] == 0 {
+		return
+	}
+	li := t.at[n] - 1
+	if !removeRef(&t.lists[li], r) {
 		return
 	}
 	t.size--
-	if len(refs) == 0 {
-		delete(t.refs, n)
+	if len(t.lists[li]) == 0 {
+		t.lists[li] = nil
+		t.freeLists = append(t.freeLists, li)
+		t.at[n] = 0
 		t.has[n>>6] &^= 1 << (n & 63)
-	} else {
-		t.refs[n] = refs
 	}
 }
 
@@ -140,7 +161,7 @@ func (t *trie) remove(s string, r ref) {
 // backwards, ends with).
 func (s *scratch) walkTrie(t *trie, v []byte, backwards bool) {
 	if t.has[0]&1 != 0 {
-		s.hits(t.refs[0])
+		s.hits(t.refsOf(0))
 	}
 	n := int32(0)
 	for i := range v {
@@ -152,7 +173,7 @@ func (s *scratch) walkTrie(t *trie, v []byte, backwards bool) {
 			return
 		}
 		if t.has[n>>6]&(1<<(n&63)) != 0 {
-			s.hits(t.refs[n])
+			s.hits(t.refsOf(n))
 		}
 	}
 }
