@@ -39,7 +39,8 @@ type leaf struct {
 	wildOf  map[int32][]wildRef // by field: the wildcards in the tries
 	abut    []abutCond
 	ranges  []rangeRef
-	cidrs   trie // CIDR blocks as address-byte prefixes (cidrKeys)
+	rseg    *rangeSegs // ranges as segments, when they are few
+	cidrs   trie       // CIDR blocks as address-byte prefixes (cidrKeys)
 
 	// needFold is the number of conditions that read the folded text.
 	needFold int
@@ -136,6 +137,51 @@ func removeFrom[K comparable](m map[K][]ref, k K, f ref) {
 	} else {
 		m[k] = refs
 	}
+}
+
+// rangeSegs cut the number line at every bound of a leaf's ranges (the
+// keys where some range starts, or starts no longer holding): within one
+// segment the same ranges hold. A window of keys decides the ranges when
+// it lies in one segment, found with one binary search.
+type rangeSegs struct {
+	cuts []uint64 // sorted, distinct: each r.lo > 0 and r.hi+1 ≤ MaxUint64
+	refs [][]ref  // by segment: segment k holds keys in [cuts[k-1], cuts[k])
+}
+
+// maxSegRanges bounds the ranges of a leaf that segmentRanges indexes:
+// building costs ranges × cuts; more ranges are checked one by one.
+const maxSegRanges = 64
+
+// segmentRanges rebuilds l.rseg after a change to l.ranges.
+func (l *leaf) segmentRanges() {
+	if len(l.ranges) == 0 || len(l.ranges) > maxSegRanges {
+		l.rseg = nil
+		return
+	}
+	g := &rangeSegs{}
+	for _, r := range l.ranges {
+		if r.lo > 0 {
+			g.cuts = append(g.cuts, r.lo)
+		}
+		if r.hi < math.MaxUint64 {
+			g.cuts = append(g.cuts, r.hi+1)
+		}
+	}
+	slices.Sort(g.cuts)
+	g.cuts = slices.Compact(g.cuts)
+	g.refs = make([][]ref, len(g.cuts)+1)
+	for k := range g.refs {
+		at := uint64(0) // the segment's first key
+		if k > 0 {
+			at = g.cuts[k-1]
+		}
+		for _, r := range l.ranges {
+			if r.lo <= at && at <= r.hi {
+				g.refs[k] = append(g.refs[k], r.r)
+			}
+		}
+	}
+	l.rseg = g
 }
 
 // numRange turns a Range into inclusive bounds on numKeys.
@@ -258,6 +304,7 @@ func (l *leaf) add(c Cond, f ref) {
 		}
 		lo, hi := numRange(c.Range)
 		l.ranges = append(l.ranges, rangeRef{r: f, lo: lo, hi: hi})
+		l.segmentRanges()
 	case KindExists:
 		if c.Bool {
 			l.exists = append(l.exists, f)
@@ -357,6 +404,7 @@ func (l *leaf) remove(c Cond, f ref) {
 				break
 			}
 		}
+		l.segmentRanges()
 	case KindExists:
 		if c.Bool {
 			removeRef(&l.exists, f)
@@ -440,12 +488,24 @@ func (s *scratch) onNumber(l *leaf, t *numTok) {
 	}
 	// Settle what the integer part can settle, then what an approximation
 	// can, and compute the exact value (costly for long mantissas, such as
-	// the 18 digits of GeoJSON coordinates) only for the rest.
+	// the 18 digits of GeoJSON coordinates) only for the rest. The
+	// approximation is computed once, when first needed.
 	var k uint64
 	haveKey := false
 	lo, hi, bounded := t.bounds()
 	if bounded && lo == hi {
 		k, haveKey = lo, true
+	}
+	var ap uint64
+	apState := 0 // 0: not computed, 1: ap holds it, 2: there is none
+	approx := func() bool {
+		if apState == 0 {
+			apState = 2
+			if a, ok := t.approx(); ok {
+				ap, apState = a, 1
+			}
+		}
+		return apState == 1
 	}
 	getKey := func() uint64 {
 		if !haveKey {
@@ -459,7 +519,7 @@ func (s *scratch) onNumber(l *leaf, t *numTok) {
 		case bounded && !nearKeys(l.numKeys, lo, hi):
 			goto ranges
 		default:
-			if a, ok := t.approx(); ok && !nearKeys(l.numKeys, a-approxSlack, a+approxSlack) {
+			if approx() && !nearKeys(l.numKeys, ap-approxSlack, ap+approxSlack) {
 				goto ranges
 			}
 		}
@@ -474,7 +534,7 @@ ranges:
 			s.ranges(l, k, k)
 		case bounded && s.ranges(l, lo, hi):
 		default:
-			if a, ok := t.approx(); !ok || !s.ranges(l, a-approxSlack, a+approxSlack) {
+			if !approx() || !s.ranges(l, ap-approxSlack, ap+approxSlack) {
 				s.ranges(l, getKey(), getKey())
 			}
 		}
@@ -488,7 +548,7 @@ ranges:
 				s.hitRef(ab.r) // no excluded number is near: not excluded
 				continue
 			default:
-				if a, ok := t.approx(); ok && !ab.nearKeys(a-approxSlack, a+approxSlack) {
+				if approx() && !ab.nearKeys(ap-approxSlack, ap+approxSlack) {
 					s.hitRef(ab.r)
 					continue
 				}
@@ -507,6 +567,19 @@ ranges:
 func (s *scratch) ranges(l *leaf, lo, hi uint64) bool {
 	if lo > hi {
 		return false // the window wrapped around: ask for the exact key
+	}
+	if g := l.rseg; g != nil {
+		// The segment of lo; the window decides if it ends before the
+		// next cut.
+		k, found := slices.BinarySearch(g.cuts, lo)
+		if found {
+			k++
+		}
+		if k < len(g.cuts) && g.cuts[k] <= hi {
+			return false
+		}
+		s.hits(g.refs[k])
+		return true
 	}
 	for _, r := range l.ranges {
 		if (lo < r.lo && hi >= r.lo) || (lo <= r.hi && hi > r.hi) {
