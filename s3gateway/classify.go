@@ -63,7 +63,11 @@ func Classify(r *http.Request, domains []string) Request {
 	bucket, key := bucketAndKey(r, domains)
 	q := r.URL.Query()
 	out := Request{Bucket: bucket, Key: key}
-	out.Operation = operation(r.Method, bucket, key, q, r.Header)
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet // as net/http reads an empty method
+	}
+	out.Operation = operation(method, bucket, key, q, r.Header)
 	return out
 }
 

@@ -1,7 +1,10 @@
 package s3gateway
 
 import (
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 )
 
@@ -144,5 +147,25 @@ func FuzzParseError(f *testing.F) {
 	f.Add([]byte(`<Error><Code>`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = parseError(b)
+	})
+}
+
+func FuzzClassify(f *testing.F) {
+	f.Add("PUT", "/demo/a/b?partNumber=1&uploadId=x", "demo.localhost:4011", "AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/s3/aws4_request, Signature=0")
+	f.Add("GET", "/?list-type=2&X-Amz-Credential=K%2Fd%2Fr", "b.s3.amazonaws.com", "AWS K:s")
+	f.Fuzz(func(t *testing.T, method, target, host, auth string) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			return
+		}
+		r := &http.Request{Method: method, URL: u, Host: host, Header: http.Header{"Authorization": {auth}}}
+		got := Classify(r, []string{"localhost"})
+		if got.Operation == "" {
+			t.Fatalf("no operation for %s %s", method, target)
+		}
+		_, _ = credential(r)
+		if p := parameters(r, got); p != nil && !json.Valid(p) {
+			t.Fatalf("parameters not JSON: %s", p)
+		}
 	})
 }
