@@ -53,7 +53,7 @@ func closeAudit(t *testing.T, a *audit.Audit) {
 // count waits until the index holds want records named op.
 func count(t *testing.T, ix *audit.Index, op string, want int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		got := 0
 		q := audit.Query{Attribute: audit.AttrEventName, Value: op, Limit: 50}
