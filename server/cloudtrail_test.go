@@ -25,8 +25,8 @@ func TestAPICallsReachRules(t *testing.T) {
 	in := servertest.Start(t)
 	ctx := context.Background()
 	writes, reads := newSink(t), newSink(t)
-	wdest := apiDestination(t, ctx, in.Events, "writes", writes.srv.URL)
-	rdest := apiDestination(t, ctx, in.Events, "reads", reads.srv.URL)
+	wdest := servertest.APIDestination(t, in.Events, "writes", writes.srv.URL)
+	rdest := servertest.APIDestination(t, in.Events, "reads", reads.srv.URL)
 	putRule(t, in.Events, "", "bus-created",
 		`{"source":["aws.events"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["events.amazonaws.com"],"eventName":["CreateEventBus","DescribeEventBus"]}}`,
 		types.Target{Id: aws.String("w"), Arn: aws.String(wdest)})

@@ -42,7 +42,7 @@ func TestTwoProcessesOneNATS(t *testing.T) {
 	a := servertest.Start(t, ext)
 	b := servertest.Start(t, ext)
 	s := newSink(t)
-	dest := apiDestination(t, context.Background(), a.Events, "shared", s.srv.URL)
+	dest := servertest.APIDestination(t, a.Events, "shared", s.srv.URL)
 	putRule(t, a.Events, "", "shared", `{"source":["app"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest)})
 	// b learns of the rule through the catalog's watch.
 	deadline := time.Now().Add(10 * time.Second)

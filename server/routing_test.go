@@ -62,7 +62,7 @@ func putEvent(t *testing.T, c *eventbridge.Client, bus, source, detail string) s
 func TestInputTransformerDelivered(t *testing.T) {
 	in := servertest.Start(t)
 	s := newSink(t)
-	dest := apiDestination(t, context.Background(), in.Events, "tx", s.srv.URL)
+	dest := servertest.APIDestination(t, in.Events, "tx", s.srv.URL)
 	putRule(t, in.Events, "", "tx", `{"source":["app"]}`, types.Target{
 		Id: aws.String("t"), Arn: aws.String(dest),
 		InputTransformer: &types.InputTransformer{
@@ -88,7 +88,7 @@ func TestBusToBus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dest := apiDestination(t, ctx, in.Events, "orders-hook", s.srv.URL)
+	dest := servertest.APIDestination(t, in.Events, "orders-hook", s.srv.URL)
 	putRule(t, in.Events, "orders", "all-orders", `{"source":["shop"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest)})
 	putRule(t, in.Events, "", "forward", `{"source":["shop"]}`, types.Target{Id: aws.String("b"), Arn: bus.EventBusArn})
 	id := putEvent(t, in.Events, "", "shop", `{"order":1}`)
@@ -133,7 +133,7 @@ func TestRuleStatesAndTargetRemoval(t *testing.T) {
 	in := servertest.Start(t)
 	ctx := context.Background()
 	s := newSink(t)
-	dest := apiDestination(t, ctx, in.Events, "st", s.srv.URL)
+	dest := servertest.APIDestination(t, in.Events, "st", s.srv.URL)
 	putRule(t, in.Events, "", "st", `{"source":["app"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest)})
 	if _, err := in.Events.DisableRule(ctx, &eventbridge.DisableRuleInput{Name: aws.String("st")}); err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestRuleStatesAndTargetRemoval(t *testing.T) {
 	}
 	// A second rule with its own target shows that routing goes on; the
 	// removed target must not receive the event.
-	dest2 := apiDestination(t, ctx, in.Events, "st2", s.srv.URL+"/two")
+	dest2 := servertest.APIDestination(t, in.Events, "st2", s.srv.URL+"/two")
 	putRule(t, in.Events, "", "st2", `{"source":["app"]}`, types.Target{Id: aws.String("h2"), Arn: aws.String(dest2)})
 	// Once st2 delivers, the router has applied every catalog change before
 	// st2's, the removal included (the watch delivers changes in order).
@@ -207,7 +207,7 @@ func TestRetriesThenSuccess(t *testing.T) {
 		got <- b.Bytes()
 	}))
 	defer srv.Close()
-	dest := apiDestination(t, context.Background(), in.Events, "flaky", srv.URL)
+	dest := servertest.APIDestination(t, in.Events, "flaky", srv.URL)
 	putRule(t, in.Events, "", "flaky", `{"source":["app"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest)})
 	id := putEvent(t, in.Events, "", "app", `{}`)
 	select {
@@ -225,7 +225,7 @@ func TestRetriesThenSuccess(t *testing.T) {
 func TestHealthAndMetrics(t *testing.T) {
 	in := servertest.Start(t)
 	s := newSink(t)
-	dest := apiDestination(t, context.Background(), in.Events, "m", s.srv.URL)
+	dest := servertest.APIDestination(t, in.Events, "m", s.srv.URL)
 	putRule(t, in.Events, "", "m", `{"source":["app"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest)})
 	putEvent(t, in.Events, "", "app", `{}`)
 	s.wait(t, 1)
@@ -271,7 +271,7 @@ func TestDeleteBusWithRules(t *testing.T) {
 	if _, err := in.Events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("temp")}); err != nil {
 		t.Fatal(err)
 	}
-	dest := apiDestination(t, ctx, in.Events, "temp", s.srv.URL)
+	dest := servertest.APIDestination(t, in.Events, "temp", s.srv.URL)
 	putRule(t, in.Events, "temp", "r", `{"source":["app"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest)})
 	putEvent(t, in.Events, "temp", "app", `{"n":"before"}`)
 	s.wait(t, 1)

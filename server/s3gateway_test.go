@@ -36,7 +36,7 @@ func TestS3Example(t *testing.T) {
 		t.Fatalf("gateways %v", addrs)
 	}
 	sink := newSink(t)
-	dest := apiDestination(t, ctx, in.Events, "bucket-hook", sink.srv.URL)
+	dest := servertest.APIDestination(t, in.Events, "bucket-hook", sink.srv.URL)
 	putRule(t, in.Events, "", "bucket-created",
 		`{"source":["aws.s3"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["s3.amazonaws.com"],"eventName":["CreateBucket"]}}`,
 		types.Target{Id: aws.String("hook"), Arn: aws.String(dest)})

@@ -61,34 +61,6 @@ func (s *sink) wait(t *testing.T, n int) [][]byte {
 	}
 }
 
-// apiDestination creates a connection and an API destination pointing at
-// url, and returns the destination's ARN.
-func apiDestination(t *testing.T, ctx context.Context, c *eventbridge.Client, name, url string) string {
-	t.Helper()
-	conn, err := c.CreateConnection(ctx, &eventbridge.CreateConnectionInput{
-		Name:              aws.String(name + "-conn"),
-		AuthorizationType: types.ConnectionAuthorizationTypeApiKey,
-		AuthParameters: &types.CreateConnectionAuthRequestParameters{
-			ApiKeyAuthParameters: &types.CreateConnectionApiKeyAuthRequestParameters{
-				ApiKeyName: aws.String("x-api-key"), ApiKeyValue: aws.String("s3cr3t"),
-			},
-		},
-	})
-	if err != nil {
-		t.Fatalf("CreateConnection: %v", err)
-	}
-	dest, err := c.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{
-		Name:               aws.String(name),
-		ConnectionArn:      conn.ConnectionArn,
-		InvocationEndpoint: aws.String(url),
-		HttpMethod:         types.ApiDestinationHttpMethodPost,
-	})
-	if err != nil {
-		t.Fatalf("CreateApiDestination: %v", err)
-	}
-	return aws.ToString(dest.ApiDestinationArn)
-}
-
 // TestEC2Example is DESIGN.md's first example end to end, with an HTTP
 // target: a stopped instance reaches the target, a pending one does not.
 func TestEC2Example(t *testing.T) {
@@ -96,7 +68,7 @@ func TestEC2Example(t *testing.T) {
 	ctx := context.Background()
 	c := in.Events
 	s := newSink(t)
-	destARN := apiDestination(t, ctx, c, "ec2-hook", s.srv.URL+"/hook")
+	destARN := servertest.APIDestination(t, c, "ec2-hook", s.srv.URL+"/hook")
 
 	_, err := c.PutRule(ctx, &eventbridge.PutRuleInput{
 		Name:         aws.String("ec2-stopped"),
@@ -144,9 +116,9 @@ func TestEC2Example(t *testing.T) {
 		t.Errorf("target got %s, want the stopped event %s", bodies[0], id)
 	}
 	s.mu.Lock()
-	key := s.heads[0].Get("x-api-key")
+	key := s.heads[0].Get(servertest.APIKeyName)
 	s.mu.Unlock()
-	if key != "s3cr3t" {
+	if key != servertest.APIKeyValue {
 		t.Errorf("target got x-api-key %q, want the connection's key", key)
 	}
 	// The pending event must not arrive: put one more matching event and

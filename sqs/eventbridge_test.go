@@ -54,25 +54,6 @@ func (e *endpoint) received() [][]byte {
 	return append([][]byte(nil), e.got...)
 }
 
-func apiDestination(t *testing.T, c *eventbridge.Client, name, url string) string {
-	t.Helper()
-	ctx := ctxT(t)
-	conn, err := c.CreateConnection(ctx, &eventbridge.CreateConnectionInput{
-		Name: aws.String(name + "-conn"), AuthorizationType: ebtypes.ConnectionAuthorizationTypeApiKey,
-		AuthParameters: &ebtypes.CreateConnectionAuthRequestParameters{ApiKeyAuthParameters: &ebtypes.CreateConnectionApiKeyAuthRequestParameters{
-			ApiKeyName: aws.String("x-api-key"), ApiKeyValue: aws.String("k")}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := c.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{Name: aws.String(name),
-		ConnectionArn: conn.ConnectionArn, InvocationEndpoint: aws.String(url), HttpMethod: ebtypes.ApiDestinationHttpMethodPost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(d.ApiDestinationArn)
-}
-
 func putRule(t *testing.T, c *eventbridge.Client, name string, targets ...ebtypes.Target) string {
 	t.Helper()
 	ctx := ctxT(t)
@@ -109,7 +90,7 @@ func TestDeadLetterQueue(t *testing.T) {
 	ep := newEndpoint(t)
 	dlqURL := createQueue(t, in.SQS, "failures", nil)
 	dlqARN := queueAttrs(t, in.SQS, dlqURL)["QueueArn"]
-	dest := apiDestination(t, in.Events, "hook", ep.srv.URL+"/hook")
+	dest := servertest.APIDestination(t, in.Events, "hook", ep.srv.URL+"/hook")
 	ruleARN := putRule(t, in.Events, "orders-hook", ebtypes.Target{Id: aws.String("hook"), Arn: aws.String(dest),
 		InputPath:        aws.String("$.detail"),
 		RetryPolicy:      &ebtypes.RetryPolicy{MaximumRetryAttempts: aws.Int32(0)},
@@ -215,7 +196,7 @@ func TestRedriveSkipsOtherMessages(t *testing.T) {
 func TestMissingDeadLetterQueue(t *testing.T) {
 	in := servertest.Start(t, fast)
 	ep := newEndpoint(t)
-	dest := apiDestination(t, in.Events, "hook", ep.srv.URL)
+	dest := servertest.APIDestination(t, in.Events, "hook", ep.srv.URL)
 	putRule(t, in.Events, "r", ebtypes.Target{Id: aws.String("hook"), Arn: aws.String(dest),
 		RetryPolicy:      &ebtypes.RetryPolicy{MaximumRetryAttempts: aws.Int32(0)},
 		DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:nowhere")}})

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/conveyor/conveyor/server"
@@ -121,4 +122,41 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// APIKeyName and APIKeyValue are the API key that APIDestination's
+// connection sends with every request.
+const (
+	APIKeyName  = "x-api-key"
+	APIKeyValue = "s3cr3t"
+)
+
+// APIDestination creates a connection (API key APIKeyName: APIKeyValue) and
+// an API destination named name that POSTs to url, and returns the
+// destination's ARN, for rule targets.
+func APIDestination(t testing.TB, c *eventbridge.Client, name, url string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := c.CreateConnection(ctx, &eventbridge.CreateConnectionInput{
+		Name:              aws.String(name + "-conn"),
+		AuthorizationType: types.ConnectionAuthorizationTypeApiKey,
+		AuthParameters: &types.CreateConnectionAuthRequestParameters{
+			ApiKeyAuthParameters: &types.CreateConnectionApiKeyAuthRequestParameters{
+				ApiKeyName: aws.String(APIKeyName), ApiKeyValue: aws.String(APIKeyValue),
+			},
+		},
+	})
+	if err != nil {
+		t.Fatalf("CreateConnection: %v", err)
+	}
+	dest, err := c.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{
+		Name:               aws.String(name),
+		ConnectionArn:      conn.ConnectionArn,
+		InvocationEndpoint: aws.String(url),
+		HttpMethod:         types.ApiDestinationHttpMethodPost,
+	})
+	if err != nil {
+		t.Fatalf("CreateApiDestination: %v", err)
+	}
+	return aws.ToString(dest.ApiDestinationArn)
 }
