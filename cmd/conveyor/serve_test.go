@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/conveyor/conveyor/server"
 )
 
 func TestServeConfig(t *testing.T) {
@@ -13,6 +16,7 @@ func TestServeConfig(t *testing.T) {
 		args    []string
 		env     map[string]string
 		check   func(t *testing.T, addr, dir, region, account, nats string, trusted []string, level slog.Level, rules int)
+		cfg     func(t *testing.T, c server.Config)
 		wantErr bool
 	}{
 		{
@@ -42,6 +46,16 @@ func TestServeConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "audit settings",
+			args: []string{"--audit-retention", "720h"},
+			env:  map[string]string{"CONVEYOR_AUDIT_DATA_EVENTS": "true"},
+			cfg: func(t *testing.T, c server.Config) {
+				if c.AuditRetention != 720*time.Hour || !c.AuditDataEvents {
+					t.Errorf("audit: retention %v, data events %v", c.AuditRetention, c.AuditDataEvents)
+				}
+			},
+		},
 		{name: "bad number in the environment", env: map[string]string{"CONVEYOR_MAX_RULES_PER_BUS": "many"}, wantErr: true},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: true},
@@ -55,6 +69,9 @@ func TestServeConfig(t *testing.T) {
 			}
 			if tt.check != nil {
 				tt.check(t, cfg.Addr, cfg.DataDir, cfg.Region, cfg.Account, cfg.NATSURL, cfg.TrustedSources, level, cfg.MaxRulesPerBus)
+			}
+			if tt.cfg != nil {
+				tt.cfg(t, cfg)
 			}
 		})
 	}
