@@ -330,24 +330,12 @@ func (s *scanner) strSlow(start int) (string, error) {
 			case 't':
 				buf = append(buf, '\t')
 			case 'u':
-				r, ok := hex4(s.data, i+2)
+				r, next, ok := unescapeU(s.data, i)
 				if !ok {
 					return "", s.syntaxErr(i, "Invalid \\u escape in a string: expected four hex digits")
 				}
-				i += 6
-				if utf16.IsSurrogate(r) {
-					if r < 0xDC00 && i+1 < len(s.data) && s.data[i] == '\\' && s.data[i+1] == 'u' {
-						if r2, ok := hex4(s.data, i+2); ok {
-							if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-								buf = utf8.AppendRune(buf, d)
-								i += 6
-								continue
-							}
-						}
-					}
-					r = utf8.RuneError
-				}
 				buf = utf8.AppendRune(buf, r)
+				i = next
 				continue
 			default:
 				return "", s.syntaxErr(i, "Unrecognized character escape %s in a string", quoteChar(rune(e)))
@@ -367,6 +355,29 @@ func (s *scanner) strSlow(start int) (string, error) {
 		i++
 	}
 	return "", s.syntaxErr(len(s.data), "Unexpected end of input in a string")
+}
+
+// unescapeU decodes the \uXXXX escape at b[i] (the backslash), joining a
+// UTF-16 surrogate pair written as two escapes; a lone surrogate becomes
+// U+FFFD. It returns the rune and the index after the escape(s). The parser
+// and the matcher's string reader both use it.
+func unescapeU(b []byte, i int) (r rune, next int, ok bool) {
+	r, ok = hex4(b, i+2)
+	if !ok {
+		return 0, 0, false
+	}
+	i += 6
+	if !utf16.IsSurrogate(r) {
+		return r, i, true
+	}
+	if r < 0xDC00 && i+1 < len(b) && b[i] == '\\' && b[i+1] == 'u' {
+		if r2, ok := hex4(b, i+2); ok {
+			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+				return d, i + 6, true
+			}
+		}
+	}
+	return utf8.RuneError, i, true
 }
 
 func hex4(b []byte, i int) (rune, bool) {

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -303,24 +302,12 @@ func decodeString(dst, s []byte) ([]byte, bool) {
 			case 't':
 				dst = append(dst, '\t')
 			case 'u':
-				r, ok := evHex4(s[i+2:])
+				r, next, ok := unescapeU(s, i)
 				if !ok {
 					return dst, false
 				}
-				i += 6
-				if utf16.IsSurrogate(r) {
-					if len(s)-i >= 6 && s[i] == '\\' && s[i+1] == 'u' {
-						if r2, ok := evHex4(s[i+2:]); ok {
-							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-								dst = utf8.AppendRune(dst, dec)
-								i += 6
-								continue
-							}
-						}
-					}
-					r = utf8.RuneError
-				}
 				dst = utf8.AppendRune(dst, r)
+				i = next
 				continue
 			default:
 				return dst, false
@@ -342,25 +329,4 @@ func decodeString(dst, s []byte) ([]byte, bool) {
 		}
 	}
 	return dst, true
-}
-
-func evHex4(s []byte) (rune, bool) {
-	if len(s) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
