@@ -13,26 +13,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/conveyor/conveyor/schedule"
 	"github.com/conveyor/conveyor/server"
 	"github.com/conveyor/conveyor/server/servertest"
+	"github.com/conveyor/conveyor/store/storetest"
 )
 
 // TestTwoProcessesFireOnce: two Conveyors on one external NATS server, on
 // one injected clock, fire a scheduled rule once per due minute between
 // them.
 func TestTwoProcessesFireOnce(t *testing.T) {
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	ns := storetest.StartNATS(t, "")
 	clock := schedule.NewManualClock(time.Now().UTC())
 	cfg := func(c *server.Config) { c.NATSURL = ns.ClientURL(); c.Clock = clock }
 	a := servertest.Start(t, cfg)

@@ -8,36 +8,18 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/conveyor/conveyor/server"
 	"github.com/conveyor/conveyor/server/servertest"
+	"github.com/conveyor/conveyor/store/storetest"
 )
-
-// startNATS runs a separate nats-server with JetStream on a random loopback
-// port, as an operator's server would be.
-func startNATS(t *testing.T) string {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns.ClientURL()
-}
 
 // TestTwoProcessesOneNATS: two Conveyors on one external NATS server share
 // buses, rules and queues: a rule made through one routes events put
 // through the other, and each event reaches the target once (the routers
 // share one durable consumer per bus, the runners one per target).
 func TestTwoProcessesOneNATS(t *testing.T) {
-	url := startNATS(t)
+	url := storetest.StartNATS(t, "").ClientURL()
 	ext := func(c *server.Config) { c.NATSURL = url }
 	a := servertest.Start(t, ext)
 	b := servertest.Start(t, ext)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/store"
@@ -169,32 +168,9 @@ func TestSyncAlways(t *testing.T) {
 	}
 }
 
-// startExternal runs a separate nats-server with JetStream, listening on a
-// random loopback port, as an operator's server would be.
-func startExternal(t testing.TB, dir string) *server.Server {
-	t.Helper()
-	srv, err := server.NewServer(&server.Options{
-		Host:      "127.0.0.1",
-		Port:      -1,
-		JetStream: true,
-		StoreDir:  dir,
-		NoSigs:    true,
-		NoLog:     true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("external nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv
-}
-
 func TestExternalNATS(t *testing.T) {
 	dir := t.TempDir()
-	ext := startExternal(t, dir)
+	ext := storetest.StartNATS(t, dir)
 	url := ext.ClientURL()
 	ctx := ctxT(t)
 

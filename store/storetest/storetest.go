@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
 	"github.com/conveyor/conveyor/store"
 )
 
@@ -48,4 +50,27 @@ func OpenConfig(t testing.TB, cfg store.Config) *store.Store {
 		}
 	})
 	return s
+}
+
+// StartNATS runs a separate nats-server with JetStream (file store in dir,
+// or a fresh t.TempDir() when dir is ""), listening on a random loopback
+// port, as an operator's server would be; it is shut down when the test
+// ends. Connect with its ClientURL().
+func StartNATS(t testing.TB, dir string) *natsserver.Server {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	ns, err := natsserver.NewServer(&natsserver.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
+	})
+	if err != nil {
+		t.Fatalf("storetest: nats-server: %v", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("storetest: nats-server not ready")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
 }
