@@ -334,7 +334,7 @@ func TestObserveBeforeAnswer(t *testing.T) {
 	answered := make(chan response, 1)
 	go func() { answered <- post(t, hs.URL+"/", "AWSEvents.Echo", `{"Name":1}`) }()
 	c := <-seen
-	if c.Err == nil || c.Err.Code != "SerializationException" || c.Status != 0 || awsapi.CallerFrom(context.Background()).RequestID != "" {
+	if c.Err == nil || c.Err.Code != "SerializationException" || c.Status != 0 || c.Caller.RequestID == "" {
 		t.Errorf("before-answer call = %+v", c)
 	}
 	select {
