@@ -15,7 +15,7 @@ import (
 
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
-	"github.com/conveyor/conveyor/ingest"
+	"github.com/conveyor/conveyor/eventbridge"
 	"github.com/conveyor/conveyor/pattern"
 	"github.com/conveyor/conveyor/store"
 )
@@ -137,7 +137,7 @@ func internal(op string, err error) error {
 // checkPattern validates an archive's event pattern as PutRule does.
 func (s *Service) checkPattern(p string) error {
 	if _, err := pattern.Parse([]byte(p), s.cfg.PatternOptions...); err != nil {
-		return ingest.PatternError(err)
+		return eventbridge.PatternError(err)
 	}
 	return nil
 }

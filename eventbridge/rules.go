@@ -104,18 +104,30 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 // checkPattern validates an event pattern as PutRule does.
 func (s *Service) checkPattern(p string) error {
 	_, err := pattern.Parse([]byte(p), s.patternOpts...)
-	if err == nil {
+	return PatternError(err)
+}
+
+// PatternError turns an error of package pattern into the AWS error
+// EventBridge answers with (nil stays nil): an invalid pattern is an
+// InvalidEventPatternException, a pattern too long or an event that
+// TestEventPattern cannot take a ValidationException, each with the
+// pattern package's message. PutRule, TestEventPattern and CreateArchive
+// all answer through it.
+func PatternError(err error) error {
+	var ip *pattern.InvalidPatternError
+	var tl *pattern.PatternTooLongError
+	var ie *pattern.InvalidEventError
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &ip):
+		return awsapi.Errorf(awsapi.CodeInvalidEventPatternException, "%s", ip.Error())
+	case errors.As(err, &tl):
+		return awsapi.ValidationError(tl.Error())
+	case errors.As(err, &ie):
+		return awsapi.ValidationError(ie.Error())
 	}
-	var tooLong *pattern.PatternTooLongError
-	if errors.As(err, &tooLong) {
-		return awsapi.ValidationError(tooLong.Error())
-	}
-	var invalid *pattern.InvalidPatternError
-	if errors.As(err, &invalid) {
-		return awsapi.Errorf(awsapi.CodeInvalidEventPatternException, "%s", invalid.Error())
-	}
-	return awsapi.Errorf(awsapi.CodeInvalidEventPatternException, "Event pattern is not valid. Reason: %s", err.Error())
+	return err
 }
 
 // RuleRef names a rule: the Name (or Rule) and EventBusName members.

@@ -14,6 +14,7 @@ import (
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
 	"github.com/conveyor/conveyor/event"
+	"github.com/conveyor/conveyor/eventbridge"
 	"github.com/conveyor/conveyor/pattern"
 	"github.com/conveyor/conveyor/store"
 )
@@ -252,24 +253,7 @@ func (in *Ingest) TestEventPattern(ctx context.Context, req *TestEventPatternInp
 	}
 	ok, err := pattern.Test([]byte(*req.EventPattern), []byte(*req.Event), in.cfg.PatternOptions...)
 	if err != nil {
-		return nil, PatternError(err)
+		return nil, eventbridge.PatternError(err)
 	}
 	return &TestEventPatternOutput{Result: ok}, nil
-}
-
-// PatternError turns an error of package pattern into the AWS error
-// EventBridge answers with.
-func PatternError(err error) error {
-	var ip *pattern.InvalidPatternError
-	var tl *pattern.PatternTooLongError
-	var ie *pattern.InvalidEventError
-	switch {
-	case errors.As(err, &ip):
-		return awsapi.Errorf(awsapi.CodeInvalidEventPatternException, "%s", ip.Error())
-	case errors.As(err, &tl):
-		return awsapi.ValidationError(tl.Error())
-	case errors.As(err, &ie):
-		return awsapi.ValidationError(ie.Error())
-	}
-	return err
 }
