@@ -40,7 +40,11 @@ type leaf struct {
 	abut    []abutCond
 	ranges  []rangeRef
 	rseg    *rangeSegs // ranges as segments, when they are few
-	cidrs   trie       // CIDR blocks as address-byte prefixes (cidrKeys)
+	// nseg cuts the number line at the bounds of the ranges and around
+	// every exact number, when they are few together: one search then
+	// decides every numeric condition of the leaf but anything-but.
+	nseg  *rangeSegs
+	cidrs trie // CIDR blocks as address-byte prefixes (cidrKeys)
 
 	// needFold is the number of conditions that read the folded text.
 	needFold int
@@ -207,12 +211,76 @@ func isPoint(r Range) bool {
 	return r.HasLow && r.HasHigh && !r.LowOpen && !r.HighOpen && numKey(r.Low) == numKey(r.High)
 }
 
+// maxNumSegs bounds the exact numbers and ranges of a leaf that
+// segmentNumbers indexes together.
+const maxNumSegs = 32
+
+// segmentNumbers rebuilds l.nseg after a change to l.nums or l.ranges: an
+// exact number e becomes the segment [e, e+1), which only its own key
+// falls in.
+func (l *leaf) segmentNumbers() {
+	if len(l.numKeys)+len(l.ranges) == 0 || len(l.numKeys)+len(l.ranges) > maxNumSegs {
+		l.nseg = nil
+		return
+	}
+	g := &rangeSegs{}
+	cut := func(lo, hi uint64) {
+		if lo > 0 {
+			g.cuts = append(g.cuts, lo)
+		}
+		if hi < math.MaxUint64 {
+			g.cuts = append(g.cuts, hi+1)
+		}
+	}
+	for _, r := range l.ranges {
+		cut(r.lo, r.hi)
+	}
+	for _, k := range l.numKeys {
+		cut(k, k)
+	}
+	slices.Sort(g.cuts)
+	g.cuts = slices.Compact(g.cuts)
+	g.refs = make([][]ref, len(g.cuts)+1)
+	for k := range g.refs {
+		at := uint64(0) // the segment's first key
+		if k > 0 {
+			at = g.cuts[k-1]
+		}
+		for _, r := range l.ranges {
+			if r.lo <= at && at <= r.hi {
+				g.refs[k] = append(g.refs[k], r.r)
+			}
+		}
+		if k == 0 || k == len(g.cuts) || g.cuts[k] == at+1 {
+			g.refs[k] = append(g.refs[k], l.nums[at]...)
+		}
+	}
+	l.nseg = g
+}
+
+// segment returns the index of the segment that holds key k: the number of
+// cuts at or below k.
+func (g *rangeSegs) segment(k uint64) int {
+	i, n := 0, len(g.cuts)
+	for n > 0 {
+		half := n >> 1
+		if g.cuts[i+half] <= k {
+			i += half + 1
+			n -= half + 1
+		} else {
+			n = half
+		}
+	}
+	return i
+}
+
 func (l *leaf) addNum(k uint64, f ref) {
 	if _, ok := l.nums[k]; !ok {
 		i, _ := slices.BinarySearch(l.numKeys, k)
 		l.numKeys = slices.Insert(l.numKeys, i, k)
 	}
 	addTo(&l.nums, k, f)
+	l.segmentNumbers()
 }
 
 func (l *leaf) removeNum(k uint64, f ref) {
@@ -222,6 +290,7 @@ func (l *leaf) removeNum(k uint64, f ref) {
 			l.numKeys = slices.Delete(l.numKeys, i, i+1)
 		}
 	}
+	l.segmentNumbers()
 }
 
 func (l *leaf) add(c Cond, f ref) {
@@ -305,6 +374,7 @@ func (l *leaf) add(c Cond, f ref) {
 		lo, hi := numRange(c.Range)
 		l.ranges = append(l.ranges, rangeRef{r: f, lo: lo, hi: hi})
 		l.segmentRanges()
+		l.segmentNumbers()
 	case KindExists:
 		if c.Bool {
 			l.exists = append(l.exists, f)
@@ -405,6 +475,7 @@ func (l *leaf) remove(c Cond, f ref) {
 			}
 		}
 		l.segmentRanges()
+		l.segmentNumbers()
 	case KindExists:
 		if c.Bool {
 			removeRef(&l.exists, f)
@@ -483,75 +554,41 @@ func (s *scratch) onString(l *leaf, v []byte) {
 
 func (s *scratch) onNumber(l *leaf, t *numTok) {
 	s.onAny(l)
-	if len(l.nums) == 0 && len(l.ranges) == 0 && len(l.abut) == 0 {
+	if g := l.nseg; g != nil {
+		s.segNumber(g, t)
+		if len(l.abut) == 0 {
+			return
+		}
+	} else if len(l.nums) == 0 && len(l.ranges) == 0 && len(l.abut) == 0 {
 		return
 	}
-	// Settle what the integer part can settle, then what an approximation
-	// can, and compute the exact value (costly for long mantissas, such as
-	// the 18 digits of GeoJSON coordinates) only for the rest. The
-	// approximation is computed once, when first needed.
-	var k uint64
-	haveKey := false
-	lo, hi, bounded := t.bounds()
-	if bounded && lo == hi {
-		k, haveKey = lo, true
-	}
-	var ap uint64
-	apState := 0 // 0: not computed, 1: ap holds it, 2: there is none
-	approx := func() bool {
-		if apState == 0 {
-			apState = 2
-			if a, ok := t.approx(); ok {
-				ap, apState = a, 1
-			}
-		}
-		return apState == 1
-	}
+	// Settle what the window of the number's leading digits can settle,
+	// and compute the exact value (costly for long mantissas, such as the
+	// 18 digits of GeoJSON coordinates) only for the rest.
+	lo, hi, ok := t.window()
+	k, haveKey := lo, ok && lo == hi
 	getKey := func() uint64 {
 		if !haveKey {
 			k, haveKey = t.key(), true
 		}
 		return k
 	}
-	if len(l.nums) > 0 {
-		switch {
-		case haveKey:
-		case bounded && !nearKeys(l.numKeys, lo, hi):
-			goto ranges
-		default:
-			if approx() && !nearKeys(l.numKeys, ap-approxSlack, ap+approxSlack) {
-				goto ranges
+	if l.nseg == nil {
+		if len(l.nums) > 0 && (haveKey || !ok || nearKeys(l.numKeys, lo, hi)) {
+			if refs, found := l.nums[getKey()]; found {
+				s.hits(refs)
 			}
 		}
-		if refs, ok := l.nums[getKey()]; ok {
-			s.hits(refs)
-		}
-	}
-ranges:
-	if len(l.ranges) > 0 {
-		switch {
-		case haveKey:
-			s.ranges(l, k, k)
-		case bounded && s.ranges(l, lo, hi):
-		default:
-			if !approx() || !s.ranges(l, ap-approxSlack, ap+approxSlack) {
-				s.ranges(l, getKey(), getKey())
-			}
+		if len(l.ranges) > 0 && (haveKey || !ok || !s.ranges(l, lo, hi)) {
+			s.ranges(l, getKey(), getKey())
 		}
 	}
 	for i := range l.abut {
 		ab := &l.abut[i]
 		if len(ab.nums) > 0 {
-			switch {
-			case haveKey:
-			case bounded && !ab.nearKeys(lo, hi):
+			if !haveKey && ok && !ab.nearKeys(lo, hi) {
 				s.hitRef(ab.r) // no excluded number is near: not excluded
 				continue
-			default:
-				if approx() && !ab.nearKeys(ap-approxSlack, ap+approxSlack) {
-					s.hitRef(ab.r)
-					continue
-				}
 			}
 			getKey()
 		}
@@ -559,6 +596,19 @@ ranges:
 			s.hitRef(ab.r)
 		}
 	}
+}
+
+// segNumber reports the exact numbers and ranges of segments g that the
+// number t satisfies. Most numbers are settled by their window of keys
+// lying in one segment.
+func (s *scratch) segNumber(g *rangeSegs, t *numTok) {
+	if lo, hi, ok := t.window(); ok {
+		if k := g.segment(lo); k == len(g.cuts) || g.cuts[k] > hi {
+			s.hits(g.refs[k])
+			return
+		}
+	}
+	s.hits(g.refs[g.segment(t.key())])
 }
 
 // ranges checks the ranges of l against a number whose key lies in

@@ -31,32 +31,81 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // A numTok is a JSON number token of an event, lexed in one pass that
-// also reads its digits (eight at a time). Its value is computed only as far
-// as a condition needs it, in three steps of growing cost:
-//
-//   - bounds: the integer part alone puts the number between two
-//     consecutive integers (or is the number, without fraction), which
-//     settles most range checks and rules out most exact values;
-//   - approx: mantissas of up to 19 digits give a float64 within a few
-//     units in the last place;
-//   - key: the exact value (one division for mantissas of up to 15 digits,
-//     strconv.ParseFloat otherwise).
+// reads at most its first eight significant characters' digits into a
+// mantissa (one eight-digit conversion) and only finds the end of the rest.
+// That mantissa puts the number in a narrow window of keys (window), which
+// settles nearly every range and rules out nearly every exact value; the
+// exact key (key) is computed only for the numbers the window leaves open.
 type numTok struct {
-	tok     []byte
-	neg     bool
-	intEnd  int    // tok[sign:intEnd] are the integer digits
-	fracEnd int    // tok[intEnd+1:fracEnd] are the fraction digits, if fracEnd > intEnd
-	exp     bool   // an exponent follows
-	intMant uint64 // the integer digits' value (wrapped past 19 digits)
-	mant    uint64 // all the digits' value (wrapped past 19 digits)
-	digits  int    // digits read into mant (leading zeros included)
-	frac    int    // digits after the point
-	simple  bool   // no exponent, at most 19 digits: mant is exact
+	tok    []byte
+	neg    bool
+	mant   uint64 // the value of the digits read (wrapped past 19 digits)
+	digits int    // digits read into mant (leading zeros included)
+	frac   int    // digits of mant after the point
+	more   bool   // digits follow those in mant: |value| is in [mant, mant+1) × 10^-frac
+	exp    bool   // an exponent follows
 }
 
-// lexNumber checks the JSON number grammar at b[i:] and fills t, reading
-// the digits into the mantissa on the way (eight at a time).
+// lexNumber checks the JSON number grammar at b[i:] and fills t. The
+// common short forms (a sign, up to seven integer digits, a fraction, no
+// exponent, 24 bytes in all) take a fast path: three independent
+// eight-byte loads give a bitmap of the bytes that are no digits, and the
+// token's structure follows from it with a few bit operations. (Finding
+// the digits word after word instead makes every step wait for the one
+// before, and that wait was the cost.)
 func lexNumber(b []byte, i int, t *numTok) (int, bool) {
+	start := i
+	neg := false
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	if i+24 > len(b) {
+		return lexNumberSlow(b, start, t)
+	}
+	win := b[i : i+24 : i+24]
+	w0 := binary.LittleEndian.Uint64(win)
+	w1 := binary.LittleEndian.Uint64(win[8:])
+	w2 := binary.LittleEndian.Uint64(win[16:])
+	// Bit k: byte i+k is no digit; bit 24 stands for what lies beyond.
+	nd := highBits(nonDigits(w0)) | highBits(nonDigits(w1))<<8 | highBits(nonDigits(w2))<<16 | 1<<24
+	p := bits.TrailingZeros32(nd) // integer digits
+	if p == 0 || p > 7 || (p > 1 && byte(w0) == '0') {
+		// No digit or a leading zero (errors), or a long integer part.
+		return lexNumberSlow(b, start, t)
+	}
+	j := i + p
+	t.neg, t.exp, t.more = neg, false, false
+	if byte(w0>>(8*p)) != '.' {
+		t.mant, t.digits, t.frac = parseDigits(w0, p), p, 0
+	} else {
+		q := bits.TrailingZeros32(nd >> (p + 1)) // fraction digits
+		if q == 0 {
+			return 0, false
+		}
+		if p+1+q == 24 {
+			return lexNumberSlow(b, start, t) // the end lies beyond the loads
+		}
+		// The integer digits and the first fraction digits as one word.
+		frac := w0>>(8*(p+1)) | w1<<(56-8*p)
+		x := w0&(1<<(8*p)-1) | frac<<(8*p)
+		if room := 8 - p; q <= room {
+			t.mant, t.digits, t.frac = parseDigits(x, p+q), p+q, q
+		} else {
+			t.mant, t.digits, t.frac, t.more = parseEight(x), 8, room, true
+		}
+		j += 1 + q
+	}
+	if j < len(b) && b[j]|0x20 == 'e' {
+		return lexNumberSlow(b, start, t)
+	}
+	t.tok = b[start:j]
+	return j, true
+}
+
+// lexNumberSlow is lexNumber for any number: it reads every digit into the
+// mantissa.
+func lexNumberSlow(b []byte, i int, t *numTok) (int, bool) {
 	start := i
 	t.neg = false
 	if i < len(b) && b[i] == '-' {
@@ -67,18 +116,15 @@ func lexNumber(b []byte, i int, t *numTok) (int, bool) {
 	if j == i || (j-i > 1 && b[i] == '0') {
 		return 0, false
 	}
-	t.intMant = mant
-	t.intEnd = j - start
-	t.fracEnd = t.intEnd
 	t.digits = j - i
 	t.frac = 0
+	t.more = false
 	if j < len(b) && b[j] == '.' {
 		k := j + 1
 		j, mant = digitRun(b, k, mant)
 		if j == k {
 			return 0, false
 		}
-		t.fracEnd = j - start
 		t.frac = j - k
 		t.digits += t.frac
 	}
@@ -98,34 +144,76 @@ func lexNumber(b []byte, i int, t *numTok) (int, bool) {
 		}
 	}
 	t.mant = mant
-	t.simple = !t.exp && t.digits <= 19
 	t.tok = b[start:j]
 	return j, true
 }
 
-// bounds returns keys lo <= hi such that the number's key lies in [lo, hi]
-// (lo == hi: it is the key), from the integer part alone.
-func (t *numTok) bounds() (lo, hi uint64, ok bool) {
-	sign := 0
-	if t.neg {
-		sign = 1
+// nonDigits has the high bit set in every byte of w that is no ASCII digit.
+func nonDigits(w uint64) uint64 {
+	const lo7 = 0x7f7f7f7f7f7f7f7f
+	t := w & lo7
+	// A byte is no digit when it is above '9' (t+0x46 reaches 0x80), has
+	// the high bit, or is below '0' (t+0x50 stays below 0x80).
+	return ((t + 0x4646464646464646) | w | ^(t + 0x5050505050505050)) & msb
+}
+
+// highBits gathers the high bits of the bytes of m (which has no other
+// bits set) into eight bits, the low byte's first.
+func highBits(m uint64) uint32 {
+	return uint32((m * 0x0002040810204081) >> 56)
+}
+
+// leadingDigits returns how many of the bytes of w, from the low one up,
+// are ASCII digits before the first that is not (8: all are).
+func leadingDigits(w uint64) int {
+	return bits.TrailingZeros64(nonDigits(w)) >> 3
+}
+
+// digitsEnd returns the end of the run of ASCII digits at b[j:].
+func digitsEnd(b []byte, j int) int {
+	for j+8 <= len(b) {
+		k := leadingDigits(binary.LittleEndian.Uint64(b[j:]))
+		j += k
+		if k < 8 {
+			return j
+		}
 	}
-	n := t.intEnd - sign
-	if t.exp || n > 15 {
+	for j < len(b) && isDigit[b[j]] {
+		j++
+	}
+	return j
+}
+
+// parseDigits returns the value of the n (1 to 8) digits in the low bytes
+// of w.
+func parseDigits(w uint64, n int) uint64 {
+	// Move the digits to the top and fill with '0's.
+	return parseEight(w<<(8*(8-n)) | 0x3030303030303030>>(8*n))
+}
+
+// window returns keys lo <= hi between which the number's key lies (lo ==
+// hi: it is the key), or false when the mantissa cannot tell.
+func (t *numTok) window() (lo, hi uint64, ok bool) {
+	if t.exp || t.digits > 19 {
 		return 0, 0, false
 	}
-	f := float64(t.intMant)
-	if t.fracEnd == t.intEnd {
+	if !t.more && (t.mant == 0 || (t.frac == 0 && t.digits <= 15)) {
+		f := float64(t.mant) // exact
 		if t.neg {
 			f = -f
 		}
 		k := numKey(f)
 		return k, k, true
 	}
-	if t.neg {
-		return numKey(-f - 1), numKey(-f), true
+	f := float64(t.mant) * invPow10[t.frac] // a multiplication, much faster than a division
+	g := f
+	if t.more {
+		g = float64(t.mant+1) * invPow10[t.frac]
 	}
-	return numKey(f), numKey(f + 1), true
+	if t.neg {
+		f, g = -g, -f
+	}
+	return numKey(f) - approxSlack, numKey(g) + approxSlack, true
 }
 
 // pow10u holds the powers of ten up to 10^8.
@@ -137,17 +225,14 @@ var pow10u = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 10000
 func digitRun(b []byte, j int, mant uint64) (int, uint64) {
 	for j+8 <= len(b) {
 		w := binary.LittleEndian.Uint64(b[j:])
-		bad := (w&0xf0f0f0f0f0f0f0f0 ^ 0x3030303030303030) | ((w&0x0f0f0f0f0f0f0f0f + 0x0606060606060606) & 0xf0f0f0f0f0f0f0f0)
-		k := bits.TrailingZeros64(^exactZero(bad)&msb) >> 3 // leading digits in w
+		k := leadingDigits(w)
 		if k == 8 {
 			mant = mant*100000000 + parseEight(w)
 			j += 8
 			continue
 		}
 		if k > 0 {
-			// Keep the k digits, moved to the top, and fill with '0's.
-			sh := uint(8 * (8 - k))
-			mant = mant*pow10u[k] + parseEight(w<<sh|0x3030303030303030>>uint(8*k))
+			mant = mant*pow10u[k] + parseDigits(w, k)
 		}
 		return j + k, mant
 	}
@@ -173,7 +258,13 @@ func parseEight(w uint64) uint64 {
 
 // key returns the exact numKey of the number.
 func (t *numTok) key() uint64 {
-	if t.simple && t.digits <= 15 {
+	if t.more {
+		// Read every digit: short mantissas convert without strconv.
+		var full numTok
+		lexNumberSlow(t.tok, 0, &full)
+		return full.key()
+	}
+	if !t.exp && t.digits <= 15 {
 		f := float64(t.mant)
 		if t.frac > 0 {
 			f /= pow10[t.frac]
@@ -186,27 +277,13 @@ func (t *numTok) key() uint64 {
 	return slowNumber(t.tok)
 }
 
-// approx returns a numKey within approxSlack of the exact one, or false.
-func (t *numTok) approx() (uint64, bool) {
-	if !t.simple {
-		return 0, false
-	}
-	f := float64(t.mant)
-	if t.frac > 0 {
-		f *= invPow10[t.frac] // a multiplication, much faster than a division
-	}
-	if t.neg {
-		f = -f
-	}
-	return numKey(f), true
-}
-
 // invPow10 holds the float64 nearest to 10^-k, for k ≤ 19.
 var invPow10 = [20]float64{1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10,
 	1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19}
 
-// approxSlack bounds the distance, in numKey units (ulps), between approx
-// and key: float64(mant), the constant 10^-frac and the product each round
+// approxSlack bounds the distance, in numKey units (ulps), between a
+// product float64(mant) × 10^-frac and the exact key of mant × 10^-frac:
+// float64(mant), the constant 10^-frac and the product each round
 // once (half an ulp each), and the exact value rounds once more: at most 2
 // ulps, or 4 where a power of two lies between them (the ulp halves below
 // it). 16 leaves a wide margin and costs nothing: a window that straddles

@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand"
@@ -35,7 +36,7 @@ func TestNumberKeys(t *testing.T) {
 	for _, s := range nums {
 		var tok numTok
 		// Pad so that the eight-byte paths run, and also test unpadded.
-		for _, text := range []string{s, s + ",        ", s + "]"} {
+		for _, text := range []string{s, s + ",        ", s + "]", s + "}" + strings.Repeat(" ", 24)} {
 			end, ok := lexNumber([]byte(text), 0, &tok)
 			if !ok || end != len(s) {
 				t.Fatalf("lexNumber(%q) = %d, %v", text, end, ok)
@@ -45,9 +46,13 @@ func TestNumberKeys(t *testing.T) {
 			if got := tok.key(); got != want {
 				t.Fatalf("key(%q) = %x, want %x (%v)", s, got, want, f)
 			}
-			if a, ok := tok.approx(); ok {
-				if d := int64(a - want); d > approxSlack/4 || d < -approxSlack/4 {
-					t.Fatalf("approx(%q) is %d keys away", s, d)
+			if lo, hi, ok := tok.window(); ok {
+				if lo == hi && want != lo {
+					t.Fatalf("window(%q) = %x, want %x", s, lo, want)
+				}
+				// The slack keeps a margin: most of it is not spent.
+				if lo != hi && (want < lo+approxSlack*3/4 || want > hi-approxSlack*3/4) {
+					t.Fatalf("window(%q) = [%x, %x] does not hold %x with a margin", s, lo, hi, want)
 				}
 			}
 		}
@@ -56,6 +61,39 @@ func TestNumberKeys(t *testing.T) {
 		var tok numTok
 		if end, ok := lexNumber([]byte(bad), 0, &tok); ok && end == len(bad) {
 			t.Errorf("lexNumber(%q) accepted", bad)
+		}
+	}
+}
+
+// TestLeadingDigits checks the eight-byte digit test on every byte value
+// at every position.
+func TestLeadingDigits(t *testing.T) {
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			w := []byte("12345678")
+			w[pos] = byte(c)
+			want := pos
+			if isDigit[c] {
+				want = 8
+			}
+			if got := leadingDigits(binary.LittleEndian.Uint64(w)); got != want {
+				t.Fatalf("leadingDigits(%q) = %d, want %d", w, got, want)
+			}
+		}
+	}
+}
+
+// TestHighBits checks the gathering of high bits on every byte mask.
+func TestHighBits(t *testing.T) {
+	for m := 0; m < 256; m++ {
+		var w uint64
+		for k := 0; k < 8; k++ {
+			if m&(1<<k) != 0 {
+				w |= 0x80 << (8 * k)
+			}
+		}
+		if got := highBits(w); got != uint32(m) {
+			t.Fatalf("highBits(%x) = %x, want %x", w, got, m)
 		}
 	}
 }

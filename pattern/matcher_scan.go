@@ -425,10 +425,30 @@ func (s *scratch) array(ev []byte, i int, n *pathNode) (int, error) {
 	s.arr = append(s.arr, arrPos{id: s.nextArr})
 	s.nextArr++
 	top := len(s.arr) - 1
+	// Arrays of numbers (GeoJSON coordinates, say) on a leaf whose only
+	// conditions are exact numbers and ranges take a short path.
+	var g *rangeSegs
+	if l := n.leaf; l != nil && len(l.exists) == 0 && len(l.negs) == 0 && len(l.abut) == 0 {
+		g = l.nseg
+	}
 	for {
-		var err error
-		if i, err = s.value(ev, i, n); err != nil {
-			return 0, err
+		if g != nil && i < len(ev) && (ev[i] == '-' || isDigit[ev[i]]) {
+			j, ok := lexNumber(ev, i, &s.num)
+			if !ok {
+				return 0, errSyntax
+			}
+			s.segNumber(g, &s.num)
+			i = j
+		} else {
+			var err error
+			if i, err = s.value(ev, i, n); err != nil {
+				return 0, err
+			}
+		}
+		if i < len(ev) && ev[i] == ',' && i+1 < len(ev) && !isSpace[ev[i+1]] {
+			s.arr[top].idx++
+			i++
+			continue
 		}
 		i = skipSpace(ev, i)
 		if i >= len(ev) {
