@@ -565,7 +565,7 @@ func (s *scratch) onNumber(l *leaf, t *numTok) {
 	// Settle what the window of the number's leading digits can settle,
 	// and compute the exact value (costly for long mantissas, such as the
 	// 18 digits of GeoJSON coordinates) only for the rest.
-	lo, hi, ok := t.window()
+	lo, hi, ok := t.lo, t.hi, t.win
 	k, haveKey := lo, ok && lo == hi
 	getKey := func() uint64 {
 		if !haveKey {
@@ -602,7 +602,7 @@ func (s *scratch) onNumber(l *leaf, t *numTok) {
 // number t satisfies. Most numbers are settled by their window of keys
 // lying in one segment.
 func (s *scratch) segNumber(g *rangeSegs, t *numTok) {
-	if lo, hi, ok := t.window(); ok {
+	if lo, hi := t.lo, t.hi; t.win {
 		if k := g.segment(lo); k == len(g.cuts) || g.cuts[k] > hi {
 			s.hits(g.refs[k])
 			return

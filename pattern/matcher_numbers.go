@@ -44,6 +44,14 @@ type numTok struct {
 	frac   int    // digits of mant after the point
 	more   bool   // digits follow those in mant: |value| is in [mant, mant+1) × 10^-frac
 	exp    bool   // an exponent follows
+
+	// The window of keys the number's key lies in (lo == hi: it is the
+	// key), if win.
+	lo, hi uint64
+	win    bool
+	// full: the fields above are filled; otherwise only tok and the
+	// window are, and key reads the token again.
+	full bool
 }
 
 // lexNumber checks the JSON number grammar at b[i:] and fills t. The
@@ -54,14 +62,27 @@ type numTok struct {
 // the digits word after word instead makes every step wait for the one
 // before, and that wait was the cost.)
 func lexNumber(b []byte, i int, t *numTok) (int, bool) {
-	start := i
+	j, lo, hi := numWindow(b, i)
+	if j < 0 {
+		return lexNumberSlow(b, i, t)
+	}
+	t.tok = b[i:j]
+	t.lo, t.hi, t.win, t.full = lo, hi, true, false
+	return j, true
+}
+
+// numWindow is the fast path of lexNumber: it returns the end of the number
+// at b[i:] and the window of keys its key lies in, or an end of -1 if
+// lexNumberSlow must read it (or find it no number). It calls nothing and
+// returns in registers, which keeps it cheap to call.
+func numWindow(b []byte, i int) (end int, lo, hi uint64) {
 	neg := false
 	if i < len(b) && b[i] == '-' {
 		neg = true
 		i++
 	}
 	if i+24 > len(b) {
-		return lexNumberSlow(b, start, t)
+		return -1, 0, 0
 	}
 	win := b[i : i+24 : i+24]
 	w0 := binary.LittleEndian.Uint64(win)
@@ -72,35 +93,47 @@ func lexNumber(b []byte, i int, t *numTok) (int, bool) {
 	p := bits.TrailingZeros32(nd) // integer digits
 	if p == 0 || p > 7 || (p > 1 && byte(w0) == '0') {
 		// No digit or a leading zero (errors), or a long integer part.
-		return lexNumberSlow(b, start, t)
+		return -1, 0, 0
 	}
 	j := i + p
-	t.neg, t.exp, t.more = neg, false, false
 	if byte(w0>>(8*p)) != '.' {
-		t.mant, t.digits, t.frac = parseDigits(w0, p), p, 0
+		k := signedKey(float64(int64(parseDigits(w0, p))), neg) // exact: fewer than eight digits
+		lo, hi = k, k
 	} else {
 		q := bits.TrailingZeros32(nd >> (p + 1)) // fraction digits
-		if q == 0 {
-			return 0, false
-		}
-		if p+1+q == 24 {
-			return lexNumberSlow(b, start, t) // the end lies beyond the loads
+		if q == 0 || p+1+q == 24 {
+			return -1, 0, 0 // no fraction digit (an error), or an end beyond the loads
 		}
 		// The integer digits and the first fraction digits as one word.
 		frac := w0>>(8*(p+1)) | w1<<(56-8*p)
 		x := w0&(1<<(8*p)-1) | frac<<(8*p)
+		var f, g float64
+		var mant uint64
 		if room := 8 - p; q <= room {
-			t.mant, t.digits, t.frac = parseDigits(x, p+q), p+q, q
+			mant = parseDigits(x, p+q)
+			f = float64(int64(mant)) * invPow10[q] // int64: a cheaper conversion
+			g = f
 		} else {
-			t.mant, t.digits, t.frac, t.more = parseEight(x), 8, room, true
+			// More digits follow: |value| is in [mant, mant+1) × 10^-room.
+			mant = parseEight(x)
+			f = float64(int64(mant)) * invPow10[room]
+			g = float64(int64(mant)+1) * invPow10[room]
+		}
+		switch {
+		case f == 0 && g == 0:
+			lo = numKey(0)
+			hi = lo
+		case neg:
+			lo, hi = signedKey(g, true)-approxSlack, signedKey(f, true)+approxSlack
+		default:
+			lo, hi = signedKey(f, false)-approxSlack, signedKey(g, false)+approxSlack
 		}
 		j += 1 + q
 	}
 	if j < len(b) && b[j]|0x20 == 'e' {
-		return lexNumberSlow(b, start, t)
+		return -1, 0, 0
 	}
-	t.tok = b[start:j]
-	return j, true
+	return j, lo, hi
 }
 
 // lexNumberSlow is lexNumber for any number: it reads every digit into the
@@ -145,16 +178,26 @@ func lexNumberSlow(b []byte, i int, t *numTok) (int, bool) {
 	}
 	t.mant = mant
 	t.tok = b[start:j]
+	t.full = true
+	t.lo, t.hi, t.win = t.window()
 	return j, true
+}
+
+// signedKey returns the numKey of a (≥ 0, not -0) or, if neg, of -a.
+func signedKey(a float64, neg bool) uint64 {
+	u := math.Float64bits(a) | 1<<63
+	if neg && a != 0 {
+		return ^u
+	}
+	return u
 }
 
 // nonDigits has the high bit set in every byte of w that is no ASCII digit.
 func nonDigits(w uint64) uint64 {
-	const lo7 = 0x7f7f7f7f7f7f7f7f
-	t := w & lo7
-	// A byte is no digit when it is above '9' (t+0x46 reaches 0x80), has
-	// the high bit, or is below '0' (t+0x50 stays below 0x80).
-	return ((t + 0x4646464646464646) | w | ^(t + 0x5050505050505050)) & msb
+	// Digits become 0 to 9; 0x76 added carries those above into the high
+	// bit, as the high bit of a byte already set does.
+	x := w ^ 0x3030303030303030
+	return ((x&0x7f7f7f7f7f7f7f7f + 0x7676767676767676) | x) & msb
 }
 
 // highBits gathers the high bits of the bytes of m (which has no other
@@ -191,8 +234,9 @@ func parseDigits(w uint64, n int) uint64 {
 	return parseEight(w<<(8*(8-n)) | 0x3030303030303030>>(8*n))
 }
 
-// window returns keys lo <= hi between which the number's key lies (lo ==
-// hi: it is the key), or false when the mantissa cannot tell.
+// window computes, from the mantissa, keys lo <= hi between which the
+// number's key lies (lo == hi: it is the key), or false when the mantissa
+// cannot tell.
 func (t *numTok) window() (lo, hi uint64, ok bool) {
 	if t.exp || t.digits > 19 {
 		return 0, 0, false
@@ -258,7 +302,7 @@ func parseEight(w uint64) uint64 {
 
 // key returns the exact numKey of the number.
 func (t *numTok) key() uint64 {
-	if t.more {
+	if t.more || !t.full {
 		// Read every digit: short mantissas convert without strconv.
 		var full numTok
 		lexNumberSlow(t.tok, 0, &full)

@@ -46,7 +46,7 @@ func TestNumberKeys(t *testing.T) {
 			if got := tok.key(); got != want {
 				t.Fatalf("key(%q) = %x, want %x (%v)", s, got, want, f)
 			}
-			if lo, hi, ok := tok.window(); ok {
+			if lo, hi, ok := tok.lo, tok.hi, tok.win; ok {
 				if lo == hi && want != lo {
 					t.Fatalf("window(%q) = %x, want %x", s, lo, want)
 				}

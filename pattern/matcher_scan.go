@@ -433,12 +433,31 @@ func (s *scratch) array(ev []byte, i int, n *pathNode) (int, error) {
 	}
 	for {
 		if g != nil && i < len(ev) && (ev[i] == '-' || isDigit[ev[i]]) {
-			j, ok := lexNumber(ev, i, &s.num)
-			if !ok {
-				return 0, errSyntax
+			t := &s.num
+			j, lo, hi := numWindow(ev, i)
+			win := j >= 0
+			if !win {
+				var ok bool
+				if j, ok = lexNumberSlow(ev, i, t); !ok {
+					return 0, errSyntax
+				}
+				lo, hi, win = t.lo, t.hi, t.win
+			} else {
+				t.full = false
 			}
-			s.segNumber(g, &s.num)
+			t.tok = ev[i:j]
 			i = j
+			// segNumber, inlined: most numbers are settled by their window.
+			k := 0
+			if win {
+				k = g.segment(lo)
+			}
+			if !win || (k < len(g.cuts) && g.cuts[k] <= hi) {
+				k = g.segment(t.key())
+			}
+			if refs := g.refs[k]; len(refs) > 0 {
+				s.hits(refs)
+			}
 		} else {
 			var err error
 			if i, err = s.value(ev, i, n); err != nil {
