@@ -15,9 +15,29 @@
 // (after the consumer's AckWait): targets may see a job twice, never zero
 // times.
 //
+// # Direct delivery
+//
+// Most jobs never enter the stream: the router offers each one to
+// [Runner.TryDirect], which makes the first attempt at once when the target
+// is healthy (no recent failure or slow answer) and has room (at most
+// Config.DirectMaxInFlight invocations running, Config.DirectQueue jobs
+// waiting, none waiting longer than a second). The router acks the bus
+// message only after every one of its jobs is settled: delivered, or stored
+// in the stream after a failed first attempt (with PriorAttempts and
+// RetryAt, so that the retry policy and backoff count that attempt), or
+// dead-lettered, or refused by TryDirect and stored by the router. A crash
+// before that leaves the event unacknowledged on its bus, and it is routed
+// again: still at least once, never zero times. A target that fails or
+// answers slowly is skipped by direct delivery for a while (from
+// Config.BackoffBase, doubling, at most 30 seconds, or until one of its
+// stored jobs succeeds), so it holds few events on the bus and never the
+// bus's loop.
+//
 // # Retries
 //
-// The attempt number is JetStream's delivery count. A retryable failure is
+// The attempt number is JetStream's delivery count (plus PriorAttempts, less
+// the first delivery, which only waits for RetryAt, for a job stored after
+// a direct attempt). A retryable failure is
 // negatively acknowledged with a delay (exponential backoff from
 // Config.BackoffBase, capped at Config.BackoffMax, with jitter) until the
 // job's RetryPolicy is spent: MaximumRetryAttempts retries, or a next attempt

@@ -61,6 +61,12 @@ type Job struct {
 	HTTP *HTTPParameters
 	// Payload is what the target receives.
 	Payload []byte
+	// PriorAttempts counts the attempts made before the job was stored
+	// (a direct delivery that failed, see [Runner.TryDirect]); RetryAt is
+	// when the next one is due. Both are zero for a job stored before any
+	// attempt.
+	PriorAttempts int
+	RetryAt       time.Time
 
 	// Attempt is the 1-based number of this delivery attempt. The runner
 	// sets it; it is not encoded.
@@ -73,7 +79,12 @@ func (j *Job) Key() TargetKey { return TargetKey{Bus: j.Bus, Rule: j.RuleName, I
 // jobVersion is the first byte of an encoded job.
 const jobVersion = 1
 
-const flagHTTP = 1
+// Flags of an encoded job: which optional sections follow the fixed
+// fields.
+const (
+	flagHTTP  = 1
+	flagRetry = 2
+)
 
 // MarshalBinary encodes the job compactly: a version byte, the fields as
 // length-prefixed strings and varints, then the payload bytes as they are.
@@ -85,7 +96,7 @@ func (j *Job) MarshalBinary() ([]byte, error) {
 func (j *Job) AppendBinary(b []byte) ([]byte, error) {
 	// One allocation: room for the fields (a length prefix of at most 3
 	// bytes each for the usual sizes, 4 varints) and the payload.
-	size := 1 + 7*3 + 4*binary.MaxVarintLen64 + 1 + len(j.Payload) +
+	size := 1 + 7*3 + 6*binary.MaxVarintLen64 + 1 + len(j.Payload) +
 		len(j.Bus) + len(j.RuleName) + len(j.RuleARN) + len(j.TargetID) + len(j.TargetARN) + len(j.EventID) + len(j.DeadLetterARN)
 	b = slices.Grow(b, size)
 	b = append(b, jobVersion)
@@ -100,6 +111,9 @@ func (j *Job) AppendBinary(b []byte) ([]byte, error) {
 	if j.HTTP != nil {
 		flags |= flagHTTP
 	}
+	if j.PriorAttempts > 0 {
+		flags |= flagRetry
+	}
 	b = append(b, flags)
 	if j.HTTP != nil {
 		b = binary.AppendUvarint(b, uint64(len(j.HTTP.PathParameterValues)))
@@ -108,6 +122,10 @@ func (j *Job) AppendBinary(b []byte) ([]byte, error) {
 		}
 		b = appendMap(b, j.HTTP.HeaderParameters)
 		b = appendMap(b, j.HTTP.QueryStringParameters)
+	}
+	if j.PriorAttempts > 0 {
+		b = binary.AppendUvarint(b, uint64(j.PriorAttempts))
+		b = binary.AppendVarint(b, timeNanos(j.RetryAt))
 	}
 	return append(b, j.Payload...), nil
 }
@@ -140,6 +158,14 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 		h.HeaderParameters = d.stringMap()
 		h.QueryStringParameters = d.stringMap()
 		j.HTTP = h
+	}
+	if flags&flagRetry != 0 {
+		n := d.uvarint()
+		if n == 0 || n > 1<<20 {
+			d.err = errBadAttempts
+		}
+		j.PriorAttempts = int(n)
+		j.RetryAt = fromNanos(d.varint())
 	}
 	if d.err != nil {
 		return d.err
@@ -176,7 +202,10 @@ func appendMap(b []byte, m map[string]string) []byte {
 	return b
 }
 
-var errShortJob = errors.New("delivery: truncated job")
+var (
+	errShortJob    = errors.New("delivery: truncated job")
+	errBadAttempts = errors.New("delivery: job with a bad prior attempt count")
+)
 
 type decoder struct {
 	b   []byte

@@ -28,6 +28,11 @@ func sampleJobs() []*Job {
 			},
 			Payload: bytes.Repeat([]byte("z"), 300_000),
 		},
+		{
+			Bus: "default", RuleName: "r3", TargetID: "t", EventID: "e4", IngestionTime: t0,
+			RetryPolicy: DefaultRetryPolicy(), PriorAttempts: 1, RetryAt: t0.Add(750 * time.Millisecond),
+			Payload: []byte(`{}`),
+		},
 	}
 }
 

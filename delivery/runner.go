@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -110,6 +111,14 @@ type Config struct {
 	// DLQMaxAge is how long dead-letter streams keep messages (default 14
 	// days, SQS's longest retention).
 	DLQMaxAge time.Duration
+	// DirectMaxInFlight bounds the direct invocations ([Runner.TryDirect])
+	// running at once per target (default 64); a negative value turns
+	// direct delivery off (every job goes through the queue).
+	DirectMaxInFlight int
+	// DirectQueue bounds the jobs of one target waiting for a direct
+	// invocation (default 512); jobs beyond it go through the queue, as
+	// do jobs that waited more than a second.
+	DirectQueue int
 }
 
 // Runner runs one delivery loop per target: it fetches the target's jobs,
@@ -126,10 +135,16 @@ type Runner struct {
 	workers map[TargetKey]*worker
 	stopped sync.WaitGroup // workers that were removed but may still be running
 
-	dlqMu  sync.Mutex
-	dlqs   map[string]bool // dead-letter streams known to exist
-	invCtx context.Context // cancelled when in-flight invocations must stop
-	invEnd context.CancelFunc
+	dlqMu sync.Mutex
+	dlqs  map[string]bool // dead-letter streams known to exist
+
+	directMu     sync.RWMutex
+	direct       map[TargetKey]*direct
+	directClosed bool
+	directStop   atomic.Bool     // set with directClosed, read without the lock
+	directWG     sync.WaitGroup  // direct invocations running
+	invCtx       context.Context // cancelled when in-flight invocations must stop
+	invEnd       context.CancelFunc
 }
 
 type worker struct {
@@ -174,6 +189,12 @@ func NewRunner(q *Queue, cfg Config) (*Runner, error) {
 	if cfg.DLQMaxAge <= 0 {
 		cfg.DLQMaxAge = 14 * 24 * time.Hour
 	}
+	if cfg.DirectMaxInFlight == 0 {
+		cfg.DirectMaxInFlight = 64
+	}
+	if cfg.DirectQueue <= 0 {
+		cfg.DirectQueue = 512
+	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
@@ -183,6 +204,7 @@ func NewRunner(q *Queue, cfg Config) (*Runner, error) {
 		q: q, js: q.js, cfg: cfg, log: cfg.Logger, m: m,
 		workers: map[TargetKey]*worker{},
 		dlqs:    map[string]bool{},
+		direct:  map[TargetKey]*direct{},
 		invCtx:  invCtx, invEnd: invEnd,
 	}, nil
 }
@@ -255,14 +277,18 @@ func (r *Runner) startLocked(k TargetKey) {
 
 func (r *Runner) stopLocked(w *worker) {
 	delete(r.workers, w.key)
+	r.directMu.Lock()
+	delete(r.direct, w.key)
+	r.directMu.Unlock()
 	w.cancel()
 	r.stopped.Add(1)
 	go func() { <-w.done; r.stopped.Done() }()
 }
 
-// Close stops every loop and waits for in-flight invocations until ctx is
-// done; those still running then are cancelled and their jobs released for
-// redelivery (nothing is lost: an unacknowledged job stays in the stream).
+// Close stops every loop and waits for in-flight invocations (direct ones
+// too) until ctx is done; those still running then are cancelled and their
+// jobs released for redelivery (nothing is lost: an unacknowledged job
+// stays in the stream, a direct one's event on its bus).
 func (r *Runner) Close(ctx context.Context) error {
 	r.mu.Lock()
 	r.closed = true
@@ -270,8 +296,12 @@ func (r *Runner) Close(ctx context.Context) error {
 		r.stopLocked(w)
 	}
 	r.mu.Unlock()
+	r.directMu.Lock()
+	r.directClosed = true
+	r.directStop.Store(true)
+	r.directMu.Unlock()
 	done := make(chan struct{})
-	go func() { r.stopped.Wait(); close(done) }()
+	go func() { r.stopped.Wait(); r.directWG.Wait(); close(done) }()
 	select {
 	case <-done:
 		r.invEnd()
@@ -436,9 +466,23 @@ func (r *Runner) handle(tm *targetMetrics, log *slog.Logger, msg jetstream.Msg) 
 		_ = msg.Term()
 		return
 	}
-	job.Attempt = 1
+	delivered := 1
 	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > 0 {
-		job.Attempt = int(meta.NumDelivered)
+		delivered = int(meta.NumDelivered)
+	}
+	job.Attempt = delivered
+	if job.PriorAttempts > 0 {
+		// Stored after failed direct attempts: the first delivery only
+		// waits for the retry's time; attempts go on from the prior ones.
+		if delivered == 1 {
+			if wait := job.RetryAt.Sub(r.cfg.Clock.Now()); wait > 0 {
+				_ = msg.NakWithDelay(wait)
+			} else {
+				_ = msg.Nak()
+			}
+			return
+		}
+		job.Attempt = job.PriorAttempts + delivered - 1
 	}
 	tm.attempts.Inc()
 	if job.Attempt > 1 {
@@ -453,11 +497,8 @@ func (r *Runner) handle(tm *targetMetrics, log *slog.Logger, msg jetstream.Msg) 
 		if aerr := msg.Ack(); aerr != nil {
 			log.Warn("delivery: ack", "event_id", job.EventID, "err", aerr)
 		}
-		tm.successAttempts.Inc()
-		tm.invocations.Inc()
-		if !job.IngestionTime.IsZero() {
-			tm.latency.Observe(now.Sub(job.IngestionTime).Seconds())
-		}
+		r.delivered(tm, &job, now)
+		r.directFor(job.Key()).succeeded()
 		return
 	}
 	if r.invCtx.Err() != nil {
@@ -466,34 +507,69 @@ func (r *Runner) handle(tm *targetMetrics, log *slog.Logger, msg jetstream.Msg) 
 		_ = msg.Nak()
 		return
 	}
+	v := r.judge(&job, err, now)
+	if v.retry {
+		log.Info("delivery: attempt failed; will retry", "event_id", job.EventID, "target_arn", job.TargetARN,
+			"attempt", job.Attempt, "retry_in", v.delay, "error_code", v.code, "err", err)
+		if nerr := msg.NakWithDelay(v.delay); nerr != nil {
+			log.Warn("delivery: nak", "event_id", job.EventID, "err", nerr)
+		}
+		return
+	}
+	switch r.fail(tm, log, &job, err, v.code, v.exhausted) {
+	case nil:
+		if aerr := msg.Ack(); aerr != nil {
+			log.Warn("delivery: ack", "event_id", job.EventID, "err", aerr)
+		}
+	default:
+		_ = msg.NakWithDelay(r.cfg.BackoffMax)
+	}
+}
 
-	code, retryable := CodeClientError, true
+// delivered counts a successful invocation.
+func (r *Runner) delivered(tm *targetMetrics, job *Job, now time.Time) {
+	tm.successAttempts.Inc()
+	tm.invocations.Inc()
+	if !job.IngestionTime.IsZero() {
+		tm.latency.Observe(now.Sub(job.IngestionTime).Seconds())
+	}
+}
+
+// verdict is what follows a failed attempt: a retry after delay, or the end
+// (exhausted names the retry condition that ran out, "" for a failure that
+// is not retryable).
+type verdict struct {
+	code      string
+	retry     bool
+	delay     time.Duration
+	exhausted string
+}
+
+// judge decides what follows the failure err of attempt job.Attempt.
+func (r *Runner) judge(job *Job, err error, now time.Time) verdict {
+	v := verdict{code: CodeClientError}
+	retryable := true
 	var f Failure
 	if errors.As(err, &f) {
-		code, retryable = f.ErrorCode(), f.Retryable()
+		v.code, retryable = f.ErrorCode(), f.Retryable()
 	}
-	exhausted := ""
-	if retryable {
-		delay := r.backoff(job.Attempt)
-		maxAge := time.Duration(job.RetryPolicy.MaximumEventAgeInSeconds) * time.Second
-		if maxAge <= 0 {
-			maxAge = DefaultMaximumEventAgeInSeconds * time.Second
-		}
-		switch {
-		case job.Attempt-1 >= job.RetryPolicy.MaximumRetryAttempts:
-			exhausted = ExhaustedRetryAttempts
-		case !job.IngestionTime.IsZero() && now.Add(delay).Sub(job.IngestionTime) > maxAge:
-			exhausted = ExhaustedEventAge
-		default:
-			log.Info("delivery: attempt failed; will retry", "event_id", job.EventID, "target_arn", job.TargetARN,
-				"attempt", job.Attempt, "retry_in", delay, "error_code", code, "err", err)
-			if nerr := msg.NakWithDelay(delay); nerr != nil {
-				log.Warn("delivery: nak", "event_id", job.EventID, "err", nerr)
-			}
-			return
-		}
+	if !retryable {
+		return v
 	}
-	r.fail(tm, log, msg, &job, err, code, exhausted)
+	delay := r.backoff(job.Attempt)
+	maxAge := time.Duration(job.RetryPolicy.MaximumEventAgeInSeconds) * time.Second
+	if maxAge <= 0 {
+		maxAge = DefaultMaximumEventAgeInSeconds * time.Second
+	}
+	switch {
+	case job.Attempt-1 >= job.RetryPolicy.MaximumRetryAttempts:
+		v.exhausted = ExhaustedRetryAttempts
+	case !job.IngestionTime.IsZero() && now.Add(delay).Sub(job.IngestionTime) > maxAge:
+		v.exhausted = ExhaustedEventAge
+	default:
+		v.retry, v.delay = true, delay
+	}
+	return v
 }
 
 // backoff is the delay before the retry that follows attempt n.
@@ -508,8 +584,11 @@ func (r *Runner) backoff(n int) time.Duration {
 }
 
 // fail ends a job that will not be delivered: to its dead-letter queue when
-// it has one, else only a metric and a log line.
-func (r *Runner) fail(tm *targetMetrics, log *slog.Logger, msg jetstream.Msg, job *Job, cause error, code, exhausted string) {
+// it has one, else only a metric and a log line. It returns nil once the job
+// is settled for good (the caller may forget it), an error when its
+// dead-letter queue could not be written now (the job must be kept and
+// failed again later).
+func (r *Runner) fail(tm *targetMetrics, log *slog.Logger, job *Job, cause error, code, exhausted string) error {
 	tm.invocations.Inc()
 	tm.failed.Inc()
 	attrs := []any{"event_id", job.EventID, "target_arn", job.TargetARN, "attempts", job.Attempt,
@@ -520,27 +599,22 @@ func (r *Runner) fail(tm *targetMetrics, log *slog.Logger, msg jetstream.Msg, jo
 	if job.DeadLetterARN == "" {
 		tm.deadLetter.Inc()
 		log.Error("delivery: failed for good; no dead-letter queue, event dropped", attrs...)
-		_ = msg.Ack()
-		return
+		return nil
 	}
 	if err := r.deadLetter(job, cause, code, exhausted); err != nil {
 		tm.failedToDLQ.Inc()
 		if errors.Is(err, ErrNoDeadLetterQueue) {
 			log.Error("delivery: failed for good and the dead-letter queue does not exist; event dropped",
 				append(attrs, "dead_letter_arn", job.DeadLetterARN, "dlq_err", err)...)
-			_ = msg.Ack()
-			return
+			return nil
 		}
 		log.Error("delivery: failed for good and could not be sent to the dead-letter queue; will try again",
 			append(attrs, "dead_letter_arn", job.DeadLetterARN, "dlq_err", err)...)
-		_ = msg.NakWithDelay(r.cfg.BackoffMax)
-		return
+		return err
 	}
 	tm.sentToDLQ.Inc()
 	log.Warn("delivery: failed for good; sent to the dead-letter queue", append(attrs, "dead_letter_arn", job.DeadLetterARN)...)
-	if err := msg.Ack(); err != nil {
-		log.Warn("delivery: ack", "event_id", job.EventID, "err", err)
-	}
+	return nil
 }
 
 // deadLetter stores the job's payload in its dead-letter stream with the

@@ -172,6 +172,65 @@ func (f *fixture) metric(t testing.TB, name string) float64 {
 	return v
 }
 
+// submitModes are the two ways a job gets its first attempt: stored in the
+// queue, or tried directly (Runner.TryDirect) and stored after a failure.
+var submitModes = []string{"queued", "direct"}
+
+// submit hands jobs to the runner the way mode says. In direct mode, the
+// jobs the runner refuses (the target failed a moment ago) are stored, as
+// the router does; the first must be taken, and every one taken must be
+// settled without error.
+func (f *fixture) submit(t testing.TB, mode string, jobs ...*delivery.Job) {
+	t.Helper()
+	switch mode {
+	case "queued":
+		if err := f.q.Enqueue(ctxT(t), jobs...); err != nil {
+			t.Fatal(err)
+		}
+	case "direct":
+		s := newSettler()
+		taken := 0
+		for i, j := range jobs {
+			if f.r.TryDirect(j, s) {
+				taken++
+				continue
+			}
+			if i == 0 {
+				t.Fatalf("TryDirect(%s) refused the first job", j.EventID)
+			}
+			if err := f.q.Enqueue(ctxT(t), j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range taken {
+			if err := s.wait(t); err != nil {
+				t.Fatalf("direct job settled with %v", err)
+			}
+		}
+	default:
+		t.Fatalf("unknown mode %q", mode)
+	}
+}
+
+// settler records the outcome of direct deliveries.
+type settler chan error
+
+func newSettler() settler { return make(settler, 1024) }
+
+func (s settler) Settled(err error) { s <- err }
+
+// wait returns the next outcome (failing the test after 20s).
+func (s settler) wait(t testing.TB) error {
+	t.Helper()
+	select {
+	case err := <-s:
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatal("direct delivery not settled after 20s")
+		return nil
+	}
+}
+
 func job(key delivery.TargetKey, targetARN, id string) *delivery.Job {
 	return &delivery.Job{
 		Bus: key.Bus, RuleName: key.Rule, RuleARN: "arn:aws:events:us-east-1:" + account + ":rule/" + key.Rule,
@@ -292,8 +351,16 @@ func TestDeliverSuccess(t *testing.T) {
 	}
 }
 
+// Each event fails twice (500, then 429) and succeeds the third time, the
+// first attempt made from the queue or directly (Runner.TryDirect): the
+// counts are the same.
 func TestRetryThenSuccess(t *testing.T) {
-	// Each event fails twice (500, then 429) and succeeds the third time.
+	for _, mode := range submitModes {
+		t.Run(mode, func(t *testing.T) { testRetryThenSuccess(t, mode) })
+	}
+}
+
+func testRetryThenSuccess(t *testing.T, mode string) {
 	ep := newEndpoint(t, func(_ string, hit int) int {
 		switch hit {
 		case 1:
@@ -310,12 +377,11 @@ func TestRetryThenSuccess(t *testing.T) {
 	if err := f.r.AddTarget(key); err != nil {
 		t.Fatal(err)
 	}
-	ctx := ctxT(t)
+	var jobs []*delivery.Job
 	for i := range 5 {
-		if err := f.q.Enqueue(ctx, job(key, arn, fmt.Sprint("e", i))); err != nil {
-			t.Fatal(err)
-		}
+		jobs = append(jobs, job(key, arn, fmt.Sprint("e", i)))
 	}
+	f.submit(t, mode, jobs...)
 	eventually(t, "successes", func() bool { return f.metric(t, "conveyor_invocations_total") == 5 })
 	for i := range 5 {
 		if n := ep.count(fmt.Sprint("e", i)); n != 3 {
@@ -338,24 +404,30 @@ func TestRetryThenSuccess(t *testing.T) {
 	}
 }
 
+// deadLetterCase is a failure that ends in the dead-letter queue (or, with
+// none, in a dropped event).
+type deadLetterCase struct {
+	name      string
+	status    int
+	policy    delivery.RetryPolicy
+	age       time.Duration // how old the event is when enqueued
+	dlq       string
+	requests  int
+	code      string
+	exhausted string
+	retries   string
+}
+
 func TestDeadLetter(t *testing.T) {
-	cases := []struct {
-		name      string
-		status    int
-		policy    delivery.RetryPolicy
-		age       time.Duration // how old the event is when enqueued
-		dlq       string
-		requests  int
-		code      string
-		exhausted string
-		retries   string
-	}{
+	cases := []deadLetterCase{
 		{name: "400 at once", status: 400, policy: delivery.DefaultRetryPolicy(), dlq: dlqARN,
 			requests: 1, code: "SDK_CLIENT_ERROR", retries: "0"},
 		{name: "404 at once", status: 404, policy: delivery.DefaultRetryPolicy(), dlq: dlqARN,
 			requests: 1, code: "SDK_CLIENT_ERROR", retries: "0"},
 		{name: "500 until attempts run out", status: 500, policy: delivery.RetryPolicy{MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600},
 			dlq: dlqARN, requests: 4, code: "SDK_CLIENT_ERROR", exhausted: "MaximumRetryAttempts", retries: "3"},
+		{name: "500 with one retry", status: 500, policy: delivery.RetryPolicy{MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 3600},
+			dlq: dlqARN, requests: 2, code: "SDK_CLIENT_ERROR", exhausted: "MaximumRetryAttempts", retries: "1"},
 		{name: "429 with no retries", status: 429, policy: delivery.RetryPolicy{MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 3600},
 			dlq: dlqARN, requests: 1, code: "THROTTLING", exhausted: "MaximumRetryAttempts", retries: "0"},
 		{name: "503 past the maximum age", status: 503, policy: delivery.RetryPolicy{MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 60},
@@ -363,67 +435,72 @@ func TestDeadLetter(t *testing.T) {
 		{name: "400 without a dead-letter queue", status: 400, policy: delivery.DefaultRetryPolicy(), requests: 1},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			ep := newEndpoint(t, func(string, int) int { return c.status })
-			arn := destARN("failing")
-			st := storetest.Open(t)
-			f := newFixture(t, st, dests{arn: {ARN: arn, InvocationEndpoint: ep.srv.URL, HTTPMethod: "POST"}}, nil)
-			key := delivery.TargetKey{Bus: "b/1", Rule: "r.1", ID: "t-1"}
-			if err := f.r.AddTarget(key); err != nil {
-				t.Fatal(err)
-			}
-			j := job(key, arn, "ev-1")
-			j.RetryPolicy, j.DeadLetterARN = c.policy, c.dlq
-			j.IngestionTime = time.Now().Add(-c.age)
-			ctx := ctxT(t)
-			if err := f.q.Enqueue(ctx, j); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "failure", func() bool { return f.metric(t, "conveyor_failed_invocations_total") == 1 })
-			eventually(t, "ack", func() bool {
-				n, err := f.q.Pending(ctx, key)
-				return err == nil && n == 0
-			})
-			if n := ep.count("ev-1"); n != c.requests {
-				t.Errorf("requests = %d, want %d", n, c.requests)
-			}
-			dl := deadLetters(t, st, dlqARN)
-			if c.dlq == "" {
-				if len(dl) != 0 {
-					t.Errorf("dead letters without a DLQ: %v", dl)
-				}
-				if got := f.metric(t, "conveyor_dead_letter_invocations_total"); got != 1 {
-					t.Errorf("dead_letter_invocations = %v, want 1", got)
-				}
-				return
-			}
-			if len(dl) != 1 {
-				t.Fatalf("%d dead letters, want 1", len(dl))
-			}
-			d := dl[0]
-			if d.body != "ev-1" {
-				t.Errorf("dead letter body %q", d.body)
-			}
-			want := map[string]string{
-				"ERROR_CODE":                c.code,
-				"RULE_ARN":                  j.RuleARN,
-				"TARGET_ARN":                arn,
-				"RETRY_ATTEMPTS":            c.retries,
-				"EXHAUSTED_RETRY_CONDITION": c.exhausted,
-				"Conveyor-Event-Id":         "ev-1",
-			}
-			for k, v := range want {
-				if d.headers[k] != v {
-					t.Errorf("header %s = %q, want %q", k, d.headers[k], v)
-				}
-			}
-			if msg := d.headers["ERROR_MESSAGE"]; !strings.Contains(msg, fmt.Sprint(c.status)) {
-				t.Errorf("ERROR_MESSAGE %q does not name status %d", msg, c.status)
-			}
-			if got := f.metric(t, "conveyor_invocations_sent_to_dlq_total"); got != 1 {
-				t.Errorf("sent to DLQ = %v, want 1", got)
-			}
-		})
+		for _, mode := range submitModes {
+			t.Run(c.name+"/"+mode, func(t *testing.T) { testDeadLetter(t, mode, c) })
+		}
+	}
+}
+
+func testDeadLetter(t *testing.T, mode string, c deadLetterCase) {
+	ep := newEndpoint(t, func(string, int) int { return c.status })
+	arn := destARN("failing")
+	st := storetest.Open(t)
+	f := newFixture(t, st, dests{arn: {ARN: arn, InvocationEndpoint: ep.srv.URL, HTTPMethod: "POST"}}, nil)
+	key := delivery.TargetKey{Bus: "b/1", Rule: "r.1", ID: "t-1"}
+	if err := f.r.AddTarget(key); err != nil {
+		t.Fatal(err)
+	}
+	j := job(key, arn, "ev-1")
+	j.RetryPolicy, j.DeadLetterARN = c.policy, c.dlq
+	j.IngestionTime = time.Now().Add(-c.age)
+	ctx := ctxT(t)
+	f.submit(t, mode, j)
+	eventually(t, "failure", func() bool { return f.metric(t, "conveyor_failed_invocations_total") == 1 })
+	eventually(t, "ack", func() bool {
+		n, err := f.q.Pending(ctx, key)
+		return err == nil && n == 0
+	})
+	if n := ep.count("ev-1"); n != c.requests {
+		t.Errorf("requests = %d, want %d", n, c.requests)
+	}
+	if got := f.metric(t, "conveyor_invocation_attempts_total"); got != float64(c.requests) {
+		t.Errorf("attempts = %v, want %d", got, c.requests)
+	}
+	dl := deadLetters(t, st, dlqARN)
+	if c.dlq == "" {
+		if len(dl) != 0 {
+			t.Errorf("dead letters without a DLQ: %v", dl)
+		}
+		if got := f.metric(t, "conveyor_dead_letter_invocations_total"); got != 1 {
+			t.Errorf("dead_letter_invocations = %v, want 1", got)
+		}
+		return
+	}
+	if len(dl) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dl))
+	}
+	d := dl[0]
+	if d.body != "ev-1" {
+		t.Errorf("dead letter body %q", d.body)
+	}
+	want := map[string]string{
+		"ERROR_CODE":                c.code,
+		"RULE_ARN":                  j.RuleARN,
+		"TARGET_ARN":                arn,
+		"RETRY_ATTEMPTS":            c.retries,
+		"EXHAUSTED_RETRY_CONDITION": c.exhausted,
+		"Conveyor-Event-Id":         "ev-1",
+	}
+	for k, v := range want {
+		if d.headers[k] != v {
+			t.Errorf("header %s = %q, want %q", k, d.headers[k], v)
+		}
+	}
+	if msg := d.headers["ERROR_MESSAGE"]; !strings.Contains(msg, fmt.Sprint(c.status)) {
+		t.Errorf("ERROR_MESSAGE %q does not name status %d", msg, c.status)
+	}
+	if got := f.metric(t, "conveyor_invocations_sent_to_dlq_total"); got != 1 {
+		t.Errorf("sent to DLQ = %v, want 1", got)
 	}
 }
 

@@ -3,7 +3,9 @@ package router
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -128,10 +130,11 @@ func (b *bus) consume(ctx context.Context) error {
 		return err
 	}
 	cons, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       consumerName,
-		Description:   "Conveyor router: matches events against the bus's rules",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
+		Durable:     consumerName,
+		Description: "Conveyor router: matches events against the bus's rules",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		// An event stays unacknowledged while its direct deliveries run.
+		AckWait:       max(30*time.Second, b.r.cfg.Runner.DirectSettleTime()+10*time.Second),
 		MaxAckPending: 8 * b.r.cfg.Batch,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
@@ -192,35 +195,109 @@ func (b *bus) consume(ctx context.Context) error {
 
 // routeScratch is reused from batch to batch.
 type routeScratch struct {
-	ids  []string
-	jobs []*delivery.Job
+	ids []string
+	// jobs are the batch's deliveries; owner[i] is the index in the batch
+	// of the event that jobs[i] delivers.
+	jobs        []*delivery.Job
+	owner       []int
+	stored      []*delivery.Job
+	storedOwner []int
+	events      []*routedEvent
 }
 
-// route matches a batch of events, stores their jobs, then acknowledges the
-// events. If the jobs cannot be stored, the events are handed back to the
-// stream to be routed again a little later.
+// routedEvent is a bus message whose deliveries are being settled: it is
+// acknowledged once every one of them is settled (delivered directly, or
+// stored in the delivery stream), and handed back to the bus when one could
+// not be.
+type routedEvent struct {
+	b   *bus
+	msg jetstream.Msg
+	// left counts the deliveries not settled yet, plus one that route
+	// holds until it has dispatched them all.
+	left   atomic.Int32
+	failed atomic.Bool
+}
+
+// Settled implements delivery.Settler.
+func (e *routedEvent) Settled(err error) {
+	if err != nil {
+		if !errors.Is(err, delivery.ErrDirectStopped) {
+			e.b.r.log.Error("settling a delivery; event will be routed again", "bus", e.b.name, "err", err)
+		}
+		e.failed.Store(true)
+	}
+	if e.left.Add(-1) == 0 {
+		e.finish()
+	}
+}
+
+func (e *routedEvent) finish() {
+	if e.failed.Load() {
+		e.b.r.m.routeFailures.WithLabelValues(e.b.name).Inc()
+		_ = e.msg.NakWithDelay(time.Second)
+		return
+	}
+	if err := e.msg.Ack(); err != nil {
+		e.b.r.log.Warn("acknowledging a routed event", "bus", e.b.name, "err", err)
+	}
+}
+
+// route matches a batch of events and settles their deliveries: each is
+// tried directly when its target is healthy and has room
+// (delivery.Runner.TryDirect), the others are stored in the delivery stream
+// together. An event is acknowledged once all its deliveries are settled;
+// if one cannot be (the jobs cannot be stored), the event is handed back to
+// the stream to be routed again a little later. The bus loop never waits
+// for a target.
 func (b *bus) route(ctx context.Context, batch []jetstream.Msg, s *routeScratch) {
-	s.jobs = s.jobs[:0]
+	s.jobs, s.owner, s.stored, s.storedOwner = s.jobs[:0], s.owner[:0], s.stored[:0], s.storedOwner[:0]
 	b.mu.RLock()
-	for _, m := range batch {
+	for i, m := range batch {
+		n := len(s.jobs)
 		b.jobsFor(m, s)
+		for range len(s.jobs) - n {
+			s.owner = append(s.owner, i)
+		}
 	}
 	b.mu.RUnlock()
-	if len(s.jobs) > 0 {
-		if err := b.r.cfg.Queue.Enqueue(ctx, s.jobs...); err != nil {
-			b.r.log.Error("storing delivery jobs; events will be routed again", "bus", b.name, "events", len(batch), "err", err)
-			b.r.m.routeFailures.WithLabelValues(b.name).Add(float64(len(batch)))
-			for _, m := range batch {
-				_ = m.NakWithDelay(time.Second)
+	s.events = slices.Grow(s.events[:0], len(batch))[:len(batch)]
+	clear(s.events)
+	for i, j := range s.jobs {
+		e := s.events[s.owner[i]]
+		if e == nil {
+			e = &routedEvent{b: b, msg: batch[s.owner[i]]}
+			e.left.Store(1)
+			s.events[s.owner[i]] = e
+		}
+		e.left.Add(1)
+		if !b.r.cfg.Runner.TryDirect(j, e) {
+			e.left.Add(-1)
+			s.stored = append(s.stored, j)
+			s.storedOwner = append(s.storedOwner, s.owner[i])
+		}
+	}
+	if len(s.stored) > 0 {
+		if err := b.r.cfg.Queue.Enqueue(ctx, s.stored...); err != nil {
+			b.r.log.Error("storing delivery jobs; events will be routed again", "bus", b.name, "jobs", len(s.stored), "err", err)
+			for _, i := range s.storedOwner {
+				s.events[i].failed.Store(true)
 			}
-			return
 		}
 	}
-	for _, m := range batch {
-		if err := m.Ack(); err != nil {
-			b.r.log.Warn("acknowledging a routed event", "bus", b.name, "err", err)
+	for i, m := range batch {
+		e := s.events[i]
+		if e == nil {
+			// No delivery: done with it.
+			if err := m.Ack(); err != nil {
+				b.r.log.Warn("acknowledging a routed event", "bus", b.name, "err", err)
+			}
+			continue
+		}
+		if e.left.Add(-1) == 0 {
+			e.finish()
 		}
 	}
+	clear(s.events)
 }
 
 // jobsFor appends to s.jobs the deliveries event message m causes. The

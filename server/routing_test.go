@@ -297,3 +297,60 @@ func TestDeleteBusWithRules(t *testing.T) {
 		t.Errorf("the deleted bus's rule delivered again: %d bodies", len(got))
 	}
 }
+
+// TestHangingTargetDoesNotSlowOthers: a rule target that never answers
+// (each request runs into the HTTP timeout) holds up neither PutEvents nor
+// another target of the same events, whether their deliveries are made
+// directly from the bus or through the delivery stream.
+func TestHangingTargetDoesNotSlowOthers(t *testing.T) {
+	in := servertest.Start(t)
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	var got atomic.Int64
+	ok := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { got.Add(1) }))
+	defer ok.Close()
+	hangDest := servertest.APIDestination(t, in.Events, "hang", hang.URL)
+	okDest := servertest.APIDestination(t, in.Events, "ok", ok.URL)
+	putRule(t, in.Events, "", "both", `{"source":["app"]}`,
+		types.Target{Id: aws.String("hang"), Arn: aws.String(hangDest)},
+		types.Target{Id: aws.String("ok"), Arn: aws.String(okDest)})
+	const calls = 70 // 700 events: more than the hanging target takes for direct delivery
+	var entries []types.PutEventsRequestEntry
+	for range 10 {
+		entries = append(entries, types.PutEventsRequestEntry{Source: aws.String("app"), DetailType: aws.String("t"), Detail: aws.String(`{}`)})
+	}
+	start := time.Now()
+	var slowest time.Duration
+	for range calls {
+		t0 := time.Now()
+		out, err := in.Events.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: entries})
+		if err != nil || out.FailedEntryCount != 0 {
+			t.Fatalf("PutEvents: %v %+v", err, out)
+		}
+		slowest = max(slowest, time.Since(t0))
+	}
+	sent := time.Now()
+	for got.Load() < calls*10 {
+		if time.Since(sent) > 20*time.Second {
+			t.Fatalf("the healthy target got %d of %d events", got.Load(), calls*10)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(start)
+	t.Logf("%d events put in %v, all at the healthy target after %v; slowest PutEvents %v", calls*10, sent.Sub(start), took, slowest)
+	// The hanging target's requests each take 5s (the HTTP timeout): had
+	// they held up routing, the healthy target would wait at least that.
+	if slowest > 2*time.Second {
+		t.Errorf("a PutEvents call took %v while a target hangs", slowest)
+	}
+	if took > 4500*time.Millisecond {
+		t.Errorf("the healthy target got all events after %v, want them before the hanging target's 5s timeout", took)
+	}
+}

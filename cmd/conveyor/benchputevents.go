@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"sync"
@@ -38,6 +39,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	workers := fs.Int("workers", 8, "concurrent PutEvents callers")
 	dataDir := fs.String("data-dir", "", "data directory of the in-process server (default: a temporary one)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	traceFile := fs.String("trace", "", "write an execution trace of the first two seconds of sending to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -123,6 +125,22 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 
 	fmt.Fprintf(stdout, "sending for %s with %d workers (rate %s) to %s\n", *duration, *workers, rateText(*rate), url)
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		stopTrace := time.AfterFunc(2*time.Second, trace.Stop)
+		defer func() {
+			if stopTrace.Stop() {
+				trace.Stop()
+			}
+		}()
+	}
 	var sent, failed atomic.Int64
 	start := time.Now()
 	end := start.Add(*duration)

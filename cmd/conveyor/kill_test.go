@@ -105,18 +105,35 @@ func testStopLosesNothing(t *testing.T, sig os.Signal) {
 
 	var mu sync.Mutex
 	received := map[string]int{}
+	refused := map[string]bool{}
+	var slow sync.Mutex
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var ev struct {
-			ID string `json:"id"`
+			ID     string `json:"id"`
+			Detail struct {
+				Seq int `json:"seq"`
+			} `json:"detail"`
 		}
 		body, _ := io.ReadAll(r.Body)
-		// A slow target, so that deliveries are pending when the server dies.
+		// A slow target (one request at a time, 2ms each), so that
+		// deliveries are pending when the server dies: some in flight from
+		// the bus, some waiting for their direct attempt, some stored.
+		slow.Lock()
 		time.Sleep(2 * time.Millisecond)
-		if err := json.Unmarshal(body, &ev); err == nil {
-			mu.Lock()
-			received[ev.ID]++
-			mu.Unlock()
+		slow.Unlock()
+		if err := json.Unmarshal(body, &ev); err != nil {
+			return
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		// The first attempt at one event in ten fails: its retry is stored
+		// in the delivery stream when the server dies.
+		if ev.Detail.Seq%10 == 3 && !refused[ev.ID] {
+			refused[ev.ID] = true
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		received[ev.ID]++
 	}))
 	defer sink.Close()
 

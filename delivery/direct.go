@@ -1,0 +1,222 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Settler learns the outcome of a direct delivery ([Runner.TryDirect]).
+type Settler interface {
+	// Settled is called once per job, from another goroutine: err is nil
+	// when the job needs nothing more from its caller (delivered, stored in
+	// the queue for its retries, dead-lettered, or dropped for good with a
+	// metric and a log line), non-nil when nothing durable happened to it
+	// (the caller must keep the event and route it again).
+	Settled(err error)
+}
+
+// ErrDirectStopped settles a direct delivery that Close cut short or kept
+// from starting.
+var ErrDirectStopped = errors.New("delivery: runner closing; direct delivery not made")
+
+// enqueueTimeout bounds storing a job whose direct attempt failed.
+const enqueueTimeout = 10 * time.Second
+
+// A job waits at most maxDirectWait for a direct attempt; one that waited
+// longer (its target is slow) is stored instead, so that its event is not
+// held on the bus behind a slow target. An attempt that takes longer than
+// slowDirect pauses direct delivery to the target as a failure does.
+const (
+	maxDirectWait = time.Second
+	slowDirect    = time.Second
+)
+
+// maxDirectPause bounds how long a failing target is skipped by direct
+// delivery (its stored jobs' first success ends the pause sooner).
+const maxDirectPause = 30 * time.Second
+
+// direct is the direct-delivery state of one target.
+type direct struct {
+	tm  *targetMetrics
+	log *slog.Logger
+	// jobs waits for a free worker; workers counts the goroutines
+	// taking jobs from it (at most Config.DirectMaxInFlight).
+	jobs    chan directJob
+	workers atomic.Int32
+	// fails counts consecutive retryable failures (and slow answers);
+	// while one is recent (until downUntil, unix nanoseconds) the target is
+	// skipped.
+	fails     atomic.Int32
+	downUntil atomic.Int64
+}
+
+func (d *direct) healthy(now time.Time) bool {
+	u := d.downUntil.Load()
+	return u == 0 || now.UnixNano() >= u
+}
+
+// succeeded ends a pause: the target answers again.
+func (d *direct) succeeded() {
+	if d.fails.Load() != 0 || d.downUntil.Load() != 0 {
+		d.fails.Store(0)
+		d.downUntil.Store(0)
+	}
+}
+
+// failed pauses direct delivery to the target: base after the first
+// failure, doubling with each further one, at most limit.
+func (d *direct) failed(now time.Time, base, limit time.Duration) {
+	n := d.fails.Add(1)
+	pause := base
+	for i := int32(1); i < n && pause < limit; i++ {
+		pause *= 2
+	}
+	d.downUntil.Store(now.Add(min(pause, limit)).UnixNano())
+}
+
+// DirectSettleTime bounds the time from [Runner.TryDirect] to the job's
+// Settled call.
+func (r *Runner) DirectSettleTime() time.Duration { return r.cfg.InvokeTimeout + enqueueTimeout }
+
+// directFor returns the direct-delivery state of target k, creating it.
+func (r *Runner) directFor(k TargetKey) *direct {
+	r.directMu.RLock()
+	d := r.direct[k]
+	r.directMu.RUnlock()
+	if d != nil {
+		return d
+	}
+	r.directMu.Lock()
+	defer r.directMu.Unlock()
+	if d = r.direct[k]; d == nil {
+		d = &direct{
+			jobs: make(chan directJob, r.cfg.DirectQueue),
+			tm:   r.m.forTarget(k.Bus, k.Rule),
+			log:  r.log.With("event_bus_name", k.Bus, "rule_name", k.Rule, "target_id", k.ID),
+		}
+		r.direct[k] = d
+	}
+	return d
+}
+
+// directJob is a job waiting for a direct attempt, whom to tell, and since
+// when it waits.
+type directJob struct {
+	job   *Job
+	s     Settler
+	since time.Time
+}
+
+// TryDirect makes the first attempt at job soon, without storing it, when
+// its target is healthy (its last attempts did not fail) and has room: at
+// most Config.DirectMaxInFlight direct invocations run per target, at most
+// Config.DirectQueue jobs wait for one. It then returns true, and s.Settled
+// is called once the job is settled: delivered; or, after a failure, stored
+// in the queue with the attempt counted and its retry's time (so the retry
+// policy and backoff hold as if the queue had made the attempt),
+// dead-lettered, or dropped. It returns false, and never calls s, when the
+// caller must store the job in the queue itself.
+//
+// The caller keeps the event the job came from (unacknowledged on its bus)
+// until s is told: a crash in between loses nothing, the event is routed
+// again (at least once).
+func (r *Runner) TryDirect(job *Job, s Settler) bool {
+	if r.cfg.DirectMaxInFlight < 0 {
+		return false
+	}
+	d := r.directFor(job.Key())
+	now := r.cfg.Clock.Now()
+	if !d.healthy(now) {
+		return false
+	}
+	r.directMu.RLock()
+	defer r.directMu.RUnlock()
+	if r.directClosed {
+		return false
+	}
+	select {
+	case d.jobs <- directJob{job, s, now}:
+	default:
+		return false
+	}
+	if n := d.workers.Load(); n < int32(r.cfg.DirectMaxInFlight) && d.workers.CompareAndSwap(n, n+1) {
+		r.directWG.Add(1)
+		go r.directWorker(d)
+	}
+	return true
+}
+
+// directWorker attempts the target's waiting jobs until there are none.
+func (r *Runner) directWorker(d *direct) {
+	defer r.directWG.Done()
+	for {
+		select {
+		case dj := <-d.jobs:
+			dj.s.Settled(r.takeDirect(d, dj))
+			continue
+		default:
+		}
+		d.workers.Add(-1)
+		// A job sent after the check above and before the count went
+		// down may have started no worker: take it on.
+		if len(d.jobs) == 0 {
+			return
+		}
+		if n := d.workers.Load(); n >= int32(r.cfg.DirectMaxInFlight) || !d.workers.CompareAndSwap(n, n+1) {
+			return
+		}
+	}
+}
+
+// takeDirect settles a job taken from the target's waiting jobs: attempted,
+// or stored without an attempt when it waited too long or the target
+// failed meanwhile.
+func (r *Runner) takeDirect(d *direct, dj directJob) error {
+	if r.directStop.Load() {
+		// Closing: jobs not started yet are left to their events.
+		return ErrDirectStopped
+	}
+	now := r.cfg.Clock.Now()
+	if !d.healthy(now) || now.Sub(dj.since) > maxDirectWait {
+		ctx, cancel := context.WithTimeout(context.Background(), enqueueTimeout)
+		defer cancel()
+		return r.q.Enqueue(ctx, dj.job)
+	}
+	return r.attemptDirect(d, dj.job, now)
+}
+
+func (r *Runner) attemptDirect(d *direct, job *Job, start time.Time) error {
+	job.Attempt = 1
+	d.tm.attempts.Inc()
+	ctx, cancel := context.WithTimeout(r.invCtx, r.cfg.InvokeTimeout)
+	err := r.cfg.Invoker.Invoke(ctx, job)
+	cancel()
+	now := r.cfg.Clock.Now()
+	if err == nil {
+		r.delivered(d.tm, job, now)
+		if now.Sub(start) > slowDirect {
+			d.failed(now, r.cfg.BackoffBase, min(r.cfg.BackoffMax, maxDirectPause))
+		} else {
+			d.succeeded()
+		}
+		return nil
+	}
+	if r.invCtx.Err() != nil {
+		return ErrDirectStopped
+	}
+	v := r.judge(job, err, now)
+	if !v.retry {
+		return r.fail(d.tm, d.log, job, err, v.code, v.exhausted)
+	}
+	d.failed(now, r.cfg.BackoffBase, min(r.cfg.BackoffMax, maxDirectPause))
+	d.log.Info("delivery: attempt failed; will retry", "event_id", job.EventID, "target_arn", job.TargetARN,
+		"attempt", job.Attempt, "retry_in", v.delay, "error_code", v.code, "err", err)
+	job.PriorAttempts = job.Attempt
+	job.RetryAt = now.Add(v.delay)
+	ctx, cancel = context.WithTimeout(context.Background(), enqueueTimeout)
+	defer cancel()
+	return r.q.Enqueue(ctx, job)
+}
