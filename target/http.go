@@ -74,6 +74,10 @@ type HTTP struct {
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
+	// urls holds parsed endpoints (string → *url.URL, never modified), so
+	// that a request to an endpoint without path parameters or query
+	// string parameters parses nothing.
+	urls sync.Map
 }
 
 // NewHTTP returns the API destination adapter. client may be nil for a
@@ -102,10 +106,6 @@ func (h *HTTP) Invoke(ctx context.Context, job *delivery.Job) error {
 	if err != nil {
 		return classify(err, "API destination "+job.TargetARN)
 	}
-	req, err := buildRequest(ctx, d, job)
-	if err != nil {
-		return err
-	}
 	if lim := h.limiter(d); lim != nil {
 		if err := lim.Wait(ctx); err != nil {
 			return &Error{Code: CodeThrottling, Retry: true, Err: err,
@@ -114,7 +114,11 @@ func (h *HTTP) Invoke(ctx context.Context, job *delivery.Job) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, HTTPTimeout)
 	defer cancel()
-	resp, err := h.client.Do(req.WithContext(ctx))
+	req, err := h.buildRequest(ctx, d, job)
+	if err != nil {
+		return err
+	}
+	resp, err := h.client.Do(req)
 	if err != nil {
 		return &Error{Code: CodeClientError, Retry: true, Err: err,
 			Message: fmt.Sprintf("request to API destination endpoint failed: %v", err)}
@@ -170,7 +174,7 @@ var bodyMethods = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DEL
 // replaced by the target's path parameter values in order, the target's then
 // the connection's query-string parameters and headers, and the connection's
 // authorization.
-func buildRequest(ctx context.Context, d Destination, job *delivery.Job) (*http.Request, error) {
+func (h *HTTP) buildRequest(ctx context.Context, d Destination, job *delivery.Job) (*http.Request, error) {
 	method := strings.ToUpper(d.HTTPMethod)
 	if method == "" {
 		method = http.MethodPost
@@ -179,35 +183,25 @@ func buildRequest(ctx context.Context, d Destination, job *delivery.Job) (*http.
 	if job.HTTP != nil {
 		tp = *job.HTTP
 	}
-	endpoint, err := fillPath(d.InvocationEndpoint, tp.PathParameterValues)
+	u, err := h.endpoint(d, tp)
 	if err != nil {
 		return nil, err
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, Errorf(CodeInvalidParameter, false, "invalid InvocationEndpoint %q of API destination %s", d.InvocationEndpoint, d.ARN)
-	}
-	if len(tp.QueryStringParameters)+len(d.Connection.QueryStringParameters) > 0 {
-		q := u.Query()
-		for k, v := range tp.QueryStringParameters {
-			q.Set(k, v)
-		}
-		for k, v := range d.Connection.QueryStringParameters {
-			q.Set(k, v)
-		}
-		u.RawQuery = q.Encode()
 	}
 	var body io.Reader
 	if bodyMethods[method] {
 		body = bytes.NewReader(job.Payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	// The URL is set below: the endpoint is parsed once, not per request.
+	req, err := http.NewRequestWithContext(ctx, method, "", body)
 	if err != nil {
 		return nil, Errorf(CodeInvalidParameter, false, "API destination %s: %v", d.ARN, err)
 	}
-	req.Header.Set("User-Agent", UserAgent)
+	req.URL, req.Host = u, u.Host
+	// Canonical header names set directly; parameters through Set, which
+	// canonicalizes them.
+	req.Header["User-Agent"] = []string{UserAgent}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		req.Header["Content-Type"] = []string{"application/json; charset=utf-8"}
 	}
 	for k, v := range tp.HeaderParameters {
 		req.Header.Set(k, v)
@@ -220,12 +214,49 @@ func buildRequest(ctx context.Context, d Destination, job *delivery.Job) (*http.
 	case AuthAPIKey:
 		req.Header.Set(c.APIKeyName, c.APIKeyValue)
 	case AuthBasic:
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password)))
+		req.Header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password))}
 	case "":
 	default:
 		return nil, Errorf(CodeInvalidParameter, false, "authorization type %s of connection %s is not supported", c.AuthorizationType, c.ARN)
 	}
 	return req, nil
+}
+
+// endpoint returns the URL a request goes to (a copy the caller may keep).
+func (h *HTTP) endpoint(d Destination, tp delivery.HTTPParameters) (*url.URL, error) {
+	plain := len(tp.PathParameterValues) == 0 && len(tp.QueryStringParameters)+len(d.Connection.QueryStringParameters) == 0
+	if plain {
+		if u, ok := h.urls.Load(d.InvocationEndpoint); ok {
+			c := *u.(*url.URL)
+			return &c, nil
+		}
+	}
+	endpoint, err := fillPath(d.InvocationEndpoint, tp.PathParameterValues)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, Errorf(CodeInvalidParameter, false, "invalid InvocationEndpoint %q of API destination %s", d.InvocationEndpoint, d.ARN)
+	}
+	if plain {
+		// An endpoint with a '*' and no path parameters is refused by
+		// fillPath above, so only endpoints without one are kept.
+		c := *u
+		h.urls.Store(d.InvocationEndpoint, &c)
+		return u, nil
+	}
+	if len(tp.QueryStringParameters)+len(d.Connection.QueryStringParameters) > 0 {
+		q := u.Query()
+		for k, v := range tp.QueryStringParameters {
+			q.Set(k, v)
+		}
+		for k, v := range d.Connection.QueryStringParameters {
+			q.Set(k, v)
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u, nil
 }
 
 var errPathParams = errors.New("path parameters")

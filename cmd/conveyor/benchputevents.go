@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/conveyor/conveyor/server"
 )
 
@@ -39,6 +41,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	workers := fs.Int("workers", 8, "concurrent PutEvents callers")
 	dataDir := fs.String("data-dir", "", "data directory of the in-process server (default: a temporary one)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	sinkKind := fs.String("sink", "minimal", "the HTTP target's server: minimal (a lean HTTP/1.1 server, so that the target takes little of the machine) or net/http")
 	traceFile := fs.String("trace", "", "write an execution trace of the first two seconds of sending to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -72,7 +75,14 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		cfg := server.Defaults()
 		cfg.DataDir = dir
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		srv, err := server.New(ctx, cfg)
+		// Goroutines inherit profiler labels: the server's (routing,
+		// delivery, NATS) show as part=server in --cpuprofile, apart from
+		// the load generator's (part=client) and the target's (part=sink).
+		var (
+			srv *server.Server
+			err error
+		)
+		pprof.Do(ctx, pprof.Labels("part", "server"), func(ctx context.Context) { srv, err = server.New(ctx, cfg) })
 		if err != nil {
 			return err
 		}
@@ -83,7 +93,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		sctx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- srv.Serve(sctx, ln) }()
+		go pprof.Do(sctx, pprof.Labels("part", "server"), func(sctx context.Context) { done <- srv.Serve(sctx, ln) })
 		defer func() { stop(); <-done }()
 		url = "http://" + ln.Addr().String()
 	}
@@ -95,28 +105,45 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		latencies []time.Duration
 		received  atomic.Int64
 	)
-	sink := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		now := time.Now()
-		var ev struct {
-			Detail struct {
-				Sent int64 `json:"sent"`
-			} `json:"detail"`
+	var parsers fastjson.ParserPool
+	record := func(body []byte, at time.Time) {
+		p := parsers.Get()
+		if v, err := p.ParseBytes(body); err == nil {
+			if sent := v.GetInt64("detail", "sent"); sent > 0 {
+				d := at.Sub(time.Unix(0, sent))
+				mu.Lock()
+				latencies = append(latencies, d)
+				mu.Unlock()
+			}
 		}
-		body, _ := io.ReadAll(r.Body)
-		if json.Unmarshal(body, &ev) == nil && ev.Detail.Sent > 0 {
-			d := now.Sub(time.Unix(0, ev.Detail.Sent))
-			mu.Lock()
-			latencies = append(latencies, d)
-			mu.Unlock()
-		}
+		parsers.Put(p)
 		received.Add(1)
-	})}
+	}
 	sinkLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	go sink.Serve(sinkLn) //nolint:errcheck // closed below
-	defer sink.Close()
+	switch *sinkKind {
+	case "minimal":
+		sink := newBenchSink(sinkLn, record)
+		go pprof.Do(ctx, pprof.Labels("part", "sink"), func(context.Context) { sink.serve() })
+		defer sink.Close()
+	case "net/http":
+		bodies := sync.Pool{New: func() any { return new(bytes.Buffer) }}
+		sink := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			now := time.Now()
+			buf := bodies.Get().(*bytes.Buffer)
+			buf.Reset()
+			_, _ = buf.ReadFrom(r.Body)
+			record(buf.Bytes(), now)
+			bodies.Put(buf)
+		})}
+		go pprof.Do(ctx, pprof.Labels("part", "sink"), func(context.Context) { _ = sink.Serve(sinkLn) })
+		defer sink.Close()
+	default:
+		sinkLn.Close()
+		return fmt.Errorf("bench put-events: --sink %q: want minimal or net/http", *sinkKind)
+	}
 
 	c := &benchClient{url: url, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *workers * 2}}}
 	rule := fmt.Sprintf("bench-%d", time.Now().UnixNano())
@@ -154,8 +181,9 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	var wg sync.WaitGroup
 	for w := 0; w < *workers; w++ {
 		wg.Add(1)
-		go func() {
+		go pprof.Do(ctx, pprof.Labels("part", "client"), func(ctx context.Context) {
 			defer wg.Done()
+			var pc putCall
 			for time.Now().Before(end) && ctx.Err() == nil {
 				if tick != nil {
 					select {
@@ -164,13 +192,13 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 						return
 					}
 				}
-				n, err := c.putEvents(ctx, rule)
+				n, err := pc.put(ctx, c, rule)
 				sent.Add(int64(n))
 				if err != nil {
 					failed.Add(10 - int64(n))
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	sendTime := time.Since(start)
@@ -277,20 +305,55 @@ func (c *benchClient) setup(ctx context.Context, rule, sinkURL string) error {
 	}, nil)
 }
 
-// putEvents sends one PutEvents call of 10 entries and returns how many
-// were accepted.
-func (c *benchClient) putEvents(ctx context.Context, rule string) (int, error) {
-	type entry struct {
-		Source, DetailType, Detail string
-	}
-	entries := make([]entry, 10)
+// putCall is one load generator's PutEvents request and response buffers,
+// reused from call to call so that the generator takes little of the
+// machine it measures. The request is the AWS JSON 1.1 one an SDK sends.
+type putCall struct {
+	body   []byte
+	resp   bytes.Buffer
+	parser fastjson.Parser
+}
+
+// put sends one PutEvents call of 10 entries, each carrying its send time
+// in the detail, and returns how many were accepted.
+func (pc *putCall) put(ctx context.Context, c *benchClient, rule string) (int, error) {
 	now := time.Now().UnixNano()
-	for i := range entries {
-		entries[i] = entry{Source: "conveyor.bench", DetailType: "bench", Detail: fmt.Sprintf(`{"rule":%q,"sent":%d,"seq":%d}`, rule, now, i)}
+	b := append(pc.body[:0], `{"Entries":[`...)
+	for i := range 10 {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"Source":"conveyor.bench","DetailType":"bench","Detail":"{\"rule\":\"`...)
+		b = append(b, rule...)
+		b = append(b, `\",\"sent\":`...)
+		b = strconv.AppendInt(b, now, 10)
+		b = append(b, `,\"seq\":`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `}"}`...)
 	}
-	var out struct{ FailedEntryCount int }
-	if err := c.call(ctx, "PutEvents", map[string]any{"Entries": entries}, &out); err != nil {
+	b = append(b, "]}"...)
+	pc.body = b
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/", bytes.NewReader(b))
+	if err != nil {
 		return 0, err
 	}
-	return 10 - out.FailedEntryCount, nil
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "AWSEvents.PutEvents")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	pc.resp.Reset()
+	if _, err := pc.resp.ReadFrom(resp.Body); err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("PutEvents: %s: %s", resp.Status, pc.resp.Bytes())
+	}
+	v, err := pc.parser.ParseBytes(pc.resp.Bytes())
+	if err != nil {
+		return 0, fmt.Errorf("PutEvents: %w", err)
+	}
+	return 10 - v.GetInt("FailedEntryCount"), nil
 }
