@@ -150,6 +150,7 @@ func removeFrom[K comparable](m map[K][]ref, k K, f ref) {
 type rangeSegs struct {
 	cuts []uint64 // sorted, distinct: each r.lo > 0 and r.hi+1 ≤ MaxUint64
 	refs [][]ref  // by segment: segment k holds keys in [cuts[k-1], cuts[k])
+	dec  *decBands
 }
 
 // maxSegRanges bounds the ranges of a leaf that segmentRanges indexes:
@@ -255,6 +256,7 @@ func (l *leaf) segmentNumbers() {
 			g.refs[k] = append(g.refs[k], l.nums[at]...)
 		}
 	}
+	g.dec = newDecBands(g)
 	l.nseg = g
 }
 

@@ -73,16 +73,53 @@ func lexNumber(b []byte, i int, t *numTok) (int, bool) {
 
 // numWindow is the fast path of lexNumber: it returns the end of the number
 // at b[i:] and the window of keys its key lies in, or an end of -1 if
-// lexNumberSlow must read it (or find it no number). It calls nothing and
-// returns in registers, which keeps it cheap to call.
+// lexNumberSlow must read it (or find it no number).
 func numWindow(b []byte, i int) (end int, lo, hi uint64) {
-	neg := false
+	j, x, p, n, neg := shortNumber(b, i)
+	if j < 0 {
+		return -1, 0, 0
+	}
+	if n == p {
+		// An integer of at most eight digits: exact.
+		k := signedKey(float64(int64(parseDigits(x, p))), neg)
+		return j, k, k
+	}
+	// x holds eight digits, p of them before the point.
+	mant := parseEight(x)
+	more := n > 8
+	if mant == 0 && !more {
+		return j, numKey(0), numKey(0)
+	}
+	f := float64(int64(mant)) * invPow10[8-p] // int64: a cheaper conversion
+	g := f
+	if more {
+		// |value| is in [mant, mant+1) × 10^(p-8).
+		g = float64(int64(mant)+1) * invPow10[8-p]
+	}
+	if neg {
+		return j, signedKey(g, true) - approxSlack, signedKey(f, true) + approxSlack
+	}
+	return j, signedKey(f, false) - approxSlack, signedKey(g, false) + approxSlack
+}
+
+// shortNumber reads the number at b[i:] if it has the common short form: a
+// sign, one to eight integer digits and, unless there are eight, a point
+// and fraction digits, no exponent, all within 24 bytes of b[i:] (after the
+// sign). Three independent eight-byte loads give a bitmap of the bytes that
+// are no digits, and the token's structure follows from it with a few bit
+// operations. (Finding the digits word after word instead makes every step
+// wait for the one before, and that wait was the cost.) It returns the end
+// of the number, or -1 if lexNumberSlow must read it (or find it no
+// number), and its first eight digits as ASCII bytes in x, the first in the
+// low byte, filled with '0's: the p integer digits, then fraction digits.
+// n counts all its digits: more than eight follow those in x.
+func shortNumber(b []byte, i int) (end int, x uint64, p, n int, neg bool) {
 	if i < len(b) && b[i] == '-' {
 		neg = true
 		i++
 	}
 	if i+24 > len(b) {
-		return -1, 0, 0
+		return -1, 0, 0, 0, false
 	}
 	win := b[i : i+24 : i+24]
 	w0 := binary.LittleEndian.Uint64(win)
@@ -90,50 +127,39 @@ func numWindow(b []byte, i int) (end int, lo, hi uint64) {
 	w2 := binary.LittleEndian.Uint64(win[16:])
 	// Bit k: byte i+k is no digit; bit 24 stands for what lies beyond.
 	nd := highBits(nonDigits(w0)) | highBits(nonDigits(w1))<<8 | highBits(nonDigits(w2))<<16 | 1<<24
-	p := bits.TrailingZeros32(nd) // integer digits
-	if p == 0 || p > 7 || (p > 1 && byte(w0) == '0') {
+	p = bits.TrailingZeros32(nd) // integer digits
+	if p == 0 || p > 8 || (p > 1 && byte(w0) == '0') {
 		// No digit or a leading zero (errors), or a long integer part.
-		return -1, 0, 0
+		return -1, 0, 0, 0, false
 	}
+	const zeros = 0x3030303030303030
 	j := i + p
-	if byte(w0>>(8*p)) != '.' {
-		k := signedKey(float64(int64(parseDigits(w0, p))), neg) // exact: fewer than eight digits
-		lo, hi = k, k
-	} else {
+	n = p
+	switch {
+	case p == 8:
+		if byte(w1) == '.' {
+			return -1, 0, 0, 0, false // a long number: the slow path reads it
+		}
+		x = w0
+	case byte(w0>>(8*p)) != '.':
+		x = w0&(1<<(8*p)-1) | zeros&^(1<<(8*p)-1)
+	default:
 		q := bits.TrailingZeros32(nd >> (p + 1)) // fraction digits
 		if q == 0 || p+1+q == 24 {
-			return -1, 0, 0 // no fraction digit (an error), or an end beyond the loads
+			return -1, 0, 0, 0, false // no fraction digit (an error), or an end beyond the loads
 		}
 		// The integer digits and the first fraction digits as one word.
 		frac := w0>>(8*(p+1)) | w1<<(56-8*p)
-		x := w0&(1<<(8*p)-1) | frac<<(8*p)
-		var f, g float64
-		var mant uint64
-		if room := 8 - p; q <= room {
-			mant = parseDigits(x, p+q)
-			f = float64(int64(mant)) * invPow10[q] // int64: a cheaper conversion
-			g = f
-		} else {
-			// More digits follow: |value| is in [mant, mant+1) × 10^-room.
-			mant = parseEight(x)
-			f = float64(int64(mant)) * invPow10[room]
-			g = float64(int64(mant)+1) * invPow10[room]
-		}
-		switch {
-		case f == 0 && g == 0:
-			lo = numKey(0)
-			hi = lo
-		case neg:
-			lo, hi = signedKey(g, true)-approxSlack, signedKey(f, true)+approxSlack
-		default:
-			lo, hi = signedKey(f, false)-approxSlack, signedKey(g, false)+approxSlack
+		x = w0&(1<<(8*p)-1) | frac<<(8*p)
+		if n = p + q; n < 8 {
+			x = x&(1<<(8*n)-1) | zeros&^(1<<(8*n)-1)
 		}
 		j += 1 + q
 	}
 	if j < len(b) && b[j]|0x20 == 'e' {
-		return -1, 0, 0
+		return -1, 0, 0, 0, false
 	}
-	return j, lo, hi
+	return j, x, p, n, neg
 }
 
 // lexNumberSlow is lexNumber for any number: it reads every digit into the

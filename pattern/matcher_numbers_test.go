@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand"
 	"net/netip"
 	"strconv"
@@ -226,5 +227,92 @@ func TestWildcardIndex(t *testing.T) {
 	}
 	if len(got) != want {
 		t.Fatalf("after deletes: %d match, want %d", len(got), want)
+	}
+}
+
+// TestDecBands checks that the decimal bands, where they decide, put a
+// number in the segment its exact key lies in, on random cut sets and
+// numbers drawn near the cuts, near powers of ten and at random.
+func TestDecBands(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	bounds := []float64{0, 1, -1, 10, -10, 100, 1e7, 1e8, -1e7, 0.5, -0.5, 37.75, 37.76, 37.8, -122.45, -122.44, -122.5,
+		5e-324, -5e-324, 99999999, 9.99999999, 0.1, 0.3, 1234567.5, -1234567.5, 12345678}
+	decided, total := 0, 0
+	for round := 0; round < 300; round++ {
+		var l leaf
+		for k := 0; k < 1+r.Intn(6); k++ {
+			var v float64
+			if r.Intn(2) == 0 {
+				v = bounds[r.Intn(len(bounds))]
+			} else {
+				v, _ = strconv.ParseFloat(strconv.FormatFloat(r.NormFloat64()*math.Pow(10, float64(r.Intn(9)-2)), 'f', r.Intn(6), 64), 64)
+			}
+			if r.Intn(3) == 0 {
+				l.addNum(numKey(v), ref{f: int32(k), slot: -1})
+				continue
+			}
+			rg := Range{HasLow: true, Low: v, LowOpen: r.Intn(2) == 0}
+			if r.Intn(2) == 0 {
+				rg = Range{HasHigh: true, High: v, HighOpen: r.Intn(2) == 0}
+			}
+			lo, hi := numRange(rg)
+			l.ranges = append(l.ranges, rangeRef{r: ref{f: int32(k), slot: -1}, lo: lo, hi: hi})
+			l.segmentNumbers()
+		}
+		g := l.nseg
+		if g == nil {
+			continue
+		}
+		for n := 0; n < 300; n++ {
+			var s string
+			switch n % 4 {
+			case 0: // near a cut
+				c := keyValue(g.cuts[r.Intn(len(g.cuts))])
+				s = strconv.FormatFloat(c, 'f', -1, 64)
+				if r.Intn(2) == 0 {
+					s = strconv.FormatFloat(math.Nextafter(c, math.Inf(2*r.Intn(2)-1)), 'f', -1, 64)
+				}
+				if r.Intn(2) == 0 {
+					// Just off the cut, by far less than rounding moves a
+					// number: the text is on one side, the float on it.
+					// (A sixteenth of an ulp, in few enough digits for
+					// the fast path's 24 bytes.)
+					e := (math.Nextafter(math.Abs(c), math.Inf(1)) - math.Abs(c)) / 16
+					decimals := int(math.Ceil(-math.Log10(e))) + 1
+					eps := new(big.Float).SetPrec(300).SetFloat64(math.Pow10(-decimals + 1))
+					if r.Intn(2) == 0 {
+						eps.Neg(eps)
+					}
+					s = new(big.Float).SetPrec(300).Add(new(big.Float).SetPrec(300).SetFloat64(c), eps).Text('f', decimals)
+				}
+			case 1:
+				s = fmt.Sprintf("%d.%0*d", r.Intn(2000)-1000, 1+r.Intn(17), r.Int63n(1e17))
+			case 2:
+				s = fmt.Sprint(r.Intn(200000000) - 100000000)
+			default:
+				s = strconv.FormatFloat(r.NormFloat64()*math.Pow(10, float64(r.Intn(12)-3)), 'f', -1, 64)
+			}
+			text := []byte(s + "," + strings.Repeat(" ", 24))
+			j, x, p, nd, neg := shortNumber(text, 0)
+			if j < 0 {
+				continue
+			}
+			if j != len(s) {
+				t.Fatalf("shortNumber(%q) ends at %d", s, j)
+			}
+			total++
+			k := g.dec.segment(x, p, nd, neg)
+			if k < 0 {
+				continue
+			}
+			decided++
+			f, _ := strconv.ParseFloat(s, 64)
+			if want := g.segment(numKey(f)); k != want {
+				t.Fatalf("cuts %v: %s is in segment %d, bands say %d", g.cuts, s, want, k)
+			}
+		}
+	}
+	if decided < total/2 {
+		t.Errorf("the bands decided %d numbers of %d", decided, total)
 	}
 }

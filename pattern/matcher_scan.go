@@ -433,28 +433,26 @@ func (s *scratch) array(ev []byte, i int, n *pathNode) (int, error) {
 	}
 	for {
 		if g != nil && i < len(ev) && (ev[i] == '-' || isDigit[ev[i]]) {
-			t := &s.num
-			j, lo, hi := numWindow(ev, i)
-			win := j >= 0
-			if !win {
+			// The decimal bands settle most numbers from their digits.
+			j, x, p, nd, neg := shortNumber(ev, i)
+			k := -1
+			if j >= 0 {
+				k = g.dec.segment(x, p, nd, neg)
+			}
+			if k < 0 {
+				t := &s.num
 				var ok bool
-				if j, ok = lexNumberSlow(ev, i, t); !ok {
+				if j, ok = lexNumber(ev, i, t); !ok {
 					return 0, errSyntax
 				}
-				lo, hi, win = t.lo, t.hi, t.win
-			} else {
-				t.full = false
+				if t.win {
+					k = g.segment(t.lo)
+				}
+				if !t.win || (k < len(g.cuts) && g.cuts[k] <= t.hi) {
+					k = g.segment(t.key())
+				}
 			}
-			t.tok = ev[i:j]
 			i = j
-			// segNumber, inlined: most numbers are settled by their window.
-			k := 0
-			if win {
-				k = g.segment(lo)
-			}
-			if !win || (k < len(g.cuts) && g.cuts[k] <= hi) {
-				k = g.segment(t.key())
-			}
 			if refs := g.refs[k]; len(refs) > 0 {
 				s.hits(refs)
 			}
