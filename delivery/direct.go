@@ -34,6 +34,9 @@ const (
 	slowDirect    = time.Second
 )
 
+// directIdle is how long a direct worker waits for a job before it leaves.
+const directIdle = 5 * time.Second
+
 // maxDirectPause bounds how long a failing target is skipped by direct
 // delivery (its stored jobs' first success ends the pause sooner).
 const maxDirectPause = 30 * time.Second
@@ -149,15 +152,37 @@ func (r *Runner) TryDirect(job *Job, s Settler) bool {
 	return true
 }
 
-// directWorker attempts the target's waiting jobs until there are none.
+// directWorker attempts the target's waiting jobs. It stays a while when
+// there are none (a new goroutine would grow its stack again for the first
+// job), and leaves when idle for directIdle or when the runner closes.
 func (r *Runner) directWorker(d *direct) {
 	defer r.directWG.Done()
+	idle := time.NewTimer(directIdle)
+	defer idle.Stop()
 	for {
 		select {
 		case dj := <-d.jobs:
 			dj.s.Settled(r.takeDirect(d, dj))
 			continue
 		default:
+		}
+		idle.Reset(directIdle)
+		select {
+		case dj := <-d.jobs:
+			dj.s.Settled(r.takeDirect(d, dj))
+			continue
+		case <-idle.C:
+		case <-r.directDone:
+			// Closing: settle what waits (takeDirect refuses it), then go.
+			for {
+				select {
+				case dj := <-d.jobs:
+					dj.s.Settled(r.takeDirect(d, dj))
+					continue
+				default:
+				}
+				break
+			}
 		}
 		d.workers.Add(-1)
 		// A job sent after the check above and before the count went

@@ -142,6 +142,7 @@ type Runner struct {
 	direct       map[TargetKey]*direct
 	directClosed bool
 	directStop   atomic.Bool     // set with directClosed, read without the lock
+	directDone   chan struct{}   // closed with directClosed: idle workers leave
 	directWG     sync.WaitGroup  // direct invocations running
 	invCtx       context.Context // cancelled when in-flight invocations must stop
 	invEnd       context.CancelFunc
@@ -202,10 +203,11 @@ func NewRunner(q *Queue, cfg Config) (*Runner, error) {
 	invCtx, invEnd := context.WithCancel(context.Background())
 	return &Runner{
 		q: q, js: q.js, cfg: cfg, log: cfg.Logger, m: m,
-		workers: map[TargetKey]*worker{},
-		dlqs:    map[string]bool{},
-		direct:  map[TargetKey]*direct{},
-		invCtx:  invCtx, invEnd: invEnd,
+		workers:    map[TargetKey]*worker{},
+		dlqs:       map[string]bool{},
+		direct:     map[TargetKey]*direct{},
+		directDone: make(chan struct{}),
+		invCtx:     invCtx, invEnd: invEnd,
 	}, nil
 }
 
@@ -297,8 +299,11 @@ func (r *Runner) Close(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 	r.directMu.Lock()
-	r.directClosed = true
-	r.directStop.Store(true)
+	if !r.directClosed {
+		r.directClosed = true
+		r.directStop.Store(true)
+		close(r.directDone)
+	}
 	r.directMu.Unlock()
 	done := make(chan struct{})
 	go func() { r.stopped.Wait(); r.directWG.Wait(); close(done) }()
