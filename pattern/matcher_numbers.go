@@ -30,37 +30,30 @@ func numKey(f float64) uint64 {
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// A numTok is a JSON number token of an event, lexed in one pass that
-// reads at most its first eight significant characters' digits into a
-// mantissa (one eight-digit conversion) and only finds the end of the rest.
-// That mantissa puts the number in a narrow window of keys (window), which
-// settles nearly every range and rules out nearly every exact value; the
-// exact key (key) is computed only for the numbers the window leaves open.
+// A numTok is a JSON number token of an event and the window of keys its
+// key lies in, which settles nearly every range and rules out nearly every
+// exact value; the exact key (key) is computed only for the numbers the
+// window leaves open.
 type numTok struct {
-	tok    []byte
-	neg    bool
-	mant   uint64 // the value of the digits read (wrapped past 19 digits)
-	digits int    // digits read into mant (leading zeros included)
-	frac   int    // digits of mant after the point
-	more   bool   // digits follow those in mant: |value| is in [mant, mant+1) × 10^-frac
-	exp    bool   // an exponent follows
+	tok []byte
 
 	// The window of keys the number's key lies in (lo == hi: it is the
 	// key), if win.
 	lo, hi uint64
 	win    bool
-	// full: the fields above are filled; otherwise only tok and the
-	// window are, and key reads the token again.
-	full bool
+
+	// full tells that the fields below are filled (by lexNumberSlow, which
+	// reads every digit); otherwise key reads the token again.
+	full   bool
+	neg    bool
+	mant   uint64 // the value of the digits (wrapped past 19 digits)
+	digits int    // digits read into mant (leading zeros included)
+	frac   int    // digits of mant after the point
+	exp    bool   // an exponent follows
 }
 
-// lexNumber checks the JSON number grammar at b[i:] and fills t. The
-// common short forms (a sign, up to seven integer digits, a fraction, no
-// exponent, 24 bytes in all) take a fast path: three independent
-// eight-byte loads give a bitmap of the bytes that are no digits, and the
-// token's structure follows from it with a few bit operations. (Finding
-// the digits word after word instead makes every step wait for the one
-// before, and that wait was the cost.)
+// lexNumber checks the JSON number grammar at b[i:] and fills t: with the
+// token and its window when numWindow reads it, in full otherwise.
 func lexNumber(b []byte, i int, t *numTok) (int, bool) {
 	j, lo, hi := numWindow(b, i)
 	if j < 0 {
@@ -177,7 +170,6 @@ func lexNumberSlow(b []byte, i int, t *numTok) (int, bool) {
 	}
 	t.digits = j - i
 	t.frac = 0
-	t.more = false
 	if j < len(b) && b[j] == '.' {
 		k := j + 1
 		j, mant = digitRun(b, k, mant)
@@ -267,7 +259,7 @@ func (t *numTok) window() (lo, hi uint64, ok bool) {
 	if t.exp || t.digits > 19 {
 		return 0, 0, false
 	}
-	if !t.more && (t.mant == 0 || (t.frac == 0 && t.digits <= 15)) {
+	if t.mant == 0 || (t.frac == 0 && t.digits <= 15) {
 		f := float64(t.mant) // exact
 		if t.neg {
 			f = -f
@@ -276,14 +268,10 @@ func (t *numTok) window() (lo, hi uint64, ok bool) {
 		return k, k, true
 	}
 	f := float64(t.mant) * invPow10[t.frac] // a multiplication, much faster than a division
-	g := f
-	if t.more {
-		g = float64(t.mant+1) * invPow10[t.frac]
-	}
 	if t.neg {
-		f, g = -g, -f
+		f = -f
 	}
-	return numKey(f) - approxSlack, numKey(g) + approxSlack, true
+	return numKey(f) - approxSlack, numKey(f) + approxSlack, true
 }
 
 // pow10u holds the powers of ten up to 10^8.
@@ -328,7 +316,7 @@ func parseEight(w uint64) uint64 {
 
 // key returns the exact numKey of the number.
 func (t *numTok) key() uint64 {
-	if t.more || !t.full {
+	if !t.full {
 		// Read every digit: short mantissas convert without strconv.
 		var full numTok
 		lexNumberSlow(t.tok, 0, &full)
