@@ -134,18 +134,24 @@ func shortNumber(b []byte, i int) (end int, x uint64, p, n int, neg bool) {
 			return -1, 0, 0, 0, false // a long number: the slow path reads it
 		}
 		x = w0
-	case byte(w0>>(8*p)) != '.':
-		x = w0&(1<<(8*p)-1) | zeros&^(1<<(8*p)-1)
+	case byte(w0>>(8*p&63)) != '.':
+		// (Shift counts masked to 63: p < 8 here, and the compiler then
+		// needs no code for counts of 64 and more.)
+		m := uint64(1)<<(8*p&63) - 1
+		x = w0&m | zeros&^m
 	default:
 		q := bits.TrailingZeros32(nd >> (p + 1)) // fraction digits
 		if q == 0 || p+1+q == 24 {
 			return -1, 0, 0, 0, false // no fraction digit (an error), or an end beyond the loads
 		}
-		// The integer digits and the first fraction digits as one word.
-		frac := w0>>(8*(p+1)) | w1<<(56-8*p)
-		x = w0&(1<<(8*p)-1) | frac<<(8*p)
+		// The integer digits and the first fraction digits as one word:
+		// the point is byte p of w0, and w1 continues it.
+		frac := w0>>(8*p&63)>>8 | w1<<(56-8*p&63)
+		m := uint64(1)<<(8*p&63) - 1
+		x = w0&m | frac<<(8*p&63)
 		if n = p + q; n < 8 {
-			x = x&(1<<(8*n)-1) | zeros&^(1<<(8*n)-1)
+			m := uint64(1)<<(8*n&63) - 1
+			x = x&m | zeros&^m
 		}
 		j += 1 + q
 	}
