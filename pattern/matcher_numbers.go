@@ -97,24 +97,31 @@ func numWindow(b []byte, i int) (end int, lo, hi uint64) {
 
 // shortNumber reads the number at b[i:] if it has the common short form: a
 // sign, one to eight integer digits and, unless there are eight, a point
-// and fraction digits, no exponent, all within 24 bytes of b[i:] (after the
-// sign). Three independent eight-byte loads give a bitmap of the bytes that
-// are no digits, and the token's structure follows from it with a few bit
-// operations. (Finding the digits word after word instead makes every step
-// wait for the one before, and that wait was the cost.) It returns the end
-// of the number, or -1 if lexNumberSlow must read it (or find it no
-// number), and its first eight digits as ASCII bytes in x, the first in the
-// low byte, filled with '0's: the p integer digits, then fraction digits.
-// n counts all its digits: more than eight follow those in x.
+// and fraction digits, no exponent, in at most 23 bytes after the sign.
+// Three independent eight-byte loads (from a padded copy near the end of b)
+// give a bitmap of the bytes that are no digits, and the token's structure
+// follows from it with a few bit operations. (Finding the digits word after
+// word instead makes every step wait for the one before, and that wait was
+// the cost.) It returns the end of the number, or -1 if lexNumberSlow must
+// read it (or find it no number), and its first eight digits as ASCII
+// bytes in x, the first in the low byte, filled with '0's: the p integer
+// digits, then fraction digits. n counts all its digits: more than eight
+// follow those in x.
 func shortNumber(b []byte, i int) (end int, x uint64, p, n int, neg bool) {
 	if i < len(b) && b[i] == '-' {
 		neg = true
 		i++
 	}
-	if i+24 > len(b) {
-		return -1, 0, 0, 0, false
+	var win []byte
+	if i+24 <= len(b) {
+		win = b[i : i+24 : i+24]
+	} else {
+		// Near the end of the event: read a copy, padded with zero
+		// bytes (no digits).
+		var pad [24]byte
+		copy(pad[:], b[i:])
+		win = pad[:]
 	}
-	win := b[i : i+24 : i+24]
 	w0 := binary.LittleEndian.Uint64(win)
 	w1 := binary.LittleEndian.Uint64(win[8:])
 	w2 := binary.LittleEndian.Uint64(win[16:])
