@@ -163,14 +163,27 @@ func (l *leaf) segmentRanges() {
 		l.rseg = nil
 		return
 	}
+	l.rseg = newRangeSegs(l.ranges, nil, nil)
+}
+
+// newRangeSegs cuts the number line at the bounds of ranges and around the
+// exact numbers keys (of nums): an exact number e becomes the segment
+// [e, e+1), which only its own key falls in.
+func newRangeSegs(ranges []rangeRef, keys []uint64, nums map[uint64][]ref) *rangeSegs {
 	g := &rangeSegs{}
-	for _, r := range l.ranges {
-		if r.lo > 0 {
-			g.cuts = append(g.cuts, r.lo)
+	cut := func(lo, hi uint64) {
+		if lo > 0 {
+			g.cuts = append(g.cuts, lo)
 		}
-		if r.hi < math.MaxUint64 {
-			g.cuts = append(g.cuts, r.hi+1)
+		if hi < math.MaxUint64 {
+			g.cuts = append(g.cuts, hi+1)
 		}
+	}
+	for _, r := range ranges {
+		cut(r.lo, r.hi)
+	}
+	for _, k := range keys {
+		cut(k, k)
 	}
 	slices.Sort(g.cuts)
 	g.cuts = slices.Compact(g.cuts)
@@ -180,13 +193,16 @@ func (l *leaf) segmentRanges() {
 		if k > 0 {
 			at = g.cuts[k-1]
 		}
-		for _, r := range l.ranges {
+		for _, r := range ranges {
 			if r.lo <= at && at <= r.hi {
 				g.refs[k] = append(g.refs[k], r.r)
 			}
 		}
+		if k == 0 || k == len(g.cuts) || g.cuts[k] == at+1 {
+			g.refs[k] = append(g.refs[k], nums[at]...)
+		}
 	}
-	l.rseg = g
+	return g
 }
 
 // numRange turns a Range into inclusive bounds on numKeys.
@@ -216,46 +232,13 @@ func isPoint(r Range) bool {
 // segmentNumbers indexes together.
 const maxNumSegs = 32
 
-// segmentNumbers rebuilds l.nseg after a change to l.nums or l.ranges: an
-// exact number e becomes the segment [e, e+1), which only its own key
-// falls in.
+// segmentNumbers rebuilds l.nseg after a change to l.nums or l.ranges.
 func (l *leaf) segmentNumbers() {
 	if len(l.numKeys)+len(l.ranges) == 0 || len(l.numKeys)+len(l.ranges) > maxNumSegs {
 		l.nseg = nil
 		return
 	}
-	g := &rangeSegs{}
-	cut := func(lo, hi uint64) {
-		if lo > 0 {
-			g.cuts = append(g.cuts, lo)
-		}
-		if hi < math.MaxUint64 {
-			g.cuts = append(g.cuts, hi+1)
-		}
-	}
-	for _, r := range l.ranges {
-		cut(r.lo, r.hi)
-	}
-	for _, k := range l.numKeys {
-		cut(k, k)
-	}
-	slices.Sort(g.cuts)
-	g.cuts = slices.Compact(g.cuts)
-	g.refs = make([][]ref, len(g.cuts)+1)
-	for k := range g.refs {
-		at := uint64(0) // the segment's first key
-		if k > 0 {
-			at = g.cuts[k-1]
-		}
-		for _, r := range l.ranges {
-			if r.lo <= at && at <= r.hi {
-				g.refs[k] = append(g.refs[k], r.r)
-			}
-		}
-		if k == 0 || k == len(g.cuts) || g.cuts[k] == at+1 {
-			g.refs[k] = append(g.refs[k], l.nums[at]...)
-		}
-	}
+	g := newRangeSegs(l.ranges, l.numKeys, l.nums)
 	g.dec = newDecBands(g)
 	l.nseg = g
 }
