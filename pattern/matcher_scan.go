@@ -458,7 +458,12 @@ func (s *scratch) array(ev []byte, i int, n *pathNode) (int, error) {
 			}
 		} else {
 			var err error
-			if i, err = s.value(ev, i, n); err != nil {
+			if i < len(ev) && ev[i] == '[' {
+				i, err = s.array(ev, i, n) // nested arrays (of numbers, often)
+			} else {
+				i, err = s.value(ev, i, n)
+			}
+			if err != nil {
 				return 0, err
 			}
 		}
