@@ -129,6 +129,11 @@ func skipString(b []byte, i int) int {
 // closing brackets as the depth, where the container may end, is looked at
 // byte by byte.
 func skipContainer(b []byte, start int) (int, error) {
+	if b[start] == '{' {
+		if j := flatObjectEnd(b, start); j > 0 {
+			return j, nil
+		}
+	}
 	depth := 1
 	i := start + 1
 	for {
@@ -187,6 +192,56 @@ func skipContainer(b []byte, start int) (int, error) {
 			break
 		}
 	}
+}
+
+// flatObjectEnd returns the index just after the object at b[start] if it
+// is flat: nothing between its braces opens a container or escapes a
+// character. Then its end is the first '}', if an even number of quotes
+// precede it; one pass of a few tests per word finds it. Otherwise it
+// returns 0, and the object is skipped the long way. (Objects of short
+// strings and numbers, such as the properties of GeoJSON features, are
+// common; other objects give up at their first bracket.)
+func flatObjectEnd(b []byte, start int) int {
+	quotes := 0
+	i := start + 1
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		x := w | 0x2020202020202020 // '[' → '{', ']' → '}'
+		// The lowest flag of each mask is exact.
+		bad := zeroBytes(x^0x7b7b7b7b7b7b7b7b) | zeroBytes(w^0x5c5c5c5c5c5c5c5c)
+		closes := zeroBytes(x ^ 0x7d7d7d7d7d7d7d7d)
+		q := exactZero(w ^ 0x2222222222222222)
+		if closes == 0 {
+			if bad != 0 {
+				return 0
+			}
+			quotes += bits.OnesCount64(q)
+			continue
+		}
+		c := closes & -closes
+		if bad != 0 && bad&-bad < c {
+			return 0 // a bracket or backslash comes first
+		}
+		pos := bits.TrailingZeros64(c) >> 3
+		if b[i+pos] != '}' || (quotes+bits.OnesCount64(q&(c-1)))%2 != 0 {
+			return 0 // a ']', or a '}' inside a string
+		}
+		return i + pos + 1
+	}
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '{', '[', ']', '\\':
+			return 0
+		case '"':
+			quotes++
+		case '}':
+			if quotes%2 != 0 {
+				return 0
+			}
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // skipValue skips any JSON value starting at b[i] (no leading space).
