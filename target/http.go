@@ -74,15 +74,25 @@ type HTTP struct {
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
-	// urls holds parsed endpoints (string → *url.URL, never modified), so
-	// that a request to an endpoint without path parameters or query
-	// string parameters parses nothing.
+	// urls holds parsed endpoints (string → *endpointURL, never
+	// modified), so that a request to an endpoint without path parameters
+	// or query string parameters parses nothing.
 	urls sync.Map
+	// plain sends the requests to http:// endpoints that no proxy setting
+	// covers; nil when the caller supplied its own client.
+	plain *plainHTTP
+}
+
+// endpointURL is a parsed endpoint and whether plainHTTP may send to it.
+type endpointURL struct {
+	u     *url.URL
+	plain bool
 }
 
 // NewHTTP returns the API destination adapter. client may be nil for a
 // client with pooled keep-alive connections and no redirects.
 func NewHTTP(dests Destinations, client *http.Client) *HTTP {
+	custom := client != nil
 	if client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConns = 1024
@@ -94,7 +104,11 @@ func NewHTTP(dests Destinations, client *http.Client) *HTTP {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &HTTP{dests: dests, client: client, limiters: map[string]*rate.Limiter{}}
+	h := &HTTP{dests: dests, client: client, limiters: map[string]*rate.Limiter{}}
+	if !custom {
+		h.plain = newPlainHTTP()
+	}
+	return h
 }
 
 // Invoke sends the job's payload to its API destination.
@@ -114,19 +128,57 @@ func (h *HTTP) Invoke(ctx context.Context, job *delivery.Job) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, HTTPTimeout)
 	defer cancel()
-	req, err := h.buildRequest(ctx, d, job)
+	method := strings.ToUpper(d.HTTPMethod)
+	if method == "" {
+		method = http.MethodPost
+	}
+	var tp delivery.HTTPParameters
+	if job.HTTP != nil {
+		tp = *job.HTTP
+	}
+	eu, err := h.endpoint(d, tp)
 	if err != nil {
 		return err
 	}
-	resp, err := h.client.Do(req)
+	withBody := bodyMethods[method]
+	header, err := buildHeader(d, tp, withBody)
+	if err != nil {
+		return err
+	}
+	var status int
+	if h.plain != nil && eu.plain {
+		status, err = h.plain.do(ctx, method, eu.u, header, job.Payload, withBody)
+	} else {
+		status, err = h.send(ctx, method, eu.u, header, job.Payload, withBody)
+	}
 	if err != nil {
 		return &Error{Code: CodeClientError, Retry: true, Err: err,
 			Message: fmt.Sprintf("request to API destination endpoint failed: %v", err)}
 	}
+	return statusError(status)
+}
+
+// send makes the request with the net/http client.
+func (h *HTTP) send(ctx context.Context, method string, u *url.URL, header http.Header, payload []byte, withBody bool) (int, error) {
+	var body io.Reader
+	if withBody {
+		body = bytes.NewReader(payload)
+	}
+	// The URL is set below: the endpoint is parsed once, not per request.
+	req, err := http.NewRequestWithContext(ctx, method, "", body)
+	if err != nil {
+		return 0, err
+	}
+	c := *u
+	req.URL, req.Host, req.Header = &c, u.Host, header
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
 	// Drain a little so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	return statusError(resp.StatusCode)
+	return resp.StatusCode, nil
 }
 
 // statusError classifies an HTTP status: 2xx delivered; 429 and 5xx worth a
@@ -170,81 +222,58 @@ func (h *HTTP) limiter(d Destination) *rate.Limiter {
 
 var bodyMethods = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true}
 
-// buildRequest makes the request of job to d: the endpoint with its '*'
-// replaced by the target's path parameter values in order, the target's then
-// the connection's query-string parameters and headers, and the connection's
-// authorization.
-func (h *HTTP) buildRequest(ctx context.Context, d Destination, job *delivery.Job) (*http.Request, error) {
-	method := strings.ToUpper(d.HTTPMethod)
-	if method == "" {
-		method = http.MethodPost
-	}
-	var tp delivery.HTTPParameters
-	if job.HTTP != nil {
-		tp = *job.HTTP
-	}
-	u, err := h.endpoint(d, tp)
-	if err != nil {
-		return nil, err
-	}
-	var body io.Reader
-	if bodyMethods[method] {
-		body = bytes.NewReader(job.Payload)
-	}
-	// The URL is set below: the endpoint is parsed once, not per request.
-	req, err := http.NewRequestWithContext(ctx, method, "", body)
-	if err != nil {
-		return nil, Errorf(CodeInvalidParameter, false, "API destination %s: %v", d.ARN, err)
-	}
-	req.URL, req.Host = u, u.Host
-	// Canonical header names set directly; parameters through Set, which
+// buildHeader makes the headers of a request to d: the target's then the
+// connection's header parameters, and the connection's authorization.
+func buildHeader(d Destination, tp delivery.HTTPParameters, withBody bool) (http.Header, error) {
+	h := make(http.Header, 3+len(tp.HeaderParameters)+len(d.Connection.HeaderParameters))
+	// Canonical names set directly; parameters through Set, which
 	// canonicalizes them.
-	req.Header["User-Agent"] = []string{UserAgent}
-	if body != nil {
-		req.Header["Content-Type"] = []string{"application/json; charset=utf-8"}
+	h["User-Agent"] = []string{UserAgent}
+	if withBody {
+		h["Content-Type"] = []string{"application/json; charset=utf-8"}
 	}
 	for k, v := range tp.HeaderParameters {
-		req.Header.Set(k, v)
+		h.Set(k, v)
 	}
 	for k, v := range d.Connection.HeaderParameters {
-		req.Header.Set(k, v)
+		h.Set(k, v)
 	}
 	c := d.Connection
 	switch c.AuthorizationType {
 	case AuthAPIKey:
-		req.Header.Set(c.APIKeyName, c.APIKeyValue)
+		h.Set(c.APIKeyName, c.APIKeyValue)
 	case AuthBasic:
-		req.Header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password))}
+		h["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password))}
 	case "":
 	default:
 		return nil, Errorf(CodeInvalidParameter, false, "authorization type %s of connection %s is not supported", c.AuthorizationType, c.ARN)
 	}
-	return req, nil
+	for k, vs := range h {
+		for _, v := range vs {
+			if !validHeader(k, v) {
+				return nil, Errorf(CodeInvalidParameter, false, "API destination %s: header %q cannot be sent (invalid name or value)", d.ARN, k)
+			}
+		}
+	}
+	return h, nil
 }
 
-// endpoint returns the URL a request goes to (a copy the caller may keep).
-func (h *HTTP) endpoint(d Destination, tp delivery.HTTPParameters) (*url.URL, error) {
-	plain := len(tp.PathParameterValues) == 0 && len(tp.QueryStringParameters)+len(d.Connection.QueryStringParameters) == 0
-	if plain {
-		if u, ok := h.urls.Load(d.InvocationEndpoint); ok {
-			c := *u.(*url.URL)
-			return &c, nil
+// endpoint returns the URL a request goes to (the caller must not modify
+// it) and whether plainHTTP may send it.
+func (h *HTTP) endpoint(d Destination, tp delivery.HTTPParameters) (endpointURL, error) {
+	simple := len(tp.PathParameterValues) == 0 && len(tp.QueryStringParameters)+len(d.Connection.QueryStringParameters) == 0
+	if simple {
+		if e, ok := h.urls.Load(d.InvocationEndpoint); ok {
+			return *e.(*endpointURL), nil
 		}
 	}
 	endpoint, err := fillPath(d.InvocationEndpoint, tp.PathParameterValues)
 	if err != nil {
-		return nil, err
+		return endpointURL{}, err
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, Errorf(CodeInvalidParameter, false, "invalid InvocationEndpoint %q of API destination %s", d.InvocationEndpoint, d.ARN)
-	}
-	if plain {
-		// An endpoint with a '*' and no path parameters is refused by
-		// fillPath above, so only endpoints without one are kept.
-		c := *u
-		h.urls.Store(d.InvocationEndpoint, &c)
-		return u, nil
+		return endpointURL{}, Errorf(CodeInvalidParameter, false, "invalid InvocationEndpoint %q of API destination %s", d.InvocationEndpoint, d.ARN)
 	}
 	if len(tp.QueryStringParameters)+len(d.Connection.QueryStringParameters) > 0 {
 		q := u.Query()
@@ -256,7 +285,20 @@ func (h *HTTP) endpoint(d Destination, tp delivery.HTTPParameters) (*url.URL, er
 		}
 		u.RawQuery = q.Encode()
 	}
-	return u, nil
+	e := endpointURL{u: u, plain: u.Scheme == "http" && !proxied(u)}
+	if simple {
+		// An endpoint with a '*' and no path parameters is refused by
+		// fillPath above, so only endpoints without one are kept.
+		h.urls.Store(d.InvocationEndpoint, &e)
+	}
+	return e, nil
+}
+
+// proxied reports whether the environment's proxy settings (HTTP_PROXY,
+// NO_PROXY) send requests to u through a proxy.
+func proxied(u *url.URL) bool {
+	p, err := http.ProxyFromEnvironment(&http.Request{URL: u})
+	return err != nil || p != nil
 }
 
 var errPathParams = errors.New("path parameters")
