@@ -418,6 +418,22 @@ func (c *Catalog) MutateRule(ctx context.Context, bus, name string, fn func(cur 
 	})
 }
 
+// DeleteRuleCreatedAt deletes the rule name of bus if it is the one created
+// at created (not a rule of the same name created since), and reports
+// whether it did.
+func (c *Catalog) DeleteRuleCreatedAt(ctx context.Context, bus, name string, created time.Time) (bool, error) {
+	deleted := false
+	_, err := mutate(ctx, c, ruleKey(bus, name), func(cur *Rule) (*Rule, error) {
+		if cur == nil || !cur.CreationTime.Equal(created) {
+			deleted = false
+			return nil, errKeep
+		}
+		deleted = true
+		return nil, nil
+	})
+	return deleted, err
+}
+
 // ---- connections ----
 
 // Connection returns the connection named name, or ErrNotFound.

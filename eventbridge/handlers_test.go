@@ -121,6 +121,56 @@ func TestConcurrentPutTargets(t *testing.T) {
 	}
 }
 
+// TestConcurrentPutRuleQuota: PutRule calls creating rules at the same time
+// keep exactly the quota of rules per bus; the others are refused.
+func TestConcurrentPutRuleQuota(t *testing.T) {
+	ctx := context.Background()
+	const quota, callers = 3, 16
+	srv := startServer(t, eventbridge.Config{MaxRulesPerBus: quota}, false)
+	for round := range 3 {
+		var wg sync.WaitGroup
+		errs := make([]error, callers)
+		start := make(chan struct{})
+		for i := range callers {
+			wg.Go(func() {
+				<-start
+				_, errs[i] = srv.Service.PutRule(ctx, &eventbridge.PutRuleInput{Name: str(fmt.Sprint("r", round, "-", i)),
+					EventPattern: str(`{"source":["a"]}`)})
+			})
+		}
+		close(start)
+		wg.Wait()
+		accepted := 0
+		for _, err := range errs {
+			var ae *awsapi.Error
+			switch {
+			case err == nil:
+				accepted++
+			case errors.As(err, &ae) && ae.Code == awsapi.CodeLimitExceededException:
+			default:
+				t.Fatalf("PutRule: %v", err)
+			}
+		}
+		n, err := srv.Catalog.CountRules(ctx, "default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if accepted != quota || n != quota {
+			t.Fatalf("round %d: %d accepted, %d rules stored; want %d of each", round, accepted, n, quota)
+		}
+		// Make room for the next round.
+		rules, err := srv.Catalog.Rules(ctx, "default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rules {
+			if _, err := srv.Service.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: str(r.Name)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 func TestNewRequiresCatalog(t *testing.T) {
 	if _, err := eventbridge.New(eventbridge.Config{}); err == nil {
 		t.Fatal("New without a catalog: no error")

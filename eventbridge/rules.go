@@ -3,6 +3,8 @@ package eventbridge
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
@@ -59,7 +61,9 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 		state = *in.State
 	}
 	name := *in.Name
+	created := false
 	r, err := s.cat.MutateRule(ctx, bus.Name, name, func(cur *catalog.Rule) (*catalog.Rule, error) {
+		created = cur == nil
 		next := &catalog.Rule{
 			EventPattern:       deref(in.EventPattern),
 			ScheduleExpression: deref(in.ScheduleExpression),
@@ -97,8 +101,52 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 	if err != nil {
 		return nil, internal("PutRule", err)
 	}
+	if created {
+		if err := s.keepRuleQuota(ctx, r); err != nil {
+			return nil, err
+		}
+	}
 	s.written(ctx, "PutRule")
 	return &PutRuleOutput{RuleArn: r.ARN}, nil
+}
+
+// keepRuleQuota undoes the creation of rule r if PutRule calls running at
+// the same time (here or in another Conveyor on the same store) have
+// together created more rules than the bus's quota: each counted the rules
+// before creating its own. The rules of the bus are ranked by creation
+// (time, then name), and the call whose rule ranks past the quota deletes
+// it and answers LimitExceededException, so that exactly the quota is kept.
+func (s *Service) keepRuleQuota(ctx context.Context, r *catalog.Rule) error {
+	n, err := s.cat.CountRules(ctx, r.EventBusName)
+	if err != nil {
+		return internal("PutRule", err)
+	}
+	if n <= s.maxRules {
+		return nil
+	}
+	rules, err := s.cat.Rules(ctx, r.EventBusName)
+	if err != nil {
+		return internal("PutRule", err)
+	}
+	slices.SortFunc(rules, func(a, b *catalog.Rule) int {
+		if c := a.CreationTime.Compare(b.CreationTime); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	for i, x := range rules {
+		if x.Name != r.Name {
+			continue
+		}
+		if i < s.maxRules {
+			return nil
+		}
+		if _, err := s.cat.DeleteRuleCreatedAt(ctx, r.EventBusName, r.Name, r.CreationTime); err != nil {
+			return internal("PutRule", err)
+		}
+		return errLimitExceeded()
+	}
+	return nil
 }
 
 // checkPattern validates an event pattern as PutRule does.
