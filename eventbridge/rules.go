@@ -3,6 +3,7 @@ package eventbridge
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -61,6 +62,9 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 		state = *in.State
 	}
 	name := *in.Name
+	mu := &s.putRule[maphash.String(s.seed, bus.Name)%uint64(len(s.putRule))]
+	mu.Lock()
+	defer mu.Unlock()
 	created := false
 	r, err := s.cat.MutateRule(ctx, bus.Name, name, func(cur *catalog.Rule) (*catalog.Rule, error) {
 		created = cur == nil
@@ -110,12 +114,13 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 	return &PutRuleOutput{RuleArn: r.ARN}, nil
 }
 
-// keepRuleQuota undoes the creation of rule r if PutRule calls running at
-// the same time (here or in another Conveyor on the same store) have
-// together created more rules than the bus's quota: each counted the rules
-// before creating its own. The rules of the bus are ranked by creation
-// (time, then name), and the call whose rule ranks past the quota deletes
-// it and answers LimitExceededException, so that exactly the quota is kept.
+// keepRuleQuota undoes the creation of rule r if PutRule calls of another
+// Conveyor on the same store, running at the same time, have together
+// created more rules than the bus's quota: each counted the rules before
+// creating its own. (Within one process, calls on a bus take turns.) The
+// rules of the bus are ranked by creation (time, then name), and a call
+// whose rule ranks past the quota deletes it and answers
+// LimitExceededException.
 func (s *Service) keepRuleQuota(ctx context.Context, r *catalog.Rule) error {
 	n, err := s.cat.CountRules(ctx, r.EventBusName)
 	if err != nil {
