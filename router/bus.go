@@ -1,9 +1,11 @@
 package router
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor/conveyor/delivery"
+	"github.com/conveyor/conveyor/event"
 	"github.com/conveyor/conveyor/pattern"
 	"github.com/conveyor/conveyor/transform"
 )
@@ -317,9 +320,18 @@ func (b *bus) jobsFor(m jetstream.Msg, s *routeScratch) {
 	h := m.Headers()
 	readOnly := h.Get(HeaderReadOnlyAPICall) != ""
 	eventID := h.Get(jetstream.MsgIDHeader)
+	if eventID == "" {
+		eventID = eventIDOf(data)
+	}
 	var ingested time.Time
-	if md, err := m.Metadata(); err == nil {
+	md, err := m.Metadata()
+	if err == nil {
 		ingested = md.Timestamp
+	}
+	if eventID == "" && md != nil {
+		// An envelope without an id (not one PutEvents stored): its place
+		// on the bus names its jobs.
+		eventID = "seq-" + strconv.FormatUint(md.Sequence.Stream, 10)
 	}
 	counted := false
 	for _, id := range s.ids {
@@ -366,4 +378,23 @@ func (b *bus) appendJobs(jobs []*delivery.Job, ru *rule, data []byte, eventID st
 		})
 	}
 	return jobs
+}
+
+// idPrefix is how every envelope that PutEvents stores begins
+// (event.Event.AppendJSON).
+var idPrefix = []byte(`{"version":"0","id":"`)
+
+// eventIDOf returns the "id" of envelope data: read in place when the
+// envelope begins as PutEvents writes it, else parsed.
+func eventIDOf(data []byte) string {
+	if rest, ok := bytes.CutPrefix(data, idPrefix); ok {
+		if end := bytes.IndexByte(rest, '"'); end >= 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
+			return string(rest[:end])
+		}
+	}
+	e, err := event.Parse(data)
+	if err != nil {
+		return ""
+	}
+	return e.ID
 }
