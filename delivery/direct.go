@@ -159,17 +159,22 @@ func (r *Runner) directWorker(d *direct) {
 	defer r.directWG.Done()
 	idle := time.NewTimer(directIdle)
 	defer idle.Stop()
+	// The worker's own child of invCtx: an attempt's timeout context
+	// registers with it, not with invCtx, which every worker would
+	// contend for.
+	ctx, cancel := context.WithCancel(r.invCtx)
+	defer cancel()
 	for {
 		select {
 		case dj := <-d.jobs:
-			dj.s.Settled(r.takeDirect(d, dj))
+			dj.s.Settled(r.takeDirect(ctx, d, dj))
 			continue
 		default:
 		}
 		idle.Reset(directIdle)
 		select {
 		case dj := <-d.jobs:
-			dj.s.Settled(r.takeDirect(d, dj))
+			dj.s.Settled(r.takeDirect(ctx, d, dj))
 			continue
 		case <-idle.C:
 		case <-r.directDone:
@@ -177,7 +182,7 @@ func (r *Runner) directWorker(d *direct) {
 			for {
 				select {
 				case dj := <-d.jobs:
-					dj.s.Settled(r.takeDirect(d, dj))
+					dj.s.Settled(r.takeDirect(ctx, d, dj))
 					continue
 				default:
 				}
@@ -199,7 +204,7 @@ func (r *Runner) directWorker(d *direct) {
 // takeDirect settles a job taken from the target's waiting jobs: attempted,
 // or stored without an attempt when it waited too long or the target
 // failed meanwhile.
-func (r *Runner) takeDirect(d *direct, dj directJob) error {
+func (r *Runner) takeDirect(ctx context.Context, d *direct, dj directJob) error {
 	if r.directStop.Load() {
 		// Closing: jobs not started yet are left to their events.
 		return ErrDirectStopped
@@ -210,14 +215,14 @@ func (r *Runner) takeDirect(d *direct, dj directJob) error {
 		defer cancel()
 		return r.q.Enqueue(ctx, dj.job)
 	}
-	return r.attemptDirect(d, dj.job, now)
+	return r.attemptDirect(ctx, d, dj.job, now)
 }
 
-func (r *Runner) attemptDirect(d *direct, job *Job, start time.Time) error {
+func (r *Runner) attemptDirect(ctx context.Context, d *direct, job *Job, start time.Time) error {
 	job.Attempt = 1
 	d.tm.attempts.Inc()
-	ctx, cancel := context.WithTimeout(r.invCtx, r.cfg.InvokeTimeout)
-	err := r.cfg.Invoker.Invoke(ctx, job)
+	ictx, cancel := context.WithTimeout(ctx, r.cfg.InvokeTimeout)
+	err := r.cfg.Invoker.Invoke(ictx, job)
 	cancel()
 	now := r.cfg.Clock.Now()
 	if err == nil {

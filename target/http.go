@@ -78,6 +78,9 @@ type HTTP struct {
 	// modified), so that a request to an endpoint without path parameters
 	// or query string parameters parses nothing.
 	urls sync.Map
+	// headers holds, by destination ARN, the *cachedHeader of
+	// destinations without header parameters.
+	headers sync.Map
 	// plain sends the requests to http:// endpoints that no proxy setting
 	// covers; nil when the caller supplied its own client.
 	plain *plainHTTP
@@ -126,8 +129,6 @@ func (h *HTTP) Invoke(ctx context.Context, job *delivery.Job) error {
 				Message: fmt.Sprintf("invocation rate limit of %d per second reached", d.InvocationRateLimitPerSecond)}
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, HTTPTimeout)
-	defer cancel()
 	method := strings.ToUpper(d.HTTPMethod)
 	if method == "" {
 		method = http.MethodPost
@@ -141,21 +142,70 @@ func (h *HTTP) Invoke(ctx context.Context, job *delivery.Job) error {
 		return err
 	}
 	withBody := bodyMethods[method]
+	var status int
+	if h.plain != nil && eu.plain {
+		header, err := h.plainHeader(d, tp, withBody)
+		if err != nil {
+			return err
+		}
+		status, err = h.plain.do(ctx, time.Now().Add(HTTPTimeout), method, eu.u, header, job.Payload, withBody)
+		if err != nil {
+			return requestFailed(err)
+		}
+		return statusError(status)
+	}
 	header, err := buildHeader(d, tp, withBody)
 	if err != nil {
 		return err
 	}
-	var status int
-	if h.plain != nil && eu.plain {
-		status, err = h.plain.do(ctx, method, eu.u, header, job.Payload, withBody)
-	} else {
-		status, err = h.send(ctx, method, eu.u, header, job.Payload, withBody)
-	}
+	ctx, cancel := context.WithTimeout(ctx, HTTPTimeout)
+	defer cancel()
+	status, err = h.send(ctx, method, eu.u, header, job.Payload, withBody)
 	if err != nil {
-		return &Error{Code: CodeClientError, Retry: true, Err: err,
-			Message: fmt.Sprintf("request to API destination endpoint failed: %v", err)}
+		return requestFailed(err)
 	}
 	return statusError(status)
+}
+
+func requestFailed(err error) error {
+	return &Error{Code: CodeClientError, Retry: true, Err: err,
+		Message: fmt.Sprintf("request to API destination endpoint failed: %v", err)}
+}
+
+// plainHeader returns the headers of a request to d for plainHTTP, which
+// only reads them: for a destination whose target and connection set no
+// header parameters, the ones made for its last request when its
+// authorization has not changed since.
+func (h *HTTP) plainHeader(d Destination, tp delivery.HTTPParameters, withBody bool) (http.Header, error) {
+	if len(tp.HeaderParameters)+len(d.Connection.HeaderParameters) > 0 {
+		return buildHeader(d, tp, withBody)
+	}
+	c := d.Connection
+	if v, ok := h.headers.Load(d.ARN); ok {
+		if ch := v.(*cachedHeader); ch.matches(c, withBody) {
+			return ch.h, nil
+		}
+	}
+	hd, err := buildHeader(d, tp, withBody)
+	if err != nil {
+		return nil, err
+	}
+	h.headers.Store(d.ARN, &cachedHeader{authType: c.AuthorizationType, keyName: c.APIKeyName, keyValue: c.APIKeyValue,
+		user: c.Username, password: c.Password, withBody: withBody, h: hd})
+	return hd, nil
+}
+
+// cachedHeader is the headers of a destination without header parameters,
+// with what they were made from.
+type cachedHeader struct {
+	authType, keyName, keyValue, user, password string
+	withBody                                    bool
+	h                                           http.Header
+}
+
+func (ch *cachedHeader) matches(c Connection, withBody bool) bool {
+	return ch.withBody == withBody && ch.authType == c.AuthorizationType && ch.keyName == c.APIKeyName &&
+		ch.keyValue == c.APIKeyValue && ch.user == c.Username && ch.password == c.Password
 }
 
 // send makes the request with the net/http client.

@@ -59,16 +59,21 @@ func newPlainHTTP() *plainHTTP {
 // answer arrived: the server had closed it while idle.
 var errPlainStale = errors.New("kept-alive connection closed by the server")
 
-// do sends one request and returns the answer's status code. header holds
-// canonical names; body is sent with a Content-Length when withBody.
-func (p *plainHTTP) do(ctx context.Context, method string, u *url.URL, header http.Header, body []byte, withBody bool) (int, error) {
+// do sends one request and returns the answer's status code. The exchange
+// ends at deadline or ctx's, whichever comes first, or when ctx is
+// cancelled. header holds canonical names; body is sent with a
+// Content-Length when withBody.
+func (p *plainHTTP) do(ctx context.Context, deadline time.Time, method string, u *url.URL, header http.Header, body []byte, withBody bool) (int, error) {
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	host := hostPort(u)
 	for attempt := 0; ; attempt++ {
 		pc, reused, err := p.get(ctx, host)
 		if err != nil {
 			return 0, err
 		}
-		status, keep, err := pc.roundTrip(ctx, method, u, header, body, withBody, reused)
+		status, keep, err := pc.roundTrip(ctx, deadline, method, u, header, body, withBody, reused)
 		if err != nil {
 			pc.c.Close()
 			if errors.Is(err, errPlainStale) && attempt == 0 && ctx.Err() == nil {
@@ -140,11 +145,7 @@ func (p *plainHTTP) put(pc *plainConn) {
 
 // roundTrip writes the request and reads the answer's head and body. keep
 // says whether the connection may carry another request.
-func (pc *plainConn) roundTrip(ctx context.Context, method string, u *url.URL, header http.Header, body []byte, withBody, reused bool) (status int, keep bool, err error) {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(HTTPTimeout)
-	}
+func (pc *plainConn) roundTrip(ctx context.Context, deadline time.Time, method string, u *url.URL, header http.Header, body []byte, withBody, reused bool) (status int, keep bool, err error) {
 	if err := pc.c.SetDeadline(deadline); err != nil {
 		return 0, false, err
 	}

@@ -340,3 +340,33 @@ func TestHTTPPlainOnlyForHTTP(t *testing.T) {
 		t.Error("a caller's client is not used for every request")
 	}
 }
+
+// A connection's new API key (UpdateConnection) is sent from the next
+// request on, although a destination's headers are kept between requests.
+func TestHTTPHeaderFollowsConnection(t *testing.T) {
+	srv, last := recorder(t, 200)
+	d := dests{destARN: {ARN: destARN, InvocationEndpoint: srv.URL, HTTPMethod: "POST",
+		Connection: Connection{AuthorizationType: AuthAPIKey, APIKeyName: "x-api-key", APIKeyValue: "one"}}}
+	h := NewHTTP(d, nil)
+	job := &delivery.Job{TargetARN: destARN, Payload: []byte(`{}`)}
+	for _, c := range []struct {
+		conn   Connection
+		header string
+		want   string
+	}{
+		{d[destARN].Connection, "X-Api-Key", "one"},
+		{Connection{AuthorizationType: AuthAPIKey, APIKeyName: "x-api-key", APIKeyValue: "two"}, "X-Api-Key", "two"},
+		{Connection{AuthorizationType: AuthAPIKey, APIKeyName: "x-other", APIKeyValue: "two"}, "X-Other", "two"},
+		{Connection{AuthorizationType: AuthBasic, Username: "u", Password: "p"}, "Authorization", "Basic dTpw"},
+	} {
+		x := d[destARN]
+		x.Connection = c.conn
+		d[destARN] = x
+		if err := h.Invoke(context.Background(), job); err != nil {
+			t.Fatal(err)
+		}
+		if got := last().header.Get(c.header); got != c.want {
+			t.Errorf("%s = %q, want %q", c.header, got, c.want)
+		}
+	}
+}
