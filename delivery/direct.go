@@ -54,11 +54,19 @@ type direct struct {
 	// skipped.
 	fails     atomic.Int32
 	downUntil atomic.Int64
+	// running counts the attempts in progress; progress (unix
+	// nanoseconds) is when one last ended, or when one started while none
+	// ran. Attempts running with no progress for slowDirect mean the
+	// target hangs: it is skipped before the first of them times out.
+	running  atomic.Int32
+	progress atomic.Int64
 }
 
 func (d *direct) healthy(now time.Time) bool {
-	u := d.downUntil.Load()
-	return u == 0 || now.UnixNano() >= u
+	if u := d.downUntil.Load(); u != 0 && now.UnixNano() < u {
+		return false
+	}
+	return d.running.Load() == 0 || now.UnixNano()-d.progress.Load() <= int64(slowDirect)
 }
 
 // succeeded ends a pause: the target answers again.
@@ -221,10 +229,15 @@ func (r *Runner) takeDirect(ctx context.Context, d *direct, dj directJob) error 
 func (r *Runner) attemptDirect(ctx context.Context, d *direct, job *Job, start time.Time) error {
 	job.Attempt = 1
 	d.tm.attempts.Inc()
+	if d.running.Add(1) == 1 {
+		d.progress.Store(start.UnixNano())
+	}
 	ictx, cancel := context.WithTimeout(ctx, r.cfg.InvokeTimeout)
 	err := r.cfg.Invoker.Invoke(ictx, job)
 	cancel()
 	now := r.cfg.Clock.Now()
+	d.progress.Store(now.UnixNano())
+	d.running.Add(-1)
 	if err == nil {
 		r.delivered(d.tm, job, now)
 		if now.Sub(start) > slowDirect {

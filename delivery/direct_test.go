@@ -219,3 +219,42 @@ func TestDirectClose(t *testing.T) {
 		t.Error("closed runner took a job")
 	}
 }
+
+// A target whose requests hang is skipped a second after they started,
+// long before they time out.
+func TestDirectSkipsHangingTarget(t *testing.T) {
+	h := newHangingEndpoint(t)
+	arn := destARN("hang")
+	st := storetest.Open(t)
+	f := newFixture(t, st, dests{arn: {ARN: arn, InvocationEndpoint: h.srv.URL, HTTPMethod: "POST"}}, func(c *delivery.Config) {
+		c.BackoffBase, c.BackoffMax = 2*time.Second, 5*time.Second
+	})
+	key := delivery.TargetKey{Bus: "default", Rule: "r", ID: "hang"}
+	s := newSettler()
+	if !f.r.TryDirect(job(key, arn, "first"), s) {
+		t.Fatal("first job refused")
+	}
+	eventually(t, "request held", func() bool { now, _ := h.held(); return now == 1 })
+	if !f.r.TryDirect(job(key, arn, "second"), s) {
+		t.Fatal("second job refused while the first has run for less than a second")
+	}
+	start := time.Now()
+	taken := 2
+	eventually(t, "the hanging target skipped", func() bool {
+		if f.r.TryDirect(job(key, arn, fmt.Sprint("late-", taken)), s) {
+			taken++
+			return false
+		}
+		return true
+	})
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("hanging target skipped after %v", d)
+	}
+	close(h.release)
+	// Every job taken is settled (delivered, or stored after waiting).
+	for range taken {
+		if err := s.wait(t); err != nil {
+			t.Fatalf("settled with %v", err)
+		}
+	}
+}

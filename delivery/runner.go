@@ -116,7 +116,7 @@ type Config struct {
 	// direct delivery off (every job goes through the queue).
 	DirectMaxInFlight int
 	// DirectQueue bounds the jobs of one target waiting for a direct
-	// invocation (default 512); jobs beyond it go through the queue, as
+	// invocation (default 256); jobs beyond it go through the queue, as
 	// do jobs that waited more than a second.
 	DirectQueue int
 }
@@ -194,7 +194,7 @@ func NewRunner(q *Queue, cfg Config) (*Runner, error) {
 		cfg.DirectMaxInFlight = 64
 	}
 	if cfg.DirectQueue <= 0 {
-		cfg.DirectQueue = 512
+		cfg.DirectQueue = 256
 	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {

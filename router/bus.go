@@ -137,8 +137,11 @@ func (b *bus) consume(ctx context.Context) error {
 		Description: "Conveyor router: matches events against the bus's rules",
 		AckPolicy:   jetstream.AckExplicitPolicy,
 		// An event stays unacknowledged while its direct deliveries run.
-		AckWait:       max(30*time.Second, b.r.cfg.Runner.DirectSettleTime()+10*time.Second),
-		MaxAckPending: 8 * b.r.cfg.Batch,
+		AckWait: max(30*time.Second, b.r.cfg.Runner.DirectSettleTime()+10*time.Second),
+		// Events wait here for their direct deliveries: a target that hangs
+		// holds up to a few hundred (delivery.Config.DirectMaxInFlight +
+		// DirectQueue) until it is found slow; room for a dozen such.
+		MaxAckPending: 16 * b.r.cfg.Batch,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
