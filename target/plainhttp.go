@@ -29,6 +29,9 @@ type plainHTTP struct {
 
 	mu   sync.Mutex
 	idle map[string][]*plainConn // by host:port, most recently used last
+	// reaping is set while a goroutine closes connections idle longer than
+	// plainIdleTimeout; it runs while any connection is idle.
+	reaping bool
 }
 
 // Pool limits, as the net/http client of [NewHTTP] has them.
@@ -141,6 +144,46 @@ func (p *plainHTTP) put(pc *plainConn) {
 		return
 	}
 	p.idle[pc.host] = append(conns, pc)
+	if !p.reaping {
+		p.reaping = true
+		go p.reap(plainIdleTimeout / 3)
+	}
+}
+
+// reap closes, every period, the connections idle longer than
+// plainIdleTimeout (those of a destination no longer used would stay open
+// otherwise), until none is idle.
+func (p *plainHTTP) reap(period time.Duration) {
+	for {
+		time.Sleep(period)
+		if !p.reapOnce(time.Now()) {
+			return
+		}
+	}
+}
+
+// reapOnce closes the connections idle too long at now, and reports
+// whether any connection is still idle (else reaping stops).
+func (p *plainHTTP) reapOnce(now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for host, conns := range p.idle {
+		stale := 0
+		for stale < len(conns) && now.Sub(conns[stale].lastUsed) > plainIdleTimeout {
+			conns[stale].c.Close()
+			stale++
+		}
+		if stale == len(conns) {
+			delete(p.idle, host)
+		} else if stale > 0 {
+			p.idle[host] = append(conns[:0], conns[stale:]...)
+		}
+	}
+	if len(p.idle) == 0 {
+		p.reaping = false
+		return false
+	}
+	return true
 }
 
 // roundTrip writes the request and reads the answer's head and body. keep
