@@ -129,13 +129,15 @@ func skipString(b []byte, i int) int {
 // closing brackets as the depth, where the container may end, is looked at
 // byte by byte.
 func skipContainer(b []byte, start int) (int, error) {
-	if b[start] == '{' {
-		if j := flatObjectEnd(b, start); j > 0 {
-			return j, nil
-		}
-	}
 	depth := 1
 	i := start + 1
+	if b[start] == '{' {
+		end, at := flatObjectEnd(b, start)
+		if end > 0 {
+			return end, nil
+		}
+		i = at
+	}
 	for {
 		q := len(b)
 		if k := bytes.IndexByte(b[i:], '"'); k >= 0 {
@@ -197,51 +199,56 @@ func skipContainer(b []byte, start int) (int, error) {
 // flatObjectEnd returns the index just after the object at b[start] if it
 // is flat: nothing between its braces opens a container or escapes a
 // character. Then its end is the first '}', if an even number of quotes
-// precede it; one pass of a few tests per word finds it. Otherwise it
-// returns 0, and the object is skipped the long way. (Objects of short
+// precede it; one pass of a few tests per word finds it. (Objects of short
 // strings and numbers, such as the properties of GeoJSON features, are
-// common; other objects give up at their first bracket.)
-func flatObjectEnd(b []byte, start int) int {
+// common.) Otherwise it returns an end of 0 and where the long way may take
+// over: at the first bracket if it lies outside strings (the bytes before
+// it hold no bracket), or else just after the opening brace.
+func flatObjectEnd(b []byte, start int) (end, at int) {
 	quotes := 0
 	i := start + 1
 	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i:])
 		x := w | 0x2020202020202020 // '[' → '{', ']' → '}'
 		// The lowest flag of each mask is exact.
-		bad := zeroBytes(x^0x7b7b7b7b7b7b7b7b) | zeroBytes(w^0x5c5c5c5c5c5c5c5c)
+		opens := zeroBytes(x ^ 0x7b7b7b7b7b7b7b7b)
+		escapes := zeroBytes(w ^ 0x5c5c5c5c5c5c5c5c)
 		closes := zeroBytes(x ^ 0x7d7d7d7d7d7d7d7d)
 		q := exactZero(w ^ 0x2222222222222222)
-		if closes == 0 {
-			if bad != 0 {
-				return 0
-			}
+		if opens|escapes|closes == 0 {
 			quotes += bits.OnesCount64(q)
 			continue
 		}
-		c := closes & -closes
-		if bad != 0 && bad&-bad < c {
-			return 0 // a bracket or backslash comes first
+		first := (opens | escapes | closes) & -(opens | escapes | closes)
+		pos := bits.TrailingZeros64(first) >> 3
+		outside := (quotes+bits.OnesCount64(q&(first-1)))%2 == 0
+		switch {
+		case opens&first != 0 && outside:
+			return 0, i + pos // a container inside: the long way from here
+		case closes&first != 0 && outside && b[i+pos] == '}':
+			return i + pos + 1, 0
 		}
-		pos := bits.TrailingZeros64(c) >> 3
-		if b[i+pos] != '}' || (quotes+bits.OnesCount64(q&(c-1)))%2 != 0 {
-			return 0 // a ']', or a '}' inside a string
-		}
-		return i + pos + 1
+		return 0, start + 1 // an escape, a ']', or a bracket inside a string
 	}
 	for ; i < len(b); i++ {
 		switch b[i] {
-		case '{', '[', ']', '\\':
-			return 0
 		case '"':
 			quotes++
-		case '}':
-			if quotes%2 != 0 {
-				return 0
+		case '{', '[':
+			if quotes%2 == 0 {
+				return 0, i
 			}
-			return i + 1
+			return 0, start + 1
+		case '}':
+			if quotes%2 == 0 {
+				return i + 1, 0
+			}
+			return 0, start + 1
+		case ']', '\\':
+			return 0, start + 1
 		}
 	}
-	return 0
+	return 0, start + 1
 }
 
 // skipValue skips any JSON value starting at b[i] (no leading space).

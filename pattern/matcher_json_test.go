@@ -27,6 +27,13 @@ func TestSkipContainer(t *testing.T) {
 		{obj: `{"a":[1,{"b":"]"}]}`},
 		{obj: `[{"a":"b"},{"c":"d"}]`},
 		{obj: `{"k":"01234567890123456789"}`},
+		{obj: `{"type":"Polygon","coordinates":[[[1,2],[3,4]]]}`}, // taken over at the first bracket
+		{obj: `{"a":"b","c":[1,2],"d":"e"}`},
+		{obj: `{"a":"[","b":[1],"c":"]"}`}, // a bracket inside a string first
+		{obj: `{"a":"x\"","b":{}}`},
+		{obj: `{"abcdefgh":"{","b":{"c":"}"}}`},
+		{obj: `{"abcdefgh":1,"b":{"c":[1,"]"]}}`},
+		{obj: `{"a":[1,2}`, bad: true},
 		{obj: `{"a":"b"]`, bad: true},
 		{obj: `{"a":1]`, bad: true},
 		{obj: `[1,2}`, bad: true},
