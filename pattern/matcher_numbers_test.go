@@ -2,6 +2,8 @@ package pattern
 
 import (
 	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -315,4 +317,61 @@ func TestDecBands(t *testing.T) {
 	if decided < total/2 {
 		t.Errorf("the bands decided %d numbers of %d", decided, total)
 	}
+}
+
+// FuzzNumber checks the event number lexer on any text: it accepts exactly
+// the JSON numbers, ends them where they end, and gives them the key
+// strconv does, inside their window; the decimal bands, where they decide,
+// agree with the key. Each text is tried alone, padded (the fast path) and
+// cut short by the end of the event.
+//
+// Run it with: go test -run '^$' -fuzz FuzzNumber ./pattern
+func FuzzNumber(f *testing.F) {
+	for _, s := range []string{"0", "-0.0", "37.736216555206525", "-122.504078056993180", "1e3", "12345678", "123456789.5",
+		"0.000000001", "01", "1.", "-", "5e-324", "99999999.999999999", "1.7976931348623157e308", "37.7499999999999999"} {
+		f.Add(s)
+	}
+	var l leaf
+	for k, v := range []float64{0, 37.75, -122.45, 1e7, 0.5} {
+		lo, hi := numRange(Range{HasLow: true, Low: v, LowOpen: k%2 == 0})
+		l.ranges = append(l.ranges, rangeRef{r: ref{f: int32(k), slot: -1}, lo: lo, hi: hi})
+	}
+	l.addNum(numKey(37.736216555206525), ref{f: 9, slot: -1})
+	g := l.nseg
+	f.Fuzz(func(t *testing.T, s string) {
+		valid := json.Valid([]byte(s)) && s != "" && (s[0] == '-' || isDigit[s[0]]) && isDigit[s[len(s)-1]]
+		for _, text := range []string{s, s + ",", s + "]" + strings.Repeat(" ", 24)} {
+			var tok numTok
+			end, ok := lexNumber([]byte(text), 0, &tok)
+			whole := ok && end == len(s) && (end == len(text) || !isDigit[text[end]])
+			if !valid {
+				if ok && end == len(text) {
+					t.Fatalf("lexNumber(%q) accepted what is no JSON number", text)
+				}
+				continue
+			}
+			if !whole {
+				t.Fatalf("lexNumber(%q) = %d, %v; want %d, true", text, end, ok, len(s))
+			}
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				t.Fatalf("strconv: %v", err)
+			}
+			want := numKey(f)
+			if got := tok.key(); got != want {
+				t.Fatalf("key(%q) = %x, want %x", s, got, want)
+			}
+			if tok.win && (want < tok.lo || want > tok.hi) {
+				t.Fatalf("window(%q) = [%x, %x] misses %x", s, tok.lo, tok.hi, want)
+			}
+			if j, x, p, n, neg := shortNumber([]byte(text), 0); j >= 0 {
+				if j != len(s) {
+					t.Fatalf("shortNumber(%q) ends at %d", text, j)
+				}
+				if k := g.dec.segment(x, p, n, neg); k >= 0 && k != g.segment(want) {
+					t.Fatalf("bands put %q in segment %d, its key is in %d", s, k, g.segment(want))
+				}
+			}
+		}
+	})
 }
