@@ -56,15 +56,6 @@ func (t *TargetInput) record() catalog.Target {
 	}
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // PutTargetsInput is AWS's PutTargetsRequest.
 type PutTargetsInput struct {
 	Rule         *string       `json:"Rule"`

@@ -56,8 +56,6 @@ func (t token) text() string {
 	return t.str
 }
 
-func (t token) isScalar() bool { return t.kind >= tokString && t.kind <= tokNull }
-
 type scanner struct {
 	data  []byte
 	pos   int

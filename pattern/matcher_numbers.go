@@ -243,21 +243,6 @@ func leadingDigits(w uint64) int {
 	return bits.TrailingZeros64(nonDigits(w)) >> 3
 }
 
-// digitsEnd returns the end of the run of ASCII digits at b[j:].
-func digitsEnd(b []byte, j int) int {
-	for j+8 <= len(b) {
-		k := leadingDigits(binary.LittleEndian.Uint64(b[j:]))
-		j += k
-		if k < 8 {
-			return j
-		}
-	}
-	for j < len(b) && isDigit[b[j]] {
-		j++
-	}
-	return j
-}
-
 // parseDigits returns the value of the n (1 to 8) digits in the low bytes
 // of w.
 func parseDigits(w uint64, n int) uint64 {

@@ -55,10 +55,6 @@ func (t *trie) child(n int32, c byte) int32 {
 // refsOf returns the refs of node n, which has its has bit set.
 func (t *trie) refsOf(n int32) []ref { return t.lists[t.at[n]-1] }
 
-func (t *trie) hasRefs(n int32) bool {
-	return t.has[n>>6]&(1<<(n&63)) != 0
-}
-
 func (t *trie) addChild(n int32, c byte) int32 {
 	t.nodes++
 	id := t.nodes

@@ -68,12 +68,6 @@ func newBus(r *Router, name string) *bus {
 	}
 }
 
-func (b *bus) rule(name string) *rule {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return b.rules[name]
-}
-
 // setRule installs nr as rule name (nil deletes it) and updates the matcher.
 func (b *bus) setRule(name string, nr *rule) {
 	if nr != nil && nr.enabled && nr.pattern != "" {
