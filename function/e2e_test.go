@@ -212,7 +212,7 @@ func TestEC2ExampleLocalFunction(t *testing.T) {
 	// The pending event must not run the function: one more matching event
 	// is the second and last run.
 	putEC2(t, c, "terminated")
-	runs = notify.wait(t, 2)
+	notify.wait(t, 2)
 	time.Sleep(200 * time.Millisecond)
 	runs = notify.runs(t)
 	if len(runs) != 2 || !bytes.Contains(runs[1].raw, []byte(`"terminated"`)) {

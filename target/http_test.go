@@ -147,7 +147,7 @@ func TestHTTPStatus(t *testing.T) {
 		t.Run(fmt.Sprint(c.status), func(t *testing.T) {
 			srv, _ := recorder(t, c.status)
 			if c.status == 301 {
-				srv.Config.Handler = http.RedirectHandler("/elsewhere", 301)
+				srv.Config.Handler = http.RedirectHandler("/elsewhere", http.StatusMovedPermanently)
 			}
 			h := NewHTTP(dests{destARN: {ARN: destARN, InvocationEndpoint: srv.URL, HTTPMethod: "POST"}}, nil)
 			err := h.Invoke(context.Background(), &delivery.Job{TargetARN: destARN, Payload: []byte("{}")})
