@@ -88,14 +88,6 @@ func (d *direct) failed(now time.Time, base, limit time.Duration) {
 	d.downUntil.Store(now.Add(min(pause, limit)).UnixNano())
 }
 
-// DirectSettleTime bounds the time from [Runner.TryDirect] to the job's
-// Settled call: a job taken within maxDirectWait is attempted (at most
-// InvokeTimeout) and maybe stored; one that waited longer is stored
-// without an attempt.
-func (r *Runner) DirectSettleTime() time.Duration {
-	return maxDirectWait + r.cfg.InvokeTimeout + enqueueTimeout
-}
-
 // directFor returns the direct-delivery state of target k, creating it.
 func (r *Runner) directFor(k TargetKey) *direct {
 	r.directMu.RLock()

@@ -33,6 +33,12 @@ type bus struct {
 	mu    sync.RWMutex
 	rules map[string]*rule
 
+	// unsettled holds the routed events whose deliveries may still run,
+	// for heartbeat, which reports their progress to the stream; settled
+	// ones are swept out as it goes.
+	unsettledMu sync.Mutex
+	unsettled   []*routedEvent
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -130,8 +136,9 @@ func (b *bus) consume(ctx context.Context) error {
 		Durable:     consumerName,
 		Description: "Conveyor router: matches events against the bus's rules",
 		AckPolicy:   jetstream.AckExplicitPolicy,
-		// An event stays unacknowledged while its direct deliveries run.
-		AckWait: max(30*time.Second, b.r.cfg.Runner.DirectSettleTime()+10*time.Second),
+		// An event stays unacknowledged while its direct deliveries run,
+		// which may take longer: heartbeat reports their progress.
+		AckWait: b.r.cfg.AckWait,
 		// Events wait here for their direct deliveries: a target that hangs
 		// holds up to a few hundred (delivery.Config.DirectMaxInFlight +
 		// DirectQueue) until it is found slow; room for a dozen such.
@@ -163,6 +170,9 @@ func (b *bus) consume(ctx context.Context) error {
 	}()
 	stopIt := context.AfterFunc(ctx, it.Stop)
 	defer stopIt()
+	hctx, stopBeat := context.WithCancel(ctx)
+	defer stopBeat()
+	go b.heartbeat(hctx)
 
 	batch := make([]jetstream.Msg, 0, b.r.cfg.Batch)
 	var scratch routeScratch
@@ -216,6 +226,10 @@ type routedEvent struct {
 	// holds until it has dispatched them all.
 	left   atomic.Int32
 	failed atomic.Bool
+	done   atomic.Bool // acknowledged or handed back
+	// beat is when the event was routed or its progress last reported
+	// (guarded by bus.unsettledMu).
+	beat time.Time
 }
 
 // Settled implements delivery.Settler.
@@ -232,6 +246,7 @@ func (e *routedEvent) Settled(err error) {
 }
 
 func (e *routedEvent) finish() {
+	e.done.Store(true)
 	if e.failed.Load() {
 		e.b.r.m.routeFailures.WithLabelValues(e.b.name).Inc()
 		_ = e.msg.NakWithDelay(time.Second)
@@ -239,6 +254,50 @@ func (e *routedEvent) finish() {
 	}
 	if err := e.msg.Ack(); err != nil {
 		e.b.r.log.Warn("acknowledging a routed event", "bus", e.b.name, "err", err)
+	}
+}
+
+// sweepEvery is how often heartbeat looks at the unsettled events.
+const sweepEvery = 100 * time.Millisecond
+
+// heartbeat reports the progress of the routed events whose deliveries
+// still run, a third of the ack wait after they were routed and as often
+// again, so that the stream does not hand them out a second time while
+// they are being delivered; and it drops settled events from the list.
+func (b *bus) heartbeat(ctx context.Context) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	every := b.r.cfg.AckWait / 3
+	var beat []*routedEvent
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		beat = beat[:0]
+		b.unsettledMu.Lock()
+		kept := b.unsettled[:0]
+		for _, e := range b.unsettled {
+			if e.done.Load() {
+				continue
+			}
+			kept = append(kept, e)
+			if now.Sub(e.beat) >= every {
+				e.beat = now
+				beat = append(beat, e)
+			}
+		}
+		clear(b.unsettled[len(kept):])
+		b.unsettled = kept
+		b.unsettledMu.Unlock()
+		for _, e := range beat {
+			if err := e.msg.InProgress(); err != nil && !e.done.Load() {
+				b.r.log.Warn("reporting a routed event's progress", "bus", b.name, "err", err)
+			}
+		}
+		clear(beat)
 	}
 }
 
@@ -284,6 +343,15 @@ func (b *bus) route(ctx context.Context, batch []jetstream.Msg, s *routeScratch)
 			}
 		}
 	}
+	now := time.Now()
+	b.unsettledMu.Lock()
+	for _, e := range s.events {
+		if e != nil {
+			e.beat = now
+			b.unsettled = append(b.unsettled, e)
+		}
+	}
+	b.unsettledMu.Unlock()
 	for i, m := range batch {
 		e := s.events[i]
 		if e == nil {

@@ -46,6 +46,12 @@ type Config struct {
 	PatternOptions []pattern.Option
 	// Batch is the most events routed together (default 256).
 	Batch int
+	// AckWait is how long a bus's stream waits for an event to be
+	// acknowledged before it hands the event out again (default 10s). The
+	// router reports progress on events whose deliveries still run, so
+	// that only a crash lets it pass: it is how long, after a crash, the
+	// events that were being delivered wait to be routed again.
+	AckWait time.Duration
 }
 
 // Router routes the events of every bus to the targets of the rules they
@@ -80,6 +86,9 @@ func New(cfg Config) (*Router, error) {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 256
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 10 * time.Second
 	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {

@@ -83,6 +83,11 @@ type Config struct {
 	// retries double it (with jitter) up to five minutes. Zero means one
 	// second. Tests make it small.
 	RetryBackoff time.Duration
+	// RouteAckWait is how long an event routed from a bus may go without
+	// acknowledgement or a report of progress before its bus hands it out
+	// again: after a crash, how long the events being delivered wait to be
+	// routed again. Zero means ten seconds. Tests make it small.
+	RouteAckWait time.Duration
 }
 
 // Defaults returns the configuration `conveyor serve` starts with.

@@ -354,3 +354,27 @@ func TestHangingTargetDoesNotSlowOthers(t *testing.T) {
 		t.Errorf("the healthy target got all events after %v, want them before the hanging target's 5s timeout", took)
 	}
 }
+
+// TestSlowDeliveryRoutedOnce: a delivery that takes longer than the bus's ack
+// wait does not make the bus hand its event out again (the router reports
+// its progress), so the target gets it once.
+func TestSlowDeliveryRoutedOnce(t *testing.T) {
+	in := servertest.Start(t, func(c *server.Config) { c.RouteAckWait = time.Second })
+	var calls atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		time.Sleep(2500 * time.Millisecond) // two and a half ack waits
+	}))
+	defer slow.Close()
+	dest := servertest.APIDestination(t, in.Events, "slow", slow.URL)
+	putRule(t, in.Events, "", "slow", `{"source":["app"]}`, types.Target{Id: aws.String("s"), Arn: aws.String(dest)})
+	putEvent(t, in.Events, "", "app", `{}`)
+	deadline := time.Now().Add(10 * time.Second)
+	for calls.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(4 * time.Second) // the first call's 2.5s, and room for a second one
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the slow target was called %d times, want once", n)
+	}
+}

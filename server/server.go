@@ -188,6 +188,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Logger:         cfg.Logger,
 		Registerer:     s.registry,
 		PatternOptions: popts,
+		AckWait:        cfg.RouteAckWait,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
