@@ -435,6 +435,13 @@ func (r *Runner) run(ctx context.Context, w *worker) {
 		}
 		select {
 		case <-ctx.Done():
+			// Hand back the jobs pulled but not started (the callback naks
+			// them), so that they need not wait out the ack wait.
+			cc.Drain()
+			select {
+			case <-cc.Closed():
+			case <-time.After(drainTimeout):
+			}
 		case err := <-gone:
 			if ctx.Err() == nil {
 				log.Warn("delivery: consumer gone; recreating", "err", err)
@@ -449,6 +456,9 @@ func (r *Runner) run(ctx context.Context, w *worker) {
 		failures = 0
 	}
 }
+
+// drainTimeout bounds the hand-back of pulled jobs at shutdown.
+const drainTimeout = 2 * time.Second
 
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
