@@ -38,6 +38,8 @@ type bus struct {
 	// ones are swept out as it goes.
 	unsettledMu sync.Mutex
 	unsettled   []*routedEvent
+	// kick wakes heartbeat when events arrive in an empty unsettled list.
+	kick chan struct{}
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -71,6 +73,7 @@ func newBus(r *Router, name string) *bus {
 		matched: r.m.matched.WithLabelValues(name),
 		rules:   make(map[string]*rule),
 		done:    make(chan struct{}),
+		kick:    make(chan struct{}, 1),
 	}
 }
 
@@ -264,12 +267,22 @@ const sweepEvery = 100 * time.Millisecond
 // still run, a third of the ack wait after they were routed and as often
 // again, so that the stream does not hand them out a second time while
 // they are being delivered; and it drops settled events from the list.
+// It sleeps while no event is unsettled.
 func (b *bus) heartbeat(ctx context.Context) {
-	t := time.NewTicker(sweepEvery)
+	t := time.NewTimer(sweepEvery)
 	defer t.Stop()
 	every := b.r.cfg.AckWait / 3
 	var beat []*routedEvent
+	idle := false
 	for {
+		if idle {
+			select {
+			case <-ctx.Done():
+				return
+			case <-b.kick:
+			}
+			t.Reset(sweepEvery)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -291,7 +304,11 @@ func (b *bus) heartbeat(ctx context.Context) {
 		}
 		clear(b.unsettled[len(kept):])
 		b.unsettled = kept
+		idle = len(kept) == 0
 		b.unsettledMu.Unlock()
+		if !idle {
+			t.Reset(sweepEvery)
+		}
 		for _, e := range beat {
 			if err := e.msg.InProgress(); err != nil && !e.done.Load() {
 				b.r.log.Warn("reporting a routed event's progress", "bus", b.name, "err", err)
@@ -345,10 +362,17 @@ func (b *bus) route(ctx context.Context, batch []jetstream.Msg, s *routeScratch)
 	}
 	now := time.Now()
 	b.unsettledMu.Lock()
+	wasEmpty := len(b.unsettled) == 0
 	for _, e := range s.events {
 		if e != nil {
 			e.beat = now
 			b.unsettled = append(b.unsettled, e)
+		}
+	}
+	if wasEmpty && len(b.unsettled) > 0 {
+		select {
+		case b.kick <- struct{}{}:
+		default:
 		}
 	}
 	b.unsettledMu.Unlock()
