@@ -587,13 +587,18 @@ func (s *scratch) onNumber(l *leaf, t *numTok) {
 // number t satisfies. Most numbers are settled by their window of keys
 // lying in one segment.
 func (s *scratch) segNumber(g *rangeSegs, t *numTok) {
-	if lo, hi := t.lo, t.hi; t.win {
-		if k := g.segment(lo); k == len(g.cuts) || g.cuts[k] > hi {
-			s.hits(g.refs[k])
-			return
+	s.hits(g.refs[g.segmentOf(t)])
+}
+
+// segmentOf returns the segment that holds the key of t: from its window
+// when that lies in one segment, from its exact key otherwise.
+func (g *rangeSegs) segmentOf(t *numTok) int {
+	if t.win {
+		if k := g.segment(t.lo); k == len(g.cuts) || g.cuts[k] > t.hi {
+			return k
 		}
 	}
-	s.hits(g.refs[g.segment(t.key())])
+	return g.segment(t.key())
 }
 
 // ranges checks the ranges of l against a number whose key lies in
@@ -667,7 +672,7 @@ func (s *scratch) walkWild(l *leaf, t *trie, v []byte, backwards bool) {
 		if n = t.child(n, c); n == 0 {
 			return
 		}
-		if t.has[n>>6]&(1<<(n&63)) != 0 {
+		if t.hasRefs(n) {
 			for _, r := range t.refsOf(n) {
 				for _, w := range l.wildOf[r.f] {
 					if w.w.match(v) {

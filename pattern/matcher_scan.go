@@ -445,12 +445,7 @@ func (s *scratch) array(ev []byte, i int, n *pathNode) (int, error) {
 				if j, ok = lexNumber(ev, i, t); !ok {
 					return 0, errSyntax
 				}
-				if t.win {
-					k = g.segment(t.lo)
-				}
-				if !t.win || (k < len(g.cuts) && g.cuts[k] <= t.hi) {
-					k = g.segment(t.key())
-				}
+				k = g.segmentOf(t)
 			}
 			i = j
 			if refs := g.refs[k]; len(refs) > 0 {

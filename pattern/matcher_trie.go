@@ -52,6 +52,9 @@ func (t *trie) child(n int32, c byte) int32 {
 	}
 }
 
+// hasRefs reports whether node n has refs (its has bit).
+func (t *trie) hasRefs(n int32) bool { return t.has[n>>6]&(1<<(n&63)) != 0 }
+
 // refsOf returns the refs of node n, which has its has bit set.
 func (t *trie) refsOf(n int32) []ref { return t.lists[t.at[n]-1] }
 
@@ -156,7 +159,7 @@ func (t *trie) remove(s string, r ref) {
 // walkTrie reports the refs of every string of t that v starts with (or,
 // backwards, ends with).
 func (s *scratch) walkTrie(t *trie, v []byte, backwards bool) {
-	if t.has[0]&1 != 0 {
+	if t.hasRefs(0) {
 		s.hits(t.refsOf(0))
 	}
 	n := int32(0)
@@ -168,7 +171,7 @@ func (s *scratch) walkTrie(t *trie, v []byte, backwards bool) {
 		if n = t.child(n, c); n == 0 {
 			return
 		}
-		if t.has[n>>6]&(1<<(n&63)) != 0 {
+		if t.hasRefs(n) {
 			s.hits(t.refsOf(n))
 		}
 	}
