@@ -229,7 +229,6 @@ type routedEvent struct {
 	// holds until it has dispatched them all.
 	left   atomic.Int32
 	failed atomic.Bool
-	done   atomic.Bool // acknowledged or handed back
 	// beat is when the event was routed or its progress last reported
 	// (guarded by bus.unsettledMu).
 	beat time.Time
@@ -248,8 +247,11 @@ func (e *routedEvent) Settled(err error) {
 	}
 }
 
+// settled reports whether every delivery of e is settled (it is being or
+// has been acknowledged or handed back).
+func (e *routedEvent) settled() bool { return e.left.Load() == 0 }
+
 func (e *routedEvent) finish() {
-	e.done.Store(true)
 	if e.failed.Load() {
 		e.b.r.m.routeFailures.WithLabelValues(e.b.name).Inc()
 		_ = e.msg.NakWithDelay(time.Second)
@@ -293,7 +295,7 @@ func (b *bus) heartbeat(ctx context.Context) {
 		b.unsettledMu.Lock()
 		kept := b.unsettled[:0]
 		for _, e := range b.unsettled {
-			if e.done.Load() {
+			if e.settled() {
 				continue
 			}
 			kept = append(kept, e)
@@ -310,7 +312,7 @@ func (b *bus) heartbeat(ctx context.Context) {
 			t.Reset(sweepEvery)
 		}
 		for _, e := range beat {
-			if err := e.msg.InProgress(); err != nil && !e.done.Load() {
+			if err := e.msg.InProgress(); err != nil && !e.settled() {
 				b.r.log.Warn("reporting a routed event's progress", "bus", b.name, "err", err)
 			}
 		}
