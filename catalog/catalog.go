@@ -418,17 +418,15 @@ func (c *Catalog) MutateRule(ctx context.Context, bus, name string, fn func(cur 
 	})
 }
 
-// DeleteRuleCreatedAt deletes the rule name of bus if it is the one created
-// at created (not a rule of the same name created since), and reports
-// whether it did.
-func (c *Catalog) DeleteRuleCreatedAt(ctx context.Context, bus, name string, created time.Time) (bool, error) {
+// DeleteRuleAt deletes the rule name of bus if it is still as written at
+// KV revision rev, and reports whether it did.
+func (c *Catalog) DeleteRuleAt(ctx context.Context, bus, name string, rev uint64) (bool, error) {
 	deleted := false
 	_, err := mutate(ctx, c, ruleKey(bus, name), func(cur *Rule) (*Rule, error) {
-		if cur == nil || !cur.CreationTime.Equal(created) {
-			deleted = false
+		deleted = cur != nil && cur.Revision == rev
+		if !deleted {
 			return nil, errKeep
 		}
-		deleted = true
 		return nil, nil
 	})
 	return deleted, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 
@@ -159,6 +160,61 @@ func TestConcurrentPutRuleQuota(t *testing.T) {
 			t.Fatalf("round %d: %d accepted, %d rules stored; want %d of each", round, accepted, n, quota)
 		}
 		// Make room for the next round.
+		rules, err := srv.Catalog.Rules(ctx, "default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rules {
+			if _, err := srv.Service.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: str(r.Name)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestConcurrentPutRuleQuotaSharedStore: two services on one catalog (two
+// Conveyors on one store) creating rules at the same time still keep
+// exactly the quota: the rules created past it are undone.
+func TestConcurrentPutRuleQuotaSharedStore(t *testing.T) {
+	ctx := context.Background()
+	const quota, callers = 3, 16
+	srv := startServer(t, eventbridge.Config{MaxRulesPerBus: quota}, false)
+	other, err := eventbridge.New(eventbridge.Config{Catalog: srv.Catalog, MaxRulesPerBus: quota, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	services := []*eventbridge.Service{srv.Service, other}
+	for round := range 3 {
+		var wg sync.WaitGroup
+		errs := make([]error, callers)
+		start := make(chan struct{})
+		for i := range callers {
+			wg.Go(func() {
+				<-start
+				_, errs[i] = services[i%2].PutRule(ctx, &eventbridge.PutRuleInput{Name: str(fmt.Sprint("r", round, "-", i)),
+					EventPattern: str(`{"source":["a"]}`)})
+			})
+		}
+		close(start)
+		wg.Wait()
+		accepted := 0
+		for _, err := range errs {
+			var ae *awsapi.Error
+			switch {
+			case err == nil:
+				accepted++
+			case errors.As(err, &ae) && ae.Code == awsapi.CodeLimitExceededException:
+			default:
+				t.Fatalf("PutRule: %v", err)
+			}
+		}
+		n, err := srv.Catalog.CountRules(ctx, "default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if accepted != quota || n != quota {
+			t.Fatalf("round %d: %d accepted, %d rules stored; want %d of each", round, accepted, n, quota)
+		}
 		rules, err := srv.Catalog.Rules(ctx, "default")
 		if err != nil {
 			t.Fatal(err)

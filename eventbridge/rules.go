@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
-	"slices"
-	"strings"
 
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
@@ -117,10 +115,10 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 // keepRuleQuota undoes the creation of rule r if PutRule calls of another
 // Conveyor on the same store, running at the same time, have together
 // created more rules than the bus's quota: each counted the rules before
-// creating its own. (Within one process, calls on a bus take turns.) The
-// rules of the bus are ranked by creation (time, then name), and a call
-// whose rule ranks past the quota deletes it and answers
-// LimitExceededException.
+// creating its own. (Within one process, calls on a bus take turns.) KV
+// revisions order the creations: a rule whose revision is below r's was
+// created before it, so when the quota's worth of them exist, r is past the
+// quota; the call deletes it and answers LimitExceededException.
 func (s *Service) keepRuleQuota(ctx context.Context, r *catalog.Rule) error {
 	n, err := s.cat.CountRules(ctx, r.EventBusName)
 	if err != nil {
@@ -133,25 +131,19 @@ func (s *Service) keepRuleQuota(ctx context.Context, r *catalog.Rule) error {
 	if err != nil {
 		return internal("PutRule", err)
 	}
-	slices.SortFunc(rules, func(a, b *catalog.Rule) int {
-		if c := a.CreationTime.Compare(b.CreationTime); c != 0 {
-			return c
+	before := 0
+	for _, x := range rules {
+		if x.Revision < r.Revision {
+			before++
 		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	for i, x := range rules {
-		if x.Name != r.Name {
-			continue
-		}
-		if i < s.maxRules {
-			return nil
-		}
-		if _, err := s.cat.DeleteRuleCreatedAt(ctx, r.EventBusName, r.Name, r.CreationTime); err != nil {
-			return internal("PutRule", err)
-		}
-		return errLimitExceeded()
 	}
-	return nil
+	if before < s.maxRules {
+		return nil
+	}
+	if _, err := s.cat.DeleteRuleAt(ctx, r.EventBusName, r.Name, r.Revision); err != nil {
+		return internal("PutRule", err)
+	}
+	return errLimitExceeded()
 }
 
 // checkPattern validates an event pattern as PutRule does.
