@@ -3,7 +3,6 @@ package eventbridge
 import (
 	"context"
 	"errors"
-	"hash/maphash"
 
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
@@ -60,9 +59,6 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 		state = *in.State
 	}
 	name := *in.Name
-	mu := &s.putRule[maphash.String(s.seed, bus.Name)%uint64(len(s.putRule))]
-	mu.Lock()
-	defer mu.Unlock()
 	created := false
 	r, err := s.cat.MutateRule(ctx, bus.Name, name, func(cur *catalog.Rule) (*catalog.Rule, error) {
 		created = cur == nil
@@ -112,10 +108,10 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 	return &PutRuleOutput{RuleArn: r.ARN}, nil
 }
 
-// keepRuleQuota undoes the creation of rule r if PutRule calls of another
-// Conveyor on the same store, running at the same time, have together
-// created more rules than the bus's quota: each counted the rules before
-// creating its own. (Within one process, calls on a bus take turns.) KV
+// keepRuleQuota undoes the creation of rule r if PutRule calls running at
+// the same time (here or in another Conveyor on the same store) have
+// together created more rules than the bus's quota: each counted the rules
+// before creating its own. KV
 // revisions order the creations: a rule whose revision is below r's was
 // created before it, so when the quota's worth of them exist, r is past the
 // quota; the call deletes it and answers LimitExceededException.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/conveyor/conveyor/awsapi"
@@ -62,10 +60,6 @@ type Service struct {
 	newID       func() string
 	log         *slog.Logger
 	afterWrite  func(ctx context.Context) error
-	// putRule serializes the PutRule calls of a bus (striped by bus name),
-	// so that counting the rules and creating one are one step.
-	putRule [16]sync.Mutex
-	seed    maphash.Seed
 }
 
 // New returns the service.
@@ -74,7 +68,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("eventbridge: Config.Catalog is required")
 	}
 	s := &Service{cat: cfg.Catalog, maxRules: cfg.MaxRulesPerBus, allowHTTP: cfg.AllowHTTPEndpoints, newID: cfg.NewID, log: cfg.Logger,
-		model: awsapi.MustLoadModel("events"), afterWrite: cfg.AfterWrite, seed: maphash.MakeSeed()}
+		model: awsapi.MustLoadModel("events"), afterWrite: cfg.AfterWrite}
 	if s.maxRules <= 0 {
 		s.maxRules = DefaultMaxRulesPerBus
 	}
