@@ -1,0 +1,433 @@
+package chaos
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ct "github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+)
+
+// sink is an HTTP target that counts the events it receives by id. The
+// first attempt at one event in ten is refused, so that retries are stored
+// when a process dies.
+type sink struct {
+	*httptest.Server
+	mu       sync.Mutex
+	received map[string]int
+	refused  map[string]bool
+}
+
+func newSink(t testing.TB) *sink {
+	s := &sink{received: map[string]int{}, refused: map[string]bool{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var ev struct {
+			ID     string `json:"id"`
+			Detail struct {
+				Seq int `json:"seq"`
+			} `json:"detail"`
+		}
+		if json.Unmarshal(body, &ev) != nil || ev.ID == "" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ev.Detail.Seq%10 == 3 && !s.refused[ev.ID] {
+			s.refused[ev.ID] = true
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		s.received[ev.ID]++
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// missing returns the ids in ids the sink has not received.
+func (s *sink) missing(ids []string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if s.received[id] == 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (s *sink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.received)
+}
+
+func (s *sink) duplicates() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.received {
+		if c > 1 {
+			n++
+		}
+	}
+	return n
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// current is the process the load goroutines talk to; it changes at every
+// restart.
+type current struct {
+	mu sync.Mutex
+	p  *proc
+	eb *eventbridge.Client
+}
+
+func (c *current) set(p *proc) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.p, c.eb = p, p.events()
+}
+
+func (c *current) get() (*proc, *eventbridge.Client) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.p, c.eb
+}
+
+// mgmtLog is what the management load did: each rule name it tried to
+// create and delete, and which of those calls were answered with success.
+type mgmtLog struct {
+	mu       sync.Mutex
+	created  map[string]bool // PutRule sent → answered OK
+	deleted  map[string]bool // DeleteRule sent → answered OK
+	secrets  []string        // connection secrets sent
+	attempts int
+}
+
+// TestKillUnderLoad kills `conveyor serve` with SIGKILL three times while
+// PutEvents calls stream events to an HTTP target and management calls
+// create and delete rules and connections, then checks: every acknowledged
+// event reached the target; every rule that exists, and every deletion that
+// took effect, has its CloudTrail record; no connection secret appears in
+// the event history, the log or /metrics; /healthz answered ok whenever the
+// process served.
+func TestKillUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	log := &logBuffer{}
+	sk := newSink(t)
+	p := start(t, dir, log)
+	cur := &current{}
+	cur.set(p)
+
+	secret := "chaos-secret-" + randomHex(12)
+	eb := p.events()
+	conn, err := eb.CreateConnection(ctx, &eventbridge.CreateConnectionInput{
+		Name:              aws.String("sink"),
+		AuthorizationType: types.ConnectionAuthorizationTypeApiKey,
+		AuthParameters: &types.CreateConnectionAuthRequestParameters{ApiKeyAuthParameters: &types.CreateConnectionApiKeyAuthRequestParameters{
+			ApiKeyName: aws.String("x-api-key"), ApiKeyValue: aws.String(secret)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest, err := eb.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{
+		Name: aws.String("sink"), ConnectionArn: conn.ConnectionArn, InvocationEndpoint: aws.String(sk.URL + "/"),
+		HttpMethod: types.ApiDestinationHttpMethodPost,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("load"), EventPattern: aws.String(`{"source":["chaos.load"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("load"),
+		Targets: []types.Target{{Id: aws.String("sink"), Arn: dest.ApiDestinationArn}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		ackMu sync.Mutex
+		acked []string
+		seq   atomic.Int64
+	)
+	ml := &mgmtLog{created: map[string]bool{}, deleted: map[string]bool{}, secrets: []string{secret}}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	// Event load: 4 callers, 10 entries a call.
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, c := cur.get()
+				entries := make([]types.PutEventsRequestEntry, 10)
+				for i := range entries {
+					entries[i] = types.PutEventsRequestEntry{Source: aws.String("chaos.load"), DetailType: aws.String("load"),
+						Detail: aws.String(fmt.Sprintf(`{"seq":%d}`, seq.Add(1)))}
+				}
+				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				out, err := c.PutEvents(cctx, &eventbridge.PutEventsInput{Entries: entries})
+				cancel()
+				if err != nil {
+					time.Sleep(10 * time.Millisecond) // the process is down: try the next one
+					continue
+				}
+				ackMu.Lock()
+				for _, e := range out.Entries {
+					if e.EventId != nil {
+						acked = append(acked, *e.EventId)
+					}
+				}
+				ackMu.Unlock()
+			}
+		})
+	}
+	// Management load: rules created and deleted, connections with secrets.
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, c := cur.get()
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			name := fmt.Sprintf("mgmt-%d", i)
+			ml.mu.Lock()
+			ml.created[name] = false
+			ml.attempts++
+			ml.mu.Unlock()
+			_, err := c.PutRule(cctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(`{"source":["chaos.mgmt"]}`)})
+			if err == nil {
+				ml.mu.Lock()
+				ml.created[name] = true
+				ml.mu.Unlock()
+			}
+			if i%3 == 1 {
+				old := fmt.Sprintf("mgmt-%d", i-1)
+				ml.mu.Lock()
+				ml.deleted[old] = false
+				ml.mu.Unlock()
+				if _, err := c.DeleteRule(cctx, &eventbridge.DeleteRuleInput{Name: aws.String(old)}); err == nil {
+					ml.mu.Lock()
+					ml.deleted[old] = true
+					ml.mu.Unlock()
+				}
+			}
+			if i%5 == 2 {
+				s := "chaos-secret-" + randomHex(12)
+				ml.mu.Lock()
+				ml.secrets = append(ml.secrets, s)
+				ml.mu.Unlock()
+				_, _ = c.CreateConnection(cctx, &eventbridge.CreateConnectionInput{
+					Name:              aws.String(fmt.Sprintf("conn-%d", i)),
+					AuthorizationType: types.ConnectionAuthorizationTypeBasic,
+					AuthParameters: &types.CreateConnectionAuthRequestParameters{BasicAuthParameters: &types.CreateConnectionBasicAuthRequestParameters{
+						Username: aws.String("u"), Password: aws.String(s)}},
+				})
+			}
+			cancel()
+			if err != nil {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	})
+	// /healthz: whenever the current process answers, it says ok.
+	var healthBad atomic.Value
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			p, _ := cur.get()
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			status, body, err := p.get(cctx, "/healthz")
+			cancel()
+			if err == nil && status != http.StatusOK && !p.exited() {
+				healthBad.Store(fmt.Sprintf("%d %s", status, body))
+			}
+		}
+	})
+
+	ackedCount := func() int {
+		ackMu.Lock()
+		defer ackMu.Unlock()
+		return len(acked)
+	}
+	const kills = 3
+	for k := range kills {
+		before := ackedCount()
+		waitFor(t, 60*time.Second, "events acknowledged after a (re)start", func() (bool, error) {
+			return ackedCount() >= before+300 && sk.count() > 0, nil
+		})
+		ml.mu.Lock()
+		before = ml.attempts
+		ml.mu.Unlock()
+		waitFor(t, 30*time.Second, "management calls after a (re)start", func() (bool, error) {
+			ml.mu.Lock()
+			defer ml.mu.Unlock()
+			return ml.attempts >= before+5, nil
+		})
+		p.kill()
+		t.Logf("kill %d: %d events acknowledged, %d received", k+1, ackedCount(), sk.count())
+		p = start(t, dir, log)
+		cur.set(p)
+	}
+	close(stop)
+	wg.Wait()
+
+	// Every acknowledged event reaches the target.
+	ackMu.Lock()
+	all := append([]string(nil), acked...)
+	ackMu.Unlock()
+	waitFor(t, 90*time.Second, "every acknowledged event delivered", func() (bool, error) {
+		m := sk.missing(all)
+		if len(m) == 0 {
+			return true, nil
+		}
+		return false, fmt.Errorf("%d of %d missing, e.g. %v", len(m), len(all), m[:min(3, len(m))])
+	})
+	t.Logf("all %d acknowledged events delivered (%d more than once)", len(all), sk.duplicates())
+
+	// No call took effect without its record: each rule that exists now has
+	// a PutRule record; each answered PutRule too; each rule that is gone
+	// though its PutRule took effect has a DeleteRule record.
+	eb = p.events()
+	exists := map[string]bool{}
+	var next *string
+	for {
+		out, err := eb.ListRules(ctx, &eventbridge.ListRulesInput{NamePrefix: aws.String("mgmt-"), NextToken: next})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range out.Rules {
+			exists[aws.ToString(r.Name)] = true
+		}
+		if next = out.NextToken; next == nil {
+			break
+		}
+	}
+	ctc := p.cloudtrail()
+	ml.mu.Lock()
+	defer ml.mu.Unlock()
+	var puts, dels map[string]bool
+	waitFor(t, 30*time.Second, "every call that took effect recorded", func() (bool, error) {
+		puts, dels = recordedNames(ctx, t, ctc, "PutRule"), recordedNames(ctx, t, ctc, "DeleteRule")
+		var unrecorded []string
+		for name, answered := range ml.created {
+			if (exists[name] || answered) && !puts[name] {
+				unrecorded = append(unrecorded, "PutRule "+name)
+			}
+		}
+		for name, answered := range ml.deleted {
+			tookEffect := answered || !exists[name] && (ml.created[name] || puts[name])
+			if tookEffect && !dels[name] {
+				unrecorded = append(unrecorded, "DeleteRule "+name)
+			}
+		}
+		if len(unrecorded) > 0 {
+			return false, fmt.Errorf("%d calls took effect without a record: %v", len(unrecorded), unrecorded[:min(5, len(unrecorded))])
+		}
+		return true, nil
+	})
+	t.Logf("%d rule names tried, %d exist, %d PutRule and %d DeleteRule records", len(ml.created), len(exists), len(puts), len(dels))
+
+	// No secret in the history, the log or /metrics.
+	history := allRecords(ctx, t, ctc)
+	_, metrics, err := p.get(ctx, "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ml.secrets {
+		for where, text := range map[string]string{"the event history": history, "the log": log.String(), "/metrics": metrics} {
+			if strings.Contains(text, s) {
+				t.Errorf("a connection secret appears in %s", where)
+			}
+		}
+	}
+	if v := healthBad.Load(); v != nil {
+		t.Errorf("/healthz answered %v while the store worked", v)
+	}
+}
+
+// recordedNames returns the requestParameters.name of every record of
+// eventName in the event history.
+func recordedNames(ctx context.Context, t testing.TB, c *ct.Client, eventName string) map[string]bool {
+	t.Helper()
+	names := map[string]bool{}
+	in := &ct.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{{
+		AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(eventName)}}, MaxResults: aws.Int32(50)}
+	for {
+		out, err := c.LookupEvents(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.Events {
+			var rec struct {
+				RequestParameters struct {
+					Name string `json:"name"`
+				} `json:"requestParameters"`
+				ErrorCode string `json:"errorCode"`
+			}
+			if err := json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &rec); err != nil {
+				t.Fatal(err)
+			}
+			if rec.ErrorCode == "" {
+				names[rec.RequestParameters.Name] = true
+			}
+		}
+		if out.NextToken == nil {
+			return names
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// allRecords returns every record in the event history, concatenated.
+func allRecords(ctx context.Context, t testing.TB, c *ct.Client) string {
+	t.Helper()
+	var b strings.Builder
+	in := &ct.LookupEventsInput{MaxResults: aws.Int32(50)}
+	for {
+		out, err := c.LookupEvents(ctx, in)
+		if err != nil {
+			t.Fatalf("LookupEvents: %v", err)
+		}
+		for _, e := range out.Events {
+			b.WriteString(aws.ToString(e.CloudTrailEvent))
+			b.WriteByte('\n')
+		}
+		if out.NextToken == nil {
+			return b.String()
+		}
+		in.NextToken = out.NextToken
+	}
+}
