@@ -29,7 +29,14 @@ type Options struct {
 	// QueueSize bounds the calls waiting for the audit log (default
 	// DefaultQueueSize).
 	QueueSize int
-	Logger    *slog.Logger
+	// Exclusive says no other process shares the store (the embedded one):
+	// every intent found at start is then a dead call's and is recorded at
+	// once; otherwise only intents older than IntentGrace are (see Journal).
+	Exclusive bool
+	// IntentGrace is how old another process's intent must be before it is
+	// taken for a dead call's (default DefaultIntentGrace).
+	IntentGrace time.Duration
+	Logger      *slog.Logger
 }
 
 // Audit is Conveyor's CloudTrail, assembled: a Recorder appending to the
@@ -40,6 +47,7 @@ type Audit struct {
 	log      *slog.Logger
 	recorder *Recorder
 	index    *Index
+	journal  *Journal
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -74,16 +82,32 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.IntentGrace <= 0 {
+		opts.IntentGrace = DefaultIntentGrace
+	}
+	rec := NewRecorder(b, opts.JetStream, RecorderConfig{QueueSize: opts.QueueSize, Logger: opts.Logger})
+	j, err := openJournal(ctx, opts.JetStream, opts.Replicas, rec, ix, opts.Logger)
+	if err != nil {
+		_ = rec.Close(ctx)
+		_ = ix.Close()
+		return nil, err
+	}
+	rec.journal = j
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a := &Audit{
 		opts:     opts,
 		log:      opts.Logger,
-		recorder: NewRecorder(b, opts.JetStream, RecorderConfig{QueueSize: opts.QueueSize, Logger: opts.Logger}),
+		recorder: rec,
 		index:    ix,
+		journal:  j,
 		cancel:   cancel,
 		ctx:      runCtx,
 	}
-	a.wg.Add(2)
+	a.wg.Add(3)
+	go func() {
+		defer a.wg.Done()
+		j.run(runCtx, opts.Exclusive, opts.IntentGrace)
+	}()
 	go func() {
 		defer a.wg.Done()
 		_ = ix.Follow(runCtx, opts.JetStream)
@@ -98,6 +122,10 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 // Recorder returns the recorder; register Recorder().Observe with the
 // awsapi server.
 func (a *Audit) Recorder() *Recorder { return a.recorder }
+
+// Journal returns the intent journal; register Journal().Intend with the
+// awsapi server's BeforeInvoke.
+func (a *Audit) Journal() *Journal { return a.journal }
 
 // Index returns this process's event-history index (for LookupEvents).
 func (a *Audit) Index() *Index { return a.index }

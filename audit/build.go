@@ -24,13 +24,15 @@ type Call struct {
 	SourceIP  string
 	UserAgent string
 	RequestID string
+	// EventID is the record's eventID; when empty, Build makes a random one.
+	EventID string
 
 	// Request is the request body as the client sent it (the service's JSON,
 	// PascalCase members); it is converted to CloudTrail's form.
 	Request []byte
 	// Parameters, when set, is requestParameters already in CloudTrail's
 	// form, used as is instead of Request.
-	Parameters json.RawMessage
+	Parameters json.RawMessage `json:",omitempty"`
 	// Resources, when set, lists the resources the call touched, used as is
 	// instead of those derived from Request (an S3 gateway names buckets
 	// and objects from the URL).
@@ -43,6 +45,8 @@ type Call struct {
 	// ErrorCode and ErrorMessage are set when the call failed.
 	ErrorCode    string
 	ErrorMessage string
+	// AdditionalEventData, when set, is the record's additionalEventData.
+	AdditionalEventData json.RawMessage `json:",omitempty"`
 
 	// Time is when the call was received.
 	Time time.Time
@@ -78,6 +82,21 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// eventIDSpace is the UUID namespace of the event IDs derived from request
+// IDs.
+var eventIDSpace = uuid.MustParse("2f0c5b8e-7a43-4f6e-9a0d-3c1e6b2d9f47")
+
+// EventIDOf returns the eventID of the record of the call with requestID: a
+// UUID derived from it (version 5), so that every record of one call, the
+// one stored after it answered and one recovered from its intent (see
+// Journal), has the same eventID and is stored once. "" for "".
+func EventIDOf(requestID string) string {
+	if requestID == "" {
+		return ""
+	}
+	return uuid.NewSHA1(eventIDSpace, []byte(requestID)).String()
+}
+
 // Builder builds records from calls.
 type Builder struct {
 	cfg Config
@@ -111,23 +130,27 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 		t = time.Now()
 	}
 	rec := &Record{
-		EventVersion:       EventVersion,
-		UserIdentity:       b.userIdentity(c.AccessKeyID, c.Principal),
-		EventTime:          t.UTC().Format(TimeFormat),
-		EventSource:        source,
-		EventName:          c.Operation,
-		AWSRegion:          region,
-		SourceIPAddress:    c.SourceIP,
-		UserAgent:          c.UserAgent,
-		ErrorCode:          c.ErrorCode,
-		ErrorMessage:       c.ErrorMessage,
-		RequestID:          c.RequestID,
-		EventID:            b.newID(),
-		ReadOnly:           readOnly,
-		EventType:          EventTypeAPICall,
-		ManagementEvent:    !data,
-		RecipientAccountID: b.cfg.AccountID,
-		EventCategory:      CategoryManagement,
+		EventVersion:        EventVersion,
+		UserIdentity:        b.userIdentity(c.AccessKeyID, c.Principal),
+		EventTime:           t.UTC().Format(TimeFormat),
+		EventSource:         source,
+		EventName:           c.Operation,
+		AWSRegion:           region,
+		SourceIPAddress:     c.SourceIP,
+		UserAgent:           c.UserAgent,
+		ErrorCode:           c.ErrorCode,
+		ErrorMessage:        c.ErrorMessage,
+		AdditionalEventData: c.AdditionalEventData,
+		RequestID:           c.RequestID,
+		EventID:             c.EventID,
+		ReadOnly:            readOnly,
+		EventType:           EventTypeAPICall,
+		ManagementEvent:     !data,
+		RecipientAccountID:  b.cfg.AccountID,
+		EventCategory:       CategoryManagement,
+	}
+	if rec.EventID == "" {
+		rec.EventID = b.newID()
 	}
 	if data {
 		rec.EventCategory = CategoryData

@@ -21,26 +21,29 @@ const (
 
 // Record is one CloudTrail record, with AWS's field names and order.
 type Record struct {
-	EventVersion       string          `json:"eventVersion"`
-	UserIdentity       UserIdentity    `json:"userIdentity"`
-	EventTime          string          `json:"eventTime"`
-	EventSource        string          `json:"eventSource"`
-	EventName          string          `json:"eventName"`
-	AWSRegion          string          `json:"awsRegion"`
-	SourceIPAddress    string          `json:"sourceIPAddress"`
-	UserAgent          string          `json:"userAgent"`
-	ErrorCode          string          `json:"errorCode,omitempty"`
-	ErrorMessage       string          `json:"errorMessage,omitempty"`
-	RequestParameters  json.RawMessage `json:"requestParameters"`
-	ResponseElements   json.RawMessage `json:"responseElements"`
-	RequestID          string          `json:"requestID"`
-	EventID            string          `json:"eventID"`
-	ReadOnly           bool            `json:"readOnly"`
-	Resources          []Resource      `json:"resources,omitempty"`
-	EventType          string          `json:"eventType"`
-	ManagementEvent    bool            `json:"managementEvent"`
-	RecipientAccountID string          `json:"recipientAccountId"`
-	EventCategory      string          `json:"eventCategory"`
+	EventVersion      string          `json:"eventVersion"`
+	UserIdentity      UserIdentity    `json:"userIdentity"`
+	EventTime         string          `json:"eventTime"`
+	EventSource       string          `json:"eventSource"`
+	EventName         string          `json:"eventName"`
+	AWSRegion         string          `json:"awsRegion"`
+	SourceIPAddress   string          `json:"sourceIPAddress"`
+	UserAgent         string          `json:"userAgent"`
+	ErrorCode         string          `json:"errorCode,omitempty"`
+	ErrorMessage      string          `json:"errorMessage,omitempty"`
+	RequestParameters json.RawMessage `json:"requestParameters"`
+	ResponseElements  json.RawMessage `json:"responseElements"`
+	// AdditionalEventData is data the service adds; Conveyor adds it to a
+	// record recovered from an intent (see Journal).
+	AdditionalEventData json.RawMessage `json:"additionalEventData,omitempty"`
+	RequestID           string          `json:"requestID"`
+	EventID             string          `json:"eventID"`
+	ReadOnly            bool            `json:"readOnly"`
+	Resources           []Resource      `json:"resources,omitempty"`
+	EventType           string          `json:"eventType"`
+	ManagementEvent     bool            `json:"managementEvent"`
+	RecipientAccountID  string          `json:"recipientAccountId"`
+	EventCategory       string          `json:"eventCategory"`
 }
 
 // UserIdentity says who made the call.

@@ -58,6 +58,9 @@ type Recorder struct {
 	closed bool
 	queue  chan Call
 
+	// journal, when set, is told of every stored record (its intent can go).
+	journal *Journal
+
 	stop context.CancelFunc // abandons retries (Close's deadline passed)
 	done chan struct{}
 
@@ -174,7 +177,7 @@ func (r *Recorder) CommitCall(ctx context.Context, call Call) {
 	_, err = r.js.PublishMsg(pctx, msg, jetstream.WithMsgID(msg.Header.Get(jetstream.MsgIDHeader)))
 	cancel()
 	if err == nil {
-		r.recorded.Add(1)
+		r.storedRecord(call, msg)
 		return
 	}
 	r.log.Warn("audit: audit log slow or unavailable; record queued", "operation", call.Operation, "err", err)
@@ -192,6 +195,7 @@ func FromAPICall(c *awsapi.Call) Call {
 		SourceIP:    c.Caller.SourceIP,
 		UserAgent:   c.Caller.UserAgent,
 		RequestID:   c.Caller.RequestID,
+		EventID:     EventIDOf(c.Caller.RequestID),
 		Request:     c.Request,
 		Time:        c.Start,
 	}
@@ -297,7 +301,7 @@ func (r *Recorder) publish(ctx context.Context, batch []pending) {
 			continue
 		}
 		if p.ack != nil && r.acked(ctx, p.ack, timeout.C, &expired) {
-			r.recorded.Add(1)
+			r.storedRecord(p.call, p.msg)
 			continue
 		}
 		r.publishSync(ctx, p)
@@ -340,7 +344,7 @@ func (r *Recorder) publishSync(ctx context.Context, p *pending) {
 		_, err := r.js.PublishMsg(pctx, p.msg, jetstream.WithMsgID(p.msg.Header.Get(jetstream.MsgIDHeader)))
 		cancel()
 		if err == nil {
-			r.recorded.Add(1)
+			r.storedRecord(p.call, p.msg)
 			return
 		}
 		r.log.Warn("audit: audit log unavailable; retrying", "operation", p.call.Operation, "err", err, "backoff", backoff)
@@ -349,6 +353,15 @@ func (r *Recorder) publishSync(ctx context.Context, p *pending) {
 		case <-ctx.Done():
 		}
 		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// storedRecord counts a record the audit log acknowledged and tells the
+// journal, which deletes the call's intent.
+func (r *Recorder) storedRecord(c Call, msg *nats.Msg) {
+	r.recorded.Add(1)
+	if r.journal != nil && Journaled(c.Service, c.Operation) {
+		r.journal.stored(msg.Header.Get(jetstream.MsgIDHeader))
 	}
 }
 

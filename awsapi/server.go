@@ -70,6 +70,8 @@ type Server struct {
 	observers []Observer
 	// beforeAnswer are observers the answer waits for.
 	beforeAnswer []Observer
+	// beforeInvoke, if set, may refuse a call before its handler runs.
+	beforeInvoke func(ctx context.Context, c *Call) error
 }
 
 // NewServer returns a server for services (more may be added with Register).
@@ -121,6 +123,17 @@ func (s *Server) ObserveBeforeAnswer(o Observer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.beforeAnswer = append(s.beforeAnswer, o)
+}
+
+// BeforeInvoke sets f to run for every routed and authenticated call just
+// before its handler: an error refuses the call (the handler does not run,
+// the error is answered and observed as the call's outcome). CloudTrail uses
+// it to store what a call will do before it can take effect. f runs on the
+// request's goroutine with the caller in ctx.
+func (s *Server) BeforeInvoke(f func(ctx context.Context, c *Call) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeInvoke = f
 }
 
 // notifyBeforeAnswer runs the before-answer observers.
@@ -194,6 +207,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		ctx = ContextWithCaller(ctx, call.Caller)
+		s.mu.RLock()
+		before := s.beforeInvoke
+		s.mu.RUnlock()
+		if before != nil {
+			err = before(ctx, call)
+		}
+	}
+	if err == nil {
 		call.Input, call.Output, err = s.invoke(ctx, op, call.Request)
 	}
 	if err != nil {

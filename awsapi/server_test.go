@@ -348,6 +348,38 @@ func TestObserveBeforeAnswer(t *testing.T) {
 	}
 }
 
+// TestBeforeInvoke: a before-invoke function that fails refuses the call:
+// its handler does not run, the error is answered (as an internal error of
+// the service when it is not an AWS error) and observed.
+func TestBeforeInvoke(t *testing.T) {
+	hs, log := rawServer(t, awsapi.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := hs.Config.Handler.(*awsapi.Server)
+	var ran atomic.Int32
+	srv.BeforeInvoke(func(ctx context.Context, c *awsapi.Call) error {
+		if awsapi.CallerFrom(ctx).RequestID == "" || c.Operation == "" {
+			t.Errorf("before-invoke call = %+v", c)
+		}
+		if c.Operation == "Caller" {
+			ran.Add(1)
+			return nil
+		}
+		return errors.New("journal unavailable")
+	})
+	r := post(t, hs.URL+"/", "AWSEvents.Echo", `{"Name":"x"}`)
+	if r.status != 500 || r.header.Get("x-amzn-ErrorType") != "InternalException" {
+		t.Errorf("refused call: %d %s", r.status, r.body)
+	}
+	if strings.Contains(r.body, `"Name"`) {
+		t.Errorf("the handler ran: %s", r.body)
+	}
+	if c := log.next(t); c.Err == nil || c.Err.Code != "InternalException" || c.Input != nil {
+		t.Errorf("observed %+v", c)
+	}
+	if r := post(t, hs.URL+"/", "AWSEvents.Caller", `{}`); r.status != 200 || ran.Load() != 1 {
+		t.Errorf("allowed call: %d %s", r.status, r.body)
+	}
+}
+
 func TestRegister(t *testing.T) {
 	a, b := awsapi.NewEventBridge(), awsapi.NewEventBridge()
 	srv, err := awsapi.NewServer(awsapi.Config{}, a)

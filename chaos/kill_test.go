@@ -208,56 +208,11 @@ func TestKillUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	// Management load: rules created and deleted, connections with secrets.
-	wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			_, c := cur.get()
-			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			name := fmt.Sprintf("mgmt-%d", i)
-			ml.mu.Lock()
-			ml.created[name] = false
-			ml.attempts++
-			ml.mu.Unlock()
-			_, err := c.PutRule(cctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(`{"source":["chaos.mgmt"]}`)})
-			if err == nil {
-				ml.mu.Lock()
-				ml.created[name] = true
-				ml.mu.Unlock()
-			}
-			if i%3 == 1 {
-				old := fmt.Sprintf("mgmt-%d", i-1)
-				ml.mu.Lock()
-				ml.deleted[old] = false
-				ml.mu.Unlock()
-				if _, err := c.DeleteRule(cctx, &eventbridge.DeleteRuleInput{Name: aws.String(old)}); err == nil {
-					ml.mu.Lock()
-					ml.deleted[old] = true
-					ml.mu.Unlock()
-				}
-			}
-			if i%5 == 2 {
-				s := "chaos-secret-" + randomHex(12)
-				ml.mu.Lock()
-				ml.secrets = append(ml.secrets, s)
-				ml.mu.Unlock()
-				_, _ = c.CreateConnection(cctx, &eventbridge.CreateConnectionInput{
-					Name:              aws.String(fmt.Sprintf("conn-%d", i)),
-					AuthorizationType: types.ConnectionAuthorizationTypeBasic,
-					AuthParameters: &types.CreateConnectionAuthRequestParameters{BasicAuthParameters: &types.CreateConnectionBasicAuthRequestParameters{
-						Username: aws.String("u"), Password: aws.String(s)}},
-				})
-			}
-			cancel()
-			if err != nil {
-				time.Sleep(10 * time.Millisecond)
-			}
-		}
-	})
+	// Management load: 3 callers creating and deleting rules, and
+	// connections with secrets.
+	for w := range 3 {
+		wg.Go(func() { manage(ctx, cur, ml, stop, w) })
+	}
 	// /healthz: whenever the current process answers, it says ok.
 	var healthBad atomic.Value
 	wg.Go(func() {
@@ -319,7 +274,7 @@ func TestKillUnderLoad(t *testing.T) {
 
 	// No call took effect without its record: each rule that exists now has
 	// a PutRule record; each answered PutRule too; each rule that is gone
-	// though its PutRule took effect has a DeleteRule record.
+	// though its PutRule answered has a DeleteRule record.
 	eb = p.events()
 	exists := map[string]bool{}
 	var next *string
@@ -340,7 +295,13 @@ func TestKillUnderLoad(t *testing.T) {
 	defer ml.mu.Unlock()
 	var puts, dels map[string]bool
 	waitFor(t, 30*time.Second, "every call that took effect recorded", func() (bool, error) {
-		puts, dels = recordedNames(ctx, t, ctc, "PutRule"), recordedNames(ctx, t, ctc, "DeleteRule")
+		var err error
+		if puts, err = recordedNames(ctx, ctc, "PutRule"); err != nil {
+			return false, err
+		}
+		if dels, err = recordedNames(ctx, ctc, "DeleteRule"); err != nil {
+			return false, err
+		}
 		var unrecorded []string
 		for name, answered := range ml.created {
 			if (exists[name] || answered) && !puts[name] {
@@ -348,7 +309,9 @@ func TestKillUnderLoad(t *testing.T) {
 			}
 		}
 		for name, answered := range ml.deleted {
-			tookEffect := answered || !exists[name] && (ml.created[name] || puts[name])
+			// A rule whose creation was answered and which is gone was
+			// deleted by this call (no other call deletes it).
+			tookEffect := answered || !exists[name] && ml.created[name]
 			if tookEffect && !dels[name] {
 				unrecorded = append(unrecorded, "DeleteRule "+name)
 			}
@@ -380,15 +343,14 @@ func TestKillUnderLoad(t *testing.T) {
 
 // recordedNames returns the requestParameters.name of every record of
 // eventName in the event history.
-func recordedNames(ctx context.Context, t testing.TB, c *ct.Client, eventName string) map[string]bool {
-	t.Helper()
+func recordedNames(ctx context.Context, c *ct.Client, eventName string) (map[string]bool, error) {
 	names := map[string]bool{}
 	in := &ct.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{{
 		AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(eventName)}}, MaxResults: aws.Int32(50)}
 	for {
 		out, err := c.LookupEvents(ctx, in)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		for _, e := range out.Events {
 			var rec struct {
@@ -398,14 +360,14 @@ func recordedNames(ctx context.Context, t testing.TB, c *ct.Client, eventName st
 				ErrorCode string `json:"errorCode"`
 			}
 			if err := json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &rec); err != nil {
-				t.Fatal(err)
+				return nil, err
 			}
 			if rec.ErrorCode == "" {
 				names[rec.RequestParameters.Name] = true
 			}
 		}
 		if out.NextToken == nil {
-			return names
+			return names, nil
 		}
 		in.NextToken = out.NextToken
 	}
@@ -429,5 +391,57 @@ func allRecords(ctx context.Context, t testing.TB, c *ct.Client) string {
 			return b.String()
 		}
 		in.NextToken = out.NextToken
+	}
+}
+
+// manage is one management caller: it creates rules, deletes every other
+// one it created, and creates connections with secrets, until stop.
+func manage(ctx context.Context, cur *current, ml *mgmtLog, stop <-chan struct{}, w int) {
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		_, c := cur.get()
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		name := fmt.Sprintf("mgmt-%d-%d", w, i)
+		ml.mu.Lock()
+		ml.created[name] = false
+		ml.attempts++
+		ml.mu.Unlock()
+		_, err := c.PutRule(cctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(`{"source":["chaos.mgmt"]}`)})
+		if err == nil {
+			ml.mu.Lock()
+			ml.created[name] = true
+			ml.mu.Unlock()
+		}
+		if i%3 == 1 {
+			old := fmt.Sprintf("mgmt-%d-%d", w, i-1)
+			ml.mu.Lock()
+			ml.deleted[old] = false
+			ml.mu.Unlock()
+			if _, err := c.DeleteRule(cctx, &eventbridge.DeleteRuleInput{Name: aws.String(old)}); err == nil {
+				ml.mu.Lock()
+				ml.deleted[old] = true
+				ml.mu.Unlock()
+			}
+		}
+		if i%5 == 2 {
+			s := "chaos-secret-" + randomHex(12)
+			ml.mu.Lock()
+			ml.secrets = append(ml.secrets, s)
+			ml.mu.Unlock()
+			_, _ = c.CreateConnection(cctx, &eventbridge.CreateConnectionInput{
+				Name:              aws.String(fmt.Sprintf("conn-%d-%d", w, i)),
+				AuthorizationType: types.ConnectionAuthorizationTypeBasic,
+				AuthParameters: &types.CreateConnectionAuthRequestParameters{BasicAuthParameters: &types.CreateConnectionBasicAuthRequestParameters{
+					Username: aws.String("u"), Password: aws.String(s)}},
+			})
+		}
+		cancel()
+		if err != nil {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }

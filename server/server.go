@@ -262,12 +262,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Replicas:  s.store.Replicas(),
 		IndexPath: filepath.Join(cfg.DataDir, "cloudtrail-index.db"),
 		Retention: cfg.AuditRetention,
+		Exclusive: cfg.NATSURL == "",
 		Logger:    cfg.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	// The record is stored before the call answers (see audit's Commit).
+	// A call that can change something is journaled before it runs, and
+	// its record is stored before it answers (see audit's Journal, Commit).
+	s.api.BeforeInvoke(s.audit.Journal().Intend)
 	s.api.ObserveBeforeAnswer(s.audit.Recorder().Commit)
 	s.registry.MustRegister(s.audit.Collectors()...)
 	if err = cloudtrail.Register(s.api, s.audit.Index()); err != nil {
