@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/conveyor/conveyor/audit"
 )
 
@@ -25,6 +27,12 @@ type Recorder interface {
 	CommitCall(ctx context.Context, c audit.Call)
 }
 
+// Journal stores a call's intent before the call is forwarded (see
+// audit.Journal); *audit.Journal is one.
+type Journal interface {
+	IntendCall(ctx context.Context, c audit.Call) error
+}
+
 // Config configures a Gateway.
 type Config struct {
 	// Backend is the S3-compatible storage's base URL
@@ -32,6 +40,9 @@ type Config struct {
 	Backend string
 	// Recorder receives one call per request.
 	Recorder Recorder
+	// Journal, if set, stores each call's intent before it is forwarded; a
+	// call whose intent cannot be stored is answered 503 and not forwarded.
+	Journal Journal
 	// Domains are host names of the gateway under which virtual-host-style
 	// requests name their bucket (bucket.DOMAIN); AWS's own s3 endpoint
 	// names are always understood. Default: "localhost".
@@ -102,13 +113,23 @@ type exchange struct {
 	in    *http.Request
 	req   Request
 	start time.Time
+	// eventID is the eventID of the call's record (and of its intent).
+	eventID string
 }
 
 type exchangeKey struct{}
 
 // ServeHTTP forwards the request and records it.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{in: r, req: Classify(r, g.cfg.Domains), start: time.Now()}
+	ex := &exchange{in: r, req: Classify(r, g.cfg.Domains), start: time.Now(), eventID: uuid.NewString()}
+	if g.cfg.Journal != nil && audit.Journaled("s3", ex.req.Operation) {
+		if err := g.cfg.Journal.IntendCall(r.Context(), g.call(ex, "", "", "")); err != nil {
+			g.log.Error("s3 gateway: the call cannot be recorded; not forwarded", "operation", ex.req.Operation, "err", err)
+			writeError(w, r, http.StatusServiceUnavailable, "ServiceUnavailable",
+				"Conveyor cannot record this call now; it was not forwarded to the storage.")
+			return
+		}
+	}
 	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
 }
 
@@ -233,8 +254,13 @@ func (g *Gateway) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	if ex != nil {
 		g.cfg.Recorder.CommitCall(context.WithoutCancel(r.Context()), g.call(ex, "", code, msg))
 	}
+	writeError(w, r, http.StatusServiceUnavailable, code, msg)
+}
+
+// writeError answers an S3 error document (no body to a HEAD request).
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(http.StatusServiceUnavailable)
+	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>", code, msg)
 	}
@@ -256,6 +282,7 @@ func (g *Gateway) call(ex *exchange, requestID, code, msg string) audit.Call {
 		SourceIP:     ip,
 		UserAgent:    r.UserAgent(),
 		RequestID:    requestID,
+		EventID:      ex.eventID,
 		Parameters:   parameters(r, ex.req),
 		Resources:    resources(ex.req),
 		ErrorCode:    code,

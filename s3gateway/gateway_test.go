@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -321,6 +322,56 @@ func TestGatewayBackendDown(t *testing.T) {
 		len(recs) != 1 || recs[0].ErrorCode != "ServiceUnavailable" || recs[0].EventName != "CreateBucket" ||
 		recs[0].UserIdentity.AccessKeyID != "AKIADOWN" {
 		t.Errorf("answer %d %s, records %+v", w.Code, w.Body, recs)
+	}
+}
+
+// journal keeps the intents it is given, or refuses them all.
+type journal struct {
+	mu      sync.Mutex
+	intents []audit.Call
+	refuse  bool
+}
+
+func (j *journal) IntendCall(_ context.Context, c audit.Call) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.refuse {
+		return errors.New("journal down")
+	}
+	j.intents = append(j.intents, c)
+	return nil
+}
+
+// A call that can change something is journaled before it is forwarded,
+// with the eventID its record gets; when the journal refuses, the call is
+// answered 503 and never reaches the backend. Data events are not journaled.
+func TestGatewayJournal(t *testing.T) {
+	b, _ := audit.NewBuilder(audit.Config{AccountID: "123456789012", Region: "us-east-1"})
+	rec := &builtRecorder{b: b}
+	var reached atomic.Int32
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+	defer backend.Close()
+	j := &journal{}
+	gw, err := New(Config{Backend: backend.URL, Recorder: rec, Journal: j, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path string) int {
+		w := httptest.NewRecorder()
+		gw.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+		return w.Code
+	}
+	if code := do("PUT", "/demo"); code != 200 {
+		t.Fatalf("CreateBucket: %d", code)
+	}
+	do("GET", "/demo/key")
+	recs := rec.take()
+	if len(j.intents) != 1 || len(recs) != 1 || j.intents[0].Operation != "CreateBucket" || j.intents[0].EventID != recs[0].EventID {
+		t.Fatalf("intents %+v, records %+v", j.intents, recs)
+	}
+	j.refuse = true
+	if code := do("DELETE", "/demo"); code != http.StatusServiceUnavailable || reached.Load() != 2 {
+		t.Errorf("refused DeleteBucket: %d, backend reached %d times (want 2)", code, reached.Load())
 	}
 }
 

@@ -19,7 +19,7 @@ type s3Gateway struct {
 // gateways record through the server's audit recorder.
 func (s *Server) openS3Gateways() error {
 	for _, spec := range s.cfg.S3Gateways {
-		gw, err := s3gateway.New(s3gateway.Config{Backend: spec.Backend, Recorder: s.audit.Recorder(), Logger: s.log})
+		gw, err := s3gateway.New(s3gateway.Config{Backend: spec.Backend, Recorder: s.audit.Recorder(), Journal: s.audit.Journal(), Logger: s.log})
 		if err != nil {
 			return err
 		}
