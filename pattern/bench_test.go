@@ -14,7 +14,7 @@ import (
 // features of about 650 bytes, one per line), which is generated, not
 // committed:
 //
-//	cd ../shared/tools/citylots && go run . -n 213068 > /tmp/citylots.jlines
+//	go run ./cmd/conveyor bench citylots > /tmp/citylots.jlines
 //	CONVEYOR_CITYLOTS=/tmp/citylots.jlines go test -run '^$' -bench . -benchmem ./pattern
 //
 // Each op matches one event; events/s is the single-goroutine throughput.
@@ -49,7 +49,7 @@ func loadCitylots(b *testing.B) ([][]byte, int) {
 		}
 	})
 	if citylots.err != nil || len(citylots.events) == 0 {
-		b.Skipf("no citylots data at %s (%v): generate it with `cd ../shared/tools/citylots && go run . -n 213068 > /tmp/citylots.jlines` and set CONVEYOR_CITYLOTS=/tmp/citylots.jlines", path, citylots.err)
+		b.Skipf("no citylots data at %s (%v): generate it with `go run ./cmd/conveyor bench citylots > /tmp/citylots.jlines` and set CONVEYOR_CITYLOTS=/tmp/citylots.jlines", path, citylots.err)
 	}
 	return citylots.events, citylots.bytes
 }

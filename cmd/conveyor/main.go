@@ -34,6 +34,7 @@ func commands() []command {
 		{[]string{"serve"}, "run the server (EventBridge, CloudTrail APIs on one port)", serve},
 		{[]string{"bench", "match"}, "measure the pattern matcher on your own patterns and events", benchMatch},
 		{[]string{"bench", "put-events"}, "measure PutEvents → HTTP target throughput and latency", benchPutEvents},
+		{[]string{"bench", "citylots"}, "write the citylots data set of the matcher benchmarks", benchCitylots},
 		{[]string{"cloudtrail", "import"}, "put CloudTrail log files (as AWS writes them) into the event history, or on the bus", cloudtrailImport},
 		{[]string{"queue", "redrive"}, "move a dead-letter queue's events back to the targets they failed for", queueRedrive},
 	}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+)
+
+// bench citylots writes n GeoJSON features, one a line, the same for the
+// same seed and different for another.
+func TestBenchCitylots(t *testing.T) {
+	gen := func(args ...string) string {
+		var out bytes.Buffer
+		if err := run(context.Background(), append([]string{"bench", "citylots"}, args...), &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	a := gen("-n", "1000")
+	lines := strings.Split(strings.TrimSuffix(a, "\n"), "\n")
+	if len(lines) != 1000 {
+		t.Fatalf("%d lines, want 1000", len(lines))
+	}
+	for i, l := range lines {
+		var f struct {
+			Type       string
+			Properties struct{ MAPBLKLOT string }
+			Geometry   struct{ Coordinates [][][3]float64 }
+		}
+		if err := json.Unmarshal([]byte(l), &f); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if f.Type != "Feature" || f.Properties.MAPBLKLOT == "" || len(f.Geometry.Coordinates) != 1 || len(f.Geometry.Coordinates[0]) < 5 {
+			t.Fatalf("line %d: %s", i+1, l)
+		}
+	}
+	if gen("-n", "1000") != a {
+		t.Error("the same seed gave another data set")
+	}
+	if gen("-n", "1000", "-seed", "2") == a {
+		t.Error("another seed gave the same data set")
+	}
+	if err := run(context.Background(), []string{"bench", "citylots", "extra"}, io.Discard, io.Discard); err == nil {
+		t.Error("an extra argument was accepted")
+	}
+}
