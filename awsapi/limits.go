@@ -2,22 +2,18 @@ package awsapi
 
 // Request size bounds. A request is refused with RequestEntityTooLargeException (HTTP 413, as
 // AWS's front ends answer an oversized request) before anything is decoded or executed, so a
-// call that takes effect is always one whose CloudTrail record can be stored. The bounds are
-// AWS's own request quotas where AWS documents one, and otherwise the largest request the
-// operation's model and service quotas allow, with room for JSON escaping: an SDK may write a
+// call that takes effect is always one whose CloudTrail record can be stored. The bounds
+// follow AWS's quotas on what an operation carries (256 KB of PutEvents entries, SQS
+// messages, pattern and parameter lengths), with room for JSON escaping: an SDK may write a
 // two-byte UTF-8 character as a six-byte \u escape (Python's json does by default), so text
 // can take three times its size on the wire.
 const (
-	// escapeFactor is how much JSON escaping can inflate text on the wire.
-	escapeFactor = 3
-	// envelope is room for a request's members around its payload (names, entry lists,
-	// resources, attributes).
-	envelope = 64 << 10
-	// payloadLimit bounds the operations that carry data: PutEvents' 256 KB of entries, an
-	// SQS message or batch (Conveyor's MaximumMessageSize is at most 262,144 bytes), an event
-	// for TestEventPattern, ten targets with 8,192-character inputs and transformers, a
-	// connection's three lists of 100 parameters of 512-character keys and values.
-	payloadLimit = escapeFactor*(256<<10) + envelope
+	// payloadLimit (1 MiB) bounds the operations that carry data: PutEvents' 256 KB of
+	// entries, an SQS message or batch (Conveyor's MaximumMessageSize is at most 262,144
+	// bytes), an event for TestEventPattern, five targets with 8,192-character inputs and
+	// transformers of 100 paths, a connection's lists of 100 parameters of 512-character keys
+	// and values: three times 256 KiB of payload, and 256 KiB for the members around it.
+	payloadLimit = 1 << 20
 	// patternLimit bounds the operations that carry an event pattern, whose length limit is a
 	// setting (4,096 characters at most on AWS).
 	patternLimit = 256 << 10
