@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -171,9 +172,10 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 		resp = c.Response
 	}
 	if c.Resources != nil {
-		rec.Resources = c.Resources
-		return rec, true
+		rec.Resources = slices.Clone(c.Resources) // bound may cut them
+	} else {
+		rec.Resources = resourcesOf(serviceOf(source), c.Operation, region, b.cfg.AccountID, c.Request, resp)
 	}
-	rec.Resources = resourcesOf(serviceOf(source), c.Operation, region, b.cfg.AccountID, c.Request, resp)
+	rec.bound()
 	return rec, true
 }

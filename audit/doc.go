@@ -16,6 +16,14 @@
 // Deliveries of events to targets are not API calls and are not recorded, so
 // a rule reacting to API calls cannot feed itself through its own deliveries.
 //
+// Records are bounded whatever the call carried (requestParameters and
+// responseElements over MaxElementsSize become {"omitted":true}, as CloudTrail
+// writes them; long strings are cut), so that every record fits the audit
+// log; a record the log refuses all the same is logged and counted, never
+// retried forever. Secret members (Password, ApiKeyValue, ClientSecret,
+// connection parameter values, Sql, GraphQLOperation) are hidden under any
+// spelling that folds onto their names.
+//
 // It does not serve the CloudTrail API (package cloudtrail does) and does not
 // route events to rules (the router does).
 package audit

@@ -113,7 +113,7 @@ func (j *Journal) IntendCall(ctx context.Context, call Call) error {
 	if call.EventID == "" {
 		return fmt.Errorf("audit: intent of %s: no event ID", call.Operation)
 	}
-	data, err := json.Marshal(call)
+	data, err := json.Marshal(j.intentOf(call))
 	if err != nil {
 		return fmt.Errorf("audit: intent of %s: %w", call.Operation, err)
 	}
@@ -127,6 +127,25 @@ func (j *Journal) IntendCall(ctx context.Context, call Call) error {
 		return fmt.Errorf("audit: store the intent of %s: %w", call.Operation, err)
 	}
 	return nil
+}
+
+// intentOf is what the journal keeps of a call: its parameters and
+// resources as its record will have them (redacted, within the record's
+// bounds) instead of the request, so that an intent is as small as a
+// record whatever the request held.
+func (j *Journal) intentOf(call Call) Call {
+	if rec, ok := j.rec.b.Build(call); ok {
+		call.Parameters = rec.RequestParameters
+		call.Resources = rec.Resources
+		if call.Resources == nil {
+			call.Resources = []Resource{}
+		}
+		call.Request = nil
+	}
+	for _, f := range []*string{&call.AccessKeyID, &call.Principal, &call.Region, &call.SourceIP, &call.UserAgent, &call.RequestID} {
+		*f = cut(*f)
+	}
+	return call
 }
 
 // stored tells the journal that the record with eventID is in the audit log:
@@ -258,11 +277,17 @@ func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) 
 				pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				_, err = j.js.PublishMsg(pctx, msg, jetstream.WithMsgID(call.EventID))
 				cancel()
-				if err != nil {
+				switch {
+				case err == nil:
+					added = true
+					j.recovered.Add(1)
+				case permanent(err):
+					// It can never be stored: counted and logged, and the
+					// intent goes (else it would stop every sweep here).
+					j.rec.reject(call, err)
+				default:
 					return false, fmt.Errorf("audit: store the record of intent %s: %w", call.EventID, err)
 				}
-				added = true
-				j.recovered.Add(1)
 			}
 		}
 	}

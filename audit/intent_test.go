@@ -156,3 +156,34 @@ func TestIntentRefusesWhenJournalIsDown(t *testing.T) {
 		t.Fatalf("a read-only call was refused: %v", err)
 	}
 }
+
+// An intent is as small as the record will be: a legal call with a request
+// near 1 MiB (PutTargets' bound) is journaled, and its recovered record has
+// its parameters omitted as CloudTrail omits them.
+func TestIntentOfLargeCall(t *testing.T) {
+	st := storetest.Open(t)
+	js := st.JetStream()
+	path := filepath.Join(t.TempDir(), "index.db")
+	a, err := audit.New(t.Context(), audit.Options{Config: cfg, JetStream: js, IndexPath: path, Logger: quiet, Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := `{"Rule":"r","Targets":[{"Id":"1","Arn":"arn:aws:sqs:us-east-1:123456789012:q","Input":"` + strings.Repeat("x", 1000_000) + `"}]}`
+	if err := a.Journal().Intend(context.Background(), apiCall("PutTargets", "req-big", big)); err != nil {
+		t.Fatalf("a legal call near 1 MiB was refused: %v", err)
+	}
+	closeAudit(t, a)
+	a2, err := audit.New(t.Context(), audit.Options{Config: cfg, JetStream: js, IndexPath: path, Logger: quiet, Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAudit(t, a2)
+	count(t, a2.Index(), "PutTargets", 1)
+	p, err := a2.Index().Lookup(context.Background(), audit.Query{Attribute: audit.AttrEventName, Value: "PutTargets", Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(p.Results[0].Record.RequestParameters); got != string(audit.Omitted) {
+		t.Errorf("requestParameters = %.100s", got)
+	}
+}

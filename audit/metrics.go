@@ -4,12 +4,13 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Collectors returns the audit trail's metrics, for a Prometheus registry:
 //
-//	conveyor_audit_records_total          records the audit log stored
-//	conveyor_audit_records_skipped_total  calls not recorded by design (data events while off)
-//	conveyor_audit_records_dropped_total  calls lost: queue full, or shutdown before JetStream answered
-//	conveyor_audit_publish_retries_total  publishes retried after a failure
-//	conveyor_audit_queue_length           calls waiting for the audit log
-//	conveyor_audit_index_sequence         audit-log sequence the event-history index has applied
+//	conveyor_audit_records_total           records the audit log stored
+//	conveyor_audit_records_skipped_total   calls not recorded by design (data events while off)
+//	conveyor_audit_records_dropped_total   calls lost: queue full, or shutdown before JetStream answered
+//	conveyor_audit_records_rejected_total  records the audit log refused for good (too large); each is logged
+//	conveyor_audit_publish_retries_total   publishes retried after a failure
+//	conveyor_audit_queue_length            calls waiting for the audit log
+//	conveyor_audit_index_sequence          audit-log sequence the event-history index has applied
 func (a *Audit) Collectors() []prometheus.Collector {
 	r, ix := a.recorder, a.index
 	counter := func(name, help string, f func() uint64) prometheus.Collector {
@@ -20,6 +21,7 @@ func (a *Audit) Collectors() []prometheus.Collector {
 		counter("records_total", "CloudTrail records the audit log stored.", r.recorded.Load),
 		counter("records_skipped_total", "API calls not recorded by design (data events while data-event logging is off).", r.skipped.Load),
 		counter("records_dropped_total", "API calls whose record was lost: the queue was full, or shutdown came before JetStream answered.", r.dropped.Load),
+		counter("records_rejected_total", "CloudTrail records the audit log refused for good (too large for it); each is logged.", r.rejected.Load),
 		counter("publish_retries_total", "Audit-log publishes retried after a failure.", r.retries.Load),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "conveyor", Subsystem: "audit", Name: "queue_length",
 			Help: "API calls waiting for the audit log."}, func() float64 { return float64(len(r.queue)) }),

@@ -7,33 +7,37 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/conveyor/conveyor/awsapi"
 )
 
 // secretMembers are request members whose values AWS never records: the
 // members the service models mark sensitive (connection credentials,
 // Redshift SQL, AppSync operations).
-var secretMembers = lower("Password", "ApiKeyValue", "ClientSecret", "Sql", "Sqls", "GraphQLOperation")
+var secretMembers = folded("Password", "ApiKeyValue", "ClientSecret", "Sql", "Sqls", "GraphQLOperation")
 
 // secretValueLists are lists of {Key, Value, IsValueSecret} whose Value the
 // EventBridge model marks sensitive (a connection's invocation parameters).
-var secretValueLists = lower("BodyParameters", "HeaderParameters", "QueryStringParameters")
+var secretValueLists = folded("BodyParameters", "HeaderParameters", "QueryStringParameters")
 
 // userKeyedMaps are members whose values are maps keyed by the user's own
 // names: their keys stay as they are.
-var userKeyedMaps = lower("InputPathsMap", "HeaderParameters", "QueryStringParameters",
+var userKeyedMaps = folded("InputPathsMap", "HeaderParameters", "QueryStringParameters",
 	"Attributes", "Tags", "MessageAttributes", "MessageSystemAttributes")
 
 // dataPayloads are data-event members that carry the caller's data, hidden as
 // AWS hides a PutEvents entry's Detail.
-var dataPayloads = lower("Detail", "MessageBody", "StringValue", "BinaryValue")
+var dataPayloads = folded("Detail", "MessageBody", "StringValue", "BinaryValue")
 
-// lower makes a set of names matched without regard to case: the services
-// decode member names case-insensitively (as Go's encoding/json does), so a
-// secret sent as "password" must be hidden as surely as "Password".
-func lower(names ...string) map[string]bool {
+// folded makes a set of names matched as strings.EqualFold matches them, with
+// Unicode simple folding (see awsapi.FoldName): the services decode member
+// names exactly, but a spelling that folds onto a secret member ("PASSWORD",
+// "Paſsword" with U+017F) is a secret all the same, meant for that member or
+// for a decoder that folds, and is hidden as surely as "Password".
+func folded(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
 	for _, n := range names {
-		m[strings.ToLower(n)] = true
+		m[awsapi.FoldName(n)] = true
 	}
 	return m
 }
@@ -77,7 +81,7 @@ func convert(v any, keepKeys, data bool) any {
 				out[k] = convert(x, false, data)
 				continue
 			}
-			name, lk := camel(k), strings.ToLower(k)
+			name, lk := camel(k), awsapi.FoldName(k)
 			switch {
 			case secretMembers[lk]:
 				out[name] = Hidden

@@ -2,8 +2,9 @@ package audit
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
+
+	"github.com/conveyor/conveyor/awsapi"
 )
 
 func TestCamel(t *testing.T) {
@@ -56,7 +57,7 @@ func checkHidden(t *testing.T, v any, userKeys bool, out []byte) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
-			lk := strings.ToLower(k)
+			lk := awsapi.FoldName(k)
 			if !userKeys && secretMembers[lk] && x != Hidden {
 				t.Fatalf("secret member %s kept: %s", k, out)
 			}

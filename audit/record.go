@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Values of fixed record fields, as AWS writes them.
@@ -18,6 +19,25 @@ const (
 	// TimeFormat is the layout of eventTime: ISO-8601, UTC, whole seconds.
 	TimeFormat = "2006-01-02T15:04:05Z"
 )
+
+// Size bounds of a record. CloudTrail truncates a field whose contents exceed its maximum
+// size and marks it with omitted: true; a requestParameters or responseElements over 100 KB
+// is replaced by {"omitted":true}. Conveyor does the same and also cuts long strings (a
+// header-borne user agent or access key, an error message quoting its input) and lists of
+// resources, so that a record stays well inside the audit log's message size (and, on the
+// bus, about EventBridge's 256 KB) whatever the request held.
+const (
+	// MaxElementsSize bounds requestParameters and responseElements, as JSON.
+	MaxElementsSize = 100 << 10
+	// MaxStringField bounds every string field of a record, in bytes; a longer one is cut
+	// and ends in "...".
+	MaxStringField = 1 << 10
+	// MaxResources bounds the resources a record lists.
+	MaxResources = 10
+)
+
+// Omitted replaces an element over MaxElementsSize.
+var Omitted = json.RawMessage(`{"omitted":true}`)
 
 // Record is one CloudTrail record, with AWS's field names and order.
 type Record struct {
@@ -111,4 +131,39 @@ func (r *Record) Username() string {
 // events.amazonaws.com.
 func (r *Record) Service() string {
 	return serviceOf(r.EventSource)
+}
+
+// bound applies the size bounds (see MaxElementsSize).
+func (r *Record) bound() {
+	if len(r.RequestParameters) > MaxElementsSize {
+		r.RequestParameters = Omitted
+	}
+	if len(r.ResponseElements) > MaxElementsSize {
+		r.ResponseElements = Omitted
+	}
+	if len(r.Resources) > MaxResources {
+		r.Resources = r.Resources[:MaxResources]
+	}
+	id := &r.UserIdentity
+	for _, f := range []*string{&r.EventVersion, &r.EventTime, &r.EventSource, &r.EventName, &r.AWSRegion,
+		&r.SourceIPAddress, &r.UserAgent, &r.ErrorCode, &r.ErrorMessage, &r.RequestID, &r.EventID,
+		&r.EventType, &r.RecipientAccountID, &r.EventCategory,
+		&id.Type, &id.PrincipalID, &id.ARN, &id.AccountID, &id.AccessKeyID, &id.UserName} {
+		*f = cut(*f)
+	}
+	for i := range r.Resources {
+		r.Resources[i].Type, r.Resources[i].ARN = cut(r.Resources[i].Type), cut(r.Resources[i].ARN)
+	}
+}
+
+// cut shortens s to MaxStringField bytes (on a rune boundary), ending in "...".
+func cut(s string) string {
+	if len(s) <= MaxStringField {
+		return s
+	}
+	n := MaxStringField - len("...")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

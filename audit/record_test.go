@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -171,5 +172,80 @@ func TestClassify(t *testing.T) {
 		if IsReadOnly(src, c.op) != c.readOnly || IsDataEvent(src, c.op) != c.data {
 			t.Errorf("%s %s: readOnly %v data %v", c.svc, c.op, IsReadOnly(src, c.op), IsDataEvent(src, c.op))
 		}
+	}
+}
+
+// TestRecordBounds: whatever a call carried, its record stays small. A requestParameters or
+// responseElements over MaxElementsSize is replaced by {"omitted":true}, as CloudTrail
+// marks a field it truncates; long strings are cut; resources are capped.
+func TestRecordBounds(t *testing.T) {
+	b := testBuilder(t, testConfig())
+	big := func(n int) []byte {
+		return []byte(`{"Rule":"r","Targets":[{"Id":"t","Input":"` + strings.Repeat("é", n/2) + `"}]}`)
+	}
+	long := strings.Repeat("a", 1<<20)
+	for _, c := range []struct {
+		name               string
+		call               Call
+		omitReq, omitResp  bool
+		wantUA, wantErrMsg int // lengths of userAgent and errorMessage
+	}{
+		{name: "fits", call: Call{Request: big(90 << 10), Response: big(90 << 10)}},
+		{name: "large request", call: Call{Request: big(MaxElementsSize)}, omitReq: true},
+		{name: "large response", call: Call{Request: big(10), Response: big(MaxElementsSize)}, omitResp: true},
+		{name: "both, and long strings", call: Call{Request: big(900 << 10), Response: big(900 << 10), UserAgent: long,
+			AccessKeyID: long, Principal: long, Region: long}, omitReq: true, omitResp: true, wantUA: MaxStringField},
+		{name: "failed", call: Call{Request: big(900 << 10), ErrorCode: "ValidationException", ErrorMessage: "Value '" + long + "' is bad"},
+			omitReq: true, wantErrMsg: MaxStringField},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.call.Service, c.call.Operation, c.call.Time = "events", "PutTargets", testTime
+			rec, ok := b.Build(c.call)
+			if !ok {
+				t.Fatal("not recorded")
+			}
+			if got := bytes.Equal(rec.RequestParameters, Omitted); got != c.omitReq {
+				t.Errorf("requestParameters omitted = %v (%d bytes), want %v", got, len(rec.RequestParameters), c.omitReq)
+			}
+			if got := bytes.Equal(rec.ResponseElements, Omitted); got != c.omitResp {
+				t.Errorf("responseElements omitted = %v (%d bytes), want %v", got, len(rec.ResponseElements), c.omitResp)
+			}
+			if c.wantUA > 0 && (len(rec.UserAgent) != c.wantUA || !strings.HasSuffix(rec.UserAgent, "...")) {
+				t.Errorf("userAgent is %d bytes, want %d ending in ...", len(rec.UserAgent), c.wantUA)
+			}
+			if c.wantErrMsg > 0 && (len(rec.ErrorMessage) != c.wantErrMsg || !strings.HasPrefix(rec.ErrorMessage, "Value 'aaa")) {
+				t.Errorf("errorMessage is %d bytes: %.40q", len(rec.ErrorMessage), rec.ErrorMessage)
+			}
+			data, err := rec.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(data) > 256<<10 {
+				t.Errorf("record is %d bytes", len(data))
+			}
+			if back, err := ParseRecord(data); err != nil || !strings.Contains(string(data), `"eventName":"PutTargets"`) {
+				t.Errorf("record does not parse: %v %v", back, err)
+			}
+		})
+	}
+	// A cut never splits a character.
+	if s := cut(strings.Repeat("é", MaxStringField)); !utf8.ValidString(s) || len(s) > MaxStringField {
+		t.Errorf("cut = %d bytes, valid UTF-8 %v", len(s), utf8.ValidString(s))
+	}
+	// Resources are capped (PutEvents may name a bus per entry).
+	var req strings.Builder
+	req.WriteString(`{"Entries":[`)
+	for i := range 1000 {
+		if i > 0 {
+			req.WriteByte(',')
+		}
+		fmt.Fprintf(&req, `{"EventBusName":"bus-%d"}`, i)
+	}
+	req.WriteString(`]}`)
+	cfg := testConfig()
+	cfg.DataEvents = true
+	rec, _ := testBuilder(t, cfg).Build(Call{Service: "events", Operation: "PutEvents", Request: []byte(req.String()), Time: testTime})
+	if len(rec.Resources) != MaxResources {
+		t.Errorf("%d resources, want %d", len(rec.Resources), MaxResources)
 	}
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -29,6 +30,7 @@ type RecorderStats struct {
 	Recorded  uint64 // records the audit log acknowledged
 	Skipped   uint64 // calls not recorded by design (data events while off)
 	Dropped   uint64 // calls lost because the queue was full or the recorder closed
+	Rejected  uint64 // records the audit log refused for good (see permanent); each is logged
 	Retries   uint64 // publishes retried after a failure
 	Queued    int    // calls waiting now
 	QueueSize int
@@ -64,7 +66,7 @@ type Recorder struct {
 	stop context.CancelFunc // abandons retries (Close's deadline passed)
 	done chan struct{}
 
-	recorded, skipped, dropped, retries atomic.Uint64
+	recorded, skipped, dropped, rejected, retries atomic.Uint64
 }
 
 // RecorderConfig configures a Recorder.
@@ -113,6 +115,23 @@ func (r *Recorder) drop(c Call, why string) {
 	n := r.dropped.Add(1)
 	r.log.Error("audit: API call not recorded", "reason", why, "service", c.Service, "operation", c.Operation,
 		"request_id", c.RequestID, "dropped_total", n)
+}
+
+// reject gives up on a record the audit log refused for good: retrying it
+// would loop forever and stall shutdown. Records are bounded (see
+// MaxElementsSize) so that this does not happen; if it does, it is loud.
+func (r *Recorder) reject(c Call, err error) {
+	n := r.rejected.Add(1)
+	r.log.Error("audit: the audit log refused an API call's record; the call is not recorded", "service", c.Service,
+		"operation", c.Operation, "request_id", c.RequestID, "err", err, "rejected_total", n)
+}
+
+// permanent reports whether a publish failed in a way no retry can mend: the
+// message is larger than the server or the stream takes, or its subject is
+// not valid.
+func permanent(err error) bool {
+	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject) ||
+		errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum)
 }
 
 // Observe is an awsapi.Observer: register it with (*awsapi.Server).Observe
@@ -176,12 +195,15 @@ func (r *Recorder) CommitCall(ctx context.Context, call Call) {
 	pctx, cancel := context.WithTimeout(ctx, CommitTimeout)
 	_, err = r.js.PublishMsg(pctx, msg, jetstream.WithMsgID(msg.Header.Get(jetstream.MsgIDHeader)))
 	cancel()
-	if err == nil {
+	switch {
+	case err == nil:
 		r.storedRecord(call, msg)
-		return
+	case permanent(err):
+		r.reject(call, err)
+	default:
+		r.log.Warn("audit: audit log slow or unavailable; record queued", "operation", call.Operation, "err", err)
+		r.Record(call)
 	}
-	r.log.Warn("audit: audit log slow or unavailable; record queued", "operation", call.Operation, "err", err)
-	r.Record(call)
 }
 
 // FromAPICall converts awsapi's record of a call.
@@ -215,7 +237,7 @@ func FromAPICall(c *awsapi.Call) Call {
 // Stats returns the recorder's counters.
 func (r *Recorder) Stats() RecorderStats {
 	return RecorderStats{Recorded: r.recorded.Load(), Skipped: r.skipped.Load(), Dropped: r.dropped.Load(),
-		Retries: r.retries.Load(), Queued: len(r.queue), QueueSize: cap(r.queue)}
+		Rejected: r.rejected.Load(), Retries: r.retries.Load(), Queued: len(r.queue), QueueSize: cap(r.queue)}
 }
 
 // Close stops taking calls and waits until every queued one is in the audit
@@ -330,8 +352,8 @@ func (r *Recorder) acked(ctx context.Context, ack jetstream.PubAckFuture, timeou
 	return false
 }
 
-// publishSync retries one record with backoff until it is stored or ctx
-// ends (then it is dropped).
+// publishSync retries one record with backoff until it is stored, refused for
+// good (then it is rejected), or ctx ends (then it is dropped).
 func (r *Recorder) publishSync(ctx context.Context, p *pending) {
 	backoff := 50 * time.Millisecond
 	for {
@@ -345,6 +367,10 @@ func (r *Recorder) publishSync(ctx context.Context, p *pending) {
 		cancel()
 		if err == nil {
 			r.storedRecord(p.call, p.msg)
+			return
+		}
+		if permanent(err) {
+			r.reject(p.call, err)
 			return
 		}
 		r.log.Warn("audit: audit log unavailable; retrying", "operation", p.call.Operation, "err", err, "backoff", backoff)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
+
+	"github.com/conveyor/conveyor/awsapi"
 )
 
 // Resource types, as CloudTrail names them.
@@ -35,7 +37,9 @@ type members struct {
 func resourcesOf(service, op, region, account string, req, resp []byte) []Resource {
 	var in, out members
 	if len(req) > 0 {
-		_ = json.Unmarshal(req, &in) // a malformed request names no resource
+		// Member names match exactly, as the service decoded them: a member
+		// spelled otherwise was not the one acted on.
+		_ = awsapi.Unmarshal(req, &in) // a malformed request names no resource
 	}
 	if len(resp) > 0 {
 		_ = json.Unmarshal(resp, &out)

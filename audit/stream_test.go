@@ -317,7 +317,7 @@ func TestCollectors(t *testing.T) {
 	count(t, a.Index(), "PutRule", 1)
 	closeAudit(t, a)
 	mfs, err := reg.Gather()
-	if err != nil || len(mfs) != 6 {
+	if err != nil || len(mfs) != 7 {
 		t.Fatalf("%d metrics, %v", len(mfs), err)
 	}
 	for _, mf := range mfs {

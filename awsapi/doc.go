@@ -3,7 +3,8 @@
 // inputs, AWS-shaped errors from one exception table (errors.json, generated into
 // errors_gen.go), AWS's validation messages, the caller's identity from the SigV4
 // Authorization header, and observers that see every call (for CloudTrail records and
-// metrics).
+// metrics). Member names are matched exactly, as AWS does (encoding/json alone would let
+// "PASSWORD" fill Password), and request bodies are bounded per operation (RequestLimit).
 //
 // Handlers are plain functions from a decoded input struct to an output struct or an *Error:
 //

@@ -28,7 +28,7 @@ const (
 	CodeInternalFailure = "InternalFailure"
 	// CodeServiceUnavailable: The request has failed due to a temporary failure of the server.
 	CodeServiceUnavailable = "ServiceUnavailable"
-	// CodeRequestEntityTooLargeException: The request body is larger than this server accepts.
+	// CodeRequestEntityTooLargeException: The request is larger than its operation accepts (see awsapi.RequestLimit); AWS front ends answer such a request with 413.
 	CodeRequestEntityTooLargeException = "RequestEntityTooLargeException"
 	// CodeConcurrentModificationException: There is concurrent modification on a rule, target, archive, or replay.
 	CodeConcurrentModificationException = "ConcurrentModificationException"
@@ -286,7 +286,7 @@ var errorTable = [...]ErrorInfo{
 	{Code: "ThrottlingException", Service: "common", Status: 400, Fault: FaultClient, QueryCode: "", Message: "Rate exceeded", Description: "The request was denied due to request throttling."},
 	{Code: "InternalFailure", Service: "common", Status: 500, Fault: FaultServer, QueryCode: "", Message: "The request processing has failed because of an unknown error, exception or failure.", Description: "The request processing has failed because of an unknown error, exception or failure."},
 	{Code: "ServiceUnavailable", Service: "common", Status: 503, Fault: FaultServer, QueryCode: "", Message: "Service is unavailable. Please try again later.", Description: "The request has failed due to a temporary failure of the server."},
-	{Code: "RequestEntityTooLargeException", Service: "common", Status: 413, Fault: FaultClient, QueryCode: "", Message: "", Description: "The request body is larger than this server accepts."},
+	{Code: "RequestEntityTooLargeException", Service: "common", Status: 413, Fault: FaultClient, QueryCode: "", Message: "", Description: "The request is larger than its operation accepts (see awsapi.RequestLimit); AWS front ends answer such a request with 413."},
 	{Code: "AccessDeniedException", Service: "events", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "You do not have the necessary permissions for this action."},
 	{Code: "ConcurrentModificationException", Service: "events", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "There is concurrent modification on a rule, target, archive, or replay."},
 	{Code: "IllegalStatusException", Service: "events", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "An error occurred because a replay can be canceled only when the state is Running or Starting."},

@@ -258,23 +258,7 @@ func (m *Model) fields(t reflect.Type) map[string][]int {
 	if f, ok := m.fieldCache.Load(t); ok {
 		return f.(map[string][]int)
 	}
-	f := map[string][]int{}
-	for _, sf := range reflect.VisibleFields(t) {
-		if !sf.IsExported() || sf.Anonymous {
-			continue
-		}
-		name := sf.Name
-		if tag, ok := sf.Tag.Lookup("json"); ok {
-			n, _, _ := strings.Cut(tag, ",")
-			if n == "-" {
-				continue
-			}
-			if n != "" {
-				name = n
-			}
-		}
-		f[name] = sf.Index
-	}
+	f := jsonFields(t)
 	m.fieldCache.Store(t, f)
 	return f
 }

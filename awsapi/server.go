@@ -17,16 +17,12 @@ import (
 	"time"
 )
 
-// DefaultMaxBodyBytes is the default request size limit: 1 MiB more than the largest legal
-// request of the services served (SQS batches of up to 1 MiB; PutEvents 256 KB of entries,
-// which JSON escaping can inflate).
-const DefaultMaxBodyBytes = 2 << 20
-
 // Config configures a Server.
 type Config struct {
 	// Logger receives internal errors and recovered panics; default slog.Default().
 	Logger *slog.Logger
-	// MaxBodyBytes limits request bodies; default DefaultMaxBodyBytes.
+	// MaxBodyBytes, when set, caps every operation's request bound (see RequestLimit: the
+	// bounds are per operation, from one table); 0 leaves the table's bounds.
 	MaxBodyBytes int64
 	// Authenticator, if set, may refuse calls (signature verification, key lists); without it
 	// every request is accepted and its SigV4 access key (if any) names the caller.
@@ -80,9 +76,6 @@ func NewServer(cfg Config, services ...*Service) (*Server, error) {
 		prefixes: map[string]*Service{}}
 	if s.log == nil {
 		s.log = slog.Default()
-	}
-	if s.maxBody <= 0 {
-		s.maxBody = DefaultMaxBodyBytes
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -197,7 +190,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = &Error{Code: CodeUnknownOperationException, Status: http.StatusNotFound,
 			Message: "No AWS JSON operation is served at " + r.URL.Path + "."}
 	default:
-		call.Request, err = s.readBody(w, r)
+		call.Request, err = s.readBody(w, r, s.requestLimit(call.Service, opName, op), opName)
 	}
 	if err == nil && op == nil {
 		err = unknownOperation(target, svc, opName)
@@ -241,11 +234,25 @@ func unknownOperation(target string, svc *Service, opName string) *Error {
 	}
 }
 
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > s.maxBody {
-		return nil, s.tooLarge()
+// requestLimit is the request bound of an operation (an unknown one gets the default).
+func (s *Server) requestLimit(service, opName string, op *Operation) int64 {
+	limit := int64(DefaultRequestLimit)
+	if op != nil {
+		limit = RequestLimit(service, opName)
 	}
-	lr := http.MaxBytesReader(w, r.Body, s.maxBody)
+	if s.maxBody > 0 {
+		limit = min(limit, s.maxBody)
+	}
+	return limit
+}
+
+// readBody reads the request body, refusing one over limit before reading it when its
+// Content-Length says so, and as soon as it passes the limit otherwise.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64, opName string) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, tooLarge(w, opName, r.ContentLength, limit)
+	}
+	lr := http.MaxBytesReader(w, r.Body, limit)
 	var body []byte
 	var err error
 	if r.ContentLength > 0 {
@@ -258,15 +265,25 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, s.tooLarge()
+			return nil, tooLarge(w, opName, -1, limit)
 		}
 		return nil, Errorf(CodeSerializationException, "Could not read the request body: %v", err)
 	}
 	return body, nil
 }
 
-func (s *Server) tooLarge() *Error {
-	return Errorf(CodeRequestEntityTooLargeException, "Request body is larger than the limit of %d bytes.", s.maxBody)
+// tooLarge is the answer to a request over its operation's bound: 413 and
+// RequestEntityTooLargeException (worded as Lambda words its payload limit), and the
+// connection is closed, as AWS's front ends close it, rather than reading the rest.
+func tooLarge(w http.ResponseWriter, opName string, size, limit int64) *Error {
+	w.Header().Set("Connection", "close")
+	if opName == "" {
+		opName = "requested"
+	}
+	if size < 0 {
+		return Errorf(CodeRequestEntityTooLargeException, "Request payload is too large for the %s operation (limit %d bytes).", opName, limit)
+	}
+	return Errorf(CodeRequestEntityTooLargeException, "%d byte payload is too large for the %s operation (limit %d bytes).", size, opName, limit)
 }
 
 // invoke calls the operation, turning a panic into an error.

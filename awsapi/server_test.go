@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/conveyor/conveyor/awsapi"
+	"github.com/conveyor/conveyor/event"
 )
 
 type echoInput struct {
@@ -210,11 +211,12 @@ func TestBodyLimit(t *testing.T) {
 	}
 	log.next(t)
 	big := `{"Name":"` + strings.Repeat("a", 90) + `"}`
-	want := `{"__type":"RequestEntityTooLargeException","message":"Request body is larger than the limit of 100 bytes."}`
-	if r := post(t, hs.URL+"/", "AWSEvents.Echo", big); r.status != 413 || r.body != want {
+	want := `{"__type":"RequestEntityTooLargeException","message":"101 byte payload is too large for the Echo operation (limit 100 bytes)."}`
+	r := post(t, hs.URL+"/", "AWSEvents.Echo", big)
+	if r.status != 413 || r.body != want {
 		t.Errorf("101-byte body: %d %s", r.status, r.body)
 	}
-	if c := log.next(t); c.Status != 413 || c.Err.Code != "RequestEntityTooLargeException" {
+	if c := log.next(t); c.Status != 413 || c.Err.Code != "RequestEntityTooLargeException" || c.Operation != "Echo" || c.Input != nil {
 		t.Errorf("observed %+v", c)
 	}
 	// Without Content-Length (chunked), the limit holds while reading.
@@ -227,8 +229,70 @@ func TestBodyLimit(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	want = `{"__type":"RequestEntityTooLargeException","message":"Request payload is too large for the Echo operation (limit 100 bytes)."}`
 	if resp.StatusCode != 413 || string(b) != want {
 		t.Errorf("chunked: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestRequestLimits: each operation has its own bound, from one table: a management call
+// padded past the default bound is refused before its handler runs, while PutEvents and SQS
+// messages may carry their payloads.
+func TestRequestLimits(t *testing.T) {
+	var ran atomic.Int32
+	eb, q := awsapi.NewEventBridge(), awsapi.NewSQS()
+	for _, op := range []string{"DeleteRule", "PutEvents"} {
+		awsapi.Handle(eb, op, func(ctx context.Context, in *echoInput) (*echoOutput, error) {
+			ran.Add(1)
+			return &echoOutput{Name: in.Name}, nil
+		})
+	}
+	awsapi.Handle(q, "SendMessageBatch", func(ctx context.Context, in *echoInput) (*echoOutput, error) {
+		ran.Add(1)
+		return &echoOutput{}, nil
+	})
+	srv, err := awsapi.NewServer(awsapi.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, eb, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	padded := func(n int64) string {
+		return `{"Name":"r","Pad":"` + strings.Repeat("x", int(n)-len(`{"Name":"r","Pad":""}`)) + `"}`
+	}
+	for _, c := range []struct {
+		target string
+		size   int64
+		status int
+	}{
+		{"AWSEvents.DeleteRule", awsapi.DefaultRequestLimit, 200},
+		{"AWSEvents.DeleteRule", awsapi.DefaultRequestLimit + 1, 413},
+		{"AWSEvents.DeleteRule", 1_200_000, 413},
+		{"AWSEvents.PutEvents", 800 << 10, 200},
+		{"AWSEvents.PutEvents", awsapi.MaxRequestLimit + 1, 413},
+		{"AmazonSQS.SendMessageBatch", 800 << 10, 200},
+		{"AWSEvents.NoSuchOperation", awsapi.DefaultRequestLimit + 1, 413},
+	} {
+		before := ran.Load()
+		r := post(t, hs.URL+"/", c.target, padded(c.size))
+		if r.status != c.status {
+			t.Errorf("%s with %d bytes: %d %.200s", c.target, c.size, r.status, r.body)
+		}
+		if c.status == 413 {
+			if !strings.Contains(r.body, "RequestEntityTooLargeException") || !strings.Contains(r.body, fmt.Sprintf("%d byte payload is too large", c.size)) {
+				t.Errorf("%s with %d bytes: %s", c.target, c.size, r.body)
+			}
+			if ran.Load() != before {
+				t.Errorf("%s with %d bytes: the handler ran", c.target, c.size)
+			}
+		}
+	}
+	if got := awsapi.RequestLimit("events", "DeleteRule"); got != awsapi.DefaultRequestLimit {
+		t.Errorf("RequestLimit(events, DeleteRule) = %d", got)
+	}
+	// PutEvents' 256 KB of entries, every character \u-escaped at three times its size.
+	if got := awsapi.RequestLimit("events", "PutEvents"); got < 3*event.MaxRequestSize+10<<10 {
+		t.Errorf("RequestLimit(events, PutEvents) = %d, less than a maximal request escaped", got)
 	}
 }
 

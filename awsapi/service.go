@@ -147,8 +147,9 @@ func (o *Operation) Service() *Service { return o.svc }
 func (o *Operation) InputType() reflect.Type { return o.inType }
 
 // Handle registers f as the handler of operation op of svc. The server decodes the request
-// body into a new In (an empty body gives In's zero value; malformed JSON or a member of the
-// wrong type is a SerializationException), calls f, and writes *Out as JSON (a nil *Out as {}).
+// body into a new In with Unmarshal (member names match exactly, as AWS's JSON protocol has
+// them; an empty body gives In's zero value; malformed JSON or a member of the wrong type is a
+// SerializationException), calls f, and writes *Out as JSON (a nil *Out as {}).
 // f returns an *Error (possibly wrapped) for an AWS error; any other error is logged and
 // answered as the service's internal error, never shown to the client. Handle panics if op is
 // registered twice (a programming error).
@@ -187,14 +188,15 @@ func Handle[In, Out any](svc *Service, op string, f func(context.Context, *In) (
 	return o
 }
 
-// decodeInput unmarshals an AWS JSON request body into v, mapping failures to
-// SerializationException (or passing through an *Error from a custom unmarshaller).
+// decodeInput unmarshals an AWS JSON request body into v, member names matched exactly (see
+// Unmarshal), mapping failures to SerializationException (or passing through an *Error from
+// a custom unmarshaller).
 func decodeInput(body []byte, v any) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil
 	}
-	err := json.Unmarshal(body, v)
+	err := Unmarshal(body, v)
 	if err == nil {
 		return nil
 	}
