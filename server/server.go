@@ -20,6 +20,7 @@ import (
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
 	"github.com/conveyor/conveyor/cloudtrail"
+	"github.com/conveyor/conveyor/datadir"
 	"github.com/conveyor/conveyor/delivery"
 	"github.com/conveyor/conveyor/eventbridge"
 	"github.com/conveyor/conveyor/inbound"
@@ -39,6 +40,7 @@ type Server struct {
 	log      *slog.Logger
 	registry *prometheus.Registry
 
+	lock     *datadir.Lock
 	store    *store.Store
 	catalog  *catalog.Catalog
 	queue    *delivery.Queue
@@ -89,12 +91,22 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s = &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// A failed start stops what it started (the error returns set s to
+	// nil, so the deferred call keeps its own reference).
+	built := s
 	defer func() {
 		if err != nil {
-			s.shutdown(context.Background())
+			built.shutdown(context.Background())
 		}
 	}()
 
+	// One process at a time on a data directory: taken before the store,
+	// the index or a listener opens anything in it.
+	if cfg.DataDir != "" {
+		if s.lock, err = datadir.Acquire(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
 	s.store, err = store.Open(ctx, store.Config{
 		DataDir:  filepath.Join(cfg.DataDir),
 		NATSURL:  cfg.NATSURL,
@@ -405,6 +417,12 @@ func (s *Server) shutdown(ctx context.Context) {
 			s.closeErr = errors.Join(s.closeErr, err)
 		}
 		s.store = nil
+	}
+	if s.lock != nil {
+		if err := s.lock.Release(); err != nil {
+			s.closeErr = errors.Join(s.closeErr, err)
+		}
+		s.lock = nil
 	}
 }
 
