@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/conveyor/conveyor/audit"
+	"github.com/conveyor/conveyor/httpserve"
 )
 
 // Recorder records a call; *audit.Recorder is one (CommitCall stores a
@@ -367,13 +368,15 @@ func credential(r *http.Request) (key, region string) {
 // Serve serves the gateway on ln until ctx ends, then shuts down
 // gracefully (requests in flight finish, within shutdown).
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener, shutdown time.Duration) error {
-	hs := &http.Server{
-		Handler:           g,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
-	}
+	// Objects may be large and slow to send, so a request's body and answer
+	// have no time bound here; headers, idle connections and the number of
+	// connections do.
+	def := httpserve.Defaults()
+	limits := httpserve.Limits{ReadHeaderTimeout: 30 * time.Second, IdleTimeout: def.IdleTimeout,
+		MaxHeaderBytes: def.MaxHeaderBytes, MaxConnections: def.MaxConnections}
+	hs := limits.Server(g, slog.NewLogLogger(g.log.Handler(), slog.LevelWarn))
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(limits.Listen(ln)) }()
 	g.log.Info("s3 audit gateway serving", "addr", ln.Addr().String(), "backend", g.backend.String())
 	select {
 	case err := <-errc:

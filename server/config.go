@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/conveyor/conveyor/function"
+	"github.com/conveyor/conveyor/httpserve"
 	"github.com/conveyor/conveyor/inbound"
 	"github.com/conveyor/conveyor/s3gateway"
 	"github.com/conveyor/conveyor/schedule"
@@ -63,6 +64,10 @@ type Config struct {
 	Logger *slog.Logger
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
+	// HTTP bounds what one client of the API port may hold: timeouts and the
+	// connection cap (default httpserve.Defaults). WriteTimeout must outlast
+	// an SQS long poll (20 s).
+	HTTP httpserve.Limits
 	// AuditRetention is how long CloudTrail records are kept (default 90
 	// days).
 	AuditRetention time.Duration
@@ -101,6 +106,7 @@ func Defaults() Config {
 		MaxRulesPerBus:   300,
 		MaxPatternLength: 2048,
 		ShutdownTimeout:  30 * time.Second,
+		HTTP:             httpserve.Defaults(),
 
 		FunctionTimeout:     function.DefaultTimeout,
 		FunctionConcurrency: function.DefaultConcurrency,

@@ -23,6 +23,7 @@ import (
 	"github.com/conveyor/conveyor/datadir"
 	"github.com/conveyor/conveyor/delivery"
 	"github.com/conveyor/conveyor/eventbridge"
+	"github.com/conveyor/conveyor/httpserve"
 	"github.com/conveyor/conveyor/inbound"
 	"github.com/conveyor/conveyor/ingest"
 	"github.com/conveyor/conveyor/pattern"
@@ -62,6 +63,10 @@ type Server struct {
 	stopWatches context.CancelFunc
 }
 
+// minWriteTimeout is the shortest write bound the API port may have: an SQS
+// long poll waits up to 20 s before it answers.
+const minWriteTimeout = 25 * time.Second
+
 // New opens the store (starting the embedded NATS server unless
 // cfg.NATSURL is set), loads the catalog (creating the default bus on the
 // first start) and starts routing and delivery. Serve or Run then serves
@@ -85,6 +90,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = def.ShutdownTimeout
+	}
+	if cfg.HTTP == (httpserve.Limits{}) {
+		cfg.HTTP = def.HTTP
+	}
+	if w := cfg.HTTP.WriteTimeout; w > 0 && w < minWriteTimeout {
+		return nil, fmt.Errorf("server: write timeout %v is shorter than an SQS long poll needs (%v)", w, minWriteTimeout)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -323,11 +334,8 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 // requests in flight finish (their events are stored before they answer),
 // routing and delivery stop, and the store is closed.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	hs := s.cfg.HTTP.Server(s.handler, slog.NewLogLogger(s.log.Handler(), slog.LevelWarn))
+	ln = s.cfg.HTTP.Listen(ln)
 	// Waiting ReceiveMessage calls answer at once when shutdown begins.
 	hs.RegisterOnShutdown(s.queues.Drain)
 	errc := make(chan error, 1)

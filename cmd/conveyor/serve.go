@@ -102,6 +102,10 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 		}
 		fs.DurationVar(p, name, def, usage+" (env CONVEYOR_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))+")")
 	}
+	dur(&cfg.HTTP.ReadTimeout, "read-timeout", "time a client has to send a whole request, body included")
+	dur(&cfg.HTTP.WriteTimeout, "write-timeout", "time from a request's headers to the end of its answer (at least 25s: SQS long polls wait 20s)")
+	dur(&cfg.HTTP.IdleTimeout, "idle-timeout", "time a kept-alive connection may wait for its next request")
+	num(&cfg.HTTP.MaxConnections, "max-connections", "connections served at once; more wait to be accepted")
 	dur(&cfg.FunctionTimeout, "function-timeout", "time limit of one run of a local function")
 	dur(&cfg.AuditRetention, "audit-retention", "how long CloudTrail records are kept (default 2160h, 90 days)")
 	dataEvents := env("audit-data-events", "") == "true"

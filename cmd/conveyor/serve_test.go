@@ -56,6 +56,18 @@ func TestServeConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "client limits",
+			args: []string{"--read-timeout", "5s", "--idle-timeout", "1m", "--max-connections", "10"},
+			env:  map[string]string{"CONVEYOR_WRITE_TIMEOUT": "40s"},
+			cfg: func(t *testing.T, c server.Config) {
+				h := c.HTTP
+				if h.ReadTimeout != 5*time.Second || h.WriteTimeout != 40*time.Second || h.IdleTimeout != time.Minute ||
+					h.MaxConnections != 10 || h.ReadHeaderTimeout != 10*time.Second {
+					t.Errorf("limits: %+v", h)
+				}
+			},
+		},
 		{name: "bad number in the environment", env: map[string]string{"CONVEYOR_MAX_RULES_PER_BUS": "many"}, wantErr: true},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: true},
