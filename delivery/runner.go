@@ -44,6 +44,11 @@ type Failure interface {
 // themselves.
 const CodeClientError = "SDK_CLIENT_ERROR"
 
+// CodeInvalidParameter is the ERROR_CODE of a target whose settings cannot
+// work for an event (its transformed input is too large, say): no attempt is
+// made, and none would succeed.
+const CodeInvalidParameter = "INVALID_PARAMETER"
+
 // Dead-letter message headers, as EventBridge sets them as SQS message
 // attributes.
 const (
@@ -596,6 +601,20 @@ func (r *Runner) backoff(n int) time.Duration {
 	d = min(d, r.cfg.BackoffMax)
 	half := d / 2
 	return half + rand.N(half+1)
+}
+
+// Reject ends a job that cannot be attempted (its payload could not be
+// built): at once, as an attempt that may not be retried, to the job's
+// dead-letter queue when it has one (with ERROR_CODE code and the cause as
+// ERROR_MESSAGE), else counted and logged. The job's payload is what the
+// dead-letter queue receives. An error means the dead-letter queue could not
+// be written now.
+func (r *Runner) Reject(job *Job, code string, cause error) error {
+	if job.Attempt == 0 {
+		job.Attempt = 1
+	}
+	log := r.log.With("event_bus_name", job.Bus, "rule_name", job.RuleName, "target_id", job.TargetID)
+	return r.fail(r.m.forTarget(job.Bus, job.RuleName), log, job, cause, code, "")
 }
 
 // fail ends a job that will not be delivered: to its dead-letter queue when

@@ -449,26 +449,43 @@ func (b *bus) appendJobs(jobs []*delivery.Job, ru *rule, data []byte, eventID st
 			var err error
 			payload, err = t.transform.Apply(data, transform.Context{RuleName: ru.name, RuleARN: ru.arn, IngestionTime: ingested})
 			if err != nil {
-				b.r.log.Error("transforming an event for a target; not delivered", "rule", ru.arn, "target", t.id, "event", eventID, "err", err)
 				b.r.m.transformFailures.WithLabelValues(b.name, ru.name).Inc()
+				var tooLarge *transform.OutputTooLargeError
+				if !errors.As(err, &tooLarge) {
+					b.r.log.Error("transforming an event for a target; not delivered", "rule", ru.arn, "target", t.id, "event", eventID, "err", err)
+					continue
+				}
+				// It can never be delivered: the event itself goes to the
+				// target's dead-letter queue, as a failure not to retry.
+				job := b.job(ru, t, eventID, ingested, data)
+				if err := b.r.cfg.Runner.Reject(job, delivery.CodeInvalidParameter, err); err != nil {
+					b.r.log.Error("an event whose transformed input is too large could not be dead-lettered; dropped",
+						"rule", ru.arn, "target", t.id, "event", eventID, "err", err)
+				}
 				continue
 			}
 		}
-		jobs = append(jobs, &delivery.Job{
-			Bus:           b.name,
-			RuleName:      ru.name,
-			RuleARN:       ru.arn,
-			TargetID:      t.id,
-			TargetARN:     t.arn,
-			EventID:       eventID,
-			IngestionTime: ingested,
-			RetryPolicy:   t.retry,
-			DeadLetterARN: t.dlq,
-			HTTP:          t.http,
-			Payload:       payload,
-		})
+		jobs = append(jobs, b.job(ru, t, eventID, ingested, payload))
 	}
 	return jobs
+}
+
+// job is the delivery of payload (the event after the target's transform)
+// to target t of rule ru.
+func (b *bus) job(ru *rule, t *target, eventID string, ingested time.Time, payload []byte) *delivery.Job {
+	return &delivery.Job{
+		Bus:           b.name,
+		RuleName:      ru.name,
+		RuleARN:       ru.arn,
+		TargetID:      t.id,
+		TargetARN:     t.arn,
+		EventID:       eventID,
+		IngestionTime: ingested,
+		RetryPolicy:   t.retry,
+		DeadLetterARN: t.dlq,
+		HTTP:          t.http,
+		Payload:       payload,
+	}
 }
 
 // idPrefix is how every envelope that PutEvents stores begins

@@ -287,3 +287,36 @@ func TestQueueTargetMissing(t *testing.T) {
 		t.Fatalf("dead letters %+v", msgs)
 	}
 }
+
+// TestTransformTooLarge: a target whose InputTransformer would make an event
+// larger than a target takes (a 90 KB value repeated 2,700 times: 243 MB) is
+// never attempted; the event itself is dead-lettered at once with
+// INVALID_PARAMETER, and the target receives nothing.
+func TestTransformTooLarge(t *testing.T) {
+	in := servertest.Start(t, fast)
+	target := createQueue(t, in.SQS, "target", nil)
+	dlq := createQueue(t, in.SQS, "dlq", nil)
+	putRule(t, in.Events, "huge", ebtypes.Target{Id: aws.String("q"), Arn: aws.String(queueAttrs(t, in.SQS, target)["QueueArn"]),
+		InputTransformer: &ebtypes.InputTransformer{InputPathsMap: map[string]string{"v": "$.detail.big"},
+			InputTemplate: aws.String(strings.Repeat("<v>", 2700))},
+		DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String(queueAttrs(t, in.SQS, dlq)["QueueArn"])}})
+	id := putEvent(t, in.Events, `{"big":"`+strings.Repeat("x", 90_000)+`"}`)
+	msgs := receive(t, in.SQS, dlq, &sqs.ReceiveMessageInput{WaitTimeSeconds: 10, MessageAttributeNames: []string{"All"}})
+	if len(msgs) != 1 {
+		t.Fatalf("dead letters: %d", len(msgs))
+	}
+	m := msgs[0]
+	if code := aws.ToString(m.MessageAttributes["ERROR_CODE"].StringValue); code != "INVALID_PARAMETER" {
+		t.Errorf("ERROR_CODE %q", code)
+	}
+	if msg := aws.ToString(m.MessageAttributes["ERROR_MESSAGE"].StringValue); !strings.Contains(msg, "larger than 262144 bytes") {
+		t.Errorf("ERROR_MESSAGE %q", msg)
+	}
+	var ev struct{ ID string }
+	if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil || ev.ID != id {
+		t.Errorf("the dead letter is not the event %s: %v %.200s", id, err, aws.ToString(m.Body))
+	}
+	if got := receive(t, in.SQS, target, &sqs.ReceiveMessageInput{WaitTimeSeconds: 1}); len(got) != 0 {
+		t.Errorf("the target received %d messages", len(got))
+	}
+}

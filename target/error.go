@@ -13,11 +13,11 @@ type Invoker = delivery.Invoker
 // Error codes of failed invocations (the ERROR_CODE attribute of
 // dead-letter messages), as EventBridge names them.
 const (
-	CodeClientError      = delivery.CodeClientError // SDK_CLIENT_ERROR: the call failed (network, HTTP error status)
-	CodeThrottling       = "THROTTLING"             // the target asked us to slow down (HTTP 429)
-	CodeResourceNotFound = "RESOURCE_NOT_FOUND"     // the target (API destination, bus, connection) does not exist
-	CodeInvalidParameter = "INVALID_PARAMETER"      // the target's configuration cannot work (bad ARN, bad endpoint)
-	CodeNoPermissions    = "NO_PERMISSIONS"         // the connection is not authorized
+	CodeClientError      = delivery.CodeClientError      // SDK_CLIENT_ERROR: the call failed (network, HTTP error status)
+	CodeThrottling       = "THROTTLING"                  // the target asked us to slow down (HTTP 429)
+	CodeResourceNotFound = "RESOURCE_NOT_FOUND"          // the target (API destination, bus, connection) does not exist
+	CodeInvalidParameter = delivery.CodeInvalidParameter // the target's configuration cannot work (bad ARN, bad endpoint)
+	CodeNoPermissions    = "NO_PERMISSIONS"              // the connection is not authorized
 )
 
 // Error is a failed invocation.

@@ -35,6 +35,23 @@ const (
 	msgOneViolation = "1 validation error detected: %s"
 )
 
+// MaxOutputBytes bounds what a target receives: EventBridge's largest
+// event, 256 KB. A transform whose output would be larger fails with an
+// *OutputTooLargeError before more than this much is built.
+const MaxOutputBytes = 256 << 10
+
+// An OutputTooLargeError is a transform whose output, for one event, would
+// be larger than MaxOutputBytes (a template repeating a large value, say).
+// Trying again cannot help: the delivery fails for good.
+type OutputTooLargeError struct {
+	// At least is how many bytes had been built when the bound was passed.
+	AtLeast int
+}
+
+func (e *OutputTooLargeError) Error() string {
+	return fmt.Sprintf("the transformed input is larger than %d bytes (%d or more)", MaxOutputBytes, e.AtLeast)
+}
+
 func validationErrorf(format string, args ...any) *ValidationError {
 	return &ValidationError{Message: fmt.Sprintf(format, args...)}
 }

@@ -134,3 +134,46 @@ func TestDeepEvent(t *testing.T) {
 		t.Fatal("output is not JSON")
 	}
 }
+
+// A template that repeats a large value thousands of times fails with an
+// *OutputTooLargeError having built no more than the bound and one value
+// (in a buffer that grew by doubling);
+// one whose output is just under the bound is built whole.
+func TestOutputBound(t *testing.T) {
+	big := strings.Repeat("x", 90_000)
+	event := []byte(`{"detail":{"big":"` + big + `","small":"` + strings.Repeat("y", 1000) + `"}}`)
+	compile := func(key string, n int) *Transform {
+		t.Helper()
+		tr, err := Compile(Spec{TargetID: "t", InputTransformer: &InputTransformer{
+			InputPathsMap: map[string]string{"v": "$.detail." + key},
+			InputTemplate: strings.Repeat("<v>", n),
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	huge := compile("big", 2700)
+	var tooLarge *OutputTooLargeError
+	if _, err := huge.Apply(event, Context{}); !errors.As(err, &tooLarge) {
+		t.Fatalf("2,700 copies of 90 KB: %v", err)
+	}
+	allocs := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = huge.Apply(event, Context{})
+		}
+	})
+	// The output buffer grows by doubling up to just past the bound.
+	if per := allocs.AllocedBytesPerOp(); per > 4*MaxOutputBytes {
+		t.Errorf("a refused transform allocated %d bytes", per)
+	}
+	n := MaxOutputBytes / 1000 // copies of the 1,000-byte value that fit
+	out, err := compile("small", n).Apply(event, Context{})
+	if err != nil || len(out) != n*1000 {
+		t.Fatalf("%d copies of 1,000 bytes: %d bytes, %v", n, len(out), err)
+	}
+	if _, err := compile("small", n+300).Apply(event, Context{}); !errors.As(err, &tooLarge) {
+		t.Fatalf("over the bound by 300 KB: %v", err)
+	}
+}

@@ -258,12 +258,23 @@ func (t *template) apply(event []byte, c *Context) ([]byte, error) {
 	for _, l := range t.lits {
 		size += len(l)
 	}
-	out := make([]byte, 0, size+16)
+	// size counts each variable once, but a template may repeat one many
+	// times: the output is checked against the bound as it grows, so no
+	// more than MaxOutputBytes and one value is ever built (in a buffer of
+	// at most about three times the bound, as it grows by doubling).
+	out := make([]byte, 0, min(size, MaxOutputBytes)+16)
 	for i, h := range t.holes {
 		out = append(out, t.lits[i]...)
 		out = render(out, vals[h.v], h.ctx)
+		if len(out) > MaxOutputBytes {
+			return nil, &OutputTooLargeError{AtLeast: len(out)}
+		}
 	}
-	return append(out, t.lits[len(t.lits)-1]...), nil
+	out = append(out, t.lits[len(t.lits)-1]...)
+	if len(out) > MaxOutputBytes {
+		return nil, &OutputTooLargeError{AtLeast: len(out)}
+	}
+	return out, nil
 }
 
 func render(dst []byte, v value, ctx ctxKind) []byte {

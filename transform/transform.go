@@ -111,8 +111,9 @@ func Compile(s Spec) (*Transform, error) {
 
 // Apply returns what the target receives for the matched event (its JSON
 // text, as stored). The result may share memory with event or with the
-// Transform; callers must not modify it. Apply fails only when the event is
-// not JSON where the transform had to read it.
+// Transform; callers must not modify it. Apply fails when the event is not
+// JSON where the transform had to read it, and with an *OutputTooLargeError
+// when the output would pass MaxOutputBytes.
 func (t *Transform) Apply(event []byte, c Context) ([]byte, error) {
 	if t == nil {
 		return event, nil
@@ -127,6 +128,9 @@ func (t *Transform) Apply(event []byte, c Context) ([]byte, error) {
 		}
 		if !sp[0].ok {
 			return []byte("null"), nil
+		}
+		if n := sp[0].end - sp[0].start; n > MaxOutputBytes {
+			return nil, &OutputTooLargeError{AtLeast: n}
 		}
 		return appendCompact(make([]byte, 0, sp[0].end-sp[0].start), event[sp[0].start:sp[0].end]), nil
 	case modeTemplate:
