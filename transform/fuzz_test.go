@@ -1,9 +1,9 @@
 package transform
 
 import (
-	"errors"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
