@@ -63,10 +63,17 @@ type Recorder struct {
 	// journal, when set, is told of every stored record (its intent can go).
 	journal *Journal
 
+	// closing is closed when Close begins: a record that fails once more
+	// then is dropped instead of retried until Close's deadline.
+	closing chan struct{}
+
 	stop context.CancelFunc // abandons retries (Close's deadline passed)
 	done chan struct{}
 
 	recorded, skipped, dropped, rejected, retries atomic.Uint64
+	// refusedAtClose counts records dropped because the audit log refused
+	// them while closing.
+	refusedAtClose atomic.Uint64
 }
 
 // RecorderConfig configures a Recorder.
@@ -88,7 +95,7 @@ func NewRecorder(b *Builder, js jetstream.JetStream, cfg RecorderConfig) *Record
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	r := &Recorder{b: b, js: js, log: cfg.Logger, queue: make(chan Call, cfg.QueueSize),
-		stop: stop, done: make(chan struct{})}
+		stop: stop, done: make(chan struct{}), closing: make(chan struct{})}
 	go r.run(ctx)
 	return r
 }
@@ -248,10 +255,14 @@ func (r *Recorder) Close(ctx context.Context) error {
 	if !r.closed {
 		r.closed = true
 		close(r.queue)
+		close(r.closing)
 	}
 	r.mu.Unlock()
 	select {
 	case <-r.done:
+		if n := r.refusedAtClose.Load(); n > 0 {
+			return fmt.Errorf("audit: flush the audit log: %d records refused at shutdown", n)
+		}
 		return nil
 	case <-ctx.Done():
 		r.stop()
@@ -373,10 +384,21 @@ func (r *Recorder) publishSync(ctx context.Context, p *pending) {
 			r.reject(p.call, err)
 			return
 		}
+		select {
+		case <-r.closing:
+			// Shutting down with a store that refuses writes (full, or
+			// down): waiting would only hold the shutdown up. A journaled
+			// call's intent is still there for the next start's sweep.
+			r.refusedAtClose.Add(1)
+			r.drop(p.call, fmt.Sprintf("the audit log refused it at shutdown: %v", err))
+			return
+		default:
+		}
 		r.log.Warn("audit: audit log unavailable; retrying", "operation", p.call.Operation, "err", err, "backoff", backoff)
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
+		case <-r.closing:
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}

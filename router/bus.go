@@ -254,12 +254,30 @@ func (e *routedEvent) settled() bool { return e.left.Load() == 0 }
 func (e *routedEvent) finish() {
 	if e.failed.Load() {
 		e.b.r.m.routeFailures.WithLabelValues(e.b.name).Inc()
-		_ = e.msg.NakWithDelay(time.Second)
+		var routed uint64 = 1
+		if md, err := e.msg.Metadata(); err == nil {
+			routed = md.NumDelivered
+		}
+		_ = e.msg.NakWithDelay(rerouteDelay(routed))
 		return
 	}
 	if err := e.msg.Ack(); err != nil {
 		e.b.r.log.Warn("acknowledging a routed event", "bus", e.b.name, "err", err)
 	}
+}
+
+// rerouteDelay is how long an event whose deliveries could not all be
+// settled (a job not stored: the store is full or down) waits before it is
+// routed again: one second, doubling with each routing up to a minute, so
+// that a store that stays full does not make the targets that did get the
+// event receive it again every second.
+// routed is how many times the event has been routed so far.
+func rerouteDelay(routed uint64) time.Duration {
+	d := time.Second
+	for n := routed; n > 1 && d < time.Minute; n-- {
+		d *= 2
+	}
+	return min(d, time.Minute)
 }
 
 // sweepEvery is how often heartbeat looks at the unsettled events.

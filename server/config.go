@@ -34,6 +34,9 @@ type Config struct {
 	// Sync is the JetStream fsync policy: "" (JetStream's default, every two
 	// minutes: survives a crash of the process, not of the OS) or "always".
 	Sync string
+	// MaxStore bounds the embedded store's size in bytes (0: the disk's free
+	// space).
+	MaxStore int64
 	// MaxRulesPerBus is the rule limit per event bus (AWS's default: 300).
 	MaxRulesPerBus int
 	// MaxPatternLength is the event pattern size limit in characters.

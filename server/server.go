@@ -122,6 +122,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		DataDir:  filepath.Join(cfg.DataDir),
 		NATSURL:  cfg.NATSURL,
 		Sync:     cfg.Sync,
+		MaxStore: cfg.MaxStore,
 		Replicas: cfg.Replicas,
 		Logger:   cfg.Logger,
 	})
@@ -313,8 +314,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 // routes is the HTTP surface: the AWS APIs on POST /, /healthz, /metrics.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	// /healthz tells a load balancer the truth: 503 while the store does not
+	// take writes (full, or unreachable), with the reason.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := s.store.Health(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "unhealthy:", err)
+			return
+		}
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))

@@ -39,6 +39,10 @@ type Config struct {
 	// EventBridge's longest retry window). Zero means the default; negative
 	// means no limit.
 	BusMaxAge time.Duration
+	// MaxStore bounds the embedded server's file store, in bytes (0: the
+	// disk's free space, JetStream's default). Writes past it fail, as on a
+	// full disk, without disabling JetStream.
+	MaxStore int64
 	// Logger receives the store's and the embedded server's log lines
 	// (default slog.Default()).
 	Logger *slog.Logger
@@ -53,6 +57,7 @@ type Store struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	closed chan struct{}
+	health health
 }
 
 // Open starts the embedded server (or connects to Config.NATSURL) and returns
@@ -89,15 +94,20 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}),
 	}
 	url := cfg.NATSURL
+	var watch *server.Options // the options to raise the store limit of (space.go)
 	if url == "" {
 		if cfg.DataDir == "" {
 			return nil, errors.New("store: DataDir is required for the embedded server")
 		}
-		srv, err := startEmbedded(cfg)
+		srv, opts, err := startEmbedded(cfg)
 		if err != nil {
 			return nil, err
 		}
 		s.srv = srv
+		if opts.JetStreamMaxStore > 0 && cfg.MaxStore == 0 {
+			base := *opts
+			watch = &base
+		}
 		connOpts = append(connOpts, nats.InProcessServer(srv), nats.NoReconnect())
 	} else {
 		connOpts = append(connOpts, nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))
@@ -121,35 +131,43 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.shutdownServer()
 		return nil, fmt.Errorf("store: jetstream account info: %w", err)
 	}
+	if watch != nil {
+		go s.watchSpace(*watch, watch.StoreDir)
+	}
 	return s, nil
 }
 
-func startEmbedded(cfg Config) (*server.Server, error) {
+func startEmbedded(cfg Config) (*server.Server, *server.Options, error) {
 	dir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
-		return nil, fmt.Errorf("store: data dir: %w", err)
+		return nil, nil, fmt.Errorf("store: data dir: %w", err)
+	}
+	maxStore := cfg.MaxStore
+	if maxStore == 0 {
+		maxStore = initialMaxStore(dir) // see space.go
 	}
 	opts := &server.Options{
-		ServerName: "conveyor",
-		DontListen: true,
-		JetStream:  true,
-		StoreDir:   dir,
-		NoSigs:     true,
-		SyncAlways: cfg.Sync == SyncAlways,
+		ServerName:        "conveyor",
+		DontListen:        true,
+		JetStream:         true,
+		StoreDir:          dir,
+		NoSigs:            true,
+		SyncAlways:        cfg.Sync == SyncAlways,
+		JetStreamMaxStore: maxStore,
 		// Events are at most 256 KB; deliveries carry a little more.
 		MaxPayload: 1 << 20,
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("store: embedded nats-server: %w", err)
+		return nil, nil, fmt.Errorf("store: embedded nats-server: %w", err)
 	}
 	srv.SetLoggerV2(&serverLogger{log: cfg.Logger.With("component", "nats-server")}, false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
-		return nil, errors.New("store: embedded nats-server did not become ready in 30s")
+		return nil, nil, errors.New("store: embedded nats-server did not become ready in 30s")
 	}
-	return srv, nil
+	return srv, opts, nil
 }
 
 // JetStream returns the JetStream context of the store's connection.

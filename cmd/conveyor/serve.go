@@ -67,6 +67,8 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	str(&cfg.NATSURL, "nats", "URL of an existing NATS server or cluster (default: embedded)")
 	num(&cfg.Replicas, "replicas", "JetStream replicas for streams and buckets with --nats")
 	str(&cfg.Sync, "sync", `JetStream fsync policy: "" (every 2 minutes; survives kill -9, not an OS crash) or "always"`)
+	maxStore := int(cfg.MaxStore >> 20)
+	num(&maxStore, "max-store-mib", "size limit of the embedded store in MiB (default: what the disk holds, raised as space is freed)")
 	num(&cfg.MaxRulesPerBus, "max-rules-per-bus", "rule limit per event bus")
 	num(&cfg.MaxPatternLength, "max-pattern-length", "event pattern size limit in characters")
 	trusted := env("trusted-sources", "")
@@ -138,6 +140,10 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	if fs.NArg() > 0 {
 		return cfg, 0, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
 	}
+	if maxStore < 0 {
+		return cfg, 0, fmt.Errorf("serve: --max-store-mib %d is negative", maxStore)
+	}
+	cfg.MaxStore = int64(maxStore) << 20
 	for _, k := range strings.Split(trusted, ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			cfg.TrustedSources = append(cfg.TrustedSources, k)
