@@ -397,6 +397,9 @@ func (s *Server) shutdown(ctx context.Context) {
 		}
 		s.targets = nil
 	}
+	if s.catalog != nil {
+		s.catalog.Close()
+	}
 	if s.store != nil {
 		if err := s.store.Close(ctx); err != nil {
 			s.closeErr = errors.Join(s.closeErr, err)
