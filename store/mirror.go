@@ -153,7 +153,7 @@ func (m *Mirror[V]) run(ctx context.Context, nc *nats.Conn) {
 	wait := 100 * time.Millisecond
 	for {
 		err := m.follow(ctx)
-		if ctx.Err() != nil || nc.IsClosed() {
+		if ctx.Err() != nil || nc.IsClosed() || nc.IsDraining() {
 			m.stop()
 			return
 		}
