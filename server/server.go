@@ -215,6 +215,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		MaxRulesPerBus:   cfg.MaxRulesPerBus,
 		MaxPatternLength: cfg.MaxPatternLength,
 		Logger:           cfg.Logger,
+		Targets:          s.targets, // PutTargets accepts what delivery can reach
 		// Read your writes: an answered PutRule or PutTargets routes the
 		// next event with the new rules.
 		AfterWrite: func(ctx context.Context) error {
