@@ -34,11 +34,10 @@ const mirrorSyncTimeout = 10 * time.Second
 // "rule.b1.r1", "rule.b1.r2"); a read returns one group. The values a read
 // returns are the mirror's own: callers must not change them.
 type Mirror[V any] struct {
-	kv      jetstream.KeyValue
-	stream  jetstream.Stream
-	subject string // every key of the bucket: $KV.<bucket>.>
-	decode  func(jetstream.KeyValueEntry) (V, error)
-	log     *slog.Logger
+	kv     jetstream.KeyValue
+	stream jetstream.Stream
+	decode func(jetstream.KeyValueEntry) (V, error)
+	log    *slog.Logger
 
 	mu      sync.RWMutex
 	groups  map[string]map[string]V // group → key → value
@@ -63,7 +62,7 @@ func NewMirror[V any](ctx context.Context, js jetstream.JetStream, kv jetstream.
 	}
 	run, cancel := context.WithCancel(context.Background())
 	m := &Mirror[V]{
-		kv: kv, stream: stream, subject: "$KV." + kv.Bucket() + ".>", decode: decode,
+		kv: kv, stream: stream, decode: decode,
 		log:     log.With("component", "mirror", "bucket", kv.Bucket()),
 		groups:  map[string]map[string]V{},
 		changed: make(chan struct{}),
@@ -134,16 +133,16 @@ func (m *Mirror[V]) Sync(ctx context.Context) error {
 	}
 }
 
-// lastRevision returns the bucket's latest revision (0 for an empty bucket).
+// lastRevision returns the bucket's latest revision (0 for an empty bucket):
+// its stream's last sequence, from the stream's leader. (The last message
+// of a wildcard subject, a direct get, costs a scan of the bucket's keys:
+// 1 ms at 20,000.)
 func (m *Mirror[V]) lastRevision(ctx context.Context) (uint64, error) {
-	msg, err := m.stream.GetLastMsgForSubject(ctx, m.subject)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, nil
-	}
+	info, err := m.stream.Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("store: last revision of bucket %s: %w", m.kv.Bucket(), err)
 	}
-	return msg.Sequence, nil
+	return info.State.LastSeq, nil
 }
 
 // run follows the bucket, watching it again from a fresh snapshot when a
