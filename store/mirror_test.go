@@ -116,6 +116,9 @@ func TestMirrorSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Close()
+	if _, err := kv.Put(ctx, "a.4", []byte("a.4")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := first.List(ctx, "a"); !errors.Is(err, store.ErrMirrorClosed) {
 		t.Fatalf("List on a closed mirror behind the bucket: %v, want ErrMirrorClosed", err)
 	}
@@ -124,7 +127,7 @@ func TestMirrorSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if got := list(t, m, "a"); !slices.Equal(got, []string{"a.1", "a.3"}) {
+	if got := list(t, m, "a"); !slices.Equal(got, []string{"a.1", "a.3", "a.4"}) {
 		t.Fatalf("a = %q", got)
 	}
 }
