@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -111,10 +112,14 @@ func Subject(name string) string { return store.Subject("conveyor.archive", name
 // errKeep, from a mutate function, leaves the record as it is.
 var errKeep = errors.New("archive: keep")
 
-// records is the KV bucket with typed access.
-type records struct{ kv jetstream.KeyValue }
+// records is the KV bucket with typed access; the lists read its
+// in-memory view.
+type records struct {
+	kv   jetstream.KeyValue
+	view *store.Mirror[any]
+}
 
-func openRecords(ctx context.Context, js jetstream.JetStream, replicas int) (*records, error) {
+func openRecords(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) (*records, error) {
 	kv, err := js.KeyValue(ctx, Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -131,7 +136,29 @@ func openRecords(ctx context.Context, js jetstream.JetStream, replicas int) (*re
 	if err != nil {
 		return nil, fmt.Errorf("archive: open bucket %s: %w", Bucket, err)
 	}
-	return &records{kv: kv}, nil
+	view, err := store.NewMirror(ctx, js, kv, decodeRecord, log)
+	if err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
+	}
+	return &records{kv: kv, view: view}, nil
+}
+
+// decodeRecord decodes a record of the bucket for the view: an *Archive or
+// a *Replay.
+func decodeRecord(e jetstream.KeyValueEntry) (any, error) {
+	var v any
+	switch {
+	case strings.HasPrefix(e.Key(), "archive."):
+		v = &Archive{Revision: e.Revision()}
+	case strings.HasPrefix(e.Key(), "replay."):
+		v = &Replay{Revision: e.Revision()}
+	default:
+		return nil, fmt.Errorf("archive: unknown key %q", e.Key())
+	}
+	if err := json.Unmarshal(e.Value(), v); err != nil {
+		return nil, fmt.Errorf("archive: decode %s: %w", e.Key(), err)
+	}
+	return v, nil
 }
 
 // get decodes the record at key into v and returns its revision (0 when
@@ -201,28 +228,20 @@ func mutate[T any](ctx context.Context, r *records, key string, fn func(cur *T) 
 	return nil, fmt.Errorf("archive: write %s: too many concurrent changes", key)
 }
 
-// list returns the records whose keys start with prefix ("archive." or
-// "replay."), sorted by name.
-func list[T any](ctx context.Context, r *records, prefix string, name func(*T) string) ([]*T, error) {
-	w, err := r.kv.Watch(ctx, prefix+"*", jetstream.IgnoreDeletes())
+// list returns the records of a group of keys ("archive" or "replay") from
+// the bucket's in-memory view, sorted by name. The records are the view's
+// own: callers read them and must not change them.
+func list[T any](ctx context.Context, r *records, group string, name func(*T) string) ([]*T, error) {
+	vs, err := r.view.List(ctx, group)
 	if err != nil {
 		return nil, fmt.Errorf("archive: list: %w", err)
 	}
-	defer w.Stop() //nolint:errcheck // nothing to do about a failed unsubscribe
-	var out []*T
-	for e := range w.Updates() {
-		if e == nil {
-			slices.SortFunc(out, func(a, b *T) int { return strings.Compare(name(a), name(b)) })
-			return out, nil
+	out := make([]*T, 0, len(vs))
+	for _, v := range vs {
+		if t, ok := v.(*T); ok {
+			out = append(out, t)
 		}
-		v := new(T)
-		if err := json.Unmarshal(e.Value(), v); err != nil {
-			continue
-		}
-		out = append(out, v)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return nil, errors.New("archive: list: watcher closed early")
+	slices.SortFunc(out, func(a, b *T) int { return strings.Compare(name(a), name(b)) })
+	return out, nil
 }

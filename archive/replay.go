@@ -193,7 +193,7 @@ func (s *Service) ListReplays(ctx context.Context, in *ListReplaysInput) (*ListR
 	if err != nil {
 		return nil, err
 	}
-	all, err := list(ctx, s.recs, "replay.", func(r *Replay) string { return r.Name })
+	all, err := list(ctx, s.recs, "replay", func(r *Replay) string { return r.Name })
 	if err != nil {
 		return nil, internal("ListReplays", err)
 	}
@@ -316,7 +316,7 @@ func (s *Service) stale(r *Replay) bool {
 
 // takeOver looks for replays whose runner is gone.
 func (s *Service) takeOver(ctx context.Context) {
-	all, err := list(ctx, s.recs, "replay.", func(r *Replay) string { return r.Name })
+	all, err := list(ctx, s.recs, "replay", func(r *Replay) string { return r.Name })
 	if err != nil {
 		s.log.Warn("listing replays", "err", err)
 		return
@@ -328,14 +328,16 @@ func (s *Service) takeOver(ctx context.Context) {
 	}
 }
 
-// Close stops the worker; a replay it was running stays RUNNING (another
-// process, or this one restarted, takes it over after the lease).
+// Close stops the worker and the lists' view of the bucket; a replay the
+// worker was running stays RUNNING (another process, or this one restarted,
+// takes it over after the lease).
 func (s *Service) Close() {
 	if s.cancel != nil {
 		s.cancel()
 		s.wg.Wait()
 		s.cancel = nil
 	}
+	s.recs.view.Close()
 }
 
 // claim makes this process the runner of replay name (STARTING, or RUNNING

@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.ReplayLease <= 0 {
 		cfg.ReplayLease = 30 * time.Second
 	}
-	recs, err := openRecords(ctx, cfg.Store.JetStream(), cfg.Store.Replicas())
+	recs, err := openRecords(ctx, cfg.Store.JetStream(), cfg.Store.Replicas(), cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -386,7 +386,7 @@ func (s *Service) ListArchives(ctx context.Context, in *ListArchivesInput) (*Lis
 	if err != nil {
 		return nil, err
 	}
-	all, err := list(ctx, s.recs, "archive.", func(a *Archive) string { return a.Name })
+	all, err := list(ctx, s.recs, "archive", func(a *Archive) string { return a.Name })
 	if err != nil {
 		return nil, internal("ListArchives", err)
 	}

@@ -64,6 +64,17 @@ func (t *Timestamp) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// The range of times ParseEpochSeconds accepts: what RFC 3339 can write
+// (years 0000 to 9999), since every time Conveyor takes in is written back
+// as one (a CloudTrail record's eventTime, an event's "time"). A number
+// outside it is a SerializationException; a time inside it that an
+// operation cannot use is that operation's validation error (LookupEvents'
+// InvalidTimeRangeException, StartReplay's ValidationException).
+const (
+	minEpochSeconds = -62167219200 // 0000-01-01T00:00:00Z
+	maxEpochSeconds = 253402300799 // 9999-12-31T23:59:59Z
+)
+
 // ParseEpochSeconds parses an epoch-seconds number such as "1704164645", "1704164645.5" or
 // "1.7041646455E9" exactly to the nanosecond when it is written in plain decimal form.
 func ParseEpochSeconds(s string) (time.Time, error) {
@@ -74,7 +85,7 @@ func ParseEpochSeconds(s string) (time.Time, error) {
 		intPart, fracPart, _ := strings.Cut(s, ".")
 		neg := strings.HasPrefix(intPart, "-")
 		sec, err := strconv.ParseInt(intPart, 10, 64)
-		if err == nil && len(fracPart) <= 9 && allDigits(fracPart) && sec > -1e11 && sec < 1e11 {
+		if err == nil && len(fracPart) <= 9 && allDigits(fracPart) && sec > -1e12 && sec < 1e12 {
 			var ns int64
 			if fracPart != "" {
 				ns, _ = strconv.ParseInt((fracPart + "000000000")[:9], 10, 64)
@@ -82,15 +93,29 @@ func ParseEpochSeconds(s string) (time.Time, error) {
 			if neg {
 				ns = -ns
 			}
-			return time.Unix(sec, ns).UTC(), nil
+			return inRange(s, time.Unix(sec, ns).UTC())
 		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e11 {
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return time.Time{}, fmt.Errorf("invalid timestamp %.40s: expected epoch seconds", s)
 	}
+	if f < minEpochSeconds || f >= maxEpochSeconds+1 {
+		return time.Time{}, errOutOfRange(s)
+	}
 	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), nil
+	return inRange(s, time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC())
+}
+
+func inRange(s string, t time.Time) (time.Time, error) {
+	if t.Unix() < minEpochSeconds || t.Unix() > maxEpochSeconds {
+		return time.Time{}, errOutOfRange(s)
+	}
+	return t, nil
+}
+
+func errOutOfRange(s string) error {
+	return fmt.Errorf("timestamp %.40s is outside the range 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z", s)
 }
 
 func allDigits(s string) bool {

@@ -21,6 +21,10 @@ func TestTimestampJSON(t *testing.T) {
 		{"0.001", time.Unix(0, 1_000_000), "0.001"},
 		{"-1.5", time.Unix(-2, 500_000_000), "-1.5"},
 		{"-1", time.Unix(-1, 0), "-1"},
+		// The range RFC 3339 writes: years 0000 to 9999.
+		{"253402300799.999", time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC), "253402300799.999"},
+		{"2.53402300799E11", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), "253402300799"},
+		{"-62167219200", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), "-62167219200"},
 	} {
 		var ts Timestamp
 		if err := json.Unmarshal([]byte(c.in), &ts); err != nil {
@@ -35,7 +39,7 @@ func TestTimestampJSON(t *testing.T) {
 			t.Errorf("Marshal(%v) = %s, %v; want %s", ts.Time, out, err, c.out)
 		}
 	}
-	for _, bad := range []string{`"1704164645"`, `true`, `{}`, `1e400`, `[1]`} {
+	for _, bad := range []string{`"1704164645"`, `true`, `{}`, `1e400`, `[1]`, `253402300800`, `-62167219201`, `1e12`, `-1e12`, `9999999999999999999`} {
 		var ts Timestamp
 		err := json.Unmarshal([]byte(bad), &ts)
 		if err == nil {

@@ -59,3 +59,40 @@ func BenchmarkRules(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkListsParallel: the lists that ListEventBuses and PutRule (its
+// quota check) run, called from many goroutines at once.
+func BenchmarkListsParallel(b *testing.B) {
+	ctx := context.Background()
+	c := openCatalog(b)
+	for i := range 10 {
+		if _, err := c.CreateBus(ctx, catalog.Bus{Name: fmt.Sprintf("b%02d", i)}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.MutateRule(ctx, "b00", fmt.Sprintf("r%02d", i), func(*catalog.Rule) (*catalog.Rule, error) {
+			return &catalog.Rule{State: catalog.StateEnabled, EventPattern: `{"source":["a"]}`}, nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("Buses", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if bs, err := c.Buses(ctx); err != nil || len(bs) != 10 {
+					b.Errorf("Buses = %d, %v", len(bs), err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("CountRules", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if n, err := c.CountRules(ctx, "b00"); err != nil || n != 10 {
+					b.Errorf("CountRules = %d, %v", n, err)
+					return
+				}
+			}
+		})
+	})
+}

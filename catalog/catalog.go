@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/store"
 )
 
 // Errors the catalog returns; test them with errors.Is.
@@ -57,6 +59,8 @@ type Catalog struct {
 	account string
 	now     func() time.Time
 	log     *slog.Logger
+	// view is the in-memory copy of the bucket that lists read.
+	view *store.Mirror[any]
 }
 
 // Open creates the catalog's KV bucket if it does not exist and returns the
@@ -100,7 +104,35 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Catalog, er
 	if err != nil {
 		return nil, fmt.Errorf("catalog: stream of bucket %s: %w", cfg.Bucket, err)
 	}
-	return &Catalog{kv: kv, stream: stream, bucket: cfg.Bucket, region: cfg.Region, account: cfg.Account, now: cfg.Now, log: cfg.Logger}, nil
+	c := &Catalog{kv: kv, stream: stream, bucket: cfg.Bucket, region: cfg.Region, account: cfg.Account, now: cfg.Now, log: cfg.Logger}
+	c.view, err = store.NewMirror(ctx, js, kv, c.decodeRecord, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return c, nil
+}
+
+// Close stops the catalog's in-memory view; the lists answer an error
+// afterwards. The view also stops when the NATS connection is closed.
+func (c *Catalog) Close() { c.view.Close() }
+
+// decodeRecord decodes a record of the bucket for the view: a *Bus, *Rule,
+// *Connection or *APIDestination.
+func (c *Catalog) decodeRecord(e jetstream.KeyValueEntry) (any, error) {
+	pk, err := parseKey(e.Key())
+	if err != nil {
+		return nil, err
+	}
+	switch pk.kind {
+	case KindBus:
+		return decode[Bus](e)
+	case KindRule:
+		return decode[Rule](e)
+	case KindConnection:
+		return decode[Connection](e)
+	default:
+		return decode[APIDestination](e)
+	}
 }
 
 // record is a pointer to a catalog record type.
@@ -207,38 +239,22 @@ func mutate[T any, P record[T]](ctx context.Context, c *Catalog, key string, fn 
 	return nil, fmt.Errorf("catalog: write %s: %w", key, ErrConflict)
 }
 
-// list returns the records whose keys match filter (a KV key pattern with
-// wildcards), in key order.
-func list[T any, P record[T]](ctx context.Context, c *Catalog, filter string) ([]P, error) {
-	w, err := c.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
+// list returns the records of a group of keys (see store.Mirror: "bus",
+// "rule.<bus>", "connection", "destination") from the catalog's in-memory
+// view, once the view holds every change made before the call. The records
+// are the view's own: callers read them and must not change them.
+func list[T any, P record[T]](ctx context.Context, c *Catalog, group string) ([]P, error) {
+	vs, err := c.view.List(ctx, group)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: list %s: %w", filter, err)
+		return nil, fmt.Errorf("catalog: list %s: %w", group, err)
 	}
-	defer w.Stop() //nolint:errcheck // nothing to do about a failed unsubscribe
-	var out []P
-	type keyed struct {
-		key string
-		p   P
-	}
-	var all []keyed
-	for e := range w.Updates() {
-		if e == nil { // all current values delivered
-			slices.SortFunc(all, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
-			for _, k := range all {
-				out = append(out, k.p)
-			}
-			return out, nil
+	out := make([]P, 0, len(vs))
+	for _, v := range vs {
+		if p, ok := v.(P); ok {
+			out = append(out, p)
 		}
-		p, err := decode[T, P](e)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, keyed{e.Key(), p})
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("catalog: list %s: watcher closed early", filter)
+	return out, nil
 }
 
 func (c *Catalog) stamp() time.Time { return c.now().UTC() }
@@ -297,9 +313,10 @@ func (c *Catalog) Bus(ctx context.Context, name string) (*Bus, error) {
 	return b, err
 }
 
-// Buses returns every bus, by name.
+// Buses returns every bus, by name. The records are shared: read them, do
+// not change them.
 func (c *Catalog) Buses(ctx context.Context) ([]*Bus, error) {
-	bs, err := list[Bus](ctx, c, prefixBus+".*")
+	bs, err := list[Bus](ctx, c, prefixBus)
 	sortByName(bs, func(b *Bus) string { return b.Name })
 	return bs, err
 }
@@ -372,24 +389,21 @@ func (c *Catalog) Rule(ctx context.Context, bus, name string) (*Rule, error) {
 	return r, err
 }
 
-// Rules returns the rules of bus, by name.
+// Rules returns the rules of bus, by name. The records are shared: read
+// them, do not change them.
 func (c *Catalog) Rules(ctx context.Context, bus string) ([]*Rule, error) {
-	rs, err := list[Rule](ctx, c, rulesOfBusFilter(bus))
+	rs, err := list[Rule](ctx, c, rulesOfBusGroup(bus))
 	sortByName(rs, func(r *Rule) string { return r.Name })
 	return rs, err
 }
 
 // CountRules returns the number of rules of bus.
 func (c *Catalog) CountRules(ctx context.Context, bus string) (int, error) {
-	lister, err := c.kv.ListKeysFiltered(ctx, rulesOfBusFilter(bus))
+	n, err := c.view.Count(ctx, rulesOfBusGroup(bus))
 	if err != nil {
 		return 0, fmt.Errorf("catalog: count rules of %s: %w", bus, err)
 	}
-	n := 0
-	for range lister.Keys() {
-		n++
-	}
-	return n, ctx.Err()
+	return n, nil
 }
 
 // MutateRule changes the rule name of bus in a compare-and-set loop: fn
@@ -443,9 +457,10 @@ func (c *Catalog) Connection(ctx context.Context, name string) (*Connection, err
 	return r, err
 }
 
-// Connections returns every connection, by name.
+// Connections returns every connection, by name. The records are shared:
+// read them, do not change them.
 func (c *Catalog) Connections(ctx context.Context) ([]*Connection, error) {
-	rs, err := list[Connection](ctx, c, prefixConnection+".*")
+	rs, err := list[Connection](ctx, c, prefixConnection)
 	sortByName(rs, func(r *Connection) string { return r.Name })
 	return rs, err
 }
@@ -481,9 +496,10 @@ func (c *Catalog) APIDestination(ctx context.Context, name string) (*APIDestinat
 	return r, err
 }
 
-// APIDestinations returns every API destination, by name.
+// APIDestinations returns every API destination, by name. The records are
+// shared: read them, do not change them.
 func (c *Catalog) APIDestinations(ctx context.Context) ([]*APIDestination, error) {
-	rs, err := list[APIDestination](ctx, c, prefixDestination+".*")
+	rs, err := list[APIDestination](ctx, c, prefixDestination)
 	sortByName(rs, func(r *APIDestination) string { return r.Name })
 	return rs, err
 }

@@ -10,6 +10,11 @@
 // RemoveTargets call changes the rule atomically.
 //
 // Watch streams the records (a snapshot, then every change) for the router.
+// The lists (Buses, Rules, CountRules, Connections, APIDestinations) read an
+// in-memory view of the bucket that one watch keeps (a store.Mirror), not
+// the bucket: a list per call would open a JetStream consumer, and a stream
+// allows 1,000. A list still sees every write answered before it, by this
+// process or another sharing the bucket.
 //
 // The package does not validate requests or produce AWS errors: that is the
 // eventbridge package's job. It knows AWS's ARN forms, because records carry

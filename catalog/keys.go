@@ -84,9 +84,9 @@ func busKey(bus string) string { return prefixBus + "." + encodeToken(bus) }
 func ruleKey(bus, rule string) string {
 	return prefixRule + "." + encodeToken(bus) + "." + encodeToken(rule)
 }
-func rulesOfBusFilter(bus string) string { return prefixRule + "." + encodeToken(bus) + ".*" }
-func connectionKey(name string) string   { return prefixConnection + "." + encodeToken(name) }
-func destinationKey(name string) string  { return prefixDestination + "." + encodeToken(name) }
+func rulesOfBusGroup(bus string) string { return prefixRule + "." + encodeToken(bus) }
+func connectionKey(name string) string  { return prefixConnection + "." + encodeToken(name) }
+func destinationKey(name string) string { return prefixDestination + "." + encodeToken(name) }
 
 // parsedKey is a catalog key taken apart.
 type parsedKey struct {

@@ -92,7 +92,7 @@ func Handlers(svc *awsapi.Service, h History) {
 
 // LookupEvents answers one LookupEvents request.
 func LookupEvents(ctx context.Context, h History, in *LookupEventsInput) (*LookupEventsOutput, error) {
-	q, insight, err := query(in)
+	q, insight, err := query(in, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -135,8 +135,9 @@ func eventOf(r audit.Result) Event {
 }
 
 // query validates a request as AWS does and turns it into an index query.
-// insight is set for EventCategory "insight".
-func query(in *LookupEventsInput) (q audit.Query, insight bool, err error) {
+// insight is set for EventCategory "insight". now is the end of a lookup
+// without EndTime.
+func query(in *LookupEventsInput, now time.Time) (q audit.Query, insight bool, err error) {
 	if in.EventCategory != nil {
 		if *in.EventCategory != "insight" {
 			return q, false, awsapi.Errorf(awsapi.CodeInvalidEventCategoryException,
@@ -177,7 +178,16 @@ func query(in *LookupEventsInput) (q audit.Query, insight bool, err error) {
 	if in.EndTime != nil {
 		q.End = in.EndTime.Time
 	}
-	if !q.Start.IsZero() && !q.End.IsZero() && q.Start.After(q.End) {
+	// A lookup without EndTime ends now, as the history does: a StartTime
+	// after it (a year-9999 time, say) is a range that holds no possible
+	// event, which AWS refuses with InvalidTimeRangeException ("the start
+	// time occurs after the end time, or the time range is outside the
+	// range of possible values").
+	end := q.End
+	if in.EndTime == nil {
+		end = now
+	}
+	if !q.Start.IsZero() && q.Start.After(end) {
 		return q, false, awsapi.Errorf(awsapi.CodeInvalidTimeRangeException, "Start time must not be after end time.")
 	}
 	q.Limit = DefaultMaxResults
@@ -228,7 +238,7 @@ func paramsHash(in *LookupEventsInput) [8]byte {
 	}
 	for _, t := range []*awsapi.Timestamp{in.StartTime, in.EndTime} {
 		if t != nil {
-			fmt.Fprintf(h, "time %d\n", t.UnixNano())
+			fmt.Fprintf(h, "time %d.%09d\n", t.Unix(), t.Nanosecond())
 		} else {
 			fmt.Fprintf(h, "time -\n")
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -260,8 +261,9 @@ func TestLookupEventsSDK(t *testing.T) {
 		t.Errorf("LookupEvents recorded as %+v", ro[0])
 	}
 
-	// Time range: nothing after now; everything since before.
-	out, err := trail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{StartTime: aws.Time(time.Now().Add(time.Hour))})
+	// Time range: nothing in a future one; nothing before the calls.
+	out, err := trail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{StartTime: aws.Time(time.Now().Add(time.Hour)),
+		EndTime: aws.Time(time.Now().Add(2 * time.Hour))})
 	if err != nil || len(out.Events) != 0 {
 		t.Errorf("future range: %v, %v", out, err)
 	}
@@ -358,6 +360,9 @@ func TestLookupEventsErrors(t *testing.T) {
 		{"bad category", &cloudtrail.LookupEventsInput{EventCategory: "data"}, new(*cttypes.InvalidEventCategoryException), "data"},
 		{"start after end", &cloudtrail.LookupEventsInput{StartTime: aws.Time(now), EndTime: aws.Time(now.Add(-time.Second))},
 			new(*cttypes.InvalidTimeRangeException), "Start time must not be after end time."},
+		// Without EndTime the range ends now.
+		{"start in an hour", &cloudtrail.LookupEventsInput{StartTime: aws.Time(now.Add(time.Hour))},
+			new(*cttypes.InvalidTimeRangeException), "Start time must not be after end time."},
 		{"max 0", &cloudtrail.LookupEventsInput{MaxResults: aws.Int32(0)}, new(*cttypes.InvalidMaxResultsException), "MaxResults must be between 1 and 50."},
 		{"max 51", &cloudtrail.LookupEventsInput{MaxResults: aws.Int32(51)}, new(*cttypes.InvalidMaxResultsException), "MaxResults must be between 1 and 50."},
 		{"garbage token", &cloudtrail.LookupEventsInput{NextToken: aws.String("not a token")}, new(*cttypes.InvalidNextTokenException), "Invalid NextToken"},
@@ -381,4 +386,68 @@ func TestLookupEventsErrors(t *testing.T) {
 	if err != nil || len(out.Events) != 0 {
 		t.Errorf("insight lookup: %v, %v", out, err)
 	}
+}
+
+// TestLookupEventsTimeEdges: the times an AWS timestamp can carry are
+// looked up (far past, before 1970, fractional, year 9999); a StartTime
+// after the end of the range (now, without EndTime) is AWS's
+// InvalidTimeRangeException; a number no RFC 3339 time can write is a
+// SerializationException, as any member that cannot be read. The bodies
+// are sent as the AWS CLI sends them: the Go SDK cannot write times after
+// 2262 (it goes through UnixNano).
+func TestLookupEventsTimeEdges(t *testing.T) {
+	e := start(t)
+	const year9999 = "253402300799" // 9999-12-31T23:59:59Z
+	for _, c := range []struct {
+		body         string
+		status       int
+		code, prefix string
+	}{
+		{`{"StartTime":` + year9999 + `}`, 400, "InvalidTimeRangeException", "Start time must not be after end time."},
+		{`{"StartTime":253370764800}`, 400, "InvalidTimeRangeException", "Start time must not be after end time."}, // 9999-01-01
+		{`{"StartTime":` + year9999 + `,"EndTime":946684800}`, 400, "InvalidTimeRangeException", "Start time must not be after end time."},
+		{`{"StartTime":` + year9999 + `,"EndTime":` + year9999 + `.999}`, 200, "", ""},
+		{`{"StartTime":1704164645.25,"EndTime":` + year9999 + `}`, 200, "", ""},
+		{`{"EndTime":` + year9999 + `}`, 200, "", ""},
+		{`{"StartTime":-62135596800}`, 200, "", ""}, // year 1
+		{`{"StartTime":-86400,"EndTime":-1}`, 200, "", ""},
+		{`{"StartTime":-1.5,"EndTime":-0.25}`, 200, "", ""},
+		{`{"StartTime":1.7041646455E9}`, 200, "", ""},
+		{`{"StartTime":253402300800}`, 400, "SerializationException", "timestamp 253402300800 is outside the range"},
+		{`{"EndTime":-62167219201}`, 400, "SerializationException", "timestamp -62167219201 is outside the range"},
+		{`{"StartTime":1e300}`, 400, "SerializationException", "timestamp 1e300 is outside the range"},
+		{`{"StartTime":"soon"}`, 400, "SerializationException", ""},
+	} {
+		got := lookupRaw(t, e, c.body)
+		if got.status != c.status || got.code != c.code || !strings.HasPrefix(got.message, c.prefix) {
+			t.Errorf("%s: %d %s %q, want %d %s %q", c.body, got.status, got.code, got.message, c.status, c.code, c.prefix)
+		}
+	}
+}
+
+type rawAnswer struct {
+	status        int
+	code, message string
+}
+
+// lookupRaw posts a LookupEvents body as is.
+func lookupRaw(t *testing.T, e *env, body string) rawAnswer {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.url+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "CloudTrail_20131101.LookupEvents")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return rawAnswer{resp.StatusCode, out.Type, out.Message}
 }

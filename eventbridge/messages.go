@@ -2,9 +2,11 @@ package eventbridge
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"github.com/conveyor/conveyor/awsapi"
+	"github.com/conveyor/conveyor/target"
 )
 
 // The error texts of the control plane, in one place. "AWS" marks texts
@@ -130,8 +132,27 @@ const (
 	entryNotFound = awsapi.CodeResourceNotFoundException
 )
 
-// msgTargetArnInvalid: AWS ("Parameter <arn> is not valid.").
-func msgTargetArnInvalid(arn string) string { return fmt.Sprintf("Parameter %s is not valid.", arn) }
+// errTargetArn: AWS, but for a kind this server is not configured for
+// (style). It is PutTargets' answer to a target ARN delivery cannot reach
+// (err from TargetChecker.Check). AWS answers a service it does not
+// deliver to with "<service> is not a supported service for a target." and
+// an ARN not in a form its service takes (a Glue job, say, where Glue
+// workflows are targets) with "Parameter <arn> is not valid. Reason:
+// Provided Arn is not in correct format.", both ValidationException for the
+// whole call (as its other target checks, "RoleArn is required for target
+// <arn>."). A kind Conveyor delivers but this server lacks the means for
+// (log groups without a log directory): the same form, with the reason.
+func errTargetArn(arn string, err error) *awsapi.Error {
+	var ae *target.ARNError
+	switch {
+	case errors.As(err, &ae) && errors.Is(err, target.ErrUnsupportedService):
+		return awsapi.ValidationError(fmt.Sprintf("%s is not a supported service for a target.", ae.Service))
+	case errors.As(err, &ae) && errors.Is(err, target.ErrNotConfigured):
+		return awsapi.ValidationError(fmt.Sprintf("Parameter %s is not valid. Reason: %s.", arn, ae.Detail))
+	default:
+		return awsapi.ValidationError(fmt.Sprintf("Parameter %s is not valid. Reason: Provided Arn is not in correct format.", arn))
+	}
+}
 
 // msgDeadLetterNotSQS: style.
 func msgDeadLetterNotSQS(arn string) string {

@@ -10,6 +10,7 @@ import (
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
 	"github.com/conveyor/conveyor/pattern"
+	"github.com/conveyor/conveyor/target"
 )
 
 // DefaultMaxRulesPerBus is AWS's default quota of rules per event bus.
@@ -48,6 +49,25 @@ type Config struct {
 	// (AWS only promises eventual consistency here). Its error is logged,
 	// not returned: the change is made.
 	AfterWrite func(ctx context.Context) error
+	// Targets says which target ARNs delivery can reach: PutTargets
+	// refuses the others. The server gives its target.Registry; nil checks
+	// the ARN's form only (target.ParseARN), as if every adapter were
+	// configured.
+	Targets TargetChecker
+}
+
+// TargetChecker says whether delivery can reach a target ARN
+// (target.Registry is one): nil, or a *target.ARNError saying why not.
+type TargetChecker interface {
+	Check(arn string) error
+}
+
+// anyConfigured is the TargetChecker of a Service without one.
+type anyConfigured struct{}
+
+func (anyConfigured) Check(arn string) error {
+	_, err := target.ParseARN(arn)
+	return err
 }
 
 // Service is the EventBridge control plane on one catalog.
@@ -60,6 +80,7 @@ type Service struct {
 	newID       func() string
 	log         *slog.Logger
 	afterWrite  func(ctx context.Context) error
+	targets     TargetChecker
 }
 
 // New returns the service.
@@ -68,7 +89,10 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("eventbridge: Config.Catalog is required")
 	}
 	s := &Service{cat: cfg.Catalog, maxRules: cfg.MaxRulesPerBus, allowHTTP: cfg.AllowHTTPEndpoints, newID: cfg.NewID, log: cfg.Logger,
-		model: awsapi.MustLoadModel("events"), afterWrite: cfg.AfterWrite}
+		model: awsapi.MustLoadModel("events"), afterWrite: cfg.AfterWrite, targets: cfg.Targets}
+	if s.targets == nil {
+		s.targets = anyConfigured{}
+	}
 	if s.maxRules <= 0 {
 		s.maxRules = DefaultMaxRulesPerBus
 	}

@@ -77,13 +77,14 @@ type PutTargetsOutput struct {
 }
 
 // PutTargets adds targets to a rule or replaces those with the same Id. A
-// request that breaks the request shape, or whose Input, InputPath or
-// InputTransformer is invalid, is refused whole (ValidationException); a
-// target whose ARN is not an ARN, or whose dead-letter queue is not an SQS
-// queue, is reported in FailedEntries while the others are stored. A rule
-// has at most MaxTargetsPerRule targets (LimitExceededException). Conveyor
-// accepts any syntactically valid ARN, as AWS does; delivery reports the
-// kinds it cannot invoke.
+// request that breaks the request shape, whose Input, InputPath or
+// InputTransformer is invalid, or that names a target delivery cannot reach
+// (Config.Targets: a service Conveyor does not deliver to, an ARN not in
+// its service's form, an unconfigured kind) is refused whole
+// (ValidationException), as AWS refuses a target it does not support; a
+// target whose dead-letter queue is not an SQS queue is reported in
+// FailedEntries while the others are stored. A rule has at most
+// MaxTargetsPerRule targets (LimitExceededException).
 func (s *Service) PutTargets(ctx context.Context, in *PutTargetsInput) (*PutTargetsOutput, error) {
 	if err := s.validate("PutTargets", in); err != nil {
 		return nil, err
@@ -105,6 +106,9 @@ func (s *Service) PutTargets(ctx context.Context, in *PutTargetsInput) (*PutTarg
 		return nil, err
 	}
 	for i := range in.Targets {
+		if err := s.targets.Check(*in.Targets[i].Arn); err != nil {
+			return nil, errTargetArn(*in.Targets[i].Arn, err)
+		}
 		if _, err := transform.Compile(in.Targets[i].spec()); err != nil {
 			return nil, awsapi.ValidationError(err.Error())
 		}
@@ -113,15 +117,9 @@ func (s *Service) PutTargets(ctx context.Context, in *PutTargetsInput) (*PutTarg
 	var accepted []catalog.Target
 	for i := range in.Targets {
 		t := &in.Targets[i]
-		msg := ""
-		switch {
-		case !validTargetArn(*t.Arn):
-			msg = msgTargetArnInvalid(*t.Arn)
-		case t.DeadLetterConfig != nil && t.DeadLetterConfig.Arn != "" && !isSQSArn(t.DeadLetterConfig.Arn):
-			msg = msgDeadLetterNotSQS(t.DeadLetterConfig.Arn)
-		}
-		if msg != "" {
-			out.FailedEntries = append(out.FailedEntries, FailedEntry{TargetId: *t.Id, ErrorCode: entryValidation, ErrorMessage: msg})
+		if t.DeadLetterConfig != nil && t.DeadLetterConfig.Arn != "" && !isSQSArn(t.DeadLetterConfig.Arn) {
+			out.FailedEntries = append(out.FailedEntries, FailedEntry{TargetId: *t.Id, ErrorCode: entryValidation,
+				ErrorMessage: msgDeadLetterNotSQS(t.DeadLetterConfig.Arn)})
 			continue
 		}
 		accepted = append(accepted, t.record())
@@ -155,13 +153,6 @@ func (s *Service) PutTargets(ctx context.Context, in *PutTargetsInput) (*PutTarg
 	}
 	s.written(ctx, "PutTargets")
 	return out, nil
-}
-
-// validTargetArn reports whether arn is an ARN whose resource part is
-// present (what AWS checks of a target's Arn).
-func validTargetArn(arn string) bool {
-	a, ok := catalog.ParseARN(arn)
-	return ok && a.Partition != "" && !strings.ContainsAny(arn, " \t\n")
 }
 
 // RemoveTargetsInput is AWS's RemoveTargetsRequest.

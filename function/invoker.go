@@ -127,6 +127,16 @@ func (f *Invoker) MaxTimeout() time.Duration { return f.maxT }
 // Local reports whether a local function of that name is registered.
 func (f *Invoker) Local(name string) bool { return f.locals[name] != nil }
 
+var _ target.ARNChecker = (*Invoker)(nil)
+
+// CheckARN implements target.ARNChecker: the ARN must be a valid Lambda
+// function ARN (a name Lambda allows, a qualifier that is $LATEST, a version
+// or an alias). Whether the function exists is found at delivery, as on AWS.
+func (f *Invoker) CheckARN(arn string) error {
+	_, err := ParseARN(arn)
+	return err
+}
+
 // Invoke invokes the function the job's target ARN names with the job's
 // payload as its event.
 func (f *Invoker) Invoke(ctx context.Context, job *delivery.Job) error {

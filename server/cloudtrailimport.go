@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/conveyor/conveyor/audit"
+	"github.com/conveyor/conveyor/awsapi"
 )
 
 // ImportPath is the endpoint `conveyor cloudtrail import` posts CloudTrail
@@ -21,8 +22,18 @@ import (
 const ImportPath = "/conveyor/cloudtrail/import"
 
 // maxImportRecord bounds one record of an imported file (the audit log's
-// message limit).
+// message limit), and any other value of the file: the decoder never holds
+// more than this (and a little whitespace) of the body at once.
 const maxImportRecord = 1 << 20
+
+// DefaultMaxImportBytes bounds one imported file (Config.MaxImportBytes):
+// CloudTrail's log files, five minutes of an account's calls each, are far
+// smaller.
+const DefaultMaxImportBytes = 512 << 20
+
+// maxImportSkips bounds the reasons an import answers: a file of a million
+// unusable records is counted, not described a million times.
+const maxImportSkips = 100
 
 // ImportResult is the answer of ImportPath.
 type ImportResult struct {
@@ -33,8 +44,10 @@ type ImportResult struct {
 	Present int
 	// ToBus records were put on the default bus (with ?toBus=true).
 	ToBus int
-	// Skipped records could not be imported.
-	Skipped []ImportSkip `json:",omitempty"`
+	// SkippedCount records could not be imported; Skipped says why, for
+	// the first hundred.
+	SkippedCount int
+	Skipped      []ImportSkip `json:",omitempty"`
 }
 
 // ImportSkip says why one record of the file was not imported.
@@ -51,6 +64,12 @@ type ImportSkip struct {
 // call reaches only rules in state
 // ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS). The answer comes once
 // every record is stored.
+//
+// The body is read as a stream, and bounded: a file over
+// Config.MaxImportBytes, or a record (any value of the file) over 1 MiB,
+// ends the import with RequestEntityTooLargeException (413) without being
+// buffered; the records before it stay imported (importing the file again
+// counts them as present).
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	if !loopback(r.RemoteAddr) {
 		importError(w, http.StatusForbidden, "AccessDeniedException", "CloudTrail import is accepted from the loopback interface only.")
@@ -64,8 +83,29 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := s.importRecords(r.Context(), r.Body, toBus)
-	if err != nil {
+	limit := s.cfg.MaxImportBytes
+	if limit <= 0 {
+		limit = DefaultMaxImportBytes
+	}
+	if r.ContentLength > limit {
+		importError(w, http.StatusRequestEntityTooLarge, awsapi.CodeRequestEntityTooLargeException, bodyTooLarge(limit))
+		return
+	}
+	res, err := s.importRecords(r.Context(), http.MaxBytesReader(w, r.Body, limit), toBus)
+	var bodyErr *http.MaxBytesError
+	var recordErr *recordTooLarge
+	switch {
+	case errors.As(err, &bodyErr):
+		importError(w, http.StatusRequestEntityTooLarge, awsapi.CodeRequestEntityTooLargeException, bodyTooLarge(limit))
+		return
+	case errors.As(err, &recordErr):
+		importError(w, http.StatusRequestEntityTooLarge, awsapi.CodeRequestEntityTooLargeException, recordErr.Error())
+		return
+	case errors.Is(err, errValueTooLarge):
+		importError(w, http.StatusRequestEntityTooLarge, awsapi.CodeRequestEntityTooLargeException,
+			fmt.Sprintf("A value of the file is larger than the limit of %d bytes.", maxImportRecord))
+		return
+	case err != nil:
 		importError(w, http.StatusBadRequest, "ValidationException", err.Error())
 		return
 	}
@@ -73,8 +113,52 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(res)
 }
 
+func bodyTooLarge(limit int64) string {
+	return fmt.Sprintf("Request body is larger than the limit of %d bytes.", limit)
+}
+
+// errValueTooLarge: a value of the file is over the decoder's bound.
+var errValueTooLarge = errors.New("import: a value of the file is too large")
+
+// recordTooLarge: record index of the file is over maxImportRecord bytes.
+type recordTooLarge struct{ index int }
+
+func (e *recordTooLarge) Error() string {
+	return fmt.Sprintf("Record %d is larger than the limit of %d bytes.", e.index, maxImportRecord)
+}
+
+// valueLimit is the body as the import's decoder reads it: the decoder may
+// hold at most limit bytes past its position (the start of the value it
+// decodes), so an oversized value ends the import with errValueTooLarge
+// instead of being buffered whole.
+type valueLimit struct {
+	r     io.Reader
+	dec   *json.Decoder
+	read  int64
+	limit int64
+}
+
+func (v *valueLimit) Read(p []byte) (int, error) {
+	room := v.dec.InputOffset() + v.limit - v.read
+	if room <= 0 {
+		return 0, errValueTooLarge
+	}
+	if int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := v.r.Read(p)
+	v.read += int64(n)
+	return n, err
+}
+
+// importSlack is the whitespace a value may carry before it within the
+// decoder's bound.
+const importSlack = 64 << 10
+
 func (s *Server) importRecords(ctx context.Context, body io.Reader, toBus bool) (*ImportResult, error) {
-	dec := json.NewDecoder(body)
+	vl := &valueLimit{r: body, limit: maxImportRecord + importSlack}
+	dec := json.NewDecoder(vl)
+	vl.dec = dec
 	if err := expectDelim(dec, '{'); err != nil {
 		return nil, fmt.Errorf("not a CloudTrail log file ({\"Records\":[…]}): %w", err)
 	}
@@ -98,11 +182,18 @@ func (s *Server) importRecords(ctx context.Context, body io.Reader, toBus bool) 
 		}
 		for i := 0; dec.More(); i++ {
 			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
+			err := dec.Decode(&raw)
+			if errors.Is(err, errValueTooLarge) || err == nil && len(raw) > maxImportRecord {
+				return nil, &recordTooLarge{index: i}
+			}
+			if err != nil {
 				return nil, fmt.Errorf("record %d: %w", i, err)
 			}
 			if reason := s.importRecord(ctx, raw, toBus, res); reason != "" {
-				res.Skipped = append(res.Skipped, ImportSkip{Index: i, Reason: reason})
+				res.SkippedCount++
+				if len(res.Skipped) < maxImportSkips {
+					res.Skipped = append(res.Skipped, ImportSkip{Index: i, Reason: reason})
+				}
 			}
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -120,9 +211,6 @@ func (s *Server) importRecords(ctx context.Context, body io.Reader, toBus bool) 
 
 // importRecord imports one record; it returns why it did not.
 func (s *Server) importRecord(ctx context.Context, raw []byte, toBus bool, res *ImportResult) string {
-	if len(raw) > maxImportRecord {
-		return fmt.Sprintf("record larger than %d bytes", maxImportRecord)
-	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, raw); err != nil {
 		return err.Error()

@@ -77,6 +77,9 @@ type Config struct {
 	// AuditDataEvents records data events (PutEvents, SQS message calls)
 	// too; they never show in the event history, as on AWS.
 	AuditDataEvents bool
+	// MaxImportBytes bounds one CloudTrail log file posted to ImportPath
+	// (default DefaultMaxImportBytes).
+	MaxImportBytes int64
 	// S3Gateways are the S3 audit gateways to run (package s3gateway): each
 	// listens on its Addr and forwards to its Backend, recording every
 	// request.

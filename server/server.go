@@ -239,6 +239,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		MaxRulesPerBus:   cfg.MaxRulesPerBus,
 		MaxPatternLength: cfg.MaxPatternLength,
 		Logger:           cfg.Logger,
+		Targets:          s.targets, // PutTargets accepts what delivery can reach
 		// Read your writes: an answered PutRule or PutTargets routes the
 		// next event with the new rules.
 		AfterWrite: func(ctx context.Context) error {
@@ -427,6 +428,9 @@ func (s *Server) shutdown(ctx context.Context) {
 			s.closeErr = errors.Join(s.closeErr, err)
 		}
 		s.targets = nil
+	}
+	if s.catalog != nil {
+		s.catalog.Close()
 	}
 	if s.store != nil {
 		if err := s.store.Close(ctx); err != nil {

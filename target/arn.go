@@ -1,6 +1,7 @@
 package target
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -56,8 +57,39 @@ const (
 	StderrARN = "arn:conveyor:log:::stderr"
 )
 
+// Why an ARN is not a target (test with errors.Is on an *ARNError).
+var (
+	// ErrUnsupportedService: the ARN names a service no adapter delivers
+	// to (SNS, Kinesis, Step Functions…).
+	ErrUnsupportedService = errors.New("not a supported service for a target")
+	// ErrARNFormat: the ARN is not an ARN, or not in a form its service's
+	// adapter delivers to.
+	ErrARNFormat = errors.New("not in correct format")
+	// ErrNotConfigured: the adapter of the ARN's kind lacks its dependency
+	// on this server (a log directory, for instance).
+	ErrNotConfigured = errors.New("not configured")
+)
+
+// ARNError says why a target ARN cannot be delivered to.
+type ARNError struct {
+	ARN string
+	// Service is the ARN's service (for ErrUnsupportedService).
+	Service string
+	// Err is ErrUnsupportedService, ErrARNFormat or ErrNotConfigured.
+	Err error
+	// Detail says what is wrong, for people.
+	Detail string
+}
+
+func (e *ARNError) Error() string { return e.Detail }
+func (e *ARNError) Unwrap() error { return e.Err }
+
+func formatError(arn, format string, args ...any) *ARNError {
+	return &ARNError{ARN: arn, Err: ErrARNFormat, Detail: fmt.Sprintf(format, args...)}
+}
+
 // ParseARN parses a target ARN of a kind this package delivers to; see the
-// package documentation for the forms.
+// package documentation for the forms. Its error is an *ARNError.
 func ParseARN(arn string) (ARN, error) {
 	switch arn {
 	case StdoutARN:
@@ -67,7 +99,7 @@ func ParseARN(arn string) (ARN, error) {
 	}
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" {
-		return ARN{}, fmt.Errorf("target ARN %q is not an ARN", arn)
+		return ARN{}, formatError(arn, "target ARN %q is not an ARN", arn)
 	}
 	a := ARN{Partition: parts[1], Region: parts[3], Account: parts[4]}
 	service, res := parts[2], parts[5]
@@ -75,28 +107,32 @@ func ParseARN(arn string) (ARN, error) {
 	case service == "events" && strings.HasPrefix(res, "api-destination/"):
 		name, _, ok := strings.Cut(strings.TrimPrefix(res, "api-destination/"), "/")
 		if !ok || name == "" {
-			return ARN{}, fmt.Errorf("API destination ARN %q lacks a name and id", arn)
+			return ARN{}, formatError(arn, "API destination ARN %q lacks a name and id", arn)
 		}
 		a.Kind, a.Name = KindAPIDestination, name
 	case service == "events" && strings.HasPrefix(res, "event-bus/"):
 		a.Kind, a.Name = KindBus, strings.TrimPrefix(res, "event-bus/")
 		if a.Name == "" {
-			return ARN{}, fmt.Errorf("event bus ARN %q lacks a name", arn)
+			return ARN{}, formatError(arn, "event bus ARN %q lacks a name", arn)
 		}
 	case service == "logs" && strings.HasPrefix(res, "log-group:"):
 		name := strings.TrimSuffix(strings.TrimPrefix(res, "log-group:"), ":*")
 		if err := checkLogGroup(name); err != nil {
-			return ARN{}, fmt.Errorf("log group ARN %q: %w", arn, err)
+			return ARN{}, formatError(arn, "log group ARN %q: %v", arn, err)
 		}
 		a.Kind, a.Name = KindLogGroup, name
 	case service == "sqs" && res != "" && !strings.ContainsAny(res, ":/"):
 		a.Kind, a.Name = KindQueue, res
 	case service == "lambda" && strings.HasPrefix(res, "function:"):
-		// The function package checks the name and qualifier.
+		// The function package checks the name and qualifier (see
+		// Registry.Check).
 		a.Kind = KindFunction
 		a.Name, _, _ = strings.Cut(strings.TrimPrefix(res, "function:"), ":")
+	case service == "events" || service == "logs" || service == "sqs" || service == "lambda" || a.Partition == "conveyor":
+		return ARN{}, formatError(arn, "target ARN %q is not an API destination, event bus, SQS queue, function or log target", arn)
 	default:
-		return ARN{}, fmt.Errorf("target ARN %q is not an API destination, event bus, SQS queue, function or log target", arn)
+		return ARN{}, &ARNError{ARN: arn, Service: service, Err: ErrUnsupportedService,
+			Detail: fmt.Sprintf("target ARN %q: %s is not a service Conveyor delivers to (API destinations, event buses, SQS queues, functions, logs)", arn, service)}
 	}
 	return a, nil
 }

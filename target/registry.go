@@ -54,27 +54,73 @@ func NewRegistry(cfg Config) *Registry {
 	}
 }
 
-// Invoke delivers job with the adapter of its target ARN's kind.
-func (r *Registry) Invoke(ctx context.Context, job *delivery.Job) error {
-	a, err := ParseARN(job.TargetARN)
+// ARNChecker is implemented by adapters that check more of their ARNs
+// than ParseARN does (the function invoker: names and qualifiers).
+type ARNChecker interface {
+	// CheckARN returns why arn cannot be delivered to (nil if it can).
+	CheckARN(arn string) error
+}
+
+// Check reports whether the registry can deliver to arn: nil, or an
+// *ARNError. It is what PutTargets accepts, so that a target it stores is
+// one delivery can reach; Invoke picks the adapter the same way.
+func (r *Registry) Check(arn string) error {
+	_, err := r.adapter(arn)
+	return err
+}
+
+// adapter returns the adapter that delivers to arn, or an *ARNError.
+func (r *Registry) adapter(arn string) (Invoker, error) {
+	a, err := ParseARN(arn)
 	if err != nil {
-		return Errorf(CodeInvalidParameter, false, "%v", err)
+		return nil, err
+	}
+	notConfigured := func(what string) (Invoker, error) {
+		return nil, &ARNError{ARN: arn, Err: ErrNotConfigured, Detail: what + " targets are not configured on this server"}
 	}
 	switch a.Kind {
 	case KindAPIDestination:
-		return r.HTTP.Invoke(ctx, job)
+		if r.HTTP.dests == nil {
+			return notConfigured("API destination")
+		}
+		return r.HTTP, nil
 	case KindBus:
-		return r.Bus.Invoke(ctx, job)
+		if r.Bus.putter == nil {
+			return notConfigured("event bus")
+		}
+		return r.Bus, nil
 	case KindQueue:
-		return r.SQS.Invoke(ctx, job)
+		if r.SQS.sender == nil {
+			return notConfigured("SQS queue")
+		}
+		return r.SQS, nil
 	case KindFunction:
 		if r.Function == nil {
-			return Errorf(CodeInvalidParameter, false, "function targets are not configured (%s)", job.TargetARN)
+			return notConfigured("function")
 		}
-		return r.Function.Invoke(ctx, job)
-	default:
-		return r.Log.Invoke(ctx, job)
+		if c, ok := r.Function.(ARNChecker); ok {
+			if err := c.CheckARN(arn); err != nil {
+				return nil, &ARNError{ARN: arn, Err: ErrARNFormat, Detail: err.Error()}
+			}
+		}
+		return r.Function, nil
+	case KindLogGroup:
+		if r.Log.dir == "" {
+			return notConfigured("log group (the server has no log directory)")
+		}
+		return r.Log, nil
+	default: // stdout, stderr
+		return r.Log, nil
 	}
+}
+
+// Invoke delivers job with the adapter of its target ARN's kind.
+func (r *Registry) Invoke(ctx context.Context, job *delivery.Job) error {
+	a, err := r.adapter(job.TargetARN)
+	if err != nil {
+		return Errorf(CodeInvalidParameter, false, "%v", err)
+	}
+	return a.Invoke(ctx, job)
 }
 
 // Close releases the adapters' resources (open log files).

@@ -85,3 +85,80 @@ func TestRegistryWithoutDependencies(t *testing.T) {
 		}
 	}
 }
+
+// checkingInvoker is a function invoker that checks its ARNs.
+type checkingInvoker struct{}
+
+func (checkingInvoker) Invoke(context.Context, *delivery.Job) error { return nil }
+func (checkingInvoker) CheckARN(arn string) error {
+	if strings.HasSuffix(arn, ":bad") {
+		return errors.New("bad qualifier")
+	}
+	return nil
+}
+
+// TestRegistryCheck: Check accepts exactly what Invoke can deliver, and says
+// why not: a service without an adapter, an ARN not in its adapter's form,
+// an adapter without its dependency.
+func TestRegistryCheck(t *testing.T) {
+	bare := NewRegistry(Config{})
+	full := NewRegistry(Config{
+		Destinations: dests{}, Putter: &putter{}, Queues: sender{}, LogDir: t.TempDir(), Functions: checkingInvoker{},
+	})
+	defer full.Close()
+	logGroup := "arn:aws:logs:us-east-1:000000000000:log-group:/conveyor/x"
+	fn := "arn:aws:lambda:us-east-1:000000000000:function:f"
+	cases := []struct {
+		r    *Registry
+		arn  string
+		want error
+	}{
+		{full, destARN, nil},
+		{full, "arn:aws:events:us-east-1:000000000000:event-bus/b", nil},
+		{full, "arn:aws:sqs:us-east-1:000000000000:q", nil},
+		{full, logGroup, nil},
+		{full, logGroup + ":*", nil},
+		{full, fn, nil},
+		{full, StdoutARN, nil},
+		{bare, StderrARN, nil},
+		{full, "arn:aws:sns:us-east-1:000000000000:topic", ErrUnsupportedService},
+		{full, "arn:aws:states:us-east-1:000000000000:stateMachine:m", ErrUnsupportedService},
+		{full, "not an arn", ErrARNFormat},
+		{full, "arn:aws:logs:us-east-1:000000000000:log-group:../../etc", ErrARNFormat},
+		{full, "arn:aws:logs:us-east-1:000000000000:log-group:a b", ErrARNFormat},
+		{full, "arn:aws:logs:us-east-1:000000000000:destination:d", ErrARNFormat},
+		{full, "arn:aws:events:us-east-1:000000000000:rule/r", ErrARNFormat},
+		{full, "arn:aws:lambda:us-east-1:000000000000:layer:l", ErrARNFormat},
+		{full, fn + ":bad", ErrARNFormat},
+		{full, "arn:conveyor:log:::stdin", ErrARNFormat},
+		{bare, logGroup, ErrNotConfigured},
+		{bare, fn, ErrNotConfigured},
+		{bare, destARN, ErrNotConfigured},
+		{bare, "arn:aws:sqs:us-east-1:000000000000:q", ErrNotConfigured},
+		{bare, "arn:aws:events:us-east-1:000000000000:event-bus/b", ErrNotConfigured},
+	}
+	for _, c := range cases {
+		err := c.r.Check(c.arn)
+		var ae *ARNError
+		switch {
+		case c.want == nil && err != nil:
+			t.Errorf("Check(%q) = %v, want nil", c.arn, err)
+		case c.want != nil && (!errors.Is(err, c.want) || !errors.As(err, &ae) || ae.ARN != c.arn):
+			t.Errorf("Check(%q) = %v, want an *ARNError %v", c.arn, err, c.want)
+		}
+		if c.want == ErrUnsupportedService && ae.Service != strings.Split(c.arn, ":")[2] {
+			t.Errorf("Check(%q): service %q", c.arn, ae.Service)
+		}
+		// What Check refuses, Invoke refuses without trying.
+		if c.want != nil {
+			var e *Error
+			if err := c.r.Invoke(context.Background(), &delivery.Job{TargetARN: c.arn}); !errors.As(err, &e) || e.Code != CodeInvalidParameter {
+				t.Errorf("Invoke(%q) = %v, want INVALID_PARAMETER", c.arn, err)
+			}
+		}
+	}
+}
+
+type sender struct{}
+
+func (sender) SendToQueue(context.Context, string, []byte) error { return nil }

@@ -51,9 +51,12 @@ func cloudtrailImport(ctx context.Context, args []string, stdout, stderr io.Writ
 		if *toBus {
 			fmt.Fprintf(stdout, ", %d put on the bus", res.ToBus)
 		}
-		fmt.Fprintf(stdout, ", %d skipped\n", len(res.Skipped))
+		fmt.Fprintf(stdout, ", %d skipped\n", res.SkippedCount)
 		for _, s := range res.Skipped {
 			fmt.Fprintf(stdout, "  record %d skipped: %s\n", s.Index, s.Reason)
+		}
+		if more := res.SkippedCount - len(res.Skipped); more > 0 {
+			fmt.Fprintf(stdout, "  (and %d more skipped)\n", more)
 		}
 	}
 	if failed > 0 {

@@ -1,0 +1,4 @@
+package store
+
+// Done is closed when the mirror has stopped following its bucket.
+func (m *Mirror[V]) Done() <-chan struct{} { return m.done }
