@@ -34,9 +34,12 @@ type Config struct {
 	// Sync is the JetStream fsync policy: "" (JetStream's default, every two
 	// minutes: survives a crash of the process, not of the OS) or "always".
 	Sync string
-	// MaxStore bounds the embedded store's size in bytes (0: the disk's free
-	// space).
+	// MaxStore bounds the embedded store's size in bytes (0: what the disk
+	// holds).
 	MaxStore int64
+	// BusRetention is how long a bus stream keeps its events, routed or not
+	// (default 24h; see store.Config.BusMaxAge).
+	BusRetention time.Duration
 	// MaxRulesPerBus is the rule limit per event bus (AWS's default: 300).
 	MaxRulesPerBus int
 	// MaxPatternLength is the event pattern size limit in characters.
@@ -113,6 +116,7 @@ func Defaults() Config {
 		MaxPatternLength: 2048,
 		ShutdownTimeout:  30 * time.Second,
 		HTTP:             httpserve.Defaults(),
+		BusRetention:     24 * time.Hour,
 
 		FunctionTimeout:     function.DefaultTimeout,
 		FunctionConcurrency: function.DefaultConcurrency,

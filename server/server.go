@@ -119,12 +119,13 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		}
 	}
 	s.store, err = store.Open(ctx, store.Config{
-		DataDir:  filepath.Join(cfg.DataDir),
-		NATSURL:  cfg.NATSURL,
-		Sync:     cfg.Sync,
-		MaxStore: cfg.MaxStore,
-		Replicas: cfg.Replicas,
-		Logger:   cfg.Logger,
+		DataDir:   filepath.Join(cfg.DataDir),
+		NATSURL:   cfg.NATSURL,
+		Sync:      cfg.Sync,
+		MaxStore:  cfg.MaxStore,
+		BusMaxAge: cfg.BusRetention,
+		Replicas:  cfg.Replicas,
+		Logger:    cfg.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -38,6 +38,14 @@ func (s *Store) EnsureBus(ctx context.Context, name string) (jetstream.Stream, e
 	if err != nil {
 		return nil, fmt.Errorf("store: ensure bus %q: %w", name, err)
 	}
+	// A bus stream made under another retention setting takes this one.
+	if info := st.CachedInfo(); info != nil && info.Config.MaxAge != cfg.MaxAge {
+		c := info.Config
+		c.MaxAge = cfg.MaxAge
+		if st, err = s.js.UpdateStream(ctx, c); err != nil {
+			return nil, fmt.Errorf("store: bus %q retention: %w", name, err)
+		}
+	}
 	return st, nil
 }
 

@@ -37,11 +37,14 @@ type Config struct {
 	Replicas int
 	// BusMaxAge bounds how long a bus stream keeps events (default 24h,
 	// EventBridge's longest retry window). Zero means the default; negative
-	// means no limit.
+	// means no limit. Existing bus streams take it when next opened. It
+	// must outlast the longest time events may wait to be routed (a router
+	// down or behind); retries are kept in the delivery stream, archives in
+	// their own streams, so neither depends on it.
 	BusMaxAge time.Duration
-	// MaxStore bounds the embedded server's file store, in bytes (0: the
-	// disk's free space, JetStream's default). Writes past it fail, as on a
-	// full disk, without disabling JetStream.
+	// MaxStore bounds the embedded server's file store, in bytes. Writes past
+	// it fail cleanly. 0: what the disk holds, by JetStream's rule, raised
+	// as space is freed (see space.go).
 	MaxStore int64
 	// Logger receives the store's and the embedded server's log lines
 	// (default slog.Default()).

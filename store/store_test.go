@@ -204,3 +204,35 @@ func TestExternalNATS(t *testing.T) {
 		t.Error("EnsureBus with Replicas: 3 on a single server succeeded")
 	}
 }
+
+// A bus stream keeps events for BusMaxAge; a stream made under another
+// setting takes the new one when the bus is next opened.
+func TestBusRetention(t *testing.T) {
+	dir := t.TempDir()
+	maxAge := func(s *store.Store) time.Duration {
+		t.Helper()
+		st, err := s.EnsureBus(ctxT(t), "orders")
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := st.Info(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Config.MaxAge
+	}
+	s := storetest.OpenConfig(t, store.Config{DataDir: dir, BusMaxAge: time.Hour})
+	if got := maxAge(s); got != time.Hour {
+		t.Fatalf("MaxAge %v, want 1h", got)
+	}
+	if err := s.Close(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	s = storetest.OpenConfig(t, store.Config{DataDir: dir, BusMaxAge: 2 * time.Hour})
+	if got := maxAge(s); got != 2*time.Hour {
+		t.Fatalf("after a restart with 2h: MaxAge %v", got)
+	}
+	if got := maxAge(storetest.OpenConfig(t, store.Config{DataDir: t.TempDir()})); got != 24*time.Hour {
+		t.Fatalf("default MaxAge %v, want 24h", got)
+	}
+}

@@ -108,6 +108,7 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	dur(&cfg.HTTP.WriteTimeout, "write-timeout", "time from a request's headers to the end of its answer (at least 25s: SQS long polls wait 20s)")
 	dur(&cfg.HTTP.IdleTimeout, "idle-timeout", "time a kept-alive connection may wait for its next request")
 	num(&cfg.HTTP.MaxConnections, "max-connections", "connections served at once; more wait to be accepted")
+	dur(&cfg.BusRetention, "bus-retention", "how long a bus keeps its events, routed or not (archives and retries are kept apart)")
 	dur(&cfg.FunctionTimeout, "function-timeout", "time limit of one run of a local function")
 	dur(&cfg.AuditRetention, "audit-retention", "how long CloudTrail records are kept (default 2160h, 90 days)")
 	dataEvents := env("audit-data-events", "") == "true"

@@ -58,13 +58,16 @@ func TestServeConfig(t *testing.T) {
 		},
 		{
 			name: "client limits",
-			args: []string{"--read-timeout", "5s", "--idle-timeout", "1m", "--max-connections", "10"},
+			args: []string{"--read-timeout", "5s", "--idle-timeout", "1m", "--max-connections", "10", "--bus-retention", "2h", "--max-store-mib", "512"},
 			env:  map[string]string{"CONVEYOR_WRITE_TIMEOUT": "40s"},
 			cfg: func(t *testing.T, c server.Config) {
 				h := c.HTTP
 				if h.ReadTimeout != 5*time.Second || h.WriteTimeout != 40*time.Second || h.IdleTimeout != time.Minute ||
 					h.MaxConnections != 10 || h.ReadHeaderTimeout != 10*time.Second {
 					t.Errorf("limits: %+v", h)
+				}
+				if c.BusRetention != 2*time.Hour || c.MaxStore != 512<<20 {
+					t.Errorf("bus retention %v, max store %d", c.BusRetention, c.MaxStore)
 				}
 			},
 		},
