@@ -340,8 +340,8 @@ func (q *queue) remove(ctx context.Context, seq uint64) error {
 		return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)
 	}
 	if had {
-		if err := q.svc.kv.Delete(ctx, q.stateKey(seq)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return fmt.Errorf("sqs: delete receive state of %s/%d: %w", q.name, seq, err)
+		if err := q.svc.forgetStates(ctx, q.stateKey(seq)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -406,25 +406,15 @@ func (q *queue) purge(ctx context.Context) error {
 		q.seen = info.State.LastSeq
 	}
 	q.mu.Unlock()
-	for _, seq := range seqs {
-		_ = q.svc.kv.Delete(ctx, q.stateKey(seq))
+	if len(seqs) > 0 {
+		_ = q.svc.forgetStates(ctx, "s."+q.gen+".>")
 	}
 	return nil
 }
 
 // dropStates deletes every receive state of the queue (DeleteQueue).
 func (q *queue) dropStates(ctx context.Context) {
-	lister, err := q.svc.kv.ListKeysFiltered(ctx, "s."+q.gen+".*")
-	if err != nil {
-		return
-	}
-	var keys []string
-	for k := range lister.Keys() {
-		keys = append(keys, k)
-	}
-	for _, k := range keys {
-		_ = q.svc.kv.Purge(ctx, k)
-	}
+	_ = q.svc.forgetStates(ctx, "s."+q.gen+".>")
 }
 
 // dropExpiredStates deletes the receive states of messages the stream no
@@ -438,7 +428,7 @@ func (q *queue) dropExpiredStates(ctx context.Context) {
 	for seq := range q.saved {
 		if seq < info.State.FirstSeq {
 			delete(q.saved, seq)
-			_ = q.svc.kv.Purge(ctx, q.stateKey(seq))
+			_ = q.svc.forgetStates(ctx, q.stateKey(seq))
 		}
 	}
 }

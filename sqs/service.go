@@ -51,7 +51,10 @@ type Service struct {
 	log    *slog.Logger
 	js     jetstream.JetStream
 	kv     jetstream.KeyValue
-	secret []byte
+	// kvStream is the bucket's stream: receive states are removed from it
+	// by subject, which leaves no delete marker behind (see forgetStates).
+	kvStream jetstream.Stream
+	secret   []byte
 	now    func() time.Time
 
 	mu       sync.RWMutex
@@ -89,6 +92,14 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("sqs: open bucket %s: %w", Bucket, err)
 	}
 	s.kv = kv
+	if s.kvStream, err = s.js.Stream(ctx, "KV_"+Bucket); err != nil {
+		return nil, fmt.Errorf("sqs: bucket %s stream: %w", Bucket, err)
+	}
+	// Delete markers left by earlier versions (one per message ever
+	// received) go; recent ones stay for other processes to see.
+	if err := kv.PurgeDeletes(ctx); err != nil {
+		s.log.Warn("sqs: purging old delete markers", "err", err)
+	}
 	if s.secret, err = s.loadSecret(ctx); err != nil {
 		return nil, err
 	}
@@ -335,4 +346,15 @@ func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte) erro
 	}
 	_, err := q.publish(ctx, &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: s.cfg.Account})
 	return err
+}
+
+// forgetStates removes the receive states whose keys match filter (a key,
+// or "s.<generation>.>" for a whole queue) from the bucket's stream. A KV
+// Delete or Purge would leave a marker per key, for ever: one per message
+// ever received.
+func (s *Service) forgetStates(ctx context.Context, filter string) error {
+	if err := s.kvStream.Purge(ctx, jetstream.WithPurgeSubject("$KV."+Bucket+"."+filter)); err != nil {
+		return fmt.Errorf("sqs: remove receive states %s: %w", filter, err)
+	}
+	return nil
 }

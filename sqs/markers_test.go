@@ -1,0 +1,98 @@
+package sqs_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/conveyor/conveyor/awsapi"
+	"github.com/conveyor/conveyor/sqs"
+	"github.com/conveyor/conveyor/store/storetest"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// Receiving and deleting messages, purging and deleting queues leave
+// nothing behind in the bucket: no delete marker per message received (there
+// were 310,943 after all queues were deleted), only a marker per deleted
+// queue name.
+func TestNoMarkersLeft(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	svc, err := sqs.New(ctx, sqs.Config{Store: st, Region: "us-east-1", Account: "000000000000", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	api, conveyor := awsapi.NewSQS(), sqs.NewConveyorService()
+	api.SetModel(awsapi.MustLoadModel("sqs"))
+	svc.Register(api, conveyor)
+	srv, err := awsapi.NewServer(awsapi.Config{Logger: quiet}, api, conveyor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(sqs.HostMiddleware(srv))
+	t.Cleanup(hs.Close)
+	c := awssqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", "")})
+
+	const queues, messages = 3, 40
+	for i := range queues {
+		q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("q%d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range messages {
+			if _, err := c.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("m")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for received := 0; received < messages; {
+			out, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var entries []types.DeleteMessageBatchRequestEntry
+			for j, m := range out.Messages {
+				// Half are deleted one by one, half are left for PurgeQueue.
+				if i%2 == 0 {
+					entries = append(entries, types.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), ReceiptHandle: m.ReceiptHandle})
+				}
+			}
+			if len(entries) > 0 {
+				if _, err := c.DeleteMessageBatch(ctx, &awssqs.DeleteMessageBatchInput{QueueUrl: q.QueueUrl, Entries: entries}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			received += len(out.Messages)
+		}
+		if i%2 == 1 {
+			if _, err := c.PurgeQueue(ctx, &awssqs.PurgeQueueInput{QueueUrl: q.QueueUrl}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := c.DeleteQueue(ctx, &awssqs.DeleteQueueInput{QueueUrl: q.QueueUrl}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kv, err := st.JetStream().Stream(ctx, "KV_"+sqs.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := kv.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The receipt-handle secret, and a purge marker per deleted queue.
+	if info.State.Msgs > 1+queues {
+		t.Errorf("the bucket holds %d messages after %d queues of %d messages were deleted", info.State.Msgs, queues, messages)
+	}
+}
