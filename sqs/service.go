@@ -47,15 +47,15 @@ type Config struct {
 // Service is the SQS API on JetStream. Create it with New, register its
 // operations with Register, stop it with Close.
 type Service struct {
-	cfg    Config
-	log    *slog.Logger
-	js     jetstream.JetStream
-	kv     jetstream.KeyValue
+	cfg Config
+	log *slog.Logger
+	js  jetstream.JetStream
+	kv  jetstream.KeyValue
 	// kvStream is the bucket's stream: receive states are removed from it
 	// by subject, which leaves no delete marker behind (see forgetStates).
 	kvStream jetstream.Stream
 	secret   []byte
-	now    func() time.Time
+	now      func() time.Time
 
 	mu       sync.RWMutex
 	queues   map[string]*queue // by name
