@@ -244,7 +244,7 @@ type attributesOutput struct {
 	Attributes map[string]string `json:"Attributes,omitempty"`
 }
 
-func (s *Service) getQueueAttributes(_ context.Context, in *getQueueAttributesInput) (*attributesOutput, error) {
+func (s *Service) getQueueAttributes(ctx context.Context, in *getQueueAttributesInput) (*attributesOutput, error) {
 	q, err := s.lookupURL(in.QueueUrl)
 	if err != nil {
 		return nil, err
@@ -267,7 +267,7 @@ func (s *Service) getQueueAttributes(_ context.Context, in *getQueueAttributesIn
 	}
 	rec := q.record()
 	now := s.now()
-	visible, notVisible, delayed := q.counts(now)
+	visible, notVisible, delayed := q.counts(ctx, now)
 	out := map[string]string{}
 	for n := range want {
 		switch n {

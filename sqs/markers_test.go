@@ -15,6 +15,7 @@ import (
 
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/sqs"
+	"github.com/conveyor/conveyor/store"
 	"github.com/conveyor/conveyor/store/storetest"
 )
 
@@ -27,22 +28,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func TestNoMarkersLeft(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
-	svc, err := sqs.New(ctx, sqs.Config{Store: st, Region: "us-east-1", Account: "000000000000", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	api, conveyor := awsapi.NewSQS(), sqs.NewConveyorService()
-	api.SetModel(awsapi.MustLoadModel("sqs"))
-	svc.Register(api, conveyor)
-	srv, err := awsapi.NewServer(awsapi.Config{Logger: quiet}, api, conveyor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(sqs.HostMiddleware(srv))
-	t.Cleanup(hs.Close)
-	c := awssqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", "")})
+	_, c := bareService(t, st)
 
 	const queues, messages = 3, 40
 	for i := range queues {
@@ -94,5 +80,88 @@ func TestNoMarkersLeft(t *testing.T) {
 	// The receipt-handle secret, and a purge marker per deleted queue.
 	if info.State.Msgs > 1+queues {
 		t.Errorf("the bucket holds %d messages after %d queues of %d messages were deleted", info.State.Msgs, queues, messages)
+	}
+}
+
+// bareService is an SQS service on st alone (no catalog, no deliveries),
+// served on loopback, and an SDK client for it.
+func bareService(t *testing.T, st *store.Store, configure ...func(*sqs.Service)) (*sqs.Service, *awssqs.Client) {
+	t.Helper()
+	svc, err := sqs.New(context.Background(), sqs.Config{Store: st, Region: "us-east-1", Account: "000000000000", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	for _, f := range configure {
+		f(svc)
+	}
+	api, conveyor := awsapi.NewSQS(), sqs.NewConveyorService()
+	api.SetModel(awsapi.MustLoadModel("sqs"))
+	svc.Register(api, conveyor)
+	srv, err := awsapi.NewServer(awsapi.Config{Logger: quiet}, api, conveyor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(sqs.HostMiddleware(srv))
+	t.Cleanup(hs.Close)
+	return svc, awssqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", "")})
+}
+
+// A backlog far larger than the index window keeps the index at the window
+// (plus what is in flight); every message is still received, once each and
+// in order, and the counts include the messages waiting in the stream.
+func TestBacklogBeyondWindow(t *testing.T) {
+	ctx := context.Background()
+	const window, messages = 100, 2000
+	svc, c := bareService(t, storetest.Open(t), func(s *sqs.Service) { s.SetWindow(window) })
+	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("backlog")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < messages; i += 10 {
+		var entries []types.SendMessageBatchRequestEntry
+		for j := range 10 {
+			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(fmt.Sprint(i + j))})
+		}
+		out, err := c.SendMessageBatch(ctx, &awssqs.SendMessageBatchInput{QueueUrl: q.QueueUrl, Entries: entries})
+		if err != nil || len(out.Failed) > 0 {
+			t.Fatalf("send: %v %+v", err, out)
+		}
+	}
+	if n := svc.Indexed("backlog"); n > window {
+		t.Errorf("%d messages indexed with a window of %d", n, window)
+	}
+	attrs, err := c.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []types.QueueAttributeName{"ApproximateNumberOfMessages"}})
+	if err != nil || attrs.Attributes["ApproximateNumberOfMessages"] != fmt.Sprint(messages) {
+		t.Errorf("ApproximateNumberOfMessages %v, %v", attrs, err)
+	}
+	next := 0
+	for next < messages {
+		out, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			t.Fatalf("nothing received after %d of %d", next, messages)
+		}
+		var entries []types.DeleteMessageBatchRequestEntry
+		for j, m := range out.Messages {
+			if aws.ToString(m.Body) != fmt.Sprint(next) {
+				t.Fatalf("received %s, want %d", aws.ToString(m.Body), next)
+			}
+			next++
+			entries = append(entries, types.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), ReceiptHandle: m.ReceiptHandle})
+		}
+		if _, err := c.DeleteMessageBatch(ctx, &awssqs.DeleteMessageBatchInput{QueueUrl: q.QueueUrl, Entries: entries}); err != nil {
+			t.Fatal(err)
+		}
+		if n := svc.Indexed("backlog"); n > window+10 {
+			t.Fatalf("%d messages indexed with a window of %d", n, window)
+		}
+	}
+	out, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 1})
+	if err != nil || len(out.Messages) != 0 {
+		t.Errorf("after all: %d more, %v", len(out.Messages), err)
 	}
 }

@@ -43,6 +43,12 @@ type queue struct {
 	saved   map[uint64]savedState // receive states loaded from KV, not yet matched
 	purged  time.Time
 	stopped bool
+	// fresh counts the indexed messages never received. At window, the
+	// index takes no more: the rest wait in the stream (the truth) and are
+	// indexed, in order, as receives take these. Memory is bounded by the
+	// window plus the messages received and not deleted.
+	fresh  int
+	window int
 
 	cctx jetstream.ConsumeContext
 	st   jetstream.Stream // the queue's stream (its handle: reads and deletes by sequence)
@@ -57,7 +63,8 @@ type savedState struct {
 // openQueue ensures the queue's stream and starts its index.
 func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, error) {
 	q := &queue{svc: s, arn: rec.ARN, name: rec.Name, stream: store.QueueStream(rec.ARN), subj: store.QueueSubject(rec.ARN),
-		gen: rec.Generation, rec: rec, msgs: map[uint64]*entry{}, wake: make(chan struct{}), saved: map[uint64]savedState{}}
+		gen: rec.Generation, rec: rec, msgs: map[uint64]*entry{}, wake: make(chan struct{}), saved: map[uint64]savedState{},
+		window: s.window}
 	// A stream that exists already (dead letters written by an earlier
 	// version, before the queue was created) keeps its messages and takes
 	// the queue's retention.
@@ -142,6 +149,14 @@ func (q *queue) index(msg jetstream.Msg) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	// A full window holds the consumer here (it stops pulling once its
+	// buffer is full) until receives make room.
+	for q.fresh >= q.window && !q.stopped && seq > q.seen && seq >= q.floor {
+		ch := q.wake
+		q.mu.Unlock()
+		<-ch
+		q.mu.Lock()
+	}
 	if seq <= q.seen || seq < q.floor {
 		return
 	}
@@ -156,6 +171,9 @@ func (q *queue) index(msg jetstream.Msg) {
 	}
 	q.msgs[seq] = e
 	q.order = append(q.order, seq)
+	if e.receives == 0 {
+		q.fresh++
+	}
 	q.wakeLocked()
 }
 
@@ -228,7 +246,8 @@ func (q *queue) publish(ctx context.Context, m *outgoing) (uint64, error) {
 func (q *queue) waitIndexed(ctx context.Context, seq uint64) error {
 	for {
 		q.mu.Lock()
-		done, ch := q.seen >= seq || q.stopped, q.wake
+		// With the window full, the message is indexed later, in order.
+		done, ch := q.seen >= seq || q.stopped || q.fresh >= q.window, q.wake
 		q.mu.Unlock()
 		if done {
 			return nil
@@ -270,7 +289,7 @@ func (q *queue) take(now time.Time, max int, vt time.Duration) (got []received, 
 			break
 		}
 		if e.sentMs+retention <= ms {
-			delete(q.msgs, seq)
+			q.dropLocked(seq, e)
 			continue
 		}
 		kept = append(kept, seq)
@@ -279,6 +298,9 @@ func (q *queue) take(now time.Time, max int, vt time.Duration) (got []received, 
 				next = e.visibleAt
 			}
 			continue
+		}
+		if e.receives == 0 {
+			q.fresh-- // room in the window
 		}
 		e.receives++
 		if e.firstRecv == 0 {
@@ -290,11 +312,32 @@ func (q *queue) take(now time.Time, max int, vt time.Duration) (got []received, 
 	// Clear the tail so dropped sequences do not pin memory.
 	clear(q.order[len(kept):])
 	q.order = kept
+	if len(got) > 0 {
+		q.wakeLocked() // the indexer may go on
+	}
 	return got, next
 }
 
-// counts returns the ApproximateNumberOfMessages* values.
-func (q *queue) counts(now time.Time) (visible, notVisible, delayed int) {
+// dropLocked removes seq (entry e) from the index.
+func (q *queue) dropLocked(seq uint64, e *entry) {
+	if e.receives == 0 {
+		q.fresh--
+		q.wakeLocked()
+	}
+	delete(q.msgs, seq)
+}
+
+// counts returns the ApproximateNumberOfMessages* values. Messages past a
+// full window are counted from the stream's state, as visible.
+func (q *queue) counts(ctx context.Context, now time.Time) (visible, notVisible, delayed int) {
+	q.mu.Lock()
+	full, indexed := q.fresh >= q.window, len(q.msgs)
+	q.mu.Unlock()
+	if full {
+		if info, err := q.st.Info(ctx); err == nil && int(info.State.Msgs) > indexed {
+			visible = int(info.State.Msgs) - indexed
+		}
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	ms := now.UnixMilli()
@@ -317,8 +360,10 @@ func (q *queue) counts(now time.Time) (visible, notVisible, delayed int) {
 func (q *queue) forget(seq uint64) (had bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	_, had = q.msgs[seq]
-	delete(q.msgs, seq)
+	e, had := q.msgs[seq]
+	if had {
+		q.dropLocked(seq, e)
+	}
 	return had
 }
 
@@ -401,6 +446,8 @@ func (q *queue) purge(ctx context.Context) error {
 	}
 	q.msgs = map[uint64]*entry{}
 	q.order = nil
+	q.fresh = 0
+	q.wakeLocked()
 	q.floor = info.State.FirstSeq
 	if q.seen < info.State.LastSeq {
 		q.seen = info.State.LastSeq

@@ -57,8 +57,11 @@ type Service struct {
 	secret   []byte
 	now      func() time.Time
 
-	mu       sync.RWMutex
-	queues   map[string]*queue // by name
+	mu     sync.RWMutex
+	queues map[string]*queue // by name
+	// window bounds each queue's index of messages never received (see
+	// queue.fresh); tests make it small.
+	window   int
 	closed   bool
 	draining atomic.Bool
 }
@@ -75,7 +78,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: cfg.Now, queues: map[string]*queue{}}
+	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: cfg.Now, queues: map[string]*queue{},
+		window: defaultWindow}
 	kv, err := s.js.KeyValue(ctx, Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -347,6 +351,10 @@ func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte) erro
 	_, err := q.publish(ctx, &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: s.cfg.Account})
 	return err
 }
+
+// defaultWindow is how many messages never received a queue keeps in
+// memory; the rest wait in its stream.
+const defaultWindow = 10000
 
 // forgetStates removes the receive states whose keys match filter (a key,
 // or "s.<generation>.>" for a whole queue) from the bucket's stream. A KV
