@@ -194,8 +194,12 @@ const (
 	AuthOAuthClientCredentials = "OAUTH_CLIENT_CREDENTIALS"
 )
 
-// Connection states (the subset Conveyor's connections are ever in).
+// Connection states (the subset Conveyor's connections are ever in). An
+// OAuth connection is AUTHORIZING from its creation or update until its
+// authorization endpoint has answered with a token (AUTHORIZED) or not
+// (DEAUTHORIZED, the reason in StateReason).
 const (
+	ConnectionAuthorizing  = "AUTHORIZING"
 	ConnectionAuthorized   = "AUTHORIZED"
 	ConnectionDeauthorized = "DEAUTHORIZED"
 )

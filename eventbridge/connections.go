@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
 
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/catalog"
@@ -88,6 +92,9 @@ func (s *Service) CreateConnection(ctx context.Context, in *CreateConnectionInpu
 	if !ok {
 		return nil, errAuthParametersMissing(authMember(*in.AuthorizationType), *in.AuthorizationType)
 	}
+	if err := s.checkOAuthEndpoint(auth.OAuthParameters); err != nil {
+		return nil, err
+	}
 	name := *in.Name
 	c, err := s.cat.MutateConnection(ctx, name, func(cur *catalog.Connection) (*catalog.Connection, error) {
 		if cur != nil {
@@ -95,12 +102,18 @@ func (s *Service) CreateConnection(ctx context.Context, in *CreateConnectionInpu
 		}
 		id := s.newID()
 		now := s.cat.Now()
-		return &catalog.Connection{
+		c := &catalog.Connection{
 			Name: name, ARN: s.cat.ConnectionARN(name, id), Description: deref(in.Description),
 			State: catalog.ConnectionAuthorized, AuthorizationType: *in.AuthorizationType, Auth: auth,
 			KmsKeyIdentifier: deref(in.KmsKeyIdentifier), SecretArn: s.cat.SecretARN(name, id),
 			CreationTime: now, LastModifiedTime: now, LastAuthorizedTime: now,
-		}, nil
+		}
+		if c.AuthorizationType == catalog.AuthOAuthClientCredentials {
+			// Authorized once its endpoint has given a token (server's
+			// destinations do it).
+			c.State, c.LastAuthorizedTime = catalog.ConnectionAuthorizing, time.Time{}
+		}
+		return c, nil
 	})
 	if err != nil {
 		return nil, internal("CreateConnection", err)
@@ -323,7 +336,13 @@ func (s *Service) UpdateConnection(ctx context.Context, in *UpdateConnectionInpu
 		if in.AuthParameters != nil || in.AuthorizationType != nil || cur.State != catalog.ConnectionAuthorized {
 			if complete(cur) {
 				cur.State, cur.LastAuthorizedTime, cur.StateReason = catalog.ConnectionAuthorized, now, ""
+				if cur.AuthorizationType == catalog.AuthOAuthClientCredentials {
+					cur.State = catalog.ConnectionAuthorizing
+				}
 			}
+		}
+		if err := s.checkOAuthEndpoint(cur.Auth.OAuthParameters); err != nil {
+			return nil, err
 		}
 		return cur, nil
 	})
@@ -441,4 +460,18 @@ func (s *Service) DeauthorizeConnection(ctx context.Context, in *ConnectionNameI
 		return nil, internal("DeauthorizeConnection", err)
 	}
 	return connectionState(c, connectionDeauthorizing), nil
+}
+
+// checkOAuthEndpoint refuses an authorization endpoint Conveyor would not
+// call: as for API destinations, https, or http on a loopback host.
+func (s *Service) checkOAuthEndpoint(o *catalog.OAuth) error {
+	if o == nil || o.AuthorizationEndpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(o.AuthorizationEndpoint)
+	if err == nil && u.Host != "" && (strings.EqualFold(u.Scheme, "https") ||
+		strings.EqualFold(u.Scheme, "http") && (s.allowHTTP || isLoopback(u.Hostname()))) {
+		return nil
+	}
+	return awsapi.ValidationError(fmt.Sprintf("Parameter AuthorizationEndpoint %s is not valid. Reason: only https endpoints are supported (http only on loopback hosts).", o.AuthorizationEndpoint))
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
+	"time"
 
 	"github.com/conveyor/conveyor/catalog"
 	"github.com/conveyor/conveyor/target"
@@ -18,6 +20,8 @@ import (
 type destinations struct {
 	c   *catalog.Catalog
 	log *slog.Logger
+	// run ends the authorizations under way.
+	run context.Context
 
 	mu    sync.RWMutex
 	dests map[string]*catalog.APIDestination // by ARN
@@ -29,7 +33,7 @@ type destinations struct {
 // (giving up when ctx ends) and follows their changes until run ends.
 func newDestinations(ctx, run context.Context, c *catalog.Catalog, log *slog.Logger) (*destinations, error) {
 	d := &destinations{
-		c: c, log: log,
+		c: c, log: log, run: run,
 		dests: map[string]*catalog.APIDestination{},
 		conns: map[string]*catalog.Connection{},
 		names: map[string]string{},
@@ -63,6 +67,9 @@ func (d *destinations) follow(changes <-chan catalog.Change, synced chan struct{
 		case ch.Op == catalog.OpPut && ch.Connection != nil:
 			d.conns[ch.Connection.ARN] = ch.Connection
 			d.names[key] = ch.Connection.ARN
+			if ch.Connection.State == catalog.ConnectionAuthorizing {
+				go d.authorize(ch.Connection)
+			}
 		case ch.Op == catalog.OpDelete:
 			arn := d.names[key]
 			delete(d.names, key)
@@ -118,6 +125,17 @@ func destinationOf(ad *catalog.APIDestination, conn *catalog.Connection) target.
 		},
 	}
 	a := conn.Auth
+	if o := a.OAuthParameters; o != nil {
+		oc := &target.OAuthClient{Endpoint: o.AuthorizationEndpoint, Method: o.HttpMethod,
+			Version: conn.LastModifiedTime.UTC().Format(time.RFC3339Nano)}
+		if o.ClientParameters != nil {
+			oc.ClientID, oc.ClientSecret = o.ClientParameters.ClientID, o.ClientParameters.ClientSecret
+		}
+		if p := o.OAuthHttpParameters; p != nil {
+			oc.Header, oc.Query, oc.Body = params(p.HeaderParameters), params(p.QueryStringParameters), params(p.BodyParameters)
+		}
+		d.Connection.OAuth = oc
+	}
 	if a.ApiKeyAuthParameters != nil {
 		d.Connection.APIKeyName = a.ApiKeyAuthParameters.ApiKeyName
 		d.Connection.APIKeyValue = a.ApiKeyAuthParameters.ApiKeyValue
@@ -143,3 +161,45 @@ func params(ps []catalog.ConnectionParameter) map[string]string {
 	}
 	return m
 }
+
+// tokenClient gets the tokens that authorize OAuth connections.
+var tokenClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// authorize asks an AUTHORIZING OAuth connection's authorization endpoint for
+// a token, and records the outcome: AUTHORIZED, or DEAUTHORIZED with the
+// reason. Every process sharing the catalog may try; the first outcome for
+// that version of the connection stands.
+func (d *destinations) authorize(conn *catalog.Connection) {
+	dest := destinationOf(&catalog.APIDestination{}, conn)
+	if dest.Connection.OAuth == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(d.run, 30*time.Second)
+	defer cancel()
+	_, ferr := target.FetchToken(ctx, tokenClient, dest.Connection.OAuth)
+	if ctx.Err() != nil {
+		return
+	}
+	_, err := d.c.MutateConnection(ctx, conn.Name, func(cur *catalog.Connection) (*catalog.Connection, error) {
+		if cur == nil || cur.State != catalog.ConnectionAuthorizing || !cur.LastModifiedTime.Equal(conn.LastModifiedTime) {
+			return nil, errAuthorizationDone
+		}
+		if ferr != nil {
+			cur.State, cur.StateReason = catalog.ConnectionDeauthorized, "Failed to authorize: "+ferr.Error()
+		} else {
+			cur.State, cur.StateReason, cur.LastAuthorizedTime = catalog.ConnectionAuthorized, "", d.c.Now()
+		}
+		return cur, nil
+	})
+	if err != nil && !errors.Is(err, errAuthorizationDone) {
+		d.log.Warn("recording a connection's authorization", "connection", conn.Name, "err", err)
+		return
+	}
+	if ferr != nil {
+		d.log.Warn("connection deauthorized: its authorization endpoint gave no token", "connection", conn.Name, "err", ferr)
+	}
+}
+
+// errAuthorizationDone: the connection's authorization was recorded already
+// (by another process), or it changed since.
+var errAuthorizationDone = errors.New("authorization recorded already")

@@ -52,6 +52,11 @@ type Connection struct {
 	// InvocationHttpParameters.
 	HeaderParameters      map[string]string
 	QueryStringParameters map[string]string
+	// OAuth is set for OAUTH_CLIENT_CREDENTIALS: how to get a token.
+	OAuth *OAuthClient
+
+	// token is the access token of this request (OAuth).
+	token string
 }
 
 // Destinations finds API destinations by ARN. Lookup wraps [ErrNotFound]
@@ -84,6 +89,8 @@ type HTTP struct {
 	// plain sends the requests to http:// endpoints that no proxy setting
 	// covers; nil when the caller supplied its own client.
 	plain *plainHTTP
+	// tokens holds the access tokens of OAuth connections.
+	tokens *tokens
 }
 
 // endpointURL is a parsed endpoint and whether plainHTTP may send to it.
@@ -107,7 +114,7 @@ func NewHTTP(dests Destinations, client *http.Client) *HTTP {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	h := &HTTP{dests: dests, client: client, limiters: map[string]*rate.Limiter{}}
+	h := &HTTP{dests: dests, client: client, limiters: map[string]*rate.Limiter{}, tokens: newTokens(client)}
 	if !custom {
 		h.plain = newPlainHTTP()
 	}
@@ -142,13 +149,38 @@ func (h *HTTP) Invoke(ctx context.Context, job *delivery.Job) error {
 		return err
 	}
 	withBody := bodyMethods[method]
-	var status int
+	if d.Connection.AuthorizationType != AuthOAuth {
+		return h.attempt(ctx, d, tp, method, eu, withBody, job.Payload)
+	}
+	if d.Connection.OAuth == nil {
+		return Errorf(CodeInvalidParameter, false, "connection %s has no OAuth parameters", d.Connection.ARN)
+	}
+	// A token the endpoint refuses (401, 407) is replaced once, as
+	// EventBridge does.
+	for stale := ""; ; {
+		tok, err := h.tokens.get(ctx, d.Connection.ARN, d.Connection.OAuth, stale)
+		if err != nil {
+			return err
+		}
+		d.Connection.token = tok
+		err = h.attempt(ctx, d, tp, method, eu, withBody, job.Payload)
+		var te *Error
+		if stale == "" && errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusProxyAuthRequired) {
+			stale = tok
+			continue
+		}
+		return err
+	}
+}
+
+// attempt sends one request to d and classifies its answer.
+func (h *HTTP) attempt(ctx context.Context, d Destination, tp delivery.HTTPParameters, method string, eu endpointURL, withBody bool, payload []byte) error {
 	if h.plain != nil && eu.plain {
 		header, err := h.plainHeader(d, tp, withBody)
 		if err != nil {
 			return err
 		}
-		status, err = h.plain.do(ctx, time.Now().Add(HTTPTimeout), method, eu.u, header, job.Payload, withBody)
+		status, err := h.plain.do(ctx, time.Now().Add(HTTPTimeout), method, eu.u, header, payload, withBody)
 		if err != nil {
 			return requestFailed(err)
 		}
@@ -160,7 +192,7 @@ func (h *HTTP) Invoke(ctx context.Context, job *delivery.Job) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, HTTPTimeout)
 	defer cancel()
-	status, err = h.send(ctx, method, eu.u, header, job.Payload, withBody)
+	status, err := h.send(ctx, method, eu.u, header, payload, withBody)
 	if err != nil {
 		return requestFailed(err)
 	}
@@ -177,7 +209,7 @@ func requestFailed(err error) error {
 // header parameters, the ones made for its last request when its
 // authorization has not changed since.
 func (h *HTTP) plainHeader(d Destination, tp delivery.HTTPParameters, withBody bool) (http.Header, error) {
-	if len(tp.HeaderParameters)+len(d.Connection.HeaderParameters) > 0 {
+	if len(tp.HeaderParameters)+len(d.Connection.HeaderParameters) > 0 || d.Connection.AuthorizationType == AuthOAuth {
 		return buildHeader(d, tp, withBody)
 	}
 	c := d.Connection
@@ -294,6 +326,11 @@ func buildHeader(d Destination, tp delivery.HTTPParameters, withBody bool) (http
 		h.Set(c.APIKeyName, c.APIKeyValue)
 	case AuthBasic:
 		h["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password))}
+	case AuthOAuth:
+		if c.token == "" {
+			return nil, Errorf(CodeNoPermissions, false, "connection %s has no access token", c.ARN)
+		}
+		h["Authorization"] = []string{"Bearer " + c.token}
 	case "":
 	default:
 		return nil, Errorf(CodeInvalidParameter, false, "authorization type %s of connection %s is not supported", c.AuthorizationType, c.ARN)
