@@ -22,6 +22,8 @@ type destinations struct {
 	log *slog.Logger
 	// run ends the authorizations under way.
 	run context.Context
+	// tokens gets the tokens that authorize OAuth connections.
+	tokens *http.Client
 
 	mu    sync.RWMutex
 	dests map[string]*catalog.APIDestination // by ARN
@@ -34,9 +36,10 @@ type destinations struct {
 func newDestinations(ctx, run context.Context, c *catalog.Catalog, log *slog.Logger) (*destinations, error) {
 	d := &destinations{
 		c: c, log: log, run: run,
-		dests: map[string]*catalog.APIDestination{},
-		conns: map[string]*catalog.Connection{},
-		names: map[string]string{},
+		tokens: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		dests:  map[string]*catalog.APIDestination{},
+		conns:  map[string]*catalog.Connection{},
+		names:  map[string]string{},
 	}
 	changes, err := c.Watch(run, catalog.KindAPIDestination, catalog.KindConnection)
 	if err != nil {
@@ -162,9 +165,6 @@ func params(ps []catalog.ConnectionParameter) map[string]string {
 	return m
 }
 
-// tokenClient gets the tokens that authorize OAuth connections.
-var tokenClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
 // authorize asks an AUTHORIZING OAuth connection's authorization endpoint for
 // a token, and records the outcome: AUTHORIZED, or DEAUTHORIZED with the
 // reason. Every process sharing the catalog may try; the first outcome for
@@ -176,7 +176,7 @@ func (d *destinations) authorize(conn *catalog.Connection) {
 	}
 	ctx, cancel := context.WithTimeout(d.run, 30*time.Second)
 	defer cancel()
-	_, ferr := target.FetchToken(ctx, tokenClient, dest.Connection.OAuth)
+	_, ferr := target.FetchToken(ctx, d.tokens, dest.Connection.OAuth)
 	if ctx.Err() != nil {
 		return
 	}
