@@ -5,10 +5,13 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -31,19 +34,24 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{[]string{"serve"}, "run the server (EventBridge, CloudTrail APIs on one port)", serve},
+		{[]string{"serve"}, "run the server (EventBridge, SQS and CloudTrail APIs on one port)", serve},
 		{[]string{"bench", "match"}, "measure the pattern matcher on your own patterns and events", benchMatch},
 		{[]string{"bench", "put-events"}, "measure PutEvents → HTTP target throughput and latency", benchPutEvents},
 		{[]string{"bench", "citylots"}, "write the citylots data set of the matcher benchmarks", benchCitylots},
 		{[]string{"cloudtrail", "import"}, "put CloudTrail log files (as AWS writes them) into the event history, or on the bus", cloudtrailImport},
 		{[]string{"queue", "redrive"}, "move a dead-letter queue's events back to the targets they failed for", queueRedrive},
+		{[]string{"version"}, "print the version, commit and build time", version},
 	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, c := range commands() {
 		if len(args) >= len(c.name) && equal(args[:len(c.name)], c.name) {
-			return c.run(ctx, args[len(c.name):], stdout, stderr)
+			err := c.run(ctx, args[len(c.name):], stdout, stderr)
+			if errors.Is(err, flag.ErrHelp) {
+				return nil // --help: the usage is printed, and asking is no error
+			}
+			return err
 		}
 	}
 	usage(stderr)
@@ -54,17 +62,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: conveyor <command> [flags]")
+	fmt.Fprintln(w, "usage: conveyor <command> [flags]   (conveyor <command> --help for its flags)")
 	fmt.Fprintln(w, "\ncommands:")
+	width := 0
 	for _, c := range commands() {
-		name := ""
-		for i, n := range c.name {
-			if i > 0 {
-				name += " "
-			}
-			name += n
-		}
-		fmt.Fprintf(w, "  %-14s %s\n", name, c.usage)
+		width = max(width, len(strings.Join(c.name, " ")))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, strings.Join(c.name, " "), c.usage)
 	}
 }
 
