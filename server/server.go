@@ -330,7 +330,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.inbound.Register(mux) // POST /inbound/{bus}, POST /inbound/s3/{bus}
 	mux.HandleFunc("POST "+ImportPath, s.handleImport)
-	mux.Handle("/", sqs.HostMiddleware(s.api))
+	api := sqs.HostMiddleware(s.api)
+	mux.Handle("GET /{$}", s.home(api))
+	mux.Handle("/", api)
 	return mux
 }
 

@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/conveyor/conveyor/server"
 )
 
 func main() {
@@ -80,4 +82,13 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// version runs `conveyor version`.
+func version(_ context.Context, args []string, stdout, _ io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("version: unexpected arguments %q", args)
+	}
+	fmt.Fprintln(stdout, server.Version())
+	return nil
 }

@@ -1,23 +1,11 @@
-package main
+package server
 
-import (
-	"context"
-	"fmt"
-	"io"
-	"runtime/debug"
-)
+import "runtime/debug"
 
-// version runs `conveyor version`: the module version, the commit and the
-// time it was built from (as the go command recorded them), and Go's version.
-func version(_ context.Context, args []string, stdout, _ io.Writer) error {
-	if len(args) > 0 {
-		return fmt.Errorf("version: unexpected arguments %q", args)
-	}
-	fmt.Fprintln(stdout, versionLine())
-	return nil
-}
-
-func versionLine() string {
+// Version says what this binary is: the module version, the commit and the
+// time it was built from (as the go command recorded them), and Go's
+// version.
+func Version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "conveyor (no build information)"
