@@ -298,6 +298,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	// its record is stored before it answers (see audit's Journal, Commit).
 	s.api.BeforeInvoke(s.audit.Journal().Intend)
 	s.api.ObserveBeforeAnswer(s.audit.Recorder().Commit)
+	calls, err := newAPICalls(s.registry, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.api.Observe(calls.observe)
 	s.registry.MustRegister(s.audit.Collectors()...)
 	if err = cloudtrail.Register(s.api, s.audit.Index()); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
