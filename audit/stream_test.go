@@ -317,16 +317,25 @@ func TestCollectors(t *testing.T) {
 	count(t, a.Index(), "PutRule", 1)
 	closeAudit(t, a)
 	mfs, err := reg.Gather()
-	if err != nil || len(mfs) != 7 {
+	if err != nil || len(mfs) != 10 {
 		t.Fatalf("%d metrics, %v", len(mfs), err)
 	}
+	seen := 0
 	for _, mf := range mfs {
-		if mf.GetName() == "conveyor_audit_records_total" {
+		switch mf.GetName() {
+		case "conveyor_audit_records_total":
+			seen++
 			if v := mf.GetMetric()[0].GetCounter().GetValue(); v != 1 {
 				t.Errorf("records_total = %v, want 1", v)
 			}
-			return
+		case "conveyor_audit_log_records":
+			seen++
+			if v := mf.GetMetric()[0].GetGauge().GetValue(); v != 1 {
+				t.Errorf("log_records = %v, want 1", v)
+			}
 		}
 	}
-	t.Error("no conveyor_audit_records_total")
+	if seen != 2 {
+		t.Error("no conveyor_audit_records_total or conveyor_audit_log_records")
+	}
 }

@@ -272,6 +272,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	queues, conveyorQueues := awsapi.NewSQS(), sqs.NewConveyorService()
 	queues.SetModel(awsapi.MustLoadModel("sqs"))
 	s.queues.Register(queues, conveyorQueues)
+	s.registry.MustRegister(s.queues.Collector())
 	s.api, err = awsapi.NewServer(awsapi.Config{Logger: cfg.Logger}, events, queues, conveyorQueues)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

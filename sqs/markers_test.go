@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor/conveyor/awsapi"
 	"github.com/conveyor/conveyor/sqs"
@@ -163,5 +164,44 @@ func TestBacklogBeyondWindow(t *testing.T) {
 	out, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 1})
 	if err != nil || len(out.Messages) != 0 {
 		t.Errorf("after all: %d more, %v", len(out.Messages), err)
+	}
+}
+
+// /metrics has every queue's depth by state and the age of its oldest
+// message.
+func TestQueueMetrics(t *testing.T) {
+	ctx := context.Background()
+	svc, c := bareService(t, storetest.Open(t))
+	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("depth")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := c.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("m")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 1}); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(svc.Collector())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += " " + l.GetValue()
+			}
+			got[key] = m.GetGauge().GetValue()
+		}
+	}
+	if got["conveyor_queue_messages depth visible"] != 2 || got["conveyor_queue_messages depth in_flight"] != 1 ||
+		got["conveyor_queue_messages depth delayed"] != 0 || got["conveyor_queue_oldest_message_age_seconds depth"] < 0 {
+		t.Errorf("metrics: %v", got)
 	}
 }
