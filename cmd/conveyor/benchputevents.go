@@ -22,7 +22,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"github.com/conveyor/conveyor/server"
+	"github.com/conveyor/conveyor/internal/server"
 )
 
 // benchPutEvents runs `conveyor bench put-events`: a load generator that

@@ -13,7 +13,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/conveyor/conveyor/server"
+	"github.com/conveyor/conveyor/internal/server"
 )
 
 // cloudtrailImport runs `conveyor cloudtrail import FILE…`: each CloudTrail

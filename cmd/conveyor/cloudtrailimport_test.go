@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/conveyor/conveyor/server"
-	"github.com/conveyor/conveyor/server/servertest"
+	"github.com/conveyor/conveyor/internal/server"
+	"github.com/conveyor/conveyor/internal/server/servertest"
 )
 
 const (

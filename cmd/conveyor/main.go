@@ -14,7 +14,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/conveyor/conveyor/server"
+	"github.com/conveyor/conveyor/internal/server"
 )
 
 func main() {

@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/conveyor/conveyor/server"
-	"github.com/conveyor/conveyor/server/servertest"
+	"github.com/conveyor/conveyor/internal/server"
+	"github.com/conveyor/conveyor/internal/server/servertest"
 )
 
 // TestQueueRedrive: an event dead-lettered by a failing HTTP target goes

@@ -3,7 +3,7 @@ package main
 import (
 	"strings"
 
-	"github.com/conveyor/conveyor/s3gateway"
+	"github.com/conveyor/conveyor/internal/s3gateway"
 )
 
 // s3GatewayFlag is the repeatable --s3-gateway ADDR=BACKEND_URL. Given on

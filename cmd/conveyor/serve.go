@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/conveyor/conveyor/function"
-	"github.com/conveyor/conveyor/inbound"
-	"github.com/conveyor/conveyor/s3gateway"
-	"github.com/conveyor/conveyor/server"
+	"github.com/conveyor/conveyor/internal/function"
+	"github.com/conveyor/conveyor/internal/inbound"
+	"github.com/conveyor/conveyor/internal/s3gateway"
+	"github.com/conveyor/conveyor/internal/server"
 )
 
 // serve runs `conveyor serve`. Every flag can also be set through an

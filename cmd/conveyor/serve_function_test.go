@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/conveyor/conveyor/inbound"
+	"github.com/conveyor/conveyor/internal/inbound"
 )
 
 func TestServeConfigFunctions(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/conveyor/conveyor/server"
+	"github.com/conveyor/conveyor/internal/server"
 )
 
 func TestServeConfig(t *testing.T) {

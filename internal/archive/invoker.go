@@ -1,0 +1,48 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"errors"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/event"
+	"github.com/conveyor/conveyor/internal/target"
+)
+
+// Invoker returns the delivery invoker that stores the jobs of archive
+// targets (an archive's managed rule) in the archive's stream and hands
+// every other job to next.
+func (s *Service) Invoker(next delivery.Invoker) delivery.Invoker {
+	return delivery.InvokerFunc(func(ctx context.Context, job *delivery.Job) error {
+		name, ok := s.archiveName(job.TargetARN)
+		if !ok {
+			return next.Invoke(ctx, job)
+		}
+		return s.append(ctx, name, job)
+	})
+}
+
+// append stores the job's event in archive name, once per event id.
+func (s *Service) append(ctx context.Context, name string, job *delivery.Job) error {
+	if bytes.Contains(job.Payload, []byte(`"replay-name"`)) {
+		if e, err := event.Parse(job.Payload); err == nil && e.ReplayName != "" {
+			return nil // replayed events are not archived
+		}
+	}
+	msg := &nats.Msg{Subject: Subject(name), Data: job.Payload, Header: nats.Header{}}
+	if job.EventID != "" {
+		msg.Header.Set(jetstream.MsgIDHeader, job.EventID)
+	}
+	_, err := s.js.PublishMsg(ctx, msg)
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		return target.Errorf(target.CodeResourceNotFound, false, "archive %s does not exist", name)
+	}
+	if err != nil {
+		return &target.Error{Code: target.CodeClientError, Retry: true, Message: "storing an event in archive " + name + ": " + err.Error(), Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package archive
+
+import (
+	"github.com/conveyor/conveyor/internal/awsapi"
+)
+
+// The error texts of archives and replays, in one place. "AWS" marks texts
+// known to be EventBridge's; "style" marks texts in AWS's style where the
+// exact text is not known.
+
+// errBusNotFound: AWS.
+func errBusNotFound(name string) *awsapi.Error {
+	return awsapi.Errorf(awsapi.CodeResourceNotFoundException, "Event bus %s does not exist.", name)
+}
+
+// errArchiveExists: AWS.
+func errArchiveExists(name string) *awsapi.Error {
+	return awsapi.Errorf(awsapi.CodeResourceAlreadyExistsException, "Archive %s already exists.", name)
+}
+
+// errArchiveNotFound: AWS.
+func errArchiveNotFound(name string) *awsapi.Error {
+	return awsapi.Errorf(awsapi.CodeResourceNotFoundException, "Archive %s does not exist.", name)
+}
+
+// errReplayExists: AWS.
+func errReplayExists(name string) *awsapi.Error {
+	return awsapi.Errorf(awsapi.CodeResourceAlreadyExistsException, "Replay %s already exists.", name)
+}
+
+// errReplayNotFound: AWS.
+func errReplayNotFound(name string) *awsapi.Error {
+	return awsapi.Errorf(awsapi.CodeResourceNotFoundException, "Replay %s does not exist.", name)
+}
+
+// errRuleNotFound: AWS.
+func errRuleNotFound(rule, bus string) *awsapi.Error {
+	return awsapi.Errorf(awsapi.CodeResourceNotFoundException, "Rule %s does not exist on EventBus %s.", rule, bus)
+}
+
+// errInvalidParameter: AWS ("Parameter X is not valid.").
+func errInvalidParameter(member string) *awsapi.Error {
+	return awsapi.ValidationError("Parameter " + member + " is not valid.")
+}
+
+// errCrossBusReplay: AWS.
+func errCrossBusReplay() *awsapi.Error {
+	return awsapi.ValidationError("Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.")
+}
+
+// errTimeOrder: style.
+func errTimeOrder() *awsapi.Error {
+	return awsapi.ValidationError("Parameter EventStartTime is not valid. Reason: EventStartTime must be before EventEndTime.")
+}
+
+// errEndInFuture: style.
+func errEndInFuture() *awsapi.Error {
+	return awsapi.ValidationError("Parameter EventEndTime is not valid. Reason: EventEndTime cannot be in the future.")
+}
+
+// errFilterNotOnBus: style.
+func errFilterNotOnBus(arn, bus string) *awsapi.Error {
+	return awsapi.ValidationError("Parameter Destination.FilterArns is not valid. Reason: " + arn + " is not a rule of event bus " + bus + ".")
+}
+
+// errNotCancellable: style.
+func errNotCancellable(name, state string) *awsapi.Error {
+	return awsapi.Errorf(awsapi.CodeIllegalStatusException, "Replay %s cannot be cancelled in state %s.", name, state)
+}
+
+// errInvalidNextToken: style (as the control plane says it).
+func errInvalidNextToken() *awsapi.Error {
+	return awsapi.ValidationError("The NextToken provided is not valid.")
+}

@@ -1,0 +1,301 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
+)
+
+// The intent journal makes "no API call takes effect without its record"
+// hold through crashes. A record is stored after its call ran (it holds the
+// outcome), so a process killed between the two would leave a change with no
+// record. Therefore, before a management call that can change something
+// runs, the call as received is stored in the journal, a stream of its own;
+// once the call's record is in the audit log, the intent is deleted. A
+// process that dies in between leaves the intent behind, and a sweep turns
+// it into the call's record: same eventID (derived from the request ID, see
+// EventIDOf), so a record stored after all is not stored twice, with
+// additionalEventData saying that the outcome is unknown. A call whose intent
+// cannot be stored is refused and does not run.
+const (
+	// IntentStreamName is the journal's stream.
+	IntentStreamName = "AUDIT_INTENTS"
+	// intentSubjectPrefix starts every intent's subject:
+	// conveyor.auditintent.<eventID>.
+	intentSubjectPrefix = "conveyor.auditintent"
+	// intentMaxAge bounds how long an intent is kept; sweeps take them far
+	// sooner.
+	intentMaxAge = 7 * 24 * time.Hour
+	// IntentTimeout bounds the wait for the journal before a call is
+	// refused.
+	IntentTimeout = 2 * time.Second
+	// DefaultIntentGrace is how old an intent must be before a sweep takes
+	// it for the intent of a call whose process died, when other processes
+	// may share the store (their calls in flight have intents too).
+	DefaultIntentGrace = time.Minute
+	// sweepEvery is how often the journal is swept.
+	sweepEvery = 30 * time.Second
+)
+
+// outcomeUnknown is the additionalEventData of a record recovered from an
+// intent.
+var outcomeUnknown = json.RawMessage(`{"conveyorOutcome":"unknown","reason":"Conveyor stopped after it received this call and before the call answered: the call may or may not have taken effect."}`)
+
+// Journaled says whether calls of an operation are journaled: management
+// calls that can change something (not read-only, not data events).
+func Journaled(service, op string) bool {
+	src := EventSource(service)
+	return !IsDataEvent(src, op) && !IsReadOnly(src, op)
+}
+
+// Journal is the intent journal (see IntentStreamName).
+type Journal struct {
+	js  jetstream.JetStream
+	st  jetstream.Stream
+	rec *Recorder
+	ix  *Index
+	log *slog.Logger
+
+	// forget takes the eventIDs of stored records whose intents can go.
+	forget chan string
+
+	recovered atomic.Uint64
+}
+
+// IntentStreamConfig is the journal's stream configuration.
+func IntentStreamConfig(replicas int) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        IntentStreamName,
+		Description: "Conveyor audit intents: calls received and not yet recorded",
+		Subjects:    []string{intentSubjectPrefix + ".>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      intentMaxAge,
+		Replicas:    max(replicas, 1),
+		Discard:     jetstream.DiscardOld,
+	}
+}
+
+// openJournal creates or updates the journal's stream.
+func openJournal(ctx context.Context, js jetstream.JetStream, replicas int, rec *Recorder, ix *Index, log *slog.Logger) (*Journal, error) {
+	st, err := js.CreateOrUpdateStream(ctx, IntentStreamConfig(replicas))
+	if err != nil {
+		return nil, fmt.Errorf("audit: create stream %s: %w", IntentStreamName, err)
+	}
+	return &Journal{js: js, st: st, rec: rec, ix: ix, log: log, forget: make(chan string, 4096)}, nil
+}
+
+// Intend is an awsapi before-invoke function (register it with
+// (*awsapi.Server).BeforeInvoke): it stores the intent of a journaled call
+// before the call runs, and refuses the call when it cannot.
+func (j *Journal) Intend(ctx context.Context, c *awsapi.Call) error {
+	if c.Service == "" || c.Operation == "" {
+		return nil
+	}
+	return j.IntendCall(ctx, FromAPICall(c))
+}
+
+// IntendCall is Intend for a call that did not come through awsapi; call
+// must have the EventID its record will have.
+func (j *Journal) IntendCall(ctx context.Context, call Call) error {
+	if !Journaled(call.Service, call.Operation) {
+		return nil
+	}
+	if call.EventID == "" {
+		return fmt.Errorf("audit: intent of %s: no event ID", call.Operation)
+	}
+	data, err := json.Marshal(j.intentOf(call))
+	if err != nil {
+		return fmt.Errorf("audit: intent of %s: %w", call.Operation, err)
+	}
+	msg := nats.NewMsg(intentSubjectPrefix + "." + call.EventID)
+	msg.Data = data
+	pctx, cancel := context.WithTimeout(ctx, IntentTimeout)
+	defer cancel()
+	if _, err := j.js.PublishMsg(pctx, msg); err != nil {
+		j.log.Error("audit: cannot store the intent of a call; the call is refused", "operation", call.Operation,
+			"request_id", call.RequestID, "err", err)
+		return fmt.Errorf("audit: store the intent of %s: %w", call.Operation, err)
+	}
+	return nil
+}
+
+// intentOf is what the journal keeps of a call: its parameters and
+// resources as its record will have them (redacted, within the record's
+// bounds) instead of the request, so that an intent is as small as a
+// record whatever the request held.
+func (j *Journal) intentOf(call Call) Call {
+	if rec, ok := j.rec.b.Build(call); ok {
+		call.Parameters = rec.RequestParameters
+		call.Resources = rec.Resources
+		if call.Resources == nil {
+			call.Resources = []Resource{}
+		}
+		call.Request = nil
+	}
+	for _, f := range []*string{&call.AccessKeyID, &call.Principal, &call.Region, &call.SourceIP, &call.UserAgent, &call.RequestID} {
+		*f = cut(*f)
+	}
+	return call
+}
+
+// stored tells the journal that the record with eventID is in the audit log:
+// its intent, if any, can go. It never blocks: when too many deletions wait,
+// the intent is left for a sweep, which finds the record and deletes it.
+func (j *Journal) stored(eventID string) {
+	select {
+	case j.forget <- eventID:
+	default:
+	}
+}
+
+// run deletes the intents of stored records and sweeps now and then, until
+// ctx ends. The first sweep runs at once and takes every intent older than
+// start when exclusive (no other process shares the store, so every intent
+// already there is a dead call's), else those older than grace.
+func (j *Journal) run(ctx context.Context, exclusive bool, grace time.Duration) {
+	first := time.Now().Add(-grace)
+	if exclusive {
+		first = time.Now()
+	}
+	j.sweepLogged(ctx, first)
+	tick := time.NewTicker(sweepEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-j.forget:
+			if err := j.st.Purge(ctx, jetstream.WithPurgeSubject(intentSubjectPrefix+"."+id)); err != nil && ctx.Err() == nil {
+				j.log.Warn("audit: delete an intent (a sweep will)", "event_id", id, "err", err)
+			}
+		case <-tick.C:
+			j.sweepLogged(ctx, time.Now().Add(-grace))
+		}
+	}
+}
+
+func (j *Journal) sweepLogged(ctx context.Context, cutoff time.Time) {
+	n, err := j.Sweep(ctx, cutoff)
+	if err != nil && ctx.Err() == nil {
+		j.log.Warn("audit: sweep the intent journal", "err", err)
+	}
+	if n > 0 {
+		j.log.Warn("audit: recorded calls whose process stopped before they answered", "calls", n)
+	}
+}
+
+// Sweep turns every intent stored before cutoff into its call's record,
+// unless the record is in the audit log already, and deletes the intent. It
+// returns how many records it stored.
+func (j *Journal) Sweep(ctx context.Context, cutoff time.Time) (int, error) {
+	info, err := j.st.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("audit: journal info: %w", err)
+	}
+	if info.State.Msgs == 0 {
+		return 0, nil
+	}
+	// The index must hold every record stored so far, so that a record
+	// that exists is found.
+	if err := j.catchUp(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	for seq := info.State.FirstSeq; ; {
+		m, err := j.st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(intentSubjectPrefix+".>"))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("audit: read intent at %d: %w", seq, err)
+		}
+		if !m.Time.Before(cutoff) {
+			return n, nil
+		}
+		added, err := j.recoverIntent(ctx, m)
+		if err != nil {
+			return n, err
+		}
+		if added {
+			n++
+		}
+		seq = m.Sequence + 1
+	}
+}
+
+// catchUp waits until the index has applied the audit log's last
+// management record.
+func (j *Journal) catchUp(ctx context.Context) error {
+	st, err := j.js.Stream(ctx, StreamName)
+	if err != nil {
+		return fmt.Errorf("audit: audit log: %w", err)
+	}
+	last, err := st.GetLastMsgForSubject(ctx, ManagementSubjects)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("audit: last record: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := j.ix.WaitFor(wctx, last.Sequence); err != nil {
+		return fmt.Errorf("audit: index catching up to %d: %w", last.Sequence, err)
+	}
+	return nil
+}
+
+// recoverIntent stores the record of one intent unless it exists, then
+// deletes the intent.
+func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) (bool, error) {
+	var call Call
+	added := false
+	if err := json.Unmarshal(m.Data, &call); err != nil || call.EventID == "" {
+		j.log.Error("audit: an unreadable intent is dropped", "seq", m.Sequence, "err", err)
+	} else {
+		page, err := j.ix.Lookup(ctx, Query{Attribute: AttrEventID, Value: call.EventID, Limit: 1})
+		if err != nil {
+			return false, fmt.Errorf("audit: look up %s: %w", call.EventID, err)
+		}
+		if len(page.Results) == 0 {
+			call.AdditionalEventData = outcomeUnknown
+			msg, err := j.rec.message(call)
+			if err != nil {
+				return false, fmt.Errorf("audit: record of intent %s: %w", call.EventID, err)
+			}
+			if msg != nil {
+				pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				_, err = j.js.PublishMsg(pctx, msg, jetstream.WithMsgID(call.EventID))
+				cancel()
+				switch {
+				case err == nil:
+					added = true
+					j.recovered.Add(1)
+				case permanent(err):
+					// It can never be stored: counted and logged, and the
+					// intent goes (else it would stop every sweep here).
+					j.rec.reject(call, err)
+				default:
+					return false, fmt.Errorf("audit: store the record of intent %s: %w", call.EventID, err)
+				}
+			}
+		}
+	}
+	if err := j.st.DeleteMsg(ctx, m.Sequence); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return added, fmt.Errorf("audit: delete intent %d: %w", m.Sequence, err)
+	}
+	return added, nil
+}
+
+// Recovered returns how many records sweeps stored from intents.
+func (j *Journal) Recovered() uint64 { return j.recovered.Load() }

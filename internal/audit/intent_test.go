@@ -1,0 +1,189 @@
+package audit_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/audit"
+	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/store/storetest"
+)
+
+func apiCall(op, requestID, body string) *awsapi.Call {
+	return &awsapi.Call{Service: "events", Operation: op, Target: "AWSEvents." + op, Request: []byte(body),
+		Caller: awsapi.Caller{AccessKeyID: "AKIATEST", RequestID: requestID, SourceIP: "127.0.0.1", UserAgent: "test"},
+		Start:  time.Now()}
+}
+
+func intents(t *testing.T, js jetstream.JetStream) uint64 {
+	t.Helper()
+	s, err := js.Stream(t.Context(), audit.IntentStreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// waitIntents waits until the journal holds want intents.
+func waitIntents(t *testing.T, js jetstream.JetStream, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for intents(t, js) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the journal holds %d intents, want %d", intents(t, js), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A call journaled and then abandoned (its process died before the record
+// was stored) is recorded by the next process's first sweep, once, with its
+// parameters and a note that its outcome is unknown; a call that answered
+// leaves no intent behind and is recorded once; read-only calls and data
+// events are not journaled.
+func TestJournalRecordsCallsOfADeadProcess(t *testing.T) {
+	st := storetest.Open(t)
+	js := st.JetStream()
+	path := filepath.Join(t.TempDir(), "index.db")
+	a, err := audit.New(t.Context(), audit.Options{Config: cfg, JetStream: js, IndexPath: path, Logger: quiet, Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// Answered: intent, then the record before the answer.
+	done := apiCall("PutRule", "req-done", `{"Name":"done"}`)
+	if err := a.Journal().Intend(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	done.Output = map[string]string{"RuleArn": "arn:aws:events:us-east-1:123456789012:rule/done"}
+	a.Recorder().Commit(ctx, done)
+	// Abandoned: the process dies after the intent, before the record.
+	dead := apiCall("DeleteRule", "req-dead", `{"Name":"dead"}`)
+	if err := a.Journal().Intend(ctx, dead); err != nil {
+		t.Fatal(err)
+	}
+	// Not journaled.
+	for _, c := range []*awsapi.Call{apiCall("ListRules", "req-list", `{}`), apiCall("PutEvents", "req-put", `{"Entries":[]}`)} {
+		if err := a.Journal().Intend(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitIntents(t, js, 1) // the answered call's intent is gone; the dead one's stays
+	closeAudit(t, a)
+
+	a2, err := audit.New(t.Context(), audit.Options{Config: cfg, JetStream: js, IndexPath: path, Logger: quiet, Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAudit(t, a2)
+	count(t, a2.Index(), "DeleteRule", 1)
+	count(t, a2.Index(), "PutRule", 1)
+	waitIntents(t, js, 0)
+	p, err := a2.Index().Lookup(ctx, audit.Query{Attribute: audit.AttrEventID, Value: audit.EventIDOf("req-dead"), Limit: 5})
+	if err != nil || len(p.Results) != 1 {
+		t.Fatalf("the dead call's record by its eventID: %v, %v", p, err)
+	}
+	rec := p.Results[0].Record
+	if rec.EventName != "DeleteRule" || rec.RequestID != "req-dead" || !strings.Contains(string(rec.RequestParameters), `"dead"`) {
+		t.Errorf("recovered record: %+v", rec)
+	}
+	var note map[string]string
+	if err := json.Unmarshal(rec.AdditionalEventData, &note); err != nil || note["conveyorOutcome"] != "unknown" {
+		t.Errorf("additionalEventData = %s, %v", rec.AdditionalEventData, err)
+	}
+	if a2.Journal().Recovered() != 1 {
+		t.Errorf("recovered %d records, want 1", a2.Journal().Recovered())
+	}
+}
+
+// An intent whose record was stored (the process died before deleting the
+// intent) is deleted by the sweep without a second record; a sweep of a
+// process sharing the store leaves intents younger than the grace period.
+func TestJournalSweep(t *testing.T) {
+	st := storetest.Open(t)
+	js := st.JetStream()
+	a := newAudit(t, js, filepath.Join(t.TempDir(), "index.db"))
+	defer closeAudit(t, a)
+	ctx := context.Background()
+
+	young := apiCall("CreateEventBus", "req-young", `{"Name":"young"}`)
+	if err := a.Journal().Intend(ctx, young); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.Journal().Sweep(ctx, time.Now().Add(-time.Minute)); err != nil || n != 0 {
+		t.Fatalf("sweep of young intents: %d, %v", n, err)
+	}
+	if intents(t, js) != 1 {
+		t.Fatalf("a young intent was swept")
+	}
+	// Its record is stored by another path (as after a lost deletion).
+	a.Recorder().CommitCall(ctx, audit.FromAPICall(young))
+	count(t, a.Index(), "CreateEventBus", 1)
+	if n, err := a.Journal().Sweep(ctx, time.Now().Add(time.Second)); err != nil || n != 0 {
+		t.Fatalf("sweep: %d records added, %v; want 0", n, err)
+	}
+	waitIntents(t, js, 0)
+	count(t, a.Index(), "CreateEventBus", 1)
+}
+
+// A call whose intent cannot be stored is refused, and its handler does not
+// run.
+func TestIntentRefusesWhenJournalIsDown(t *testing.T) {
+	st := storetest.Open(t)
+	js := st.JetStream()
+	a := newAudit(t, js, filepath.Join(t.TempDir(), "index.db"))
+	defer closeAudit(t, a)
+	if err := js.DeleteStream(t.Context(), audit.IntentStreamName); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := a.Journal().Intend(ctx, apiCall("DeleteRule", "req-x", `{"Name":"x"}`)); err == nil {
+		t.Fatal("Intend succeeded with no journal")
+	}
+	if err := a.Journal().Intend(ctx, apiCall("DescribeRule", "req-y", `{"Name":"x"}`)); err != nil {
+		t.Fatalf("a read-only call was refused: %v", err)
+	}
+}
+
+// An intent is as small as the record will be: a legal call with a request
+// near 1 MiB (PutTargets' bound) is journaled, and its recovered record has
+// its parameters omitted as CloudTrail omits them.
+func TestIntentOfLargeCall(t *testing.T) {
+	st := storetest.Open(t)
+	js := st.JetStream()
+	path := filepath.Join(t.TempDir(), "index.db")
+	a, err := audit.New(t.Context(), audit.Options{Config: cfg, JetStream: js, IndexPath: path, Logger: quiet, Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := `{"Rule":"r","Targets":[{"Id":"1","Arn":"arn:aws:sqs:us-east-1:123456789012:q","Input":"` + strings.Repeat("x", 1000_000) + `"}]}`
+	if err := a.Journal().Intend(context.Background(), apiCall("PutTargets", "req-big", big)); err != nil {
+		t.Fatalf("a legal call near 1 MiB was refused: %v", err)
+	}
+	closeAudit(t, a)
+	a2, err := audit.New(t.Context(), audit.Options{Config: cfg, JetStream: js, IndexPath: path, Logger: quiet, Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAudit(t, a2)
+	count(t, a2.Index(), "PutTargets", 1)
+	p, err := a2.Index().Lookup(context.Background(), audit.Query{Attribute: audit.AttrEventName, Value: "PutTargets", Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(p.Results[0].Record.RequestParameters); got != string(audit.Omitted) {
+		t.Errorf("requestParameters = %.100s", got)
+	}
+}

@@ -1,0 +1,71 @@
+package audit
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
+)
+
+func TestCamel(t *testing.T) {
+	for in, want := range map[string]string{
+		"EventBusName": "eventBusName", "Arn": "arn", "ARN": "aRN", "MD5OfMessageBody": "mD5OfMessageBody",
+		"name": "name", "": "", "Événement": "événement", "1st": "1st",
+	} {
+		if got := camel(in); got != want {
+			t.Errorf("camel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRecordJSONEmpty(t *testing.T) {
+	for _, in := range []string{"", " ", "null", "{}", " {} "} {
+		got, err := recordJSON([]byte(in), false)
+		if err != nil || got != nil {
+			t.Errorf("recordJSON(%q) = %s, %v; want null", in, got, err)
+		}
+	}
+	if _, err := recordJSON([]byte(`{"a":`), false); err == nil {
+		t.Error("malformed body accepted")
+	}
+}
+
+func FuzzRecordJSON(f *testing.F) {
+	f.Add([]byte(`{"Name":"r","AuthParameters":{"BasicAuthParameters":{"Username":"u","Password":"SECRETVALUE"}}}`), false)
+	f.Add([]byte(`{"Entries":[{"Detail":"SECRETVALUE","Source":"s"}]}`), true)
+	f.Add([]byte(`{"InvocationHttpParameters":{"HeaderParameters":[{"Key":"k","Value":"SECRETVALUE","IsValueSecret":true}]}}`), false)
+	f.Add([]byte(`[1,2,{"A":{"B":null}}]`), false)
+	f.Add([]byte(`{"authParameters":{"basicAuthParameters":{"PASSWORD":"SECRETVALUE"}},"Tags":{"Password":"x"}}`), false)
+	f.Fuzz(func(t *testing.T, body []byte, data bool) {
+		out, err := recordJSON(body, data)
+		if err != nil || out == nil {
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("recordJSON(%q) = %q, not JSON", body, out)
+		}
+		// Every secret member outside a user-keyed map is hidden.
+		var v any
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatal(err)
+		}
+		checkHidden(t, v, false, out)
+	})
+}
+
+func checkHidden(t *testing.T, v any, userKeys bool, out []byte) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			lk := awsapi.FoldName(k)
+			if !userKeys && secretMembers[lk] && x != Hidden {
+				t.Fatalf("secret member %s kept: %s", k, out)
+			}
+			checkHidden(t, x, !userKeys && userKeyedMaps[lk] && isObject(x), out)
+		}
+	case []any:
+		for _, x := range v {
+			checkHidden(t, x, false, out)
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/audit"
+	"github.com/conveyor/conveyor/internal/store/storetest"
+)
+
+// syncBuffer is a log destination tests read while the recorder writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// smallPayloadJetStream is a JetStream on a nats-server that takes messages of
+// at most maxPayload bytes.
+func smallPayloadJetStream(t *testing.T, maxPayload int32) jetstream.JetStream {
+	t.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+		StoreDir: t.TempDir(), NoSigs: true, NoLog: true, MaxPayload: maxPayload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// A record the audit log refuses for good (larger than the server's maximum
+// payload or the stream's maximum message size) is not retried: the call
+// goes on, the refusal is logged and counted, and Close does not wait for it.
+func TestRejectedRecords(t *testing.T) {
+	// A record of about 40 KB, under the record bounds but over the store's.
+	big := func(i int) audit.Call {
+		c := call("PutTargets", i)
+		c.Request = []byte(`{"Rule":"r","Targets":[{"Id":"t","Input":"` + strings.Repeat("x", 40<<10) + `"}]}`)
+		return c
+	}
+	for _, c := range []struct {
+		name string
+		js   func(t *testing.T) jetstream.JetStream
+	}{
+		{"server max payload", func(t *testing.T) jetstream.JetStream {
+			js := smallPayloadJetStream(t, 16<<10)
+			if _, err := audit.EnsureStream(t.Context(), js, 0, 1); err != nil {
+				t.Fatal(err)
+			}
+			return js
+		}},
+		{"stream max message size", func(t *testing.T) jetstream.JetStream {
+			js := storetest.Open(t).JetStream()
+			sc := audit.StreamConfig(0, 1)
+			sc.MaxMsgSize = 16 << 10
+			if _, err := js.CreateOrUpdateStream(t.Context(), sc); err != nil {
+				t.Fatal(err)
+			}
+			return js
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			js := c.js(t)
+			b, err := audit.NewBuilder(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs syncBuffer
+			r := audit.NewRecorder(b, js, audit.RecorderConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			start := time.Now()
+			c := big(1)
+			r.CommitCall(t.Context(), c) // stored before the answer, or refused at once
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("Commit took %v", d)
+			}
+			r.Record(big(2)) // queued
+			r.Record(call("PutRule", 3))
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := r.Close(ctx); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("Commit, Record and Close took %v", d)
+			}
+			s := r.Stats()
+			if s.Rejected != 2 || s.Recorded != 1 || s.Dropped != 0 {
+				t.Errorf("stats %+v, want 2 rejected, 1 recorded", s)
+			}
+			if n := strings.Count(logs.String(), "level=ERROR msg=\"audit: the audit log refused an API call's record"); n != 2 {
+				t.Errorf("%d refusals logged as errors, want 2:\n%s", n, logs.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,242 @@
+package audit
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
+)
+
+// Resource types, as CloudTrail names them.
+const (
+	TypeEventBus       = "AWS::Events::EventBus"
+	TypeRule           = "AWS::Events::Rule"
+	TypeConnection     = "AWS::Events::Connection"
+	TypeAPIDestination = "AWS::Events::ApiDestination"
+	TypeArchive        = "AWS::Events::Archive"
+	TypeReplay         = "AWS::Events::Replay"
+	TypeEndpoint       = "AWS::Events::Endpoint"
+	TypeQueue          = "AWS::SQS::Queue"
+	TypeBucket         = "AWS::S3::Bucket"
+	TypeObject         = "AWS::S3::Object"
+)
+
+// members holds the request and response members resources are derived
+// from; absent members are empty.
+type members struct {
+	Name, EventBusName, Rule, ResourceARN, ArchiveName, ReplayName string
+	EventSourceArn, QueueUrl, QueueName                            string
+	RuleArn, EventBusArn, ConnectionArn, ApiDestinationArn         string
+	ArchiveArn, ReplayArn, EndpointArn, Arn                        string
+	Entries                                                        []struct{ EventBusName string }
+}
+
+// resourcesOf lists the resources a call names: from its request and, for
+// ARNs that only the service knows (a connection's), its response.
+func resourcesOf(service, op, region, account string, req, resp []byte) []Resource {
+	var in, out members
+	if len(req) > 0 {
+		// Member names match exactly, as the service decoded them: a member
+		// spelled otherwise was not the one acted on.
+		_ = awsapi.Unmarshal(req, &in) // a malformed request names no resource
+	}
+	if len(resp) > 0 {
+		_ = json.Unmarshal(resp, &out)
+	}
+	arn := func(kind, name string) string {
+		return "arn:aws:" + service + ":" + region + ":" + account + ":" + kind + "/" + name
+	}
+	busARN := func(name string) string {
+		if name == "" {
+			name = "default"
+		}
+		if strings.HasPrefix(name, "arn:") {
+			return name
+		}
+		return arn("event-bus", name)
+	}
+	one := func(typ, arn string) []Resource { return []Resource{{Type: typ, ARN: arn}} }
+	first := func(s ...string) string {
+		for _, x := range s {
+			if x != "" {
+				return x
+			}
+		}
+		return ""
+	}
+
+	switch serviceOf(EventSource(service)) {
+	case "events":
+		service = "events"
+		switch op {
+		case "CreateEventBus", "DeleteEventBus", "DescribeEventBus", "UpdateEventBus":
+			return one(TypeEventBus, first(out.EventBusArn, out.Arn, busARN(in.Name)))
+		case "PutPermission", "RemovePermission", "ListRules":
+			return one(TypeEventBus, busARN(in.EventBusName))
+		case "PutRule", "DeleteRule", "DescribeRule", "EnableRule", "DisableRule",
+			"PutTargets", "RemoveTargets", "ListTargetsByRule":
+			name := first(in.Name, in.Rule)
+			if name == "" {
+				return nil
+			}
+			return one(TypeRule, first(out.RuleArn, ruleARN(region, account, in.EventBusName, name)))
+		case "CreateConnection", "DeleteConnection", "DescribeConnection", "UpdateConnection",
+			"DeauthorizeConnection":
+			if in.Name == "" {
+				return nil
+			}
+			return one(TypeConnection, first(out.ConnectionArn, arn("connection", in.Name)))
+		case "CreateApiDestination", "DeleteApiDestination", "DescribeApiDestination",
+			"UpdateApiDestination":
+			if in.Name == "" {
+				return nil
+			}
+			return one(TypeAPIDestination, first(out.ApiDestinationArn, arn("api-destination", in.Name)))
+		case "CreateArchive", "DeleteArchive", "DescribeArchive", "UpdateArchive":
+			if in.ArchiveName == "" {
+				return nil
+			}
+			res := one(TypeArchive, first(out.ArchiveArn, arn("archive", in.ArchiveName)))
+			if in.EventSourceArn != "" {
+				res = append(res, Resource{Type: TypeEventBus, ARN: in.EventSourceArn})
+			}
+			return res
+		case "StartReplay", "CancelReplay", "DescribeReplay":
+			if in.ReplayName == "" {
+				return nil
+			}
+			return one(TypeReplay, first(out.ReplayArn, arn("replay", in.ReplayName)))
+		case "CreateEndpoint", "DeleteEndpoint", "DescribeEndpoint", "UpdateEndpoint":
+			if in.Name == "" {
+				return nil
+			}
+			return one(TypeEndpoint, first(out.Arn, out.EndpointArn, arn("endpoint", in.Name)))
+		case "TagResource", "UntagResource", "ListTagsForResource":
+			if t := typeOfARN(in.ResourceARN); t != "" {
+				return one(t, in.ResourceARN)
+			}
+		case "PutEvents":
+			var res []Resource
+			seen := map[string]bool{}
+			for _, e := range in.Entries {
+				a := busARN(e.EventBusName)
+				if !seen[a] {
+					seen[a] = true
+					res = append(res, Resource{Type: TypeEventBus, ARN: a})
+				}
+			}
+			return res
+		}
+	case "sqs":
+		if u := first(in.QueueUrl, out.QueueUrl); u != "" {
+			if a := queueARN(u, region, account); a != "" {
+				return one(TypeQueue, a)
+			}
+		}
+		if in.QueueName != "" {
+			return one(TypeQueue, "arn:aws:sqs:"+region+":"+account+":"+in.QueueName)
+		}
+	}
+	return nil
+}
+
+// ruleARN is AWS's rule ARN: rule/NAME on the default bus, rule/BUS/NAME on
+// any other.
+func ruleARN(region, account, bus, name string) string {
+	if strings.HasPrefix(bus, "arn:") {
+		if i := strings.Index(bus, ":event-bus/"); i >= 0 {
+			bus = bus[i+len(":event-bus/"):]
+		}
+	}
+	if bus == "" || bus == "default" {
+		return "arn:aws:events:" + region + ":" + account + ":rule/" + name
+	}
+	return "arn:aws:events:" + region + ":" + account + ":rule/" + bus + "/" + name
+}
+
+// queueARN derives a queue's ARN from its URL (http://host/ACCOUNT/NAME).
+func queueARN(queueURL, region, account string) string {
+	u, err := url.Parse(queueURL)
+	if err != nil {
+		return ""
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) == 0 || parts[len(parts)-1] == "" {
+		return ""
+	}
+	if len(parts) >= 2 && accountID.MatchString(parts[len(parts)-2]) {
+		account = parts[len(parts)-2]
+	}
+	return "arn:aws:sqs:" + region + ":" + account + ":" + parts[len(parts)-1]
+}
+
+// typeOfARN names the resource type of an ARN, or "" when it is not one
+// Conveyor knows.
+func typeOfARN(arn string) string {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[0] != "arn" {
+		return ""
+	}
+	res := f[5]
+	switch f[2] {
+	case "events":
+		kind, _, _ := strings.Cut(res, "/")
+		switch kind {
+		case "event-bus":
+			return TypeEventBus
+		case "rule":
+			return TypeRule
+		case "connection":
+			return TypeConnection
+		case "api-destination":
+			return TypeAPIDestination
+		case "archive":
+			return TypeArchive
+		case "replay":
+			return TypeReplay
+		case "endpoint":
+			return TypeEndpoint
+		}
+	case "sqs":
+		return TypeQueue
+	case "s3":
+		if strings.Contains(res, "/") {
+			return TypeObject
+		}
+		return TypeBucket
+	}
+	return ""
+}
+
+// ResourceName is the name the event history shows for a resource ARN: a
+// rule's, bus's, connection's or queue's own name, a bucket's name.
+func ResourceName(arn string) string {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[0] != "arn" {
+		return arn
+	}
+	res := f[5]
+	switch f[2] {
+	case "events":
+		kind, rest, ok := strings.Cut(res, "/")
+		if !ok {
+			return res
+		}
+		switch kind {
+		case "rule":
+			// rule/BUS/NAME on a custom bus
+			if i := strings.LastIndex(rest, "/"); i >= 0 {
+				return rest[i+1:]
+			}
+		case "connection", "api-destination":
+			// connection/NAME/UUID
+			name, _, _ := strings.Cut(rest, "/")
+			return name
+		}
+		return rest
+	case "s3":
+		return res
+	}
+	return res
+}

@@ -1,0 +1,260 @@
+package delivery_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/store"
+	"github.com/conveyor/conveyor/internal/store/storetest"
+)
+
+// Jobs tried directly reach a healthy target without touching the delivery
+// stream.
+func TestDirectDeliversWithoutStoring(t *testing.T) {
+	ep := newEndpoint(t, func(string, int) int { return http.StatusOK })
+	arn := destARN("ok")
+	st := storetest.Open(t)
+	f := newFixture(t, st, dests{arn: {ARN: arn, InvocationEndpoint: ep.srv.URL, HTTPMethod: "POST"}}, nil)
+	key := delivery.TargetKey{Bus: "default", Rule: "r", ID: "ok"}
+	if err := f.r.AddTarget(key); err != nil {
+		t.Fatal(err)
+	}
+	s := newSettler()
+	const n = 200
+	for i := range n {
+		if !f.r.TryDirect(job(key, arn, fmt.Sprint("e", i)), s) {
+			t.Fatalf("job %d refused by a healthy target", i)
+		}
+	}
+	for range n {
+		if err := s.wait(t); err != nil {
+			t.Fatalf("settled with %v", err)
+		}
+	}
+	if got := ep.distinct(); got != n {
+		t.Errorf("%d events delivered, want %d", got, n)
+	}
+	if got := ep.total(); got != n {
+		t.Errorf("%d requests, want %d", got, n)
+	}
+	stream, err := st.JetStream().Stream(ctxT(t), store.DeliveryStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.LastSeq != 0 {
+		t.Errorf("delivery stream got %d jobs, want none", info.State.LastSeq)
+	}
+	for name, want := range map[string]float64{
+		"conveyor_invocations_total":                               n,
+		"conveyor_successful_invocation_attempts_total":            n,
+		"conveyor_invocation_attempts_total":                       n,
+		"conveyor_ingestion_to_invocation_success_latency_seconds": n,
+	} {
+		if got := f.metric(t, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// After a failed attempt the target is skipped (jobs go through the queue)
+// until a stored job reaches it again.
+func TestDirectSkipsFailingTarget(t *testing.T) {
+	ep := newEndpoint(t, func(id string, hit int) int {
+		if id == "first" && hit == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	})
+	arn := destARN("flaky")
+	st := storetest.Open(t)
+	f := newFixture(t, st, dests{arn: {ARN: arn, InvocationEndpoint: ep.srv.URL, HTTPMethod: "POST"}}, func(c *delivery.Config) {
+		c.BackoffBase, c.BackoffMax = 300*time.Millisecond, 5*time.Second
+	})
+	key := delivery.TargetKey{Bus: "default", Rule: "r", ID: "flaky"}
+	if err := f.r.AddTarget(key); err != nil {
+		t.Fatal(err)
+	}
+	s := newSettler()
+	if !f.r.TryDirect(job(key, arn, "first"), s) {
+		t.Fatal("first job refused")
+	}
+	if err := s.wait(t); err != nil {
+		t.Fatalf("failed direct attempt settled with %v, want the job stored", err)
+	}
+	if f.r.TryDirect(job(key, arn, "second"), s) {
+		t.Fatal("a job was taken right after the target failed")
+	}
+	// The stored job is retried from the queue (after its backoff) and
+	// succeeds: the target is healthy again.
+	eventually(t, "retry of the first job", func() bool { return ep.count("first") == 2 })
+	eventually(t, "direct delivery again", func() bool {
+		if !f.r.TryDirect(job(key, arn, "third"), s) {
+			return false
+		}
+		if err := s.wait(t); err != nil {
+			t.Fatalf("settled with %v", err)
+		}
+		return true
+	})
+	if got := ep.count("third"); got != 1 {
+		t.Errorf("third delivered %d times, want 1", got)
+	}
+	if got := ep.count("second"); got != 0 {
+		t.Errorf("refused job delivered %d times, want 0 (the caller stores it)", got)
+	}
+}
+
+// hangingEndpoint holds each request until released, and records the most
+// requests it held at once.
+type hangingEndpoint struct {
+	srv     *httptest.Server
+	release chan struct{}
+	mu      sync.Mutex
+	now     int
+	most    int
+}
+
+func newHangingEndpoint(t *testing.T) *hangingEndpoint {
+	h := &hangingEndpoint{release: make(chan struct{})}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		h.now++
+		h.most = max(h.most, h.now)
+		h.mu.Unlock()
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+		}
+		h.mu.Lock()
+		h.now--
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hangingEndpoint) held() (now, most int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now, h.most
+}
+
+// A slow target gets at most DirectMaxInFlight direct requests at once and
+// holds at most DirectQueue more; past that, jobs are refused (the caller
+// stores them) instead of waiting.
+func TestDirectBounds(t *testing.T) {
+	h := newHangingEndpoint(t)
+	arn := destARN("slow")
+	st := storetest.Open(t)
+	f := newFixture(t, st, dests{arn: {ARN: arn, InvocationEndpoint: h.srv.URL, HTTPMethod: "POST"}}, func(c *delivery.Config) {
+		c.DirectMaxInFlight, c.DirectQueue = 2, 3
+	})
+	key := delivery.TargetKey{Bus: "default", Rule: "r", ID: "slow"}
+	s := newSettler()
+	for i := range 5 {
+		if !f.r.TryDirect(job(key, arn, fmt.Sprint("e", i)), s) {
+			t.Fatalf("job %d refused", i)
+		}
+		if i == 1 {
+			// The two workers hold their jobs before the queue fills.
+			eventually(t, "two requests held", func() bool { now, _ := h.held(); return now == 2 })
+		}
+	}
+	start := time.Now()
+	if f.r.TryDirect(job(key, arn, "e5"), s) {
+		t.Fatal("job taken past DirectMaxInFlight + DirectQueue")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("refusing a job took %v", d)
+	}
+	close(h.release)
+	for range 5 {
+		if err := s.wait(t); err != nil {
+			t.Fatalf("settled with %v", err)
+		}
+	}
+	if _, most := h.held(); most > 2 {
+		t.Errorf("target held %d direct requests at once, want at most 2", most)
+	}
+}
+
+// Closing the runner settles waiting and running direct jobs with an error
+// (their events stay on the bus), and refuses new ones.
+func TestDirectClose(t *testing.T) {
+	h := newHangingEndpoint(t)
+	defer close(h.release)
+	arn := destARN("slow")
+	st := storetest.Open(t)
+	f := newFixture(t, st, dests{arn: {ARN: arn, InvocationEndpoint: h.srv.URL, HTTPMethod: "POST"}}, func(c *delivery.Config) {
+		c.DirectMaxInFlight = 1
+	})
+	key := delivery.TargetKey{Bus: "default", Rule: "r", ID: "slow"}
+	s := newSettler()
+	for i := range 4 {
+		if !f.r.TryDirect(job(key, arn, fmt.Sprint("e", i)), s) {
+			t.Fatalf("job %d refused", i)
+		}
+	}
+	eventually(t, "one request held", func() bool { now, _ := h.held(); return now == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_ = f.r.Close(ctx) // cut short: the held request is cancelled
+	f.closed = true
+	for range 4 {
+		if err := s.wait(t); err == nil {
+			t.Error("a job not delivered settled without error")
+		}
+	}
+	if f.r.TryDirect(job(key, arn, "late"), s) {
+		t.Error("closed runner took a job")
+	}
+}
+
+// A target whose requests hang is skipped a second after they started,
+// long before they time out.
+func TestDirectSkipsHangingTarget(t *testing.T) {
+	h := newHangingEndpoint(t)
+	arn := destARN("hang")
+	st := storetest.Open(t)
+	f := newFixture(t, st, dests{arn: {ARN: arn, InvocationEndpoint: h.srv.URL, HTTPMethod: "POST"}}, func(c *delivery.Config) {
+		c.BackoffBase, c.BackoffMax = 2*time.Second, 5*time.Second
+	})
+	key := delivery.TargetKey{Bus: "default", Rule: "r", ID: "hang"}
+	s := newSettler()
+	if !f.r.TryDirect(job(key, arn, "first"), s) {
+		t.Fatal("first job refused")
+	}
+	eventually(t, "request held", func() bool { now, _ := h.held(); return now == 1 })
+	if !f.r.TryDirect(job(key, arn, "second"), s) {
+		t.Fatal("second job refused while the first has run for less than a second")
+	}
+	start := time.Now()
+	taken := 2
+	eventually(t, "the hanging target skipped", func() bool {
+		if f.r.TryDirect(job(key, arn, fmt.Sprint("late-", taken)), s) {
+			taken++
+			return false
+		}
+		return true
+	})
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("hanging target skipped after %v", d)
+	}
+	close(h.release)
+	// Every job taken is settled (delivered, or stored after waiting).
+	for range taken {
+		if err := s.wait(t); err != nil {
+			t.Fatalf("settled with %v", err)
+		}
+	}
+}

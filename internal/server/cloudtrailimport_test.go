@@ -1,0 +1,138 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/conveyor/conveyor/internal/server"
+	"github.com/conveyor/conveyor/internal/server/servertest"
+)
+
+// The import endpoint answers only the loopback interface and checks its
+// input.
+func TestImportEndpointGuards(t *testing.T) {
+	in := servertest.Start(t)
+	tests := []struct {
+		remote, query, body string
+		status              int
+		code                string
+	}{
+		{"192.0.2.10:5000", "", `{"Records":[]}`, http.StatusForbidden, "AccessDeniedException"},
+		{"[2001:db8::1]:5000", "", `{"Records":[]}`, http.StatusForbidden, "AccessDeniedException"},
+		{"127.0.0.1:5000", "?toBus=maybe", `{"Records":[]}`, http.StatusBadRequest, "ValidationException"},
+		{"127.0.0.1:5000", "", `[]`, http.StatusBadRequest, "ValidationException"},
+		{"[::1]:5000", "?toBus=true", `{"Records":[]}`, http.StatusOK, ""},
+	}
+	for _, tc := range tests {
+		r := httptest.NewRequest(http.MethodPost, server.ImportPath+tc.query, strings.NewReader(tc.body))
+		r.RemoteAddr = tc.remote
+		w := httptest.NewRecorder()
+		in.Server.Handler().ServeHTTP(w, r)
+		if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.code) {
+			t.Errorf("%s %s %s: %d %s", tc.remote, tc.query, tc.body, w.Code, w.Body)
+		}
+	}
+}
+
+// filler reads n bytes of 'a' without holding them.
+type filler struct{ n int64 }
+
+func (f *filler) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), f.n)]
+	for i := range p {
+		p[i] = 'a'
+	}
+	f.n -= int64(len(p))
+	return len(p), nil
+}
+
+// counter counts the bytes read through it.
+type counter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// postImport posts body to the import endpoint (without a Content-Length,
+// as the command streams files) and returns the answer and how much of the
+// body the server read.
+func postImport(t *testing.T, in *servertest.Instance, body io.Reader) (*httptest.ResponseRecorder, int64) {
+	t.Helper()
+	c := &counter{r: body}
+	r := httptest.NewRequest(http.MethodPost, server.ImportPath, c)
+	r.ContentLength = -1
+	r.RemoteAddr = "127.0.0.1:5000"
+	w := httptest.NewRecorder()
+	in.Server.Handler().ServeHTTP(w, r)
+	return w, c.n
+}
+
+// An oversized record ends the import with RequestEntityTooLargeException
+// after about its bound is read: the server does not buffer it whole.
+func TestImportRecordTooLarge(t *testing.T) {
+	in := servertest.Start(t)
+	const size = 32 << 20
+	body := io.MultiReader(strings.NewReader(`{"Records":[{"eventID":"`), &filler{n: size}, strings.NewReader(`"}]}`))
+	w, read := postImport(t, in, body)
+	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), `"__type":"RequestEntityTooLargeException"`) ||
+		!strings.Contains(w.Body.String(), "Record 0 is larger than the limit of 1048576 bytes.") {
+		t.Fatalf("answer %d %s", w.Code, w.Body)
+	}
+	if read > 2<<20 {
+		t.Fatalf("the server read %d bytes of a %d-byte record before refusing it", read, size)
+	}
+
+	// Any other value of the file is bounded too.
+	body = io.MultiReader(strings.NewReader(`{"Other":"`), &filler{n: size}, strings.NewReader(`","Records":[]}`))
+	w, read = postImport(t, in, body)
+	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "RequestEntityTooLargeException") || read > 2<<20 {
+		t.Fatalf("a large member: answer %d %s after %d bytes", w.Code, w.Body, read)
+	}
+}
+
+// A file over Config.MaxImportBytes is refused with
+// RequestEntityTooLargeException, streamed or announced.
+func TestImportBodyTooLarge(t *testing.T) {
+	in := servertest.Start(t, func(c *server.Config) { c.MaxImportBytes = 64 << 10 })
+	records := strings.Repeat(`{"eventID":"x"},`, 8<<10)
+	body := `{"Records":[` + records + `{"eventID":"x"}]}`
+	w, read := postImport(t, in, strings.NewReader(body))
+	want := "Request body is larger than the limit of 65536 bytes."
+	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "RequestEntityTooLargeException") ||
+		!strings.Contains(w.Body.String(), want) || read > 128<<10 {
+		t.Fatalf("streamed: answer %d %s after %d bytes", w.Code, w.Body, read)
+	}
+	r := httptest.NewRequest(http.MethodPost, server.ImportPath, strings.NewReader(body))
+	r.RemoteAddr = "127.0.0.1:5000"
+	rec := httptest.NewRecorder()
+	in.Server.Handler().ServeHTTP(rec, r)
+	if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), want) {
+		t.Fatalf("with Content-Length: answer %d %s", rec.Code, rec.Body)
+	}
+}
+
+// The answer counts every skipped record and describes the first hundred.
+func TestImportSkipsBounded(t *testing.T) {
+	in := servertest.Start(t)
+	body := `{"Records":[` + strings.Repeat(`{"eventID":"x"},`, 149) + `{"eventID":"x"}]}`
+	w, _ := postImport(t, in, strings.NewReader(body))
+	var res server.ImportResult
+	if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil || w.Code != http.StatusOK {
+		t.Fatalf("answer %d %s", w.Code, w.Body)
+	}
+	if res.SkippedCount != 150 || len(res.Skipped) != 100 || res.Skipped[99].Index != 99 {
+		t.Fatalf("SkippedCount %d, %d reasons", res.SkippedCount, len(res.Skipped))
+	}
+}

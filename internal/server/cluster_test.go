@@ -1,0 +1,64 @@
+package server_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/conveyor/conveyor/internal/server"
+	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/store/storetest"
+)
+
+// TestTwoProcessesOneNATS: two Conveyors on one external NATS server share
+// buses, rules and queues: a rule made through one routes events put
+// through the other, and each event reaches the target once (the routers
+// share one durable consumer per bus, the runners one per target).
+func TestTwoProcessesOneNATS(t *testing.T) {
+	url := storetest.StartNATS(t, "").ClientURL()
+	ext := func(c *server.Config) { c.NATSURL = url }
+	a := servertest.Start(t, ext)
+	b := servertest.Start(t, ext)
+	s := newSink(t)
+	dest := servertest.APIDestination(t, a.Events, "shared", s.srv.URL)
+	putRule(t, a.Events, "", "shared", `{"source":["app"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest)})
+	// b learns of the rule through the catalog's watch.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := b.Events.ListRules(context.Background(), nil)
+		if err == nil && len(out.Rules) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("second process does not list the rule: %v %+v", err, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var ids []string
+	for i := 0; i < 10; i++ {
+		c := a.Events
+		if i%2 == 1 {
+			c = b.Events
+		}
+		ids = append(ids, putEvent(t, c, "", "app", `{"i":1}`))
+	}
+	s.wait(t, len(ids))
+	time.Sleep(200 * time.Millisecond) // duplicates, if any, would arrive by now
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		n := 0
+		for _, b := range s.bodies {
+			if strings.Contains(string(b), id) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("event %s delivered %d times, want once", id, n)
+		}
+	}
+}

@@ -1,0 +1,467 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/conveyor/conveyor/internal/archive"
+	"github.com/conveyor/conveyor/internal/audit"
+	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/catalog"
+	"github.com/conveyor/conveyor/internal/cloudtrail"
+	"github.com/conveyor/conveyor/internal/datadir"
+	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/eventbridge"
+	"github.com/conveyor/conveyor/internal/httpserve"
+	"github.com/conveyor/conveyor/internal/inbound"
+	"github.com/conveyor/conveyor/internal/ingest"
+	"github.com/conveyor/conveyor/internal/router"
+	"github.com/conveyor/conveyor/internal/schedule"
+	"github.com/conveyor/conveyor/internal/sqs"
+	"github.com/conveyor/conveyor/internal/store"
+	"github.com/conveyor/conveyor/internal/target"
+	"github.com/conveyor/conveyor/pattern"
+)
+
+// Server is one Conveyor process: the store, the catalog, the router, the
+// delivery runner and the HTTP APIs, wired together.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	registry *prometheus.Registry
+
+	lock     *datadir.Lock
+	store    *store.Store
+	catalog  *catalog.Catalog
+	queue    *delivery.Queue
+	queues   *sqs.Service
+	targets  *target.Registry
+	runner   *delivery.Runner
+	router   *router.Router
+	audit    *audit.Audit
+	sched    *schedule.Scheduler
+	archives *archive.Service
+	api      *awsapi.Server
+	inbound  *inbound.Handler
+	handler  http.Handler
+	closeErr error
+	// s3gateways listen from New until Serve serves them (s3gateway.go).
+	s3gateways []s3Gateway
+	s3addrs    []string
+	// stopWatches ends the catalog watches the server follows itself.
+	stopWatches context.CancelFunc
+}
+
+// minWriteTimeout is the shortest write bound the API port may have: an SQS
+// long poll waits up to 20 s before it answers.
+const minWriteTimeout = 25 * time.Second
+
+// New opens the store (starting the embedded NATS server unless
+// cfg.NATSURL is set), loads the catalog (creating the default bus on the
+// first start) and starts routing and delivery. Serve or Run then serves
+// the APIs; Close stops everything.
+func New(ctx context.Context, cfg Config) (s *Server, err error) {
+	def := Defaults()
+	if cfg.Region == "" {
+		cfg.Region = def.Region
+	}
+	if cfg.Account == "" {
+		cfg.Account = def.Account
+	}
+	if cfg.DataDir == "" && cfg.NATSURL == "" {
+		cfg.DataDir = def.DataDir
+	}
+	if cfg.MaxRulesPerBus == 0 {
+		cfg.MaxRulesPerBus = def.MaxRulesPerBus
+	}
+	if cfg.MaxPatternLength == 0 {
+		cfg.MaxPatternLength = def.MaxPatternLength
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = def.ShutdownTimeout
+	}
+	if cfg.HTTP == (httpserve.Limits{}) {
+		cfg.HTTP = def.HTTP
+	}
+	if w := cfg.HTTP.WriteTimeout; w > 0 && w < minWriteTimeout {
+		return nil, fmt.Errorf("server: write timeout %v is shorter than an SQS long poll needs (%v)", w, minWriteTimeout)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s = &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// A failed start stops what it started (the error returns set s to
+	// nil, so the deferred call keeps its own reference).
+	built := s
+	defer func() {
+		if err != nil {
+			built.shutdown(context.Background())
+		}
+	}()
+
+	// One process at a time on a data directory: taken before the store,
+	// the index or a listener opens anything in it.
+	if cfg.DataDir != "" {
+		if s.lock, err = datadir.Acquire(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
+	s.store, err = store.Open(ctx, store.Config{
+		DataDir:   filepath.Join(cfg.DataDir),
+		NATSURL:   cfg.NATSURL,
+		Sync:      cfg.Sync,
+		MaxStore:  cfg.MaxStore,
+		BusMaxAge: cfg.BusRetention,
+		Replicas:  cfg.Replicas,
+		Logger:    cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.catalog, err = catalog.Open(ctx, s.store.JetStream(), catalog.Config{
+		Replicas: s.store.Replicas(),
+		Region:   cfg.Region,
+		Account:  cfg.Account,
+		Logger:   cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if _, err = s.catalog.EnsureDefault(ctx); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.queue, err = delivery.NewQueue(ctx, s.store)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.queues, err = sqs.New(ctx, sqs.Config{Store: s.store, Region: cfg.Region, Account: cfg.Account,
+		Catalog: s.catalog, Deliveries: s.queue, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	logDir := ""
+	if cfg.DataDir != "" {
+		logDir = filepath.Join(cfg.DataDir, "logs")
+	}
+	var run context.Context
+	run, s.stopWatches = context.WithCancel(context.Background())
+	dests, err := newDestinations(ctx, run, s.catalog, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	// The router is the bus targets' putter; it is created after the
+	// runner, which needs the registry first.
+	putter := &lazyPutter{}
+	fns, err := newFunctions(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.targets = target.NewRegistry(target.Config{
+		Functions:    fns,
+		Destinations: dests,
+		Putter:       putter,
+		Queues:       s.queues,
+		Stdout:       os.Stdout,
+		Stderr:       os.Stderr,
+		LogDir:       logDir,
+	})
+	// A delivery attempt must outlast the longest local function.
+	invokeTimeout, ackWait := time.Duration(0), time.Duration(0)
+	if t := fns.MaxTimeout() + 5*time.Second; t > 10*time.Second {
+		invokeTimeout, ackWait = t, t+30*time.Second
+	}
+	popts := []pattern.Option{pattern.WithMaxLength(cfg.MaxPatternLength)}
+	s.archives, err = archive.New(ctx, archive.Config{Store: s.store, Catalog: s.catalog, PatternOptions: popts, Logger: cfg.Logger,
+		ReplayPause: cfg.ReplayPause,
+		AfterWrite: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return s.router.WaitCatalog(ctx)
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.runner, err = delivery.NewRunner(s.queue, delivery.Config{
+		Invoker:          s.archives.Invoker(s.targets),
+		Registerer:       s.registry,
+		Logger:           cfg.Logger,
+		BackoffBase:      cfg.RetryBackoff,
+		DeadLetterQueues: s.queues,
+		InvokeTimeout:    invokeTimeout,
+		AckWait:          ackWait,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.router, err = router.New(router.Config{
+		Store:          s.store,
+		Catalog:        s.catalog,
+		Queue:          s.queue,
+		Runner:         s.runner,
+		Logger:         cfg.Logger,
+		Registerer:     s.registry,
+		PatternOptions: popts,
+		AckWait:        cfg.RouteAckWait,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	putter.r = s.router
+	if err = s.router.Start(ctx); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.sched, err = schedule.New(ctx, schedule.Config{Catalog: s.catalog, JetStream: s.store.JetStream(), Router: s.router,
+		Replicas: s.store.Replicas(), Clock: cfg.Clock, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if err = s.sched.Start(ctx); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if err = s.archives.Start(s.router); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+
+	events := awsapi.NewEventBridge()
+	api, err := eventbridge.New(eventbridge.Config{
+		Catalog:          s.catalog,
+		MaxRulesPerBus:   cfg.MaxRulesPerBus,
+		MaxPatternLength: cfg.MaxPatternLength,
+		Logger:           cfg.Logger,
+		Targets:          s.targets, // PutTargets accepts what delivery can reach
+		// Read your writes: an answered PutRule or PutTargets routes the
+		// next event with the new rules.
+		AfterWrite: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return s.router.WaitCatalog(ctx)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	api.Register(events)
+	s.archives.Register(events)
+	in, err := ingest.New(ingest.Config{
+		Store:          s.store,
+		Catalog:        s.catalog,
+		Buses:          s.router,
+		Region:         cfg.Region,
+		Account:        cfg.Account,
+		TrustedKeys:    cfg.TrustedSources,
+		PatternOptions: popts,
+		Registerer:     s.registry,
+		Logger:         cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	in.Register(events)
+	queues, conveyorQueues := awsapi.NewSQS(), sqs.NewConveyorService()
+	queues.SetModel(awsapi.MustLoadModel("sqs"))
+	s.queues.Register(queues, conveyorQueues)
+	s.registry.MustRegister(s.queues.Collector())
+	s.api, err = awsapi.NewServer(awsapi.Config{Logger: cfg.Logger}, events, queues, conveyorQueues)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+
+	// CloudTrail: every call recorded, searchable, and put on the bus.
+	s.audit, err = audit.New(ctx, audit.Options{
+		Config: audit.Config{
+			AccountID:  cfg.Account,
+			Region:     cfg.Region,
+			DataEvents: cfg.AuditDataEvents,
+		},
+		JetStream: s.store.JetStream(),
+		Replicas:  s.store.Replicas(),
+		IndexPath: filepath.Join(cfg.DataDir, "cloudtrail-index.db"),
+		Retention: cfg.AuditRetention,
+		Exclusive: cfg.NATSURL == "",
+		Logger:    cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	// A call that can change something is journaled before it runs, and
+	// its record is stored before it answers (see audit's Journal, Commit).
+	s.api.BeforeInvoke(s.audit.Journal().Intend)
+	s.api.ObserveBeforeAnswer(s.audit.Recorder().Commit)
+	calls, err := newAPICalls(s.registry, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.api.Observe(calls.observe)
+	s.registry.MustRegister(s.audit.Collectors()...)
+	if err = cloudtrail.Register(s.api, s.audit.Index()); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.audit.StartForwarding(s.router)
+	if s.inbound, err = newInbound(cfg, s); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if err = s.openS3Gateways(); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// routes is the HTTP surface: the AWS APIs on POST /, /healthz, /metrics.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	// /healthz tells a load balancer the truth: 503 while the store does not
+	// take writes (full, or unreachable), with the reason.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := s.store.Health(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "unhealthy:", err)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	s.inbound.Register(mux) // POST /inbound/{bus}, POST /inbound/s3/{bus}
+	mux.HandleFunc("POST "+ImportPath, s.handleImport)
+	api := sqs.HostMiddleware(s.api)
+	mux.Handle("GET /{$}", s.home(api))
+	mux.Handle("/", api)
+	return mux
+}
+
+// Handler returns the server's HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Registry returns the server's Prometheus registry.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Serve serves HTTP on ln until ctx is done, then shuts down gracefully:
+// requests in flight finish (their events are stored before they answer),
+// routing and delivery stop, and the store is closed.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := s.cfg.HTTP.Server(s.handler, slog.NewLogLogger(s.log.Handler(), slog.LevelWarn))
+	ln = s.cfg.HTTP.Listen(ln)
+	// Waiting ReceiveMessage calls answer at once when shutdown begins.
+	hs.RegisterOnShutdown(s.queues.Drain)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	stopGateways := s.serveS3Gateways()
+	s.log.Info("conveyor serving", "addr", ln.Addr().String(), "region", s.cfg.Region, "account", s.cfg.Account,
+		"data_dir", s.cfg.DataDir, "nats", s.cfg.NATSURL)
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	s.log.Info("conveyor shutting down")
+	if err := hs.Shutdown(sctx); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	stopGateways()
+	s.shutdown(sctx)
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return errors.Join(serveErr, s.closeErr)
+}
+
+// Run listens on the configured address and serves until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		s.shutdown(context.Background())
+		return fmt.Errorf("server: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Close stops routing and delivery and closes the store, without serving
+// (for a Server that was never served).
+func (s *Server) Close(ctx context.Context) error {
+	s.shutdown(ctx)
+	return s.closeErr
+}
+
+// shutdown stops the parts in the reverse order of their start. It is safe
+// to call on a partly built server, and more than once.
+func (s *Server) shutdown(ctx context.Context) {
+	if s.stopWatches != nil {
+		s.stopWatches()
+	}
+	s.closeS3Gateways()
+	if s.audit != nil {
+		// Flush the records of the calls answered so far to the audit log.
+		if err := s.audit.Close(ctx); err != nil {
+			s.closeErr = errors.Join(s.closeErr, err)
+		}
+		s.audit = nil
+	}
+	if s.sched != nil {
+		s.sched.Close()
+		s.sched = nil
+	}
+	if s.archives != nil {
+		s.archives.Close()
+	}
+	if s.router != nil {
+		s.router.Close()
+		s.router = nil
+	}
+	if s.runner != nil {
+		if err := s.runner.Close(ctx); err != nil {
+			s.closeErr = errors.Join(s.closeErr, err)
+		}
+		s.runner = nil
+	}
+	if s.queues != nil {
+		s.queues.Close()
+		s.queues = nil
+	}
+	if s.targets != nil {
+		if err := s.targets.Close(); err != nil {
+			s.closeErr = errors.Join(s.closeErr, err)
+		}
+		s.targets = nil
+	}
+	if s.catalog != nil {
+		s.catalog.Close()
+	}
+	if s.store != nil {
+		if err := s.store.Close(ctx); err != nil {
+			s.closeErr = errors.Join(s.closeErr, err)
+		}
+		s.store = nil
+	}
+	if s.lock != nil {
+		if err := s.lock.Release(); err != nil {
+			s.closeErr = errors.Join(s.closeErr, err)
+		}
+		s.lock = nil
+	}
+}
+
+// lazyPutter lets the target registry, built before the router, put events
+// on buses through it.
+type lazyPutter struct{ r *router.Router }
+
+func (p *lazyPutter) PutEvent(ctx context.Context, bus string, event []byte) error {
+	if p.r == nil {
+		return errors.New("server: the router is not running yet")
+	}
+	return p.r.PutEvent(ctx, bus, event)
+}

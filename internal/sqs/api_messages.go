@@ -1,0 +1,566 @@
+package sqs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
+)
+
+type sendMessageInput struct {
+	QueueUrl                string                           `json:"QueueUrl"`
+	MessageBody             *string                          `json:"MessageBody"`
+	DelaySeconds            *int                             `json:"DelaySeconds"`
+	MessageAttributes       map[string]MessageAttributeValue `json:"MessageAttributes"`
+	MessageSystemAttributes map[string]MessageAttributeValue `json:"MessageSystemAttributes"`
+	MessageDeduplicationId  string                           `json:"MessageDeduplicationId"`
+	MessageGroupId          string                           `json:"MessageGroupId"`
+}
+
+type sendMessageOutput struct {
+	MessageId                    string `json:"MessageId"`
+	MD5OfMessageBody             string `json:"MD5OfMessageBody"`
+	MD5OfMessageAttributes       string `json:"MD5OfMessageAttributes,omitempty"`
+	MD5OfMessageSystemAttributes string `json:"MD5OfMessageSystemAttributes,omitempty"`
+}
+
+// prepare validates one message for q and returns what to publish.
+func (s *Service) prepare(ctx context.Context, rec *queueRecord, body *string, delay *int, attrs, sys map[string]MessageAttributeValue, dedup string) (*outgoing, error) {
+	if body == nil || *body == "" {
+		return nil, missingParameter("MessageBody")
+	}
+	if !validBody(*body) {
+		return nil, invalidContents(*body)
+	}
+	d := rec.intAttr(attrDelaySeconds)
+	if delay != nil {
+		if *delay < 0 || *delay > maxDelaySeconds {
+			return nil, invalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.", *delay)
+		}
+		d = *delay
+	}
+	if dedup != "" {
+		return nil, invalidParameter("The request include parameter that is not valid for this queue type")
+	}
+	size, err := checkMessageAttributes(attrs)
+	if err != nil {
+		return nil, err
+	}
+	for name, v := range sys {
+		if name != "AWSTraceHeader" {
+			return nil, invalidParameter("Message system attribute name '%s' is invalid.", name)
+		}
+		if v.DataType != "String" || v.StringValue == nil || *v.StringValue == "" {
+			return nil, invalidParameter("Message system attribute '%s' must use the data type 'String' and a non-empty value.", name)
+		}
+	}
+	if n := len(*body) + size; n > rec.maxSize() {
+		return nil, invalidParameter("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", rec.maxSize())
+	}
+	return &outgoing{body: []byte(*body), delay: d, attrs: attrs, sysAttrs: sys, sender: senderID(ctx, s.cfg.Account)}, nil
+}
+
+func senderID(ctx context.Context, account string) string {
+	if k := awsapi.CallerFrom(ctx).AccessKeyID; k != "" {
+		return k
+	}
+	return account
+}
+
+func (s *Service) sendMessage(ctx context.Context, in *sendMessageInput) (*sendMessageOutput, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.prepare(ctx, q.record(), in.MessageBody, in.DelaySeconds, in.MessageAttributes, in.MessageSystemAttributes, in.MessageDeduplicationId)
+	if err != nil {
+		return nil, err
+	}
+	seq, err := q.publish(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return &sendMessageOutput{MessageId: messageID(q.gen, seq), MD5OfMessageBody: md5Hex(m.body),
+		MD5OfMessageAttributes: md5OfAttributes(m.attrs), MD5OfMessageSystemAttributes: md5OfAttributes(m.sysAttrs)}, nil
+}
+
+var batchIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+
+// checkBatch applies SQS's batch rules to the entry ids.
+func checkBatch(ids []string, entryShape string) error {
+	if len(ids) == 0 {
+		return awsapi.Errorf(awsapi.CodeEmptyBatchRequest, "There should be at least one %s in the request.", entryShape)
+	}
+	if len(ids) > maxBatchEntries {
+		return awsapi.Errorf(awsapi.CodeTooManyEntriesInBatchRequest, "Maximum number of entries per request are %d. You have sent %d.", maxBatchEntries, len(ids))
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if !batchIDRE.MatchString(id) {
+			return awsapi.Errorf(awsapi.CodeInvalidBatchEntryId, "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.")
+		}
+		if seen[id] {
+			return awsapi.Errorf(awsapi.CodeBatchEntryIdsNotDistinct, "Id %s repeated.", id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+type batchFailure struct {
+	Id          string `json:"Id"`
+	SenderFault bool   `json:"SenderFault"`
+	Code        string `json:"Code"`
+	Message     string `json:"Message,omitempty"`
+}
+
+func failureOf(id string, err error) batchFailure {
+	var ae *awsapi.Error
+	if errors.As(err, &ae) {
+		return batchFailure{Id: id, SenderFault: ae.Status < 500, Code: ae.Code, Message: ae.Message}
+	}
+	return batchFailure{Id: id, Code: awsapi.CodeInternalFailure, Message: "The request processing has failed because of an unknown error, exception or failure."}
+}
+
+type sendMessageBatchEntry struct {
+	Id                      string                           `json:"Id"`
+	MessageBody             *string                          `json:"MessageBody"`
+	DelaySeconds            *int                             `json:"DelaySeconds"`
+	MessageAttributes       map[string]MessageAttributeValue `json:"MessageAttributes"`
+	MessageSystemAttributes map[string]MessageAttributeValue `json:"MessageSystemAttributes"`
+	MessageDeduplicationId  string                           `json:"MessageDeduplicationId"`
+	MessageGroupId          string                           `json:"MessageGroupId"`
+}
+
+type sendMessageBatchInput struct {
+	QueueUrl string                  `json:"QueueUrl"`
+	Entries  []sendMessageBatchEntry `json:"Entries"`
+}
+
+type sendMessageBatchResult struct {
+	Id string `json:"Id"`
+	sendMessageOutput
+}
+
+type sendMessageBatchOutput struct {
+	Successful []sendMessageBatchResult `json:"Successful"`
+	Failed     []batchFailure           `json:"Failed"`
+}
+
+func (s *Service) sendMessageBatch(ctx context.Context, in *sendMessageBatchInput) (*sendMessageBatchOutput, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(in.Entries))
+	total := 0
+	for i, e := range in.Entries {
+		ids[i] = e.Id
+		if e.MessageBody != nil {
+			total += len(*e.MessageBody)
+		}
+		if n, err := checkMessageAttributes(e.MessageAttributes); err == nil {
+			total += n
+		}
+	}
+	if err := checkBatch(ids, "SendMessageBatchRequestEntry"); err != nil {
+		return nil, err
+	}
+	rec := q.record()
+	if total > rec.maxSize() {
+		return nil, awsapi.Errorf(awsapi.CodeBatchRequestTooLong, "Batch requests cannot be longer than %d bytes. You have sent %d bytes.", rec.maxSize(), total)
+	}
+	out := &sendMessageBatchOutput{Successful: []sendMessageBatchResult{}, Failed: []batchFailure{}}
+	for _, e := range in.Entries {
+		m, err := s.prepare(ctx, rec, e.MessageBody, e.DelaySeconds, e.MessageAttributes, e.MessageSystemAttributes, e.MessageDeduplicationId)
+		if err != nil {
+			out.Failed = append(out.Failed, failureOf(e.Id, err))
+			continue
+		}
+		seq, err := q.publish(ctx, m)
+		if err != nil {
+			s.log.Error("sqs: send message", "queue", q.name, "err", err)
+			out.Failed = append(out.Failed, failureOf(e.Id, err))
+			continue
+		}
+		out.Successful = append(out.Successful, sendMessageBatchResult{Id: e.Id, sendMessageOutput: sendMessageOutput{
+			MessageId: messageID(q.gen, seq), MD5OfMessageBody: md5Hex(m.body),
+			MD5OfMessageAttributes: md5OfAttributes(m.attrs), MD5OfMessageSystemAttributes: md5OfAttributes(m.sysAttrs)}})
+	}
+	return out, nil
+}
+
+type receiveMessageInput struct {
+	QueueUrl                    string   `json:"QueueUrl"`
+	AttributeNames              nameList `json:"AttributeNames"`
+	MessageSystemAttributeNames []string `json:"MessageSystemAttributeNames"`
+	MessageAttributeNames       []string `json:"MessageAttributeNames"`
+	MaxNumberOfMessages         *int     `json:"MaxNumberOfMessages"`
+	VisibilityTimeout           *int     `json:"VisibilityTimeout"`
+	WaitTimeSeconds             *int     `json:"WaitTimeSeconds"`
+	ReceiveRequestAttemptId     string   `json:"ReceiveRequestAttemptId"`
+}
+
+// Message is SQS's Message shape.
+type Message struct {
+	MessageId              string                           `json:"MessageId"`
+	ReceiptHandle          string                           `json:"ReceiptHandle"`
+	MD5OfBody              string                           `json:"MD5OfBody"`
+	Body                   string                           `json:"Body"`
+	Attributes             map[string]string                `json:"Attributes,omitempty"`
+	MD5OfMessageAttributes string                           `json:"MD5OfMessageAttributes,omitempty"`
+	MessageAttributes      map[string]MessageAttributeValue `json:"MessageAttributes,omitempty"`
+}
+
+type receiveMessageOutput struct {
+	Messages []Message `json:"Messages,omitempty"`
+}
+
+// System attribute names of received messages.
+var systemAttributeNames = []string{"SenderId", "SentTimestamp", "ApproximateReceiveCount",
+	"ApproximateFirstReceiveTimestamp", "AWSTraceHeader", "DeadLetterQueueSourceArn"}
+
+func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (*receiveMessageOutput, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	rec := q.record()
+	max := 1
+	if in.MaxNumberOfMessages != nil {
+		if *in.MaxNumberOfMessages < 1 || *in.MaxNumberOfMessages > maxBatchEntries {
+			return nil, invalidParameter("Value %d for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.", *in.MaxNumberOfMessages)
+		}
+		max = *in.MaxNumberOfMessages
+	}
+	vt := rec.intAttr(attrVisibilityTimeout)
+	if in.VisibilityTimeout != nil {
+		if *in.VisibilityTimeout < 0 || *in.VisibilityTimeout > maxVisibilityTimeout {
+			return nil, invalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided.", *in.VisibilityTimeout)
+		}
+		vt = *in.VisibilityTimeout
+	}
+	wait := rec.intAttr(attrReceiveMessageWaitTime)
+	if in.WaitTimeSeconds != nil {
+		if *in.WaitTimeSeconds < 0 || *in.WaitTimeSeconds > maxWaitTimeSeconds {
+			return nil, invalidParameter("Value %d for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.", *in.WaitTimeSeconds)
+		}
+		wait = *in.WaitTimeSeconds
+	}
+	sysWant := map[string]bool{}
+	for _, n := range append(append([]string(nil), in.AttributeNames.names...), in.MessageSystemAttributeNames...) {
+		switch {
+		case n == attrAll:
+			for _, a := range systemAttributeNames {
+				sysWant[a] = true
+			}
+		case contains(systemAttributeNames, n):
+			sysWant[n] = true
+		case contains(readable, n) || n == "MessageDeduplicationId" || n == "MessageGroupId" || n == "SequenceNumber":
+			// Valid names that standard queues' messages do not carry.
+		default:
+			return nil, unknownAttribute(n)
+		}
+	}
+	deadline := s.now().Add(time.Duration(wait) * time.Second)
+	for {
+		now := s.now()
+		q.mu.Lock()
+		wake, stopped := q.wake, q.stopped
+		q.mu.Unlock()
+		if stopped {
+			return nil, errNoQueue()
+		}
+		got, next := q.take(now, max, time.Duration(vt)*time.Second)
+		msgs, err := s.materialize(ctx, q, got, now, vt, sysWant, in.MessageAttributeNames)
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) > 0 || !now.Before(deadline) || s.draining.Load() {
+			return &receiveMessageOutput{Messages: msgs}, nil
+		}
+		d := deadline.Sub(now)
+		if next > 0 {
+			d = min(d, time.Duration(next-now.UnixMilli())*time.Millisecond+time.Millisecond)
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-wake:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return &receiveMessageOutput{}, nil
+		}
+		t.Stop()
+	}
+}
+
+// materialize reads the bodies of taken messages, moves those past their
+// queue's maxReceiveCount to the dead-letter queue, stores the receive
+// states, and builds the answer.
+func (s *Service) materialize(ctx context.Context, q *queue, got []received, now time.Time, vt int, sysWant map[string]bool, attrNames []string) ([]Message, error) {
+	if len(got) == 0 {
+		return nil, nil
+	}
+	st := q.st
+	policy, hasPolicy := q.record().redrive()
+	var out []Message
+	for _, g := range got {
+		raw, err := st.GetMsg(ctx, g.seq)
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				q.forget(g.seq)
+				continue
+			}
+			return nil, fmt.Errorf("sqs: read message %d of %s: %w", g.seq, q.name, err)
+		}
+		if hasPolicy && int(g.receives) > policy.MaxReceiveCount {
+			if s.moveToDeadLetter(ctx, q, policy.DeadLetterTargetArn, raw) {
+				continue
+			}
+		}
+		visibleAt := now.UnixMilli() + int64(vt)*1000
+		if err := q.saveState(ctx, g.seq, g.receives, g.firstRecv, visibleAt); err != nil {
+			return nil, err
+		}
+		out = append(out, s.message(q, raw, g, sysWant, attrNames))
+	}
+	return out, nil
+}
+
+// moveToDeadLetter moves a message to the queue's dead-letter queue; false
+// when that queue does not exist (the message stays).
+func (s *Service) moveToDeadLetter(ctx context.Context, q *queue, dlqARN string, raw *jetstream.RawStreamMsg) bool {
+	dlq := s.queueByARN(dlqARN)
+	if dlq == nil {
+		return false
+	}
+	m := &outgoing{body: raw.Data, delay: 0, sourceQueue: q.arn, extra: nats.Header{}}
+	for k, v := range raw.Header {
+		switch k {
+		case headerDelay, headerSourceQueue:
+		default:
+			m.extra[k] = v
+		}
+	}
+	if _, err := dlq.publish(ctx, m); err != nil {
+		s.log.Error("sqs: move to dead-letter queue", "queue", q.name, "dead_letter_queue", dlqARN, "err", err)
+		return false
+	}
+	if err := q.remove(ctx, raw.Sequence); err != nil {
+		s.log.Error("sqs: remove message moved to dead-letter queue", "queue", q.name, "err", err)
+	}
+	return true
+}
+
+// message builds a received message.
+func (s *Service) message(q *queue, raw *jetstream.RawStreamMsg, g received, sysWant map[string]bool, attrNames []string) Message {
+	m := Message{
+		MessageId:     messageID(q.gen, raw.Sequence),
+		ReceiptHandle: s.handle(receipt{gen: q.gen, seq: raw.Sequence, receives: g.receives}),
+		MD5OfBody:     md5Hex(raw.Data),
+		Body:          string(raw.Data),
+	}
+	if len(sysWant) > 0 {
+		m.Attributes = map[string]string{}
+		sys := map[string]MessageAttributeValue{}
+		if v := raw.Header.Get(headerSystemAttributes); v != "" {
+			_ = json.Unmarshal([]byte(v), &sys)
+		}
+		for n := range sysWant {
+			switch n {
+			case "SenderId":
+				sender := raw.Header.Get(headerSender)
+				if sender == "" {
+					sender = s.cfg.Account
+				}
+				m.Attributes[n] = sender
+			case "SentTimestamp":
+				m.Attributes[n] = strconv.FormatInt(raw.Time.UnixMilli(), 10)
+			case "ApproximateReceiveCount":
+				m.Attributes[n] = strconv.Itoa(int(g.receives))
+			case "ApproximateFirstReceiveTimestamp":
+				m.Attributes[n] = strconv.FormatInt(g.firstRecv, 10)
+			case "AWSTraceHeader":
+				if v, ok := sys[n]; ok && v.StringValue != nil {
+					m.Attributes[n] = *v.StringValue
+				}
+			case "DeadLetterQueueSourceArn":
+				if v := raw.Header.Get(headerSourceQueue); v != "" {
+					m.Attributes[n] = v
+				}
+			}
+		}
+	}
+	if len(attrNames) > 0 {
+		all := storedAttributes(raw.Header)
+		if sel := selectAttributes(all, attrNames); len(sel) > 0 {
+			m.MessageAttributes = sel
+			m.MD5OfMessageAttributes = md5OfAttributes(sel)
+		}
+	}
+	return m
+}
+
+// storedAttributes returns the message attributes of a stream message: the
+// Sqs-Attributes header and the runner's dead-letter headers.
+func storedAttributes(h nats.Header) map[string]MessageAttributeValue {
+	all := map[string]MessageAttributeValue{}
+	if v := h.Get(headerAttributes); v != "" {
+		_ = json.Unmarshal([]byte(v), &all)
+	}
+	for name, typ := range deadLetterHeaders {
+		if v := h.Get(name); v != "" {
+			all[name] = MessageAttributeValue{DataType: typ, StringValue: &v}
+		}
+	}
+	return all
+}
+
+type deleteMessageInput struct {
+	QueueUrl      string `json:"QueueUrl"`
+	ReceiptHandle string `json:"ReceiptHandle"`
+}
+
+func (s *Service) deleteMessage(ctx context.Context, in *deleteMessageInput) (*struct{}, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.deleteOne(ctx, q, in.ReceiptHandle)
+}
+
+func (s *Service) deleteOne(ctx context.Context, q *queue, h string) error {
+	if h == "" {
+		return missingParameter("ReceiptHandle")
+	}
+	r, err := s.parseHandle(q, h)
+	if err != nil {
+		return err
+	}
+	return q.remove(ctx, r.seq)
+}
+
+type deleteBatchEntry struct {
+	Id            string `json:"Id"`
+	ReceiptHandle string `json:"ReceiptHandle"`
+}
+
+type deleteMessageBatchInput struct {
+	QueueUrl string             `json:"QueueUrl"`
+	Entries  []deleteBatchEntry `json:"Entries"`
+}
+
+type batchID struct {
+	Id string `json:"Id"`
+}
+
+type batchHandleOutput struct {
+	Successful []batchID      `json:"Successful"`
+	Failed     []batchFailure `json:"Failed"`
+}
+
+// runBatch checks a batch's ids and runs f on each entry.
+func (s *Service) runBatch(queueURL string, ids []string, shape string, f func(q *queue, i int) error) (*batchHandleOutput, error) {
+	q, err := s.lookupURL(queueURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBatch(ids, shape); err != nil {
+		return nil, err
+	}
+	out := &batchHandleOutput{Successful: []batchID{}, Failed: []batchFailure{}}
+	for i, id := range ids {
+		if err := f(q, i); err != nil {
+			out.Failed = append(out.Failed, failureOf(id, err))
+			continue
+		}
+		out.Successful = append(out.Successful, batchID{Id: id})
+	}
+	return out, nil
+}
+
+func (s *Service) deleteMessageBatch(ctx context.Context, in *deleteMessageBatchInput) (*batchHandleOutput, error) {
+	ids := make([]string, len(in.Entries))
+	for i, e := range in.Entries {
+		ids[i] = e.Id
+	}
+	return s.runBatch(in.QueueUrl, ids, "DeleteMessageBatchRequestEntry", func(q *queue, i int) error {
+		return s.deleteOne(ctx, q, in.Entries[i].ReceiptHandle)
+	})
+}
+
+type changeVisibilityInput struct {
+	QueueUrl          string `json:"QueueUrl"`
+	ReceiptHandle     string `json:"ReceiptHandle"`
+	VisibilityTimeout *int   `json:"VisibilityTimeout"`
+}
+
+func (s *Service) changeMessageVisibility(ctx context.Context, in *changeVisibilityInput) (*struct{}, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.changeOne(ctx, q, in.ReceiptHandle, in.VisibilityTimeout)
+}
+
+func (s *Service) changeOne(ctx context.Context, q *queue, h string, vt *int) error {
+	if h == "" {
+		return missingParameter("ReceiptHandle")
+	}
+	if vt == nil {
+		return missingParameter("VisibilityTimeout")
+	}
+	if *vt < 0 || *vt > maxVisibilityTimeout {
+		return invalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.", *vt)
+	}
+	r, err := s.parseHandle(q, h)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	e, err := q.setVisibility(now, r.seq, r.receives, now.UnixMilli()+int64(*vt)*1000)
+	switch {
+	case errors.Is(err, errGone):
+		return invalidParameter("Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.", h)
+	case errors.Is(err, errNotInFlight):
+		return awsapi.Errorf(awsapi.CodeMessageNotInflight, "Message does not exist or is not available for visibility timeout change.")
+	case err != nil:
+		return err
+	}
+	return q.saveState(ctx, r.seq, e.receives, e.firstRecv, e.visibleAt)
+}
+
+type changeBatchEntry struct {
+	Id                string `json:"Id"`
+	ReceiptHandle     string `json:"ReceiptHandle"`
+	VisibilityTimeout *int   `json:"VisibilityTimeout"`
+}
+
+type changeMessageVisibilityBatchInput struct {
+	QueueUrl string             `json:"QueueUrl"`
+	Entries  []changeBatchEntry `json:"Entries"`
+}
+
+func (s *Service) changeMessageVisibilityBatch(ctx context.Context, in *changeMessageVisibilityBatchInput) (*batchHandleOutput, error) {
+	ids := make([]string, len(in.Entries))
+	for i, e := range in.Entries {
+		ids[i] = e.Id
+	}
+	return s.runBatch(in.QueueUrl, ids, "ChangeMessageVisibilityBatchRequestEntry", func(q *queue, i int) error {
+		e := in.Entries[i]
+		vt := e.VisibilityTimeout
+		if vt == nil {
+			vt = new(int)
+		}
+		return s.changeOne(ctx, q, e.ReceiptHandle, vt)
+	})
+}

@@ -1,0 +1,462 @@
+package sqs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/store"
+)
+
+// nameList is a list of attribute names. It is its own type so that the
+// model's enum of queue attribute names is not applied to it before the
+// handler answers unknown names as SQS does (InvalidAttributeName), and
+// ReceiveMessage's AttributeNames may hold message system attribute names.
+type nameList struct{ names []string }
+
+func (l *nameList) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &l.names) }
+
+// attributeMap is a map of queue attributes, its own type for the reason
+// nameList is: SQS answers unknown names with InvalidAttributeName.
+type attributeMap struct{ m map[string]string }
+
+func (a *attributeMap) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &a.m) }
+
+type createQueueInput struct {
+	QueueName  string            `json:"QueueName"`
+	Attributes attributeMap      `json:"Attributes"`
+	Tags       map[string]string `json:"tags"`
+}
+
+type queueURLOutput struct {
+	QueueUrl string `json:"QueueUrl"`
+}
+
+func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queueURLOutput, error) {
+	if err := checkQueueName(in.QueueName); err != nil {
+		return nil, err
+	}
+	arn := s.QueueARN(in.QueueName)
+	attrs, err := s.normalizeAttributes(in.Attributes.m, arn)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("sqs: service closed")
+	}
+	if q, ok := s.queues[in.QueueName]; ok {
+		rec := q.record()
+		for _, name := range sortedKeys(settable) {
+			cur, curOK := rec.attrValue(name)
+			want, wantOK := attrs[name]
+			if !wantOK {
+				if _, explicit := in.Attributes.m[name]; !explicit {
+					continue
+				}
+				want, wantOK = (&queueRecord{}).attrValue(name)
+			}
+			if wantOK != curOK || want != cur {
+				return nil, awsapi.Errorf(awsapi.CodeQueueNameExists, "A queue already exists with the same name and a different value for attribute %s", name)
+			}
+		}
+		return &queueURLOutput{QueueUrl: s.queueURL(ctx, in.QueueName)}, nil
+	}
+	var g [12]byte
+	_, _ = rand.Read(g[:])
+	now := s.now().Unix()
+	rec := &queueRecord{Name: in.QueueName, ARN: arn, Generation: hex.EncodeToString(g[:]), Attributes: attrs,
+		Tags: in.Tags, Created: now, Modified: now}
+	if err := s.putRecord(ctx, rec, true); err != nil {
+		return nil, err
+	}
+	q, err := s.openQueue(ctx, rec)
+	if err != nil {
+		_ = s.kv.Delete(ctx, recordKey(rec.Name))
+		return nil, err
+	}
+	s.queues[rec.Name] = q
+	return &queueURLOutput{QueueUrl: s.queueURL(ctx, in.QueueName)}, nil
+}
+
+func recordKey(name string) string { return "q." + store.Token(name) }
+
+func (s *Service) putRecord(ctx context.Context, rec *queueRecord, create bool) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("sqs: encode queue %s: %w", rec.Name, err)
+	}
+	var rev uint64
+	if create {
+		rev, err = s.kv.Put(ctx, recordKey(rec.Name), b)
+	} else {
+		rev, err = s.kv.Update(ctx, recordKey(rec.Name), b, rec.revision)
+	}
+	if err != nil {
+		return fmt.Errorf("sqs: store queue %s: %w", rec.Name, err)
+	}
+	rec.revision = rev
+	return nil
+}
+
+// updateRecord applies fn to a copy of q's record and stores it.
+func (s *Service) updateRecord(ctx context.Context, q *queue, fn func(*queueRecord) error) (*queueRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.queues[q.name] != q {
+		return nil, errNoQueue()
+	}
+	cur := q.record()
+	next := *cur
+	next.Attributes = copyMap(cur.Attributes)
+	next.Tags = copyMap(cur.Tags)
+	if err := fn(&next); err != nil {
+		return nil, err
+	}
+	next.Modified = s.now().Unix()
+	if err := s.putRecord(ctx, &next, false); err != nil {
+		return nil, err
+	}
+	q.setRecord(&next)
+	return &next, nil
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+type getQueueURLInput struct {
+	QueueName              string `json:"QueueName"`
+	QueueOwnerAWSAccountId string `json:"QueueOwnerAWSAccountId"`
+}
+
+func (s *Service) getQueueURL(ctx context.Context, in *getQueueURLInput) (*queueURLOutput, error) {
+	if in.QueueOwnerAWSAccountId != "" && in.QueueOwnerAWSAccountId != s.cfg.Account {
+		return nil, errNoQueue()
+	}
+	if s.queue(in.QueueName) == nil {
+		return nil, errNoQueue()
+	}
+	return &queueURLOutput{QueueUrl: s.queueURL(ctx, in.QueueName)}, nil
+}
+
+type listQueuesInput struct {
+	QueueNamePrefix string `json:"QueueNamePrefix"`
+	NextToken       string `json:"NextToken"`
+	MaxResults      *int   `json:"MaxResults"`
+}
+
+type listQueuesOutput struct {
+	QueueUrls []string `json:"QueueUrls,omitempty"`
+	NextToken string   `json:"NextToken,omitempty"`
+}
+
+func (s *Service) listQueues(ctx context.Context, in *listQueuesInput) (*listQueuesOutput, error) {
+	limit := maxListQueues
+	if in.MaxResults != nil {
+		if *in.MaxResults < 1 || *in.MaxResults > maxListQueues {
+			return nil, invalidParameter("Value %d for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000.", *in.MaxResults)
+		}
+		limit = *in.MaxResults
+	} else if in.NextToken != "" {
+		return nil, invalidParameter("MaxResults is a mandatory parameter when you provide a value for NextToken.")
+	}
+	after := ""
+	if in.NextToken != "" {
+		b, err := base64.RawURLEncoding.DecodeString(in.NextToken)
+		if err != nil || !strings.HasPrefix(string(b), "after:") {
+			return nil, invalidParameter("Invalid NextToken value.")
+		}
+		after = strings.TrimPrefix(string(b), "after:")
+	}
+	out := &listQueuesOutput{}
+	for _, name := range s.queueNames() {
+		if !strings.HasPrefix(name, in.QueueNamePrefix) || (after != "" && name <= after) {
+			continue
+		}
+		if len(out.QueueUrls) == limit {
+			if in.MaxResults != nil {
+				last := out.QueueUrls[len(out.QueueUrls)-1]
+				out.NextToken = base64.RawURLEncoding.EncodeToString([]byte("after:" + last[strings.LastIndexByte(last, '/')+1:]))
+			}
+			break
+		}
+		out.QueueUrls = append(out.QueueUrls, s.queueURL(ctx, name))
+	}
+	return out, nil
+}
+
+type queueURLInput struct {
+	QueueUrl string `json:"QueueUrl"`
+}
+
+func (s *Service) deleteQueue(ctx context.Context, in *queueURLInput) (*struct{}, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.queues[q.name] != q {
+		s.mu.Unlock()
+		return nil, errNoQueue()
+	}
+	if err := s.kv.Purge(ctx, recordKey(q.name)); err != nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("sqs: delete queue %s: %w", q.name, err)
+	}
+	delete(s.queues, q.name)
+	s.mu.Unlock()
+	q.stop()
+	if err := s.js.DeleteStream(ctx, q.stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		s.log.Warn("sqs: delete queue stream", "queue", q.name, "err", err)
+	}
+	q.dropStates(ctx)
+	return nil, nil
+}
+
+type getQueueAttributesInput struct {
+	QueueUrl       string   `json:"QueueUrl"`
+	AttributeNames nameList `json:"AttributeNames"`
+}
+
+type attributesOutput struct {
+	Attributes map[string]string `json:"Attributes,omitempty"`
+}
+
+func (s *Service) getQueueAttributes(ctx context.Context, in *getQueueAttributesInput) (*attributesOutput, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, n := range in.AttributeNames.names {
+		switch {
+		case n == attrAll:
+			for _, r := range readable {
+				want[r] = true
+			}
+		case contains(readable, n):
+			want[n] = true
+		default:
+			return nil, unknownAttribute(n)
+		}
+	}
+	if len(want) == 0 {
+		return &attributesOutput{}, nil
+	}
+	rec := q.record()
+	now := s.now()
+	visible, notVisible, delayed := q.counts(ctx, now)
+	out := map[string]string{}
+	for n := range want {
+		switch n {
+		case attrQueueArn:
+			out[n] = rec.ARN
+		case attrApproxMessages:
+			out[n] = strconv.Itoa(visible)
+		case attrApproxMessagesNotVisible:
+			out[n] = strconv.Itoa(notVisible)
+		case attrApproxMessagesDelayed:
+			out[n] = strconv.Itoa(delayed)
+		case attrCreatedTimestamp:
+			out[n] = strconv.FormatInt(rec.Created, 10)
+		case attrLastModifiedTimestamp:
+			out[n] = strconv.FormatInt(rec.Modified, 10)
+		default:
+			if v, ok := rec.attrValue(n); ok {
+				out[n] = v
+			}
+		}
+	}
+	return &attributesOutput{Attributes: out}, nil
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+type setQueueAttributesInput struct {
+	QueueUrl   string       `json:"QueueUrl"`
+	Attributes attributeMap `json:"Attributes"`
+}
+
+func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributesInput) (*struct{}, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	for name := range in.Attributes.m {
+		if name == attrFifoQueue {
+			return nil, invalidAttributeValue(name)
+		}
+	}
+	attrs, err := s.normalizeAttributes(in.Attributes.m, q.arn)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.updateRecord(ctx, q, func(r *queueRecord) error {
+		if r.Attributes == nil {
+			r.Attributes = map[string]string{}
+		}
+		for name := range in.Attributes.m {
+			if v, ok := attrs[name]; ok {
+				r.Attributes[name] = v
+			} else {
+				delete(r.Attributes, name) // an empty value clears it
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := in.Attributes.m[attrMessageRetentionPeriod]; ok {
+		if _, err := s.js.UpdateStream(ctx, s.streamConfig(rec)); err != nil {
+			return nil, fmt.Errorf("sqs: set retention of %s: %w", q.name, err)
+		}
+	}
+	return nil, nil
+}
+
+func checkTags(tags map[string]string) error {
+	if len(tags) > 50 {
+		return invalidParameter("Too many tags added for queue. Queues can have at most 50 tags.")
+	}
+	for k, v := range tags {
+		if k == "" || len(k) > 128 || len(v) > 256 {
+			return invalidParameter("Tag keys must be 1 to 128 characters and tag values at most 256 characters.")
+		}
+	}
+	return nil
+}
+
+type tagQueueInput struct {
+	QueueUrl string            `json:"QueueUrl"`
+	Tags     map[string]string `json:"Tags"`
+}
+
+func (s *Service) tagQueue(ctx context.Context, in *tagQueueInput) (*struct{}, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Tags) == 0 {
+		return nil, missingParameter("Tags")
+	}
+	_, err = s.updateRecord(ctx, q, func(r *queueRecord) error {
+		if r.Tags == nil {
+			r.Tags = map[string]string{}
+		}
+		for k, v := range in.Tags {
+			r.Tags[k] = v
+		}
+		return checkTags(r.Tags)
+	})
+	return nil, err
+}
+
+type untagQueueInput struct {
+	QueueUrl string   `json:"QueueUrl"`
+	TagKeys  []string `json:"TagKeys"`
+}
+
+func (s *Service) untagQueue(ctx context.Context, in *untagQueueInput) (*struct{}, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.TagKeys) == 0 {
+		return nil, missingParameter("TagKeys")
+	}
+	_, err = s.updateRecord(ctx, q, func(r *queueRecord) error {
+		for _, k := range in.TagKeys {
+			delete(r.Tags, k)
+		}
+		return nil
+	})
+	return nil, err
+}
+
+type listQueueTagsOutput struct {
+	Tags map[string]string `json:"Tags,omitempty"`
+}
+
+func (s *Service) listQueueTags(_ context.Context, in *queueURLInput) (*listQueueTagsOutput, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	return &listQueueTagsOutput{Tags: q.record().Tags}, nil
+}
+
+func (s *Service) purgeQueue(ctx context.Context, in *queueURLInput) (*struct{}, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	q.mu.Lock()
+	last := q.purged
+	if !last.IsZero() && now.Sub(last) < purgeInterval*time.Second {
+		q.mu.Unlock()
+		return nil, awsapi.Errorf(awsapi.CodePurgeQueueInProgress, "Only one PurgeQueue operation on %s is allowed every 60 seconds.", q.name)
+	}
+	q.purged = now
+	q.mu.Unlock()
+	return nil, q.purge(ctx)
+}
+
+type listDeadLetterSourceQueuesInput struct {
+	QueueUrl   string `json:"QueueUrl"`
+	NextToken  string `json:"NextToken"`
+	MaxResults *int   `json:"MaxResults"`
+}
+
+type listDeadLetterSourceQueuesOutput struct {
+	QueueUrls []string `json:"queueUrls"`
+	NextToken string   `json:"NextToken,omitempty"`
+}
+
+func (s *Service) listDeadLetterSourceQueues(ctx context.Context, in *listDeadLetterSourceQueuesInput) (*listDeadLetterSourceQueuesOutput, error) {
+	q, err := s.lookupURL(in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	out := &listDeadLetterSourceQueuesOutput{QueueUrls: []string{}}
+	for _, name := range s.queueNames() {
+		src := s.queue(name)
+		if src == nil {
+			continue
+		}
+		if p, ok := src.record().redrive(); ok && p.DeadLetterTargetArn == q.arn {
+			out.QueueUrls = append(out.QueueUrls, s.queueURL(ctx, name))
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,283 @@
+package sqs
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
+)
+
+// Queue attribute names.
+const (
+	attrAll                       = "All"
+	attrDelaySeconds              = "DelaySeconds"
+	attrMaximumMessageSize        = "MaximumMessageSize"
+	attrMessageRetentionPeriod    = "MessageRetentionPeriod"
+	attrReceiveMessageWaitTime    = "ReceiveMessageWaitTimeSeconds"
+	attrVisibilityTimeout         = "VisibilityTimeout"
+	attrRedrivePolicy             = "RedrivePolicy"
+	attrRedriveAllowPolicy        = "RedriveAllowPolicy"
+	attrPolicy                    = "Policy"
+	attrKmsMasterKeyID            = "KmsMasterKeyId"
+	attrKmsDataKeyReusePeriod     = "KmsDataKeyReusePeriodSeconds"
+	attrSqsManagedSseEnabled      = "SqsManagedSseEnabled"
+	attrFifoQueue                 = "FifoQueue"
+	attrQueueArn                  = "QueueArn"
+	attrApproxMessages            = "ApproximateNumberOfMessages"
+	attrApproxMessagesNotVisible  = "ApproximateNumberOfMessagesNotVisible"
+	attrApproxMessagesDelayed     = "ApproximateNumberOfMessagesDelayed"
+	attrCreatedTimestamp          = "CreatedTimestamp"
+	attrLastModifiedTimestamp     = "LastModifiedTimestamp"
+	defaultMaximumMessageSize     = 262144
+	defaultMessageRetentionPeriod = 345600
+	defaultVisibilityTimeout      = 30
+	maxVisibilityTimeout          = 43200
+	maxDelaySeconds               = 900
+	maxWaitTimeSeconds            = 20
+	defaultKmsDataKeyReusePeriod  = 300
+	maxMessageAttributes          = 10
+	maxBatchEntries               = 10
+	maxListQueues                 = 1000
+	purgeInterval                 = 60
+	maxMessageAttributeTypeLength = 256
+)
+
+// intRange is the valid range of an integer attribute.
+type intRange struct{ min, max, def int }
+
+var intAttrs = map[string]intRange{
+	attrDelaySeconds:           {0, maxDelaySeconds, 0},
+	attrMaximumMessageSize:     {1024, defaultMaximumMessageSize, defaultMaximumMessageSize},
+	attrMessageRetentionPeriod: {60, 1209600, defaultMessageRetentionPeriod},
+	attrReceiveMessageWaitTime: {0, maxWaitTimeSeconds, 0},
+	attrVisibilityTimeout:      {0, maxVisibilityTimeout, defaultVisibilityTimeout},
+	attrKmsDataKeyReusePeriod:  {60, 86400, defaultKmsDataKeyReusePeriod},
+}
+
+// settable are the attributes CreateQueue and SetQueueAttributes take.
+var settable = map[string]bool{
+	attrDelaySeconds: true, attrMaximumMessageSize: true, attrMessageRetentionPeriod: true,
+	attrReceiveMessageWaitTime: true, attrVisibilityTimeout: true, attrRedrivePolicy: true,
+	attrRedriveAllowPolicy: true, attrPolicy: true, attrKmsMasterKeyID: true, attrKmsDataKeyReusePeriod: true,
+	attrSqsManagedSseEnabled: true,
+}
+
+// readable lists the attributes GetQueueAttributes knows, in the order "All"
+// returns them.
+var readable = []string{
+	attrQueueArn, attrApproxMessages, attrApproxMessagesNotVisible, attrApproxMessagesDelayed,
+	attrCreatedTimestamp, attrLastModifiedTimestamp, attrVisibilityTimeout, attrMaximumMessageSize,
+	attrMessageRetentionPeriod, attrDelaySeconds, attrReceiveMessageWaitTime, attrRedrivePolicy,
+	attrRedriveAllowPolicy, attrPolicy, attrKmsMasterKeyID, attrKmsDataKeyReusePeriod, attrSqsManagedSseEnabled,
+}
+
+func unknownAttribute(name string) error {
+	return awsapi.Errorf(awsapi.CodeInvalidAttributeName, "Unknown Attribute %s.", name)
+}
+
+func invalidAttributeValue(name string) error {
+	return awsapi.Errorf(awsapi.CodeInvalidAttributeValue, "Invalid value for the parameter %s.", name)
+}
+
+// invalidParameter is SQS's InvalidParameterValue (not in the model: the SDKs
+// read the code from x-amzn-query-error).
+func invalidParameter(format string, args ...any) error {
+	return &awsapi.Error{Code: "InvalidParameterValue", Status: 400, Message: fmt.Sprintf(format, args...)}
+}
+
+func missingParameter(name string) error {
+	return &awsapi.Error{Code: "MissingParameter", Status: 400,
+		Message: "The request must contain the parameter " + name + "."}
+}
+
+func invalidAddress(u string) error {
+	return awsapi.Errorf(awsapi.CodeInvalidAddress, "The address %s is not valid for this endpoint.", u)
+}
+
+// redrivePolicy is a queue's RedrivePolicy attribute.
+type redrivePolicy struct {
+	DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+	MaxReceiveCount     int    `json:"-"`
+}
+
+// parseRedrivePolicy reads a RedrivePolicy value; maxReceiveCount may be a
+// number or a string, as AWS accepts both.
+func parseRedrivePolicy(v string) (redrivePolicy, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(v), &raw); err != nil {
+		return redrivePolicy{}, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Invalid value for the parameter RedrivePolicy.", v)
+	}
+	var p redrivePolicy
+	for k, val := range raw {
+		switch k {
+		case "deadLetterTargetArn":
+			if err := json.Unmarshal(val, &p.DeadLetterTargetArn); err != nil {
+				return p, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Invalid value for deadLetterTargetArn.", v)
+			}
+		case "maxReceiveCount":
+			var n json.Number
+			s := strings.Trim(string(val), `"`)
+			n = json.Number(s)
+			i, err := n.Int64()
+			if err != nil || i < 1 || i > 1000 {
+				return p, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Invalid value for maxReceiveCount: %s, valid values are from 1 to 1000 both inclusive.", v, s)
+			}
+			p.MaxReceiveCount = int(i)
+		default:
+			return p, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount].", v)
+		}
+	}
+	if p.DeadLetterTargetArn == "" {
+		return p, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Redrive policy does not contain mandatory attribute: deadLetterTargetArn.", v)
+	}
+	if p.MaxReceiveCount == 0 {
+		return p, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Redrive policy does not contain mandatory attribute: maxReceiveCount.", v)
+	}
+	return p, nil
+}
+
+// normalizeAttributes checks settable attributes and returns them in the
+// form they are stored and returned.
+func (s *Service) normalizeAttributes(in map[string]string, self string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, name := range sortedKeys(in) {
+		v := in[name]
+		if name == attrFifoQueue {
+			if v == "true" {
+				return nil, awsapi.Errorf(awsapi.CodeUnsupportedOperation, "FIFO queues are not supported by Conveyor.")
+			}
+			if v != "false" {
+				return nil, invalidAttributeValue(name)
+			}
+			continue
+		}
+		if !settable[name] {
+			return nil, unknownAttribute(name)
+		}
+		if r, ok := intAttrs[name]; ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < r.min || n > r.max {
+				return nil, invalidAttributeValue(name)
+			}
+			out[name] = strconv.Itoa(n)
+			continue
+		}
+		switch name {
+		case attrRedrivePolicy:
+			if v == "" {
+				continue
+			}
+			p, err := parseRedrivePolicy(v)
+			if err != nil {
+				return nil, err
+			}
+			if p.DeadLetterTargetArn == self {
+				return nil, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Dead-letter target cannot be the source queue.", v)
+			}
+			if s.queueByARN(p.DeadLetterTargetArn) == nil {
+				return nil, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.", v)
+			}
+			b, _ := json.Marshal(struct {
+				DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+				MaxReceiveCount     int    `json:"maxReceiveCount"`
+			}{p.DeadLetterTargetArn, p.MaxReceiveCount})
+			out[name] = string(b)
+		case attrPolicy, attrRedriveAllowPolicy:
+			if v == "" {
+				continue
+			}
+			if !json.Valid([]byte(v)) {
+				return nil, invalidAttributeValue(name)
+			}
+			out[name] = v
+		case attrSqsManagedSseEnabled:
+			if v != "true" && v != "false" {
+				return nil, invalidAttributeValue(name)
+			}
+			out[name] = v
+		default: // KmsMasterKeyId
+			if v != "" {
+				out[name] = v
+			}
+		}
+	}
+	return out, nil
+}
+
+// queueRecord is a queue as the bucket keeps it.
+type queueRecord struct {
+	Name       string            `json:"Name"`
+	ARN        string            `json:"Arn"`
+	Generation string            `json:"Generation"`
+	Attributes map[string]string `json:"Attributes,omitempty"`
+	Tags       map[string]string `json:"Tags,omitempty"`
+	Created    int64             `json:"Created"`
+	Modified   int64             `json:"Modified"`
+
+	revision uint64
+}
+
+func (r *queueRecord) intAttr(name string) int {
+	if v, ok := r.Attributes[name]; ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return intAttrs[name].def
+}
+
+func (r *queueRecord) maxSize() int { return r.intAttr(attrMaximumMessageSize) }
+
+func (r *queueRecord) redrive() (redrivePolicy, bool) {
+	v, ok := r.Attributes[attrRedrivePolicy]
+	if !ok {
+		return redrivePolicy{}, false
+	}
+	p, err := parseRedrivePolicy(v)
+	return p, err == nil
+}
+
+// attrValue returns the stored or default value of a settable attribute;
+// ok is false for attributes unset without a default.
+func (r *queueRecord) attrValue(name string) (string, bool) {
+	if v, ok := r.Attributes[name]; ok {
+		return v, true
+	}
+	if rg, ok := intAttrs[name]; ok {
+		if name == attrKmsDataKeyReusePeriod {
+			if _, kms := r.Attributes[attrKmsMasterKeyID]; !kms {
+				return "", false
+			}
+		}
+		return strconv.Itoa(rg.def), true
+	}
+	if name == attrSqsManagedSseEnabled {
+		return "false", true
+	}
+	return "", false
+}
+
+// queueNameRE is a standard queue's name.
+var queueNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+
+func checkQueueName(name string) error {
+	if strings.HasSuffix(name, ".fifo") && queueNameRE.MatchString(strings.TrimSuffix(name, ".fifo")) {
+		return awsapi.Errorf(awsapi.CodeUnsupportedOperation, "FIFO queues are not supported by Conveyor.")
+	}
+	if !queueNameRE.MatchString(name) {
+		return invalidParameter("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	return keys
+}

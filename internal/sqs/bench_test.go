@@ -1,0 +1,78 @@
+package sqs_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/conveyor/conveyor/internal/server/servertest"
+)
+
+// BenchmarkSendReceiveDelete: one message's whole life through the SDK
+// (three HTTP calls).
+func BenchmarkSendReceiveDelete(b *testing.B) {
+	in := servertest.Start(b)
+	ctx := context.Background()
+	c := in.SQS
+	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("bench")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	url := out.QueueUrl
+	body := aws.String(`{"order":1,"items":["a","b"]}`)
+	for b.Loop() {
+		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: url, MessageBody: body}); err != nil {
+			b.Fatal(err)
+		}
+		r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url})
+		if err != nil || len(r.Messages) != 1 {
+			b.Fatal(r, err)
+		}
+		if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: url, ReceiptHandle: r.Messages[0].ReceiptHandle}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBatches: ten messages a round, sent, received and deleted in
+// batches, with a backlog of 10 000 messages behind them.
+func BenchmarkBatches(b *testing.B) {
+	in := servertest.Start(b)
+	ctx := context.Background()
+	c := in.SQS
+	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("bench")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	url := out.QueueUrl
+	entries := make([]types.SendMessageBatchRequestEntry, 10)
+	for i := range entries {
+		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), MessageBody: aws.String(`{"order":1}`)}
+	}
+	for range 1000 {
+		if _, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url, Entries: entries}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if _, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url, Entries: entries}); err != nil {
+			b.Fatal(err)
+		}
+		r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 10})
+		if err != nil || len(r.Messages) != 10 {
+			b.Fatal(len(r.Messages), err)
+		}
+		del := make([]types.DeleteMessageBatchRequestEntry, len(r.Messages))
+		for i, m := range r.Messages {
+			del[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle}
+		}
+		if _, err := c.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: url, Entries: del}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "msgs/s")
+}

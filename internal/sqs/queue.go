@@ -1,0 +1,481 @@
+package sqs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/store"
+)
+
+// entry is the receive state of one message of a queue's index.
+type entry struct {
+	sentMs    int64
+	visibleAt int64 // unix ms: when the message is (again) receivable
+	receives  int32
+	firstRecv int64 // unix ms of the first receive, 0 before
+}
+
+// queue is one open queue: its record and its message index.
+type queue struct {
+	svc    *Service
+	arn    string
+	name   string
+	stream string
+	subj   string
+	gen    string
+
+	mu      sync.Mutex
+	rec     *queueRecord
+	msgs    map[uint64]*entry
+	order   []uint64 // ascending; may hold sequences no longer in msgs
+	seen    uint64   // highest sequence indexed
+	floor   uint64   // sequences below were purged
+	wake    chan struct{}
+	saved   map[uint64]savedState // receive states loaded from KV, not yet matched
+	purged  time.Time
+	stopped bool
+	// fresh counts the indexed messages never received. At window, the
+	// index takes no more: the rest wait in the stream (the truth) and are
+	// indexed, in order, as receives take these. Memory is bounded by the
+	// window plus the messages received and not deleted.
+	fresh  int
+	window int
+
+	cctx jetstream.ConsumeContext
+	st   jetstream.Stream // the queue's stream (its handle: reads and deletes by sequence)
+}
+
+type savedState struct {
+	receives  int32
+	firstRecv int64
+	visibleAt int64
+}
+
+// openQueue ensures the queue's stream and starts its index.
+func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, error) {
+	q := &queue{svc: s, arn: rec.ARN, name: rec.Name, stream: store.QueueStream(rec.ARN), subj: store.QueueSubject(rec.ARN),
+		gen: rec.Generation, rec: rec, msgs: map[uint64]*entry{}, wake: make(chan struct{}), saved: map[uint64]savedState{},
+		window: s.window}
+	// A stream that exists already (dead letters written by an earlier
+	// version, before the queue was created) keeps its messages and takes
+	// the queue's retention.
+	if _, err := s.cfg.Store.EnsureStream(ctx, s.streamConfig(rec)); err != nil {
+		return nil, fmt.Errorf("sqs: queue %s: ensure stream: %w", rec.Name, err)
+	}
+	st, err := s.js.UpdateStream(ctx, s.streamConfig(rec))
+	if err != nil {
+		return nil, fmt.Errorf("sqs: queue %s: update stream: %w", rec.Name, err)
+	}
+	q.st = st
+	if err := q.loadStates(ctx); err != nil {
+		return nil, err
+	}
+	q.dropExpiredStates(ctx)
+	cons, err := s.js.OrderedConsumer(ctx, q.stream, jetstream.OrderedConsumerConfig{HeadersOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqs: queue %s: consumer: %w", rec.Name, err)
+	}
+	cc, err := cons.Consume(q.index, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+			s.log.Debug("sqs: queue consumer", "queue", rec.Name, "err", err)
+		}
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("sqs: queue %s: consume: %w", rec.Name, err)
+	}
+	q.cctx = cc
+	return q, nil
+}
+
+// streamConfig is the queue's stream: the dead-letter stream configuration
+// with the queue's retention period.
+func (s *Service) streamConfig(rec *queueRecord) jetstream.StreamConfig {
+	return delivery.DLQStreamConfig(rec.ARN, s.cfg.Store.Replicas(), time.Duration(rec.intAttr(attrMessageRetentionPeriod))*time.Second)
+}
+
+func (q *queue) stateKey(seq uint64) string {
+	return "s." + q.gen + "." + strconv.FormatUint(seq, 10)
+}
+
+// loadStates reads the queue's receive states from the bucket.
+func (q *queue) loadStates(ctx context.Context) error {
+	lister, err := q.svc.kv.ListKeysFiltered(ctx, "s."+q.gen+".*")
+	if err != nil {
+		return fmt.Errorf("sqs: queue %s: list receive states: %w", q.name, err)
+	}
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		seq, err := strconv.ParseUint(k[strings.LastIndexByte(k, '.')+1:], 10, 64)
+		if err != nil {
+			continue
+		}
+		e, err := q.svc.kv.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		var st savedState
+		if _, err := fmt.Sscanf(string(e.Value()), "%d %d %d", &st.receives, &st.firstRecv, &st.visibleAt); err != nil {
+			continue
+		}
+		q.saved[seq] = st
+	}
+	return nil
+}
+
+// index is the ordered consumer's callback: it adds a stream message to the
+// index.
+func (q *queue) index(msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		return
+	}
+	seq := meta.Sequence.Stream
+	sent := meta.Timestamp.UnixMilli()
+	delay := -1
+	if v := msg.Headers().Get(headerDelay); v != "" {
+		delay, _ = strconv.Atoi(v)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	// A full window holds the consumer here (it stops pulling once its
+	// buffer is full) until receives make room.
+	for q.fresh >= q.window && !q.stopped && seq > q.seen && seq >= q.floor {
+		ch := q.wake
+		q.mu.Unlock()
+		<-ch
+		q.mu.Lock()
+	}
+	if seq <= q.seen || seq < q.floor {
+		return
+	}
+	q.seen = seq
+	if delay < 0 {
+		delay = q.rec.intAttr(attrDelaySeconds)
+	}
+	e := &entry{sentMs: sent, visibleAt: sent + int64(delay)*1000}
+	if st, ok := q.saved[seq]; ok {
+		e.receives, e.firstRecv, e.visibleAt = st.receives, st.firstRecv, st.visibleAt
+		delete(q.saved, seq)
+	}
+	q.msgs[seq] = e
+	q.order = append(q.order, seq)
+	if e.receives == 0 {
+		q.fresh++
+	}
+	q.wakeLocked()
+}
+
+func (q *queue) wakeLocked() {
+	close(q.wake)
+	q.wake = make(chan struct{})
+}
+
+func (q *queue) stop() {
+	q.mu.Lock()
+	q.stopped = true
+	q.wakeLocked()
+	q.mu.Unlock()
+	if q.cctx != nil {
+		q.cctx.Stop()
+	}
+}
+
+func (q *queue) record() *queueRecord {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.rec
+}
+
+func (q *queue) setRecord(rec *queueRecord) {
+	q.mu.Lock()
+	q.rec = rec
+	q.wakeLocked()
+	q.mu.Unlock()
+}
+
+// outgoing is a message to publish.
+type outgoing struct {
+	body        []byte
+	delay       int
+	attrs       map[string]MessageAttributeValue
+	sysAttrs    map[string]MessageAttributeValue
+	sender      string
+	sourceQueue string // set when moved here by a redrive policy
+	extra       nats.Header
+}
+
+// publish stores m in the queue's stream and waits until the index has it
+// (so a receive right after a send sees it). It returns the stream sequence.
+func (q *queue) publish(ctx context.Context, m *outgoing) (uint64, error) {
+	h := nats.Header{headerDelay: {strconv.Itoa(m.delay)}}
+	if a := encodeAttributes(m.attrs); a != "" {
+		h.Set(headerAttributes, a)
+	}
+	if a := encodeAttributes(m.sysAttrs); a != "" {
+		h.Set(headerSystemAttributes, a)
+	}
+	if m.sender != "" {
+		h.Set(headerSender, m.sender)
+	}
+	if m.sourceQueue != "" {
+		h.Set(headerSourceQueue, m.sourceQueue)
+	}
+	for k, v := range m.extra {
+		h[k] = v
+	}
+	ack, err := q.svc.js.PublishMsg(ctx, &nats.Msg{Subject: q.subj, Header: h, Data: m.body},
+		jetstream.WithExpectStream(q.stream))
+	if err != nil {
+		return 0, fmt.Errorf("sqs: send to %s: %w", q.name, err)
+	}
+	return ack.Sequence, q.waitIndexed(ctx, ack.Sequence)
+}
+
+func (q *queue) waitIndexed(ctx context.Context, seq uint64) error {
+	for {
+		q.mu.Lock()
+		// With the window full, the message is indexed later, in order.
+		done, ch := q.seen >= seq || q.stopped || q.fresh >= q.window, q.wake
+		q.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// received is one message taken by a receive.
+type received struct {
+	seq       uint64
+	sentMs    int64
+	receives  int32
+	firstRecv int64
+}
+
+// take marks up to max visible messages invisible for vt and returns them;
+// next is the earliest time (unix ms) another message becomes visible (0
+// for none).
+func (q *queue) take(now time.Time, max int, vt time.Duration) (got []received, next int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ms := now.UnixMilli()
+	retention := int64(q.rec.intAttr(attrMessageRetentionPeriod)) * 1000
+	kept := q.order[:0]
+	for i, seq := range q.order {
+		e, ok := q.msgs[seq]
+		if !ok {
+			continue
+		}
+		if len(got) >= max {
+			// Enough: keep the rest as it is (next only matters when
+			// nothing was taken).
+			kept = append(kept, q.order[i:]...)
+			break
+		}
+		if e.sentMs+retention <= ms {
+			q.dropLocked(seq, e)
+			continue
+		}
+		kept = append(kept, seq)
+		if e.visibleAt > ms {
+			if next == 0 || e.visibleAt < next {
+				next = e.visibleAt
+			}
+			continue
+		}
+		if e.receives == 0 {
+			q.fresh-- // room in the window
+		}
+		e.receives++
+		if e.firstRecv == 0 {
+			e.firstRecv = ms
+		}
+		e.visibleAt = ms + vt.Milliseconds()
+		got = append(got, received{seq: seq, sentMs: e.sentMs, receives: e.receives, firstRecv: e.firstRecv})
+	}
+	// Clear the tail so dropped sequences do not pin memory.
+	clear(q.order[len(kept):])
+	q.order = kept
+	if len(got) > 0 {
+		q.wakeLocked() // the indexer may go on
+	}
+	return got, next
+}
+
+// dropLocked removes seq (entry e) from the index.
+func (q *queue) dropLocked(seq uint64, e *entry) {
+	if e.receives == 0 {
+		q.fresh--
+		q.wakeLocked()
+	}
+	delete(q.msgs, seq)
+}
+
+// counts returns the ApproximateNumberOfMessages* values. Messages past a
+// full window are counted from the stream's state, as visible.
+func (q *queue) counts(ctx context.Context, now time.Time) (visible, notVisible, delayed int) {
+	q.mu.Lock()
+	full, indexed := q.fresh >= q.window, len(q.msgs)
+	q.mu.Unlock()
+	if full {
+		if info, err := q.st.Info(ctx); err == nil && int(info.State.Msgs) > indexed {
+			visible = int(info.State.Msgs) - indexed
+		}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ms := now.UnixMilli()
+	retention := int64(q.rec.intAttr(attrMessageRetentionPeriod)) * 1000
+	for _, e := range q.msgs {
+		switch {
+		case e.sentMs+retention <= ms:
+		case e.visibleAt <= ms:
+			visible++
+		case e.receives == 0:
+			delayed++
+		default:
+			notVisible++
+		}
+	}
+	return visible, notVisible, delayed
+}
+
+// forget removes seq from the index (deleted, expired or moved).
+func (q *queue) forget(seq uint64) (had bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e, had := q.msgs[seq]
+	if had {
+		q.dropLocked(seq, e)
+	}
+	return had
+}
+
+// saveState writes a message's receive state to the bucket.
+func (q *queue) saveState(ctx context.Context, seq uint64, receives int32, firstRecv, visibleAt int64) error {
+	v := fmt.Sprintf("%d %d %d", receives, firstRecv, visibleAt)
+	if _, err := q.svc.kv.Put(ctx, q.stateKey(seq), []byte(v)); err != nil {
+		return fmt.Errorf("sqs: save receive state of %s/%d: %w", q.name, seq, err)
+	}
+	return nil
+}
+
+// remove deletes a message: its stream message, its state and its index
+// entry.
+func (q *queue) remove(ctx context.Context, seq uint64) error {
+	had := q.forget(seq)
+	if err := q.st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) &&
+		!strings.Contains(err.Error(), "no message found") {
+		return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)
+	}
+	if had {
+		if err := q.svc.forgetStates(ctx, q.stateKey(seq)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entryState returns the current state of seq.
+func (q *queue) entryState(seq uint64) (entry, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e, ok := q.msgs[seq]
+	if !ok {
+		return entry{}, false
+	}
+	return *e, true
+}
+
+// setVisibility makes seq visible at visibleAt if its latest receive is
+// receives and it is in flight at now. It reports why not otherwise.
+func (q *queue) setVisibility(now time.Time, seq uint64, receives int32, visibleAt int64) (entry, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e, ok := q.msgs[seq]
+	if !ok {
+		return entry{}, errGone
+	}
+	if e.receives != receives || e.visibleAt <= now.UnixMilli() {
+		return entry{}, errNotInFlight
+	}
+	e.visibleAt = visibleAt
+	if visibleAt <= now.UnixMilli() {
+		q.wakeLocked()
+	}
+	return *e, nil
+}
+
+var (
+	errGone        = errors.New("message gone")
+	errNotInFlight = errors.New("message not in flight")
+)
+
+// purge deletes every message of the queue.
+func (q *queue) purge(ctx context.Context) error {
+	st := q.st
+	if err := st.Purge(ctx); err != nil {
+		return fmt.Errorf("sqs: purge %s: %w", q.name, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("sqs: purge %s: %w", q.name, err)
+	}
+	q.mu.Lock()
+	seqs := make([]uint64, 0, len(q.msgs))
+	for seq, e := range q.msgs {
+		if e.receives > 0 {
+			seqs = append(seqs, seq)
+		}
+	}
+	q.msgs = map[uint64]*entry{}
+	q.order = nil
+	q.fresh = 0
+	q.wakeLocked()
+	q.floor = info.State.FirstSeq
+	if q.seen < info.State.LastSeq {
+		q.seen = info.State.LastSeq
+	}
+	q.mu.Unlock()
+	if len(seqs) > 0 {
+		_ = q.svc.forgetStates(ctx, "s."+q.gen+".>")
+	}
+	return nil
+}
+
+// dropStates deletes every receive state of the queue (DeleteQueue).
+func (q *queue) dropStates(ctx context.Context) {
+	_ = q.svc.forgetStates(ctx, "s."+q.gen+".>")
+}
+
+// dropExpiredStates deletes the receive states of messages the stream no
+// longer has (expired by the retention period, or deleted by a process that
+// stopped before it deleted the state).
+func (q *queue) dropExpiredStates(ctx context.Context) {
+	info, err := q.st.Info(ctx)
+	if err != nil {
+		return
+	}
+	for seq := range q.saved {
+		if seq < info.State.FirstSeq {
+			delete(q.saved, seq)
+			_ = q.svc.forgetStates(ctx, q.stateKey(seq))
+		}
+	}
+}

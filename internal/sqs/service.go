@@ -1,0 +1,368 @@
+package sqs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/catalog"
+	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/store"
+	"github.com/conveyor/conveyor/internal/target"
+)
+
+// Bucket is the KV bucket of queue records and receive states.
+const Bucket = "conveyor-sqs"
+
+// Config configures a Service.
+type Config struct {
+	// Store holds the queue streams and the bucket. Required.
+	Store *store.Store
+	// Region and Account form queue ARNs and URLs.
+	Region  string
+	Account string
+	// Catalog and Deliveries are needed by RedriveDeadLetters only (nil:
+	// the operation answers that redrive is not configured).
+	Catalog    *catalog.Catalog
+	Deliveries *delivery.Queue
+	// Logger receives the service's logs (default slog.Default()).
+	Logger *slog.Logger
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+}
+
+// Service is the SQS API on JetStream. Create it with New, register its
+// operations with Register, stop it with Close.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+	js  jetstream.JetStream
+	kv  jetstream.KeyValue
+	// kvStream is the bucket's stream: receive states are removed from it
+	// by subject, which leaves no delete marker behind (see forgetStates).
+	kvStream jetstream.Stream
+	secret   []byte
+	now      func() time.Time
+
+	mu     sync.RWMutex
+	queues map[string]*queue // by name
+	// window bounds each queue's index of messages never received (see
+	// queue.fresh); tests make it small.
+	window   int
+	closed   bool
+	draining atomic.Bool
+}
+
+// New opens (creating when needed) the bucket and starts every queue's
+// index.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("sqs: Config.Store is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: cfg.Now, queues: map[string]*queue{},
+		window: defaultWindow}
+	kv, err := s.js.KeyValue(ctx, Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      Bucket,
+			Description: "Conveyor SQS queues and receive states",
+			Storage:     jetstream.FileStorage,
+			Replicas:    cfg.Store.Replicas(),
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = s.js.KeyValue(ctx, Bucket)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqs: open bucket %s: %w", Bucket, err)
+	}
+	s.kv = kv
+	if s.kvStream, err = s.js.Stream(ctx, "KV_"+Bucket); err != nil {
+		return nil, fmt.Errorf("sqs: bucket %s stream: %w", Bucket, err)
+	}
+	// Delete markers left by earlier versions (one per message ever
+	// received) go; recent ones stay for other processes to see.
+	if err := kv.PurgeDeletes(ctx); err != nil {
+		s.log.Warn("sqs: purging old delete markers", "err", err)
+	}
+	if s.secret, err = s.loadSecret(ctx); err != nil {
+		return nil, err
+	}
+	recs, err := s.loadRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		q, err := s.openQueue(ctx, rec)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.queues[rec.Name] = q
+	}
+	return s, nil
+}
+
+// loadSecret returns the receipt-handle key, creating it on the first start.
+func (s *Service) loadSecret(ctx context.Context) ([]byte, error) {
+	e, err := s.kv.Get(ctx, "secret")
+	if err == nil {
+		b, derr := hex.DecodeString(string(e.Value()))
+		if derr == nil && len(b) == 32 {
+			return b, nil
+		}
+	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, fmt.Errorf("sqs: load secret: %w", err)
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	if _, err := s.kv.Create(ctx, "secret", []byte(hex.EncodeToString(b))); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return s.loadSecret(ctx)
+		}
+		return nil, fmt.Errorf("sqs: store secret: %w", err)
+	}
+	return b, nil
+}
+
+func (s *Service) loadRecords(ctx context.Context) ([]*queueRecord, error) {
+	lister, err := s.kv.ListKeysFiltered(ctx, "q.>")
+	if err != nil {
+		return nil, fmt.Errorf("sqs: list queues: %w", err)
+	}
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	var recs []*queueRecord
+	for _, k := range keys {
+		e, err := s.kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqs: load queue %s: %w", k, err)
+		}
+		var rec queueRecord
+		if err := json.Unmarshal(e.Value(), &rec); err != nil {
+			s.log.Error("sqs: unreadable queue record skipped", "key", k, "err", err)
+			continue
+		}
+		rec.revision = e.Revision()
+		recs = append(recs, &rec)
+	}
+	return recs, nil
+}
+
+// Drain makes waiting receives answer now (with what they have) and later
+// ones not wait: the server is shutting down and must not hold requests for
+// up to 20 seconds.
+func (s *Service) Drain() {
+	s.draining.Store(true)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, q := range s.queues {
+		q.mu.Lock()
+		q.wakeLocked()
+		q.mu.Unlock()
+	}
+}
+
+// Close stops every queue's index.
+func (s *Service) Close() {
+	s.mu.Lock()
+	qs := s.queues
+	s.queues = map[string]*queue{}
+	s.closed = true
+	s.mu.Unlock()
+	for _, q := range qs {
+		q.stop()
+	}
+}
+
+// Register adds the SQS operations to svc (an awsapi.NewSQS() service) and,
+// when conveyor is not nil, the Conveyor-specific queue operations to it
+// (see NewConveyorService).
+func (s *Service) Register(svc *awsapi.Service, conveyor *awsapi.Service) {
+	awsapi.Handle(svc, "CreateQueue", s.createQueue)
+	awsapi.Handle(svc, "GetQueueUrl", s.getQueueURL)
+	awsapi.Handle(svc, "ListQueues", s.listQueues)
+	awsapi.Handle(svc, "DeleteQueue", s.deleteQueue)
+	awsapi.Handle(svc, "GetQueueAttributes", s.getQueueAttributes)
+	awsapi.Handle(svc, "SetQueueAttributes", s.setQueueAttributes)
+	awsapi.Handle(svc, "TagQueue", s.tagQueue)
+	awsapi.Handle(svc, "UntagQueue", s.untagQueue)
+	awsapi.Handle(svc, "ListQueueTags", s.listQueueTags)
+	awsapi.Handle(svc, "PurgeQueue", s.purgeQueue)
+	awsapi.Handle(svc, "SendMessage", s.sendMessage)
+	awsapi.Handle(svc, "SendMessageBatch", s.sendMessageBatch)
+	awsapi.Handle(svc, "ReceiveMessage", s.receiveMessage)
+	awsapi.Handle(svc, "DeleteMessage", s.deleteMessage)
+	awsapi.Handle(svc, "DeleteMessageBatch", s.deleteMessageBatch)
+	awsapi.Handle(svc, "ChangeMessageVisibility", s.changeMessageVisibility)
+	awsapi.Handle(svc, "ChangeMessageVisibilityBatch", s.changeMessageVisibilityBatch)
+	awsapi.Handle(svc, "ListDeadLetterSourceQueues", s.listDeadLetterSourceQueues)
+	if conveyor != nil {
+		awsapi.Handle(conveyor, "RedriveDeadLetters", s.redriveDeadLetters)
+	}
+}
+
+// ConveyorTargetPrefix is the X-Amz-Target prefix of Conveyor's own queue
+// operations (ConveyorQueues.RedriveDeadLetters).
+const ConveyorTargetPrefix = "ConveyorQueues"
+
+// NewConveyorService returns the awsapi service of Conveyor's own queue
+// operations (AWS JSON 1.0, errors as SQS words them).
+func NewConveyorService() *awsapi.Service {
+	return awsapi.NewService(awsapi.ServiceConfig{Name: "sqs", TargetPrefixes: []string{ConveyorTargetPrefix},
+		JSONVersion: "1.0", ErrorNamespace: "com.amazonaws.sqs", QueryCompatible: true})
+}
+
+// QueueARN returns the ARN of queue name.
+func (s *Service) QueueARN(name string) string {
+	return "arn:aws:sqs:" + s.cfg.Region + ":" + s.cfg.Account + ":" + name
+}
+
+type hostKey struct{}
+
+// HostMiddleware records each request's Host in its context, so queue URLs
+// name the host the client called. Wrap the awsapi server with it.
+func HostMiddleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), hostKey{}, r.Host)))
+	})
+}
+
+// queueURL is the URL of queue name for the caller of ctx.
+func (s *Service) queueURL(ctx context.Context, name string) string {
+	host, _ := ctx.Value(hostKey{}).(string)
+	if host == "" {
+		host = "localhost"
+	}
+	return "http://" + host + "/" + s.cfg.Account + "/" + name
+}
+
+// errNoQueue is AWS's answer for a queue that does not exist.
+func errNoQueue() error {
+	return awsapi.Errorf(awsapi.CodeQueueDoesNotExist, "The specified queue does not exist.")
+}
+
+// lookupURL resolves a QueueUrl (any host; path /<account>/<name>).
+func (s *Service) lookupURL(queueURL string) (*queue, error) {
+	if queueURL == "" {
+		return nil, missingParameter("QueueUrl")
+	}
+	p := queueURL
+	if i := strings.Index(p, "://"); i >= 0 {
+		p = p[i+3:]
+		j := strings.IndexByte(p, '/')
+		if j < 0 {
+			return nil, invalidAddress(queueURL)
+		}
+		p = p[j:]
+	}
+	p = strings.TrimPrefix(p, "/")
+	account, name, ok := strings.Cut(p, "/")
+	if !ok || name == "" || strings.Contains(name, "/") {
+		return nil, invalidAddress(queueURL)
+	}
+	if account != s.cfg.Account {
+		return nil, errNoQueue()
+	}
+	q := s.queue(name)
+	if q == nil {
+		return nil, errNoQueue()
+	}
+	return q, nil
+}
+
+func (s *Service) queue(name string) *queue {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.queues[name]
+}
+
+// queueByARN returns the queue with ARN arn, or nil.
+func (s *Service) queueByARN(arn string) *queue {
+	prefix := "arn:aws:sqs:" + s.cfg.Region + ":" + s.cfg.Account + ":"
+	name, ok := strings.CutPrefix(arn, prefix)
+	if !ok {
+		return nil
+	}
+	return s.queue(name)
+}
+
+func (s *Service) queueNames() []string {
+	s.mu.RLock()
+	names := make([]string, 0, len(s.queues))
+	for n := range s.queues {
+		names = append(names, n)
+	}
+	s.mu.RUnlock()
+	sort.Strings(names)
+	return names
+}
+
+// CheckDeadLetterQueue reports whether the queue with ARN arn exists (nil) or
+// not (an error wrapping delivery.ErrNoDeadLetterQueue): the
+// delivery runner's check before it dead-letters into the queue's stream.
+func (s *Service) CheckDeadLetterQueue(_ context.Context, arn string) error {
+	if s.queueByARN(arn) == nil {
+		return fmt.Errorf("%w: %s", delivery.ErrNoDeadLetterQueue, arn)
+	}
+	return nil
+}
+
+// SendToQueue sends body as a message to the queue with ARN arn: the
+// target.QueueSender of queue targets. A queue that does not exist is a
+// RESOURCE_NOT_FOUND failure (target.ErrNotFound), a body the queue cannot
+// take an INVALID_PARAMETER one; neither is retried.
+func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte) error {
+	q := s.queueByARN(arn)
+	if q == nil {
+		return fmt.Errorf("queue %s: %w", arn, target.ErrNotFound)
+	}
+	rec := q.record()
+	if len(body) > rec.maxSize() {
+		return target.Errorf(target.CodeInvalidParameter, false, "the event (%d bytes) is larger than the queue's MaximumMessageSize (%d bytes)", len(body), rec.maxSize())
+	}
+	if len(body) == 0 || !validBody(string(body)) {
+		return target.Errorf(target.CodeInvalidParameter, false, "the event is empty or has characters SQS does not allow in a message body")
+	}
+	_, err := q.publish(ctx, &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: s.cfg.Account})
+	return err
+}
+
+// defaultWindow is how many messages never received a queue keeps in
+// memory; the rest wait in its stream.
+const defaultWindow = 10000
+
+// forgetStates removes the receive states whose keys match filter (a key,
+// or "s.<generation>.>" for a whole queue) from the bucket's stream. A KV
+// Delete or Purge would leave a marker per key, for ever: one per message
+// ever received.
+func (s *Service) forgetStates(ctx context.Context, filter string) error {
+	if err := s.kvStream.Purge(ctx, jetstream.WithPurgeSubject("$KV."+Bucket+"."+filter)); err != nil {
+		return fmt.Errorf("sqs: remove receive states %s: %w", filter, err)
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+package target
+
+import (
+	"context"
+
+	"github.com/conveyor/conveyor/internal/delivery"
+)
+
+// Putter puts an event (the EventBridge envelope as JSON) on a bus of the
+// account, routing it there as PutEvents would. The router implements it. It
+// wraps [ErrNotFound] when the bus does not exist.
+type Putter interface {
+	PutEvent(ctx context.Context, bus string, event []byte) error
+}
+
+// Bus delivers to another event bus of the same account.
+type Bus struct{ putter Putter }
+
+// NewBus returns the event-bus adapter.
+func NewBus(p Putter) *Bus { return &Bus{putter: p} }
+
+// Invoke puts the job's payload on the bus its target ARN names.
+func (b *Bus) Invoke(ctx context.Context, job *delivery.Job) error {
+	a, err := ParseARN(job.TargetARN)
+	if err != nil || a.Kind != KindBus {
+		return Errorf(CodeInvalidParameter, false, "target %s is not an event bus ARN", job.TargetARN)
+	}
+	if b.putter == nil {
+		return Errorf(CodeInvalidParameter, false, "event bus targets are not configured")
+	}
+	if err := b.putter.PutEvent(ctx, a.Name, job.Payload); err != nil {
+		return classify(err, "put event on bus "+a.Name)
+	}
+	return nil
+}

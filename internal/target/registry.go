@@ -1,0 +1,127 @@
+package target
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"github.com/conveyor/conveyor/internal/delivery"
+)
+
+// Config gives the registry what its adapters need. Every field is optional;
+// a target whose adapter lacks its dependency fails with INVALID_PARAMETER.
+type Config struct {
+	// Destinations resolves API destination ARNs.
+	Destinations Destinations
+	// HTTPClient sends API destination requests (nil: a pooled client
+	// that does not follow redirects).
+	HTTPClient *http.Client
+	// Putter puts events on buses (event-bus targets).
+	Putter Putter
+	// Queues sends messages to SQS queues (queue targets).
+	Queues QueueSender
+	// Stdout and Stderr receive the lines of the stdout and stderr log
+	// targets.
+	Stdout, Stderr io.Writer
+	// LogDir holds the files of log-group targets.
+	LogDir string
+	// Functions invokes Lambda function ARNs (package function).
+	Functions Invoker
+}
+
+// Registry is the [Invoker] of every target kind: it picks the adapter by
+// the job's target ARN.
+type Registry struct {
+	HTTP *HTTP
+	Bus  *Bus
+	Log  *Log
+	SQS  *Queue
+	// Function invokes Lambda function targets; nil refuses them.
+	Function Invoker
+}
+
+var _ Invoker = (*Registry)(nil)
+
+// NewRegistry returns a registry with the adapters of cfg.
+func NewRegistry(cfg Config) *Registry {
+	return &Registry{
+		HTTP: NewHTTP(cfg.Destinations, cfg.HTTPClient),
+		Bus:  NewBus(cfg.Putter),
+		Log:  NewLog(cfg.Stdout, cfg.Stderr, cfg.LogDir),
+		SQS:  NewQueue(cfg.Queues),
+		// Lambda function ARNs.
+		Function: cfg.Functions,
+	}
+}
+
+// ARNChecker is implemented by adapters that check more of their ARNs
+// than ParseARN does (the function invoker: names and qualifiers).
+type ARNChecker interface {
+	// CheckARN returns why arn cannot be delivered to (nil if it can).
+	CheckARN(arn string) error
+}
+
+// Check reports whether the registry can deliver to arn: nil, or an
+// *ARNError. It is what PutTargets accepts, so that a target it stores is
+// one delivery can reach; Invoke picks the adapter the same way.
+func (r *Registry) Check(arn string) error {
+	_, err := r.adapter(arn)
+	return err
+}
+
+// adapter returns the adapter that delivers to arn, or an *ARNError.
+func (r *Registry) adapter(arn string) (Invoker, error) {
+	a, err := ParseARN(arn)
+	if err != nil {
+		return nil, err
+	}
+	notConfigured := func(what string) (Invoker, error) {
+		return nil, &ARNError{ARN: arn, Err: ErrNotConfigured, Detail: what + " targets are not configured on this server"}
+	}
+	switch a.Kind {
+	case KindAPIDestination:
+		if r.HTTP.dests == nil {
+			return notConfigured("API destination")
+		}
+		return r.HTTP, nil
+	case KindBus:
+		if r.Bus.putter == nil {
+			return notConfigured("event bus")
+		}
+		return r.Bus, nil
+	case KindQueue:
+		if r.SQS.sender == nil {
+			return notConfigured("SQS queue")
+		}
+		return r.SQS, nil
+	case KindFunction:
+		if r.Function == nil {
+			return notConfigured("function")
+		}
+		if c, ok := r.Function.(ARNChecker); ok {
+			if err := c.CheckARN(arn); err != nil {
+				return nil, &ARNError{ARN: arn, Err: ErrARNFormat, Detail: err.Error()}
+			}
+		}
+		return r.Function, nil
+	case KindLogGroup:
+		if r.Log.dir == "" {
+			return notConfigured("log group (the server has no log directory)")
+		}
+		return r.Log, nil
+	default: // stdout, stderr
+		return r.Log, nil
+	}
+}
+
+// Invoke delivers job with the adapter of its target ARN's kind.
+func (r *Registry) Invoke(ctx context.Context, job *delivery.Job) error {
+	a, err := r.adapter(job.TargetARN)
+	if err != nil {
+		return Errorf(CodeInvalidParameter, false, "%v", err)
+	}
+	return a.Invoke(ctx, job)
+}
+
+// Close releases the adapters' resources (open log files).
+func (r *Registry) Close() error { return r.Log.Close() }

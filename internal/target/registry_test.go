@@ -1,0 +1,164 @@
+package target
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/conveyor/conveyor/internal/delivery"
+)
+
+type putter struct {
+	got   map[string][]string
+	fails error
+}
+
+func (p *putter) PutEvent(_ context.Context, bus string, event []byte) error {
+	if p.fails != nil {
+		return p.fails
+	}
+	if bus == "missing" {
+		return fmt.Errorf("bus %s: %w", bus, ErrNotFound)
+	}
+	p.got[bus] = append(p.got[bus], string(event))
+	return nil
+}
+
+func TestRegistry(t *testing.T) {
+	srv, last := recorder(t, http.StatusAccepted)
+	var stdout bytes.Buffer
+	p := &putter{got: map[string][]string{}}
+	r := NewRegistry(Config{
+		Destinations: dests{destARN: {ARN: destARN, InvocationEndpoint: srv.URL, HTTPMethod: "POST"}},
+		Putter:       p,
+		Stdout:       &stdout,
+	})
+	defer r.Close()
+	ctx := context.Background()
+	for _, arn := range []string{destARN, "arn:aws:events:us-east-1:000000000000:event-bus/other", StdoutARN} {
+		if err := r.Invoke(ctx, &delivery.Job{TargetARN: arn, Payload: []byte(`{"to":"` + arn + `"}`)}); err != nil {
+			t.Errorf("%s: %v", arn, err)
+		}
+	}
+	if b := last().body; !strings.Contains(b, "api-destination") {
+		t.Errorf("HTTP target got %q", b)
+	}
+	if got := p.got["other"]; len(got) != 1 || !strings.Contains(got[0], "event-bus/other") {
+		t.Errorf("bus target got %q", got)
+	}
+	if !strings.Contains(stdout.String(), "stdout") {
+		t.Errorf("stdout got %q", stdout.String())
+	}
+
+	cases := []struct {
+		arn   string
+		fails error
+		code  string
+		retry bool
+	}{
+		{"arn:aws:lambda:us-east-1:000000000000:function:f", nil, CodeInvalidParameter, false},
+		{"arn:aws:events:us-east-1:000000000000:event-bus/missing", nil, CodeResourceNotFound, false},
+		{"arn:aws:events:us-east-1:000000000000:event-bus/other", errors.New("store unavailable"), CodeClientError, true},
+		{"arn:aws:events:us-east-1:000000000000:event-bus/other", Errorf(CodeThrottling, true, "slow down"), CodeThrottling, true},
+	}
+	for _, c := range cases {
+		p.fails = c.fails
+		err := r.Invoke(ctx, &delivery.Job{TargetARN: c.arn, Payload: []byte("{}")})
+		var e *Error
+		if !errors.As(err, &e) || e.Code != c.code || e.Retry != c.retry {
+			t.Errorf("%s (putter error %v): %v, want code %s retry %v", c.arn, c.fails, err, c.code, c.retry)
+		}
+	}
+}
+
+func TestRegistryWithoutDependencies(t *testing.T) {
+	r := NewRegistry(Config{})
+	for _, arn := range []string{destARN, "arn:aws:events:us-east-1:000000000000:event-bus/b"} {
+		err := r.Invoke(context.Background(), &delivery.Job{TargetARN: arn})
+		var e *Error
+		if !errors.As(err, &e) || e.Code != CodeInvalidParameter || e.Retry {
+			t.Errorf("%s without its dependency: %v", arn, err)
+		}
+	}
+}
+
+// checkingInvoker is a function invoker that checks its ARNs.
+type checkingInvoker struct{}
+
+func (checkingInvoker) Invoke(context.Context, *delivery.Job) error { return nil }
+func (checkingInvoker) CheckARN(arn string) error {
+	if strings.HasSuffix(arn, ":bad") {
+		return errors.New("bad qualifier")
+	}
+	return nil
+}
+
+// TestRegistryCheck: Check accepts exactly what Invoke can deliver, and says
+// why not: a service without an adapter, an ARN not in its adapter's form,
+// an adapter without its dependency.
+func TestRegistryCheck(t *testing.T) {
+	bare := NewRegistry(Config{})
+	full := NewRegistry(Config{
+		Destinations: dests{}, Putter: &putter{}, Queues: sender{}, LogDir: t.TempDir(), Functions: checkingInvoker{},
+	})
+	defer full.Close()
+	logGroup := "arn:aws:logs:us-east-1:000000000000:log-group:/conveyor/x"
+	fn := "arn:aws:lambda:us-east-1:000000000000:function:f"
+	cases := []struct {
+		r    *Registry
+		arn  string
+		want error
+	}{
+		{full, destARN, nil},
+		{full, "arn:aws:events:us-east-1:000000000000:event-bus/b", nil},
+		{full, "arn:aws:sqs:us-east-1:000000000000:q", nil},
+		{full, logGroup, nil},
+		{full, logGroup + ":*", nil},
+		{full, fn, nil},
+		{full, StdoutARN, nil},
+		{bare, StderrARN, nil},
+		{full, "arn:aws:sns:us-east-1:000000000000:topic", ErrUnsupportedService},
+		{full, "arn:aws:states:us-east-1:000000000000:stateMachine:m", ErrUnsupportedService},
+		{full, "not an arn", ErrARNFormat},
+		{full, "arn:aws:logs:us-east-1:000000000000:log-group:../../etc", ErrARNFormat},
+		{full, "arn:aws:logs:us-east-1:000000000000:log-group:a b", ErrARNFormat},
+		{full, "arn:aws:logs:us-east-1:000000000000:destination:d", ErrARNFormat},
+		{full, "arn:aws:events:us-east-1:000000000000:rule/r", ErrARNFormat},
+		{full, "arn:aws:lambda:us-east-1:000000000000:layer:l", ErrARNFormat},
+		{full, fn + ":bad", ErrARNFormat},
+		{full, "arn:conveyor:log:::stdin", ErrARNFormat},
+		{bare, logGroup, ErrNotConfigured},
+		{bare, fn, ErrNotConfigured},
+		{bare, destARN, ErrNotConfigured},
+		{bare, "arn:aws:sqs:us-east-1:000000000000:q", ErrNotConfigured},
+		{bare, "arn:aws:events:us-east-1:000000000000:event-bus/b", ErrNotConfigured},
+	}
+	for _, c := range cases {
+		err := c.r.Check(c.arn)
+		var ae *ARNError
+		switch {
+		case c.want == nil && err != nil:
+			t.Errorf("Check(%q) = %v, want nil", c.arn, err)
+		case c.want != nil && (!errors.Is(err, c.want) || !errors.As(err, &ae) || ae.ARN != c.arn):
+			t.Errorf("Check(%q) = %v, want an *ARNError %v", c.arn, err, c.want)
+		}
+		if c.want == ErrUnsupportedService && ae.Service != strings.Split(c.arn, ":")[2] {
+			t.Errorf("Check(%q): service %q", c.arn, ae.Service)
+		}
+		// What Check refuses, Invoke refuses without trying.
+		if c.want != nil {
+			var e *Error
+			if err := c.r.Invoke(context.Background(), &delivery.Job{TargetARN: c.arn}); !errors.As(err, &e) || e.Code != CodeInvalidParameter {
+				t.Errorf("Invoke(%q) = %v, want INVALID_PARAMETER", c.arn, err)
+			}
+		}
+	}
+}
+
+type sender struct{}
+
+func (sender) SendToQueue(context.Context, string, []byte) error { return nil }
