@@ -107,8 +107,13 @@ func (d *destinations) Lookup(ctx context.Context, arn string) (target.Destinati
 	}
 	if conn.State == catalog.ConnectionDeauthorized {
 		// As on AWS: a deauthorized connection sends nothing until it is
-		// authorized again (UpdateConnection).
-		return target.Destination{}, fmt.Errorf("%w: connection %s is deauthorized", target.ErrNotFound, conn.ARN)
+		// authorized again (UpdateConnection); its events fail at once with
+		// NO_PERMISSIONS (to the dead-letter queue), not retried.
+		reason := ""
+		if conn.StateReason != "" {
+			reason = ": " + conn.StateReason
+		}
+		return target.Destination{}, target.Errorf(target.CodeNoPermissions, false, "connection %s is deauthorized%s", conn.ARN, reason)
 	}
 	return destinationOf(ad, conn), nil
 }

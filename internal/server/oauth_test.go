@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/conveyor/conveyor/internal/server/servertest"
 )
@@ -87,8 +88,13 @@ func TestOAuthConnection(t *testing.T) {
 	if _, err := in.Events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("all"), EventPattern: aws.String(`{"source":["app"]}`)}); err != nil {
 		t.Fatal(err)
 	}
+	dlq, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("oauth-dlq")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := in.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("all"),
-		Targets: []types.Target{{Id: aws.String("api"), Arn: dest.ApiDestinationArn}}}); err != nil {
+		Targets: []types.Target{{Id: aws.String("api"), Arn: dest.ApiDestinationArn,
+			DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:oauth-dlq")}}}}); err != nil {
 		t.Fatal(err)
 	}
 	put := func(n int) {
@@ -136,6 +142,11 @@ func TestOAuthConnection(t *testing.T) {
 	}
 	if delivered.Load() != before || tokenCalls.Load() > calls+1 {
 		t.Errorf("on a deauthorized connection: %d delivered, %d token calls", delivered.Load()-before, tokenCalls.Load()-calls)
+	}
+	dead, err := in.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq.QueueUrl, MaxNumberOfMessages: 10,
+		MessageAttributeNames: []string{"ERROR_CODE"}, WaitTimeSeconds: 5})
+	if err != nil || len(dead.Messages) == 0 || aws.ToString(dead.Messages[0].MessageAttributes["ERROR_CODE"].StringValue) != "NO_PERMISSIONS" {
+		t.Errorf("dead letters of a deauthorized connection: %v %+v", err, dead)
 	}
 
 	// Fixed: authorized again, and events go through.
