@@ -59,7 +59,7 @@ func loadAWSCases(t testing.TB) []awsCase {
 	return cases
 }
 
-// TestAWSCases runs every recorded AWS case: errors through Parse and
+// TestAWSCases runs every recorded AWS case: errors through parse and
 // CheckEvent (AWS's message must be a prefix of ours), match and nomatch
 // through the reference evaluator; and every case through Test (the compiled
 // matcher), which must give the same outcome or the same error.
@@ -71,7 +71,7 @@ func TestAWSCases(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			outcome, code, message := c.expectation(t)
-			_, perr := Parse(c.pattern())
+			_, perr := parse(c.pattern())
 			eerr := CheckEvent(c.event())
 			switch outcome {
 			case "error":
@@ -80,15 +80,15 @@ func TestAWSCases(t *testing.T) {
 				case "InvalidEventPatternException":
 					var ip *InvalidPatternError
 					if !errors.As(perr, &ip) {
-						t.Fatalf("Parse(%s) = %v, want an *InvalidPatternError", c.pattern(), perr)
+						t.Fatalf("parse(%s) = %v, want an *InvalidPatternError", c.pattern(), perr)
 					}
 					if strings.HasSuffix(message, "Reason: ") && ip.Reason == "" {
-						t.Errorf("Parse(%s): empty reason", c.pattern())
+						t.Errorf("parse(%s): empty reason", c.pattern())
 					}
 					err = perr
 				case "ValidationException":
 					if perr != nil {
-						t.Fatalf("Parse(%s): %v", c.pattern(), perr)
+						t.Fatalf("parse(%s): %v", c.pattern(), perr)
 					}
 					var ie *InvalidEventError
 					if !errors.As(eerr, &ie) {
@@ -106,7 +106,7 @@ func TestAWSCases(t *testing.T) {
 				}
 			case "match", "nomatch":
 				if perr != nil {
-					t.Fatalf("Parse(%s): %v", c.pattern(), perr)
+					t.Fatalf("parse(%s): %v", c.pattern(), perr)
 				}
 				if eerr != nil {
 					t.Fatalf("CheckEvent(%s): %v", c.event(), eerr)

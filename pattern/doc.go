@@ -2,10 +2,9 @@
 // EventBridge: parsing and validating patterns with AWS's own error reasons,
 // and matching events against many patterns at once.
 //
-// Parse turns a pattern's JSON text into a Pattern (an AST in disjunctive
-// normal form) or an *InvalidPatternError whose message is the one
-// EventBridge gives. Test answers TestEventPattern for one pattern and one
-// event.
+// Validate checks a pattern's JSON text and answers nil or an
+// *InvalidPatternError whose message is the one EventBridge gives. Test
+// answers TestEventPattern for one pattern and one event.
 //
 // A Matcher compiles any number of patterns, each under a caller's id, into
 // one structure and returns the ids of the patterns an event matches. Its

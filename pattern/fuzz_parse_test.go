@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzParse checks Parse on any input: it never panics; every error is an
+// FuzzParse checks parse on any input: it never panics; every error is an
 // *InvalidPatternError (with a reason) or a *PatternTooLongError; it is
 // deterministic; what it accepts is JSON, in normal form, and parses back to
 // itself from formatJSON; and its normal form means what the JSON means:
@@ -28,14 +28,14 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"source":["aws.ec2"],"detail":{"state":[{"anything-but":"x"}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := Parse(data)
-		p2, err2 := Parse(data)
+		p, err := parse(data)
+		p2, err2 := parse(data)
 		if (err == nil) != (err2 == nil) {
-			t.Fatalf("Parse not deterministic: %v, then %v", err, err2)
+			t.Fatalf("parse not deterministic: %v, then %v", err, err2)
 		}
 		if err != nil {
 			if err.Error() != err2.Error() {
-				t.Fatalf("Parse not deterministic: %v, then %v", err, err2)
+				t.Fatalf("parse not deterministic: %v, then %v", err, err2)
 			}
 			var ip *InvalidPatternError
 			var tl *PatternTooLongError
@@ -57,10 +57,10 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		if a, b := formatAST(p), formatAST(p2); a != b {
-			t.Fatalf("Parse not deterministic:\n%s\n%s", a, b)
+			t.Fatalf("parse not deterministic:\n%s\n%s", a, b)
 		}
 		if !json.Valid(data) {
-			t.Fatalf("Parse accepted invalid JSON %q", data)
+			t.Fatalf("parse accepted invalid JSON %q", data)
 		}
 		checkParsed(t, data)
 		pv, err := decodeJSON(data)
@@ -120,10 +120,10 @@ func TestFuzzCorpus(t *testing.T) {
 // astMatch evaluates a parsed pattern against a decoded event by the
 // semantics ast.go gives each Kind, with the same flattening and array
 // consistency as refMatch. Where refMatch reads the pattern's JSON, astMatch
-// reads Parse's normal form: FuzzParse checks that the two agree, so that
-// Parse's normalization ($or expansion, dotted keys, single values made
+// reads parse's normal form: FuzzParse checks that the two agree, so that
+// parse's normalization ($or expansion, dotted keys, single values made
 // lists, numeric ranges…) keeps the pattern's meaning.
-func astMatch(p *Pattern, event any) bool {
+func astMatch(p *patternTree, event any) bool {
 	ev, ok := event.(map[string]any)
 	if !ok {
 		return false
@@ -143,7 +143,7 @@ func astMatch(p *Pattern, event any) bool {
 	return false
 }
 
-func (r *refEvent) astBranch(fields []Field, chosen map[int]int) bool {
+func (r *refEvent) astBranch(fields []field, chosen map[int]int) bool {
 	if len(fields) == 0 {
 		return true
 	}
@@ -151,7 +151,7 @@ func (r *refEvent) astBranch(fields []Field, chosen map[int]int) bool {
 	leaves := r.leaves[strings.Join(f.Path, ".")]
 	if len(leaves) == 0 {
 		for _, c := range f.Conds {
-			if c.Kind == KindExists && !c.Bool {
+			if c.Kind == kindExists && !c.Bool {
 				return r.astBranch(fields[1:], chosen)
 			}
 		}
@@ -178,7 +178,7 @@ func (r *refEvent) astBranch(fields []Field, chosen map[int]int) bool {
 	return false
 }
 
-func astCond(c Cond, leaf any) bool {
+func astCond(c cond, leaf any) bool {
 	s, isStr := leaf.(string)
 	n, isNum := leaf.(json.Number)
 	var x float64
@@ -194,28 +194,28 @@ func astCond(c Cond, leaf any) bool {
 		return false
 	}
 	switch c.Kind {
-	case KindString:
+	case kindString:
 		return isStr && s == c.Str
-	case KindNumber:
+	case kindNumber:
 		return isNum && x == c.Num
-	case KindNull:
+	case kindNull:
 		return leaf == nil
-	case KindBool:
+	case kindBool:
 		b, ok := leaf.(bool)
 		return ok && b == c.Bool
-	case KindPrefix:
+	case kindPrefix:
 		return isStr && strings.HasPrefix(s, c.Str)
-	case KindPrefixIgnoreCase:
+	case kindPrefixIgnoreCase:
 		return isStr && refFoldPrefix(s, c.Str)
-	case KindSuffix:
+	case kindSuffix:
 		return isStr && strings.HasSuffix(s, c.Str)
-	case KindSuffixIgnoreCase:
+	case kindSuffixIgnoreCase:
 		return isStr && refFoldSuffix(s, c.Str)
-	case KindEqualsIgnoreCase:
+	case kindEqualsIgnoreCase:
 		return isStr && strings.EqualFold(s, c.Str)
-	case KindWildcard:
+	case kindWildcard:
 		return isStr && refWildcard(c.Str, s)
-	case KindAnythingBut:
+	case kindAnythingBut:
 		if isStr {
 			return !anyStr(func(t string) bool { return t == s })
 		}
@@ -227,15 +227,15 @@ func astCond(c Cond, leaf any) bool {
 			}
 		}
 		return true
-	case KindAnythingButPrefix:
+	case kindAnythingButPrefix:
 		return !isStr || !anyStr(func(t string) bool { return strings.HasPrefix(s, t) })
-	case KindAnythingButSuffix:
+	case kindAnythingButSuffix:
 		return !isStr || !anyStr(func(t string) bool { return strings.HasSuffix(s, t) })
-	case KindAnythingButIgnoreCase:
+	case kindAnythingButIgnoreCase:
 		return !isStr || !anyStr(func(t string) bool { return strings.EqualFold(s, t) })
-	case KindAnythingButWildcard:
+	case kindAnythingButWildcard:
 		return !isStr || !anyStr(func(t string) bool { return refWildcard(t, s) })
-	case KindNumeric:
+	case kindNumeric:
 		if !isNum {
 			return false
 		}
@@ -247,9 +247,9 @@ func astCond(c Cond, leaf any) bool {
 			return false
 		}
 		return true
-	case KindExists:
+	case kindExists:
 		return c.Bool
-	case KindCIDR:
+	case kindCIDR:
 		if !isStr {
 			return false
 		}
@@ -263,7 +263,7 @@ func astCond(c Cond, leaf any) bool {
 // few), events whose fields hold values that each condition should accept,
 // values it should refuse, those values inside arrays, and the fields' keys
 // dot-joined.
-func witnessEvents(p *Pattern) []any {
+func witnessEvents(p *patternTree) []any {
 	var out []any
 	for bi, br := range p.Branches {
 		if bi == 4 {
@@ -290,7 +290,7 @@ func witnessEvents(p *Pattern) []any {
 
 // witness gives a leaf value that c should accept (or refuse, if miss);
 // false when the field should be absent.
-func witness(c Cond, miss bool) (any, bool) {
+func witness(c cond, miss bool) (any, bool) {
 	num := func(f float64) any {
 		if math.IsInf(f, 0) || math.IsNaN(f) {
 			return json.Number("1e999")
@@ -299,43 +299,43 @@ func witness(c Cond, miss bool) (any, bool) {
 	}
 	other := "zz-other"
 	switch c.Kind {
-	case KindString, KindEqualsIgnoreCase:
+	case kindString, kindEqualsIgnoreCase:
 		if miss {
 			return c.Str + "q", true
 		}
-		if c.Kind == KindEqualsIgnoreCase {
+		if c.Kind == kindEqualsIgnoreCase {
 			return swapCase(c.Str), true
 		}
 		return c.Str, true
-	case KindNumber:
+	case kindNumber:
 		if miss {
 			return num(c.Num + 1), true
 		}
 		return num(c.Num), true
-	case KindNull:
+	case kindNull:
 		if miss {
 			return "null", true
 		}
 		return nil, true
-	case KindBool:
+	case kindBool:
 		return c.Bool != miss, true
-	case KindPrefix, KindPrefixIgnoreCase:
+	case kindPrefix, kindPrefixIgnoreCase:
 		if miss {
 			return "q" + c.Str, true
 		}
 		return swapCase(c.Str) + "tail", true
-	case KindSuffix, KindSuffixIgnoreCase:
+	case kindSuffix, kindSuffixIgnoreCase:
 		if miss {
 			return c.Str + "q", true
 		}
 		return "head" + swapCase(c.Str), true
-	case KindWildcard:
+	case kindWildcard:
 		w := strings.NewReplacer(`\*`, "*", `\\`, `\`, "*", "").Replace(c.Str)
 		if miss {
 			return w + "\x00", true
 		}
 		return w, true
-	case KindAnythingBut:
+	case kindAnythingBut:
 		if !miss {
 			return other, true
 		}
@@ -343,12 +343,12 @@ func witness(c Cond, miss bool) (any, bool) {
 			return c.Strs[0], true
 		}
 		return num(c.Nums[0]), true
-	case KindAnythingButPrefix, KindAnythingButSuffix, KindAnythingButIgnoreCase, KindAnythingButWildcard:
+	case kindAnythingButPrefix, kindAnythingButSuffix, kindAnythingButIgnoreCase, kindAnythingButWildcard:
 		if !miss {
 			return json.Number("7"), true
 		}
 		return strings.NewReplacer(`\*`, "*", `\\`, `\`, "*", "").Replace(c.Strs[0]), true
-	case KindNumeric:
+	case kindNumeric:
 		r := c.Range
 		v := 0.0
 		switch {
@@ -367,12 +367,12 @@ func witness(c Cond, miss bool) (any, bool) {
 			}
 		}
 		return num(v), true
-	case KindExists:
+	case kindExists:
 		if c.Bool != miss {
 			return "present", true
 		}
 		return nil, false
-	case KindCIDR:
+	case kindCIDR:
 		a := c.Prefix.Addr()
 		if miss {
 			return "not-an-ip", true

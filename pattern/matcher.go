@@ -33,7 +33,7 @@ type Matcher struct {
 	pool sync.Pool // *scratch
 }
 
-// New returns an empty Matcher. The options are those of Parse; Add uses them.
+// New returns an empty Matcher. The options are those of Validate; Add uses them.
 func New(opts ...Option) *Matcher {
 	m := &Matcher{opts: opts}
 	m.idx.init()
@@ -44,17 +44,17 @@ func New(opts ...Option) *Matcher {
 // its pattern replaced. An invalid pattern leaves the Matcher unchanged and
 // returns Parse's error.
 func (m *Matcher) Add(id string, pattern []byte) error {
-	p, err := Parse(pattern, m.opts...)
+	p, err := parse(pattern, m.opts...)
 	if err != nil {
 		return err
 	}
-	m.AddPattern(id, p)
+	m.addPattern(id, p)
 	return nil
 }
 
-// AddPattern adds an already parsed pattern under id, replacing any pattern
+// addPattern adds an already parsed pattern under id, replacing any pattern
 // that id had. The Matcher keeps p: the caller must not change it afterwards.
-func (m *Matcher) AddPattern(id string, p *Pattern) {
+func (m *Matcher) addPattern(id string, p *patternTree) {
 	m.mu.Lock()
 	m.idx.remove(id)
 	m.idx.insert(id, p)
@@ -124,7 +124,7 @@ type index struct {
 // An entry is one pattern of the index.
 type entry struct {
 	slot     int32
-	p        *Pattern
+	p        *patternTree
 	branches []int32
 }
 
@@ -140,7 +140,7 @@ type branchInfo struct {
 type fieldInfo struct {
 	ref   ref
 	node  *pathNode
-	conds []Cond
+	conds []cond
 }
 
 type fieldHot struct {
@@ -272,7 +272,7 @@ func (x *index) unuse(n *pathNode) {
 	x.root.uses--
 }
 
-func (x *index) insert(id string, p *Pattern) {
+func (x *index) insert(id string, p *patternTree) {
 	e := &entry{p: p}
 	if n := len(x.patFree); n > 0 {
 		e.slot = x.patFree[n-1]
@@ -299,7 +299,7 @@ func (x *index) insert(id string, p *Pattern) {
 			fi := fieldInfo{node: n, conds: fd.Conds, ref: ref{f: f, slot: -1}}
 			fh := fieldHot{branch: b}
 			for _, c := range fd.Conds {
-				if c.Kind == KindExists && !c.Bool {
+				if c.Kind == kindExists && !c.Bool {
 					fh.neg = true
 				}
 			}
@@ -308,7 +308,7 @@ func (x *index) insert(id string, p *Pattern) {
 				fi.ref.id = id
 			}
 			for _, c := range fd.Conds {
-				if c.Kind != KindExists || c.Bool {
+				if c.Kind != kindExists || c.Bool {
 					n.leaf.add(c, fi.ref)
 				}
 			}
@@ -358,7 +358,7 @@ func (x *index) remove(id string) {
 			fi := &x.fields[f]
 			n := fi.node
 			for _, c := range fi.conds {
-				if c.Kind != KindExists || c.Bool {
+				if c.Kind != kindExists || c.Bool {
 					n.leaf.remove(c, fi.ref)
 				}
 			}

@@ -10,39 +10,39 @@ import (
 // These tests drive the compiled matcher with hand-built ASTs, so that they
 // test the matcher alone, whatever the parser does.
 
-func fld(path string, conds ...Cond) Field {
-	return Field{Path: strings.Split(path, "."), Conds: conds}
+func fld(path string, conds ...cond) field {
+	return field{Path: strings.Split(path, "."), Conds: conds}
 }
 
-func br(fields ...Field) Branch {
-	slices.SortFunc(fields, func(a, b Field) int { return slices.Compare(a.Path, b.Path) })
-	return Branch(fields)
+func br(fields ...field) branch {
+	slices.SortFunc(fields, func(a, b field) int { return slices.Compare(a.Path, b.Path) })
+	return branch(fields)
 }
 
-func pat(branches ...Branch) *Pattern { return &Pattern{Branches: branches} }
+func pat(branches ...branch) *patternTree { return &patternTree{Branches: branches} }
 
-func cStr(s string) Cond       { return Cond{Kind: KindString, Str: s} }
-func cNum(n float64) Cond      { return Cond{Kind: KindNumber, Num: n} }
-func cNull() Cond              { return Cond{Kind: KindNull} }
-func cBool(v bool) Cond        { return Cond{Kind: KindBool, Bool: v} }
-func cK(k Kind, s string) Cond { return Cond{Kind: k, Str: s} }
-func cExists(v bool) Cond      { return Cond{Kind: KindExists, Bool: v} }
-func cButS(k Kind, s ...string) Cond {
-	return Cond{Kind: k, Strs: s}
+func cStr(s string) cond       { return cond{Kind: kindString, Str: s} }
+func cNum(n float64) cond      { return cond{Kind: kindNumber, Num: n} }
+func cNull() cond              { return cond{Kind: kindNull} }
+func cBool(v bool) cond        { return cond{Kind: kindBool, Bool: v} }
+func cK(k kind, s string) cond { return cond{Kind: k, Str: s} }
+func cExists(v bool) cond      { return cond{Kind: kindExists, Bool: v} }
+func cButS(k kind, s ...string) cond {
+	return cond{Kind: k, Strs: s}
 }
-func cButN(n ...float64) Cond { return Cond{Kind: KindAnythingBut, Nums: n} }
-func cRange(r Range) Cond     { return Cond{Kind: KindNumeric, Range: r} }
-func cCIDR(s string) Cond {
-	return Cond{Kind: KindCIDR, Prefix: netip.MustParsePrefix(s).Masked()}
+func cButN(n ...float64) cond { return cond{Kind: kindAnythingBut, Nums: n} }
+func cRange(r rangeCond) cond { return cond{Kind: kindNumeric, Range: r} }
+func cCIDR(s string) cond {
+	return cond{Kind: kindCIDR, Prefix: netip.MustParsePrefix(s).Masked()}
 }
 
 func TestMatcherOperatorsAST(t *testing.T) {
-	gt0le5 := Range{HasLow: true, LowOpen: true, Low: 0, HasHigh: true, High: 5}
-	lt10 := Range{HasHigh: true, HighOpen: true, High: 10}
-	eq3 := Range{HasLow: true, Low: 3, HasHigh: true, High: 3}
+	gt0le5 := rangeCond{HasLow: true, LowOpen: true, Low: 0, HasHigh: true, High: 5}
+	lt10 := rangeCond{HasHigh: true, HighOpen: true, High: 10}
+	eq3 := rangeCond{HasLow: true, Low: 3, HasHigh: true, High: 3}
 	tests := []struct {
 		name  string
-		p     *Pattern
+		p     *patternTree
 		event string
 		want  bool
 	}{
@@ -66,38 +66,38 @@ func TestMatcherOperatorsAST(t *testing.T) {
 		{"null no", pat(br(fld("n", cNull()))), `{"n":"null"}`, false},
 		{"bool", pat(br(fld("n", cBool(false)))), `{"n":false}`, true},
 		{"bool no", pat(br(fld("n", cBool(false)))), `{"n":true}`, false},
-		{"prefix", pat(br(fld("s", cK(KindPrefix, "ab")))), `{"s":"abc"}`, true},
-		{"prefix empty", pat(br(fld("s", cK(KindPrefix, "")))), `{"s":""}`, true},
-		{"prefix no", pat(br(fld("s", cK(KindPrefix, "ab")))), `{"s":"a"}`, false},
-		{"prefix number", pat(br(fld("s", cK(KindPrefix, "1")))), `{"s":12}`, false},
-		{"prefix ic", pat(br(fld("s", cK(KindPrefixIgnoreCase, "EventB")))), `{"s":"EvEnTbridge"}`, true},
-		{"prefix ic unicode", pat(br(fld("s", cK(KindPrefixIgnoreCase, "ÉT")))), `{"s":"été"}`, true},
-		{"suffix", pat(br(fld("s", cK(KindSuffix, ".png")))), `{"s":"a.png"}`, true},
-		{"suffix no", pat(br(fld("s", cK(KindSuffix, ".PNG")))), `{"s":"a.png"}`, false},
-		{"suffix ic", pat(br(fld("s", cK(KindSuffixIgnoreCase, ".png")))), `{"s":"a.PnG"}`, true},
-		{"eic", pat(br(fld("s", cK(KindEqualsIgnoreCase, "AbC")))), `{"s":"aBc"}`, true},
-		{"eic no", pat(br(fld("s", cK(KindEqualsIgnoreCase, "AbC")))), `{"s":"aBcd"}`, false},
-		{"eic kelvin", pat(br(fld("s", cK(KindEqualsIgnoreCase, "k")))), `{"s":"\u212a"}`, true},
-		{"wildcard", pat(br(fld("s", cK(KindWildcard, "a*c*e")))), `{"s":"abcde"}`, true},
-		{"wildcard no", pat(br(fld("s", cK(KindWildcard, "a*c*e")))), `{"s":"abcdf"}`, false},
-		{"wildcard overlap", pat(br(fld("s", cK(KindWildcard, "ab*ba")))), `{"s":"aba"}`, false},
-		{"wildcard escaped", pat(br(fld("s", cK(KindWildcard, `a\*b*`)))), `{"s":"a*bc"}`, true},
-		{"wildcard escaped no", pat(br(fld("s", cK(KindWildcard, `a\*b*`)))), `{"s":"axbc"}`, false},
-		{"wildcard empty", pat(br(fld("s", cK(KindWildcard, "")))), `{"s":"x"}`, false},
-		{"wildcard repeat", pat(br(fld("s", cK(KindWildcard, "/U/*/d/d/doc.txt")))), `{"s":"/U/x/d/d/d/doc.txt"}`, true},
-		{"anything-but", pat(br(fld("s", cButS(KindAnythingBut, "a", "b")))), `{"s":"c"}`, true},
-		{"anything-but no", pat(br(fld("s", cButS(KindAnythingBut, "a", "b")))), `{"s":"b"}`, false},
-		{"anything-but null", pat(br(fld("s", cButS(KindAnythingBut, "a")))), `{"s":null}`, true},
-		{"anything-but missing", pat(br(fld("s", cButS(KindAnythingBut, "a")))), `{}`, false},
+		{"prefix", pat(br(fld("s", cK(kindPrefix, "ab")))), `{"s":"abc"}`, true},
+		{"prefix empty", pat(br(fld("s", cK(kindPrefix, "")))), `{"s":""}`, true},
+		{"prefix no", pat(br(fld("s", cK(kindPrefix, "ab")))), `{"s":"a"}`, false},
+		{"prefix number", pat(br(fld("s", cK(kindPrefix, "1")))), `{"s":12}`, false},
+		{"prefix ic", pat(br(fld("s", cK(kindPrefixIgnoreCase, "EventB")))), `{"s":"EvEnTbridge"}`, true},
+		{"prefix ic unicode", pat(br(fld("s", cK(kindPrefixIgnoreCase, "ÉT")))), `{"s":"été"}`, true},
+		{"suffix", pat(br(fld("s", cK(kindSuffix, ".png")))), `{"s":"a.png"}`, true},
+		{"suffix no", pat(br(fld("s", cK(kindSuffix, ".PNG")))), `{"s":"a.png"}`, false},
+		{"suffix ic", pat(br(fld("s", cK(kindSuffixIgnoreCase, ".png")))), `{"s":"a.PnG"}`, true},
+		{"eic", pat(br(fld("s", cK(kindEqualsIgnoreCase, "AbC")))), `{"s":"aBc"}`, true},
+		{"eic no", pat(br(fld("s", cK(kindEqualsIgnoreCase, "AbC")))), `{"s":"aBcd"}`, false},
+		{"eic kelvin", pat(br(fld("s", cK(kindEqualsIgnoreCase, "k")))), `{"s":"\u212a"}`, true},
+		{"wildcard", pat(br(fld("s", cK(kindWildcard, "a*c*e")))), `{"s":"abcde"}`, true},
+		{"wildcard no", pat(br(fld("s", cK(kindWildcard, "a*c*e")))), `{"s":"abcdf"}`, false},
+		{"wildcard overlap", pat(br(fld("s", cK(kindWildcard, "ab*ba")))), `{"s":"aba"}`, false},
+		{"wildcard escaped", pat(br(fld("s", cK(kindWildcard, `a\*b*`)))), `{"s":"a*bc"}`, true},
+		{"wildcard escaped no", pat(br(fld("s", cK(kindWildcard, `a\*b*`)))), `{"s":"axbc"}`, false},
+		{"wildcard empty", pat(br(fld("s", cK(kindWildcard, "")))), `{"s":"x"}`, false},
+		{"wildcard repeat", pat(br(fld("s", cK(kindWildcard, "/U/*/d/d/doc.txt")))), `{"s":"/U/x/d/d/d/doc.txt"}`, true},
+		{"anything-but", pat(br(fld("s", cButS(kindAnythingBut, "a", "b")))), `{"s":"c"}`, true},
+		{"anything-but no", pat(br(fld("s", cButS(kindAnythingBut, "a", "b")))), `{"s":"b"}`, false},
+		{"anything-but null", pat(br(fld("s", cButS(kindAnythingBut, "a")))), `{"s":null}`, true},
+		{"anything-but missing", pat(br(fld("s", cButS(kindAnythingBut, "a")))), `{}`, false},
 		{"anything-but number vs str", pat(br(fld("s", cButN(5)))), `{"s":"5"}`, true},
 		{"anything-but num", pat(br(fld("s", cButN(5, 6)))), `{"s":5.0}`, false},
-		{"anything-but array", pat(br(fld("s", cButS(KindAnythingBut, "a")))), `{"s":["a","b"]}`, true},
-		{"anything-but prefix", pat(br(fld("s", cButS(KindAnythingButPrefix, "init")))), `{"s":"init-x"}`, false},
-		{"anything-but prefix num", pat(br(fld("s", cButS(KindAnythingButPrefix, "1")))), `{"s":12}`, true},
-		{"anything-but suffix", pat(br(fld("s", cButS(KindAnythingButSuffix, ".txt")))), `{"s":"a.jpg"}`, true},
-		{"anything-but ic", pat(br(fld("s", cButS(KindAnythingButIgnoreCase, "INIT")))), `{"s":"init"}`, false},
-		{"anything-but wildcard", pat(br(fld("s", cButS(KindAnythingButWildcard, "*/init/*")))), `{"s":"d/init/f"}`, false},
-		{"anything-but wildcard bool", pat(br(fld("s", cButS(KindAnythingButWildcard, "*")))), `{"s":true}`, true},
+		{"anything-but array", pat(br(fld("s", cButS(kindAnythingBut, "a")))), `{"s":["a","b"]}`, true},
+		{"anything-but prefix", pat(br(fld("s", cButS(kindAnythingButPrefix, "init")))), `{"s":"init-x"}`, false},
+		{"anything-but prefix num", pat(br(fld("s", cButS(kindAnythingButPrefix, "1")))), `{"s":12}`, true},
+		{"anything-but suffix", pat(br(fld("s", cButS(kindAnythingButSuffix, ".txt")))), `{"s":"a.jpg"}`, true},
+		{"anything-but ic", pat(br(fld("s", cButS(kindAnythingButIgnoreCase, "INIT")))), `{"s":"init"}`, false},
+		{"anything-but wildcard", pat(br(fld("s", cButS(kindAnythingButWildcard, "*/init/*")))), `{"s":"d/init/f"}`, false},
+		{"anything-but wildcard bool", pat(br(fld("s", cButS(kindAnythingButWildcard, "*")))), `{"s":true}`, true},
 		{"numeric", pat(br(fld("n", cRange(gt0le5)))), `{"n":5}`, true},
 		{"numeric open", pat(br(fld("n", cRange(gt0le5)))), `{"n":0}`, false},
 		{"numeric open neg zero", pat(br(fld("n", cRange(gt0le5)))), `{"n":-0}`, false},
@@ -131,7 +131,7 @@ func TestMatcherOperatorsAST(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New()
-			m.AddPattern("p", tc.p)
+			m.addPattern("p", tc.p)
 			got, err := m.Match([]byte(tc.event))
 			if err != nil {
 				t.Fatal(err)
@@ -145,7 +145,7 @@ func TestMatcherOperatorsAST(t *testing.T) {
 
 func TestMatcherBadEvents(t *testing.T) {
 	m := New()
-	m.AddPattern("p", pat(br(fld("a.b", cStr("x")), fld("c", cNum(1)))))
+	m.addPattern("p", pat(br(fld("a.b", cStr("x")), fld("c", cNum(1)))))
 	for _, ev := range []string{
 		``, ` `, `[]`, `"x"`, `1`, `null`, `{`, `{"a"`, `{"a":`, `{"a":}`, `{"a":{"b":"x"}`,
 		`{"a":{"b":"x}}`, `{"a":{"b":"x"}}x`, `{"a":[1,2}`, `{"z":[1,2}`, `{"z":{]}`, `{"c":01}`,
@@ -161,7 +161,7 @@ func TestMatcherBadEvents(t *testing.T) {
 // TestMatcherDeep checks deeply nested values, skipped and walked.
 func TestMatcherDeep(t *testing.T) {
 	m := New()
-	m.AddPattern("p", pat(br(fld("a", cStr("x")))))
+	m.addPattern("p", pat(br(fld("a", cStr("x")))))
 	deep := strings.Repeat("[", 200) + `{"q":"]"}` + strings.Repeat("]", 200)
 	for _, tc := range []struct {
 		event string
@@ -183,10 +183,10 @@ func TestMatcherDeep(t *testing.T) {
 
 func TestMatcherManyAST(t *testing.T) {
 	m := New()
-	m.AddPattern("a", pat(br(fld("s", cStr("x")))))
-	m.AddPattern("b", pat(br(fld("s", cK(KindPrefix, "x")))))
-	m.AddPattern("c", pat(br(fld("s", cStr("y"))), br(fld("t", cStr("x")))))
-	m.AddPattern("d", pat(br(fld("s", cStr("x")), fld("t", cStr("x")))))
+	m.addPattern("a", pat(br(fld("s", cStr("x")))))
+	m.addPattern("b", pat(br(fld("s", cK(kindPrefix, "x")))))
+	m.addPattern("c", pat(br(fld("s", cStr("y"))), br(fld("t", cStr("x")))))
+	m.addPattern("d", pat(br(fld("s", cStr("x")), fld("t", cStr("x")))))
 	check := func(ev string, want ...string) {
 		t.Helper()
 		got, err := m.Match([]byte(ev))
@@ -204,7 +204,7 @@ func TestMatcherManyAST(t *testing.T) {
 	check(`{"s":["x","y"],"t":"x"}`, "a", "b", "c", "d")
 	m.Delete("a")
 	check(`{"s":"x","t":"x"}`, "b", "c", "d")
-	m.AddPattern("b", pat(br(fld("s", cStr("q")))))
+	m.addPattern("b", pat(br(fld("s", cStr("q")))))
 	check(`{"s":"x","t":"x"}`, "c", "d")
 	check(`{"s":"q"}`, "b")
 	m.Delete("c")

@@ -120,7 +120,7 @@ func addrKey(buf *[17]byte, ip netip.Addr) []byte {
 // that its exclusions do not catch.
 type abutCond struct {
 	r     ref
-	kind  Kind
+	kind  kind
 	strs  []string // strings, folded strings, prefixes or suffixes
 	nums  []uint64
 	wilds []wildcard
@@ -206,7 +206,7 @@ func newRangeSegs(ranges []rangeRef, keys []uint64, nums map[uint64][]ref) *rang
 }
 
 // numRange turns a Range into inclusive bounds on numKeys.
-func numRange(r Range) (lo, hi uint64) {
+func numRange(r rangeCond) (lo, hi uint64) {
 	lo, hi = 0, math.MaxUint64
 	if r.HasLow {
 		lo = numKey(r.Low)
@@ -224,7 +224,7 @@ func numRange(r Range) (lo, hi uint64) {
 }
 
 // isPoint reports whether r holds exactly one number.
-func isPoint(r Range) bool {
+func isPoint(r rangeCond) bool {
 	return r.HasLow && r.HasHigh && !r.LowOpen && !r.HighOpen && numKey(r.Low) == numKey(r.High)
 }
 
@@ -278,40 +278,40 @@ func (l *leaf) removeNum(k uint64, f ref) {
 	l.segmentNumbers()
 }
 
-func (l *leaf) add(c Cond, f ref) {
+func (l *leaf) add(c cond, f ref) {
 	switch c.Kind {
-	case KindString:
+	case kindString:
 		l.strs.add(c.Str, f)
 		l.stringy++
-	case KindNumber:
+	case kindNumber:
 		l.addNum(numKey(c.Num), f)
-	case KindNull:
+	case kindNull:
 		l.nulls = append(l.nulls, f)
-	case KindBool:
+	case kindBool:
 		if c.Bool {
 			l.trues = append(l.trues, f)
 		} else {
 			l.falses = append(l.falses, f)
 		}
-	case KindPrefix:
+	case kindPrefix:
 		l.prefix.add(c.Str, f)
 		l.stringy++
-	case KindPrefixIgnoreCase:
+	case kindPrefixIgnoreCase:
 		l.prefixFold.add(foldString(c.Str), f)
 		l.stringy++
 		l.needFold++
-	case KindSuffix:
+	case kindSuffix:
 		l.suffix.add(reverseString(c.Str), f)
 		l.stringy++
-	case KindSuffixIgnoreCase:
+	case kindSuffixIgnoreCase:
 		l.suffixFold.add(reverseString(foldString(c.Str)), f)
 		l.stringy++
 		l.needFold++
-	case KindEqualsIgnoreCase:
+	case kindEqualsIgnoreCase:
 		l.fold.add(foldString(c.Str), f)
 		l.stringy++
 		l.needFold++
-	case KindWildcard:
+	case kindWildcard:
 		w := wildRef{r: f, w: compileWildcard(c.Str), s: c.Str}
 		first, last := w.w.pieces[0], w.w.pieces[len(w.w.pieces)-1]
 		switch {
@@ -329,20 +329,20 @@ func (l *leaf) add(c Cond, f ref) {
 			l.wildOf[f.f] = append(l.wildOf[f.f], w)
 		}
 		l.stringy++
-	case KindAnythingBut, KindAnythingButPrefix, KindAnythingButSuffix, KindAnythingButIgnoreCase, KindAnythingButWildcard:
+	case kindAnythingBut, kindAnythingButPrefix, kindAnythingButSuffix, kindAnythingButIgnoreCase, kindAnythingButWildcard:
 		a := abutCond{r: f, kind: c.Kind}
 		switch c.Kind {
-		case KindAnythingBut:
+		case kindAnythingBut:
 			a.strs = c.Strs
 			for _, n := range c.Nums {
 				a.nums = append(a.nums, numKey(n))
 			}
-		case KindAnythingButIgnoreCase:
+		case kindAnythingButIgnoreCase:
 			for _, s := range c.Strs {
 				a.strs = append(a.strs, foldString(s))
 			}
 			l.needFold++
-		case KindAnythingButWildcard:
+		case kindAnythingButWildcard:
 			for _, s := range c.Strs {
 				a.wilds = append(a.wilds, compileWildcard(s))
 			}
@@ -351,7 +351,7 @@ func (l *leaf) add(c Cond, f ref) {
 		}
 		l.abut = append(l.abut, a)
 		l.stringy++
-	case KindNumeric:
+	case kindNumeric:
 		if isPoint(c.Range) {
 			l.addNum(numKey(c.Range.Low), f)
 			return
@@ -360,11 +360,11 @@ func (l *leaf) add(c Cond, f ref) {
 		l.ranges = append(l.ranges, rangeRef{r: f, lo: lo, hi: hi})
 		l.segmentRanges()
 		l.segmentNumbers()
-	case KindExists:
+	case kindExists:
 		if c.Bool {
 			l.exists = append(l.exists, f)
 		}
-	case KindCIDR:
+	case kindCIDR:
 		for _, k := range cidrKeys(c.Prefix) {
 			l.cidrs.add(k, f)
 		}
@@ -372,40 +372,40 @@ func (l *leaf) add(c Cond, f ref) {
 	}
 }
 
-func (l *leaf) remove(c Cond, f ref) {
+func (l *leaf) remove(c cond, f ref) {
 	switch c.Kind {
-	case KindString:
+	case kindString:
 		l.strs.remove(c.Str, f)
 		l.stringy--
-	case KindNumber:
+	case kindNumber:
 		l.removeNum(numKey(c.Num), f)
-	case KindNull:
+	case kindNull:
 		removeRef(&l.nulls, f)
-	case KindBool:
+	case kindBool:
 		if c.Bool {
 			removeRef(&l.trues, f)
 		} else {
 			removeRef(&l.falses, f)
 		}
-	case KindPrefix:
+	case kindPrefix:
 		l.prefix.remove(c.Str, f)
 		l.stringy--
-	case KindPrefixIgnoreCase:
+	case kindPrefixIgnoreCase:
 		l.prefixFold.remove(foldString(c.Str), f)
 		l.stringy--
 		l.needFold--
-	case KindSuffix:
+	case kindSuffix:
 		l.suffix.remove(reverseString(c.Str), f)
 		l.stringy--
-	case KindSuffixIgnoreCase:
+	case kindSuffixIgnoreCase:
 		l.suffixFold.remove(reverseString(foldString(c.Str)), f)
 		l.stringy--
 		l.needFold--
-	case KindEqualsIgnoreCase:
+	case kindEqualsIgnoreCase:
 		l.fold.remove(foldString(c.Str), f)
 		l.stringy--
 		l.needFold--
-	case KindWildcard:
+	case kindWildcard:
 		w := compileWildcard(c.Str)
 		first, last := w.pieces[0], w.pieces[len(w.pieces)-1]
 		switch {
@@ -436,18 +436,18 @@ func (l *leaf) remove(c Cond, f ref) {
 			}
 		}
 		l.stringy--
-	case KindAnythingBut, KindAnythingButPrefix, KindAnythingButSuffix, KindAnythingButIgnoreCase, KindAnythingButWildcard:
+	case kindAnythingBut, kindAnythingButPrefix, kindAnythingButSuffix, kindAnythingButIgnoreCase, kindAnythingButWildcard:
 		for i := range l.abut {
 			if l.abut[i].r.f == f.f && l.abut[i].kind == c.Kind {
 				l.abut = append(l.abut[:i], l.abut[i+1:]...)
 				break
 			}
 		}
-		if c.Kind == KindAnythingButIgnoreCase {
+		if c.Kind == kindAnythingButIgnoreCase {
 			l.needFold--
 		}
 		l.stringy--
-	case KindNumeric:
+	case kindNumeric:
 		if isPoint(c.Range) {
 			l.removeNum(numKey(c.Range.Low), f)
 			return
@@ -461,11 +461,11 @@ func (l *leaf) remove(c Cond, f ref) {
 		}
 		l.segmentRanges()
 		l.segmentNumbers()
-	case KindExists:
+	case kindExists:
 		if c.Bool {
 			removeRef(&l.exists, f)
 		}
-	case KindCIDR:
+	case kindCIDR:
 		for _, k := range cidrKeys(c.Prefix) {
 			l.cidrs.remove(k, f)
 		}
@@ -687,31 +687,31 @@ func (s *scratch) walkWild(l *leaf, t *trie, v []byte, backwards bool) {
 
 func (a *abutCond) matchString(v, folded []byte) bool {
 	switch a.kind {
-	case KindAnythingBut:
+	case kindAnythingBut:
 		for _, s := range a.strs {
 			if string(v) == s {
 				return false
 			}
 		}
-	case KindAnythingButIgnoreCase:
+	case kindAnythingButIgnoreCase:
 		for _, s := range a.strs {
 			if string(folded) == s {
 				return false
 			}
 		}
-	case KindAnythingButPrefix:
+	case kindAnythingButPrefix:
 		for _, s := range a.strs {
 			if len(v) >= len(s) && string(v[:len(s)]) == s {
 				return false
 			}
 		}
-	case KindAnythingButSuffix:
+	case kindAnythingButSuffix:
 		for _, s := range a.strs {
 			if len(v) >= len(s) && string(v[len(v)-len(s):]) == s {
 				return false
 			}
 		}
-	case KindAnythingButWildcard:
+	case kindAnythingButWildcard:
 		for i := range a.wilds {
 			if a.wilds[i].match(v) {
 				return false

@@ -139,7 +139,7 @@ func TestCIDRIndex(t *testing.T) {
 		a := randAddr()
 		p := netip.PrefixFrom(a, r.Intn(a.BitLen()+1)).Masked()
 		prefixes = append(prefixes, p)
-		m.AddPattern(fmt.Sprint(i), pat(br(fld("ip", cCIDR(p.String())))))
+		m.addPattern(fmt.Sprint(i), pat(br(fld("ip", cCIDR(p.String())))))
 	}
 	for i := 0; i < 2000; i++ {
 		a := randAddr()
@@ -196,7 +196,7 @@ func TestWildcardIndex(t *testing.T) {
 		if strings.Contains(w, "**") {
 			continue
 		}
-		m.AddPattern(fmt.Sprint(len(wilds)), pat(br(fld("s", cK(KindWildcard, w)))))
+		m.addPattern(fmt.Sprint(len(wilds)), pat(br(fld("s", cK(kindWildcard, w)))))
 		wilds = append(wilds, w)
 	}
 	for i := 0; i < 3000; i++ {
@@ -253,9 +253,9 @@ func TestDecBands(t *testing.T) {
 				l.addNum(numKey(v), ref{f: int32(k), slot: -1})
 				continue
 			}
-			rg := Range{HasLow: true, Low: v, LowOpen: r.Intn(2) == 0}
+			rg := rangeCond{HasLow: true, Low: v, LowOpen: r.Intn(2) == 0}
 			if r.Intn(2) == 0 {
-				rg = Range{HasHigh: true, High: v, HighOpen: r.Intn(2) == 0}
+				rg = rangeCond{HasHigh: true, High: v, HighOpen: r.Intn(2) == 0}
 			}
 			lo, hi := numRange(rg)
 			l.ranges = append(l.ranges, rangeRef{r: ref{f: int32(k), slot: -1}, lo: lo, hi: hi})
@@ -333,7 +333,7 @@ func FuzzNumber(f *testing.F) {
 	}
 	var l leaf
 	for k, v := range []float64{0, 37.75, -122.45, 1e7, 0.5} {
-		lo, hi := numRange(Range{HasLow: true, Low: v, LowOpen: k%2 == 0})
+		lo, hi := numRange(rangeCond{HasLow: true, Low: v, LowOpen: k%2 == 0})
 		l.ranges = append(l.ranges, rangeRef{r: ref{f: int32(k), slot: -1}, lo: lo, hi: hi})
 	}
 	l.addNum(numKey(37.736216555206525), ref{f: 9, slot: -1})

@@ -4,26 +4,26 @@ package pattern
 // pattern, in characters.
 const DefaultMaxLength = 2048
 
-// Options holds the settings that Parse and a Matcher share. Build one with
-// NewOptions.
-type Options struct {
+// options holds the settings that Validate, Test and a Matcher share. Build
+// one with newOptions.
+type options struct {
 	// MaxLength is the longest pattern accepted, in characters (UTF-16 code
 	// units, as AWS counts them). Zero or less means no limit.
 	MaxLength int
 }
 
-// An Option changes one setting of Parse or of a Matcher.
-type Option func(*Options)
+// An Option changes one setting of Validate, Test or a Matcher.
+type Option func(*options)
 
 // WithMaxLength sets the longest pattern accepted, in characters; n <= 0
 // removes the limit. The default is DefaultMaxLength.
 func WithMaxLength(n int) Option {
-	return func(o *Options) { o.MaxLength = n }
+	return func(o *options) { o.MaxLength = n }
 }
 
-// NewOptions returns the defaults with opts applied in order.
-func NewOptions(opts ...Option) Options {
-	o := Options{MaxLength: DefaultMaxLength}
+// newOptions returns the defaults with opts applied in order.
+func newOptions(opts ...Option) options {
+	o := options{MaxLength: DefaultMaxLength}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)

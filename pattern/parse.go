@@ -19,12 +19,12 @@ const reasonTooComplex = "Rule is too complex"
 // anything-but: AWS matches numbers between -5.0e9 and +5.0e9 inclusive.
 const numericLimit = 5e9
 
-// Parse parses and validates an event pattern given as JSON text and returns
+// parse parses and validates an event pattern given as JSON text and returns
 // it in normal form (see Pattern). An invalid pattern gives an
 // *InvalidPatternError carrying AWS's reason; a pattern longer than the limit
 // (WithMaxLength, default DefaultMaxLength) gives a *PatternTooLongError.
-func Parse(data []byte, opts ...Option) (*Pattern, error) {
-	o := NewOptions(opts...)
+func parse(data []byte, opts ...Option) (*patternTree, error) {
+	o := newOptions(opts...)
 	if o.MaxLength > 0 && len(data) > o.MaxLength {
 		if n := charCount(data); n > o.MaxLength {
 			return nil, &PatternTooLongError{Length: n, Max: o.MaxLength}
@@ -48,15 +48,15 @@ func Parse(data []byte, opts ...Option) (*Pattern, error) {
 	if err := p.s.end(); err != nil {
 		return nil, err
 	}
-	pat := &Pattern{Branches: make([]Branch, len(branches))}
+	pat := &patternTree{Branches: make([]branch, len(branches))}
 	for i, b := range branches {
-		slices.SortStableFunc(b, func(x, y Field) int { return slices.Compare(x.Path, y.Path) })
+		slices.SortStableFunc(b, func(x, y field) int { return slices.Compare(x.Path, y.Path) })
 		for j := 1; j < len(b); j++ {
 			if slices.Equal(b[j-1].Path, b[j].Path) {
 				return nil, invalidf("Duplicate field '%s'", strings.Join(b[j].Path, "."))
 			}
 		}
-		pat.Branches[i] = Branch(b)
+		pat.Branches[i] = branch(b)
 	}
 	return pat, nil
 }
@@ -87,8 +87,8 @@ type parser struct {
 
 // object parses the members of an object whose '{' was read, at path prefix,
 // and returns its branches: the disjunctive normal form of its $or members.
-func (p *parser) object(prefix []string) ([][]Field, error) {
-	branches := [][]Field{nil}
+func (p *parser) object(prefix []string) ([][]field, error) {
+	branches := [][]field{nil}
 	var keys keySet
 	for first := true; ; first = false {
 		key, done, err := p.s.objectNext(first)
@@ -135,7 +135,7 @@ func (p *parser) object(prefix []string) ([][]Field, error) {
 			if err != nil {
 				return nil, err
 			}
-			f := Field{Path: path, Conds: conds}
+			f := field{Path: path, Conds: conds}
 			for i := range branches {
 				branches[i] = append(branches[i], f)
 			}
@@ -185,7 +185,7 @@ func (k *keySet) add(key string) bool {
 
 // cross returns every union of one branch of a with one branch of b. Each
 // result has its own backing array, so later appends do not alias.
-func cross(a, b [][]Field) ([][]Field, error) {
+func cross(a, b [][]field) ([][]field, error) {
 	if len(a) == 1 && len(b) == 1 {
 		// No $or on either side: the common case, without copies.
 		a[0] = append(a[0], b[0]...)
@@ -194,10 +194,10 @@ func cross(a, b [][]Field) ([][]Field, error) {
 	if len(a)*len(b) > MaxBranches {
 		return nil, invalid(reasonTooComplex)
 	}
-	out := make([][]Field, 0, len(a)*len(b))
+	out := make([][]field, 0, len(a)*len(b))
 	for _, x := range a {
 		for _, y := range b {
-			f := make([]Field, 0, len(x)+len(y))
+			f := make([]field, 0, len(x)+len(y))
 			out = append(out, append(append(f, x...), y...))
 		}
 	}
@@ -206,7 +206,7 @@ func cross(a, b [][]Field) ([][]Field, error) {
 
 // or parses the value of a "$or" member: an array of at least two objects,
 // each a pattern at the same path. Its branches are the union of theirs.
-func (p *parser) or(prefix []string) ([][]Field, error) {
+func (p *parser) or(prefix []string) ([][]field, error) {
 	t, err := p.s.next()
 	if err != nil {
 		return nil, err
@@ -214,7 +214,7 @@ func (p *parser) or(prefix []string) ([][]Field, error) {
 	if t.kind != tokArray {
 		return nil, invalid("It must be an Array followed with $or.")
 	}
-	var alts [][]Field
+	var alts [][]field
 	n := 0
 	for first := true; ; first = false {
 		done, err := p.s.arrayNext(first)
@@ -248,8 +248,8 @@ func (p *parser) or(prefix []string) ([][]Field, error) {
 }
 
 // values parses a value list (its '[' read): the conditions of one field.
-func (p *parser) values() ([]Cond, error) {
-	var conds []Cond
+func (p *parser) values() ([]cond, error) {
+	var conds []cond
 	for first := true; ; first = false {
 		done, err := p.s.arrayNext(first)
 		if err != nil {
@@ -262,16 +262,16 @@ func (p *parser) values() ([]Cond, error) {
 		if err != nil {
 			return nil, err
 		}
-		var c Cond
+		var c cond
 		switch t.kind {
 		case tokString:
-			c = Cond{Kind: KindString, Str: t.str}
+			c = cond{Kind: kindString, Str: t.str}
 		case tokNumber:
-			c = Cond{Kind: KindNumber, Num: t.num}
+			c = cond{Kind: kindNumber, Num: t.num}
 		case tokNull:
-			c = Cond{Kind: KindNull}
+			c = cond{Kind: kindNull}
 		case tokTrue, tokFalse:
-			c = Cond{Kind: KindBool, Bool: t.kind == tokTrue}
+			c = cond{Kind: kindBool, Bool: t.kind == tokTrue}
 		case tokObject:
 			if c, err = p.matchExpr(); err != nil {
 				return nil, err
@@ -289,63 +289,63 @@ func (p *parser) values() ([]Cond, error) {
 
 // matchExpr parses an operator object such as {"prefix": "a"} (its '{'
 // read).
-func (p *parser) matchExpr() (Cond, error) {
+func (p *parser) matchExpr() (cond, error) {
 	name, done, err := p.s.objectNext(true)
 	if err != nil {
-		return Cond{}, err
+		return cond{}, err
 	}
 	if done {
-		return Cond{}, invalid("Match expression name not found")
+		return cond{}, invalid("Match expression name not found")
 	}
 	switch name {
 	case "prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists", "cidr":
 	default:
-		return Cond{}, invalidf("Unrecognized match type %s", name)
+		return cond{}, invalidf("Unrecognized match type %s", name)
 	}
 	t, err := p.s.next()
 	if err != nil {
-		return Cond{}, err
+		return cond{}, err
 	}
-	var c Cond
+	var c cond
 	switch name {
 	case "prefix", "suffix":
 		c, err = p.prefixSuffix(name, t)
 	case "equals-ignore-case":
 		if t.kind != tokString {
-			return Cond{}, invalid("equals-ignore-case match pattern must be a string")
+			return cond{}, invalid("equals-ignore-case match pattern must be a string")
 		}
-		c = Cond{Kind: KindEqualsIgnoreCase, Str: t.str}
+		c = cond{Kind: kindEqualsIgnoreCase, Str: t.str}
 	case "wildcard":
 		if t.kind != tokString {
-			return Cond{}, invalid("wildcard match pattern must be a string")
+			return cond{}, invalid("wildcard match pattern must be a string")
 		}
 		err = checkWildcard(t.str)
-		c = Cond{Kind: KindWildcard, Str: t.str}
+		c = cond{Kind: kindWildcard, Str: t.str}
 	case "anything-but":
 		c, err = p.anythingBut(t)
 	case "numeric":
 		if t.kind != tokArray {
-			return Cond{}, invalid("Value of numeric must be an array.")
+			return cond{}, invalid("Value of numeric must be an array.")
 		}
 		c, err = p.numeric()
 	case "exists":
 		if t.kind != tokTrue && t.kind != tokFalse {
-			return Cond{}, invalid("exists match pattern must be either true or false.")
+			return cond{}, invalid("exists match pattern must be either true or false.")
 		}
-		c = Cond{Kind: KindExists, Bool: t.kind == tokTrue}
+		c = cond{Kind: kindExists, Bool: t.kind == tokTrue}
 	case "cidr":
 		// AWS's reason names prefix here: event-ruler shares the check.
 		if t.kind != tokString {
-			return Cond{}, invalid("prefix match pattern must be a string")
+			return cond{}, invalid("prefix match pattern must be a string")
 		}
 		var prefix, err = parseCIDR(t.str)
 		if err != nil {
-			return Cond{}, err
+			return cond{}, err
 		}
-		c = Cond{Kind: KindCIDR, Prefix: prefix}
+		c = cond{Kind: kindCIDR, Prefix: prefix}
 	}
 	if err != nil {
-		return Cond{}, err
+		return cond{}, err
 	}
 	return c, p.closeExpr()
 }
@@ -364,86 +364,86 @@ func (p *parser) closeExpr() error {
 
 // prefixSuffix parses the value of "prefix" or "suffix": a string, or
 // {"equals-ignore-case": string}.
-func (p *parser) prefixSuffix(name string, t token) (Cond, error) {
-	plain, folded := KindPrefix, KindPrefixIgnoreCase
+func (p *parser) prefixSuffix(name string, t token) (cond, error) {
+	plain, folded := kindPrefix, kindPrefixIgnoreCase
 	exprName, unsupported := "Prefix expression name not found", "Unsupported prefix pattern: "
 	if name == "suffix" {
-		plain, folded = KindSuffix, KindSuffixIgnoreCase
+		plain, folded = kindSuffix, kindSuffixIgnoreCase
 		exprName, unsupported = "Suffix expression name not found", "Unsupported suffix pattern: "
 	}
 	switch t.kind {
 	case tokString:
-		return Cond{Kind: plain, Str: t.str}, nil
+		return cond{Kind: plain, Str: t.str}, nil
 	case tokObject:
 		op, done, err := p.s.objectNext(true)
 		if err != nil {
-			return Cond{}, err
+			return cond{}, err
 		}
 		if done {
-			return Cond{}, invalid(exprName)
+			return cond{}, invalid(exprName)
 		}
 		if op != "equals-ignore-case" {
-			return Cond{}, invalid(unsupported + op)
+			return cond{}, invalid(unsupported + op)
 		}
 		v, err := p.s.next()
 		if err != nil {
-			return Cond{}, err
+			return cond{}, err
 		}
 		if v.kind != tokString {
-			return Cond{}, invalid("equals-ignore-case match pattern must be a string")
+			return cond{}, invalid("equals-ignore-case match pattern must be a string")
 		}
-		return Cond{Kind: folded, Str: v.str}, p.closeExpr()
+		return cond{Kind: folded, Str: v.str}, p.closeExpr()
 	}
-	return Cond{}, invalidf("%s match pattern must be a string", name)
+	return cond{}, invalidf("%s match pattern must be a string", name)
 }
 
 // anythingBut parses the value of "anything-but", whose first token is t.
-func (p *parser) anythingBut(t token) (Cond, error) {
+func (p *parser) anythingBut(t token) (cond, error) {
 	switch t.kind {
 	case tokString:
-		return Cond{Kind: KindAnythingBut, Strs: []string{t.str}}, nil
+		return cond{Kind: kindAnythingBut, Strs: []string{t.str}}, nil
 	case tokNumber:
 		if err := checkNumericLimit(t.num); err != nil {
-			return Cond{}, err
+			return cond{}, err
 		}
-		return Cond{Kind: KindAnythingBut, Nums: []float64{t.num}}, nil
+		return cond{Kind: kindAnythingBut, Nums: []float64{t.num}}, nil
 	case tokArray:
 		return p.anythingButList()
 	case tokObject:
 	default:
-		return Cond{}, invalid("Value of anything-but must be an array or single string/number value.")
+		return cond{}, invalid("Value of anything-but must be an array or single string/number value.")
 	}
 	op, done, err := p.s.objectNext(true)
 	if err != nil {
-		return Cond{}, err
+		return cond{}, err
 	}
 	if done {
-		return Cond{}, invalid("Anything-But expression name not found")
+		return cond{}, invalid("Anything-But expression name not found")
 	}
-	var kind Kind
+	var kind kind
 	var typeReason string
 	switch op {
 	case "prefix":
-		kind, typeReason = KindAnythingButPrefix, "prefix/suffix match pattern must be a string"
+		kind, typeReason = kindAnythingButPrefix, "prefix/suffix match pattern must be a string"
 	case "suffix":
-		kind, typeReason = KindAnythingButSuffix, "prefix/suffix match pattern must be a string"
+		kind, typeReason = kindAnythingButSuffix, "prefix/suffix match pattern must be a string"
 	case "equals-ignore-case":
-		kind, typeReason = KindAnythingButIgnoreCase, "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."
+		kind, typeReason = kindAnythingButIgnoreCase, "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."
 	case "wildcard":
-		kind, typeReason = KindAnythingButWildcard, "wildcard match pattern must be a string"
+		kind, typeReason = kindAnythingButWildcard, "wildcard match pattern must be a string"
 	default:
-		return Cond{}, invalidf("Unsupported anything-but pattern: %s", op)
+		return cond{}, invalidf("Unsupported anything-but pattern: %s", op)
 	}
 	v, err := p.s.next()
 	if err != nil {
-		return Cond{}, err
+		return cond{}, err
 	}
 	// AWS first applies anything-but's own type check to the operand
 	// (content_anything_suffix_ignorecase_EXC: an object), then the
 	// operator's (content_anything_prefix_int_EXC,
 	// content_anything_but_ignorecase_EXC: a number).
 	if v.kind != tokString && v.kind != tokNumber && v.kind != tokArray {
-		return Cond{}, invalid("Value of anything-but must be an array or single string/number value.")
+		return cond{}, invalid("Value of anything-but must be an array or single string/number value.")
 	}
 	var strs []string
 	switch v.kind {
@@ -453,71 +453,71 @@ func (p *parser) anythingBut(t token) (Cond, error) {
 		for first := true; ; first = false {
 			done, err := p.s.arrayNext(first)
 			if err != nil {
-				return Cond{}, err
+				return cond{}, err
 			}
 			if done {
 				break
 			}
 			e, err := p.s.next()
 			if err != nil {
-				return Cond{}, err
+				return cond{}, err
 			}
 			if e.kind != tokString {
-				return Cond{}, invalid(typeReason)
+				return cond{}, invalid(typeReason)
 			}
 			strs = append(strs, e.str)
 		}
 		if len(strs) == 0 {
-			return Cond{}, invalid("Empty arrays are not allowed")
+			return cond{}, invalid("Empty arrays are not allowed")
 		}
 	default:
-		return Cond{}, invalid(typeReason)
+		return cond{}, invalid(typeReason)
 	}
 	for _, s := range strs {
 		switch kind {
-		case KindAnythingButPrefix, KindAnythingButSuffix:
+		case kindAnythingButPrefix, kindAnythingButSuffix:
 			if s == "" {
-				return Cond{}, invalid("Null prefix/suffix not allowed")
+				return cond{}, invalid("Null prefix/suffix not allowed")
 			}
-		case KindAnythingButWildcard:
+		case kindAnythingButWildcard:
 			if err := checkWildcard(s); err != nil {
-				return Cond{}, err
+				return cond{}, err
 			}
 		}
 	}
-	return Cond{Kind: kind, Strs: strs}, p.closeExpr()
+	return cond{Kind: kind, Strs: strs}, p.closeExpr()
 }
 
 // anythingButList parses anything-but's list form (its '[' read): all
 // strings or all numbers.
-func (p *parser) anythingButList() (Cond, error) {
-	c := Cond{Kind: KindAnythingBut}
+func (p *parser) anythingButList() (cond, error) {
+	c := cond{Kind: kindAnythingBut}
 	for first := true; ; first = false {
 		done, err := p.s.arrayNext(first)
 		if err != nil {
-			return Cond{}, err
+			return cond{}, err
 		}
 		if done {
 			break
 		}
 		e, err := p.s.next()
 		if err != nil {
-			return Cond{}, err
+			return cond{}, err
 		}
 		switch e.kind {
 		case tokString:
 			c.Strs = append(c.Strs, e.str)
 		case tokNumber:
 			if err := checkNumericLimit(e.num); err != nil {
-				return Cond{}, err
+				return cond{}, err
 			}
 			c.Nums = append(c.Nums, e.num)
 		default:
-			return Cond{}, invalid("Inside anything but list, start|null|boolean is not supported.")
+			return cond{}, invalid("Inside anything but list, start|null|boolean is not supported.")
 		}
 	}
 	if (len(c.Strs) == 0) == (len(c.Nums) == 0) {
-		return Cond{}, invalid("Inside anything but list, either all values are number or string, mixed type is not supported")
+		return cond{}, invalid("Inside anything but list, either all values are number or string, mixed type is not supported")
 	}
 	return c, nil
 }
@@ -525,7 +525,7 @@ func (p *parser) anythingButList() (Cond, error) {
 // numeric parses the operand list of "numeric" (its '[' read):
 // ["=", x], [">" or ">=", x], ["<" or "<=", x], or a lower bound followed by
 // an upper bound: [">", 0, "<=", 5].
-func (p *parser) numeric() (Cond, error) {
+func (p *parser) numeric() (cond, error) {
 	op, val, done, err := p.numericTerm(true, "Invalid member in numeric match: ", func(op string) error {
 		switch op {
 		case "=", "<", "<=", ">", ">=":
@@ -534,19 +534,19 @@ func (p *parser) numeric() (Cond, error) {
 		return invalidf("Unrecognized numeric range operator: %s", op)
 	})
 	if err != nil {
-		return Cond{}, err
+		return cond{}, err
 	}
 	if done {
-		return Cond{}, invalid("Invalid member in numeric match: ]")
+		return cond{}, invalid("Invalid member in numeric match: ]")
 	}
-	var r Range
+	var r rangeCond
 	switch op {
 	case "=":
-		r = Range{HasLow: true, Low: val, HasHigh: true, High: val}
+		r = rangeCond{HasLow: true, Low: val, HasHigh: true, High: val}
 	case "<", "<=":
-		r = Range{HasHigh: true, High: val, HighOpen: op == "<"}
+		r = rangeCond{HasHigh: true, High: val, HighOpen: op == "<"}
 	case ">", ">=":
-		r = Range{HasLow: true, Low: val, LowOpen: op == ">"}
+		r = rangeCond{HasLow: true, Low: val, LowOpen: op == ">"}
 		op2, val2, done, err := p.numericTerm(false, "Bad value in numeric range: ", func(op string) error {
 			if op != "<" && op != "<=" {
 				return invalidf("Bad numeric range operator: %s", op)
@@ -554,32 +554,32 @@ func (p *parser) numeric() (Cond, error) {
 			return nil
 		})
 		if err != nil {
-			return Cond{}, err
+			return cond{}, err
 		}
 		if done {
-			return Cond{Kind: KindNumeric, Range: r}, nil
+			return cond{Kind: kindNumeric, Range: r}, nil
 		}
 		if val >= val2 {
-			return Cond{}, invalid("Bottom must be less than top")
+			return cond{}, invalid("Bottom must be less than top")
 		}
 		r.HasHigh, r.High, r.HighOpen = true, val2, op2 == "<"
 		done, err = p.s.arrayNext(false)
 		if err != nil {
-			return Cond{}, err
+			return cond{}, err
 		}
 		if !done {
-			return Cond{}, invalid("Too many terms in numeric range expression")
+			return cond{}, invalid("Too many terms in numeric range expression")
 		}
-		return Cond{Kind: KindNumeric, Range: r}, nil
+		return cond{Kind: kindNumeric, Range: r}, nil
 	}
 	done, err = p.s.arrayNext(false)
 	if err != nil {
-		return Cond{}, err
+		return cond{}, err
 	}
 	if !done {
-		return Cond{}, invalid("Too many elements in numeric expression")
+		return cond{}, invalid("Too many elements in numeric expression")
 	}
-	return Cond{Kind: KindNumeric, Range: r}, nil
+	return cond{Kind: kindNumeric, Range: r}, nil
 }
 
 // numericTerm reads an operator and its number, or done at the list's end.
@@ -625,4 +625,12 @@ func checkNumericLimit(f float64) error {
 		return invalid("Value must be between -5.0E9 and 5.0E9, inclusive")
 	}
 	return nil
+}
+
+// Validate checks that pattern is a valid event pattern, as PutRule does:
+// nil, or an *InvalidPatternError (or *PatternTooLongError) with AWS's
+// message.
+func Validate(pattern []byte, opts ...Option) error {
+	_, err := parse(pattern, opts...)
+	return err
 }

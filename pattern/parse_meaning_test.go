@@ -21,13 +21,13 @@ func TestParseMeaning(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := Parse(data)
+		p, err := parse(data)
 		if err != nil {
 			continue // duplicate paths, bottom >= top…: the generator is loose
 		}
 		patterns++
 		m := New()
-		m.AddPattern("p", p)
+		m.addPattern("p", p)
 		pj, err := decodeJSON(data)
 		if err != nil {
 			t.Fatal(err)

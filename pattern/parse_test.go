@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the expectations of testdata/pa
 // formatAST renders a parsed pattern on one line, for the expectations of
 // testdata/parse/*.txt: fields as "path: cond, cond" joined by "; ",
 // branches joined by " || ".
-func formatAST(p *Pattern) string {
+func formatAST(p *patternTree) string {
 	var b strings.Builder
 	for i, br := range p.Branches {
 		if i > 0 {
@@ -64,29 +64,29 @@ func formatStrs(ss []string) string {
 	return "[" + strings.Join(q, " ") + "]"
 }
 
-func formatCond(c Cond) string {
+func formatCond(c cond) string {
 	switch c.Kind {
-	case KindString:
+	case kindString:
 		return strconv.Quote(c.Str)
-	case KindNumber:
+	case kindNumber:
 		return formatNum(c.Num)
-	case KindNull:
+	case kindNull:
 		return "null"
-	case KindBool:
+	case kindBool:
 		return strconv.FormatBool(c.Bool)
-	case KindPrefix:
+	case kindPrefix:
 		return "prefix " + strconv.Quote(c.Str)
-	case KindPrefixIgnoreCase:
+	case kindPrefixIgnoreCase:
 		return "prefix-ic " + strconv.Quote(c.Str)
-	case KindSuffix:
+	case kindSuffix:
 		return "suffix " + strconv.Quote(c.Str)
-	case KindSuffixIgnoreCase:
+	case kindSuffixIgnoreCase:
 		return "suffix-ic " + strconv.Quote(c.Str)
-	case KindEqualsIgnoreCase:
+	case kindEqualsIgnoreCase:
 		return "eq-ic " + strconv.Quote(c.Str)
-	case KindWildcard:
+	case kindWildcard:
 		return "wildcard " + strconv.Quote(c.Str)
-	case KindAnythingBut:
+	case kindAnythingBut:
 		if c.Strs != nil {
 			return "anything-but " + formatStrs(c.Strs)
 		}
@@ -95,15 +95,15 @@ func formatCond(c Cond) string {
 			n[i] = formatNum(f)
 		}
 		return "anything-but [" + strings.Join(n, " ") + "]"
-	case KindAnythingButPrefix:
+	case kindAnythingButPrefix:
 		return "anything-but-prefix " + formatStrs(c.Strs)
-	case KindAnythingButSuffix:
+	case kindAnythingButSuffix:
 		return "anything-but-suffix " + formatStrs(c.Strs)
-	case KindAnythingButIgnoreCase:
+	case kindAnythingButIgnoreCase:
 		return "anything-but-ic " + formatStrs(c.Strs)
-	case KindAnythingButWildcard:
+	case kindAnythingButWildcard:
 		return "anything-but-wildcard " + formatStrs(c.Strs)
-	case KindNumeric:
+	case kindNumeric:
 		r := c.Range
 		lo, hi := "(-inf", "+inf)"
 		if r.HasLow {
@@ -119,9 +119,9 @@ func formatCond(c Cond) string {
 			}
 		}
 		return "numeric " + lo + "," + hi
-	case KindExists:
+	case kindExists:
 		return "exists " + strconv.FormatBool(c.Bool)
-	case KindCIDR:
+	case kindCIDR:
 		return "cidr " + c.Prefix.String()
 	}
 	return fmt.Sprintf("kind(%d)", c.Kind)
@@ -130,8 +130,8 @@ func formatCond(c Cond) string {
 // formatJSON renders a parsed pattern back as pattern JSON: each branch an
 // object with one dot-joined key per field, several branches under $or. Parse
 // of the result must give the pattern again.
-func formatJSON(p *Pattern) []byte {
-	branch := func(br Branch) map[string]any {
+func formatJSON(p *patternTree) []byte {
+	branch := func(br branch) map[string]any {
 		m := map[string]any{}
 		for _, f := range br {
 			var vals []any
@@ -172,30 +172,30 @@ func jsonNum(f float64) json.Number {
 	return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
 }
 
-func jsonCond(c Cond) any {
+func jsonCond(c cond) any {
 	op := func(name string, arg any) any { return map[string]any{name: arg} }
 	switch c.Kind {
-	case KindString:
+	case kindString:
 		return c.Str
-	case KindNumber:
+	case kindNumber:
 		return jsonNum(c.Num)
-	case KindNull:
+	case kindNull:
 		return nil
-	case KindBool:
+	case kindBool:
 		return c.Bool
-	case KindPrefix:
+	case kindPrefix:
 		return op("prefix", c.Str)
-	case KindPrefixIgnoreCase:
+	case kindPrefixIgnoreCase:
 		return op("prefix", op("equals-ignore-case", c.Str))
-	case KindSuffix:
+	case kindSuffix:
 		return op("suffix", c.Str)
-	case KindSuffixIgnoreCase:
+	case kindSuffixIgnoreCase:
 		return op("suffix", op("equals-ignore-case", c.Str))
-	case KindEqualsIgnoreCase:
+	case kindEqualsIgnoreCase:
 		return op("equals-ignore-case", c.Str)
-	case KindWildcard:
+	case kindWildcard:
 		return op("wildcard", c.Str)
-	case KindAnythingBut:
+	case kindAnythingBut:
 		if c.Strs != nil {
 			return op("anything-but", c.Strs)
 		}
@@ -204,15 +204,15 @@ func jsonCond(c Cond) any {
 			nums = append(nums, jsonNum(f))
 		}
 		return op("anything-but", nums)
-	case KindAnythingButPrefix:
+	case kindAnythingButPrefix:
 		return op("anything-but", op("prefix", c.Strs))
-	case KindAnythingButSuffix:
+	case kindAnythingButSuffix:
 		return op("anything-but", op("suffix", c.Strs))
-	case KindAnythingButIgnoreCase:
+	case kindAnythingButIgnoreCase:
 		return op("anything-but", op("equals-ignore-case", c.Strs))
-	case KindAnythingButWildcard:
+	case kindAnythingButWildcard:
 		return op("anything-but", op("wildcard", c.Strs))
-	case KindNumeric:
+	case kindNumeric:
 		r := c.Range
 		if r.HasLow && r.HasHigh && r.Low == r.High && !r.LowOpen && !r.HighOpen {
 			return op("numeric", []any{"=", jsonNum(r.Low)})
@@ -225,16 +225,16 @@ func jsonCond(c Cond) any {
 			terms = append(terms, map[bool]string{true: "<", false: "<="}[r.HighOpen], jsonNum(r.High))
 		}
 		return op("numeric", terms)
-	case KindExists:
+	case kindExists:
 		return op("exists", c.Bool)
-	case KindCIDR:
+	case kindCIDR:
 		return op("cidr", c.Prefix.String())
 	}
 	return nil
 }
 
 // checkNormalForm checks the promises of ast.go on a parsed pattern.
-func checkNormalForm(p *Pattern) error {
+func checkNormalForm(p *patternTree) error {
 	if len(p.Branches) == 0 || len(p.Branches) > MaxBranches {
 		return fmt.Errorf("%d branches", len(p.Branches))
 	}
@@ -267,7 +267,7 @@ func checkNormalForm(p *Pattern) error {
 	return nil
 }
 
-func checkCond(c Cond) error {
+func checkCond(c cond) error {
 	strOps := func() error {
 		if len(c.Strs) == 0 {
 			return errors.New("no operands")
@@ -275,29 +275,29 @@ func checkCond(c Cond) error {
 		return nil
 	}
 	switch c.Kind {
-	case KindString, KindNumber, KindNull, KindBool, KindPrefix, KindPrefixIgnoreCase,
-		KindSuffix, KindSuffixIgnoreCase, KindEqualsIgnoreCase, KindExists:
+	case kindString, kindNumber, kindNull, kindBool, kindPrefix, kindPrefixIgnoreCase,
+		kindSuffix, kindSuffixIgnoreCase, kindEqualsIgnoreCase, kindExists:
 		if !utf8.ValidString(c.Str) {
 			return errors.New("invalid UTF-8")
 		}
 		return nil
-	case KindWildcard:
+	case kindWildcard:
 		return checkWildcard(c.Str)
-	case KindAnythingBut:
+	case kindAnythingBut:
 		if (len(c.Strs) == 0) == (len(c.Nums) == 0) {
 			return errors.New("want exactly one of Strs and Nums")
 		}
 		return nil
-	case KindAnythingButPrefix, KindAnythingButSuffix, KindAnythingButIgnoreCase:
+	case kindAnythingButPrefix, kindAnythingButSuffix, kindAnythingButIgnoreCase:
 		return strOps()
-	case KindAnythingButWildcard:
+	case kindAnythingButWildcard:
 		for _, s := range c.Strs {
 			if err := checkWildcard(s); err != nil {
 				return err
 			}
 		}
 		return strOps()
-	case KindNumeric:
+	case kindNumeric:
 		r := c.Range
 		if !r.HasLow && !r.HasHigh {
 			return errors.New("unbounded range")
@@ -306,7 +306,7 @@ func checkCond(c Cond) error {
 			return errors.New("empty range")
 		}
 		return nil
-	case KindCIDR:
+	case kindCIDR:
 		if !c.Prefix.IsValid() || c.Prefix != c.Prefix.Masked() {
 			return errors.New("prefix not valid or not masked")
 		}
@@ -352,7 +352,7 @@ func readParseCases(t *testing.T, file string) (cases []parseCase, lines []strin
 
 // parseOutcome is what Parse makes of a pattern, in the file's notation.
 func parseOutcome(pattern string) string {
-	p, err := Parse([]byte(pattern))
+	p, err := parse([]byte(pattern))
 	if err != nil {
 		var ip *InvalidPatternError
 		if errors.As(err, &ip) {
@@ -406,12 +406,12 @@ func TestParseFiles(t *testing.T) {
 	}
 }
 
-// checkParsed checks what must hold of every pattern Parse accepts: the
+// checkParsed checks what must hold of every pattern parse accepts: the
 // normal form, and that the pattern written back as JSON parses to the same
 // thing.
-func checkParsed(t testing.TB, data []byte) *Pattern {
+func checkParsed(t testing.TB, data []byte) *patternTree {
 	t.Helper()
-	p, err := Parse(data, WithMaxLength(0))
+	p, err := parse(data, WithMaxLength(0))
 	if err != nil {
 		t.Fatalf("Parse(%s): %v", data, err)
 	}
@@ -419,7 +419,7 @@ func checkParsed(t testing.TB, data []byte) *Pattern {
 		t.Fatalf("Parse(%s): not in normal form: %v", data, err)
 	}
 	back := formatJSON(p)
-	p2, err := Parse(back, WithMaxLength(0))
+	p2, err := parse(back, WithMaxLength(0))
 	if err != nil {
 		t.Fatalf("Parse(%s) (written back from %s): %v", back, data, err)
 	}
@@ -453,7 +453,7 @@ func TestParseLength(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse(tc.data, tc.opts...)
+			_, err := parse(tc.data, tc.opts...)
 			if tc.wantLen == 0 {
 				if err != nil {
 					t.Fatalf("Parse: %v", err)
@@ -467,7 +467,7 @@ func TestParseLength(t *testing.T) {
 			if tl.Length != tc.wantLen {
 				t.Errorf("Length = %d, want %d", tl.Length, tc.wantLen)
 			}
-			want := NewOptions(tc.opts...).MaxLength
+			want := newOptions(tc.opts...).MaxLength
 			if tl.Max != want {
 				t.Errorf("Max = %d, want %d", tl.Max, want)
 			}
@@ -498,7 +498,7 @@ func TestErrorMessages(t *testing.T) {
 	if got, want := (&InvalidEventError{Reason: "x"}).Error(), "Parameter Event is not valid."; got != want {
 		t.Errorf("InvalidEventError = %q, want %q", got, want)
 	}
-	if got := NewOptions().MaxLength; got != 2048 {
+	if got := newOptions().MaxLength; got != 2048 {
 		t.Errorf("default MaxLength = %d, want 2048", got)
 	}
 }
@@ -518,14 +518,14 @@ func TestParseTooComplex(t *testing.T) {
 		b.WriteString("}")
 		return []byte(b.String())
 	}
-	p, err := Parse(mk(9), WithMaxLength(0))
+	p, err := parse(mk(9), WithMaxLength(0))
 	if err != nil {
 		t.Fatalf("9 $or: %v", err)
 	}
 	if len(p.Branches) != 512 {
 		t.Errorf("9 $or: %d branches, want 512", len(p.Branches))
 	}
-	_, err = Parse(mk(10), WithMaxLength(0))
+	_, err = parse(mk(10), WithMaxLength(0))
 	var ip *InvalidPatternError
 	if !errors.As(err, &ip) || ip.Reason != "Rule is too complex" {
 		t.Errorf("10 $or: %v, want Rule is too complex", err)
@@ -540,7 +540,7 @@ func TestParseTooComplex(t *testing.T) {
 		fmt.Fprintf(&b, `{"a":[%d]}`, i)
 	}
 	b.WriteString("]}")
-	if _, err := Parse([]byte(b.String()), WithMaxLength(0)); !errors.As(err, &ip) || ip.Reason != "Rule is too complex" {
+	if _, err := parse([]byte(b.String()), WithMaxLength(0)); !errors.As(err, &ip) || ip.Reason != "Rule is too complex" {
 		t.Errorf("%d alternatives: %v, want Rule is too complex", MaxBranches+1, err)
 	}
 }
@@ -548,7 +548,7 @@ func TestParseTooComplex(t *testing.T) {
 // TestParseDeep checks that deep nesting is an error, not a stack overflow.
 func TestParseDeep(t *testing.T) {
 	deep := []byte(strings.Repeat(`{"a":`, 5000) + `["x"]` + strings.Repeat("}", 5000))
-	_, err := Parse(deep, WithMaxLength(0))
+	_, err := parse(deep, WithMaxLength(0))
 	var ip *InvalidPatternError
 	if !errors.As(err, &ip) || !strings.HasPrefix(ip.Reason, "Nesting depth exceeds the maximum allowed (1000)") {
 		t.Errorf("Parse(deep) = %v", err)
@@ -626,7 +626,7 @@ func BenchmarkParse(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := Parse(data); err != nil {
+				if _, err := parse(data); err != nil {
 					b.Fatal(err)
 				}
 			}

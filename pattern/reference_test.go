@@ -653,7 +653,7 @@ func TestRefMatchSemantics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Parse([]byte(tc.pattern)); err != nil {
+			if _, err := parse([]byte(tc.pattern)); err != nil {
 				t.Fatalf("Parse(%s): %v", tc.pattern, err)
 			}
 			e, err := decodeJSON([]byte(tc.event))

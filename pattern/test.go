@@ -9,7 +9,7 @@ package pattern
 // Test compiles the pattern into a Matcher of its own: to match many events,
 // build a Matcher once instead.
 func Test(pattern, event []byte, opts ...Option) (bool, error) {
-	p, err := Parse(pattern, opts...)
+	p, err := parse(pattern, opts...)
 	if err != nil {
 		return false, err
 	}
@@ -17,7 +17,7 @@ func Test(pattern, event []byte, opts ...Option) (bool, error) {
 		return false, err
 	}
 	m := New(opts...)
-	m.AddPattern("", p)
+	m.addPattern("", p)
 	var buf [1]string
 	ids, err := m.AppendMatch(buf[:0], event)
 	if err != nil {

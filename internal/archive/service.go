@@ -136,7 +136,7 @@ func internal(op string, err error) error {
 
 // checkPattern validates an archive's event pattern as PutRule does.
 func (s *Service) checkPattern(p string) error {
-	if _, err := pattern.Parse([]byte(p), s.cfg.PatternOptions...); err != nil {
+	if err := pattern.Validate([]byte(p), s.cfg.PatternOptions...); err != nil {
 		return eventbridge.PatternError(err)
 	}
 	return nil

@@ -144,7 +144,7 @@ func (s *Service) keepRuleQuota(ctx context.Context, r *catalog.Rule) error {
 
 // checkPattern validates an event pattern as PutRule does.
 func (s *Service) checkPattern(p string) error {
-	_, err := pattern.Parse([]byte(p), s.patternOpts...)
+	err := pattern.Validate([]byte(p), s.patternOpts...)
 	return PatternError(err)
 }
 
