@@ -1,7 +1,7 @@
 package pattern
 
 // Test reports whether event matches pattern, as EventBridge's
-// TestEventPattern does. An invalid pattern gives Parse's error (an
+// TestEventPattern does. An invalid pattern gives Validate's error (an
 // *InvalidPatternError or a *PatternTooLongError); an event that is not a
 // JSON object with the envelope fields AWS requires gives CheckEvent's
 // *InvalidEventError. The pattern is checked first.
