@@ -21,7 +21,7 @@ type Options struct {
 	// Replicas of the audit stream and the forwarding consumer (default 1).
 	Replicas int
 	// IndexPath is this process's event-history index file (SQLite),
-	// for example <data-dir>/audit-index.db.
+	// for example <data-dir>/cloudtrail-index.db.
 	IndexPath string
 	// Retention is how long records are kept, in the stream (MaxAge) and in
 	// the index (default DefaultRetention, 90 days).

@@ -1,5 +1,6 @@
-// Package awsapi is Conveyor's AWS JSON protocol layer (JSON 1.1 and 1.0, as EventBridge,
-// CloudTrail and SQS speak it): X-Amz-Target routing, request decoding into typed handler
+// Package awsapi is Conveyor's AWS JSON protocol layer.
+//
+// It serves JSON 1.1 and 1.0, as EventBridge, CloudTrail and SQS speak them: X-Amz-Target routing, request decoding into typed handler
 // inputs, AWS-shaped errors from one exception table (errors.json, generated into
 // errors_gen.go), AWS's validation messages, the caller's identity from the SigV4
 // Authorization header, and observers that see every call (for CloudTrail records and

@@ -5,11 +5,15 @@
 // enabled, disabled or deleted changes the matcher at once, without stopping
 // matching). A durable consumer reads the bus's stream; for every event it
 // asks the matcher which rules match, and for each of those rules' targets it
-// applies the target's transform and builds a [delivery.Job]. The jobs of a
-// batch of events are stored in the delivery stream before the events are
-// acknowledged on the bus stream: an event is never acknowledged before every
-// job it produced is stored, so a crash between the two re-routes it (the
-// delivery stream deduplicates the jobs by event id and target).
+// applies the target's transform and builds a [delivery.Job]. Each job is
+// first tried directly ([delivery.Runner.TryDirect]); the jobs a direct
+// attempt cannot take (the target is failing or busy, or the attempt failed)
+// are stored in the delivery stream. An event is acknowledged on its bus only
+// once every job it produced is delivered, stored or dead-lettered, so a crash
+// before that routes it again (at least once). Events being delivered report
+// their progress to the bus stream, so they are routed again within the ack
+// wait after a crash; an event whose jobs could not be stored is routed again
+// after a delay that doubles, up to a minute.
 //
 // The router also tells the delivery runner which targets exist, and puts
 // events on a bus for event-bus targets ([Router.PutEvent]).

@@ -28,8 +28,9 @@
 // # Names
 //
 // EventBridge names (bus names may contain '/', '.', '-' and '_') are not all
-// valid in NATS subjects or stream names. Every name is carried through one
-// encoding, [Token]: lowercase base32 ("extended hex" alphabet, 0-9a-v, no
+// valid in NATS subjects or stream names. Every stream, subject and consumer
+// name this package builds carries names through one encoding, [Token] (the
+// catalog's KV keys have an encoding of their own, see package catalog): lowercase base32 ("extended hex" alphabet, 0-9a-v, no
 // padding) of the name's bytes. Token is injective, and its output is a valid
 // subject token, stream name and consumer name. Names built from several
 // tokens join them with '-' (not in the alphabet), so they stay injective.

@@ -103,7 +103,7 @@ func DeliverySubject(bus, rule, id string) string {
 func DeliveryConsumer(bus, rule, id string) string { return Name("T", bus, rule, id) }
 
 // QueueStream is the name of the stream holding the messages of the queue
-// with ARN arn (a dead-letter queue; a later SQS API serves the same streams).
+// with ARN arn (a dead-letter queue, and the stream package sqs serves).
 func QueueStream(arn string) string { return Name("QUEUE", arn) }
 
 // QueueSubject is the subject messages of the queue with ARN arn are
