@@ -453,7 +453,8 @@ func (s *Service) replay(ctx context.Context, r *Replay) error {
 	}
 	st, err := s.js.Stream(ctx, StreamName(r.Archive))
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("Archive %s does not exist.", r.Archive) //nolint:staticcheck // AWS's sentence, shown as StateReason
+		//lint:ignore ST1005 AWS's sentence, shown as the replay's StateReason
+		return fmt.Errorf("Archive %s does not exist.", r.Archive)
 	}
 	if err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,11 +46,8 @@ func run(m *testing.M) int {
 		}
 		defer os.RemoveAll(dir)
 		conveyorBin = filepath.Join(dir, "conveyor")
-		gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(gocmd); err != nil {
-			gocmd = "go"
-		}
-		cmd := exec.Command(gocmd, "build", "-o", conveyorBin, "github.com/conveyor/conveyor/cmd/conveyor")
+		// The go command that runs the tests builds the binary.
+		cmd := exec.Command("go", "build", "-o", conveyorBin, "github.com/conveyor/conveyor/cmd/conveyor")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "chaos: build conveyor:", err)

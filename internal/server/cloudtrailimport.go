@@ -178,6 +178,7 @@ func (s *Server) importRecords(ctx context.Context, body io.Reader, toBus bool) 
 		}
 		found = true
 		if err := expectDelim(dec, '['); err != nil {
+			//lint:ignore ST1005 Records is the member's name
 			return nil, fmt.Errorf("Records is not a list: %w", err)
 		}
 		for i := 0; dec.More(); i++ {

@@ -320,6 +320,7 @@ func TestErrors(t *testing.T) {
 			return err
 		}, "InvalidParameterValue", "Value 21 for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided."},
 		{"receive attribute name", func() error {
+			//lint:ignore SA1019 the deprecated member still works, as on AWS
 			_, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, AttributeNames: []types.QueueAttributeName{"Nope"}})
 			return err
 		}, "InvalidAttributeName", "Unknown Attribute Nope."},
@@ -513,6 +514,7 @@ func TestVisibilityTimeout(t *testing.T) {
 	// receive gets it when it does.
 	start := time.Now()
 	second := receive(t, c, url, &sqs.ReceiveMessageInput{WaitTimeSeconds: 5, VisibilityTimeout: 30,
+		//lint:ignore SA1019 the deprecated member still works, as on AWS
 		AttributeNames: []types.QueueAttributeName{"ApproximateReceiveCount"}})
 	if len(second) != 1 || second[0].Attributes["ApproximateReceiveCount"] != "2" {
 		t.Fatalf("second receive %v", second)
@@ -752,6 +754,7 @@ func TestRestart(t *testing.T) {
 	if len(second) != 1 || aws.ToString(second[0].Body) != "second" {
 		t.Fatalf("after restart received %v", second)
 	}
+	//lint:ignore SA1019 the deprecated member still works, as on AWS
 	back := receive(t, c, q, &sqs.ReceiveMessageInput{WaitTimeSeconds: 5, AttributeNames: []types.QueueAttributeName{"All"}})
 	if len(back) != 1 || aws.ToString(back[0].Body) != "first" || back[0].Attributes["ApproximateReceiveCount"] != "2" {
 		t.Fatalf("received-not-deleted message after restart: %v", back)
