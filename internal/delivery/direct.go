@@ -102,7 +102,7 @@ func (r *Runner) directFor(k TargetKey) *direct {
 		d = &direct{
 			jobs: make(chan directJob, r.cfg.DirectQueue),
 			tm:   r.m.forTarget(k.Bus, k.Rule),
-			log:  r.log.With("event_bus_name", k.Bus, "rule_name", k.Rule, "target_id", k.ID),
+			log:  r.log.With("bus", k.Bus, "rule", k.Rule, "target_id", k.ID),
 		}
 		r.direct[k] = d
 	}

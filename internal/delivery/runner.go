@@ -358,7 +358,7 @@ const (
 // invocation plus MaxInFlight prefetched on this process.
 func (r *Runner) run(ctx context.Context, w *worker) {
 	defer close(w.done)
-	log := r.log.With("event_bus_name", w.key.Bus, "rule_name", w.key.Rule, "target_id", w.key.ID)
+	log := r.log.With("bus", w.key.Bus, "rule", w.key.Rule, "target_id", w.key.ID)
 	tm := r.m.forTarget(w.key.Bus, w.key.Rule)
 	sem := make(chan struct{}, r.cfg.MaxInFlight)
 	// The consume callback may still run after Stop; ended (under mu) keeps
@@ -613,7 +613,7 @@ func (r *Runner) Reject(job *Job, code string, cause error) error {
 	if job.Attempt == 0 {
 		job.Attempt = 1
 	}
-	log := r.log.With("event_bus_name", job.Bus, "rule_name", job.RuleName, "target_id", job.TargetID)
+	log := r.log.With("bus", job.Bus, "rule", job.RuleName, "target_id", job.TargetID)
 	return r.fail(r.m.forTarget(job.Bus, job.RuleName), log, job, cause, code, "")
 }
 

@@ -190,7 +190,7 @@ func (h *Handler) handle(r *http.Request, bus string, conv convert) (int, *Resul
 			if errors.Is(err, catalog.ErrNotFound) {
 				return http.StatusNotFound, nil, noBus(bus)
 			}
-			h.log.Error("storing an inbound event failed", "event_bus_name", bus, "event_id", ev.id, "err", err)
+			h.log.Error("storing an inbound event failed", "bus", bus, "event_id", ev.id, "err", err)
 			return http.StatusInternalServerError, nil, &apiError{Type: "InternalException", Message: "Internal service error: the event was not stored; send it again."}
 		}
 		res.Entries = append(res.Entries, ResultEntry{EventId: ev.id})
@@ -217,7 +217,7 @@ func (h *Handler) checkBus(ctx context.Context, bus string) (int, *apiError) {
 		if errors.Is(err, catalog.ErrNotFound) {
 			return http.StatusNotFound, noBus(bus)
 		}
-		h.log.Error("inbound: looking up a bus failed", "event_bus_name", bus, "err", err)
+		h.log.Error("inbound: looking up a bus failed", "bus", bus, "err", err)
 		return http.StatusInternalServerError, &apiError{Type: "InternalException", Message: "Internal service error."}
 	}
 	return 0, nil

@@ -470,7 +470,7 @@ func (b *bus) appendJobs(jobs []*delivery.Job, ru *rule, data []byte, eventID st
 				b.r.m.transformFailures.WithLabelValues(b.name, ru.name).Inc()
 				var tooLarge *transform.OutputTooLargeError
 				if !errors.As(err, &tooLarge) {
-					b.r.log.Error("transforming an event for a target; not delivered", "rule", ru.arn, "target", t.id, "event", eventID, "err", err)
+					b.r.log.Error("transforming an event for a target; not delivered", "rule_arn", ru.arn, "target_id", t.id, "event_id", eventID, "err", err)
 					continue
 				}
 				// It can never be delivered: the event itself goes to the
@@ -478,7 +478,7 @@ func (b *bus) appendJobs(jobs []*delivery.Job, ru *rule, data []byte, eventID st
 				job := b.job(ru, t, eventID, ingested, data)
 				if err := b.r.cfg.Runner.Reject(job, delivery.CodeInvalidParameter, err); err != nil {
 					b.r.log.Error("an event whose transformed input is too large could not be dead-lettered; dropped",
-						"rule", ru.arn, "target", t.id, "event", eventID, "err", err)
+						"rule_arn", ru.arn, "target_id", t.id, "event_id", eventID, "err", err)
 				}
 				continue
 			}

@@ -367,7 +367,7 @@ func (r *Router) applyRule(ch catalog.Change, targets map[delivery.TargetKey]boo
 				targets[k] = true
 				if synced {
 					if err := r.cfg.Runner.AddTarget(k); err != nil {
-						r.log.Error("starting target delivery", "target", k.String(), "err", err)
+						r.log.Error("starting target delivery", "bus", k.Bus, "rule", k.Rule, "target_id", k.ID, "err", err)
 					}
 				}
 			}
@@ -383,7 +383,7 @@ func (r *Router) applyRule(ch catalog.Change, targets map[delivery.TargetKey]boo
 		r.cfg.Runner.RemoveTarget(k)
 		ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
 		if err := r.cfg.Queue.DropTarget(ctx, k); err != nil {
-			r.log.Error("dropping a removed target's jobs", "target", k.String(), "err", err)
+			r.log.Error("dropping a removed target's jobs", "bus", k.Bus, "rule", k.Rule, "target_id", k.ID, "err", err)
 		}
 		cancel()
 	}
@@ -422,7 +422,7 @@ func (r *Router) compileRule(cr *catalog.Rule) *rule {
 			if err != nil {
 				// PutTargets validated it; a stored target that no longer
 				// compiles is a bug, not a reason to send the raw event.
-				r.log.Error("target transform does not compile; target skipped", "rule", cr.ARN, "target", t.Id, "err", err)
+				r.log.Error("target transform does not compile; target skipped", "rule_arn", cr.ARN, "target_id", t.Id, "err", err)
 				continue
 			}
 			ct.transform = tf

@@ -243,14 +243,14 @@ func (s *Scheduler) load(ctx context.Context, rules map[string]*entry, r *catalo
 	}
 	sched, err := Parse(r.ScheduleExpression)
 	if err != nil {
-		s.log.Error("stored schedule expression does not parse; rule not scheduled", "rule", r.ARN, "err", err)
+		s.log.Error("stored schedule expression does not parse; rule not scheduled", "rule_arn", r.ARN, "err", err)
 		delete(rules, r.Name)
 		return
 	}
 	sched = WithAnchor(sched, r.CreationTime)
 	base := r.LastModifiedTime
 	if last, _, err := s.last(ctx, r.Name); err != nil {
-		s.log.Error("reading a scheduled rule's last firing", "rule", r.ARN, "err", err)
+		s.log.Error("reading a scheduled rule's last firing", "rule_arn", r.ARN, "err", err)
 	} else if last != nil && last.RuleARN == r.ARN && last.Time.After(base) {
 		base = last.Time
 	}
@@ -323,7 +323,7 @@ func (s *Scheduler) claim(ctx context.Context, e *entry, at time.Time) (bool, er
 // fire claims the firing of e at at and, if this scheduler won it, sends
 // the scheduled event to the rule's targets.
 func (s *Scheduler) fire(ctx context.Context, e *entry, at time.Time) {
-	log := s.log.With("rule", e.arn, "scheduled", at)
+	log := s.log.With("rule_arn", e.arn, "scheduled", at)
 	won, err := s.claim(ctx, e, at)
 	if err != nil {
 		log.Error("claiming a scheduled firing; not fired", "err", err)
@@ -354,7 +354,7 @@ func (s *Scheduler) fire(ctx context.Context, e *entry, at time.Time) {
 	s.mu.Lock()
 	s.fired++
 	s.mu.Unlock()
-	log.Debug("scheduled rule fired", "event", ev.ID)
+	log.Debug("scheduled rule fired", "event_id", ev.ID)
 }
 
 // ScheduledEvent is the event a scheduled rule sends at at. Its id is
