@@ -67,8 +67,3 @@ func errFilterNotOnBus(arn, bus string) *awsapi.Error {
 func errNotCancellable(name, state string) *awsapi.Error {
 	return awsapi.Errorf(awsapi.CodeIllegalStatusException, "Replay %s cannot be cancelled in state %s.", name, state)
 }
-
-// errInvalidNextToken: style (as the control plane says it).
-func errInvalidNextToken() *awsapi.Error {
-	return awsapi.ValidationError("The NextToken provided is not valid.")
-}

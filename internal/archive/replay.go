@@ -14,6 +14,7 @@ import (
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/event"
+	"github.com/conveyor/conveyor/internal/paging"
 )
 
 // ---- StartReplay ----
@@ -188,8 +189,8 @@ func (s *Service) ListReplays(ctx context.Context, in *ListReplaysInput) (*ListR
 	if err := s.model.Validate("ListReplays", in); err != nil {
 		return nil, err
 	}
-	query := "ListReplays\x00" + deref(in.NamePrefix) + "\x00" + deref(in.EventSourceArn) + "\x00" + deref(in.State)
-	after, err := decodeToken(in.NextToken, query)
+	query := paging.Query("ListReplays", deref(in.NamePrefix), deref(in.EventSourceArn), deref(in.State))
+	after, err := paging.After(in.NextToken, query)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +205,7 @@ func (s *Service) ListReplays(ctx context.Context, in *ListReplaysInput) (*ListR
 			keep = append(keep, r)
 		}
 	}
-	pg, next := page(keep, in.Limit, func(r *Replay) string { return r.Name }, query)
+	pg, next := paging.Page(keep, func(r *Replay) string { return r.Name }, in.Limit, query, after)
 	out := &ListReplaysOutput{Replays: make([]ReplayItem, 0, len(pg)), NextToken: next}
 	for _, r := range pg {
 		out.Replays = append(out.Replays, ReplayItem{ReplayName: r.Name, EventSourceArn: r.EventSourceArn, State: r.State,

@@ -2,7 +2,6 @@ package archive
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/eventbridge"
+	"github.com/conveyor/conveyor/internal/paging"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/pattern"
 )
@@ -381,8 +381,8 @@ func (s *Service) ListArchives(ctx context.Context, in *ListArchivesInput) (*Lis
 	if err := s.model.Validate("ListArchives", in); err != nil {
 		return nil, err
 	}
-	query := "ListArchives\x00" + deref(in.NamePrefix) + "\x00" + deref(in.EventSourceArn) + "\x00" + deref(in.State)
-	after, err := decodeToken(in.NextToken, query)
+	query := paging.Query("ListArchives", deref(in.NamePrefix), deref(in.EventSourceArn), deref(in.State))
+	after, err := paging.After(in.NextToken, query)
 	if err != nil {
 		return nil, err
 	}
@@ -397,7 +397,7 @@ func (s *Service) ListArchives(ctx context.Context, in *ListArchivesInput) (*Lis
 			keep = append(keep, a)
 		}
 	}
-	pg, next := page(keep, in.Limit, func(a *Archive) string { return a.Name }, query)
+	pg, next := paging.Page(keep, func(a *Archive) string { return a.Name }, in.Limit, query, after)
 	out := &ListArchivesOutput{Archives: make([]ArchiveItem, 0, len(pg)), NextToken: next}
 	for _, a := range pg {
 		n, size := s.counts(ctx, a.Name)
@@ -503,40 +503,6 @@ func (s *Service) DeleteArchive(ctx context.Context, in *DeleteArchiveInput) (*D
 		return nil, internal("DeleteArchive", err)
 	}
 	return &DeleteArchiveOutput{}, nil
-}
-
-// ---- paging ----
-
-type pageToken struct {
-	After string `json:"a"`
-	Query string `json:"q"`
-}
-
-func decodeToken(tok *string, query string) (string, error) {
-	if tok == nil {
-		return "", nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(*tok)
-	var t pageToken
-	if err != nil || json.Unmarshal(raw, &t) != nil || t.Query != query || t.After == "" {
-		return "", errInvalidNextToken()
-	}
-	return t.After, nil
-}
-
-// page cuts the first page of items (sorted by key, already past the
-// token's position) and returns the token of the next page.
-func page[T any](items []T, limit *int, key func(T) string, query string) ([]T, *string) {
-	n := 100
-	if limit != nil {
-		n = *limit
-	}
-	if len(items) <= n {
-		return items, nil
-	}
-	b, _ := json.Marshal(pageToken{After: key(items[n-1]), Query: query})
-	tok := base64.RawURLEncoding.EncodeToString(b)
-	return items[:n], &tok
 }
 
 func deref(p *string) string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/catalog"
+	"github.com/conveyor/conveyor/internal/paging"
 )
 
 // CreateEventBusInput is AWS's CreateEventBusRequest.
@@ -148,8 +149,8 @@ func (s *Service) ListEventBuses(ctx context.Context, in *ListEventBusesInput) (
 	if err := s.validate("ListEventBuses", in); err != nil {
 		return nil, err
 	}
-	query := queryHash("ListEventBuses", deref(in.NamePrefix))
-	after, err := decodePageToken(in.NextToken, query)
+	query := paging.Query("ListEventBuses", deref(in.NamePrefix))
+	after, err := paging.After(in.NextToken, query)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +159,7 @@ func (s *Service) ListEventBuses(ctx context.Context, in *ListEventBusesInput) (
 		return nil, internal("ListEventBuses", err)
 	}
 	buses = filterPrefix(buses, deref(in.NamePrefix), func(b *catalog.Bus) string { return b.Name })
-	pg, next := page(buses, func(b *catalog.Bus) string { return b.Name }, in.Limit, query, after)
+	pg, next := paging.Page(buses, func(b *catalog.Bus) string { return b.Name }, in.Limit, query, after)
 	out := &ListEventBusesOutput{EventBuses: make([]EventBus, 0, len(pg)), NextToken: next}
 	for _, b := range pg {
 		out.EventBuses = append(out.EventBuses, EventBus{Name: b.Name, Arn: b.ARN, Description: b.Description, Policy: b.Policy,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/catalog"
+	"github.com/conveyor/conveyor/internal/paging"
 )
 
 // Transitional states AWS reports in the responses of DeleteConnection and
@@ -247,8 +248,8 @@ func (s *Service) ListConnections(ctx context.Context, in *ListConnectionsInput)
 	if err := s.validate("ListConnections", in); err != nil {
 		return nil, err
 	}
-	query := queryHash("ListConnections", deref(in.NamePrefix), deref(in.ConnectionState))
-	after, err := decodePageToken(in.NextToken, query)
+	query := paging.Query("ListConnections", deref(in.NamePrefix), deref(in.ConnectionState))
+	after, err := paging.After(in.NextToken, query)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +262,7 @@ func (s *Service) ListConnections(ctx context.Context, in *ListConnectionsInput)
 	if in.ConnectionState != nil {
 		conns = filter(conns, func(c *catalog.Connection) bool { return c.State == *in.ConnectionState })
 	}
-	pg, next := page(conns, name, in.Limit, query, after)
+	pg, next := paging.Page(conns, name, in.Limit, query, after)
 	out := &ListConnectionsOutput{Connections: make([]Connection, 0, len(pg)), NextToken: next}
 	for _, c := range pg {
 		out.Connections = append(out.Connections, Connection{ConnectionArn: c.ARN, Name: c.Name, ConnectionState: c.State,

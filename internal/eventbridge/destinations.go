@@ -9,6 +9,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/catalog"
+	"github.com/conveyor/conveyor/internal/paging"
 )
 
 // DestinationMembers are the members CreateApiDestination and
@@ -181,8 +182,8 @@ func (s *Service) ListApiDestinations(ctx context.Context, in *ListApiDestinatio
 	if err := s.validate("ListApiDestinations", in); err != nil {
 		return nil, err
 	}
-	query := queryHash("ListApiDestinations", deref(in.NamePrefix), deref(in.ConnectionArn))
-	after, err := decodePageToken(in.NextToken, query)
+	query := paging.Query("ListApiDestinations", deref(in.NamePrefix), deref(in.ConnectionArn))
+	after, err := paging.After(in.NextToken, query)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +196,7 @@ func (s *Service) ListApiDestinations(ctx context.Context, in *ListApiDestinatio
 	if in.ConnectionArn != nil {
 		ds = filter(ds, func(d *catalog.APIDestination) bool { return d.ConnectionArn == *in.ConnectionArn })
 	}
-	pg, next := page(ds, name, in.Limit, query, after)
+	pg, next := paging.Page(ds, name, in.Limit, query, after)
 	out := &ListApiDestinationsOutput{ApiDestinations: make([]ApiDestination, 0, len(pg)), NextToken: next}
 	for _, d := range pg {
 		out.ApiDestinations = append(out.ApiDestinations, ApiDestination{ApiDestinationArn: d.ARN, Name: d.Name,

@@ -74,11 +74,6 @@ func errManagedRule(rule, managedBy string) *awsapi.Error {
 		"Rule %s is managed by %s. Managed rules can only be changed by their service, or deleted with Force.", rule, managedBy)
 }
 
-// errInvalidNextToken: style.
-func errInvalidNextToken() *awsapi.Error {
-	return awsapi.ValidationError("The NextToken provided is not valid.")
-}
-
 // errTooManyTags: style.
 func errTooManyTags() *awsapi.Error {
 	return awsapi.ValidationError(fmt.Sprintf("A resource cannot have more than %d tags.", MaxTagsPerResource))

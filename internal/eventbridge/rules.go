@@ -6,6 +6,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/catalog"
+	"github.com/conveyor/conveyor/internal/paging"
 	"github.com/conveyor/conveyor/internal/schedule"
 	"github.com/conveyor/conveyor/pattern"
 )
@@ -265,8 +266,8 @@ func (s *Service) ListRules(ctx context.Context, in *ListRulesInput) (*ListRules
 	if err != nil {
 		return nil, err
 	}
-	query := queryHash("ListRules", bus.Name, deref(in.NamePrefix))
-	after, err := decodePageToken(in.NextToken, query)
+	query := paging.Query("ListRules", bus.Name, deref(in.NamePrefix))
+	after, err := paging.After(in.NextToken, query)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +277,7 @@ func (s *Service) ListRules(ctx context.Context, in *ListRulesInput) (*ListRules
 	}
 	ruleName := func(r *catalog.Rule) string { return r.Name }
 	rules = filterPrefix(rules, deref(in.NamePrefix), ruleName)
-	pg, next := page(rules, ruleName, in.Limit, query, after)
+	pg, next := paging.Page(rules, ruleName, in.Limit, query, after)
 	out := &ListRulesOutput{Rules: make([]Rule, 0, len(pg)), NextToken: next}
 	for _, r := range pg {
 		out.Rules = append(out.Rules, Rule{Name: r.Name, Arn: r.ARN, EventPattern: r.EventPattern, State: r.State,
@@ -409,8 +410,8 @@ func (s *Service) ListRuleNamesByTarget(ctx context.Context, in *ListRuleNamesBy
 	if err != nil {
 		return nil, err
 	}
-	query := queryHash("ListRuleNamesByTarget", bus.Name, *in.TargetArn)
-	after, err := decodePageToken(in.NextToken, query)
+	query := paging.Query("ListRuleNamesByTarget", bus.Name, *in.TargetArn)
+	after, err := paging.After(in.NextToken, query)
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +428,7 @@ func (s *Service) ListRuleNamesByTarget(ctx context.Context, in *ListRuleNamesBy
 			}
 		}
 	}
-	pg, next := page(names, func(n string) string { return n }, in.Limit, query, after)
+	pg, next := paging.Page(names, func(n string) string { return n }, in.Limit, query, after)
 	if pg == nil {
 		pg = []string{}
 	}

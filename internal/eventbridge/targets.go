@@ -9,6 +9,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/catalog"
+	"github.com/conveyor/conveyor/internal/paging"
 	"github.com/conveyor/conveyor/transform"
 )
 
@@ -230,14 +231,14 @@ func (s *Service) ListTargetsByRule(ctx context.Context, in *ListTargetsByRuleIn
 	if err != nil {
 		return nil, err
 	}
-	query := queryHash("ListTargetsByRule", r.EventBusName, r.Name)
-	after, err := decodePageToken(in.NextToken, query)
+	query := paging.Query("ListTargetsByRule", r.EventBusName, r.Name)
+	after, err := paging.After(in.NextToken, query)
 	if err != nil {
 		return nil, err
 	}
 	targets := slices.Clone(r.Targets)
 	slices.SortFunc(targets, func(a, b catalog.Target) int { return strings.Compare(a.Id, b.Id) })
-	pg, next := page(targets, func(t catalog.Target) string { return t.Id }, in.Limit, query, after)
+	pg, next := paging.Page(targets, func(t catalog.Target) string { return t.Id }, in.Limit, query, after)
 	if pg == nil {
 		pg = []catalog.Target{}
 	}

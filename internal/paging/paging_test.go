@@ -1,4 +1,4 @@
-package eventbridge
+package paging
 
 import (
 	"slices"
@@ -8,16 +8,16 @@ import (
 func TestPage(t *testing.T) {
 	items := []string{"a", "b", "c", "d", "e"}
 	id := func(s string) string { return s }
-	q := queryHash("test", "x")
+	q := Query("test", "x")
 	var got []string
 	var token *string
 	limit := 2
 	for range 10 {
-		after, err := decodePageToken(token, q)
+		after, err := After(token, q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pg, next := page(items, id, &limit, q, after)
+		pg, next := Page(items, id, &limit, q, after)
 		got = append(got, pg...)
 		if token = next; token == nil {
 			break
@@ -27,33 +27,33 @@ func TestPage(t *testing.T) {
 		t.Fatalf("pages = %v, want %v", got, items)
 	}
 	// A token of another query is refused.
-	tok := encodePageToken(queryHash("test", "y"), "b")
-	if _, err := decodePageToken(&tok, q); err == nil {
+	tok := Token(Query("test", "y"), "b")
+	if _, err := After(&tok, q); err == nil {
 		t.Fatal("token of another query accepted")
 	}
 	// An item deleted between two pages does not break paging.
-	pg, _ := page([]string{"a", "c", "d"}, id, nil, q, "b")
+	pg, _ := Page([]string{"a", "c", "d"}, id, nil, q, "b")
 	if !slices.Equal(pg, []string{"c", "d"}) {
 		t.Fatalf("page after a deleted key = %v", pg)
 	}
 }
 
 func FuzzPageToken(f *testing.F) {
-	q := queryHash("ListRules", "default", "")
-	f.Add(encodePageToken(q, "rule-1"))
+	q := Query("ListRules", "default", "")
+	f.Add(Token(q, "rule-1"))
 	f.Add("")
 	f.Add("e30")
 	f.Add("!!!")
 	f.Fuzz(func(t *testing.T, tok string) {
-		after, err := decodePageToken(&tok, q)
+		after, err := After(&tok, q)
 		if err != nil {
 			return
 		}
 		if after == "" {
 			t.Fatalf("token %q decoded to an empty key", tok)
 		}
-		again := encodePageToken(q, after)
-		if a2, err := decodePageToken(&again, q); err != nil || a2 != after {
+		again := Token(q, after)
+		if a2, err := After(&again, q); err != nil || a2 != after {
 			t.Fatalf("re-encoded token: %q, %v", a2, err)
 		}
 	})
