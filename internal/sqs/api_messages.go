@@ -279,6 +279,9 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 		if stopped {
 			return nil, errNoQueue()
 		}
+		if q.overLimit(now) {
+			return nil, awsapi.Errorf(awsapi.CodeOverLimit, "%s", overLimitMessage)
+		}
 		got, next := q.take(now, max, time.Duration(vt)*time.Second)
 		msgs, err := s.materialize(ctx, q, got, now, vt, sysWant, in.MessageAttributeNames)
 		if err != nil {

@@ -12,3 +12,6 @@ func (s *Service) Indexed(name string) int {
 	defer q.mu.Unlock()
 	return len(q.msgs)
 }
+
+// SetInFlightLimit sets the in-flight limit of the queues opened from now on.
+func (s *Service) SetInFlightLimit(n int) { s.inFlightLimit = n }

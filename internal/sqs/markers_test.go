@@ -2,10 +2,12 @@ package sqs_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -203,5 +205,36 @@ func TestQueueMetrics(t *testing.T) {
 	if got["conveyor_queue_messages depth visible"] != 2 || got["conveyor_queue_messages depth in_flight"] != 1 ||
 		got["conveyor_queue_messages depth delayed"] != 0 || got["conveyor_queue_oldest_message_age_seconds depth"] < 0 {
 		t.Errorf("metrics: %v", got)
+	}
+}
+
+// A queue with its limit of messages in flight answers a receive with
+// OverLimit, as SQS does past 120,000; deleting one makes room.
+func TestInFlightLimit(t *testing.T) {
+	ctx := context.Background()
+	_, c := bareService(t, storetest.Open(t), func(s *sqs.Service) { s.SetInFlightLimit(5) })
+	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("busy")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 8 {
+		if _, err := c.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("m")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 5})
+	if err != nil || len(out.Messages) != 5 {
+		t.Fatalf("first receive: %v, %d messages", err, len(out.Messages))
+	}
+	_, err = c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl})
+	var ae interface{ ErrorCode() string }
+	if !errors.As(err, &ae) || ae.ErrorCode() != "OverLimit" || !strings.Contains(err.Error(), "Too many messages have been received without being deleted.") {
+		t.Fatalf("receive past the limit: %v", err)
+	}
+	if _, err := c.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: q.QueueUrl, ReceiptHandle: out.Messages[0].ReceiptHandle}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl}); err != nil || len(out.Messages) != 1 {
+		t.Fatalf("after a delete: %v, %+v", err, out)
 	}
 }

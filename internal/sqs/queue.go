@@ -49,6 +49,9 @@ type queue struct {
 	// window plus the messages received and not deleted.
 	fresh  int
 	window int
+	// inFlightLimit is the most messages in flight at once (SQS's 120,000
+	// for standard queues); a receive past it is answered OverLimit.
+	inFlightLimit int
 
 	cctx jetstream.ConsumeContext
 	st   jetstream.Stream // the queue's stream (its handle: reads and deletes by sequence)
@@ -64,7 +67,7 @@ type savedState struct {
 func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, error) {
 	q := &queue{svc: s, arn: rec.ARN, name: rec.Name, stream: store.QueueStream(rec.ARN), subj: store.QueueSubject(rec.ARN),
 		gen: rec.Generation, rec: rec, msgs: map[uint64]*entry{}, wake: make(chan struct{}), saved: map[uint64]savedState{},
-		window: s.window}
+		window: s.window, inFlightLimit: s.inFlightLimit}
 	// A stream that exists already (dead letters written by an earlier
 	// version, before the queue was created) keeps its messages and takes
 	// the queue's retention.
@@ -325,6 +328,24 @@ func (q *queue) dropLocked(seq uint64, e *entry) {
 		q.wakeLocked()
 	}
 	delete(q.msgs, seq)
+}
+
+// overLimit reports whether the queue has its limit of messages in flight.
+// Only messages received before can be in flight, so they are counted only
+// when that many are indexed.
+func (q *queue) overLimit(now time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.msgs)-q.fresh < q.inFlightLimit {
+		return false
+	}
+	ms, n := now.UnixMilli(), 0
+	for _, e := range q.msgs {
+		if e.receives > 0 && e.visibleAt > ms {
+			n++
+		}
+	}
+	return n >= q.inFlightLimit
 }
 
 // counts returns the ApproximateNumberOfMessages* values. Messages past a

@@ -61,9 +61,12 @@ type Service struct {
 	queues map[string]*queue // by name
 	// window bounds each queue's index of messages never received (see
 	// queue.fresh); tests make it small.
-	window   int
-	closed   bool
-	draining atomic.Bool
+	window int
+	// inFlightLimit is each queue's limit of messages in flight; tests make
+	// it small.
+	inFlightLimit int
+	closed        bool
+	draining      atomic.Bool
 }
 
 // New opens (creating when needed) the bucket and starts every queue's
@@ -79,7 +82,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: cfg.Now, queues: map[string]*queue{},
-		window: defaultWindow}
+		window: defaultWindow, inFlightLimit: defaultInFlightLimit}
 	kv, err := s.js.KeyValue(ctx, Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -355,6 +358,14 @@ func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte) erro
 // defaultWindow is how many messages never received a queue keeps in
 // memory; the rest wait in its stream.
 const defaultWindow = 10000
+
+// defaultInFlightLimit is SQS's limit of messages in flight in a standard
+// queue.
+const defaultInFlightLimit = 120000
+
+// overLimitMessage is SQS's answer (OverLimit) to a receive from a queue
+// with its limit of messages in flight.
+const overLimitMessage = "Too many messages have been received without being deleted.\nPlease delete your received messages or let them timeout before receiving more."
 
 // forgetStates removes the receive states whose keys match filter (a key,
 // or "s.<generation>.>" for a whole queue) from the bucket's stream. A KV
