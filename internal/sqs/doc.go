@@ -26,11 +26,16 @@
 // Each queue keeps an in-memory index of its messages (sequence → state),
 // filled by an ordered, headers-only consumer of its stream (so messages
 // the runner publishes are seen as well) and the receive states loaded from
-// KV. ReceiveMessage takes the oldest visible messages, stamps them
+// KV. The index holds at most a window of 10,000 messages never received;
+// the consumer waits while it is full, and the rest stay in the stream, to
+// be indexed in order as receives make room. At most 120,000 messages are
+// in flight (OverLimit past that, as on SQS), so a queue's memory is bounded
+// whatever its backlog. ReceiveMessage takes the oldest visible messages, stamps them
 // invisible for the visibility timeout, writes their receive state, and
 // reads their bodies from the stream by sequence. A waiting (long-polling)
 // receive sleeps until a message is indexed, one becomes visible, or its
-// wait ends. DeleteMessage deletes the stream message and its state.
+// wait ends. DeleteMessage deletes the stream message and its state (purged
+// from the bucket's stream by subject, so no delete marker is left).
 //
 // Receipt handles are the queue's generation (random, new for every
 // CreateQueue), the sequence and the receive count, authenticated with an
