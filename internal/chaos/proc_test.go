@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -57,6 +58,29 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+var sourcesOnce sync.Once
+
+// statSources looks at every Go source and module file of the repository.
+// The tests' results depend on the binary built from them, which this
+// package does not import: the go command's test cache keeps the results
+// only while the files a test looked at are unchanged, so looking makes any
+// change to the sources run the tests again.
+func statSources() {
+	root := filepath.Join("..", "..")
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && (strings.HasSuffix(path, ".go") || d.Name() == "go.mod" || d.Name() == "go.sum") {
+			_, _ = os.Stat(path)
+		}
+		return nil
+	})
+}
+
 // proc is one `conveyor serve` process.
 type proc struct {
 	t    testing.TB
@@ -94,6 +118,9 @@ func start(t testing.TB, dataDir string, log *logBuffer, extra ...string) *proc 
 	if conveyorBin == "" {
 		t.Skip("chaos tests start server processes (skipped with -short)")
 	}
+	// Within a test, where the go command's test log sees it (TestMain's
+	// file accesses are not logged).
+	sourcesOnce.Do(statSources)
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "debug"}, extra...)
 	cmd := exec.Command(conveyorBin, args...)
 	cmd.Env = os.Environ()
