@@ -200,8 +200,15 @@ func (h *HTTP) attempt(ctx context.Context, d Destination, tp delivery.HTTPParam
 }
 
 func requestFailed(err error) error {
-	return &Error{Code: CodeClientError, Retry: true, Err: err,
-		Message: fmt.Sprintf("request to API destination endpoint failed: %v", err)}
+	// net/http's errors quote the whole URL, whose query string may hold a
+	// connection's secret parameters: the message keeps only the cause.
+	cause := err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		cause = ue.Err
+	}
+	return &Error{Code: CodeClientError, Retry: true, Err: cause,
+		Message: fmt.Sprintf("request to API destination endpoint failed: %v", cause)}
 }
 
 // plainHeader returns the headers of a request to d for plainHTTP, which

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,5 +135,17 @@ func TestOAuthRefusals(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "client-secret") {
 		t.Errorf("the error shows the secret: %v", err)
+	}
+}
+
+// A failed request's error does not quote the URL, whose query string may
+// hold a connection's secret parameters.
+func TestRequestFailedHidesURL(t *testing.T) {
+	err := requestFailed(&url.Error{Op: "Post", URL: "http://127.0.0.1:9/x?api_key=s3cr3t", Err: errors.New("connection refused")})
+	if strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("error: %v", err)
+	}
+	if errors.Unwrap(err) != nil && strings.Contains(errors.Unwrap(err).Error(), "s3cr3t") {
+		t.Errorf("wrapped error: %v", errors.Unwrap(err))
 	}
 }
