@@ -1,11 +1,9 @@
 package audit_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,25 +13,8 @@ import (
 
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/store/storetest"
+	"github.com/conveyor/conveyor/internal/syncbuf"
 )
-
-// syncBuffer is a log destination tests read while the recorder writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // smallPayloadJetStream is a JetStream on a nats-server that takes messages of
 // at most maxPayload bytes.
@@ -98,7 +79,7 @@ func TestRejectedRecords(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var logs syncBuffer
+			var logs syncbuf.Buffer
 			r := audit.NewRecorder(b, js, audit.RecorderConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			start := time.Now()
 			c := big(1)

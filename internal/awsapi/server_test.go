@@ -1,7 +1,6 @@
 package awsapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,13 +11,13 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/event"
+	"github.com/conveyor/conveyor/internal/syncbuf"
 )
 
 type echoInput struct {
@@ -355,7 +354,7 @@ func TestAuthenticator(t *testing.T) {
 }
 
 func TestObservers(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	hs, log := rawServer(t, awsapi.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	srv := hs.Config.Handler.(*awsapi.Server)
 	srv.Observe(func(ctx context.Context, c *awsapi.Call) { panic("observer bug") })
@@ -463,24 +462,6 @@ func TestRegister(t *testing.T) {
 		}
 	}()
 	awsapi.Handle(a, "Op", func(ctx context.Context, in *struct{}) (*struct{}, error) { return nil, nil })
-}
-
-// lockedBuffer is a log sink read by the test while the server writes to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // A handler returning a nil *Error as a non-nil error interface must not crash the server.

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/conveyor/conveyor/internal/syncbuf"
 )
 
 // TestDiskFull runs Conveyor on a small filesystem that fills up: every
@@ -33,7 +35,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(mnt, "data")
-	log := &logBuffer{}
+	log := &syncbuf.Buffer{}
 	sk := newSink(t)
 	p := start(t, dir, log)
 	eb := p.events()

@@ -20,6 +20,8 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/conveyor/conveyor/internal/syncbuf"
 )
 
 // sink is an HTTP target that counts the events it receives by id. The
@@ -136,7 +138,7 @@ type mgmtLog struct {
 func TestKillUnderLoad(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	log := &logBuffer{}
+	log := &syncbuf.Buffer{}
 	sk := newSink(t)
 	p := start(t, dir, log)
 	cur := &current{}

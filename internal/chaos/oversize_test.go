@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/conveyor/conveyor/internal/syncbuf"
 )
 
 // post sends one AWS JSON request with a body of the given reader; length
@@ -73,7 +75,7 @@ func rss(t testing.TB, pid int) int64 {
 // healthy and its memory bounded.
 func TestOversizedRequests(t *testing.T) {
 	ctx := context.Background()
-	p := start(t, t.TempDir(), &logBuffer{})
+	p := start(t, t.TempDir(), &syncbuf.Buffer{})
 	eb, q := p.events(), p.sqs()
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("keep"), EventPattern: aws.String(`{"source":["x"]}`)}); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -23,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/conveyor/conveyor/internal/syncbuf"
 )
 
 // conveyorBin is the conveyor binary TestMain builds.
@@ -87,25 +88,7 @@ type proc struct {
 	cmd  *exec.Cmd
 	url  string
 	done chan struct{}
-	log  *logBuffer
-}
-
-// logBuffer keeps everything a process wrote to stderr (its log).
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	log  *syncbuf.Buffer
 }
 
 var servingAddr = regexp.MustCompile(`msg="conveyor serving" addr=(\S+)`)
@@ -113,7 +96,7 @@ var servingAddr = regexp.MustCompile(`msg="conveyor serving" addr=(\S+)`)
 // start runs `conveyor serve` on dataDir with extra flags, logging at debug
 // level into log (shared across restarts, so every line any run wrote can be
 // checked), and waits until it serves.
-func start(t testing.TB, dataDir string, log *logBuffer, extra ...string) *proc {
+func start(t testing.TB, dataDir string, log *syncbuf.Buffer, extra ...string) *proc {
 	t.Helper()
 	if conveyorBin == "" {
 		t.Skip("chaos tests start server processes (skipped with -short)")

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/conveyor/conveyor/internal/syncbuf"
 )
 
 // openFDs counts the file descriptors process pid holds.
@@ -34,7 +36,7 @@ func openFDs(t testing.TB, pid int) int {
 func TestSlowClientFlood(t *testing.T) {
 	ctx := context.Background()
 	const limit = 64
-	p := start(t, t.TempDir(), &logBuffer{}, "--read-timeout", "2s", "--idle-timeout", "2s", "--max-connections", fmt.Sprint(limit))
+	p := start(t, t.TempDir(), &syncbuf.Buffer{}, "--read-timeout", "2s", "--idle-timeout", "2s", "--max-connections", fmt.Sprint(limit))
 	pid := p.cmd.Process.Pid
 	base := openFDs(t, pid)
 	addr := strings.TrimPrefix(p.url, "http://")

@@ -1,7 +1,6 @@
 package function_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,28 +14,15 @@ import (
 
 	"github.com/conveyor/conveyor/internal/delivery"
 	"github.com/conveyor/conveyor/internal/function"
+	"github.com/conveyor/conveyor/internal/syncbuf"
 	"github.com/conveyor/conveyor/internal/target"
 )
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 // records returns the JSON log records.
-func (s *syncBuffer) records(t *testing.T) []map[string]any {
+func records(t *testing.T, s *syncbuf.Buffer) []map[string]any {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []map[string]any
-	for line := range strings.SplitSeq(strings.TrimSpace(s.b.String()), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(s.String()), "\n") {
 		if line == "" {
 			continue
 		}
@@ -49,9 +35,9 @@ func (s *syncBuffer) records(t *testing.T) []map[string]any {
 	return out
 }
 
-func newInvoker(t *testing.T, cfg function.Config) (*function.Invoker, *syncBuffer) {
+func newInvoker(t *testing.T, cfg function.Config) (*function.Invoker, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.Region == "" {
 		cfg.Region = "eu-central-1"
@@ -97,7 +83,7 @@ func TestLocalOutputAndEnvironment(t *testing.T) {
 	id := strings.TrimSpace(string(idb))
 	var lines []string
 	finished := false
-	for _, r := range logs.records(t) {
+	for _, r := range records(t, logs) {
 		if r["function"] != "echo" || r["request_id"] != id {
 			t.Errorf("log record %v lacks function echo and request_id %s", r, id)
 		}
