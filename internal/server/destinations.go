@@ -133,17 +133,7 @@ func destinationOf(ad *catalog.APIDestination, conn *catalog.Connection) target.
 		},
 	}
 	a := conn.Auth
-	if o := a.OAuthParameters; o != nil {
-		oc := &target.OAuthClient{Endpoint: o.AuthorizationEndpoint, Method: o.HttpMethod,
-			Version: conn.LastModifiedTime.UTC().Format(time.RFC3339Nano)}
-		if o.ClientParameters != nil {
-			oc.ClientID, oc.ClientSecret = o.ClientParameters.ClientID, o.ClientParameters.ClientSecret
-		}
-		if p := o.OAuthHttpParameters; p != nil {
-			oc.Header, oc.Query, oc.Body = params(p.HeaderParameters), params(p.QueryStringParameters), params(p.BodyParameters)
-		}
-		d.Connection.OAuth = oc
-	}
+	d.Connection.OAuth = oauthClientOf(conn)
 	if a.ApiKeyAuthParameters != nil {
 		d.Connection.APIKeyName = a.ApiKeyAuthParameters.ApiKeyName
 		d.Connection.APIKeyValue = a.ApiKeyAuthParameters.ApiKeyValue
@@ -157,6 +147,24 @@ func destinationOf(ad *catalog.APIDestination, conn *catalog.Connection) target.
 		d.Connection.QueryStringParameters = params(p.QueryStringParameters)
 	}
 	return d
+}
+
+// oauthClientOf is how to get a token for conn; nil when it has no OAuth
+// parameters.
+func oauthClientOf(conn *catalog.Connection) *target.OAuthClient {
+	o := conn.Auth.OAuthParameters
+	if o == nil {
+		return nil
+	}
+	oc := &target.OAuthClient{Endpoint: o.AuthorizationEndpoint, Method: o.HttpMethod,
+		Version: conn.LastModifiedTime.UTC().Format(time.RFC3339Nano)}
+	if o.ClientParameters != nil {
+		oc.ClientID, oc.ClientSecret = o.ClientParameters.ClientID, o.ClientParameters.ClientSecret
+	}
+	if p := o.OAuthHttpParameters; p != nil {
+		oc.Header, oc.Query, oc.Body = params(p.HeaderParameters), params(p.QueryStringParameters), params(p.BodyParameters)
+	}
+	return oc
 }
 
 func params(ps []catalog.ConnectionParameter) map[string]string {
@@ -175,13 +183,13 @@ func params(ps []catalog.ConnectionParameter) map[string]string {
 // reason. Every process sharing the catalog may try; the first outcome for
 // that version of the connection stands.
 func (d *destinations) authorize(conn *catalog.Connection) {
-	dest := destinationOf(&catalog.APIDestination{}, conn)
-	if dest.Connection.OAuth == nil {
+	oc := oauthClientOf(conn)
+	if oc == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(d.run, 30*time.Second)
 	defer cancel()
-	_, ferr := target.FetchToken(ctx, d.tokens, dest.Connection.OAuth)
+	_, ferr := target.FetchToken(ctx, d.tokens, oc)
 	if ctx.Err() != nil {
 		return
 	}

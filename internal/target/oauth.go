@@ -1,7 +1,6 @@
 package target
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -108,7 +107,7 @@ func FetchToken(ctx context.Context, client *http.Client, o *OAuthClient) (Token
 		AccessToken string          `json:"access_token"`
 		ExpiresIn   json.RawMessage `json:"expires_in"`
 	}
-	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&answer); err != nil || answer.AccessToken == "" {
+	if err := json.Unmarshal(b, &answer); err != nil || answer.AccessToken == "" {
 		return Token{}, &Error{Code: CodeNoPermissions,
 			Message: "the connection's authorization endpoint answered no access_token"}
 	}
