@@ -171,6 +171,12 @@ func (r *Recorder) Commit(ctx context.Context, c *awsapi.Call) {
 		c.Err != nil && c.Err.Code == awsapi.CodeUnknownOperationException {
 		return
 	}
+	// A data event while data events are off is not recorded: skip it
+	// before FromAPICall marshals its output (PutEvents is the hot path).
+	if !r.b.cfg.DataEvents && IsDataEvent(EventSource(c.Service), c.Operation) {
+		r.skipped.Add(1)
+		return
+	}
 	r.CommitCall(ctx, FromAPICall(c))
 }
 
