@@ -326,7 +326,12 @@ func TestKillUnderLoad(t *testing.T) {
 	t.Logf("%d rule names tried, %d exist, %d PutRule and %d DeleteRule records", len(ml.created), len(exists), len(puts), len(dels))
 
 	// No secret in the history, the log or /metrics.
-	history := allRecords(ctx, t, ctc)
+	var history string
+	waitFor(t, 30*time.Second, "the event history read", func() (bool, error) {
+		var err error
+		history, err = allRecords(ctx, ctc)
+		return err == nil, err
+	})
 	_, metrics, err := p.get(ctx, "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -376,21 +381,20 @@ func recordedNames(ctx context.Context, c *ct.Client, eventName string) (map[str
 }
 
 // allRecords returns every record in the event history, concatenated.
-func allRecords(ctx context.Context, t testing.TB, c *ct.Client) string {
-	t.Helper()
+func allRecords(ctx context.Context, c *ct.Client) (string, error) {
 	var b strings.Builder
 	in := &ct.LookupEventsInput{MaxResults: aws.Int32(50)}
 	for {
 		out, err := c.LookupEvents(ctx, in)
 		if err != nil {
-			t.Fatalf("LookupEvents: %v", err)
+			return "", err
 		}
 		for _, e := range out.Events {
 			b.WriteString(aws.ToString(e.CloudTrailEvent))
 			b.WriteByte('\n')
 		}
 		if out.NextToken == nil {
-			return b.String()
+			return b.String(), nil
 		}
 		in.NextToken = out.NextToken
 	}
