@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/conveyor/conveyor/internal/identity"
 )
 
 // Call is what a record is built from: one API call, as the protocol layer
@@ -18,9 +20,12 @@ type Call struct {
 	Operation string
 
 	AccessKeyID string
-	// Principal is the user name an authenticator found for the key, if any;
-	// a key listed in Config.Identities is described by that entry instead.
-	Principal string
+	// Identity is the principal the key stands for, when the server knows it
+	// (see package identity); nil otherwise.
+	Identity *identity.Principal `json:",omitempty"`
+	// Account is the account the call acted in (recipientAccountId);
+	// default: Config.AccountID.
+	Account   string `json:",omitempty"`
 	Region    string // the region the call was made to; default: Config.Region
 	SourceIP  string
 	UserAgent string
@@ -59,9 +64,6 @@ type Config struct {
 	AccountID string
 	// Region is the default awsRegion.
 	Region string
-	// Identities maps access keys to configured identities; a key not listed
-	// is an IAM user named after the key.
-	Identities map[string]Identity
 	// DataEvents switches on the recording of data events (PutEvents, SQS
 	// message calls, S3 object calls). Off by default, as on AWS.
 	DataEvents bool
@@ -74,11 +76,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Region == "" {
 		return fmt.Errorf("audit: no region")
-	}
-	for k, id := range c.Identities {
-		if err := id.Validate(k); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -117,7 +114,10 @@ func NewBuilder(cfg Config) (*Builder, error) {
 // recorded (a data event while data-event logging is off).
 func (b *Builder) Build(c Call) (*Record, bool) {
 	source := EventSource(c.Service)
-	data := IsDataEvent(source, c.Operation)
+	// A call refused for its credentials is a management event whatever it
+	// asked for: who tried to get in matters more than what they sent.
+	authFailed := IsAuthenticationFailure(c.ErrorCode)
+	data := IsDataEvent(source, c.Operation) && !authFailed
 	if data && !b.cfg.DataEvents {
 		return nil, false
 	}
@@ -126,13 +126,17 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	if region == "" {
 		region = b.cfg.Region
 	}
+	account := c.Account
+	if account == "" {
+		account = b.cfg.AccountID
+	}
 	t := c.Time
 	if t.IsZero() {
 		t = time.Now()
 	}
 	rec := &Record{
 		EventVersion:        EventVersion,
-		UserIdentity:        b.userIdentity(c.AccessKeyID, c.Principal),
+		UserIdentity:        userIdentity(c, account),
 		EventTime:           t.UTC().Format(TimeFormat),
 		EventSource:         source,
 		EventName:           c.Operation,
@@ -147,7 +151,7 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 		ReadOnly:            readOnly,
 		EventType:           EventTypeAPICall,
 		ManagementEvent:     !data,
-		RecipientAccountID:  b.cfg.AccountID,
+		RecipientAccountID:  account,
 		EventCategory:       CategoryManagement,
 	}
 	if rec.EventID == "" {
@@ -156,9 +160,12 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	if data {
 		rec.EventCategory = CategoryData
 	}
-	if c.Parameters != nil {
+	switch {
+	case authFailed:
+		// Nobody known sent it: its parameters are not kept.
+	case c.Parameters != nil:
 		rec.RequestParameters = c.Parameters
-	} else {
+	default:
 		// A request that is not JSON was refused by the protocol layer; its
 		// record still says who tried what, with no parameters.
 		rec.RequestParameters, _ = recordJSON(c.Request, data)
@@ -171,10 +178,12 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	if c.ErrorCode == "" {
 		resp = c.Response
 	}
-	if c.Resources != nil {
+	switch {
+	case authFailed:
+	case c.Resources != nil:
 		rec.Resources = slices.Clone(c.Resources) // bound may cut them
-	} else {
-		rec.Resources = resourcesOf(serviceOf(source), c.Operation, region, b.cfg.AccountID, c.Request, resp)
+	default:
+		rec.Resources = resourcesOf(serviceOf(source), c.Operation, region, account, c.Request, resp)
 	}
 	rec.bound()
 	return rec, true

@@ -1,102 +1,63 @@
 package audit
 
 import (
-	"fmt"
 	"regexp"
+	"strings"
+
+	"github.com/conveyor/conveyor/internal/identity"
 )
 
-// Identity types a configured identity can have.
-const (
-	IdentityIAMUser = "IAMUser"
-	IdentityRoot    = "Root"
-	// IdentityUnknown is used for a call that carried no access key.
-	IdentityUnknown = "Unknown"
-)
+// IdentityUnknown is the userIdentity type of a call that carried no access
+// key, or one that failed authentication.
+const IdentityUnknown = "Unknown"
 
-// Identity is what the configuration says about one access key.
-type Identity struct {
-	// Type is IAMUser (the default) or Root.
-	Type string `json:"type,omitempty"`
-	// UserName is the IAM user's name (IAMUser only).
-	UserName string `json:"userName,omitempty"`
-	// PrincipalID is the user's unique ID (AIDA…); default: the access key.
-	PrincipalID string `json:"principalId,omitempty"`
-	// AccountID defaults to the server's account.
-	AccountID string `json:"accountId,omitempty"`
-}
+// authenticationFailures are the error codes of calls refused for their
+// credentials (see awsapi.SigV4Verifier).
+var authenticationFailures = set("MissingAuthenticationTokenException", "UnrecognizedClientException",
+	"InvalidSignatureException", "IncompleteSignatureException", "SignatureDoesNotMatch",
+	"InvalidAccessKeyId", "MissingSecurityHeader", "InvalidClientTokenId", "MissingAuthenticationToken")
 
-var iamUserName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-
-// Validate says whether the identity can be used for key.
-func (id Identity) Validate(key string) error {
-	switch id.Type {
-	case "", IdentityIAMUser:
-		if id.UserName != "" && !iamUserName.MatchString(id.UserName) {
-			return fmt.Errorf("audit: identity for %s: user name %q is not a valid IAM user name", key, id.UserName)
-		}
-	case IdentityRoot:
-		if id.UserName != "" {
-			return fmt.Errorf("audit: identity for %s: a Root identity has no user name", key)
-		}
-	default:
-		return fmt.Errorf("audit: identity for %s: type %q is not IAMUser or Root", key, id.Type)
-	}
-	if id.AccountID != "" && !accountID.MatchString(id.AccountID) {
-		return fmt.Errorf("audit: identity for %s: account %q is not 12 digits", key, id.AccountID)
-	}
-	return nil
+// IsAuthenticationFailure says whether errorCode refuses a call for its
+// credentials: its caller is not known, whatever key it named.
+func IsAuthenticationFailure(errorCode string) bool {
+	return errorCode != "" && authenticationFailures[errorCode]
 }
 
 var accountID = regexp.MustCompile(`^\d{12}$`)
 
-// userIdentity derives the record's userIdentity from the access key that
-// signed the call.
+// userIdentity derives the record's userIdentity from the call.
 //
-// A key that the configuration does not name is an IAM user whose name and
-// principal ID are the key itself (or, for the name, the principal an
-// authenticator found for the key). Conveyor accepts any key by default, as
-// local AWS emulators do; calling every such caller Root would merge them all
-// into one identity, while naming the user after the key keeps "who did what"
-// answerable (Username lookups tell callers apart) without claiming a user
-// name nobody configured.
-func (b *Builder) userIdentity(key, principal string) UserIdentity {
-	if key == "" {
-		return UserIdentity{Type: IdentityUnknown, AccountID: b.cfg.AccountID}
-	}
-	id, ok := b.cfg.Identities[key]
-	if !ok {
-		id = Identity{Type: IdentityIAMUser, UserName: key}
-		if principal != "" && iamUserName.MatchString(principal) {
-			id.UserName = principal
+// A principal the server knows (package identity) is shown as it is. A call
+// refused for its credentials is Unknown, with the key it claimed. Any other
+// key is an IAM user whose name and principal ID are the key itself:
+// Conveyor without a key file accepts any key, as local AWS emulators do;
+// calling every such caller Root would merge them all into one identity,
+// while naming the user after the key keeps "who did what" answerable
+// (Username lookups tell callers apart) without claiming a user name nobody
+// configured.
+func userIdentity(c Call, account string) UserIdentity {
+	switch {
+	case IsAuthenticationFailure(c.ErrorCode) || c.AccessKeyID == "":
+		return UserIdentity{Type: IdentityUnknown, AccountID: account, AccessKeyID: c.AccessKeyID}
+	case c.Identity != nil:
+		p := c.Identity
+		id := UserIdentity{Type: p.Type, PrincipalID: p.PrincipalID, ARN: p.ARN, AccountID: p.AccountID,
+			AccessKeyID: c.AccessKeyID, UserName: p.UserName}
+		if p.Type == identity.TypeAssumedRole {
+			id.SessionContext = &SessionContext{SessionIssuer: SessionIssuer{Type: "Role", PrincipalID: p.RoleID,
+				ARN: "arn:aws:iam::" + p.AccountID + ":role/" + p.RoleName, AccountID: p.AccountID, UserName: p.RoleName}}
 		}
+		return id
+	default:
+		return UserIdentity{Type: identity.TypeIAMUser, PrincipalID: c.AccessKeyID,
+			ARN: "arn:aws:iam::" + account + ":user/" + c.AccessKeyID, AccountID: account,
+			AccessKeyID: c.AccessKeyID, UserName: c.AccessKeyID}
 	}
-	acct := id.AccountID
-	if acct == "" {
-		acct = b.cfg.AccountID
-	}
-	if id.Type == IdentityRoot {
-		return UserIdentity{
-			Type:        IdentityRoot,
-			PrincipalID: acct,
-			ARN:         "arn:aws:iam::" + acct + ":root",
-			AccountID:   acct,
-			AccessKeyID: key,
-		}
-	}
-	name := id.UserName
-	if name == "" {
-		name = key
-	}
-	principalID := id.PrincipalID
-	if principalID == "" {
-		principalID = key
-	}
-	return UserIdentity{
-		Type:        IdentityIAMUser,
-		PrincipalID: principalID,
-		ARN:         "arn:aws:iam::" + acct + ":user/" + name,
-		AccountID:   acct,
-		AccessKeyID: key,
-		UserName:    name,
-	}
+}
+
+// sessionName is the role session an AssumedRole's principal ID ends in
+// ("AROA…:session").
+func sessionName(principalID string) string {
+	_, s, _ := strings.Cut(principalID, ":")
+	return s
 }

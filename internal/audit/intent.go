@@ -143,7 +143,7 @@ func (j *Journal) intentOf(call Call) Call {
 		}
 		call.Request = nil
 	}
-	for _, f := range []*string{&call.AccessKeyID, &call.Principal, &call.Region, &call.SourceIP, &call.UserAgent, &call.RequestID} {
+	for _, f := range []*string{&call.AccessKeyID, &call.Region, &call.SourceIP, &call.UserAgent, &call.RequestID} {
 		*f = cut(*f)
 	}
 	return call

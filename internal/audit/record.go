@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/conveyor/conveyor/internal/identity"
 )
 
 // Values of fixed record fields, as AWS writes them.
@@ -74,6 +76,22 @@ type UserIdentity struct {
 	AccountID   string `json:"accountId,omitempty"`
 	AccessKeyID string `json:"accessKeyId,omitempty"`
 	UserName    string `json:"userName,omitempty"`
+	// SessionContext says which role an AssumedRole's session is of.
+	SessionContext *SessionContext `json:"sessionContext,omitempty"`
+}
+
+// SessionContext is userIdentity.sessionContext of an assumed role.
+type SessionContext struct {
+	SessionIssuer SessionIssuer `json:"sessionIssuer"`
+}
+
+// SessionIssuer is the role a session was assumed from.
+type SessionIssuer struct {
+	Type        string `json:"type"`
+	PrincipalID string `json:"principalId"`
+	ARN         string `json:"arn"`
+	AccountID   string `json:"accountId"`
+	UserName    string `json:"userName"`
 }
 
 // Resource is a resource the call names.
@@ -120,8 +138,10 @@ func (r *Record) Username() string {
 	switch {
 	case id.UserName != "":
 		return id.UserName
-	case id.Type == IdentityRoot:
+	case id.Type == identity.TypeRoot:
 		return "root"
+	case id.Type == identity.TypeAssumedRole:
+		return sessionName(id.PrincipalID)
 	default:
 		return id.PrincipalID
 	}

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/conveyor/conveyor/internal/identity"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -37,11 +40,17 @@ func testConfig() Config {
 	return Config{
 		AccountID: "123456789012",
 		Region:    "us-east-1",
-		Identities: map[string]Identity{
-			"AKIAALICE": {UserName: "alice", PrincipalID: "AIDAALICE0000000000"},
-			"AKIAROOT":  {Type: IdentityRoot},
-		},
 	}
+}
+
+// testIdentities are the principals of the keys the test calls use, as a key
+// file would name them.
+var testIdentities = map[string]*identity.Principal{
+	"AKIAALICE": {Type: "IAMUser", PrincipalID: "AIDAALICE0000000000", ARN: "arn:aws:iam::123456789012:user/alice",
+		AccountID: "123456789012", UserName: "alice"},
+	"AKIAROOT": {Type: "Root", PrincipalID: "123456789012", ARN: "arn:aws:iam::123456789012:root", AccountID: "123456789012"},
+	"ASIADEPLOY": {Type: "AssumedRole", PrincipalID: "AROADEPLOYER000000000:ci", ARN: "arn:aws:sts::123456789012:assumed-role/deployer/ci",
+		AccountID: "123456789012", RoleName: "deployer", RoleID: "AROADEPLOYER000000000", SessionName: "ci"},
 }
 
 func testBuilder(t testing.TB, cfg Config) *Builder {
@@ -77,7 +86,7 @@ func TestRecordGolden(t *testing.T) {
 			cfg := testConfig()
 			cfg.DataEvents = tc.DataEvents
 			rec, ok := testBuilder(t, cfg).Build(Call{
-				Service: tc.Service, Operation: tc.Operation, AccessKeyID: tc.AccessKeyID,
+				Service: tc.Service, Operation: tc.Operation, AccessKeyID: tc.AccessKeyID, Identity: testIdentities[tc.AccessKeyID],
 				Region: tc.Region, SourceIP: tc.SourceIP, UserAgent: tc.UserAgent,
 				RequestID: tc.RequestID, Request: tc.Request, Response: tc.Response,
 				ErrorCode: tc.ErrorCode, ErrorMessage: tc.ErrorMessage, Time: testTime,
@@ -121,25 +130,52 @@ func TestRecordGolden(t *testing.T) {
 
 func TestUserIdentity(t *testing.T) {
 	b := testBuilder(t, testConfig())
+	role := &SessionContext{SessionIssuer: SessionIssuer{Type: "Role", PrincipalID: "AROADEPLOYER000000000",
+		ARN: "arn:aws:iam::123456789012:role/deployer", AccountID: "123456789012", UserName: "deployer"}}
 	for _, c := range []struct {
-		key, principal string
+		key, errorCode string
 		want           UserIdentity
 		username       string
 	}{
-		{"AKIAALICE", "ignored", UserIdentity{Type: "IAMUser", PrincipalID: "AIDAALICE0000000000",
+		{"AKIAALICE", "", UserIdentity{Type: "IAMUser", PrincipalID: "AIDAALICE0000000000",
 			ARN: "arn:aws:iam::123456789012:user/alice", AccountID: "123456789012", AccessKeyID: "AKIAALICE", UserName: "alice"}, "alice"},
 		{"AKIAROOT", "", UserIdentity{Type: "Root", PrincipalID: "123456789012", ARN: "arn:aws:iam::123456789012:root",
 			AccountID: "123456789012", AccessKeyID: "AKIAROOT"}, "root"},
+		{"ASIADEPLOY", "", UserIdentity{Type: "AssumedRole", PrincipalID: "AROADEPLOYER000000000:ci",
+			ARN: "arn:aws:sts::123456789012:assumed-role/deployer/ci", AccountID: "123456789012", AccessKeyID: "ASIADEPLOY",
+			SessionContext: role}, "ci"},
 		{"AKIAOTHER", "", UserIdentity{Type: "IAMUser", PrincipalID: "AKIAOTHER", ARN: "arn:aws:iam::123456789012:user/AKIAOTHER",
 			AccountID: "123456789012", AccessKeyID: "AKIAOTHER", UserName: "AKIAOTHER"}, "AKIAOTHER"},
-		{"AKIAOTHER", "carol", UserIdentity{Type: "IAMUser", PrincipalID: "AKIAOTHER", ARN: "arn:aws:iam::123456789012:user/carol",
-			AccountID: "123456789012", AccessKeyID: "AKIAOTHER", UserName: "carol"}, "carol"},
 		{"", "", UserIdentity{Type: "Unknown", AccountID: "123456789012"}, ""},
+		// A call refused for its credentials names the key it claimed, no more.
+		{"AKIAALICE", "InvalidSignatureException", UserIdentity{Type: "Unknown", AccountID: "123456789012", AccessKeyID: "AKIAALICE"}, ""},
+		{"AKIANOBODY", "UnrecognizedClientException", UserIdentity{Type: "Unknown", AccountID: "123456789012", AccessKeyID: "AKIANOBODY"}, ""},
 	} {
-		rec, _ := b.Build(Call{Service: "events", Operation: "ListRules", AccessKeyID: c.key, Principal: c.principal})
-		if rec.UserIdentity != c.want || rec.Username() != c.username {
-			t.Errorf("key %q principal %q: %+v (%q), want %+v (%q)", c.key, c.principal, rec.UserIdentity, rec.Username(), c.want, c.username)
+		rec, _ := b.Build(Call{Service: "events", Operation: "ListRules", AccessKeyID: c.key, Identity: testIdentities[c.key],
+			ErrorCode: c.errorCode})
+		got := rec.UserIdentity
+		same := reflect.DeepEqual(got, c.want)
+		if !same || rec.Username() != c.username {
+			t.Errorf("key %q error %q: %+v (%q), want %+v (%q)", c.key, c.errorCode, got, rec.Username(), c.want, c.username)
 		}
+	}
+}
+
+// A call refused for its credentials is recorded as a management event
+// (PutEvents too, with data events off), without what it sent.
+func TestAuthenticationFailureRecord(t *testing.T) {
+	b := testBuilder(t, testConfig())
+	rec, ok := b.Build(Call{Service: "events", Operation: "PutEvents", AccessKeyID: "AKIAALICE",
+		Request:   []byte(`{"Entries":[{"Source":"x","DetailType":"y","Detail":"{}"}]}`),
+		ErrorCode: "InvalidSignatureException", ErrorMessage: "The request signature we calculated does not match"})
+	if !ok {
+		t.Fatal("failed authentication of PutEvents not recorded")
+	}
+	if rec.EventCategory != CategoryManagement || !rec.ManagementEvent || rec.RequestParameters != nil || len(rec.Resources) != 0 {
+		t.Errorf("record: %+v", rec)
+	}
+	if _, ok := b.Build(Call{Service: "events", Operation: "PutEvents", AccessKeyID: "AKIAALICE"}); ok {
+		t.Error("an authenticated PutEvents is recorded with data events off")
 	}
 }
 
@@ -147,9 +183,6 @@ func TestConfigValidate(t *testing.T) {
 	for _, c := range []Config{
 		{AccountID: "123", Region: "us-east-1"},
 		{AccountID: "123456789012"},
-		{AccountID: "123456789012", Region: "us-east-1", Identities: map[string]Identity{"k": {Type: "Role"}}},
-		{AccountID: "123456789012", Region: "us-east-1", Identities: map[string]Identity{"k": {Type: "Root", UserName: "x"}}},
-		{AccountID: "123456789012", Region: "us-east-1", Identities: map[string]Identity{"k": {UserName: "no spaces"}}},
 	} {
 		if _, err := NewBuilder(c); err == nil {
 			t.Errorf("config %+v accepted", c)
@@ -194,7 +227,7 @@ func TestRecordBounds(t *testing.T) {
 		{name: "large request", call: Call{Request: big(MaxElementsSize)}, omitReq: true},
 		{name: "large response", call: Call{Request: big(10), Response: big(MaxElementsSize)}, omitResp: true},
 		{name: "both, and long strings", call: Call{Request: big(900 << 10), Response: big(900 << 10), UserAgent: long,
-			AccessKeyID: long, Principal: long, Region: long}, omitReq: true, omitResp: true, wantUA: MaxStringField},
+			AccessKeyID: long, Region: long}, omitReq: true, omitResp: true, wantUA: MaxStringField},
 		{name: "failed", call: Call{Request: big(900 << 10), ErrorCode: "ValidationException", ErrorMessage: "Value '" + long + "' is bad"},
 			omitReq: true, wantErrMsg: MaxStringField},
 	} {

@@ -4,23 +4,30 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+
+	"github.com/conveyor/conveyor/internal/identity"
 )
 
 // Caller is who made an API call, as far as the request tells: the SigV4 credential scope
-// (access key id, region, service) and the connection. An unsigned request has an anonymous
-// caller (Anonymous true, AccessKeyID empty).
+// (access key id, region, service) and the connection, and, once an Authenticator has found
+// the key, the principal it stands for. An unsigned request has an anonymous caller
+// (Anonymous true, AccessKeyID empty).
 type Caller struct {
 	AccessKeyID string // from the SigV4 Credential; "" when unsigned
-	Region      string // the credential scope's region (the client's configured region)
+	Region      string // the credential scope's region, else the server's default region
 	Service     string // the credential scope's service, e.g. "events"
-	SourceIP    string // the client's address (no port)
-	UserAgent   string
-	RequestID   string // the x-amzn-RequestId of this call
-	Anonymous   bool   // no (parsable) SigV4 Authorization header
-	// Principal is set by an Authenticator that maps keys to identities (e.g. a user name);
-	// empty otherwise.
-	Principal string
+	// Account is the account the call acts in: its principal's, else the server's default.
+	Account   string
+	SourceIP  string // the client's address (no port)
+	UserAgent string
+	RequestID string // the x-amzn-RequestId of this call
+	Anonymous bool   // no (parsable) SigV4 signature
+	// Identity is the principal an Authenticator found for the key (nil when none did).
+	Identity *identity.Principal
+	// Verified says the request's signature was checked against the key's secret.
+	Verified bool
 }
 
 type callerKey struct{}
@@ -45,6 +52,18 @@ type SigV4 struct {
 	Service       string
 	SignedHeaders []string
 	Signature     string
+	// Presigned says the signature came in the query (X-Amz-Signature), not a header.
+	Presigned bool
+}
+
+// setCredential sets the key and scope from "AKID/20240101/us-east-1/events/aws4_request".
+func (s *SigV4) setCredential(v string) bool {
+	scope := strings.Split(v, "/")
+	if len(scope) != 5 || scope[4] != "aws4_request" || scope[0] == "" {
+		return false
+	}
+	s.AccessKeyID, s.Date, s.Region, s.Service = scope[0], scope[1], scope[2], scope[3]
+	return true
 }
 
 // ParseSigV4 parses an Authorization header of the form
@@ -62,11 +81,9 @@ func ParseSigV4(header string) (s SigV4, ok bool) {
 		}
 		switch k {
 		case "Credential":
-			scope := strings.Split(v, "/")
-			if len(scope) != 5 || scope[4] != "aws4_request" || scope[0] == "" {
+			if !s.setCredential(v) {
 				return SigV4{}, false
 			}
-			s.AccessKeyID, s.Date, s.Region, s.Service = scope[0], scope[1], scope[2], scope[3]
 		case "SignedHeaders":
 			s.SignedHeaders = strings.Split(v, ";")
 		case "Signature":
@@ -80,20 +97,21 @@ func ParseSigV4(header string) (s SigV4, ok bool) {
 }
 
 // Authenticator decides whether a request may proceed (signature verification, key lists).
-// The server has parsed c from the request already; Authenticate may refine it (for example
-// set Principal) and returns an *Error such as UnrecognizedClientException or
-// InvalidSignatureException to refuse the call. body is the full request body.
+// The server has parsed c from the request already; Authenticate may refine it (set Identity,
+// Account, Verified) and returns an *Error such as UnrecognizedClientException or
+// InvalidSignatureException to refuse the call. body is the full request body; service is
+// the signing name of the service the request is routed to ("events", "sqs", …).
 // Handlers never see the difference: they read CallerFrom(ctx).
 type Authenticator interface {
-	Authenticate(r *http.Request, body []byte, c *Caller) error
+	Authenticate(r *http.Request, body []byte, service string, c *Caller) error
 }
 
 // AuthenticatorFunc adapts a function to Authenticator.
-type AuthenticatorFunc func(r *http.Request, body []byte, c *Caller) error
+type AuthenticatorFunc func(r *http.Request, body []byte, service string, c *Caller) error
 
 // Authenticate calls f.
-func (f AuthenticatorFunc) Authenticate(r *http.Request, body []byte, c *Caller) error {
-	return f(r, body, c)
+func (f AuthenticatorFunc) Authenticate(r *http.Request, body []byte, service string, c *Caller) error {
+	return f(r, body, service, c)
 }
 
 // callerOf reads the caller from the request.
@@ -104,8 +122,40 @@ func callerOf(r *http.Request, requestID string) Caller {
 	} else {
 		c.SourceIP = r.RemoteAddr
 	}
-	if s, ok := ParseSigV4(r.Header.Get("Authorization")); ok {
+	if s, ok := sigV4Of(r); ok {
 		c.AccessKeyID, c.Region, c.Service, c.Anonymous = s.AccessKeyID, s.Region, s.Service, false
 	}
 	return c
+}
+
+// sigV4Of parses the request's signature: the Authorization header, else the query of a
+// presigned URL.
+func sigV4Of(r *http.Request) (SigV4, bool) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		return ParseSigV4(h)
+	}
+	if r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, "X-Amz-") {
+		return parsePresigned(r.URL.Query())
+	}
+	return SigV4{}, false
+}
+
+// parsePresigned reads the signature of a presigned URL's query (X-Amz-Algorithm,
+// X-Amz-Credential, X-Amz-SignedHeaders, X-Amz-Signature).
+func parsePresigned(q url.Values) (s SigV4, ok bool) {
+	if q.Get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" {
+		return SigV4{}, false
+	}
+	if !s.setCredential(q.Get("X-Amz-Credential")) {
+		return SigV4{}, false
+	}
+	if h := q.Get("X-Amz-SignedHeaders"); h != "" {
+		s.SignedHeaders = strings.Split(h, ";")
+	}
+	s.Signature = q.Get("X-Amz-Signature")
+	s.Presigned = true
+	if s.Signature == "" || len(s.SignedHeaders) == 0 {
+		return SigV4{}, false
+	}
+	return s, true
 }

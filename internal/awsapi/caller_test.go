@@ -13,9 +13,9 @@ func TestParseSigV4(t *testing.T) {
 		ok   bool
 	}{
 		{"AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/events/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcd",
-			SigV4{"AKID", "20240101", "us-east-1", "events", []string{"host", "x-amz-date"}, "abcd"}, true},
+			SigV4{"AKID", "20240101", "us-east-1", "events", []string{"host", "x-amz-date"}, "abcd", false}, true},
 		{"AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-1/cloudtrail/aws4_request,SignedHeaders=host,Signature=ff",
-			SigV4{"AKID", "20240101", "eu-west-1", "cloudtrail", []string{"host"}, "ff"}, true},
+			SigV4{"AKID", "20240101", "eu-west-1", "cloudtrail", []string{"host"}, "ff", false}, true},
 		{"AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/events/aws4_request, SignedHeaders=host", SigV4{}, false},
 		{"AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/events, SignedHeaders=host, Signature=ab", SigV4{}, false},
 		{"AWS4-HMAC-SHA256 Credential=/20240101/us-east-1/events/aws4_request, SignedHeaders=host, Signature=ab", SigV4{}, false},

@@ -29,6 +29,9 @@ type Config struct {
 	Authenticator Authenticator
 	// Now returns the current time (for Call records); default time.Now.
 	Now func() time.Time
+	// Account and Region are the caller's account and region when neither its principal nor
+	// its signature says (see Caller).
+	Account, Region string
 }
 
 // Call is what the server reports to observers after each API call.
@@ -60,6 +63,8 @@ type Server struct {
 	maxBody int64
 	auth    Authenticator
 	now     func() time.Time
+	account string
+	region  string
 
 	mu        sync.RWMutex
 	prefixes  map[string]*Service
@@ -73,7 +78,7 @@ type Server struct {
 // NewServer returns a server for services (more may be added with Register).
 func NewServer(cfg Config, services ...*Service) (*Server, error) {
 	s := &Server{log: cfg.Logger, maxBody: cfg.MaxBodyBytes, auth: cfg.Authenticator, now: cfg.Now,
-		prefixes: map[string]*Service{}}
+		account: cfg.Account, region: cfg.Region, prefixes: map[string]*Service{}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -175,6 +180,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	svc, opName, op := s.route(target)
 	call := &Call{Operation: opName, Target: target, Caller: callerOf(r, requestID), Start: start}
+	call.Caller.Account = s.account
+	if call.Caller.Region == "" {
+		call.Caller.Region = s.region
+	}
 	if svc != nil {
 		call.Service = svc.cfg.Name
 	}
@@ -196,7 +205,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = unknownOperation(target, svc, opName)
 	}
 	if err == nil && s.auth != nil {
-		err = s.auth.Authenticate(r, call.Request, &call.Caller)
+		err = s.auth.Authenticate(r, call.Request, call.Service, &call.Caller)
 	}
 	if err == nil {
 		ctx = ContextWithCaller(ctx, call.Caller)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/event"
+	"github.com/conveyor/conveyor/internal/identity"
 	"github.com/conveyor/conveyor/internal/syncbuf"
 )
 
@@ -321,13 +322,13 @@ func TestCaller(t *testing.T) {
 
 func TestAuthenticator(t *testing.T) {
 	var seenBody atomic.Value
-	auth := awsapi.AuthenticatorFunc(func(r *http.Request, body []byte, c *awsapi.Caller) error {
+	auth := awsapi.AuthenticatorFunc(func(r *http.Request, body []byte, _ string, c *awsapi.Caller) error {
 		seenBody.Store(string(body))
 		switch c.AccessKeyID {
 		case "":
 			return awsapi.NewError(awsapi.CodeMissingAuthenticationTokenException)
 		case "good":
-			c.Principal = "alice"
+			c.Identity = &identity.Principal{Type: "IAMUser", UserName: "alice"}
 			return nil
 		}
 		return awsapi.NewError(awsapi.CodeUnrecognizedClientException)
@@ -348,7 +349,7 @@ func TestAuthenticator(t *testing.T) {
 		t.Errorf("authenticator saw body %q", seenBody.Load())
 	}
 	r = post(t, hs.URL+"/", "AWSEvents.Caller", `{}`, "Authorization", sig("good"))
-	if r.status != 200 || !strings.Contains(r.body, `"Principal":"alice"`) {
+	if r.status != 200 || !strings.Contains(r.body, `"userName":"alice"`) {
 		t.Errorf("good key: %d %s", r.status, r.body)
 	}
 }

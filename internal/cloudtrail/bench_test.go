@@ -97,8 +97,7 @@ func benchHistory(b *testing.B) *audit.Index {
 		if benchErr != nil {
 			return
 		}
-		builder, err := audit.NewBuilder(audit.Config{AccountID: "123456789012", Region: "us-east-1",
-			Identities: map[string]audit.Identity{"AKIAALICE": {UserName: "alice"}, "AKIABOB": {UserName: "bob"}}})
+		builder, err := audit.NewBuilder(audit.Config{AccountID: "123456789012", Region: "us-east-1"})
 		if err != nil {
 			benchErr = err
 			return
@@ -154,7 +153,7 @@ func BenchmarkLookupEvents(b *testing.B) {
 		{"EventId", benchEventID},
 		{"EventName", "PutRule"},
 		{"ReadOnly", "true"},
-		{"Username", "alice"},
+		{"Username", "AKIAALICE"},
 		{"ResourceType", "AWS::Events::Rule"},
 		{"ResourceName", "rule-42"},
 		{"EventSource", "sqs.amazonaws.com"},

@@ -24,6 +24,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/identity"
 	ct "github.com/conveyor/conveyor/internal/cloudtrail"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 )
@@ -73,8 +74,7 @@ func start(t *testing.T) *env {
 	st := storetest.Open(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := audit.New(t.Context(), audit.Options{
-		Config: audit.Config{AccountID: account, Region: "us-east-1",
-			Identities: map[string]audit.Identity{"AKIAALICE": {UserName: "alice"}}},
+		Config:    audit.Config{AccountID: account, Region: "us-east-1"},
 		JetStream: st.JetStream(),
 		IndexPath: filepath.Join(t.TempDir(), "audit.db"),
 		Logger:    log,
@@ -120,7 +120,11 @@ func start(t *testing.T) *env {
 		out.Entries = make([]struct{ EventId string }, len(in.Entries))
 		return out, nil
 	})
-	srv, err := awsapi.NewServer(awsapi.Config{Logger: log}, eb)
+	keys, err := identity.Parse([]byte(`{"accessKeys":[{"accessKeyId":"AKIAALICE","userName":"alice"}]}`), account, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := awsapi.NewServer(awsapi.Config{Logger: log, Authenticator: awsapi.KeyDirectory{Keys: keys.Lookup}}, eb)
 	if err != nil {
 		t.Fatal(err)
 	}
