@@ -24,8 +24,8 @@ import (
 
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/awsapi"
-	"github.com/conveyor/conveyor/internal/identity"
 	ct "github.com/conveyor/conveyor/internal/cloudtrail"
+	"github.com/conveyor/conveyor/internal/identity"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 )
 
