@@ -99,6 +99,9 @@ func importFile(ctx context.Context, endpoint, name string, toBus bool) (*server
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if err := signFromEnv(ctx, req, "cloudtrail", "UNSIGNED-PAYLOAD"); err != nil {
+		return nil, err
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err

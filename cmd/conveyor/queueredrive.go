@@ -12,11 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // queueRedrive moves the dead-lettered events of a queue back to the rule
@@ -76,19 +72,9 @@ func callConveyor(ctx context.Context, endpoint, target string, in, out any) err
 	}
 	req.Header.Set("X-Amz-Target", target)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	if key, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); key != "" && secret != "" {
-		region := os.Getenv("AWS_REGION")
-		if region == "" {
-			region = os.Getenv("AWS_DEFAULT_REGION")
-		}
-		if region == "" {
-			region = "us-east-1"
-		}
-		sum := sha256.Sum256(body)
-		creds := aws.Credentials{AccessKeyID: key, SecretAccessKey: secret, SessionToken: os.Getenv("AWS_SESSION_TOKEN")}
-		if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "sqs", region, time.Now()); err != nil {
-			return fmt.Errorf("sign request: %w", err)
-		}
+	sum := sha256.Sum256(body)
+	if err := signFromEnv(ctx, req, "sqs", hex.EncodeToString(sum[:])); err != nil {
+		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/conveyor/conveyor/internal/function"
@@ -30,6 +32,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// SIGHUP reads the key file of --auth or --identities again.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = srv.ReloadKeys() // logged
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	return srv.Run(ctx)
 }
 
@@ -71,8 +87,10 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	num(&maxStore, "max-store-mib", "size limit of the embedded store in MiB (default: what the disk holds, raised as space is freed)")
 	num(&cfg.MaxRulesPerBus, "max-rules-per-bus", "rule limit per event bus")
 	num(&cfg.MaxPatternLength, "max-pattern-length", "event pattern size limit in characters")
+	str(&cfg.AuthFile, "auth", "key file (JSON, see README): verify every API call's SigV4 signature against it; reloaded on SIGHUP")
+	str(&cfg.IdentitiesFile, "identities", "key file naming the principal and account of keys, without verifying signatures (local work); reloaded on SIGHUP")
 	trusted := env("trusted-sources", "")
-	fs.StringVar(&trusted, "trusted-sources", trusted, `comma-separated access key ids allowed to put events with an "aws." source (env CONVEYOR_TRUSTED_SOURCES)`)
+	fs.StringVar(&trusted, "trusted-sources", trusted, `comma-separated access key ids allowed to put events with an "aws." source; needs --auth (env CONVEYOR_TRUSTED_SOURCES)`)
 	funcs := &functionFlag{}
 	if v := env("function", ""); v != "" {
 		specs, err := function.ParseSpecs(v)

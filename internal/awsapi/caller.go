@@ -159,3 +159,13 @@ func parsePresigned(q url.Values) (s SigV4, ok bool) {
 	}
 	return s, true
 }
+
+// LogAttrs are the attributes every log line about the call carries: who made it (the key,
+// and the principal when one is known), in which account, and its request ID.
+func (c Caller) LogAttrs() []any {
+	attrs := []any{"access_key", c.AccessKeyID, "account", c.Account, "request_id", c.RequestID}
+	if c.Identity != nil {
+		attrs = append(attrs, "principal", c.Identity.ARN)
+	}
+	return attrs
+}

@@ -322,7 +322,7 @@ func (s *Server) toAWSError(err error, svc *Service, call *Call) *Error {
 	if svc != nil {
 		code = svc.cfg.InternalErrorCode
 	}
-	attrs := []any{"service", call.Service, "operation", call.Operation, "request_id", call.Caller.RequestID, "err", err}
+	attrs := append([]any{"service", call.Service, "operation", call.Operation, "err", err}, call.Caller.LogAttrs()...)
 	var pe *panicError
 	if errors.As(err, &pe) {
 		attrs = append(attrs, "stack", string(pe.stack))

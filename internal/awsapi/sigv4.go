@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -55,6 +56,24 @@ const (
 
 // Authenticate implements Authenticator.
 func (v *SigV4Verifier) Authenticate(r *http.Request, body []byte, service string, c *Caller) error {
+	return v.verify(r, body, false, service, c)
+}
+
+// AuthenticateStream verifies a request whose body is streamed rather than read first (a
+// CloudTrail import): its x-amz-content-sha256 is taken as the payload's hash, and may be
+// UNSIGNED-PAYLOAD, as S3 allows. It returns nil or an *Error.
+func (v *SigV4Verifier) AuthenticateStream(r *http.Request, service string, c *Caller) *Error {
+	if err := v.verify(r, nil, true, service, c); err != nil {
+		var ae *Error
+		if errors.As(err, &ae) {
+			return ae
+		}
+		return NewError(CodeInvalidSignatureException)
+	}
+	return nil
+}
+
+func (v *SigV4Verifier) verify(r *http.Request, body []byte, stream bool, service string, c *Caller) error {
 	sig, amzDate, err := v.parse(r)
 	if err != nil {
 		return err
@@ -86,8 +105,12 @@ func (v *SigV4Verifier) Authenticate(r *http.Request, body []byte, service strin
 	if !slices.Contains(sig.SignedHeaders, "host") {
 		return Errorf(CodeInvalidSignatureException, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
-	payload, err := payloadHash(r, body)
-	if err != nil {
+	var payload string
+	if stream {
+		if payload = r.Header.Get("X-Amz-Content-Sha256"); payload == "" {
+			return Errorf(CodeIncompleteSignatureException, "A streamed request must say its payload's hash (x-amz-content-sha256), or UNSIGNED-PAYLOAD.")
+		}
+	} else if payload, err = payloadHash(r, body); err != nil {
 		return err
 	}
 	want := hmacSHA256(v.signingKey(key.Secret, sig), stringToSign(r, sig, amzDate, payload))

@@ -169,7 +169,7 @@ func putEC2(t *testing.T, c *eventbridge.Client, state string) string {
 // not.
 func TestEC2ExampleLocalFunction(t *testing.T) {
 	notify := newFn(t, "notify")
-	in := servertest.Start(t, func(c *server.Config) {
+	in := servertest.Start(t, servertest.Verified(t), func(c *server.Config) {
 		c.TrustedSources = []string{servertest.AccessKeyID}
 		c.Functions = []function.Spec{notify.spec}
 	})

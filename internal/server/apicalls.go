@@ -46,8 +46,8 @@ func (a *apiCalls) observe(ctx context.Context, c *awsapi.Call) {
 	a.calls.WithLabelValues(svc, op, strconv.Itoa(c.Status)).Inc()
 	a.duration.WithLabelValues(svc, op).Observe(d.Seconds())
 	if a.log.Enabled(ctx, slog.LevelDebug) {
-		attrs := []any{"service", svc, "operation", op, "status", c.Status, "duration", d,
-			"access_key", c.Caller.AccessKeyID, "source_ip", c.Caller.SourceIP, "request_id", c.Caller.RequestID}
+		attrs := append([]any{"service", svc, "operation", op, "status", c.Status, "duration", d,
+			"source_ip", c.Caller.SourceIP}, c.Caller.LogAttrs()...)
 		if c.Err != nil {
 			attrs = append(attrs, "error_code", c.Err.Code)
 		}

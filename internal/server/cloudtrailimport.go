@@ -75,6 +75,10 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		importError(w, http.StatusForbidden, "AccessDeniedException", "CloudTrail import is accepted from the loopback interface only.")
 		return
 	}
+	if err := s.authenticateImport(r); err != nil {
+		importError(w, err.Status, err.Code, err.Message)
+		return
+	}
 	toBus := false
 	if v := r.URL.Query().Get("toBus"); v != "" {
 		var err error

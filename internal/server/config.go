@@ -44,9 +44,19 @@ type Config struct {
 	MaxRulesPerBus int
 	// MaxPatternLength is the event pattern size limit in characters.
 	MaxPatternLength int
+	// AuthFile, when set, is a key file (package identity) whose keys are
+	// the only ones the APIs accept: every call's SigV4 signature is
+	// verified against its key's secret, and the key's principal and
+	// account are the caller's. It is read again by Reload.
+	AuthFile string
+	// IdentitiesFile, for a server that does not verify signatures, is a
+	// key file that names the principal and account of the keys it lists
+	// (secrets may be left out); other keys are accepted as they are.
+	// It cannot be set with AuthFile.
+	IdentitiesFile string
 	// TrustedSources lists access key ids allowed to put events whose
 	// source begins with "aws." (test rigs and adapters that emit service
-	// events).
+	// events). It needs AuthFile: an unverified key can be named by anyone.
 	TrustedSources []string
 	// Functions are the local functions that Lambda ARN targets run
 	// (package function).

@@ -24,6 +24,7 @@ import (
 	"github.com/conveyor/conveyor/internal/delivery"
 	"github.com/conveyor/conveyor/internal/eventbridge"
 	"github.com/conveyor/conveyor/internal/httpserve"
+	"github.com/conveyor/conveyor/internal/identity"
 	"github.com/conveyor/conveyor/internal/inbound"
 	"github.com/conveyor/conveyor/internal/ingest"
 	"github.com/conveyor/conveyor/internal/router"
@@ -41,21 +42,25 @@ type Server struct {
 	log      *slog.Logger
 	registry *prometheus.Registry
 
-	lock     *datadir.Lock
-	store    *store.Store
-	catalog  *catalog.Catalog
-	queue    *delivery.Queue
-	queues   *sqs.Service
-	targets  *target.Registry
-	runner   *delivery.Runner
-	router   *router.Router
-	audit    *audit.Audit
-	sched    *schedule.Scheduler
-	archives *archive.Service
-	api      *awsapi.Server
-	inbound  *inbound.Handler
-	handler  http.Handler
-	closeErr error
+	lock *datadir.Lock
+	// keys is the key file of --auth or --identities (nil without), and
+	// authenticator the APIs' authentication it makes.
+	keys          *identity.File
+	authenticator awsapi.Authenticator
+	store         *store.Store
+	catalog       *catalog.Catalog
+	queue         *delivery.Queue
+	queues        *sqs.Service
+	targets       *target.Registry
+	runner        *delivery.Runner
+	router        *router.Router
+	audit         *audit.Audit
+	sched         *schedule.Scheduler
+	archives      *archive.Service
+	api           *awsapi.Server
+	inbound       *inbound.Handler
+	handler       http.Handler
+	closeErr      error
 	// s3gateways listen from New until Serve serves them (s3gateway.go).
 	s3gateways []s3Gateway
 	s3addrs    []string
@@ -100,7 +105,16 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.AuthFile != "" && cfg.IdentitiesFile != "" {
+		return nil, errors.New("server: a key file for verification (--auth) and one without (--identities) cannot be given together")
+	}
+	if len(cfg.TrustedSources) > 0 && cfg.AuthFile == "" {
+		return nil, errors.New("server: --trusted-sources needs --auth: without verified signatures anyone can name a trusted key")
+	}
 	s = &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	if s.keys, s.authenticator, err = openKeys(cfg); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// A failed start stops what it started (the error returns set s to
 	// nil, so the deferred call keeps its own reference).
@@ -273,7 +287,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	queues.SetModel(awsapi.MustLoadModel("sqs"))
 	s.queues.Register(queues, conveyorQueues)
 	s.registry.MustRegister(s.queues.Collector())
-	s.api, err = awsapi.NewServer(awsapi.Config{Logger: cfg.Logger}, events, queues, conveyorQueues)
+	s.api, err = awsapi.NewServer(awsapi.Config{Logger: cfg.Logger, Authenticator: s.authenticator,
+		Account: cfg.Account, Region: cfg.Region}, events, queues, conveyorQueues)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -360,7 +375,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- hs.Serve(ln) }()
 	stopGateways := s.serveS3Gateways()
 	s.log.Info("conveyor serving", "addr", ln.Addr().String(), "region", s.cfg.Region, "account", s.cfg.Account,
-		"data_dir", s.cfg.DataDir, "nats", s.cfg.NATSURL)
+		"data_dir", s.cfg.DataDir, "nats", s.cfg.NATSURL, "auth", s.authMode())
+	if s.cfg.AuthFile == "" && !loopback(ln.Addr().String()) {
+		s.log.Warn("conveyor accepts every request as whoever it names: it listens beyond this machine without --auth, "+
+			"so anyone who reaches the port can act as any key and write the audit trail", "addr", ln.Addr().String())
+	}
 	var serveErr error
 	select {
 	case <-ctx.Done():

@@ -64,7 +64,7 @@ func (s *sink) wait(t *testing.T, n int) [][]byte {
 // TestEC2Example is DESIGN.md's first example end to end, with an HTTP
 // target: a stopped instance reaches the target, a pending one does not.
 func TestEC2Example(t *testing.T) {
-	in := servertest.Start(t, func(c *server.Config) { c.TrustedSources = []string{servertest.AccessKeyID} })
+	in := servertest.Start(t, servertest.Verified(t), func(c *server.Config) { c.TrustedSources = []string{servertest.AccessKeyID} })
 	ctx := context.Background()
 	c := in.Events
 	s := newSink(t)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,8 +23,26 @@ import (
 	"github.com/conveyor/conveyor/internal/server"
 )
 
-// AccessKeyID is the access key of the clients Start makes.
-const AccessKeyID = "AKIDCONVEYORTEST"
+// AccessKeyID and SecretAccessKey are the credentials of the clients Start
+// makes; Verified lists them in a key file.
+const (
+	AccessKeyID     = "AKIDCONVEYORTEST"
+	SecretAccessKey = "secret"
+)
+
+// Verified configures the server to verify signatures (Config.AuthFile) with
+// a key file that lists the clients' key, as the IAM user "tester" of the
+// server's account.
+func Verified(t testing.TB) func(*server.Config) {
+	return func(c *server.Config) {
+		path := filepath.Join(t.TempDir(), "keys.json")
+		doc := `{"accessKeys":[{"accessKeyId":"` + AccessKeyID + `","secretAccessKey":"` + SecretAccessKey + `","userName":"tester"}]}`
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.AuthFile = path
+	}
+}
 
 // Instance is a running Conveyor.
 type Instance struct {
@@ -101,7 +121,7 @@ func StartConfig(cfg server.Config) (*Instance, error) {
 func (in *Instance) AWSConfig() aws.Config {
 	return aws.Config{
 		Region:           in.Config.Region,
-		Credentials:      credentials.NewStaticCredentialsProvider(AccessKeyID, "secret", ""),
+		Credentials:      credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 		BaseEndpoint:     aws.String(in.URL),
 		RetryMaxAttempts: 1,
 	}
