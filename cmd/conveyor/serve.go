@@ -87,6 +87,7 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	num(&maxStore, "max-store-mib", "size limit of the embedded store in MiB (default: what the disk holds, raised as space is freed)")
 	num(&cfg.MaxRulesPerBus, "max-rules-per-bus", "rule limit per event bus")
 	num(&cfg.MaxPatternLength, "max-pattern-length", "event pattern size limit in characters")
+	str(&cfg.SecretsKeyFile, "secrets-key", "key file sealing connection secrets at rest: 32 bytes in base64, mode 600 (default: made in the data directory; required with --nats)")
 	str(&cfg.AuthFile, "auth", "key file (JSON, see README): verify every API call's SigV4 signature against it; reloaded on SIGHUP")
 	str(&cfg.IdentitiesFile, "identities", "key file naming the principal and account of keys, without verifying signatures (local work); reloaded on SIGHUP")
 	trusted := env("trusted-sources", "")

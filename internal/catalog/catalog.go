@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/conveyor/conveyor/internal/secrets"
 	"github.com/conveyor/conveyor/internal/store"
 )
 
@@ -46,12 +47,17 @@ type Config struct {
 	Now func() time.Time
 	// Logger gets the catalog's log lines (slog.Default() if nil).
 	Logger *slog.Logger
+	// Secrets seals the secrets of connections before they are written
+	// and opens them when they are read (see package secrets). Without it
+	// they are stored as they are: for tests of other things only.
+	Secrets *secrets.Box
 }
 
 // Catalog is the set of control-plane records of one account and region.
 // Its methods are safe for concurrent use, and several Catalogs (in several
 // processes) may share one bucket.
 type Catalog struct {
+	js      jetstream.JetStream
 	kv      jetstream.KeyValue
 	stream  jetstream.Stream
 	bucket  string
@@ -59,6 +65,7 @@ type Catalog struct {
 	account string
 	now     func() time.Time
 	log     *slog.Logger
+	box     *secrets.Box
 	// view is the in-memory copy of the bucket that lists read.
 	view *store.Mirror[any]
 }
@@ -84,15 +91,16 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Catalog, er
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	kvCfg := jetstream.KeyValueConfig{
+		Bucket:      cfg.Bucket,
+		Description: "Conveyor catalog: event buses, rules and targets, connections, API destinations",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+	}
 	kv, err := js.KeyValue(ctx, cfg.Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      cfg.Bucket,
-			Description: "Conveyor catalog: event buses, rules and targets, connections, API destinations",
-			History:     1,
-			Storage:     jetstream.FileStorage,
-			Replicas:    cfg.Replicas,
-		})
+		kv, err = js.CreateKeyValue(ctx, kvCfg)
 		if errors.Is(err, jetstream.ErrBucketExists) { // another process won the race
 			kv, err = js.KeyValue(ctx, cfg.Bucket)
 		}
@@ -104,7 +112,10 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Catalog, er
 	if err != nil {
 		return nil, fmt.Errorf("catalog: stream of bucket %s: %w", cfg.Bucket, err)
 	}
-	c := &Catalog{kv: kv, stream: stream, bucket: cfg.Bucket, region: cfg.Region, account: cfg.Account, now: cfg.Now, log: cfg.Logger}
+	c := &Catalog{js: js, kv: kv, stream: stream, bucket: cfg.Bucket, region: cfg.Region, account: cfg.Account, now: cfg.Now, log: cfg.Logger, box: cfg.Secrets}
+	if err := c.sealSecrets(ctx, kvCfg); err != nil {
+		return nil, err
+	}
 	c.view, err = store.NewMirror(ctx, js, kv, c.decodeRecord, cfg.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
@@ -125,13 +136,13 @@ func (c *Catalog) decodeRecord(e jetstream.KeyValueEntry) (any, error) {
 	}
 	switch pk.kind {
 	case KindBus:
-		return decode[Bus](e)
+		return decode[Bus](c, e)
 	case KindRule:
-		return decode[Rule](e)
+		return decode[Rule](c, e)
 	case KindConnection:
-		return decode[Connection](e)
+		return decode[Connection](c, e)
 	default:
-		return decode[APIDestination](e)
+		return decode[APIDestination](c, e)
 	}
 }
 
@@ -161,16 +172,30 @@ func load[T any, P record[T]](ctx context.Context, c *Catalog, key string) (P, e
 	if err != nil {
 		return nil, fmt.Errorf("catalog: get %s: %w", key, err)
 	}
-	return decode[T, P](e)
+	return decode[T, P](c, e)
 }
 
-func decode[T any, P record[T]](e jetstream.KeyValueEntry) (P, error) {
+func decode[T any, P record[T]](c *Catalog, e jetstream.KeyValueEntry) (P, error) {
 	p := P(new(T))
 	if err := json.Unmarshal(e.Value(), p); err != nil {
 		return nil, fmt.Errorf("catalog: decode %s: %w", e.Key(), err)
 	}
+	if s, ok := any(p).(sealable); ok && c.box != nil {
+		if err := s.openSecrets(c.box); err != nil {
+			return nil, fmt.Errorf("catalog: decode %s: %w", e.Key(), err)
+		}
+	}
 	p.setRevision(e.Revision())
 	return p, nil
+}
+
+// encode is the stored form of a record: its secrets sealed.
+func encode[T any, P record[T]](c *Catalog, p P) ([]byte, error) {
+	s, ok := any(p).(sealable)
+	if !ok || c.box == nil {
+		return json.Marshal(p)
+	}
+	return json.Marshal(s.sealedCopy(c.box))
 }
 
 // errKeep, returned by a mutate fn, keeps the current record as it is:
@@ -207,7 +232,7 @@ func mutate[T any, P record[T]](ctx context.Context, c *Catalog, key string, fn 
 		case next == nil:
 			werr = c.kv.Delete(ctx, key, jetstream.LastRevision(rev))
 		default:
-			data, err := json.Marshal(next)
+			data, err := encode[T, P](c, next)
 			if err != nil {
 				return nil, fmt.Errorf("catalog: encode %s: %w", key, err)
 			}

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -153,24 +152,20 @@ func (c *Catalog) change(e jetstream.KeyValueEntry, synced bool) (Change, bool) 
 		ch.Op = OpDelete
 		return ch, synced // a delete marker in the snapshot is a record that is gone
 	}
-	var target any
-	switch pk.kind {
-	case KindBus:
-		ch.Bus = &Bus{Revision: e.Revision()}
-		target = ch.Bus
-	case KindRule:
-		ch.Rule = &Rule{Revision: e.Revision()}
-		target = ch.Rule
-	case KindConnection:
-		ch.Connection = &Connection{Revision: e.Revision()}
-		target = ch.Connection
-	case KindAPIDestination:
-		ch.APIDestination = &APIDestination{Revision: e.Revision()}
-		target = ch.APIDestination
-	}
-	if err := json.Unmarshal(e.Value(), target); err != nil {
+	rec, err := c.decodeRecord(e)
+	if err != nil {
 		c.log.Error("catalog watch: skipping undecodable record", "key", e.Key(), "err", err)
 		return Change{}, false
+	}
+	switch r := rec.(type) {
+	case *Bus:
+		ch.Bus = r
+	case *Rule:
+		ch.Rule = r
+	case *Connection:
+		ch.Connection = r
+	case *APIDestination:
+		ch.APIDestination = r
 	}
 	return ch, true
 }

@@ -26,7 +26,8 @@ import (
 func TestTwoProcessesFireOnce(t *testing.T) {
 	ns := storetest.StartNATS(t, "")
 	clock := schedule.NewManualClock(time.Now().UTC())
-	cfg := func(c *server.Config) { c.NATSURL = ns.ClientURL(); c.Clock = clock }
+	key := servertest.SecretsKey(t)
+	cfg := func(c *server.Config) { c.NATSURL, c.SecretsKeyFile = ns.ClientURL(), key; c.Clock = clock }
 	a := servertest.Start(t, cfg)
 	servertest.Start(t, cfg)
 

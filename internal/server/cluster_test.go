@@ -20,7 +20,8 @@ import (
 // share one durable consumer per bus, the runners one per target).
 func TestTwoProcessesOneNATS(t *testing.T) {
 	url := storetest.StartNATS(t, "").ClientURL()
-	ext := func(c *server.Config) { c.NATSURL = url }
+	key := servertest.SecretsKey(t)
+	ext := func(c *server.Config) { c.NATSURL, c.SecretsKeyFile = url, key }
 	a := servertest.Start(t, ext)
 	b := servertest.Start(t, ext)
 	s := newSink(t)

@@ -54,6 +54,11 @@ type Config struct {
 	// (secrets may be left out); other keys are accepted as they are.
 	// It cannot be set with AuthFile.
 	IdentitiesFile string
+	// SecretsKeyFile is the key that seals connection secrets in the store
+	// (package secrets). Default: <DataDir>/secrets.key, made on the first
+	// start. With NATSURL it must be given: every Conveyor sharing the NATS
+	// server needs the same key.
+	SecretsKeyFile string
 	// TrustedSources lists access key ids allowed to put events whose
 	// source begins with "aws." (test rigs and adapters that emit service
 	// events). It needs AuthFile: an unverified key can be named by anyone.

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/identity"
+	"github.com/conveyor/conveyor/internal/secrets"
 )
 
 // openKeys reads the key file the configuration names (if any) and returns
@@ -69,4 +72,21 @@ func (s *Server) authenticateImport(r *http.Request) *awsapi.Error {
 		return err
 	}
 	return nil
+}
+
+// SecretsKeyName is the file in the data directory that holds the key
+// sealing connection secrets when no other is configured.
+const SecretsKeyName = "secrets.key"
+
+// openSecretsKey reads (or, in the data directory, makes) the key that seals
+// connection secrets.
+func openSecretsKey(cfg Config) (*secrets.Box, error) {
+	switch {
+	case cfg.SecretsKeyFile != "":
+		return secrets.LoadKey(cfg.SecretsKeyFile)
+	case cfg.NATSURL != "":
+		return nil, errors.New("--nats needs --secrets-key: every Conveyor sharing the NATS server seals connection secrets with the same key " +
+			"(make one with: head -c 32 /dev/urandom | base64 > secrets.key; chmod 600 secrets.key)")
+	}
+	return secrets.LoadOrCreateKey(filepath.Join(cfg.DataDir, SecretsKeyName))
 }

@@ -144,11 +144,16 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	box, err := openSecretsKey(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.catalog, err = catalog.Open(ctx, s.store.JetStream(), catalog.Config{
 		Replicas: s.store.Replicas(),
 		Region:   cfg.Region,
 		Account:  cfg.Account,
 		Logger:   cfg.Logger,
+		Secrets:  box,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/conveyor/conveyor/internal/secrets"
 	"github.com/conveyor/conveyor/internal/server"
 )
 
@@ -179,4 +180,15 @@ func APIDestination(t testing.TB, c *eventbridge.Client, name, url string) strin
 		t.Fatalf("CreateApiDestination: %v", err)
 	}
 	return aws.ToString(dest.ApiDestinationArn)
+}
+
+// SecretsKey makes a key file for Config.SecretsKeyFile, for servers that
+// share one NATS server (and so must seal connection secrets alike).
+func SecretsKey(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "secrets.key")
+	if _, err := secrets.LoadOrCreateKey(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
