@@ -26,7 +26,7 @@ func BenchmarkReplay(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := cat.EnsureDefault(ctx); err != nil {
+	if _, err := cat.In(cat.Home()).EnsureDefault(ctx); err != nil {
 		b.Fatal(err)
 	}
 	svc, err := New(ctx, Config{Store: st, Catalog: cat, Logger: quiet})
@@ -39,24 +39,24 @@ func BenchmarkReplay(b *testing.B) {
 		b.Fatal(err)
 	}
 	name := "bench"
-	if _, err := svc.CreateArchive(ctx, &CreateArchiveInput{ArchiveName: &name, EventSourceArn: ptr(cat.BusARN("default"))}); err != nil {
+	if _, err := svc.CreateArchive(ctx, &CreateArchiveInput{ArchiveName: &name, EventSourceArn: ptr(cat.In(cat.Home()).BusARN("default"))}); err != nil {
 		b.Fatal(err)
 	}
 	inv := svc.Invoker(nil)
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	for n := range events {
-		e := &event.Event{ID: fmt.Sprintf("id-%d", n), DetailType: "order", Source: "shop", Account: cat.Account(), Region: cat.Region(),
+		e := &event.Event{ID: fmt.Sprintf("id-%d", n), DetailType: "order", Source: "shop", Account: cat.Home().Account, Region: cat.Home().Region,
 			Time: at, Detail: []byte(fmt.Sprintf(`{"order":%d,"items":["a","b"],"total":12.5}`, n))}
-		if err := inv.Invoke(ctx, &delivery.Job{TargetARN: svc.ArchiveARN(name), EventID: e.ID, Payload: e.AppendJSON(nil)}); err != nil {
+		if err := inv.Invoke(ctx, &delivery.Job{TargetARN: ArchiveARN(cat.Home(), name), EventID: e.ID, Payload: e.AppendJSON(nil)}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	bus := cat.BusARN("default")
+	bus := cat.In(cat.Home()).BusARN("default")
 	i := 0
 	for b.Loop() {
 		i++
 		rname := fmt.Sprintf("r%d", i)
-		in := &StartReplayInput{ReplayName: &rname, EventSourceArn: ptr(svc.ArchiveARN(name)), Destination: &DestinationInput{Arn: &bus}}
+		in := &StartReplayInput{ReplayName: &rname, EventSourceArn: ptr(ArchiveARN(cat.Home(), name)), Destination: &DestinationInput{Arn: &bus}}
 		start, end := at.Add(-time.Minute), at.Add(time.Minute)
 		in.EventStartTime, in.EventEndTime = tsPtr(start), tsPtr(end)
 		if _, err := svc.StartReplay(ctx, in); err != nil {

@@ -18,15 +18,16 @@ import (
 // every other job to next.
 func (s *Service) Invoker(next delivery.Invoker) delivery.Invoker {
 	return delivery.InvokerFunc(func(ctx context.Context, job *delivery.Job) error {
-		name, ok := s.archiveName(job.TargetARN)
+		sc, name, ok := archiveOfARN(job.TargetARN)
 		if !ok {
 			return next.Invoke(ctx, job)
 		}
-		return s.append(ctx, name, job)
+		return s.append(ctx, s.key(sc, name), job)
 	})
 }
 
-// append stores the job's event in archive name, once per event id.
+// append stores the job's event in the archive with key name (see key),
+// once per event id.
 func (s *Service) append(ctx context.Context, name string, job *delivery.Job) error {
 	if bytes.Contains(job.Payload, []byte(`"replay-name"`)) {
 		if e, err := event.Parse(job.Payload); err == nil && e.ReplayName != "" {

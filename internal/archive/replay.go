@@ -48,11 +48,13 @@ func (s *Service) StartReplay(ctx context.Context, in *StartReplayInput) (*Start
 	if err := s.model.Validate("StartReplay", in); err != nil {
 		return nil, err
 	}
-	archiveName, ok := s.archiveName(*in.EventSourceArn)
-	if !ok {
+	sc := s.scopeOf(ctx)
+	cat := s.cfg.Catalog.In(sc)
+	asc, archiveName, ok := archiveOfARN(*in.EventSourceArn)
+	if !ok || asc != sc {
 		return nil, errInvalidParameter("EventSourceArn")
 	}
-	a, err := s.archive(ctx, archiveName)
+	a, err := s.archive(ctx, sc, archiveName)
 	if err != nil {
 		return nil, err
 	}
@@ -63,16 +65,16 @@ func (s *Service) StartReplay(ctx context.Context, in *StartReplayInput) (*Start
 	if end.After(s.now()) {
 		return nil, errEndInFuture()
 	}
-	bus, ok := s.cfg.Catalog.BusNameFromARN(*in.Destination.Arn)
+	bus, ok := cat.BusNameFromARN(*in.Destination.Arn)
 	if !ok || bus != a.Bus {
 		return nil, errCrossBusReplay()
 	}
 	for _, f := range in.Destination.FilterArns {
-		ref, ok := s.cfg.Catalog.ParseResourceARN(f)
+		ref, ok := cat.ParseResourceARN(f)
 		if !ok || ref.Kind != catalog.KindRule || ref.Bus != bus {
 			return nil, errFilterNotOnBus(f, bus)
 		}
-		if _, err := s.cfg.Catalog.Rule(ctx, bus, ref.Name); errors.Is(err, catalog.ErrNotFound) {
+		if _, err := cat.Rule(ctx, bus, ref.Name); errors.Is(err, catalog.ErrNotFound) {
 			return nil, errRuleNotFound(ref.Name, bus)
 		} else if err != nil {
 			return nil, internal("StartReplay", err)
@@ -80,18 +82,18 @@ func (s *Service) StartReplay(ctx context.Context, in *StartReplayInput) (*Start
 	}
 	r := &Replay{
 		Name:            *in.ReplayName,
-		ARN:             s.ReplayARN(*in.ReplayName),
+		ARN:             ReplayARN(sc, *in.ReplayName),
 		Description:     deref(in.Description),
 		State:           ReplayStarting,
 		EventSourceArn:  a.ARN,
-		Archive:         a.Name,
-		Bus:             bus,
-		Destination:     Destination{Arn: s.cfg.Catalog.BusARN(bus), FilterArns: in.Destination.FilterArns},
+		Archive:         s.key(sc, a.Name),
+		Bus:             s.cfg.Catalog.BusID(sc, bus),
+		Destination:     Destination{Arn: cat.BusARN(bus), FilterArns: in.Destination.FilterArns},
 		EventStartTime:  start,
 		EventEndTime:    end,
 		ReplayStartTime: s.now(),
 	}
-	_, err = mutate(ctx, s.recs, replayKey(r.Name), func(cur *Replay) (*Replay, error) {
+	_, err = mutate(ctx, s.recs, replayKey(s.key(sc, r.Name)), func(cur *Replay) (*Replay, error) {
 		if cur != nil {
 			return nil, errReplayExists(r.Name)
 		}
@@ -139,7 +141,7 @@ func (s *Service) DescribeReplay(ctx context.Context, in *DescribeReplayInput) (
 		return nil, err
 	}
 	r := new(Replay)
-	rev, err := s.recs.get(ctx, replayKey(*in.ReplayName), r)
+	rev, err := s.recs.get(ctx, replayKey(s.key(s.scopeOf(ctx), *in.ReplayName)), r)
 	if err != nil {
 		return nil, internal("DescribeReplay", err)
 	}
@@ -198,9 +200,10 @@ func (s *Service) ListReplays(ctx context.Context, in *ListReplaysInput) (*ListR
 	if err != nil {
 		return nil, internal("ListReplays", err)
 	}
+	sc := s.scopeOf(ctx)
 	var keep []*Replay
 	for _, r := range all {
-		if strings.HasPrefix(r.Name, deref(in.NamePrefix)) && (in.EventSourceArn == nil || *in.EventSourceArn == r.EventSourceArn) &&
+		if inScope(r.ARN, sc) && strings.HasPrefix(r.Name, deref(in.NamePrefix)) && (in.EventSourceArn == nil || *in.EventSourceArn == r.EventSourceArn) &&
 			(in.State == nil || *in.State == r.State) && r.Name > after {
 			keep = append(keep, r)
 		}
@@ -236,7 +239,7 @@ func (s *Service) CancelReplay(ctx context.Context, in *CancelReplayInput) (*Can
 	if err := s.model.Validate("CancelReplay", in); err != nil {
 		return nil, err
 	}
-	r, err := mutate(ctx, s.recs, replayKey(*in.ReplayName), func(cur *Replay) (*Replay, error) {
+	r, err := mutate(ctx, s.recs, replayKey(s.key(s.scopeOf(ctx), *in.ReplayName)), func(cur *Replay) (*Replay, error) {
 		switch {
 		case cur == nil:
 			return nil, errReplayNotFound(*in.ReplayName)
@@ -305,9 +308,9 @@ func (s *Service) Start(router Router) error {
 func (s *Service) consider(ctx context.Context, r *Replay) {
 	switch {
 	case r.State == ReplayStarting || r.State == ReplayRunning && s.stale(r):
-		s.claim(ctx, r.Name)
+		s.claim(ctx, s.recordKey(r.ARN, r.Name))
 	case r.State == ReplayCancelling && (r.Runner == "" || s.stale(r)):
-		s.finish(ctx, r.Name, r.Runner, ReplayCancelled, "", time.Time{})
+		s.finish(ctx, s.recordKey(r.ARN, r.Name), r.Runner, ReplayCancelled, "", time.Time{})
 	}
 }
 
@@ -341,7 +344,7 @@ func (s *Service) Close() {
 	s.recs.view.Close()
 }
 
-// claim makes this process the runner of replay name (STARTING, or RUNNING
+// claim makes this process the runner of the replay with key name (see key) (STARTING, or RUNNING
 // with a stale lease) and runs it; a process that claimed it first runs it
 // instead.
 func (s *Service) claim(ctx context.Context, name string) {
@@ -404,7 +407,7 @@ var (
 // another process took it over.
 func (s *Service) progress(ctx context.Context, r *Replay) error {
 	var stop error
-	_, err := mutate(ctx, s.recs, replayKey(r.Name), func(cur *Replay) (*Replay, error) {
+	_, err := mutate(ctx, s.recs, replayKey(s.recordKey(r.ARN, r.Name)), func(cur *Replay) (*Replay, error) {
 		stop = nil
 		switch {
 		case cur == nil || cur.Runner != s.id:
@@ -433,12 +436,12 @@ func (s *Service) run(ctx context.Context, r *Replay) {
 	case ctx.Err() != nil, errors.Is(err, errLost):
 		return // shutting down, or someone else runs it now
 	case errors.Is(err, errCancelled):
-		s.finish(ctx, r.Name, s.id, ReplayCancelled, "", r.EventLastReplayedTime)
+		s.finish(ctx, s.recordKey(r.ARN, r.Name), s.id, ReplayCancelled, "", r.EventLastReplayedTime)
 	case err != nil:
-		s.log.Error("replay failed", "replay", r.Name, "archive", r.Archive, "err", err)
-		s.finish(ctx, r.Name, s.id, ReplayFailed, err.Error(), r.EventLastReplayedTime)
+		s.log.Error("replay failed", "replay", r.ARN, "archive", r.EventSourceArn, "err", err)
+		s.finish(ctx, s.recordKey(r.ARN, r.Name), s.id, ReplayFailed, err.Error(), r.EventLastReplayedTime)
 	default:
-		s.finish(ctx, r.Name, s.id, ReplayCompleted, "", r.EventLastReplayedTime)
+		s.finish(ctx, s.recordKey(r.ARN, r.Name), s.id, ReplayCompleted, "", r.EventLastReplayedTime)
 	}
 }
 
@@ -448,14 +451,15 @@ func (s *Service) run(ctx context.Context, r *Replay) {
 func (s *Service) replay(ctx context.Context, r *Replay) error {
 	var rules []string
 	for _, f := range r.Destination.FilterArns {
-		if ref, ok := s.cfg.Catalog.ParseResourceARN(f); ok {
+		if _, ref, ok := catalog.ParseResourceARN(f); ok {
 			rules = append(rules, ref.Name)
 		}
 	}
 	st, err := s.js.Stream(ctx, StreamName(r.Archive))
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		//lint:ignore ST1005 AWS's sentence, shown as the replay's StateReason
-		return fmt.Errorf("Archive %s does not exist.", r.Archive)
+		_, name, _ := archiveOfARN(r.EventSourceArn)
+		return fmt.Errorf("Archive %s does not exist.", name)
 	}
 	if err != nil {
 		return err

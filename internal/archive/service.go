@@ -16,6 +16,7 @@ import (
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/eventbridge"
 	"github.com/conveyor/conveyor/internal/paging"
+	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/pattern"
 )
@@ -104,26 +105,42 @@ func (s *Service) Register(svc *awsapi.Service) {
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
-func (s *Service) arn(resource string) string {
-	return catalog.ARN{Partition: "aws", Service: "events", Region: s.cfg.Catalog.Region(), Account: s.cfg.Catalog.Account(),
-		Resource: resource}.String()
+// ArchiveARN returns the ARN of archive name of scope sc.
+func ArchiveARN(sc scope.Scope, name string) string { return sc.ARN("events", "archive/"+name) }
+
+// ReplayARN returns the ARN of replay name of scope sc.
+func ReplayARN(sc scope.Scope, name string) string { return sc.ARN("events", "replay/"+name) }
+
+// scopeOf is the account and region of the caller.
+func (s *Service) scopeOf(ctx context.Context) scope.Scope {
+	return awsapi.CallerFrom(ctx).ScopeOr(s.cfg.Catalog.Home())
 }
 
-// ArchiveARN returns the ARN of archive name.
-func (s *Service) ArchiveARN(name string) string { return s.arn("archive/" + name) }
+// key names an archive or replay across scopes (catalog.ScopedName): its
+// record's key, its stream's name.
+func (s *Service) key(sc scope.Scope, name string) string { return s.cfg.Catalog.ScopedName(sc, name) }
 
-// ReplayARN returns the ARN of replay name.
-func (s *Service) ReplayARN(name string) string { return s.arn("replay/" + name) }
+// recordKey is the key of an archive or replay record, from its ARN.
+func (s *Service) recordKey(arn, name string) string {
+	a, _ := scope.ParseARN(arn)
+	return s.key(a.Scope(), name)
+}
 
-// archiveName returns the archive an archive ARN of this account and
-// region names.
-func (s *Service) archiveName(arn string) (string, bool) {
-	a, ok := catalog.ParseARN(arn)
-	if !ok || a.Service != "events" || a.Region != s.cfg.Catalog.Region() || a.Account != s.cfg.Catalog.Account() {
-		return "", false
+// archiveOfARN returns the scope and name of the archive an archive ARN
+// names.
+func archiveOfARN(arn string) (scope.Scope, string, bool) {
+	a, ok := scope.ParseARN(arn)
+	if !ok || a.Service != "events" {
+		return scope.Scope{}, "", false
 	}
 	name, ok := strings.CutPrefix(a.Resource, "archive/")
-	return name, ok && name != ""
+	return a.Scope(), name, ok && name != ""
+}
+
+// inScope says whether the record with ARN arn belongs to scope sc.
+func inScope(arn string, sc scope.Scope) bool {
+	a, ok := scope.ParseARN(arn)
+	return ok && a.Scope() == sc
 }
 
 func internal(op string, err error) error {
@@ -159,10 +176,11 @@ func rulePattern(p string) string {
 
 // streamConfig is the archive's stream: the retention is its MaxAge.
 func (s *Service) streamConfig(a *Archive) jetstream.StreamConfig {
+	key := s.recordKey(a.ARN, a.Name)
 	return jetstream.StreamConfig{
-		Name:        StreamName(a.Name),
-		Description: "Conveyor archive " + a.Name,
-		Subjects:    []string{Subject(a.Name)},
+		Name:        StreamName(key),
+		Description: "Conveyor archive " + a.ARN,
+		Subjects:    []string{Subject(key)},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardOld,
@@ -178,13 +196,14 @@ func (s *Service) streamConfig(a *Archive) jetstream.StreamConfig {
 // putRule writes the archive's managed rule (its pattern and its one
 // target, the archive).
 func (s *Service) putRule(ctx context.Context, a *Archive) error {
-	_, err := s.cfg.Catalog.MutateRule(ctx, a.Bus, a.RuleName(), func(cur *catalog.Rule) (*catalog.Rule, error) {
+	a0, _ := scope.ParseARN(a.ARN)
+	_, err := s.cfg.Catalog.In(a0.Scope()).MutateRule(ctx, a.Bus, a.RuleName(), func(cur *catalog.Rule) (*catalog.Rule, error) {
 		return &catalog.Rule{
 			EventPattern: rulePattern(a.EventPattern),
 			State:        catalog.StateEnabled,
 			Description:  "Rule of archive " + a.Name + " (managed by EventBridge)",
 			ManagedBy:    ManagedBy,
-			CreatedBy:    s.cfg.Catalog.Account(),
+			CreatedBy:    a0.Account,
 			Targets:      []catalog.Target{{Id: a.RuleName(), Arn: a.ARN}},
 		}, nil
 	})
@@ -226,11 +245,13 @@ func (s *Service) CreateArchive(ctx context.Context, in *CreateArchiveInput) (*C
 	if err := s.model.Validate("CreateArchive", in); err != nil {
 		return nil, err
 	}
-	bus, ok := s.cfg.Catalog.BusNameFromARN(*in.EventSourceArn)
+	sc := s.scopeOf(ctx)
+	cat := s.cfg.Catalog.In(sc)
+	bus, ok := cat.BusNameFromARN(*in.EventSourceArn)
 	if !ok {
 		return nil, errInvalidParameter("EventSourceArn")
 	}
-	if _, err := s.cfg.Catalog.Bus(ctx, bus); errors.Is(err, catalog.ErrNotFound) {
+	if _, err := cat.Bus(ctx, bus); errors.Is(err, catalog.ErrNotFound) {
 		return nil, errBusNotFound(bus)
 	} else if err != nil {
 		return nil, internal("CreateArchive", err)
@@ -242,8 +263,8 @@ func (s *Service) CreateArchive(ctx context.Context, in *CreateArchiveInput) (*C
 	}
 	a := &Archive{
 		Name:             *in.ArchiveName,
-		ARN:              s.ArchiveARN(*in.ArchiveName),
-		EventSourceArn:   s.cfg.Catalog.BusARN(bus),
+		ARN:              ArchiveARN(sc, *in.ArchiveName),
+		EventSourceArn:   cat.BusARN(bus),
 		Bus:              bus,
 		Description:      deref(in.Description),
 		EventPattern:     deref(in.EventPattern),
@@ -254,7 +275,7 @@ func (s *Service) CreateArchive(ctx context.Context, in *CreateArchiveInput) (*C
 	if in.RetentionDays != nil {
 		a.RetentionDays = *in.RetentionDays
 	}
-	_, err := mutate(ctx, s.recs, archiveKey(a.Name), func(cur *Archive) (*Archive, error) {
+	_, err := mutate(ctx, s.recs, archiveKey(s.key(sc, a.Name)), func(cur *Archive) (*Archive, error) {
 		if cur != nil {
 			return nil, errArchiveExists(a.Name)
 		}
@@ -278,14 +299,16 @@ func (s *Service) CreateArchive(ctx context.Context, in *CreateArchiveInput) (*C
 func (s *Service) undoCreate(a *Archive) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = s.js.DeleteStream(ctx, StreamName(a.Name))
-	_, _ = mutate(ctx, s.recs, archiveKey(a.Name), func(*Archive) (*Archive, error) { return nil, nil })
+	key := s.recordKey(a.ARN, a.Name)
+	_ = s.js.DeleteStream(ctx, StreamName(key))
+	_, _ = mutate(ctx, s.recs, archiveKey(key), func(*Archive) (*Archive, error) { return nil, nil })
 }
 
-// archive returns the archive named name, or AWS's not-found error.
-func (s *Service) archive(ctx context.Context, name string) (*Archive, error) {
+// archive returns the archive named name of scope sc, or AWS's not-found
+// error.
+func (s *Service) archive(ctx context.Context, sc scope.Scope, name string) (*Archive, error) {
 	a := new(Archive)
-	rev, err := s.recs.get(ctx, archiveKey(name), a)
+	rev, err := s.recs.get(ctx, archiveKey(s.key(sc, name)), a)
 	if err != nil {
 		return nil, internal("archive", err)
 	}
@@ -296,8 +319,8 @@ func (s *Service) archive(ctx context.Context, name string) (*Archive, error) {
 }
 
 // counts returns the number of events and bytes an archive holds.
-func (s *Service) counts(ctx context.Context, name string) (int64, int64) {
-	st, err := s.js.Stream(ctx, StreamName(name))
+func (s *Service) counts(ctx context.Context, a *Archive) (int64, int64) {
+	st, err := s.js.Stream(ctx, StreamName(s.recordKey(a.ARN, a.Name)))
 	if err != nil {
 		return 0, 0
 	}
@@ -336,11 +359,11 @@ func (s *Service) DescribeArchive(ctx context.Context, in *DescribeArchiveInput)
 	if err := s.model.Validate("DescribeArchive", in); err != nil {
 		return nil, err
 	}
-	a, err := s.archive(ctx, *in.ArchiveName)
+	a, err := s.archive(ctx, s.scopeOf(ctx), *in.ArchiveName)
 	if err != nil {
 		return nil, err
 	}
-	n, size := s.counts(ctx, a.Name)
+	n, size := s.counts(ctx, a)
 	return &DescribeArchiveOutput{ArchiveArn: a.ARN, ArchiveName: a.Name, EventSourceArn: a.EventSourceArn, Description: a.Description,
 		EventPattern: a.EventPattern, State: a.State, StateReason: a.StateReason, KmsKeyIdentifier: a.KmsKeyIdentifier,
 		RetentionDays: a.RetentionDays, SizeBytes: size, EventCount: n, CreationTime: awsapi.NewTimestamp(a.CreationTime)}, nil
@@ -390,9 +413,10 @@ func (s *Service) ListArchives(ctx context.Context, in *ListArchivesInput) (*Lis
 	if err != nil {
 		return nil, internal("ListArchives", err)
 	}
+	sc := s.scopeOf(ctx)
 	var keep []*Archive
 	for _, a := range all {
-		if strings.HasPrefix(a.Name, deref(in.NamePrefix)) && (in.EventSourceArn == nil || *in.EventSourceArn == a.EventSourceArn) &&
+		if inScope(a.ARN, sc) && strings.HasPrefix(a.Name, deref(in.NamePrefix)) && (in.EventSourceArn == nil || *in.EventSourceArn == a.EventSourceArn) &&
 			(in.State == nil || *in.State == a.State) && a.Name > after {
 			keep = append(keep, a)
 		}
@@ -400,7 +424,7 @@ func (s *Service) ListArchives(ctx context.Context, in *ListArchivesInput) (*Lis
 	pg, next := paging.Page(keep, func(a *Archive) string { return a.Name }, in.Limit, query, after)
 	out := &ListArchivesOutput{Archives: make([]ArchiveItem, 0, len(pg)), NextToken: next}
 	for _, a := range pg {
-		n, size := s.counts(ctx, a.Name)
+		n, size := s.counts(ctx, a)
 		out.Archives = append(out.Archives, ArchiveItem{ArchiveName: a.Name, EventSourceArn: a.EventSourceArn, State: a.State,
 			StateReason: a.StateReason, RetentionDays: a.RetentionDays, SizeBytes: size, EventCount: n,
 			CreationTime: awsapi.NewTimestamp(a.CreationTime)})
@@ -437,7 +461,7 @@ func (s *Service) UpdateArchive(ctx context.Context, in *UpdateArchiveInput) (*U
 			return nil, err
 		}
 	}
-	a, err := mutate(ctx, s.recs, archiveKey(*in.ArchiveName), func(cur *Archive) (*Archive, error) {
+	a, err := mutate(ctx, s.recs, archiveKey(s.key(s.scopeOf(ctx), *in.ArchiveName)), func(cur *Archive) (*Archive, error) {
 		if cur == nil {
 			return nil, errArchiveNotFound(*in.ArchiveName)
 		}
@@ -482,8 +506,9 @@ func (s *Service) DeleteArchive(ctx context.Context, in *DeleteArchiveInput) (*D
 	if err := s.model.Validate("DeleteArchive", in); err != nil {
 		return nil, err
 	}
+	sc := s.scopeOf(ctx)
 	var gone *Archive
-	_, err := mutate(ctx, s.recs, archiveKey(*in.ArchiveName), func(cur *Archive) (*Archive, error) {
+	_, err := mutate(ctx, s.recs, archiveKey(s.key(sc, *in.ArchiveName)), func(cur *Archive) (*Archive, error) {
 		if cur == nil {
 			return nil, errArchiveNotFound(*in.ArchiveName)
 		}
@@ -493,13 +518,13 @@ func (s *Service) DeleteArchive(ctx context.Context, in *DeleteArchiveInput) (*D
 	if err != nil {
 		return nil, internal("DeleteArchive", err)
 	}
-	if _, err := s.cfg.Catalog.MutateRule(ctx, gone.Bus, gone.RuleName(), func(*catalog.Rule) (*catalog.Rule, error) { return nil, nil }); err != nil {
+	if _, err := s.cfg.Catalog.In(sc).MutateRule(ctx, gone.Bus, gone.RuleName(), func(*catalog.Rule) (*catalog.Rule, error) { return nil, nil }); err != nil {
 		return nil, internal("DeleteArchive", err)
 	}
 	if err := s.afterWrite(ctx); err != nil {
 		return nil, internal("DeleteArchive", err)
 	}
-	if err := s.js.DeleteStream(ctx, StreamName(gone.Name)); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+	if err := s.js.DeleteStream(ctx, StreamName(s.key(sc, gone.Name))); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, internal("DeleteArchive", err)
 	}
 	return &DeleteArchiveOutput{}, nil

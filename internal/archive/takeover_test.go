@@ -50,7 +50,7 @@ func TestTakeOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cat.EnsureDefault(ctx); err != nil {
+	if _, err := cat.In(cat.Home()).EnsureDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
 	svc, err := New(ctx, Config{Store: st, Catalog: cat, Logger: quiet, ReplayLease: 200 * time.Millisecond})
@@ -59,15 +59,15 @@ func TestTakeOver(t *testing.T) {
 	}
 	defer svc.Close()
 	name := "a"
-	if _, err := svc.CreateArchive(ctx, &CreateArchiveInput{ArchiveName: &name, EventSourceArn: ptr(cat.BusARN("default"))}); err != nil {
+	if _, err := svc.CreateArchive(ctx, &CreateArchiveInput{ArchiveName: &name, EventSourceArn: ptr(cat.In(cat.Home()).BusARN("default"))}); err != nil {
 		t.Fatal(err)
 	}
 	inv := svc.Invoker(delivery.InvokerFunc(func(context.Context, *delivery.Job) error { return fmt.Errorf("not an archive job") }))
 	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	archiveEvent := func(n int) {
-		e := &event.Event{ID: fmt.Sprintf("id-%d", n), DetailType: "t", Source: "s", Account: cat.Account(), Region: cat.Region(),
+		e := &event.Event{ID: fmt.Sprintf("id-%d", n), DetailType: "t", Source: "s", Account: cat.Home().Account, Region: cat.Home().Region,
 			Time: at, Detail: []byte(fmt.Sprintf(`{"n":%d}`, n))}
-		if err := inv.Invoke(ctx, &delivery.Job{TargetARN: svc.ArchiveARN(name), EventID: e.ID, Payload: e.AppendJSON(nil)}); err != nil {
+		if err := inv.Invoke(ctx, &delivery.Job{TargetARN: ArchiveARN(cat.Home(), name), EventID: e.ID, Payload: e.AppendJSON(nil)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,17 +77,17 @@ func TestTakeOver(t *testing.T) {
 	archiveEvent(6) // a redelivered job: stored once
 	// A replayed event is not archived.
 	re := &event.Event{ID: "id-r", Source: "s", Time: at, ReplayName: "x"}
-	if err := inv.Invoke(ctx, &delivery.Job{TargetARN: svc.ArchiveARN(name), EventID: re.ID, Payload: re.AppendJSON(nil)}); err != nil {
+	if err := inv.Invoke(ctx, &delivery.Job{TargetARN: ArchiveARN(cat.Home(), name), EventID: re.ID, Payload: re.AppendJSON(nil)}); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := svc.counts(ctx, name); n != 6 {
+	if n, _ := svc.counts(ctx, &Archive{Name: name, ARN: ArchiveARN(cat.Home(), name)}); n != 6 {
 		t.Fatalf("archive holds %d events, want 6", n)
 	}
 
 	// A runner that replayed the first two events, then vanished.
 	_, err = mutate(ctx, svc.recs, replayKey("r"), func(*Replay) (*Replay, error) {
-		return &Replay{Name: "r", ARN: svc.ReplayARN("r"), State: ReplayRunning, Archive: name, Bus: "default",
-			EventSourceArn: svc.ArchiveARN(name), EventStartTime: at.Add(-time.Hour), EventEndTime: at.Add(time.Hour),
+		return &Replay{Name: "r", ARN: ReplayARN(cat.Home(), "r"), State: ReplayRunning, Archive: name, Bus: "default",
+			EventSourceArn: ArchiveARN(cat.Home(), name), EventStartTime: at.Add(-time.Hour), EventEndTime: at.Add(time.Hour),
 			ReplayStartTime: time.Now(), Runner: "gone", Heartbeat: time.Now().Add(-time.Hour), EndSeq: 6, Position: 2}, nil
 	})
 	if err != nil {

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"github.com/conveyor/conveyor/internal/scope"
+
 	"context"
 	"crypto/sha1"
 	"errors"
@@ -17,23 +19,23 @@ import (
 // DetailType is the detail-type of an API call on the bus.
 const DetailType = "AWS API Call via CloudTrail"
 
-// Forwarder puts API-call events on the default bus. The router implements
-// it. readOnly says which rules may see the event: a write call reaches
+// Forwarder puts API-call events on the default bus of the scope (account
+// and region) the call was made in. The router implements it. readOnly says which rules may see the event: a write call reaches
 // rules in state ENABLED and ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS, a
 // read-only call only rules in ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS.
 // The event's id is derived from the record's eventID, so that an event
 // forwarded twice (after a crash before the audit log heard of it) can be
 // deduplicated by id. A nil error means the bus has stored the event.
 type Forwarder interface {
-	ForwardAPICall(ctx context.Context, event []byte, readOnly bool) error
+	ForwardAPICall(ctx context.Context, sc scope.Scope, event []byte, readOnly bool) error
 }
 
 // ForwarderFunc adapts a function to Forwarder.
-type ForwarderFunc func(ctx context.Context, event []byte, readOnly bool) error
+type ForwarderFunc func(ctx context.Context, sc scope.Scope, event []byte, readOnly bool) error
 
 // ForwardAPICall calls f.
-func (f ForwarderFunc) ForwardAPICall(ctx context.Context, event []byte, readOnly bool) error {
-	return f(ctx, event, readOnly)
+func (f ForwarderFunc) ForwardAPICall(ctx context.Context, sc scope.Scope, event []byte, readOnly bool) error {
+	return f(ctx, sc, event, readOnly)
 }
 
 // BusEvent is the EventBridge event of a management record: source
@@ -179,7 +181,7 @@ func forwardOne(ctx context.Context, msg jetstream.Msg, f Forwarder, cfg Forward
 		_ = msg.Term()
 		return
 	}
-	if err := f.ForwardAPICall(ctx, ev, rec.ReadOnly); err != nil {
+	if err := f.ForwardAPICall(ctx, rec.Scope(), ev, rec.ReadOnly); err != nil {
 		delay := time.Second
 		if md, mdErr := msg.Metadata(); mdErr == nil {
 			delay = min(time.Duration(1<<min(md.NumDelivered, 6))*250*time.Millisecond, 15*time.Second)

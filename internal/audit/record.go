@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/conveyor/conveyor/internal/identity"
+	"github.com/conveyor/conveyor/internal/scope"
 )
 
 // Values of fixed record fields, as AWS writes them.
@@ -145,6 +146,12 @@ func (r *Record) Username() string {
 	default:
 		return id.PrincipalID
 	}
+}
+
+// Scope is the account and region the call was made in: its
+// recipientAccountId and awsRegion.
+func (r *Record) Scope() scope.Scope {
+	return scope.Scope{Account: r.RecipientAccountID, Region: r.AWSRegion}
 }
 
 // Service is the service part of eventSource: "events" for

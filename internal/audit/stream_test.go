@@ -1,6 +1,8 @@
 package audit_test
 
 import (
+	"github.com/conveyor/conveyor/internal/scope"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -209,7 +211,7 @@ type fakeBus struct {
 	fail   int // refuse this many calls first
 }
 
-func (f *fakeBus) ForwardAPICall(_ context.Context, ev []byte, readOnly bool) error {
+func (f *fakeBus) ForwardAPICall(_ context.Context, _ scope.Scope, ev []byte, readOnly bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail > 0 {

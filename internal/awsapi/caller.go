@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/conveyor/conveyor/internal/identity"
+	"github.com/conveyor/conveyor/internal/scope"
 )
 
 // Caller is who made an API call, as far as the request tells: the SigV4 credential scope
@@ -168,4 +169,17 @@ func (c Caller) LogAttrs() []any {
 		attrs = append(attrs, "principal", c.Identity.ARN)
 	}
 	return attrs
+}
+
+// ScopeOr is the account and region the call acts in, each taken from def when the caller
+// does not say (a handler called outside a server).
+func (c Caller) ScopeOr(def scope.Scope) scope.Scope {
+	sc := scope.Scope{Account: c.Account, Region: c.Region}
+	if sc.Account == "" {
+		sc.Account = def.Account
+	}
+	if sc.Region == "" {
+		sc.Region = def.Region
+	}
+	return sc
 }

@@ -32,18 +32,18 @@ func TestParseResourceARN(t *testing.T) {
 		{"event-bus/default", catalog.ResourceRef{}, false},
 	}
 	for _, tt := range tests {
-		got, ok := c.ParseResourceARN(tt.arn)
+		got, ok := c.In(c.Home()).ParseResourceARN(tt.arn)
 		if ok != tt.ok || got != tt.want {
 			t.Errorf("ParseResourceARN(%q) = %+v, %v; want %+v, %v", tt.arn, got, ok, tt.want, tt.ok)
 		}
 	}
-	if got := c.RuleARN("default", "r"); got != p+"rule/r" {
+	if got := c.In(c.Home()).RuleARN("default", "r"); got != p+"rule/r" {
 		t.Errorf("RuleARN(default, r) = %s", got)
 	}
-	if got := c.RuleARN("b", "r"); got != p+"rule/b/r" {
+	if got := c.In(c.Home()).RuleARN("b", "r"); got != p+"rule/b/r" {
 		t.Errorf("RuleARN(b, r) = %s", got)
 	}
-	if got := c.SecretARN("c", "u"); got != "arn:aws:secretsmanager:eu-west-1:123456789012:secret:events!connection/c/u" {
+	if got := c.In(c.Home()).SecretARN("c", "u"); got != "arn:aws:secretsmanager:eu-west-1:123456789012:secret:events!connection/c/u" {
 		t.Errorf("SecretARN = %s", got)
 	}
 }

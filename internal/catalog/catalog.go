@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/secrets"
 	"github.com/conveyor/conveyor/internal/store"
 )
@@ -40,8 +41,8 @@ type Config struct {
 	Bucket string
 	// Replicas of the bucket's stream (1 if zero): 3 on a NATS cluster.
 	Replicas int
-	// Region and Account go into every ARN (us-east-1 and 000000000000 if
-	// empty).
+	// Region and Account are the home scope of a new bucket (us-east-1 and
+	// 000000000000 if empty; see Catalog.Home).
 	Region, Account string
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
@@ -57,15 +58,16 @@ type Config struct {
 // Its methods are safe for concurrent use, and several Catalogs (in several
 // processes) may share one bucket.
 type Catalog struct {
-	js      jetstream.JetStream
-	kv      jetstream.KeyValue
-	stream  jetstream.Stream
-	bucket  string
-	region  string
-	account string
-	now     func() time.Time
-	log     *slog.Logger
-	box     *secrets.Box
+	js     jetstream.JetStream
+	kv     jetstream.KeyValue
+	stream jetstream.Stream
+	bucket string
+	// home is the scope of the records written before accounts and regions
+	// existed (see Home).
+	home scope.Scope
+	now  func() time.Time
+	log  *slog.Logger
+	box  *secrets.Box
 	// view is the in-memory copy of the bucket that lists read.
 	view *store.Mirror[any]
 }
@@ -112,8 +114,11 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Catalog, er
 	if err != nil {
 		return nil, fmt.Errorf("catalog: stream of bucket %s: %w", cfg.Bucket, err)
 	}
-	c := &Catalog{js: js, kv: kv, stream: stream, bucket: cfg.Bucket, region: cfg.Region, account: cfg.Account, now: cfg.Now, log: cfg.Logger, box: cfg.Secrets}
+	c := &Catalog{js: js, kv: kv, stream: stream, bucket: cfg.Bucket, now: cfg.Now, log: cfg.Logger, box: cfg.Secrets}
 	if err := c.sealSecrets(ctx, kvCfg); err != nil {
+		return nil, err
+	}
+	if err := c.moveToScopes(ctx, scope.Scope{Account: cfg.Account, Region: cfg.Region}); err != nil {
 		return nil, err
 	}
 	c.view, err = store.NewMirror(ctx, js, kv, c.decodeRecord, cfg.Logger)
@@ -141,6 +146,8 @@ func (c *Catalog) decodeRecord(e jetstream.KeyValueEntry) (any, error) {
 		return decode[Rule](c, e)
 	case KindConnection:
 		return decode[Connection](c, e)
+	case kindMeta:
+		return nil, nil
 	default:
 		return decode[APIDestination](c, e)
 	}
@@ -313,327 +320,6 @@ func (c *Catalog) LastRevision(ctx context.Context, kinds ...Kind) (uint64, erro
 		last = max(last, m.Sequence)
 	}
 	return last, nil
-}
-
-// ---- buses ----
-
-// EnsureDefault creates the default bus if it does not exist yet and returns
-// it. Call it at startup.
-func (c *Catalog) EnsureDefault(ctx context.Context) (*Bus, error) {
-	return mutate(ctx, c, busKey(DefaultBusName), func(cur *Bus) (*Bus, error) {
-		if cur != nil {
-			return nil, errKeep
-		}
-		now := c.stamp()
-		return &Bus{Name: DefaultBusName, ARN: c.BusARN(DefaultBusName), CreationTime: now, LastModifiedTime: now}, nil
-	})
-}
-
-// Bus returns the bus named name, or ErrNotFound.
-func (c *Catalog) Bus(ctx context.Context, name string) (*Bus, error) {
-	b, err := load[Bus](ctx, c, busKey(name))
-	if err == nil && b == nil {
-		err = ErrNotFound
-	}
-	return b, err
-}
-
-// Buses returns every bus, by name. The records are shared: read them, do
-// not change them.
-func (c *Catalog) Buses(ctx context.Context) ([]*Bus, error) {
-	bs, err := list[Bus](ctx, c, prefixBus)
-	sortByName(bs, func(b *Bus) string { return b.Name })
-	return bs, err
-}
-
-// CreateBus stores a new bus; it fills in ARN and times. It returns
-// ErrExists if the name is taken.
-func (c *Catalog) CreateBus(ctx context.Context, b Bus) (*Bus, error) {
-	return mutate(ctx, c, busKey(b.Name), func(cur *Bus) (*Bus, error) {
-		if cur != nil {
-			return nil, ErrExists
-		}
-		nb := b
-		nb.ARN = c.BusARN(b.Name)
-		nb.CreationTime = c.stamp()
-		nb.LastModifiedTime = nb.CreationTime
-		return &nb, nil
-	})
-}
-
-// UpdateBus changes the bus named name with fn (which may run several
-// times, see mutate) and stamps LastModifiedTime. It returns ErrNotFound if
-// there is no such bus, or fn's error.
-func (c *Catalog) UpdateBus(ctx context.Context, name string, fn func(*Bus) error) (*Bus, error) {
-	return mutate(ctx, c, busKey(name), func(cur *Bus) (*Bus, error) {
-		if cur == nil {
-			return nil, ErrNotFound
-		}
-		if err := fn(cur); err != nil {
-			return nil, err
-		}
-		cur.Name, cur.ARN = name, c.BusARN(name)
-		cur.LastModifiedTime = c.stamp()
-		return cur, nil
-	})
-}
-
-// DeleteBus deletes the bus named name and then its rules. It reports
-// whether the bus existed.
-func (c *Catalog) DeleteBus(ctx context.Context, name string) (bool, error) {
-	existed := false
-	_, err := mutate(ctx, c, busKey(name), func(cur *Bus) (*Bus, error) {
-		existed = cur != nil
-		return nil, nil
-	})
-	if err != nil {
-		return false, err
-	}
-	// Sweep the rules even if the bus was already gone: a crash between
-	// the two steps must not leave rules behind forever.
-	rules, err := c.Rules(ctx, name)
-	if err != nil {
-		return existed, err
-	}
-	for _, r := range rules {
-		if _, err := mutate(ctx, c, ruleKey(name, r.Name), func(*Rule) (*Rule, error) { return nil, nil }); err != nil {
-			return existed, err
-		}
-	}
-	return existed, nil
-}
-
-// ---- rules ----
-
-// Rule returns the rule name of bus, or ErrNotFound.
-func (c *Catalog) Rule(ctx context.Context, bus, name string) (*Rule, error) {
-	r, err := load[Rule](ctx, c, ruleKey(bus, name))
-	if err == nil && r == nil {
-		err = ErrNotFound
-	}
-	return r, err
-}
-
-// Rules returns the rules of bus, by name. The records are shared: read
-// them, do not change them.
-func (c *Catalog) Rules(ctx context.Context, bus string) ([]*Rule, error) {
-	rs, err := list[Rule](ctx, c, rulesOfBusGroup(bus))
-	sortByName(rs, func(r *Rule) string { return r.Name })
-	return rs, err
-}
-
-// CountRules returns the number of rules of bus.
-func (c *Catalog) CountRules(ctx context.Context, bus string) (int, error) {
-	n, err := c.view.Count(ctx, rulesOfBusGroup(bus))
-	if err != nil {
-		return 0, fmt.Errorf("catalog: count rules of %s: %w", bus, err)
-	}
-	return n, nil
-}
-
-// MutateRule changes the rule name of bus in a compare-and-set loop: fn
-// gets the current rule (nil if there is none) and returns the rule to store,
-// nil to delete it, or an error that is returned as is. fn may run several
-// times. The catalog sets Name, EventBusName, ARN, CreationTime (on
-// creation) and LastModifiedTime. A rule's targets are part of the record, so
-// a change of targets is one atomic write.
-func (c *Catalog) MutateRule(ctx context.Context, bus, name string, fn func(cur *Rule) (*Rule, error)) (*Rule, error) {
-	return mutate(ctx, c, ruleKey(bus, name), func(cur *Rule) (*Rule, error) {
-		var created time.Time
-		if cur != nil {
-			created = cur.CreationTime
-		}
-		next, err := fn(cur)
-		if err != nil || next == nil {
-			return next, err
-		}
-		now := c.stamp()
-		if created.IsZero() {
-			created = now
-		}
-		next.Name, next.EventBusName, next.ARN = name, bus, c.RuleARN(bus, name)
-		next.CreationTime, next.LastModifiedTime = created, now
-		return next, nil
-	})
-}
-
-// DeleteRuleAt deletes the rule name of bus if it is still as written at
-// KV revision rev, and reports whether it did.
-func (c *Catalog) DeleteRuleAt(ctx context.Context, bus, name string, rev uint64) (bool, error) {
-	deleted := false
-	_, err := mutate(ctx, c, ruleKey(bus, name), func(cur *Rule) (*Rule, error) {
-		deleted = cur != nil && cur.Revision == rev
-		if !deleted {
-			return nil, errKeep
-		}
-		return nil, nil
-	})
-	return deleted, err
-}
-
-// ---- connections ----
-
-// Connection returns the connection named name, or ErrNotFound.
-func (c *Catalog) Connection(ctx context.Context, name string) (*Connection, error) {
-	r, err := load[Connection](ctx, c, connectionKey(name))
-	if err == nil && r == nil {
-		err = ErrNotFound
-	}
-	return r, err
-}
-
-// Connections returns every connection, by name. The records are shared:
-// read them, do not change them.
-func (c *Catalog) Connections(ctx context.Context) ([]*Connection, error) {
-	rs, err := list[Connection](ctx, c, prefixConnection)
-	sortByName(rs, func(r *Connection) string { return r.Name })
-	return rs, err
-}
-
-// ConnectionByARN returns the connection with the given ARN (name and id
-// must both match), or ErrNotFound.
-func (c *Catalog) ConnectionByARN(ctx context.Context, arn string) (*Connection, error) {
-	ref, ok := c.ParseResourceARN(arn)
-	if !ok || ref.Kind != KindConnection {
-		return nil, ErrNotFound
-	}
-	conn, err := c.Connection(ctx, ref.Name)
-	if err == nil && conn.ARN != arn {
-		return nil, ErrNotFound
-	}
-	return conn, err
-}
-
-// MutateConnection changes the connection named name in a compare-and-set
-// loop, like MutateRule. The caller sets every field.
-func (c *Catalog) MutateConnection(ctx context.Context, name string, fn func(cur *Connection) (*Connection, error)) (*Connection, error) {
-	return mutate(ctx, c, connectionKey(name), fn)
-}
-
-// ---- API destinations ----
-
-// APIDestination returns the API destination named name, or ErrNotFound.
-func (c *Catalog) APIDestination(ctx context.Context, name string) (*APIDestination, error) {
-	r, err := load[APIDestination](ctx, c, destinationKey(name))
-	if err == nil && r == nil {
-		err = ErrNotFound
-	}
-	return r, err
-}
-
-// APIDestinations returns every API destination, by name. The records are
-// shared: read them, do not change them.
-func (c *Catalog) APIDestinations(ctx context.Context) ([]*APIDestination, error) {
-	rs, err := list[APIDestination](ctx, c, prefixDestination)
-	sortByName(rs, func(r *APIDestination) string { return r.Name })
-	return rs, err
-}
-
-// APIDestinationByARN returns the API destination with the given ARN, or
-// ErrNotFound.
-func (c *Catalog) APIDestinationByARN(ctx context.Context, arn string) (*APIDestination, error) {
-	ref, ok := c.ParseResourceARN(arn)
-	if !ok || ref.Kind != KindAPIDestination {
-		return nil, ErrNotFound
-	}
-	d, err := c.APIDestination(ctx, ref.Name)
-	if err == nil && d.ARN != arn {
-		return nil, ErrNotFound
-	}
-	return d, err
-}
-
-// ResolveAPIDestination returns the API destination with the given ARN and
-// its connection (secrets included): what an HTTP target needs to send a
-// request. The error wraps ErrNotFound if either is missing.
-func (c *Catalog) ResolveAPIDestination(ctx context.Context, arn string) (*APIDestination, *Connection, error) {
-	d, err := c.APIDestinationByARN(ctx, arn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("api destination %s: %w", arn, err)
-	}
-	conn, err := c.ConnectionByARN(ctx, d.ConnectionArn)
-	if err != nil {
-		return d, nil, fmt.Errorf("connection %s of api destination %s: %w", d.ConnectionArn, arn, err)
-	}
-	return d, conn, nil
-}
-
-// MutateAPIDestination changes the API destination named name in a
-// compare-and-set loop, like MutateRule. The caller sets every field.
-func (c *Catalog) MutateAPIDestination(ctx context.Context, name string, fn func(cur *APIDestination) (*APIDestination, error)) (*APIDestination, error) {
-	return mutate(ctx, c, destinationKey(name), fn)
-}
-
-// ---- tags ----
-
-// tagged is a record type that carries tags.
-type tagged[T any] interface {
-	record[T]
-	tagsRef() *Tags
-	arnOf() string
-}
-
-func (b *Bus) tagsRef() *Tags            { return &b.Tags }
-func (r *Rule) tagsRef() *Tags           { return &r.Tags }
-func (c *Connection) tagsRef() *Tags     { return &c.Tags }
-func (d *APIDestination) tagsRef() *Tags { return &d.Tags }
-func (b *Bus) arnOf() string             { return b.ARN }
-func (r *Rule) arnOf() string            { return r.ARN }
-func (c *Connection) arnOf() string      { return c.ARN }
-func (d *APIDestination) arnOf() string  { return d.ARN }
-
-// Tags returns the tags of the resource with the given ARN (a bus, rule,
-// connection or API destination), or ErrNotFound.
-func (c *Catalog) Tags(ctx context.Context, arn string) (Tags, error) {
-	var tags Tags
-	err := c.UpdateTags(ctx, arn, func(t Tags) (bool, error) {
-		tags = t
-		return false, nil
-	})
-	return tags, err
-}
-
-// UpdateTags changes the tags of the resource with the given ARN in a
-// compare-and-set loop: fn gets the current tags (never nil) to change in
-// place, and reports whether it changed them (if not, nothing is written).
-// fn may run several times. UpdateTags returns ErrNotFound if there is no
-// such resource, or fn's error.
-func (c *Catalog) UpdateTags(ctx context.Context, arn string, fn func(Tags) (bool, error)) error {
-	ref, ok := c.ParseResourceARN(arn)
-	if !ok {
-		return ErrNotFound
-	}
-	switch ref.Kind {
-	case KindBus:
-		return updateTags[Bus](ctx, c, busKey(ref.Name), arn, fn)
-	case KindRule:
-		return updateTags[Rule](ctx, c, ruleKey(ref.Bus, ref.Name), arn, fn)
-	case KindConnection:
-		return updateTags[Connection](ctx, c, connectionKey(ref.Name), arn, fn)
-	default:
-		return updateTags[APIDestination](ctx, c, destinationKey(ref.Name), arn, fn)
-	}
-}
-
-func updateTags[T any, P tagged[T]](ctx context.Context, c *Catalog, key, arn string, fn func(Tags) (bool, error)) error {
-	_, err := mutate(ctx, c, key, func(cur P) (P, error) {
-		if cur == nil || cur.arnOf() != arn {
-			return nil, ErrNotFound
-		}
-		t := cur.tagsRef()
-		if *t == nil {
-			*t = Tags{}
-		}
-		changed, err := fn(*t)
-		if err != nil {
-			return nil, err
-		}
-		if !changed {
-			return nil, errKeep
-		}
-		return cur, nil
-	})
-	return err
 }
 
 func sortByName[P any](s []P, name func(P) string) {

@@ -25,27 +25,27 @@ func openCatalog(t testing.TB) *catalog.Catalog {
 func TestBuses(t *testing.T) {
 	ctx := context.Background()
 	c := openCatalog(t)
-	def, err := c.EnsureDefault(ctx)
+	def, err := c.In(c.Home()).EnsureDefault(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if def.ARN != "arn:aws:events:eu-west-1:123456789012:event-bus/default" || def.CreationTime.IsZero() {
 		t.Fatalf("default bus = %+v", def)
 	}
-	again, err := c.EnsureDefault(ctx)
+	again, err := c.In(c.Home()).EnsureDefault(ctx)
 	if err != nil || again.Revision != def.Revision || !again.CreationTime.Equal(def.CreationTime) {
 		t.Fatalf("EnsureDefault again = %+v, %v; want the same record", again, err)
 	}
 
 	for _, name := range []string{"b.2", "a/1", "..", "b"} {
-		if _, err := c.CreateBus(ctx, catalog.Bus{Name: name, Description: "d " + name}); err != nil {
+		if _, err := c.In(c.Home()).CreateBus(ctx, catalog.Bus{Name: name, Description: "d " + name}); err != nil {
 			t.Fatalf("CreateBus(%q): %v", name, err)
 		}
 	}
-	if _, err := c.CreateBus(ctx, catalog.Bus{Name: "b.2"}); !errors.Is(err, catalog.ErrExists) {
+	if _, err := c.In(c.Home()).CreateBus(ctx, catalog.Bus{Name: "b.2"}); !errors.Is(err, catalog.ErrExists) {
 		t.Fatalf("CreateBus(b.2) twice: %v, want ErrExists", err)
 	}
-	buses, err := c.Buses(ctx)
+	buses, err := c.In(c.Home()).Buses(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,50 +57,50 @@ func TestBuses(t *testing.T) {
 		t.Fatalf("Buses = %q, want %q", names, want)
 	}
 
-	got, err := c.Bus(ctx, "b.2")
+	got, err := c.In(c.Home()).Bus(ctx, "b.2")
 	if err != nil || got.Description != "d b.2" || got.ARN != "arn:aws:events:eu-west-1:123456789012:event-bus/b.2" {
 		t.Fatalf("Bus(b.2) = %+v, %v", got, err)
 	}
-	if _, err := c.Bus(ctx, "b.3"); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := c.In(c.Home()).Bus(ctx, "b.3"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("Bus(b.3): %v, want ErrNotFound", err)
 	}
 
-	upd, err := c.UpdateBus(ctx, "b.2", func(b *catalog.Bus) error { b.Description = "new"; return nil })
+	upd, err := c.In(c.Home()).UpdateBus(ctx, "b.2", func(b *catalog.Bus) error { b.Description = "new"; return nil })
 	if err != nil || upd.Description != "new" || upd.Revision <= got.Revision {
 		t.Fatalf("UpdateBus = %+v, %v", upd, err)
 	}
-	if _, err := c.UpdateBus(ctx, "nope", func(*catalog.Bus) error { return nil }); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := c.In(c.Home()).UpdateBus(ctx, "nope", func(*catalog.Bus) error { return nil }); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("UpdateBus(nope): %v, want ErrNotFound", err)
 	}
 	boom := errors.New("boom")
-	if _, err := c.UpdateBus(ctx, "b.2", func(*catalog.Bus) error { return boom }); !errors.Is(err, boom) {
+	if _, err := c.In(c.Home()).UpdateBus(ctx, "b.2", func(*catalog.Bus) error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("UpdateBus with failing fn: %v, want boom", err)
 	}
 
 	// Deleting a bus deletes its rules, and only its rules.
 	for _, bus := range []string{"b", "b.2"} {
-		if _, err := c.MutateRule(ctx, bus, "r", func(*catalog.Rule) (*catalog.Rule, error) {
+		if _, err := c.In(c.Home()).MutateRule(ctx, bus, "r", func(*catalog.Rule) (*catalog.Rule, error) {
 			return &catalog.Rule{State: catalog.StateEnabled}, nil
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	existed, err := c.DeleteBus(ctx, "b")
+	existed, err := c.In(c.Home()).DeleteBus(ctx, "b")
 	if err != nil || !existed {
 		t.Fatalf("DeleteBus(b) = %v, %v", existed, err)
 	}
-	if _, err := c.Rule(ctx, "b", "r"); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := c.In(c.Home()).Rule(ctx, "b", "r"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("rule of deleted bus: %v, want ErrNotFound", err)
 	}
-	if _, err := c.Rule(ctx, "b.2", "r"); err != nil {
+	if _, err := c.In(c.Home()).Rule(ctx, "b.2", "r"); err != nil {
 		t.Fatalf("rule of other bus: %v", err)
 	}
-	existed, err = c.DeleteBus(ctx, "b")
+	existed, err = c.In(c.Home()).DeleteBus(ctx, "b")
 	if err != nil || existed {
 		t.Fatalf("DeleteBus(b) again = %v, %v; want false, nil", existed, err)
 	}
 	// A deleted name can be created again.
-	if _, err := c.CreateBus(ctx, catalog.Bus{Name: "b"}); err != nil {
+	if _, err := c.In(c.Home()).CreateBus(ctx, catalog.Bus{Name: "b"}); err != nil {
 		t.Fatalf("CreateBus(b) after delete: %v", err)
 	}
 }
@@ -110,7 +110,7 @@ func TestRules(t *testing.T) {
 	c := openCatalog(t)
 	put := func(bus, name, pattern string) *catalog.Rule {
 		t.Helper()
-		r, err := c.MutateRule(ctx, bus, name, func(cur *catalog.Rule) (*catalog.Rule, error) {
+		r, err := c.In(c.Home()).MutateRule(ctx, bus, name, func(cur *catalog.Rule) (*catalog.Rule, error) {
 			next := &catalog.Rule{EventPattern: pattern, State: catalog.StateEnabled}
 			if cur != nil {
 				next.Targets = cur.Targets
@@ -133,7 +133,7 @@ func TestRules(t *testing.T) {
 	put("default", "r.0", `{}`)
 	put("default", "r", `{}`)
 
-	rules, err := c.Rules(ctx, "default")
+	rules, err := c.In(c.Home()).Rules(ctx, "default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,18 +144,18 @@ func TestRules(t *testing.T) {
 	if want := []string{"r", "r.0", "r.1"}; !slices.Equal(names, want) {
 		t.Fatalf("Rules(default) = %q, want %q", names, want)
 	}
-	if n, err := c.CountRules(ctx, "default"); n != 3 || err != nil {
+	if n, err := c.In(c.Home()).CountRules(ctx, "default"); n != 3 || err != nil {
 		t.Fatalf("CountRules = %d, %v", n, err)
 	}
-	if n, err := c.CountRules(ctx, "empty"); n != 0 || err != nil {
+	if n, err := c.In(c.Home()).CountRules(ctx, "empty"); n != 0 || err != nil {
 		t.Fatalf("CountRules(empty) = %d, %v", n, err)
 	}
-	if rs, err := c.Rules(ctx, "empty"); len(rs) != 0 || err != nil {
+	if rs, err := c.In(c.Home()).Rules(ctx, "empty"); len(rs) != 0 || err != nil {
 		t.Fatalf("Rules(empty) = %v, %v", rs, err)
 	}
 
 	// Targets survive a replacement that keeps them; CreationTime is kept.
-	withTargets, err := c.MutateRule(ctx, "default", "r.1", func(cur *catalog.Rule) (*catalog.Rule, error) {
+	withTargets, err := c.In(c.Home()).MutateRule(ctx, "default", "r.1", func(cur *catalog.Rule) (*catalog.Rule, error) {
 		cur.Targets = append(cur.Targets, catalog.Target{Id: "t", Arn: "arn:aws:events:eu-west-1:123456789012:event-bus/x"})
 		return cur, nil
 	})
@@ -168,10 +168,10 @@ func TestRules(t *testing.T) {
 	}
 
 	// Deleting through MutateRule.
-	if _, err := c.MutateRule(ctx, "default", "r", func(*catalog.Rule) (*catalog.Rule, error) { return nil, nil }); err != nil {
+	if _, err := c.In(c.Home()).MutateRule(ctx, "default", "r", func(*catalog.Rule) (*catalog.Rule, error) { return nil, nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Rule(ctx, "default", "r"); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := c.In(c.Home()).Rule(ctx, "default", "r"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("deleted rule: %v", err)
 	}
 }
@@ -181,7 +181,7 @@ func TestRules(t *testing.T) {
 func TestConcurrentTargets(t *testing.T) {
 	ctx := context.Background()
 	c := openCatalog(t)
-	if _, err := c.MutateRule(ctx, "default", "r", func(*catalog.Rule) (*catalog.Rule, error) {
+	if _, err := c.In(c.Home()).MutateRule(ctx, "default", "r", func(*catalog.Rule) (*catalog.Rule, error) {
 		return &catalog.Rule{State: catalog.StateEnabled}, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -191,7 +191,7 @@ func TestConcurrentTargets(t *testing.T) {
 	errs := make(chan error, writers)
 	for i := range writers {
 		wg.Go(func() {
-			_, err := c.MutateRule(ctx, "default", "r", func(cur *catalog.Rule) (*catalog.Rule, error) {
+			_, err := c.In(c.Home()).MutateRule(ctx, "default", "r", func(cur *catalog.Rule) (*catalog.Rule, error) {
 				cur.Targets = append(cur.Targets, catalog.Target{Id: fmt.Sprint(i), Arn: "arn:aws:sqs:eu-west-1:123456789012:q"})
 				return cur, nil
 			})
@@ -205,7 +205,7 @@ func TestConcurrentTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := c.Rule(ctx, "default", "r")
+	r, err := c.In(c.Home()).Rule(ctx, "default", "r")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestCreateBusRace(t *testing.T) {
 	results := make(chan error, 10)
 	for range 10 {
 		wg.Go(func() {
-			_, err := c.CreateBus(ctx, catalog.Bus{Name: "x"})
+			_, err := c.In(c.Home()).CreateBus(ctx, catalog.Bus{Name: "x"})
 			results <- err
 		})
 	}
@@ -244,30 +244,30 @@ func TestCreateBusRace(t *testing.T) {
 func TestTags(t *testing.T) {
 	ctx := context.Background()
 	c := openCatalog(t)
-	b, err := c.CreateBus(ctx, catalog.Bus{Name: "b", Tags: catalog.Tags{"k": "v"}})
+	b, err := c.In(c.Home()).CreateBus(ctx, catalog.Bus{Name: "b", Tags: catalog.Tags{"k": "v"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := c.MutateRule(ctx, "b", "r", func(*catalog.Rule) (*catalog.Rule, error) { return &catalog.Rule{State: "ENABLED"}, nil })
+	r, err := c.In(c.Home()).MutateRule(ctx, "b", "r", func(*catalog.Rule) (*catalog.Rule, error) { return &catalog.Rule{State: "ENABLED"}, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := c.MutateConnection(ctx, "c", func(*catalog.Connection) (*catalog.Connection, error) {
-		return &catalog.Connection{Name: "c", ARN: c.ConnectionARN("c", "1111")}, nil
+	conn, err := c.In(c.Home()).MutateConnection(ctx, "c", func(*catalog.Connection) (*catalog.Connection, error) {
+		return &catalog.Connection{Name: "c", ARN: c.In(c.Home()).ConnectionARN("c", "1111")}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, arn := range []string{b.ARN, r.ARN, conn.ARN} {
-		if err := c.UpdateTags(ctx, arn, func(t catalog.Tags) (bool, error) { t["a"] = "1"; return true, nil }); err != nil {
+		if err := c.In(c.Home()).UpdateTags(ctx, arn, func(t catalog.Tags) (bool, error) { t["a"] = "1"; return true, nil }); err != nil {
 			t.Fatalf("UpdateTags(%s): %v", arn, err)
 		}
-		tags, err := c.Tags(ctx, arn)
+		tags, err := c.In(c.Home()).Tags(ctx, arn)
 		if err != nil || tags["a"] != "1" {
 			t.Fatalf("Tags(%s) = %v, %v", arn, tags, err)
 		}
 	}
-	if tags, _ := c.Tags(ctx, b.ARN); !slices.Equal(tags.Keys(), []string{"a", "k"}) {
+	if tags, _ := c.In(c.Home()).Tags(ctx, b.ARN); !slices.Equal(tags.Keys(), []string{"a", "k"}) {
 		t.Fatalf("bus tags = %v", tags)
 	}
 	for _, arn := range []string{
@@ -276,20 +276,20 @@ func TestTags(t *testing.T) {
 		"arn:aws:events:eu-west-1:123456789012:rule/r", // r is on bus b, not default
 		"arn:aws:events:us-east-1:123456789012:event-bus/b",
 		"arn:aws:events:eu-west-1:000000000000:event-bus/b",
-		c.ConnectionARN("c", "2222"), // same name, other id
+		c.In(c.Home()).ConnectionARN("c", "2222"), // same name, other id
 		"arn:aws:sqs:eu-west-1:123456789012:q",
 		"not an arn",
 	} {
-		if _, err := c.Tags(ctx, arn); !errors.Is(err, catalog.ErrNotFound) {
+		if _, err := c.In(c.Home()).Tags(ctx, arn); !errors.Is(err, catalog.ErrNotFound) {
 			t.Errorf("Tags(%s): %v, want ErrNotFound", arn, err)
 		}
 	}
 	// An unchanged update writes nothing.
-	before, _ := c.Bus(ctx, "b")
-	if err := c.UpdateTags(ctx, b.ARN, func(catalog.Tags) (bool, error) { return false, nil }); err != nil {
+	before, _ := c.In(c.Home()).Bus(ctx, "b")
+	if err := c.In(c.Home()).UpdateTags(ctx, b.ARN, func(catalog.Tags) (bool, error) { return false, nil }); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := c.Bus(ctx, "b")
+	after, _ := c.In(c.Home()).Bus(ctx, "b")
 	if after.Revision != before.Revision {
 		t.Fatalf("unchanged tag update wrote a revision")
 	}
@@ -298,15 +298,15 @@ func TestTags(t *testing.T) {
 func TestResolveAPIDestination(t *testing.T) {
 	ctx := context.Background()
 	c := openCatalog(t)
-	conn, err := c.MutateConnection(ctx, "c", func(*catalog.Connection) (*catalog.Connection, error) {
-		return &catalog.Connection{Name: "c", ARN: c.ConnectionARN("c", "u1"), AuthorizationType: catalog.AuthAPIKey,
+	conn, err := c.In(c.Home()).MutateConnection(ctx, "c", func(*catalog.Connection) (*catalog.Connection, error) {
+		return &catalog.Connection{Name: "c", ARN: c.In(c.Home()).ConnectionARN("c", "u1"), AuthorizationType: catalog.AuthAPIKey,
 			Auth: catalog.ConnectionAuth{ApiKeyAuthParameters: &catalog.APIKeyAuth{ApiKeyName: "x-key", ApiKeyValue: "secret"}}}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := c.MutateAPIDestination(ctx, "d", func(*catalog.APIDestination) (*catalog.APIDestination, error) {
-		return &catalog.APIDestination{Name: "d", ARN: c.APIDestinationARN("d", "u2"), ConnectionArn: conn.ARN,
+	d, err := c.In(c.Home()).MutateAPIDestination(ctx, "d", func(*catalog.APIDestination) (*catalog.APIDestination, error) {
+		return &catalog.APIDestination{Name: "d", ARN: c.In(c.Home()).APIDestinationARN("d", "u2"), ConnectionArn: conn.ARN,
 			InvocationEndpoint: "https://example.com/x", HttpMethod: "POST"}, nil
 	})
 	if err != nil {
@@ -316,16 +316,16 @@ func TestResolveAPIDestination(t *testing.T) {
 	if err != nil || gotD.InvocationEndpoint != "https://example.com/x" || gotC.Auth.ApiKeyAuthParameters.ApiKeyValue != "secret" {
 		t.Fatalf("ResolveAPIDestination = %+v, %+v, %v", gotD, gotC, err)
 	}
-	if _, _, err := c.ResolveAPIDestination(ctx, c.APIDestinationARN("d", "other")); !errors.Is(err, catalog.ErrNotFound) {
+	if _, _, err := c.ResolveAPIDestination(ctx, c.In(c.Home()).APIDestinationARN("d", "other")); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("wrong id: %v", err)
 	}
-	if _, err := c.MutateConnection(ctx, "c", func(*catalog.Connection) (*catalog.Connection, error) { return nil, nil }); err != nil {
+	if _, err := c.In(c.Home()).MutateConnection(ctx, "c", func(*catalog.Connection) (*catalog.Connection, error) { return nil, nil }); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := c.ResolveAPIDestination(ctx, d.ARN); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("missing connection: %v", err)
 	}
-	ds, err := c.APIDestinations(ctx)
+	ds, err := c.In(c.Home()).APIDestinations(ctx)
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("APIDestinations = %v, %v", ds, err)
 	}
@@ -335,12 +335,12 @@ func TestWatch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c := openCatalog(t)
-	if _, err := c.EnsureDefault(ctx); err != nil {
+	if _, err := c.In(c.Home()).EnsureDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
 	mkRule := func(bus, name string) {
 		t.Helper()
-		if _, err := c.MutateRule(ctx, bus, name, func(*catalog.Rule) (*catalog.Rule, error) {
+		if _, err := c.In(c.Home()).MutateRule(ctx, bus, name, func(*catalog.Rule) (*catalog.Rule, error) {
 			return &catalog.Rule{State: catalog.StateEnabled, EventPattern: `{"source":["` + name + `"]}`}, nil
 		}); err != nil {
 			t.Fatal(err)
@@ -348,7 +348,7 @@ func TestWatch(t *testing.T) {
 	}
 	mkRule("default", "gone")
 	mkRule("default", "kept")
-	if _, err := c.MutateRule(ctx, "default", "gone", func(*catalog.Rule) (*catalog.Rule, error) { return nil, nil }); err != nil {
+	if _, err := c.In(c.Home()).MutateRule(ctx, "default", "gone", func(*catalog.Rule) (*catalog.Rule, error) { return nil, nil }); err != nil {
 		t.Fatal(err)
 	}
 
@@ -391,18 +391,18 @@ func TestWatch(t *testing.T) {
 	}
 
 	// Live changes, in order.
-	if _, err := c.CreateBus(ctx, catalog.Bus{Name: "b.x"}); err != nil {
+	if _, err := c.In(c.Home()).CreateBus(ctx, catalog.Bus{Name: "b.x"}); err != nil {
 		t.Fatal(err)
 	}
 	mkRule("b.x", "r")
-	withTargets, err := c.MutateRule(ctx, "b.x", "r", func(cur *catalog.Rule) (*catalog.Rule, error) {
+	withTargets, err := c.In(c.Home()).MutateRule(ctx, "b.x", "r", func(cur *catalog.Rule) (*catalog.Rule, error) {
 		cur.Targets = []catalog.Target{{Id: "1", Arn: "arn:aws:events:eu-west-1:123456789012:event-bus/default"}}
 		return cur, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.DeleteBus(ctx, "b.x"); err != nil {
+	if _, err := c.In(c.Home()).DeleteBus(ctx, "b.x"); err != nil {
 		t.Fatal(err)
 	}
 	// The catalog keeps one revision per key: a change superseded before the
@@ -451,16 +451,16 @@ func TestLastRevision(t *testing.T) {
 	if rev, err := c.LastRevision(ctx, catalog.KindRule); rev != 0 || err != nil {
 		t.Fatalf("LastRevision of an empty catalog = %d, %v", rev, err)
 	}
-	b, err := c.CreateBus(ctx, catalog.Bus{Name: "b"})
+	b, err := c.In(c.Home()).CreateBus(ctx, catalog.Bus{Name: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := c.MutateRule(ctx, "b", "r", func(*catalog.Rule) (*catalog.Rule, error) { return &catalog.Rule{State: "ENABLED"}, nil })
+	r, err := c.In(c.Home()).MutateRule(ctx, "b", "r", func(*catalog.Rule) (*catalog.Rule, error) { return &catalog.Rule{State: "ENABLED"}, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := c.MutateConnection(ctx, "c", func(*catalog.Connection) (*catalog.Connection, error) {
-		return &catalog.Connection{Name: "c", ARN: c.ConnectionARN("c", "1")}, nil
+	conn, err := c.In(c.Home()).MutateConnection(ctx, "c", func(*catalog.Connection) (*catalog.Connection, error) {
+		return &catalog.Connection{Name: "c", ARN: c.In(c.Home()).ConnectionARN("c", "1")}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -476,7 +476,7 @@ func TestLastRevision(t *testing.T) {
 	check(r.Revision, catalog.KindBus, catalog.KindRule)
 	check(conn.Revision)
 	// A delete is a change too.
-	if _, err := c.DeleteBus(ctx, "b"); err != nil {
+	if _, err := c.In(c.Home()).DeleteBus(ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
 	rev, err := c.LastRevision(ctx, catalog.KindBus, catalog.KindRule)

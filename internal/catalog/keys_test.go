@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"github.com/conveyor/conveyor/internal/scope"
+
 	"regexp"
 	"testing"
 )
@@ -43,22 +45,31 @@ func TestDecodeTokenErrors(t *testing.T) {
 }
 
 func TestParseKey(t *testing.T) {
+	sc := scope.Scope{Account: "123456789012", Region: "eu-west-1"}
 	tests := []struct {
 		key  string
 		want parsedKey
 	}{
-		{busKey("a.b"), parsedKey{kind: KindBus, bus: "a.b", name: "a.b"}},
-		{ruleKey("x/y", "r.1"), parsedKey{kind: KindRule, bus: "x/y", name: "r.1"}},
-		{connectionKey(".."), parsedKey{kind: KindConnection, name: ".."}},
-		{destinationKey("d"), parsedKey{kind: KindAPIDestination, name: "d"}},
+		{busKey(sc, "a.b"), parsedKey{kind: KindBus, scope: sc, bus: "a.b", name: "a.b"}},
+		{ruleKey(sc, "x/y", "r.1"), parsedKey{kind: KindRule, scope: sc, bus: "x/y", name: "r.1"}},
+		{connectionKey(sc, ".."), parsedKey{kind: KindConnection, scope: sc, name: ".."}},
+		{destinationKey(sc, "d"), parsedKey{kind: KindAPIDestination, scope: sc, name: "d"}},
+		// Keys written before accounts and regions.
+		{"bus.a=2Eb", parsedKey{kind: KindBus, bus: "a.b", name: "a.b", legacy: true}},
+		{"rule.x/y.r=2E1", parsedKey{kind: KindRule, bus: "x/y", name: "r.1", legacy: true}},
+		{"connection.c", parsedKey{kind: KindConnection, name: "c", legacy: true}},
+		{"destination.d", parsedKey{kind: KindAPIDestination, name: "d", legacy: true}},
 	}
 	for _, tt := range tests {
 		got, err := parseKey(tt.key)
 		if err != nil || got != tt.want {
 			t.Errorf("parseKey(%q) = %+v, %v; want %+v", tt.key, got, err, tt.want)
 		}
+		if !tt.want.legacy && tt.want.keyIn(sc) != tt.key {
+			t.Errorf("keyIn of %q = %q", tt.key, tt.want.keyIn(sc))
+		}
 	}
-	for _, bad := range []string{"bus", "bus.a.b", "rule.a", "other.a", "bus.a=Z"} {
+	for _, bad := range []string{"bus", "bus.a.b", "rule.a", "other.a", "bus.a=Z", "rule.a.b.c.d.e.f"} {
 		if _, err := parseKey(bad); err == nil {
 			t.Errorf("parseKey(%q): want an error", bad)
 		}

@@ -18,10 +18,10 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.EnsureDefault(ctx); err != nil {
+	if _, err := c.In(c.Home()).EnsureDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.MutateRule(ctx, "default", "r.1", func(*catalog.Rule) (*catalog.Rule, error) {
+	if _, err := c.In(c.Home()).MutateRule(ctx, "default", "r.1", func(*catalog.Rule) (*catalog.Rule, error) {
 		return &catalog.Rule{State: catalog.StateEnabled, EventPattern: `{"source":["a"]}`,
 			Targets: []catalog.Target{{Id: "t", Arn: "arn:aws:events:us-east-1:000000000000:event-bus/default"}}}, nil
 	}); err != nil {
@@ -36,11 +36,11 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := c.Rule(ctx, "default", "r.1")
+	r, err := c.In(c.Home()).Rule(ctx, "default", "r.1")
 	if err != nil || len(r.Targets) != 1 || r.EventPattern != `{"source":["a"]}` {
 		t.Fatalf("rule after restart = %+v, %v", r, err)
 	}
-	if _, err := c.Bus(ctx, "default"); err != nil {
+	if _, err := c.In(c.Home()).Bus(ctx, "default"); err != nil {
 		t.Fatalf("default bus after restart: %v", err)
 	}
 }

@@ -61,7 +61,7 @@ func TestSealedSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plain.MutateConnection(ctx, "c", basicConnection("old-password-1")); err != nil {
+	if _, err := plain.In(plain.Home()).MutateConnection(ctx, "c", basicConnection("old-password-1")); err != nil {
 		t.Fatal(err)
 	}
 	plain.Close()
@@ -81,15 +81,15 @@ func TestSealedSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.MutateConnection(ctx, "c", basicConnection("new-password-2")); err != nil {
+	if _, err := c.In(c.Home()).MutateConnection(ctx, "c", basicConnection("new-password-2")); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := c.Connection(ctx, "c")
+	conn, err := c.In(c.Home()).Connection(ctx, "c")
 	if err != nil || conn.Auth.BasicAuthParameters.Password != "new-password-2" ||
 		conn.Auth.InvocationHttpParameters.HeaderParameters[0].Value != "token-new-password-2" {
 		t.Fatalf("connection read back: %+v %v", conn, err)
 	}
-	list, err := c.Connections(ctx)
+	list, err := c.In(c.Home()).Connections(ctx)
 	if err != nil || len(list) != 1 || list[0].Auth.BasicAuthParameters.Password != "new-password-2" {
 		t.Fatalf("listed connection: %+v %v", list, err)
 	}
@@ -133,7 +133,7 @@ func TestResealRecovers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.CreateBus(ctx, catalog.Bus{Name: "live"}); err != nil {
+		if _, err := c.In(c.Home()).CreateBus(ctx, catalog.Bus{Name: "live"}); err != nil {
 			t.Fatal(err)
 		}
 		c.Close()
@@ -153,8 +153,8 @@ func TestResealRecovers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, errBackedUp := c.Bus(ctx, "backedup")
-		_, errLive := c.Bus(ctx, "live")
+		_, errBackedUp := c.In(c.Home()).Bus(ctx, "backedup")
+		_, errLive := c.In(c.Home()).Bus(ctx, "live")
 		if complete && (errBackedUp != nil || errLive == nil) || !complete && (errBackedUp == nil || errLive != nil) {
 			t.Errorf("complete %v: backed-up bus: %v, live bus: %v", complete, errBackedUp, errLive)
 		}

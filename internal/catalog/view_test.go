@@ -16,30 +16,30 @@ import (
 func TestConcurrentLists(t *testing.T) {
 	ctx := context.Background()
 	c := openCatalog(t)
-	if _, err := c.EnsureDefault(ctx); err != nil {
+	if _, err := c.In(c.Home()).EnsureDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.MutateRule(ctx, "default", "r", func(*catalog.Rule) (*catalog.Rule, error) {
+	if _, err := c.In(c.Home()).MutateRule(ctx, "default", "r", func(*catalog.Rule) (*catalog.Rule, error) {
 		return &catalog.Rule{State: catalog.StateEnabled, EventPattern: `{"source":["a"]}`}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.MutateConnection(ctx, "c", func(*catalog.Connection) (*catalog.Connection, error) {
-		return &catalog.Connection{Name: "c", ARN: c.ConnectionARN("c", "1")}, nil
+	if _, err := c.In(c.Home()).MutateConnection(ctx, "c", func(*catalog.Connection) (*catalog.Connection, error) {
+		return &catalog.Connection{Name: "c", ARN: c.In(c.Home()).ConnectionARN("c", "1")}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.MutateAPIDestination(ctx, "d", func(*catalog.APIDestination) (*catalog.APIDestination, error) {
-		return &catalog.APIDestination{Name: "d", ARN: c.APIDestinationARN("d", "1")}, nil
+	if _, err := c.In(c.Home()).MutateAPIDestination(ctx, "d", func(*catalog.APIDestination) (*catalog.APIDestination, error) {
+		return &catalog.APIDestination{Name: "d", ARN: c.In(c.Home()).APIDestinationARN("d", "1")}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	lists := []func() (int, error){
-		func() (int, error) { bs, err := c.Buses(ctx); return len(bs), err },
-		func() (int, error) { rs, err := c.Rules(ctx, "default"); return len(rs), err },
-		func() (int, error) { return c.CountRules(ctx, "default") },
-		func() (int, error) { cs, err := c.Connections(ctx); return len(cs), err },
-		func() (int, error) { ds, err := c.APIDestinations(ctx); return len(ds), err },
+		func() (int, error) { bs, err := c.In(c.Home()).Buses(ctx); return len(bs), err },
+		func() (int, error) { rs, err := c.In(c.Home()).Rules(ctx, "default"); return len(rs), err },
+		func() (int, error) { return c.In(c.Home()).CountRules(ctx, "default") },
+		func() (int, error) { cs, err := c.In(c.Home()).Connections(ctx); return len(cs), err },
+		func() (int, error) { ds, err := c.In(c.Home()).APIDestinations(ctx); return len(ds), err },
 	}
 	const n = 2500
 	var wg sync.WaitGroup
@@ -91,17 +91,17 @@ func TestListsReadOtherWrites(t *testing.T) {
 		if i%2 == 1 {
 			writer, reader = b, a
 		}
-		if _, err := writer.CreateBus(ctx, catalog.Bus{Name: name}); err != nil {
+		if _, err := writer.In(writer.Home()).CreateBus(ctx, catalog.Bus{Name: name}); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, name)
 		if i%3 == 2 {
-			if _, err := writer.DeleteBus(ctx, want[0]); err != nil {
+			if _, err := writer.In(writer.Home()).DeleteBus(ctx, want[0]); err != nil {
 				t.Fatal(err)
 			}
 			want = want[1:]
 		}
-		buses, err := reader.Buses(ctx)
+		buses, err := reader.In(reader.Home()).Buses(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

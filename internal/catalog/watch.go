@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"github.com/conveyor/conveyor/internal/scope"
+
 	"context"
 	"fmt"
 
@@ -36,6 +38,8 @@ func (o Op) String() string {
 type Change struct {
 	Op   Op
 	Kind Kind
+	// Scope is the account and region of the record.
+	Scope scope.Scope
 	// BusName is the bus of a KindRule change, and the bus itself for
 	// KindBus.
 	BusName string
@@ -125,13 +129,13 @@ func kindFilters(kinds []Kind) ([]string, error) {
 	for _, k := range kinds {
 		switch k {
 		case KindBus:
-			filters = append(filters, prefixBus+".*")
+			filters = append(filters, prefixBus+".*.*.*")
 		case KindRule:
-			filters = append(filters, prefixRule+".*.*")
+			filters = append(filters, prefixRule+".*.*.*.*")
 		case KindConnection:
-			filters = append(filters, prefixConnection+".*")
+			filters = append(filters, prefixConnection+".*.*.*")
 		case KindAPIDestination:
-			filters = append(filters, prefixDestination+".*")
+			filters = append(filters, prefixDestination+".*.*.*")
 		default:
 			return nil, fmt.Errorf("catalog: unknown kind %q", k)
 		}
@@ -147,7 +151,10 @@ func (c *Catalog) change(e jetstream.KeyValueEntry, synced bool) (Change, bool) 
 		c.log.Warn("catalog watch: skipping key", "key", e.Key(), "err", err)
 		return Change{}, false
 	}
-	ch := Change{Op: OpPut, Kind: pk.kind, BusName: pk.bus, Name: pk.name, Revision: e.Revision()}
+	if pk.kind == kindMeta {
+		return Change{}, false
+	}
+	ch := Change{Op: OpPut, Kind: pk.kind, Scope: pk.scope, BusName: pk.bus, Name: pk.name, Revision: e.Revision()}
 	if e.Operation() != jetstream.KeyValuePut {
 		ch.Op = OpDelete
 		return ch, synced // a delete marker in the snapshot is a record that is gone

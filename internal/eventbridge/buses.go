@@ -62,7 +62,7 @@ func (s *Service) CreateEventBus(ctx context.Context, in *CreateEventBusInput) (
 	if len(tags) == 0 {
 		tags = nil
 	}
-	b, err := s.cat.CreateBus(ctx, catalog.Bus{
+	b, err := s.in(ctx).CreateBus(ctx, catalog.Bus{
 		Name:             name,
 		Description:      deref(in.Description),
 		KmsKeyIdentifier: deref(in.KmsKeyIdentifier),
@@ -154,7 +154,7 @@ func (s *Service) ListEventBuses(ctx context.Context, in *ListEventBusesInput) (
 	if err != nil {
 		return nil, err
 	}
-	buses, err := s.cat.Buses(ctx)
+	buses, err := s.in(ctx).Buses(ctx)
 	if err != nil {
 		return nil, internal("ListEventBuses", err)
 	}
@@ -211,8 +211,8 @@ func (s *Service) UpdateEventBus(ctx context.Context, in *UpdateEventBusInput) (
 	if err := checkBusDeadLetter(in.DeadLetterConfig); err != nil {
 		return nil, err
 	}
-	name := s.busName(in.Name)
-	b, err := s.cat.UpdateBus(ctx, name, func(b *catalog.Bus) error {
+	name := s.busName(ctx, in.Name)
+	b, err := s.in(ctx).UpdateBus(ctx, name, func(b *catalog.Bus) error {
 		if in.Description != nil {
 			b.Description = *in.Description
 		}
@@ -255,7 +255,7 @@ func (s *Service) DeleteEventBus(ctx context.Context, in *DeleteEventBusInput) (
 	if *in.Name == catalog.DefaultBusName {
 		return nil, errDeleteDefaultBus()
 	}
-	if _, err := s.cat.DeleteBus(ctx, *in.Name); err != nil {
+	if _, err := s.in(ctx).DeleteBus(ctx, *in.Name); err != nil {
 		return nil, internal("DeleteEventBus", err)
 	}
 	s.written(ctx, "DeleteEventBus")

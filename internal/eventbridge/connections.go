@@ -97,16 +97,16 @@ func (s *Service) CreateConnection(ctx context.Context, in *CreateConnectionInpu
 		return nil, err
 	}
 	name := *in.Name
-	c, err := s.cat.MutateConnection(ctx, name, func(cur *catalog.Connection) (*catalog.Connection, error) {
+	c, err := s.in(ctx).MutateConnection(ctx, name, func(cur *catalog.Connection) (*catalog.Connection, error) {
 		if cur != nil {
 			return nil, errConnectionExists(name)
 		}
 		id := s.newID()
 		now := s.cat.Now()
 		c := &catalog.Connection{
-			Name: name, ARN: s.cat.ConnectionARN(name, id), Description: deref(in.Description),
+			Name: name, ARN: s.in(ctx).ConnectionARN(name, id), Description: deref(in.Description),
 			State: catalog.ConnectionAuthorized, AuthorizationType: *in.AuthorizationType, Auth: auth,
-			KmsKeyIdentifier: deref(in.KmsKeyIdentifier), SecretArn: s.cat.SecretARN(name, id),
+			KmsKeyIdentifier: deref(in.KmsKeyIdentifier), SecretArn: s.in(ctx).SecretARN(name, id),
 			CreationTime: now, LastModifiedTime: now, LastAuthorizedTime: now,
 		}
 		if c.AuthorizationType == catalog.AuthOAuthClientCredentials {
@@ -125,7 +125,7 @@ func (s *Service) CreateConnection(ctx context.Context, in *CreateConnectionInpu
 // connection returns the connection called name, with AWS's error (worded
 // with verb) if there is none.
 func (s *Service) connection(ctx context.Context, verb, name string) (*catalog.Connection, error) {
-	c, err := s.cat.Connection(ctx, name)
+	c, err := s.in(ctx).Connection(ctx, name)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return nil, errConnectionNotFound(verb, name)
 	}
@@ -253,7 +253,7 @@ func (s *Service) ListConnections(ctx context.Context, in *ListConnectionsInput)
 	if err != nil {
 		return nil, err
 	}
-	conns, err := s.cat.Connections(ctx)
+	conns, err := s.in(ctx).Connections(ctx)
 	if err != nil {
 		return nil, internal("ListConnections", err)
 	}
@@ -301,7 +301,7 @@ func (s *Service) UpdateConnection(ctx context.Context, in *UpdateConnectionInpu
 		return nil, err
 	}
 	name := *in.Name
-	c, err := s.cat.MutateConnection(ctx, name, func(cur *catalog.Connection) (*catalog.Connection, error) {
+	c, err := s.in(ctx).MutateConnection(ctx, name, func(cur *catalog.Connection) (*catalog.Connection, error) {
 		if cur == nil {
 			return nil, errConnectionNotFound("update", name)
 		}
@@ -420,7 +420,7 @@ func (s *Service) DeleteConnection(ctx context.Context, in *ConnectionNameInput)
 		return nil, err
 	}
 	var gone *catalog.Connection
-	_, err := s.cat.MutateConnection(ctx, *in.Name, func(cur *catalog.Connection) (*catalog.Connection, error) {
+	_, err := s.in(ctx).MutateConnection(ctx, *in.Name, func(cur *catalog.Connection) (*catalog.Connection, error) {
 		if cur == nil {
 			return nil, errConnectionNotFound("delete", *in.Name)
 		}
@@ -439,7 +439,7 @@ func (s *Service) DeauthorizeConnection(ctx context.Context, in *ConnectionNameI
 	if err := s.validate("DeauthorizeConnection", in); err != nil {
 		return nil, err
 	}
-	c, err := s.cat.MutateConnection(ctx, *in.Name, func(cur *catalog.Connection) (*catalog.Connection, error) {
+	c, err := s.in(ctx).MutateConnection(ctx, *in.Name, func(cur *catalog.Connection) (*catalog.Connection, error) {
 		if cur == nil {
 			return nil, errConnectionNotFound("deauthorize", *in.Name)
 		}

@@ -51,7 +51,7 @@ func isLoopback(host string) bool {
 // destinationConnection checks that the connection an API destination names
 // exists.
 func (s *Service) destinationConnection(ctx context.Context, verb, arn string) error {
-	_, err := s.cat.ConnectionByARN(ctx, arn)
+	_, err := s.in(ctx).ConnectionByARN(ctx, arn)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return errConnectionNotFound(verb, arn)
 	}
@@ -94,12 +94,12 @@ func (s *Service) CreateApiDestination(ctx context.Context, in *CreateApiDestina
 		rate = *in.InvocationRateLimitPerSecond
 	}
 	name := *in.Name
-	d, err := s.cat.MutateAPIDestination(ctx, name, func(cur *catalog.APIDestination) (*catalog.APIDestination, error) {
+	d, err := s.in(ctx).MutateAPIDestination(ctx, name, func(cur *catalog.APIDestination) (*catalog.APIDestination, error) {
 		if cur != nil {
 			return nil, errDestinationExists(name)
 		}
 		now := s.cat.Now()
-		return &catalog.APIDestination{Name: name, ARN: s.cat.APIDestinationARN(name, s.newID()),
+		return &catalog.APIDestination{Name: name, ARN: s.in(ctx).APIDestinationARN(name, s.newID()),
 			Description: deref(in.Description), State: catalog.DestinationActive, ConnectionArn: *in.ConnectionArn,
 			InvocationEndpoint: *in.InvocationEndpoint, HttpMethod: *in.HttpMethod, InvocationRateLimitPerSecond: rate,
 			CreationTime: now, LastModifiedTime: now}, nil
@@ -136,7 +136,7 @@ func (s *Service) DescribeApiDestination(ctx context.Context, in *DestinationNam
 	if err := s.validate("DescribeApiDestination", in); err != nil {
 		return nil, err
 	}
-	d, err := s.cat.APIDestination(ctx, *in.Name)
+	d, err := s.in(ctx).APIDestination(ctx, *in.Name)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return nil, errDestinationNotFound("describe", *in.Name)
 	}
@@ -187,7 +187,7 @@ func (s *Service) ListApiDestinations(ctx context.Context, in *ListApiDestinatio
 	if err != nil {
 		return nil, err
 	}
-	ds, err := s.cat.APIDestinations(ctx)
+	ds, err := s.in(ctx).APIDestinations(ctx)
 	if err != nil {
 		return nil, internal("ListApiDestinations", err)
 	}
@@ -228,7 +228,7 @@ func (s *Service) UpdateApiDestination(ctx context.Context, in *UpdateApiDestina
 			return nil, err
 		}
 	}
-	d, err := s.cat.MutateAPIDestination(ctx, *in.Name, func(cur *catalog.APIDestination) (*catalog.APIDestination, error) {
+	d, err := s.in(ctx).MutateAPIDestination(ctx, *in.Name, func(cur *catalog.APIDestination) (*catalog.APIDestination, error) {
 		if cur == nil {
 			return nil, errDestinationNotFound("update", *in.Name)
 		}
@@ -267,7 +267,7 @@ func (s *Service) DeleteApiDestination(ctx context.Context, in *DestinationNameI
 	if err := s.validate("DeleteApiDestination", in); err != nil {
 		return nil, err
 	}
-	_, err := s.cat.MutateAPIDestination(ctx, *in.Name, func(cur *catalog.APIDestination) (*catalog.APIDestination, error) {
+	_, err := s.in(ctx).MutateAPIDestination(ctx, *in.Name, func(cur *catalog.APIDestination) (*catalog.APIDestination, error) {
 		if cur == nil {
 			return nil, errDestinationNotFound("delete", *in.Name)
 		}

@@ -21,7 +21,7 @@ func TestManagedRules(t *testing.T) {
 	ctx := context.Background()
 	srv := startServer(t, eventbridge.Config{}, false)
 	svc := srv.Service
-	if _, err := srv.Catalog.MutateRule(ctx, "default", "m", func(*catalog.Rule) (*catalog.Rule, error) {
+	if _, err := srv.Catalog.In(srv.Catalog.Home()).MutateRule(ctx, "default", "m", func(*catalog.Rule) (*catalog.Rule, error) {
 		return &catalog.Rule{EventPattern: `{"source":["a"]}`, State: catalog.StateEnabled, ManagedBy: "archive.events.amazonaws.com",
 			Targets: []catalog.Target{{Id: "t", Arn: "arn:aws:events:us-east-1:123456789012:event-bus/default"}}}, nil
 	}); err != nil {
@@ -77,7 +77,7 @@ func TestManagedRules(t *testing.T) {
 	if _, err := svc.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: str("m"), Force: true}); err != nil {
 		t.Fatalf("DeleteRule with Force: %v", err)
 	}
-	if _, err := srv.Catalog.Rule(ctx, "default", "m"); !errors.Is(err, catalog.ErrNotFound) {
+	if _, err := srv.Catalog.In(srv.Catalog.Home()).Rule(ctx, "default", "m"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("managed rule still there: %v", err)
 	}
 }
@@ -113,7 +113,7 @@ func TestConcurrentPutTargets(t *testing.T) {
 			t.Fatalf("PutTargets: %v", err)
 		}
 	}
-	r, err := srv.Catalog.Rule(ctx, "default", "r")
+	r, err := srv.Catalog.In(srv.Catalog.Home()).Rule(ctx, "default", "r")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestConcurrentPutRuleQuota(t *testing.T) {
 				t.Fatalf("PutRule: %v", err)
 			}
 		}
-		n, err := srv.Catalog.CountRules(ctx, "default")
+		n, err := srv.Catalog.In(srv.Catalog.Home()).CountRules(ctx, "default")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +160,7 @@ func TestConcurrentPutRuleQuota(t *testing.T) {
 			t.Fatalf("round %d: %d accepted, %d rules stored; want %d of each", round, accepted, n, quota)
 		}
 		// Make room for the next round.
-		rules, err := srv.Catalog.Rules(ctx, "default")
+		rules, err := srv.Catalog.In(srv.Catalog.Home()).Rules(ctx, "default")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,14 +208,14 @@ func TestConcurrentPutRuleQuotaSharedStore(t *testing.T) {
 				t.Fatalf("PutRule: %v", err)
 			}
 		}
-		n, err := srv.Catalog.CountRules(ctx, "default")
+		n, err := srv.Catalog.In(srv.Catalog.Home()).CountRules(ctx, "default")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if accepted != quota || n != quota {
 			t.Fatalf("round %d: %d accepted, %d rules stored; want %d of each", round, accepted, n, quota)
 		}
-		rules, err := srv.Catalog.Rules(ctx, "default")
+		rules, err := srv.Catalog.In(srv.Catalog.Home()).Rules(ctx, "default")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +294,7 @@ func TestAfterWrite(t *testing.T) {
 			t.Fatalf("step %d: %v", i, err)
 		}
 	}
-	r, err := cat.Rule(ctx, "b", "r")
+	r, err := cat.In(cat.Home()).Rule(ctx, "b", "r")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 	}
 	name := *in.Name
 	created := false
-	r, err := s.cat.MutateRule(ctx, bus.Name, name, func(cur *catalog.Rule) (*catalog.Rule, error) {
+	r, err := s.in(ctx).MutateRule(ctx, bus.Name, name, func(cur *catalog.Rule) (*catalog.Rule, error) {
 		created = cur == nil
 		next := &catalog.Rule{
 			EventPattern:       deref(in.EventPattern),
@@ -69,11 +69,11 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 			State:              state,
 			Description:        deref(in.Description),
 			RoleArn:            deref(in.RoleArn),
-			CreatedBy:          s.cat.Account(),
+			CreatedBy:          s.in(ctx).Scope().Account,
 			Tags:               catalog.Tags{},
 		}
 		if cur == nil {
-			n, err := s.cat.CountRules(ctx, bus.Name)
+			n, err := s.in(ctx).CountRules(ctx, bus.Name)
 			if err != nil {
 				return nil, internal("PutRule", err)
 			}
@@ -117,14 +117,14 @@ func (s *Service) PutRule(ctx context.Context, in *PutRuleInput) (*PutRuleOutput
 // created before it, so when the quota's worth of them exist, r is past the
 // quota; the call deletes it and answers LimitExceededException.
 func (s *Service) keepRuleQuota(ctx context.Context, r *catalog.Rule) error {
-	n, err := s.cat.CountRules(ctx, r.EventBusName)
+	n, err := s.in(ctx).CountRules(ctx, r.EventBusName)
 	if err != nil {
 		return internal("PutRule", err)
 	}
 	if n <= s.maxRules {
 		return nil
 	}
-	rules, err := s.cat.Rules(ctx, r.EventBusName)
+	rules, err := s.in(ctx).Rules(ctx, r.EventBusName)
 	if err != nil {
 		return internal("PutRule", err)
 	}
@@ -137,7 +137,7 @@ func (s *Service) keepRuleQuota(ctx context.Context, r *catalog.Rule) error {
 	if before < s.maxRules {
 		return nil
 	}
-	if _, err := s.cat.DeleteRuleAt(ctx, r.EventBusName, r.Name, r.Revision); err != nil {
+	if _, err := s.in(ctx).DeleteRuleAt(ctx, r.EventBusName, r.Name, r.Revision); err != nil {
 		return internal("PutRule", err)
 	}
 	return errLimitExceeded()
@@ -186,7 +186,7 @@ func (s *Service) rule(ctx context.Context, ref ruleRef) (*catalog.Rule, error) 
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.cat.Rule(ctx, bus.Name, *ref.name)
+	r, err := s.in(ctx).Rule(ctx, bus.Name, *ref.name)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return nil, errRuleNotFound(*ref.name, bus.Name)
 	}
@@ -271,7 +271,7 @@ func (s *Service) ListRules(ctx context.Context, in *ListRulesInput) (*ListRules
 	if err != nil {
 		return nil, err
 	}
-	rules, err := s.cat.Rules(ctx, bus.Name)
+	rules, err := s.in(ctx).Rules(ctx, bus.Name)
 	if err != nil {
 		return nil, internal("ListRules", err)
 	}
@@ -309,7 +309,7 @@ func (s *Service) DeleteRule(ctx context.Context, in *DeleteRuleInput) (*DeleteR
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.cat.MutateRule(ctx, bus.Name, *in.Name, func(cur *catalog.Rule) (*catalog.Rule, error) {
+	_, err = s.in(ctx).MutateRule(ctx, bus.Name, *in.Name, func(cur *catalog.Rule) (*catalog.Rule, error) {
 		switch {
 		case cur == nil:
 			return nil, nil
@@ -369,7 +369,7 @@ func (s *Service) setState(ctx context.Context, op string, in any, ref ruleRef, 
 	if err != nil {
 		return err
 	}
-	_, err = s.cat.MutateRule(ctx, bus.Name, *ref.name, func(cur *catalog.Rule) (*catalog.Rule, error) {
+	_, err = s.in(ctx).MutateRule(ctx, bus.Name, *ref.name, func(cur *catalog.Rule) (*catalog.Rule, error) {
 		switch {
 		case cur == nil:
 			return nil, errRuleNotFound(*ref.name, bus.Name)
@@ -415,7 +415,7 @@ func (s *Service) ListRuleNamesByTarget(ctx context.Context, in *ListRuleNamesBy
 	if err != nil {
 		return nil, err
 	}
-	rules, err := s.cat.Rules(ctx, bus.Name)
+	rules, err := s.in(ctx).Rules(ctx, bus.Name)
 	if err != nil {
 		return nil, internal("ListRuleNamesByTarget", err)
 	}

@@ -47,7 +47,7 @@ func startServer(t testing.TB, cfg eventbridge.Config, withModel bool) *testServ
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cat.EnsureDefault(ctx); err != nil {
+	if _, err := cat.In(cat.Home()).EnsureDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var n atomic.Int64

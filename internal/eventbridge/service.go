@@ -173,8 +173,8 @@ func internal(op string, err error) error {
 // resolveBus turns an EventBusName member (a name or a bus ARN; nil means
 // the default bus) into a bus name and checks that the bus exists.
 func (s *Service) resolveBus(ctx context.Context, nameOrARN *string) (*catalog.Bus, error) {
-	name := s.busName(nameOrARN)
-	b, err := s.cat.Bus(ctx, name)
+	name := s.busName(ctx, nameOrARN)
+	b, err := s.in(ctx).Bus(ctx, name)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return nil, errBusNotFound(name)
 	}
@@ -189,11 +189,11 @@ func (s *Service) resolveBus(ctx context.Context, nameOrARN *string) (*catalog.B
 // this catalog's region and account. An ARN of another region or account
 // is returned whole: no bus has that name, so the caller answers that the
 // bus does not exist.
-func (s *Service) busName(nameOrARN *string) string {
+func (s *Service) busName(ctx context.Context, nameOrARN *string) string {
 	if nameOrARN == nil {
 		return catalog.DefaultBusName
 	}
-	if name, ok := s.cat.BusNameFromARN(*nameOrARN); ok {
+	if name, ok := s.in(ctx).BusNameFromARN(*nameOrARN); ok {
 		return name
 	}
 	return *nameOrARN
@@ -206,4 +206,9 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// in is the catalog of the caller's account and region.
+func (s *Service) in(ctx context.Context) *catalog.Scoped {
+	return s.cat.In(awsapi.CallerFrom(ctx).ScopeOr(s.cat.Home()))
 }

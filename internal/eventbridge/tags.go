@@ -81,31 +81,31 @@ func (s *Service) ListTagsForResource(ctx context.Context, in *ListTagsForResour
 	if err := s.validate("ListTagsForResource", in); err != nil {
 		return nil, err
 	}
-	tags, err := s.cat.Tags(ctx, *in.ResourceARN)
+	tags, err := s.in(ctx).Tags(ctx, *in.ResourceARN)
 	if err != nil {
-		return nil, s.tagsError(*in.ResourceARN, err)
+		return nil, s.tagsError(ctx, *in.ResourceARN, err)
 	}
 	return &ListTagsForResourceOutput{Tags: tagList(tags)}, nil
 }
 
 // updateTags changes a resource's tags; managed rules refuse.
 func (s *Service) updateTags(ctx context.Context, arn string, fn func(catalog.Tags) (bool, error)) error {
-	ref, _ := s.cat.ParseResourceARN(arn)
+	ref, _ := s.in(ctx).ParseResourceARN(arn)
 	if ref.Kind == catalog.KindRule {
-		r, err := s.cat.Rule(ctx, ref.Bus, ref.Name)
+		r, err := s.in(ctx).Rule(ctx, ref.Bus, ref.Name)
 		if err == nil && r.ManagedBy != "" {
 			return errManagedRule(r.Name, r.ManagedBy)
 		}
 	}
-	if err := s.cat.UpdateTags(ctx, arn, fn); err != nil {
-		return s.tagsError(arn, err)
+	if err := s.in(ctx).UpdateTags(ctx, arn, fn); err != nil {
+		return s.tagsError(ctx, arn, err)
 	}
 	return nil
 }
 
 // tagsError maps a catalog error of a tag operation to AWS's error for the
 // kind of resource the ARN names.
-func (s *Service) tagsError(arn string, err error) error {
+func (s *Service) tagsError(ctx context.Context, arn string, err error) error {
 	var ae *awsapi.Error
 	if errors.As(err, &ae) {
 		return ae
@@ -113,7 +113,7 @@ func (s *Service) tagsError(arn string, err error) error {
 	if !errors.Is(err, catalog.ErrNotFound) {
 		return internal("tags", err)
 	}
-	ref, ok := s.cat.ParseResourceARN(arn)
+	ref, ok := s.in(ctx).ParseResourceARN(arn)
 	switch {
 	case !ok:
 		return errResourceNotFound(arn)

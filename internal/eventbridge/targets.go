@@ -130,7 +130,7 @@ func (s *Service) PutTargets(ctx context.Context, in *PutTargetsInput) (*PutTarg
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.cat.MutateRule(ctx, bus.Name, *in.Rule, func(cur *catalog.Rule) (*catalog.Rule, error) {
+	_, err = s.in(ctx).MutateRule(ctx, bus.Name, *in.Rule, func(cur *catalog.Rule) (*catalog.Rule, error) {
 		switch {
 		case cur == nil:
 			return nil, errRuleNotFound(*in.Rule, bus.Name)
@@ -182,7 +182,7 @@ func (s *Service) RemoveTargets(ctx context.Context, in *RemoveTargetsInput) (*R
 		return nil, err
 	}
 	var failed []FailedEntry
-	_, err = s.cat.MutateRule(ctx, bus.Name, *in.Rule, func(cur *catalog.Rule) (*catalog.Rule, error) {
+	_, err = s.in(ctx).MutateRule(ctx, bus.Name, *in.Rule, func(cur *catalog.Rule) (*catalog.Rule, error) {
 		switch {
 		case cur == nil:
 			return nil, errRuleNotFound(*in.Rule, bus.Name)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor/conveyor/internal/catalog"
+	"github.com/conveyor/conveyor/internal/scope"
 )
 
 // Limits of the inbound endpoints.
@@ -186,7 +187,7 @@ func (h *Handler) handle(r *http.Request, bus string, conv convert) (int, *Resul
 	}
 	res := &Result{Entries: make([]ResultEntry, 0, len(events)), IgnoredRecords: ignored}
 	for _, ev := range events {
-		if err := h.cfg.Putter.PutEvent(ctx, bus, ev.data); err != nil {
+		if err := h.cfg.Putter.PutEvent(ctx, h.busID(bus), ev.data); err != nil {
 			if errors.Is(err, catalog.ErrNotFound) {
 				return http.StatusNotFound, nil, noBus(bus)
 			}
@@ -207,13 +208,13 @@ func (h *Handler) checkBus(ctx context.Context, bus string) (int, *apiError) {
 	if !busRe.MatchString(bus) {
 		return http.StatusNotFound, noBus(bus)
 	}
-	if h.cfg.Buses != nil && h.cfg.Buses.HasBus(bus) {
+	if h.cfg.Buses != nil && h.cfg.Buses.HasBus(h.busID(bus)) {
 		return 0, nil
 	}
 	if h.cfg.Catalog == nil {
 		return 0, nil // the Putter decides
 	}
-	if _, err := h.cfg.Catalog.Bus(ctx, bus); err != nil {
+	if _, err := h.cfg.Catalog.In(h.scope()).Bus(ctx, bus); err != nil {
 		if errors.Is(err, catalog.ErrNotFound) {
 			return http.StatusNotFound, noBus(bus)
 		}
@@ -221,6 +222,19 @@ func (h *Handler) checkBus(ctx context.Context, bus string) (int, *apiError) {
 		return http.StatusInternalServerError, &apiError{Type: "InternalException", Message: "Internal service error."}
 	}
 	return 0, nil
+}
+
+// scope is where inbound events go: Conveyor's account and region.
+func (h *Handler) scope() scope.Scope {
+	return scope.Scope{Account: h.cfg.Account, Region: h.cfg.Region}
+}
+
+// busID is the ID (catalog.BusID) of bus in the inbound scope.
+func (h *Handler) busID(bus string) string {
+	if h.cfg.Catalog == nil {
+		return bus
+	}
+	return h.cfg.Catalog.BusID(h.scope(), bus)
 }
 
 // derivedID is a UUID-shaped id that is a digest of parts: the same input

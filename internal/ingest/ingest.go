@@ -15,6 +15,7 @@ import (
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/event"
 	"github.com/conveyor/conveyor/internal/eventbridge"
+	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/pattern"
 )
@@ -114,6 +115,7 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 	in.m.requestSize.Observe(float64(event.RequestSize(req.Entries)))
 	caller := awsapi.CallerFrom(ctx)
 	trusted := in.trusted[caller.AccessKeyID]
+	sc := caller.ScopeOr(scope.Scope{Account: in.cfg.Account, Region: in.cfg.Region})
 	now := in.cfg.Now()
 	out := &PutEventsOutput{Entries: make([]PutEventsResultEntry, len(req.Entries))}
 
@@ -132,14 +134,14 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 			out.Entries[i] = PutEventsResultEntry{ErrorCode: ee.Code, ErrorMessage: ee.Message}
 			continue
 		}
-		bus, ok := in.busName(ctx, e.EventBusName)
+		bus, ok := in.busID(ctx, sc, e.EventBusName)
 		if !ok {
 			ee := event.UnknownBus(e.EventBusName)
 			out.Entries[i] = PutEventsResultEntry{ErrorCode: ee.Code, ErrorMessage: ee.Message}
 			continue
 		}
 		id := event.NewID()
-		ev := e.Envelope(id, in.cfg.Account, in.cfg.Region, now)
+		ev := e.Envelope(id, sc.Account, sc.Region, now)
 		buf = ev.AppendJSON(buf[:0])
 		data := make([]byte, len(buf))
 		copy(data, buf)
@@ -212,27 +214,36 @@ func noStream(errs []error, err error) bool {
 	return false
 }
 
-// busName resolves an entry's EventBusName (a name, an ARN, or empty for
-// the default bus) to a bus that exists.
-func (in *Ingest) busName(ctx context.Context, s string) (string, bool) {
+// busID resolves an entry's EventBusName (a name, an ARN, or empty for the
+// default bus) in scope sc to the ID (catalog.BusID) of a bus that exists.
+// The scope's default bus is made on its first use.
+func (in *Ingest) busID(ctx context.Context, sc scope.Scope, s string) (string, bool) {
 	name := s
 	switch {
 	case s == "":
 		name = catalog.DefaultBusName
 	case strings.HasPrefix(s, "arn:"):
-		n, ok := in.cfg.Catalog.BusNameFromARN(s)
+		n, ok := in.cfg.Catalog.In(sc).BusNameFromARN(s)
 		if !ok {
 			return "", false
 		}
 		name = n
 	}
-	if in.cfg.Buses != nil && in.cfg.Buses.HasBus(name) {
-		return name, true
+	id := in.cfg.Catalog.BusID(sc, name)
+	if in.cfg.Buses != nil && in.cfg.Buses.HasBus(id) {
+		return id, true
 	}
-	if _, err := in.cfg.Catalog.Bus(ctx, name); err != nil {
-		return "", false
+	cat := in.cfg.Catalog.In(sc)
+	if _, err := cat.Bus(ctx, name); err != nil {
+		if name != catalog.DefaultBusName || !errors.Is(err, catalog.ErrNotFound) {
+			return "", false
+		}
+		if _, err := cat.EnsureDefault(ctx); err != nil {
+			in.log.Error("making a scope's default bus", "account", sc.Account, "region", sc.Region, "err", err)
+			return "", false
+		}
 	}
-	return name, true
+	return id, true
 }
 
 // TestEventPatternInput is TestEventPattern's request.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/pattern"
 	"github.com/conveyor/conveyor/transform"
@@ -134,8 +135,8 @@ func (r *Router) Close() {
 	r.wg.Wait()
 }
 
-// HasBus reports whether the router knows bus name (the catalog's view as
-// the router last saw it).
+// HasBus reports whether the router knows the bus with ID name (see
+// catalog.BusID; the catalog's view as the router last saw it).
 func (r *Router) HasBus(name string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -143,27 +144,34 @@ func (r *Router) HasBus(name string) bool {
 	return ok && b.exists
 }
 
-// PutEvent puts event (an EventBridge envelope) on bus, for event-bus
-// targets. The message id is a digest of bus and event, so a retried
-// delivery of the same job is stored once.
+// PutEvent puts event (an EventBridge envelope) on the bus with ID bus (see
+// catalog.BusID), for event-bus targets. The message id is a digest of bus
+// and event, so a retried delivery of the same job is stored once.
 func (r *Router) PutEvent(ctx context.Context, bus string, event []byte) error {
 	if !r.HasBus(bus) {
-		if _, err := r.cfg.Catalog.Bus(ctx, bus); err != nil {
+		if _, err := r.cfg.Catalog.BusOf(ctx, bus); err != nil {
 			return err
 		}
 	}
 	return r.publish(ctx, bus, digestID(bus, event), event, nil)
 }
 
-// ForwardAPICall puts a CloudTrail API-call event on the default bus (the
-// audit trail's forwarder). A read-only call is marked so that only rules in
-// state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS receive it.
-func (r *Router) ForwardAPICall(ctx context.Context, event []byte, readOnly bool) error {
+// ForwardAPICall puts a CloudTrail API-call event on the default bus of the
+// scope the call was made in (the audit trail's forwarder), made if it is not
+// there yet. A read-only call is marked so that only rules in state
+// ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS receive it.
+func (r *Router) ForwardAPICall(ctx context.Context, sc scope.Scope, event []byte, readOnly bool) error {
 	var h nats.Header
 	if readOnly {
 		h = nats.Header{HeaderReadOnlyAPICall: []string{"true"}}
 	}
-	return r.publish(ctx, catalog.DefaultBusName, digestID(catalog.DefaultBusName, event), event, h)
+	id := r.cfg.Catalog.BusID(sc, catalog.DefaultBusName)
+	if !r.HasBus(id) {
+		if _, err := r.cfg.Catalog.In(sc).EnsureDefault(ctx); err != nil {
+			return err
+		}
+	}
+	return r.publish(ctx, id, digestID(id, event), event, h)
 }
 
 // digestID is a message id for an event put on bus by Conveyor itself: the
@@ -320,38 +328,40 @@ func (r *Router) busFor(name string) *bus {
 }
 
 func (r *Router) applyBus(ch catalog.Change) {
+	id := r.cfg.Catalog.BusID(ch.Scope, ch.BusName)
 	if ch.Op == catalog.OpPut {
-		b := r.busFor(ch.BusName)
+		b := r.busFor(id)
 		r.mu.Lock()
 		b.exists = true
 		r.mu.Unlock()
 		return
 	}
 	r.mu.Lock()
-	b := r.buses[ch.BusName]
-	delete(r.buses, ch.BusName)
+	b := r.buses[id]
+	delete(r.buses, id)
 	r.mu.Unlock()
 	if b != nil {
 		b.stop()
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
 	defer cancel()
-	if err := r.cfg.Store.DeleteBus(ctx, ch.BusName); err != nil {
-		r.log.Error("deleting bus stream", "bus", ch.BusName, "err", err)
+	if err := r.cfg.Store.DeleteBus(ctx, id); err != nil {
+		r.log.Error("deleting bus stream", "bus", id, "err", err)
 	}
 }
 
 func (r *Router) applyRule(ch catalog.Change, targets map[delivery.TargetKey]bool, synced bool) {
+	id := r.cfg.Catalog.BusID(ch.Scope, ch.BusName)
 	var nr *rule
 	if ch.Op == catalog.OpPut {
-		b := r.busFor(ch.BusName)
-		nr = r.compileRule(ch.Rule)
+		b := r.busFor(id)
+		nr = r.compileRule(id, ch.Rule)
 		b.setRule(ch.Name, nr)
 	} else {
 		// The rule of a deleted bus: the bus is gone already (and must not
 		// be brought back); only the rule's targets are left to drop.
 		r.mu.RLock()
-		b := r.buses[ch.BusName]
+		b := r.buses[id]
 		r.mu.RUnlock()
 		if b != nil {
 			b.setRule(ch.Name, nil)
@@ -361,7 +371,7 @@ func (r *Router) applyRule(ch catalog.Change, targets map[delivery.TargetKey]boo
 	keep := map[delivery.TargetKey]bool{}
 	if nr != nil {
 		for _, t := range nr.targets {
-			k := delivery.TargetKey{Bus: ch.BusName, Rule: ch.Name, ID: t.id}
+			k := delivery.TargetKey{Bus: id, Rule: ch.Name, ID: t.id}
 			keep[k] = true
 			if !targets[k] {
 				targets[k] = true
@@ -376,7 +386,7 @@ func (r *Router) applyRule(ch catalog.Change, targets map[delivery.TargetKey]boo
 	// Every target of this rule that the runner follows and the new rule
 	// lacks is dropped (for a deleted bus, all of them).
 	for k := range targets {
-		if k.Bus != ch.BusName || k.Rule != ch.Name || keep[k] {
+		if k.Bus != id || k.Rule != ch.Name || keep[k] {
 			continue
 		}
 		delete(targets, k)
@@ -391,7 +401,7 @@ func (r *Router) applyRule(ch catalog.Change, targets map[delivery.TargetKey]boo
 
 // compileRule turns a catalog rule into what routing needs: its targets'
 // transforms compiled, its retry policy resolved.
-func (r *Router) compileRule(cr *catalog.Rule) *rule {
+func (r *Router) compileRule(busID string, cr *catalog.Rule) *rule {
 	nr := &rule{
 		name:          cr.Name,
 		arn:           cr.ARN,
@@ -399,7 +409,7 @@ func (r *Router) compileRule(cr *catalog.Rule) *rule {
 		enabled:       cr.Enabled(),
 		managed:       cr.ManagedBy != "",
 		allCloudTrail: cr.State == catalog.StateEnabledWithAllCloudTrailEvents,
-		triggered:     r.m.triggered.WithLabelValues(cr.EventBusName, cr.Name),
+		triggered:     r.m.triggered.WithLabelValues(busID, cr.Name),
 	}
 	for i := range cr.Targets {
 		t := &cr.Targets[i]

@@ -14,6 +14,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/event"
+	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
 )
 
@@ -63,8 +64,12 @@ type Scheduler struct {
 // entry is a scheduled rule as the scheduler follows it.
 type entry struct {
 	name, arn string
-	sched     Schedule
-	next      time.Time // zero: never again
+	scope     scope.Scope
+	// key names the rule across scopes (catalog.ScopedName): the rules map's
+	// key and its last firing's.
+	key   string
+	sched Schedule
+	next  time.Time // zero: never again
 }
 
 // lastFiring is the KV record of a rule's last claimed firing.
@@ -176,9 +181,9 @@ func (s *Scheduler) run(ctx context.Context, changes <-chan catalog.Change, sync
 				}
 			case ch.BusName != catalog.DefaultBusName:
 			case ch.Op == catalog.OpDelete:
-				delete(rules, ch.Name)
+				delete(rules, s.cfg.Catalog.ScopedName(ch.Scope, ch.Name))
 			default:
-				s.load(ctx, rules, ch.Rule)
+				s.load(ctx, rules, ch.Scope, ch.Rule)
 			}
 		case <-timer:
 			now := s.cfg.Clock.Now()
@@ -236,20 +241,21 @@ const maxCatchUpSteps = 1 << 20
 // claimed firing, or after its last change when that is later. When that
 // time has passed (the rule was due while no scheduler ran), the rule fires
 // once, now, for the latest firing it missed.
-func (s *Scheduler) load(ctx context.Context, rules map[string]*entry, r *catalog.Rule) {
+func (s *Scheduler) load(ctx context.Context, rules map[string]*entry, sc scope.Scope, r *catalog.Rule) {
+	key := s.cfg.Catalog.ScopedName(sc, r.Name)
 	if r.ScheduleExpression == "" || !r.Enabled() {
-		delete(rules, r.Name)
+		delete(rules, key)
 		return
 	}
 	sched, err := Parse(r.ScheduleExpression)
 	if err != nil {
 		s.log.Error("stored schedule expression does not parse; rule not scheduled", "rule_arn", r.ARN, "err", err)
-		delete(rules, r.Name)
+		delete(rules, key)
 		return
 	}
 	sched = WithAnchor(sched, r.CreationTime)
 	base := r.LastModifiedTime
-	if last, _, err := s.last(ctx, r.Name); err != nil {
+	if last, _, err := s.last(ctx, key); err != nil {
 		s.log.Error("reading a scheduled rule's last firing", "rule_arn", r.ARN, "err", err)
 	} else if last != nil && last.RuleARN == r.ARN && last.Time.After(base) {
 		base = last.Time
@@ -265,7 +271,7 @@ func (s *Scheduler) load(ctx context.Context, rules map[string]*entry, r *catalo
 			next = n
 		}
 	}
-	rules[r.Name] = &entry{name: r.Name, arn: r.ARN, sched: sched, next: next}
+	rules[key] = &entry{name: r.Name, arn: r.ARN, scope: sc, key: key, sched: sched, next: next}
 }
 
 func lastKey(rule string) string { return "rule." + store.Token(rule) }
@@ -297,7 +303,7 @@ func (s *Scheduler) claim(ctx context.Context, e *entry, at time.Time) (bool, er
 		return false, err
 	}
 	for range 20 {
-		last, rev, err := s.last(ctx, e.name)
+		last, rev, err := s.last(ctx, e.key)
 		if err != nil {
 			return false, err
 		}
@@ -305,9 +311,9 @@ func (s *Scheduler) claim(ctx context.Context, e *entry, at time.Time) (bool, er
 			return false, nil
 		}
 		if rev == 0 {
-			_, err = s.kv.Create(ctx, lastKey(e.name), data)
+			_, err = s.kv.Create(ctx, lastKey(e.key), data)
 		} else {
-			_, err = s.kv.Update(ctx, lastKey(e.name), data, rev)
+			_, err = s.kv.Update(ctx, lastKey(e.key), data, rev)
 		}
 		if err == nil {
 			return true, nil
@@ -333,11 +339,11 @@ func (s *Scheduler) fire(ctx context.Context, e *entry, at time.Time) {
 		log.Debug("firing claimed by another scheduler")
 		return
 	}
-	ev := ScheduledEvent(e.arn, s.cfg.Catalog.Account(), s.cfg.Catalog.Region(), at)
+	ev := ScheduledEvent(e.arn, e.scope.Account, e.scope.Region, at)
 	data := ev.AppendJSON(nil)
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err = s.cfg.Router.RouteToRules(ctx, catalog.DefaultBusName, data, []string{e.name})
+		err = s.cfg.Router.RouteToRules(ctx, s.cfg.Catalog.BusID(e.scope, catalog.DefaultBusName), data, []string{e.name})
 		if err == nil || attempt == 5 || ctx.Err() != nil {
 			break
 		}

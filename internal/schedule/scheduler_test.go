@@ -66,7 +66,7 @@ func newRig(t *testing.T, start time.Time) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cat.EnsureDefault(context.Background()); err != nil {
+	if _, err := cat.In(cat.Home()).EnsureDefault(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return &rig{js: js, cat: cat, clock: clock}
@@ -89,7 +89,7 @@ func (r *rig) start(t *testing.T, router schedule.Router) *schedule.Scheduler {
 
 func (r *rig) putRule(t *testing.T, bus, name, expr, state string) *catalog.Rule {
 	t.Helper()
-	ru, err := r.cat.MutateRule(context.Background(), bus, name, func(*catalog.Rule) (*catalog.Rule, error) {
+	ru, err := r.cat.In(r.cat.Home()).MutateRule(context.Background(), bus, name, func(*catalog.Rule) (*catalog.Rule, error) {
 		return &catalog.Rule{ScheduleExpression: expr, State: state}, nil
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/scope"
 )
 
 // ImportPath is the endpoint `conveyor cloudtrail import` posts CloudTrail
@@ -75,8 +76,9 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		importError(w, http.StatusForbidden, "AccessDeniedException", "CloudTrail import is accepted from the loopback interface only.")
 		return
 	}
-	if err := s.authenticateImport(r); err != nil {
-		importError(w, err.Status, err.Code, err.Message)
+	sc, aerr := s.authenticateImport(r)
+	if aerr != nil {
+		importError(w, aerr.Status, aerr.Code, aerr.Message)
 		return
 	}
 	toBus := false
@@ -95,7 +97,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		importError(w, http.StatusRequestEntityTooLarge, awsapi.CodeRequestEntityTooLargeException, bodyTooLarge(limit))
 		return
 	}
-	res, err := s.importRecords(r.Context(), http.MaxBytesReader(w, r.Body, limit), toBus)
+	res, err := s.importRecords(r.Context(), http.MaxBytesReader(w, r.Body, limit), sc, toBus)
 	var bodyErr *http.MaxBytesError
 	var recordErr *recordTooLarge
 	switch {
@@ -159,7 +161,7 @@ func (v *valueLimit) Read(p []byte) (int, error) {
 // decoder's bound.
 const importSlack = 64 << 10
 
-func (s *Server) importRecords(ctx context.Context, body io.Reader, toBus bool) (*ImportResult, error) {
+func (s *Server) importRecords(ctx context.Context, body io.Reader, sc scope.Scope, toBus bool) (*ImportResult, error) {
 	vl := &valueLimit{r: body, limit: maxImportRecord + importSlack}
 	dec := json.NewDecoder(vl)
 	vl.dec = dec
@@ -194,7 +196,7 @@ func (s *Server) importRecords(ctx context.Context, body io.Reader, toBus bool) 
 			if err != nil {
 				return nil, fmt.Errorf("record %d: %w", i, err)
 			}
-			if reason := s.importRecord(ctx, raw, toBus, res); reason != "" {
+			if reason := s.importRecord(ctx, raw, sc, toBus, res); reason != "" {
 				res.SkippedCount++
 				if len(res.Skipped) < maxImportSkips {
 					res.Skipped = append(res.Skipped, ImportSkip{Index: i, Reason: reason})
@@ -215,7 +217,7 @@ func (s *Server) importRecords(ctx context.Context, body io.Reader, toBus bool) 
 }
 
 // importRecord imports one record; it returns why it did not.
-func (s *Server) importRecord(ctx context.Context, raw []byte, toBus bool, res *ImportResult) string {
+func (s *Server) importRecord(ctx context.Context, raw []byte, sc scope.Scope, toBus bool, res *ImportResult) string {
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, raw); err != nil {
 		return err.Error()
@@ -250,7 +252,7 @@ func (s *Server) importRecord(ctx context.Context, raw []byte, toBus bool, res *
 		if err != nil {
 			return err.Error()
 		}
-		if err := s.router.ForwardAPICall(ctx, ev, rec.ReadOnly); err != nil {
+		if err := s.router.ForwardAPICall(ctx, sc, ev, rec.ReadOnly); err != nil {
 			return fmt.Sprintf("not put on the bus: %v", err)
 		}
 		res.ToBus++

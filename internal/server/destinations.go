@@ -193,7 +193,8 @@ func (d *destinations) authorize(conn *catalog.Connection) {
 	if ctx.Err() != nil {
 		return
 	}
-	_, err := d.c.MutateConnection(ctx, conn.Name, func(cur *catalog.Connection) (*catalog.Connection, error) {
+	sc, _, _ := catalog.ParseResourceARN(conn.ARN)
+	_, err := d.c.In(sc).MutateConnection(ctx, conn.Name, func(cur *catalog.Connection) (*catalog.Connection, error) {
 		if cur == nil || cur.State != catalog.ConnectionAuthorizing || !cur.LastModifiedTime.Equal(conn.LastModifiedTime) {
 			return nil, errAuthorizationDone
 		}

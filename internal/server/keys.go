@@ -8,6 +8,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/identity"
+	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/secrets"
 )
 
@@ -61,17 +62,23 @@ func (s *Server) authMode() string {
 
 // authenticateImport checks the signature of a CloudTrail import (signed for
 // the service "cloudtrail"; the body is streamed, so its hash may be
-// UNSIGNED-PAYLOAD). Without --auth every import from loopback is accepted.
-func (s *Server) authenticateImport(r *http.Request) *awsapi.Error {
+// UNSIGNED-PAYLOAD) and returns the scope the import goes to: the verified
+// caller's account and region. Without --auth every import from loopback is
+// accepted, into Conveyor's account and region.
+func (s *Server) authenticateImport(r *http.Request) (scope.Scope, *awsapi.Error) {
+	def := scope.Scope{Account: s.cfg.Account, Region: s.cfg.Region}
 	v, ok := s.authenticator.(*awsapi.SigV4Verifier)
 	if !ok {
-		return nil
+		return def, nil
 	}
-	var c awsapi.Caller
+	c := awsapi.Caller{Account: def.Account, Region: def.Region}
+	if sig, ok := awsapi.ParseSigV4(r.Header.Get("Authorization")); ok {
+		c.Region = sig.Region
+	}
 	if err := v.AuthenticateStream(r, "cloudtrail", &c); err != nil {
-		return err
+		return scope.Scope{}, err
 	}
-	return nil
+	return c.ScopeOr(def), nil
 }
 
 // SecretsKeyName is the file in the data directory that holds the key

@@ -29,6 +29,7 @@ import (
 	"github.com/conveyor/conveyor/internal/ingest"
 	"github.com/conveyor/conveyor/internal/router"
 	"github.com/conveyor/conveyor/internal/schedule"
+	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/sqs"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/target"
@@ -158,7 +159,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	if _, err = s.catalog.EnsureDefault(ctx); err != nil {
+	if _, err = s.catalog.In(scope.Scope{Account: cfg.Account, Region: cfg.Region}).EnsureDefault(ctx); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.queue, err = delivery.NewQueue(ctx, s.store)
@@ -182,7 +183,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	// The router is the bus targets' putter; it is created after the
 	// runner, which needs the registry first.
-	putter := &lazyPutter{}
+	putter := &lazyPutter{cat: s.catalog}
 	fns, err := newFunctions(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -481,11 +482,22 @@ func (s *Server) shutdown(ctx context.Context) {
 
 // lazyPutter lets the target registry, built before the router, put events
 // on buses through it.
-type lazyPutter struct{ r *router.Router }
+type lazyPutter struct {
+	r   *router.Router
+	cat *catalog.Catalog
+}
 
-func (p *lazyPutter) PutEvent(ctx context.Context, bus string, event []byte) error {
+func (p *lazyPutter) PutEvent(ctx context.Context, busARN string, event []byte) error {
 	if p.r == nil {
 		return errors.New("server: the router is not running yet")
 	}
-	return p.r.PutEvent(ctx, bus, event)
+	sc, ref, ok := catalog.ParseResourceARN(busARN)
+	if !ok || ref.Kind != catalog.KindBus {
+		return fmt.Errorf("%s is not an event bus ARN: %w", busARN, target.ErrNotFound)
+	}
+	err := p.r.PutEvent(ctx, p.cat.BusID(sc, ref.Name), event)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return fmt.Errorf("event bus %s: %w", busARN, target.ErrNotFound)
+	}
+	return err
 }

@@ -114,11 +114,11 @@ func (s *Service) redriveJob(ctx context.Context, raw *jetstream.RawStreamMsg, m
 	if ruleARN == "" || targetARN == "" {
 		return nil, "the message has no RULE_ARN and TARGET_ARN attributes (not a dead-lettered event)"
 	}
-	ref, ok := s.cfg.Catalog.ParseResourceARN(ruleARN)
+	sc, ref, ok := catalog.ParseResourceARN(ruleARN)
 	if !ok || ref.Kind != catalog.KindRule {
-		return nil, "RULE_ARN " + ruleARN + " is not a rule of this account"
+		return nil, "RULE_ARN " + ruleARN + " is not a rule ARN"
 	}
-	rule, err := s.cfg.Catalog.Rule(ctx, ref.Bus, ref.Name)
+	rule, err := s.cfg.Catalog.In(sc).Rule(ctx, ref.Bus, ref.Name)
 	if err != nil {
 		return nil, "rule " + ruleARN + " does not exist"
 	}
@@ -139,7 +139,7 @@ func (s *Service) redriveJob(ctx context.Context, raw *jetstream.RawStreamMsg, m
 	}
 	attempts, age := t.RetryPolicy.Effective()
 	job := &delivery.Job{
-		Bus: ref.Bus, RuleName: rule.Name, RuleARN: rule.ARN, TargetID: t.Id, TargetARN: t.Arn,
+		Bus: s.cfg.Catalog.BusID(sc, ref.Bus), RuleName: rule.Name, RuleARN: rule.ARN, TargetID: t.Id, TargetARN: t.Arn,
 		// A new id: the delivery stream and the dead-letter queue deduplicate
 		// by event id, and this is a new delivery of the event.
 		EventID:       raw.Header.Get(delivery.HeaderEventID) + " redrive " + messageID,

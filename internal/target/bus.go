@@ -6,14 +6,14 @@ import (
 	"github.com/conveyor/conveyor/internal/delivery"
 )
 
-// Putter puts an event (the EventBridge envelope as JSON) on a bus of the
-// account, routing it there as PutEvents would. The router implements it. It
-// wraps [ErrNotFound] when the bus does not exist.
+// Putter puts an event (the EventBridge envelope as JSON) on the bus with
+// ARN busARN, routing it there as PutEvents would. The server implements it
+// with the router. It wraps [ErrNotFound] when the bus does not exist.
 type Putter interface {
-	PutEvent(ctx context.Context, bus string, event []byte) error
+	PutEvent(ctx context.Context, busARN string, event []byte) error
 }
 
-// Bus delivers to another event bus of the same account.
+// Bus delivers to another event bus.
 type Bus struct{ putter Putter }
 
 // NewBus returns the event-bus adapter.
@@ -28,7 +28,7 @@ func (b *Bus) Invoke(ctx context.Context, job *delivery.Job) error {
 	if b.putter == nil {
 		return Errorf(CodeInvalidParameter, false, "event bus targets are not configured")
 	}
-	if err := b.putter.PutEvent(ctx, a.Name, job.Payload); err != nil {
+	if err := b.putter.PutEvent(ctx, job.TargetARN, job.Payload); err != nil {
 		return classify(err, "put event on bus "+a.Name)
 	}
 	return nil

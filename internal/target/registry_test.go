@@ -17,10 +17,11 @@ type putter struct {
 	fails error
 }
 
-func (p *putter) PutEvent(_ context.Context, bus string, event []byte) error {
+func (p *putter) PutEvent(_ context.Context, busARN string, event []byte) error {
 	if p.fails != nil {
 		return p.fails
 	}
+	bus := busARN[strings.LastIndexByte(busARN, '/')+1:]
 	if bus == "missing" {
 		return fmt.Errorf("bus %s: %w", bus, ErrNotFound)
 	}
