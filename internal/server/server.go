@@ -48,6 +48,8 @@ type Server struct {
 	// authenticator the APIs' authentication it makes.
 	keys          *identity.File
 	authenticator awsapi.Authenticator
+	// scopes are the accounts and regions whose default bus is known to exist.
+	scopes *scopes
 	store         *store.Store
 	catalog       *catalog.Catalog
 	queue         *delivery.Queue
@@ -112,7 +114,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if len(cfg.TrustedSources) > 0 && cfg.AuthFile == "" {
 		return nil, errors.New("server: --trusted-sources needs --auth: without verified signatures anyone can name a trusted key")
 	}
-	s = &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	s = &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry(), scopes: &scopes{}}
 	if s.keys, s.authenticator, err = openKeys(cfg); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -159,6 +161,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	s.scopes.cat = s.catalog
 	if _, err = s.catalog.In(scope.Scope{Account: cfg.Account, Region: cfg.Region}).EnsureDefault(ctx); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -318,7 +321,13 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	// A call that can change something is journaled before it runs, and
 	// its record is stored before it answers (see audit's Journal, Commit).
-	s.api.BeforeInvoke(s.audit.Journal().Intend)
+	journal := s.audit.Journal()
+	s.api.BeforeInvoke(func(ctx context.Context, c *awsapi.Call) error {
+		if err := s.scopes.ensure(ctx, c.Caller); err != nil {
+			return err
+		}
+		return journal.Intend(ctx, c)
+	})
 	s.api.ObserveBeforeAnswer(s.audit.Recorder().Commit)
 	calls, err := newAPICalls(s.registry, cfg.Logger)
 	if err != nil {
