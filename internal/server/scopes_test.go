@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/conveyor/conveyor/internal/server"
@@ -140,5 +142,52 @@ func TestAccountsAndRegions(t *testing.T) {
 	_, err = eventsIn(in, "AKIAALICE", "alice-secret", strings.Repeat("a", 40)).ListEventBuses(ctx, &eventbridge.ListEventBusesInput{})
 	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidSignatureException" {
 		t.Errorf("bad region: %v", err)
+	}
+}
+
+// Queues are isolated per account and region too: the same name in two accounts is two
+// queues, with their account in the URL and ARN; a queue URL of another account is not found.
+func TestQueuesPerAccount(t *testing.T) {
+	in := twoAccounts(t)
+	ctx := context.Background()
+	client := func(key, secret, region string) *sqs.Client {
+		return sqs.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
+	}
+	alice, aliceEU, bob := client("AKIAALICE", "alice-secret", "us-east-1"), client("AKIAALICE", "alice-secret", "eu-west-1"),
+		client("AKIABOB", "bob-secret", "us-east-1")
+	urls := map[string]string{}
+	for name, c := range map[string]*sqs.Client{"alice": alice, "aliceEU": aliceEU, "bob": bob} {
+		out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		urls[name] = aws.ToString(out.QueueUrl)
+		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: out.QueueUrl, MessageBody: aws.String("from " + name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.HasSuffix(urls["alice"], "/"+aliceAccount+"/jobs") || !strings.HasSuffix(urls["bob"], "/"+bobAccount+"/jobs") {
+		t.Errorf("queue URLs %v", urls)
+	}
+	attrs, err := bob.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(urls["bob"]),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil || attrs.Attributes["QueueArn"] != "arn:aws:sqs:us-east-1:"+bobAccount+":jobs" {
+		t.Errorf("bob's queue ARN: %v %v", attrs, err)
+	}
+	for name, c := range map[string]*sqs.Client{"alice": alice, "aliceEU": aliceEU, "bob": bob} {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(urls[name]), WaitTimeSeconds: 1})
+		if err != nil || len(out.Messages) != 1 || aws.ToString(out.Messages[0].Body) != "from "+name {
+			t.Errorf("%s receives %+v %v", name, out, err)
+		}
+		list, err := c.ListQueues(ctx, &sqs.ListQueuesInput{})
+		if err != nil || len(list.QueueUrls) != 1 || list.QueueUrls[0] != urls[name] {
+			t.Errorf("%s lists %v %v", name, list, err)
+		}
+	}
+	var ae smithy.APIError
+	_, err = bob.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(urls["alice"]), MessageBody: aws.String("x")})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AWS.SimpleQueueService.NonExistentQueue" && ae.ErrorCode() != "QueueDoesNotExist" {
+		t.Errorf("bob sends to alice's queue: %v", err)
 	}
 }

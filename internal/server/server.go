@@ -49,21 +49,21 @@ type Server struct {
 	keys          *identity.File
 	authenticator awsapi.Authenticator
 	// scopes are the accounts and regions whose default bus is known to exist.
-	scopes *scopes
-	store         *store.Store
-	catalog       *catalog.Catalog
-	queue         *delivery.Queue
-	queues        *sqs.Service
-	targets       *target.Registry
-	runner        *delivery.Runner
-	router        *router.Router
-	audit         *audit.Audit
-	sched         *schedule.Scheduler
-	archives      *archive.Service
-	api           *awsapi.Server
-	inbound       *inbound.Handler
-	handler       http.Handler
-	closeErr      error
+	scopes   *scopes
+	store    *store.Store
+	catalog  *catalog.Catalog
+	queue    *delivery.Queue
+	queues   *sqs.Service
+	targets  *target.Registry
+	runner   *delivery.Runner
+	router   *router.Router
+	audit    *audit.Audit
+	sched    *schedule.Scheduler
+	archives *archive.Service
+	api      *awsapi.Server
+	inbound  *inbound.Handler
+	handler  http.Handler
+	closeErr error
 	// s3gateways listen from New until Serve serves them (s3gateway.go).
 	s3gateways []s3Gateway
 	s3addrs    []string

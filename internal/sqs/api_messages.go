@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/scope"
 )
 
 type sendMessageInput struct {
@@ -65,7 +66,7 @@ func (s *Service) prepare(ctx context.Context, rec *queueRecord, body *string, d
 	if n := len(*body) + size; n > rec.maxSize() {
 		return nil, invalidParameter("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", rec.maxSize())
 	}
-	return &outgoing{body: []byte(*body), delay: d, attrs: attrs, sysAttrs: sys, sender: senderID(ctx, s.cfg.Account)}, nil
+	return &outgoing{body: []byte(*body), delay: d, attrs: attrs, sysAttrs: sys, sender: senderID(ctx, s.scopeOf(ctx).Account)}, nil
 }
 
 func senderID(ctx context.Context, account string) string {
@@ -76,7 +77,7 @@ func senderID(ctx context.Context, account string) string {
 }
 
 func (s *Service) sendMessage(ctx context.Context, in *sendMessageInput) (*sendMessageOutput, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +157,7 @@ type sendMessageBatchOutput struct {
 }
 
 func (s *Service) sendMessageBatch(ctx context.Context, in *sendMessageBatchInput) (*sendMessageBatchOutput, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +230,7 @@ var systemAttributeNames = []string{"SenderId", "SentTimestamp", "ApproximateRec
 	"ApproximateFirstReceiveTimestamp", "AWSTraceHeader", "DeadLetterQueueSourceArn"}
 
 func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (*receiveMessageOutput, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +384,8 @@ func (s *Service) message(q *queue, raw *jetstream.RawStreamMsg, g received, sys
 			case "SenderId":
 				sender := raw.Header.Get(headerSender)
 				if sender == "" {
-					sender = s.cfg.Account
+					a, _ := scope.ParseARN(q.arn)
+					sender = a.Account
 				}
 				m.Attributes[n] = sender
 			case "SentTimestamp":
@@ -434,7 +436,7 @@ type deleteMessageInput struct {
 }
 
 func (s *Service) deleteMessage(ctx context.Context, in *deleteMessageInput) (*struct{}, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -472,8 +474,8 @@ type batchHandleOutput struct {
 }
 
 // runBatch checks a batch's ids and runs f on each entry.
-func (s *Service) runBatch(queueURL string, ids []string, shape string, f func(q *queue, i int) error) (*batchHandleOutput, error) {
-	q, err := s.lookupURL(queueURL)
+func (s *Service) runBatch(ctx context.Context, queueURL string, ids []string, shape string, f func(q *queue, i int) error) (*batchHandleOutput, error) {
+	q, err := s.lookupURL(ctx, queueURL)
 	if err != nil {
 		return nil, err
 	}
@@ -496,7 +498,7 @@ func (s *Service) deleteMessageBatch(ctx context.Context, in *deleteMessageBatch
 	for i, e := range in.Entries {
 		ids[i] = e.Id
 	}
-	return s.runBatch(in.QueueUrl, ids, "DeleteMessageBatchRequestEntry", func(q *queue, i int) error {
+	return s.runBatch(ctx, in.QueueUrl, ids, "DeleteMessageBatchRequestEntry", func(q *queue, i int) error {
 		return s.deleteOne(ctx, q, in.Entries[i].ReceiptHandle)
 	})
 }
@@ -508,7 +510,7 @@ type changeVisibilityInput struct {
 }
 
 func (s *Service) changeMessageVisibility(ctx context.Context, in *changeVisibilityInput) (*struct{}, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -558,7 +560,7 @@ func (s *Service) changeMessageVisibilityBatch(ctx context.Context, in *changeMe
 	for i, e := range in.Entries {
 		ids[i] = e.Id
 	}
-	return s.runBatch(in.QueueUrl, ids, "ChangeMessageVisibilityBatchRequestEntry", func(q *queue, i int) error {
+	return s.runBatch(ctx, in.QueueUrl, ids, "ChangeMessageVisibilityBatchRequestEntry", func(q *queue, i int) error {
 		e := in.Entries[i]
 		vt := e.VisibilityTimeout
 		if vt == nil {

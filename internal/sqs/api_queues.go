@@ -46,7 +46,7 @@ func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queue
 	if err := checkQueueName(in.QueueName); err != nil {
 		return nil, err
 	}
-	arn := s.QueueARN(in.QueueName)
+	arn := QueueARN(s.scopeOf(ctx), in.QueueName)
 	attrs, err := s.normalizeAttributes(in.Attributes.m, arn)
 	if err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queue
 	if s.closed {
 		return nil, errors.New("sqs: service closed")
 	}
-	if q, ok := s.queues[in.QueueName]; ok {
+	if q, ok := s.queues[arn]; ok {
 		rec := q.record()
 		for _, name := range sortedKeys(settable) {
 			cur, curOK := rec.attrValue(name)
@@ -74,26 +74,29 @@ func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queue
 				return nil, awsapi.Errorf(awsapi.CodeQueueNameExists, "A queue already exists with the same name and a different value for attribute %s", name)
 			}
 		}
-		return &queueURLOutput{QueueUrl: s.queueURL(ctx, in.QueueName)}, nil
+		return &queueURLOutput{QueueUrl: s.queueURL(ctx, q)}, nil
 	}
 	var g [12]byte
 	_, _ = rand.Read(g[:])
 	now := s.now().Unix()
 	rec := &queueRecord{Name: in.QueueName, ARN: arn, Generation: hex.EncodeToString(g[:]), Attributes: attrs,
-		Tags: in.Tags, Created: now, Modified: now}
+		Tags: in.Tags, Created: now, Modified: now, key: recordKey(arn)}
 	if err := s.putRecord(ctx, rec, true); err != nil {
 		return nil, err
 	}
 	q, err := s.openQueue(ctx, rec)
 	if err != nil {
-		_ = s.kv.Delete(ctx, recordKey(rec.Name))
+		_ = s.kv.Delete(ctx, rec.key)
 		return nil, err
 	}
-	s.queues[rec.Name] = q
-	return &queueURLOutput{QueueUrl: s.queueURL(ctx, in.QueueName)}, nil
+	s.queues[rec.ARN] = q
+	return &queueURLOutput{QueueUrl: s.queueURL(ctx, q)}, nil
 }
 
-func recordKey(name string) string { return "q." + store.Token(name) }
+// recordKey is the bucket key of a new queue's record. (Records of queues
+// made before accounts and regions are keyed by their name; they keep their
+// key: see queueRecord.key.)
+func recordKey(arn string) string { return "q." + store.Token(arn) }
 
 func (s *Service) putRecord(ctx context.Context, rec *queueRecord, create bool) error {
 	b, err := json.Marshal(rec)
@@ -102,9 +105,9 @@ func (s *Service) putRecord(ctx context.Context, rec *queueRecord, create bool) 
 	}
 	var rev uint64
 	if create {
-		rev, err = s.kv.Put(ctx, recordKey(rec.Name), b)
+		rev, err = s.kv.Put(ctx, rec.key, b)
 	} else {
-		rev, err = s.kv.Update(ctx, recordKey(rec.Name), b, rec.revision)
+		rev, err = s.kv.Update(ctx, rec.key, b, rec.revision)
 	}
 	if err != nil {
 		return fmt.Errorf("sqs: store queue %s: %w", rec.Name, err)
@@ -117,7 +120,7 @@ func (s *Service) putRecord(ctx context.Context, rec *queueRecord, create bool) 
 func (s *Service) updateRecord(ctx context.Context, q *queue, fn func(*queueRecord) error) (*queueRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.queues[q.name] != q {
+	if s.queues[q.arn] != q {
 		return nil, errNoQueue()
 	}
 	cur := q.record()
@@ -152,13 +155,15 @@ type getQueueURLInput struct {
 }
 
 func (s *Service) getQueueURL(ctx context.Context, in *getQueueURLInput) (*queueURLOutput, error) {
-	if in.QueueOwnerAWSAccountId != "" && in.QueueOwnerAWSAccountId != s.cfg.Account {
+	sc := s.scopeOf(ctx)
+	if in.QueueOwnerAWSAccountId != "" && in.QueueOwnerAWSAccountId != sc.Account {
 		return nil, errNoQueue()
 	}
-	if s.queue(in.QueueName) == nil {
+	q := s.queueByARN(QueueARN(sc, in.QueueName))
+	if q == nil {
 		return nil, errNoQueue()
 	}
-	return &queueURLOutput{QueueUrl: s.queueURL(ctx, in.QueueName)}, nil
+	return &queueURLOutput{QueueUrl: s.queueURL(ctx, q)}, nil
 }
 
 type listQueuesInput struct {
@@ -191,7 +196,8 @@ func (s *Service) listQueues(ctx context.Context, in *listQueuesInput) (*listQue
 		after = strings.TrimPrefix(string(b), "after:")
 	}
 	out := &listQueuesOutput{}
-	for _, name := range s.queueNames() {
+	for _, q := range s.queuesIn(s.scopeOf(ctx)) {
+		name := q.name
 		if !strings.HasPrefix(name, in.QueueNamePrefix) || (after != "" && name <= after) {
 			continue
 		}
@@ -202,7 +208,7 @@ func (s *Service) listQueues(ctx context.Context, in *listQueuesInput) (*listQue
 			}
 			break
 		}
-		out.QueueUrls = append(out.QueueUrls, s.queueURL(ctx, name))
+		out.QueueUrls = append(out.QueueUrls, s.queueURL(ctx, q))
 	}
 	return out, nil
 }
@@ -212,20 +218,20 @@ type queueURLInput struct {
 }
 
 func (s *Service) deleteQueue(ctx context.Context, in *queueURLInput) (*struct{}, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	if s.queues[q.name] != q {
+	if s.queues[q.arn] != q {
 		s.mu.Unlock()
 		return nil, errNoQueue()
 	}
-	if err := s.kv.Purge(ctx, recordKey(q.name)); err != nil {
+	if err := s.kv.Purge(ctx, q.record().key); err != nil {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("sqs: delete queue %s: %w", q.name, err)
 	}
-	delete(s.queues, q.name)
+	delete(s.queues, q.arn)
 	s.mu.Unlock()
 	q.stop()
 	if err := s.js.DeleteStream(ctx, q.stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -245,7 +251,7 @@ type attributesOutput struct {
 }
 
 func (s *Service) getQueueAttributes(ctx context.Context, in *getQueueAttributesInput) (*attributesOutput, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +313,7 @@ type setQueueAttributesInput struct {
 }
 
 func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributesInput) (*struct{}, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +368,7 @@ type tagQueueInput struct {
 }
 
 func (s *Service) tagQueue(ctx context.Context, in *tagQueueInput) (*struct{}, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -387,7 +393,7 @@ type untagQueueInput struct {
 }
 
 func (s *Service) untagQueue(ctx context.Context, in *untagQueueInput) (*struct{}, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -407,8 +413,8 @@ type listQueueTagsOutput struct {
 	Tags map[string]string `json:"Tags,omitempty"`
 }
 
-func (s *Service) listQueueTags(_ context.Context, in *queueURLInput) (*listQueueTagsOutput, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+func (s *Service) listQueueTags(ctx context.Context, in *queueURLInput) (*listQueueTagsOutput, error) {
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +422,7 @@ func (s *Service) listQueueTags(_ context.Context, in *queueURLInput) (*listQueu
 }
 
 func (s *Service) purgeQueue(ctx context.Context, in *queueURLInput) (*struct{}, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -444,18 +450,14 @@ type listDeadLetterSourceQueuesOutput struct {
 }
 
 func (s *Service) listDeadLetterSourceQueues(ctx context.Context, in *listDeadLetterSourceQueuesInput) (*listDeadLetterSourceQueuesOutput, error) {
-	q, err := s.lookupURL(in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl)
 	if err != nil {
 		return nil, err
 	}
 	out := &listDeadLetterSourceQueuesOutput{QueueUrls: []string{}}
-	for _, name := range s.queueNames() {
-		src := s.queue(name)
-		if src == nil {
-			continue
-		}
+	for _, src := range s.queuesIn(s.scopeOf(ctx)) {
 		if p, ok := src.record().redrive(); ok && p.DeadLetterTargetArn == q.arn {
-			out.QueueUrls = append(out.QueueUrls, s.queueURL(ctx, name))
+			out.QueueUrls = append(out.QueueUrls, s.queueURL(ctx, src))
 		}
 	}
 	return out, nil

@@ -1,6 +1,8 @@
 package sqs
 
 import (
+	"github.com/conveyor/conveyor/internal/scope"
+
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -177,7 +179,8 @@ func (s *Service) normalizeAttributes(in map[string]string, self string) (map[st
 			if p.DeadLetterTargetArn == self {
 				return nil, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Dead-letter target cannot be the source queue.", v)
 			}
-			if s.queueByARN(p.DeadLetterTargetArn) == nil {
+			// The dead-letter queue is in the queue's own account and region.
+			if dlq, _ := scope.ParseARN(p.DeadLetterTargetArn); dlq.Scope() != selfScope(self) || s.queueByARN(p.DeadLetterTargetArn) == nil {
 				return nil, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.", v)
 			}
 			b, _ := json.Marshal(struct {
@@ -218,6 +221,8 @@ type queueRecord struct {
 	Modified   int64             `json:"Modified"`
 
 	revision uint64
+	// key is the record's key in the bucket (see recordKey).
+	key string
 }
 
 func (r *queueRecord) intAttr(name string) int {
@@ -280,4 +285,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sortStrings(keys)
 	return keys
+}
+
+// selfScope is the account and region of the queue with ARN arn.
+func selfScope(arn string) scope.Scope {
+	a, _ := scope.ParseARN(arn)
+	return a.Scope()
 }

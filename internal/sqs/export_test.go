@@ -1,13 +1,14 @@
 package sqs
 
+import "github.com/conveyor/conveyor/internal/scope"
+
 // SetWindow sets the index window of the queues opened from now on.
 func (s *Service) SetWindow(n int) { s.window = n }
 
-// Indexed returns how many messages queue name holds in memory.
+// Indexed returns how many messages queue name (of Conveyor's own account
+// and region) holds in memory.
 func (s *Service) Indexed(name string) int {
-	s.mu.RLock()
-	q := s.queues[name]
-	s.mu.RUnlock()
+	q := s.queueByARN(QueueARN(scope.Scope{Account: s.cfg.Account, Region: s.cfg.Region}, name))
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.msgs)

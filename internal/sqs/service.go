@@ -20,6 +20,7 @@ import (
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/target"
 )
@@ -58,7 +59,7 @@ type Service struct {
 	now      func() time.Time
 
 	mu     sync.RWMutex
-	queues map[string]*queue // by name
+	queues map[string]*queue // by ARN
 	// window bounds each queue's index of messages never received (see
 	// queue.fresh); tests make it small.
 	window int
@@ -120,7 +121,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 			s.Close()
 			return nil, err
 		}
-		s.queues[rec.Name] = q
+		s.queues[rec.ARN] = q
 	}
 	return s, nil
 }
@@ -170,7 +171,7 @@ func (s *Service) loadRecords(ctx context.Context) ([]*queueRecord, error) {
 			s.log.Error("sqs: unreadable queue record skipped", "key", k, "err", err)
 			continue
 		}
-		rec.revision = e.Revision()
+		rec.revision, rec.key = e.Revision(), k
 		recs = append(recs, &rec)
 	}
 	return recs, nil
@@ -240,9 +241,13 @@ func NewConveyorService() *awsapi.Service {
 		JSONVersion: "1.0", ErrorNamespace: "com.amazonaws.sqs", QueryCompatible: true})
 }
 
-// QueueARN returns the ARN of queue name.
-func (s *Service) QueueARN(name string) string {
-	return "arn:aws:sqs:" + s.cfg.Region + ":" + s.cfg.Account + ":" + name
+// QueueARN returns the ARN of queue name of scope sc.
+func QueueARN(sc scope.Scope, name string) string { return sc.ARN("sqs", name) }
+
+// scopeOf is the caller's account and region (Conveyor's when the call came
+// from no caller).
+func (s *Service) scopeOf(ctx context.Context) scope.Scope {
+	return awsapi.CallerFrom(ctx).ScopeOr(scope.Scope{Account: s.cfg.Account, Region: s.cfg.Region})
 }
 
 type hostKey struct{}
@@ -255,13 +260,15 @@ func HostMiddleware(next http.Handler) http.Handler {
 	})
 }
 
-// queueURL is the URL of queue name for the caller of ctx.
-func (s *Service) queueURL(ctx context.Context, name string) string {
+// queueURL is the URL of queue q for the caller of ctx: the host it called,
+// the queue's account and name.
+func (s *Service) queueURL(ctx context.Context, q *queue) string {
 	host, _ := ctx.Value(hostKey{}).(string)
 	if host == "" {
 		host = "localhost"
 	}
-	return "http://" + host + "/" + s.cfg.Account + "/" + name
+	a, _ := scope.ParseARN(q.arn)
+	return "http://" + host + "/" + a.Account + "/" + q.name
 }
 
 // errNoQueue is AWS's answer for a queue that does not exist.
@@ -269,8 +276,9 @@ func errNoQueue() error {
 	return awsapi.Errorf(awsapi.CodeQueueDoesNotExist, "The specified queue does not exist.")
 }
 
-// lookupURL resolves a QueueUrl (any host; path /<account>/<name>).
-func (s *Service) lookupURL(queueURL string) (*queue, error) {
+// lookupURL resolves a QueueUrl (any host; path /<account>/<name>) in the
+// caller's region. A queue of another account is not found.
+func (s *Service) lookupURL(ctx context.Context, queueURL string) (*queue, error) {
 	if queueURL == "" {
 		return nil, missingParameter("QueueUrl")
 	}
@@ -288,41 +296,37 @@ func (s *Service) lookupURL(queueURL string) (*queue, error) {
 	if !ok || name == "" || strings.Contains(name, "/") {
 		return nil, invalidAddress(queueURL)
 	}
-	if account != s.cfg.Account {
+	sc := s.scopeOf(ctx)
+	if account != sc.Account {
 		return nil, errNoQueue()
 	}
-	q := s.queue(name)
+	q := s.queueByARN(QueueARN(sc, name))
 	if q == nil {
 		return nil, errNoQueue()
 	}
 	return q, nil
 }
 
-func (s *Service) queue(name string) *queue {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.queues[name]
-}
-
 // queueByARN returns the queue with ARN arn, or nil.
 func (s *Service) queueByARN(arn string) *queue {
-	prefix := "arn:aws:sqs:" + s.cfg.Region + ":" + s.cfg.Account + ":"
-	name, ok := strings.CutPrefix(arn, prefix)
-	if !ok {
-		return nil
-	}
-	return s.queue(name)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.queues[arn]
 }
 
-func (s *Service) queueNames() []string {
+// queuesIn returns the queues of scope sc, by name.
+func (s *Service) queuesIn(sc scope.Scope) []*queue {
+	prefix := QueueARN(sc, "")
 	s.mu.RLock()
-	names := make([]string, 0, len(s.queues))
-	for n := range s.queues {
-		names = append(names, n)
+	var qs []*queue
+	for arn, q := range s.queues {
+		if strings.HasPrefix(arn, prefix) {
+			qs = append(qs, q)
+		}
 	}
 	s.mu.RUnlock()
-	sort.Strings(names)
-	return names
+	sort.Slice(qs, func(i, j int) bool { return qs[i].name < qs[j].name })
+	return qs
 }
 
 // CheckDeadLetterQueue reports whether the queue with ARN arn exists (nil) or
@@ -351,7 +355,8 @@ func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte) erro
 	if len(body) == 0 || !validBody(string(body)) {
 		return target.Errorf(target.CodeInvalidParameter, false, "the event is empty or has characters SQS does not allow in a message body")
 	}
-	_, err := q.publish(ctx, &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: s.cfg.Account})
+	a, _ := scope.ParseARN(arn)
+	_, err := q.publish(ctx, &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: a.Account})
 	return err
 }
 
