@@ -108,7 +108,7 @@ func entryOf(msg jetstream.Msg) Entry {
 	if md, err := msg.Metadata(); err == nil {
 		seq = md.Sequence.Stream
 	}
-	return Entry{Seq: seq, Record: msg.Data()}
+	return Entry{Seq: seq, Record: msg.Data(), Scope: msg.Headers().Get(HeaderScope)}
 }
 
 func numPending(msg jetstream.Msg) uint64 {

@@ -44,22 +44,25 @@ var attrCode = map[Attribute]int{
 
 // schemaVersion changes whenever the tables or the attribute values derived
 // from a record change; an index of another version is rebuilt.
-const schemaVersion = "2"
+const schemaVersion = "3"
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
 	seq    INTEGER PRIMARY KEY,  -- the audit stream's sequence number
+	scope  TEXT NOT NULL,        -- "account/region" whose history holds it
 	time   INTEGER NOT NULL,     -- eventTime, Unix seconds
 	record BLOB NOT NULL         -- the record's JSON, compressed (see codec)
 );
 CREATE INDEX IF NOT EXISTS records_time ON records (time, seq);
+CREATE INDEX IF NOT EXISTS records_scope_time ON records (scope, time, seq);
 CREATE TABLE IF NOT EXISTS lookup (
 	attr  INTEGER NOT NULL,
 	value TEXT NOT NULL,
+	scope TEXT NOT NULL,
 	time  INTEGER NOT NULL,
 	seq   INTEGER NOT NULL,
-	PRIMARY KEY (attr, value, time, seq)
+	PRIMARY KEY (attr, value, scope, time, seq)
 ) WITHOUT ROWID;
 `
 
@@ -189,6 +192,10 @@ func (ix *Index) Reset(ctx context.Context) error {
 type Entry struct {
 	Seq    uint64
 	Record []byte
+	// Scope is the "account/region" whose history shows the record (the
+	// importer's, for an imported record); empty: the record's own
+	// (recipientAccountId and awsRegion).
+	Scope string
 }
 
 // Apply adds entries to the index in one transaction and records the last
@@ -209,8 +216,8 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		return fmt.Errorf("audit: index: read position: %w", err)
 	}
 	pos, _ := strconv.ParseUint(v, 10, 64)
-	recs := &bulkInsert{sql: `INSERT OR IGNORE INTO records (seq, time, record) VALUES `, width: 3}
-	attrs := &bulkInsert{sql: `INSERT OR IGNORE INTO lookup (attr, value, time, seq) VALUES `, width: 4}
+	recs := &bulkInsert{sql: `INSERT OR IGNORE INTO records (seq, scope, time, record) VALUES `, width: 4}
+	attrs := &bulkInsert{sql: `INSERT OR IGNORE INTO lookup (attr, value, scope, time, seq) VALUES `, width: 5}
 	for _, e := range entries {
 		if e.Seq <= pos {
 			continue
@@ -225,11 +232,15 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 			continue
 		}
 		t := rec.Time().Unix()
-		if err := recs.add(ctx, tx, int64(e.Seq), t, ix.z.compress(e.Record)); err != nil {
+		sc := e.Scope
+		if sc == "" {
+			sc = rec.Scope().String()
+		}
+		if err := recs.add(ctx, tx, int64(e.Seq), sc, t, ix.z.compress(e.Record)); err != nil {
 			return fmt.Errorf("audit: index record %d: %w", e.Seq, err)
 		}
 		for _, a := range lookupValues(rec) {
-			if err := attrs.add(ctx, tx, attrCode[a.attr], a.value, t, int64(e.Seq)); err != nil {
+			if err := attrs.add(ctx, tx, attrCode[a.attr], a.value, sc, t, int64(e.Seq)); err != nil {
 				return fmt.Errorf("audit: index record %d: %w", e.Seq, err)
 			}
 		}

@@ -10,6 +10,9 @@ import (
 
 // Query is one event-history lookup.
 type Query struct {
+	// Scope is the "account/region" whose history is read (see
+	// scope.Scope.String); empty reads every scope's.
+	Scope string
 	// Attribute and Value filter the records; an empty Attribute matches all.
 	Attribute Attribute
 	Value     string
@@ -69,20 +72,33 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 		sqlText strings.Builder
 		args    []any
 	)
-	if q.Attribute == "" {
+	switch {
+	case q.Attribute == "" && q.Scope == "":
 		sqlText.WriteString(`SELECT seq, time, record FROM records
 			WHERE time >= ? AND time <= ? AND (time < ? OR seq < ?)
 			ORDER BY time DESC, seq DESC LIMIT ?`)
 		args = []any{lo, hi, cTime, cSeq, q.Limit + 1}
-	} else {
+	case q.Attribute == "":
+		sqlText.WriteString(`SELECT seq, time, record FROM records
+			WHERE scope = ? AND time >= ? AND time <= ? AND (time < ? OR seq < ?)
+			ORDER BY scope DESC, time DESC, seq DESC LIMIT ?`)
+		args = []any{q.Scope, lo, hi, cTime, cSeq, q.Limit + 1}
+	default:
 		code, ok := attrCode[q.Attribute]
 		if !ok {
 			return nil, fmt.Errorf("audit: lookup: unknown attribute %q", q.Attribute)
 		}
+		if q.Scope == "" {
+			sqlText.WriteString(`SELECT l.seq, l.time, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
+				WHERE l.attr = ? AND l.value = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
+				ORDER BY l.time DESC, l.seq DESC LIMIT ?`)
+			args = []any{code, q.Value, lo, hi, cTime, cSeq, q.Limit + 1}
+			break
+		}
 		sqlText.WriteString(`SELECT l.seq, l.time, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
-			WHERE l.attr = ? AND l.value = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
-			ORDER BY l.time DESC, l.seq DESC LIMIT ?`)
-		args = []any{code, q.Value, lo, hi, cTime, cSeq, q.Limit + 1}
+			WHERE l.attr = ? AND l.value = ? AND l.scope = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
+			ORDER BY l.scope DESC, l.time DESC, l.seq DESC LIMIT ?`)
+		args = []any{code, q.Value, q.Scope, lo, hi, cTime, cSeq, q.Limit + 1}
 	}
 	rows, err := ix.r.QueryContext(ctx, sqlText.String(), args...)
 	if err != nil {

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"github.com/conveyor/conveyor/internal/scope"
+
 	"context"
 	"fmt"
 	"time"
@@ -104,19 +106,24 @@ func Append(ctx context.Context, js jetstream.JetStream, rec *Record) error {
 // asks for it, by the importer itself).
 const HeaderNoForward = "Conveyor-Audit-No-Forward"
 
+// HeaderScope names the "account/region" whose event history shows an
+// imported record: the importer's, not the record's own.
+const HeaderScope = "Conveyor-Scope"
+
 // AppendImported stores a record read from a CloudTrail log file in the
 // audit log as it is (raw, AWS's JSON, fields Conveyor does not model kept),
 // marked so that the forwarder leaves it alone. rec is raw parsed. The
 // record's eventID is the message ID, so importing the same file twice
 // within two minutes stores its records once.
-func AppendImported(ctx context.Context, js jetstream.JetStream, rec *Record, raw []byte) error {
+func AppendImported(ctx context.Context, js jetstream.JetStream, sc scope.Scope, rec *Record, raw []byte) error {
 	if rec.EventID == "" {
 		return fmt.Errorf("audit: imported record has no eventID")
 	}
 	msg := nats.NewMsg(Subject(rec))
 	msg.Data = raw
 	msg.Header.Set(HeaderNoForward, "true")
-	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.EventID)); err != nil {
+	msg.Header.Set(HeaderScope, sc.String())
+	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(sc.String()+"/"+rec.EventID)); err != nil {
 		return fmt.Errorf("audit: append imported record %s: %w", rec.EventID, err)
 	}
 	return nil

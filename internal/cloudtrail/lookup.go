@@ -1,6 +1,8 @@
 package cloudtrail
 
 import (
+	"github.com/conveyor/conveyor/internal/scope"
+
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -101,6 +103,10 @@ func LookupEvents(ctx context.Context, h History, in *LookupEventsInput) (*Looku
 		// Conveyor has no CloudTrail Insights: an account without Insights
 		// events gets an empty list from AWS too.
 		return out, nil
+	}
+	// An account's event history holds its calls in the region asked.
+	if c := awsapi.CallerFrom(ctx); c.Account != "" && c.Region != "" {
+		q.Scope = scope.Scope{Account: c.Account, Region: c.Region}.String()
 	}
 	page, err := h.Lookup(ctx, q)
 	if err != nil {

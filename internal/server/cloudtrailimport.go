@@ -235,14 +235,14 @@ func (s *Server) importRecord(ctx context.Context, raw []byte, sc scope.Scope, t
 		rec.ManagementEvent = true
 		raw = append(raw[:len(raw)-1:len(raw)-1], `,"managementEvent":true}`...)
 	}
-	p, err := s.audit.Index().Lookup(ctx, audit.Query{Attribute: audit.AttrEventID, Value: rec.EventID, Limit: 1})
+	p, err := s.audit.Index().Lookup(ctx, audit.Query{Scope: sc.String(), Attribute: audit.AttrEventID, Value: rec.EventID, Limit: 1})
 	if err != nil {
 		return err.Error()
 	}
 	if len(p.Results) > 0 {
 		res.Present++
 	} else {
-		if err := audit.AppendImported(ctx, s.store.JetStream(), rec, raw); err != nil {
+		if err := audit.AppendImported(ctx, s.store.JetStream(), sc, rec, raw); err != nil {
 			return err.Error()
 		}
 		res.Imported++

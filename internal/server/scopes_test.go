@@ -9,9 +9,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -189,5 +192,69 @@ func TestQueuesPerAccount(t *testing.T) {
 	_, err = bob.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(urls["alice"]), MessageBody: aws.String("x")})
 	if !errors.As(err, &ae) || ae.ErrorCode() != "AWS.SimpleQueueService.NonExistentQueue" && ae.ErrorCode() != "QueueDoesNotExist" {
 		t.Errorf("bob sends to alice's queue: %v", err)
+	}
+}
+
+// Each account and region has its own event history: a call is in the history of the
+// account and region it was made in, and no other.
+func TestHistoryPerAccount(t *testing.T) {
+	in := twoAccounts(t)
+	ctx := context.Background()
+	trail := func(key, secret, region string) *cloudtrail.Client {
+		return cloudtrail.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
+	}
+	if _, err := eventsIn(in, "AKIAALICE", "alice-secret", "eu-west-1").CreateEventBus(ctx,
+		&eventbridge.CreateEventBusInput{Name: aws.String("alice-eu")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eventsIn(in, "AKIABOB", "bob-secret", "us-east-1").CreateEventBus(ctx,
+		&eventbridge.CreateEventBusInput{Name: aws.String("bob-us")}); err != nil {
+		t.Fatal(err)
+	}
+	created := func(c *cloudtrail.Client) []string {
+		out, err := c.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
+			{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("CreateEventBus")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range out.Events {
+			for _, r := range e.Resources {
+				names = append(names, aws.ToString(r.ResourceName))
+			}
+		}
+		return names
+	}
+	// Records are stored before their call answers; the history indexes them a moment later.
+	for _, w := range []struct {
+		c    *cloudtrail.Client
+		name string
+	}{{trail("AKIAALICE", "alice-secret", "eu-west-1"), "alice-eu"}, {trail("AKIABOB", "bob-secret", "us-east-1"), "bob-us"}} {
+		deadline := time.Now().Add(10 * time.Second)
+		for !slices.Contains(created(w.c), w.name) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the history never shows %s", w.name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		client *cloudtrail.Client
+		sees   string
+	}{
+		{"alice us-east-1", trail("AKIAALICE", "alice-secret", "us-east-1"), ""},
+		{"alice eu-west-1", trail("AKIAALICE", "alice-secret", "eu-west-1"), "alice-eu"},
+		{"bob us-east-1", trail("AKIABOB", "bob-secret", "us-east-1"), "bob-us"},
+	} {
+		got := slices.DeleteFunc(created(c.client), func(s string) bool { return s != "alice-eu" && s != "bob-us" })
+		var want []string
+		if c.sees != "" {
+			want = []string{c.sees}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s's history names %v, want %v", c.name, got, want)
+		}
 	}
 }
