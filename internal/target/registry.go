@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/scope"
 )
 
 // Config gives the registry what its adapters need. Every field is optional;
@@ -120,7 +121,23 @@ func (r *Registry) Invoke(ctx context.Context, job *delivery.Job) error {
 	if err != nil {
 		return Errorf(CodeInvalidParameter, false, "%v", err)
 	}
+	if err := crossAccount(job); err != nil {
+		return err
+	}
 	return a.Invoke(ctx, job)
+}
+
+// crossAccount refuses a delivery from a rule of one account to a bus, queue
+// or API destination of another: that takes the target's resource policy,
+// which Conveyor does not model yet. (Another region of the same account is
+// allowed for buses and queues, as on AWS.)
+func crossAccount(job *delivery.Job) error {
+	rule, ok1 := scope.ParseARN(job.RuleARN)
+	target, ok2 := scope.ParseARN(job.TargetARN)
+	if !ok1 || !ok2 || target.Service == "lambda" || target.Account == "" || rule.Account == target.Account {
+		return nil
+	}
+	return Errorf(CodeNoPermissions, false, "rule %s of account %s may not deliver to %s of account %s", job.RuleARN, rule.Account, job.TargetARN, target.Account)
 }
 
 // Close releases the adapters' resources (open log files).

@@ -163,3 +163,28 @@ func TestRegistryCheck(t *testing.T) {
 type sender struct{}
 
 func (sender) SendToQueue(context.Context, string, []byte) error { return nil }
+
+// A rule of one account does not deliver to another account's bus or queue (that takes a
+// resource policy); another region of its own account is fine.
+func TestCrossAccountRefused(t *testing.T) {
+	p := &putter{got: map[string][]string{}}
+	r := NewRegistry(Config{Putter: p})
+	defer r.Close()
+	rule := "arn:aws:events:us-east-1:111111111111:rule/r"
+	for _, c := range []struct {
+		target string
+		code   string
+	}{
+		{"arn:aws:events:us-east-1:222222222222:event-bus/theirs", CodeNoPermissions},
+		{"arn:aws:events:eu-west-1:111111111111:event-bus/mine", ""},
+	} {
+		err := r.Invoke(context.Background(), &delivery.Job{RuleARN: rule, TargetARN: c.target, Payload: []byte("{}")})
+		var e *Error
+		if c.code == "" && err != nil || c.code != "" && (!errors.As(err, &e) || e.Code != c.code || e.Retry) {
+			t.Errorf("%s: %v, want code %q", c.target, err, c.code)
+		}
+	}
+	if len(p.got["theirs"]) != 0 || len(p.got["mine"]) != 1 {
+		t.Errorf("delivered: %v", p.got)
+	}
+}
