@@ -457,8 +457,8 @@ func (s *Service) replay(ctx context.Context, r *Replay) error {
 	}
 	st, err := s.js.Stream(ctx, StreamName(r.Archive))
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		//lint:ignore ST1005 AWS's sentence, shown as the replay's StateReason
 		_, name, _ := archiveOfARN(r.EventSourceArn)
+		//lint:ignore ST1005 AWS's sentence, shown as the replay's StateReason
 		return fmt.Errorf("Archive %s does not exist.", name)
 	}
 	if err != nil {
