@@ -215,7 +215,7 @@ func TestInputsMatchModel(t *testing.T) {
 	if err := events.CheckModel(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(events.Operations()); n != 29 {
-		t.Fatalf("%d operations registered, want 29", n)
+	if n := len(events.Operations()); n != 31 {
+		t.Fatalf("%d operations registered, want 31", n)
 	}
 }

@@ -119,6 +119,8 @@ func (s *Service) Register(svc *awsapi.Service) {
 	awsapi.Handle(svc, "ListEventBuses", s.ListEventBuses)
 	awsapi.Handle(svc, "UpdateEventBus", s.UpdateEventBus)
 	awsapi.Handle(svc, "DeleteEventBus", s.DeleteEventBus)
+	awsapi.Handle(svc, "PutPermission", s.PutPermission)
+	awsapi.Handle(svc, "RemovePermission", s.RemovePermission)
 
 	awsapi.Handle(svc, "PutRule", s.PutRule)
 	awsapi.Handle(svc, "DescribeRule", s.DescribeRule)

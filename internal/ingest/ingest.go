@@ -15,6 +15,7 @@ import (
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/event"
 	"github.com/conveyor/conveyor/internal/eventbridge"
+	"github.com/conveyor/conveyor/internal/policy"
 	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/pattern"
@@ -135,6 +136,12 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 			continue
 		}
 		bus, ok := in.busID(ctx, sc, e.EventBusName)
+		if !ok && strings.HasPrefix(e.EventBusName, "arn:") {
+			bus, ok = in.otherAccountBus(ctx, caller, sc, e.EventBusName, &out.Entries[i])
+			if !ok && out.Entries[i].ErrorCode != "" {
+				continue
+			}
+		}
 		if !ok {
 			ee := event.UnknownBus(e.EventBusName)
 			out.Entries[i] = PutEventsResultEntry{ErrorCode: ee.Code, ErrorMessage: ee.Message}
@@ -244,6 +251,32 @@ func (in *Ingest) busID(ctx context.Context, sc scope.Scope, s string) (string, 
 		}
 	}
 	return id, true
+}
+
+// otherAccountBus resolves the ARN of another account's bus (in the caller's
+// region) that the bus's resource policy lets the caller put events on. A bus
+// whose policy does not, or that does not exist, fills the entry's
+// AccessDeniedException, as AWS answers it (AWS does not say which).
+func (in *Ingest) otherAccountBus(ctx context.Context, caller awsapi.Caller, sc scope.Scope, arn string, out *PutEventsResultEntry) (string, bool) {
+	bsc, ref, ok := catalog.ParseResourceARN(arn)
+	if !ok || ref.Kind != catalog.KindBus || bsc.Region != sc.Region || bsc.Account == sc.Account {
+		return "", false
+	}
+	principal := "arn:aws:iam::" + sc.Account + ":root"
+	if caller.Identity != nil {
+		principal = caller.Identity.ARN
+	} else if caller.AccessKeyID != "" {
+		principal = "arn:aws:iam::" + sc.Account + ":user/" + caller.AccessKeyID
+	}
+	if b, err := in.cfg.Catalog.In(bsc).Bus(ctx, ref.Name); err == nil && b.Policy != "" {
+		if d, err := policy.Parse(b.Policy); err == nil && d.Allows(policy.Request{Account: sc.Account, PrincipalARN: principal,
+			Action: "events:PutEvents", Resource: b.ARN}) {
+			return in.cfg.Catalog.BusID(bsc, ref.Name), true
+		}
+	}
+	*out = PutEventsResultEntry{ErrorCode: "AccessDeniedException", ErrorMessage: "User: " + principal +
+		" is not authorized to perform: events:PutEvents on resource: " + arn + " because no resource-based policy allows the events:PutEvents action"}
+	return "", false
 }
 
 // TestEventPatternInput is TestEventPattern's request.

@@ -60,10 +60,12 @@ func (s Strings) MarshalJSON() ([]byte, error) {
 	return json.Marshal([]string(s))
 }
 
-// Principal is "*" (anyone) or {"AWS": accounts or ARNs}.
+// Principal is "*" (anyone), or {"AWS": accounts or ARNs, "Service": service principals such
+// as "events.amazonaws.com"}.
 type Principal struct {
-	Any bool
-	AWS Strings
+	Any     bool
+	AWS     Strings
+	Service Strings
 }
 
 // UnmarshalJSON reads "*" or {"AWS": …}.
@@ -81,23 +83,34 @@ func (p *Principal) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	for k, v := range o {
-		if k != "AWS" {
-			return fmt.Errorf("principal type %q is not supported (only AWS)", k)
+		switch k {
+		case "AWS":
+			p.AWS = v
+		case "Service":
+			p.Service = v
+		default:
+			return fmt.Errorf("principal type %q is not supported (only AWS and Service)", k)
 		}
-		p.AWS = v
 	}
-	if len(p.AWS) == 0 {
-		return errors.New("principal names no AWS account")
+	if len(p.AWS) == 0 && len(p.Service) == 0 {
+		return errors.New("principal names no AWS account or service")
 	}
 	return nil
 }
 
-// MarshalJSON writes "*" or {"AWS": …}.
+// MarshalJSON writes "*" or {"AWS": …, "Service": …}.
 func (p Principal) MarshalJSON() ([]byte, error) {
 	if p.Any {
 		return []byte(`"*"`), nil
 	}
-	return json.Marshal(map[string]Strings{"AWS": p.AWS})
+	m := map[string]Strings{}
+	if len(p.AWS) > 0 {
+		m["AWS"] = p.AWS
+	}
+	if len(p.Service) > 0 {
+		m["Service"] = p.Service
+	}
+	return json.Marshal(m)
 }
 
 // Parse reads a policy document and checks its shape: statements with Effect Allow or Deny,
@@ -157,9 +170,11 @@ func (d *Document) Remove(sid string) bool {
 // Request is what a principal of another account asks to do.
 type Request struct {
 	// Account is the caller's account; PrincipalARN its ARN (a user, a role session, or the
-	// account's root), when known.
+	// account's root), when known. Service is the service principal acting for the account
+	// (e.g. "events.amazonaws.com" delivering a rule's target), if one is.
 	Account      string
 	PrincipalARN string
+	Service      string
 	// Action is e.g. "events:PutEvents", Resource the ARN acted on.
 	Action, Resource string
 	// Context holds the condition keys the request has, e.g. "aws:SourceArn".
@@ -192,6 +207,11 @@ func (st *Statement) matches(r Request) bool {
 func (p *Principal) matches(r Request) bool {
 	if p.Any {
 		return true
+	}
+	for _, svc := range p.Service {
+		if r.Service != "" && svc == r.Service {
+			return true
+		}
 	}
 	for _, a := range p.AWS {
 		switch {
@@ -238,8 +258,11 @@ func (st *Statement) conditionsHold(r Request) bool {
 	for op, keys := range st.Condition {
 		for key, values := range keys {
 			have, ok := r.Context[key]
-			if key == "aws:PrincipalAccount" {
-				have, ok = r.Account, true
+			switch key {
+			case "aws:PrincipalAccount", "aws:SourceAccount":
+				if !ok {
+					have, ok = r.Account, true
+				}
 			}
 			if !ok {
 				return false

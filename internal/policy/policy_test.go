@@ -74,7 +74,7 @@ func TestParseRefuses(t *testing.T) {
 		`{"Statement":[{"Effect":"Maybe","Principal":"*","Action":"a","Resource":"r"}]}`,
 		`{"Statement":[{"Effect":"Allow","Action":"a","Resource":"r"}]}`,
 		`{"Statement":[{"Effect":"Allow","Principal":"someone","Action":"a","Resource":"r"}]}`,
-		`{"Statement":[{"Effect":"Allow","Principal":{"Service":"x"},"Action":"a","Resource":"r"}]}`,
+		`{"Statement":[{"Effect":"Allow","Principal":{"Federated":"x"},"Action":"a","Resource":"r"}]}`,
 		`{"Statement":[{"Effect":"Allow","Principal":"*","Resource":"r"}]}`,
 		`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"a"}]}`,
 		`{"Statement":[]}` + strings.Repeat(" ", policy.MaxLength),
@@ -98,4 +98,25 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("a parsed policy does not parse again: %v\n%s", err, d)
 		}
 	})
+}
+
+// The policy EventBridge's documentation gives a queue that a rule sends to: the events
+// service, for one rule.
+func TestServicePrincipal(t *testing.T) {
+	q := "arn:aws:sqs:us-east-1:111111111111:jobs"
+	d, err := policy.Parse(`{"Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sqs:SendMessage",
+	  "Resource":"` + q + `","Condition":{"ArnEquals":{"aws:SourceArn":"arn:aws:events:us-east-1:222222222222:rule/r"}}}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(service, rule string) bool {
+		return d.Allows(policy.Request{Account: "222222222222", Service: service, Action: "sqs:SendMessage", Resource: q,
+			Context: map[string]string{"aws:SourceArn": rule}})
+	}
+	if !send("events.amazonaws.com", "arn:aws:events:us-east-1:222222222222:rule/r") {
+		t.Error("the rule may not send")
+	}
+	if send("events.amazonaws.com", "arn:aws:events:us-east-1:222222222222:rule/other") || send("", "arn:aws:events:us-east-1:222222222222:rule/r") {
+		t.Error("another rule, or the account itself, may send")
+	}
 }

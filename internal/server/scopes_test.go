@@ -190,7 +190,7 @@ func TestQueuesPerAccount(t *testing.T) {
 	}
 	var ae smithy.APIError
 	_, err = bob.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(urls["alice"]), MessageBody: aws.String("x")})
-	if !errors.As(err, &ae) || ae.ErrorCode() != "AWS.SimpleQueueService.NonExistentQueue" && ae.ErrorCode() != "QueueDoesNotExist" {
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
 		t.Errorf("bob sends to alice's queue: %v", err)
 	}
 }
@@ -256,5 +256,158 @@ func TestHistoryPerAccount(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s's history names %v, want %v", c.name, got, want)
 		}
+	}
+}
+
+// A bus's resource policy lets another account put events on it, directly and from that
+// account's rules; without it, or once removed, the other account is refused.
+func TestBusPolicy(t *testing.T) {
+	in := twoAccounts(t)
+	ctx := context.Background()
+	alice := eventsIn(in, "AKIAALICE", "alice-secret", "us-east-1")
+	bob := eventsIn(in, "AKIABOB", "bob-secret", "us-east-1")
+	if _, err := alice.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("orders")}); err != nil {
+		t.Fatal(err)
+	}
+	ordersARN := "arn:aws:events:us-east-1:" + aliceAccount + ":event-bus/orders"
+	s := newSink(t)
+	dest := servertest.APIDestination(t, alice, "hook", s.srv.URL)
+	putRule(t, alice, "orders", "all", `{"source":["shop"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest)})
+
+	put := func(detail string) types.PutEventsResultEntry {
+		t.Helper()
+		out, err := bob.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
+			EventBusName: aws.String(ordersARN), Source: aws.String("shop"), DetailType: aws.String("order"), Detail: aws.String(detail)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Entries[0]
+	}
+	denied := func(e types.PutEventsResultEntry) bool {
+		return aws.ToString(e.ErrorCode) == "AccessDeniedException" &&
+			strings.Contains(aws.ToString(e.ErrorMessage), "is not authorized to perform: events:PutEvents on resource: "+ordersARN)
+	}
+	if e := put(`{"n":1}`); !denied(e) {
+		t.Errorf("without a policy: %+v", e)
+	}
+	if _, err := alice.PutPermission(ctx, &eventbridge.PutPermissionInput{EventBusName: aws.String("orders"),
+		Action: aws.String("events:PutEvents"), Principal: aws.String(bobAccount), StatementId: aws.String("bob")}); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := alice.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String("orders")})
+	want := `{"Version":"2012-10-17","Statement":[{"Sid":"bob","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + bobAccount +
+		`:root"},"Action":"events:PutEvents","Resource":"` + ordersARN + `"}]}`
+	if err != nil || aws.ToString(desc.Policy) != want {
+		t.Errorf("policy %s, %v\nwant   %s", aws.ToString(desc.Policy), err, want)
+	}
+	if e := put(`{"n":2}`); e.EventId == nil {
+		t.Fatalf("with the policy: %+v", e)
+	}
+	bodies := s.wait(t, 1)
+	var ev struct {
+		Account string
+		Detail  struct{ N int }
+	}
+	if err := json.Unmarshal(bodies[0], &ev); err != nil || ev.Account != bobAccount || ev.Detail.N != 2 {
+		t.Errorf("alice's target got %s", bodies[0])
+	}
+
+	// A rule of bob's sends to alice's bus.
+	if _, err := bob.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("forward"), EventPattern: aws.String(`{"source":["shop"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("forward"),
+		Targets: []types.Target{{Id: aws.String("alice"), Arn: aws.String(ordersARN)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
+		Source: aws.String("shop"), DetailType: aws.String("order"), Detail: aws.String(`{"n":3}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	bodies = s.wait(t, 2)
+	if err := json.Unmarshal(bodies[1], &ev); err != nil || ev.Detail.N != 3 {
+		t.Errorf("alice's target got %s from bob's rule", bodies[1])
+	}
+
+	var ae smithy.APIError
+	_, err = alice.RemovePermission(ctx, &eventbridge.RemovePermissionInput{EventBusName: aws.String("orders"), StatementId: aws.String("nobody")})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ResourceNotFoundException" {
+		t.Errorf("removing a statement that is not there: %v", err)
+	}
+	if _, err := alice.RemovePermission(ctx, &eventbridge.RemovePermissionInput{EventBusName: aws.String("orders"), StatementId: aws.String("bob")}); err != nil {
+		t.Fatal(err)
+	}
+	if e := put(`{"n":4}`); !denied(e) {
+		t.Errorf("after RemovePermission: %+v", e)
+	}
+	desc, _ = alice.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String("orders")})
+	if desc.Policy != nil {
+		t.Errorf("policy after its last statement went: %s", aws.ToString(desc.Policy))
+	}
+	// Bob cannot change alice's policy: PutPermission names a bus of the caller's.
+	_, err = bob.PutPermission(ctx, &eventbridge.PutPermissionInput{EventBusName: aws.String("orders"),
+		Action: aws.String("events:PutEvents"), Principal: aws.String("*"), StatementId: aws.String("all")})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ResourceNotFoundException" {
+		t.Errorf("bob puts a permission on alice's bus: %v", err)
+	}
+}
+
+// A queue's policy (AddPermission, or the Policy attribute) lets another account do what it
+// names, and nothing else.
+func TestQueuePolicy(t *testing.T) {
+	in := twoAccounts(t)
+	ctx := context.Background()
+	client := func(key, secret string) *sqs.Client {
+		return sqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
+	}
+	alice, bob := client("AKIAALICE", "alice-secret"), client("AKIABOB", "bob-secret")
+	q, err := alice.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func() error {
+		_, err := bob.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("from bob")})
+		return err
+	}
+	var ae smithy.APIError
+	if err := send(); !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
+		t.Errorf("without a policy: %v", err)
+	}
+	if _, err := alice.AddPermission(ctx, &sqs.AddPermissionInput{QueueUrl: q.QueueUrl, Label: aws.String("bob-sends"),
+		AWSAccountIds: []string{bobAccount}, Actions: []string{"SendMessage"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(); err != nil {
+		t.Errorf("with AddPermission: %v", err)
+	}
+	if _, err := bob.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl}); !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
+		t.Errorf("bob receives without the right: %v", err)
+	}
+	got, err := alice.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 1})
+	if err != nil || len(got.Messages) != 1 || aws.ToString(got.Messages[0].Body) != "from bob" {
+		t.Errorf("alice receives %+v %v", got, err)
+	}
+	_, err = alice.AddPermission(ctx, &sqs.AddPermissionInput{QueueUrl: q.QueueUrl, Label: aws.String("bob-sends"),
+		AWSAccountIds: []string{bobAccount}, Actions: []string{"SendMessage"}})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterValue" {
+		t.Errorf("the same label twice: %v", err)
+	}
+	if _, err := alice.RemovePermission(ctx, &sqs.RemovePermissionInput{QueueUrl: q.QueueUrl, Label: aws.String("bob-sends")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(); !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
+		t.Errorf("after RemovePermission: %v", err)
+	}
+	// The Policy attribute, set whole.
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + bobAccount + `"},"Action":"sqs:*","Resource":"arn:aws:sqs:us-east-1:` + aliceAccount + `:jobs"}]}`
+	if _, err := alice.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: q.QueueUrl, Attributes: map[string]string{"Policy": doc}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(); err != nil {
+		t.Errorf("with the Policy attribute: %v", err)
+	}
+	if _, err := alice.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: q.QueueUrl, Attributes: map[string]string{"Policy": `{"Statement":"x"}`}}); !errors.As(err, &ae) || ae.ErrorCode() != "InvalidAttributeValue" {
+		t.Errorf("a policy that is not one: %v", err)
 	}
 }

@@ -199,6 +199,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,
 		LogDir:       logDir,
+		Permit:       s.permit,
 	})
 	// A delivery attempt must outlast the longest local function.
 	invokeTimeout, ackWait := time.Duration(0), time.Duration(0)

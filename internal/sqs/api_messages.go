@@ -77,7 +77,7 @@ func senderID(ctx context.Context, account string) string {
 }
 
 func (s *Service) sendMessage(ctx context.Context, in *sendMessageInput) (*sendMessageOutput, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:SendMessage")
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ type sendMessageBatchOutput struct {
 }
 
 func (s *Service) sendMessageBatch(ctx context.Context, in *sendMessageBatchInput) (*sendMessageBatchOutput, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:SendMessage")
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +230,7 @@ var systemAttributeNames = []string{"SenderId", "SentTimestamp", "ApproximateRec
 	"ApproximateFirstReceiveTimestamp", "AWSTraceHeader", "DeadLetterQueueSourceArn"}
 
 func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (*receiveMessageOutput, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:ReceiveMessage")
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +436,7 @@ type deleteMessageInput struct {
 }
 
 func (s *Service) deleteMessage(ctx context.Context, in *deleteMessageInput) (*struct{}, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:DeleteMessage")
 	if err != nil {
 		return nil, err
 	}
@@ -474,8 +474,8 @@ type batchHandleOutput struct {
 }
 
 // runBatch checks a batch's ids and runs f on each entry.
-func (s *Service) runBatch(ctx context.Context, queueURL string, ids []string, shape string, f func(q *queue, i int) error) (*batchHandleOutput, error) {
-	q, err := s.lookupURL(ctx, queueURL)
+func (s *Service) runBatch(ctx context.Context, queueURL, action string, ids []string, shape string, f func(q *queue, i int) error) (*batchHandleOutput, error) {
+	q, err := s.lookupURL(ctx, queueURL, action)
 	if err != nil {
 		return nil, err
 	}
@@ -498,7 +498,7 @@ func (s *Service) deleteMessageBatch(ctx context.Context, in *deleteMessageBatch
 	for i, e := range in.Entries {
 		ids[i] = e.Id
 	}
-	return s.runBatch(ctx, in.QueueUrl, ids, "DeleteMessageBatchRequestEntry", func(q *queue, i int) error {
+	return s.runBatch(ctx, in.QueueUrl, "sqs:DeleteMessage", ids, "DeleteMessageBatchRequestEntry", func(q *queue, i int) error {
 		return s.deleteOne(ctx, q, in.Entries[i].ReceiptHandle)
 	})
 }
@@ -510,7 +510,7 @@ type changeVisibilityInput struct {
 }
 
 func (s *Service) changeMessageVisibility(ctx context.Context, in *changeVisibilityInput) (*struct{}, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:ChangeMessageVisibility")
 	if err != nil {
 		return nil, err
 	}
@@ -560,7 +560,7 @@ func (s *Service) changeMessageVisibilityBatch(ctx context.Context, in *changeMe
 	for i, e := range in.Entries {
 		ids[i] = e.Id
 	}
-	return s.runBatch(ctx, in.QueueUrl, ids, "ChangeMessageVisibilityBatchRequestEntry", func(q *queue, i int) error {
+	return s.runBatch(ctx, in.QueueUrl, "sqs:ChangeMessageVisibility", ids, "ChangeMessageVisibilityBatchRequestEntry", func(q *queue, i int) error {
 		e := in.Entries[i]
 		vt := e.VisibilityTimeout
 		if vt == nil {

@@ -1,6 +1,10 @@
 package sqs
 
 import (
+	"github.com/conveyor/conveyor/internal/policy"
+	"github.com/conveyor/conveyor/internal/scope"
+	"regexp"
+
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -156,11 +160,12 @@ type getQueueURLInput struct {
 
 func (s *Service) getQueueURL(ctx context.Context, in *getQueueURLInput) (*queueURLOutput, error) {
 	sc := s.scopeOf(ctx)
-	if in.QueueOwnerAWSAccountId != "" && in.QueueOwnerAWSAccountId != sc.Account {
-		return nil, errNoQueue()
+	owner := sc
+	if in.QueueOwnerAWSAccountId != "" {
+		owner.Account = in.QueueOwnerAWSAccountId
 	}
-	q := s.queueByARN(QueueARN(sc, in.QueueName))
-	if q == nil {
+	q := s.queueByARN(QueueARN(owner, in.QueueName))
+	if q == nil || owner != sc && !s.allows(ctx, q, "sqs:GetQueueUrl") {
 		return nil, errNoQueue()
 	}
 	return &queueURLOutput{QueueUrl: s.queueURL(ctx, q)}, nil
@@ -218,7 +223,7 @@ type queueURLInput struct {
 }
 
 func (s *Service) deleteQueue(ctx context.Context, in *queueURLInput) (*struct{}, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:DeleteQueue")
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +256,7 @@ type attributesOutput struct {
 }
 
 func (s *Service) getQueueAttributes(ctx context.Context, in *getQueueAttributesInput) (*attributesOutput, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:GetQueueAttributes")
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +318,7 @@ type setQueueAttributesInput struct {
 }
 
 func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributesInput) (*struct{}, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:SetQueueAttributes")
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +373,7 @@ type tagQueueInput struct {
 }
 
 func (s *Service) tagQueue(ctx context.Context, in *tagQueueInput) (*struct{}, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:TagQueue")
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +398,7 @@ type untagQueueInput struct {
 }
 
 func (s *Service) untagQueue(ctx context.Context, in *untagQueueInput) (*struct{}, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:UntagQueue")
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +419,7 @@ type listQueueTagsOutput struct {
 }
 
 func (s *Service) listQueueTags(ctx context.Context, in *queueURLInput) (*listQueueTagsOutput, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:ListQueueTags")
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +427,7 @@ func (s *Service) listQueueTags(ctx context.Context, in *queueURLInput) (*listQu
 }
 
 func (s *Service) purgeQueue(ctx context.Context, in *queueURLInput) (*struct{}, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:PurgeQueue")
 	if err != nil {
 		return nil, err
 	}
@@ -450,7 +455,7 @@ type listDeadLetterSourceQueuesOutput struct {
 }
 
 func (s *Service) listDeadLetterSourceQueues(ctx context.Context, in *listDeadLetterSourceQueuesInput) (*listDeadLetterSourceQueuesOutput, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:ListDeadLetterSourceQueues")
 	if err != nil {
 		return nil, err
 	}
@@ -461,4 +466,120 @@ func (s *Service) listDeadLetterSourceQueues(ctx context.Context, in *listDeadLe
 		}
 	}
 	return out, nil
+}
+
+type addPermissionInput struct {
+	QueueUrl      string   `json:"QueueUrl"`
+	Label         string   `json:"Label"`
+	AWSAccountIds []string `json:"AWSAccountIds"`
+	Actions       []string `json:"Actions"`
+}
+
+// maxPermissionActions is how many actions one AddPermission may name.
+const maxPermissionActions = 7
+
+// labelPattern is what a permission's label may be: SQS's rule.
+var labelPattern = regexp.MustCompile(`^[\w-]{1,80}$`)
+
+// addPermission adds a statement to the queue's policy that lets the accounts do the actions.
+func (s *Service) addPermission(ctx context.Context, in *addPermissionInput) (*struct{}, error) {
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:AddPermission")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case in.Label == "":
+		return nil, missingParameter("Label")
+	case len(in.AWSAccountIds) == 0:
+		return nil, missingParameter("AWSAccountIds")
+	case len(in.Actions) == 0:
+		return nil, missingParameter("Actions")
+	case !labelPattern.MatchString(in.Label):
+		return nil, invalidParameter("Value %s for parameter Label is invalid. Reason: Must be shorter than 80 characters and contain only letters, digits, hyphens and underscores.", in.Label)
+	case len(in.Actions) > maxPermissionActions:
+		return nil, &awsapi.Error{Code: "OverLimit", Status: 400, Message: fmt.Sprintf("%d Actions were found, maximum allowed is %d.", len(in.Actions), maxPermissionActions)}
+	}
+	st := policy.Statement{Sid: in.Label, Effect: "Allow", Principal: &policy.Principal{}, Resource: policy.Strings{q.arn}}
+	for _, a := range in.AWSAccountIds {
+		if !scope.ValidAccount(a) {
+			return nil, invalidParameter("Value %s for parameter PrincipalId is invalid. Reason: Unable to verify.", a)
+		}
+		st.Principal.AWS = append(st.Principal.AWS, "arn:aws:iam::"+a+":root")
+	}
+	for _, a := range in.Actions {
+		if !permittable[a] {
+			return nil, invalidParameter("Value SQS:%s for parameter ActionName is invalid. Reason: Please refer to the appropriate WSDL for a list of valid actions.", a)
+		}
+		st.Action = append(st.Action, "SQS:"+a)
+	}
+	_, err = s.updateRecord(ctx, q, func(rec *queueRecord) error {
+		d := &policy.Document{Version: "2012-10-17", ID: q.arn + "/SQSDefaultPolicy"}
+		if cur := rec.Attributes[attrPolicy]; cur != "" {
+			if d, err = policy.Parse(cur); err != nil {
+				return fmt.Errorf("sqs: stored policy of %s: %w", q.name, err)
+			}
+		}
+		for _, have := range d.Statement {
+			if have.Sid == in.Label {
+				return invalidParameter("Value %s for parameter Label is invalid. Reason: Already exists.", in.Label)
+			}
+		}
+		d.Statement = append(d.Statement, st)
+		return setPolicy(rec, d)
+	})
+	return nil, err
+}
+
+// permittable are the actions AddPermission can grant.
+var permittable = map[string]bool{"*": true, "SendMessage": true, "ReceiveMessage": true, "DeleteMessage": true,
+	"ChangeMessageVisibility": true, "GetQueueAttributes": true, "GetQueueUrl": true, "ListDeadLetterSourceQueues": true,
+	"PurgeQueue": true, "ListQueueTags": true}
+
+type removePermissionInput struct {
+	QueueUrl string `json:"QueueUrl"`
+	Label    string `json:"Label"`
+}
+
+// removePermission removes the statement with the label from the queue's policy.
+func (s *Service) removePermission(ctx context.Context, in *removePermissionInput) (*struct{}, error) {
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:RemovePermission")
+	if err != nil {
+		return nil, err
+	}
+	if in.Label == "" {
+		return nil, missingParameter("Label")
+	}
+	_, err = s.updateRecord(ctx, q, func(rec *queueRecord) error {
+		notFound := invalidParameter("Value %s for parameter Label is invalid. Reason: can't find label on existing policy.", in.Label)
+		cur := rec.Attributes[attrPolicy]
+		if cur == "" {
+			return notFound
+		}
+		d, err := policy.Parse(cur)
+		if err != nil {
+			return fmt.Errorf("sqs: stored policy of %s: %w", q.name, err)
+		}
+		if !d.Remove(in.Label) {
+			return notFound
+		}
+		return setPolicy(rec, d)
+	})
+	return nil, err
+}
+
+// setPolicy stores d as rec's Policy attribute (none when it has no statement).
+func setPolicy(rec *queueRecord, d *policy.Document) error {
+	if rec.Attributes == nil {
+		rec.Attributes = map[string]string{}
+	}
+	if len(d.Statement) == 0 {
+		delete(rec.Attributes, attrPolicy)
+		return nil
+	}
+	doc := d.String()
+	if len(doc) > policy.MaxLength {
+		return invalidAttributeValue(attrPolicy)
+	}
+	rec.Attributes[attrPolicy] = doc
+	return nil
 }

@@ -1,6 +1,8 @@
 package sqs
 
 import (
+	"github.com/conveyor/conveyor/internal/policy"
+
 	"github.com/conveyor/conveyor/internal/scope"
 
 	"encoding/json"
@@ -188,7 +190,15 @@ func (s *Service) normalizeAttributes(in map[string]string, self string) (map[st
 				MaxReceiveCount     int    `json:"maxReceiveCount"`
 			}{p.DeadLetterTargetArn, p.MaxReceiveCount})
 			out[name] = string(b)
-		case attrPolicy, attrRedriveAllowPolicy:
+		case attrPolicy:
+			if v == "" {
+				continue
+			}
+			if _, err := policy.Parse(v); err != nil {
+				return nil, invalidAttributeValue(name)
+			}
+			out[name] = v
+		case attrRedriveAllowPolicy:
 			if v == "" {
 				continue
 			}

@@ -42,7 +42,7 @@ const redriveVisibility = 30 * time.Second
 // from the queue once the job is stored. Messages that do not name an
 // existing rule target stay (visible again at once) and are reported.
 func (s *Service) redriveDeadLetters(ctx context.Context, in *redriveInput) (*redriveOutput, error) {
-	q, err := s.lookupURL(ctx, in.QueueUrl)
+	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:StartMessageMoveTask")
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/policy"
 	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/target"
@@ -217,6 +218,8 @@ func (s *Service) Register(svc *awsapi.Service, conveyor *awsapi.Service) {
 	awsapi.Handle(svc, "UntagQueue", s.untagQueue)
 	awsapi.Handle(svc, "ListQueueTags", s.listQueueTags)
 	awsapi.Handle(svc, "PurgeQueue", s.purgeQueue)
+	awsapi.Handle(svc, "AddPermission", s.addPermission)
+	awsapi.Handle(svc, "RemovePermission", s.removePermission)
 	awsapi.Handle(svc, "SendMessage", s.sendMessage)
 	awsapi.Handle(svc, "SendMessageBatch", s.sendMessageBatch)
 	awsapi.Handle(svc, "ReceiveMessage", s.receiveMessage)
@@ -277,8 +280,10 @@ func errNoQueue() error {
 }
 
 // lookupURL resolves a QueueUrl (any host; path /<account>/<name>) in the
-// caller's region. A queue of another account is not found.
-func (s *Service) lookupURL(ctx context.Context, queueURL string) (*queue, error) {
+// caller's region, for action (e.g. "sqs:SendMessage"). A queue of another
+// account is found when its policy allows the caller action, and refused
+// with AccessDenied when it does not.
+func (s *Service) lookupURL(ctx context.Context, queueURL, action string) (*queue, error) {
 	if queueURL == "" {
 		return nil, missingParameter("QueueUrl")
 	}
@@ -297,14 +302,34 @@ func (s *Service) lookupURL(ctx context.Context, queueURL string) (*queue, error
 		return nil, invalidAddress(queueURL)
 	}
 	sc := s.scopeOf(ctx)
-	if account != sc.Account {
-		return nil, errNoQueue()
-	}
-	q := s.queueByARN(QueueARN(sc, name))
+	q := s.queueByARN(QueueARN(scope.Scope{Account: account, Region: sc.Region}, name))
 	if q == nil {
 		return nil, errNoQueue()
 	}
+	if account != sc.Account && !s.allows(ctx, q, action) {
+		return nil, &awsapi.Error{Code: "AccessDenied", Status: 403, Message: "Access to the resource " + queueURL + " is denied."}
+	}
 	return q, nil
+}
+
+// allows says whether q's policy lets the caller (of another account) do
+// action.
+func (s *Service) allows(ctx context.Context, q *queue, action string) bool {
+	doc := q.record().Attributes[attrPolicy]
+	if doc == "" {
+		return false
+	}
+	d, err := policy.Parse(doc)
+	if err != nil {
+		return false
+	}
+	c := awsapi.CallerFrom(ctx)
+	sc := s.scopeOf(ctx)
+	principal := "arn:aws:iam::" + sc.Account + ":root"
+	if c.Identity != nil {
+		principal = c.Identity.ARN
+	}
+	return d.Allows(policy.Request{Account: sc.Account, PrincipalARN: principal, Action: action, Resource: q.arn})
 }
 
 // queueByARN returns the queue with ARN arn, or nil.
@@ -381,4 +406,14 @@ func (s *Service) forgetStates(ctx context.Context, filter string) error {
 		return fmt.Errorf("sqs: remove receive states %s: %w", filter, err)
 	}
 	return nil
+}
+
+// Policy returns the resource policy (the Policy attribute) of the queue with
+// ARN arn; ok is false when there is no such queue.
+func (s *Service) Policy(arn string) (doc string, ok bool) {
+	q := s.queueByARN(arn)
+	if q == nil {
+		return "", false
+	}
+	return q.record().Attributes[attrPolicy], true
 }

@@ -1,6 +1,8 @@
 package target
 
 import (
+	"strings"
+
 	"context"
 	"io"
 	"net/http"
@@ -28,6 +30,10 @@ type Config struct {
 	LogDir string
 	// Functions invokes Lambda function ARNs (package function).
 	Functions Invoker
+	// Permit decides a delivery from a rule of one account to a bus or
+	// queue of another: nil if the target's resource policy allows it,
+	// else why not. Without it every such delivery is refused.
+	Permit func(ctx context.Context, job *delivery.Job) error
 }
 
 // Registry is the [Invoker] of every target kind: it picks the adapter by
@@ -39,6 +45,8 @@ type Registry struct {
 	SQS  *Queue
 	// Function invokes Lambda function targets; nil refuses them.
 	Function Invoker
+	// Permit: see Config.Permit.
+	Permit func(ctx context.Context, job *delivery.Job) error
 }
 
 var _ Invoker = (*Registry)(nil)
@@ -52,6 +60,7 @@ func NewRegistry(cfg Config) *Registry {
 		SQS:  NewQueue(cfg.Queues),
 		// Lambda function ARNs.
 		Function: cfg.Functions,
+		Permit:   cfg.Permit,
 	}
 }
 
@@ -121,21 +130,28 @@ func (r *Registry) Invoke(ctx context.Context, job *delivery.Job) error {
 	if err != nil {
 		return Errorf(CodeInvalidParameter, false, "%v", err)
 	}
-	if err := crossAccount(job); err != nil {
+	if err := r.crossAccount(ctx, job); err != nil {
 		return err
 	}
 	return a.Invoke(ctx, job)
 }
 
-// crossAccount refuses a delivery from a rule of one account to a bus, queue
-// or API destination of another: that takes the target's resource policy,
-// which Conveyor does not model yet. (Another region of the same account is
-// allowed for buses and queues, as on AWS.)
-func crossAccount(job *delivery.Job) error {
+// crossAccount decides a delivery from a rule of one account to a target of
+// another: an API destination never (it is the rule's account's), a bus or a
+// queue when its resource policy allows (Permit). Another region of the same
+// account is allowed, as on AWS.
+func (r *Registry) crossAccount(ctx context.Context, job *delivery.Job) error {
 	rule, ok1 := scope.ParseARN(job.RuleARN)
 	target, ok2 := scope.ParseARN(job.TargetARN)
 	if !ok1 || !ok2 || target.Service == "lambda" || target.Account == "" || rule.Account == target.Account {
 		return nil
+	}
+	if r.Permit != nil && !strings.HasPrefix(target.Resource, "api-destination/") {
+		err := r.Permit(ctx, job)
+		if err == nil {
+			return nil
+		}
+		return Errorf(CodeNoPermissions, false, "%v", err)
 	}
 	return Errorf(CodeNoPermissions, false, "rule %s of account %s may not deliver to %s of account %s", job.RuleARN, rule.Account, job.TargetARN, target.Account)
 }
