@@ -13,11 +13,12 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/event"
+	"github.com/conveyor/conveyor/internal/ingest"
 )
 
 type benchPutEventsInput struct {
-	Entries    []event.Entry `json:"Entries"`
-	EndpointId *string       `json:"EndpointId"`
+	Entries    []ingest.Entry `json:"Entries"`
+	EndpointId *string        `json:"EndpointId"`
 }
 
 type benchResultEntry struct {
@@ -54,7 +55,7 @@ func BenchmarkPutEventsPipeline(b *testing.B) {
 				}
 				now := time.Now()
 				awsapi.Handle(eb, "PutEvents", func(ctx context.Context, in *benchPutEventsInput) (*benchPutEventsOutput, error) {
-					if err := event.ValidateRequest(in.Entries, in.EndpointId); err != nil {
+					if err := ingest.ValidateRequest(in.Entries, in.EndpointId); err != nil {
 						return nil, err
 					}
 					out := &benchPutEventsOutput{Entries: make([]benchResultEntry, len(in.Entries))}

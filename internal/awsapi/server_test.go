@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
-	"github.com/conveyor/conveyor/internal/event"
 	"github.com/conveyor/conveyor/internal/identity"
+	"github.com/conveyor/conveyor/internal/ingest"
 	"github.com/conveyor/conveyor/internal/syncbuf"
 )
 
@@ -291,7 +291,7 @@ func TestRequestLimits(t *testing.T) {
 		t.Errorf("RequestLimit(events, DeleteRule) = %d", got)
 	}
 	// PutEvents' 256 KB of entries, every character \u-escaped at three times its size.
-	if got := awsapi.RequestLimit("events", "PutEvents"); got < 3*event.MaxRequestSize+10<<10 {
+	if got := awsapi.RequestLimit("events", "PutEvents"); got < 3*ingest.MaxRequestSize+10<<10 {
 		t.Errorf("RequestLimit(events, PutEvents) = %d, less than a maximal request escaped", got)
 	}
 }

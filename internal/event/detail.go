@@ -215,3 +215,30 @@ func digits(d string, i int) int {
 	}
 	return i
 }
+
+// MaxDetailDepth is how deeply an event's detail may nest (the outer object is level 1).
+const MaxDetailDepth = 1000
+
+// Depth returns the deepest nesting of objects and arrays in the JSON text d (0 for a scalar),
+// skipping brackets inside strings. It does not check that d is valid JSON.
+func Depth(d string) int {
+	depth, maxDepth := 0, 0
+	for i := 0; i < len(d); i++ {
+		switch d[i] {
+		case '{', '[':
+			depth++
+			if depth > maxDepth {
+				maxDepth = depth
+			}
+		case '}', ']':
+			depth--
+		case '"':
+			for i++; i < len(d) && d[i] != '"'; i++ {
+				if d[i] == '\\' {
+					i++
+				}
+			}
+		}
+	}
+	return maxDepth
+}

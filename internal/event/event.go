@@ -1,6 +1,8 @@
 package event
 
 import (
+	"github.com/google/uuid"
+
 	"encoding/json"
 	"fmt"
 	"time"
@@ -177,3 +179,6 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// NewID returns a fresh event id: a random UUID, as EventBridge's ids are.
+func NewID() string { return uuid.NewString() }

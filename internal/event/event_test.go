@@ -92,16 +92,6 @@ func TestParseRoundTrip(t *testing.T) {
 	}
 }
 
-func TestEntryEnvelope(t *testing.T) {
-	now := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
-	e := Entry{Source: "s", DetailType: "d", Detail: `{"a":1}`}
-	got := string(e.Envelope("id1", "000000000000", "us-east-1", now).AppendJSON(nil))
-	want := `{"version":"0","id":"id1","detail-type":"d","source":"s","account":"000000000000","time":"2024-05-06T07:08:09Z","region":"us-east-1","resources":[],"detail":{"a":1}}`
-	if got != want {
-		t.Errorf("envelope\n got %s\nwant %s", got, want)
-	}
-}
-
 func FuzzAppendString(f *testing.F) {
 	for _, s := range []string{"", "plain", "a\"b\\c", "\x00\x1f\x7f", "é日本\u2028", "\xff\xfe", "<&>"} {
 		f.Add(s)
@@ -174,22 +164,21 @@ func BenchmarkEnvelope(b *testing.B) {
 	})
 }
 
-func BenchmarkValidate(b *testing.B) {
-	small := Entry{Source: "my.app", DetailType: "Order Placed", Detail: `{"order":{"id":"o-1","items":[{"sku":"a","qty":2}],"total":12.5}}`}
-	large := small
-	large.Detail = `{"blob":"` + strings.Repeat("x", 200_000) + `","n":[` + strings.Repeat("1,", 10_000) + `1]}`
+func TestDepth(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		e    Entry
-	}{{"detail=small", small}, {"detail=256KB", large}} {
-		b.Run(c.name, func(b *testing.B) {
-			b.SetBytes(int64(len(c.e.Detail)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := c.e.Validate(false); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		in   string
+		want int
+	}{
+		{`1`, 0},
+		{`{}`, 1},
+		{`{"a":[{"b":[]}]}`, 4},
+		{`{"a":"[[[["}`, 1},
+		{`{"a":"\"[[[["}`, 1},
+		{`{"a\\":[1]}`, 2},
+		{`[[`, 2},
+	} {
+		if got := Depth(c.in); got != c.want {
+			t.Errorf("Depth(%s) = %d, want %d", c.in, got, c.want)
+		}
 	}
 }

@@ -84,8 +84,8 @@ func (in *Ingest) Register(svc *awsapi.Service) {
 
 // PutEventsInput is PutEvents' request.
 type PutEventsInput struct {
-	Entries    []event.Entry `json:"Entries"`
-	EndpointId *string       `json:"EndpointId,omitempty"`
+	Entries    []Entry `json:"Entries"`
+	EndpointId *string `json:"EndpointId,omitempty"`
 }
 
 // PutEventsResultEntry is one entry of PutEvents' answer: an EventId, or an
@@ -110,10 +110,10 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 	if req.EndpointId != nil {
 		endpoint = *req.EndpointId
 	}
-	if err := event.ValidateRequest(req.Entries, &endpoint); err != nil {
+	if err := ValidateRequest(req.Entries, &endpoint); err != nil {
 		return nil, err
 	}
-	in.m.requestSize.Observe(float64(event.RequestSize(req.Entries)))
+	in.m.requestSize.Observe(float64(RequestSize(req.Entries)))
 	caller := awsapi.CallerFrom(ctx)
 	trusted := in.trusted[caller.AccessKeyID]
 	sc := caller.ScopeOr(scope.Scope{Account: in.cfg.Account, Region: in.cfg.Region})
@@ -143,7 +143,7 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 			}
 		}
 		if !ok {
-			ee := event.UnknownBus(e.EventBusName)
+			ee := UnknownBus(e.EventBusName)
 			out.Entries[i] = PutEventsResultEntry{ErrorCode: ee.Code, ErrorMessage: ee.Message}
 			continue
 		}

@@ -1,4 +1,4 @@
-package event
+package ingest
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/event"
 )
 
 type entryCase struct {
@@ -124,25 +125,6 @@ func TestUnknownBus(t *testing.T) {
 	}
 }
 
-func TestDepth(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want int
-	}{
-		{`1`, 0},
-		{`{}`, 1},
-		{`{"a":[{"b":[]}]}`, 4},
-		{`{"a":"[[[["}`, 1},
-		{`{"a":"\"[[[["}`, 1},
-		{`{"a\\":[1]}`, 2},
-		{`[[`, 2},
-	} {
-		if got := Depth(c.in); got != c.want {
-			t.Errorf("Depth(%s) = %d, want %d", c.in, got, c.want)
-		}
-	}
-}
-
 // FuzzValidate checks that nothing panics and that Validate agrees with encoding/json about
 // what a JSON object is.
 func FuzzValidate(f *testing.F) {
@@ -160,8 +142,8 @@ func FuzzValidate(f *testing.F) {
 			return
 		}
 		var obj map[string]any
-		isObj := json.Unmarshal([]byte(detail), &obj) == nil && obj != nil && Depth(detail) <= MaxDetailDepth
-		if isObj != ValidDetail(detail) {
+		isObj := json.Unmarshal([]byte(detail), &obj) == nil && obj != nil && event.Depth(detail) <= event.MaxDetailDepth
+		if isObj != event.ValidDetail(detail) {
 			t.Fatalf("ValidDetail(%q) = %v, encoding/json says object: %v", detail, !isObj, isObj)
 		}
 		if !isObj && (err == nil || err.Code != CodeMalformedDetail) {
@@ -200,5 +182,35 @@ func TestValidateRequestAgreesWithModel(t *testing.T) {
 		if want == nil || got == nil || got.Error() != want.Error() {
 			t.Errorf("ValidateRequest = %v\nmodel says      %v", got, want)
 		}
+	}
+}
+
+func TestEntryEnvelope(t *testing.T) {
+	now := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	e := Entry{Source: "s", DetailType: "d", Detail: `{"a":1}`}
+	got := string(e.Envelope("id1", "000000000000", "us-east-1", now).AppendJSON(nil))
+	want := `{"version":"0","id":"id1","detail-type":"d","source":"s","account":"000000000000","time":"2024-05-06T07:08:09Z","region":"us-east-1","resources":[],"detail":{"a":1}}`
+	if got != want {
+		t.Errorf("envelope\n got %s\nwant %s", got, want)
+	}
+}
+
+func BenchmarkValidate(b *testing.B) {
+	small := Entry{Source: "my.app", DetailType: "Order Placed", Detail: `{"order":{"id":"o-1","items":[{"sku":"a","qty":2}],"total":12.5}}`}
+	large := small
+	large.Detail = `{"blob":"` + strings.Repeat("x", 200_000) + `","n":[` + strings.Repeat("1,", 10_000) + `1]}`
+	for _, c := range []struct {
+		name string
+		e    Entry
+	}{{"detail=small", small}, {"detail=256KB", large}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.e.Detail)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.e.Validate(false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

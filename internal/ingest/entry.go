@@ -1,4 +1,4 @@
-package event
+package ingest
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/event"
 )
 
 // Limits of PutEvents.
@@ -17,8 +18,6 @@ const (
 	// MaxRequestSize is the largest total entry size (see Entry.Size) of one PutEvents call:
 	// 256 KB.
 	MaxRequestSize = 256 * 1024
-	// MaxDetailDepth is how deeply Detail may nest (the outer object is level 1).
-	MaxDetailDepth = 1000
 	// TimeEntrySize is what a set Time counts for in an entry's size.
 	TimeEntrySize = 14
 )
@@ -61,7 +60,7 @@ var (
 )
 
 // Validate checks the entry as EventBridge does before accepting it, in AWS's order: Source,
-// DetailType and Detail present; Detail a JSON object nested at most MaxDetailDepth deep;
+// DetailType and Detail present; Detail a JSON object nested at most event.MaxDetailDepth deep;
 // Source not in the reserved "aws." namespace unless trusted (Conveyor's own CloudTrail events
 // are). It returns nil for a good entry. The bus is the caller's to check (see UnknownBus).
 func (e *Entry) Validate(trusted bool) *EntryError {
@@ -72,7 +71,7 @@ func (e *Entry) Validate(trusted bool) *EntryError {
 		return errNoDetailType
 	case e.Detail == "":
 		return errNoDetail
-	case !ValidDetail(e.Detail):
+	case !event.ValidDetail(e.Detail):
 		return errMalformed
 	case !trusted && strings.HasPrefix(e.Source, "aws."):
 		return errAWSSource
@@ -188,33 +187,9 @@ func renderList(l []string) string {
 	return awsapi.RenderList(l)
 }
 
-// Depth returns the deepest nesting of objects and arrays in the JSON text d (0 for a scalar),
-// skipping brackets inside strings. It does not check that d is valid JSON.
-func Depth(d string) int {
-	depth, maxDepth := 0, 0
-	for i := 0; i < len(d); i++ {
-		switch d[i] {
-		case '{', '[':
-			depth++
-			if depth > maxDepth {
-				maxDepth = depth
-			}
-		case '}', ']':
-			depth--
-		case '"':
-			for i++; i < len(d) && d[i] != '"'; i++ {
-				if d[i] == '\\' {
-					i++
-				}
-			}
-		}
-	}
-	return maxDepth
-}
-
 // Envelope returns the event an accepted entry becomes: Time defaults to now, Resources to [],
 // Detail is copied verbatim.
-func (e *Entry) Envelope(id, account, region string, now time.Time) *Event {
+func (e *Entry) Envelope(id, account, region string, now time.Time) *event.Event {
 	t := now
 	if e.Time != nil && !e.Time.IsZero() {
 		t = e.Time.Time
@@ -223,9 +198,6 @@ func (e *Entry) Envelope(id, account, region string, now time.Time) *Event {
 	if res == nil {
 		res = []string{}
 	}
-	return &Event{Version: Version, ID: id, DetailType: e.DetailType, Source: e.Source, Account: account,
+	return &event.Event{Version: event.Version, ID: id, DetailType: e.DetailType, Source: e.Source, Account: account,
 		Time: t, Region: region, Resources: res, Detail: json.RawMessage(e.Detail)}
 }
-
-// NewID returns a fresh event id (a random UUID, as EventBridge's ids are).
-func NewID() string { return awsapi.NewRequestID() }
