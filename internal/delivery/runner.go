@@ -64,12 +64,13 @@ const (
 	ExhaustedEventAge      = "MaximumEventAgeInSeconds"
 )
 
-// DeadLetterQueues checks that a dead-letter queue exists.
+// DeadLetterQueues checks that a dead-letter queue exists and takes the
+// dead letters of a rule.
 type DeadLetterQueues interface {
 	// CheckDeadLetterQueue returns nil when the queue with ARN arn exists
-	// (its stream too), an error wrapping ErrNoDeadLetterQueue when it does
-	// not.
-	CheckDeadLetterQueue(ctx context.Context, arn string) error
+	// (its stream too) and takes dead letters from the rule with ARN
+	// ruleARN, an error wrapping ErrNoDeadLetterQueue when it does not.
+	CheckDeadLetterQueue(ctx context.Context, ruleARN, arn string) error
 }
 
 // ErrNoDeadLetterQueue means a job's dead-letter queue does not exist: as
@@ -656,7 +657,7 @@ func (r *Runner) fail(tm *targetMetrics, log *slog.Logger, job *Job, cause error
 func (r *Runner) deadLetter(job *Job, cause error, code, exhausted string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := r.ensureDLQ(ctx, job.DeadLetterARN); err != nil {
+	if err := r.ensureDLQ(ctx, job.RuleARN, job.DeadLetterARN); err != nil {
 		return err
 	}
 	h := nats.Header{
@@ -691,9 +692,9 @@ func headerValue(s string) string {
 	return string(b)
 }
 
-func (r *Runner) ensureDLQ(ctx context.Context, arn string) error {
+func (r *Runner) ensureDLQ(ctx context.Context, ruleARN, arn string) error {
 	if r.cfg.DeadLetterQueues != nil {
-		return r.cfg.DeadLetterQueues.CheckDeadLetterQueue(ctx, arn)
+		return r.cfg.DeadLetterQueues.CheckDeadLetterQueue(ctx, ruleARN, arn)
 	}
 	r.dlqMu.Lock()
 	ok := r.dlqs[arn]

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -409,5 +412,67 @@ func TestQueuePolicy(t *testing.T) {
 	}
 	if _, err := alice.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: q.QueueUrl, Attributes: map[string]string{"Policy": `{"Statement":"x"}`}}); !errors.As(err, &ae) || ae.ErrorCode() != "InvalidAttributeValue" {
 		t.Errorf("a policy that is not one: %v", err)
+	}
+}
+
+// A rule's dead letters go to a queue of another account only when the queue's policy lets
+// the events service send for the rule.
+func TestCrossAccountDeadLetters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	doc := `{"accessKeys":[
+	  {"accessKeyId":"AKIAALICE","secretAccessKey":"alice-secret","accountId":"` + aliceAccount + `","userName":"alice"},
+	  {"accessKeyId":"AKIABOB","secretAccessKey":"bob-secret","accountId":"` + bobAccount + `","userName":"bob"}]}`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := servertest.Start(t, func(c *server.Config) { c.AuthFile, c.RetryBackoff = path, 10*time.Millisecond })
+	ctx := context.Background()
+	aliceQ := sqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAALICE", "alice-secret", "")})
+	bob := eventsIn(in, "AKIABOB", "bob-secret", "us-east-1")
+	q, err := aliceQ.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("dead")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlq := "arn:aws:sqs:us-east-1:" + aliceAccount + ":dead"
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadRequest) }))
+	t.Cleanup(failing.Close)
+	dest := servertest.APIDestination(t, bob, "hook", failing.URL)
+	putRule(t, bob, "", "r", `{"source":["shop"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest),
+		RetryPolicy: &types.RetryPolicy{MaximumRetryAttempts: aws.Int32(0)}, DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(dlq)}})
+	ruleARN := "arn:aws:events:us-east-1:" + bobAccount + ":rule/r"
+	put := func(n int) {
+		if _, err := bob.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
+			Source: aws.String("shop"), DetailType: aws.String("order"), Detail: aws.String(fmt.Sprintf(`{"n":%d}`, n))}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(1)
+	failedToDLQ := func() float64 {
+		mfs, _ := in.Server.Registry().Gather()
+		sum := 0.0
+		for _, mf := range mfs {
+			if mf.GetName() == "conveyor_invocations_failed_to_be_sent_to_dlq_total" {
+				for _, m := range mf.GetMetric() {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+		return sum
+	}
+	for deadline := time.Now().Add(10 * time.Second); failedToDLQ() < 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the dead letter was not refused by the queue of another account")
+		}
+	}
+	policyDoc := `{"Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sqs:SendMessage","Resource":"` + dlq +
+		`","Condition":{"ArnEquals":{"aws:SourceArn":"` + ruleARN + `"}}}]}`
+	if _, err := aliceQ.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: q.QueueUrl, Attributes: map[string]string{"Policy": policyDoc}}); err != nil {
+		t.Fatal(err)
+	}
+	put(2)
+	got, err := aliceQ.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 10})
+	if err != nil || len(got.Messages) != 1 || !strings.Contains(aws.ToString(got.Messages[0].Body), `"n":2`) {
+		t.Errorf("alice's dead-letter queue got %+v %v", got, err)
 	}
 }

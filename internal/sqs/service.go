@@ -354,14 +354,28 @@ func (s *Service) queuesIn(sc scope.Scope) []*queue {
 	return qs
 }
 
-// CheckDeadLetterQueue reports whether the queue with ARN arn exists (nil) or
-// not (an error wrapping delivery.ErrNoDeadLetterQueue): the
-// delivery runner's check before it dead-letters into the queue's stream.
-func (s *Service) CheckDeadLetterQueue(_ context.Context, arn string) error {
-	if s.queueByARN(arn) == nil {
+// CheckDeadLetterQueue reports whether the queue with ARN arn exists and takes
+// the dead letters of the rule with ARN ruleARN (nil) or not (an error
+// wrapping delivery.ErrNoDeadLetterQueue): the delivery runner's check before
+// it dead-letters into the queue's stream. A queue of another account than
+// the rule's takes them when its policy lets the events service send for
+// the rule.
+func (s *Service) CheckDeadLetterQueue(_ context.Context, ruleARN, arn string) error {
+	q := s.queueByARN(arn)
+	if q == nil {
 		return fmt.Errorf("%w: %s", delivery.ErrNoDeadLetterQueue, arn)
 	}
-	return nil
+	rule, _ := scope.ParseARN(ruleARN)
+	queue, _ := scope.ParseARN(arn)
+	if ruleARN == "" || rule.Account == queue.Account {
+		return nil
+	}
+	if d, err := policy.Parse(q.record().Attributes[attrPolicy]); err == nil && d.Allows(policy.Request{Account: rule.Account,
+		Service: "events.amazonaws.com", Action: "sqs:SendMessage", Resource: arn,
+		Context: map[string]string{"aws:SourceArn": ruleARN}}) {
+		return nil
+	}
+	return fmt.Errorf("%w: the policy of %s does not let rule %s send to it", delivery.ErrNoDeadLetterQueue, arn, ruleARN)
 }
 
 // SendToQueue sends body as a message to the queue with ARN arn: the
