@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -183,3 +184,24 @@ func (c Caller) ScopeOr(def scope.Scope) scope.Scope {
 	}
 	return sc
 }
+
+// CallerLogHandler wraps h so that a log record made in an API call, with its context (the
+// slog …Context methods), carries the caller's LogAttrs: who made the call, in which
+// account, and its request ID.
+func CallerLogHandler(h slog.Handler) slog.Handler { return callerHandler{h} }
+
+type callerHandler struct{ slog.Handler }
+
+func (c callerHandler) Handle(ctx context.Context, r slog.Record) error {
+	if caller, ok := ctx.Value(callerKey{}).(Caller); ok && caller.RequestID != "" {
+		r = r.Clone()
+		r.Add(caller.LogAttrs()...)
+	}
+	return c.Handler.Handle(ctx, r)
+}
+
+func (c callerHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return callerHandler{c.Handler.WithAttrs(attrs)}
+}
+
+func (c callerHandler) WithGroup(name string) slog.Handler { return callerHandler{c.Handler.WithGroup(name)} }

@@ -2,8 +2,12 @@ package awsapi
 
 import (
 	"context"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/conveyor/conveyor/internal/identity"
 )
 
 func TestParseSigV4(t *testing.T) {
@@ -48,5 +52,19 @@ func TestCallerContext(t *testing.T) {
 	c := Caller{AccessKeyID: "k", Region: "r"}
 	if got := CallerFrom(ContextWithCaller(context.Background(), c)); got != c {
 		t.Errorf("CallerFrom = %+v", got)
+	}
+}
+
+func TestCallerLogHandler(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(CallerLogHandler(slog.NewTextHandler(&buf, nil))).With("component", "x")
+	ctx := ContextWithCaller(context.Background(), Caller{AccessKeyID: "AKIDALICE", Account: "111111111111", RequestID: "req-1",
+		Identity: &identity.Principal{ARN: "arn:aws:iam::111111111111:user/alice"}})
+	log.InfoContext(ctx, "in a call")
+	log.Info("outside")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "access_key=AKIDALICE account=111111111111 request_id=req-1 principal=arn:aws:iam::111111111111:user/alice") ||
+		!strings.Contains(lines[0], "component=x") || strings.Contains(lines[1], "access_key") {
+		t.Errorf("log:\n%s", buf.String())
 	}
 }

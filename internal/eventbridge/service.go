@@ -158,7 +158,7 @@ func (s *Service) written(ctx context.Context, op string) {
 		return
 	}
 	if err := s.afterWrite(ctx); err != nil {
-		s.log.Warn("eventbridge: after write", "operation", op, "err", err)
+		s.log.WarnContext(ctx, "eventbridge: after write", "operation", op, "err", err)
 	}
 }
 

@@ -176,7 +176,7 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 				perr = err
 			}
 			if perr != nil {
-				in.log.Error("storing an event failed", "bus", bus, "err", perr)
+				in.log.ErrorContext(ctx, "storing an event failed", "bus", bus, "err", perr)
 				out.Entries[p.idx] = PutEventsResultEntry{ErrorCode: "InternalFailure", ErrorMessage: "Internal service error."}
 				continue
 			}
@@ -246,7 +246,7 @@ func (in *Ingest) busID(ctx context.Context, sc scope.Scope, s string) (string, 
 			return "", false
 		}
 		if _, err := cat.EnsureDefault(ctx); err != nil {
-			in.log.Error("making a scope's default bus", "account", sc.Account, "region", sc.Region, "err", err)
+			in.log.ErrorContext(ctx, "making a scope's default bus", "account", sc.Account, "region", sc.Region, "err", err)
 			return "", false
 		}
 	}

@@ -108,6 +108,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// A line logged in an API call says who made it.
+	cfg.Logger = slog.New(awsapi.CallerLogHandler(cfg.Logger.Handler()))
 	if cfg.AuthFile != "" && cfg.IdentitiesFile != "" {
 		return nil, errors.New("server: a key file for verification (--auth) and one without (--identities) cannot be given together")
 	}

@@ -188,7 +188,7 @@ func (s *Service) sendMessageBatch(ctx context.Context, in *sendMessageBatchInpu
 		}
 		seq, err := q.publish(ctx, m)
 		if err != nil {
-			s.log.Error("sqs: send message", "queue", q.name, "err", err)
+			s.log.ErrorContext(ctx, "sqs: send message", "queue", q.name, "err", err)
 			out.Failed = append(out.Failed, failureOf(e.Id, err))
 			continue
 		}
@@ -356,11 +356,11 @@ func (s *Service) moveToDeadLetter(ctx context.Context, q *queue, dlqARN string,
 		}
 	}
 	if _, err := dlq.publish(ctx, m); err != nil {
-		s.log.Error("sqs: move to dead-letter queue", "queue", q.name, "dead_letter_queue", dlqARN, "err", err)
+		s.log.ErrorContext(ctx, "sqs: move to dead-letter queue", "queue", q.name, "dead_letter_queue", dlqARN, "err", err)
 		return false
 	}
 	if err := q.remove(ctx, raw.Sequence); err != nil {
-		s.log.Error("sqs: remove message moved to dead-letter queue", "queue", q.name, "err", err)
+		s.log.ErrorContext(ctx, "sqs: remove message moved to dead-letter queue", "queue", q.name, "err", err)
 	}
 	return true
 }

@@ -240,7 +240,7 @@ func (s *Service) deleteQueue(ctx context.Context, in *queueURLInput) (*struct{}
 	s.mu.Unlock()
 	q.stop()
 	if err := s.js.DeleteStream(ctx, q.stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		s.log.Warn("sqs: delete queue stream", "queue", q.name, "err", err)
+		s.log.WarnContext(ctx, "sqs: delete queue stream", "queue", q.name, "err", err)
 	}
 	q.dropStates(ctx)
 	return nil, nil
