@@ -204,4 +204,6 @@ func (c callerHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return callerHandler{c.Handler.WithAttrs(attrs)}
 }
 
-func (c callerHandler) WithGroup(name string) slog.Handler { return callerHandler{c.Handler.WithGroup(name)} }
+func (c callerHandler) WithGroup(name string) slog.Handler {
+	return callerHandler{c.Handler.WithGroup(name)}
+}
