@@ -82,6 +82,9 @@ func (v *SigV4Verifier) verify(r *http.Request, body []byte, stream bool, servic
 	if key == nil {
 		return NewError(CodeUnrecognizedClientException)
 	}
+	// Whatever comes of it, the call was made with this account's key: a
+	// refusal is recorded in the account's history, where its owner sees it.
+	c.Account = key.Principal.AccountID
 	token := r.Header.Get("X-Amz-Security-Token")
 	if sig.Presigned {
 		token = r.URL.Query().Get("X-Amz-Security-Token")

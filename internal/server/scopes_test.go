@@ -476,3 +476,37 @@ func TestCrossAccountDeadLetters(t *testing.T) {
 		t.Errorf("alice's dead-letter queue got %+v %v", got, err)
 	}
 }
+
+// A call refused for a wrong secret is in the history of the account whose key it named, and
+// no other: the key's owner sees the attempt.
+func TestRefusedCallInKeyOwnersHistory(t *testing.T) {
+	in := twoAccounts(t)
+	ctx := context.Background()
+	if _, err := eventsIn(in, "AKIABOB", "guessed", "us-east-1").CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("x")}); err == nil {
+		t.Fatal("a wrong secret was accepted")
+	}
+	refused := func(key, secret string) int {
+		c := cloudtrail.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
+		out, err := c.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
+			{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("CreateEventBus")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range out.Events {
+			if strings.Contains(aws.ToString(e.CloudTrailEvent), `"errorCode":"InvalidSignatureException"`) {
+				n++
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(10 * time.Second); refused("AKIABOB", "bob-secret") == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("bob's history never shows the refused call made with his key")
+		}
+	}
+	if n := refused("AKIAALICE", "alice-secret"); n != 0 {
+		t.Errorf("alice's history shows %d refused calls made with bob's key", n)
+	}
+}
