@@ -510,3 +510,68 @@ func TestRefusedCallInKeyOwnersHistory(t *testing.T) {
 		t.Errorf("alice's history shows %d refused calls made with bob's key", n)
 	}
 }
+
+// Archives and replays live in their account: two accounts' archives of one name are two,
+// each holds its own events, and a replay in one account replays only its events to its rules.
+func TestArchivesPerAccount(t *testing.T) {
+	in := twoAccounts(t)
+	ctx := context.Background()
+	alice := eventsIn(in, "AKIAALICE", "alice-secret", "us-east-1")
+	bob := eventsIn(in, "AKIABOB", "bob-secret", "us-east-1")
+	start := time.Now().Add(-time.Minute)
+	for _, c := range []struct {
+		name    string
+		client  *eventbridge.Client
+		account string
+		events  int
+	}{{"alice", alice, aliceAccount, 1}, {"bob", bob, bobAccount, 2}} {
+		out, err := c.client.CreateArchive(ctx, &eventbridge.CreateArchiveInput{ArchiveName: aws.String("all"),
+			EventSourceArn: aws.String("arn:aws:events:us-east-1:" + c.account + ":event-bus/default"),
+			EventPattern:   aws.String(`{"source":["shop"]}`)})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if want := "arn:aws:events:us-east-1:" + c.account + ":archive/all"; aws.ToString(out.ArchiveArn) != want {
+			t.Errorf("%s's archive %s, want %s", c.name, aws.ToString(out.ArchiveArn), want)
+		}
+		for n := range c.events {
+			if _, err := c.client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
+				Source: aws.String("shop"), DetailType: aws.String("order"), Detail: aws.String(fmt.Sprintf(`{"n":%d}`, n))}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	count := func(c *eventbridge.Client) int64 {
+		out, err := c.DescribeArchive(ctx, &eventbridge.DescribeArchiveInput{ArchiveName: aws.String("all")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.EventCount
+	}
+	for deadline := time.Now().Add(10 * time.Second); count(alice) != 1 || count(bob) != 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("archives hold %d and %d events, want 1 and 2", count(alice), count(bob))
+		}
+	}
+	list, err := alice.ListArchives(ctx, &eventbridge.ListArchivesInput{})
+	if err != nil || len(list.Archives) != 1 {
+		t.Errorf("alice lists %+v %v", list, err)
+	}
+	// Bob replays his archive to a rule of his.
+	s := newSink(t)
+	dest := servertest.APIDestination(t, bob, "hook", s.srv.URL)
+	putRule(t, bob, "", "replayed", `{"replay-name":["again"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest)})
+	if _, err := bob.StartReplay(ctx, &eventbridge.StartReplayInput{ReplayName: aws.String("again"),
+		EventSourceArn: aws.String("arn:aws:events:us-east-1:" + bobAccount + ":archive/all"),
+		EventStartTime: aws.Time(start), EventEndTime: aws.Time(time.Now()),
+		Destination: &types.ReplayDestination{Arn: aws.String("arn:aws:events:us-east-1:" + bobAccount + ":event-bus/default")}}); err != nil {
+		t.Fatal(err)
+	}
+	if bodies := s.wait(t, 2); len(bodies) != 2 {
+		t.Errorf("bob's replay delivered %d events", len(bodies))
+	}
+	var ae smithy.APIError
+	if _, err := alice.DescribeReplay(ctx, &eventbridge.DescribeReplayInput{ReplayName: aws.String("again")}); !errors.As(err, &ae) || ae.ErrorCode() != "ResourceNotFoundException" {
+		t.Errorf("alice describes bob's replay: %v", err)
+	}
+}
