@@ -20,7 +20,7 @@ import (
 	"github.com/conveyor/conveyor/internal/delivery"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
-	"github.com/conveyor/conveyor/internal/target"
+	"github.com/conveyor/conveyor/internal/targets"
 )
 
 const (
@@ -85,13 +85,13 @@ func (e *endpoint) total() int {
 }
 
 // dests is a fixed set of API destinations.
-type dests map[string]target.Destination
+type dests map[string]targets.Destination
 
-func (d dests) Lookup(_ context.Context, arn string) (target.Destination, error) {
+func (d dests) Lookup(_ context.Context, arn string) (targets.Destination, error) {
 	if x, ok := d[arn]; ok {
 		return x, nil
 	}
-	return target.Destination{}, fmt.Errorf("api destination %s: %w", arn, target.ErrNotFound)
+	return targets.Destination{}, fmt.Errorf("api destination %s: %w", arn, targets.ErrNotFound)
 }
 
 func destARN(name string) string {
@@ -117,7 +117,7 @@ func newFixture(t testing.TB, st *store.Store, d dests, tweak func(*delivery.Con
 	}
 	reg := prometheus.NewRegistry()
 	cfg := delivery.Config{
-		Invoker:     target.NewRegistry(target.Config{Destinations: d}),
+		Invoker:     targets.NewRegistry(targets.Config{Destinations: d}),
 		Registerer:  reg,
 		Logger:      quiet(),
 		BackoffBase: 5 * time.Millisecond,
@@ -303,7 +303,7 @@ func TestDeliverSuccess(t *testing.T) {
 	st := storetest.Open(t)
 	f := newFixture(t, st, dests{arn: {
 		ARN: arn, InvocationEndpoint: ep.srv.URL + "/hook", HTTPMethod: "POST",
-		Connection: target.Connection{AuthorizationType: target.AuthAPIKey, APIKeyName: "X-Api-Key", APIKeyValue: "secret"},
+		Connection: targets.Connection{AuthorizationType: targets.AuthAPIKey, APIKeyName: "X-Api-Key", APIKeyValue: "secret"},
 	}}, nil)
 	key := delivery.TargetKey{Bus: "default", Rule: "r1", ID: "t1"}
 	ctx := ctxT(t)

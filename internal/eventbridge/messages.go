@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
-	"github.com/conveyor/conveyor/internal/target"
+	"github.com/conveyor/conveyor/internal/targets"
 )
 
 // The error texts of the control plane, in one place. "AWS" marks texts
@@ -138,11 +138,11 @@ const (
 // <arn>."). A kind Conveyor delivers but this server lacks the means for
 // (log groups without a log directory): the same form, with the reason.
 func errTargetArn(arn string, err error) *awsapi.Error {
-	var ae *target.ARNError
+	var ae *targets.ARNError
 	switch {
-	case errors.As(err, &ae) && errors.Is(err, target.ErrUnsupportedService):
+	case errors.As(err, &ae) && errors.Is(err, targets.ErrUnsupportedService):
 		return awsapi.ValidationError(fmt.Sprintf("%s is not a supported service for a target.", ae.Service))
-	case errors.As(err, &ae) && errors.Is(err, target.ErrNotConfigured):
+	case errors.As(err, &ae) && errors.Is(err, targets.ErrNotConfigured):
 		return awsapi.ValidationError(fmt.Sprintf("Parameter %s is not valid. Reason: %s.", arn, ae.Detail))
 	default:
 		return awsapi.ValidationError(fmt.Sprintf("Parameter %s is not valid. Reason: Provided Arn is not in correct format.", arn))

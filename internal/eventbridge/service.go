@@ -9,7 +9,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/catalog"
-	"github.com/conveyor/conveyor/internal/target"
+	"github.com/conveyor/conveyor/internal/targets"
 	"github.com/conveyor/conveyor/pattern"
 )
 
@@ -50,14 +50,14 @@ type Config struct {
 	// not returned: the change is made.
 	AfterWrite func(ctx context.Context) error
 	// Targets says which target ARNs delivery can reach: PutTargets
-	// refuses the others. The server gives its target.Registry; nil checks
-	// the ARN's form only (target.ParseARN), as if every adapter were
+	// refuses the others. The server gives its targets.Registry; nil checks
+	// the ARN's form only (targets.ParseARN), as if every adapter were
 	// configured.
 	Targets TargetChecker
 }
 
 // TargetChecker says whether delivery can reach a target ARN
-// (target.Registry is one): nil, or a *target.ARNError saying why not.
+// (targets.Registry is one): nil, or a *targets.ARNError saying why not.
 type TargetChecker interface {
 	Check(arn string) error
 }
@@ -66,7 +66,7 @@ type TargetChecker interface {
 type anyConfigured struct{}
 
 func (anyConfigured) Check(arn string) error {
-	_, err := target.ParseARN(arn)
+	_, err := targets.ParseARN(arn)
 	return err
 }
 

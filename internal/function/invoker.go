@@ -10,7 +10,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/delivery"
-	"github.com/conveyor/conveyor/internal/target"
+	"github.com/conveyor/conveyor/internal/targets"
 )
 
 // Defaults of local functions.
@@ -127,9 +127,9 @@ func (f *Invoker) MaxTimeout() time.Duration { return f.maxT }
 // Local reports whether a local function of that name is registered.
 func (f *Invoker) Local(name string) bool { return f.locals[name] != nil }
 
-var _ target.ARNChecker = (*Invoker)(nil)
+var _ targets.ARNChecker = (*Invoker)(nil)
 
-// CheckARN implements target.ARNChecker: the ARN must be a valid Lambda
+// CheckARN implements targets.ARNChecker: the ARN must be a valid Lambda
 // function ARN (a name Lambda allows, a qualifier that is $LATEST, a version
 // or an alias). Whether the function exists is found at delivery, as on AWS.
 func (f *Invoker) CheckARN(arn string) error {
@@ -142,7 +142,7 @@ func (f *Invoker) CheckARN(arn string) error {
 func (f *Invoker) Invoke(ctx context.Context, job *delivery.Job) error {
 	a, err := ParseARN(job.TargetARN)
 	if err != nil {
-		return target.Errorf(target.CodeInvalidParameter, false, "%v", err)
+		return targets.Errorf(targets.CodeInvalidParameter, false, "%v", err)
 	}
 	if fn := f.locals[a.Name]; fn != nil {
 		return f.runLocal(ctx, fn, a, job)
@@ -150,7 +150,7 @@ func (f *Invoker) Invoke(ctx context.Context, job *delivery.Job) error {
 	if f.remote != nil {
 		return f.remote.Invoke(ctx, job.TargetARN, job.Payload)
 	}
-	return &target.Error{Code: target.CodeResourceNotFound,
+	return &targets.Error{Code: targets.CodeResourceNotFound,
 		Message: fmt.Sprintf("ResourceNotFoundException: Function not found: %s (no local function %s, and no Lambda endpoint configured)", job.TargetARN, a.Name)}
 }
 

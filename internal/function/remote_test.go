@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/conveyor/conveyor/internal/function"
-	"github.com/conveyor/conveyor/internal/target"
+	"github.com/conveyor/conveyor/internal/targets"
 )
 
 func newRemote(t *testing.T, endpoint, region string) *function.Remote {
@@ -39,10 +39,10 @@ func TestRemoteInvoke(t *testing.T) {
 	}{
 		{arn: arn("ok")},
 		{arn: arn("ok") + ":prod"},
-		{arn: arn("missing"), code: target.CodeResourceNotFound},
-		{arn: arn("throttled"), code: target.CodeThrottling, retry: true},
-		{arn: arn("broken"), code: target.CodeClientError, retry: true},
-		{arn: arn("denied"), code: target.CodeNoPermissions},
+		{arn: arn("missing"), code: targets.CodeResourceNotFound},
+		{arn: arn("throttled"), code: targets.CodeThrottling, retry: true},
+		{arn: arn("broken"), code: targets.CodeClientError, retry: true},
+		{arn: arn("denied"), code: targets.CodeNoPermissions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.arn, func(t *testing.T) {
@@ -59,7 +59,7 @@ func TestRemoteInvoke(t *testing.T) {
 				}
 				return
 			}
-			var te *target.Error
+			var te *targets.Error
 			if !errors.As(err, &te) || te.Code != tt.code || te.Retry != tt.retry {
 				t.Fatalf("Invoke: %v (%+v), want code %s retry %v", err, te, tt.code, tt.retry)
 			}
@@ -71,8 +71,8 @@ func TestRemoteInvoke(t *testing.T) {
 
 	// A signature for the wrong region is refused by Lambda: not retried.
 	wrong := newRemote(t, fake.srv.URL, "us-east-1")
-	var te *target.Error
-	if err := wrong.Invoke(context.Background(), arn("ok"), []byte(`{}`)); !errors.As(err, &te) || te.Code != target.CodeNoPermissions || te.Retry {
+	var te *targets.Error
+	if err := wrong.Invoke(context.Background(), arn("ok"), []byte(`{}`)); !errors.As(err, &te) || te.Code != targets.CodeNoPermissions || te.Retry {
 		t.Errorf("wrong region: %v, want NO_PERMISSIONS, not retried", err)
 	}
 

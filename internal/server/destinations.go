@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/conveyor/conveyor/internal/catalog"
-	"github.com/conveyor/conveyor/internal/target"
+	"github.com/conveyor/conveyor/internal/targets"
 )
 
 // destinations resolves API destination ARNs for the HTTP target. It keeps
@@ -86,8 +86,8 @@ func (d *destinations) follow(changes <-chan catalog.Change, synced chan struct{
 	}
 }
 
-// Lookup implements target.Destinations.
-func (d *destinations) Lookup(ctx context.Context, arn string) (target.Destination, error) {
+// Lookup implements targets.Destinations.
+func (d *destinations) Lookup(ctx context.Context, arn string) (targets.Destination, error) {
 	d.mu.RLock()
 	ad := d.dests[arn]
 	var conn *catalog.Connection
@@ -100,9 +100,9 @@ func (d *destinations) Lookup(ctx context.Context, arn string) (target.Destinati
 		ad, conn, err = d.c.ResolveAPIDestination(ctx, arn)
 		if err != nil {
 			if errors.Is(err, catalog.ErrNotFound) {
-				return target.Destination{}, fmt.Errorf("%w: %v", target.ErrNotFound, err)
+				return targets.Destination{}, fmt.Errorf("%w: %v", targets.ErrNotFound, err)
 			}
-			return target.Destination{}, err
+			return targets.Destination{}, err
 		}
 	}
 	if conn.State == catalog.ConnectionDeauthorized {
@@ -113,7 +113,7 @@ func (d *destinations) Lookup(ctx context.Context, arn string) (target.Destinati
 		if conn.StateReason != "" {
 			reason = ": " + conn.StateReason
 		}
-		return target.Destination{}, target.Errorf(target.CodeNoPermissions, false, "connection %s is deauthorized%s", conn.ARN, reason)
+		return targets.Destination{}, targets.Errorf(targets.CodeNoPermissions, false, "connection %s is deauthorized%s", conn.ARN, reason)
 	}
 	return destinationOf(ad, conn), nil
 }
@@ -121,13 +121,13 @@ func (d *destinations) Lookup(ctx context.Context, arn string) (target.Destinati
 // destinationOf is what the HTTP target needs of an API destination and its
 // connection (secrets included: the target sends them, the API never shows
 // them).
-func destinationOf(ad *catalog.APIDestination, conn *catalog.Connection) target.Destination {
-	d := target.Destination{
+func destinationOf(ad *catalog.APIDestination, conn *catalog.Connection) targets.Destination {
+	d := targets.Destination{
 		ARN:                          ad.ARN,
 		InvocationEndpoint:           ad.InvocationEndpoint,
 		HTTPMethod:                   ad.HttpMethod,
 		InvocationRateLimitPerSecond: ad.InvocationRateLimitPerSecond,
-		Connection: target.Connection{
+		Connection: targets.Connection{
 			ARN:               conn.ARN,
 			AuthorizationType: conn.AuthorizationType,
 		},
@@ -151,12 +151,12 @@ func destinationOf(ad *catalog.APIDestination, conn *catalog.Connection) target.
 
 // oauthClientOf is how to get a token for conn; nil when it has no OAuth
 // parameters.
-func oauthClientOf(conn *catalog.Connection) *target.OAuthClient {
+func oauthClientOf(conn *catalog.Connection) *targets.OAuthClient {
 	o := conn.Auth.OAuthParameters
 	if o == nil {
 		return nil
 	}
-	oc := &target.OAuthClient{Endpoint: o.AuthorizationEndpoint, Method: o.HttpMethod,
+	oc := &targets.OAuthClient{Endpoint: o.AuthorizationEndpoint, Method: o.HttpMethod,
 		Version: conn.LastModifiedTime.UTC().Format(time.RFC3339Nano)}
 	if o.ClientParameters != nil {
 		oc.ClientID, oc.ClientSecret = o.ClientParameters.ClientID, o.ClientParameters.ClientSecret
@@ -189,7 +189,7 @@ func (d *destinations) authorize(conn *catalog.Connection) {
 	}
 	ctx, cancel := context.WithTimeout(d.run, 30*time.Second)
 	defer cancel()
-	_, ferr := target.FetchToken(ctx, d.tokens, oc)
+	_, ferr := targets.FetchToken(ctx, d.tokens, oc)
 	if ctx.Err() != nil {
 		return
 	}

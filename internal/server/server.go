@@ -32,7 +32,7 @@ import (
 	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/sqs"
 	"github.com/conveyor/conveyor/internal/store"
-	"github.com/conveyor/conveyor/internal/target"
+	"github.com/conveyor/conveyor/internal/targets"
 	"github.com/conveyor/conveyor/pattern"
 )
 
@@ -54,7 +54,7 @@ type Server struct {
 	catalog  *catalog.Catalog
 	queue    *delivery.Queue
 	queues   *sqs.Service
-	targets  *target.Registry
+	targets  *targets.Registry
 	runner   *delivery.Runner
 	router   *router.Router
 	audit    *audit.Audit
@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.targets = target.NewRegistry(target.Config{
+	s.targets = targets.NewRegistry(targets.Config{
 		Functions:    fns,
 		Destinations: dests,
 		Putter:       putter,
@@ -505,11 +505,11 @@ func (p *lazyPutter) PutEvent(ctx context.Context, busARN string, event []byte) 
 	}
 	sc, ref, ok := catalog.ParseResourceARN(busARN)
 	if !ok || ref.Kind != catalog.KindBus {
-		return fmt.Errorf("%s is not an event bus ARN: %w", busARN, target.ErrNotFound)
+		return fmt.Errorf("%s is not an event bus ARN: %w", busARN, targets.ErrNotFound)
 	}
 	err := p.r.PutEvent(ctx, p.cat.BusID(sc, ref.Name), event)
 	if errors.Is(err, catalog.ErrNotFound) {
-		return fmt.Errorf("event bus %s: %w", busARN, target.ErrNotFound)
+		return fmt.Errorf("event bus %s: %w", busARN, targets.ErrNotFound)
 	}
 	return err
 }

@@ -1,4 +1,4 @@
-// Package target holds the target adapters that deliver a [delivery.Job]:
+// Package targets holds the target adapters that deliver a [delivery.Job]:
 // API destinations over HTTP ([HTTP]), another event bus of the account
 // ([Bus]), an SQS queue of the built-in queues ([Queue]), and a log of JSON
 // lines ([Log]); and the [Registry] that picks the
@@ -22,4 +22,4 @@
 // Adapters return *[Error]: an AWS-style error code (the ERROR_CODE of a
 // dead-letter message), a message, and whether a retry may succeed. The
 // delivery runner reads them through [delivery.Failure].
-package target
+package targets
