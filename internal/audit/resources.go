@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"github.com/conveyor/conveyor/internal/scope"
+
 	"encoding/json"
 	"net/url"
 	"strings"
@@ -174,12 +176,12 @@ func queueARN(queueURL, region, account string) string {
 // typeOfARN names the resource type of an ARN, or "" when it is not one
 // Conveyor knows.
 func typeOfARN(arn string) string {
-	f := strings.SplitN(arn, ":", 6)
-	if len(f) != 6 || f[0] != "arn" {
+	a, ok := scope.ParseARN(arn)
+	if !ok {
 		return ""
 	}
-	res := f[5]
-	switch f[2] {
+	res := a.Resource
+	switch a.Service {
 	case "events":
 		kind, _, _ := strings.Cut(res, "/")
 		switch kind {
@@ -212,12 +214,12 @@ func typeOfARN(arn string) string {
 // ResourceName is the name the event history shows for a resource ARN: a
 // rule's, bus's, connection's or queue's own name, a bucket's name.
 func ResourceName(arn string) string {
-	f := strings.SplitN(arn, ":", 6)
-	if len(f) != 6 || f[0] != "arn" {
+	a, ok := scope.ParseARN(arn)
+	if !ok {
 		return arn
 	}
-	res := f[5]
-	switch f[2] {
+	res := a.Resource
+	switch a.Service {
 	case "events":
 		kind, rest, ok := strings.Cut(res, "/")
 		if !ok {

@@ -6,12 +6,6 @@ import (
 	"github.com/conveyor/conveyor/internal/scope"
 )
 
-// ARN is an Amazon Resource Name taken apart (see package scope).
-type ARN = scope.ARN
-
-// ParseARN splits s into its six fields (see scope.ParseARN).
-func ParseARN(s string) (ARN, bool) { return scope.ParseARN(s) }
-
 func (s *Scoped) arn(resource string) string { return s.scope.ARN("events", resource) }
 
 // BusARN returns the ARN of the bus named name.
@@ -77,7 +71,7 @@ func (s *Scoped) ParseResourceARN(arn string) (ResourceRef, bool) {
 // ParseResourceARN resolves an EventBridge ARN to the scope and the record it
 // names. It does not look the record up.
 func ParseResourceARN(s string) (scope.Scope, ResourceRef, bool) {
-	a, ok := ParseARN(s)
+	a, ok := scope.ParseARN(s)
 	if !ok || a.Service != "events" {
 		return scope.Scope{}, ResourceRef{}, false
 	}

@@ -47,17 +47,3 @@ func TestParseResourceARN(t *testing.T) {
 		t.Errorf("SecretARN = %s", got)
 	}
 }
-
-func TestParseARN(t *testing.T) {
-	for _, s := range []string{"arn:aws:sqs:us-east-1:123456789012:q", "arn:aws-cn:s3:::bucket/key:with:colons"} {
-		a, ok := catalog.ParseARN(s)
-		if !ok || a.String() != s {
-			t.Errorf("ParseARN(%q) = %+v, %v", s, a, ok)
-		}
-	}
-	for _, s := range []string{"", "arn", "arn:aws:sqs", "arn::sqs:r:a:q", "arn:aws::r:a:q", "arn:aws:sqs:r:a:", "urn:aws:sqs:r:a:q"} {
-		if _, ok := catalog.ParseARN(s); ok {
-			t.Errorf("ParseARN(%q) ok, want not", s)
-		}
-	}
-}

@@ -1,6 +1,8 @@
 package eventbridge
 
 import (
+	"github.com/conveyor/conveyor/internal/scope"
+
 	"github.com/conveyor/conveyor/internal/catalog"
 )
 
@@ -45,6 +47,6 @@ func applyTags(t catalog.Tags, tags []Tag) (tooMany bool) {
 
 // isSQSArn reports whether arn is an SQS queue ARN.
 func isSQSArn(arn string) bool {
-	a, ok := catalog.ParseARN(arn)
+	a, ok := scope.ParseARN(arn)
 	return ok && a.Service == "sqs" && a.Region != "" && a.Account != "" && a.Resource != ""
 }

@@ -1,6 +1,8 @@
 package function
 
 import (
+	"github.com/conveyor/conveyor/internal/scope"
+
 	"fmt"
 	"regexp"
 	"strings"
@@ -39,16 +41,17 @@ func ValidName(name string) bool { return nameRe.MatchString(name) }
 
 // ParseARN parses a Lambda function ARN, with or without a qualifier.
 func ParseARN(s string) (ARN, error) {
-	parts := strings.Split(s, ":")
-	if len(parts) < 7 || len(parts) > 8 || parts[0] != "arn" || parts[1] == "" || parts[2] != "lambda" || parts[5] != "function" {
+	g, ok := scope.ParseARN(s)
+	res := strings.Split(g.Resource, ":")
+	if !ok || g.Service != "lambda" || len(res) < 2 || len(res) > 3 || res[0] != "function" {
 		return ARN{}, fmt.Errorf("%q is not a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>])", s)
 	}
-	a := ARN{Partition: parts[1], Region: parts[3], Account: parts[4], Name: parts[6]}
+	a := ARN{Partition: g.Partition, Region: g.Region, Account: g.Account, Name: res[1]}
 	if !ValidName(a.Name) {
 		return ARN{}, fmt.Errorf("function ARN %q: name %q must be 1 to 64 letters, digits, '-' or '_'", s, a.Name)
 	}
-	if len(parts) == 8 {
-		a.Qualifier = parts[7]
+	if len(res) == 3 {
+		a.Qualifier = res[2]
 		if !qualifierRe.MatchString(a.Qualifier) {
 			return ARN{}, fmt.Errorf("function ARN %q: qualifier %q is not $LATEST, a version or an alias", s, a.Qualifier)
 		}

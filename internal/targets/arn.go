@@ -1,6 +1,8 @@
 package targets
 
 import (
+	"github.com/conveyor/conveyor/internal/scope"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -97,12 +99,12 @@ func ParseARN(arn string) (ARN, error) {
 	case StderrARN:
 		return ARN{Kind: KindStderr, Partition: "conveyor"}, nil
 	}
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" {
+	g, ok := scope.ParseARN(arn)
+	if !ok {
 		return ARN{}, formatError(arn, "target ARN %q is not an ARN", arn)
 	}
-	a := ARN{Partition: parts[1], Region: parts[3], Account: parts[4]}
-	service, res := parts[2], parts[5]
+	a := ARN{Partition: g.Partition, Region: g.Region, Account: g.Account}
+	service, res := g.Service, g.Resource
 	switch {
 	case service == "events" && strings.HasPrefix(res, "api-destination/"):
 		name, _, ok := strings.Cut(strings.TrimPrefix(res, "api-destination/"), "/")
