@@ -1,11 +1,12 @@
 package audit
 
 import (
+	"github.com/conveyor/conveyor/internal/store"
+
 	"context"
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -23,20 +24,8 @@ const applyBatch = 2000
 // the stream (the stream was deleted and recreated) is emptied and rebuilt.
 // Errors are logged and retried; Follow returns only ctx's error.
 func (ix *Index) Follow(ctx context.Context, js jetstream.JetStream) error {
-	backoff := 100 * time.Millisecond
-	for {
-		err := ix.follow(ctx, js)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		ix.log.Warn("audit index: following the audit log failed; retrying", "err", err, "backoff", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		backoff = min(2*backoff, 10*time.Second)
-	}
+	store.Restart(ctx, ix.log, "audit index: following the audit log", func(ctx context.Context) error { return ix.follow(ctx, js) })
+	return ctx.Err()
 }
 
 func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {

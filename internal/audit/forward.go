@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"github.com/conveyor/conveyor/internal/store"
+
 	"github.com/conveyor/conveyor/internal/scope"
 
 	"context"
@@ -110,20 +112,8 @@ func Forward(ctx context.Context, js jetstream.JetStream, f Forwarder, cfg Forwa
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	backoff := 100 * time.Millisecond
-	for {
-		err := forward(ctx, js, f, cfg)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		cfg.Logger.Warn("audit: forwarding API calls to the bus failed; retrying", "err", err, "backoff", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		backoff = min(2*backoff, 10*time.Second)
-	}
+	store.Restart(ctx, cfg.Logger, "audit: forwarding API calls to the bus", func(ctx context.Context) error { return forward(ctx, js, f, cfg) })
+	return ctx.Err()
 }
 
 func forward(ctx context.Context, js jetstream.JetStream, f Forwarder, cfg ForwardConfig) error {

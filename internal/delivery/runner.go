@@ -375,15 +375,15 @@ func (r *Runner) run(ctx context.Context, w *worker) {
 		mu.Unlock()
 		inflight.Wait()
 	}()
-	failures := 0
+	var (
+		backoff store.Backoff
+		retry   bool
+	)
 	for ctx.Err() == nil {
-		if failures > 0 {
-			sleep(ctx, min(time.Duration(failures)*100*time.Millisecond, 5*time.Second))
-			if ctx.Err() != nil {
-				return
-			}
+		if retry && !backoff.Wait(ctx) {
+			return
 		}
-		failures++
+		retry = true
 		cons, err := r.js.CreateOrUpdateConsumer(ctx, store.DeliveryStream, r.consumerConfig(w.key))
 		if err != nil {
 			if ctx.Err() == nil {
@@ -439,6 +439,7 @@ func (r *Runner) run(ctx context.Context, w *worker) {
 			}
 			continue
 		}
+		consuming := time.Now()
 		select {
 		case <-ctx.Done():
 			// Hand back the jobs pulled but not started (the callback naks
@@ -455,25 +456,14 @@ func (r *Runner) run(ctx context.Context, w *worker) {
 		case <-cc.Closed():
 		}
 		cc.Stop()
-		if ctx.Err() == nil {
-			// Closed under us; wait a little before recreating.
-			continue
+		if time.Since(consuming) > 10*time.Second {
+			backoff.Reset() // it ran well before it was closed under us
 		}
-		failures = 0
 	}
 }
 
 // drainTimeout bounds the hand-back of pulled jobs at shutdown.
 const drainTimeout = 2 * time.Second
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
-}
 
 // handle makes one attempt at one job and settles the message: ack on
 // success, nak with a delay for a retry, or dead-letter and ack.

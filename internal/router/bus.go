@@ -1,6 +1,8 @@
 package router
 
 import (
+	"github.com/conveyor/conveyor/internal/store"
+
 	"bytes"
 	"context"
 	"errors"
@@ -115,19 +117,7 @@ func (b *bus) stop() {
 // run consumes the bus's stream until ctx ends, retrying when the stream or
 // the consumer cannot be set up.
 func (b *bus) run(ctx context.Context) {
-	log := b.r.log.With("bus", b.name)
-	for ctx.Err() == nil {
-		err := b.consume(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		log.Error("routing stopped; restarting", "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
+	store.Restart(ctx, b.r.log.With("bus", b.name), "routing", b.consume)
 }
 
 func (b *bus) consume(ctx context.Context) error {

@@ -287,18 +287,19 @@ func (r *Router) follow(changes <-chan catalog.Change, before uint64) {
 		}
 		// The watch failed: start over from a fresh snapshot.
 		r.log.Warn("catalog watch ended; watching again")
-		var err error
+		var (
+			err error
+			b   store.Backoff
+		)
 		for {
 			changes, before, err = r.watch(r.ctx)
 			if err == nil {
 				break
 			}
 			r.log.Error("watching the catalog", "err", err)
-			select {
-			case <-r.ctx.Done():
+			if !b.Wait(r.ctx) {
 				r.stopAll()
 				return
-			case <-time.After(time.Second):
 			}
 		}
 		clear(targets)
