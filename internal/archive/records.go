@@ -110,7 +110,7 @@ func StreamName(name string) string { return store.Name("ARCHIVE", name) }
 func Subject(name string) string { return store.Subject("conveyor.archive", name) }
 
 // errKeep, from a mutate function, leaves the record as it is.
-var errKeep = errors.New("archive: keep")
+var errKeep = store.ErrKeep
 
 // records is the KV bucket with typed access; the lists read its
 // in-memory view.
@@ -177,55 +177,22 @@ func (r *records) get(ctx context.Context, key string, v any) (uint64, error) {
 	return e.Revision(), nil
 }
 
-// mutate applies fn to the record at key in a compare-and-set loop: fn gets
-// the current value (nil if none) and returns the value to store, nil to
-// delete, errKeep to leave it, or an error.
+// mutate applies fn to the record at key in a compare-and-set loop (see
+// store.Mutate): fn gets the current value (nil if none) and returns the
+// value to store, nil to delete, errKeep to leave it, or an error.
 func mutate[T any](ctx context.Context, r *records, key string, fn func(cur *T) (*T, error)) (*T, error) {
-	for range 100 {
-		cur := new(T)
-		rev, err := r.get(ctx, key, cur)
-		if err != nil {
-			return nil, err
-		}
-		if rev == 0 {
-			cur = nil
-		}
-		next, err := fn(cur)
-		if errors.Is(err, errKeep) {
-			return cur, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case next == nil && cur == nil:
-			return nil, nil
-		case next == nil:
-			err = r.kv.Delete(ctx, key, jetstream.LastRevision(rev))
-		default:
-			data, merr := json.Marshal(next)
-			if merr != nil {
-				return nil, merr
+	codec := store.Codec[T]{
+		Decode: func(e jetstream.KeyValueEntry) (*T, error) {
+			v := new(T)
+			if err := json.Unmarshal(e.Value(), v); err != nil {
+				return nil, fmt.Errorf("archive: decode %s: %w", key, err)
 			}
-			if cur == nil {
-				_, err = r.kv.Create(ctx, key, data)
-			} else {
-				_, err = r.kv.Update(ctx, key, data, rev)
-			}
-		}
-		if err == nil {
-			return next, nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			return nil, fmt.Errorf("archive: write %s: %w", key, err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Millisecond):
-		}
+			return v, nil
+		},
+		Encode: func(v *T) ([]byte, error) { return json.Marshal(v) },
 	}
-	return nil, fmt.Errorf("archive: write %s: too many concurrent changes", key)
+	next, _, err := store.Mutate(ctx, r.kv, key, codec, func(cur *T, _ uint64) (*T, error) { return fn(cur) })
+	return next, err
 }
 
 // list returns the records of a group of keys ("archive" or "replay") from

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -25,15 +24,12 @@ var (
 	// ErrExists: a record with that name exists already.
 	ErrExists = errors.New("catalog: already exists")
 	// ErrConflict: the record kept changing under a compare-and-set loop
-	// for longer than maxAttempts tries.
+	// for too long (see store.Mutate).
 	ErrConflict = errors.New("catalog: too many concurrent changes")
 )
 
 // DefaultBucket is the name of the KV bucket the catalog lives in.
 const DefaultBucket = "conveyor-catalog"
-
-// maxAttempts bounds a compare-and-set loop.
-const maxAttempts = 100
 
 // Config configures Open.
 type Config struct {
@@ -207,68 +203,34 @@ func encode[T any, P record[T]](c *Catalog, p P) ([]byte, error) {
 
 // errKeep, returned by a mutate fn, keeps the current record as it is:
 // mutate writes nothing and returns the current record.
-var errKeep = errors.New("catalog: keep")
+var errKeep = store.ErrKeep
 
-// mutate applies fn to the record at key in a compare-and-set loop. fn gets
-// the current record (nil if there is none) freshly decoded at each attempt,
-// so it may change it in place; it returns the record to store, or nil to
-// delete it, or an error that stops the loop and is returned as is. fn may
-// run several times. mutate returns the record as stored (nil if deleted).
+// mutate applies fn to the record at key in a compare-and-set loop (see
+// store.Mutate): fn gets the current record (nil if there is none) freshly
+// decoded at each attempt, so it may change it in place; it returns the
+// record to store, or nil to delete it, or an error that stops the loop and
+// is returned as is. fn may run several times. mutate returns the record as
+// stored (nil if deleted), with its revision.
 func mutate[T any, P record[T]](ctx context.Context, c *Catalog, key string, fn func(cur P) (P, error)) (P, error) {
-	wait := time.Millisecond
-	for range maxAttempts {
-		cur, err := load[T, P](ctx, c, key)
-		if err != nil {
-			return nil, err
-		}
-		var rev uint64
-		if cur != nil {
-			rev = cur.revision()
-		}
-		next, err := fn(cur)
-		if errors.Is(err, errKeep) {
-			return cur, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var werr error
-		switch {
-		case next == nil && cur == nil:
-			return nil, nil
-		case next == nil:
-			werr = c.kv.Delete(ctx, key, jetstream.LastRevision(rev))
-		default:
-			data, err := encode[T, P](c, next)
-			if err != nil {
-				return nil, fmt.Errorf("catalog: encode %s: %w", key, err)
-			}
-			var newRev uint64
-			if cur == nil {
-				newRev, werr = c.kv.Create(ctx, key, data)
-			} else {
-				newRev, werr = c.kv.Update(ctx, key, data, rev)
-			}
-			if werr == nil {
-				next.setRevision(newRev)
-			}
-		}
-		if werr == nil {
-			return next, nil
-		}
-		if !errors.Is(werr, jetstream.ErrKeyExists) && !errors.Is(werr, jetstream.ErrKeyRevisionMismatch) {
-			return nil, fmt.Errorf("catalog: write %s: %w", key, werr)
-		}
-		// Someone else wrote the key between our read and our write:
-		// read again and retry after a short, jittered pause.
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait/2 + rand.N(wait)):
-		}
-		wait = min(wait*2, 50*time.Millisecond)
+	codec := store.Codec[T]{
+		Decode: func(e jetstream.KeyValueEntry) (*T, error) { return decode[T, P](c, e) },
+		Encode: func(v *T) ([]byte, error) { return encode[T, P](c, P(v)) },
 	}
-	return nil, fmt.Errorf("catalog: write %s: %w", key, ErrConflict)
+	next, rev, err := store.Mutate(ctx, c.kv, key, codec, func(cur *T, _ uint64) (*T, error) {
+		n, err := fn(P(cur))
+		return (*T)(n), err
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, fmt.Errorf("catalog: write %s: %w", key, ErrConflict)
+		}
+		return nil, err
+	}
+	p := P(next)
+	if p != nil {
+		p.setRevision(rev)
+	}
+	return p, nil
 }
 
 // list returns the records of a group of keys (see store.Mirror: "bus",

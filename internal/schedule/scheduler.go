@@ -298,32 +298,27 @@ func (s *Scheduler) last(ctx context.Context, rule string) (*lastFiring, uint64,
 // It reports false when the firing (or a later one) was claimed already:
 // another scheduler fired it.
 func (s *Scheduler) claim(ctx context.Context, e *entry, at time.Time) (bool, error) {
-	data, err := json.Marshal(lastFiring{Time: at, RuleARN: e.arn})
+	codec := store.Codec[lastFiring]{
+		// An unreadable record is overwritten by the claim.
+		Decode: func(entry jetstream.KeyValueEntry) (*lastFiring, error) {
+			var lf lastFiring
+			_ = json.Unmarshal(entry.Value(), &lf)
+			return &lf, nil
+		},
+		Encode: func(lf *lastFiring) ([]byte, error) { return json.Marshal(lf) },
+	}
+	won := false
+	_, _, err := store.Mutate(ctx, s.kv, lastKey(e.key), codec, func(last *lastFiring, _ uint64) (*lastFiring, error) {
+		won = last == nil || last.RuleARN != e.arn || last.Time.Before(at)
+		if !won {
+			return nil, store.ErrKeep
+		}
+		return &lastFiring{Time: at, RuleARN: e.arn}, nil
+	})
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("schedule: claim %s: %w", e.name, err)
 	}
-	for range 20 {
-		last, rev, err := s.last(ctx, e.key)
-		if err != nil {
-			return false, err
-		}
-		if last != nil && last.RuleARN == e.arn && !last.Time.Before(at) {
-			return false, nil
-		}
-		if rev == 0 {
-			_, err = s.kv.Create(ctx, lastKey(e.key), data)
-		} else {
-			_, err = s.kv.Update(ctx, lastKey(e.key), data, rev)
-		}
-		if err == nil {
-			return true, nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			return false, err
-		}
-		// Another scheduler wrote first: read again.
-	}
-	return false, fmt.Errorf("schedule: claim %s: too many concurrent writes", e.name)
+	return won, nil
 }
 
 // fire claims the firing of e at at and, if this scheduler won it, sends
