@@ -1,8 +1,7 @@
 package delivery
 
 import (
-	"errors"
-	"fmt"
+	"github.com/conveyor/conveyor/internal/prom"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -71,29 +70,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		&m.invocations, &m.failed, &m.attempts, &m.successAttempts, &m.retryAttempts,
 		&m.sentToDLQ, &m.failedToDLQ, &m.deadLetter,
 	} {
-		if *c, err = register(reg, *c); err != nil {
+		if *c, err = prom.Reuse(reg, "delivery", *c); err != nil {
 			return nil, err
 		}
 	}
-	if m.latency, err = register(reg, m.latency); err != nil {
+	if m.latency, err = prom.Reuse(reg, "delivery", m.latency); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector already registered under
-// its name (a runner restarted on the same registry keeps counting there).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("delivery: register metrics: %w", err)
-	}
-	return c, nil
 }
 
 // targetMetrics are the metrics of one target's (bus, rule) label set,

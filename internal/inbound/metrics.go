@@ -1,7 +1,7 @@
 package inbound
 
 import (
-	"fmt"
+	"github.com/conveyor/conveyor/internal/prom"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -22,12 +22,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Events stored through the inbound endpoints, by endpoint (event, s3).",
 		}, []string{"endpoint"}),
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.requests, m.events} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("inbound: registering metrics: %w", err)
-			}
-		}
+	if err := prom.Register(reg, "inbound", m.requests, m.events); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

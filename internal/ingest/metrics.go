@@ -1,7 +1,7 @@
 package ingest
 
 import (
-	"fmt"
+	"github.com/conveyor/conveyor/internal/prom"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -30,12 +30,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(64, 4, 8),
 		}),
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.entries, m.failedEntries, m.requestSize} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("ingest: registering metrics: %w", err)
-			}
-		}
+	if err := prom.Register(reg, "ingest", m.entries, m.failedEntries, m.requestSize); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

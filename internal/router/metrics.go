@@ -1,7 +1,7 @@
 package router
 
 import (
-	"fmt"
+	"github.com/conveyor/conveyor/internal/prom"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -34,13 +34,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Matched events that a target's input transformation could not turn into input.",
 		}, []string{"event_bus_name", "rule_name"}),
 	}
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{m.matched, m.triggered, m.routeFailures, m.transformFailures} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("router: registering metrics: %w", err)
-		}
+	if err := prom.Register(reg, "router", m.matched, m.triggered, m.routeFailures, m.transformFailures); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

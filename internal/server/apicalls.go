@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/conveyor/conveyor/internal/prom"
+
 	"context"
 	"log/slog"
 	"strconv"
@@ -27,10 +29,8 @@ func newAPICalls(reg prometheus.Registerer, log *slog.Logger) (*apiCalls, error)
 			Help:    "Time from a call's arrival to its answer, by service and operation.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 25}}, []string{"service", "operation"}),
 	}
-	for _, c := range []prometheus.Collector{a.calls, a.duration} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	if err := prom.Register(reg, "server", a.calls, a.duration); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

@@ -1,0 +1,2 @@
+// Package prom registers Conveyor's Prometheus collectors, one way for every package.
+package prom

@@ -1,0 +1,40 @@
+package prom
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Register registers cs with reg, or does nothing when reg is nil (a component built without
+// metrics). what names the component in the error.
+func Register(reg prometheus.Registerer, what string, cs ...prometheus.Collector) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("%s: register metrics: %w", what, err)
+		}
+	}
+	return nil
+}
+
+// Reuse registers c with reg, or returns the collector of the same kind already registered
+// in its place: a component restarted on the same registry keeps counting there.
+func Reuse[C prometheus.Collector](reg prometheus.Registerer, what string, c C) (C, error) {
+	if reg == nil {
+		return c, nil
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, fmt.Errorf("%s: register metrics: %w", what, err)
+	}
+	return c, nil
+}
