@@ -333,7 +333,7 @@ func (s *Server) toAWSError(err error, svc *Service, call *Call) *Error {
 	return NewError(code)
 }
 
-func (s *Server) contentType(svc *Service) string {
+func contentType(svc *Service) string {
 	if svc == nil {
 		return "application/x-amz-json-1.1"
 	}
@@ -342,7 +342,19 @@ func (s *Server) contentType(svc *Service) string {
 
 // writeError writes e as AWS does: {"__type": …, "message": …}, x-amzn-ErrorType, and for
 // query-compatible services x-amzn-query-error.
+// WriteError answers e as AWS's JSON protocols do ({"__type": code, "message": …}, the
+// x-amzn-ErrorType header, e's status or the exception table's): for Conveyor's own
+// endpoints beside the APIs (inbound events, CloudTrail imports).
+func WriteError(w http.ResponseWriter, e *Error) int {
+	status, _ := writeError(w, nil, e)
+	return status
+}
+
 func (s *Server) writeError(w http.ResponseWriter, svc *Service, e *Error) (int, int) {
+	return writeError(w, svc, e)
+}
+
+func writeError(w http.ResponseWriter, svc *Service, e *Error) (int, int) {
 	status := e.Status
 	svcName := ""
 	if svc != nil {
@@ -376,7 +388,7 @@ func (s *Server) writeError(w http.ResponseWriter, svc *Service, e *Error) (int,
 		Message string `json:"message"`
 	}{typ, e.Message})
 	h.Set("x-amzn-ErrorType", e.Code)
-	h.Set("Content-Type", s.contentType(svc))
+	h.Set("Content-Type", contentType(svc))
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	n, _ := w.Write(body)
@@ -394,7 +406,7 @@ func (s *Server) writeOutput(w http.ResponseWriter, svc *Service, call *Call) (i
 		body = b
 	}
 	h := w.Header()
-	h.Set("Content-Type", s.contentType(svc))
+	h.Set("Content-Type", contentType(svc))
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	n, _ := w.Write(body)

@@ -1,6 +1,8 @@
 package inbound
 
 import (
+	"github.com/conveyor/conveyor/internal/awsapi"
+
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
@@ -88,9 +90,9 @@ func equal(a, b string) bool {
 
 // authorize checks r's credentials for bus. It returns 0 when they are
 // good, else the HTTP status and message to answer with.
-func (h *Handler) authorize(r *http.Request, bus string) (int, *apiError) {
+func (h *Handler) authorize(r *http.Request, bus string) (int, *awsapi.Error) {
 	if len(h.creds) == 0 {
-		return http.StatusForbidden, &apiError{Type: "AccessDeniedException",
+		return http.StatusForbidden, &awsapi.Error{Code: "AccessDeniedException",
 			Message: "Inbound events are disabled: start Conveyor with --inbound-key or --inbound-basic to accept them."}
 	}
 	presented := false
@@ -110,9 +112,9 @@ func (h *Handler) authorize(r *http.Request, bus string) (int, *apiError) {
 		}
 	}
 	if !presented {
-		return http.StatusUnauthorized, &apiError{Type: "UnauthorizedException",
+		return http.StatusUnauthorized, &awsapi.Error{Code: "UnauthorizedException",
 			Message: "Missing credentials: send the API key header or basic auth configured for inbound events."}
 	}
-	return http.StatusForbidden, &apiError{Type: "AccessDeniedException",
+	return http.StatusForbidden, &awsapi.Error{Code: "AccessDeniedException",
 		Message: "The credentials are not valid for inbound events on event bus " + bus + "."}
 }

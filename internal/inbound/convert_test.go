@@ -111,7 +111,7 @@ func TestS3Bad(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			events, _, aerr := h.s3Events("default", []byte(tt.body))
-			if aerr == nil || aerr.Type != "ValidationException" || !strings.Contains(aerr.Message, tt.want) || events != nil {
+			if aerr == nil || aerr.Code != "ValidationException" || !strings.Contains(aerr.Message, tt.want) || events != nil {
 				t.Errorf("s3Events(%s) = %d events, %+v; want a ValidationException containing %q", tt.body, len(events), aerr, tt.want)
 			}
 		})
@@ -167,13 +167,13 @@ func TestEventConversion(t *testing.T) {
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			events, _, aerr := h.events("default", []byte(tt.body))
-			if aerr == nil || aerr.Type != "ValidationException" || !strings.Contains(aerr.Message, tt.want) || events != nil {
+			if aerr == nil || aerr.Code != "ValidationException" || !strings.Contains(aerr.Message, tt.want) || events != nil {
 				t.Errorf("events(%.80s) = %d events, %+v; want a ValidationException containing %q", tt.body, len(events), aerr, tt.want)
 			}
 		})
 	}
 	big := `{"source":"s","detail-type":"t","detail":{"x":"` + strings.Repeat("y", MaxEventSize) + `"}}`
-	if _, _, aerr := h.events("default", []byte(big)); aerr == nil || aerr.Type != errTooLarge.Type {
+	if _, _, aerr := h.events("default", []byte(big)); aerr == nil || aerr.Code != errTooLarge.Code {
 		t.Errorf("oversized event: %+v", aerr)
 	}
 }

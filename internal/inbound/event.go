@@ -1,6 +1,8 @@
 package inbound
 
 import (
+	"github.com/conveyor/conveyor/internal/awsapi"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -31,7 +33,7 @@ const maxIDLength = 256
 // the bus: its source, detail-type, time, detail, resources, id, account
 // and region are kept as they are; missing ones are filled in (a new id,
 // Conveyor's account and region, the time of arrival).
-func (h *Handler) events(_ string, body []byte) ([]stored, int, *apiError) {
+func (h *Handler) events(_ string, body []byte) ([]stored, int, *awsapi.Error) {
 	b := bytes.TrimSpace(body)
 	if len(b) == 0 || b[0] != '{' {
 		return nil, 0, badRequest("The body is not an EventBridge event: want a JSON object with source, detail-type and detail.")
@@ -96,7 +98,7 @@ func (h *Handler) events(_ string, body []byte) ([]stored, int, *apiError) {
 	}
 	data := ev.AppendJSON(make([]byte, 0, ev.Size()))
 	if len(data) > MaxEventSize {
-		return nil, 0, &apiError{Type: errTooLarge.Type, Message: "The event is over " + strconv.Itoa(MaxEventSize) + " bytes."}
+		return nil, 0, &awsapi.Error{Code: errTooLarge.Code, Message: "The event is over " + strconv.Itoa(MaxEventSize) + " bytes."}
 	}
 	return []stored{{id: ev.ID, data: data}}, 0, nil
 }

@@ -36,7 +36,7 @@ func FuzzEvents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		events, _, aerr := h.events("default", body)
 		if aerr != nil {
-			if events != nil || (aerr.Type != "ValidationException" && aerr.Type != errTooLarge.Type) || aerr.Message == "" {
+			if events != nil || (aerr.Code != "ValidationException" && aerr.Code != errTooLarge.Code) || aerr.Message == "" {
 				t.Fatalf("body %q: %d events, error %+v", body, len(events), aerr)
 			}
 			return
@@ -63,7 +63,7 @@ func FuzzS3Events(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		events, ignored, aerr := h.s3Events("default", body)
 		if aerr != nil {
-			if events != nil || (aerr.Type != "ValidationException" && aerr.Type != errTooLarge.Type) || aerr.Message == "" {
+			if events != nil || (aerr.Code != "ValidationException" && aerr.Code != errTooLarge.Code) || aerr.Message == "" {
 				t.Fatalf("body %q: %d events, error %+v", body, len(events), aerr)
 			}
 			return

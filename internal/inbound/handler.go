@@ -1,6 +1,8 @@
 package inbound
 
 import (
+	"github.com/conveyor/conveyor/internal/awsapi"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -105,19 +107,12 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc(S3Path, func(w http.ResponseWriter, r *http.Request) { h.serve(w, r, "s3", h.s3Events) })
 }
 
-// apiError is an error answer: {"__type": …, "message": …}, as AWS's JSON
-// APIs answer.
-type apiError struct {
-	Type    string `json:"__type"`
-	Message string `json:"message"`
-}
-
-func badRequest(format string, args ...any) *apiError {
-	return &apiError{Type: "ValidationException", Message: fmt.Sprintf(format, args...)}
+func badRequest(format string, args ...any) *awsapi.Error {
+	return &awsapi.Error{Code: "ValidationException", Message: fmt.Sprintf(format, args...)}
 }
 
 // errTooLarge is answered 413.
-var errTooLarge = &apiError{Type: "RequestEntityTooLargeException", Message: "Request body is over " + strconv.Itoa(MaxBodySize) + " bytes."}
+var errTooLarge = &awsapi.Error{Code: "RequestEntityTooLargeException", Message: "Request body is over " + strconv.Itoa(MaxBodySize) + " bytes."}
 
 // ResultEntry is one stored event in an answer.
 type ResultEntry struct {
@@ -134,7 +129,7 @@ type Result struct {
 
 // convert turns a request body into the events to store (envelopes as
 // JSON, with their ids), and a count of ignored parts.
-type convert func(bus string, body []byte) (events []stored, ignored int, err *apiError)
+type convert func(bus string, body []byte) (events []stored, ignored int, err *awsapi.Error)
 
 type stored struct {
 	id   string
@@ -147,21 +142,22 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string,
 	bus := r.PathValue("bus")
 	status, res, aerr := h.handle(r, bus, conv)
 	h.m.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
-	w.Header().Set("Content-Type", "application/json")
 	if aerr != nil {
 		if status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Basic realm="conveyor inbound", charset="UTF-8"`)
 		}
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(aerr)
+		e := *aerr // the error may be shared (errTooLarge)
+		e.Status = status
+		awsapi.WriteError(w, &e)
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
 	h.m.events.WithLabelValues(endpoint).Add(float64(len(res.Entries)))
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(res)
 }
 
-func (h *Handler) handle(r *http.Request, bus string, conv convert) (int, *Result, *apiError) {
+func (h *Handler) handle(r *http.Request, bus string, conv convert) (int, *Result, *awsapi.Error) {
 	ctx := r.Context()
 	if status, aerr := h.authorize(r, bus); aerr != nil {
 		return status, nil, aerr
@@ -180,7 +176,7 @@ func (h *Handler) handle(r *http.Request, bus string, conv convert) (int, *Resul
 	events, ignored, aerr := conv(bus, body)
 	if aerr != nil {
 		status := http.StatusBadRequest
-		if aerr.Type == errTooLarge.Type {
+		if aerr.Code == errTooLarge.Code {
 			status = http.StatusRequestEntityTooLarge
 		}
 		return status, nil, aerr
@@ -192,19 +188,19 @@ func (h *Handler) handle(r *http.Request, bus string, conv convert) (int, *Resul
 				return http.StatusNotFound, nil, noBus(bus)
 			}
 			h.log.Error("storing an inbound event failed", "bus", bus, "event_id", ev.id, "err", err)
-			return http.StatusInternalServerError, nil, &apiError{Type: "InternalException", Message: "Internal service error: the event was not stored; send it again."}
+			return http.StatusInternalServerError, nil, &awsapi.Error{Code: "InternalException", Message: "Internal service error: the event was not stored; send it again."}
 		}
 		res.Entries = append(res.Entries, ResultEntry{EventId: ev.id})
 	}
 	return http.StatusOK, res, nil
 }
 
-func noBus(bus string) *apiError {
-	return &apiError{Type: "ResourceNotFoundException", Message: "Event bus " + bus + " does not exist."}
+func noBus(bus string) *awsapi.Error {
+	return &awsapi.Error{Code: "ResourceNotFoundException", Message: "Event bus " + bus + " does not exist."}
 }
 
 // checkBus answers 404 for a bus that does not exist.
-func (h *Handler) checkBus(ctx context.Context, bus string) (int, *apiError) {
+func (h *Handler) checkBus(ctx context.Context, bus string) (int, *awsapi.Error) {
 	if !busRe.MatchString(bus) {
 		return http.StatusNotFound, noBus(bus)
 	}
@@ -219,7 +215,7 @@ func (h *Handler) checkBus(ctx context.Context, bus string) (int, *apiError) {
 			return http.StatusNotFound, noBus(bus)
 		}
 		h.log.Error("inbound: looking up a bus failed", "bus", bus, "err", err)
-		return http.StatusInternalServerError, &apiError{Type: "InternalException", Message: "Internal service error."}
+		return http.StatusInternalServerError, &awsapi.Error{Code: "InternalException", Message: "Internal service error."}
 	}
 	return 0, nil
 }

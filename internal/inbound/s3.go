@@ -1,6 +1,8 @@
 package inbound
 
 import (
+	"github.com/conveyor/conveyor/internal/awsapi"
+
 	"bytes"
 	"encoding/json"
 	"net/url"
@@ -89,7 +91,7 @@ var s3Kinds = map[string]s3Kind{
 // sends for its records (source aws.s3). Every record is checked before
 // anything is stored. An event's id is derived from the bus and the
 // record, so a notification sent again is stored once.
-func (h *Handler) s3Events(bus string, body []byte) ([]stored, int, *apiError) {
+func (h *Handler) s3Events(bus string, body []byte) ([]stored, int, *awsapi.Error) {
 	b := bytes.TrimSpace(body)
 	if len(b) == 0 || b[0] != '{' {
 		return nil, 0, badRequest("The body is not an S3 event notification: want a JSON object with Records.")
@@ -153,7 +155,7 @@ func (h *Handler) s3Events(bus string, body []byte) ([]stored, int, *apiError) {
 		}
 		data := ev.AppendJSON(make([]byte, 0, ev.Size()))
 		if len(data) > MaxEventSize {
-			return nil, 0, &apiError{Type: errTooLarge.Type, Message: "Record " + strconv.Itoa(i) + " makes an event over " + strconv.Itoa(MaxEventSize) + " bytes."}
+			return nil, 0, &awsapi.Error{Code: errTooLarge.Code, Message: "Record " + strconv.Itoa(i) + " makes an event over " + strconv.Itoa(MaxEventSize) + " bytes."}
 		}
 		out = append(out, stored{id: ev.ID, data: data})
 	}

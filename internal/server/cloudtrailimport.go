@@ -281,7 +281,5 @@ func loopback(remote string) bool {
 }
 
 func importError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
+	awsapi.WriteError(w, &awsapi.Error{Code: code, Message: msg, Status: status})
 }
