@@ -10,7 +10,6 @@ import (
 
 	"github.com/conveyor/conveyor/internal/delivery"
 	"github.com/conveyor/conveyor/internal/event"
-	"github.com/conveyor/conveyor/internal/targets"
 )
 
 // Invoker returns the delivery invoker that stores the jobs of archive
@@ -40,10 +39,10 @@ func (s *Service) append(ctx context.Context, name string, job *delivery.Job) er
 	}
 	_, err := s.js.PublishMsg(ctx, msg)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
-		return targets.Errorf(targets.CodeResourceNotFound, false, "archive %s does not exist", name)
+		return delivery.Errorf(delivery.CodeResourceNotFound, false, "archive %s does not exist", name)
 	}
 	if err != nil {
-		return &targets.Error{Code: targets.CodeClientError, Retry: true, Message: "storing an event in archive " + name + ": " + err.Error(), Err: err}
+		return &delivery.Error{Code: delivery.CodeClientError, Retry: true, Message: "storing an event in archive " + name + ": " + err.Error(), Err: err}
 	}
 	return nil
 }

@@ -40,15 +40,6 @@ type Failure interface {
 	ErrorCode() string
 }
 
-// CodeClientError is the ERROR_CODE of failures that do not classify
-// themselves.
-const CodeClientError = "SDK_CLIENT_ERROR"
-
-// CodeInvalidParameter is the ERROR_CODE of a target whose settings cannot
-// work for an event (its transformed input is too large, say): no attempt is
-// made, and none would succeed.
-const CodeInvalidParameter = "INVALID_PARAMETER"
-
 // Dead-letter message headers, as EventBridge sets them as SQS message
 // attributes.
 const (

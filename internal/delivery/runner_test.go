@@ -91,7 +91,7 @@ func (d dests) Lookup(_ context.Context, arn string) (targets.Destination, error
 	if x, ok := d[arn]; ok {
 		return x, nil
 	}
-	return targets.Destination{}, fmt.Errorf("api destination %s: %w", arn, targets.ErrNotFound)
+	return targets.Destination{}, fmt.Errorf("api destination %s: %w", arn, delivery.ErrNotFound)
 }
 
 func destARN(name string) string {

@@ -1,6 +1,8 @@
 package function_test
 
 import (
+	"github.com/conveyor/conveyor/internal/delivery"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -23,7 +25,6 @@ import (
 	"github.com/conveyor/conveyor/internal/function"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
-	"github.com/conveyor/conveyor/internal/targets"
 )
 
 // recorder is a local function's script: it writes its standard input to
@@ -376,7 +377,7 @@ func TestRemoteFunction(t *testing.T) {
 	}
 	msg := receive(t, in, dlqURL)
 	attr := func(k string) string { return aws.ToString(msg.MessageAttributes[k].StringValue) }
-	if attr("ERROR_CODE") != targets.CodeResourceNotFound || attr("RETRY_ATTEMPTS") != "0" || attr("TARGET_ARN") != fnARN("missing") ||
+	if attr("ERROR_CODE") != delivery.CodeResourceNotFound || attr("RETRY_ATTEMPTS") != "0" || attr("TARGET_ARN") != fnARN("missing") ||
 		!strings.Contains(attr("ERROR_MESSAGE"), "ResourceNotFoundException: Function not found") {
 		t.Errorf("dead letter: ERROR_CODE %q RETRY_ATTEMPTS %q TARGET_ARN %q ERROR_MESSAGE %q",
 			attr("ERROR_CODE"), attr("RETRY_ATTEMPTS"), attr("TARGET_ARN"), attr("ERROR_MESSAGE"))
@@ -404,7 +405,7 @@ func TestUnknownFunction(t *testing.T) {
 	}
 	msg := receive(t, in, dlqURL)
 	attr := func(k string) string { return aws.ToString(msg.MessageAttributes[k].StringValue) }
-	if attr("ERROR_CODE") != targets.CodeResourceNotFound || attr("RETRY_ATTEMPTS") != "0" ||
+	if attr("ERROR_CODE") != delivery.CodeResourceNotFound || attr("RETRY_ATTEMPTS") != "0" ||
 		attr("ERROR_MESSAGE") != "ResourceNotFoundException: Function not found: "+arn+" (no local function nowhere, and no Lambda endpoint configured)" {
 		t.Errorf("dead letter: ERROR_CODE %q RETRY_ATTEMPTS %q ERROR_MESSAGE %q", attr("ERROR_CODE"), attr("RETRY_ATTEMPTS"), attr("ERROR_MESSAGE"))
 	}

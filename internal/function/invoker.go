@@ -142,7 +142,7 @@ func (f *Invoker) CheckARN(arn string) error {
 func (f *Invoker) Invoke(ctx context.Context, job *delivery.Job) error {
 	a, err := ParseARN(job.TargetARN)
 	if err != nil {
-		return targets.Errorf(targets.CodeInvalidParameter, false, "%v", err)
+		return delivery.Errorf(delivery.CodeInvalidParameter, false, "%v", err)
 	}
 	if fn := f.locals[a.Name]; fn != nil {
 		return f.runLocal(ctx, fn, a, job)
@@ -150,7 +150,7 @@ func (f *Invoker) Invoke(ctx context.Context, job *delivery.Job) error {
 	if f.remote != nil {
 		return f.remote.Invoke(ctx, job.TargetARN, job.Payload)
 	}
-	return &targets.Error{Code: targets.CodeResourceNotFound,
+	return &delivery.Error{Code: delivery.CodeResourceNotFound,
 		Message: fmt.Sprintf("ResourceNotFoundException: Function not found: %s (no local function %s, and no Lambda endpoint configured)", job.TargetARN, a.Name)}
 }
 

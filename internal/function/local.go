@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/conveyor/conveyor/internal/delivery"
-	"github.com/conveyor/conveyor/internal/targets"
 )
 
 // local is a registered local function.
@@ -43,7 +42,7 @@ func (f *Invoker) runLocal(ctx context.Context, fn *local, a ARN, job *delivery.
 	select {
 	case fn.slots <- struct{}{}:
 	case <-ctx.Done():
-		return &targets.Error{Code: targets.CodeThrottling, Retry: true, Err: ctx.Err(),
+		return &delivery.Error{Code: delivery.CodeThrottling, Retry: true, Err: ctx.Err(),
 			Message: fmt.Sprintf("TooManyRequestsException: Rate Exceeded. function %s has %d invocations running (its concurrency limit)", fn.spec.Name, cap(fn.slots))}
 	}
 	defer func() { <-fn.slots }()
@@ -93,7 +92,7 @@ func (f *Invoker) runLocal(ctx context.Context, fn *local, a ARN, job *delivery.
 		msg += ": " + truncate(lastErr, 256)
 	}
 	log.Warn("function failed", "event_id", job.EventID, "duration_ms", elapsed.Milliseconds(), "err", msg)
-	return &targets.Error{Code: CodeFunctionError, Retry: true, Err: err,
+	return &delivery.Error{Code: CodeFunctionError, Retry: true, Err: err,
 		Message: fmt.Sprintf("function %s (request %s) failed: %s", fn.spec.Name, requestID, msg)}
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/conveyor/conveyor/internal/delivery"
 	"github.com/conveyor/conveyor/internal/function"
 	"github.com/conveyor/conveyor/internal/syncbuf"
-	"github.com/conveyor/conveyor/internal/targets"
 )
 
 // records returns the JSON log records.
@@ -57,11 +56,11 @@ func job(name string, payload string) *delivery.Job {
 	}
 }
 
-func fnError(t *testing.T, err error) *targets.Error {
+func fnError(t *testing.T, err error) *delivery.Error {
 	t.Helper()
-	var te *targets.Error
+	var te *delivery.Error
 	if !errors.As(err, &te) {
-		t.Fatalf("error %v (%T) is not a *targets.Error", err, err)
+		t.Fatalf("error %v (%T) is not a *delivery.Error", err, err)
 	}
 	return te
 }
@@ -162,12 +161,12 @@ func TestLocalFailures(t *testing.T) {
 	}
 
 	te = fnError(t, f.Invoke(ctx, job("nowhere", `{}`)))
-	if te.Code != targets.CodeResourceNotFound || te.Retry {
+	if te.Code != delivery.CodeResourceNotFound || te.Retry {
 		t.Errorf("unknown function: %+v", te)
 	}
 	bad := job("x", `{}`)
 	bad.TargetARN = "arn:aws:lambda:eu-central-1:000000000000:function:bad/name"
-	if te := fnError(t, f.Invoke(ctx, bad)); te.Code != targets.CodeInvalidParameter || te.Retry {
+	if te := fnError(t, f.Invoke(ctx, bad)); te.Code != delivery.CodeInvalidParameter || te.Retry {
 		t.Errorf("bad ARN: %+v", te)
 	}
 }
@@ -216,7 +215,7 @@ func TestLocalConcurrency(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if te := fnError(t, one.Invoke(ctx, job("hog", `{}`))); te.Code != targets.CodeThrottling || !te.Retry {
+	if te := fnError(t, one.Invoke(ctx, job("hog", `{}`))); te.Code != delivery.CodeThrottling || !te.Retry {
 		t.Errorf("waiting for a slot: %+v", te)
 	}
 	if err := <-done; err != nil {

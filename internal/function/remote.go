@@ -1,6 +1,8 @@
 package function
 
 import (
+	"github.com/conveyor/conveyor/internal/delivery"
+
 	"context"
 	"errors"
 	"fmt"
@@ -12,8 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
-
-	"github.com/conveyor/conveyor/internal/targets"
 )
 
 // RemoteConfig says where and how to call the AWS Lambda API.
@@ -82,13 +82,13 @@ func (r *Remote) Invoke(ctx context.Context, arn string, payload []byte) error {
 		return classify(arn, err)
 	}
 	if out.StatusCode < 200 || out.StatusCode >= 300 {
-		return &targets.Error{Code: targets.CodeClientError, Retry: out.StatusCode >= 500, StatusCode: int(out.StatusCode),
+		return &delivery.Error{Code: delivery.CodeClientError, Retry: out.StatusCode >= 500, StatusCode: int(out.StatusCode),
 			Message: fmt.Sprintf("Lambda Invoke of %s answered HTTP %d", arn, out.StatusCode)}
 	}
 	return nil
 }
 
-// classify turns an error of the Lambda client into a *targets.Error.
+// classify turns an error of the Lambda client into a *delivery.Error.
 func classify(arn string, err error) error {
 	status := 0
 	var re *awshttp.ResponseError
@@ -101,19 +101,19 @@ func classify(arn string, err error) error {
 		msg = ae.ErrorCode() + ": " + ae.ErrorMessage()
 	}
 	msg = fmt.Sprintf("Lambda Invoke of %s: %s", arn, msg)
-	e := &targets.Error{Code: targets.CodeClientError, StatusCode: status, Message: msg, Err: err}
+	e := &delivery.Error{Code: delivery.CodeClientError, StatusCode: status, Message: msg, Err: err}
 	switch {
 	case status == 0:
 		// No answer: the network, a timeout, the endpoint down.
 		e.Retry = true
 	case status == http.StatusTooManyRequests:
-		e.Code, e.Retry = targets.CodeThrottling, true
+		e.Code, e.Retry = delivery.CodeThrottling, true
 	case status >= 500:
 		e.Retry = true
 	case status == http.StatusNotFound:
-		e.Code = targets.CodeResourceNotFound
+		e.Code = delivery.CodeResourceNotFound
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		e.Code = targets.CodeNoPermissions
+		e.Code = delivery.CodeNoPermissions
 	}
 	return e
 }

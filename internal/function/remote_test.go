@@ -1,6 +1,8 @@
 package function_test
 
 import (
+	"github.com/conveyor/conveyor/internal/delivery"
+
 	"context"
 	"errors"
 	"net/http"
@@ -9,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/conveyor/conveyor/internal/function"
-	"github.com/conveyor/conveyor/internal/targets"
 )
 
 func newRemote(t *testing.T, endpoint, region string) *function.Remote {
@@ -39,10 +40,10 @@ func TestRemoteInvoke(t *testing.T) {
 	}{
 		{arn: arn("ok")},
 		{arn: arn("ok") + ":prod"},
-		{arn: arn("missing"), code: targets.CodeResourceNotFound},
-		{arn: arn("throttled"), code: targets.CodeThrottling, retry: true},
-		{arn: arn("broken"), code: targets.CodeClientError, retry: true},
-		{arn: arn("denied"), code: targets.CodeNoPermissions},
+		{arn: arn("missing"), code: delivery.CodeResourceNotFound},
+		{arn: arn("throttled"), code: delivery.CodeThrottling, retry: true},
+		{arn: arn("broken"), code: delivery.CodeClientError, retry: true},
+		{arn: arn("denied"), code: delivery.CodeNoPermissions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.arn, func(t *testing.T) {
@@ -59,7 +60,7 @@ func TestRemoteInvoke(t *testing.T) {
 				}
 				return
 			}
-			var te *targets.Error
+			var te *delivery.Error
 			if !errors.As(err, &te) || te.Code != tt.code || te.Retry != tt.retry {
 				t.Fatalf("Invoke: %v (%+v), want code %s retry %v", err, te, tt.code, tt.retry)
 			}
@@ -71,8 +72,8 @@ func TestRemoteInvoke(t *testing.T) {
 
 	// A signature for the wrong region is refused by Lambda: not retried.
 	wrong := newRemote(t, fake.srv.URL, "us-east-1")
-	var te *targets.Error
-	if err := wrong.Invoke(context.Background(), arn("ok"), []byte(`{}`)); !errors.As(err, &te) || te.Code != targets.CodeNoPermissions || te.Retry {
+	var te *delivery.Error
+	if err := wrong.Invoke(context.Background(), arn("ok"), []byte(`{}`)); !errors.As(err, &te) || te.Code != delivery.CodeNoPermissions || te.Retry {
 		t.Errorf("wrong region: %v, want NO_PERMISSIONS, not retried", err)
 	}
 

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/conveyor/conveyor/internal/delivery"
+
 	"context"
 	"errors"
 	"fmt"
@@ -100,7 +102,7 @@ func (d *destinations) Lookup(ctx context.Context, arn string) (targets.Destinat
 		ad, conn, err = d.c.ResolveAPIDestination(ctx, arn)
 		if err != nil {
 			if errors.Is(err, catalog.ErrNotFound) {
-				return targets.Destination{}, fmt.Errorf("%w: %v", targets.ErrNotFound, err)
+				return targets.Destination{}, fmt.Errorf("%w: %v", delivery.ErrNotFound, err)
 			}
 			return targets.Destination{}, err
 		}
@@ -113,7 +115,7 @@ func (d *destinations) Lookup(ctx context.Context, arn string) (targets.Destinat
 		if conn.StateReason != "" {
 			reason = ": " + conn.StateReason
 		}
-		return targets.Destination{}, targets.Errorf(targets.CodeNoPermissions, false, "connection %s is deauthorized%s", conn.ARN, reason)
+		return targets.Destination{}, delivery.Errorf(delivery.CodeNoPermissions, false, "connection %s is deauthorized%s", conn.ARN, reason)
 	}
 	return destinationOf(ad, conn), nil
 }

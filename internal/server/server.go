@@ -505,11 +505,11 @@ func (p *lazyPutter) PutEvent(ctx context.Context, busARN string, event []byte) 
 	}
 	sc, ref, ok := catalog.ParseResourceARN(busARN)
 	if !ok || ref.Kind != catalog.KindBus {
-		return fmt.Errorf("%s is not an event bus ARN: %w", busARN, targets.ErrNotFound)
+		return fmt.Errorf("%s is not an event bus ARN: %w", busARN, delivery.ErrNotFound)
 	}
 	err := p.r.PutEvent(ctx, p.cat.BusID(sc, ref.Name), event)
 	if errors.Is(err, catalog.ErrNotFound) {
-		return fmt.Errorf("event bus %s: %w", busARN, targets.ErrNotFound)
+		return fmt.Errorf("event bus %s: %w", busARN, delivery.ErrNotFound)
 	}
 	return err
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/conveyor/conveyor/internal/policy"
 	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
-	"github.com/conveyor/conveyor/internal/targets"
 )
 
 // Bucket is the KV bucket of queue records and receive states.
@@ -380,19 +379,19 @@ func (s *Service) CheckDeadLetterQueue(_ context.Context, ruleARN, arn string) e
 
 // SendToQueue sends body as a message to the queue with ARN arn: the
 // targets.QueueSender of queue targets. A queue that does not exist is a
-// RESOURCE_NOT_FOUND failure (targets.ErrNotFound), a body the queue cannot
+// RESOURCE_NOT_FOUND failure (delivery.ErrNotFound), a body the queue cannot
 // take an INVALID_PARAMETER one; neither is retried.
 func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte) error {
 	q := s.queueByARN(arn)
 	if q == nil {
-		return fmt.Errorf("queue %s: %w", arn, targets.ErrNotFound)
+		return fmt.Errorf("queue %s: %w", arn, delivery.ErrNotFound)
 	}
 	rec := q.record()
 	if len(body) > rec.maxSize() {
-		return targets.Errorf(targets.CodeInvalidParameter, false, "the event (%d bytes) is larger than the queue's MaximumMessageSize (%d bytes)", len(body), rec.maxSize())
+		return delivery.Errorf(delivery.CodeInvalidParameter, false, "the event (%d bytes) is larger than the queue's MaximumMessageSize (%d bytes)", len(body), rec.maxSize())
 	}
 	if len(body) == 0 || !validBody(string(body)) {
-		return targets.Errorf(targets.CodeInvalidParameter, false, "the event is empty or has characters SQS does not allow in a message body")
+		return delivery.Errorf(delivery.CodeInvalidParameter, false, "the event is empty or has characters SQS does not allow in a message body")
 	}
 	a, _ := scope.ParseARN(arn)
 	_, err := q.publish(ctx, &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: a.Account})

@@ -8,7 +8,7 @@ import (
 
 // Putter puts an event (the EventBridge envelope as JSON) on the bus with
 // ARN busARN, routing it there as PutEvents would. The server implements it
-// with the router. It wraps [ErrNotFound] when the bus does not exist.
+// with the router. It wraps [delivery.ErrNotFound] when the bus does not exist.
 type Putter interface {
 	PutEvent(ctx context.Context, busARN string, event []byte) error
 }
@@ -23,10 +23,10 @@ func NewBus(p Putter) *Bus { return &Bus{putter: p} }
 func (b *Bus) Invoke(ctx context.Context, job *delivery.Job) error {
 	a, err := ParseARN(job.TargetARN)
 	if err != nil || a.Kind != KindBus {
-		return Errorf(CodeInvalidParameter, false, "target %s is not an event bus ARN", job.TargetARN)
+		return delivery.Errorf(delivery.CodeInvalidParameter, false, "target %s is not an event bus ARN", job.TargetARN)
 	}
 	if b.putter == nil {
-		return Errorf(CodeInvalidParameter, false, "event bus targets are not configured")
+		return delivery.Errorf(delivery.CodeInvalidParameter, false, "event bus targets are not configured")
 	}
 	if err := b.putter.PutEvent(ctx, job.TargetARN, job.Payload); err != nil {
 		return classify(err, "put event on bus "+a.Name)

@@ -59,7 +59,7 @@ type Connection struct {
 	token string
 }
 
-// Destinations finds API destinations by ARN. Lookup wraps [ErrNotFound]
+// Destinations finds API destinations by ARN. Lookup wraps [delivery.ErrNotFound]
 // when there is no such destination (or its connection is gone).
 type Destinations interface {
 	Lookup(ctx context.Context, arn string) (Destination, error)
@@ -124,7 +124,7 @@ func NewHTTP(dests Destinations, client *http.Client) *HTTP {
 // Invoke sends the job's payload to its API destination.
 func (h *HTTP) Invoke(ctx context.Context, job *delivery.Job) error {
 	if h.dests == nil {
-		return Errorf(CodeInvalidParameter, false, "API destinations are not configured")
+		return delivery.Errorf(delivery.CodeInvalidParameter, false, "API destinations are not configured")
 	}
 	d, err := h.dests.Lookup(ctx, job.TargetARN)
 	if err != nil {
@@ -132,7 +132,7 @@ func (h *HTTP) Invoke(ctx context.Context, job *delivery.Job) error {
 	}
 	if lim := h.limiter(d); lim != nil {
 		if err := lim.Wait(ctx); err != nil {
-			return &Error{Code: CodeThrottling, Retry: true, Err: err,
+			return &delivery.Error{Code: delivery.CodeThrottling, Retry: true, Err: err,
 				Message: fmt.Sprintf("invocation rate limit of %d per second reached", d.InvocationRateLimitPerSecond)}
 		}
 	}
@@ -153,7 +153,7 @@ func (h *HTTP) Invoke(ctx context.Context, job *delivery.Job) error {
 		return h.attempt(ctx, d, tp, method, eu, withBody, job.Payload)
 	}
 	if d.Connection.OAuth == nil {
-		return Errorf(CodeInvalidParameter, false, "connection %s has no OAuth parameters", d.Connection.ARN)
+		return delivery.Errorf(delivery.CodeInvalidParameter, false, "connection %s has no OAuth parameters", d.Connection.ARN)
 	}
 	// A token the endpoint refuses (401, 407) is replaced once, as
 	// EventBridge does.
@@ -164,7 +164,7 @@ func (h *HTTP) Invoke(ctx context.Context, job *delivery.Job) error {
 		}
 		d.Connection.token = tok
 		err = h.attempt(ctx, d, tp, method, eu, withBody, job.Payload)
-		var te *Error
+		var te *delivery.Error
 		if stale == "" && errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusProxyAuthRequired) {
 			stale = tok
 			continue
@@ -207,7 +207,7 @@ func requestFailed(err error) error {
 	if errors.As(err, &ue) {
 		cause = ue.Err
 	}
-	return &Error{Code: CodeClientError, Retry: true, Err: cause,
+	return &delivery.Error{Code: delivery.CodeClientError, Retry: true, Err: cause,
 		Message: fmt.Sprintf("request to API destination endpoint failed: %v", cause)}
 }
 
@@ -276,14 +276,14 @@ func statusError(code int) error {
 	if code >= 200 && code < 300 {
 		return nil
 	}
-	e := &Error{
-		Code:       CodeClientError,
+	e := &delivery.Error{
+		Code:       delivery.CodeClientError,
 		StatusCode: code,
 		Message:    fmt.Sprintf("API destination endpoint returned HTTP %d %s", code, http.StatusText(code)),
 	}
 	switch {
 	case code == http.StatusTooManyRequests:
-		e.Code, e.Retry = CodeThrottling, true
+		e.Code, e.Retry = delivery.CodeThrottling, true
 	case code >= 500:
 		e.Retry = true
 	}
@@ -335,17 +335,17 @@ func buildHeader(d Destination, tp delivery.HTTPParameters, withBody bool) (http
 		h["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password))}
 	case AuthOAuth:
 		if c.token == "" {
-			return nil, Errorf(CodeNoPermissions, false, "connection %s has no access token", c.ARN)
+			return nil, delivery.Errorf(delivery.CodeNoPermissions, false, "connection %s has no access token", c.ARN)
 		}
 		h["Authorization"] = []string{"Bearer " + c.token}
 	case "":
 	default:
-		return nil, Errorf(CodeInvalidParameter, false, "authorization type %s of connection %s is not supported", c.AuthorizationType, c.ARN)
+		return nil, delivery.Errorf(delivery.CodeInvalidParameter, false, "authorization type %s of connection %s is not supported", c.AuthorizationType, c.ARN)
 	}
 	for k, vs := range h {
 		for _, v := range vs {
 			if !validHeader(k, v) {
-				return nil, Errorf(CodeInvalidParameter, false, "API destination %s: header %q cannot be sent (invalid name or value)", d.ARN, k)
+				return nil, delivery.Errorf(delivery.CodeInvalidParameter, false, "API destination %s: header %q cannot be sent (invalid name or value)", d.ARN, k)
 			}
 		}
 	}
@@ -367,7 +367,7 @@ func (h *HTTP) endpoint(d Destination, tp delivery.HTTPParameters) (endpointURL,
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return endpointURL{}, Errorf(CodeInvalidParameter, false, "invalid InvocationEndpoint %q of API destination %s", d.InvocationEndpoint, d.ARN)
+		return endpointURL{}, delivery.Errorf(delivery.CodeInvalidParameter, false, "invalid InvocationEndpoint %q of API destination %s", d.InvocationEndpoint, d.ARN)
 	}
 	if len(tp.QueryStringParameters)+len(d.Connection.QueryStringParameters) > 0 {
 		q := u.Query()
@@ -405,7 +405,7 @@ func fillPath(endpoint string, values []string) (string, error) {
 		return endpoint, nil
 	}
 	if n != len(values) {
-		return "", &Error{Code: CodeInvalidParameter, Err: errPathParams,
+		return "", &delivery.Error{Code: delivery.CodeInvalidParameter, Err: errPathParams,
 			Message: fmt.Sprintf("InvocationEndpoint %q has %d path wildcards but the target gives %d PathParameterValues", endpoint, n, len(values))}
 	}
 	var b strings.Builder

@@ -21,7 +21,7 @@ func (d dests) Lookup(_ context.Context, arn string) (Destination, error) {
 	if x, ok := d[arn]; ok {
 		return x, nil
 	}
-	return Destination{}, fmt.Errorf("api destination %s: %w", arn, ErrNotFound)
+	return Destination{}, fmt.Errorf("api destination %s: %w", arn, delivery.ErrNotFound)
 }
 
 const destARN = "arn:aws:events:us-east-1:000000000000:api-destination/hook/0d2a4b6c-1111-2222-3333-444455556666"
@@ -133,15 +133,15 @@ func TestHTTPStatus(t *testing.T) {
 		{200, true, false, ""},
 		{201, true, false, ""},
 		{204, true, false, ""},
-		{301, false, false, CodeClientError},
-		{400, false, false, CodeClientError},
-		{401, false, false, CodeClientError},
-		{404, false, false, CodeClientError},
-		{409, false, false, CodeClientError},
-		{429, false, true, CodeThrottling},
-		{500, false, true, CodeClientError},
-		{502, false, true, CodeClientError},
-		{503, false, true, CodeClientError},
+		{301, false, false, delivery.CodeClientError},
+		{400, false, false, delivery.CodeClientError},
+		{401, false, false, delivery.CodeClientError},
+		{404, false, false, delivery.CodeClientError},
+		{409, false, false, delivery.CodeClientError},
+		{429, false, true, delivery.CodeThrottling},
+		{500, false, true, delivery.CodeClientError},
+		{502, false, true, delivery.CodeClientError},
+		{503, false, true, delivery.CodeClientError},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprint(c.status), func(t *testing.T) {
@@ -157,7 +157,7 @@ func TestHTTPStatus(t *testing.T) {
 				}
 				return
 			}
-			var e *Error
+			var e *delivery.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("status %d: error %v is not a *target.Error", c.status, err)
 			}
@@ -182,19 +182,19 @@ func TestHTTPFailures(t *testing.T) {
 		retry bool
 		code  string
 	}{
-		{"unknown destination", dests{}, nil, false, CodeResourceNotFound},
-		{"connection refused", dests{destARN: {ARN: destARN, InvocationEndpoint: downURL}}, nil, true, CodeClientError},
-		{"bad endpoint", dests{destARN: {ARN: destARN, InvocationEndpoint: "ftp://x/y"}}, nil, false, CodeInvalidParameter},
-		{"wildcards without values", dests{destARN: {ARN: destARN, InvocationEndpoint: "http://127.0.0.1:1/*"}}, nil, false, CodeInvalidParameter},
+		{"unknown destination", dests{}, nil, false, delivery.CodeResourceNotFound},
+		{"connection refused", dests{destARN: {ARN: destARN, InvocationEndpoint: downURL}}, nil, true, delivery.CodeClientError},
+		{"bad endpoint", dests{destARN: {ARN: destARN, InvocationEndpoint: "ftp://x/y"}}, nil, false, delivery.CodeInvalidParameter},
+		{"wildcards without values", dests{destARN: {ARN: destARN, InvocationEndpoint: "http://127.0.0.1:1/*"}}, nil, false, delivery.CodeInvalidParameter},
 		{"values without wildcards", dests{destARN: {ARN: destARN, InvocationEndpoint: "http://127.0.0.1:1/"}},
-			&delivery.HTTPParameters{PathParameterValues: []string{"x"}}, false, CodeInvalidParameter},
+			&delivery.HTTPParameters{PathParameterValues: []string{"x"}}, false, delivery.CodeInvalidParameter},
 		{"oauth", dests{destARN: {ARN: destARN, InvocationEndpoint: "http://127.0.0.1:1/", Connection: Connection{AuthorizationType: AuthOAuth}}},
-			nil, false, CodeInvalidParameter},
+			nil, false, delivery.CodeInvalidParameter},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := NewHTTP(c.dests, nil).Invoke(context.Background(), &delivery.Job{TargetARN: destARN, HTTP: c.http})
-			var e *Error
+			var e *delivery.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("error %v is not a *target.Error", err)
 			}
@@ -221,8 +221,8 @@ func TestHTTPRateLimit(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := h.Invoke(ctx, job)
-	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeThrottling || !e.Retry {
+	var e *delivery.Error
+	if !errors.As(err, &e) || e.Code != delivery.CodeThrottling || !e.Retry {
 		t.Fatalf("third call: %v, want a retryable THROTTLING error", err)
 	}
 	// A new limit from UpdateApiDestination applies to the same bucket.

@@ -64,7 +64,7 @@ func Line(payload []byte) []byte {
 func (l *Log) Invoke(_ context.Context, job *delivery.Job) error {
 	a, err := ParseARN(job.TargetARN)
 	if err != nil {
-		return Errorf(CodeInvalidParameter, false, "%v", err)
+		return delivery.Errorf(delivery.CodeInvalidParameter, false, "%v", err)
 	}
 	line := Line(job.Payload)
 	switch a.Kind {
@@ -79,14 +79,14 @@ func (l *Log) Invoke(_ context.Context, job *delivery.Job) error {
 		}
 		return write(&f.mu, f.f, line)
 	}
-	return Errorf(CodeInvalidParameter, false, "target %s is not a log target", job.TargetARN)
+	return delivery.Errorf(delivery.CodeInvalidParameter, false, "target %s is not a log target", job.TargetARN)
 }
 
 func write(mu *sync.Mutex, w io.Writer, line []byte) error {
 	mu.Lock()
 	defer mu.Unlock()
 	if _, err := w.Write(line); err != nil {
-		return &Error{Code: CodeClientError, Retry: true, Err: err, Message: fmt.Sprintf("write log line: %v", err)}
+		return &delivery.Error{Code: delivery.CodeClientError, Retry: true, Err: err, Message: fmt.Sprintf("write log line: %v", err)}
 	}
 	return nil
 }
@@ -98,26 +98,26 @@ func (l *Log) Path(name string) string {
 
 func (l *Log) file(name string) (*lockedFile, error) {
 	if l.dir == "" {
-		return nil, Errorf(CodeInvalidParameter, false, "log group targets are not configured (no log directory)")
+		return nil, delivery.Errorf(delivery.CodeInvalidParameter, false, "log group targets are not configured (no log directory)")
 	}
 	if err := checkLogGroup(name); err != nil {
-		return nil, Errorf(CodeInvalidParameter, false, "%v", err)
+		return nil, delivery.Errorf(delivery.CodeInvalidParameter, false, "%v", err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, Errorf(CodeClientError, true, "log adapter closed")
+		return nil, delivery.Errorf(delivery.CodeClientError, true, "log adapter closed")
 	}
 	if f, ok := l.files[name]; ok {
 		return f, nil
 	}
 	path := l.Path(name)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, &Error{Code: CodeClientError, Retry: true, Err: err, Message: fmt.Sprintf("log group %s: %v", name, err)}
+		return nil, &delivery.Error{Code: delivery.CodeClientError, Retry: true, Err: err, Message: fmt.Sprintf("log group %s: %v", name, err)}
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, &Error{Code: CodeClientError, Retry: true, Err: err, Message: fmt.Sprintf("log group %s: %v", name, err)}
+		return nil, &delivery.Error{Code: delivery.CodeClientError, Retry: true, Err: err, Message: fmt.Sprintf("log group %s: %v", name, err)}
 	}
 	lf := &lockedFile{f: f}
 	l.files[name] = lf

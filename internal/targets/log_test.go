@@ -85,8 +85,8 @@ func TestLogTargets(t *testing.T) {
 func TestLogErrors(t *testing.T) {
 	l := NewLog(nil, nil, "")
 	err := l.Invoke(context.Background(), &delivery.Job{TargetARN: "arn:aws:logs:us-east-1:000000000000:log-group:g", Payload: []byte("{}")})
-	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeInvalidParameter || e.Retry {
+	var e *delivery.Error
+	if !errors.As(err, &e) || e.Code != delivery.CodeInvalidParameter || e.Retry {
 		t.Errorf("log group without a directory: %v", err)
 	}
 	if err := l.Invoke(context.Background(), &delivery.Job{TargetARN: StdoutARN, Payload: []byte("{}")}); err != nil {

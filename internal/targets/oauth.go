@@ -1,6 +1,8 @@
 package targets
 
 import (
+	"github.com/conveyor/conveyor/internal/delivery"
+
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -47,7 +49,7 @@ const defaultTokenLifetime = time.Hour
 // token with the client-credentials flow: the client id and secret as basic
 // authorization, the body parameters form-encoded, the header and query
 // parameters as given; the answer is OAuth's JSON (access_token,
-// expires_in). A refusal (4xx) is a non-retryable NO_PERMISSIONS *Error; an
+// expires_in). A refusal (4xx) is a non-retryable NO_PERMISSIONS *delivery.Error; an
 // endpoint that cannot be reached or fails (5xx) a retryable one.
 func FetchToken(ctx context.Context, client *http.Client, o *OAuthClient) (Token, error) {
 	method := strings.ToUpper(o.Method)
@@ -56,7 +58,7 @@ func FetchToken(ctx context.Context, client *http.Client, o *OAuthClient) (Token
 	}
 	u, err := url.Parse(o.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Token{}, Errorf(CodeInvalidParameter, false, "invalid AuthorizationEndpoint %q", o.Endpoint)
+		return Token{}, delivery.Errorf(delivery.CodeInvalidParameter, false, "invalid AuthorizationEndpoint %q", o.Endpoint)
 	}
 	if len(o.Query) > 0 {
 		q := u.Query()
@@ -77,7 +79,7 @@ func FetchToken(ctx context.Context, client *http.Client, o *OAuthClient) (Token
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return Token{}, Errorf(CodeInvalidParameter, false, "authorization request: %v", err)
+		return Token{}, delivery.Errorf(delivery.CodeInvalidParameter, false, "authorization request: %v", err)
 	}
 	for k, v := range o.Header {
 		req.Header.Set(k, v)
@@ -90,17 +92,17 @@ func FetchToken(ctx context.Context, client *http.Client, o *OAuthClient) (Token
 	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(o.ClientID+":"+o.ClientSecret)))
 	resp, err := client.Do(req)
 	if err != nil {
-		return Token{}, &Error{Code: CodeClientError, Retry: true, Err: err,
+		return Token{}, &delivery.Error{Code: delivery.CodeClientError, Retry: true, Err: err,
 			Message: fmt.Sprintf("the connection's authorization endpoint could not be reached: %v", err)}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return Token{}, &Error{Code: CodeClientError, Retry: true, StatusCode: resp.StatusCode,
+		return Token{}, &delivery.Error{Code: delivery.CodeClientError, Retry: true, StatusCode: resp.StatusCode,
 			Message: fmt.Sprintf("the connection's authorization endpoint answered HTTP %d", resp.StatusCode)}
 	case resp.StatusCode < 200 || resp.StatusCode >= 300:
-		return Token{}, &Error{Code: CodeNoPermissions, StatusCode: resp.StatusCode,
+		return Token{}, &delivery.Error{Code: delivery.CodeNoPermissions, StatusCode: resp.StatusCode,
 			Message: fmt.Sprintf("the connection's authorization endpoint refused the client credentials: HTTP %d", resp.StatusCode)}
 	}
 	var answer struct {
@@ -108,7 +110,7 @@ func FetchToken(ctx context.Context, client *http.Client, o *OAuthClient) (Token
 		ExpiresIn   json.RawMessage `json:"expires_in"`
 	}
 	if err := json.Unmarshal(b, &answer); err != nil || answer.AccessToken == "" {
-		return Token{}, &Error{Code: CodeNoPermissions,
+		return Token{}, &delivery.Error{Code: delivery.CodeNoPermissions,
 			Message: "the connection's authorization endpoint answered no access_token"}
 	}
 	life := defaultTokenLifetime

@@ -129,8 +129,8 @@ func TestOAuthRefusals(t *testing.T) {
 	r.refuse.Store(true)
 	r.revoked.Store("2", true)
 	err := invoke(h, d)
-	var te *Error
-	if !errors.As(err, &te) || te.Code != CodeNoPermissions || te.Retry {
+	var te *delivery.Error
+	if !errors.As(err, &te) || te.Code != delivery.CodeNoPermissions || te.Retry {
 		t.Fatalf("with the client refused: %v", err)
 	}
 	if strings.Contains(err.Error(), "client-secret") {

@@ -161,7 +161,7 @@ func TestPlainHTTPAnswers(t *testing.T) {
 				if c.status == 0 && err != nil {
 					t.Fatalf("request %d: %v", i, err)
 				}
-				var e *Error
+				var e *delivery.Error
 				if c.status != 0 && (!errors.As(err, &e) || e.StatusCode != c.status) {
 					t.Fatalf("request %d: %v, want status %d", i, err, c.status)
 				}
@@ -238,9 +238,9 @@ func TestPlainHTTPFailures(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			err := h.Invoke(ctx, &delivery.Job{TargetARN: destARN, Payload: []byte(`{}`)})
-			var e *Error
-			if !errors.As(err, &e) || !e.Retry || e.Code != CodeClientError {
-				t.Fatalf("got %v, want a retryable %s", err, CodeClientError)
+			var e *delivery.Error
+			if !errors.As(err, &e) || !e.Retry || e.Code != delivery.CodeClientError {
+				t.Fatalf("got %v, want a retryable %s", err, delivery.CodeClientError)
 			}
 			if d := time.Since(start); d > 2*time.Second {
 				t.Errorf("failure took %v", d)
@@ -261,9 +261,9 @@ func TestHTTPHeaderInjection(t *testing.T) {
 		h := NewHTTP(dests{destARN: {ARN: destARN, InvocationEndpoint: srv.url(), HTTPMethod: "POST",
 			Connection: Connection{HeaderParameters: hp}}}, nil)
 		err := h.Invoke(context.Background(), &delivery.Job{TargetARN: destARN, Payload: []byte(`{}`)})
-		var e *Error
-		if !errors.As(err, &e) || e.Retry || e.Code != CodeInvalidParameter {
-			t.Errorf("header %q: got %v, want a final %s", hp, err, CodeInvalidParameter)
+		var e *delivery.Error
+		if !errors.As(err, &e) || e.Retry || e.Code != delivery.CodeInvalidParameter {
+			t.Errorf("header %q: got %v, want a final %s", hp, err, delivery.CodeInvalidParameter)
 		}
 	}
 	if got := len(srv.requests()); got != 0 {

@@ -7,7 +7,7 @@ import (
 )
 
 // QueueSender sends a message to a queue of the account (the SQS service
-// implements it). It wraps [ErrNotFound] when the queue does not exist.
+// implements it). It wraps [delivery.ErrNotFound] when the queue does not exist.
 type QueueSender interface {
 	SendToQueue(ctx context.Context, arn string, body []byte) error
 }
@@ -22,10 +22,10 @@ func NewQueue(s QueueSender) *Queue { return &Queue{sender: s} }
 func (q *Queue) Invoke(ctx context.Context, job *delivery.Job) error {
 	a, err := ParseARN(job.TargetARN)
 	if err != nil || a.Kind != KindQueue {
-		return Errorf(CodeInvalidParameter, false, "target %s is not an SQS queue ARN", job.TargetARN)
+		return delivery.Errorf(delivery.CodeInvalidParameter, false, "target %s is not an SQS queue ARN", job.TargetARN)
 	}
 	if q.sender == nil {
-		return Errorf(CodeInvalidParameter, false, "SQS queue targets are not configured")
+		return delivery.Errorf(delivery.CodeInvalidParameter, false, "SQS queue targets are not configured")
 	}
 	if err := q.sender.SendToQueue(ctx, job.TargetARN, job.Payload); err != nil {
 		return classify(err, "send to queue "+a.Name)

@@ -128,7 +128,7 @@ func (r *Registry) adapter(arn string) (Invoker, error) {
 func (r *Registry) Invoke(ctx context.Context, job *delivery.Job) error {
 	a, err := r.adapter(job.TargetARN)
 	if err != nil {
-		return Errorf(CodeInvalidParameter, false, "%v", err)
+		return delivery.Errorf(delivery.CodeInvalidParameter, false, "%v", err)
 	}
 	if err := r.crossAccount(ctx, job); err != nil {
 		return err
@@ -151,9 +151,9 @@ func (r *Registry) crossAccount(ctx context.Context, job *delivery.Job) error {
 		if err == nil {
 			return nil
 		}
-		return Errorf(CodeNoPermissions, false, "%v", err)
+		return delivery.Errorf(delivery.CodeNoPermissions, false, "%v", err)
 	}
-	return Errorf(CodeNoPermissions, false, "rule %s of account %s may not deliver to %s of account %s", job.RuleARN, rule.Account, job.TargetARN, target.Account)
+	return delivery.Errorf(delivery.CodeNoPermissions, false, "rule %s of account %s may not deliver to %s of account %s", job.RuleARN, rule.Account, job.TargetARN, target.Account)
 }
 
 // Close releases the adapters' resources (open log files).

@@ -23,7 +23,7 @@ func (p *putter) PutEvent(_ context.Context, busARN string, event []byte) error 
 	}
 	bus := busARN[strings.LastIndexByte(busARN, '/')+1:]
 	if bus == "missing" {
-		return fmt.Errorf("bus %s: %w", bus, ErrNotFound)
+		return fmt.Errorf("bus %s: %w", bus, delivery.ErrNotFound)
 	}
 	p.got[bus] = append(p.got[bus], string(event))
 	return nil
@@ -61,15 +61,15 @@ func TestRegistry(t *testing.T) {
 		code  string
 		retry bool
 	}{
-		{"arn:aws:lambda:us-east-1:000000000000:function:f", nil, CodeInvalidParameter, false},
-		{"arn:aws:events:us-east-1:000000000000:event-bus/missing", nil, CodeResourceNotFound, false},
-		{"arn:aws:events:us-east-1:000000000000:event-bus/other", errors.New("store unavailable"), CodeClientError, true},
-		{"arn:aws:events:us-east-1:000000000000:event-bus/other", Errorf(CodeThrottling, true, "slow down"), CodeThrottling, true},
+		{"arn:aws:lambda:us-east-1:000000000000:function:f", nil, delivery.CodeInvalidParameter, false},
+		{"arn:aws:events:us-east-1:000000000000:event-bus/missing", nil, delivery.CodeResourceNotFound, false},
+		{"arn:aws:events:us-east-1:000000000000:event-bus/other", errors.New("store unavailable"), delivery.CodeClientError, true},
+		{"arn:aws:events:us-east-1:000000000000:event-bus/other", delivery.Errorf(delivery.CodeThrottling, true, "slow down"), delivery.CodeThrottling, true},
 	}
 	for _, c := range cases {
 		p.fails = c.fails
 		err := r.Invoke(ctx, &delivery.Job{TargetARN: c.arn, Payload: []byte("{}")})
-		var e *Error
+		var e *delivery.Error
 		if !errors.As(err, &e) || e.Code != c.code || e.Retry != c.retry {
 			t.Errorf("%s (putter error %v): %v, want code %s retry %v", c.arn, c.fails, err, c.code, c.retry)
 		}
@@ -80,8 +80,8 @@ func TestRegistryWithoutDependencies(t *testing.T) {
 	r := NewRegistry(Config{})
 	for _, arn := range []string{destARN, "arn:aws:events:us-east-1:000000000000:event-bus/b"} {
 		err := r.Invoke(context.Background(), &delivery.Job{TargetARN: arn})
-		var e *Error
-		if !errors.As(err, &e) || e.Code != CodeInvalidParameter || e.Retry {
+		var e *delivery.Error
+		if !errors.As(err, &e) || e.Code != delivery.CodeInvalidParameter || e.Retry {
 			t.Errorf("%s without its dependency: %v", arn, err)
 		}
 	}
@@ -152,8 +152,8 @@ func TestRegistryCheck(t *testing.T) {
 		}
 		// What Check refuses, Invoke refuses without trying.
 		if c.want != nil {
-			var e *Error
-			if err := c.r.Invoke(context.Background(), &delivery.Job{TargetARN: c.arn}); !errors.As(err, &e) || e.Code != CodeInvalidParameter {
+			var e *delivery.Error
+			if err := c.r.Invoke(context.Background(), &delivery.Job{TargetARN: c.arn}); !errors.As(err, &e) || e.Code != delivery.CodeInvalidParameter {
 				t.Errorf("Invoke(%q) = %v, want INVALID_PARAMETER", c.arn, err)
 			}
 		}
@@ -175,11 +175,11 @@ func TestCrossAccountRefused(t *testing.T) {
 		target string
 		code   string
 	}{
-		{"arn:aws:events:us-east-1:222222222222:event-bus/theirs", CodeNoPermissions},
+		{"arn:aws:events:us-east-1:222222222222:event-bus/theirs", delivery.CodeNoPermissions},
 		{"arn:aws:events:eu-west-1:111111111111:event-bus/mine", ""},
 	} {
 		err := r.Invoke(context.Background(), &delivery.Job{RuleARN: rule, TargetARN: c.target, Payload: []byte("{}")})
-		var e *Error
+		var e *delivery.Error
 		if c.code == "" && err != nil || c.code != "" && (!errors.As(err, &e) || e.Code != c.code || e.Retry) {
 			t.Errorf("%s: %v, want code %q", c.target, err, c.code)
 		}
