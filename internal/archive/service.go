@@ -1,6 +1,8 @@
 package archive
 
 import (
+	"github.com/conveyor/conveyor/internal/clock"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,8 +47,8 @@ type Config struct {
 	// after it, another process takes the replay over where it stopped
 	// (default 30s).
 	ReplayLease time.Duration
-	// Now is the clock of records (time.Now if nil).
-	Now    func() time.Time
+	// Clock stamps records (the system's if nil).
+	Clock  clock.Clock
 	Logger *slog.Logger
 }
 
@@ -72,9 +74,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.ReplayBatch <= 0 {
 		cfg.ReplayBatch = 100
 	}
@@ -103,7 +103,7 @@ func (s *Service) Register(svc *awsapi.Service) {
 	awsapi.Handle(svc, "CancelReplay", s.CancelReplay)
 }
 
-func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+func (s *Service) now() time.Time { return s.cfg.Clock.Now().UTC() }
 
 // ArchiveARN returns the ARN of archive name of scope sc.
 func ArchiveARN(sc scope.Scope, name string) string { return sc.ARN("events", "archive/"+name) }

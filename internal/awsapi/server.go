@@ -1,6 +1,8 @@
 package awsapi
 
 import (
+	"github.com/conveyor/conveyor/internal/clock"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -27,8 +29,8 @@ type Config struct {
 	// Authenticator, if set, may refuse calls (signature verification, key lists); without it
 	// every request is accepted and its SigV4 access key (if any) names the caller.
 	Authenticator Authenticator
-	// Now returns the current time (for Call records); default time.Now.
-	Now func() time.Time
+	// Clock times Call records (the system's if nil).
+	Clock clock.Clock
 	// Account and Region are the caller's account and region when neither its principal nor
 	// its signature says (see Caller).
 	Account, Region string
@@ -77,13 +79,10 @@ type Server struct {
 
 // NewServer returns a server for services (more may be added with Register).
 func NewServer(cfg Config, services ...*Service) (*Server, error) {
-	s := &Server{log: cfg.Logger, maxBody: cfg.MaxBodyBytes, auth: cfg.Authenticator, now: cfg.Now,
+	s := &Server{log: cfg.Logger, maxBody: cfg.MaxBodyBytes, auth: cfg.Authenticator, now: clock.Or(cfg.Clock).Now,
 		account: cfg.Account, region: cfg.Region, prefixes: map[string]*Service{}}
 	if s.log == nil {
 		s.log = slog.Default()
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	for _, svc := range services {
 		if err := s.Register(svc); err != nil {

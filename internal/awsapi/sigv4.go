@@ -1,6 +1,8 @@
 package awsapi
 
 import (
+	"github.com/conveyor/conveyor/internal/clock"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -31,8 +33,8 @@ type SigV4Verifier struct {
 	Keys func(accessKeyID string) *identity.Key
 	// MaxSkew is how far the request's date may be from now (default 5 minutes, as AWS).
 	MaxSkew time.Duration
-	// Now returns the current time (default time.Now).
-	Now func() time.Time
+	// Clock tells the time (the system's if nil).
+	Clock clock.Clock
 
 	// signingKeys caches derived signing keys (four HMACs each) by key, date, region and
 	// service, as AWS's SDKs do: a client signs many calls with one.
@@ -159,10 +161,7 @@ func (v *SigV4Verifier) parse(r *http.Request) (SigV4, string, error) {
 
 // checkTime refuses a request signed too far from now, or a presigned URL past its expiry.
 func (v *SigV4Verifier) checkTime(r *http.Request, sig SigV4, amzDate string, signedAt time.Time) error {
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
+	now := clock.Or(v.Clock).Now
 	skew := v.MaxSkew
 	if skew <= 0 {
 		skew = 5 * time.Minute

@@ -1,6 +1,8 @@
 package awsapi_test
 
 import (
+	"github.com/conveyor/conveyor/internal/clock/clocktest"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -59,7 +61,7 @@ func sigV4Server(t *testing.T, skew time.Duration) string {
 	awsapi.Handle(q, "GetQueueUrl", func(ctx context.Context, in *getQueueURLInput) (*getQueueURLOutput, error) {
 		return &getQueueURLOutput{QueueUrl: "http://q/" + in.QueueName}, nil
 	})
-	v := &awsapi.SigV4Verifier{Keys: testKeySet(t).Lookup, Now: func() time.Time { return time.Now().Add(skew) }}
+	v := &awsapi.SigV4Verifier{Keys: testKeySet(t).Lookup, Clock: clocktest.New(time.Now().Add(skew))}
 	srv, err := awsapi.NewServer(awsapi.Config{Authenticator: v, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}, eb, q)
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +369,7 @@ func FuzzSigV4Verify(f *testing.F) {
 	f.Add(good.header.Get("Authorization"), good.header.Get("X-Amz-Date"), "", good.body)
 	f.Add("AWS4-HMAC-SHA256 Credential=AKIDALICE/20261205/eu-west-3/events/aws4_request,SignedHeaders=host,Signature=zz", "20261205T100000Z", "", "")
 	f.Add("", "", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDALICE%2F20261205%2Feu-west-3%2Fevents%2Faws4_request&X-Amz-Date=20261205T100000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00", "{}")
-	v := &awsapi.SigV4Verifier{Keys: testKeySet(f).Lookup, Now: func() time.Time { return at }}
+	v := &awsapi.SigV4Verifier{Keys: testKeySet(f).Lookup, Clock: clocktest.New(at)}
 	f.Fuzz(func(t *testing.T, authorization, amzDate, query, body string) {
 		req, err := http.NewRequest("POST", "http://conveyor.test/", bytes.NewReader([]byte(body)))
 		if err != nil {
@@ -401,7 +403,7 @@ func BenchmarkSigV4Verify(b *testing.B) {
 	body := `{"Entries":[{"Source":"orders","DetailType":"created","Detail":"` + strings.Repeat("x", 960) + `"}]}`
 	at := time.Now()
 	s := signRequest(b, "http://conveyor.test", body, at, "AKIDALICE", "alice-secret")
-	v := &awsapi.SigV4Verifier{Keys: testKeySet(b).Lookup, Now: func() time.Time { return at }}
+	v := &awsapi.SigV4Verifier{Keys: testKeySet(b).Lookup, Clock: clocktest.New(at)}
 	req, err := http.NewRequest("POST", s.url, nil)
 	if err != nil {
 		b.Fatal(err)

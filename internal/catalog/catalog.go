@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"github.com/conveyor/conveyor/internal/clock"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,8 +42,8 @@ type Config struct {
 	// Region and Account are the home scope of a new bucket (us-east-1 and
 	// 000000000000 if empty; see Catalog.Home).
 	Region, Account string
-	// Now is the clock (time.Now if nil).
-	Now func() time.Time
+	// Clock stamps records (the system's if nil).
+	Clock clock.Clock
 	// Logger gets the catalog's log lines (slog.Default() if nil).
 	Logger *slog.Logger
 	// Secrets seals the secrets of connections before they are written
@@ -83,9 +85,6 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Catalog, er
 	if cfg.Account == "" {
 		cfg.Account = "000000000000"
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -110,7 +109,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Catalog, er
 	if err != nil {
 		return nil, fmt.Errorf("catalog: stream of bucket %s: %w", cfg.Bucket, err)
 	}
-	c := &Catalog{js: js, kv: kv, stream: stream, bucket: cfg.Bucket, now: cfg.Now, log: cfg.Logger, box: cfg.Secrets}
+	c := &Catalog{js: js, kv: kv, stream: stream, bucket: cfg.Bucket, now: clock.Or(cfg.Clock).Now, log: cfg.Logger, box: cfg.Secrets}
 	if err := c.sealSecrets(ctx, kvCfg); err != nil {
 		return nil, err
 	}

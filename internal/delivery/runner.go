@@ -1,6 +1,8 @@
 package delivery
 
 import (
+	"github.com/conveyor/conveyor/internal/clock"
+
 	"context"
 	"errors"
 	"fmt"
@@ -69,20 +71,13 @@ type DeadLetterQueues interface {
 // the dead-letter queue.
 var ErrNoDeadLetterQueue = errors.New("dead-letter queue does not exist")
 
-// Clock tells the time; tests may supply their own.
-type Clock interface{ Now() time.Time }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
 // Config configures a [Runner]. Only Invoker is required.
 type Config struct {
 	Invoker Invoker
 	// Registerer receives the delivery metrics (none registered when nil).
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
-	Clock      Clock
+	Clock      clock.Clock
 	// BackoffBase and BackoffMax shape the retry delay: attempt n waits
 	// about min(BackoffMax, BackoffBase·2^(n-1)), with jitter (a random
 	// point in its upper half). Defaults 1s and 5m.
@@ -160,9 +155,7 @@ func NewRunner(q *Queue, cfg Config) (*Runner, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = realClock{}
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.BackoffBase <= 0 {
 		cfg.BackoffBase = time.Second
 	}

@@ -1,6 +1,8 @@
 package eventbridge_test
 
 import (
+	"github.com/conveyor/conveyor/internal/clock/clocktest"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -42,7 +44,7 @@ func startServer(t testing.TB, cfg eventbridge.Config, withModel bool) *testServ
 	t.Helper()
 	ctx := context.Background()
 	cat, err := catalog.Open(ctx, storetest.Open(t).JetStream(), catalog.Config{
-		Region: "us-east-1", Account: "123456789012", Now: func() time.Time { return testClock },
+		Region: "us-east-1", Account: "123456789012", Clock: clocktest.New(testClock),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 package inbound
 
 import (
+	"github.com/conveyor/conveyor/internal/clock/clocktest"
+
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -18,7 +20,7 @@ func testHandler(t testing.TB) *Handler {
 	t.Helper()
 	h, err := New(Config{
 		Putter: putterFunc(nil), Account: "000000000000", Region: "us-east-1",
-		Now: func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) },
+		Clock: clocktest.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)),
 	})
 	if err != nil {
 		t.Fatal(err)

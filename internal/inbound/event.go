@@ -62,7 +62,7 @@ func (h *Handler) events(_ string, body []byte) ([]stored, int, *awsapi.Error) {
 	} else if !event.ValidDetail(string(detail)) {
 		return nil, 0, badRequest("The event's detail is not a JSON object (nested at most %d deep).", event.MaxDetailDepth)
 	}
-	now := h.cfg.Now().UTC()
+	now := h.cfg.Clock.Now().UTC()
 	t := now
 	if s := str(w.Time); s != "" {
 		var err error

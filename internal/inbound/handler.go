@@ -1,6 +1,8 @@
 package inbound
 
 import (
+	"github.com/conveyor/conveyor/internal/clock"
+
 	"github.com/conveyor/conveyor/internal/awsapi"
 
 	"context"
@@ -13,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -56,8 +57,8 @@ type Config struct {
 	Account, Region string
 	Registerer      prometheus.Registerer
 	Logger          *slog.Logger
-	// Now returns the current time (default time.Now).
-	Now func() time.Time
+	// Clock tells the time (the system's if nil).
+	Clock clock.Clock
 }
 
 // Handler serves the inbound endpoints.
@@ -76,9 +77,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	for _, c := range cfg.Credentials {
 		if (c.Header == "") == (c.Username == "") {
 			return nil, errors.New("inbound: a credential is either an API key (Header, Value) or basic auth (Username, Password)")

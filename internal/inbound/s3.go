@@ -131,7 +131,7 @@ func (h *Handler) s3Events(bus string, body []byte) ([]stored, int, *awsapi.Erro
 		} else {
 			rec.S3.Object.Size = nil
 		}
-		t := h.cfg.Now().UTC()
+		t := h.cfg.Clock.Now().UTC()
 		if rec.EventTime != "" {
 			var err error
 			if t, err = time.Parse(time.RFC3339Nano, rec.EventTime); err != nil {

@@ -1,12 +1,13 @@
 package ingest
 
 import (
+	"github.com/conveyor/conveyor/internal/clock"
+
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,8 +43,8 @@ type Config struct {
 	PatternOptions []pattern.Option
 	Registerer     prometheus.Registerer
 	Logger         *slog.Logger
-	// Now returns the current time (default time.Now).
-	Now func() time.Time
+	// Clock stamps events (the system's if nil).
+	Clock clock.Clock
 }
 
 // Ingest serves PutEvents and TestEventPattern.
@@ -62,9 +63,7 @@ func New(cfg Config) (*Ingest, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
@@ -117,7 +116,7 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 	caller := awsapi.CallerFrom(ctx)
 	trusted := in.trusted[caller.AccessKeyID]
 	sc := caller.ScopeOr(scope.Scope{Account: in.cfg.Account, Region: in.cfg.Region})
-	now := in.cfg.Now()
+	now := in.cfg.Clock.Now()
 	out := &PutEventsOutput{Entries: make([]PutEventsResultEntry, len(req.Entries))}
 
 	// Entries grouped by bus, in order, so each bus gets one pipelined batch.

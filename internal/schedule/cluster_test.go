@@ -1,6 +1,8 @@
 package schedule_test
 
 import (
+	"github.com/conveyor/conveyor/internal/clock/clocktest"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -14,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
-	"github.com/conveyor/conveyor/internal/schedule"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 	"github.com/conveyor/conveyor/internal/store/storetest"
@@ -25,7 +26,7 @@ import (
 // them.
 func TestTwoProcessesFireOnce(t *testing.T) {
 	ns := storetest.StartNATS(t, "")
-	clock := schedule.NewManualClock(time.Now().UTC())
+	clock := clocktest.New(time.Now().UTC())
 	key := servertest.SecretsKey(t)
 	cfg := func(c *server.Config) { c.NATSURL, c.SecretsKeyFile = ns.ClientURL(), key; c.Clock = clock }
 	a := servertest.Start(t, cfg)

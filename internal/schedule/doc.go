@@ -40,5 +40,5 @@
 // derived from the rule and the scheduled time, so a firing that two
 // processes race for is still delivered once. After downtime, a rule fires
 // at most once for the firings it missed (the latest of them). Time comes
-// from a [Clock], so tests drive the scheduler with a [ManualClock].
+// from a clock.Clock, so tests drive the scheduler with a clocktest.Manual.
 package schedule

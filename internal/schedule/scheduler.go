@@ -1,6 +1,8 @@
 package schedule
 
 import (
+	"github.com/conveyor/conveyor/internal/clock"
+
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -44,7 +46,7 @@ type Config struct {
 	// Bucket is the KV bucket of last firings (DefaultBucket if empty).
 	Bucket string
 	// Clock is the time source (the system clock if nil).
-	Clock  Clock
+	Clock  clock.Clock
 	Logger *slog.Logger
 }
 
@@ -89,9 +91,7 @@ func New(ctx context.Context, cfg Config) (*Scheduler, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = SystemClock{}
-	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

@@ -1,6 +1,8 @@
 package schedule_test
 
 import (
+	"github.com/conveyor/conveyor/internal/clock/clocktest"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -55,14 +57,14 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 type rig struct {
 	js    jetstream.JetStream
 	cat   *catalog.Catalog
-	clock *schedule.ManualClock
+	clock *clocktest.Manual
 }
 
 func newRig(t *testing.T, start time.Time) *rig {
 	t.Helper()
 	js := storetest.Open(t).JetStream()
-	clock := schedule.NewManualClock(start)
-	cat, err := catalog.Open(context.Background(), js, catalog.Config{Region: "eu-west-1", Account: "123456789012", Now: clock.Now, Logger: quiet})
+	clock := clocktest.New(start)
+	cat, err := catalog.Open(context.Background(), js, catalog.Config{Region: "eu-west-1", Account: "123456789012", Clock: clock, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package schedule_test
 
 import (
+	"github.com/conveyor/conveyor/internal/clock/clocktest"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -16,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
-	"github.com/conveyor/conveyor/internal/schedule"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 )
@@ -28,7 +29,7 @@ func TestScheduledRuleInItsScope(t *testing.T) {
 	if err := os.WriteFile(ids, []byte(`{"accessKeys":[{"accessKeyId":"AKIABOB","accountId":"222222222222","userName":"bob"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	clock := schedule.NewManualClock(time.Now().UTC())
+	clock := clocktest.New(time.Now().UTC())
 	in := servertest.Start(t, func(c *server.Config) { c.Clock, c.IdentitiesFile = clock, ids })
 	ctx := context.Background()
 	bob := eventbridge.NewFromConfig(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,

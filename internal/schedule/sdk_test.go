@@ -1,6 +1,8 @@
 package schedule_test
 
 import (
+	"github.com/conveyor/conveyor/internal/clock/clocktest"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -20,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/conveyor/conveyor/internal/schedule"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 )
@@ -118,7 +119,7 @@ func TestPutRuleSchedules(t *testing.T) {
 // its event reaches an HTTP target (connection + API destination) through
 // the target's input transformer.
 func TestScheduledRuleDelivers(t *testing.T) {
-	clock := schedule.NewManualClock(time.Now().UTC())
+	clock := clocktest.New(time.Now().UTC())
 	in := servertest.Start(t, func(c *server.Config) { c.Clock = clock })
 	ctx := context.Background()
 	c := in.Events

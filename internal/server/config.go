@@ -6,11 +6,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/conveyor/conveyor/internal/clock"
 	"github.com/conveyor/conveyor/internal/function"
 	"github.com/conveyor/conveyor/internal/httpserve"
 	"github.com/conveyor/conveyor/internal/inbound"
 	"github.com/conveyor/conveyor/internal/s3gateway"
-	"github.com/conveyor/conveyor/internal/schedule"
 )
 
 // Config is everything `conveyor serve` can be told. The zero value of a
@@ -103,8 +103,8 @@ type Config struct {
 	// request.
 	S3Gateways []s3gateway.Spec
 	// Clock drives scheduled rules (the system clock if nil; tests inject
-	// a schedule.ManualClock).
-	Clock schedule.Clock
+	// a clocktest.Manual).
+	Clock clock.Clock
 	// ReplayPause is a pause between batches of a replay (none by default;
 	// tests slow replays down to cancel them).
 	ReplayPause time.Duration

@@ -1,6 +1,8 @@
 package sqs
 
 import (
+	"github.com/conveyor/conveyor/internal/clock"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -41,8 +43,8 @@ type Config struct {
 	Deliveries *delivery.Queue
 	// Logger receives the service's logs (default slog.Default()).
 	Logger *slog.Logger
-	// Now returns the current time (default time.Now).
-	Now func() time.Time
+	// Clock tells the time (the system's if nil).
+	Clock clock.Clock
 }
 
 // Service is the SQS API on JetStream. Create it with New, register its
@@ -79,10 +81,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: cfg.Now, queues: map[string]*queue{},
+	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: clock.Or(cfg.Clock).Now, queues: map[string]*queue{},
 		window: defaultWindow, inFlightLimit: defaultInFlightLimit}
 	kv, err := s.js.KeyValue(ctx, Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {

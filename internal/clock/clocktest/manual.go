@@ -1,28 +1,17 @@
-package schedule
+// Package clocktest has a clock.Clock for tests: one that moves only when told to.
+package clocktest
 
 import (
 	"sync"
 	"time"
+
+	"github.com/conveyor/conveyor/internal/clock"
 )
 
-// Clock is the scheduler's source of time.
-type Clock interface {
-	Now() time.Time
-	// After sends the time on the returned channel once d has passed.
-	After(d time.Duration) <-chan time.Time
-}
+var _ clock.Clock = (*Manual)(nil)
 
-// SystemClock is the real clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// After returns time.After(d).
-func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
-// ManualClock is a Clock that moves only when told to: for tests.
-type ManualClock struct {
+// Manual is a clock.Clock that moves only when told to.
+type Manual struct {
 	mu      sync.Mutex
 	now     time.Time
 	waiters []waiter
@@ -34,13 +23,13 @@ type waiter struct {
 	c  chan time.Time
 }
 
-// NewManualClock returns a clock stopped at now.
-func NewManualClock(now time.Time) *ManualClock {
-	return &ManualClock{now: now, changed: make(chan struct{})}
+// New returns a clock stopped at now.
+func New(now time.Time) *Manual {
+	return &Manual{now: now, changed: make(chan struct{})}
 }
 
 // Now returns the clock's time.
-func (m *ManualClock) Now() time.Time {
+func (m *Manual) Now() time.Time {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.now
@@ -48,7 +37,7 @@ func (m *ManualClock) Now() time.Time {
 
 // After returns a channel that receives the clock's time once the clock has
 // been moved d past the present.
-func (m *ManualClock) After(d time.Duration) <-chan time.Time {
+func (m *Manual) After(d time.Duration) <-chan time.Time {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := make(chan time.Time, 1)
@@ -63,7 +52,7 @@ func (m *ManualClock) After(d time.Duration) <-chan time.Time {
 }
 
 // Set moves the clock to t (never backwards) and fires the timers due.
-func (m *ManualClock) Set(t time.Time) {
+func (m *Manual) Set(t time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if t.After(m.now) {
@@ -82,12 +71,12 @@ func (m *ManualClock) Set(t time.Time) {
 }
 
 // Advance moves the clock d forward.
-func (m *ManualClock) Advance(d time.Duration) { m.Set(m.Now().Add(d)) }
+func (m *Manual) Advance(d time.Duration) { m.Set(m.Now().Add(d)) }
 
 // Waiting reports how many After timers are pending, and a channel closed
 // at the next change of that set: a test waits for the code under test to
 // arm its timer before moving the clock.
-func (m *ManualClock) Waiting() (int, <-chan struct{}) {
+func (m *Manual) Waiting() (int, <-chan struct{}) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.waiters), m.changed
@@ -95,7 +84,7 @@ func (m *ManualClock) Waiting() (int, <-chan struct{}) {
 
 // NextTimer returns the earliest time a pending After timer fires at, and
 // whether there is one.
-func (m *ManualClock) NextTimer() (time.Time, bool) {
+func (m *Manual) NextTimer() (time.Time, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var first time.Time
