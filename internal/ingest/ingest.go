@@ -29,9 +29,18 @@ type Buses interface {
 	HasBus(name string) bool
 }
 
+// Publisher stores events on a bus's stream; *store.Store is one.
+type Publisher interface {
+	// PublishEvents stores msgs on the stream of the bus with ID bus (see
+	// catalog.BusID), one error per message, or one error for all.
+	PublishEvents(ctx context.Context, bus string, msgs []store.Message) ([]error, error)
+	// EnsureBus makes the bus's stream if it does not exist yet.
+	EnsureBus(ctx context.Context, bus string) (jetstream.Stream, error)
+}
+
 // Config is what the ingest handlers work with.
 type Config struct {
-	Store   *store.Store
+	Store   Publisher
 	Catalog *catalog.Catalog
 	Buses   Buses
 	Region  string
