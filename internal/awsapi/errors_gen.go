@@ -270,6 +270,26 @@ const (
 	CodeTooManyEntriesInBatchRequest = "TooManyEntriesInBatchRequest"
 	// CodeUnsupportedOperation: Error code 400.
 	CodeUnsupportedOperation = "UnsupportedOperation"
+	// CodeResourceConflictException: The resource already exists, or another operation is in progress.
+	CodeResourceConflictException = "ResourceConflictException"
+	// CodeInvalidParameterValueException: One of the parameters in the request is not valid.
+	CodeInvalidParameterValueException = "InvalidParameterValueException"
+	// CodeInvalidRequestContentException: The request body could not be parsed as JSON, or a request header is invalid.
+	CodeInvalidRequestContentException = "InvalidRequestContentException"
+	// CodeRequestTooLargeException: The request payload exceeded the Invoke request body JSON input quota.
+	CodeRequestTooLargeException = "RequestTooLargeException"
+	// CodeTooManyRequestsException: The request throughput limit was exceeded.
+	CodeTooManyRequestsException = "TooManyRequestsException"
+	// CodeServiceException: The Lambda service encountered an internal error.
+	CodeServiceException = "ServiceException"
+	// CodePreconditionFailedException: The RevisionId provided does not match the latest RevisionId for the Lambda function or alias.
+	CodePreconditionFailedException = "PreconditionFailedException"
+	// CodeResourceNotReadyException: The function is inactive and its VPC connection is no longer available.
+	CodeResourceNotReadyException = "ResourceNotReadyException"
+	// CodeCodeStorageExceededException: Your Amazon Web Services account has exceeded its maximum total code size.
+	CodeCodeStorageExceededException = "CodeStorageExceededException"
+	// CodeUnsupportedMediaTypeException: The content type of the Invoke request body is not JSON.
+	CodeUnsupportedMediaTypeException = "UnsupportedMediaTypeException"
 )
 
 // errorTable is errors.json as Go data.
@@ -414,4 +434,16 @@ var errorTable = [...]ErrorInfo{
 	{Code: "ResourceNotFoundException", Service: "sqs", Status: 404, Fault: FaultClient, QueryCode: "ResourceNotFoundException", Message: "", Description: "One or more specified resources don't exist."},
 	{Code: "TooManyEntriesInBatchRequest", Service: "sqs", Status: 400, Fault: FaultClient, QueryCode: "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", Message: "", Description: "The batch request contains more entries than permissible."},
 	{Code: "UnsupportedOperation", Service: "sqs", Status: 400, Fault: FaultClient, QueryCode: "AWS.SimpleQueueService.UnsupportedOperation", Message: "", Description: "Error code 400."},
+	{Code: "ResourceNotFoundException", Service: "lambda", Status: 404, Fault: FaultClient, QueryCode: "", Message: "", Description: "The resource specified in the request does not exist."},
+	{Code: "ResourceConflictException", Service: "lambda", Status: 409, Fault: FaultClient, QueryCode: "", Message: "", Description: "The resource already exists, or another operation is in progress."},
+	{Code: "InvalidParameterValueException", Service: "lambda", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "One of the parameters in the request is not valid."},
+	{Code: "InvalidRequestContentException", Service: "lambda", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "The request body could not be parsed as JSON, or a request header is invalid."},
+	{Code: "RequestTooLargeException", Service: "lambda", Status: 413, Fault: FaultClient, QueryCode: "", Message: "", Description: "The request payload exceeded the Invoke request body JSON input quota."},
+	{Code: "TooManyRequestsException", Service: "lambda", Status: 429, Fault: FaultClient, QueryCode: "", Message: "", Description: "The request throughput limit was exceeded."},
+	{Code: "ServiceException", Service: "lambda", Status: 500, Fault: FaultServer, QueryCode: "", Message: "", Description: "The Lambda service encountered an internal error."},
+	{Code: "PolicyLengthExceededException", Service: "lambda", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "The permissions policy for the resource is too large."},
+	{Code: "PreconditionFailedException", Service: "lambda", Status: 412, Fault: FaultClient, QueryCode: "", Message: "", Description: "The RevisionId provided does not match the latest RevisionId for the Lambda function or alias."},
+	{Code: "ResourceNotReadyException", Service: "lambda", Status: 502, Fault: FaultServer, QueryCode: "", Message: "", Description: "The function is inactive and its VPC connection is no longer available."},
+	{Code: "CodeStorageExceededException", Service: "lambda", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "Your Amazon Web Services account has exceeded its maximum total code size."},
+	{Code: "UnsupportedMediaTypeException", Service: "lambda", Status: 415, Fault: FaultClient, QueryCode: "", Message: "", Description: "The content type of the Invoke request body is not JSON."},
 }

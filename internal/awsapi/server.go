@@ -70,6 +70,7 @@ type Server struct {
 
 	mu        sync.RWMutex
 	prefixes  map[string]*Service
+	rest      []*Service // REST-JSON services, routed by path
 	observers []Observer
 	// beforeAnswer are observers the answer waits for.
 	beforeAnswer []Observer
@@ -96,6 +97,10 @@ func NewServer(cfg Config, services ...*Service) (*Server, error) {
 func (s *Server) Register(svc *Service) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if svc.cfg.REST {
+		s.rest = append(s.rest, svc)
+		return nil
+	}
 	if len(svc.cfg.TargetPrefixes) == 0 {
 		return fmt.Errorf("register service %q: no X-Amz-Target prefix", svc.cfg.Name)
 	}
@@ -108,6 +113,27 @@ func (s *Server) Register(svc *Service) error {
 		s.prefixes[p] = svc
 	}
 	return nil
+}
+
+// routeREST finds the REST-JSON service and operation a request's method and path name.
+// When a path matches but no method does, it answers the error to give.
+func (s *Server) routeREST(r *http.Request) (*Service, *restRoute, map[string]string, *Error) {
+	s.mu.RLock()
+	rest := s.rest
+	s.mu.RUnlock()
+	pathKnown := false
+	for _, svc := range rest {
+		rt, params, matched := svc.matchREST(r.Method, r.URL.EscapedPath())
+		if rt != nil {
+			return svc, rt, params, nil
+		}
+		pathKnown = pathKnown || matched
+	}
+	if pathKnown {
+		return nil, nil, nil, &Error{Code: CodeUnknownOperationException, Status: http.StatusMethodNotAllowed,
+			Message: "The method " + r.Method + " is not allowed on " + r.URL.Path + "."}
+	}
+	return nil, nil, nil, nil
 }
 
 // ObserveBeforeAnswer adds an observer that sees every call after its
@@ -178,6 +204,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", requestID)
 	target := r.Header.Get("X-Amz-Target")
 	svc, opName, op := s.route(target)
+	var (
+		rt      *restRoute
+		restErr *Error
+		ctx     = r.Context()
+	)
+	if target == "" && (r.URL.Path != "/" || r.Method != http.MethodPost) {
+		var params map[string]string
+		if svc, rt, params, restErr = s.routeREST(r); rt != nil {
+			op, opName = rt.op, rt.op.name
+			ctx = context.WithValue(ctx, restKey{}, &restRequest{r: r, params: params})
+		}
+	}
 	call := &Call{Operation: opName, Target: target, Caller: callerOf(r, requestID), Start: start}
 	call.Caller.Account = s.account
 	if call.Caller.Region == "" {
@@ -186,17 +224,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if svc != nil {
 		call.Service = svc.cfg.Name
 	}
-	ctx := r.Context()
 
 	var err error
 	switch {
+	case restErr != nil:
+		err = restErr
+	case rt != nil:
+		call.Request, err = s.readBody(w, r, s.requestLimit(call.Service, opName, op), opName)
+	case r.URL.Path != "/":
+		err = &Error{Code: CodeUnknownOperationException, Status: http.StatusNotFound,
+			Message: "No AWS operation is served at " + r.URL.Path + "."}
 	case r.Method != http.MethodPost:
 		w.Header().Set("Allow", http.MethodPost)
 		err = &Error{Code: CodeUnknownOperationException, Status: http.StatusMethodNotAllowed,
 			Message: "AWS JSON operations are called with POST, not " + r.Method + "."}
-	case r.URL.Path != "/":
-		err = &Error{Code: CodeUnknownOperationException, Status: http.StatusNotFound,
-			Message: "No AWS JSON operation is served at " + r.URL.Path + "."}
 	default:
 		call.Request, err = s.readBody(w, r, s.requestLimit(call.Service, opName, op), opName)
 	}
@@ -222,9 +263,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		call.Err = s.toAWSError(err, svc, call)
 	}
 	s.notifyBeforeAnswer(ctx, call)
-	if call.Err != nil {
+	switch {
+	case rt != nil && call.Err != nil:
+		call.Status, call.ResponseBytes = writeRESTError(w, svc, call.Err)
+	case rt != nil:
+		status := rt.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		call.Status, call.ResponseBytes = writeREST(w, status, call.Output)
+	case call.Err != nil:
 		call.Status, call.ResponseBytes = s.writeError(w, svc, call.Err)
-	} else {
+	default:
 		call.Status, call.ResponseBytes = s.writeOutput(w, svc, call)
 	}
 	call.End = s.now()

@@ -31,6 +31,9 @@ type ServiceConfig struct {
 	// InternalErrorCode is the code of unexpected failures (EventBridge: InternalException);
 	// default InternalFailure.
 	InternalErrorCode string
+	// REST says the service speaks REST-JSON (Lambda): its operations are registered with
+	// HandleREST and routed by method and path, not by X-Amz-Target.
+	REST bool
 }
 
 // Service is a set of operations under one or more X-Amz-Target prefixes. Register handlers
@@ -41,8 +44,9 @@ type Service struct {
 
 	model atomic.Pointer[Model]
 
-	mu  sync.RWMutex
-	ops map[string]*Operation
+	mu     sync.RWMutex
+	ops    map[string]*Operation
+	routes []restRoute // REST-JSON services only
 }
 
 // SetModel makes the server check every decoded input against m's constraints (required

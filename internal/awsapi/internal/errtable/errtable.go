@@ -24,7 +24,7 @@ type Entry struct {
 }
 
 // Services are the values allowed in Entry.Service.
-var services = []string{"common", "events", "cloudtrail", "sqs"}
+var services = []string{"common", "events", "cloudtrail", "sqs", "lambda"}
 
 // Parse reads and checks the table: known services and faults, plausible statuses, no
 // duplicate (service, code) pair.
