@@ -73,7 +73,7 @@ type modelFile struct {
 	} `json:"shapes"`
 }
 
-// LoadModel returns the embedded model of service: "events", "cloudtrail" or "sqs".
+// LoadModel returns the embedded model of service: "events", "cloudtrail", "sqs" or "lambda".
 func LoadModel(service string) (*Model, error) {
 	data, err := modelFS.ReadFile("models/" + service + ".json")
 	if err != nil {

@@ -271,3 +271,8 @@ func article(noun string) string {
 	}
 	return "a " + noun
 }
+
+// NewLambda returns the Lambda service (REST-JSON, /2015-03-31/…).
+func NewLambda() *Service {
+	return NewService(ServiceConfig{Name: "lambda", REST: true, InternalErrorCode: "ServiceException"})
+}
