@@ -139,7 +139,7 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 		UserIdentity:        userIdentity(c, account),
 		EventTime:           t.UTC().Format(TimeFormat),
 		EventSource:         source,
-		EventName:           c.Operation,
+		EventName:           EventName(c.Service, c.Operation),
 		AWSRegion:           region,
 		SourceIPAddress:     c.SourceIP,
 		UserAgent:           c.UserAgent,

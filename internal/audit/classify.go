@@ -51,6 +51,7 @@ func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 // the data plane), per service.
 var dataOps = map[string]map[string]bool{
 	"events": set("PutEvents", "PutPartnerEvents"),
+	"lambda": set("Invoke", "InvokeWithResponseStream"),
 	"sqs": set("SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage",
 		"DeleteMessageBatch", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"),
 	"s3": set("GetObject", "PutObject", "DeleteObject", "DeleteObjects", "HeadObject",
@@ -74,4 +75,29 @@ func set(names ...string) map[string]bool {
 // than a management event.
 func IsDataEvent(eventSource, op string) bool {
 	return dataOps[serviceOf(eventSource)][op]
+}
+
+// lambdaEventNames are the eventNames CloudTrail logs Lambda's operations
+// under: the API version in the name, as real CloudTrail logs show them.
+var lambdaEventNames = map[string]string{
+	"CreateFunction": "CreateFunction20150331", "DeleteFunction": "DeleteFunction20150331",
+	"GetFunction": "GetFunction20150331v2", "GetFunctionConfiguration": "GetFunctionConfiguration20150331v2",
+	"ListFunctions": "ListFunctions20150331", "UpdateFunctionCode": "UpdateFunctionCode20150331v2",
+	"UpdateFunctionConfiguration": "UpdateFunctionConfiguration20150331v2",
+	"AddPermission": "AddPermission20150331v2", "RemovePermission": "RemovePermission20150331v2",
+	"GetPolicy": "GetPolicy20150331v2", "TagResource": "TagResource20170331v2", "UntagResource": "UntagResource20170331v2",
+	"ListTags": "ListTags20170331", "CreateEventSourceMapping": "CreateEventSourceMapping20150331",
+	"UpdateEventSourceMapping": "UpdateEventSourceMapping20150331", "DeleteEventSourceMapping": "DeleteEventSourceMapping20150331",
+	"GetEventSourceMapping": "GetEventSourceMapping20150331", "ListEventSourceMappings": "ListEventSourceMappings20150331",
+}
+
+// EventName is the eventName CloudTrail records an operation under: its
+// name, but for Lambda's versioned names.
+func EventName(service, op string) string {
+	if serviceOf(EventSource(service)) == "lambda" {
+		if n, ok := lambdaEventNames[op]; ok {
+			return n
+		}
+	}
+	return op
 }

@@ -13,8 +13,9 @@ import (
 
 // secretMembers are request members whose values AWS never records: the
 // members the service models mark sensitive (connection credentials,
-// Redshift SQL, AppSync operations).
-var secretMembers = folded("Password", "ApiKeyValue", "ClientSecret", "Sql", "Sqls", "GraphQLOperation")
+// Redshift SQL, AppSync operations, a Lambda function's code and
+// environment variables).
+var secretMembers = folded("Password", "ApiKeyValue", "ClientSecret", "Sql", "Sqls", "GraphQLOperation", "ZipFile", "Variables")
 
 // secretValueLists are lists of {Key, Value, IsValueSecret} whose Value the
 // EventBridge model marks sensitive (a connection's invocation parameters).

@@ -27,6 +27,7 @@ import (
 	"github.com/conveyor/conveyor/internal/identity"
 	"github.com/conveyor/conveyor/internal/inbound"
 	"github.com/conveyor/conveyor/internal/ingest"
+	"github.com/conveyor/conveyor/internal/lambda"
 	"github.com/conveyor/conveyor/internal/router"
 	"github.com/conveyor/conveyor/internal/schedule"
 	"github.com/conveyor/conveyor/internal/scope"
@@ -60,6 +61,7 @@ type Server struct {
 	audit    *audit.Audit
 	sched    *schedule.Scheduler
 	archives *archive.Service
+	lambda   *lambda.Service
 	api      *awsapi.Server
 	inbound  *inbound.Handler
 	handler  http.Handler
@@ -299,8 +301,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	queues.SetModel(awsapi.MustLoadModel("sqs"))
 	s.queues.Register(queues, conveyorQueues)
 	s.registry.MustRegister(s.queues.Collector())
+	// The Lambda API: functions kept in the store.
+	if s.lambda, err = lambda.New(ctx, lambda.Config{JetStream: s.store.JetStream(), Replicas: s.store.Replicas(),
+		Account: cfg.Account, Region: cfg.Region, Logger: cfg.Logger}); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	functions := awsapi.NewLambda()
+	s.lambda.Register(functions)
 	s.api, err = awsapi.NewServer(awsapi.Config{Logger: cfg.Logger, Authenticator: s.authenticator,
-		Account: cfg.Account, Region: cfg.Region}, events, queues, conveyorQueues)
+		Account: cfg.Account, Region: cfg.Region}, events, queues, conveyorQueues, functions)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -454,6 +463,10 @@ func (s *Server) shutdown(ctx context.Context) {
 	}
 	if s.archives != nil {
 		s.archives.Close()
+	}
+	if s.lambda != nil {
+		s.lambda.Close()
+		s.lambda = nil
 	}
 	if s.router != nil {
 		s.router.Close()

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/conveyor/conveyor/internal/secrets"
@@ -58,6 +59,8 @@ type Instance struct {
 	CloudTrail *cloudtrail.Client
 	// SQS is an SQS client for URL.
 	SQS *sqs.Client
+	// Lambda is a Lambda client for URL.
+	Lambda *lambda.Client
 
 	cancel context.CancelFunc
 	done   chan error
@@ -114,6 +117,7 @@ func StartConfig(cfg server.Config) (*Instance, error) {
 	in.Events = eventbridge.NewFromConfig(in.AWSConfig())
 	in.CloudTrail = cloudtrail.NewFromConfig(in.AWSConfig())
 	in.SQS = sqs.NewFromConfig(in.AWSConfig())
+	in.Lambda = lambda.NewFromConfig(in.AWSConfig())
 	return in, nil
 }
 

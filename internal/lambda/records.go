@@ -1,0 +1,104 @@
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/scope"
+	"github.com/conveyor/conveyor/internal/store"
+)
+
+// Bucket is the KV bucket of functions; CodeBucket the object store of their code.
+const (
+	Bucket     = "conveyor-lambda"
+	CodeBucket = "conveyor-lambda-code"
+)
+
+// Function is a function's record: its configuration as Lambda shows it
+// (FunctionConfiguration), its tags and the key of its code.
+type Function struct {
+	FunctionName  string            `json:"FunctionName"`
+	FunctionArn   string            `json:"FunctionArn"`
+	Runtime       string            `json:"Runtime,omitempty"`
+	Role          string            `json:"Role"`
+	Handler       string            `json:"Handler,omitempty"`
+	CodeSize      int64             `json:"CodeSize"`
+	Description   string            `json:"Description"`
+	Timeout       int               `json:"Timeout"`
+	MemorySize    int               `json:"MemorySize"`
+	LastModified  string            `json:"LastModified"`
+	CodeSha256    string            `json:"CodeSha256"`
+	Version       string            `json:"Version"`
+	Environment   *Environment      `json:"Environment,omitempty"`
+	RevisionId    string            `json:"RevisionId"`
+	State         string            `json:"State"`
+	PackageType   string            `json:"PackageType"`
+	Architectures []string          `json:"Architectures"`
+	Tags          map[string]string `json:"Tags,omitempty"`
+	// CodeObject names the function's zip in the code object store.
+	CodeObject string `json:"ConveyorCodeObject"`
+}
+
+// Environment is a function's environment variables.
+type Environment struct {
+	Variables map[string]string `json:"Variables"`
+}
+
+// records is the functions' bucket, and an in-memory view of it for lists.
+type records struct {
+	kv   jetstream.KeyValue
+	obj  jetstream.ObjectStore
+	view *store.Mirror[*Function]
+}
+
+func openRecords(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) (*records, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket, History: 1,
+		Description: "Conveyor Lambda functions", Storage: jetstream.FileStorage, Replicas: replicas})
+	if err != nil {
+		return nil, fmt.Errorf("lambda: open bucket %s: %w", Bucket, err)
+	}
+	obj, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: CodeBucket,
+		Description: "Conveyor Lambda functions' code", Storage: jetstream.FileStorage, Replicas: replicas})
+	if err != nil {
+		return nil, fmt.Errorf("lambda: open object store %s: %w", CodeBucket, err)
+	}
+	view, err := store.NewMirror(ctx, js, kv, decode, log)
+	if err != nil {
+		return nil, fmt.Errorf("lambda: %w", err)
+	}
+	return &records{kv: kv, obj: obj, view: view}, nil
+}
+
+var codec = store.Codec[Function]{Decode: decode, Encode: func(f *Function) ([]byte, error) { return json.Marshal(f) }}
+
+func decode(e jetstream.KeyValueEntry) (*Function, error) {
+	var f Function
+	if err := json.Unmarshal(e.Value(), &f); err != nil {
+		return nil, fmt.Errorf("lambda: decode %s: %w", e.Key(), err)
+	}
+	return &f, nil
+}
+
+// functionsGroup is the mirror group of a scope's functions; functionKey one function's key.
+func functionsGroup(sc scope.Scope) string {
+	return "fn." + store.Token(sc.Account) + "." + store.Token(sc.Region)
+}
+
+func functionKey(sc scope.Scope, name string) string { return functionsGroup(sc) + "." + store.Token(name) }
+
+// get returns the function, or nil.
+func (r *records) get(ctx context.Context, sc scope.Scope, name string) (*Function, error) {
+	e, err := r.kv.Get(ctx, functionKey(sc, name))
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lambda: get %s: %w", name, err)
+	}
+	return decode(e)
+}

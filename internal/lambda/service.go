@@ -1,0 +1,368 @@
+package lambda
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/clock"
+	"github.com/conveyor/conveyor/internal/scope"
+	"github.com/conveyor/conveyor/internal/store"
+)
+
+// Config is what the Lambda service works with.
+type Config struct {
+	JetStream jetstream.JetStream
+	Replicas  int
+	// Account and Region are the scope of calls that name none (handlers called outside a
+	// server).
+	Account, Region string
+	Clock           clock.Clock
+	Logger          *slog.Logger
+}
+
+// Service serves the Lambda API.
+type Service struct {
+	cfg  Config
+	recs *records
+	log  *slog.Logger
+}
+
+// New opens the functions' bucket and code store.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.JetStream == nil {
+		return nil, errors.New("lambda: JetStream is required")
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.Clock = clock.Or(cfg.Clock)
+	recs, err := openRecords(ctx, cfg.JetStream, cfg.Replicas, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, recs: recs, log: cfg.Logger.With("component", "lambda")}, nil
+}
+
+// Close stops the functions' in-memory view.
+func (s *Service) Close() { s.recs.view.Close() }
+
+// Register adds the operations to svc (awsapi.NewLambda()).
+func (s *Service) Register(svc *awsapi.Service) {
+	awsapi.HandleREST(svc, "CreateFunction", http.MethodPost, "/2015-03-31/functions", http.StatusCreated, s.CreateFunction)
+	awsapi.HandleREST(svc, "ListFunctions", http.MethodGet, "/2015-03-31/functions", 0, s.ListFunctions)
+	awsapi.HandleREST(svc, "GetFunction", http.MethodGet, "/2015-03-31/functions/{FunctionName}", 0, s.GetFunction)
+	awsapi.HandleREST(svc, "GetFunctionConfiguration", http.MethodGet, "/2015-03-31/functions/{FunctionName}/configuration", 0, s.GetFunctionConfiguration)
+	awsapi.HandleREST(svc, "DeleteFunction", http.MethodDelete, "/2015-03-31/functions/{FunctionName}", http.StatusNoContent, s.DeleteFunction)
+}
+
+func (s *Service) scopeOf(ctx context.Context) scope.Scope {
+	return awsapi.CallerFrom(ctx).ScopeOr(scope.Scope{Account: s.cfg.Account, Region: s.cfg.Region})
+}
+
+// FunctionARN is the ARN of function name in sc.
+func FunctionARN(sc scope.Scope, name string) string { return sc.ARN("lambda", "function:"+name) }
+
+// Runtimes Conveyor runs: AWS's OS-only runtimes (an executable bootstrap, the Runtime API)
+// and its own, a command given the event on standard input.
+var runtimes = map[string]bool{"provided.al2023": true, "provided.al2": true, "provided": true, "conveyor.command": true}
+
+var (
+	nameRe = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+	// A function named by its name, partial ARN or ARN, as Lambda accepts it.
+	refRe = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:([a-z0-9-]+):)?(\d{12}:)?(function:)?([a-zA-Z0-9_-]{1,64})(:(\$LATEST|[a-zA-Z0-9_-]+))?$`)
+	roleRe = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
+)
+
+// resolve reads a FunctionName member: the function's name, and refuses an ARN of another
+// account or region (not found, as Lambda answers for a function it does not have).
+func (s *Service) resolve(ctx context.Context, ref string) (scope.Scope, string, error) {
+	sc := s.scopeOf(ctx)
+	m := refRe.FindStringSubmatch(ref)
+	if m == nil {
+		return sc, "", awsapi.Errorf("ValidationException",
+			"1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: "+
+				`(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`, ref)
+	}
+	name := m[6]
+	if (m[3] != "" && m[3] != sc.Region) || (m[4] != "" && strings.TrimSuffix(m[4], ":") != sc.Account) {
+		return sc, name, notFound(FunctionARN(scope.Scope{Account: strings.TrimSuffix(m[4], ":"), Region: m[3]}, name))
+	}
+	return sc, name, nil
+}
+
+func notFound(arn string) *awsapi.Error {
+	return awsapi.Errorf("ResourceNotFoundException", "Function not found: %s", arn)
+}
+
+func invalid(format string, args ...any) *awsapi.Error {
+	return awsapi.Errorf("InvalidParameterValueException", format, args...)
+}
+
+// ---- CreateFunction ----
+
+// FunctionCode is Lambda's FunctionCode: Conveyor takes the zip itself.
+type FunctionCode struct {
+	ZipFile         []byte  `json:"ZipFile"`
+	S3Bucket        *string `json:"S3Bucket"`
+	S3Key           *string `json:"S3Key"`
+	S3ObjectVersion *string `json:"S3ObjectVersion"`
+	ImageUri        *string `json:"ImageUri"`
+	SourceKMSKeyArn *string `json:"SourceKMSKeyArn"`
+}
+
+// CreateFunctionInput is Lambda's CreateFunctionRequest (the members Conveyor reads).
+type CreateFunctionInput struct {
+	FunctionName  *string           `json:"FunctionName"`
+	Runtime       *string           `json:"Runtime"`
+	Role          *string           `json:"Role"`
+	Handler       *string           `json:"Handler"`
+	Code          *FunctionCode     `json:"Code"`
+	Description   *string           `json:"Description"`
+	Timeout       *int              `json:"Timeout"`
+	MemorySize    *int              `json:"MemorySize"`
+	Publish       *bool             `json:"Publish"`
+	PackageType   *string           `json:"PackageType"`
+	Environment   *Environment      `json:"Environment"`
+	Tags          map[string]string `json:"Tags"`
+	Architectures []string          `json:"Architectures"`
+}
+
+// CreateFunction stores a function and its code.
+func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (*Function, error) {
+	v := awsapi.NewValidator()
+	v.Required("functionName", in.FunctionName != nil)
+	v.Required("role", in.Role != nil)
+	v.Required("code", in.Code != nil)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	sc := s.scopeOf(ctx)
+	name := *in.FunctionName
+	if !nameRe.MatchString(name) {
+		if _, n, err := s.resolve(ctx, name); err != nil {
+			return nil, err
+		} else {
+			name = n
+		}
+	}
+	if !roleRe.MatchString(*in.Role) {
+		return nil, awsapi.Errorf("ValidationException", "1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: "+
+			"Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+", *in.Role)
+	}
+	if in.PackageType != nil && *in.PackageType == "Image" || in.Code.ImageUri != nil {
+		return nil, invalid("Conveyor runs functions packaged as Zip; container images are not supported.")
+	}
+	if in.Runtime == nil {
+		return nil, invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
+	}
+	if !runtimes[*in.Runtime] {
+		return nil, invalid("The runtime parameter of %s is not supported by Conveyor (provided.al2023, provided.al2 or conveyor.command).", *in.Runtime)
+	}
+	if *in.Runtime == "conveyor.command" && (in.Handler == nil || *in.Handler == "") {
+		return nil, invalid("A conveyor.command function's Handler is the command to run.")
+	}
+	if in.Code.ZipFile == nil {
+		return nil, invalid("Conveyor takes a function's code as ZipFile (S3 locations are not supported).")
+	}
+	if _, err := zip.NewReader(bytes.NewReader(in.Code.ZipFile), int64(len(in.Code.ZipFile))); err != nil {
+		return nil, invalid("Could not unzip uploaded file. Please check your file, then try to upload again.")
+	}
+	timeout, memory := 3, 128
+	if in.Timeout != nil {
+		timeout = *in.Timeout
+	}
+	if in.MemorySize != nil {
+		memory = *in.MemorySize
+	}
+	if timeout < 1 || timeout > 900 {
+		return nil, awsapi.Errorf("ValidationException", "1 validation error detected: Value '%d' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1 and less than or equal to 900", timeout)
+	}
+	if memory < 128 || memory > 10240 {
+		return nil, invalid("'MemorySize' value failed to satisfy constraint: Member must have value greater than or equal to 128")
+	}
+	sum := sha256.Sum256(in.Code.ZipFile)
+	f := &Function{FunctionName: name, FunctionArn: FunctionARN(sc, name), Runtime: *in.Runtime, Role: *in.Role,
+		Handler: deref(in.Handler), CodeSize: int64(len(in.Code.ZipFile)), Description: deref(in.Description),
+		Timeout: timeout, MemorySize: memory, LastModified: s.cfg.Clock.Now().UTC().Format("2006-01-02T15:04:05.000-0700"),
+		CodeSha256: base64.StdEncoding.EncodeToString(sum[:]), Version: "$LATEST", Environment: in.Environment,
+		RevisionId: uuid.NewString(), State: "Active", PackageType: "Zip", Architectures: []string{"x86_64"}, Tags: in.Tags,
+		CodeObject: functionKey(sc, name) + "/" + hex.EncodeToString(sum[:])}
+	if len(in.Architectures) > 0 {
+		f.Architectures = in.Architectures
+	}
+	if _, err := s.recs.obj.PutBytes(ctx, f.CodeObject, in.Code.ZipFile); err != nil {
+		return nil, fmt.Errorf("lambda: store the code of %s: %w", name, err)
+	}
+	_, _, err := store.Mutate(ctx, s.recs.kv, functionKey(sc, name), codec, func(cur *Function, _ uint64) (*Function, error) {
+		if cur != nil {
+			return nil, awsapi.Errorf("ResourceConflictException", "Function already exist: %s", name)
+		}
+		return f, nil
+	})
+	if err != nil {
+		var ae *awsapi.Error
+		if !errors.As(err, &ae) || ae.Code != "ResourceConflictException" {
+			_ = s.recs.obj.Delete(context.WithoutCancel(ctx), f.CodeObject)
+		}
+		return nil, err
+	}
+	return f.shown(), nil
+}
+
+// shown is the function as its configuration is answered (no tags, no code object).
+func (f *Function) shown() *Function {
+	c := *f
+	c.Tags, c.CodeObject = nil, ""
+	return &c
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// ---- GetFunction, GetFunctionConfiguration ----
+
+// FunctionRef is the input of the operations that name one function.
+type FunctionRef struct {
+	FunctionName string  `json:"-" uri:"FunctionName"`
+	Qualifier    *string `json:"-" query:"Qualifier"`
+}
+
+// GetFunctionOutput is Lambda's GetFunctionResponse.
+type GetFunctionOutput struct {
+	Configuration *Function         `json:"Configuration"`
+	Code          *CodeLocation     `json:"Code"`
+	Tags          map[string]string `json:"Tags,omitempty"`
+}
+
+// CodeLocation is Lambda's FunctionCodeLocation.
+type CodeLocation struct {
+	RepositoryType string `json:"RepositoryType"`
+	Location       string `json:"Location"`
+}
+
+func (s *Service) function(ctx context.Context, ref FunctionRef) (*Function, error) {
+	sc, name, err := s.resolve(ctx, ref.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Qualifier != nil && *ref.Qualifier != "$LATEST" {
+		return nil, notFound(FunctionARN(sc, name) + ":" + *ref.Qualifier)
+	}
+	f, err := s.recs.get(ctx, sc, name)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, notFound(FunctionARN(sc, name))
+	}
+	return f, nil
+}
+
+// GetFunction answers a function's configuration and tags.
+func (s *Service) GetFunction(ctx context.Context, in *FunctionRef) (*GetFunctionOutput, error) {
+	f, err := s.function(ctx, *in)
+	if err != nil {
+		return nil, err
+	}
+	return &GetFunctionOutput{Configuration: f.shown(), Code: &CodeLocation{RepositoryType: "S3"}, Tags: f.Tags}, nil
+}
+
+// GetFunctionConfiguration answers a function's configuration.
+func (s *Service) GetFunctionConfiguration(ctx context.Context, in *FunctionRef) (*Function, error) {
+	f, err := s.function(ctx, *in)
+	if err != nil {
+		return nil, err
+	}
+	return f.shown(), nil
+}
+
+// ---- ListFunctions ----
+
+// ListFunctionsInput is Lambda's ListFunctionsRequest.
+type ListFunctionsInput struct {
+	Marker   *string `json:"-" query:"Marker"`
+	MaxItems *int    `json:"-" query:"MaxItems"`
+}
+
+// ListFunctionsOutput is Lambda's ListFunctionsResponse.
+type ListFunctionsOutput struct {
+	Functions  []*Function `json:"Functions"`
+	NextMarker *string     `json:"NextMarker,omitempty"`
+}
+
+// ListFunctions lists the scope's functions by name, MaxItems (at most 50) at a time.
+func (s *Service) ListFunctions(ctx context.Context, in *ListFunctionsInput) (*ListFunctionsOutput, error) {
+	limit := 50
+	if in.MaxItems != nil {
+		if *in.MaxItems < 1 || *in.MaxItems > 10000 {
+			return nil, awsapi.Errorf("ValidationException", "1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 10000", *in.MaxItems)
+		}
+		limit = min(*in.MaxItems, 50)
+	}
+	all, err := s.recs.view.List(ctx, functionsGroup(s.scopeOf(ctx)))
+	if err != nil {
+		return nil, fmt.Errorf("lambda: list functions: %w", err)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].FunctionName < all[j].FunctionName })
+	out := &ListFunctionsOutput{Functions: []*Function{}}
+	after := deref(in.Marker)
+	for _, f := range all {
+		if after != "" && f.FunctionName <= after {
+			continue
+		}
+		if len(out.Functions) == limit {
+			next := out.Functions[len(out.Functions)-1].FunctionName
+			out.NextMarker = &next
+			break
+		}
+		out.Functions = append(out.Functions, f.shown())
+	}
+	return out, nil
+}
+
+// ---- DeleteFunction ----
+
+// DeleteFunction deletes a function and its code.
+func (s *Service) DeleteFunction(ctx context.Context, in *FunctionRef) (*struct{}, error) {
+	sc, name, err := s.resolve(ctx, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	var gone *Function
+	_, _, err = store.Mutate(ctx, s.recs.kv, functionKey(sc, name), codec, func(cur *Function, _ uint64) (*Function, error) {
+		if cur == nil {
+			return nil, notFound(FunctionARN(sc, name))
+		}
+		gone = cur
+		return nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.recs.obj.Delete(ctx, gone.CodeObject); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		s.log.WarnContext(ctx, "lambda: delete a function's code", "function", gone.FunctionArn, "err", err)
+	}
+	return nil, nil
+}

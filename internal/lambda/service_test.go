@@ -1,0 +1,162 @@
+package lambda_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
+	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/store/storetest"
+)
+
+const role = "arn:aws:iam::123456789012:role/runner"
+
+func zipOf(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range files {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(w, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func client(t *testing.T) *lambda.Client {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := conveyorlambda.New(context.Background(), conveyorlambda.Config{JetStream: storetest.Open(t).JetStream(),
+		Account: "123456789012", Region: "us-east-1", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	api := awsapi.NewLambda()
+	svc.Register(api)
+	srv, err := awsapi.NewServer(awsapi.Config{Logger: quiet, Account: "123456789012", Region: "us-east-1"}, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return lambda.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", "")})
+}
+
+func wantCode(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != code {
+		t.Errorf("%s: %v, want %s", what, err, code)
+	}
+}
+
+// Functions are created, shown, listed and deleted through the Go SDK's Lambda client, with
+// Lambda's answers.
+func TestFunctionLifecycle(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	code := zipOf(t, map[string]string{"bootstrap": "#!/bin/sh\n"})
+	created, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("process"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: code},
+		Timeout: aws.Int32(10), Environment: &types.Environment{Variables: map[string]string{"STAGE": "test"}},
+		Tags: map[string]string{"team": "orders"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(created.FunctionArn) != "arn:aws:lambda:us-east-1:123456789012:function:process" || aws.ToInt32(created.Timeout) != 10 ||
+		aws.ToInt32(created.MemorySize) != 128 || created.State != types.StateActive || created.CodeSize != int64(len(code)) ||
+		aws.ToString(created.Version) != "$LATEST" || created.Environment.Variables["STAGE"] != "test" {
+		t.Errorf("created %+v", created)
+	}
+	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("process"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: code}})
+	wantCode(t, "twice", err, "ResourceConflictException")
+
+	for _, ref := range []string{"process", "123456789012:function:process", "arn:aws:lambda:us-east-1:123456789012:function:process"} {
+		got, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(ref)})
+		if err != nil || aws.ToString(got.Configuration.CodeSha256) != aws.ToString(created.CodeSha256) || got.Tags["team"] != "orders" {
+			t.Errorf("GetFunction(%s): %+v %v", ref, got, err)
+		}
+	}
+	conf, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("process")})
+	if err != nil || aws.ToString(conf.RevisionId) != aws.ToString(created.RevisionId) {
+		t.Errorf("GetFunctionConfiguration: %+v %v", conf, err)
+	}
+	_, err = c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("arn:aws:lambda:us-east-1:999999999999:function:process")})
+	wantCode(t, "another account's ARN", err, "ResourceNotFoundException")
+
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("alert"), Role: aws.String(role),
+		Runtime: "conveyor.command", Handler: aws.String("./alert.sh"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"alert.sh": "echo"})}}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{MaxItems: aws.Int32(1)})
+	if err != nil || len(page.Functions) != 1 || aws.ToString(page.Functions[0].FunctionName) != "alert" || page.NextMarker == nil {
+		t.Fatalf("first page: %+v %v", page, err)
+	}
+	page, err = c.ListFunctions(ctx, &lambda.ListFunctionsInput{MaxItems: aws.Int32(1), Marker: page.NextMarker})
+	if err != nil || len(page.Functions) != 1 || aws.ToString(page.Functions[0].FunctionName) != "process" {
+		t.Fatalf("second page: %+v %v", page, err)
+	}
+
+	if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("process")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("process")})
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) || aws.ToString(nf.Message) != "Function not found: arn:aws:lambda:us-east-1:123456789012:function:process" {
+		t.Errorf("after delete: %v", err)
+	}
+	_, err = c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("process")})
+	wantCode(t, "delete twice", err, "ResourceNotFoundException")
+}
+
+// CreateFunction refuses what Lambda refuses, and what Conveyor cannot run.
+func TestCreateFunctionRefuses(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	good := zipOf(t, map[string]string{"bootstrap": ""})
+	for _, tc := range []struct {
+		name string
+		in   lambda.CreateFunctionInput
+		code string
+	}{
+		{"not a zip", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: []byte("text")}}, "InvalidParameterValueException"},
+		{"runtime", lambda.CreateFunctionInput{Runtime: types.RuntimePython312, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: good}}, "InvalidParameterValueException"},
+		{"no runtime", lambda.CreateFunctionInput{Code: &types.FunctionCode{ZipFile: good}}, "InvalidParameterValueException"},
+		{"s3 code", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{S3Bucket: aws.String("b"), S3Key: aws.String("k")}}, "InvalidParameterValueException"},
+		{"timeout", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: good}, Timeout: aws.Int32(901)}, "ValidationException"},
+		{"command without handler", lambda.CreateFunctionInput{Runtime: "conveyor.command", Code: &types.FunctionCode{ZipFile: good}}, "InvalidParameterValueException"},
+	} {
+		in := tc.in
+		in.FunctionName, in.Role = aws.String("f"), aws.String(role)
+		_, err := c.CreateFunction(ctx, &in)
+		wantCode(t, tc.name, err, tc.code)
+	}
+	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("f"), Role: aws.String("not-a-role"),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: good}})
+	wantCode(t, "role", err, "ValidationException")
+	if list, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil || len(list.Functions) != 0 {
+		t.Errorf("a refused function was stored: %+v %v", list, err)
+	}
+}

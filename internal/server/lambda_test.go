@@ -1,0 +1,61 @@
+package server_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/conveyor/conveyor/internal/server/servertest"
+)
+
+// The Lambda API is served beside the others, and its calls are recorded under CloudTrail's
+// names for them (eventSource lambda.amazonaws.com, CreateFunction20150331).
+func TestLambdaAPIRecorded(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	if _, err := zw.Create("bootstrap"); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fn, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("process"),
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: lambdatypes.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: buf.Bytes()},
+		Environment: &lambdatypes.Environment{Variables: map[string]string{"DB_PASSWORD": "hunter2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(fn.FunctionArn) != "arn:aws:lambda:"+in.Config.Region+":"+in.Config.Account+":function:process" {
+		t.Errorf("function ARN %s", aws.ToString(fn.FunctionArn))
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out, err := in.CloudTrail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
+			{AttributeKey: cttypes.LookupAttributeKeyEventSource, AttributeValue: aws.String("lambda.amazonaws.com")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Events) == 1 && aws.ToString(out.Events[0].EventName) == "CreateFunction20150331" &&
+			strings.Contains(aws.ToString(out.Events[0].CloudTrailEvent), `"functionName":"process"`) {
+			rec := aws.ToString(out.Events[0].CloudTrailEvent)
+			if strings.Contains(rec, "hunter2") || strings.Contains(rec, "UEsD") || !strings.Contains(rec, `"zipFile":"HIDDEN_DUE_TO_SECURITY_REASONS"`) {
+				t.Errorf("the record holds the code or an environment variable: %s", rec)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the history shows %+v", out.Events)
+		}
+	}
+}
