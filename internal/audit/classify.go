@@ -84,7 +84,7 @@ var lambdaEventNames = map[string]string{
 	"GetFunction": "GetFunction20150331v2", "GetFunctionConfiguration": "GetFunctionConfiguration20150331v2",
 	"ListFunctions": "ListFunctions20150331", "UpdateFunctionCode": "UpdateFunctionCode20150331v2",
 	"UpdateFunctionConfiguration": "UpdateFunctionConfiguration20150331v2",
-	"AddPermission": "AddPermission20150331v2", "RemovePermission": "RemovePermission20150331v2",
+	"AddPermission":               "AddPermission20150331v2", "RemovePermission": "RemovePermission20150331v2",
 	"GetPolicy": "GetPolicy20150331v2", "TagResource": "TagResource20170331v2", "UntagResource": "UntagResource20170331v2",
 	"ListTags": "ListTags20170331", "CreateEventSourceMapping": "CreateEventSourceMapping20150331",
 	"UpdateEventSourceMapping": "UpdateEventSourceMapping20150331", "DeleteEventSourceMapping": "DeleteEventSourceMapping20150331",

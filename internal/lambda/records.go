@@ -89,7 +89,9 @@ func functionsGroup(sc scope.Scope) string {
 	return "fn." + store.Token(sc.Account) + "." + store.Token(sc.Region)
 }
 
-func functionKey(sc scope.Scope, name string) string { return functionsGroup(sc) + "." + store.Token(name) }
+func functionKey(sc scope.Scope, name string) string {
+	return functionsGroup(sc) + "." + store.Token(name)
+}
 
 // get returns the function, or nil.
 func (r *records) get(ctx context.Context, sc scope.Scope, name string) (*Function, error) {

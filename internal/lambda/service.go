@@ -87,7 +87,7 @@ var runtimes = map[string]bool{"provided.al2023": true, "provided.al2": true, "p
 var (
 	nameRe = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 	// A function named by its name, partial ARN or ARN, as Lambda accepts it.
-	refRe = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:([a-z0-9-]+):)?(\d{12}:)?(function:)?([a-zA-Z0-9_-]{1,64})(:(\$LATEST|[a-zA-Z0-9_-]+))?$`)
+	refRe  = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:([a-z0-9-]+):)?(\d{12}:)?(function:)?([a-zA-Z0-9_-]{1,64})(:(\$LATEST|[a-zA-Z0-9_-]+))?$`)
 	roleRe = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
 )
 
