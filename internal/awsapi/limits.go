@@ -20,8 +20,12 @@ const (
 	// DefaultRequestLimit bounds every other operation: names, ARNs, descriptions, up to 50
 	// tags and an 8 KiB policy, with room to spare; AWS's management calls are far smaller.
 	DefaultRequestLimit = 128 << 10
+	// invokeLimit bounds a Lambda Invoke: its 6 MB synchronous payload.
+	invokeLimit = 6 << 20
+	// codeLimit bounds a Lambda function's zip uploaded in the request: 50 MB, base64 in JSON.
+	codeLimit = 70 << 20
 	// MaxRequestLimit is the largest bound of any operation.
-	MaxRequestLimit = payloadLimit
+	MaxRequestLimit = codeLimit
 )
 
 // requestLimits is the one table of request bounds: per service (ServiceConfig.Name), the
@@ -43,6 +47,11 @@ var requestLimits = map[string]map[string]int64{
 		"SendMessageBatch": payloadLimit,
 	},
 	"cloudtrail": {},
+	"lambda": {
+		"Invoke":             invokeLimit,
+		"CreateFunction":     codeLimit,
+		"UpdateFunctionCode": codeLimit,
+	},
 }
 
 // RequestLimit returns the largest request body the server accepts for operation op of

@@ -269,7 +269,7 @@ func TestRequestLimits(t *testing.T) {
 		{"AWSEvents.DeleteRule", awsapi.DefaultRequestLimit + 1, 413},
 		{"AWSEvents.DeleteRule", 1_200_000, 413},
 		{"AWSEvents.PutEvents", 800 << 10, 200},
-		{"AWSEvents.PutEvents", awsapi.MaxRequestLimit + 1, 413},
+		{"AWSEvents.PutEvents", awsapi.RequestLimit("events", "PutEvents") + 1, 413},
 		{"AmazonSQS.SendMessageBatch", 800 << 10, 200},
 		{"AWSEvents.NoSuchOperation", awsapi.DefaultRequestLimit + 1, 413},
 	} {

@@ -1,6 +1,8 @@
 package function
 
 import (
+	"github.com/conveyor/conveyor/internal/procgroup"
+
 	"bytes"
 	"context"
 	"errors"
@@ -55,7 +57,7 @@ func (f *Invoker) runLocal(ctx context.Context, fn *local, a ARN, job *delivery.
 
 	argv := command(fn.spec.Command)
 	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
-	ownGroup(cmd)
+	procgroup.Own(cmd)
 	cmd.WaitDelay = 2 * time.Second
 	cmd.Env = f.environ(fn, inv)
 	cmd.Stdin = bytes.NewReader(job.Payload)

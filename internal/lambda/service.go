@@ -7,10 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -33,13 +36,18 @@ type Config struct {
 	Account, Region string
 	Clock           clock.Clock
 	Logger          *slog.Logger
+	// CodeDir is where functions' code is unpacked to run (default: a directory under the
+	// system's temporary one).
+	CodeDir string
 }
 
-// Service serves the Lambda API.
+// Service serves the Lambda API and runs the functions.
 type Service struct {
-	cfg  Config
-	recs *records
-	log  *slog.Logger
+	cfg    Config
+	recs   *records
+	log    *slog.Logger
+	rt     *runtimes
+	cancel context.CancelFunc
 }
 
 // New opens the functions' bucket and code store.
@@ -54,15 +62,30 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Clock = clock.Or(cfg.Clock)
+	if cfg.CodeDir == "" {
+		cfg.CodeDir = filepath.Join(os.TempDir(), "conveyor-lambda")
+	}
+	if err := os.MkdirAll(cfg.CodeDir, 0o700); err != nil {
+		return nil, fmt.Errorf("lambda: code directory: %w", err)
+	}
 	recs, err := openRecords(ctx, cfg.JetStream, cfg.Replicas, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, recs: recs, log: cfg.Logger.With("component", "lambda")}, nil
+	s := &Service{cfg: cfg, recs: recs, log: cfg.Logger.With("component", "lambda")}
+	s.rt = newRuntimes(cfg.CodeDir, func(ctx context.Context, name string) ([]byte, error) { return recs.obj.GetBytes(ctx, name) }, s.log)
+	var run context.Context
+	run, s.cancel = context.WithCancel(context.Background())
+	go s.rt.reap(run)
+	return s, nil
 }
 
-// Close stops the functions' in-memory view.
-func (s *Service) Close() { s.recs.view.Close() }
+// Close stops the functions' processes and in-memory view.
+func (s *Service) Close() {
+	s.cancel()
+	s.rt.close()
+	s.recs.view.Close()
+}
 
 // Register adds the operations to svc (awsapi.NewLambda()).
 func (s *Service) Register(svc *awsapi.Service) {
@@ -71,6 +94,7 @@ func (s *Service) Register(svc *awsapi.Service) {
 	awsapi.HandleREST(svc, "GetFunction", http.MethodGet, "/2015-03-31/functions/{FunctionName}", 0, s.GetFunction)
 	awsapi.HandleREST(svc, "GetFunctionConfiguration", http.MethodGet, "/2015-03-31/functions/{FunctionName}/configuration", 0, s.GetFunctionConfiguration)
 	awsapi.HandleREST(svc, "DeleteFunction", http.MethodDelete, "/2015-03-31/functions/{FunctionName}", http.StatusNoContent, s.DeleteFunction)
+	awsapi.HandleREST(svc, "Invoke", http.MethodPost, "/2015-03-31/functions/{FunctionName}/invocations", 0, s.Invoke)
 }
 
 func (s *Service) scopeOf(ctx context.Context) scope.Scope {
@@ -82,7 +106,7 @@ func FunctionARN(sc scope.Scope, name string) string { return sc.ARN("lambda", "
 
 // Runtimes Conveyor runs: AWS's OS-only runtimes (an executable bootstrap, the Runtime API)
 // and its own, a command given the event on standard input.
-var runtimes = map[string]bool{"provided.al2023": true, "provided.al2": true, "provided": true, "conveyor.command": true}
+var supportedRuntimes = map[string]bool{"provided.al2023": true, "provided.al2": true, "provided": true, "conveyor.command": true}
 
 var (
 	nameRe = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
@@ -173,7 +197,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if in.Runtime == nil {
 		return nil, invalid("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
 	}
-	if !runtimes[*in.Runtime] {
+	if !supportedRuntimes[*in.Runtime] {
 		return nil, invalid("The runtime parameter of %s is not supported by Conveyor (provided.al2023, provided.al2 or conveyor.command).", *in.Runtime)
 	}
 	if *in.Runtime == "conveyor.command" && (in.Handler == nil || *in.Handler == "") {
@@ -365,4 +389,79 @@ func (s *Service) DeleteFunction(ctx context.Context, in *FunctionRef) (*struct{
 		s.log.WarnContext(ctx, "lambda: delete a function's code", "function", gone.FunctionArn, "err", err)
 	}
 	return nil, nil
+}
+
+// ---- Invoke ----
+
+// InvokeInput is Lambda's InvocationRequest.
+type InvokeInput struct {
+	FunctionName   string  `json:"-" uri:"FunctionName"`
+	InvocationType string  `json:"-" header:"X-Amz-Invocation-Type"`
+	LogType        string  `json:"-" header:"X-Amz-Log-Type"`
+	ClientContext  string  `json:"-" header:"X-Amz-Client-Context"`
+	Qualifier      *string `json:"-" query:"Qualifier"`
+	Payload        []byte  `json:"-" payload:""`
+}
+
+// InvokeOutput is Lambda's InvocationResponse.
+type InvokeOutput struct {
+	StatusCode      int    `json:"-" status:""`
+	FunctionError   string `json:"-" header:"X-Amz-Function-Error"`
+	LogResult       string `json:"-" header:"X-Amz-Log-Result"`
+	ExecutedVersion string `json:"-" header:"X-Amz-Executed-Version"`
+	Payload         []byte `json:"-" payload:""`
+}
+
+// Invoke runs a function: RequestResponse waits for its answer (200, with
+// X-Amz-Function-Error when it failed and the last 4 KB of its output in X-Amz-Log-Result
+// with LogType Tail), Event runs it in the background (202), DryRun only checks (204).
+func (s *Service) Invoke(ctx context.Context, in *InvokeInput) (*InvokeOutput, error) {
+	typ := in.InvocationType
+	if typ == "" {
+		typ = "RequestResponse"
+	}
+	if typ != "RequestResponse" && typ != "Event" && typ != "DryRun" {
+		return nil, awsapi.Errorf("ValidationException", "1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: "+
+			"Member must satisfy enum value set: [Event, RequestResponse, DryRun]", in.InvocationType)
+	}
+	if in.LogType != "" && in.LogType != "None" && in.LogType != "Tail" {
+		return nil, awsapi.Errorf("ValidationException", "1 validation error detected: Value '%s' at 'logType' failed to satisfy constraint: "+
+			"Member must satisfy enum value set: [None, Tail]", in.LogType)
+	}
+	payload := in.Payload
+	if len(bytes.TrimSpace(payload)) == 0 {
+		payload = []byte("{}")
+	}
+	if !json.Valid(payload) {
+		return nil, awsapi.Errorf("InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: Unexpected character")
+	}
+	f, err := s.function(ctx, FunctionRef{FunctionName: in.FunctionName, Qualifier: in.Qualifier})
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case "DryRun":
+		return &InvokeOutput{StatusCode: http.StatusNoContent}, nil
+	case "Event":
+		go func() {
+			ctx := context.WithoutCancel(ctx)
+			res, err := s.rt.invoke(ctx, f, payload)
+			switch {
+			case err != nil:
+				s.log.ErrorContext(ctx, "lambda: asynchronous invocation failed", "function", f.FunctionArn, "err", err)
+			case res.fnError != "":
+				s.log.WarnContext(ctx, "lambda: asynchronous invocation ended in an error", "function", f.FunctionArn, "payload", string(res.payload))
+			}
+		}()
+		return &InvokeOutput{StatusCode: http.StatusAccepted}, nil
+	}
+	res, err := s.rt.invoke(ctx, f, payload)
+	if err != nil {
+		return nil, err
+	}
+	out := &InvokeOutput{StatusCode: http.StatusOK, FunctionError: res.fnError, ExecutedVersion: f.Version, Payload: res.payload}
+	if in.LogType == "Tail" {
+		out.LogResult = base64.StdEncoding.EncodeToString(res.tail)
+	}
+	return out, nil
 }

@@ -44,9 +44,9 @@ func zipOf(t *testing.T, files map[string]string) []byte {
 
 func client(t *testing.T) *lambda.Client {
 	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svc, err := conveyorlambda.New(context.Background(), conveyorlambda.Config{JetStream: storetest.Open(t).JetStream(),
-		Account: "123456789012", Region: "us-east-1", Logger: quiet})
+		Account: "123456789012", Region: "us-east-1", Logger: quiet, CodeDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

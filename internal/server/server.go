@@ -302,8 +302,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.queues.Register(queues, conveyorQueues)
 	s.registry.MustRegister(s.queues.Collector())
 	// The Lambda API: functions kept in the store.
+	codeDir := ""
+	if cfg.DataDir != "" {
+		codeDir = filepath.Join(cfg.DataDir, "lambda")
+	}
 	if s.lambda, err = lambda.New(ctx, lambda.Config{JetStream: s.store.JetStream(), Replicas: s.store.Replicas(),
-		Account: cfg.Account, Region: cfg.Region, Logger: cfg.Logger}); err != nil {
+		Account: cfg.Account, Region: cfg.Region, Logger: cfg.Logger, CodeDir: codeDir}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	functions := awsapi.NewLambda()

@@ -1,0 +1,172 @@
+package lambda_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+var (
+	echoOnce sync.Once
+	echoZip  []byte
+	echoErr  error
+)
+
+// echoBootstrap builds lambdatest/echo, an aws-lambda-go handler, as a function's bootstrap
+// and zips it, as a user deploys a Go function to provided.al2023.
+func echoBootstrap(t *testing.T) []byte {
+	t.Helper()
+	echoOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "conveyor-echo-")
+		if err != nil {
+			echoErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		bin := filepath.Join(dir, "bootstrap")
+		cmd := exec.Command("go", "build", "-o", bin, "github.com/conveyor/conveyor/internal/lambda/lambdatest/echo")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			echoErr = err
+			echoZip = out
+			return
+		}
+		data, err := os.ReadFile(bin)
+		if err != nil {
+			echoErr = err
+			return
+		}
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+		h.SetMode(0o755)
+		w, err := zw.CreateHeader(h)
+		if err == nil {
+			_, err = w.Write(data)
+		}
+		if err == nil {
+			err = zw.Close()
+		}
+		echoZip, echoErr = buf.Bytes(), err
+	})
+	if echoErr != nil {
+		t.Fatalf("build the echo handler: %v %s", echoErr, echoZip)
+	}
+	return echoZip
+}
+
+type echoAnswer struct {
+	Greeting, Function, RequestID, Stage string
+	Pid                                  int
+}
+
+// An aws-lambda-go handler runs unchanged through the Runtime API: answers, errors in
+// Lambda's shape, the log tail, a timeout, and a warm process reused.
+func TestInvokeGoHandler(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("echo"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: echoBootstrap(t)},
+		Timeout: aws.Int32(2), Environment: &types.Environment{Variables: map[string]string{"STAGE": "test"}}}); err != nil {
+		t.Fatal(err)
+	}
+	invoke := func(payload string, tail bool) *lambda.InvokeOutput {
+		t.Helper()
+		in := &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(payload)}
+		if tail {
+			in.LogType = types.LogTypeTail
+		}
+		out, err := c.Invoke(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	out := invoke(`{"name":"ada"}`, true)
+	var a echoAnswer
+	if err := json.Unmarshal(out.Payload, &a); err != nil || out.FunctionError != nil || a.Greeting != "hello ada" ||
+		a.Function != "echo" || a.RequestID == "" || a.Stage != "test" || aws.ToString(out.ExecutedVersion) != "$LATEST" {
+		t.Fatalf("answer %s (%v), error %v", out.Payload, err, aws.ToString(out.FunctionError))
+	}
+	if logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(logs), "handling ada") {
+		t.Errorf("log tail %q", logs)
+	}
+	// The same process answers the next invocation.
+	var b echoAnswer
+	_ = json.Unmarshal(invoke(`{"name":"bob"}`, false).Payload, &b)
+	if b.Pid != a.Pid || b.RequestID == a.RequestID {
+		t.Errorf("second invocation: pid %d (first %d), request %s", b.Pid, a.Pid, b.RequestID)
+	}
+	out = invoke(`{"name":"x","fail":true}`, false)
+	var e struct{ ErrorMessage, ErrorType string }
+	if err := json.Unmarshal(out.Payload, &e); err != nil || aws.ToString(out.FunctionError) != "Unhandled" || e.ErrorMessage != "asked to fail" {
+		t.Errorf("failure: %s %v", out.Payload, aws.ToString(out.FunctionError))
+	}
+	out = invoke(`{"name":"slow","sleepMs":5000}`, false)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Task timed out after 2.00 seconds") {
+		t.Errorf("timeout: %s %v", out.Payload, aws.ToString(out.FunctionError))
+	}
+	// After a timeout, a new process answers.
+	var d echoAnswer
+	_ = json.Unmarshal(invoke(`{"name":"again"}`, false).Payload, &d)
+	if d.Greeting != "hello again" || d.Pid == a.Pid {
+		t.Errorf("after the timeout: %+v", d)
+	}
+	// Event and DryRun.
+	ev, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{}`)})
+	if err != nil || ev.StatusCode != 202 {
+		t.Errorf("Event: %+v %v", ev, err)
+	}
+	dry, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: types.InvocationTypeDryRun})
+	if err != nil || dry.StatusCode != 204 {
+		t.Errorf("DryRun: %+v %v", dry, err)
+	}
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`not json`)})
+	wantCode(t, "payload not JSON", err, "InvalidRequestContentException")
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("nope")})
+	wantCode(t, "missing function", err, "ResourceNotFoundException")
+}
+
+// A conveyor.command function is a command: the payload on its standard input, its standard
+// output the answer, a non-zero exit a failure.
+func TestInvokeCommand(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "upper.sh"}
+	h.SetMode(0o755)
+	w, _ := zw.CreateHeader(h)
+	_, _ = w.Write([]byte("#!/bin/sh\ntr a-z A-Z\necho done >&2\n[ \"$FAIL\" = yes ] && exit 3\nexit 0\n"))
+	_ = zw.Close()
+	for name, env := range map[string]string{"upper": "no", "failing": "yes"} {
+		if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Role: aws.String(role),
+			Runtime: "conveyor.command", Handler: aws.String("./upper.sh"), Code: &types.FunctionCode{ZipFile: buf.Bytes()},
+			Environment: &types.Environment{Variables: map[string]string{"FAIL": env}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("upper"), Payload: []byte(`{"a":"b"}`), LogType: types.LogTypeTail})
+	if err != nil || string(out.Payload) != "{\"A\":\"B\"}" || out.FunctionError != nil {
+		t.Fatalf("command: %q %v %v", out.Payload, aws.ToString(out.FunctionError), err)
+	}
+	if logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(logs), "done") {
+		t.Errorf("log tail %q", logs)
+	}
+	out, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("failing"), Payload: []byte(`{}`)})
+	if err != nil || aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "exit status 3") {
+		t.Errorf("failing command: %q %v %v", out.Payload, aws.ToString(out.FunctionError), err)
+	}
+}

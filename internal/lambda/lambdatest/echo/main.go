@@ -1,0 +1,44 @@
+// Command echo is a Lambda handler built with aws-lambda-go: it answers its event with the
+// function's name and request id, fails when asked to, sleeps when asked to, and prints to
+// standard output (the function's log).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+type event struct {
+	Name  string `json:"name"`
+	Fail  bool   `json:"fail"`
+	Sleep int    `json:"sleepMs"`
+}
+
+type answer struct {
+	Greeting  string `json:"greeting"`
+	Function  string `json:"function"`
+	RequestID string `json:"requestId"`
+	Pid       int    `json:"pid"`
+	Stage     string `json:"stage"`
+}
+
+func handle(ctx context.Context, e event) (answer, error) {
+	lc, _ := lambdacontext.FromContext(ctx)
+	fmt.Printf("handling %s\n", e.Name)
+	if e.Sleep > 0 {
+		time.Sleep(time.Duration(e.Sleep) * time.Millisecond)
+	}
+	if e.Fail {
+		return answer{}, errors.New("asked to fail")
+	}
+	return answer{Greeting: "hello " + e.Name, Function: lambdacontext.FunctionName, RequestID: lc.AwsRequestID,
+		Pid: os.Getpid(), Stage: os.Getenv("STAGE")}, nil
+}
+
+func main() { lambda.Start(handle) }

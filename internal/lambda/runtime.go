@@ -1,0 +1,547 @@
+package lambda
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/conveyor/conveyor/internal/procgroup"
+)
+
+// The Lambda Runtime API (version 2018-06-01), as a function's bootstrap calls it at
+// AWS_LAMBDA_RUNTIME_API: GET invocation/next blocks until an invocation is handed to the
+// process, POST invocation/{id}/response or /error answers it, POST init/error says the
+// runtime could not start. Each process has its own endpoint on loopback, so the endpoint
+// knows which process calls.
+const runtimePrefix = "/2018-06-01/runtime/"
+
+// maxProcesses is how many processes of one function run at once (Lambda's reserved
+// concurrency, by default); idleAfter is how long an idle process is kept warm.
+const (
+	maxProcesses = 10
+	idleAfter    = 10 * time.Minute
+	tailBytes    = 4096
+)
+
+// result is how an invocation ended.
+type result struct {
+	payload []byte
+	// fnError is the X-Amz-Function-Error of a failed invocation ("Unhandled"), "" on success.
+	fnError string
+	// tail is the process's last output during the invocation.
+	tail []byte
+}
+
+// invocation is one Invoke handed to a process.
+type invocation struct {
+	id       string
+	arn      string
+	payload  []byte
+	deadline time.Time
+	done     chan result
+}
+
+// proc is one running bootstrap and its Runtime API endpoint.
+type proc struct {
+	fn   *Function
+	cmd  *exec.Cmd
+	srv  *http.Server
+	next chan *invocation
+	out  *tail
+	// exited is closed when the process has ended.
+	exited chan struct{}
+
+	mu   sync.Mutex
+	cur  *invocation
+	used time.Time
+}
+
+// runtimes runs the processes of every function.
+type runtimes struct {
+	dir string // where code is unpacked, by its sha
+	log *slog.Logger
+	get func(ctx context.Context, object string) ([]byte, error)
+
+	mu    sync.Mutex
+	idle  map[string][]*proc // by function ARN and revision
+	count map[string]int     // processes running, by the same key
+	wake  map[string]chan struct{}
+	done  bool
+}
+
+func newRuntimes(dir string, get func(context.Context, string) ([]byte, error), log *slog.Logger) *runtimes {
+	return &runtimes{dir: dir, log: log, get: get, idle: map[string][]*proc{}, count: map[string]int{}, wake: map[string]chan struct{}{}}
+}
+
+func poolKey(f *Function) string { return f.FunctionArn + "#" + f.RevisionId }
+
+// invoke runs payload through f and returns how it ended. A failure of Conveyor's own (the
+// code cannot be unpacked) is an error; a failure of the function is a result with fnError.
+func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte) (result, error) {
+	dir, err := r.unpack(ctx, f)
+	if err != nil {
+		return result{}, err
+	}
+	inv := &invocation{id: uuid.NewString(), arn: f.FunctionArn, payload: payload,
+		deadline: time.Now().Add(time.Duration(f.Timeout) * time.Second), done: make(chan result, 1)}
+	if f.Runtime == "conveyor.command" {
+		return r.runCommand(ctx, f, dir, inv), nil
+	}
+	p, err := r.acquire(ctx, f, dir)
+	if err != nil {
+		return result{}, err
+	}
+	mark := p.out.mark()
+	select {
+	case p.next <- inv:
+	case <-p.exited:
+		r.release(p, false)
+		return r.failed(inv, p.out.since(mark), "Runtime.ExitError", "The runtime exited before it took the invocation."), nil
+	case <-ctx.Done():
+		r.release(p, true)
+		return result{}, ctx.Err()
+	}
+	timer := time.NewTimer(time.Until(inv.deadline))
+	defer timer.Stop()
+	select {
+	case res := <-inv.done:
+		res.tail = p.out.since(mark)
+		r.release(p, true)
+		return res, nil
+	case <-p.exited:
+		r.release(p, false)
+		return r.failed(inv, p.out.since(mark), "Runtime.ExitError", "RequestId: "+inv.id+" Error: Runtime exited without providing a reason"), nil
+	case <-timer.C:
+		p.kill()
+		r.release(p, false)
+		msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, float64(f.Timeout))
+		return r.failed(inv, p.out.since(mark), "", msg), nil
+	case <-ctx.Done():
+		p.kill()
+		r.release(p, false)
+		return result{}, ctx.Err()
+	}
+}
+
+// failed is the result of an invocation the function did not answer: Lambda's error payload.
+func (r *runtimes) failed(inv *invocation, tail []byte, errType, msg string) result {
+	body := map[string]string{"errorMessage": msg}
+	if errType != "" {
+		body["errorType"] = errType
+	}
+	b, _ := json.Marshal(body)
+	return result{payload: b, fnError: "Unhandled", tail: tail}
+}
+
+// acquire returns an idle process of f, or starts one; at most maxProcesses run at once, and
+// a caller beyond them waits for one to be free.
+func (r *runtimes) acquire(ctx context.Context, f *Function, dir string) (*proc, error) {
+	key := poolKey(f)
+	for {
+		r.mu.Lock()
+		if r.done {
+			r.mu.Unlock()
+			return nil, errors.New("lambda: shutting down")
+		}
+		if ps := r.idle[key]; len(ps) > 0 {
+			p := ps[len(ps)-1]
+			r.idle[key] = ps[:len(ps)-1]
+			r.mu.Unlock()
+			select {
+			case <-p.exited:
+				r.release(p, false)
+				continue
+			default:
+				return p, nil
+			}
+		}
+		if r.count[key] < maxProcesses {
+			r.count[key]++
+			r.mu.Unlock()
+			p, err := r.start(f, dir)
+			if err != nil {
+				r.mu.Lock()
+				r.count[key]--
+				r.mu.Unlock()
+				return nil, err
+			}
+			return p, nil
+		}
+		wake := r.wake[key]
+		if wake == nil {
+			wake = make(chan struct{})
+			r.wake[key] = wake
+		}
+		r.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// release hands p back (keep) or lets it go, and wakes a waiting caller.
+func (r *runtimes) release(p *proc, keep bool) {
+	key := poolKey(p.fn)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	select {
+	case <-p.exited:
+		keep = false
+	default:
+	}
+	if keep && !r.done {
+		p.mu.Lock()
+		p.used = time.Now()
+		p.mu.Unlock()
+		r.idle[key] = append(r.idle[key], p)
+	} else {
+		r.count[key]--
+		go p.stop()
+	}
+	if w := r.wake[key]; w != nil {
+		close(w)
+		delete(r.wake, key)
+	}
+}
+
+// start runs f's bootstrap with its own Runtime API endpoint.
+func (r *runtimes) start(f *Function, dir string) (*proc, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("lambda: runtime API endpoint: %w", err)
+	}
+	p := &proc{fn: f, next: make(chan *invocation), out: &tail{}, exited: make(chan struct{}), used: time.Now()}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+runtimePrefix+"invocation/next", p.handleNext)
+	mux.HandleFunc("POST "+runtimePrefix+"invocation/{id}/response", p.handleResponse)
+	mux.HandleFunc("POST "+runtimePrefix+"invocation/{id}/error", p.handleError)
+	mux.HandleFunc("POST "+runtimePrefix+"init/error", p.handleInitError)
+	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.srv.Serve(ln) }()
+
+	p.cmd = exec.Command(filepath.Join(dir, "bootstrap"))
+	p.cmd.Dir = dir
+	p.cmd.Env = environ(f, dir, ln.Addr().String())
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	procgroup.Own(p.cmd)
+	if err := p.cmd.Start(); err != nil {
+		_ = p.srv.Close()
+		return nil, fmt.Errorf("lambda: start the bootstrap of %s: %w", f.FunctionName, err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.exited)
+	}()
+	r.log.Debug("lambda: runtime started", "function", f.FunctionArn, "pid", p.cmd.Process.Pid)
+	return p, nil
+}
+
+// environ is what a function's process sees: Lambda's variables and the function's own.
+func environ(f *Function, dir, api string) []string {
+	a, _ := strings.CutPrefix(f.FunctionArn, "arn:aws:lambda:")
+	region, _, _ := strings.Cut(a, ":")
+	env := []string{"PATH=" + os.Getenv("PATH"), "LANG=en_US.UTF-8", "TZ=:UTC",
+		"AWS_LAMBDA_RUNTIME_API=" + api, "_HANDLER=" + f.Handler, "LAMBDA_TASK_ROOT=" + dir,
+		"AWS_LAMBDA_FUNCTION_NAME=" + f.FunctionName, "AWS_LAMBDA_FUNCTION_VERSION=" + f.Version,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(f.MemorySize),
+		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + f.FunctionName, "AWS_LAMBDA_LOG_STREAM_NAME=conveyor",
+		"AWS_REGION=" + region, "AWS_DEFAULT_REGION=" + region, "AWS_EXECUTION_ENV=AWS_Lambda_" + f.Runtime}
+	if f.Environment != nil {
+		for k, v := range f.Environment.Variables {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// kill ends the process (and its children).
+func (p *proc) kill() {
+	if p.cmd.Process != nil {
+		procgroup.Kill(p.cmd)
+	}
+}
+
+// stop kills the process and closes its endpoint.
+func (p *proc) stop() {
+	p.kill()
+	<-p.exited
+	_ = p.srv.Close()
+}
+
+func (p *proc) handleNext(w http.ResponseWriter, r *http.Request) {
+	select {
+	case inv := <-p.next:
+		p.mu.Lock()
+		p.cur = inv
+		p.mu.Unlock()
+		h := w.Header()
+		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+		h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.arn)
+		h.Set("Lambda-Runtime-Trace-Id", "Root=1-"+strconv.FormatInt(time.Now().Unix(), 16)+"-"+strings.ReplaceAll(inv.id, "-", "")[:24]+";Sampled=0")
+		h.Set("Content-Type", "application/json")
+		_, _ = w.Write(inv.payload)
+	case <-r.Context().Done():
+	case <-p.exited:
+	}
+}
+
+// current returns the invocation with id the process is working on, or nil.
+func (p *proc) current(id string) *invocation {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur == nil || p.cur.id != id {
+		return nil
+	}
+	inv := p.cur
+	p.cur = nil
+	return inv
+}
+
+func (p *proc) handleResponse(w http.ResponseWriter, r *http.Request) {
+	inv := p.current(r.PathValue("id"))
+	if inv == nil {
+		runtimeError(w, http.StatusBadRequest, "InvalidRequestID", "The invocation is not the one this runtime is working on.")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 6<<20+1))
+	if err != nil || len(body) > 6<<20 {
+		inv.done <- result{payload: []byte(`{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}`), fnError: "Unhandled"}
+		runtimeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The response is over 6 MB.")
+		return
+	}
+	inv.done <- result{payload: body}
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = io.WriteString(w, `{"status":"OK"}`)
+}
+
+func (p *proc) handleError(w http.ResponseWriter, r *http.Request) {
+	inv := p.current(r.PathValue("id"))
+	if inv == nil {
+		runtimeError(w, http.StatusBadRequest, "InvalidRequestID", "The invocation is not the one this runtime is working on.")
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if !json.Valid(body) {
+		b, _ := json.Marshal(map[string]string{"errorMessage": string(body), "errorType": r.Header.Get("Lambda-Runtime-Function-Error-Type")})
+		body = b
+	}
+	inv.done <- result{payload: body, fnError: "Unhandled"}
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = io.WriteString(w, `{"status":"OK"}`)
+}
+
+func (p *proc) handleInitError(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	p.out.Write(append([]byte("init error: "), append(body, '\n')...))
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = io.WriteString(w, `{"status":"OK"}`)
+	go p.kill() // the invocation waiting for it fails as the process exits
+}
+
+func runtimeError(w http.ResponseWriter, status int, typ, msg string) {
+	b, _ := json.Marshal(map[string]string{"errorType": typ, "errorMessage": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// runCommand runs a conveyor.command function: its Handler, in its code's directory, with the
+// payload on standard input; standard output is the answer, and a non-zero exit a failure.
+func (r *runtimes) runCommand(ctx context.Context, f *Function, dir string, inv *invocation) result {
+	ctx, cancel := context.WithDeadline(ctx, inv.deadline)
+	defer cancel()
+	argv := strings.Fields(f.Handler)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	if !strings.Contains(argv[0], "/") {
+		if _, err := os.Stat(filepath.Join(dir, argv[0])); err == nil {
+			cmd.Path = filepath.Join(dir, argv[0])
+		}
+	}
+	cmd.Dir = dir
+	cmd.Env = environ(f, dir, "")
+	cmd.Stdin = bytes.NewReader(inv.payload)
+	var stdout bytes.Buffer
+	logs := &tail{}
+	cmd.Stdout, cmd.Stderr = &stdout, logs
+	procgroup.Own(cmd)
+	err := cmd.Run()
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		return r.failed(inv, logs.since(0), "", fmt.Sprintf("%s %s Task timed out after %.2f seconds",
+			time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, float64(f.Timeout)))
+	case err != nil:
+		return r.failed(inv, logs.since(0), "Runtime.ExitError", "RequestId: "+inv.id+" Error: "+err.Error())
+	}
+	return result{payload: stdout.Bytes(), tail: logs.since(0)}
+}
+
+// unpack returns the directory holding f's code, unpacking its zip there the first time.
+func (r *runtimes) unpack(ctx context.Context, f *Function) (string, error) {
+	dir := filepath.Join(r.dir, strings.ReplaceAll(f.CodeObject, "/", "_"))
+	if _, err := os.Stat(filepath.Join(dir, ".unpacked")); err == nil {
+		return dir, nil
+	}
+	data, err := r.get(ctx, f.CodeObject)
+	if err != nil {
+		return "", fmt.Errorf("lambda: the code of %s: %w", f.FunctionName, err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return "", fmt.Errorf("lambda: unzip the code of %s: %w", f.FunctionName, err)
+	}
+	tmp, err := os.MkdirTemp(r.dir, "unpack-")
+	if err != nil {
+		return "", fmt.Errorf("lambda: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	for _, zf := range zr.File {
+		if err := extract(tmp, zf); err != nil {
+			return "", fmt.Errorf("lambda: unzip the code of %s: %w", f.FunctionName, err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ".unpacked"), nil, 0o600); err != nil {
+		return "", fmt.Errorf("lambda: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) {
+		if _, serr := os.Stat(filepath.Join(dir, ".unpacked")); serr != nil { // another call won the race
+			return "", fmt.Errorf("lambda: %w", err)
+		}
+	}
+	return dir, nil
+}
+
+// extract writes one zip entry under dir, refusing paths that leave it.
+func extract(dir string, zf *zip.File) error {
+	name := filepath.Clean(zf.Name)
+	if filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
+		return fmt.Errorf("entry %q leaves the code's directory", zf.Name)
+	}
+	path := filepath.Join(dir, name)
+	if zf.FileInfo().IsDir() {
+		return os.MkdirAll(path, 0o755)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	mode := zf.Mode().Perm()
+	if name == "bootstrap" || mode&0o111 != 0 {
+		mode = 0o755 // as Lambda runs bootstrap whatever the zip says
+	} else {
+		mode = 0o644
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, io.LimitReader(rc, 250<<20)); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// close stops every process.
+func (r *runtimes) close() {
+	r.mu.Lock()
+	r.done = true
+	var all []*proc
+	for _, ps := range r.idle {
+		all = append(all, ps...)
+	}
+	r.idle = map[string][]*proc{}
+	r.mu.Unlock()
+	for _, p := range all {
+		p.stop()
+	}
+}
+
+// reap stops processes idle for longer than idleAfter; it runs until ctx ends.
+func (r *runtimes) reap(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		var old []*proc
+		for key, ps := range r.idle {
+			kept := ps[:0]
+			for _, p := range ps {
+				p.mu.Lock()
+				stale := time.Since(p.used) > idleAfter
+				p.mu.Unlock()
+				if stale {
+					old = append(old, p)
+					r.count[key]--
+				} else {
+					kept = append(kept, p)
+				}
+			}
+			r.idle[key] = kept
+		}
+		r.mu.Unlock()
+		for _, p := range old {
+			p.stop()
+		}
+	}
+}
+
+// tail keeps the last output of a process, and how much it wrote in all.
+type tail struct {
+	mu    sync.Mutex
+	buf   []byte
+	total int
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.total += len(p)
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 2*tailBytes {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-tailBytes:]...)
+	}
+	return len(p), nil
+}
+
+// mark is the output's length so far.
+func (t *tail) mark() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.total
+}
+
+// since is the last tailBytes of what was written after mark.
+func (t *tail) since(mark int) []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := min(t.total-mark, len(t.buf), tailBytes)
+	return append([]byte(nil), t.buf[len(t.buf)-n:]...)
+}
