@@ -170,3 +170,23 @@ func TestInvokeCommand(t *testing.T) {
 		t.Errorf("failing command: %q %v %v", out.Payload, aws.ToString(out.FunctionError), err)
 	}
 }
+
+// A zip without a bootstrap that runs is the function's failure (Runtime.InvalidEntrypoint),
+// not the service's.
+func TestInvokeWithoutBootstrap(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("README")
+	_, _ = w.Write([]byte("no bootstrap here"))
+	_ = zw.Close()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("empty"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: buf.Bytes()}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("empty")})
+	if err != nil || aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Runtime.InvalidEntrypoint") {
+		t.Errorf("invoke: %s %v %v", out.Payload, aws.ToString(out.FunctionError), err)
+	}
+}

@@ -63,7 +63,7 @@ type proc struct {
 	cmd  *exec.Cmd
 	srv  *http.Server
 	next chan *invocation
-	out  *tail
+	out  *fileTail
 	// exited is closed when the process has ended.
 	exited chan struct{}
 
@@ -104,6 +104,12 @@ func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte) (res
 		return r.runCommand(ctx, f, dir, inv), nil
 	}
 	p, err := r.acquire(ctx, f, dir)
+	var notRunnable *exec.Error
+	if errors.As(err, &notRunnable) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+		// The code has no bootstrap that runs: the function's failure, as Lambda reports it.
+		return r.failed(inv, nil, "Runtime.InvalidEntrypoint", "RequestId: "+inv.id+" Error: Couldn't find valid bootstrap(s): ["+
+			filepath.Join(dir, "bootstrap")+"]"), nil
+	}
 	if err != nil {
 		return result{}, err
 	}
@@ -211,6 +217,7 @@ func (r *runtimes) release(p *proc, keep bool) {
 		p.mu.Lock()
 		p.used = time.Now()
 		p.mu.Unlock()
+		p.out.trim()
 		r.idle[key] = append(r.idle[key], p)
 	} else {
 		r.count[key]--
@@ -228,7 +235,12 @@ func (r *runtimes) start(f *Function, dir string) (*proc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lambda: runtime API endpoint: %w", err)
 	}
-	p := &proc{fn: f, next: make(chan *invocation), out: &tail{}, exited: make(chan struct{}), used: time.Now()}
+	out, err := newFileTail(filepath.Join(r.dir, "logs"))
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	p := &proc{fn: f, next: make(chan *invocation), out: out, exited: make(chan struct{}), used: time.Now()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+runtimePrefix+"invocation/next", p.handleNext)
 	mux.HandleFunc("POST "+runtimePrefix+"invocation/{id}/response", p.handleResponse)
@@ -240,10 +252,11 @@ func (r *runtimes) start(f *Function, dir string) (*proc, error) {
 	p.cmd = exec.Command(filepath.Join(dir, "bootstrap"))
 	p.cmd.Dir = dir
 	p.cmd.Env = environ(f, dir, ln.Addr().String())
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.Stdout, p.cmd.Stderr = p.out.f, p.out.f
 	procgroup.Own(p.cmd)
 	if err := p.cmd.Start(); err != nil {
 		_ = p.srv.Close()
+		p.out.close()
 		return nil, fmt.Errorf("lambda: start the bootstrap of %s: %w", f.FunctionName, err)
 	}
 	go func() {
@@ -284,6 +297,7 @@ func (p *proc) stop() {
 	p.kill()
 	<-p.exited
 	_ = p.srv.Close()
+	p.out.close()
 }
 
 func (p *proc) handleNext(w http.ResponseWriter, r *http.Request) {
@@ -351,7 +365,7 @@ func (p *proc) handleError(w http.ResponseWriter, r *http.Request) {
 
 func (p *proc) handleInitError(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	p.out.Write(append([]byte("init error: "), append(body, '\n')...))
+	_, _ = p.out.f.Write(append([]byte("init error: "), append(body, '\n')...))
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = io.WriteString(w, `{"status":"OK"}`)
 	go p.kill() // the invocation waiting for it fails as the process exits
@@ -544,4 +558,61 @@ func (t *tail) since(mark int) []byte {
 	defer t.mu.Unlock()
 	n := min(t.total-mark, len(t.buf), tailBytes)
 	return append([]byte(nil), t.buf[len(t.buf)-n:]...)
+}
+
+// fileTail is a process's output: a file the process appends to (O_APPEND), so that what it
+// wrote before it answered is there to read when the answer comes, with no pipe to drain.
+type fileTail struct {
+	f *os.File
+}
+
+func newFileTail(dir string) (*fileTail, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lambda: log directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "proc-*.log")
+	if err != nil {
+		return nil, fmt.Errorf("lambda: log file: %w", err)
+	}
+	// Reopened to append: the process's writes always land at the end, even after trim.
+	name := f.Name()
+	f.Close()
+	if f, err = os.OpenFile(name, os.O_RDWR|os.O_APPEND, 0o600); err != nil {
+		return nil, fmt.Errorf("lambda: log file: %w", err)
+	}
+	return &fileTail{f: f}, nil
+}
+
+// mark is the output's length so far.
+func (t *fileTail) mark() int {
+	st, err := t.f.Stat()
+	if err != nil {
+		return 0
+	}
+	return int(st.Size())
+}
+
+// since is the last tailBytes written after mark.
+func (t *fileTail) since(mark int) []byte {
+	end := t.mark()
+	from := max(mark, end-tailBytes)
+	if end <= from {
+		return nil
+	}
+	b := make([]byte, end-from)
+	n, _ := t.f.ReadAt(b, int64(from))
+	return b[:n]
+}
+
+// trim empties the file between invocations once it is large.
+func (t *fileTail) trim() {
+	if t.mark() > 1<<20 {
+		_ = t.f.Truncate(0)
+	}
+}
+
+func (t *fileTail) close() {
+	name := t.f.Name()
+	t.f.Close()
+	os.Remove(name)
 }

@@ -68,6 +68,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := os.MkdirAll(cfg.CodeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("lambda: code directory: %w", err)
 	}
+	// Absolute, as a process's path and working directory are taken from it.
+	abs, err := filepath.Abs(cfg.CodeDir)
+	if err != nil {
+		return nil, fmt.Errorf("lambda: code directory: %w", err)
+	}
+	cfg.CodeDir = abs
 	recs, err := openRecords(ctx, cfg.JetStream, cfg.Replicas, cfg.Logger)
 	if err != nil {
 		return nil, err
