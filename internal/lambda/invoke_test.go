@@ -26,7 +26,7 @@ var (
 
 // echoBootstrap builds lambdatest/echo, an aws-lambda-go handler, as a function's bootstrap
 // and zips it, as a user deploys a Go function to provided.al2023.
-func echoBootstrap(t *testing.T) []byte {
+func echoBootstrap(t testing.TB) []byte {
 	t.Helper()
 	echoOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "conveyor-echo-")

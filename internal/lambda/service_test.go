@@ -23,7 +23,7 @@ import (
 
 const role = "arn:aws:iam::123456789012:role/runner"
 
-func zipOf(t *testing.T, files map[string]string) []byte {
+func zipOf(t testing.TB, files map[string]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -42,7 +42,7 @@ func zipOf(t *testing.T, files map[string]string) []byte {
 	return buf.Bytes()
 }
 
-func client(t *testing.T) *lambda.Client {
+func client(t testing.TB) *lambda.Client {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svc, err := conveyorlambda.New(context.Background(), conveyorlambda.Config{JetStream: storetest.Open(t).JetStream(),
