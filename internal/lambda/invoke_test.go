@@ -190,3 +190,54 @@ func TestInvokeWithoutBootstrap(t *testing.T) {
 		t.Errorf("invoke: %s %v %v", out.Payload, aws.ToString(out.FunctionError), err)
 	}
 }
+
+// UpdateFunctionConfiguration and UpdateFunctionCode change what the next invocation runs.
+func TestUpdateFunction(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	mk := func(script string) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		h := &zip.FileHeader{Name: "run.sh"}
+		h.SetMode(0o755)
+		w, _ := zw.CreateHeader(h)
+		_, _ = w.Write([]byte(script))
+		_ = zw.Close()
+		return buf.Bytes()
+	}
+	created, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("f"), Role: aws.String(role),
+		Runtime: "conveyor.command", Handler: aws.String("./run.sh"), Code: &types.FunctionCode{ZipFile: mk("#!/bin/sh\necho one $WORD\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	say := func() string {
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("f")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out.Payload))
+	}
+	if got := say(); got != "one" {
+		t.Fatalf("first: %q", got)
+	}
+	conf, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("f"),
+		Environment: &types.Environment{Variables: map[string]string{"WORD": "two"}}, Timeout: aws.Int32(9)})
+	if err != nil || aws.ToInt32(conf.Timeout) != 9 || aws.ToString(conf.RevisionId) == aws.ToString(created.RevisionId) {
+		t.Fatalf("UpdateFunctionConfiguration: %+v %v", conf, err)
+	}
+	if got := say(); got != "one two" {
+		t.Errorf("after the configuration: %q", got)
+	}
+	code, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("f"), ZipFile: mk("#!/bin/sh\necho three $WORD\n")})
+	if err != nil || aws.ToString(code.CodeSha256) == aws.ToString(created.CodeSha256) {
+		t.Fatalf("UpdateFunctionCode: %+v %v", code, err)
+	}
+	if got := say(); got != "three two" {
+		t.Errorf("after the code: %q", got)
+	}
+	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("f"),
+		Description: aws.String("x"), RevisionId: created.RevisionId})
+	wantCode(t, "stale revision", err, "PreconditionFailedException")
+	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("f"), Timeout: aws.Int32(0)})
+	wantCode(t, "timeout 0", err, "ValidationException")
+}

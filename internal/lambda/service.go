@@ -101,6 +101,8 @@ func (s *Service) Register(svc *awsapi.Service) {
 	awsapi.HandleREST(svc, "GetFunctionConfiguration", http.MethodGet, "/2015-03-31/functions/{FunctionName}/configuration", 0, s.GetFunctionConfiguration)
 	awsapi.HandleREST(svc, "DeleteFunction", http.MethodDelete, "/2015-03-31/functions/{FunctionName}", http.StatusNoContent, s.DeleteFunction)
 	awsapi.HandleREST(svc, "Invoke", http.MethodPost, "/2015-03-31/functions/{FunctionName}/invocations", 0, s.Invoke)
+	awsapi.HandleREST(svc, "UpdateFunctionConfiguration", http.MethodPut, "/2015-03-31/functions/{FunctionName}/configuration", 0, s.UpdateFunctionConfiguration)
+	awsapi.HandleREST(svc, "UpdateFunctionCode", http.MethodPut, "/2015-03-31/functions/{FunctionName}/code", 0, s.UpdateFunctionCode)
 }
 
 func (s *Service) scopeOf(ctx context.Context) scope.Scope {
@@ -194,8 +196,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		}
 	}
 	if !roleRe.MatchString(*in.Role) {
-		return nil, awsapi.Errorf("ValidationException", "1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: "+
-			"Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+", *in.Role)
+		return nil, errRole(*in.Role)
 	}
 	if in.PackageType != nil && *in.PackageType == "Image" || in.Code.ImageUri != nil {
 		return nil, invalid("Conveyor runs functions packaged as Zip; container images are not supported.")
@@ -222,11 +223,8 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if in.MemorySize != nil {
 		memory = *in.MemorySize
 	}
-	if timeout < 1 || timeout > 900 {
-		return nil, awsapi.Errorf("ValidationException", "1 validation error detected: Value '%d' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1 and less than or equal to 900", timeout)
-	}
-	if memory < 128 || memory > 10240 {
-		return nil, invalid("'MemorySize' value failed to satisfy constraint: Member must have value greater than or equal to 128")
+	if err := checkLimits(timeout, memory); err != nil {
+		return nil, err
 	}
 	sum := sha256.Sum256(in.Code.ZipFile)
 	f := &Function{FunctionName: name, FunctionArn: FunctionARN(sc, name), Runtime: *in.Runtime, Role: *in.Role,
@@ -470,4 +468,156 @@ func (s *Service) Invoke(ctx context.Context, in *InvokeInput) (*InvokeOutput, e
 		out.LogResult = base64.StdEncoding.EncodeToString(res.tail)
 	}
 	return out, nil
+}
+
+// checkLimits refuses a timeout or memory size Lambda refuses.
+func checkLimits(timeout, memory int) error {
+	if timeout < 1 || timeout > 900 {
+		return awsapi.Errorf("ValidationException", "1 validation error detected: Value '%d' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1 and less than or equal to 900", timeout)
+	}
+	if memory < 128 || memory > 10240 {
+		return invalid("'MemorySize' value failed to satisfy constraint: Member must have value greater than or equal to 128")
+	}
+	return nil
+}
+
+// update changes a function in a compare-and-set loop: fn changes it in place; the function
+// gets a new RevisionId and LastModified. A RevisionId given must be the current one.
+func (s *Service) update(ctx context.Context, ref string, revision *string, fn func(f *Function) error) (*Function, error) {
+	sc, name, err := s.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	next, _, err := store.Mutate(ctx, s.recs.kv, functionKey(sc, name), codec, func(cur *Function, _ uint64) (*Function, error) {
+		if cur == nil {
+			return nil, notFound(FunctionARN(sc, name))
+		}
+		if revision != nil && *revision != cur.RevisionId {
+			return nil, awsapi.Errorf("PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. "+
+				"Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+		}
+		if err := fn(cur); err != nil {
+			return nil, err
+		}
+		cur.RevisionId = uuid.NewString()
+		cur.LastModified = s.cfg.Clock.Now().UTC().Format("2006-01-02T15:04:05.000-0700")
+		return cur, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return next.shown(), nil
+}
+
+// UpdateFunctionConfigurationInput is Lambda's UpdateFunctionConfigurationRequest (the
+// members Conveyor reads).
+type UpdateFunctionConfigurationInput struct {
+	FunctionName string       `json:"-" uri:"FunctionName"`
+	Role         *string      `json:"Role"`
+	Handler      *string      `json:"Handler"`
+	Description  *string      `json:"Description"`
+	Timeout      *int         `json:"Timeout"`
+	MemorySize   *int         `json:"MemorySize"`
+	Environment  *Environment `json:"Environment"`
+	Runtime      *string      `json:"Runtime"`
+	RevisionId   *string      `json:"RevisionId"`
+}
+
+// UpdateFunctionConfiguration changes the members given and leaves the others; the next
+// invocations run in new processes.
+func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateFunctionConfigurationInput) (*Function, error) {
+	if in.Role != nil && !roleRe.MatchString(*in.Role) {
+		return nil, errRole(*in.Role)
+	}
+	if in.Runtime != nil && !supportedRuntimes[*in.Runtime] {
+		return nil, invalid("The runtime parameter of %s is not supported by Conveyor (provided.al2023, provided.al2 or conveyor.command).", *in.Runtime)
+	}
+	return s.update(ctx, in.FunctionName, in.RevisionId, func(f *Function) error {
+		timeout, memory := f.Timeout, f.MemorySize
+		if in.Timeout != nil {
+			timeout = *in.Timeout
+		}
+		if in.MemorySize != nil {
+			memory = *in.MemorySize
+		}
+		if err := checkLimits(timeout, memory); err != nil {
+			return err
+		}
+		f.Timeout, f.MemorySize = timeout, memory
+		if in.Role != nil {
+			f.Role = *in.Role
+		}
+		if in.Handler != nil {
+			f.Handler = *in.Handler
+		}
+		if in.Description != nil {
+			f.Description = *in.Description
+		}
+		if in.Environment != nil {
+			f.Environment = in.Environment
+		}
+		if in.Runtime != nil {
+			f.Runtime = *in.Runtime
+		}
+		if f.Runtime == "conveyor.command" && f.Handler == "" {
+			return invalid("A conveyor.command function's Handler is the command to run.")
+		}
+		return nil
+	})
+}
+
+// UpdateFunctionCodeInput is Lambda's UpdateFunctionCodeRequest (the members Conveyor reads).
+type UpdateFunctionCodeInput struct {
+	FunctionName string  `json:"-" uri:"FunctionName"`
+	ZipFile      []byte  `json:"ZipFile"`
+	S3Bucket     *string `json:"S3Bucket"`
+	S3Key        *string `json:"S3Key"`
+	ImageUri     *string `json:"ImageUri"`
+	Publish      *bool   `json:"Publish"`
+	DryRun       *bool   `json:"DryRun"`
+	RevisionId   *string `json:"RevisionId"`
+}
+
+// UpdateFunctionCode replaces a function's zip; the next invocations run the new code.
+func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateFunctionCodeInput) (*Function, error) {
+	if in.ZipFile == nil {
+		return nil, invalid("Conveyor takes a function's code as ZipFile (S3 locations and images are not supported).")
+	}
+	if _, err := zip.NewReader(bytes.NewReader(in.ZipFile), int64(len(in.ZipFile))); err != nil {
+		return nil, invalid("Could not unzip uploaded file. Please check your file, then try to upload again.")
+	}
+	if in.DryRun != nil && *in.DryRun {
+		f, err := s.function(ctx, FunctionRef{FunctionName: in.FunctionName})
+		if err != nil {
+			return nil, err
+		}
+		return f.shown(), nil
+	}
+	sum := sha256.Sum256(in.ZipFile)
+	var old, object string
+	f, err := s.update(ctx, in.FunctionName, in.RevisionId, func(f *Function) error {
+		old = f.CodeObject
+		object = strings.TrimSuffix(f.CodeObject, f.CodeObject[strings.LastIndexByte(f.CodeObject, '/')+1:]) + hex.EncodeToString(sum[:])
+		if object != old {
+			if _, err := s.recs.obj.PutBytes(ctx, object, in.ZipFile); err != nil {
+				return fmt.Errorf("lambda: store the code of %s: %w", f.FunctionName, err)
+			}
+		}
+		f.CodeObject, f.CodeSize, f.CodeSha256 = object, int64(len(in.ZipFile)), base64.StdEncoding.EncodeToString(sum[:])
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if old != object {
+		if err := s.recs.obj.Delete(ctx, old); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			s.log.WarnContext(ctx, "lambda: delete a function's old code", "function", f.FunctionArn, "err", err)
+		}
+	}
+	return f, nil
+}
+
+func errRole(role string) error {
+	return awsapi.Errorf("ValidationException", "1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: "+
+		"Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+", role)
 }
