@@ -39,6 +39,8 @@ type Config struct {
 	// CodeDir is where functions' code is unpacked to run (default: a directory under the
 	// system's temporary one).
 	CodeDir string
+	// Queues are the SQS queues event source mappings poll (none: no mappings can be made).
+	Queues Queues
 }
 
 // Service serves the Lambda API and runs the functions.
@@ -47,7 +49,10 @@ type Service struct {
 	recs   *records
 	log    *slog.Logger
 	rt     *runtimes
+	esm    *mappings
+	run    context.Context // ends at Close
 	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // New opens the functions' bucket and code store.
@@ -78,18 +83,30 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, recs: recs, log: cfg.Logger.With("component", "lambda")}
+	s := &Service{cfg: cfg, recs: recs, log: cfg.Logger.With("component", "lambda"), done: make(chan struct{})}
+	if s.esm, err = openMappings(ctx, cfg.JetStream, cfg.Replicas, s); err != nil {
+		recs.view.Close()
+		return nil, err
+	}
 	s.rt = newRuntimes(cfg.CodeDir, func(ctx context.Context, name string) ([]byte, error) { return recs.obj.GetBytes(ctx, name) }, s.log)
-	var run context.Context
-	run, s.cancel = context.WithCancel(context.Background())
+	s.run, s.cancel = context.WithCancel(context.Background())
+	run := s.run
 	go s.rt.reap(run)
+	go func() {
+		defer close(s.done)
+		if cfg.Queues != nil {
+			s.follow(run)
+		}
+	}()
 	return s, nil
 }
 
-// Close stops the functions' processes and in-memory view.
+// Close stops the pollers, the functions' processes and the in-memory views.
 func (s *Service) Close() {
 	s.cancel()
+	<-s.done
 	s.rt.close()
+	s.esm.view.Close()
 	s.recs.view.Close()
 }
 
@@ -103,6 +120,7 @@ func (s *Service) Register(svc *awsapi.Service) {
 	awsapi.HandleREST(svc, "Invoke", http.MethodPost, "/2015-03-31/functions/{FunctionName}/invocations", 0, s.Invoke)
 	awsapi.HandleREST(svc, "UpdateFunctionConfiguration", http.MethodPut, "/2015-03-31/functions/{FunctionName}/configuration", 0, s.UpdateFunctionConfiguration)
 	awsapi.HandleREST(svc, "UpdateFunctionCode", http.MethodPut, "/2015-03-31/functions/{FunctionName}/code", 0, s.UpdateFunctionCode)
+	s.registerMappings(svc)
 }
 
 func (s *Service) scopeOf(ctx context.Context) scope.Scope {

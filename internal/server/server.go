@@ -307,7 +307,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		codeDir = filepath.Join(cfg.DataDir, "lambda")
 	}
 	if s.lambda, err = lambda.New(ctx, lambda.Config{JetStream: s.store.JetStream(), Replicas: s.store.Replicas(),
-		Account: cfg.Account, Region: cfg.Region, Logger: cfg.Logger, CodeDir: codeDir}); err != nil {
+		Account: cfg.Account, Region: cfg.Region, Logger: cfg.Logger, CodeDir: codeDir, Queues: s.queues}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	functions := awsapi.NewLambda()

@@ -1,0 +1,539 @@
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/scope"
+	"github.com/conveyor/conveyor/internal/sqs"
+	"github.com/conveyor/conveyor/internal/store"
+)
+
+// Queues is what event source mappings need of the SQS queues (package sqs's Service).
+type Queues interface {
+	Poll(ctx context.Context, arn string, max int, wait time.Duration) ([]sqs.Message, error)
+	DeleteReceived(ctx context.Context, arn, receiptHandle string) error
+	Policy(arn string) (string, bool)
+}
+
+// MappingsBucket is the KV bucket of event source mappings.
+const MappingsBucket = "conveyor-lambda-mappings"
+
+// Mapping is an event source mapping: a queue polled for a function.
+type Mapping struct {
+	UUID                           string         `json:"UUID"`
+	EventSourceArn                 string         `json:"EventSourceArn"`
+	FunctionArn                    string         `json:"FunctionArn"`
+	BatchSize                      int            `json:"BatchSize"`
+	MaximumBatchingWindowInSeconds int            `json:"MaximumBatchingWindowInSeconds"`
+	State                          string         `json:"State"`
+	StateTransitionReason          string         `json:"StateTransitionReason"`
+	LastModified                   float64        `json:"LastModified"`
+	FunctionResponseTypes          []string       `json:"FunctionResponseTypes,omitempty"`
+	ScalingConfig                  *ScalingConfig `json:"ScalingConfig,omitempty"`
+	EventSourceMappingArn          string         `json:"EventSourceMappingArn"`
+}
+
+// ScalingConfig bounds how many invocations a mapping makes at once.
+type ScalingConfig struct {
+	MaximumConcurrency *int `json:"MaximumConcurrency,omitempty"`
+}
+
+var mappingCodec = store.Codec[Mapping]{
+	Decode: decodeMapping,
+	Encode: func(m *Mapping) ([]byte, error) { return json.Marshal(m) },
+}
+
+func decodeMapping(e jetstream.KeyValueEntry) (*Mapping, error) {
+	var m Mapping
+	if err := json.Unmarshal(e.Value(), &m); err != nil {
+		return nil, fmt.Errorf("lambda: decode %s: %w", e.Key(), err)
+	}
+	return &m, nil
+}
+
+func mappingKey(id string) string { return "esm." + id }
+
+// mappings holds the mappings' bucket, a view of it, and this process's pollers.
+type mappings struct {
+	kv   jetstream.KeyValue
+	view *store.Mirror[*Mapping]
+
+	mu      sync.Mutex
+	pollers map[string]*poller // by UUID
+}
+
+func openMappings(ctx context.Context, js jetstream.JetStream, replicas int, s *Service) (*mappings, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: MappingsBucket, History: 1,
+		Description: "Conveyor Lambda event source mappings", Storage: jetstream.FileStorage, Replicas: replicas})
+	if err != nil {
+		return nil, fmt.Errorf("lambda: open bucket %s: %w", MappingsBucket, err)
+	}
+	view, err := store.NewMirror(ctx, js, kv, decodeMapping, s.log)
+	if err != nil {
+		return nil, fmt.Errorf("lambda: %w", err)
+	}
+	return &mappings{kv: kv, view: view, pollers: map[string]*poller{}}, nil
+}
+
+func nowSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+
+// ---- the API ----
+
+// CreateEventSourceMappingInput is Lambda's CreateEventSourceMappingRequest (SQS sources).
+type CreateEventSourceMappingInput struct {
+	EventSourceArn                 *string        `json:"EventSourceArn"`
+	FunctionName                   *string        `json:"FunctionName"`
+	Enabled                        *bool          `json:"Enabled"`
+	BatchSize                      *int           `json:"BatchSize"`
+	MaximumBatchingWindowInSeconds *int           `json:"MaximumBatchingWindowInSeconds"`
+	FunctionResponseTypes          []string       `json:"FunctionResponseTypes"`
+	ScalingConfig                  *ScalingConfig `json:"ScalingConfig"`
+}
+
+func checkBatching(size, window int, types []string) error {
+	if size < 1 || size > 10000 {
+		return awsapi.Errorf("ValidationException", "1 validation error detected: Value '%d' at 'batchSize' failed to satisfy constraint: Member must have value less than or equal to 10000", size)
+	}
+	if size > 10 && window == 0 {
+		return invalid("Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10")
+	}
+	if window < 0 || window > 300 {
+		return awsapi.Errorf("ValidationException", "1 validation error detected: Value '%d' at 'maximumBatchingWindowInSeconds' failed to satisfy constraint: Member must have value less than or equal to 300", window)
+	}
+	for _, t := range types {
+		if t != "ReportBatchItemFailures" {
+			return awsapi.Errorf("ValidationException", "1 validation error detected: Value '[%s]' at 'functionResponseTypes' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]", t)
+		}
+	}
+	return nil
+}
+
+// CreateEventSourceMapping maps an SQS queue of the caller's to a function: Conveyor polls
+// the queue and invokes the function with batches of its messages.
+func (s *Service) CreateEventSourceMapping(ctx context.Context, in *CreateEventSourceMappingInput) (*Mapping, error) {
+	v := awsapi.NewValidator()
+	v.Required("functionName", in.FunctionName != nil)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if in.EventSourceArn == nil || !strings.HasPrefix(*in.EventSourceArn, "arn:aws:sqs:") {
+		return nil, invalid("Conveyor's event source mappings read SQS queues: EventSourceArn must be a queue's ARN.")
+	}
+	f, err := s.function(ctx, FunctionRef{FunctionName: *in.FunctionName})
+	if err != nil {
+		return nil, err
+	}
+	sc := s.scopeOf(ctx)
+	if a, ok := scope.ParseARN(*in.EventSourceArn); !ok || a.Scope() != sc {
+		return nil, invalid("The queue %s is not in this account and region.", *in.EventSourceArn)
+	}
+	if s.cfg.Queues == nil {
+		return nil, invalid("Conveyor serves no queues here.")
+	}
+	if _, ok := s.cfg.Queues.Policy(*in.EventSourceArn); !ok {
+		return nil, invalid("Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does not exist.")
+	}
+	size, window := 10, 0
+	if in.BatchSize != nil {
+		size = *in.BatchSize
+	}
+	if in.MaximumBatchingWindowInSeconds != nil {
+		window = *in.MaximumBatchingWindowInSeconds
+	}
+	if err := checkBatching(size, window, in.FunctionResponseTypes); err != nil {
+		return nil, err
+	}
+	id := uuid.NewString()
+	m := &Mapping{UUID: id, EventSourceArn: *in.EventSourceArn, FunctionArn: f.FunctionArn, BatchSize: size,
+		MaximumBatchingWindowInSeconds: window, State: "Enabled", StateTransitionReason: "USER_INITIATED",
+		LastModified: nowSeconds(s.cfg.Clock.Now()), FunctionResponseTypes: in.FunctionResponseTypes, ScalingConfig: in.ScalingConfig,
+		EventSourceMappingArn: sc.ARN("lambda", "event-source-mapping:"+id)}
+	if in.Enabled != nil && !*in.Enabled {
+		m.State = "Disabled"
+	}
+	if _, _, err := store.Mutate(ctx, s.esm.kv, mappingKey(id), mappingCodec, func(*Mapping, uint64) (*Mapping, error) { return m, nil }); err != nil {
+		return nil, err
+	}
+	shown := *m
+	shown.State = "Creating"
+	return &shown, nil
+}
+
+// MappingRef names one mapping.
+type MappingRef struct {
+	UUID string `json:"-" uri:"UUID"`
+}
+
+func (s *Service) mapping(ctx context.Context, id string) (*Mapping, error) {
+	e, err := s.esm.kv.Get(ctx, mappingKey(id))
+	if err == nil {
+		m, err := decodeMapping(e)
+		if err != nil {
+			return nil, err
+		}
+		if a, _ := scope.ParseARN(m.EventSourceMappingArn); a.Scope() == s.scopeOf(ctx) {
+			return m, nil
+		}
+	}
+	return nil, awsapi.Errorf("ResourceNotFoundException", "The resource you requested does not exist.")
+}
+
+// GetEventSourceMapping answers a mapping.
+func (s *Service) GetEventSourceMapping(ctx context.Context, in *MappingRef) (*Mapping, error) {
+	return s.mapping(ctx, in.UUID)
+}
+
+// ListEventSourceMappingsInput is Lambda's ListEventSourceMappingsRequest.
+type ListEventSourceMappingsInput struct {
+	EventSourceArn *string `json:"-" query:"EventSourceArn"`
+	FunctionName   *string `json:"-" query:"FunctionName"`
+	Marker         *string `json:"-" query:"Marker"`
+	MaxItems       *int    `json:"-" query:"MaxItems"`
+}
+
+// ListEventSourceMappingsOutput is Lambda's ListEventSourceMappingsResponse.
+type ListEventSourceMappingsOutput struct {
+	EventSourceMappings []*Mapping `json:"EventSourceMappings"`
+	NextMarker          *string    `json:"NextMarker,omitempty"`
+}
+
+// ListEventSourceMappings lists the caller's mappings, of a queue or a function if asked.
+func (s *Service) ListEventSourceMappings(ctx context.Context, in *ListEventSourceMappingsInput) (*ListEventSourceMappingsOutput, error) {
+	all, err := s.esm.view.List(ctx, "esm")
+	if err != nil {
+		return nil, fmt.Errorf("lambda: list mappings: %w", err)
+	}
+	sc := s.scopeOf(ctx)
+	fn := ""
+	if in.FunctionName != nil {
+		_, name, err := s.resolve(ctx, *in.FunctionName)
+		if err != nil {
+			return nil, err
+		}
+		fn = FunctionARN(sc, name)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].UUID < all[j].UUID })
+	limit := 100
+	if in.MaxItems != nil && *in.MaxItems > 0 {
+		limit = min(*in.MaxItems, 100)
+	}
+	out := &ListEventSourceMappingsOutput{EventSourceMappings: []*Mapping{}}
+	for _, m := range all {
+		a, _ := scope.ParseARN(m.EventSourceMappingArn)
+		if a.Scope() != sc || (in.EventSourceArn != nil && *in.EventSourceArn != m.EventSourceArn) || (fn != "" && fn != m.FunctionArn) ||
+			(in.Marker != nil && m.UUID <= *in.Marker) {
+			continue
+		}
+		if len(out.EventSourceMappings) == limit {
+			next := out.EventSourceMappings[limit-1].UUID
+			out.NextMarker = &next
+			break
+		}
+		out.EventSourceMappings = append(out.EventSourceMappings, m)
+	}
+	return out, nil
+}
+
+// UpdateEventSourceMappingInput is Lambda's UpdateEventSourceMappingRequest (SQS members).
+type UpdateEventSourceMappingInput struct {
+	UUID                           string         `json:"-" uri:"UUID"`
+	FunctionName                   *string        `json:"FunctionName"`
+	Enabled                        *bool          `json:"Enabled"`
+	BatchSize                      *int           `json:"BatchSize"`
+	MaximumBatchingWindowInSeconds *int           `json:"MaximumBatchingWindowInSeconds"`
+	FunctionResponseTypes          []string       `json:"FunctionResponseTypes"`
+	ScalingConfig                  *ScalingConfig `json:"ScalingConfig"`
+}
+
+// UpdateEventSourceMapping enables or disables a mapping, or changes its batching or its
+// function. It answers the state on the way (Enabling, Disabling, Updating), as Lambda does.
+func (s *Service) UpdateEventSourceMapping(ctx context.Context, in *UpdateEventSourceMappingInput) (*Mapping, error) {
+	cur, err := s.mapping(ctx, in.UUID)
+	if err != nil {
+		return nil, err
+	}
+	fnARN := ""
+	if in.FunctionName != nil {
+		f, err := s.function(ctx, FunctionRef{FunctionName: *in.FunctionName})
+		if err != nil {
+			return nil, err
+		}
+		fnARN = f.FunctionArn
+	}
+	transition := "Updating"
+	next, _, err := store.Mutate(ctx, s.esm.kv, mappingKey(cur.UUID), mappingCodec, func(m *Mapping, _ uint64) (*Mapping, error) {
+		if m == nil {
+			return nil, awsapi.Errorf("ResourceNotFoundException", "The resource you requested does not exist.")
+		}
+		size, window, types := m.BatchSize, m.MaximumBatchingWindowInSeconds, m.FunctionResponseTypes
+		if in.BatchSize != nil {
+			size = *in.BatchSize
+		}
+		if in.MaximumBatchingWindowInSeconds != nil {
+			window = *in.MaximumBatchingWindowInSeconds
+		}
+		if in.FunctionResponseTypes != nil {
+			types = in.FunctionResponseTypes
+		}
+		if err := checkBatching(size, window, types); err != nil {
+			return nil, err
+		}
+		m.BatchSize, m.MaximumBatchingWindowInSeconds, m.FunctionResponseTypes = size, window, types
+		if fnARN != "" {
+			m.FunctionArn = fnARN
+		}
+		if in.ScalingConfig != nil {
+			m.ScalingConfig = in.ScalingConfig
+		}
+		transition = "Updating"
+		if in.Enabled != nil {
+			switch {
+			case *in.Enabled && m.State == "Disabled":
+				m.State, transition = "Enabled", "Enabling"
+			case !*in.Enabled && m.State == "Enabled":
+				m.State, transition = "Disabled", "Disabling"
+			}
+		}
+		m.StateTransitionReason = "USER_INITIATED"
+		m.LastModified = nowSeconds(s.cfg.Clock.Now())
+		return m, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Queues != nil {
+		s.syncPollers(ctx) // this process's pollers follow at once; others within a quarter second
+	}
+	shown := *next
+	shown.State = transition
+	return &shown, nil
+}
+
+// DeleteEventSourceMapping deletes a mapping; its poller stops.
+func (s *Service) DeleteEventSourceMapping(ctx context.Context, in *MappingRef) (*Mapping, error) {
+	cur, err := s.mapping(ctx, in.UUID)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := store.Mutate(ctx, s.esm.kv, mappingKey(cur.UUID), mappingCodec, func(*Mapping, uint64) (*Mapping, error) { return nil, nil }); err != nil {
+		return nil, err
+	}
+	if s.cfg.Queues != nil {
+		s.syncPollers(ctx)
+	}
+	shown := *cur
+	shown.State = "Deleting"
+	return &shown, nil
+}
+
+func (s *Service) registerMappings(svc *awsapi.Service) {
+	awsapi.HandleREST(svc, "CreateEventSourceMapping", http.MethodPost, "/2015-03-31/event-source-mappings", http.StatusAccepted, s.CreateEventSourceMapping)
+	awsapi.HandleREST(svc, "ListEventSourceMappings", http.MethodGet, "/2015-03-31/event-source-mappings", 0, s.ListEventSourceMappings)
+	awsapi.HandleREST(svc, "GetEventSourceMapping", http.MethodGet, "/2015-03-31/event-source-mappings/{UUID}", 0, s.GetEventSourceMapping)
+	awsapi.HandleREST(svc, "UpdateEventSourceMapping", http.MethodPut, "/2015-03-31/event-source-mappings/{UUID}", http.StatusAccepted, s.UpdateEventSourceMapping)
+	awsapi.HandleREST(svc, "DeleteEventSourceMapping", http.MethodDelete, "/2015-03-31/event-source-mappings/{UUID}", http.StatusAccepted, s.DeleteEventSourceMapping)
+}
+
+// ---- the pollers ----
+
+// poller polls one enabled mapping's queue and invokes its function.
+type poller struct {
+	m      Mapping
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// follow keeps one poller running for each enabled mapping, as the mappings change (by any
+// process: they are read from the bucket's view), until ctx ends.
+func (s *Service) follow(ctx context.Context) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.syncPollers(ctx)
+		select {
+		case <-ctx.Done():
+			s.esm.mu.Lock()
+			for _, p := range s.esm.pollers {
+				p.cancel()
+				<-p.done
+			}
+			s.esm.pollers = map[string]*poller{}
+			s.esm.mu.Unlock()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) syncPollers(ctx context.Context) {
+	all, err := s.esm.view.List(ctx, "esm")
+	if err != nil {
+		return
+	}
+	want := map[string]*Mapping{}
+	for _, m := range all {
+		if m.State == "Enabled" {
+			want[m.UUID] = m
+		}
+	}
+	s.esm.mu.Lock()
+	defer s.esm.mu.Unlock()
+	for id, p := range s.esm.pollers {
+		m, ok := want[id]
+		if ok && m.FunctionArn == p.m.FunctionArn && m.BatchSize == p.m.BatchSize && m.MaximumBatchingWindowInSeconds == p.m.MaximumBatchingWindowInSeconds &&
+			strings.Join(m.FunctionResponseTypes, ",") == strings.Join(p.m.FunctionResponseTypes, ",") {
+			continue
+		}
+		p.cancel() // a batch being delivered finishes on its own
+		delete(s.esm.pollers, id)
+	}
+	for id, m := range want {
+		if _, ok := s.esm.pollers[id]; ok {
+			continue
+		}
+		pctx, cancel := context.WithCancel(s.run) // the pollers outlive the call that started them
+		p := &poller{m: *m, cancel: cancel, done: make(chan struct{})}
+		s.esm.pollers[id] = p
+		go func() {
+			defer close(p.done)
+			s.poll(pctx, p.m)
+		}()
+	}
+}
+
+// poll receives batches from the mapping's queue and invokes the function with each: a
+// success deletes the batch (or, with ReportBatchItemFailures, the messages not reported as
+// failed); a failure leaves the batch to the queue's visibility timeout and redrive policy.
+func (s *Service) poll(ctx context.Context, m Mapping) {
+	log := s.log.With("event_source_mapping", m.UUID, "queue", m.EventSourceArn, "function", m.FunctionArn)
+	var backoff store.Backoff
+	for ctx.Err() == nil {
+		wait := time.Second
+		if m.MaximumBatchingWindowInSeconds > 0 {
+			wait = time.Duration(m.MaximumBatchingWindowInSeconds) * time.Second
+		}
+		msgs, err := s.cfg.Queues.Poll(ctx, m.EventSourceArn, min(m.BatchSize, 10), wait)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("lambda: polling a queue failed", "err", err)
+				backoff.Wait(ctx)
+			}
+			continue
+		}
+		backoff.Reset()
+		if len(msgs) == 0 {
+			continue
+		}
+		s.deliver(ctx, log, m, msgs)
+	}
+}
+
+func (s *Service) deliver(ctx context.Context, log interface {
+	Warn(string, ...any)
+}, m Mapping, msgs []sqs.Message) {
+	a, _ := scope.ParseARN(m.EventSourceArn)
+	sc, name := a.Scope(), strings.TrimPrefix(m.FunctionArn[strings.LastIndexByte(m.FunctionArn, ':')+1:], "")
+	f, err := s.recs.get(ctx, sc, name)
+	if err != nil || f == nil {
+		log.Warn("lambda: the mapping's function is gone; messages left in the queue", "err", err)
+		return
+	}
+	payload, err := json.Marshal(sqsEvent(m.EventSourceArn, a.Region, msgs))
+	if err != nil {
+		return
+	}
+	res, err := s.rt.invoke(ctx, f, payload)
+	if err != nil || res.fnError != "" {
+		if err == nil {
+			err = fmt.Errorf("%s", res.payload)
+		}
+		log.Warn("lambda: the function failed on a batch; its messages return to the queue after their visibility timeout", "err", err)
+		return
+	}
+	failed := map[string]bool{}
+	if len(m.FunctionResponseTypes) > 0 {
+		var r struct {
+			BatchItemFailures []struct {
+				ItemIdentifier string `json:"itemIdentifier"`
+			} `json:"batchItemFailures"`
+		}
+		if json.Unmarshal(res.payload, &r) == nil {
+			for _, f := range r.BatchItemFailures {
+				failed[f.ItemIdentifier] = true
+			}
+		}
+	}
+	for _, msg := range msgs {
+		if failed[msg.MessageId] {
+			continue
+		}
+		if err := s.cfg.Queues.DeleteReceived(ctx, m.EventSourceArn, msg.ReceiptHandle); err != nil && ctx.Err() == nil {
+			log.Warn("lambda: deleting a processed message failed", "message_id", msg.MessageId, "err", err)
+		}
+	}
+}
+
+// sqsRecord is one message of the SQS event a function receives.
+type sqsRecord struct {
+	MessageID         string                       `json:"messageId"`
+	ReceiptHandle     string                       `json:"receiptHandle"`
+	Body              string                       `json:"body"`
+	Attributes        map[string]string            `json:"attributes"`
+	MessageAttributes map[string]sqsAttributeValue `json:"messageAttributes"`
+	MD5OfBody         string                       `json:"md5OfBody"`
+	EventSource       string                       `json:"eventSource"`
+	EventSourceARN    string                       `json:"eventSourceARN"`
+	AWSRegion         string                       `json:"awsRegion"`
+}
+
+type sqsAttributeValue struct {
+	StringValue      *string  `json:"stringValue,omitempty"`
+	BinaryValue      []byte   `json:"binaryValue,omitempty"`
+	StringListValues []string `json:"stringListValues"`
+	BinaryListValues [][]byte `json:"binaryListValues"`
+	DataType         string   `json:"dataType"`
+}
+
+// sqsEvent is the event Lambda gives a function for a batch of SQS messages.
+func sqsEvent(queueARN, region string, msgs []sqs.Message) map[string][]sqsRecord {
+	recs := make([]sqsRecord, 0, len(msgs))
+	for _, m := range msgs {
+		attrs := map[string]sqsAttributeValue{}
+		for k, v := range m.MessageAttributes {
+			attrs[k] = sqsAttributeValue{StringValue: v.StringValue, BinaryValue: v.BinaryValue,
+				StringListValues: nonNil(v.StringListValues), BinaryListValues: nonNilBytes(v.BinaryListValues), DataType: v.DataType}
+		}
+		a := m.Attributes
+		if a == nil {
+			a = map[string]string{}
+		}
+		recs = append(recs, sqsRecord{MessageID: m.MessageId, ReceiptHandle: m.ReceiptHandle, Body: m.Body, Attributes: a,
+			MessageAttributes: attrs, MD5OfBody: m.MD5OfBody, EventSource: "aws:sqs", EventSourceARN: queueARN, AWSRegion: region})
+	}
+	return map[string][]sqsRecord{"Records": recs}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilBytes(s [][]byte) [][]byte {
+	if s == nil {
+		return [][]byte{}
+	}
+	return s
+}

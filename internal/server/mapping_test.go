@@ -1,0 +1,137 @@
+package server_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/conveyor/conveyor/internal/server/servertest"
+)
+
+// commandZip is a conveyor.command function's code: a script.
+func commandZip(t *testing.T, name, script string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: name}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(script)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// A queue feeds a function through an event source mapping: messages arrive in SQS's event
+// shape and leave the queue once processed; while the mapping is disabled they wait in the
+// queue, and are processed once it is enabled again.
+func TestEventSourceMapping(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "events.log")
+	q, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs, err := in.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueARN := attrs.Attributes["QueueArn"]
+	if _, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("process"),
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: "conveyor.command", Handler: aws.String("./process.sh"),
+		Code:        &lambdatypes.FunctionCode{ZipFile: commandZip(t, "process.sh", "#!/bin/sh\ncat >> \"$OUT\"\necho >> \"$OUT\"\n")},
+		Environment: &lambdatypes.Environment{Variables: map[string]string{"OUT": out}}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(queueARN),
+		FunctionName: aws.String("process"), BatchSize: aws.Int32(5)})
+	if err != nil || aws.ToString(m.State) != "Creating" || aws.ToString(m.UUID) == "" {
+		t.Fatalf("CreateEventSourceMapping: %+v %v", m, err)
+	}
+	send := func(body string) {
+		t.Helper()
+		if _, err := in.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(body),
+			MessageAttributes: map[string]sqstypes.MessageAttributeValue{"kind": {DataType: aws.String("String"), StringValue: aws.String("order")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	processed := func(want string) bool {
+		b, _ := os.ReadFile(out)
+		return strings.Contains(string(b), want)
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s", what)
+			}
+		}
+	}
+	send("first order")
+	waitUntil("the first order", func() bool { return processed(`"body":"first order"`) })
+	b, _ := os.ReadFile(out)
+	for _, want := range []string{`"eventSource":"aws:sqs"`, `"eventSourceARN":"` + queueARN + `"`, `"awsRegion":"us-east-1"`,
+		`"messageAttributes":{"kind":{"stringValue":"order"`, `"receiptHandle":"`, `"md5OfBody":"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the event lacks %s: %s", want, b)
+		}
+	}
+	visible := func() string {
+		a, err := in.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{
+			sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Attributes["ApproximateNumberOfMessages"] + "/" + a.Attributes["ApproximateNumberOfMessagesNotVisible"]
+	}
+	waitUntil("the processed message to leave the queue", func() bool { return visible() == "0/0" })
+
+	upd, err := in.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, Enabled: aws.Bool(false)})
+	if err != nil || aws.ToString(upd.State) != "Disabling" {
+		t.Fatalf("disable: %+v %v", upd, err)
+	}
+	got, err := in.Lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: m.UUID})
+	if err != nil || aws.ToString(got.State) != "Disabled" {
+		t.Fatalf("after disabling: %+v %v", got, err)
+	}
+	time.Sleep(500 * time.Millisecond) // the pollers stop within their polling interval
+	send("while disabled")
+	time.Sleep(1500 * time.Millisecond) // a disabled mapping must not take it
+	if processed("while disabled") || visible() != "1/0" {
+		t.Fatalf("a disabled mapping processed a message (queue %s)", visible())
+	}
+	if _, err := in.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, Enabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil("the message sent while disabled", func() bool { return processed(`"body":"while disabled"`) })
+
+	list, err := in.Lambda.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: aws.String("process")})
+	if err != nil || len(list.EventSourceMappings) != 1 {
+		t.Errorf("list: %+v %v", list, err)
+	}
+	if _, err := in.Lambda.DeleteEventSourceMapping(ctx, &lambda.DeleteEventSourceMappingInput{UUID: m.UUID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: m.UUID}); err == nil {
+		t.Error("a deleted mapping is still there")
+	}
+}
