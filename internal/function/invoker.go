@@ -50,11 +50,21 @@ type Config struct {
 	// Env is the environment local functions start from (nil: Conveyor's
 	// own, os.Environ()).
 	Env []string
-	// Lambda, when set, invokes functions that are not local through the
-	// AWS Lambda Invoke API.
+	// API, when set, invokes the functions of Conveyor's own Lambda API
+	// (package lambda) that are not local.
+	API API
+	// Lambda, when set, invokes functions that are neither local nor
+	// Conveyor's own through the AWS Lambda Invoke API.
 	Lambda *Remote
 	// Logger receives the functions' output and the invocation log.
 	Logger *slog.Logger
+}
+
+// API is Conveyor's own Lambda API, as targets invoke its functions.
+type API interface {
+	// InvokeEvent invokes the function with ARN arn asynchronously (InvocationType Event, as
+	// EventBridge invokes functions), reporting whether there is such a function.
+	InvokeEvent(ctx context.Context, arn string, payload []byte) (found bool, err error)
 }
 
 // Invoker invokes the functions that Lambda ARNs name: a local function of
@@ -62,6 +72,7 @@ type Config struct {
 // It is the target registry's adapter for Lambda ARNs.
 type Invoker struct {
 	locals map[string]*local
+	api    API
 	remote *Remote
 	region string
 	env    []string
@@ -85,7 +96,7 @@ func New(cfg Config) (*Invoker, error) {
 	if cfg.Env == nil {
 		cfg.Env = os.Environ()
 	}
-	f := &Invoker{locals: map[string]*local{}, remote: cfg.Lambda, region: cfg.Region, env: cfg.Env,
+	f := &Invoker{locals: map[string]*local{}, api: cfg.API, remote: cfg.Lambda, region: cfg.Region, env: cfg.Env,
 		log: cfg.Logger.With("component", "function")}
 	var errs []error
 	for _, sp := range cfg.Functions {
@@ -146,6 +157,11 @@ func (f *Invoker) Invoke(ctx context.Context, job *delivery.Job) error {
 	}
 	if fn := f.locals[a.Name]; fn != nil {
 		return f.runLocal(ctx, fn, a, job)
+	}
+	if f.api != nil {
+		if found, err := f.api.InvokeEvent(ctx, job.TargetARN, job.Payload); found {
+			return err
+		}
 	}
 	if f.remote != nil {
 		return f.remote.Invoke(ctx, job.TargetARN, job.Payload)

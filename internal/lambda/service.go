@@ -639,3 +639,32 @@ func errRole(role string) error {
 	return awsapi.Errorf("ValidationException", "1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: "+
 		"Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+", role)
 }
+
+// InvokeEvent invokes the function with ARN arn asynchronously, as EventBridge invokes a
+// function target (function.API): found is false when there is no such function.
+func (s *Service) InvokeEvent(ctx context.Context, arn string, payload []byte) (bool, error) {
+	a, ok := scope.ParseARN(arn)
+	name, isFn := strings.CutPrefix(a.Resource, "function:")
+	if !ok || a.Service != "lambda" || !isFn {
+		return false, nil
+	}
+	name, qualifier, _ := strings.Cut(name, ":")
+	f, err := s.recs.get(ctx, a.Scope(), name)
+	if err != nil {
+		return true, err
+	}
+	if f == nil || (qualifier != "" && qualifier != "$LATEST") {
+		return false, nil
+	}
+	go func() {
+		ctx := context.WithoutCancel(ctx)
+		res, err := s.rt.invoke(ctx, f, payload)
+		switch {
+		case err != nil:
+			s.log.ErrorContext(ctx, "lambda: asynchronous invocation failed", "function", f.FunctionArn, "err", err)
+		case res.fnError != "":
+			s.log.WarnContext(ctx, "lambda: asynchronous invocation ended in an error", "function", f.FunctionArn, "payload", string(res.payload))
+		}
+	}()
+	return true, nil
+}

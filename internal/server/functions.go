@@ -8,13 +8,14 @@ import (
 
 // newFunctions is the invoker of Lambda ARN targets: the local functions of
 // cfg, and the remote Lambda API when cfg names one.
-func newFunctions(ctx context.Context, cfg Config) (*function.Invoker, error) {
+func newFunctions(ctx context.Context, cfg Config, api function.API) (*function.Invoker, error) {
 	fc := function.Config{
 		Functions:   cfg.Functions,
 		Timeout:     cfg.FunctionTimeout,
 		Concurrency: cfg.FunctionConcurrency,
 		Region:      cfg.Region,
 		Logger:      cfg.Logger,
+		API:         api,
 	}
 	if cfg.LambdaEndpoint != "" {
 		region := cfg.LambdaRegion

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	eventbridgetypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -133,5 +134,79 @@ func TestEventSourceMapping(t *testing.T) {
 	}
 	if _, err := in.Lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: m.UUID}); err == nil {
 		t.Error("a deleted mapping is still there")
+	}
+}
+
+// The seed's case, end to end: "run some custom logic whenever our SQS-Lambda integration is
+// disabled". A queue feeds process through an event source mapping; a rule on the default bus
+// matches the CloudTrail event of UpdateEventSourceMapping with enabled false, and its target
+// is a second function, alert. Disabling the mapping runs alert with the CloudTrail event;
+// messages sent meanwhile stay in the queue, and are processed once the mapping is enabled.
+func TestSeedCase(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	processed, alerts := filepath.Join(dir, "processed.log"), filepath.Join(dir, "alerts.log")
+	q, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueARN := "arn:aws:sqs:us-east-1:000000000000:orders"
+	for name, out := range map[string]string{"process": processed, "alert": alerts} {
+		if _, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name),
+			Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: "conveyor.command", Handler: aws.String("./run.sh"),
+			Code:        &lambdatypes.FunctionCode{ZipFile: commandZip(t, "run.sh", "#!/bin/sh\ncat >> \"$OUT\"\necho >> \"$OUT\"\n")},
+			Environment: &lambdatypes.Environment{Variables: map[string]string{"OUT": out}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(queueARN),
+		FunctionName: aws.String("process")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	putRule(t, in.Events, "", "mapping-disabled", `{"source":["aws.lambda"],"detail-type":["AWS API Call via CloudTrail"],`+
+		`"detail":{"eventName":[{"prefix":"UpdateEventSourceMapping"}],"requestParameters":{"enabled":[false]}}}`,
+		eventbridgetypes.Target{Id: aws.String("alert"), Arn: aws.String("arn:aws:lambda:us-east-1:000000000000:function:alert")})
+	has := func(file, want string) bool {
+		b, _ := os.ReadFile(file)
+		return strings.Contains(string(b), want)
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s", what)
+			}
+		}
+	}
+	send := func(body string) {
+		if _, err := in.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("order 1")
+	waitUntil("order 1 processed", func() bool { return has(processed, `"body":"order 1"`) })
+
+	if _, err := in.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, Enabled: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil("the alert", func() bool { return has(alerts, `"eventName":"UpdateEventSourceMapping20150331"`) })
+	b, _ := os.ReadFile(alerts)
+	if !strings.Contains(string(b), `"source":"aws.lambda"`) || !strings.Contains(string(b), `"enabled":false`) {
+		t.Errorf("alert got %s", b)
+	}
+	time.Sleep(500 * time.Millisecond) // the mapping's pollers have stopped
+	send("order 2")
+	time.Sleep(1500 * time.Millisecond) // and do not take it
+	if has(processed, "order 2") {
+		t.Fatal("a disabled mapping processed a message")
+	}
+	if _, err := in.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, Enabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil("order 2 processed", func() bool { return has(processed, `"body":"order 2"`) })
+	if n := strings.Count(func() string { b, _ := os.ReadFile(alerts); return string(b) }(), "UpdateEventSourceMapping20150331"); n != 1 {
+		t.Errorf("alert ran %d times, want once (enabling is not an alert)", n)
 	}
 }

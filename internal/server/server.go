@@ -191,7 +191,16 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	// The router is the bus targets' putter; it is created after the
 	// runner, which needs the registry first.
 	putter := &lazyPutter{cat: s.catalog}
-	fns, err := newFunctions(ctx, cfg)
+	// The Lambda API: functions kept in the store.
+	codeDir := ""
+	if cfg.DataDir != "" {
+		codeDir = filepath.Join(cfg.DataDir, "lambda")
+	}
+	if s.lambda, err = lambda.New(ctx, lambda.Config{JetStream: s.store.JetStream(), Replicas: s.store.Replicas(),
+		Account: cfg.Account, Region: cfg.Region, Logger: cfg.Logger, CodeDir: codeDir, Queues: s.queues}); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	fns, err := newFunctions(ctx, cfg, s.lambda)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -301,15 +310,6 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	queues.SetModel(awsapi.MustLoadModel("sqs"))
 	s.queues.Register(queues, conveyorQueues)
 	s.registry.MustRegister(s.queues.Collector())
-	// The Lambda API: functions kept in the store.
-	codeDir := ""
-	if cfg.DataDir != "" {
-		codeDir = filepath.Join(cfg.DataDir, "lambda")
-	}
-	if s.lambda, err = lambda.New(ctx, lambda.Config{JetStream: s.store.JetStream(), Replicas: s.store.Replicas(),
-		Account: cfg.Account, Region: cfg.Region, Logger: cfg.Logger, CodeDir: codeDir, Queues: s.queues}); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
 	functions := awsapi.NewLambda()
 	s.lambda.Register(functions)
 	s.api, err = awsapi.NewServer(awsapi.Config{Logger: cfg.Logger, Authenticator: s.authenticator,
