@@ -545,12 +545,6 @@ func (t *tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// mark is the output's length so far.
-func (t *tail) mark() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.total
-}
 
 // since is the last tailBytes of what was written after mark.
 func (t *tail) since(mark int) []byte {
