@@ -545,7 +545,6 @@ func (t *tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-
 // since is the last tailBytes of what was written after mark.
 func (t *tail) since(mark int) []byte {
 	t.mu.Lock()
