@@ -156,6 +156,10 @@ func bindREST(rr *restRequest, body []byte, in any) error {
 		} else if name, has := f.Tag.Lookup("query"); has {
 			ok = rr.r.URL.Query().Has(name)
 			val = rr.r.URL.Query().Get(name)
+			if ok && f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.String {
+				v.Field(i).Set(reflect.ValueOf(rr.r.URL.Query()[name]).Convert(f.Type))
+				continue
+			}
 		} else if name, has := f.Tag.Lookup("header"); has {
 			val = rr.r.Header.Get(name)
 			ok = val != ""

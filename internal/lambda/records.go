@@ -42,6 +42,8 @@ type Function struct {
 	Tags          map[string]string `json:"Tags,omitempty"`
 	// CodeObject names the function's zip in the code object store.
 	CodeObject string `json:"ConveyorCodeObject"`
+	// Policy is the function's resource policy (GetPolicy), "" when it has none.
+	Policy string `json:"ConveyorPolicy,omitempty"`
 }
 
 // Environment is a function's environment variables.

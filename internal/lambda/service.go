@@ -121,6 +121,7 @@ func (s *Service) Register(svc *awsapi.Service) {
 	awsapi.HandleREST(svc, "UpdateFunctionConfiguration", http.MethodPut, "/2015-03-31/functions/{FunctionName}/configuration", 0, s.UpdateFunctionConfiguration)
 	awsapi.HandleREST(svc, "UpdateFunctionCode", http.MethodPut, "/2015-03-31/functions/{FunctionName}/code", 0, s.UpdateFunctionCode)
 	s.registerMappings(svc)
+	s.registerPolicies(svc)
 }
 
 func (s *Service) scopeOf(ctx context.Context) scope.Scope {
@@ -276,7 +277,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 // shown is the function as its configuration is answered (no tags, no code object).
 func (f *Function) shown() *Function {
 	c := *f
-	c.Tags, c.CodeObject = nil, ""
+	c.Tags, c.CodeObject, c.Policy = nil, "", ""
 	return &c
 }
 

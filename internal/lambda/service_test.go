@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"net/http/httptest"
 	"testing"
 
@@ -158,5 +159,49 @@ func TestCreateFunctionRefuses(t *testing.T) {
 	wantCode(t, "role", err, "ValidationException")
 	if list, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil || len(list.Functions) != 0 {
 		t.Errorf("a refused function was stored: %+v %v", list, err)
+	}
+}
+
+// A function's policy and tags are kept and shown as Lambda shows them.
+func TestPolicyAndTags(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	fn, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("f"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"bootstrap": ""})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String("f")})
+	wantCode(t, "no policy yet", err, "ResourceNotFoundException")
+	added, err := c.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String("f"), StatementId: aws.String("rule"),
+		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("events.amazonaws.com"),
+		SourceArn: aws.String("arn:aws:events:us-east-1:123456789012:rule/r")})
+	want := `{"Sid":"rule","Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"` +
+		aws.ToString(fn.FunctionArn) + `","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:events:us-east-1:123456789012:rule/r"}}}`
+	if err != nil || aws.ToString(added.Statement) != want {
+		t.Errorf("AddPermission: %v %v\nwant %s", aws.ToString(added.Statement), err, want)
+	}
+	_, err = c.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String("f"), StatementId: aws.String("rule"),
+		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("111111111111")})
+	wantCode(t, "the same statement id", err, "ResourceConflictException")
+	pol, err := c.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String("f")})
+	if err != nil || !strings.Contains(aws.ToString(pol.Policy), `"Sid":"rule"`) {
+		t.Errorf("GetPolicy: %+v %v", pol, err)
+	}
+	if _, err := c.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("f"), StatementId: aws.String("rule")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("f"), StatementId: aws.String("rule")})
+	wantCode(t, "remove twice", err, "ResourceNotFoundException")
+
+	if _, err := c.TagResource(ctx, &lambda.TagResourceInput{Resource: fn.FunctionArn, Tags: map[string]string{"team": "a", "cost": "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResource(ctx, &lambda.UntagResourceInput{Resource: fn.FunctionArn, TagKeys: []string{"cost"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.ListTags(ctx, &lambda.ListTagsInput{Resource: fn.FunctionArn})
+	if err != nil || len(tags.Tags) != 1 || tags.Tags["team"] != "a" {
+		t.Errorf("ListTags: %+v %v", tags, err)
 	}
 }
