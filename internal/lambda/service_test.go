@@ -7,8 +7,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"strings"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
