@@ -154,6 +154,9 @@ func (s *Service) CreateEventSourceMapping(ctx context.Context, in *CreateEventS
 	if err := checkBatching(size, window, in.FunctionResponseTypes); err != nil {
 		return nil, err
 	}
+	if err := checkScaling(in.ScalingConfig); err != nil {
+		return nil, err
+	}
 	id := uuid.NewString()
 	m := &Mapping{UUID: id, EventSourceArn: *in.EventSourceArn, FunctionArn: f.FunctionArn, BatchSize: size,
 		MaximumBatchingWindowInSeconds: window, State: "Enabled", StateTransitionReason: "USER_INITIATED",
@@ -261,6 +264,9 @@ type UpdateEventSourceMappingInput struct {
 func (s *Service) UpdateEventSourceMapping(ctx context.Context, in *UpdateEventSourceMappingInput) (*Mapping, error) {
 	cur, err := s.mapping(ctx, in.UUID)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkScaling(in.ScalingConfig); err != nil {
 		return nil, err
 	}
 	fnARN := ""
@@ -392,7 +398,7 @@ func (s *Service) syncPollers(ctx context.Context) {
 	for id, p := range s.esm.pollers {
 		m, ok := want[id]
 		if ok && m.FunctionArn == p.m.FunctionArn && m.BatchSize == p.m.BatchSize && m.MaximumBatchingWindowInSeconds == p.m.MaximumBatchingWindowInSeconds &&
-			strings.Join(m.FunctionResponseTypes, ",") == strings.Join(p.m.FunctionResponseTypes, ",") {
+			strings.Join(m.FunctionResponseTypes, ",") == strings.Join(p.m.FunctionResponseTypes, ",") && concurrency(m) == concurrency(&p.m) {
 			continue
 		}
 		p.cancel() // a batch being delivered finishes on its own
@@ -405,11 +411,40 @@ func (s *Service) syncPollers(ctx context.Context) {
 		pctx, cancel := context.WithCancel(s.run) // the pollers outlive the call that started them
 		p := &poller{m: *m, cancel: cancel, done: make(chan struct{})}
 		s.esm.pollers[id] = p
+		var wg sync.WaitGroup
+		for range concurrency(m) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.poll(pctx, p.m)
+			}()
+		}
 		go func() {
-			defer close(p.done)
-			s.poll(pctx, p.m)
+			wg.Wait()
+			close(p.done)
 		}()
 	}
+}
+
+// checkScaling refuses a MaximumConcurrency Lambda refuses (2 to 1,000).
+func checkScaling(c *ScalingConfig) error {
+	if c != nil && c.MaximumConcurrency != nil && (*c.MaximumConcurrency < 2 || *c.MaximumConcurrency > 1000) {
+		return awsapi.Errorf("ValidationException", "1 validation error detected: Value '%d' at 'scalingConfig.maximumConcurrency' failed to satisfy constraint: "+
+			"Member must have value greater than or equal to 2", *c.MaximumConcurrency)
+	}
+	return nil
+}
+
+// defaultConcurrency is how many batches of one mapping are invoked at once, as Lambda starts
+// an SQS mapping; ScalingConfig.MaximumConcurrency sets it, up to the function's processes.
+const defaultConcurrency = 5
+
+func concurrency(m *Mapping) int {
+	n := defaultConcurrency
+	if m.ScalingConfig != nil && m.ScalingConfig.MaximumConcurrency != nil {
+		n = *m.ScalingConfig.MaximumConcurrency
+	}
+	return max(1, min(n, maxProcesses))
 }
 
 // poll receives batches from the mapping's queue and invokes the function with each: a
