@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // REST-JSON: the protocol of Lambda (and API Gateway, S3 Control…): an operation is a method
@@ -38,7 +39,17 @@ type restKey struct{}
 
 type restRequest struct {
 	r      *http.Request
+	w      http.ResponseWriter
 	params map[string]string
+}
+
+// ExtendWriteDeadline gives the answer to the REST call of ctx d from now to be written, past
+// the server's write timeout: a synchronous Lambda Invoke waits as long as the function's
+// timeout. It does nothing outside a REST call.
+func ExtendWriteDeadline(ctx context.Context, d time.Duration) {
+	if rr, ok := ctx.Value(restKey{}).(*restRequest); ok && rr.w != nil {
+		_ = http.NewResponseController(rr.w).SetWriteDeadline(time.Now().Add(d))
+	}
 }
 
 // HandleREST registers f as the REST-JSON operation op of svc, served at method and pattern

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -145,6 +147,41 @@ func TestRESTWithTheSDK(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != c.status {
 			t.Errorf("%s %s: %d, want %d", c.method, c.path, resp.StatusCode, c.status)
+		}
+	}
+}
+
+// A REST call may answer after the server's write timeout when it says so.
+func TestExtendWriteDeadline(t *testing.T) {
+	svc := awsapi.NewService(awsapi.ServiceConfig{Name: "lambda", REST: true})
+	type in struct {
+		Extend bool `json:"-" query:"extend"`
+	}
+	awsapi.HandleREST(svc, "Slow", "GET", "/slow", 0, func(ctx context.Context, i *in) (*functionConfig, error) {
+		if i.Extend {
+			awsapi.ExtendWriteDeadline(ctx, 5*time.Second)
+		}
+		time.Sleep(1500 * time.Millisecond) // past the server's write timeout
+		return &functionConfig{FunctionName: "slow"}, nil
+	})
+	srv, err := awsapi.NewServer(awsapi.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.WriteTimeout = time.Second
+	hs.Start()
+	t.Cleanup(hs.Close)
+	for _, extend := range []bool{true, false} {
+		resp, err := http.Get(hs.URL + "/slow?extend=" + strconv.FormatBool(extend))
+		ok := err == nil && resp.StatusCode == 200
+		if ok {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			ok = strings.Contains(string(b), "slow")
+		}
+		if ok != extend {
+			t.Errorf("extend %v: answered %v (%v)", extend, ok, err)
 		}
 	}
 }

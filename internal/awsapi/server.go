@@ -213,7 +213,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var params map[string]string
 		if svc, rt, params, restErr = s.routeREST(r); rt != nil {
 			op, opName = rt.op, rt.op.name
-			ctx = context.WithValue(ctx, restKey{}, &restRequest{r: r, params: params})
+			ctx = context.WithValue(ctx, restKey{}, &restRequest{r: r, w: w, params: params})
 		}
 	}
 	call := &Call{Operation: opName, Target: target, Caller: callerOf(r, requestID), Start: start}

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
@@ -478,6 +479,8 @@ func (s *Service) Invoke(ctx context.Context, in *InvokeInput) (*InvokeOutput, e
 		}()
 		return &InvokeOutput{StatusCode: http.StatusAccepted}, nil
 	}
+	// The answer may come after the server's write timeout: as late as the function's.
+	awsapi.ExtendWriteDeadline(ctx, time.Duration(f.Timeout)*time.Second+30*time.Second)
 	res, err := s.rt.invoke(ctx, f, payload)
 	if err != nil {
 		return nil, err
