@@ -12,10 +12,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/conveyor/conveyor/internal/function"
+	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
 )
 
 var (
@@ -169,6 +173,39 @@ func TestInvokeCommand(t *testing.T) {
 	if err != nil || aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "exit status 3") {
 		t.Errorf("failing command: %q %v %v", out.Payload, aws.ToString(out.FunctionError), err)
 	}
+}
+
+// A --function spec is a function of every account and region: listed, shown and invoked
+// through the API, and changed only on the command line.
+func TestLocalFunction(t *testing.T) {
+	c := clientWith(t, conveyorlambda.Config{Locals: []function.Spec{{Name: "shout", Command: []string{"tr", "a-z", "A-Z"}}},
+		DefaultTimeout: 7 * time.Second})
+	ctx := context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("stored"), Role: aws.String(role),
+		Runtime: "provided.al2023", Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"bootstrap": "x"})}}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	if err != nil || len(list.Functions) != 2 || aws.ToString(list.Functions[0].FunctionName) != "shout" ||
+		aws.ToString(list.Functions[1].FunctionName) != "stored" {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	got, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("shout")})
+	if err != nil || got.Runtime != "conveyor.command" || aws.ToString(got.Handler) != "tr a-z A-Z" || aws.ToInt32(got.Timeout) != 7 ||
+		aws.ToString(got.FunctionArn) != "arn:aws:lambda:us-east-1:123456789012:function:shout" {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("shout"), Payload: []byte(`"hi"`)})
+	if err != nil || string(out.Payload) != `"HI"` || out.FunctionError != nil {
+		t.Fatalf("invoke: %q %v", out.Payload, err)
+	}
+	_, err = c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("shout")})
+	wantCode(t, "delete", err, "ResourceConflictException")
+	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("shout"), Timeout: aws.Int32(9)})
+	wantCode(t, "update", err, "ResourceConflictException")
+	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("shout"), Role: aws.String(role),
+		Runtime: "provided.al2023", Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"bootstrap": "x"})}})
+	wantCode(t, "create", err, "ResourceConflictException")
 }
 
 // A zip without a bootstrap that runs is the function's failure (Runtime.InvalidEntrypoint),

@@ -44,6 +44,8 @@ type Function struct {
 	CodeObject string `json:"ConveyorCodeObject"`
 	// Policy is the function's resource policy (GetPolicy), "" when it has none.
 	Policy string `json:"ConveyorPolicy,omitempty"`
+	// command is a local function's command (its code is Conveyor's working directory).
+	command []string
 }
 
 // Environment is a function's environment variables.

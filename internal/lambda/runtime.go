@@ -94,9 +94,13 @@ func poolKey(f *Function) string { return f.FunctionArn + "#" + f.RevisionId }
 // invoke runs payload through f and returns how it ended. A failure of Conveyor's own (the
 // code cannot be unpacked) is an error; a failure of the function is a result with fnError.
 func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte) (result, error) {
-	dir, err := r.unpack(ctx, f)
-	if err != nil {
-		return result{}, err
+	dir := "" // a local function runs in Conveyor's working directory
+	if f.CodeObject != "" {
+		d, err := r.unpack(ctx, f)
+		if err != nil {
+			return result{}, err
+		}
+		dir = d
 	}
 	inv := &invocation{id: uuid.NewString(), arn: f.FunctionArn, payload: payload,
 		deadline: time.Now().Add(time.Duration(f.Timeout) * time.Second), done: make(chan result, 1)}
@@ -383,9 +387,12 @@ func runtimeError(w http.ResponseWriter, status int, typ, msg string) {
 func (r *runtimes) runCommand(ctx context.Context, f *Function, dir string, inv *invocation) result {
 	ctx, cancel := context.WithDeadline(ctx, inv.deadline)
 	defer cancel()
-	argv := strings.Fields(f.Handler)
+	argv := f.command
+	if argv == nil {
+		argv = strings.Fields(f.Handler)
+	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	if !strings.Contains(argv[0], "/") {
+	if dir != "" && !strings.Contains(argv[0], "/") {
 		if _, err := os.Stat(filepath.Join(dir, argv[0])); err == nil {
 			cmd.Path = filepath.Join(dir, argv[0])
 		}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/clock"
+	"github.com/conveyor/conveyor/internal/function"
 	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
 )
@@ -42,6 +43,12 @@ type Config struct {
 	CodeDir string
 	// Queues are the SQS queues event source mappings poll (none: no mappings can be made).
 	Queues Queues
+	// Locals are the functions of `conveyor serve --function`: shown in every account and
+	// region as conveyor.command functions, invoked as they are; they are changed on the
+	// command line, not through the API.
+	Locals []function.Spec
+	// DefaultTimeout is a local function's timeout when its Spec sets none.
+	DefaultTimeout time.Duration
 }
 
 // Service serves the Lambda API and runs the functions.
@@ -246,6 +253,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err := checkLimits(timeout, memory); err != nil {
 		return nil, err
 	}
+	if err := s.isLocal(name); err != nil {
+		return nil, err
+	}
 	sum := sha256.Sum256(in.Code.ZipFile)
 	f := &Function{FunctionName: name, FunctionArn: FunctionARN(sc, name), Runtime: *in.Runtime, Role: *in.Role,
 		Handler: deref(in.Handler), CodeSize: int64(len(in.Code.ZipFile)), Description: deref(in.Description),
@@ -318,6 +328,9 @@ func (s *Service) function(ctx context.Context, ref FunctionRef) (*Function, err
 	if ref.Qualifier != nil && *ref.Qualifier != "$LATEST" {
 		return nil, notFound(FunctionARN(sc, name) + ":" + *ref.Qualifier)
 	}
+	if f := s.local(sc, name); f != nil {
+		return f, nil
+	}
 	f, err := s.recs.get(ctx, sc, name)
 	if err != nil {
 		return nil, err
@@ -373,6 +386,16 @@ func (s *Service) ListFunctions(ctx context.Context, in *ListFunctionsInput) (*L
 	if err != nil {
 		return nil, fmt.Errorf("lambda: list functions: %w", err)
 	}
+	stored := all
+	all = make([]*Function, 0, len(stored)+len(s.cfg.Locals))
+	for _, f := range stored {
+		if s.local(s.scopeOf(ctx), f.FunctionName) == nil { // a local function hides a stored one
+			all = append(all, f)
+		}
+	}
+	for _, sp := range s.cfg.Locals {
+		all = append(all, s.local(s.scopeOf(ctx), sp.Name))
+	}
 	sort.Slice(all, func(i, j int) bool { return all[i].FunctionName < all[j].FunctionName })
 	out := &ListFunctionsOutput{Functions: []*Function{}}
 	after := deref(in.Marker)
@@ -396,6 +419,9 @@ func (s *Service) ListFunctions(ctx context.Context, in *ListFunctionsInput) (*L
 func (s *Service) DeleteFunction(ctx context.Context, in *FunctionRef) (*struct{}, error) {
 	sc, name, err := s.resolve(ctx, in.FunctionName)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.isLocal(name); err != nil {
 		return nil, err
 	}
 	var gone *Function
@@ -508,6 +534,9 @@ func checkLimits(timeout, memory int) error {
 func (s *Service) update(ctx context.Context, ref string, revision *string, fn func(f *Function) error) (*Function, error) {
 	sc, name, err := s.resolve(ctx, ref)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.isLocal(name); err != nil {
 		return nil, err
 	}
 	next, _, err := store.Mutate(ctx, s.recs.kv, functionKey(sc, name), codec, func(cur *Function, _ uint64) (*Function, error) {
@@ -671,4 +700,35 @@ func (s *Service) InvokeEvent(ctx context.Context, arn string, payload []byte) (
 		}
 	}()
 	return true, nil
+}
+
+// local is the function a --function spec named name is in scope sc, or nil.
+func (s *Service) local(sc scope.Scope, name string) *Function {
+	for _, sp := range s.cfg.Locals {
+		if sp.Name != name {
+			continue
+		}
+		timeout := sp.Timeout
+		if timeout <= 0 {
+			timeout = s.cfg.DefaultTimeout
+		}
+		if timeout <= 0 {
+			timeout = function.DefaultTimeout
+		}
+		return &Function{FunctionName: name, FunctionArn: FunctionARN(sc, name), Runtime: "conveyor.command", Role: "",
+			Handler: strings.Join(sp.Command, " "), Description: "A local function (conveyor serve --function)",
+			Timeout: int(timeout / time.Second), MemorySize: 128, Version: "$LATEST", RevisionId: "local", State: "Active",
+			PackageType: "Zip", Architectures: []string{"x86_64"}, command: sp.Command}
+	}
+	return nil
+}
+
+// isLocal refuses a change through the API to a --function function.
+func (s *Service) isLocal(name string) error {
+	for _, sp := range s.cfg.Locals {
+		if sp.Name == name {
+			return awsapi.Errorf("ResourceConflictException", "Function %s is a local function (conveyor serve --function): change it on the command line.", name)
+		}
+	}
+	return nil
 }

@@ -43,11 +43,15 @@ func zipOf(t testing.TB, files map[string]string) []byte {
 	return buf.Bytes()
 }
 
-func client(t testing.TB) *lambda.Client {
+func client(t testing.TB) *lambda.Client { return clientWith(t, conveyorlambda.Config{}) }
+
+// clientWith is client on a service made with cfg (its store, scope, logger and code
+// directory filled in).
+func clientWith(t testing.TB, cfg conveyorlambda.Config) *lambda.Client {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := conveyorlambda.New(context.Background(), conveyorlambda.Config{JetStream: storetest.Open(t).JetStream(),
-		Account: "123456789012", Region: "us-east-1", Logger: quiet, CodeDir: t.TempDir()})
+	cfg.JetStream, cfg.Account, cfg.Region, cfg.Logger, cfg.CodeDir = storetest.Open(t).JetStream(), "123456789012", "us-east-1", quiet, t.TempDir()
+	svc, err := conveyorlambda.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
