@@ -278,6 +278,8 @@ const (
 	CodeInvalidRequestContentException = "InvalidRequestContentException"
 	// CodeRequestTooLargeException: The request payload exceeded the Invoke request body JSON input quota.
 	CodeRequestTooLargeException = "RequestTooLargeException"
+	// CodeSerializedRequestEntityTooLargeException: The processed request payload exceeded the Invoke request body size limit for asynchronous invocations.
+	CodeSerializedRequestEntityTooLargeException = "SerializedRequestEntityTooLargeException"
 	// CodeTooManyRequestsException: The request throughput limit was exceeded.
 	CodeTooManyRequestsException = "TooManyRequestsException"
 	// CodeServiceException: The Lambda service encountered an internal error.
@@ -439,6 +441,7 @@ var errorTable = [...]ErrorInfo{
 	{Code: "InvalidParameterValueException", Service: "lambda", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "One of the parameters in the request is not valid."},
 	{Code: "InvalidRequestContentException", Service: "lambda", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "The request body could not be parsed as JSON, or a request header is invalid."},
 	{Code: "RequestTooLargeException", Service: "lambda", Status: 413, Fault: FaultClient, QueryCode: "", Message: "", Description: "The request payload exceeded the Invoke request body JSON input quota."},
+	{Code: "SerializedRequestEntityTooLargeException", Service: "lambda", Status: 413, Fault: FaultClient, QueryCode: "", Message: "", Description: "The processed request payload exceeded the Invoke request body size limit for asynchronous invocations."},
 	{Code: "TooManyRequestsException", Service: "lambda", Status: 429, Fault: FaultClient, QueryCode: "", Message: "", Description: "The request throughput limit was exceeded."},
 	{Code: "ServiceException", Service: "lambda", Status: 500, Fault: FaultServer, QueryCode: "", Message: "", Description: "The Lambda service encountered an internal error."},
 	{Code: "PolicyLengthExceededException", Service: "lambda", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "The permissions policy for the resource is too large."},

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +50,9 @@ type Config struct {
 	Locals []function.Spec
 	// DefaultTimeout is a local function's timeout when its Spec sets none.
 	DefaultTimeout time.Duration
+	// RetryDelays are the waits before the first and second retry of an asynchronous
+	// invocation that failed (default: a minute, then two, as Lambda waits).
+	RetryDelays []time.Duration
 }
 
 // Service serves the Lambda API and runs the functions.
@@ -58,6 +62,7 @@ type Service struct {
 	log    *slog.Logger
 	rt     *runtimes
 	esm    *mappings
+	async  jetstream.Consumer
 	run    context.Context // ends at Close
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -75,6 +80,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Clock = clock.Or(cfg.Clock)
+	if len(cfg.RetryDelays) < asyncRetries {
+		cfg.RetryDelays = []time.Duration{time.Minute, 2 * time.Minute}
+	}
 	if cfg.CodeDir == "" {
 		cfg.CodeDir = filepath.Join(os.TempDir(), "conveyor-lambda")
 	}
@@ -96,15 +104,23 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		recs.view.Close()
 		return nil, err
 	}
+	if s.async, err = openAsync(ctx, cfg.JetStream, cfg.Replicas); err != nil {
+		s.esm.view.Close()
+		recs.view.Close()
+		return nil, err
+	}
 	s.rt = newRuntimes(cfg.CodeDir, func(ctx context.Context, name string) ([]byte, error) { return recs.obj.GetBytes(ctx, name) }, s.log)
 	s.run, s.cancel = context.WithCancel(context.Background())
 	run := s.run
 	go s.rt.reap(run)
+	var wg sync.WaitGroup
+	wg.Go(func() { s.consumeAsync(run) })
+	if cfg.Queues != nil {
+		wg.Go(func() { s.follow(run) })
+	}
 	go func() {
-		defer close(s.done)
-		if cfg.Queues != nil {
-			s.follow(run)
-		}
+		wg.Wait()
+		close(s.done)
 	}()
 	return s, nil
 }
@@ -493,16 +509,9 @@ func (s *Service) Invoke(ctx context.Context, in *InvokeInput) (*InvokeOutput, e
 	case "DryRun":
 		return &InvokeOutput{StatusCode: http.StatusNoContent}, nil
 	case "Event":
-		go func() {
-			ctx := context.WithoutCancel(ctx)
-			res, err := s.rt.invoke(ctx, f, payload)
-			switch {
-			case err != nil:
-				s.log.ErrorContext(ctx, "lambda: asynchronous invocation failed", "function", f.FunctionArn, "err", err)
-			case res.fnError != "":
-				s.log.WarnContext(ctx, "lambda: asynchronous invocation ended in an error", "function", f.FunctionArn, "payload", string(res.payload))
-			}
-		}()
+		if _, err := s.enqueue(ctx, f, payload); err != nil {
+			return nil, err
+		}
 		return &InvokeOutput{StatusCode: http.StatusAccepted}, nil
 	}
 	// The answer may come after the server's write timeout: as late as the function's.
@@ -674,32 +683,15 @@ func errRole(role string) error {
 }
 
 // InvokeEvent invokes the function with ARN arn asynchronously, as EventBridge invokes a
-// function target (function.API): found is false when there is no such function.
+// function target (function.API): the invocation is stored before it returns; found is false
+// when there is no such function.
 func (s *Service) InvokeEvent(ctx context.Context, arn string, payload []byte) (bool, error) {
-	a, ok := scope.ParseARN(arn)
-	name, isFn := strings.CutPrefix(a.Resource, "function:")
-	if !ok || a.Service != "lambda" || !isFn {
-		return false, nil
+	f, err := s.byARN(ctx, arn)
+	if err != nil || f == nil {
+		return f != nil, err
 	}
-	name, qualifier, _ := strings.Cut(name, ":")
-	f, err := s.recs.get(ctx, a.Scope(), name)
-	if err != nil {
-		return true, err
-	}
-	if f == nil || (qualifier != "" && qualifier != "$LATEST") {
-		return false, nil
-	}
-	go func() {
-		ctx := context.WithoutCancel(ctx)
-		res, err := s.rt.invoke(ctx, f, payload)
-		switch {
-		case err != nil:
-			s.log.ErrorContext(ctx, "lambda: asynchronous invocation failed", "function", f.FunctionArn, "err", err)
-		case res.fnError != "":
-			s.log.WarnContext(ctx, "lambda: asynchronous invocation ended in an error", "function", f.FunctionArn, "payload", string(res.payload))
-		}
-	}()
-	return true, nil
+	_, err = s.enqueue(ctx, f, payload)
+	return true, err
 }
 
 // local is the function a --function spec named name is in scope sc, or nil.

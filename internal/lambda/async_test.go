@@ -1,0 +1,109 @@
+package lambda_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conveyor/conveyor/internal/function"
+	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/store"
+	"github.com/conveyor/conveyor/internal/store/storetest"
+)
+
+// asyncService is a Lambda service on st whose one function, "script", runs the shell
+// script sh in dir; failed asynchronous invocations are retried after 10 ms.
+func asyncService(t *testing.T, st *store.Store, dir, sh string) *conveyorlambda.Service {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
+	svc, err := conveyorlambda.New(context.Background(), conveyorlambda.Config{JetStream: st.JetStream(),
+		Account: "123456789012", Region: "us-east-1", Logger: quiet, CodeDir: t.TempDir(),
+		Locals:      []function.Spec{{Name: "script", Command: []string{"sh", "-c", sh}, Timeout: 30 * time.Second}},
+		RetryDelays: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.MkdirAll(dir, 0o700)
+	return svc
+}
+
+// lines returns the lines of the file, none when it does not exist.
+func lines(path string) []string {
+	b, _ := os.ReadFile(path)
+	return strings.Fields(string(b))
+}
+
+// waitFor polls cond every 10 ms for up to 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 20 s for %s", what)
+		}
+	}
+}
+
+// An asynchronous invocation whose function fails is run twice more, as Lambda retries it,
+// and then dropped; one that succeeds is run once.
+func TestAsyncRetries(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	st := storetest.Open(t)
+	svc := asyncService(t, st, dir, `read p; echo "$p" >> `+out+`; [ "$p" = '"ok"' ]`)
+	defer svc.Close()
+	ctx := context.Background()
+	for _, p := range []string{`"fails"`, `"ok"`} {
+		res, err := svc.Invoke(ctx, &conveyorlambda.InvokeInput{FunctionName: "script", InvocationType: "Event", Payload: []byte(p)})
+		if err != nil || res.StatusCode != 202 {
+			t.Fatalf("invoke %s: %+v %v", p, res, err)
+		}
+	}
+	waitFor(t, "three runs of the failing invocation", func() bool {
+		return strings.Count(strings.Join(lines(out), " "), `"fails"`) == 3
+	})
+	// Nothing is left to run: the stream of invocations is empty.
+	waitFor(t, "an empty invocation stream", func() bool {
+		s, err := st.JetStream().Stream(ctx, conveyorlambda.AsyncStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		return err == nil && info.State.Msgs == 0
+	})
+	got := lines(out)
+	if n := strings.Count(strings.Join(got, " "), `"ok"`); n != 1 || len(got) != 4 {
+		t.Errorf("runs %q: want the failing invocation 3 times and the good one once", got)
+	}
+}
+
+// An asynchronous invocation is stored before Invoke answers 202: one under way when its
+// Conveyor stops runs again on the next one.
+func TestAsyncSurvivesRestart(t *testing.T) {
+	st := storetest.Open(t)
+	dir := t.TempDir()
+	started, done, goAhead := filepath.Join(dir, "started"), filepath.Join(dir, "done"), filepath.Join(dir, "go")
+	sh := `read p; touch ` + started + `; while [ ! -f ` + goAhead + ` ]; do sleep 0.05; done; echo "$p" >> ` + done
+	first := asyncService(t, st, dir, sh)
+	if _, err := first.Invoke(context.Background(), &conveyorlambda.InvokeInput{FunctionName: "script", InvocationType: "Event",
+		Payload: []byte(`{"order":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first run to start", func() bool { _, err := os.Stat(started); return err == nil })
+	first.Close() // the run is killed before it ends
+	if len(lines(done)) != 0 {
+		t.Fatal("the killed run ended")
+	}
+	if err := os.WriteFile(goAhead, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second := asyncService(t, st, dir, sh)
+	defer second.Close()
+	waitFor(t, "the invocation to run on the next Conveyor", func() bool { return len(lines(done)) == 1 })
+	if got := lines(done); got[0] != `{"order":1}` {
+		t.Errorf("payload %q", got)
+	}
+}
