@@ -146,6 +146,10 @@ func (s *Service) runAsync(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	f, err := s.byARN(ctx, arn)
+	if err != nil && ctx.Err() != nil {
+		_ = m.Nak() // shutting down
+		return
+	}
 	if err != nil {
 		log.WarnContext(ctx, "lambda: function of an asynchronous invocation unreadable; retried", "err", err)
 		_ = m.NakWithDelay(time.Second)

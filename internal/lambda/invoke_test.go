@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -172,6 +174,42 @@ func TestInvokeCommand(t *testing.T) {
 	out, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("failing"), Payload: []byte(`{}`)})
 	if err != nil || aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "exit status 3") {
 		t.Errorf("failing command: %q %v %v", out.Payload, aws.ToString(out.FunctionError), err)
+	}
+}
+
+// A function's MemorySize bounds what its process may allocate: past it the process dies as
+// on Lambda, and a larger MemorySize lets the same work through.
+func TestMemorySize(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("memory is bounded on Linux only")
+	}
+	c := client(t)
+	ctx := context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("hungry"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: echoBootstrap(t)},
+		MemorySize: aws.Int32(128)}); err != nil {
+		t.Fatal(err)
+	}
+	invoke := func(mib int) *lambda.InvokeOutput {
+		t.Helper()
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("hungry"), Payload: fmt.Appendf(nil, `{"name":"m","allocateMiB":%d}`, mib)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if out := invoke(32); out.FunctionError != nil {
+		t.Fatalf("32 MiB in 128: %s", out.Payload)
+	}
+	if out := invoke(300); aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Runtime.ExitError") {
+		t.Fatalf("300 MiB in 128: %s %v", out.Payload, aws.ToString(out.FunctionError))
+	}
+	if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("hungry"),
+		MemorySize: aws.Int32(1024)}); err != nil {
+		t.Fatal(err)
+	}
+	if out := invoke(300); out.FunctionError != nil {
+		t.Fatalf("300 MiB in 1024: %s", out.Payload)
 	}
 }
 

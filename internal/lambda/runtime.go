@@ -263,6 +263,9 @@ func (r *runtimes) start(f *Function, dir string) (*proc, error) {
 		p.out.close()
 		return nil, fmt.Errorf("lambda: start the bootstrap of %s: %w", f.FunctionName, err)
 	}
+	if err := limitMemory(p.cmd.Process.Pid, f.MemorySize); err != nil {
+		r.log.Warn("lambda: the function's memory cannot be bounded", "function", f.FunctionArn, "err", err)
+	}
 	go func() {
 		_ = p.cmd.Wait()
 		close(p.exited)
@@ -404,7 +407,13 @@ func (r *runtimes) runCommand(ctx context.Context, f *Function, dir string, inv 
 	logs := &tail{}
 	cmd.Stdout, cmd.Stderr = &stdout, logs
 	procgroup.Own(cmd)
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		if lerr := limitMemory(cmd.Process.Pid, f.MemorySize); lerr != nil {
+			r.log.Warn("lambda: the function's memory cannot be bounded", "function", f.FunctionArn, "err", lerr)
+		}
+		err = cmd.Wait()
+	}
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		return r.failed(inv, logs.since(0), "", fmt.Sprintf("%s %s Task timed out after %.2f seconds",

@@ -709,7 +709,7 @@ func (s *Service) local(sc scope.Scope, name string) *Function {
 		}
 		return &Function{FunctionName: name, FunctionArn: FunctionARN(sc, name), Runtime: "conveyor.command", Role: "",
 			Handler: strings.Join(sp.Command, " "), Description: "A local function (conveyor serve --function)",
-			Timeout: int(timeout / time.Second), MemorySize: 128, Version: "$LATEST", RevisionId: "local", State: "Active",
+			Timeout: int(timeout / time.Second), MemorySize: 10240, Version: "$LATEST", RevisionId: "local", State: "Active",
 			PackageType: "Zip", Architectures: []string{"x86_64"}, command: sp.Command}
 	}
 	return nil

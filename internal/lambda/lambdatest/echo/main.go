@@ -1,5 +1,5 @@
 // Command echo is a Lambda handler built with aws-lambda-go: it answers its event with the
-// function's name and request id, fails when asked to, sleeps when asked to, and prints to
+// function's name and request id, fails when asked to, sleeps or allocates memory when asked to, and prints to
 // standard output (the function's log).
 package main
 
@@ -18,6 +18,8 @@ type event struct {
 	Name  string `json:"name"`
 	Fail  bool   `json:"fail"`
 	Sleep int    `json:"sleepMs"`
+	// Allocate is how many MiB the handler fills before it answers.
+	Allocate int `json:"allocateMiB"`
 }
 
 type answer struct {
@@ -34,6 +36,15 @@ func handle(ctx context.Context, e event) (answer, error) {
 	if e.Sleep > 0 {
 		time.Sleep(time.Duration(e.Sleep) * time.Millisecond)
 	}
+	held := make([][]byte, 0, e.Allocate)
+	for range e.Allocate {
+		b := make([]byte, 1<<20)
+		for i := range b {
+			b[i] = 1
+		}
+		held = append(held, b)
+	}
+	fmt.Printf("holding %d MiB\n", len(held))
 	if e.Fail {
 		return answer{}, errors.New("asked to fail")
 	}
