@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/scope"
+	"github.com/conveyor/conveyor/internal/secrets"
 	"github.com/conveyor/conveyor/internal/store"
 )
 
@@ -55,12 +56,13 @@ type Environment struct {
 
 // records is the functions' bucket, and an in-memory view of it for lists.
 type records struct {
-	kv   jetstream.KeyValue
-	obj  jetstream.ObjectStore
-	view *store.Mirror[*Function]
+	kv    jetstream.KeyValue
+	obj   jetstream.ObjectStore
+	view  *store.Mirror[*Function]
+	codec store.Codec[Function]
 }
 
-func openRecords(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.Logger) (*records, error) {
+func openRecords(ctx context.Context, js jetstream.JetStream, replicas int, box *secrets.Box, log *slog.Logger) (*records, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket, History: 1,
 		Description: "Conveyor Lambda functions", Storage: jetstream.FileStorage, Replicas: replicas})
 	if err != nil {
@@ -71,21 +73,48 @@ func openRecords(ctx context.Context, js jetstream.JetStream, replicas int, log 
 	if err != nil {
 		return nil, fmt.Errorf("lambda: open object store %s: %w", CodeBucket, err)
 	}
-	view, err := store.NewMirror(ctx, js, kv, decode, log)
+	c := sealing(box)
+	view, err := store.NewMirror(ctx, js, kv, c.Decode, log)
 	if err != nil {
 		return nil, fmt.Errorf("lambda: %w", err)
 	}
-	return &records{kv: kv, obj: obj, view: view}, nil
+	return &records{kv: kv, obj: obj, view: view, codec: c}, nil
 }
 
-var codec = store.Codec[Function]{Decode: decode, Encode: func(f *Function) ([]byte, error) { return json.Marshal(f) }}
-
-func decode(e jetstream.KeyValueEntry) (*Function, error) {
-	var f Function
-	if err := json.Unmarshal(e.Value(), &f); err != nil {
-		return nil, fmt.Errorf("lambda: decode %s: %w", e.Key(), err)
+// sealing is the codec of function records: with a box, the values of a function's
+// environment variables are sealed in the store (bound to the function and the variable), as
+// Lambda encrypts them at rest, and opened as they are read.
+func sealing(box *secrets.Box) store.Codec[Function] {
+	where := func(f *Function, name string) string { return f.FunctionArn + "#Environment.Variables." + name }
+	return store.Codec[Function]{
+		Decode: func(e jetstream.KeyValueEntry) (*Function, error) {
+			var f Function
+			if err := json.Unmarshal(e.Value(), &f); err != nil {
+				return nil, fmt.Errorf("lambda: decode %s: %w", e.Key(), err)
+			}
+			if box != nil && f.Environment != nil {
+				for k, v := range f.Environment.Variables {
+					clear, err := box.Open(v, where(&f, k))
+					if err != nil {
+						return nil, fmt.Errorf("lambda: decode %s: variable %s: %w", e.Key(), k, err)
+					}
+					f.Environment.Variables[k] = clear
+				}
+			}
+			return &f, nil
+		},
+		Encode: func(f *Function) ([]byte, error) {
+			if box == nil || f.Environment == nil {
+				return json.Marshal(f)
+			}
+			sealed := *f
+			sealed.Environment = &Environment{Variables: make(map[string]string, len(f.Environment.Variables))}
+			for k, v := range f.Environment.Variables {
+				sealed.Environment.Variables[k] = box.Seal(v, where(f, k))
+			}
+			return json.Marshal(&sealed)
+		},
 	}
-	return &f, nil
 }
 
 // functionsGroup is the mirror group of a scope's functions; functionKey one function's key.
@@ -106,5 +135,5 @@ func (r *records) get(ctx context.Context, sc scope.Scope, name string) (*Functi
 	if err != nil {
 		return nil, fmt.Errorf("lambda: get %s: %w", name, err)
 	}
-	return decode(e)
+	return r.codec.Decode(e)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/conveyor/conveyor/internal/clock"
 	"github.com/conveyor/conveyor/internal/function"
 	"github.com/conveyor/conveyor/internal/scope"
+	"github.com/conveyor/conveyor/internal/secrets"
 	"github.com/conveyor/conveyor/internal/store"
 )
 
@@ -50,6 +51,8 @@ type Config struct {
 	Locals []function.Spec
 	// DefaultTimeout is a local function's timeout when its Spec sets none.
 	DefaultTimeout time.Duration
+	// Secrets, if set, seals the values of functions' environment variables in the store.
+	Secrets *secrets.Box
 	// RetryDelays are the waits before the first and second retry of an asynchronous
 	// invocation that failed (default: a minute, then two, as Lambda waits).
 	RetryDelays []time.Duration
@@ -95,7 +98,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("lambda: code directory: %w", err)
 	}
 	cfg.CodeDir = abs
-	recs, err := openRecords(ctx, cfg.JetStream, cfg.Replicas, cfg.Logger)
+	recs, err := openRecords(ctx, cfg.JetStream, cfg.Replicas, cfg.Secrets, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +288,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if _, err := s.recs.obj.PutBytes(ctx, f.CodeObject, in.Code.ZipFile); err != nil {
 		return nil, fmt.Errorf("lambda: store the code of %s: %w", name, err)
 	}
-	_, _, err := store.Mutate(ctx, s.recs.kv, functionKey(sc, name), codec, func(cur *Function, _ uint64) (*Function, error) {
+	_, _, err := store.Mutate(ctx, s.recs.kv, functionKey(sc, name), s.recs.codec, func(cur *Function, _ uint64) (*Function, error) {
 		if cur != nil {
 			return nil, awsapi.Errorf("ResourceConflictException", "Function already exist: %s", name)
 		}
@@ -441,7 +444,7 @@ func (s *Service) DeleteFunction(ctx context.Context, in *FunctionRef) (*struct{
 		return nil, err
 	}
 	var gone *Function
-	_, _, err = store.Mutate(ctx, s.recs.kv, functionKey(sc, name), codec, func(cur *Function, _ uint64) (*Function, error) {
+	_, _, err = store.Mutate(ctx, s.recs.kv, functionKey(sc, name), s.recs.codec, func(cur *Function, _ uint64) (*Function, error) {
 		if cur == nil {
 			return nil, notFound(FunctionARN(sc, name))
 		}
@@ -548,7 +551,7 @@ func (s *Service) update(ctx context.Context, ref string, revision *string, fn f
 	if err := s.isLocal(name); err != nil {
 		return nil, err
 	}
-	next, _, err := store.Mutate(ctx, s.recs.kv, functionKey(sc, name), codec, func(cur *Function, _ uint64) (*Function, error) {
+	next, _, err := store.Mutate(ctx, s.recs.kv, functionKey(sc, name), s.recs.codec, func(cur *Function, _ uint64) (*Function, error) {
 		if cur == nil {
 			return nil, notFound(FunctionARN(sc, name))
 		}

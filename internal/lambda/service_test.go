@@ -19,6 +19,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/secrets"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 )
 
@@ -46,11 +47,14 @@ func zipOf(t testing.TB, files map[string]string) []byte {
 func client(t testing.TB) *lambda.Client { return clientWith(t, conveyorlambda.Config{}) }
 
 // clientWith is client on a service made with cfg (its store, scope, logger and code
-// directory filled in).
+// directory filled in, its store too when cfg names none).
 func clientWith(t testing.TB, cfg conveyorlambda.Config) *lambda.Client {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg.JetStream, cfg.Account, cfg.Region, cfg.Logger, cfg.CodeDir = storetest.Open(t).JetStream(), "123456789012", "us-east-1", quiet, t.TempDir()
+	if cfg.JetStream == nil {
+		cfg.JetStream = storetest.Open(t).JetStream()
+	}
+	cfg.Account, cfg.Region, cfg.Logger, cfg.CodeDir = "123456789012", "us-east-1", quiet, t.TempDir()
 	svc, err := conveyorlambda.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -207,5 +211,41 @@ func TestPolicyAndTags(t *testing.T) {
 	tags, err := c.ListTags(ctx, &lambda.ListTagsInput{Resource: fn.FunctionArn})
 	if err != nil || len(tags.Tags) != 1 || tags.Tags["team"] != "a" {
 		t.Errorf("ListTags: %+v %v", tags, err)
+	}
+}
+
+// With a secrets box, environment variables' values are sealed in the store and shown in
+// clear through the API.
+func TestEnvironmentSealed(t *testing.T) {
+	st := storetest.Open(t)
+	box, err := secrets.New(bytes.Repeat([]byte{7}, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := clientWith(t, conveyorlambda.Config{JetStream: st.JetStream(), Secrets: box})
+	ctx := context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("keeper"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"bootstrap": "x"})},
+		Environment: &types.Environment{Variables: map[string]string{"DB_PASSWORD": "hunter2-secret"}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("keeper")})
+	if err != nil || got.Environment == nil || got.Environment.Variables["DB_PASSWORD"] != "hunter2-secret" {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	kv, err := st.JetStream().KeyValue(ctx, conveyorlambda.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kv.Keys(ctx)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys %v %v", keys, err)
+	}
+	e, err := kv.Get(ctx, keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(e.Value()), "hunter2") || !strings.Contains(string(e.Value()), "DB_PASSWORD") {
+		t.Errorf("stored record: %s", e.Value())
 	}
 }
