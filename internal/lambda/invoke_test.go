@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,6 +211,54 @@ func TestMemorySize(t *testing.T) {
 	}
 	if out := invoke(300); out.FunctionError != nil {
 		t.Fatalf("300 MiB in 1024: %s", out.Payload)
+	}
+}
+
+// A warm process stays warm through tags and policy (which change neither the function's
+// configuration nor its RevisionId), and is stopped at once when the configuration changes.
+func TestProcessesFollowChanges(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	created, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("warm"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: echoBootstrap(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := func() int {
+		t.Helper()
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("warm"), Payload: []byte(`{"name":"p"}`)})
+		var a echoAnswer
+		if err != nil || json.Unmarshal(out.Payload, &a) != nil || a.Pid == 0 {
+			t.Fatalf("invoke: %v %s", err, out.Payload)
+		}
+		return a.Pid
+	}
+	first := pid()
+	if _, err := c.TagResource(ctx, &lambda.TagResourceInput{Resource: created.FunctionArn, Tags: map[string]string{"team": "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String("warm"), StatementId: aws.String("events"),
+		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("events.amazonaws.com")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("warm")})
+	if err != nil || aws.ToString(got.LastModified) != aws.ToString(created.LastModified) {
+		t.Errorf("after tags and policy: LastModified %s, was %s (%v)", aws.ToString(got.LastModified), aws.ToString(created.LastModified), err)
+	}
+	if again := pid(); again != first {
+		t.Errorf("after tags and policy: pid %d, want the warm %d", again, first)
+	}
+	if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("warm"),
+		Environment: &types.Environment{Variables: map[string]string{"STAGE": "two"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if next := pid(); next == first {
+		t.Errorf("after a configuration change: the old process %d answered", first)
+	}
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(first, 0) == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the old process %d still runs", first)
+		}
 	}
 }
 

@@ -86,7 +86,7 @@ func (s *Service) AddPermission(ctx context.Context, in *AddPermissionInput) (*A
 		st.Condition = cond
 	}
 	var added string
-	_, err := s.update(ctx, in.FunctionName, in.RevisionId, func(f *Function) error {
+	_, err := s.change(ctx, in.FunctionName, in.RevisionId, policyChange, func(f *Function) error {
 		d := &policy.Document{Version: "2012-10-17", ID: "default"}
 		if f.Policy != "" {
 			cur, err := policy.Parse(f.Policy)
@@ -128,7 +128,7 @@ type RemovePermissionInput struct {
 
 // RemovePermission removes a statement from a function's policy.
 func (s *Service) RemovePermission(ctx context.Context, in *RemovePermissionInput) (*struct{}, error) {
-	_, err := s.update(ctx, in.FunctionName, in.RevisionId, func(f *Function) error {
+	_, err := s.change(ctx, in.FunctionName, in.RevisionId, policyChange, func(f *Function) error {
 		notFound := awsapi.Errorf("ResourceNotFoundException", "The Statement %s is not found in resource policy.", in.StatementId)
 		if f.Policy == "" {
 			return notFound
@@ -197,7 +197,7 @@ func (s *Service) TagResource(ctx context.Context, in *TagsInput) (*struct{}, er
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.update(ctx, name, nil, func(f *Function) error {
+	_, err = s.change(ctx, name, nil, tagsChange, func(f *Function) error {
 		if f.Tags == nil {
 			f.Tags = map[string]string{}
 		}
@@ -218,7 +218,7 @@ func (s *Service) UntagResource(ctx context.Context, in *TagsInput) (*struct{}, 
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.update(ctx, name, nil, func(f *Function) error {
+	_, err = s.change(ctx, name, nil, tagsChange, func(f *Function) error {
 		for _, k := range in.TagKeys {
 			delete(f.Tags, k)
 		}

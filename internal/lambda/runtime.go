@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,7 +82,7 @@ type runtimes struct {
 	get func(ctx context.Context, object string) ([]byte, error)
 
 	mu    sync.Mutex
-	idle  map[string][]*proc // by function ARN and revision
+	idle  map[string][]*proc // by poolKey
 	count map[string]int     // processes running, by the same key
 	wake  map[string]chan struct{}
 	done  bool
@@ -89,7 +92,22 @@ func newRuntimes(dir string, get func(context.Context, string) ([]byte, error), 
 	return &runtimes{dir: dir, log: log, get: get, idle: map[string][]*proc{}, count: map[string]int{}, wake: map[string]chan struct{}{}}
 }
 
-func poolKey(f *Function) string { return f.FunctionArn + "#" + f.RevisionId }
+// poolKey tells apart the processes of a function by what they were started with (code,
+// runtime, handler, memory, environment): a change of timeout, policy or tags keeps them warm, any
+// other change starts new ones.
+func poolKey(f *Function) string {
+	h := sha256.New()
+	env := []string{}
+	if f.Environment != nil {
+		for k, v := range f.Environment.Variables {
+			env = append(env, k+"="+v)
+		}
+	}
+	sort.Strings(env)
+	b, _ := json.Marshal([]any{f.CodeObject, f.Runtime, f.Handler, f.MemorySize, env, f.command})
+	h.Write(b)
+	return f.FunctionArn + "#" + hex.EncodeToString(h.Sum(nil))
+}
 
 // invoke runs payload through f and returns how it ended. A failure of Conveyor's own (the
 // code cannot be unpacked) is an error; a failure of the function is a result with fnError.
@@ -184,6 +202,7 @@ func (r *runtimes) acquire(ctx context.Context, f *Function, dir string) (*proc,
 		if r.count[key] < maxProcesses {
 			r.count[key]++
 			r.mu.Unlock()
+			r.retire(f.FunctionArn, key) // the idle processes of the function as it was
 			p, err := r.start(f, dir)
 			if err != nil {
 				r.mu.Lock()
@@ -540,6 +559,25 @@ func (r *runtimes) reap(ctx context.Context) {
 		for _, p := range old {
 			p.stop()
 		}
+	}
+}
+
+// retire stops the idle processes of the function with ARN arn but key keep (all of them when
+// keep is ""): those of a function changed or deleted, which no invocation will use again.
+func (r *runtimes) retire(arn, keep string) {
+	r.mu.Lock()
+	var old []*proc
+	for key, ps := range r.idle {
+		if key == keep || !strings.HasPrefix(key, arn+"#") {
+			continue
+		}
+		old = append(old, ps...)
+		r.count[key] -= len(ps)
+		delete(r.idle, key)
+	}
+	r.mu.Unlock()
+	for _, p := range old {
+		p.stop()
 	}
 }
 

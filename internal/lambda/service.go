@@ -454,6 +454,7 @@ func (s *Service) DeleteFunction(ctx context.Context, in *FunctionRef) (*struct{
 	if err != nil {
 		return nil, err
 	}
+	s.rt.retire(gone.FunctionArn, "")
 	if err := s.recs.obj.Delete(ctx, gone.CodeObject); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
 		s.log.WarnContext(ctx, "lambda: delete a function's code", "function", gone.FunctionArn, "err", err)
 	}
@@ -544,6 +545,21 @@ func checkLimits(timeout, memory int) error {
 // update changes a function in a compare-and-set loop: fn changes it in place; the function
 // gets a new RevisionId and LastModified. A RevisionId given must be the current one.
 func (s *Service) update(ctx context.Context, ref string, revision *string, fn func(f *Function) error) (*Function, error) {
+	return s.change(ctx, ref, revision, configChange, fn)
+}
+
+// What a change changes: the configuration (a new RevisionId and LastModified), the policy (a
+// new RevisionId), or tags (neither).
+type changeKind int
+
+const (
+	configChange changeKind = iota
+	policyChange
+	tagsChange
+)
+
+// change is update for a change of kind.
+func (s *Service) change(ctx context.Context, ref string, revision *string, kind changeKind, fn func(f *Function) error) (*Function, error) {
 	sc, name, err := s.resolve(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -562,8 +578,12 @@ func (s *Service) update(ctx context.Context, ref string, revision *string, fn f
 		if err := fn(cur); err != nil {
 			return nil, err
 		}
-		cur.RevisionId = uuid.NewString()
-		cur.LastModified = s.cfg.Clock.Now().UTC().Format("2006-01-02T15:04:05.000-0700")
+		if kind != tagsChange {
+			cur.RevisionId = uuid.NewString()
+		}
+		if kind == configChange {
+			cur.LastModified = s.cfg.Clock.Now().UTC().Format("2006-01-02T15:04:05.000-0700")
+		}
 		return cur, nil
 	})
 	if err != nil {
