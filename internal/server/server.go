@@ -291,6 +291,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	api.Register(events)
+	conveyorEvents := eventbridge.NewConveyorService()
+	api.RegisterConveyor(conveyorEvents)
 	s.archives.Register(events)
 	in, err := ingest.New(ingest.Config{
 		Store:          s.store,
@@ -314,7 +316,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	functions := awsapi.NewLambda()
 	s.lambda.Register(functions)
 	s.api, err = awsapi.NewServer(awsapi.Config{Logger: cfg.Logger, Authenticator: s.authenticator,
-		Account: cfg.Account, Region: cfg.Region}, events, queues, conveyorQueues, functions)
+		Account: cfg.Account, Region: cfg.Region}, events, conveyorEvents, queues, conveyorQueues, functions)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

@@ -1,0 +1,113 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/conveyor/conveyor/internal/server/servertest"
+)
+
+// conveyorEvents calls a ConveyorEvents operation and returns the status and body.
+func conveyorEvents(t *testing.T, in *servertest.Instance, op string, input any) (int, []byte) {
+	t.Helper()
+	body, _ := json.Marshal(input)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, in.URL+"/", bytes.NewReader(body))
+	req.Header.Set("X-Amz-Target", "ConveyorEvents."+op)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// ExplainEventBus says which rules of a bus an event matches, and for the others which field
+// failed, with the pattern's condition and the event's value; ExplainEventPattern does it for
+// one pattern, with EventBridge's errors for a bad pattern or event.
+func TestExplain(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	for name, p := range map[string]string{
+		"stopped":  `{"source":["aws.ec2"],"detail":{"state":["stopped","terminated"]}}`,
+		"any-ec2":  `{"source":["aws.ec2"]}`,
+		"s3":       `{"source":["aws.s3"]}`,
+		"big-ones": `{"detail":{"size":[{"numeric":[">",100]}]}}`,
+	} {
+		if _, err := in.Events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(p)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := in.Events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("tick"), ScheduleExpression: aws.String("rate(1 hour)")}); err != nil {
+		t.Fatal(err)
+	}
+	event := `{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{"state":"pending"}}`
+	status, body := conveyorEvents(t, in, "ExplainEventBus", map[string]string{"EventBusName": "default", "Event": event})
+	if status != 200 {
+		t.Fatalf("ExplainEventBus: %d %s", status, body)
+	}
+	var out struct {
+		Rules []struct {
+			Name         string
+			Result       bool
+			Alternatives []struct {
+				Fields []struct {
+					Path      string
+					Condition json.RawMessage
+					Values    []json.RawMessage
+					Missing   bool
+					Matched   bool
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	why := map[string]string{}
+	for _, r := range out.Rules {
+		got[r.Name] = r.Result
+		for _, f := range r.Alternatives[0].Fields {
+			if !f.Matched {
+				vs, _ := json.Marshal(f.Values)
+				cond := strings.NewReplacer(`\u003e`, ">", `\u003c`, "<", `\u0026`, "&").Replace(string(f.Condition)) // JSON's HTML escapes
+				why[r.Name] = f.Path + " " + cond + " " + string(vs) + map[bool]string{true: " missing"}[f.Missing]
+			}
+		}
+	}
+	if len(got) != 4 || !got["any-ec2"] || got["stopped"] || got["s3"] || got["big-ones"] {
+		t.Errorf("results %v (the schedule rule has no pattern and is not listed)", got)
+	}
+	want := map[string]string{
+		"stopped":  `detail.state ["stopped","terminated"] ["pending"]`,
+		"s3":       `source ["aws.s3"] ["aws.ec2"]`,
+		"big-ones": `detail.size [{"numeric":[">",100]}] null missing`,
+	}
+	for name, w := range want {
+		if why[name] != w {
+			t.Errorf("why not %s: %q, want %q", name, why[name], w)
+		}
+	}
+	status, body = conveyorEvents(t, in, "ExplainEventPattern", map[string]string{"EventPattern": `{"source":[{"prefix":1}]}`, "Event": event})
+	if status != 400 || !bytes.Contains(body, []byte("InvalidEventPatternException")) {
+		t.Errorf("bad pattern: %d %s", status, body)
+	}
+	status, body = conveyorEvents(t, in, "ExplainEventPattern", map[string]string{"EventPattern": `{"source":["x"]}`, "Event": `[1]`})
+	if status != 400 || !bytes.Contains(body, []byte("Parameter Event is not valid.")) {
+		t.Errorf("bad event: %d %s", status, body)
+	}
+	status, body = conveyorEvents(t, in, "ExplainEventBus", map[string]string{"EventBusName": "nope", "Event": event})
+	if status != 400 || !bytes.Contains(body, []byte("ResourceNotFoundException")) {
+		t.Errorf("unknown bus: %d %s", status, body)
+	}
+}
