@@ -47,7 +47,7 @@ func queueRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Redriven int
 		Skipped  []struct{ MessageId, Reason string }
 	}
-	if err := callConveyor(ctx, api, "ConveyorQueues.RedriveDeadLetters", in, &out); err != nil {
+	if err := callConveyor(ctx, api, "sqs", "ConveyorQueues.RedriveDeadLetters", in, &out); err != nil {
 		return fmt.Errorf("queue redrive: %w", err)
 	}
 	fmt.Fprintf(stdout, "redriven: %d\n", out.Redriven)
@@ -57,9 +57,9 @@ func queueRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// callConveyor calls an AWS JSON 1.0 operation of a Conveyor, signed with
-// SigV4 when AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set.
-func callConveyor(ctx context.Context, endpoint, target string, in, out any) error {
+// callConveyor calls an operation of a Conveyor's service ("sqs": AWS JSON 1.0; "events":
+// 1.1), signed with SigV4 when AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set.
+func callConveyor(ctx context.Context, endpoint, service, target string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -71,9 +71,12 @@ func callConveyor(ctx context.Context, endpoint, target string, in, out any) err
 		return err
 	}
 	req.Header.Set("X-Amz-Target", target)
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("Content-Type", map[string]string{"sqs": "application/x-amz-json-1.0"}[service])
+	if service != "sqs" {
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	}
 	sum := sha256.Sum256(body)
-	if err := signFromEnv(ctx, req, "sqs", hex.EncodeToString(sum[:])); err != nil {
+	if err := signFromEnv(ctx, req, service, hex.EncodeToString(sum[:])); err != nil {
 		return err
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -254,7 +254,7 @@ func writeREST(w http.ResponseWriter, status int, out any) (int, int) {
 			}
 		}
 		if !raw {
-			b, err := json.Marshal(out)
+			b, err := marshalOutput(out)
 			if err != nil {
 				b = []byte("{}")
 			}

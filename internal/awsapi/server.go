@@ -1,6 +1,7 @@
 package awsapi
 
 import (
+	"bytes"
 	"github.com/conveyor/conveyor/internal/clock"
 
 	"context"
@@ -444,10 +445,22 @@ func writeError(w http.ResponseWriter, svc *Service, e *Error) (int, int) {
 	return status, n
 }
 
+// marshalOutput encodes an operation's output as AWS writes JSON: '<', '>' and '&' as they
+// are, not escaped for HTML.
+func marshalOutput(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 func (s *Server) writeOutput(w http.ResponseWriter, svc *Service, call *Call) (int, int) {
 	body := []byte("{}")
 	if call.Output != nil {
-		b, err := json.Marshal(call.Output)
+		b, err := marshalOutput(call.Output)
 		if err != nil {
 			call.Err = s.toAWSError(fmt.Errorf("encode %s output: %w", call.Operation, err), svc, call)
 			return s.writeError(w, svc, call.Err)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -80,8 +79,7 @@ func TestExplain(t *testing.T) {
 		for _, f := range r.Alternatives[0].Fields {
 			if !f.Matched {
 				vs, _ := json.Marshal(f.Values)
-				cond := strings.NewReplacer(`\u003e`, ">", `\u003c`, "<", `\u0026`, "&").Replace(string(f.Condition)) // JSON's HTML escapes
-				why[r.Name] = f.Path + " " + cond + " " + string(vs) + map[bool]string{true: " missing"}[f.Missing]
+				why[r.Name] = f.Path + " " + string(f.Condition) + " " + string(vs) + map[bool]string{true: " missing"}[f.Missing]
 			}
 		}
 	}
