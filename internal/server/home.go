@@ -16,6 +16,7 @@ code,pre{font-family:ui-monospace,monospace;background:#f2f2f2;border-radius:4px
 <h1>Conveyor</h1>
 <p>A self-hosted, AWS-compatible event router and API audit trail: the EventBridge, SQS and CloudTrail APIs on this
 port, for the AWS CLI and the AWS SDKs.</p>
+<p><strong><a href="/console/">Open the console</a></strong>: Event history, buses and rules, a pattern sandbox.</p>
 <p>Version: <code>{{.Version}}</code>. Region <code>{{.Region}}</code>, account <code>{{.Account}}</code> by default.</p>
 <h2>Point the AWS CLI at it</h2>
 <pre>export AWS_ACCESS_KEY_ID=AKIDLOCAL AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={{.Region}}

@@ -20,6 +20,7 @@ import (
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/cloudtrail"
+	"github.com/conveyor/conveyor/internal/console"
 	"github.com/conveyor/conveyor/internal/datadir"
 	"github.com/conveyor/conveyor/internal/delivery"
 	"github.com/conveyor/conveyor/internal/eventbridge"
@@ -386,6 +387,13 @@ func (s *Server) routes() http.Handler {
 	s.inbound.Register(mux) // POST /inbound/{bus}, POST /inbound/s3/{bus}
 	mux.HandleFunc("POST "+ImportPath, s.handleImport)
 	api := sqs.HostMiddleware(s.api)
+	ccfg := console.Config{API: api, Verified: s.cfg.AuthFile != "", Region: s.cfg.Region, Account: s.cfg.Account,
+		Version: Version(), Logger: s.log}
+	if s.keys != nil {
+		ccfg.Keys = func(id string) *identity.Key { return s.keys.Current().Lookup(id) }
+	}
+	mux.Handle(console.Prefix, console.New(ccfg))
+	mux.Handle("GET /console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
 	mux.Handle("GET /{$}", s.home(api))
 	mux.Handle("/", api)
 	return mux

@@ -1,0 +1,216 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/chromedp/chromedp"
+
+	"github.com/conveyor/conveyor/internal/server/servertest"
+)
+
+// browser returns a chromedp context driving a headless Chromium, or skips the test when
+// none is installed (.ci/run installs Debian's chromium).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("CONVEYOR_REQUIRE_BROWSER") != "" {
+			t.Fatal("no Chromium installed, and CONVEYOR_REQUIRE_BROWSER is set")
+		}
+		t.Skip("no Chromium installed (apt-get install chromium; .ci/run does)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 900), chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel3)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// screenshot saves the page as name.png in $CONVEYOR_SCREENSHOTS, when it is set.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("CONVEYOR_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A user signs in with an access key, finds a call in Event history by user name, sees the
+// sandbox explain a non-match, and disables a rule: the action is recorded under the user.
+func TestConsoleInBrowser(t *testing.T) {
+	in := servertest.Start(t, servertest.Verified(t))
+	ctx := context.Background()
+	if _, err := in.Events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("ec2-stopped"),
+		EventPattern: aws.String(`{"source":["aws.ec2"],"detail":{"state":["stopped","terminated"]}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	b := browser(t)
+	do := func(steps ...chromedp.Action[chromedp.Void]) error {
+		ctx, cancel := context.WithTimeout(b, 20*time.Second)
+		defer cancel()
+		err := chromedp.Do(ctx, steps...)
+		if err != nil {
+			page, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.querySelector("#page")?.innerText`))
+			t.Logf("%v; the page shows:\n%s", err, page)
+		}
+		return err
+	}
+	poll := func(expr string) error {
+		ctx, cancel := context.WithTimeout(b, 20*time.Second)
+		defer cancel()
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr))
+		if err != nil {
+			page, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.querySelector("#page").innerText`))
+			t.Logf("waiting for %s: %v; the page shows:\n%s", expr, err, page)
+		}
+		return err
+	}
+	text := func(sel string) string {
+		ctx, cancel := context.WithTimeout(b, 10*time.Second)
+		defer cancel()
+		s, _ := chromedp.Run(ctx, chromedp.Text(sel))
+		return s
+	}
+
+	// A wrong secret is refused; the right one signs in.
+	err := do(
+		chromedp.Navigate(in.URL+"/console/"),
+		chromedp.WaitVisible("#accessKeyId"),
+		chromedp.SendKeys("#accessKeyId", servertest.AccessKeyID),
+		chromedp.SendKeys("#secretAccessKey", "wrong"),
+		chromedp.Submit("#accessKeyId"),
+		chromedp.WaitVisible(".problem"))
+	if got := text(".problem"); err != nil || !strings.Contains(got, "not right") {
+		t.Fatalf("wrong secret: %q %v", got, err)
+	}
+	screenshot(t, b, "login")
+	err = do(
+		chromedp.SendKeys("#accessKeyId", servertest.AccessKeyID),
+		chromedp.SendKeys("#secretAccessKey", servertest.SecretAccessKey),
+		chromedp.Submit("#accessKeyId"),
+		chromedp.WaitVisible("#history tbody tr.row"))
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+
+	// Event history, filtered by user name.
+	err = do(
+		chromedp.SetValue("#h-key", "Username"),
+		chromedp.SendKeys("#h-value", "tester"),
+		chromedp.Click(`form.filters button[type="submit"]`))
+	if err == nil {
+		err = poll(`[...document.querySelectorAll("#history tbody tr.row")].some(r => r.cells[2].textContent === "PutRule" && r.cells[1].textContent === "tester")`)
+	}
+	// The PutRule row opens onto its whole record.
+	putRule := `[...document.querySelectorAll("#history tbody tr.row")].find(r => r.cells[2].textContent === "PutRule")`
+	if err == nil {
+		_, err = chromedp.Run(b, chromedp.Evaluate[any](putRule+`.click()`))
+	}
+	got, _ := chromedp.Run(b, chromedp.Evaluate[string](putRule+`.nextElementSibling.hidden ? "" : `+putRule+`.nextElementSibling.innerText`))
+	if err != nil || !strings.Contains(got, `"eventName": "PutRule"`) || !strings.Contains(got, `"userName": "tester"`) {
+		t.Fatalf("event history: %q %v", got, err)
+	}
+	screenshot(t, b, "event-history")
+
+	// The sandbox says why the pending state does not match.
+	err = do(chromedp.Navigate(in.URL + "/console/#/sandbox"))
+	if err == nil {
+		err = poll(`document.querySelector("#s-status")?.textContent === "No match"`)
+	}
+	if got := text("#s-why"); err != nil || !strings.Contains(got, "detail.state") || !strings.Contains(got, `"pending"`) {
+		t.Fatalf("sandbox: %q %v", got, err)
+	}
+	// A pattern typed wrong gets EventBridge's message as you type.
+	err = do(chromedp.SetValue("#s-pattern", `{"source":[{"prefix":1}]}`), chromedp.SendKeys("#s-pattern", " "))
+	if err == nil {
+		err = poll(`document.querySelector("#s-status").textContent.startsWith("InvalidEventPatternException")`)
+	}
+	if err != nil {
+		t.Fatalf("sandbox validation: %v (%q)", err, text("#s-status"))
+	}
+	screenshot(t, b, "sandbox")
+
+	// Disable the rule from the rules page.
+	err = do(
+		chromedp.Navigate(in.URL+"/console/#/rules"),
+		chromedp.WaitVisible(`tr[data-rule="ec2-stopped"] button.secondary`),
+		chromedp.Click(`tr[data-rule="ec2-stopped"] button.secondary`))
+	if err == nil {
+		err = poll(`document.querySelector('tr[data-rule="ec2-stopped"] .badge')?.textContent === "DISABLED"`)
+	}
+	if err != nil {
+		t.Fatalf("disable: %v", err)
+	}
+	screenshot(t, b, "rules")
+	r, err := in.Events.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("ec2-stopped")})
+	if err != nil || r.State != "DISABLED" {
+		t.Fatalf("rule after the console disabled it: %+v %v", r, err)
+	}
+	out, err := in.CloudTrail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
+		{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("DisableRule")}}})
+	if err != nil || len(out.Events) != 1 || aws.ToString(out.Events[0].Username) != "tester" ||
+		!strings.Contains(aws.ToString(out.Events[0].CloudTrailEvent), "conveyor-console") {
+		t.Fatalf("DisableRule record: %+v %v", out, err)
+	}
+}
+
+// The console's calls need the session and its CSRF token.
+func TestConsoleRefusesForeignCalls(t *testing.T) {
+	in := servertest.Start(t, servertest.Verified(t))
+	req, _ := http.NewRequest(http.MethodPost, in.URL+"/console/api", strings.NewReader(`{}`))
+	req.Header.Set("X-Amz-Target", "AWSEvents.ListEventBuses")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without a session: %d", resp.StatusCode)
+	}
+	// Without --auth there is no login, but a call still needs the page's token.
+	open := servertest.Start(t)
+	req, _ = http.NewRequest(http.MethodPost, open.URL+"/console/api", strings.NewReader(`{}`))
+	req.Header.Set("X-Amz-Target", "AWSEvents.ListEventBuses")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("without the CSRF token: %d", resp.StatusCode)
+	}
+}
