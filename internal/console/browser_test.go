@@ -2,10 +2,12 @@ package console_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/chromedp/chromedp"
 
+	"github.com/conveyor/conveyor/internal/console"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 )
 
@@ -180,11 +183,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil || r.State != "DISABLED" {
 		t.Fatalf("rule after the console disabled it: %+v %v", r, err)
 	}
-	out, err := in.CloudTrail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
-		{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("DisableRule")}}})
-	if err != nil || len(out.Events) != 1 || aws.ToString(out.Events[0].Username) != "tester" ||
-		!strings.Contains(aws.ToString(out.Events[0].CloudTrailEvent), "conveyor-console") {
-		t.Fatalf("DisableRule record: %+v %v", out, err)
+	if rec := lookup(t, in, "DisableRule"); aws.ToString(rec.Username) != "tester" ||
+		!strings.Contains(aws.ToString(rec.CloudTrailEvent), "conveyor-console") {
+		t.Fatalf("DisableRule record: %+v", rec)
 	}
 }
 
@@ -212,5 +213,50 @@ func TestConsoleRefusesForeignCalls(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("without the CSRF token: %d", resp.StatusCode)
+	}
+	// With the page's token, the call is made, and recorded, as the local user.
+	resp, err = http.Get(open.URL + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageHTML, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="conveyor-csrf" content="([^"]+)"`).FindSubmatch(pageHTML)
+	if m == nil {
+		t.Fatalf("no CSRF token in the page:\n%s", pageHTML)
+	}
+	req, _ = http.NewRequest(http.MethodPost, open.URL+"/console/api", strings.NewReader(`{"Name":"from-console"}`))
+	req.Header.Set("X-Amz-Target", "AWSEvents.CreateEventBus")
+	req.Header.Set("X-Conveyor-Csrf", string(m[1]))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("with the token: %d", resp.StatusCode)
+	}
+	out := lookup(t, open, "CreateEventBus")
+	if aws.ToString(out.Username) != console.LocalUser {
+		t.Fatalf("CreateEventBus recorded for %q, want %q", aws.ToString(out.Username), console.LocalUser)
+	}
+}
+
+// lookup waits for the one record of the event name in the history (the index follows the
+// records within moments) and returns it.
+func lookup(t *testing.T, in *servertest.Instance, name string) cttypes.Event {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out, err := in.CloudTrail.LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
+			{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(name)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Events) == 1 {
+			return out.Events[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records of %s after 10 s, want 1", len(out.Events), name)
+		}
 	}
 }

@@ -31,13 +31,17 @@ var assets embed.FS
 // Prefix is where the console is served.
 const Prefix = "/console/"
 
+// LocalUser is the access key (and so the user name in records) of the console's calls when
+// Conveyor asks for no login.
+const LocalUser = "local"
+
 // Config is what the console works with.
 type Config struct {
 	// API serves the AWS APIs (POST / with X-Amz-Target); every action of the console is a
 	// call to it.
 	API http.Handler
 	// Keys, when set, makes the console ask for a login with an access key of the key file;
-	// nil: no login, calls go unsigned as the local user's do.
+	// nil: no login, calls are made as LocalUser.
 	Keys func(accessKeyID string) *identity.Key
 	// Verified says the API checks signatures (--auth): the login needs the key's secret.
 	Verified bool
@@ -82,7 +86,9 @@ func New(cfg Config) *Console {
 	c.page = template.Must(template.ParseFS(assets, "assets/index.html"))
 	c.login = template.Must(template.ParseFS(assets, "assets/login.html"))
 	if cfg.Keys == nil {
-		c.local = &session{csrf: randomToken()}
+		// Calls are signed with the key "local", so that CloudTrail records the local user
+		// (IAMUser local), as it records a CLI caller's key.
+		c.local = &session{csrf: randomToken(), key: identity.Key{AccessKeyID: LocalUser, Secret: LocalUser}}
 	}
 	static, _ := fs.Sub(assets, "assets/static")
 	c.mux.Handle("GET "+Prefix+"static/", http.StripPrefix(Prefix+"static/", http.FileServerFS(static)))
@@ -146,12 +152,12 @@ func (c *Console) showPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
 		return
 	}
-	user := "local user"
-	if s.key.AccessKeyID != "" {
-		user = s.key.Principal.UserName
-		if user == "" {
-			user = s.key.Principal.ARN
-		}
+	user := s.key.Principal.UserName
+	if user == "" {
+		user = s.key.Principal.ARN
+	}
+	if user == "" {
+		user = s.key.AccessKeyID
 	}
 	account := c.cfg.Account
 	if s.key.Principal.AccountID != "" {
@@ -294,9 +300,6 @@ func (c *Console) apiRequest(ctx context.Context, s *session, host, service, reg
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-Amz-Target", target)
-	if s.key.AccessKeyID == "" {
-		return req, nil
-	}
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 	req.Header.Set("X-Amz-Content-Sha256", hash)
