@@ -16,9 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/chromedp/chromedp"
 
 	"github.com/conveyor/conveyor/internal/console"
+	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 )
 
@@ -75,7 +78,8 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // A user signs in with an access key, finds a call in Event history by user name, sees the
 // sandbox explain a non-match, and disables a rule: the action is recorded under the user.
 func TestConsoleInBrowser(t *testing.T) {
-	in := servertest.Start(t, servertest.Verified(t))
+	// The test's key may put aws.ec2 events, as AWS's own services do.
+	in := servertest.Start(t, servertest.Verified(t), func(c *server.Config) { c.TrustedSources = []string{servertest.AccessKeyID} })
 	ctx := context.Background()
 	if _, err := in.Events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("ec2-stopped"),
 		EventPattern: aws.String(`{"source":["aws.ec2"],"detail":{"state":["stopped","terminated"]}}`)}); err != nil {
@@ -166,6 +170,38 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("sandbox validation: %v (%q)", err, text("#s-status"))
 	}
 	screenshot(t, b, "sandbox")
+
+	// The live tail shows an event as it arrives, the rule it matched, and its delivery.
+	_, err = in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("stopped")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("ec2-stopped"), Targets: []ebtypes.Target{
+		{Id: aws.String("queue"), Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:stopped")}}}); err != nil {
+		t.Fatal(err)
+	}
+	err = do(chromedp.Navigate(in.URL + "/console/#/tail"))
+	if err == nil {
+		err = poll(`document.querySelector("#t-status")?.textContent.startsWith("Watching bus default")`)
+	}
+	if err != nil {
+		t.Fatalf("live tail: %v", err)
+	}
+	put, err := in.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
+		{Source: aws.String("aws.ec2"), DetailType: aws.String("EC2 Instance State-change Notification"), Detail: aws.String(`{"state":"stopped"}`)},
+		{Source: aws.String("aws.ec2"), DetailType: aws.String("EC2 Instance State-change Notification"), Detail: aws.String(`{"state":"pending"}`)}}})
+	if err != nil || put.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents: %+v %v", put, err)
+	}
+	stopped := `document.querySelector('#tail tr[data-event="` + aws.ToString(put.Entries[0].EventId) + `"]')`
+	pending := `document.querySelector('#tail tr[data-event="` + aws.ToString(put.Entries[1].EventId) + `"]')`
+	if err := poll(stopped + `?.querySelector(".outcomes")?.textContent === "ec2-stopped → queue: delivered"`); err != nil {
+		t.Fatalf("live tail of the stopped event: %v", err)
+	}
+	if err := poll(pending + `?.querySelector(".matched")?.textContent === "no rule"`); err != nil {
+		t.Fatalf("live tail of the pending event: %v", err)
+	}
+	screenshot(t, b, "live-tail")
 
 	// Disable the rule from the rules page.
 	err = do(

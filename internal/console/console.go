@@ -9,6 +9,9 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
@@ -22,7 +25,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/identity"
+	"github.com/conveyor/conveyor/internal/scope"
+	"github.com/conveyor/conveyor/internal/tail"
 )
 
 //go:embed assets
@@ -45,6 +51,9 @@ type Config struct {
 	Keys func(accessKeyID string) *identity.Key
 	// Verified says the API checks signatures (--auth): the login needs the key's secret.
 	Verified bool
+	// Tail sends fn the live tail of a bus of an account and region (tail.Hub.Watch): an
+	// error for a bus that does not exist (catalog.ErrNotFound) or a bad filter.
+	Tail func(ctx context.Context, sc scope.Scope, bus string, filter []byte, fn func(tail.Item) error) error
 	// Region and Account are the server's defaults; Version is shown in the footer.
 	Region, Account, Version string
 	Logger                   *slog.Logger
@@ -96,6 +105,7 @@ func New(cfg Config) *Console {
 	c.mux.HandleFunc("POST "+Prefix+"login", c.doLogin)
 	c.mux.HandleFunc("POST "+Prefix+"logout", c.doLogout)
 	c.mux.HandleFunc("POST "+Prefix+"api", c.call)
+	c.mux.HandleFunc("GET "+Prefix+"tail", c.tail)
 	c.mux.HandleFunc("GET "+Prefix+"{$}", c.showPage)
 	return c
 }
@@ -311,4 +321,68 @@ func (c *Console) apiRequest(ctx context.Context, s *session, host, service, reg
 		return nil, err
 	}
 	return req, nil
+}
+
+// tail streams a bus's live tail as server-sent events (one "item" event per tail.Item) until
+// the page goes away.
+func (c *Console) tail(w http.ResponseWriter, r *http.Request) {
+	s := c.sessionOf(r)
+	if s == nil {
+		http.Error(w, "log in first", http.StatusUnauthorized)
+		return
+	}
+	if c.cfg.Tail == nil {
+		http.Error(w, "no live tail here", http.StatusNotFound)
+		return
+	}
+	q := r.URL.Query()
+	sc := scope.Scope{Account: c.cfg.Account, Region: c.cfg.Region}
+	if s.key.Principal.AccountID != "" {
+		sc.Account = s.key.Principal.AccountID
+	}
+	if reg := q.Get("region"); reg != "" {
+		sc.Region = reg
+	}
+	bus := q.Get("bus")
+	if bus == "" {
+		bus = "default"
+	}
+	var filter []byte
+	if p := strings.TrimSpace(q.Get("pattern")); p != "" {
+		filter = []byte(p)
+	}
+	ctx := r.Context()
+	rc := http.NewResponseController(w)
+	started := false
+	err := c.cfg.Tail(ctx, sc, bus, filter, func(it tail.Item) error {
+		if !started {
+			started = true
+			h := w.Header()
+			h.Set("Content-Type", "text/event-stream")
+			h.Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusOK)
+		}
+		_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		if it.Event == nil && it.Outcome == nil {
+			if _, err := io.WriteString(w, ": alive\n\n"); err != nil {
+				return err
+			}
+			return rc.Flush()
+		}
+		b, err := json.Marshal(it)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "event: item\ndata: %s\n\n", b); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+	if err != nil && !started {
+		status := http.StatusBadRequest
+		if errors.Is(err, catalog.ErrNotFound) {
+			status = http.StatusNotFound
+		}
+		http.Error(w, err.Error(), status)
+	}
 }

@@ -251,6 +251,7 @@ func (r *Runner) attemptDirect(ctx context.Context, d *direct, job *Job, start t
 		return r.fail(d.tm, d.log, job, err, v.code, v.exhausted)
 	}
 	d.failed(now, r.cfg.BackoffBase, min(r.cfg.BackoffMax, maxDirectPause))
+	r.report(job, OutcomeRetrying, v.code, err)
 	d.log.Info("delivery: attempt failed; will retry", "event_id", job.EventID, "target_arn", job.TargetARN,
 		"attempt", job.Attempt, "retry_in", v.delay, "error_code", v.code, "err", err)
 	job.PriorAttempts = job.Attempt

@@ -111,6 +111,44 @@ type Config struct {
 	// invocation (default 256); jobs beyond it go through the queue, as
 	// do jobs that waited more than a second.
 	DirectQueue int
+	// Outcomes, when set, is told the outcome of every attempt (for the console's live tail).
+	// It must not block.
+	Outcomes func(Outcome)
+}
+
+// Outcome is how one attempt to deliver an event to a target ended.
+type Outcome struct {
+	Bus       string `json:"bus"`
+	Rule      string `json:"rule"`
+	TargetID  string `json:"target_id"`
+	TargetARN string `json:"target_arn"`
+	EventID   string `json:"event_id"`
+	Attempt   int    `json:"attempt"`
+	// Result is OutcomeDelivered, OutcomeRetrying, OutcomeDeadLettered or OutcomeDropped.
+	Result    string `json:"result"`
+	ErrorCode string `json:"error_code,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// The results of an Outcome.
+const (
+	OutcomeDelivered    = "delivered"
+	OutcomeRetrying     = "retrying"
+	OutcomeDeadLettered = "dead-lettered"
+	OutcomeDropped      = "dropped"
+)
+
+// report tells Config.Outcomes how an attempt of job ended.
+func (r *Runner) report(job *Job, result, code string, err error) {
+	if r.cfg.Outcomes == nil {
+		return
+	}
+	o := Outcome{Bus: job.Bus, Rule: job.RuleName, TargetID: job.TargetID, TargetARN: job.TargetARN, EventID: job.EventID,
+		Attempt: job.Attempt, Result: result, ErrorCode: code}
+	if err != nil {
+		o.Error = err.Error()
+	}
+	r.cfg.Outcomes(o)
 }
 
 // Runner runs one delivery loop per target: it fetches the target's jobs,
@@ -504,6 +542,7 @@ func (r *Runner) handle(tm *targetMetrics, log *slog.Logger, msg jetstream.Msg) 
 	}
 	v := r.judge(&job, err, now)
 	if v.retry {
+		r.report(&job, OutcomeRetrying, v.code, err)
 		log.Info("delivery: attempt failed; will retry", "event_id", job.EventID, "target_arn", job.TargetARN,
 			"attempt", job.Attempt, "retry_in", v.delay, "error_code", v.code, "err", err)
 		if nerr := msg.NakWithDelay(v.delay); nerr != nil {
@@ -523,6 +562,7 @@ func (r *Runner) handle(tm *targetMetrics, log *slog.Logger, msg jetstream.Msg) 
 
 // delivered counts a successful invocation.
 func (r *Runner) delivered(tm *targetMetrics, job *Job, now time.Time) {
+	r.report(job, OutcomeDelivered, "", nil)
 	tm.successAttempts.Inc()
 	tm.invocations.Inc()
 	if !job.IngestionTime.IsZero() {
@@ -607,12 +647,14 @@ func (r *Runner) fail(tm *targetMetrics, log *slog.Logger, job *Job, cause error
 	}
 	if job.DeadLetterARN == "" {
 		tm.deadLetter.Inc()
+		r.report(job, OutcomeDropped, code, cause)
 		log.Error("delivery: failed for good; no dead-letter queue, event dropped", attrs...)
 		return nil
 	}
 	if err := r.deadLetter(job, cause, code, exhausted); err != nil {
 		tm.failedToDLQ.Inc()
 		if errors.Is(err, ErrNoDeadLetterQueue) {
+			r.report(job, OutcomeDropped, code, cause)
 			log.Error("delivery: failed for good and the dead-letter queue does not exist; event dropped",
 				append(attrs, "dead_letter_arn", job.DeadLetterARN, "dlq_err", err)...)
 			return nil
@@ -622,6 +664,7 @@ func (r *Runner) fail(tm *targetMetrics, log *slog.Logger, job *Job, cause error
 		return err
 	}
 	tm.sentToDLQ.Inc()
+	r.report(job, OutcomeDeadLettered, code, cause)
 	log.Warn("delivery: failed for good; sent to the dead-letter queue", append(attrs, "dead_letter_arn", job.DeadLetterARN)...)
 	return nil
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/sqs"
 	"github.com/conveyor/conveyor/internal/store"
+	"github.com/conveyor/conveyor/internal/tail"
 	"github.com/conveyor/conveyor/internal/targets"
 	"github.com/conveyor/conveyor/pattern"
 )
@@ -47,6 +48,8 @@ type Server struct {
 
 	lock *datadir.Lock
 	// keys is the key file of --auth or --identities (nil without), and
+	// tails serves the console's live tails.
+	tails *tail.Hub
 	// authenticator the APIs' authentication it makes.
 	keys          *identity.File
 	authenticator awsapi.Authenticator
@@ -232,7 +235,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	if s.tails, err = tail.New(s.store.Conn(), s.log); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.runner, err = delivery.NewRunner(s.queue, delivery.Config{
+		Outcomes:         s.tails.Outcome,
 		Invoker:          s.archives.Invoker(s.targets),
 		Registerer:       s.registry,
 		Logger:           cfg.Logger,
@@ -388,7 +395,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST "+ImportPath, s.handleImport)
 	api := sqs.HostMiddleware(s.api)
 	ccfg := console.Config{API: api, Verified: s.cfg.AuthFile != "", Region: s.cfg.Region, Account: s.cfg.Account,
-		Version: Version(), Logger: s.log}
+		Version: Version(), Logger: s.log, Tail: s.tail}
 	if s.keys != nil {
 		ccfg.Keys = func(id string) *identity.Key { return s.keys.Current().Lookup(id) }
 	}
@@ -463,6 +470,10 @@ func (s *Server) Close(ctx context.Context) error {
 func (s *Server) shutdown(ctx context.Context) {
 	if s.stopWatches != nil {
 		s.stopWatches()
+	}
+	if s.tails != nil {
+		s.tails.Close()
+		s.tails = nil
 	}
 	s.closeS3Gateways()
 	if s.audit != nil {
@@ -540,4 +551,24 @@ func (p *lazyPutter) PutEvent(ctx context.Context, busARN string, event []byte) 
 		return fmt.Errorf("event bus %s: %w", busARN, delivery.ErrNotFound)
 	}
 	return err
+}
+
+// tail sends fn the live tail of bus name of scope sc (console.Config.Tail).
+func (s *Server) tail(ctx context.Context, sc scope.Scope, name string, filter []byte, fn func(tail.Item) error) error {
+	in := s.catalog.In(sc)
+	if _, err := in.Bus(ctx, name); err != nil {
+		return err
+	}
+	rules := func(ctx context.Context) ([]tail.Rule, error) {
+		rs, err := in.Rules(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]tail.Rule, len(rs))
+		for i, r := range rs {
+			out[i] = tail.Rule{Name: r.Name, EventPattern: r.EventPattern, Enabled: r.State == "ENABLED"}
+		}
+		return out, nil
+	}
+	return s.tails.Watch(ctx, s.catalog.BusID(sc, name), filter, rules, fn)
 }

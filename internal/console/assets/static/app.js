@@ -302,11 +302,78 @@ function ruleRow(bus, r, targets) {
       } }, "Delete"))));
 }
 
+// ---- Live tail: events arriving on a bus, the rules they matched, how deliveries ended ----
+
+let tailSource = null;
+
+async function tailPage() {
+  const bus = h("select", { id: "t-bus" });
+  const filter = h("textarea", { id: "t-filter", rows: 3, spellcheck: "false", placeholder: '{"source": ["aws.ec2"]}' });
+  const toggle = h("button", { type: "button", id: "t-toggle" }, "Pause");
+  const status = h("p", { id: "t-status", class: "status", role: "status", "aria-live": "polite" });
+  const tbody = h("tbody");
+  const rows = new Map(); // event id → the cell listing its targets' outcomes
+  let paused = false;
+  try {
+    for (const b of (await call("AWSEvents.ListEventBuses", {})).EventBuses || []) bus.append(h("option", { value: b.Name }, b.Name));
+  } catch (e) {
+    status.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
+  }
+  function addEvent(item) {
+    const ev = item.event;
+    const outcomes = h("td", { class: "outcomes" });
+    const detail = h("tr", { class: "detail", hidden: true }, h("td", { colspan: 6 }, h("pre", {}, pretty(ev))));
+    const row = h("tr", { class: "row", tabindex: 0, "data-event": ev.id, onclick: () => { detail.hidden = !detail.hidden; } },
+      h("td", {}, ev.time || ""), h("td", {}, ev.source || ""), h("td", {}, ev["detail-type"] || ""), h("td", {}, h("code", {}, ev.id || "")),
+      h("td", { class: "matched" }, (item.rules || []).length ? item.rules.map(r => h("span", { class: "badge on" }, r)).flatMap((c, i) => i ? [" ", c] : [c]) : h("span", { class: "status" }, "no rule")),
+      outcomes);
+    rows.set(ev.id, outcomes);
+    tbody.prepend(row, detail);
+    while (tbody.children.length > 1000) { tbody.lastChild.remove(); }
+  }
+  function addOutcome(o) {
+    const cell = rows.get(o.event_id);
+    if (!cell) return;
+    const key = o.rule + "/" + o.target_id;
+    let line = [...cell.children].find(c => c.dataset.key === key);
+    if (!line) { line = h("div", { "data-key": key }); cell.append(line); }
+    line.className = "outcome " + o.result;
+    line.textContent = `${o.rule} → ${o.target_id}: ${o.result}${o.attempt > 1 ? ` (attempt ${o.attempt})` : ""}${o.error_code ? " " + o.error_code : ""}`;
+    if (o.error) line.title = o.error;
+  }
+  function start() {
+    if (tailSource) tailSource.close();
+    const q = new URLSearchParams({ bus: bus.value || "default", region: regionInput.value.trim() });
+    if (filter.value.trim()) q.set("pattern", filter.value.trim());
+    tailSource = new EventSource("tail?" + q);
+    status.textContent = "Connecting…";
+    tailSource.onopen = () => { status.textContent = `Watching bus ${bus.value || "default"}.`; };
+    tailSource.onerror = () => { status.replaceChildren(h("span", { class: "error" }, "The tail stopped (a bad filter, or the connection was lost); retrying…")); };
+    tailSource.addEventListener("item", m => {
+      if (paused) return;
+      const item = JSON.parse(m.data);
+      if (item.event) addEvent(item);
+      if (item.outcome) addOutcome(item.outcome);
+    });
+  }
+  toggle.addEventListener("click", () => { paused = !paused; toggle.textContent = paused ? "Resume" : "Pause"; });
+  show(h("h1", {}, "Live tail"),
+    h("form", { class: "filters", onsubmit: ev => { ev.preventDefault(); start(); } },
+      h("label", {}, "Bus", bus), h("label", { style: null }, "Filter by a pattern (optional)", filter),
+      h("button", { type: "submit" }, "Watch"), toggle),
+    status,
+    h("div", { class: "table-wrap" }, h("table", { id: "tail" },
+      h("thead", {}, h("tr", {}, ["Time", "Source", "Detail type", "Event ID", "Rules matched", "Deliveries"].map(c => h("th", { scope: "col" }, c)))),
+      tbody)));
+  start();
+}
+
 // ---- Routing ----
 
-const routes = { "#/history": historyPage, "#/sandbox": sandboxPage, "#/rules": rulesPage };
+const routes = { "#/history": historyPage, "#/sandbox": sandboxPage, "#/rules": rulesPage, "#/tail": tailPage };
 
 function route() {
+  if (tailSource && location.hash !== "#/tail") { tailSource.close(); tailSource = null; }
   const hash = routes[location.hash] ? location.hash : "#/history";
   for (const a of document.querySelectorAll(".top nav a")) {
     if (a.getAttribute("href") === hash) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
