@@ -5,6 +5,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/explain"
+	"github.com/conveyor/conveyor/internal/schedule"
 )
 
 // ConveyorTargetPrefix is the X-Amz-Target prefix of Conveyor's own EventBridge operations
@@ -22,6 +23,50 @@ func NewConveyorService() *awsapi.Service {
 func (s *Service) RegisterConveyor(svc *awsapi.Service) {
 	awsapi.Handle(svc, "ExplainEventPattern", s.ExplainEventPattern)
 	awsapi.Handle(svc, "ExplainEventBus", s.ExplainEventBus)
+	awsapi.Handle(svc, "DescribeSchedule", s.DescribeSchedule)
+}
+
+// DescribeScheduleInput is a schedule expression, as PutRule takes it.
+type DescribeScheduleInput struct {
+	ScheduleExpression *string `json:"ScheduleExpression"`
+	// Count is how many firing times to list (default 5, at most 50).
+	Count *int `json:"Count"`
+}
+
+// DescribeScheduleOutput lists when a rule with the expression, made now, would fire next.
+type DescribeScheduleOutput struct {
+	NextFiringTimes []awsapi.Timestamp `json:"NextFiringTimes"`
+}
+
+// DescribeSchedule answers the next firing times of a schedule expression (a rate counts from
+// now, as from a rule made now), or PutRule's error for an expression it refuses.
+func (s *Service) DescribeSchedule(ctx context.Context, in *DescribeScheduleInput) (*DescribeScheduleOutput, error) {
+	v := awsapi.NewValidator()
+	v.Required("scheduleExpression", in.ScheduleExpression != nil)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	n := 5
+	if in.Count != nil {
+		if *in.Count < 1 || *in.Count > 50 {
+			return nil, awsapi.ValidationError("Count must be between 1 and 50.")
+		}
+		n = *in.Count
+	}
+	sch, err := schedule.Parse(*in.ScheduleExpression)
+	if err != nil {
+		return nil, errScheduleInvalid()
+	}
+	now := s.cat.Now()
+	sch = schedule.WithAnchor(sch, now)
+	out := &DescribeScheduleOutput{NextFiringTimes: []awsapi.Timestamp{}}
+	for t := now; len(out.NextFiringTimes) < n; {
+		if t = sch.Next(t); t.IsZero() {
+			break
+		}
+		out.NextFiringTimes = append(out.NextFiringTimes, awsapi.NewTimestamp(t))
+	}
+	return out, nil
 }
 
 // ExplainEventPatternInput is TestEventPattern's request: a pattern and an event (any JSON

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -107,5 +108,32 @@ func TestExplain(t *testing.T) {
 	status, body = conveyorEvents(t, in, "ExplainEventBus", map[string]string{"EventBusName": "nope", "Event": event})
 	if status != 400 || !bytes.Contains(body, []byte("ResourceNotFoundException")) {
 		t.Errorf("unknown bus: %d %s", status, body)
+	}
+}
+
+// DescribeSchedule lists the next firing times of an expression, and refuses one PutRule
+// refuses with PutRule's error.
+func TestDescribeSchedule(t *testing.T) {
+	in := servertest.Start(t)
+	status, body := conveyorEvents(t, in, "DescribeSchedule", map[string]any{"ScheduleExpression": "cron(0 12 ? * MON-FRI *)", "Count": 3})
+	var out struct{ NextFiringTimes []float64 }
+	if err := json.Unmarshal(body, &out); status != 200 || err != nil || len(out.NextFiringTimes) != 3 {
+		t.Fatalf("cron: %d %s", status, body)
+	}
+	for i, ts := range out.NextFiringTimes {
+		at := time.Unix(int64(ts), 0).UTC()
+		if at.Hour() != 12 || at.Minute() != 0 || at.Weekday() == time.Saturday || at.Weekday() == time.Sunday ||
+			(i > 0 && ts <= out.NextFiringTimes[i-1]) {
+			t.Errorf("firing %d at %v", i, at)
+		}
+	}
+	status, body = conveyorEvents(t, in, "DescribeSchedule", map[string]any{"ScheduleExpression": "rate(5 minutes)"})
+	if err := json.Unmarshal(body, &out); status != 200 || err != nil || len(out.NextFiringTimes) != 5 ||
+		out.NextFiringTimes[1]-out.NextFiringTimes[0] != 300 {
+		t.Errorf("rate: %d %s", status, body)
+	}
+	status, body = conveyorEvents(t, in, "DescribeSchedule", map[string]any{"ScheduleExpression": "rate(5 minute)"})
+	if status != 400 || !bytes.Contains(body, []byte("Parameter ScheduleExpression is not valid.")) {
+		t.Errorf("bad expression: %d %s", status, body)
 	}
 }
