@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -56,6 +57,51 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// helpers returns, for the browser b: do (run steps), poll (wait until a JavaScript
+// expression is true) and text (an element's text), each bounded in time and logging what the
+// page shows when it fails.
+func helpers(t *testing.T, b context.Context) (do func(...chromedp.Action[chromedp.Void]) error, poll func(string) error, text func(string) string) {
+	shows := func() string {
+		page, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.querySelector("#page")?.innerText ?? document.body.innerText`))
+		return page
+	}
+	do = func(steps ...chromedp.Action[chromedp.Void]) error {
+		ctx, cancel := context.WithTimeout(b, 20*time.Second)
+		defer cancel()
+		err := chromedp.Do(ctx, steps...)
+		if err != nil {
+			t.Logf("%v; the page shows:\n%s", err, shows())
+		}
+		return err
+	}
+	poll = func(expr string) error {
+		ctx, cancel := context.WithTimeout(b, 20*time.Second)
+		defer cancel()
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr))
+		if err != nil {
+			t.Logf("waiting for %s: %v; the page shows:\n%s", expr, err, shows())
+		}
+		return err
+	}
+	text = func(sel string) string {
+		ctx, cancel := context.WithTimeout(b, 10*time.Second)
+		defer cancel()
+		s, _ := chromedp.Run(ctx, chromedp.Text(sel))
+		return s
+	}
+	return do, poll, text
+}
+
+// set sets the value of the element sel as a user's typing would (its input and change
+// events fire).
+func set(sel, value string) chromedp.Action[chromedp.Void] {
+	js := fmt.Sprintf(`(el => { el.value = %q; el.dispatchEvent(new Event("input", {bubbles: true})); el.dispatchEvent(new Event("change", {bubbles: true})); })(document.querySelector(%q))`, value, sel)
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Evaluate[any](js)(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
 // screenshot saves the page as name.png in $CONVEYOR_SCREENSHOTS, when it is set.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
@@ -86,32 +132,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := browser(t)
-	do := func(steps ...chromedp.Action[chromedp.Void]) error {
-		ctx, cancel := context.WithTimeout(b, 20*time.Second)
-		defer cancel()
-		err := chromedp.Do(ctx, steps...)
-		if err != nil {
-			page, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.querySelector("#page")?.innerText`))
-			t.Logf("%v; the page shows:\n%s", err, page)
-		}
-		return err
-	}
-	poll := func(expr string) error {
-		ctx, cancel := context.WithTimeout(b, 20*time.Second)
-		defer cancel()
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr))
-		if err != nil {
-			page, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.querySelector("#page").innerText`))
-			t.Logf("waiting for %s: %v; the page shows:\n%s", expr, err, page)
-		}
-		return err
-	}
-	text := func(sel string) string {
-		ctx, cancel := context.WithTimeout(b, 10*time.Second)
-		defer cancel()
-		s, _ := chromedp.Run(ctx, chromedp.Text(sel))
-		return s
-	}
+	do, poll, text := helpers(t, b)
 
 	// A wrong secret is refused; the right one signs in.
 	err := do(
@@ -294,5 +315,74 @@ func lookup(t *testing.T, in *servertest.Instance, name string) cttypes.Event {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d records of %s after 10 s, want 1", len(out.Events), name)
 		}
+	}
+}
+
+// A rule made with the builder (a numeric condition, a queue target with an InputPath) is the
+// rule EventBridge stores; a schedule shows its next firings as it is typed.
+func TestRuleEditorInBrowser(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	if _, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("orders")}); err != nil {
+		t.Fatal(err)
+	}
+	b := browser(t)
+	do, poll, _ := helpers(t, b)
+	err := do(
+		chromedp.Navigate(in.URL+"/console/#/rules/new"),
+		chromedp.WaitVisible("#r-name"),
+		chromedp.SendKeys("#r-name", "big-orders"),
+		set("#b-source", "shop"), set("#b-detail-type", "Order Placed"),
+		set(".f-path", "total"), set(".f-op", "numeric"), set(".f-value", "> 100"))
+	if err == nil {
+		err = poll(`document.querySelector("#r-pattern-status").textContent === "Valid pattern"`)
+	}
+	if err != nil {
+		t.Fatalf("builder: %v", err)
+	}
+	err = do(
+		chromedp.Click("#r-add-target"),
+		chromedp.SendKeys(".t-id", "queue"),
+		chromedp.SendKeys(".t-arn", "arn:aws:sqs:us-east-1:000000000000:orders"),
+		set(".t-mode", "path"),
+		chromedp.SendKeys(".t-path", "$.detail"),
+		chromedp.SendKeys(".t-retries", "3"))
+	if err == nil {
+		screenshot(t, b, "create-rule")
+		err = do(chromedp.Click("#r-save"))
+	}
+	if err == nil {
+		err = poll(`location.hash === "#/rules" && !!document.querySelector('tr[data-rule="big-orders"]')`)
+	}
+	if err != nil {
+		t.Fatalf("save: %v", err)
+	}
+	r, err := in.Events.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("big-orders")})
+	if err != nil || aws.ToString(r.EventPattern) != `{"source":["shop"],"detail-type":["Order Placed"],"detail":{"total":[{"numeric":[">",100]}]}}` {
+		t.Fatalf("stored rule: %v %v", aws.ToString(r.EventPattern), err)
+	}
+	ts, err := in.Events.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("big-orders")})
+	if err != nil || len(ts.Targets) != 1 || aws.ToString(ts.Targets[0].InputPath) != "$.detail" ||
+		aws.ToInt32(ts.Targets[0].RetryPolicy.MaximumRetryAttempts) != 3 {
+		t.Fatalf("stored targets: %+v %v", ts, err)
+	}
+	// A schedule rule: the next five firings show as the expression is typed.
+	err = do(
+		chromedp.Navigate(in.URL+"/console/#/rules/new"),
+		chromedp.WaitVisible("#r-name"),
+		chromedp.Click("#r-kind-schedule"),
+		chromedp.SendKeys("#r-schedule", "rate(5 minutes)"))
+	if err == nil {
+		err = poll(`document.querySelectorAll("#r-next li").length === 5`)
+	}
+	if err != nil {
+		t.Fatalf("schedule: %v", err)
+	}
+	err = do(set("#r-schedule", "rate(5 minute)"))
+	if err == nil {
+		err = poll(`document.querySelector("#r-schedule-status").textContent.includes("Parameter ScheduleExpression is not valid.")`)
+	}
+	if err != nil {
+		t.Fatalf("bad schedule: %v", err)
 	}
 }

@@ -197,8 +197,10 @@ const samples = {
 };
 
 function sandboxPage() {
+  const handed = localStorage.getItem("conveyor-sandbox-pattern");
+  localStorage.removeItem("conveyor-sandbox-pattern");
   const pat = h("textarea", { id: "s-pattern", rows: 12, spellcheck: "false", "aria-describedby": "s-status" },
-    JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"], detail: { state: ["stopped", "terminated"] } }, null, 2));
+    handed || JSON.stringify({ source: ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"], detail: { state: ["stopped", "terminated"] } }, null, 2));
   const pick = h("select", { id: "s-sample" }, Object.keys(samples).map(k => h("option", { value: k }, k)),
     h("option", { value: "recent" }, "The latest call in Event history"));
   const ev = h("textarea", { id: "s-event", rows: 18, spellcheck: "false" }, JSON.stringify(samples["EC2 instance state change"], null, 2));
@@ -256,13 +258,253 @@ function whyNot(alternatives) {
   return wrap;
 }
 
+// ---- Create or edit a rule ----
+
+const operators = {
+  "equals": v => parseScalar(v),
+  "prefix": v => ({ prefix: v }),
+  "suffix": v => ({ suffix: v }),
+  "equals-ignore-case": v => ({ "equals-ignore-case": v }),
+  "wildcard": v => ({ wildcard: v }),
+  "anything-but": v => ({ "anything-but": parseScalar(v) }),
+  "anything-but prefix": v => ({ "anything-but": { prefix: v } }),
+  "numeric": v => ({ numeric: v.trim().split(/\s+/).map((x, i) => i % 2 ? Number(x) : x) }),
+  "exists": v => ({ exists: v.trim() !== "false" }),
+  "cidr": v => ({ cidr: v }),
+};
+
+// parseScalar reads a value typed in the builder: JSON numbers, true, false and null as
+// themselves, anything else as a string.
+function parseScalar(v) {
+  const t = v.trim();
+  if (/^(-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null)$/.test(t)) return JSON.parse(t);
+  return v;
+}
+
+function hashParams() {
+  return new URLSearchParams(location.hash.split("?")[1] || "");
+}
+
+async function ruleEditorPage() {
+  const params = hashParams();
+  const editing = params.get("name");
+  const bus = h("select", { id: "r-bus", disabled: !!editing });
+  const name = h("input", { id: "r-name", required: true, value: editing || "", readonly: !!editing, pattern: "[\\.\\-_A-Za-z0-9]+", maxlength: 64 });
+  const description = h("input", { id: "r-description", maxlength: 512 });
+  const enabled = h("input", { id: "r-enabled", type: "checkbox", checked: true });
+  const kindPattern = h("input", { type: "radio", name: "kind", id: "r-kind-pattern", checked: true });
+  const kindSchedule = h("input", { type: "radio", name: "kind", id: "r-kind-schedule" });
+  const source = h("input", { id: "b-source", placeholder: "aws.ec2, my.app" });
+  const detailType = h("input", { id: "b-detail-type", placeholder: "EC2 Instance State-change Notification" });
+  const fieldRows = h("tbody");
+  const orFields = h("input", { type: "checkbox", id: "b-or" });
+  const json = h("textarea", { id: "r-pattern", rows: 10, spellcheck: "false" });
+  const patternStatus = h("p", { id: "r-pattern-status", class: "status", role: "status", "aria-live": "polite" });
+  const scheduleExpr = h("input", { id: "r-schedule", placeholder: "rate(5 minutes) or cron(0 12 * * ? *)", size: 34 });
+  const scheduleStatus = h("div", { id: "r-schedule-status", class: "status", role: "status", "aria-live": "polite" });
+  const targetRows = h("div", { id: "r-targets" });
+  const status = h("p", { id: "r-status", role: "status", "aria-live": "polite" });
+  let existingTargets = [];
+
+  function addField(path = "", op = "equals", value = "") {
+    const p = h("input", { class: "f-path", value: path, placeholder: "state", "aria-label": "Field under detail" });
+    const o = h("select", { class: "f-op", "aria-label": "Operator" }, Object.keys(operators).map(k => h("option", { value: k, selected: k === op }, k)));
+    const v = h("input", { class: "f-value", value, placeholder: "stopped, terminated", "aria-label": "Values, separated by commas" });
+    const row = h("tr", {}, h("td", {}, "detail.", p), h("td", {}, o), h("td", {}, v),
+      h("td", {}, h("button", { type: "button", class: "secondary", onclick: () => { row.remove(); build(); } }, "Remove")));
+    for (const el of [p, o, v]) el.addEventListener("input", build);
+    fieldRows.append(row);
+  }
+  function values(text, op) {
+    if (op === "numeric" || op === "exists") return [operators[op](text)];
+    return text.split(",").map(x => x.trim()).filter(x => x !== "").map(operators[op]);
+  }
+  // build writes the builder's pattern into the JSON box.
+  function build() {
+    const p = {};
+    const list = t => t.split(",").map(x => x.trim()).filter(Boolean);
+    if (list(source.value).length) p.source = list(source.value);
+    if (list(detailType.value).length) p["detail-type"] = list(detailType.value);
+    const fields = [];
+    for (const row of fieldRows.children) {
+      const path = row.querySelector(".f-path").value.trim();
+      const op = row.querySelector(".f-op").value;
+      const vs = values(row.querySelector(".f-value").value, op);
+      if (!path || !vs.length) continue;
+      const f = {};
+      let at = f;
+      const parts = path.split(".");
+      parts.forEach((k, i) => { at[k] = i === parts.length - 1 ? vs : (at[k] || {}); at = at[k]; });
+      fields.push(f);
+    }
+    if (fields.length) {
+      if (orFields.checked && fields.length > 1) p.detail = { $or: fields };
+      else p.detail = Object.assign({}, ...fields.map(f => f));
+    }
+    json.value = JSON.stringify(p, null, 2);
+    checkPattern();
+  }
+  const checkPattern = debounce(async () => {
+    if (!json.value.trim()) { patternStatus.textContent = ""; return; }
+    try {
+      await call("ConveyorEvents.ExplainEventPattern", { EventPattern: json.value, Event: "{}" });
+      patternStatus.replaceChildren(h("span", { class: "match" }, "Valid pattern"));
+    } catch (e) {
+      patternStatus.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
+    }
+  }, 250);
+  const checkSchedule = debounce(async () => {
+    if (!scheduleExpr.value.trim()) { scheduleStatus.textContent = ""; return; }
+    try {
+      const out = await call("ConveyorEvents.DescribeSchedule", { ScheduleExpression: scheduleExpr.value.trim() });
+      scheduleStatus.replaceChildren("Next firings: ", h("ol", { id: "r-next" }, out.NextFiringTimes.map(t => h("li", {}, new Date(t * 1000).toISOString().replace("T", " ").replace(".000Z", " UTC")))));
+    } catch (e) {
+      scheduleStatus.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
+    }
+  }, 250);
+  for (const el of [source, detailType, orFields]) el.addEventListener("input", build);
+  json.addEventListener("input", checkPattern);
+  scheduleExpr.addEventListener("input", checkSchedule);
+
+  function addTarget(t = {}) {
+    const id = h("input", { class: "t-id", value: t.Id || "", required: true, size: 14, "aria-label": "Target id" });
+    const arn = h("input", { class: "t-arn", value: t.Arn || "", required: true, size: 54, list: "known-arns", "aria-label": "Target ARN" });
+    const mode = h("select", { class: "t-mode", "aria-label": "What the target receives" },
+      [["event", "The matched event"], ["input", "Constant JSON (Input)"], ["path", "Part of the event (InputPath)"], ["transformer", "Input transformer"]]
+        .map(([v, l]) => h("option", { value: v }, l)));
+    const input = h("textarea", { class: "t-input", rows: 2, spellcheck: "false", placeholder: '{"hello": "world"}', "aria-label": "Input" });
+    const path = h("input", { class: "t-path", placeholder: "$.detail", "aria-label": "InputPath" });
+    const paths = h("textarea", { class: "t-paths", rows: 2, spellcheck: "false", placeholder: '{"state": "$.detail.state"}', "aria-label": "InputPathsMap" });
+    const template = h("textarea", { class: "t-template", rows: 2, spellcheck: "false", placeholder: '"The instance is <state>"', "aria-label": "InputTemplate" });
+    const retries = h("input", { class: "t-retries", type: "number", min: 0, max: 185, placeholder: "185", size: 5, "aria-label": "MaximumRetryAttempts" });
+    const age = h("input", { class: "t-age", type: "number", min: 60, max: 86400, placeholder: "86400", size: 7, "aria-label": "MaximumEventAgeInSeconds" });
+    const dlq = h("input", { class: "t-dlq", size: 40, list: "known-arns", placeholder: "arn:aws:sqs:…", "aria-label": "Dead-letter queue ARN" });
+    if (t.Input !== undefined) { mode.value = "input"; input.value = t.Input; }
+    if (t.InputPath !== undefined) { mode.value = "path"; path.value = t.InputPath; }
+    if (t.InputTransformer) { mode.value = "transformer"; paths.value = JSON.stringify(t.InputTransformer.InputPathsMap || {}); template.value = t.InputTransformer.InputTemplate; }
+    if (t.RetryPolicy) { retries.value = t.RetryPolicy.MaximumRetryAttempts ?? ""; age.value = t.RetryPolicy.MaximumEventAgeInSeconds ?? ""; }
+    if (t.DeadLetterConfig) dlq.value = t.DeadLetterConfig.Arn || "";
+    const showMode = () => {
+      input.parentElement.hidden = mode.value !== "input";
+      path.parentElement.hidden = mode.value !== "path";
+      paths.parentElement.hidden = template.parentElement.hidden = mode.value !== "transformer";
+    };
+    mode.addEventListener("change", showMode);
+    const box = h("fieldset", { class: "target" }, h("legend", {}, "Target"),
+      h("div", { class: "filters" },
+        h("label", {}, "Id", id), h("label", {}, "ARN", arn), h("label", {}, "Receives", mode),
+        h("label", {}, "Input", input), h("label", {}, "InputPath", path), h("label", {}, "InputPathsMap", paths), h("label", {}, "InputTemplate", template),
+        h("label", {}, "Maximum retries", retries), h("label", {}, "Maximum event age (s)", age), h("label", {}, "Dead-letter queue", dlq),
+        h("button", { type: "button", class: "secondary", onclick: () => box.remove() }, "Remove target")));
+    box.target = () => {
+      const out = { Id: id.value.trim(), Arn: arn.value.trim() };
+      if (mode.value === "input") out.Input = input.value;
+      if (mode.value === "path") out.InputPath = path.value.trim();
+      if (mode.value === "transformer") {
+        out.InputTransformer = { InputTemplate: template.value };
+        if (paths.value.trim()) out.InputTransformer.InputPathsMap = JSON.parse(paths.value);
+      }
+      if (retries.value !== "" || age.value !== "") {
+        out.RetryPolicy = {};
+        if (retries.value !== "") out.RetryPolicy.MaximumRetryAttempts = Number(retries.value);
+        if (age.value !== "") out.RetryPolicy.MaximumEventAgeInSeconds = Number(age.value);
+      }
+      if (dlq.value.trim()) out.DeadLetterConfig = { Arn: dlq.value.trim() };
+      return out;
+    };
+    targetRows.append(box);
+    showMode();
+  }
+
+  const showKind = () => {
+    document.getElementById("r-pattern-box").hidden = !kindPattern.checked;
+    document.getElementById("r-schedule-box").hidden = !kindSchedule.checked;
+  };
+  kindPattern.addEventListener("change", showKind);
+  kindSchedule.addEventListener("change", showKind);
+
+  async function save(ev) {
+    ev.preventDefault();
+    status.replaceChildren("Saving…");
+    try {
+      const rule = { Name: name.value.trim(), EventBusName: bus.value, State: enabled.checked ? "ENABLED" : "DISABLED" };
+      if (description.value) rule.Description = description.value;
+      if (kindPattern.checked) {
+        try { rule.EventPattern = JSON.stringify(JSON.parse(json.value)); } catch { rule.EventPattern = json.value; } // compact, as the CLI sends it
+      } else rule.ScheduleExpression = scheduleExpr.value.trim();
+      await call("AWSEvents.PutRule", rule);
+      const targets = [...targetRows.children].map(b => b.target());
+      const gone = existingTargets.filter(t => !targets.some(n => n.Id === t.Id)).map(t => t.Id);
+      if (gone.length) await call("AWSEvents.RemoveTargets", { Rule: rule.Name, EventBusName: bus.value, Ids: gone });
+      if (targets.length) {
+        const out = await call("AWSEvents.PutTargets", { Rule: rule.Name, EventBusName: bus.value, Targets: targets });
+        if (out.FailedEntryCount) {
+          const f = out.FailedEntries[0];
+          throw Object.assign(new Error(`target ${f.TargetId}: ${f.ErrorMessage}`), { code: f.ErrorCode });
+        }
+      }
+      location.hash = "#/rules";
+    } catch (e) {
+      status.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
+    }
+  }
+
+  const known = h("datalist", { id: "known-arns" });
+  show(h("h1", {}, editing ? `Edit rule ${editing}` : "Create rule"),
+    h("form", { id: "rule-form", onsubmit: save },
+      h("div", { class: "filters" }, h("label", {}, "Name", name), h("label", {}, "Event bus", bus), h("label", {}, "Description", description),
+        h("label", { class: "inline" }, enabled, " Enabled")),
+      h("h2", {}, "Rule type"),
+      h("p", {}, h("label", { class: "inline" }, kindPattern, " Event pattern"), " ", h("label", { class: "inline" }, kindSchedule, " Schedule")),
+      h("section", { id: "r-pattern-box" },
+        h("h2", {}, "Event pattern"),
+        h("div", { class: "filters" }, h("label", {}, "Source", source), h("label", {}, "Detail type", detailType)),
+        h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Field", "Operator", "Values", ""].map(c => h("th", { scope: "col" }, c)))), fieldRows)),
+        h("p", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => addField() }, "Add a detail field"),
+          h("label", { class: "inline" }, orFields, " any of the detail fields ($or) rather than all")),
+        h("label", { for: "r-pattern" }, "As JSON (the builder writes it; you may edit it)"), json, patternStatus,
+        h("p", {}, h("a", { href: "#/sandbox", onclick: () => localStorage.setItem("conveyor-sandbox-pattern", json.value) }, "Test this pattern in the sandbox"))),
+      h("section", { id: "r-schedule-box", hidden: true }, h("h2", {}, "Schedule"), h("label", {}, "Expression ", scheduleExpr), scheduleStatus),
+      h("h2", {}, "Targets"), targetRows,
+      h("p", {}, h("button", { type: "button", class: "secondary", id: "r-add-target", onclick: () => addTarget() }, "Add a target")),
+      h("p", { class: "actions" }, h("button", { type: "submit", id: "r-save" }, editing ? "Save" : "Create rule"), h("a", { href: "#/rules" }, "Cancel")),
+      status, known));
+  try {
+    for (const b of (await call("AWSEvents.ListEventBuses", {})).EventBuses || []) bus.append(h("option", { value: b.Name, selected: b.Name === (params.get("bus") || "default") }, b.Name));
+    const queues = (await call("AmazonSQS.ListQueues", {})).QueueUrls || [];
+    for (const u of queues) {
+      const a = await call("AmazonSQS.GetQueueAttributes", { QueueUrl: u, AttributeNames: ["QueueArn"] });
+      known.append(h("option", { value: a.Attributes.QueueArn }));
+    }
+    for (const d of (await call("AWSEvents.ListApiDestinations", {})).ApiDestinations || []) known.append(h("option", { value: d.ApiDestinationArn }));
+    for (const b of (await call("AWSEvents.ListEventBuses", {})).EventBuses || []) known.append(h("option", { value: b.Arn }));
+  } catch (e) {
+    status.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
+  }
+  if (editing) {
+    const r = await call("AWSEvents.DescribeRule", { Name: editing, EventBusName: bus.value });
+    description.value = r.Description || "";
+    enabled.checked = r.State === "ENABLED";
+    if (r.ScheduleExpression) { kindSchedule.checked = true; scheduleExpr.value = r.ScheduleExpression; checkSchedule(); }
+    else { json.value = pretty(r.EventPattern); checkPattern(); }
+    existingTargets = (await call("AWSEvents.ListTargetsByRule", { Rule: editing, EventBusName: bus.value })).Targets || [];
+    existingTargets.forEach(addTarget);
+  } else {
+    addField("state", "equals", "stopped, terminated");
+    source.value = "aws.ec2";
+    detailType.value = "EC2 Instance State-change Notification";
+    build();
+  }
+  showKind();
+}
+
 // ---- Buses and rules ----
 
 async function rulesPage() {
   show(h("h1", {}, "Buses and rules"), h("p", { class: "status" }, "Loading…"));
   try {
     const buses = (await call("AWSEvents.ListEventBuses", {})).EventBuses || [];
-    const sections = [h("h1", {}, "Buses and rules")];
+    const sections = [h("h1", {}, "Buses and rules"), h("p", {}, h("a", { href: "#/rules/new", class: "button", id: "create-rule" }, "Create rule"))];
     for (const b of buses) {
       const rules = (await call("AWSEvents.ListRules", { EventBusName: b.Name })).Rules || [];
       const rows = [];
@@ -290,8 +532,9 @@ function ruleRow(bus, r, targets) {
     h("td", {}, r.EventPattern ? h("pre", {}, pretty(r.EventPattern)) : h("code", {}, r.ScheduleExpression || "")),
     h("td", {}, targets.length ? h("ul", {}, targets.map(t => h("li", {}, h("code", {}, t.Id), " → ", t.Arn))) : "none"),
     h("td", {}, h("div", { class: "actions" },
-      h("button", { type: "button", class: "secondary", onclick: () => act(() => call(enabled ? "AWSEvents.DisableRule" : "AWSEvents.EnableRule", { Name: r.Name, EventBusName: bus })) },
+      h("button", { type: "button", class: "secondary toggle", onclick: () => act(() => call(enabled ? "AWSEvents.DisableRule" : "AWSEvents.EnableRule", { Name: r.Name, EventBusName: bus })) },
         enabled ? "Disable" : "Enable"),
+      h("a", { href: `#/rules/edit?bus=${encodeURIComponent(bus)}&name=${encodeURIComponent(r.Name)}`, class: "button secondary" }, "Edit"),
       h("button", { type: "button", class: "danger", onclick: () => {
         const typed = prompt(`Delete rule ${r.Name}${targets.length ? ` and its ${targets.length} targets` : ""}? Type the rule's name to confirm.`);
         if (typed !== r.Name) return;
@@ -370,13 +613,15 @@ async function tailPage() {
 
 // ---- Routing ----
 
-const routes = { "#/history": historyPage, "#/sandbox": sandboxPage, "#/rules": rulesPage, "#/tail": tailPage };
+const routes = { "#/history": historyPage, "#/sandbox": sandboxPage, "#/rules": rulesPage, "#/tail": tailPage,
+  "#/rules/new": ruleEditorPage, "#/rules/edit": ruleEditorPage };
 
 function route() {
   if (tailSource && location.hash !== "#/tail") { tailSource.close(); tailSource = null; }
-  const hash = routes[location.hash] ? location.hash : "#/history";
+  const path = location.hash.split("?")[0];
+  const hash = routes[path] ? path : "#/history";
   for (const a of document.querySelectorAll(".top nav a")) {
-    if (a.getAttribute("href") === hash) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    if (hash.startsWith(a.getAttribute("href"))) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
   routes[hash]();
   page.focus({ preventScroll: true });
