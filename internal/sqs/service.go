@@ -228,6 +228,7 @@ func (s *Service) Register(svc *awsapi.Service, conveyor *awsapi.Service) {
 	awsapi.Handle(svc, "ListDeadLetterSourceQueues", s.listDeadLetterSourceQueues)
 	if conveyor != nil {
 		awsapi.Handle(conveyor, "RedriveDeadLetters", s.redriveDeadLetters)
+		awsapi.Handle(conveyor, "PeekMessages", s.peekMessages)
 	}
 }
 
