@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -384,5 +386,87 @@ func TestRuleEditorInBrowser(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatalf("bad schedule: %v", err)
+	}
+}
+
+// A dead letter is browsed (with EventBridge's error attributes) without being received, and
+// redriven to its target from the queues page once the target works.
+func TestQueuesInBrowser(t *testing.T) {
+	in := servertest.Start(t, func(c *server.Config) { c.RetryBackoff = 10 * time.Millisecond })
+	ctx := context.Background()
+	var up atomic.Bool
+	var delivered atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		delivered.Add(1)
+	}))
+	defer hook.Close()
+	if _, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("failures")}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := in.Events.CreateConnection(ctx, &eventbridge.CreateConnectionInput{Name: aws.String("c"),
+		AuthorizationType: ebtypes.ConnectionAuthorizationTypeApiKey,
+		AuthParameters: &ebtypes.CreateConnectionAuthRequestParameters{ApiKeyAuthParameters: &ebtypes.CreateConnectionApiKeyAuthRequestParameters{
+			ApiKeyName: aws.String("k"), ApiKeyValue: aws.String("v")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest, err := in.Events.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{Name: aws.String("hook"),
+		ConnectionArn: conn.ConnectionArn, InvocationEndpoint: aws.String(hook.URL), HttpMethod: ebtypes.ApiDestinationHttpMethodPost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("orders"), EventPattern: aws.String(`{"source":["shop"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("orders"), Targets: []ebtypes.Target{{
+		Id: aws.String("hook"), Arn: dest.ApiDestinationArn, RetryPolicy: &ebtypes.RetryPolicy{MaximumRetryAttempts: aws.Int32(0)},
+		DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:failures")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String("shop"), DetailType: aws.String("Order Placed"), Detail: aws.String(`{"id":7}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	b := browser(t)
+	do, poll, text := helpers(t, b)
+	err = do(chromedp.Navigate(in.URL + "/console/#/queues"))
+	for err == nil { // the dead letter arrives within moments: reload until the page shows it
+		if err = poll(`!!document.querySelector('#queues tr[data-queue="failures"]')`); err != nil {
+			break
+		}
+		if text(`#queues tr[data-queue="failures"] .depth`) == "1" {
+			break
+		}
+		err = do(chromedp.Reload())
+	}
+	if err == nil {
+		err = do(chromedp.Click(`#queues tr[data-queue="failures"] .browse`))
+	}
+	if err == nil {
+		err = poll(`document.querySelector("#messages .message-attributes")?.textContent.includes("ERROR_CODE")`)
+	}
+	if err != nil {
+		t.Fatalf("browse: %v", err)
+	}
+	if got := text("#messages .message-attributes"); !strings.Contains(got, "RULE_ARN") || !strings.Contains(got, "MaximumRetryAttempts") {
+		t.Errorf("dead letter's attributes: %q", got)
+	}
+	screenshot(t, b, "queues")
+	up.Store(true)
+	err = do(chromedp.Click(`#queues tr[data-queue="failures"] .redrive`))
+	if err == nil {
+		err = poll(`document.querySelector("#q-status")?.textContent.startsWith("failures: 1 dead letters sent back")`)
+	}
+	if err != nil {
+		t.Fatalf("redrive: %v", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); delivered.Load() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the redriven event never reached its target")
+		}
 	}
 }

@@ -611,10 +611,86 @@ async function tailPage() {
   start();
 }
 
+// ---- Queues and dead letters ----
+
+async function queuesPage(message) {
+  show(h("h1", {}, "Queues"), h("p", { class: "status" }, "Loading…"));
+  const status = h("p", { id: "q-status", role: "status", "aria-live": "polite" }, typeof message === "string" ? message : "");
+  const browse = h("section", { id: "q-browse" });
+  try {
+    const urls = (await call("AmazonSQS.ListQueues", {})).QueueUrls || [];
+    const rows = [];
+    for (const url of urls) {
+      const a = (await call("AmazonSQS.GetQueueAttributes", { QueueUrl: url, AttributeNames: ["All"] })).Attributes || {};
+      const first = await call("ConveyorQueues.PeekMessages", { QueueUrl: url, MaxMessages: 1 });
+      const oldest = first.Messages.length ? Date.now() - Number(first.Messages[0].Attributes.SentTimestamp) : null;
+      const name = url.split("/").pop();
+      const act = async (what, fn) => {
+        status.textContent = what + "…";
+        try { queuesPage(await fn()); } catch (e) { status.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`)); }
+      };
+      rows.push(h("tr", { "data-queue": name },
+        h("td", {}, name, a.RedrivePolicy ? h("div", { class: "status" }, "dead letters go to ", JSON.parse(a.RedrivePolicy).deadLetterTargetArn.split(":").pop()) : null),
+        h("td", { class: "depth" }, a.ApproximateNumberOfMessages), h("td", {}, a.ApproximateNumberOfMessagesNotVisible), h("td", {}, a.ApproximateNumberOfMessagesDelayed),
+        h("td", {}, oldest === null ? "–" : ago(oldest)),
+        h("td", {}, h("div", { class: "actions" },
+          h("button", { type: "button", class: "secondary browse", onclick: () => browseQueue(url, browse) }, "Browse"),
+          h("button", { type: "button", class: "secondary redrive", onclick: () => act("Redriving", async () => {
+            const out = await call("ConveyorQueues.RedriveDeadLetters", { QueueUrl: url });
+            return `${name}: ${out.Redriven} dead letters sent back to their targets` + ((out.Skipped || []).length ? `, ${out.Skipped.length} skipped (${out.Skipped[0].Reason})` : "") + ".";
+          }) }, "Redrive"),
+          h("button", { type: "button", class: "danger purge", onclick: () => {
+            if (prompt(`Purge every message of ${name}? Type the queue's name to confirm.`) !== name) return;
+            act("Purging", async () => { await call("AmazonSQS.PurgeQueue", { QueueUrl: url }); return `${name} purged.`; });
+          } }, "Purge")))));
+    }
+    show(h("h1", {}, "Queues"), status,
+      urls.length ? h("div", { class: "table-wrap" }, h("table", { id: "queues" },
+        h("thead", {}, h("tr", {}, ["Queue", "Waiting", "In flight", "Delayed", "Oldest message", ""].map(c => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, rows))) : h("p", { class: "status" }, "No queues."), browse);
+  } catch (e) {
+    show(h("h1", {}, "Queues"), h("p", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
+  }
+}
+
+function ago(ms) {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} days`;
+}
+
+// browseQueue lists a queue's messages without receiving them; dead letters show the
+// attributes EventBridge gave them (ERROR_CODE, ERROR_MESSAGE, RULE_ARN, TARGET_ARN…).
+async function browseQueue(url, into) {
+  const tbody = h("tbody");
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "More");
+  let token = null;
+  async function load() {
+    const out = await call("ConveyorQueues.PeekMessages", token ? { QueueUrl: url, MaxMessages: 50, NextToken: token } : { QueueUrl: url, MaxMessages: 50 });
+    for (const m of out.Messages) {
+      const attrs = Object.entries(m.MessageAttributes || {}).map(([k, v]) => h("div", {}, h("code", {}, k), " ", v.StringValue ?? v.BinaryValue ?? ""));
+      const detail = h("tr", { class: "detail", hidden: true }, h("td", { colspan: 4 }, h("pre", {}, pretty(m.Body))));
+      const row = h("tr", { class: "row", tabindex: 0, onclick: () => { detail.hidden = !detail.hidden; } },
+        h("td", {}, h("code", {}, m.MessageId)), h("td", {}, m.State, m.Attributes.ApproximateReceiveCount !== "0" ? ` (received ${m.Attributes.ApproximateReceiveCount}×)` : ""),
+        h("td", { class: "message-attributes" }, attrs), h("td", {}, new Date(Number(m.Attributes.SentTimestamp)).toISOString()));
+      tbody.append(row, detail);
+    }
+    token = out.NextToken || null;
+    more.hidden = !token;
+  }
+  more.addEventListener("click", load);
+  into.replaceChildren(h("h2", {}, "Messages of ", h("code", {}, url.split("/").pop()), " (shown, not received)"),
+    h("div", { class: "table-wrap" }, h("table", { id: "messages" },
+      h("thead", {}, h("tr", {}, ["Message id", "State", "Attributes", "Sent"].map(c => h("th", { scope: "col" }, c)))), tbody)), h("p", {}, more));
+  try { await load(); } catch (e) { into.append(h("p", { class: "error" }, `${e.code || "Error"}: ${e.message}`)); }
+}
+
 // ---- Routing ----
 
 const routes = { "#/history": historyPage, "#/sandbox": sandboxPage, "#/rules": rulesPage, "#/tail": tailPage,
-  "#/rules/new": ruleEditorPage, "#/rules/edit": ruleEditorPage };
+  "#/rules/new": ruleEditorPage, "#/rules/edit": ruleEditorPage, "#/queues": queuesPage };
 
 function route() {
   if (tailSource && location.hash !== "#/tail") { tailSource.close(); tailSource = null; }
