@@ -470,3 +470,41 @@ func TestQueuesInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// An archive is made from the console, and a replay of it started and watched until it
+// completes.
+func TestArchivesInBrowser(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	b := browser(t)
+	do, poll, _ := helpers(t, b)
+	err := do(
+		chromedp.Navigate(in.URL+"/console/#/archives"),
+		chromedp.WaitVisible("#a-name"),
+		chromedp.SendKeys("#a-name", "everything"),
+		chromedp.Click(`#a-create button[type="submit"]`))
+	if err == nil {
+		err = poll(`!!document.querySelector('#archives tr[data-archive="everything"]')`)
+	}
+	if err != nil {
+		t.Fatalf("create archive: %v", err)
+	}
+	if _, err := in.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String("shop"), DetailType: aws.String("Order Placed"), Detail: aws.String(`{"id":1}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	err = do(
+		chromedp.SendKeys(`#archives tr[data-archive="everything"] .r-name`, "again"),
+		chromedp.Click(`#archives tr[data-archive="everything"] .replay`))
+	if err == nil {
+		err = poll(`document.querySelector('#replays tr[data-replay="again"] .state')?.textContent === "COMPLETED"`)
+	}
+	if err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	screenshot(t, b, "archives")
+	r, err := in.Events.DescribeReplay(ctx, &eventbridge.DescribeReplayInput{ReplayName: aws.String("again")})
+	if err != nil || r.State != "COMPLETED" {
+		t.Fatalf("replay: %+v %v", r, err)
+	}
+}

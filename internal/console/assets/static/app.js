@@ -687,10 +687,79 @@ async function browseQueue(url, into) {
   try { await load(); } catch (e) { into.append(h("p", { class: "error" }, `${e.code || "Error"}: ${e.message}`)); }
 }
 
+// ---- Archives and replays ----
+
+async function archivesPage() {
+  show(h("h1", {}, "Archives and replays"), h("p", { class: "status" }, "Loading…"));
+  const status = h("p", { id: "a-status", role: "status", "aria-live": "polite" });
+  try {
+    const buses = (await call("AWSEvents.ListEventBuses", {})).EventBuses || [];
+    const archives = (await call("AWSEvents.ListArchives", {})).Archives || [];
+    const replays = (await call("AWSEvents.ListReplays", {})).Replays || [];
+    const busSel = h("select", { id: "a-bus" }, buses.map(b => h("option", { value: b.Arn }, b.Name)));
+    const aname = h("input", { id: "a-name", required: true, pattern: "[\\.\\-_A-Za-z0-9]+", maxlength: 48 });
+    const apattern = h("input", { id: "a-pattern", size: 30, placeholder: '{"source": ["shop"]} (optional)' });
+    const retention = h("input", { id: "a-retention", type: "number", min: 0, placeholder: "0 = for ever", size: 8 });
+    const create = h("form", { class: "filters", id: "a-create", onsubmit: async ev => {
+      ev.preventDefault();
+      try {
+        const req = { ArchiveName: aname.value.trim(), EventSourceArn: busSel.value };
+        if (apattern.value.trim()) req.EventPattern = apattern.value.trim();
+        if (retention.value !== "") req.RetentionDays = Number(retention.value);
+        await call("AWSEvents.CreateArchive", req);
+        archivesPage();
+      } catch (e) { status.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`)); }
+    } }, h("label", {}, "Archive name", aname), h("label", {}, "Bus", busSel), h("label", {}, "Event pattern", apattern),
+      h("label", {}, "Retention (days)", retention), h("button", { type: "submit" }, "Create archive"));
+    const archiveRows = archives.map(a => {
+      const from = h("input", { type: "datetime-local", class: "r-from", "aria-label": "Replay events from" });
+      const to = h("input", { type: "datetime-local", class: "r-to", "aria-label": "Replay events until" });
+      const rname = h("input", { class: "r-name", placeholder: "replay name", size: 14, "aria-label": "Replay name" });
+      const start = async () => {
+        try {
+          const arn = (await call("AWSEvents.DescribeArchive", { ArchiveName: a.ArchiveName })).ArchiveArn;
+          await call("AWSEvents.StartReplay", { ReplayName: rname.value.trim(), EventSourceArn: arn,
+            EventStartTime: from.value ? new Date(from.value).getTime() / 1000 : 0,
+            EventEndTime: to.value ? new Date(to.value).getTime() / 1000 : Date.now() / 1000,
+            Destination: { Arn: a.EventSourceArn } });
+          archivesPage();
+        } catch (e) { status.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`)); }
+      };
+      return h("tr", { "data-archive": a.ArchiveName },
+        h("td", {}, a.ArchiveName), h("td", {}, a.EventSourceArn.split("/").pop()), h("td", {}, a.State),
+        h("td", {}, a.EventCount ?? 0), h("td", {}, a.RetentionDays ? `${a.RetentionDays} days` : "for ever"),
+        h("td", {}, h("div", { class: "actions" }, rname, from, to, h("button", { type: "button", class: "secondary replay", onclick: start }, "Replay"))));
+    });
+    const replayRows = replays.map(r => h("tr", { "data-replay": r.ReplayName },
+      h("td", {}, r.ReplayName), h("td", {}, r.EventSourceArn.split("/").pop()), h("td", { class: "state" }, r.State),
+      h("td", {}, progress(r)), h("td", {}, r.StateReason || "")));
+    show(h("h1", {}, "Archives and replays"), status, h("h2", {}, "New archive"), create,
+      h("h2", {}, "Archives"), archives.length ? h("div", { class: "table-wrap" }, h("table", { id: "archives" },
+        h("thead", {}, h("tr", {}, ["Archive", "Bus", "State", "Events", "Retention", "Replay (from, to)"].map(c => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, archiveRows))) : h("p", { class: "status" }, "No archives."),
+      h("h2", {}, "Replays"), replays.length ? h("div", { class: "table-wrap" }, h("table", { id: "replays" },
+        h("thead", {}, h("tr", {}, ["Replay", "Archive", "State", "Progress", "Reason"].map(c => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, replayRows))) : h("p", { class: "status" }, "No replays."));
+    if (replays.some(r => r.State === "STARTING" || r.State === "RUNNING")) {
+      setTimeout(() => { if (location.hash === "#/archives") archivesPage(); }, 1000);
+    }
+  } catch (e) {
+    show(h("h1", {}, "Archives and replays"), h("p", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
+  }
+}
+
+// progress says how far a replay has come through its time window.
+function progress(r) {
+  if (r.State === "COMPLETED") return "100%";
+  if (!r.EventLastReplayedTime || !r.EventEndTime || r.EventEndTime <= r.EventStartTime) return "";
+  const p = (r.EventLastReplayedTime - r.EventStartTime) / (r.EventEndTime - r.EventStartTime);
+  return Math.max(0, Math.min(100, Math.round(p * 100))) + "%";
+}
+
 // ---- Routing ----
 
 const routes = { "#/history": historyPage, "#/sandbox": sandboxPage, "#/rules": rulesPage, "#/tail": tailPage,
-  "#/rules/new": ruleEditorPage, "#/rules/edit": ruleEditorPage, "#/queues": queuesPage };
+  "#/rules/new": ruleEditorPage, "#/rules/edit": ruleEditorPage, "#/queues": queuesPage, "#/archives": archivesPage };
 
 function route() {
   if (tailSource && location.hash !== "#/tail") { tailSource.close(); tailSource = null; }
