@@ -226,6 +226,15 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	screenshot(t, b, "live-tail")
 
+	// The rule's counters show the delivery.
+	err = do(chromedp.Navigate(in.URL + "/console/#/rules"))
+	if err == nil {
+		err = poll(`document.querySelector('tr[data-rule="ec2-stopped"] [data-counter="Invoked"] .count')?.textContent === "invoked 1"`)
+	}
+	if err != nil {
+		t.Fatalf("rule counters: %v", err)
+	}
+
 	// Disable the rule from the rules page.
 	err = do(
 		chromedp.Navigate(in.URL+"/console/#/rules"),

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +32,7 @@ import (
 	"github.com/conveyor/conveyor/internal/ingest"
 	"github.com/conveyor/conveyor/internal/lambda"
 	"github.com/conveyor/conveyor/internal/router"
+	"github.com/conveyor/conveyor/internal/rulestats"
 	"github.com/conveyor/conveyor/internal/schedule"
 	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/sqs"
@@ -48,6 +51,9 @@ type Server struct {
 
 	lock *datadir.Lock
 	// keys is the key file of --auth or --identities (nil without), and
+	// stats keeps the last hour of each rule's counters; stopStats stops its sampling.
+	stats     *rulestats.Stats
+	stopStats func()
 	// tails serves the console's live tails.
 	tails *tail.Hub
 	// authenticator the APIs' authentication it makes.
@@ -301,6 +307,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	api.Register(events)
 	conveyorEvents := eventbridge.NewConveyorService()
 	api.RegisterConveyor(conveyorEvents)
+	s.stats = rulestats.New(s.registry)
+	statsDone := make(chan struct{})
+	s.stopStats = sync.OnceFunc(func() { close(statsDone) })
+	go s.stats.Run(time.Minute, statsDone)
+	awsapi.Handle(conveyorEvents, "GetRuleMetrics", s.getRuleMetrics)
 	s.archives.Register(events)
 	in, err := ingest.New(ingest.Config{
 		Store:          s.store,
@@ -475,6 +486,9 @@ func (s *Server) shutdown(ctx context.Context) {
 		s.tails.Close()
 		s.tails = nil
 	}
+	if s.stopStats != nil {
+		s.stopStats()
+	}
 	s.closeS3Gateways()
 	if s.audit != nil {
 		// Flush the records of the calls answered so far to the audit log.
@@ -571,4 +585,42 @@ func (s *Server) tail(ctx context.Context, sc scope.Scope, name string, filter [
 		return out, nil
 	}
 	return s.tails.Watch(ctx, s.catalog.BusID(sc, name), filter, rules, fn)
+}
+
+// getRuleMetricsInput names a bus (default: the default bus).
+type getRuleMetricsInput struct {
+	EventBusName *string `json:"EventBusName"`
+}
+
+// RuleMetrics is one rule's counters over the last hour (rulestats.Series by counter name:
+// Matched, Invoked, Failed, DeadLettered, Dropped, FailedToDeadLetter).
+type RuleMetrics struct {
+	Name    string                      `json:"Name"`
+	Metrics map[string]rulestats.Series `json:"Metrics"`
+}
+
+type getRuleMetricsOutput struct {
+	Rules []RuleMetrics `json:"Rules"`
+}
+
+// getRuleMetrics (ConveyorEvents.GetRuleMetrics) answers the last hour of the counters of the
+// rules of a bus of the caller's account and region, as this Conveyor counted them.
+func (s *Server) getRuleMetrics(ctx context.Context, in *getRuleMetricsInput) (*getRuleMetricsOutput, error) {
+	sc := awsapi.CallerFrom(ctx).ScopeOr(scope.Scope{Account: s.cfg.Account, Region: s.cfg.Region})
+	name := catalog.DefaultBusName
+	if in.EventBusName != nil && *in.EventBusName != "" {
+		name = *in.EventBusName
+	}
+	if _, err := s.catalog.In(sc).Bus(ctx, name); err != nil {
+		if errors.Is(err, catalog.ErrNotFound) {
+			return nil, awsapi.Errorf(awsapi.CodeResourceNotFoundException, "Event bus %s does not exist.", name)
+		}
+		return nil, err
+	}
+	out := &getRuleMetricsOutput{Rules: []RuleMetrics{}}
+	for rule, m := range s.stats.Rules(s.catalog.BusID(sc, name)) {
+		out.Rules = append(out.Rules, RuleMetrics{Name: rule, Metrics: m})
+	}
+	sort.Slice(out.Rules, func(i, j int) bool { return out.Rules[i].Name < out.Rules[j].Name })
+	return out, nil
 }

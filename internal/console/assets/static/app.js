@@ -507,14 +507,16 @@ async function rulesPage() {
     const sections = [h("h1", {}, "Buses and rules"), h("p", {}, h("a", { href: "#/rules/new", class: "button", id: "create-rule" }, "Create rule"))];
     for (const b of buses) {
       const rules = (await call("AWSEvents.ListRules", { EventBusName: b.Name })).Rules || [];
+      const metrics = {};
+      for (const m of (await call("ConveyorEvents.GetRuleMetrics", { EventBusName: b.Name })).Rules || []) metrics[m.Name] = m.Metrics;
       const rows = [];
       for (const r of rules) {
         const targets = (await call("AWSEvents.ListTargetsByRule", { Rule: r.Name, EventBusName: b.Name })).Targets || [];
-        rows.push(ruleRow(b.Name, r, targets));
+        rows.push(ruleRow(b.Name, r, targets, metrics[r.Name] || {}));
       }
       sections.push(h("section", { "aria-label": "Bus " + b.Name }, h("h2", {}, "Bus ", h("code", {}, b.Name), ` · ${rules.length} rules`),
         rules.length ? h("div", { class: "table-wrap" }, h("table", { class: "rules" },
-          h("thead", {}, h("tr", {}, ["Rule", "State", "Pattern or schedule", "Targets", ""].map(c => h("th", { scope: "col" }, c)))),
+          h("thead", {}, h("tr", {}, ["Rule", "State", "Pattern or schedule", "Targets", "Last hour", ""].map(c => h("th", { scope: "col" }, c)))),
           h("tbody", {}, rows))) : h("p", { class: "status" }, "No rules.")));
     }
     show(...sections);
@@ -523,7 +525,33 @@ async function rulesPage() {
   }
 }
 
-function ruleRow(bus, r, targets) {
+// sparkline draws a series of per-minute counts as a small line.
+function sparkline(values, label) {
+  const ns = "http://www.w3.org/2000/svg";
+  const w = 120, hgt = 22, max = Math.max(1, ...values);
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${w} ${hgt}`);
+  svg.setAttribute("width", w);
+  svg.setAttribute("height", hgt);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  svg.setAttribute("class", "spark");
+  const line = document.createElementNS(ns, "polyline");
+  line.setAttribute("points", values.map((v, i) => `${(i * w / Math.max(1, values.length - 1)).toFixed(1)},${(hgt - 1 - v * (hgt - 2) / max).toFixed(1)}`).join(" "));
+  svg.append(line);
+  return svg;
+}
+
+function counters(m) {
+  const names = [["Matched", "matched"], ["Invoked", "invoked"], ["Failed", "failed"], ["DeadLettered", "dead-lettered"]];
+  return h("div", { class: "counters" }, names.map(([k, label]) => {
+    const sr = m[k] || { Total: 0, PerMinute: new Array(60).fill(0) };
+    return h("div", { class: "counter", "data-counter": k },
+      h("span", { class: "count" }, `${label} ${sr.Total}`), sparkline(sr.PerMinute, `${label}: ${sr.PerMinute.reduce((a, b) => a + b, 0)} in the last hour`));
+  }));
+}
+
+function ruleRow(bus, r, targets, metrics) {
   const enabled = r.State === "ENABLED";
   const act = async (fn) => { try { await fn(); } catch (e) { alert(`${e.code || "Error"}: ${e.message}`); } rulesPage(); };
   return h("tr", { "data-rule": r.Name },
@@ -531,6 +559,7 @@ function ruleRow(bus, r, targets) {
     h("td", {}, h("span", { class: "badge " + (enabled ? "on" : "off") }, r.State)),
     h("td", {}, r.EventPattern ? h("pre", {}, pretty(r.EventPattern)) : h("code", {}, r.ScheduleExpression || "")),
     h("td", {}, targets.length ? h("ul", {}, targets.map(t => h("li", {}, h("code", {}, t.Id), " → ", t.Arn))) : "none"),
+    h("td", {}, counters(metrics || {})),
     h("td", {}, h("div", { class: "actions" },
       h("button", { type: "button", class: "secondary toggle", onclick: () => act(() => call(enabled ? "AWSEvents.DisableRule" : "AWSEvents.EnableRule", { Name: r.Name, EventBusName: bus })) },
         enabled ? "Disable" : "Enable"),
