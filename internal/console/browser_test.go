@@ -184,6 +184,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := text("#s-why"); err != nil || !strings.Contains(got, "detail.state") || !strings.Contains(got, `"pending"`) {
 		t.Fatalf("sandbox: %q %v", got, err)
 	}
+	screenshot(t, b, "sandbox")
 	// A pattern typed wrong gets EventBridge's message as you type.
 	err = do(chromedp.SetValue("#s-pattern", `{"source":[{"prefix":1}]}`), chromedp.SendKeys("#s-pattern", " "))
 	if err == nil {
@@ -192,7 +193,6 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sandbox validation: %v (%q)", err, text("#s-status"))
 	}
-	screenshot(t, b, "sandbox")
 
 	// The live tail shows an event as it arrives, the rule it matched, and its delivery.
 	_, err = in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("stopped")})
