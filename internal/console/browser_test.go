@@ -341,7 +341,7 @@ func TestRuleEditorInBrowser(t *testing.T) {
 	do, poll, _ := helpers(t, b)
 	err := do(
 		chromedp.Navigate(in.URL+"/console/#/rules/new"),
-		chromedp.WaitVisible("#r-name"),
+		chromedp.WaitVisible(".f-path"),
 		chromedp.SendKeys("#r-name", "big-orders"),
 		set("#b-source", "shop"), set("#b-detail-type", "Order Placed"),
 		set(".f-path", "total"), set(".f-op", "numeric"), set(".f-value", "> 100"))

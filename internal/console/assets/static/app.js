@@ -450,6 +450,11 @@ async function ruleEditorPage() {
   }
 
   const known = h("datalist", { id: "known-arns" });
+  if (!editing) { // an example to start from, at once (the lists below take a moment)
+    addField("state", "equals", "stopped, terminated");
+    source.value = "aws.ec2";
+    detailType.value = "EC2 Instance State-change Notification";
+  }
   show(h("h1", {}, editing ? `Edit rule ${editing}` : "Create rule"),
     h("form", { id: "rule-form", onsubmit: save },
       h("div", { class: "filters" }, h("label", {}, "Name", name), h("label", {}, "Event bus", bus), h("label", {}, "Description", description),
@@ -469,6 +474,7 @@ async function ruleEditorPage() {
       h("p", {}, h("button", { type: "button", class: "secondary", id: "r-add-target", onclick: () => addTarget() }, "Add a target")),
       h("p", { class: "actions" }, h("button", { type: "submit", id: "r-save" }, editing ? "Save" : "Create rule"), h("a", { href: "#/rules" }, "Cancel")),
       status, known));
+  if (!editing) build();
   try {
     for (const b of (await call("AWSEvents.ListEventBuses", {})).EventBuses || []) bus.append(h("option", { value: b.Name, selected: b.Name === (params.get("bus") || "default") }, b.Name));
     const queues = (await call("AmazonSQS.ListQueues", {})).QueueUrls || [];
@@ -489,11 +495,6 @@ async function ruleEditorPage() {
     else { json.value = pretty(r.EventPattern); checkPattern(); }
     existingTargets = (await call("AWSEvents.ListTargetsByRule", { Rule: editing, EventBusName: bus.value })).Targets || [];
     existingTargets.forEach(addTarget);
-  } else {
-    addField("state", "equals", "stopped, terminated");
-    source.value = "aws.ec2";
-    detailType.value = "EC2 Instance State-change Notification";
-    build();
   }
   showKind();
 }
