@@ -35,6 +35,27 @@ async function call(target, body) {
   return data;
 }
 
+// callAll calls a List operation page by page (NextToken) and returns every item of key.
+async function callAll(target, body, key) {
+  const out = [];
+  let token;
+  do {
+    const r = await call(target, token ? { ...body, NextToken: token } : body);
+    out.push(...(r[key] || []));
+    token = r.NextToken;
+  } while (token);
+  return out;
+}
+
+// mapLimit runs fn over items, at most n at once, and returns the results in order.
+async function mapLimit(items, n, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => { while (next < items.length) { const i = next++; out[i] = await fn(items[i], i); } };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return out;
+}
+
 // h builds an element: h("td", {class: "x"}, "text", child…). Text is never parsed as HTML.
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -476,14 +497,15 @@ async function ruleEditorPage() {
       status, known));
   if (!editing) build();
   try {
-    for (const b of (await call("AWSEvents.ListEventBuses", {})).EventBuses || []) bus.append(h("option", { value: b.Name, selected: b.Name === (params.get("bus") || "default") }, b.Name));
-    const queues = (await call("AmazonSQS.ListQueues", {})).QueueUrls || [];
-    for (const u of queues) {
-      const a = await call("AmazonSQS.GetQueueAttributes", { QueueUrl: u, AttributeNames: ["QueueArn"] });
-      known.append(h("option", { value: a.Attributes.QueueArn }));
+    const buses = await callAll("AWSEvents.ListEventBuses", {}, "EventBuses");
+    for (const b of buses) bus.append(h("option", { value: b.Name, selected: b.Name === (params.get("bus") || "default") }, b.Name));
+    for (const u of await callAll("AmazonSQS.ListQueues", {}, "QueueUrls")) {
+      // A queue's ARN, from its URL (http://host/account/name), as SQS forms it.
+      const [account, name] = new URL(u).pathname.split("/").slice(1);
+      known.append(h("option", { value: `arn:aws:sqs:${regionInput.value.trim()}:${account}:${name}` }));
     }
-    for (const d of (await call("AWSEvents.ListApiDestinations", {})).ApiDestinations || []) known.append(h("option", { value: d.ApiDestinationArn }));
-    for (const b of (await call("AWSEvents.ListEventBuses", {})).EventBuses || []) known.append(h("option", { value: b.Arn }));
+    for (const d of await callAll("AWSEvents.ListApiDestinations", {}, "ApiDestinations")) known.append(h("option", { value: d.ApiDestinationArn }));
+    for (const b of buses) known.append(h("option", { value: b.Arn }));
   } catch (e) {
     status.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
   }
@@ -493,7 +515,7 @@ async function ruleEditorPage() {
     enabled.checked = r.State === "ENABLED";
     if (r.ScheduleExpression) { kindSchedule.checked = true; scheduleExpr.value = r.ScheduleExpression; checkSchedule(); }
     else { json.value = pretty(r.EventPattern); checkPattern(); }
-    existingTargets = (await call("AWSEvents.ListTargetsByRule", { Rule: editing, EventBusName: bus.value })).Targets || [];
+    existingTargets = await callAll("AWSEvents.ListTargetsByRule", { Rule: editing, EventBusName: bus.value }, "Targets");
     existingTargets.forEach(addTarget);
   }
   showKind();
@@ -504,17 +526,16 @@ async function ruleEditorPage() {
 async function rulesPage() {
   show(h("h1", {}, "Buses and rules"), h("p", { class: "status" }, "Loading…"));
   try {
-    const buses = (await call("AWSEvents.ListEventBuses", {})).EventBuses || [];
+    const buses = await callAll("AWSEvents.ListEventBuses", {}, "EventBuses");
     const sections = [h("h1", {}, "Buses and rules"), h("p", {}, h("a", { href: "#/rules/new", class: "button", id: "create-rule" }, "Create rule"))];
     for (const b of buses) {
-      const rules = (await call("AWSEvents.ListRules", { EventBusName: b.Name })).Rules || [];
+      const rules = await callAll("AWSEvents.ListRules", { EventBusName: b.Name }, "Rules");
       const metrics = {};
       for (const m of (await call("ConveyorEvents.GetRuleMetrics", { EventBusName: b.Name })).Rules || []) metrics[m.Name] = m.Metrics;
-      const rows = [];
-      for (const r of rules) {
-        const targets = (await call("AWSEvents.ListTargetsByRule", { Rule: r.Name, EventBusName: b.Name })).Targets || [];
-        rows.push(ruleRow(b.Name, r, targets, metrics[r.Name] || {}));
-      }
+      const rows = await mapLimit(rules, 8, async r => {
+        const targets = await callAll("AWSEvents.ListTargetsByRule", { Rule: r.Name, EventBusName: b.Name }, "Targets");
+        return ruleRow(b.Name, r, targets, metrics[r.Name] || {});
+      });
       sections.push(h("section", { "aria-label": "Bus " + b.Name }, h("h2", {}, "Bus ", h("code", {}, b.Name), ` · ${rules.length} rules`),
         rules.length ? h("div", { class: "table-wrap" }, h("table", { class: "rules" },
           h("thead", {}, h("tr", {}, ["Rule", "State", "Pattern or schedule", "Targets", "Last hour", ""].map(c => h("th", { scope: "col" }, c)))),
@@ -588,7 +609,7 @@ async function tailPage() {
   const rows = new Map(); // event id → the cell listing its targets' outcomes
   let paused = false;
   try {
-    for (const b of (await call("AWSEvents.ListEventBuses", {})).EventBuses || []) bus.append(h("option", { value: b.Name }, b.Name));
+    for (const b of await callAll("AWSEvents.ListEventBuses", {}, "EventBuses")) bus.append(h("option", { value: b.Name }, b.Name));
   } catch (e) {
     status.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
   }
@@ -648,7 +669,7 @@ async function queuesPage(message) {
   const status = h("p", { id: "q-status", role: "status", "aria-live": "polite" }, typeof message === "string" ? message : "");
   const browse = h("section", { id: "q-browse" });
   try {
-    const urls = (await call("AmazonSQS.ListQueues", {})).QueueUrls || [];
+    const urls = await callAll("AmazonSQS.ListQueues", {}, "QueueUrls");
     const rows = [];
     for (const url of urls) {
       const a = (await call("AmazonSQS.GetQueueAttributes", { QueueUrl: url, AttributeNames: ["All"] })).Attributes || {};
@@ -723,9 +744,9 @@ async function archivesPage() {
   show(h("h1", {}, "Archives and replays"), h("p", { class: "status" }, "Loading…"));
   const status = h("p", { id: "a-status", role: "status", "aria-live": "polite" });
   try {
-    const buses = (await call("AWSEvents.ListEventBuses", {})).EventBuses || [];
-    const archives = (await call("AWSEvents.ListArchives", {})).Archives || [];
-    const replays = (await call("AWSEvents.ListReplays", {})).Replays || [];
+    const buses = await callAll("AWSEvents.ListEventBuses", {}, "EventBuses");
+    const archives = await callAll("AWSEvents.ListArchives", {}, "Archives");
+    const replays = await callAll("AWSEvents.ListReplays", {}, "Replays");
     const busSel = h("select", { id: "a-bus" }, buses.map(b => h("option", { value: b.Arn }, b.Name)));
     const aname = h("input", { id: "a-name", required: true, pattern: "[\\.\\-_A-Za-z0-9]+", maxlength: 48 });
     const apattern = h("input", { id: "a-pattern", size: 30, placeholder: '{"source": ["shop"]} (optional)' });
