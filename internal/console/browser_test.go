@@ -176,6 +176,30 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	screenshot(t, b, "event-history")
 
+	// A row opens from the keyboard too.
+	closed := `[...document.querySelectorAll("#history tbody tr.row")].find(r => r.nextElementSibling.hidden)`
+	if _, err := chromedp.Run(b, chromedp.Evaluate[any](closed+`.setAttribute("id", "closed-row")`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := do(chromedp.Focus("#closed-row"), chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(`!document.querySelector("#closed-row").nextElementSibling.hidden && document.querySelector("#closed-row").getAttribute("aria-expanded") === "true"`); err != nil {
+		t.Fatalf("keyboard: %v", err)
+	}
+
+	// At a phone's width the page does not scroll sideways (wide tables scroll in their box).
+	if err := do(chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(`document.documentElement.scrollWidth <= 391`); err != nil {
+		t.Fatalf("phone width: %v", err)
+	}
+	screenshot(t, b, "event-history-phone")
+	if err := do(chromedp.EmulateReset()); err != nil {
+		t.Fatal(err)
+	}
+
 	// The sandbox says why the pending state does not match.
 	err = do(chromedp.Navigate(in.URL + "/console/#/sandbox"))
 	if err == nil {

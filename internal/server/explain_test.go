@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/conveyor/conveyor/internal/server/servertest"
 )
@@ -135,5 +137,34 @@ func TestDescribeSchedule(t *testing.T) {
 	status, body = conveyorEvents(t, in, "DescribeSchedule", map[string]any{"ScheduleExpression": "rate(5 minute)"})
 	if status != 400 || !bytes.Contains(body, []byte("Parameter ScheduleExpression is not valid.")) {
 		t.Errorf("bad expression: %d %s", status, body)
+	}
+}
+
+// ListRecentEvents answers a bus's latest events, newest first.
+func TestListRecentEvents(t *testing.T) {
+	in := servertest.Start(t)
+	status, body := conveyorEvents(t, in, "ListRecentEvents", map[string]any{"EventBusName": "default"})
+	if status != 200 || string(body) != `{"Events":[]}` {
+		t.Fatalf("empty bus: %d %s", status, body)
+	}
+	for i := range 3 {
+		if _, err := in.Events.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+			Source: aws.String("shop"), DetailType: aws.String("Order Placed"), Detail: aws.String(fmt.Sprintf(`{"n":%d}`, i))}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status, body = conveyorEvents(t, in, "ListRecentEvents", map[string]any{"MaxResults": 2})
+	var out struct{ Events []string }
+	if err := json.Unmarshal(body, &out); status != 200 || err != nil || len(out.Events) != 2 {
+		t.Fatalf("recent: %d %s", status, body)
+	}
+	var first, second struct{ Detail struct{ N int } }
+	_ = json.Unmarshal([]byte(out.Events[0]), &first)
+	_ = json.Unmarshal([]byte(out.Events[1]), &second)
+	if first.Detail.N != 2 || second.Detail.N != 1 {
+		t.Errorf("recent events %v, want n=2 then n=1", out.Events)
+	}
+	if status, _ := conveyorEvents(t, in, "ListRecentEvents", map[string]any{"EventBusName": "nope"}); status != 400 {
+		t.Errorf("unknown bus: %d", status)
 	}
 }

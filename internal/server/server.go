@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -312,6 +313,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.stopStats = sync.OnceFunc(func() { close(statsDone) })
 	go s.stats.Run(time.Minute, statsDone)
 	awsapi.Handle(conveyorEvents, "GetRuleMetrics", s.getRuleMetrics)
+	awsapi.Handle(conveyorEvents, "ListRecentEvents", s.listRecentEvents)
 	s.archives.Register(events)
 	in, err := ingest.New(ingest.Config{
 		Store:          s.store,
@@ -622,5 +624,63 @@ func (s *Server) getRuleMetrics(ctx context.Context, in *getRuleMetricsInput) (*
 		out.Rules = append(out.Rules, RuleMetrics{Name: rule, Metrics: m})
 	}
 	sort.Slice(out.Rules, func(i, j int) bool { return out.Rules[i].Name < out.Rules[j].Name })
+	return out, nil
+}
+
+// listRecentEventsInput names a bus (default: the default bus) and how many events to list.
+type listRecentEventsInput struct {
+	EventBusName *string `json:"EventBusName"`
+	// MaxResults is at most 100 (default 20).
+	MaxResults *int `json:"MaxResults"`
+}
+
+type listRecentEventsOutput struct {
+	// Events are the bus's latest events, newest first, each as the JSON a target receives.
+	Events []string `json:"Events"`
+}
+
+// listRecentEvents (ConveyorEvents.ListRecentEvents) answers the latest events the bus's stream
+// still holds (--bus-retention), newest first: samples for the console's sandbox.
+func (s *Server) listRecentEvents(ctx context.Context, in *listRecentEventsInput) (*listRecentEventsOutput, error) {
+	sc := awsapi.CallerFrom(ctx).ScopeOr(scope.Scope{Account: s.cfg.Account, Region: s.cfg.Region})
+	name := catalog.DefaultBusName
+	if in.EventBusName != nil && *in.EventBusName != "" {
+		name = *in.EventBusName
+	}
+	n := 20
+	if in.MaxResults != nil {
+		if *in.MaxResults < 1 || *in.MaxResults > 100 {
+			return nil, awsapi.ValidationError("MaxResults must be between 1 and 100.")
+		}
+		n = *in.MaxResults
+	}
+	if _, err := s.catalog.In(sc).Bus(ctx, name); err != nil {
+		if errors.Is(err, catalog.ErrNotFound) {
+			return nil, awsapi.Errorf(awsapi.CodeResourceNotFoundException, "Event bus %s does not exist.", name)
+		}
+		return nil, err
+	}
+	out := &listRecentEventsOutput{Events: []string{}}
+	st, err := s.store.JetStream().Stream(ctx, store.BusStream(s.catalog.BusID(sc, name)))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return out, nil // nothing was ever put on it
+	}
+	if err != nil {
+		return nil, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for seq := info.State.LastSeq; seq >= info.State.FirstSeq && seq > 0 && len(out.Events) < n; seq-- {
+		m, err := st.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out.Events = append(out.Events, string(m.Data))
+	}
 	return out, nil
 }

@@ -92,6 +92,15 @@ function download(name, type, text) {
   a.remove();
 }
 
+// toggler makes a row open and close its detail row, by click or by Enter or Space.
+function toggler(detail) {
+  return {
+    tabindex: 0, "aria-expanded": "false",
+    onclick: ev => { detail.hidden = !detail.hidden; ev.currentTarget.setAttribute("aria-expanded", String(!detail.hidden)); },
+    onkeydown: ev => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); ev.currentTarget.click(); } },
+  };
+}
+
 // ---- Event history (CloudTrail's LookupEvents) ----
 
 const lookupKeys = ["EventName", "Username", "ResourceType", "ResourceName", "EventSource", "EventId", "ReadOnly", "AccessKeyId"];
@@ -172,8 +181,7 @@ function historyPage() {
 function historyRows(e) {
   const r = (e.Resources || [])[0] || {};
   const detail = h("tr", { class: "detail", hidden: true }, h("td", { colspan: 7 }, h("pre", {}, pretty(e.CloudTrailEvent))));
-  const toggle = () => { detail.hidden = !detail.hidden; row.setAttribute("aria-expanded", String(!detail.hidden)); };
-  const row = h("tr", { class: "row", tabindex: 0, "aria-expanded": "false", onclick: toggle, onkeydown: ev => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); toggle(); } } },
+  const row = h("tr", { class: "row", ...toggler(detail) },
     h("td", {}, new Date(e.EventTime * 1000).toISOString().replace("T", " ").replace(".000Z", " UTC")),
     h("td", {}, e.Username || ""), h("td", {}, e.EventName), h("td", {}, r.ResourceType || ""),
     h("td", {}, r.ResourceName || ""), h("td", {}, e.EventSource), h("td", {}, e.ReadOnly));
@@ -240,7 +248,19 @@ function sandboxPage() {
   const later = debounce(explain, 250);
   pat.addEventListener("input", later);
   ev.addEventListener("input", later);
+  const recent = [];
+  call("ConveyorEvents.ListRecentEvents", { EventBusName: "default", MaxResults: 20 }).then(out => {
+    if (!out.Events.length) return;
+    const group = h("optgroup", { label: "Recent on the default bus" });
+    out.Events.forEach((text, i) => {
+      const e = JSON.parse(text);
+      recent.push(e);
+      group.append(h("option", { value: "bus:" + i }, `${e.time} ${e.source} · ${e["detail-type"]}`));
+    });
+    pick.append(group);
+  }).catch(() => {});
   pick.addEventListener("change", async () => {
+    if (pick.value.startsWith("bus:")) { ev.value = JSON.stringify(recent[Number(pick.value.slice(4))], null, 2); explain(); return; }
     if (pick.value !== "recent") { ev.value = JSON.stringify(samples[pick.value], null, 2); explain(); return; }
     try {
       const out = await call(CLOUDTRAIL + "LookupEvents", { MaxResults: 1 });
@@ -617,7 +637,7 @@ async function tailPage() {
     const ev = item.event;
     const outcomes = h("td", { class: "outcomes" });
     const detail = h("tr", { class: "detail", hidden: true }, h("td", { colspan: 6 }, h("pre", {}, pretty(ev))));
-    const row = h("tr", { class: "row", tabindex: 0, "data-event": ev.id, onclick: () => { detail.hidden = !detail.hidden; } },
+    const row = h("tr", { class: "row", "data-event": ev.id, ...toggler(detail) },
       h("td", {}, ev.time || ""), h("td", {}, ev.source || ""), h("td", {}, ev["detail-type"] || ""), h("td", {}, h("code", {}, ev.id || "")),
       h("td", { class: "matched" }, (item.rules || []).length ? item.rules.map(r => h("span", { class: "badge on" }, r)).flatMap((c, i) => i ? [" ", c] : [c]) : h("span", { class: "status" }, "no rule")),
       outcomes);
@@ -723,7 +743,7 @@ async function browseQueue(url, into) {
     for (const m of out.Messages) {
       const attrs = Object.entries(m.MessageAttributes || {}).map(([k, v]) => h("div", {}, h("code", {}, k), " ", v.StringValue ?? v.BinaryValue ?? ""));
       const detail = h("tr", { class: "detail", hidden: true }, h("td", { colspan: 4 }, h("pre", {}, pretty(m.Body))));
-      const row = h("tr", { class: "row", tabindex: 0, onclick: () => { detail.hidden = !detail.hidden; } },
+      const row = h("tr", { class: "row", ...toggler(detail) },
         h("td", {}, h("code", {}, m.MessageId)), h("td", {}, m.State, m.Attributes.ApproximateReceiveCount !== "0" ? ` (received ${m.Attributes.ApproximateReceiveCount}×)` : ""),
         h("td", { class: "message-attributes" }, attrs), h("td", {}, new Date(Number(m.Attributes.SentTimestamp)).toISOString()));
       tbody.append(row, detail);
