@@ -1,6 +1,8 @@
 package console_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -20,6 +22,8 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/chromedp/chromedp"
 
@@ -361,6 +365,16 @@ func TestRuleEditorInBrowser(t *testing.T) {
 	if _, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("orders")}); err != nil {
 		t.Fatal(err)
 	}
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
+	if w, err := zw.Create("notify.sh"); err == nil {
+		_, _ = w.Write([]byte("#!/bin/sh\ncat\n"))
+	}
+	_ = zw.Close()
+	if _, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("notify"), Runtime: "conveyor.command",
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Handler: aws.String("./notify.sh"), Code: &lambdatypes.FunctionCode{ZipFile: zipped.Bytes()}}); err != nil {
+		t.Fatal(err)
+	}
 	b := browser(t)
 	do, poll, _ := helpers(t, b)
 	err := do(
@@ -371,6 +385,10 @@ func TestRuleEditorInBrowser(t *testing.T) {
 		set(".f-path", "total"), set(".f-op", "numeric"), set(".f-value", "> 100"))
 	if err == nil {
 		err = poll(`document.querySelector("#r-pattern-status").textContent === "Valid pattern"`)
+	}
+	if err == nil { // the ARNs offered for targets: the queue, and the function (through the Lambda API)
+		err = poll(`[...document.querySelectorAll("#known-arns option")].some(o => o.value === "arn:aws:lambda:us-east-1:000000000000:function:notify") &&
+			[...document.querySelectorAll("#known-arns option")].some(o => o.value === "arn:aws:sqs:us-east-1:000000000000:orders")`)
 	}
 	if err != nil {
 		t.Fatalf("builder: %v", err)

@@ -269,8 +269,19 @@ func (c *Console) call(w http.ResponseWriter, r *http.Request) {
 		prefix = target[:i]
 	}
 	service, ok := signingNames[prefix]
+	// Lambda speaks REST-JSON: the page names the method and the path instead of a target.
+	method, path := http.MethodPost, "/"
+	if lp := r.Header.Get("X-Conveyor-Lambda-Path"); lp != "" {
+		method, path, service, target = r.Header.Get("X-Conveyor-Lambda-Method"), lp, "lambda", ""
+		ok = strings.HasPrefix(path, "/2015-03-31/") || strings.HasPrefix(path, "/2017-03-31/")
+		switch method {
+		case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete:
+		default:
+			ok = false
+		}
+	}
 	if !ok {
-		http.Error(w, "unknown X-Amz-Target", http.StatusBadRequest)
+		http.Error(w, "unknown X-Amz-Target, or a Lambda call that is not one", http.StatusBadRequest)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
@@ -282,7 +293,7 @@ func (c *Console) call(w http.ResponseWriter, r *http.Request) {
 	if region == "" {
 		region = c.cfg.Region
 	}
-	req, err := c.apiRequest(r.Context(), s, r.Host, service, region, target, r.Header.Get("Content-Type"), body)
+	req, err := c.apiRequest(r.Context(), s, r.Host, method, path, service, region, target, r.Header.Get("Content-Type"), body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -300,8 +311,8 @@ func (c *Console) call(w http.ResponseWriter, r *http.Request) {
 
 // apiRequest is the call as the AWS CLI would make it: signed for service and region with the
 // session's key when there is one.
-func (c *Console) apiRequest(ctx context.Context, s *session, host, service, region, target, contentType string, body []byte) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+host+"/", bytes.NewReader(body))
+func (c *Console) apiRequest(ctx context.Context, s *session, host, method, path, service, region, target, contentType string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+host+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +320,9 @@ func (c *Console) apiRequest(ctx context.Context, s *session, host, service, reg
 		contentType = "application/x-amz-json-1.1"
 	}
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("X-Amz-Target", target)
+	if target != "" {
+		req.Header.Set("X-Amz-Target", target)
+	}
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 	req.Header.Set("X-Amz-Content-Sha256", hash)

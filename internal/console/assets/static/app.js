@@ -35,6 +35,21 @@ async function call(target, body) {
   return data;
 }
 
+// lambda calls the Lambda API (REST-JSON) with a method and a path.
+async function lambda(method, path, body) {
+  const r = await fetch("api", {
+    method: "POST",
+    headers: { "X-Conveyor-Lambda-Method": method, "X-Conveyor-Lambda-Path": path, "Content-Type": "application/json",
+      "X-Conveyor-Csrf": csrf, "X-Conveyor-Region": regionInput.value.trim() },
+    body: body ? JSON.stringify(body) : "",
+  });
+  const text = await r.text();
+  let data = {};
+  try { data = text ? JSON.parse(text) : {}; } catch { data = { message: text }; }
+  if (!r.ok) throw Object.assign(new Error(data.message || data.Message || text), { code: r.headers.get("X-Amzn-ErrorType") || "" });
+  return data;
+}
+
 // callAll calls a List operation page by page (NextToken) and returns every item of key.
 async function callAll(target, body, key) {
   const out = [];
@@ -526,6 +541,12 @@ async function ruleEditorPage() {
     }
     for (const d of await callAll("AWSEvents.ListApiDestinations", {}, "ApiDestinations")) known.append(h("option", { value: d.ApiDestinationArn }));
     for (const b of buses) known.append(h("option", { value: b.Arn }));
+    let marker = "";
+    do {
+      const out = await lambda("GET", "/2015-03-31/functions" + (marker ? "?Marker=" + encodeURIComponent(marker) : ""));
+      for (const f of out.Functions || []) known.append(h("option", { value: f.FunctionArn }));
+      marker = out.NextMarker || "";
+    } while (marker);
   } catch (e) {
     status.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
   }
