@@ -28,6 +28,10 @@ const (
 	CodeInternalFailure = "InternalFailure"
 	// CodeServiceUnavailable: The request has failed due to a temporary failure of the server.
 	CodeServiceUnavailable = "ServiceUnavailable"
+	// CodeInvalidAction: The action or operation requested is invalid (Query protocol: Action names no operation).
+	CodeInvalidAction = "InvalidAction"
+	// CodeMissingAction: The request is missing an action or a required parameter (Query protocol).
+	CodeMissingAction = "MissingAction"
 	// CodeRequestEntityTooLargeException: The request is larger than its operation accepts (see awsapi.RequestLimit); AWS front ends answer such a request with 413.
 	CodeRequestEntityTooLargeException = "RequestEntityTooLargeException"
 	// CodeConcurrentModificationException: There is concurrent modification on a rule, target, archive, or replay.
@@ -308,6 +312,8 @@ var errorTable = [...]ErrorInfo{
 	{Code: "ThrottlingException", Service: "common", Status: 400, Fault: FaultClient, QueryCode: "", Message: "Rate exceeded", Description: "The request was denied due to request throttling."},
 	{Code: "InternalFailure", Service: "common", Status: 500, Fault: FaultServer, QueryCode: "", Message: "The request processing has failed because of an unknown error, exception or failure.", Description: "The request processing has failed because of an unknown error, exception or failure."},
 	{Code: "ServiceUnavailable", Service: "common", Status: 503, Fault: FaultServer, QueryCode: "", Message: "Service is unavailable. Please try again later.", Description: "The request has failed due to a temporary failure of the server."},
+	{Code: "InvalidAction", Service: "common", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "The action or operation requested is invalid (Query protocol: Action names no operation)."},
+	{Code: "MissingAction", Service: "common", Status: 400, Fault: FaultClient, QueryCode: "", Message: "The request must contain the parameter Action.", Description: "The request is missing an action or a required parameter (Query protocol)."},
 	{Code: "RequestEntityTooLargeException", Service: "common", Status: 413, Fault: FaultClient, QueryCode: "", Message: "", Description: "The request is larger than its operation accepts (see awsapi.RequestLimit); AWS front ends answer such a request with 413."},
 	{Code: "AccessDeniedException", Service: "events", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "You do not have the necessary permissions for this action."},
 	{Code: "ConcurrentModificationException", Service: "events", Status: 400, Fault: FaultClient, QueryCode: "", Message: "", Description: "There is concurrent modification on a rule, target, archive, or replay."},

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -72,6 +73,7 @@ type Server struct {
 	mu        sync.RWMutex
 	prefixes  map[string]*Service
 	rest      []*Service // REST-JSON services, routed by path
+	query     *Service   // the service that speaks the Query protocol, if any
 	observers []Observer
 	// beforeAnswer are observers the answer waits for.
 	beforeAnswer []Observer
@@ -101,6 +103,12 @@ func (s *Server) Register(svc *Service) error {
 	if svc.cfg.REST {
 		s.rest = append(s.rest, svc)
 		return nil
+	}
+	if svc.cfg.Query != nil {
+		if s.query != nil && s.query != svc {
+			return fmt.Errorf("register service %q: the Query protocol is already served by %q", svc.cfg.Name, s.query.cfg.Name)
+		}
+		s.query = svc
 	}
 	if len(svc.cfg.TargetPrefixes) == 0 {
 		return fmt.Errorf("register service %q: no X-Amz-Target prefix", svc.cfg.Name)
@@ -204,6 +212,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := NewRequestID()
 	w.Header().Set("x-amzn-RequestId", requestID)
 	target := r.Header.Get("X-Amz-Target")
+	s.mu.RLock()
+	query := s.query
+	s.mu.RUnlock()
+	if query != nil && isQueryRequest(r) {
+		s.serveQuery(w, r, query, start, requestID)
+		return
+	}
 	svc, opName, op := s.route(target)
 	var (
 		rt      *restRoute
@@ -277,6 +292,86 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		call.Status, call.ResponseBytes = s.writeError(w, svc, call.Err)
 	default:
 		call.Status, call.ResponseBytes = s.writeOutput(w, svc, call)
+	}
+	call.End = s.now()
+	s.notify(ctx, call, w)
+}
+
+// serveQuery serves a Query protocol call (see query.go) through the same steps as a JSON one:
+// the request bound, authentication over the form as it was signed, the before-invoke hook,
+// the handler with the form turned into its JSON input, the observers; the answer is XML.
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, svc *Service, start time.Time, requestID string) {
+	ctx := r.Context()
+	call := &Call{Caller: callerOf(r, requestID), Start: start, Service: svc.cfg.Name}
+	call.Caller.Account = s.account
+	if call.Caller.Region == "" {
+		call.Caller.Region = s.region
+	}
+	var (
+		op   *Operation
+		form url.Values
+		err  error
+	)
+	if r.Method == http.MethodPost {
+		// Percent-encoding makes a form up to three times its values: the bound is checked
+		// again on the JSON input, per operation, once the form is read.
+		limit := 3 * RequestLimit(svc.cfg.Name, "SendMessageBatch")
+		if s.maxBody > 0 {
+			limit = min(limit, 3*s.maxBody)
+		}
+		call.Request, err = s.readBody(w, r, limit, "")
+	}
+	if err == nil {
+		if form, err = queryForm(r, call.Request); err != nil {
+			err = Errorf(CodeSerializationException, "The request body is not a valid form: %v", err)
+		}
+	}
+	if err == nil {
+		call.Operation = form.Get("Action")
+		switch op, _ = svc.Operation(call.Operation); {
+		case call.Operation == "":
+			err = NewError(CodeMissingAction)
+		case op == nil:
+			err = Errorf(CodeInvalidAction, "The action %s is not valid for this endpoint.", call.Operation)
+		}
+	}
+	if err == nil && s.auth != nil {
+		err = s.auth.Authenticate(r, call.Request, call.Service, &call.Caller)
+	}
+	if err == nil {
+		// A call to a queue's URL names its queue by the path.
+		if form.Get("QueueUrl") == "" && r.URL.Path != "/" && strings.Count(r.URL.Path, "/") == 2 {
+			scheme := "http"
+			if r.TLS != nil {
+				scheme = "https"
+			}
+			form.Set("QueueUrl", scheme+"://"+r.Host+r.URL.Path)
+		}
+		call.Request, err = queryToJSON(form, call.Operation, op.inType, svc.cfg.Query)
+		if limit := s.requestLimit(svc.cfg.Name, call.Operation, op); err == nil && int64(len(call.Request)) > limit {
+			err = tooLarge(w, call.Operation, int64(len(call.Request)), limit)
+		}
+	}
+	if err == nil {
+		ctx = ContextWithCaller(ctx, call.Caller)
+		s.mu.RLock()
+		before := s.beforeInvoke
+		s.mu.RUnlock()
+		if before != nil {
+			err = before(ctx, call)
+		}
+	}
+	if err == nil {
+		call.Input, call.Output, err = s.invoke(ctx, op, call.Request)
+	}
+	if err != nil {
+		call.Err = s.toAWSError(err, svc, call)
+	}
+	s.notifyBeforeAnswer(ctx, call)
+	if call.Err != nil {
+		call.Status, call.ResponseBytes = writeQueryError(w, svc, call.Err, requestID)
+	} else {
+		call.Status, call.ResponseBytes = writeQueryOutput(w, call.Operation, requestID, call.Output, svc.cfg.Query)
 	}
 	call.End = s.now()
 	s.notify(ctx, call, w)

@@ -34,6 +34,10 @@ type ServiceConfig struct {
 	// REST says the service speaks REST-JSON (Lambda): its operations are registered with
 	// HandleREST and routed by method and path, not by X-Amz-Target.
 	REST bool
+	// Query, when set, makes the service also speak the AWS Query protocol (SQS's older one):
+	// form-encoded calls naming their operation in Action, answered in XML. It names the
+	// flattened lists and maps as the protocol spells them. One service of a server may.
+	Query QueryNames
 }
 
 // Service is a set of operations under one or more X-Amz-Target prefixes. Register handlers
@@ -99,10 +103,40 @@ func NewCloudTrail() *Service {
 		TargetPrefixes: []string{"CloudTrail_20131101", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"}})
 }
 
-// NewSQS returns the SQS service (X-Amz-Target AmazonSQS.*, JSON 1.0, query-compatible errors).
+// NewSQS returns the SQS service (X-Amz-Target AmazonSQS.*, JSON 1.0, query-compatible errors),
+// which also speaks the Query protocol, as SQS did before JSON and older clients still do.
 func NewSQS() *Service {
 	return NewService(ServiceConfig{Name: "sqs", TargetPrefixes: []string{"AmazonSQS"}, JSONVersion: "1.0",
-		ErrorNamespace: "com.amazonaws.sqs", QueryCompatible: true})
+		ErrorNamespace: "com.amazonaws.sqs", QueryCompatible: true, Query: sqsQueryNames})
+}
+
+// sqsQueryNames are the Query protocol's names of SQS's flattened lists and maps (from the
+// Query-era SQS model's locationName traits).
+var sqsQueryNames = QueryNames{
+	"Attributes":                           "Attribute",
+	"MessageAttributes":                    "MessageAttribute",
+	"MessageSystemAttributes":              "MessageSystemAttribute",
+	"AttributeNames":                       "AttributeName",
+	"MessageAttributeNames":                "MessageAttributeName",
+	"MessageSystemAttributeNames":          "MessageSystemAttributeName",
+	"StringListValues":                     "StringListValue",
+	"BinaryListValues":                     "BinaryListValue",
+	"tags":                                 "Tag",
+	"Tags":                                 "Tag",
+	"TagKeys":                              "TagKey",
+	"AWSAccountIds":                        "AWSAccountId",
+	"Actions":                              "ActionName",
+	"QueueUrls":                            "QueueUrl",
+	"queueUrls":                            "QueueUrl",
+	"Messages":                             "Message",
+	"Failed":                               "BatchResultErrorEntry",
+	"SendMessageBatch.Entries":             "SendMessageBatchRequestEntry",
+	"SendMessageBatch.Successful":          "SendMessageBatchResultEntry",
+	"DeleteMessageBatch.Entries":           "DeleteMessageBatchRequestEntry",
+	"DeleteMessageBatch.Successful":        "DeleteMessageBatchResultEntry",
+	"ChangeMessageVisibilityBatch.Entries": "ChangeMessageVisibilityBatchRequestEntry",
+	"ChangeMessageVisibilityBatch.Successful": "ChangeMessageVisibilityBatchResultEntry",
+	"ListMessageMoveTasks.Results":            "ListMessageMoveTasksResultEntry",
 }
 
 // Name returns the service's name ("events", …).
