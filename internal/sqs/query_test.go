@@ -53,7 +53,7 @@ type queryMessage struct {
 }
 
 type queryError struct {
-	Error struct{ Type, Code, Message string }
+	Error     struct{ Type, Code, Message string }
 	RequestId string
 }
 
