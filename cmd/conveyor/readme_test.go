@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestREADME runs the README's walk-throughs as a user would, with the AWS CLI against a real
+// `conveyor serve`: each testdata/readme/*.txtar script runs the README's own shell blocks
+// (read from README.md, so they cannot drift) and checks what they print. The commands are
+// taken as written, but for three substitutions that keep tests off fixed ports and builds:
+// `go run ./cmd/conveyor` is this test binary, 127.0.0.1:4010 a free port, and 8080 another.
+//
+// Commands for the scripts:
+//
+//	readme start SECTION N...   run blocks N… of the section in the background (their output
+//	                            in start-N.log), stopped when the script ends
+//	readme run SECTION N...     run blocks N… of the section, their output the command's
+//	readme wait                 wait until Conveyor answers /healthz
+//	readme waitfile FILE REGEXP wait until FILE matches REGEXP
+//
+// SECTION is a unique part of a "## " heading; N counts the section's ```sh blocks from 1. A
+// block runs in bash after the export and alias lines of every block before it in the README,
+// as in a terminal where the reader typed them.
+func TestREADME(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		if os.Getenv("CONVEYOR_REQUIRE_QUERY_CLI") != "" {
+			t.Fatal("no AWS CLI (apt-get install awscli)")
+		}
+		t.Skip("the README's walk-throughs need the AWS CLI (.ci/run installs Debian's)")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := readmeBlocks(string(readme))
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/readme",
+		Setup: func(env *testscript.Env) error {
+			// `conveyor` is this test binary standing in for the real one (see TestMain).
+			bin := filepath.Join(env.WorkDir, "bin")
+			if err := os.MkdirAll(bin, 0o755); err != nil {
+				return err
+			}
+			wrapper := "#!/bin/sh\nCONVEYOR_TEST_MAIN=1 exec " + strconv.Quote(self) + " \"$@\"\n"
+			if err := os.WriteFile(filepath.Join(bin, "conveyor"), []byte(wrapper), 0o755); err != nil {
+				return err
+			}
+			// AWS CLI v2 reads blobs (lambda invoke --payload) as base64 unless told otherwise;
+			// v1 ignores the setting.
+			cfg := filepath.Join(env.WorkDir, "aws-config")
+			if err := os.WriteFile(cfg, []byte("[default]\ncli_binary_format = raw-in-base64-out\n"), 0o600); err != nil {
+				return err
+			}
+			api, hook, err := freePort(), freePort(), error(nil)
+			if api == "" || hook == "" {
+				err = fmt.Errorf("no free port")
+			}
+			env.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("AWS_CONFIG_FILE", cfg)
+			env.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+			env.Setenv("AWS_PAGER", "")
+			env.Setenv("AWS_MAX_ATTEMPTS", "1")
+			env.Setenv("README_API_PORT", api)
+			env.Setenv("README_HOOK_PORT", hook)
+			// `conveyor serve` without --addr listens where the README's 127.0.0.1:4010 now points.
+			env.Setenv("CONVEYOR_ADDR", "127.0.0.1:"+api)
+			return err
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"readme": func(ts *testscript.TestScript, neg bool, args []string) { readmeCmd(ts, neg, args, sections) },
+		},
+	})
+}
+
+// freePort returns a port no one listens on now.
+func freePort() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return ""
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// readmeSection is a "## " section of the README: its heading and its ```sh blocks, and the
+// export and alias lines of every block before it.
+type readmeSection struct {
+	heading string
+	blocks  []string
+	// sticky[i] are the export and alias lines of the README before block i.
+	sticky []string
+}
+
+func readmeBlocks(readme string) []readmeSection {
+	var (
+		out    []readmeSection
+		sticky []string
+		in     bool
+		block  []string
+	)
+	sc := bufio.NewScanner(strings.NewReader(readme))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case !in && strings.HasPrefix(line, "## "):
+			out = append(out, readmeSection{heading: strings.TrimPrefix(line, "## ")})
+		case !in && line == "```sh":
+			in, block = true, nil
+		case in && line == "```":
+			in = false
+			if len(out) == 0 {
+				continue // the two commands at the top
+			}
+			s := &out[len(out)-1]
+			s.blocks = append(s.blocks, strings.Join(block, "\n")+"\n")
+			s.sticky = append(s.sticky, strings.Join(sticky, "\n"))
+			for _, l := range block {
+				if strings.HasPrefix(l, "export ") || strings.HasPrefix(l, "alias ") {
+					sticky = append(sticky, l)
+				}
+			}
+		case in:
+			block = append(block, line)
+		}
+	}
+	return out
+}
+
+// readmeScript is the script of blocks ns of the section named by part.
+func readmeScript(ts *testscript.TestScript, sections []readmeSection, part string, ns []string) string {
+	var sec *readmeSection
+	for i := range sections {
+		if strings.Contains(sections[i].heading, part) {
+			if sec != nil {
+				ts.Fatalf("%q names more than one section", part)
+			}
+			sec = &sections[i]
+		}
+	}
+	if sec == nil {
+		ts.Fatalf("no README section %q", part)
+	}
+	var b strings.Builder
+	b.WriteString("set -e\nshopt -s expand_aliases\n")
+	for i, n := range ns {
+		k, err := strconv.Atoi(n)
+		if err != nil || k < 1 || k > len(sec.blocks) {
+			ts.Fatalf("section %q has no block %s (it has %d)", sec.heading, n, len(sec.blocks))
+		}
+		if i == 0 {
+			b.WriteString(sec.sticky[k-1] + "\n")
+		}
+		b.WriteString(sec.blocks[k-1])
+	}
+	s := b.String()
+	s = strings.ReplaceAll(s, "go run ./cmd/conveyor serve", "exec conveyor serve")
+	s = strings.ReplaceAll(s, "go run ./cmd/conveyor", "conveyor")
+	s = strings.ReplaceAll(s, "127.0.0.1:4010", "127.0.0.1:"+ts.Getenv("README_API_PORT"))
+	s = strings.ReplaceAll(s, "8080", ts.Getenv("README_HOOK_PORT"))
+	return s
+}
+
+
+func readmeCmd(ts *testscript.TestScript, neg bool, args []string, sections []readmeSection) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: readme start|run|wait|waitfile …")
+	}
+	switch args[0] {
+	case "start", "run":
+		if len(args) < 3 {
+			ts.Fatalf("usage: readme %s SECTION N...", args[0])
+		}
+		name := fmt.Sprintf("%s-%s.sh", args[0], strings.Join(args[2:], "-"))
+		path := ts.MkAbs(name)
+		ts.Check(os.WriteFile(path, []byte(readmeScript(ts, sections, args[1], args[2:])), 0o600))
+		cmd := exec.Command("bash", path)
+		cmd.Dir = ts.Getenv("WORK")
+		cmd.Env = scriptEnv(ts)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if args[0] == "start" {
+			log, err := os.Create(ts.MkAbs(strings.TrimSuffix(name, ".sh") + ".log"))
+			ts.Check(err)
+			cmd.Stdout, cmd.Stderr = log, log
+			ts.Check(cmd.Start())
+			ts.Defer(func() {
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+				done := make(chan struct{})
+				go func() { _ = cmd.Wait(); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(20 * time.Second):
+					_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+					<-done
+				}
+				log.Close()
+			})
+			return
+		}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		// Whatever a block left running in the background (a server it started with &) stops
+		// when the script ends.
+		ts.Defer(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+		ts.Logf("%s:\n%s", name, stderr.String())
+		fmt.Fprint(ts.Stdout(), stdout.String())
+		fmt.Fprint(ts.Stderr(), stderr.String())
+		if (err != nil) != neg {
+			ts.Fatalf("%s: %v", name, err)
+		}
+	case "wait":
+		url := "http://127.0.0.1:" + ts.Getenv("README_API_PORT") + "/healthz"
+		waitFor(ts, "Conveyor to answer "+url, func() bool {
+			resp, err := http.Get(url)
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+	case "waitfile":
+		if len(args) != 3 {
+			ts.Fatalf("usage: readme waitfile FILE REGEXP")
+		}
+		re, err := regexp.Compile(args[2])
+		ts.Check(err)
+		waitFor(ts, args[1]+" to match "+args[2], func() bool {
+			b, _ := os.ReadFile(ts.MkAbs(args[1]))
+			return re.Match(b)
+		})
+	default:
+		ts.Fatalf("unknown readme command %q", args[0])
+	}
+}
+
+// scriptEnv is the environment of a README block: the script's.
+func scriptEnv(ts *testscript.TestScript) []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "WORK", "TMPDIR", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PAGER",
+		"AWS_MAX_ATTEMPTS", "LANG", "CONVEYOR_ADDR"} {
+		if v := ts.Getenv(k); v != "" || k == "AWS_PAGER" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// waitFor polls cond every 20 ms for up to 30 s.
+func waitFor(ts *testscript.TestScript, what string, cond func() bool) {
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			ts.Fatalf("waited 30 s for %s", what)
+		}
+	}
+}
