@@ -161,7 +161,7 @@ func readmeScript(ts *testscript.TestScript, sections []readmeSection, part stri
 		ts.Fatalf("no README section %q", part)
 	}
 	var b strings.Builder
-	b.WriteString("set -e\nshopt -s expand_aliases\n")
+	b.WriteString("shopt -s expand_aliases\n")
 	for i, n := range ns {
 		k, err := strconv.Atoi(n)
 		if err != nil || k < 1 || k > len(sec.blocks) {
