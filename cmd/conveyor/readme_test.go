@@ -180,7 +180,6 @@ func readmeScript(ts *testscript.TestScript, sections []readmeSection, part stri
 	return s
 }
 
-
 func readmeCmd(ts *testscript.TestScript, neg bool, args []string, sections []readmeSection) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: readme start|run|wait|waitfile …")
