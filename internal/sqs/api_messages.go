@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"time"
@@ -283,7 +284,7 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 		if q.overLimit(now) {
 			return nil, awsapi.Errorf(awsapi.CodeOverLimit, "%s", overLimitMessage)
 		}
-		got, next := q.take(now, max, time.Duration(vt)*time.Second)
+		got, next := q.take(now, max, time.Duration(vt)*time.Second, math.MaxUint64)
 		msgs, err := s.materialize(ctx, q, got, now, vt, sysWant, in.MessageAttributeNames)
 		if err != nil {
 			return nil, err

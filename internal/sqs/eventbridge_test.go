@@ -3,6 +3,7 @@ package sqs_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -173,6 +174,41 @@ func redrive(t *testing.T, in *servertest.Instance, queueURL string) redriveResu
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestRedriveTakesOnlyWhatIsThere: dead letters redriven to a target that
+// still fails come back to the same queue; the redrive that sent them does
+// not take them again (it once went round until it ran out of time).
+func TestRedriveTakesOnlyWhatIsThere(t *testing.T) {
+	in := servertest.Start(t, fast)
+	ep := newEndpoint(t)
+	dlqURL := createQueue(t, in.SQS, "failures", nil)
+	dlqARN := queueAttrs(t, in.SQS, dlqURL)["QueueArn"]
+	dest := servertest.APIDestination(t, in.Events, "hook", ep.srv.URL+"/hook")
+	putRule(t, in.Events, "orders-hook", ebtypes.Target{Id: aws.String("hook"), Arn: aws.String(dest),
+		RetryPolicy:      &ebtypes.RetryPolicy{MaximumRetryAttempts: aws.Int32(0)},
+		DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String(dlqARN)}})
+	const n = 35
+	for i := range n {
+		putEvent(t, in.Events, fmt.Sprintf(`{"order":%d}`, i))
+	}
+	waitCounts := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for got := counts(t, in.SQS, dlqURL); got != want; got = counts(t, in.SQS, dlqURL) {
+			if time.Now().After(deadline) {
+				t.Fatalf("dead-letter queue counts %s, want %s", got, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitCounts(fmt.Sprintf("%d/0/0", n))
+	for range 2 {
+		if out := redrive(t, in, dlqURL); out.Redriven != n || len(out.Skipped) != 0 {
+			t.Fatalf("redrive = %d redriven, %d skipped; want %d", out.Redriven, len(out.Skipped), n)
+		}
+		waitCounts(fmt.Sprintf("%d/0/0", n))
+	}
 }
 
 // TestRedriveSkipsOtherMessages: messages that are not dead letters of an

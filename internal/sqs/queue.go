@@ -271,10 +271,10 @@ type received struct {
 	firstRecv int64
 }
 
-// take marks up to max visible messages invisible for vt and returns them;
-// next is the earliest time (unix ms) another message becomes visible (0
-// for none).
-func (q *queue) take(now time.Time, max int, vt time.Duration) (got []received, next int64) {
+// take marks up to max visible messages with sequences up to upTo invisible
+// for vt and returns them; next is the earliest time (unix ms) another
+// message becomes visible (0 for none).
+func (q *queue) take(now time.Time, max int, vt time.Duration, upTo uint64) (got []received, next int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	ms := now.UnixMilli()
@@ -285,9 +285,9 @@ func (q *queue) take(now time.Time, max int, vt time.Duration) (got []received, 
 		if !ok {
 			continue
 		}
-		if len(got) >= max {
-			// Enough: keep the rest as it is (next only matters when
-			// nothing was taken).
+		if len(got) >= max || seq > upTo {
+			// Enough, or past the bound: keep the rest as it is (next
+			// only matters when nothing was taken).
 			kept = append(kept, q.order[i:]...)
 			break
 		}

@@ -57,6 +57,13 @@ func (s *Service) redriveDeadLetters(ctx context.Context, in *redriveInput) (*re
 		limit = *in.MaxMessages
 	}
 	st := q.st
+	// Only the dead letters there now: a redriven event that fails again
+	// comes back to this queue, and is not taken again by this redrive.
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqs: redrive %s: stream info: %w", q.name, err)
+	}
+	last := info.State.LastSeq
 	out := &redriveOutput{}
 	var skipped []uint64
 	defer func() {
@@ -73,7 +80,7 @@ func (s *Service) redriveDeadLetters(ctx context.Context, in *redriveInput) (*re
 		if limit >= 0 {
 			n = min(n, limit-out.Redriven-len(out.Skipped))
 		}
-		got, _ := q.take(s.now(), n, redriveVisibility)
+		got, _ := q.take(s.now(), n, redriveVisibility, last)
 		if len(got) == 0 {
 			break
 		}
