@@ -200,17 +200,13 @@ func lookup(t *testing.T, ctx context.Context, in *servertest.Instance, name str
 	return out.Events
 }
 
+// lookupOne finds the one event named name in the history, at once: an
+// import answers when the history shows what it imported.
 func lookupOne(t *testing.T, ctx context.Context, in *servertest.Instance, name string) cttypes.Event {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := lookup(t, ctx, in, name)
-		if len(got) == 1 {
-			return got[0]
-		}
-		if len(got) > 1 || time.Now().After(deadline) {
-			t.Fatalf("%d %s events in the history, want 1", len(got), name)
-		}
-		time.Sleep(20 * time.Millisecond)
+	got := lookup(t, ctx, in, name)
+	if len(got) != 1 {
+		t.Fatalf("%d %s events in the history, want 1", len(got), name)
 	}
+	return got[0]
 }

@@ -23,7 +23,7 @@ func explainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	patternFile := fs.String("pattern", "", "file holding the event pattern (- for standard input)")
 	eventFile := fs.String("event", "", "file holding the event (- for standard input; required)")
 	bus := fs.String("bus", "", "explain the event against every rule of this bus of a running Conveyor instead of --pattern")
-	endpoint := fs.String("endpoint-url", "http://127.0.0.1:4010", "URL of the Conveyor API, with --bus (signed with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when set)")
+	endpoint := fs.String("endpoint-url", envOr("CONVEYOR_ENDPOINT_URL", "http://127.0.0.1:4010"), "URL of the Conveyor API, with --bus (signed with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when set)")
 	asJSON := fs.Bool("json", false, "print the explanation as JSON (the API's answer)")
 	if err := fs.Parse(args); err != nil {
 		return err

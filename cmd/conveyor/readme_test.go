@@ -34,7 +34,7 @@ import (
 //
 // SECTION is a unique part of a "## " heading; N counts the section's ```sh blocks from 1. A
 // block runs in bash after the export and alias lines of every block before it in the README,
-// as in a terminal where the reader typed them.
+// and plain variable assignments, as in a terminal where the reader typed them.
 func TestREADME(t *testing.T) {
 	if _, err := exec.LookPath("aws"); err != nil {
 		if os.Getenv("CONVEYOR_REQUIRE_QUERY_CLI") != "" {
@@ -50,6 +50,15 @@ func TestREADME(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The go command in a README block uses this test's caches.
+	goEnv := map[string]string{}
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOFLAGS").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		goEnv[[]string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOFLAGS"}[i]] = v
 	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/readme",
@@ -70,8 +79,25 @@ func TestREADME(t *testing.T) {
 				return err
 			}
 			api, hook, err := freePort(), freePort(), error(nil)
-			if api == "" || hook == "" {
+			gateway, storage := freePort(), freePort()
+			if api == "" || hook == "" || gateway == "" || storage == "" {
 				err = fmt.Errorf("no free port")
+			}
+			env.Setenv("README_GATEWAY_PORT", gateway)
+			env.Setenv("README_STORAGE_PORT", storage)
+			// The README's commands run from the repository's root: its go.mod (for go build) and
+			// its cmd directory (for testdata) are there too.
+			for _, f := range []string{"go.mod", "go.sum", "cmd"} {
+				abs, err := filepath.Abs(filepath.Join("..", "..", f))
+				if err != nil {
+					return err
+				}
+				if err := os.Symlink(abs, filepath.Join(env.WorkDir, f)); err != nil {
+					return err
+				}
+			}
+			for k, v := range goEnv {
+				env.Setenv(k, v)
 			}
 			env.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 			env.Setenv("HOME", env.WorkDir)
@@ -83,6 +109,7 @@ func TestREADME(t *testing.T) {
 			env.Setenv("README_HOOK_PORT", hook)
 			// `conveyor serve` without --addr listens where the README's 127.0.0.1:4010 now points.
 			env.Setenv("CONVEYOR_ADDR", "127.0.0.1:"+api)
+			env.Setenv("CONVEYOR_ENDPOINT_URL", "http://127.0.0.1:"+api) // conveyor's client commands
 			return err
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -111,6 +138,10 @@ type readmeSection struct {
 	sticky []string
 }
 
+// plainAssignment is a shell variable set to a plain word (E=http://…), which a reader's
+// terminal keeps for the commands after it.
+var plainAssignment = regexp.MustCompile(`^[A-Z_]+=[^$ ]+$`)
+
 func readmeBlocks(readme string) []readmeSection {
 	var (
 		out    []readmeSection
@@ -135,7 +166,7 @@ func readmeBlocks(readme string) []readmeSection {
 			s.blocks = append(s.blocks, strings.Join(block, "\n")+"\n")
 			s.sticky = append(s.sticky, strings.Join(sticky, "\n"))
 			for _, l := range block {
-				if strings.HasPrefix(l, "export ") || strings.HasPrefix(l, "alias ") {
+				if strings.HasPrefix(l, "export ") || strings.HasPrefix(l, "alias ") || plainAssignment.MatchString(l) {
 					sticky = append(sticky, l)
 				}
 			}
@@ -176,6 +207,8 @@ func readmeScript(ts *testscript.TestScript, sections []readmeSection, part stri
 	s = strings.ReplaceAll(s, "go run ./cmd/conveyor serve", "exec conveyor serve")
 	s = strings.ReplaceAll(s, "go run ./cmd/conveyor", "conveyor")
 	s = strings.ReplaceAll(s, "127.0.0.1:4010", "127.0.0.1:"+ts.Getenv("README_API_PORT"))
+	s = strings.ReplaceAll(s, "127.0.0.1:4011", "127.0.0.1:"+ts.Getenv("README_GATEWAY_PORT"))
+	s = strings.ReplaceAll(s, "127.0.0.1:9000", "127.0.0.1:"+ts.Getenv("README_STORAGE_PORT"))
 	s = strings.ReplaceAll(s, "8080", ts.Getenv("README_HOOK_PORT"))
 	return s
 }
@@ -215,15 +248,24 @@ func readmeCmd(ts *testscript.TestScript, neg bool, args []string, sections []re
 			})
 			return
 		}
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
+		// Files, not pipes: a server a block starts with & keeps a pipe open, and Run would wait.
+		outF, err := os.Create(ts.MkAbs(strings.TrimSuffix(name, ".sh") + ".out"))
+		ts.Check(err)
+		errF, err := os.Create(ts.MkAbs(strings.TrimSuffix(name, ".sh") + ".err"))
+		ts.Check(err)
+		cmd.Stdout, cmd.Stderr = outF, errF
+		err = cmd.Run()
+		outF.Close()
+		errF.Close()
+		stdoutB, _ := os.ReadFile(outF.Name())
+		stderrB, _ := os.ReadFile(errF.Name())
+		stdout, stderr := string(stdoutB), string(stderrB)
 		// Whatever a block left running in the background (a server it started with &) stops
 		// when the script ends.
 		ts.Defer(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-		ts.Logf("%s:\n%s", name, stderr.String())
-		fmt.Fprint(ts.Stdout(), stdout.String())
-		fmt.Fprint(ts.Stderr(), stderr.String())
+		ts.Logf("%s:\n%s", name, stderr)
+		fmt.Fprint(ts.Stdout(), stdout)
+		fmt.Fprint(ts.Stderr(), stderr)
 		if (err != nil) != neg {
 			ts.Fatalf("%s: %v", name, err)
 		}
@@ -256,7 +298,7 @@ func readmeCmd(ts *testscript.TestScript, neg bool, args []string, sections []re
 func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
 	for _, k := range []string{"PATH", "HOME", "WORK", "TMPDIR", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PAGER",
-		"AWS_MAX_ATTEMPTS", "LANG", "CONVEYOR_ADDR"} {
+		"AWS_MAX_ATTEMPTS", "LANG", "CONVEYOR_ADDR", "CONVEYOR_ENDPOINT_URL", "GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOFLAGS"} {
 		if v := ts.Getenv(k); v != "" || k == "AWS_PAGER" {
 			env = append(env, k+"="+v)
 		}

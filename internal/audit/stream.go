@@ -114,17 +114,19 @@ const HeaderScope = "Conveyor-Scope"
 // audit log as it is (raw, AWS's JSON, fields Conveyor does not model kept),
 // marked so that the forwarder leaves it alone. rec is raw parsed. The
 // record's eventID is the message ID, so importing the same file twice
-// within two minutes stores its records once.
-func AppendImported(ctx context.Context, js jetstream.JetStream, sc scope.Scope, rec *Record, raw []byte) error {
+// within two minutes stores its records once. seq is the record's sequence
+// in the audit log (the first one's, for a record stored twice).
+func AppendImported(ctx context.Context, js jetstream.JetStream, sc scope.Scope, rec *Record, raw []byte) (seq uint64, err error) {
 	if rec.EventID == "" {
-		return fmt.Errorf("audit: imported record has no eventID")
+		return 0, fmt.Errorf("audit: imported record has no eventID")
 	}
 	msg := nats.NewMsg(Subject(rec))
 	msg.Data = raw
 	msg.Header.Set(HeaderNoForward, "true")
 	msg.Header.Set(HeaderScope, sc.String())
-	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(sc.String()+"/"+rec.EventID)); err != nil {
-		return fmt.Errorf("audit: append imported record %s: %w", rec.EventID, err)
+	ack, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(sc.String()+"/"+rec.EventID))
+	if err != nil {
+		return 0, fmt.Errorf("audit: append imported record %s: %w", rec.EventID, err)
 	}
-	return nil
+	return ack.Sequence, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/awsapi"
@@ -49,7 +50,15 @@ type ImportResult struct {
 	// the first hundred.
 	SkippedCount int
 	Skipped      []ImportSkip `json:",omitempty"`
+
+	// lastManagement is the audit-log sequence of the last management
+	// record imported, which the answer waits for in the event history.
+	lastManagement uint64
 }
+
+// importIndexWait bounds how long an import's answer waits for the event
+// history to show what it imported (the records are stored either way).
+const importIndexWait = 10 * time.Second
 
 // ImportSkip says why one record of the file was not imported.
 type ImportSkip struct {
@@ -64,7 +73,8 @@ type ImportSkip struct {
 // aws.<service>, detail-type "AWS API Call via CloudTrail"; a read-only
 // call reaches only rules in state
 // ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS). The answer comes once
-// every record is stored.
+// every record is stored and the event history shows the management ones
+// (or after importIndexWait).
 //
 // The body is read as a stream, and bounded: a file over
 // Config.MaxImportBytes, or a record (any value of the file) over 1 MiB,
@@ -213,6 +223,15 @@ func (s *Server) importRecords(ctx context.Context, body io.Reader, sc scope.Sco
 	if !found {
 		return nil, errors.New(`not a CloudTrail log file: no "Records"`)
 	}
+	// The answer comes when LookupEvents finds what was imported: a
+	// lookup right after an import sees it.
+	if res.lastManagement > 0 {
+		wctx, cancel := context.WithTimeout(ctx, importIndexWait)
+		defer cancel()
+		if err := s.audit.Index().WaitFor(wctx, res.lastManagement); err != nil {
+			s.log.Warn("cloudtrail import: the event history has not caught up yet", "seq", res.lastManagement, "err", err)
+		}
+	}
 	return res, nil
 }
 
@@ -242,10 +261,14 @@ func (s *Server) importRecord(ctx context.Context, raw []byte, sc scope.Scope, t
 	if len(p.Results) > 0 {
 		res.Present++
 	} else {
-		if err := audit.AppendImported(ctx, s.store.JetStream(), sc, rec, raw); err != nil {
+		seq, err := audit.AppendImported(ctx, s.store.JetStream(), sc, rec, raw)
+		if err != nil {
 			return err.Error()
 		}
 		res.Imported++
+		if rec.ManagementEvent {
+			res.lastManagement = max(res.lastManagement, seq)
+		}
 	}
 	if toBus && rec.ManagementEvent {
 		ev, err := audit.BusEvent(rec, raw)
