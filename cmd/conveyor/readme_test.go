@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -110,6 +113,7 @@ func TestREADME(t *testing.T) {
 			// `conveyor serve` without --addr listens where the README's 127.0.0.1:4010 now points.
 			env.Setenv("CONVEYOR_ADDR", "127.0.0.1:"+api)
 			env.Setenv("CONVEYOR_ENDPOINT_URL", "http://127.0.0.1:"+api) // conveyor's client commands
+			env.Values[stopsKey{}] = map[string]func(){}
 			return err
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -117,6 +121,19 @@ func TestREADME(t *testing.T) {
 		},
 	})
 }
+
+// stopsKey is the key of a script's value: what stops each block it started or ran, by the
+// block's name (see blockName).
+type stopsKey struct{}
+
+// blockName names what a block writes (its script, output, log): "start-five-minutes-2".
+func blockName(verb, section string, ns []string) string {
+	slug := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(section), "-"), "-")
+	return verb + "-" + slug + "-" + strings.Join(ns, "-")
+}
+
+// awsCLIError is how the AWS CLI reports an error answer.
+var awsCLIError = regexp.MustCompile(`An error occurred \((\w+)\)`)
 
 // freePort returns a port no one listens on now.
 func freePort() string {
@@ -210,48 +227,55 @@ func readmeScript(ts *testscript.TestScript, sections []readmeSection, part stri
 	s = strings.ReplaceAll(s, "127.0.0.1:4011", "127.0.0.1:"+ts.Getenv("README_GATEWAY_PORT"))
 	s = strings.ReplaceAll(s, "127.0.0.1:9000", "127.0.0.1:"+ts.Getenv("README_STORAGE_PORT"))
 	s = strings.ReplaceAll(s, "8080", ts.Getenv("README_HOOK_PORT"))
+	// Measurements a reader runs for ten seconds run for one.
+	s = strings.ReplaceAll(s, "--duration 10s", "--duration 1s")
 	return s
 }
 
 func readmeCmd(ts *testscript.TestScript, neg bool, args []string, sections []readmeSection) {
 	if len(args) == 0 {
-		ts.Fatalf("usage: readme start|run|wait|waitfile …")
+		ts.Fatalf("usage: readme start|run|stop|wait|waitfile …")
 	}
 	switch args[0] {
 	case "start", "run":
 		if len(args) < 3 {
 			ts.Fatalf("usage: readme %s SECTION N...", args[0])
 		}
-		name := fmt.Sprintf("%s-%s.sh", args[0], strings.Join(args[2:], "-"))
+		base := blockName(args[0], args[1], args[2:])
+		name := base + ".sh"
 		path := ts.MkAbs(name)
+		stops := ts.Value(stopsKey{}).(map[string]func())
 		ts.Check(os.WriteFile(path, []byte(readmeScript(ts, sections, args[1], args[2:])), 0o600))
 		cmd := exec.Command("bash", path)
 		cmd.Dir = ts.Getenv("WORK")
 		cmd.Env = scriptEnv(ts)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if args[0] == "start" {
-			log, err := os.Create(ts.MkAbs(strings.TrimSuffix(name, ".sh") + ".log"))
+			log, err := os.Create(ts.MkAbs(base + ".log"))
 			ts.Check(err)
 			cmd.Stdout, cmd.Stderr = log, log
 			ts.Check(cmd.Start())
-			ts.Defer(func() {
+			// Stopped by "readme stop" or when the script ends.
+			stop := sync.OnceFunc(func() {
 				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 				done := make(chan struct{})
 				go func() { _ = cmd.Wait(); close(done) }()
 				select {
 				case <-done:
 				case <-time.After(20 * time.Second):
-					_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 					<-done
 				}
+				killGroup(cmd.Process.Pid)
 				log.Close()
 			})
+			stops[base] = stop
+			ts.Defer(stop)
 			return
 		}
 		// Files, not pipes: a server a block starts with & keeps a pipe open, and Run would wait.
-		outF, err := os.Create(ts.MkAbs(strings.TrimSuffix(name, ".sh") + ".out"))
+		outF, err := os.Create(ts.MkAbs(base + ".out"))
 		ts.Check(err)
-		errF, err := os.Create(ts.MkAbs(strings.TrimSuffix(name, ".sh") + ".err"))
+		errF, err := os.Create(ts.MkAbs(base + ".err"))
 		ts.Check(err)
 		cmd.Stdout, cmd.Stderr = outF, errF
 		err = cmd.Run()
@@ -261,13 +285,43 @@ func readmeCmd(ts *testscript.TestScript, neg bool, args []string, sections []re
 		stderrB, _ := os.ReadFile(errF.Name())
 		stdout, stderr := string(stdoutB), string(stderrB)
 		// Whatever a block left running in the background (a server it started with &) stops
-		// when the script ends.
-		ts.Defer(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+		// with "readme stop" or when the script ends.
+		stop := sync.OnceFunc(func() { killGroup(cmd.Process.Pid) })
+		stops[base] = stop
+		ts.Defer(stop)
 		ts.Logf("%s:\n%s", name, stderr)
 		fmt.Fprint(ts.Stdout(), stdout)
 		fmt.Fprint(ts.Stderr(), stderr)
 		if (err != nil) != neg {
 			ts.Fatalf("%s: %v", name, err)
+		}
+		// A block goes on after a command fails, as a terminal does; an error the README does not
+		// show next to the command (as a "# An error occurred (Code) …" comment) fails the test.
+		script, _ := os.ReadFile(path)
+		for _, line := range strings.Split(stderr, "\n") {
+			if m := awsCLIError.FindStringSubmatch(line); m != nil && !bytes.Contains(script, []byte("# An error occurred ("+m[1]+")")) {
+				ts.Fatalf("%s: an error the README does not show: %s", name, line)
+			}
+			if strings.Contains(line, "command not found") || strings.Contains(line, "No such file or directory") {
+				ts.Fatalf("%s: %s", name, line)
+			}
+		}
+	case "stop":
+		// readme stop SECTION N...: stop what "readme start" (or a "readme run" that left something
+		// in the background) began with those blocks.
+		if len(args) < 3 {
+			ts.Fatalf("usage: readme stop SECTION N...")
+		}
+		stops := ts.Value(stopsKey{}).(map[string]func())
+		found := false
+		for _, verb := range []string{"start", "run"} {
+			if stop, ok := stops[blockName(verb, args[1], args[2:])]; ok {
+				stop()
+				found = true
+			}
+		}
+		if !found {
+			ts.Fatalf("readme stop: nothing started by %q %s", args[1], strings.Join(args[2:], " "))
 		}
 	case "wait":
 		url := "http://127.0.0.1:" + ts.Getenv("README_API_PORT") + "/healthz"
@@ -292,6 +346,36 @@ func readmeCmd(ts *testscript.TestScript, neg bool, args []string, sections []re
 	default:
 		ts.Fatalf("unknown readme command %q", args[0])
 	}
+}
+
+// killGroup kills what is left of process group pgid and waits until it is gone (so that the
+// ports and the data directory it held are free).
+func killGroup(pgid int) {
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	for deadline := time.Now().Add(10 * time.Second); groupAlive(pgid) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// groupAlive says whether a process of group pgid is still running (a zombie is not: it holds
+// no port and no lock).
+func groupAlive(pgid int) bool {
+	if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) > 2 && fields[2] == strconv.Itoa(pgid) && fields[0] != "Z" {
+			return true
+		}
+	}
+	return false
 }
 
 // scriptEnv is the environment of a README block: the script's.
