@@ -9,14 +9,16 @@ package awsapi
 // can take three times its size on the wire.
 const (
 	// payloadLimit (1 MiB) bounds the operations that carry data: PutEvents' 256 KB of
-	// entries, an SQS message or batch (Conveyor's MaximumMessageSize is at most 262,144
-	// bytes), an event for TestEventPattern, five targets with 8,192-character inputs and
+	// entries, an event for TestEventPattern, five targets with 8,192-character inputs and
 	// transformers of 100 paths, a connection's lists of 100 parameters of 512-character keys
 	// and values: three times 256 KiB of payload, and 256 KiB for the members around it.
 	payloadLimit = 1 << 20
 	// patternLimit bounds the operations that carry an event pattern, whose length limit is a
 	// setting (4,096 characters at most on AWS).
 	patternLimit = 256 << 10
+	// messageLimit bounds an SQS message or batch: 1 MiB of bodies and attributes, three
+	// times over for escaping, and 1 MiB for the members around them.
+	messageLimit = 4 << 20
 	// DefaultRequestLimit bounds every other operation: names, ARNs, descriptions, up to 50
 	// tags and an 8 KiB policy, with room to spare; AWS's management calls are far smaller.
 	DefaultRequestLimit = 128 << 10
@@ -43,8 +45,8 @@ var requestLimits = map[string]map[string]int64{
 		"UpdateArchive":    patternLimit,
 	},
 	"sqs": {
-		"SendMessage":      payloadLimit,
-		"SendMessageBatch": payloadLimit,
+		"SendMessage":      messageLimit,
+		"SendMessageBatch": messageLimit,
 	},
 	"cloudtrail": {},
 	"lambda": {

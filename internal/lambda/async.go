@@ -76,6 +76,12 @@ func (s *Service) enqueue(ctx context.Context, f *Function, payload []byte) (str
 	msg.Header.Set(hdrRequestID, id)
 	msg.Header.Set(hdrEnqueued, s.cfg.Clock.Now().UTC().Format(time.RFC3339Nano))
 	msg.Data = payload
+	// What is stored is the payload and the invocation's headers: past the limit as a whole, it
+	// is refused as Lambda refuses it, whatever the store's own bound.
+	if msg.Size() > asyncPayloadLimit {
+		return "", awsapi.Errorf("SerializedRequestEntityTooLargeException",
+			"The processed request payload exceeded the Invoke request body size limit for asynchronous invocations.")
+	}
 	if _, err := s.cfg.JetStream.PublishMsg(ctx, msg); err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) {
 			return "", awsapi.Errorf("SerializedRequestEntityTooLargeException",

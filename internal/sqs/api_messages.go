@@ -32,25 +32,37 @@ type sendMessageOutput struct {
 	MD5OfMessageBody             string `json:"MD5OfMessageBody"`
 	MD5OfMessageAttributes       string `json:"MD5OfMessageAttributes,omitempty"`
 	MD5OfMessageSystemAttributes string `json:"MD5OfMessageSystemAttributes,omitempty"`
+	SequenceNumber               string `json:"SequenceNumber,omitempty"`
 }
 
 // prepare validates one message for q and returns what to publish.
-func (s *Service) prepare(ctx context.Context, rec *queueRecord, body *string, delay *int, attrs, sys map[string]MessageAttributeValue, dedup string) (*outgoing, error) {
+func (s *Service) prepare(ctx context.Context, rec *queueRecord, body *string, delay *int, attrs, sys map[string]MessageAttributeValue, dedup, group string) (*outgoing, error) {
 	if body == nil || *body == "" {
 		return nil, missingParameter("MessageBody")
 	}
 	if !validBody(*body) {
 		return nil, invalidContents(*body)
 	}
+	fifo := rec.fifo()
 	d := rec.intAttr(attrDelaySeconds)
 	if delay != nil {
+		if fifo {
+			// A FIFO queue's messages are delayed by the queue only.
+			return nil, invalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.", *delay)
+		}
 		if *delay < 0 || *delay > maxDelaySeconds {
 			return nil, invalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.", *delay)
 		}
 		d = *delay
 	}
-	if dedup != "" {
+	if !fifo && dedup != "" {
 		return nil, invalidParameter("The request include parameter that is not valid for this queue type")
+	}
+	if !fifo && group != "" {
+		// Standard queues take a group (fair queues) and keep it.
+		if err := checkFifoID("MessageGroupId", group); err != nil {
+			return nil, err
+		}
 	}
 	size, err := checkMessageAttributes(attrs)
 	if err != nil {
@@ -67,7 +79,23 @@ func (s *Service) prepare(ctx context.Context, rec *queueRecord, body *string, d
 	if n := len(*body) + size; n > rec.maxSize() {
 		return nil, invalidParameter("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", rec.maxSize())
 	}
-	return &outgoing{body: []byte(*body), delay: d, attrs: attrs, sysAttrs: sys, sender: senderID(ctx, s.scopeOf(ctx).Account)}, nil
+	m := &outgoing{body: []byte(*body), delay: d, attrs: attrs, sysAttrs: sys, sender: senderID(ctx, s.scopeOf(ctx).Account), group: group}
+	if fifo {
+		if err := fifoMessage(rec, m, group, dedup); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// sendResult is what SendMessage answers for message m stored at seq in q.
+func sendResult(q *queue, m *outgoing, seq uint64) sendMessageOutput {
+	out := sendMessageOutput{MessageId: messageID(q.gen, seq), MD5OfMessageBody: md5Hex(m.body),
+		MD5OfMessageAttributes: md5OfAttributes(m.attrs), MD5OfMessageSystemAttributes: md5OfAttributes(m.sysAttrs)}
+	if m.msgID != "" {
+		out.SequenceNumber = sequenceNumber(seq)
+	}
+	return out
 }
 
 func senderID(ctx context.Context, account string) string {
@@ -82,7 +110,7 @@ func (s *Service) sendMessage(ctx context.Context, in *sendMessageInput) (*sendM
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.prepare(ctx, q.record(), in.MessageBody, in.DelaySeconds, in.MessageAttributes, in.MessageSystemAttributes, in.MessageDeduplicationId)
+	m, err := s.prepare(ctx, q.record(), in.MessageBody, in.DelaySeconds, in.MessageAttributes, in.MessageSystemAttributes, in.MessageDeduplicationId, in.MessageGroupId)
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +118,8 @@ func (s *Service) sendMessage(ctx context.Context, in *sendMessageInput) (*sendM
 	if err != nil {
 		return nil, err
 	}
-	return &sendMessageOutput{MessageId: messageID(q.gen, seq), MD5OfMessageBody: md5Hex(m.body),
-		MD5OfMessageAttributes: md5OfAttributes(m.attrs), MD5OfMessageSystemAttributes: md5OfAttributes(m.sysAttrs)}, nil
+	out := sendResult(q, m, seq)
+	return &out, nil
 }
 
 var batchIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
@@ -177,12 +205,12 @@ func (s *Service) sendMessageBatch(ctx context.Context, in *sendMessageBatchInpu
 		return nil, err
 	}
 	rec := q.record()
-	if total > rec.maxSize() {
-		return nil, awsapi.Errorf(awsapi.CodeBatchRequestTooLong, "Batch requests cannot be longer than %d bytes. You have sent %d bytes.", rec.maxSize(), total)
+	if total > maxBatchSize {
+		return nil, awsapi.Errorf(awsapi.CodeBatchRequestTooLong, "Batch requests cannot be longer than %d bytes. You have sent %d bytes.", maxBatchSize, total)
 	}
 	out := &sendMessageBatchOutput{Successful: []sendMessageBatchResult{}, Failed: []batchFailure{}}
 	for _, e := range in.Entries {
-		m, err := s.prepare(ctx, rec, e.MessageBody, e.DelaySeconds, e.MessageAttributes, e.MessageSystemAttributes, e.MessageDeduplicationId)
+		m, err := s.prepare(ctx, rec, e.MessageBody, e.DelaySeconds, e.MessageAttributes, e.MessageSystemAttributes, e.MessageDeduplicationId, e.MessageGroupId)
 		if err != nil {
 			out.Failed = append(out.Failed, failureOf(e.Id, err))
 			continue
@@ -193,9 +221,7 @@ func (s *Service) sendMessageBatch(ctx context.Context, in *sendMessageBatchInpu
 			out.Failed = append(out.Failed, failureOf(e.Id, err))
 			continue
 		}
-		out.Successful = append(out.Successful, sendMessageBatchResult{Id: e.Id, sendMessageOutput: sendMessageOutput{
-			MessageId: messageID(q.gen, seq), MD5OfMessageBody: md5Hex(m.body),
-			MD5OfMessageAttributes: md5OfAttributes(m.attrs), MD5OfMessageSystemAttributes: md5OfAttributes(m.sysAttrs)}})
+		out.Successful = append(out.Successful, sendMessageBatchResult{Id: e.Id, sendMessageOutput: sendResult(q, m, seq)})
 	}
 	return out, nil
 }
@@ -228,7 +254,8 @@ type receiveMessageOutput struct {
 
 // System attribute names of received messages.
 var systemAttributeNames = []string{"SenderId", "SentTimestamp", "ApproximateReceiveCount",
-	"ApproximateFirstReceiveTimestamp", "AWSTraceHeader", "DeadLetterQueueSourceArn"}
+	"ApproximateFirstReceiveTimestamp", "AWSTraceHeader", "DeadLetterQueueSourceArn",
+	"MessageGroupId", "MessageDeduplicationId", "SequenceNumber"}
 
 func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (*receiveMessageOutput, error) {
 	q, err := s.lookupURL(ctx, in.QueueUrl, "sqs:ReceiveMessage")
@@ -266,8 +293,8 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 			}
 		case contains(systemAttributeNames, n):
 			sysWant[n] = true
-		case contains(readable, n) || n == "MessageDeduplicationId" || n == "MessageGroupId" || n == "SequenceNumber":
-			// Valid names that standard queues' messages do not carry.
+		case contains(readable, n):
+			// Valid names that messages do not carry.
 		default:
 			return nil, unknownAttribute(n)
 		}
@@ -402,6 +429,18 @@ func (s *Service) message(q *queue, raw *jetstream.RawStreamMsg, g received, sys
 			case "DeadLetterQueueSourceArn":
 				if v := raw.Header.Get(headerSourceQueue); v != "" {
 					m.Attributes[n] = v
+				}
+			case "MessageGroupId":
+				if v := raw.Header.Get(headerGroup); v != "" {
+					m.Attributes[n] = v
+				}
+			case "MessageDeduplicationId":
+				if v := raw.Header.Get(headerDedup); v != "" {
+					m.Attributes[n] = v
+				}
+			case "SequenceNumber":
+				if raw.Header.Get(headerDedup) != "" {
+					m.Attributes[n] = sequenceNumber(raw.Sequence)
 				}
 			}
 		}

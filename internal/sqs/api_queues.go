@@ -47,13 +47,22 @@ type queueURLOutput struct {
 }
 
 func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queueURLOutput, error) {
-	if err := checkQueueName(in.QueueName); err != nil {
+	fifo := false
+	if v, ok := in.Attributes.m[attrFifoQueue]; ok && v == "true" {
+		fifo = true
+	}
+	if err := checkQueueName(in.QueueName, fifo); err != nil {
 		return nil, err
 	}
 	arn := QueueARN(s.scopeOf(ctx), in.QueueName)
-	attrs, err := s.normalizeAttributes(in.Attributes.m, arn)
+	attrs, err := s.normalizeAttributes(in.Attributes.m, arn, fifo)
 	if err != nil {
 		return nil, err
+	}
+	if fifo {
+		if err := checkFifoAttributes(&queueRecord{Attributes: attrs}); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
@@ -322,12 +331,8 @@ func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributes
 	if err != nil {
 		return nil, err
 	}
-	for name := range in.Attributes.m {
-		if name == attrFifoQueue {
-			return nil, invalidAttributeValue(name)
-		}
-	}
-	attrs, err := s.normalizeAttributes(in.Attributes.m, q.arn)
+	fifo := q.record().fifo()
+	attrs, err := s.normalizeAttributes(in.Attributes.m, q.arn, fifo)
 	if err != nil {
 		return nil, err
 	}
@@ -341,6 +346,9 @@ func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributes
 			} else {
 				delete(r.Attributes, name) // an empty value clears it
 			}
+		}
+		if fifo {
+			return checkFifoAttributes(r)
 		}
 		return nil
 	})

@@ -100,7 +100,7 @@ func TestQueueLifecycle(t *testing.T) {
 		t.Errorf("GetQueueUrl = %v, %v", got, err)
 	}
 	a := queueAttrs(t, c, url)
-	want := map[string]string{"VisibilityTimeout": "45", "DelaySeconds": "0", "MaximumMessageSize": "262144",
+	want := map[string]string{"VisibilityTimeout": "45", "DelaySeconds": "0", "MaximumMessageSize": "1048576",
 		"MessageRetentionPeriod": "345600", "ReceiveMessageWaitTimeSeconds": "0",
 		"QueueArn": "arn:aws:sqs:us-east-1:000000000000:jobs", "ApproximateNumberOfMessages": "0"}
 	for k, v := range want {
@@ -211,7 +211,7 @@ func TestErrors(t *testing.T) {
 	tampered := []byte(good)
 	tampered[len(tampered)/2] ^= 1
 	missing := aws.String(in.URL + "/000000000000/missing")
-	big := strings.Repeat("x", 262145)
+	big := strings.Repeat("x", 1048577)
 	str := func(s string) *string { return &s }
 	attr := func(typ string, v *string, b []byte) map[string]types.MessageAttributeValue {
 		return map[string]types.MessageAttributeValue{"a": {DataType: str(typ), StringValue: v, BinaryValue: b}}
@@ -269,9 +269,9 @@ func TestErrors(t *testing.T) {
 		{"oversized message", func() error {
 			_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: &big})
 			return err
-		}, "InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes."},
+		}, "InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes."},
 		{"oversized with attributes", func() error {
-			_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: str(big[:262140]), MessageAttributes: attr("String", str("12345"), nil)})
+			_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: str(big[:1048572]), MessageAttributes: attr("String", str("12345"), nil)})
 			return err
 		}, "InvalidParameterValue", ""},
 		{"empty body", func() error {
@@ -289,7 +289,7 @@ func TestErrors(t *testing.T) {
 		{"attribute without value", func() error {
 			_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: str("x"), MessageAttributes: attr("String", nil, nil)})
 			return err
-		}, "InvalidParameterValue", "The message attribute 'a' must contain non-empty message attribute value for message attribute type 'String'."},
+		}, "InvalidParameterValue", "Message (user) attribute 'a' must contain a non-empty value of type 'String'."},
 		{"attribute of a bad type", func() error {
 			_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: str("x"), MessageAttributes: attr("Text", str("v"), nil)})
 			return err
@@ -332,10 +332,42 @@ func TestErrors(t *testing.T) {
 			_, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: str(strings.Repeat("a", 81))})
 			return err
 		}, "InvalidParameterValue", ""},
-		{"fifo", func() error {
-			_, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: str("f.fifo"), Attributes: map[string]string{"FifoQueue": "true"}})
+		{"fifo name without FifoQueue", func() error {
+			_, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: str("f.fifo")})
 			return err
-		}, "AWS.SimpleQueueService.UnsupportedOperation", "FIFO queues are not supported by Conveyor."},
+		}, "InvalidParameterValue", "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"},
+		{"FifoQueue without a fifo name", func() error {
+			_, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: str("f"), Attributes: map[string]string{"FifoQueue": "true"}})
+			return err
+		}, "InvalidParameterValue", "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length."},
+		{"FifoQueue false on a standard queue", func() error {
+			_, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: str("n"), Attributes: map[string]string{"FifoQueue": "false"}})
+			return err
+		}, "InvalidAttributeName", "Unknown Attribute FifoQueue."},
+		{"FifoQueue set on a standard queue", func() error {
+			_, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &url, Attributes: map[string]string{"FifoQueue": "true"}})
+			return err
+		}, "InvalidAttributeName", "Unknown Attribute FifoQueue."},
+		{"FIFO attribute on a standard queue", func() error {
+			_, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: str("n"), Attributes: map[string]string{"ContentBasedDeduplication": "true"}})
+			return err
+		}, "InvalidAttributeName", "You can specify the ContentBasedDeduplication only when FifoQueue is set to true."},
+		{"FIFO attribute set on a standard queue", func() error {
+			_, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &url, Attributes: map[string]string{"FifoThroughputLimit": "perQueue"}})
+			return err
+		}, "InvalidAttributeName", "You can specify the FifoThroughputLimit only when FifoQueue is set to true."},
+		{"deduplication id on a standard queue", func() error {
+			_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: str("x"), MessageDeduplicationId: str("d")})
+			return err
+		}, "InvalidParameterValue", ""},
+		{"group id not valid", func() error {
+			_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: str("x"), MessageGroupId: str("a b")})
+			return err
+		}, "InvalidParameterValue", "Value a b for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length."},
+		{"group id too long", func() error {
+			_, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: str("x"), MessageGroupId: str(strings.Repeat("g", 129))})
+			return err
+		}, "InvalidParameterValue", ""},
 		{"unknown attribute", func() error {
 			_, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: str("n"), Attributes: map[string]string{"Colour": "1"}})
 			return err
@@ -353,7 +385,7 @@ func TestErrors(t *testing.T) {
 			return err
 		}, "InvalidAttributeValue", "Invalid value for the parameter DelaySeconds."},
 		{"message size above the limit", func() error {
-			_, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &url, Attributes: map[string]string{"MaximumMessageSize": "262145"}})
+			_, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &url, Attributes: map[string]string{"MaximumMessageSize": "1048577"}})
 			return err
 		}, "InvalidAttributeValue", ""},
 		{"redrive to a missing queue", func() error {
@@ -388,10 +420,10 @@ func TestErrors(t *testing.T) {
 			return err
 		}, "AWS.SimpleQueueService.InvalidBatchEntryId", ""},
 		{"batch too long", func() error {
-			e := []types.SendMessageBatchRequestEntry{{Id: str("a"), MessageBody: str(big[:200000])}, {Id: str("b"), MessageBody: str(big[:200000])}}
+			e := []types.SendMessageBatchRequestEntry{{Id: str("a"), MessageBody: str(big[:600000])}, {Id: str("b"), MessageBody: str(big[:600000])}}
 			_, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: e})
 			return err
-		}, "AWS.SimpleQueueService.BatchRequestTooLong", "Batch requests cannot be longer than 262144 bytes. You have sent 400000 bytes."},
+		}, "AWS.SimpleQueueService.BatchRequestTooLong", "Batch requests cannot be longer than 1048576 bytes. You have sent 1200000 bytes."},
 		{"list queues token without max", func() error {
 			_, err := c.ListQueues(ctx, &sqs.ListQueuesInput{NextToken: str("x")})
 			return err
@@ -416,7 +448,7 @@ func TestErrors(t *testing.T) {
 	if got := counts(t, c, url); got != "1/0/0" {
 		t.Errorf("counts after errors = %s, want 1/0/0", got)
 	}
-	if a := queueAttrs(t, c, url); a["VisibilityTimeout"] != "0" || a["DelaySeconds"] != "0" || a["MaximumMessageSize"] != "262144" || a["RedrivePolicy"] != "" {
+	if a := queueAttrs(t, c, url); a["VisibilityTimeout"] != "0" || a["DelaySeconds"] != "0" || a["MaximumMessageSize"] != "1048576" || a["RedrivePolicy"] != "" {
 		t.Errorf("attributes after errors: %v", a)
 	}
 	names, _ := c.ListQueues(ctx, &sqs.ListQueuesInput{})

@@ -29,13 +29,17 @@ const (
 	attrKmsDataKeyReusePeriod     = "KmsDataKeyReusePeriodSeconds"
 	attrSqsManagedSseEnabled      = "SqsManagedSseEnabled"
 	attrFifoQueue                 = "FifoQueue"
+	attrContentBasedDedup         = "ContentBasedDeduplication"
+	attrDeduplicationScope        = "DeduplicationScope"
+	attrFifoThroughputLimit       = "FifoThroughputLimit"
 	attrQueueArn                  = "QueueArn"
 	attrApproxMessages            = "ApproximateNumberOfMessages"
 	attrApproxMessagesNotVisible  = "ApproximateNumberOfMessagesNotVisible"
 	attrApproxMessagesDelayed     = "ApproximateNumberOfMessagesDelayed"
 	attrCreatedTimestamp          = "CreatedTimestamp"
 	attrLastModifiedTimestamp     = "LastModifiedTimestamp"
-	defaultMaximumMessageSize     = 262144
+	defaultMaximumMessageSize     = 1048576 // SQS's since 2025: the default and the most
+	maxBatchSize                  = 1048576 // a batch's messages together
 	defaultMessageRetentionPeriod = 345600
 	defaultVisibilityTimeout      = 30
 	maxVisibilityTimeout          = 43200
@@ -66,8 +70,12 @@ var settable = map[string]bool{
 	attrDelaySeconds: true, attrMaximumMessageSize: true, attrMessageRetentionPeriod: true,
 	attrReceiveMessageWaitTime: true, attrVisibilityTimeout: true, attrRedrivePolicy: true,
 	attrRedriveAllowPolicy: true, attrPolicy: true, attrKmsMasterKeyID: true, attrKmsDataKeyReusePeriod: true,
-	attrSqsManagedSseEnabled: true,
+	attrSqsManagedSseEnabled: true, attrFifoQueue: true, attrContentBasedDedup: true, attrDeduplicationScope: true,
+	attrFifoThroughputLimit: true,
 }
+
+// fifoOnly are the attributes only FIFO queues have.
+var fifoOnly = map[string]bool{attrContentBasedDedup: true, attrDeduplicationScope: true, attrFifoThroughputLimit: true}
 
 // readable lists the attributes GetQueueAttributes knows, in the order "All"
 // returns them.
@@ -76,6 +84,7 @@ var readable = []string{
 	attrCreatedTimestamp, attrLastModifiedTimestamp, attrVisibilityTimeout, attrMaximumMessageSize,
 	attrMessageRetentionPeriod, attrDelaySeconds, attrReceiveMessageWaitTime, attrRedrivePolicy,
 	attrRedriveAllowPolicy, attrPolicy, attrKmsMasterKeyID, attrKmsDataKeyReusePeriod, attrSqsManagedSseEnabled,
+	attrFifoQueue, attrContentBasedDedup, attrDeduplicationScope, attrFifoThroughputLimit,
 }
 
 func unknownAttribute(name string) error {
@@ -143,23 +152,21 @@ func parseRedrivePolicy(v string) (redrivePolicy, error) {
 	return p, nil
 }
 
-// normalizeAttributes checks settable attributes and returns them in the
-// form they are stored and returned.
-func (s *Service) normalizeAttributes(in map[string]string, self string) (map[string]string, error) {
+// normalizeAttributes checks settable attributes of a queue (a FIFO queue
+// when fifo) and returns them in the form they are stored and returned.
+func (s *Service) normalizeAttributes(in map[string]string, self string, fifo bool) (map[string]string, error) {
 	out := map[string]string{}
 	for _, name := range sortedKeys(in) {
 		v := in[name]
-		if name == attrFifoQueue {
-			if v == "true" {
-				return nil, awsapi.Errorf(awsapi.CodeUnsupportedOperation, "FIFO queues are not supported by Conveyor.")
-			}
-			if v != "false" {
-				return nil, invalidAttributeValue(name)
-			}
-			continue
-		}
 		if !settable[name] {
 			return nil, unknownAttribute(name)
+		}
+		if !fifo && name == attrFifoQueue {
+			// A standard queue has no such attribute, whatever its value.
+			return nil, unknownAttribute(name)
+		}
+		if !fifo && fifoOnly[name] {
+			return nil, awsapi.Errorf(awsapi.CodeInvalidAttributeName, "You can specify the %s only when FifoQueue is set to true.", name)
 		}
 		if r, ok := intAttrs[name]; ok {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -182,8 +189,12 @@ func (s *Service) normalizeAttributes(in map[string]string, self string) (map[st
 				return nil, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Dead-letter target cannot be the source queue.", v)
 			}
 			// The dead-letter queue is in the queue's own account and region.
-			if dlq, _ := scope.ParseARN(p.DeadLetterTargetArn); dlq.Scope() != selfScope(self) || s.queueByARN(p.DeadLetterTargetArn) == nil {
+			dlq := s.queueByARN(p.DeadLetterTargetArn)
+			if a, _ := scope.ParseARN(p.DeadLetterTargetArn); a.Scope() != selfScope(self) || dlq == nil {
 				return nil, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.", v)
+			}
+			if dlq.record().fifo() != fifo {
+				return nil, invalidParameter("Value %s for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be same type of queue as the source.", v)
 			}
 			b, _ := json.Marshal(struct {
 				DeadLetterTargetArn string `json:"deadLetterTargetArn"`
@@ -206,8 +217,24 @@ func (s *Service) normalizeAttributes(in map[string]string, self string) (map[st
 				return nil, invalidAttributeValue(name)
 			}
 			out[name] = v
-		case attrSqsManagedSseEnabled:
+		case attrSqsManagedSseEnabled, attrContentBasedDedup:
 			if v != "true" && v != "false" {
+				return nil, invalidAttributeValue(name)
+			}
+			out[name] = v
+		case attrFifoQueue:
+			// Set when the queue is made; it cannot change.
+			if v != "true" {
+				return nil, invalidAttributeValue(name)
+			}
+			out[name] = v
+		case attrDeduplicationScope:
+			if v != dedupScopeQueue && v != dedupScopeGroup {
+				return nil, invalidAttributeValue(name)
+			}
+			out[name] = v
+		case attrFifoThroughputLimit:
+			if v != throughputPerQueue && v != throughputPerGroup {
 				return nil, invalidAttributeValue(name)
 			}
 			out[name] = v
@@ -269,18 +296,57 @@ func (r *queueRecord) attrValue(name string) (string, bool) {
 		}
 		return strconv.Itoa(rg.def), true
 	}
-	if name == attrSqsManagedSseEnabled {
-		return "false", true
+	switch name {
+	case attrSqsManagedSseEnabled:
+		// New queues are encrypted with SQS's keys unless they name a KMS key, as on AWS
+		// (Conveyor keeps the setting; messages are stored as the store stores them).
+		_, kms := r.Attributes[attrKmsMasterKeyID]
+		return strconv.FormatBool(!kms), true
+	case attrContentBasedDedup:
+		return "false", r.fifo()
+	case attrDeduplicationScope:
+		return dedupScopeQueue, r.fifo()
+	case attrFifoThroughputLimit:
+		return throughputPerQueue, r.fifo()
 	}
 	return "", false
 }
 
-// queueNameRE is a standard queue's name.
-var queueNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+// Values of DeduplicationScope and FifoThroughputLimit.
+const (
+	dedupScopeQueue    = "queue"
+	dedupScopeGroup    = "messageGroup"
+	throughputPerQueue = "perQueue"
+	throughputPerGroup = "perMessageGroupId"
+)
 
-func checkQueueName(name string) error {
-	if strings.HasSuffix(name, ".fifo") && queueNameRE.MatchString(strings.TrimSuffix(name, ".fifo")) {
-		return awsapi.Errorf(awsapi.CodeUnsupportedOperation, "FIFO queues are not supported by Conveyor.")
+// fifo says whether the queue is a FIFO queue.
+func (r *queueRecord) fifo() bool { return r.Attributes[attrFifoQueue] == "true" }
+
+// checkFifoAttributes applies the rule between a FIFO queue's attributes:
+// a throughput limit per message group needs deduplication per group.
+func checkFifoAttributes(r *queueRecord) error {
+	limit, _ := r.attrValue(attrFifoThroughputLimit)
+	scope, _ := r.attrValue(attrDeduplicationScope)
+	if limit == throughputPerGroup && scope != dedupScopeGroup {
+		return invalidParameter("The perMessageGroupId value is allowed only when the value for DeduplicationScope is messageGroup.")
+	}
+	return nil
+}
+
+// queueNameRE is a standard queue's name; a FIFO queue's adds ".fifo" within
+// the 80 characters.
+var (
+	queueNameRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+	fifoQueueNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,75}\.fifo$`)
+)
+
+func checkQueueName(name string, fifo bool) error {
+	if fifo {
+		if !fifoQueueNameRE.MatchString(name) {
+			return invalidParameter("The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.")
+		}
+		return nil
 	}
 	if !queueNameRE.MatchString(name) {
 		return invalidParameter("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")

@@ -46,9 +46,12 @@
 //
 // # Departures from SQS
 //
-// FIFO queues are refused (UnsupportedOperation). Messages are limited to
-// 256 KiB (MaximumMessageSize 1024–262144), the limit SQS had before 2025.
-// Policy, KMS and RedriveAllowPolicy attributes are kept and returned but
+// FIFO queues keep each message group in order (one batch of a group in
+// flight at a time) and store a deduplication id once in five minutes (see
+// fifo.go); FifoThroughputLimit is kept but nothing is throttled, and
+// ReceiveRequestAttemptId is accepted and not used. Messages are limited to
+// 1 MiB (MaximumMessageSize 1024–1048576, 1048576 by default), as on SQS
+// since 2025. Policy, KMS and RedriveAllowPolicy attributes are kept and returned but
 // have no effect. A queue name may be reused at once after DeleteQueue.
 // The message index and visibility state are per process: several Conveyors
 // sharing one NATS cluster each serve their own queues correctly only if

@@ -81,7 +81,7 @@ func checkMessageAttributes(attrs map[string]MessageAttributeValue) (int, error)
 				return 0, invalidParameter("The message attribute '%s' with type 'Binary' must use field 'Binary'.", name)
 			}
 			if len(v.BinaryValue) == 0 {
-				return 0, invalidParameter("The message attribute '%s' must contain non-empty message attribute value for message attribute type '%s'.", name, v.DataType)
+				return 0, invalidParameter("Message (user) attribute '%s' must contain a non-empty value of type '%s'.", name, base)
 			}
 			size += len(v.BinaryValue)
 		default:
@@ -89,7 +89,7 @@ func checkMessageAttributes(attrs map[string]MessageAttributeValue) (int, error)
 				return 0, invalidParameter("The message attribute '%s' with type '%s' must use field 'String'.", name, base)
 			}
 			if v.StringValue == nil || *v.StringValue == "" {
-				return 0, invalidParameter("The message attribute '%s' must contain non-empty message attribute value for message attribute type '%s'.", name, v.DataType)
+				return 0, invalidParameter("Message (user) attribute '%s' must contain a non-empty value of type '%s'.", name, base)
 			}
 			if base == "Number" {
 				if _, err := strconv.ParseFloat(strings.TrimSpace(*v.StringValue), 64); err != nil {

@@ -18,6 +18,7 @@ import (
 
 // entry is the receive state of one message of a queue's index.
 type entry struct {
+	group     string // a FIFO queue's message group
 	sentMs    int64
 	visibleAt int64 // unix ms: when the message is (again) receivable
 	receives  int32
@@ -102,7 +103,12 @@ func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, erro
 // streamConfig is the queue's stream: the dead-letter stream configuration
 // with the queue's retention period.
 func (s *Service) streamConfig(rec *queueRecord) jetstream.StreamConfig {
-	return delivery.DLQStreamConfig(rec.ARN, s.cfg.Store.Replicas(), time.Duration(rec.intAttr(attrMessageRetentionPeriod))*time.Second)
+	cfg := delivery.DLQStreamConfig(rec.ARN, s.cfg.Store.Replicas(), time.Duration(rec.intAttr(attrMessageRetentionPeriod))*time.Second)
+	if rec.fifo() {
+		// Messages with the same deduplication id are stored once in five minutes.
+		cfg.Duplicates = fifoDedupWindow
+	}
+	return cfg
 }
 
 func (q *queue) stateKey(seq uint64) string {
@@ -168,6 +174,9 @@ func (q *queue) index(msg jetstream.Msg) {
 		delay = q.rec.intAttr(attrDelaySeconds)
 	}
 	e := &entry{sentMs: sent, visibleAt: sent + int64(delay)*1000}
+	if q.rec.fifo() {
+		e.group = msg.Headers().Get(headerGroup)
+	}
 	if st, ok := q.saved[seq]; ok {
 		e.receives, e.firstRecv, e.visibleAt = st.receives, st.firstRecv, st.visibleAt
 		delete(q.saved, seq)
@@ -217,6 +226,9 @@ type outgoing struct {
 	sender      string
 	sourceQueue string // set when moved here by a redrive policy
 	extra       nats.Header
+	// A FIFO queue's message group and deduplication id, and the id JetStream
+	// deduplicates by.
+	group, dedup, msgID string
 }
 
 // publish stores m in the queue's stream and waits until the index has it
@@ -235,11 +247,20 @@ func (q *queue) publish(ctx context.Context, m *outgoing) (uint64, error) {
 	if m.sourceQueue != "" {
 		h.Set(headerSourceQueue, m.sourceQueue)
 	}
+	if m.group != "" {
+		h.Set(headerGroup, m.group)
+	}
+	if m.dedup != "" {
+		h.Set(headerDedup, m.dedup)
+	}
 	for k, v := range m.extra {
 		h[k] = v
 	}
-	ack, err := q.svc.js.PublishMsg(ctx, &nats.Msg{Subject: q.subj, Header: h, Data: m.body},
-		jetstream.WithExpectStream(q.stream))
+	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(q.stream)}
+	if m.msgID != "" {
+		opts = append(opts, jetstream.WithMsgID(m.msgID))
+	}
+	ack, err := q.svc.js.PublishMsg(ctx, &nats.Msg{Subject: q.subj, Header: h, Data: m.body}, opts...)
 	if err != nil {
 		return 0, fmt.Errorf("sqs: send to %s: %w", q.name, err)
 	}
@@ -279,6 +300,17 @@ func (q *queue) take(now time.Time, max int, vt time.Duration, upTo uint64) (got
 	defer q.mu.Unlock()
 	ms := now.UnixMilli()
 	retention := int64(q.rec.intAttr(attrMessageRetentionPeriod)) * 1000
+	// A FIFO queue's group with a message in flight gives none until it is deleted or
+	// visible again; a group's messages come in order.
+	var busy map[string]bool
+	if q.rec.fifo() {
+		busy = map[string]bool{}
+		for _, seq := range q.order {
+			if e, ok := q.msgs[seq]; ok && e.receives > 0 && e.visibleAt > ms {
+				busy[e.group] = true
+			}
+		}
+	}
 	kept := q.order[:0]
 	for i, seq := range q.order {
 		e, ok := q.msgs[seq]
@@ -300,8 +332,15 @@ func (q *queue) take(now time.Time, max int, vt time.Duration, upTo uint64) (got
 			if next == 0 || e.visibleAt < next {
 				next = e.visibleAt
 			}
+			if busy != nil {
+				busy[e.group] = true // what follows in the group waits for it
+			}
 			continue
 		}
+		if busy != nil && busy[e.group] {
+			continue
+		}
+
 		if e.receives == 0 {
 			q.fresh-- // room in the window
 		}
@@ -326,6 +365,8 @@ func (q *queue) dropLocked(seq uint64, e *entry) {
 	if e.receives == 0 {
 		q.fresh--
 		q.wakeLocked()
+	} else if e.group != "" {
+		q.wakeLocked() // the next message of its FIFO group may be received
 	}
 	delete(q.msgs, seq)
 }

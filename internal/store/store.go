@@ -157,8 +157,9 @@ func startEmbedded(cfg Config) (*server.Server, *server.Options, error) {
 		NoSigs:            true,
 		SyncAlways:        cfg.Sync == SyncAlways,
 		JetStreamMaxStore: maxStore,
-		// Events are at most 256 KB; deliveries carry a little more.
-		MaxPayload: 1 << 20,
+		// Events are at most 256 KB, queue messages 1 MiB with their attributes; a message
+		// carries headers besides.
+		MaxPayload: 4 << 20,
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
