@@ -59,6 +59,9 @@ type Job struct {
 	DeadLetterARN string
 	// HTTP holds the target's HttpParameters, nil when it has none.
 	HTTP *HTTPParameters
+	// MessageGroupId is the target's SqsParameters.MessageGroupId (a FIFO
+	// queue's message group), "" for none.
+	MessageGroupId string
 	// Payload is what the target receives.
 	Payload []byte
 	// PriorAttempts counts the attempts made before the job was stored
@@ -84,6 +87,7 @@ const jobVersion = 1
 const (
 	flagHTTP  = 1
 	flagRetry = 2
+	flagGroup = 4
 )
 
 // MarshalBinary encodes the job compactly: a version byte, the fields as
@@ -114,6 +118,9 @@ func (j *Job) AppendBinary(b []byte) ([]byte, error) {
 	if j.PriorAttempts > 0 {
 		flags |= flagRetry
 	}
+	if j.MessageGroupId != "" {
+		flags |= flagGroup
+	}
 	b = append(b, flags)
 	if j.HTTP != nil {
 		b = binary.AppendUvarint(b, uint64(len(j.HTTP.PathParameterValues)))
@@ -126,6 +133,9 @@ func (j *Job) AppendBinary(b []byte) ([]byte, error) {
 	if j.PriorAttempts > 0 {
 		b = binary.AppendUvarint(b, uint64(j.PriorAttempts))
 		b = binary.AppendVarint(b, timeNanos(j.RetryAt))
+	}
+	if j.MessageGroupId != "" {
+		b = appendString(b, j.MessageGroupId)
 	}
 	return append(b, j.Payload...), nil
 }
@@ -166,6 +176,9 @@ func (j *Job) UnmarshalBinary(data []byte) error {
 		}
 		j.PriorAttempts = int(n)
 		j.RetryAt = fromNanos(d.varint())
+	}
+	if flags&flagGroup != 0 {
+		j.MessageGroupId = d.string()
 	}
 	if d.err != nil {
 		return d.err

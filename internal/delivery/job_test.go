@@ -33,6 +33,10 @@ func sampleJobs() []*Job {
 			RetryPolicy: DefaultRetryPolicy(), PriorAttempts: 1, RetryAt: t0.Add(750 * time.Millisecond),
 			Payload: []byte(`{}`),
 		},
+		{
+			Bus: "default", RuleName: "r4", TargetID: "q", TargetARN: "arn:aws:sqs:us-east-1:000000000000:o.fifo", EventID: "e5",
+			RetryPolicy: DefaultRetryPolicy(), MessageGroupId: "orders", Payload: []byte(`{"n":1}`),
+		},
 	}
 }
 

@@ -113,6 +113,11 @@ func (s *Service) PutTargets(ctx context.Context, in *PutTargetsInput) (*PutTarg
 		if _, err := transform.Compile(in.Targets[i].spec()); err != nil {
 			return nil, awsapi.ValidationError(err.Error())
 		}
+		// A FIFO queue takes messages of a group only.
+		if t := &in.Targets[i]; isSQSArn(*t.Arn) && strings.HasSuffix(*t.Arn, ".fifo") &&
+			(t.SqsParameters == nil || t.SqsParameters.MessageGroupId == "") {
+			return nil, awsapi.ValidationError("Parameter(s) SqsParameters must be specified for target: " + *t.Id + ".")
+		}
 	}
 	out := &PutTargetsOutput{FailedEntries: []FailedEntry{}}
 	var accepted []catalog.Target

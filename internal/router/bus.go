@@ -65,6 +65,7 @@ type target struct {
 	retry     delivery.RetryPolicy
 	dlq       string
 	http      *delivery.HTTPParameters
+	group     string // SqsParameters.MessageGroupId
 }
 
 func newBus(r *Router, name string) *bus {
@@ -482,17 +483,18 @@ func (b *bus) appendJobs(jobs []*delivery.Job, ru *rule, data []byte, eventID st
 // to target t of rule ru.
 func (b *bus) job(ru *rule, t *target, eventID string, ingested time.Time, payload []byte) *delivery.Job {
 	return &delivery.Job{
-		Bus:           b.name,
-		RuleName:      ru.name,
-		RuleARN:       ru.arn,
-		TargetID:      t.id,
-		TargetARN:     t.arn,
-		EventID:       eventID,
-		IngestionTime: ingested,
-		RetryPolicy:   t.retry,
-		DeadLetterARN: t.dlq,
-		HTTP:          t.http,
-		Payload:       payload,
+		Bus:            b.name,
+		RuleName:       ru.name,
+		RuleARN:        ru.arn,
+		TargetID:       t.id,
+		TargetARN:      t.arn,
+		EventID:        eventID,
+		IngestionTime:  ingested,
+		RetryPolicy:    t.retry,
+		DeadLetterARN:  t.dlq,
+		HTTP:           t.http,
+		MessageGroupId: t.group,
+		Payload:        payload,
 	}
 }
 

@@ -450,6 +450,9 @@ func (r *Router) compileRule(busID string, cr *catalog.Rule) *rule {
 				QueryStringParameters: hp.QueryStringParameters,
 			}
 		}
+		if sp := t.SqsParameters; sp != nil {
+			ct.group = sp.MessageGroupId
+		}
 		nr.targets = append(nr.targets, ct)
 	}
 	return nr

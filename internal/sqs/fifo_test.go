@@ -2,11 +2,15 @@ package sqs_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -248,5 +252,44 @@ func TestFifoDeadLetters(t *testing.T) {
 	if bodies(got) != "poison" || got[0].Attributes["MessageGroupId"] != "g" ||
 		got[0].Attributes["DeadLetterQueueSourceArn"] != "arn:aws:sqs:us-east-1:000000000000:work.fifo" {
 		t.Errorf("dead letter: %s %v", bodies(got), got)
+	}
+}
+
+// TestFifoQueueTarget: a rule delivers to a FIFO queue in the target's message group,
+// deduplicated by event id; a FIFO target without a group is refused as
+// EventBridge refuses it.
+func TestFifoQueueTarget(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := ctxT(t)
+	url := createQueue(t, in.SQS, "events.fifo", map[string]string{"FifoQueue": "true"})
+	arn := "arn:aws:sqs:us-east-1:000000000000:events.fifo"
+	_, err := in.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("missing"),
+		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(arn)}}})
+	if errCode(err) != "ValidationException" || errMessage(err) != "Parameter(s) SqsParameters must be specified for target: q." {
+		t.Errorf("a FIFO target without SqsParameters: %v", err)
+	}
+	putRule(t, in.Events, "to-fifo", ebtypes.Target{Id: aws.String("q"), Arn: aws.String(arn), InputPath: aws.String("$.detail"),
+		SqsParameters: &ebtypes.SqsParameters{MessageGroupId: aws.String("orders")}})
+	for i := range 5 {
+		putEvent(t, in.Events, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); len(got) < 5 && time.Now().Before(deadline); {
+		msgs := receive(t, in.SQS, url, &sqs.ReceiveMessageInput{MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{"MessageGroupId"}})
+		for _, m := range msgs {
+			if m.Attributes["MessageGroupId"] != "orders" {
+				t.Errorf("message group %q", m.Attributes["MessageGroupId"])
+			}
+			got = append(got, aws.ToString(m.Body))
+			if _, err := in.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// EventBridge promises no order between events; the queue keeps the order they reach it in.
+	slices.Sort(got)
+	if want := `{"n":0},{"n":1},{"n":2},{"n":3},{"n":4}`; strings.Join(got, ",") != want {
+		t.Errorf("the queue got %s, want %s", strings.Join(got, ","), want)
 	}
 }

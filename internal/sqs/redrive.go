@@ -157,6 +157,9 @@ func (s *Service) redriveJob(ctx context.Context, raw *jetstream.RawStreamMsg, m
 	if t.DeadLetterConfig != nil {
 		job.DeadLetterARN = t.DeadLetterConfig.Arn
 	}
+	if t.SqsParameters != nil {
+		job.MessageGroupId = t.SqsParameters.MessageGroupId
+	}
 	if hp := t.HttpParameters; hp != nil {
 		job.HTTP = &delivery.HTTPParameters{PathParameterValues: hp.PathParameterValues,
 			HeaderParameters: hp.HeaderParameters, QueryStringParameters: hp.QueryStringParameters}

@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -380,8 +381,9 @@ func (s *Service) CheckDeadLetterQueue(_ context.Context, ruleARN, arn string) e
 // SendToQueue sends body as a message to the queue with ARN arn: the
 // targets.QueueSender of queue targets. A queue that does not exist is a
 // RESOURCE_NOT_FOUND failure (delivery.ErrNotFound), a body the queue cannot
-// take an INVALID_PARAMETER one; neither is retried.
-func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte) error {
+// take an INVALID_PARAMETER one; neither is retried. A FIFO queue's message
+// goes to group group, deduplicated by dedup (the event's id).
+func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte, group, dedup string) error {
 	q := s.queueByARN(arn)
 	if q == nil {
 		return fmt.Errorf("queue %s: %w", arn, delivery.ErrNotFound)
@@ -394,7 +396,18 @@ func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte) erro
 		return delivery.Errorf(delivery.CodeInvalidParameter, false, "the event is empty or has characters SQS does not allow in a message body")
 	}
 	a, _ := scope.ParseARN(arn)
-	_, err := q.publish(ctx, &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: a.Account})
+	m := &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: a.Account, group: group}
+	if rec.fifo() {
+		if dedup == "" || !fifoIDRE.MatchString(dedup) {
+			// An id SQS would not take (a redriven delivery's) stands for itself hashed.
+			sum := sha256.Sum256([]byte(dedup + "\x00" + string(body)))
+			dedup = hex.EncodeToString(sum[:])
+		}
+		if err := fifoMessage(rec, m, group, dedup); err != nil {
+			return delivery.Errorf(delivery.CodeInvalidParameter, false, "%v", err)
+		}
+	}
+	_, err := q.publish(ctx, m)
 	return err
 }
 

@@ -162,7 +162,7 @@ func TestRegistryCheck(t *testing.T) {
 
 type sender struct{}
 
-func (sender) SendToQueue(context.Context, string, []byte) error { return nil }
+func (sender) SendToQueue(context.Context, string, []byte, string, string) error { return nil }
 
 // A rule of one account does not deliver to another account's bus or queue (that takes a
 // resource policy); another region of its own account is fine.
