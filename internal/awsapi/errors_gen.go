@@ -262,6 +262,10 @@ const (
 	CodePurgeQueueInProgress = "PurgeQueueInProgress"
 	// CodeQueueDeletedRecently: You must wait 60 seconds after deleting a queue before you can create another queue with the same name.
 	CodeQueueDeletedRecently = "QueueDeletedRecently"
+	// CodeInvalidParameterValueException: A parameter's value is not valid (SQS's common error InvalidParameterValue).
+	CodeInvalidParameterValueException = "InvalidParameterValueException"
+	// CodeMissingRequiredParameterException: A required parameter is missing (SQS's common error MissingParameter).
+	CodeMissingRequiredParameterException = "MissingRequiredParameterException"
 	// CodeQueueDoesNotExist: Ensure that the QueueUrl is correct and that the queue has not been deleted.
 	CodeQueueDoesNotExist = "QueueDoesNotExist"
 	// CodeQueueNameExists: A queue with this name already exists.
@@ -276,8 +280,6 @@ const (
 	CodeUnsupportedOperation = "UnsupportedOperation"
 	// CodeResourceConflictException: The resource already exists, or another operation is in progress.
 	CodeResourceConflictException = "ResourceConflictException"
-	// CodeInvalidParameterValueException: One of the parameters in the request is not valid.
-	CodeInvalidParameterValueException = "InvalidParameterValueException"
 	// CodeInvalidRequestContentException: The request body could not be parsed as JSON, or a request header is invalid.
 	CodeInvalidRequestContentException = "InvalidRequestContentException"
 	// CodeRequestTooLargeException: The request payload exceeded the Invoke request body JSON input quota.
@@ -435,6 +437,8 @@ var errorTable = [...]ErrorInfo{
 	{Code: "OverLimit", Service: "sqs", Status: 403, Fault: FaultClient, QueryCode: "OverLimit", Message: "", Description: "The specified action violates a limit."},
 	{Code: "PurgeQueueInProgress", Service: "sqs", Status: 403, Fault: FaultClient, QueryCode: "AWS.SimpleQueueService.PurgeQueueInProgress", Message: "", Description: "Indicates that the specified queue previously received a PurgeQueue request within the last 60 seconds (the time it can take to delete the messages in the queue)."},
 	{Code: "QueueDeletedRecently", Service: "sqs", Status: 400, Fault: FaultClient, QueryCode: "AWS.SimpleQueueService.QueueDeletedRecently", Message: "", Description: "You must wait 60 seconds after deleting a queue before you can create another queue with the same name."},
+	{Code: "InvalidParameterValueException", Service: "sqs", Status: 400, Fault: FaultClient, QueryCode: "InvalidParameterValue", Message: "", Description: "A parameter's value is not valid (SQS's common error InvalidParameterValue)."},
+	{Code: "MissingRequiredParameterException", Service: "sqs", Status: 400, Fault: FaultClient, QueryCode: "MissingParameter", Message: "", Description: "A required parameter is missing (SQS's common error MissingParameter)."},
 	{Code: "QueueDoesNotExist", Service: "sqs", Status: 400, Fault: FaultClient, QueryCode: "AWS.SimpleQueueService.NonExistentQueue", Message: "", Description: "Ensure that the QueueUrl is correct and that the queue has not been deleted."},
 	{Code: "QueueNameExists", Service: "sqs", Status: 400, Fault: FaultClient, QueryCode: "QueueAlreadyExists", Message: "", Description: "A queue with this name already exists."},
 	{Code: "ReceiptHandleIsInvalid", Service: "sqs", Status: 404, Fault: FaultClient, QueryCode: "ReceiptHandleIsInvalid", Message: "", Description: "The specified receipt handle isn't valid."},

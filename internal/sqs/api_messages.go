@@ -56,7 +56,7 @@ func (s *Service) prepare(ctx context.Context, rec *queueRecord, body *string, d
 		d = *delay
 	}
 	if !fifo && dedup != "" {
-		return nil, invalidParameter("The request include parameter that is not valid for this queue type")
+		return nil, invalidParameter("Value %s for parameter MessageDeduplicationId is invalid. Reason: The request include parameter that is not valid for this queue type.", dedup)
 	}
 	if !fifo && group != "" {
 		// Standard queues take a group (fair queues) and keep it.
@@ -155,7 +155,13 @@ type batchFailure struct {
 func failureOf(id string, err error) batchFailure {
 	var ae *awsapi.Error
 	if errors.As(err, &ae) {
-		return batchFailure{Id: id, SenderFault: ae.Status < 500, Code: ae.Code, Message: ae.Message}
+		// A batch entry names SQS's common errors by their awsQuery codes
+		// (InvalidParameterValue), as on SQS.
+		code := ae.Code
+		if info, ok := awsapi.LookupError("sqs", ae.Code); ok && (code == codeInvalidParameter || code == codeMissingParameter) {
+			code = info.QueryCode
+		}
+		return batchFailure{Id: id, SenderFault: ae.Status < 500, Code: code, Message: ae.Message}
 	}
 	return batchFailure{Id: id, Code: awsapi.CodeInternalFailure, Message: "The request processing has failed because of an unknown error, exception or failure."}
 }

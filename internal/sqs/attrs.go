@@ -6,7 +6,6 @@ import (
 	"github.com/conveyor/conveyor/internal/scope"
 
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -95,16 +94,24 @@ func invalidAttributeValue(name string) error {
 	return awsapi.Errorf(awsapi.CodeInvalidAttributeValue, "Invalid value for the parameter %s.", name)
 }
 
-// invalidParameter is SQS's InvalidParameterValue (not in the model: the SDKs
-// read the code from x-amzn-query-error).
+// invalidParameter is SQS's InvalidParameterValue: __type
+// InvalidParameterValueException, and InvalidParameterValue in
+// x-amzn-query-error, where the SDKs read it.
 func invalidParameter(format string, args ...any) error {
-	return &awsapi.Error{Code: "InvalidParameterValue", Status: 400, Message: fmt.Sprintf(format, args...)}
+	return awsapi.Errorf(codeInvalidParameter, format, args...)
 }
 
+// missingParameter is SQS's MissingParameter (__type
+// MissingRequiredParameterException).
 func missingParameter(name string) error {
-	return &awsapi.Error{Code: "MissingParameter", Status: 400,
-		Message: "The request must contain the parameter " + name + "."}
+	return awsapi.Errorf(codeMissingParameter, "The request must contain the parameter %s.", name)
 }
+
+// The __type of SQS's common errors InvalidParameterValue and MissingParameter.
+const (
+	codeInvalidParameter = "InvalidParameterValueException"
+	codeMissingParameter = "MissingRequiredParameterException"
+)
 
 func invalidAddress(u string) error {
 	return awsapi.Errorf(awsapi.CodeInvalidAddress, "The address %s is not valid for this endpoint.", u)
