@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -519,7 +520,15 @@ func (m *Model) render(v reflect.Value, s *mshape, depth int) string {
 		}
 		fields := m.fields(v.Type())
 		parts := make([]string, 0, len(s.members))
+		style, styled := internalShapes[s.name]
 		for _, mem := range s.members {
+			name := mem.name
+			if styled {
+				if !slices.Contains(style.members, name) {
+					continue
+				}
+				name = strings.ToLower(name[:1]) + name[1:]
+			}
 			val := "null"
 			if idx, ok := fields[mem.name]; ok {
 				if fv, err := v.FieldByIndexErr(idx); err == nil {
@@ -532,11 +541,29 @@ func (m *Model) render(v reflect.Value, s *mshape, depth int) string {
 			if mem.shape.sensitive && val != "null" {
 				val = "*** Sensitive Data Redacted ***"
 			}
-			parts = append(parts, mem.name+"="+val)
+			parts = append(parts, name+"="+val)
 		}
+		parts = append(parts, style.extra...)
 		return s.name + "(" + strings.Join(parts, ", ") + ")"
 	}
 	return fmt.Sprint(v.Interface())
+}
+
+// internalShape is how AWS prints a structure whose validation messages show its service's
+// internal model rather than the API's: some members, named in lower camel case, then fields
+// no caller sets.
+type internalShape struct {
+	members []string
+	extra   []string
+}
+
+// internalShapes are the structures AWS prints so (PutEvents' "more than 10 entries" lists
+// each entry this way).
+var internalShapes = map[string]internalShape{
+	"PutEventsRequestEntry": {
+		members: []string{"Time", "Source", "DetailType", "EventBusName", "TraceHeader"},
+		extra:   []string{"kmsKeyIdentifier=null", "internalMetadata=null"},
+	},
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

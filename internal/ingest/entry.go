@@ -62,7 +62,7 @@ var (
 // Validate checks the entry as EventBridge does before accepting it, in AWS's order: Source,
 // DetailType and Detail present; Detail a JSON object nested at most event.MaxDetailDepth deep;
 // Source not in the reserved "aws." namespace unless trusted (Conveyor's own CloudTrail events
-// are). It returns nil for a good entry. The bus is the caller's to check (see UnknownBus).
+// are). It returns nil for a good entry. The bus is the caller's to check.
 func (e *Entry) Validate(trusted bool) *EntryError {
 	switch {
 	case e.Source == "":
@@ -77,11 +77,6 @@ func (e *Entry) Validate(trusted bool) *EntryError {
 		return errAWSSource
 	}
 	return nil
-}
-
-// UnknownBus is the entry error for an entry whose bus does not exist (name as given).
-func UnknownBus(name string) *EntryError {
-	return &EntryError{CodeResourceNotFound, "Event bus " + name + " does not exist."}
 }
 
 // Size is the entry's size by AWS's rule: 14 bytes for Time when it is set, plus the UTF-8
@@ -155,8 +150,9 @@ func ValidateRequest(entries []Entry, endpointID *string) error {
 	return nil
 }
 
-// renderEntries prints the entry list the way AWS's Java model prints it in validation
-// messages.
+// renderEntries prints the entry list the way AWS prints it in validation messages: its
+// internal model's fields, lower-case, without Resources and Detail, with the KMS key and
+// internal metadata no caller sets.
 func renderEntries(entries []Entry) string {
 	items := make([]string, len(entries))
 	for i := range entries {
@@ -165,10 +161,9 @@ func renderEntries(entries []Entry) string {
 		if e.Time != nil {
 			t = e.Time.UTC().Format("Mon Jan 02 15:04:05 UTC 2006") // as Java prints a Date
 		}
-		items[i] = "PutEventsRequestEntry(Time=" + orNull(t) + ", Source=" + orNull(e.Source) +
-			", Resources=" + renderList(e.Resources) + ", DetailType=" + orNull(e.DetailType) +
-			", Detail=" + orNull(e.Detail) + ", EventBusName=" + orNull(e.EventBusName) +
-			", TraceHeader=" + orNull(e.TraceHeader) + ")"
+		items[i] = "PutEventsRequestEntry(time=" + orNull(t) + ", source=" + orNull(e.Source) +
+			", detailType=" + orNull(e.DetailType) + ", eventBusName=" + orNull(e.EventBusName) +
+			", traceHeader=" + orNull(e.TraceHeader) + ", kmsKeyIdentifier=null, internalMetadata=null)"
 	}
 	return awsapi.RenderList(items)
 }
@@ -180,12 +175,6 @@ func orNull(s string) string {
 	return s
 }
 
-func renderList(l []string) string {
-	if l == nil {
-		return "null"
-	}
-	return awsapi.RenderList(l)
-}
 
 // Envelope returns the event an accepted entry becomes: Time defaults to now, Resources to [],
 // Detail is copied verbatim.

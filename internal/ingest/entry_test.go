@@ -77,7 +77,7 @@ func TestValidateRequest(t *testing.T) {
 			ten[i] = ok
 		}
 	}
-	entry := "PutEventsRequestEntry(Time=null, Source=a, Resources=null, DetailType=b, Detail={}, EventBusName=null, TraceHeader=null)"
+	entry := "PutEventsRequestEntry(time=null, source=a, detailType=b, eventBusName=null, traceHeader=null, kmsKeyIdentifier=null, internalMetadata=null)"
 	for _, c := range []struct {
 		name    string
 		entries []Entry
@@ -117,13 +117,6 @@ func TestValidateRequest(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func TestUnknownBus(t *testing.T) {
-	e := UnknownBus("orders")
-	if e.Code != "ResourceNotFoundException" || e.Message != "Event bus orders does not exist." {
-		t.Errorf("UnknownBus = %+v", e)
-	}
-}
 
 // FuzzValidate checks that nothing panics and that Validate agrees with encoding/json about
 // what a JSON object is.

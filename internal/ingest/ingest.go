@@ -151,8 +151,12 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 			}
 		}
 		if !ok {
-			ee := UnknownBus(e.EventBusName)
-			out.Entries[i] = PutEventsResultEntry{ErrorCode: ee.Code, ErrorMessage: ee.Message}
+			// EventBridge accepts an entry for a bus that does not exist: it has an event id,
+			// and reaches no rule. It is counted, and logged at debug level.
+			out.Entries[i] = PutEventsResultEntry{EventId: event.NewID()}
+			in.m.unknownBus.Inc()
+			in.log.DebugContext(ctx, "event for a bus that does not exist dropped", "bus", e.EventBusName,
+				"event_id", out.Entries[i].EventId)
 			continue
 		}
 		id := event.NewID()

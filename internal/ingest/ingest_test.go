@@ -98,8 +98,10 @@ func TestPutEvents(t *testing.T) {
 			t.Errorf("entry %d has neither an id nor an error", i)
 		}
 	}
-	want := []string{"", "", "", "ResourceNotFoundException", "NotAuthorizedForSourceException", ""}
-	if strings.Join(codes, ",") != strings.Join(want, ",") || out.FailedEntryCount != 2 {
+	// An entry for a bus that does not exist is accepted, as EventBridge accepts it, and
+	// stored nowhere.
+	want := []string{"", "", "", "", "NotAuthorizedForSourceException", ""}
+	if strings.Join(codes, ",") != strings.Join(want, ",") || out.FailedEntryCount != 1 {
 		t.Errorf("codes %q (failed %d), want %q", codes, out.FailedEntryCount, want)
 	}
 	if fs.calls != 2 || len(fs.published["default"]) != 2 || len(fs.published["orders"]) != 2 {
@@ -132,11 +134,11 @@ func TestPutEvents(t *testing.T) {
 func TestPutEventsStoreFails(t *testing.T) {
 	in, fs, _ := newIngest(t)
 	fs.fail = errors.New("disk full")
-	out, err := in.PutEvents(callerIn(home, "AKIDALICE"), &PutEventsInput{Entries: []Entry{entry("", "app"), entry("missing", "app")}})
+	out, err := in.PutEvents(callerIn(home, "AKIDALICE"), &PutEventsInput{Entries: []Entry{entry("", "app"), entry("", "aws.ec2")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Entries[0].ErrorCode != "InternalFailure" || out.Entries[1].ErrorCode != "ResourceNotFoundException" || out.FailedEntryCount != 2 {
+	if out.Entries[0].ErrorCode != "InternalFailure" || out.Entries[1].ErrorCode != "NotAuthorizedForSourceException" || out.FailedEntryCount != 2 {
 		t.Errorf("answer %+v", out)
 	}
 }

@@ -11,6 +11,7 @@ import (
 type metrics struct {
 	entries       prometheus.Counter
 	failedEntries prometheus.Counter
+	unknownBus    prometheus.Counter
 	requestSize   prometheus.Histogram
 }
 
@@ -19,6 +20,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		entries: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "conveyor", Name: "put_events_entries_total",
 			Help: "Entries in PutEvents requests (EventBridge's PutEventsEntries).",
+		}),
+		unknownBus: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "conveyor", Name: "put_events_unknown_bus_total",
+			Help: "PutEvents entries accepted for an event bus that does not exist, and dropped (as EventBridge accepts them).",
 		}),
 		failedEntries: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "conveyor", Name: "put_events_failed_entries_total",
@@ -30,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(64, 4, 8),
 		}),
 	}
-	if err := prom.Register(reg, "ingest", m.entries, m.failedEntries, m.requestSize); err != nil {
+	if err := prom.Register(reg, "ingest", m.entries, m.failedEntries, m.unknownBus, m.requestSize); err != nil {
 		return nil, err
 	}
 	return m, nil
