@@ -175,7 +175,6 @@ func orNull(s string) string {
 	return s
 }
 
-
 // Envelope returns the event an accepted entry becomes: Time defaults to now, Resources to [],
 // Detail is copied verbatim.
 func (e *Entry) Envelope(id, account, region string, now time.Time) *event.Event {
