@@ -349,7 +349,11 @@ func (m *Model) check(vr *Validator, v reflect.Value, s *mshape, path string, ze
 				found = found || e == str
 			}
 			if !found {
-				m.violation(vr, path, v, s, "Member must satisfy enum value set: ["+strings.Join(s.enum, ", ")+"]")
+				values := s.enum
+				if o, ok := enumOrder[s.name]; ok {
+					values = o
+				}
+				m.violation(vr, path, v, s, "Member must satisfy enum value set: ["+strings.Join(values, ", ")+"]")
 			}
 		}
 	case "integer", "long", "float", "double":
@@ -547,6 +551,12 @@ func (m *Model) render(v reflect.Value, s *mshape, depth int) string {
 		return s.name + "(" + strings.Join(parts, ", ") + ")"
 	}
 	return fmt.Sprint(v.Interface())
+}
+
+// enumOrder is the order AWS lists an enum's values in its validation messages where it is
+// not the model's (the service's own enum set prints them in its order).
+var enumOrder = map[string][]string{
+	"ApiDestinationHttpMethod": {"HEAD", "POST", "PATCH", "DELETE", "PUT", "GET", "OPTIONS"},
 }
 
 // internalShape is how AWS prints a structure whose validation messages show its service's

@@ -171,6 +171,10 @@ func TestModelValidate(t *testing.T) {
 			AttributeValue string `json:"AttributeValue"`
 		}{{"Nope", "x"}}},
 			"1 validation error detected: Value 'Nope' at 'lookupAttributes.1.member.attributeKey' failed to satisfy constraint: Member must satisfy enum value set: [EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource, AccessKeyId]"},
+		{"http method in AWS's order", events, "CreateApiDestination", &struct {
+			Name, ConnectionArn, InvocationEndpoint, HttpMethod string
+		}{"d", "arn:aws:events:us-east-1:000000000000:connection/c/1", "https://example.com", "FOO"},
+			"1 validation error detected: Value 'FOO' at 'httpMethod' failed to satisfy constraint: Member must satisfy enum value set: [HEAD, POST, PATCH, DELETE, PUT, GET, OPTIONS]"},
 		{"unknown operation", events, "Nope", &putRuleInput{}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
