@@ -20,7 +20,12 @@
 // equals-ignore-case; equals-ignore-case; wildcard; anything-but with values,
 // prefix, suffix, equals-ignore-case or wildcard; numeric ranges; exists;
 // cidr; $or. Fields of one pattern that reach into the same array of objects
-// must match within one element of it, as in EventBridge.
+// must match within one element of it, as in EventBridge. As EventBridge
+// does, Validate refuses wildcards too complex to match cheaply ("Rule is too
+// complex - try using fewer wildcard characters or fewer repeating character
+// sequences after a wildcard character"): a field's wildcard values may keep
+// at most ten partial matches alive on one input (see complexity.go: three
+// "*word*" values on a field are taken, four are not).
 //
 // The package depends on the standard library only.
 package pattern

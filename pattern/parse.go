@@ -11,8 +11,7 @@ import (
 // complex.
 const MaxBranches = 1000
 
-// reasonTooComplex is the reason given for a pattern past MaxBranches or a
-// wildcard past maxWildcardStars.
+// reasonTooComplex is the reason given for a pattern past MaxBranches.
 const reasonTooComplex = "Rule is too complex"
 
 // numericLimit bounds the operands of numeric and the numbers of
@@ -57,6 +56,9 @@ func parse(data []byte, opts ...Option) (*patternTree, error) {
 			}
 		}
 		pat.Branches[i] = branch(b)
+	}
+	if err := checkComplexity(pat); err != nil {
+		return nil, err
 	}
 	return pat, nil
 }

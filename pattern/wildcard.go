@@ -2,17 +2,13 @@ package pattern
 
 import "unicode/utf8"
 
-// maxWildcardStars is the most '*' wildcards one wildcard value may hold;
-// beyond it the pattern is rejected as too complex.
-const maxWildcardStars = 64
-
 // checkWildcard validates a wildcard value as EventBridge does: '*' stands
 // for any run of characters, "\*" is a literal star and "\\" a literal
 // backslash; no other escape is allowed, and two wildcards may not follow
 // each other. Positions count UTF-16 code units from 0, as AWS does (AWS
 // case content_wildcard_repeating_star_EXC reports the second '*').
 func checkWildcard(s string) error {
-	pos, stars := 0, 0
+	pos := 0
 	prevStar := false
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
@@ -22,7 +18,6 @@ func checkWildcard(s string) error {
 				return invalidf("Consecutive wildcard characters at pos %d", pos)
 			}
 			prevStar = true
-			stars++
 		case '\\':
 			prevStar = false
 			i += n
@@ -40,9 +35,6 @@ func checkWildcard(s string) error {
 		} else {
 			pos++
 		}
-	}
-	if stars > maxWildcardStars {
-		return invalid(reasonTooComplex)
 	}
 	return nil
 }
