@@ -27,8 +27,10 @@ import (
 
 // benchPutEvents runs `conveyor bench put-events`: a load generator that
 // drives PutEvents (10 entries per call) into one rule whose target is an
-// HTTP endpoint on loopback that this command runs, and reports events/s
-// and the latency from the PutEvents call to the target receiving the event.
+// HTTP endpoint on loopback that this command runs (--target http) or a
+// Conveyor queue that its receivers drain with ReceiveMessage and
+// DeleteMessageBatch (--target queue), and reports events/s and the latency
+// from the PutEvents call to the target receiving the event.
 //
 // Without --endpoint it starts a Conveyor in-process on a temporary data
 // directory (embedded JetStream), so the numbers are the server's alone.
@@ -43,11 +45,19 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	sinkKind := fs.String("sink", "minimal", "the HTTP target's server: minimal (a lean HTTP/1.1 server, so that the target takes little of the machine) or net/http")
 	traceFile := fs.String("trace", "", "write an execution trace of the first two seconds of sending to this file")
+	targetKind := fs.String("target", "http", "the rule's target: http (an API destination on loopback) or queue (a Conveyor queue, drained by --receivers)")
+	receivers := fs.Int("receivers", 8, "with --target queue: concurrent receivers (ReceiveMessage of 10, then DeleteMessageBatch)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *workers < 1 {
 		return errors.New("bench put-events: --workers must be at least 1")
+	}
+	if *targetKind != "http" && *targetKind != "queue" {
+		return fmt.Errorf("bench put-events: --target %q: want http or queue", *targetKind)
+	}
+	if *receivers < 1 {
+		return errors.New("bench put-events: --receivers must be at least 1")
 	}
 
 	if *cpuProfile != "" {
@@ -119,6 +129,26 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		parsers.Put(p)
 		received.Add(1)
 	}
+	c := &benchClient{url: url, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: (*workers + *receivers) * 2}}}
+	rule := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	stopReceivers := func() {}
+	if *targetKind == "queue" {
+		queueURL, err := c.setupQueue(ctx, rule)
+		if err != nil {
+			return fmt.Errorf("bench put-events: setup: %w", err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		var rwg sync.WaitGroup
+		for range *receivers {
+			rwg.Add(1)
+			go pprof.Do(rctx, pprof.Labels("part", "sink"), func(ctx context.Context) {
+				defer rwg.Done()
+				c.drain(ctx, queueURL, record)
+			})
+		}
+		stopReceivers = func() { cancel(); rwg.Wait() }
+		defer stopReceivers()
+	}
 	sinkLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -145,13 +175,13 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("bench put-events: --sink %q: want minimal or net/http", *sinkKind)
 	}
 
-	c := &benchClient{url: url, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *workers * 2}}}
-	rule := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	if err := c.setup(ctx, rule, "http://"+sinkLn.Addr().String()+"/"); err != nil {
-		return fmt.Errorf("bench put-events: setup: %w", err)
+	if *targetKind == "http" {
+		if err := c.setup(ctx, rule, "http://"+sinkLn.Addr().String()+"/"); err != nil {
+			return fmt.Errorf("bench put-events: setup: %w", err)
+		}
 	}
 
-	fmt.Fprintf(stdout, "sending for %s with %d workers (rate %s) to %s\n", *duration, *workers, rateText(*rate), url)
+	fmt.Fprintf(stdout, "sending for %s with %d workers (rate %s) to %s, target %s\n", *duration, *workers, rateText(*rate), url, *targetKind)
 	if *traceFile != "" {
 		f, err := os.Create(*traceFile)
 		if err != nil {
@@ -208,6 +238,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		time.Sleep(20 * time.Millisecond)
 	}
 	total := time.Since(start)
+	stopReceivers()
 
 	mu.Lock()
 	lat := slices.Clone(latencies)
@@ -278,6 +309,88 @@ func (c *benchClient) callTarget(ctx context.Context, target string, in any, out
 		return json.Unmarshal(data, out)
 	}
 	return nil
+}
+
+// setupQueue makes a queue and a rule whose target it is, and returns the queue's URL.
+func (c *benchClient) setupQueue(ctx context.Context, rule string) (string, error) {
+	var q struct{ QueueUrl string }
+	if err := c.callTarget(ctx, "AmazonSQS.CreateQueue", map[string]any{"QueueName": rule}, &q); err != nil {
+		return "", err
+	}
+	var a struct{ Attributes map[string]string }
+	if err := c.callTarget(ctx, "AmazonSQS.GetQueueAttributes", map[string]any{"QueueUrl": q.QueueUrl,
+		"AttributeNames": []string{"QueueArn"}}, &a); err != nil {
+		return "", err
+	}
+	if err := c.call(ctx, "PutRule", map[string]any{
+		"Name": rule, "EventPattern": `{"source":["conveyor.bench"],"detail":{"rule":["` + rule + `"]}}`,
+	}, nil); err != nil {
+		return "", err
+	}
+	return q.QueueUrl, c.call(ctx, "PutTargets", map[string]any{
+		"Rule": rule, "Targets": []map[string]any{{"Id": "queue", "Arn": a.Attributes["QueueArn"]}},
+	}, nil)
+}
+
+// drain receives from the queue, 10 messages at a time with a long poll, records each
+// body and deletes them in one batch, until ctx ends.
+func (c *benchClient) drain(ctx context.Context, queueURL string, record func([]byte, time.Time)) {
+	var p fastjson.Parser
+	recv := []byte(`{"QueueUrl":` + strconv.Quote(queueURL) + `,"MaxNumberOfMessages":10,"WaitTimeSeconds":1}`)
+	var del, out []byte
+	for ctx.Err() == nil {
+		var err error
+		out, err = c.raw(ctx, "AmazonSQS.ReceiveMessage", recv, out[:0])
+		if err != nil {
+			continue
+		}
+		v, err := p.ParseBytes(out)
+		if err != nil {
+			continue
+		}
+		msgs := v.GetArray("Messages")
+		if len(msgs) == 0 {
+			continue
+		}
+		now := time.Now()
+		del = append(del[:0], `{"QueueUrl":`...)
+		del = strconv.AppendQuote(del, queueURL)
+		del = append(del, `,"Entries":[`...)
+		for i, m := range msgs {
+			record(m.GetStringBytes("Body"), now)
+			if i > 0 {
+				del = append(del, ',')
+			}
+			del = append(del, `{"Id":"`...)
+			del = strconv.AppendInt(del, int64(i), 10)
+			del = append(del, `","ReceiptHandle":`...)
+			del = strconv.AppendQuote(del, string(m.GetStringBytes("ReceiptHandle")))
+			del = append(del, '}')
+		}
+		del = append(del, "]}"...)
+		out, _ = c.raw(ctx, "AmazonSQS.DeleteMessageBatch", del, out[:0])
+	}
+}
+
+// raw posts body to the operation named by target and appends the answer to out.
+func (c *benchClient) raw(ctx context.Context, target string, body, out []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/", bytes.NewReader(body))
+	if err != nil {
+		return out, err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", target)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	buf := bytes.NewBuffer(out)
+	_, err = buf.ReadFrom(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: %s: %s", target, resp.Status, buf.Bytes())
+	}
+	return buf.Bytes(), err
 }
 
 func (c *benchClient) setup(ctx context.Context, rule, sinkURL string) error {
