@@ -8,6 +8,7 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -215,19 +216,25 @@ func (s *Service) sendMessageBatch(ctx context.Context, in *sendMessageBatchInpu
 		return nil, awsapi.Errorf(awsapi.CodeBatchRequestTooLong, "Batch requests cannot be longer than %d bytes. You have sent %d bytes.", maxBatchSize, total)
 	}
 	out := &sendMessageBatchOutput{Successful: []sendMessageBatchResult{}, Failed: []batchFailure{}}
+	// The good entries are stored together, in order.
+	var ms []*outgoing
+	var good []string
 	for _, e := range in.Entries {
 		m, err := s.prepare(ctx, rec, e.MessageBody, e.DelaySeconds, e.MessageAttributes, e.MessageSystemAttributes, e.MessageDeduplicationId, e.MessageGroupId)
 		if err != nil {
 			out.Failed = append(out.Failed, failureOf(e.Id, err))
 			continue
 		}
-		seq, err := q.publish(ctx, m)
-		if err != nil {
-			s.log.ErrorContext(ctx, "sqs: send message", "queue", q.name, "err", err)
-			out.Failed = append(out.Failed, failureOf(e.Id, err))
+		ms, good = append(ms, m), append(good, e.Id)
+	}
+	seqs, errs := q.publishAll(ctx, ms)
+	for i, m := range ms {
+		if errs[i] != nil {
+			s.log.ErrorContext(ctx, "sqs: send message", "queue", q.name, "err", errs[i])
+			out.Failed = append(out.Failed, failureOf(good[i], errs[i]))
 			continue
 		}
-		out.Successful = append(out.Successful, sendMessageBatchResult{Id: e.Id, sendMessageOutput: sendResult(q, m, seq)})
+		out.Successful = append(out.Successful, sendMessageBatchResult{Id: good[i], sendMessageOutput: sendResult(q, m, seqs[i])})
 	}
 	return out, nil
 }
@@ -350,9 +357,17 @@ func (s *Service) materialize(ctx context.Context, q *queue, got []received, now
 	}
 	st := q.st
 	policy, hasPolicy := q.record().redrive()
+	// The bodies are read together: their round trips overlap.
+	raws, errs := make([]*jetstream.RawStreamMsg, len(got)), make([]error, len(got))
+	var wg sync.WaitGroup
+	for i, g := range got {
+		wg.Go(func() { raws[i], errs[i] = st.GetMsg(ctx, g.seq) })
+	}
+	wg.Wait()
 	var out []Message
-	for _, g := range got {
-		raw, err := st.GetMsg(ctx, g.seq)
+	var states []receiveState
+	for i, g := range got {
+		raw, err := raws[i], errs[i]
 		if err != nil {
 			if errors.Is(err, jetstream.ErrMsgNotFound) {
 				q.forget(g.seq)
@@ -365,11 +380,12 @@ func (s *Service) materialize(ctx context.Context, q *queue, got []received, now
 				continue
 			}
 		}
-		visibleAt := now.UnixMilli() + int64(vt)*1000
-		if err := q.saveState(ctx, g.seq, g.receives, g.firstRecv, visibleAt); err != nil {
-			return nil, err
-		}
+		states = append(states, receiveState{seq: g.seq, receives: g.receives, firstRecv: g.firstRecv,
+			visibleAt: now.UnixMilli() + int64(vt)*1000})
 		out = append(out, s.message(q, raw, g, sysWant, attrNames))
+	}
+	if err := q.saveStates(ctx, states); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -529,9 +545,16 @@ func (s *Service) runBatch(ctx context.Context, queueURL, action string, ids []s
 		return nil, err
 	}
 	out := &batchHandleOutput{Successful: []batchID{}, Failed: []batchFailure{}}
+	// The entries are independent: their store round trips overlap.
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() { errs[i] = f(q, i) })
+	}
+	wg.Wait()
 	for i, id := range ids {
-		if err := f(q, i); err != nil {
-			out.Failed = append(out.Failed, failureOf(id, err))
+		if errs[i] != nil {
+			out.Failed = append(out.Failed, failureOf(id, errs[i]))
 			continue
 		}
 		out.Successful = append(out.Successful, batchID{Id: id})

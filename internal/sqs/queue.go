@@ -108,6 +108,8 @@ func (s *Service) streamConfig(rec *queueRecord) jetstream.StreamConfig {
 		// Messages with the same deduplication id are stored once in five minutes.
 		cfg.Duplicates = fifoDedupWindow
 	}
+	// Receives read bodies by sequence: direct gets skip the JetStream API's JSON.
+	cfg.AllowDirect = true
 	return cfg
 }
 
@@ -234,6 +236,49 @@ type outgoing struct {
 // publish stores m in the queue's stream and waits until the index has it
 // (so a receive right after a send sees it). It returns the stream sequence.
 func (q *queue) publish(ctx context.Context, m *outgoing) (uint64, error) {
+	seqs, errs := q.publishAll(ctx, []*outgoing{m})
+	return seqs[0], errs[0]
+}
+
+// publishAll stores ms in the queue's stream together (their writes in
+// flight at once, in order) and waits until the index has them. seqs[i] and
+// errs[i] are ms[i]'s stream sequence or error.
+func (q *queue) publishAll(ctx context.Context, ms []*outgoing) (seqs []uint64, errs []error) {
+	seqs, errs = make([]uint64, len(ms)), make([]error, len(ms))
+	futures := make([]jetstream.PubAckFuture, len(ms))
+	for i, m := range ms {
+		futures[i], errs[i] = q.svc.js.PublishMsgAsync(q.message(m), q.publishOpts(m)...)
+	}
+	var last uint64
+	for i, f := range futures {
+		if f == nil {
+			errs[i] = fmt.Errorf("sqs: send to %s: %w", q.name, errs[i])
+			continue
+		}
+		select {
+		case ack := <-f.Ok():
+			seqs[i] = ack.Sequence
+			last = max(last, ack.Sequence)
+		case err := <-f.Err():
+			errs[i] = fmt.Errorf("sqs: send to %s: %w", q.name, err)
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		}
+	}
+	if last > 0 {
+		if err := q.waitIndexed(ctx, last); err != nil {
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = err
+				}
+			}
+		}
+	}
+	return seqs, errs
+}
+
+// message is m as the queue's stream stores it.
+func (q *queue) message(m *outgoing) *nats.Msg {
 	h := nats.Header{headerDelay: {strconv.Itoa(m.delay)}}
 	if a := encodeAttributes(m.attrs); a != "" {
 		h.Set(headerAttributes, a)
@@ -256,15 +301,15 @@ func (q *queue) publish(ctx context.Context, m *outgoing) (uint64, error) {
 	for k, v := range m.extra {
 		h[k] = v
 	}
+	return &nats.Msg{Subject: q.subj, Header: h, Data: m.body}
+}
+
+func (q *queue) publishOpts(m *outgoing) []jetstream.PublishOpt {
 	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(q.stream)}
 	if m.msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(m.msgID))
 	}
-	ack, err := q.svc.js.PublishMsg(ctx, &nats.Msg{Subject: q.subj, Header: h, Data: m.body}, opts...)
-	if err != nil {
-		return 0, fmt.Errorf("sqs: send to %s: %w", q.name, err)
-	}
-	return ack.Sequence, q.waitIndexed(ctx, ack.Sequence)
+	return opts
 }
 
 func (q *queue) waitIndexed(ctx context.Context, seq uint64) error {
@@ -430,12 +475,39 @@ func (q *queue) forget(seq uint64) (had bool) {
 }
 
 // saveState writes a message's receive state to the bucket.
-func (q *queue) saveState(ctx context.Context, seq uint64, receives int32, firstRecv, visibleAt int64) error {
-	v := fmt.Sprintf("%d %d %d", receives, firstRecv, visibleAt)
-	if _, err := q.svc.kv.Put(ctx, q.stateKey(seq), []byte(v)); err != nil {
-		return fmt.Errorf("sqs: save receive state of %s/%d: %w", q.name, seq, err)
+// receiveState is what saveStates stores of a received message.
+type receiveState struct {
+	seq                  uint64
+	receives             int32
+	firstRecv, visibleAt int64
+}
+
+// saveStates stores the receive states of several messages, their writes in
+// flight together.
+func (q *queue) saveStates(ctx context.Context, states []receiveState) error {
+	futures := make([]jetstream.PubAckFuture, len(states))
+	for i, st := range states {
+		v := fmt.Sprintf("%d %d %d", st.receives, st.firstRecv, st.visibleAt)
+		f, err := q.svc.js.PublishAsync("$KV."+Bucket+"."+q.stateKey(st.seq), []byte(v))
+		if err != nil {
+			return fmt.Errorf("sqs: save receive state of %s/%d: %w", q.name, st.seq, err)
+		}
+		futures[i] = f
+	}
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("sqs: save receive state of %s/%d: %w", q.name, states[i].seq, err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return nil
+}
+
+func (q *queue) saveState(ctx context.Context, seq uint64, receives int32, firstRecv, visibleAt int64) error {
+	return q.saveStates(ctx, []receiveState{{seq: seq, receives: receives, firstRecv: firstRecv, visibleAt: visibleAt}})
 }
 
 // remove deletes a message: its stream message, its state and its index
