@@ -12,6 +12,7 @@ import (
 	"github.com/conveyor/conveyor/internal/delivery"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // Jobs tried directly reach a healthy target without touching the delivery
@@ -96,8 +97,8 @@ func TestDirectSkipsFailingTarget(t *testing.T) {
 	}
 	// The stored job is retried from the queue (after its backoff) and
 	// succeeds: the target is healthy again.
-	eventually(t, "retry of the first job", func() bool { return ep.count("first") == 2 })
-	eventually(t, "direct delivery again", func() bool {
+	waitfor.True(t, "retry of the first job", func() bool { return ep.count("first") == 2 })
+	waitfor.True(t, "direct delivery again", func() bool {
 		if !f.r.TryDirect(job(key, arn, "third"), s) {
 			return false
 		}
@@ -167,7 +168,7 @@ func TestDirectBounds(t *testing.T) {
 		}
 		if i == 1 {
 			// The two workers hold their jobs before the queue fills.
-			eventually(t, "two requests held", func() bool { now, _ := h.held(); return now == 2 })
+			waitfor.True(t, "two requests held", func() bool { now, _ := h.held(); return now == 2 })
 		}
 	}
 	start := time.Now()
@@ -205,7 +206,7 @@ func TestDirectClose(t *testing.T) {
 			t.Fatalf("job %d refused", i)
 		}
 	}
-	eventually(t, "one request held", func() bool { now, _ := h.held(); return now == 1 })
+	waitfor.True(t, "one request held", func() bool { now, _ := h.held(); return now == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_ = f.r.Close(ctx) // cut short: the held request is cancelled
@@ -234,13 +235,13 @@ func TestDirectSkipsHangingTarget(t *testing.T) {
 	if !f.r.TryDirect(job(key, arn, "first"), s) {
 		t.Fatal("first job refused")
 	}
-	eventually(t, "request held", func() bool { now, _ := h.held(); return now == 1 })
+	waitfor.True(t, "request held", func() bool { now, _ := h.held(); return now == 1 })
 	if !f.r.TryDirect(job(key, arn, "second"), s) {
 		t.Fatal("second job refused while the first has run for less than a second")
 	}
 	start := time.Now()
 	taken := 2
-	eventually(t, "the hanging target skipped", func() bool {
+	waitfor.True(t, "the hanging target skipped", func() bool {
 		if f.r.TryDirect(job(key, arn, fmt.Sprint("late-", taken)), s) {
 			taken++
 			return false

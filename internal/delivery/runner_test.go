@@ -21,6 +21,7 @@ import (
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 	"github.com/conveyor/conveyor/internal/targets"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 const (
@@ -241,27 +242,6 @@ func job(key delivery.TargetKey, targetARN, id string) *delivery.Job {
 	}
 }
 
-// eventually polls cond every 10ms for up to 20s.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	waitFor(t, what, cond, nil)
-}
-
-// waitFor is eventually with a function that describes the state on failure.
-func waitFor(t testing.TB, what string, cond func() bool, explain func()) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			if explain != nil {
-				explain()
-			}
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 type dlqMsg struct {
 	body    string
 	headers map[string]string
@@ -318,8 +298,8 @@ func TestDeliverSuccess(t *testing.T) {
 	if err := f.r.SetTargets([]delivery.TargetKey{key}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "20 deliveries", func() bool { return ep.distinct() == 20 })
-	eventually(t, "acks", func() bool {
+	waitfor.True(t, "20 deliveries", func() bool { return ep.distinct() == 20 })
+	waitfor.True(t, "acks", func() bool {
 		n, err := f.q.Pending(ctx, key)
 		return err == nil && n == 0
 	})
@@ -345,7 +325,7 @@ func TestDeliverSuccess(t *testing.T) {
 	if err := f.q.Enqueue(ctx, job(key, arn, "ev-last")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "ev-last", func() bool { return ep.count("ev-last") == 1 })
+	waitfor.True(t, "ev-last", func() bool { return ep.count("ev-last") == 1 })
 	if n := ep.count("ev-0"); n != 1 {
 		t.Errorf("ev-0 delivered %d times after a duplicate enqueue, want 1", n)
 	}
@@ -382,7 +362,7 @@ func testRetryThenSuccess(t *testing.T, mode string) {
 		jobs = append(jobs, job(key, arn, fmt.Sprint("e", i)))
 	}
 	f.submit(t, mode, jobs...)
-	eventually(t, "successes", func() bool { return f.metric(t, "conveyor_invocations_total") == 5 })
+	waitfor.True(t, "successes", func() bool { return f.metric(t, "conveyor_invocations_total") == 5 })
 	for i := range 5 {
 		if n := ep.count(fmt.Sprint("e", i)); n != 3 {
 			t.Errorf("e%d requested %d times, want 3", i, n)
@@ -455,8 +435,8 @@ func testDeadLetter(t *testing.T, mode string, c deadLetterCase) {
 	j.IngestionTime = time.Now().Add(-c.age)
 	ctx := ctxT(t)
 	f.submit(t, mode, j)
-	eventually(t, "failure", func() bool { return f.metric(t, "conveyor_failed_invocations_total") == 1 })
-	eventually(t, "ack", func() bool {
+	waitfor.True(t, "failure", func() bool { return f.metric(t, "conveyor_failed_invocations_total") == 1 })
+	waitfor.True(t, "ack", func() bool {
 		n, err := f.q.Pending(ctx, key)
 		return err == nil && n == 0
 	})
@@ -514,7 +494,7 @@ func TestUnknownDestinationDeadLetters(t *testing.T) {
 	if err := f.q.Enqueue(ctxT(t), job(key, destARN("gone"), "e")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "dead letter", func() bool { return len(deadLetters(t, st, dlqARN)) == 1 })
+	waitfor.True(t, "dead letter", func() bool { return len(deadLetters(t, st, dlqARN)) == 1 })
 	if got := deadLetters(t, st, dlqARN)[0].headers["ERROR_CODE"]; got != "RESOURCE_NOT_FOUND" {
 		t.Errorf("ERROR_CODE = %q", got)
 	}
@@ -581,7 +561,7 @@ func TestDownTargetDoesNotDelayOthers(t *testing.T) {
 	if err := f.q.Enqueue(ctx, jobs...); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "all jobs of the healthy target", func() bool { return ok.distinct() == n })
+	waitfor.True(t, "all jobs of the healthy target", func() bool { return ok.distinct() == n })
 	hangMu.Lock()
 	h := maxHanging
 	hangMu.Unlock()
@@ -648,7 +628,7 @@ func TestRestartDeliversEverything(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			eventually(t, "some deliveries", func() bool { return ep.distinct() >= 40 })
+			waitfor.True(t, "some deliveries", func() bool { return ep.distinct() >= 40 })
 			t.Logf("%s closing", time.Now().Format("15:04:05.000"))
 			closeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
@@ -675,13 +655,18 @@ func TestRestartDeliversEverything(t *testing.T) {
 			if err := f2.r.AddTarget(key); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "every job after restart", func() bool { return ep.distinct() == n }, func() {
-				p, _ := f2.q.Pending(ctx, key)
-				info, err := f2.st.JetStream().Consumer(ctx, store.DeliveryStream, key.Consumer())
-				if err == nil {
-					ci, _ := info.Info(ctx)
-					t.Logf("pending %d; consumer %+v", p, ci)
+			waitfor.Err(t, waitfor.Timeout, "every job after restart", func() error {
+				if got := ep.distinct(); got != n {
+					p, _ := f2.q.Pending(ctx, key)
+					err := fmt.Errorf("%d of %d delivered, %d pending", got, n, p)
+					if c, cerr := f2.st.JetStream().Consumer(ctx, store.DeliveryStream, key.Consumer()); cerr == nil {
+						if ci, cerr := c.Info(ctx); cerr == nil {
+							err = fmt.Errorf("%w; consumer: %d ack pending, %d redelivered, %d pending", err, ci.NumAckPending, ci.NumRedelivered, ci.NumPending)
+						}
+					}
+					return err
 				}
+				return nil
 			})
 			var missing []string
 			for _, id := range ids {
@@ -693,7 +678,7 @@ func TestRestartDeliversEverything(t *testing.T) {
 			if len(missing) > 0 {
 				t.Errorf("never delivered: %v", missing)
 			}
-			eventually(t, "queue empty", func() bool {
+			waitfor.True(t, "queue empty", func() bool {
 				p, err := f2.q.Pending(ctx, key)
 				return err == nil && p == 0
 			})
