@@ -13,6 +13,7 @@ import (
 	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // asyncService is a Lambda service on st whose one function, "script", runs the shell
@@ -37,16 +38,6 @@ func lines(path string) []string {
 	return strings.Fields(string(b))
 }
 
-// waitFor polls cond every 10 ms for up to 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 20 s for %s", what)
-		}
-	}
-}
-
 // An asynchronous invocation whose function fails is run twice more, as Lambda retries it,
 // and then dropped; one that succeeds is run once.
 func TestAsyncRetries(t *testing.T) {
@@ -62,11 +53,11 @@ func TestAsyncRetries(t *testing.T) {
 			t.Fatalf("invoke %s: %+v %v", p, res, err)
 		}
 	}
-	waitFor(t, "three runs of the failing invocation", func() bool {
+	waitfor.True(t, "three runs of the failing invocation", func() bool {
 		return strings.Count(strings.Join(lines(out), " "), `"fails"`) == 3
 	})
 	// Nothing is left to run: the stream of invocations is empty.
-	waitFor(t, "an empty invocation stream", func() bool {
+	waitfor.True(t, "an empty invocation stream", func() bool {
 		s, err := st.JetStream().Stream(ctx, conveyorlambda.AsyncStream)
 		if err != nil {
 			t.Fatal(err)
@@ -92,7 +83,7 @@ func TestAsyncSurvivesRestart(t *testing.T) {
 		Payload: []byte(`{"order":1}`)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first run to start", func() bool { _, err := os.Stat(started); return err == nil })
+	waitfor.True(t, "the first run to start", func() bool { _, err := os.Stat(started); return err == nil })
 	first.Close() // the run is killed before it ends
 	if len(lines(done)) != 0 {
 		t.Fatal("the killed run ended")
@@ -102,7 +93,7 @@ func TestAsyncSurvivesRestart(t *testing.T) {
 	}
 	second := asyncService(t, st, dir, sh)
 	defer second.Close()
-	waitFor(t, "the invocation to run on the next Conveyor", func() bool { return len(lines(done)) == 1 })
+	waitfor.True(t, "the invocation to run on the next Conveyor", func() bool { return len(lines(done)) == 1 })
 	if got := lines(done); got[0] != `{"order":1}` {
 		t.Errorf("payload %q", got)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/function"
 	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 var (
@@ -255,11 +256,7 @@ func TestProcessesFollowChanges(t *testing.T) {
 	if next := pid(); next == first {
 		t.Errorf("after a configuration change: the old process %d answered", first)
 	}
-	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(first, 0) == nil; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the old process %d still runs", first)
-		}
-	}
+	waitfor.True(t, fmt.Sprintf("the old process %d to end", first), func() bool { return syscall.Kill(first, 0) != nil })
 }
 
 // A --function spec is a function of every account and region: listed, shown and invoked
