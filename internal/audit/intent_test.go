@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/store/storetest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 func apiCall(op, requestID, body string) *awsapi.Call {
@@ -37,13 +39,12 @@ func intents(t *testing.T, js jetstream.JetStream) uint64 {
 // waitIntents waits until the journal holds want intents.
 func waitIntents(t *testing.T, js jetstream.JetStream, want uint64) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for intents(t, js) != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("the journal holds %d intents, want %d", intents(t, js), want)
+	waitfor.Err(t, waitfor.Timeout, fmt.Sprintf("%d intents in the journal", want), func() error {
+		if got := intents(t, js); got != want {
+			return fmt.Errorf("the journal holds %d", got)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // A call journaled and then abandoned (its process died before the record

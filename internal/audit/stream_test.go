@@ -1,8 +1,6 @@
 package audit_test
 
 import (
-	"github.com/conveyor/conveyor/internal/scope"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +18,9 @@ import (
 
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/event"
+	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store/storetest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -55,8 +55,7 @@ func closeAudit(t *testing.T, a *audit.Audit) {
 // count waits until the index holds want records named op.
 func count(t *testing.T, ix *audit.Index, op string, want int) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	waitfor.Err(t, 60*time.Second, fmt.Sprintf("%d %s records in the index", want, op), func() error {
 		got := 0
 		q := audit.Query{Attribute: audit.AttrEventName, Value: op, Limit: 50}
 		for {
@@ -70,14 +69,11 @@ func count(t *testing.T, ix *audit.Index, op string, want int) {
 			}
 			q.After = p.Next
 		}
-		if got == want {
-			return
+		if got != want {
+			return fmt.Errorf("the index holds %d", got)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("index holds %d %s records, want %d", got, op, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func streamMsgs(t *testing.T, js jetstream.JetStream) uint64 {
@@ -229,19 +225,14 @@ func (f *fakeBus) ForwardAPICall(_ context.Context, _ scope.Scope, ev []byte, re
 
 func (f *fakeBus) wait(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	waitfor.Err(t, waitfor.Timeout, fmt.Sprintf("%d events on the bus", n), func() error {
 		f.mu.Lock()
-		got := len(f.events)
-		f.mu.Unlock()
-		if got >= n {
-			return
+		defer f.mu.Unlock()
+		if got := len(f.events); got < n {
+			return fmt.Errorf("the bus got %d", got)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("bus got %d events, want %d", got, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // Management records become "AWS API Call via CloudTrail" events; a bus that
@@ -301,13 +292,8 @@ func TestStreamRetention(t *testing.T) {
 	if err := audit.Append(t.Context(), js, rec); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for streamMsgs(t, js) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("record outlived the retention period")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	// The retention period is a second.
+	waitfor.Within(t, 10*time.Second, "the record to expire", func() bool { return streamMsgs(t, js) == 0 })
 }
 
 func TestCollectors(t *testing.T) {

@@ -3,6 +3,7 @@ package inbound_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/conveyor/conveyor/internal/inbound"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // queueRule creates an SQS queue and a rule on bus that sends every event
@@ -55,9 +57,8 @@ func queueRule(t *testing.T, in *servertest.Instance, bus, name, pattern string)
 func drain(t *testing.T, in *servertest.Instance, url string, want int, quiet time.Duration) []string {
 	t.Helper()
 	var bodies []string
-	deadline := time.Now().Add(20 * time.Second)
 	lastGot := time.Now()
-	for time.Now().Before(deadline) {
+	waitfor.Err(t, 20*time.Second, fmt.Sprintf("%d messages, then none for %v", want, quiet), func() error {
 		out, err := in.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 0,
 		})
@@ -71,13 +72,12 @@ func drain(t *testing.T, in *servertest.Instance, url string, want int, quiet ti
 				t.Fatal(err)
 			}
 		}
-		if len(bodies) >= want && time.Since(lastGot) > quiet {
-			return bodies
+		if len(bodies) < want || time.Since(lastGot) <= quiet {
+			return fmt.Errorf("the queue got %d", len(bodies))
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("queue got %d messages, want %d", len(bodies), want)
-	return nil
+		return nil
+	})
+	return bodies
 }
 
 type answer struct {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // rawServer answers each request read on a connection with the next answer
@@ -412,12 +413,12 @@ func TestPlainHTTPReapsIdle(t *testing.T) {
 	if reused {
 		t.Error("a reaped connection was reused")
 	}
-	for deadline := time.Now().Add(2 * time.Second); srv.conns.Load() != 2; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections, want a new one after the reaped one", srv.conns.Load())
+	waitfor.Err(t, 2*time.Second, "a new connection after the reaped one", func() error {
+		if n := srv.conns.Load(); n != 2 {
+			return fmt.Errorf("%d connections, want 2", n)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func mustURL(t *testing.T, s string) *url.URL {
