@@ -22,6 +22,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // Wire shapes of the operations the test server implements (as the handler writers will).
@@ -164,20 +165,18 @@ func (l *callLog) observe(_ context.Context, c *awsapi.Call) {
 // client can see its answer before the observer has run).
 func (l *callLog) next(t *testing.T) *awsapi.Call {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	var c *awsapi.Call
+	waitfor.Within(t, 5*time.Second, "a call observed", func() bool {
 		l.mu.Lock()
-		if len(l.calls) > l.seen {
-			c := l.calls[l.seen]
-			l.seen++
-			l.mu.Unlock()
-			return c
+		defer l.mu.Unlock()
+		if len(l.calls) == l.seen {
+			return false
 		}
-		l.mu.Unlock()
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("no call observed")
-	return nil
+		c = l.calls[l.seen]
+		l.seen++
+		return true
+	})
+	return c
 }
 
 func awsConfig(url string) aws.Config {

@@ -19,6 +19,7 @@ import (
 	"github.com/conveyor/conveyor/internal/identity"
 	"github.com/conveyor/conveyor/internal/ingest"
 	"github.com/conveyor/conveyor/internal/syncbuf"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 type echoInput struct {
@@ -375,13 +376,12 @@ func TestObservers(t *testing.T) {
 	if c.Input != nil || c.Output != nil || c.Err == nil || c.Err.Code != "SerializationException" || c.Status != 400 {
 		t.Errorf("failed call = %+v", c)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(logs.String(), "observer panicked") && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if !strings.Contains(logs.String(), "observer panicked") {
-		t.Errorf("observer panic not logged: %s", logs.String())
-	}
+	waitfor.Err(t, 5*time.Second, "the observer's panic logged", func() error {
+		if !strings.Contains(logs.String(), "observer panicked") {
+			return fmt.Errorf("log: %s", logs.String())
+		}
+		return nil
+	})
 }
 
 // TestObserveBeforeAnswer: a before-answer observer sees the call's outcome

@@ -2,12 +2,12 @@ package cloudtrail_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -16,6 +16,7 @@ import (
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // TestEveryOperationRecorded calls every operation of AWS's EventBridge, SQS
@@ -100,18 +101,22 @@ func TestEveryOperationRecorded(t *testing.T) {
 		}
 		return found
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	found := lookup()
-	for len(found) < len(want) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		found = lookup()
+	var found map[string]cttypes.Event
+	keys := func() []string {
+		got := make([]string, 0, len(found))
+		for k := range found {
+			got = append(got, k)
+		}
+		slices.Sort(got)
+		return got
 	}
-	got := make([]string, 0, len(found))
-	for k := range found {
-		got = append(got, k)
-	}
-	slices.Sort(got)
-	if !slices.Equal(got, want) {
+	waitfor.Err(t, waitfor.Timeout, "a record of every operation", func() error {
+		if found = lookup(); len(found) < len(want) {
+			return fmt.Errorf("recorded %d operations, want %d; missing: %v", len(found), len(want), minus(want, keys()))
+		}
+		return nil
+	})
+	if got := keys(); !slices.Equal(got, want) {
 		t.Fatalf("recorded %d operations, want %d\nmissing: %v\nextra: %v", len(got), len(want), minus(want, got), minus(got, want))
 	}
 	for _, a := range served {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,6 +28,7 @@ import (
 	ct "github.com/conveyor/conveyor/internal/cloudtrail"
 	"github.com/conveyor/conveyor/internal/identity"
 	"github.com/conveyor/conveyor/internal/store/storetest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // A few EventBridge operations, enough to make calls worth recording.
@@ -149,20 +151,21 @@ func (e *env) config(key string) aws.Config {
 // waitFor looks up until the history holds want events matching in.
 func waitFor(t *testing.T, c *cloudtrail.Client, in *cloudtrail.LookupEventsInput, want int) []cttypes.Event {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var events []cttypes.Event
+	waitfor.Err(t, waitfor.Timeout, fmt.Sprintf("%d events in the history", want), func() error {
 		out, err := c.LookupEvents(t.Context(), in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.Events) >= want || time.Now().After(deadline) {
-			if len(out.Events) != want {
-				t.Fatalf("history holds %d events, want %d", len(out.Events), want)
-			}
-			return out.Events
+		if events = out.Events; len(events) < want {
+			return fmt.Errorf("the history holds %d", len(events))
 		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	if len(events) != want {
+		t.Fatalf("history holds %d events, want %d", len(events), want)
 	}
+	return events
 }
 
 func attr(k cttypes.LookupAttributeKey, v string) *cloudtrail.LookupEventsInput {
