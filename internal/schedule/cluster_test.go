@@ -1,10 +1,9 @@
 package schedule_test
 
 import (
-	"github.com/conveyor/conveyor/internal/clock/clocktest"
-
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,9 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/conveyor/conveyor/internal/clock/clocktest"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 	"github.com/conveyor/conveyor/internal/store/storetest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // TestTwoProcessesFireOnce: two Conveyors on one external NATS server, on
@@ -64,18 +65,14 @@ func TestTwoProcessesFireOnce(t *testing.T) {
 	const minutes = 3
 	for i := range minutes {
 		var due time.Time
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if next, ok := clock.NextTimer(); ok {
-				due = next
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("firing %d not armed", i)
-			}
-			time.Sleep(time.Millisecond)
-		}
-		time.Sleep(50 * time.Millisecond) // let the other process arm too
+		waitfor.True(t, fmt.Sprintf("firing %d armed", i), func() bool {
+			var ok bool
+			due, ok = clock.NextTimer()
+			return ok
+		})
+		// Let the other process arm too: the clock shows the earliest timer
+		// only, so nothing tells that the second one is there.
+		time.Sleep(50 * time.Millisecond)
 		clock.Set(due)
 		select {
 		case <-got:

@@ -1,8 +1,6 @@
 package schedule_test
 
 import (
-	"github.com/conveyor/conveyor/internal/clock/clocktest"
-
 	"context"
 	"encoding/json"
 	"io"
@@ -18,8 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/conveyor/conveyor/internal/clock/clocktest"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // A scheduled rule of another account and region fires there: its event carries that
@@ -53,15 +53,11 @@ func TestScheduledRuleInItsScope(t *testing.T) {
 		t.Fatal(err)
 	}
 	var due time.Time
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		if next, ok := clock.NextTimer(); ok {
-			due = next
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no firing armed")
-		}
-	}
+	waitfor.True(t, "a firing armed", func() bool {
+		var ok bool
+		due, ok = clock.NextTimer()
+		return ok
+	})
 	clock.Set(due)
 	select {
 	case b := <-got:

@@ -1,8 +1,6 @@
 package schedule_test
 
 import (
-	"github.com/conveyor/conveyor/internal/clock/clocktest"
-
 	"bufio"
 	"context"
 	"encoding/json"
@@ -22,8 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/conveyor/conveyor/internal/clock/clocktest"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 func wantAPIError(t *testing.T, err error, code, msg string) {
@@ -166,17 +166,11 @@ func TestScheduledRuleDelivers(t *testing.T) {
 	// The rule was created a moment ago (real time); the rate counts from
 	// that minute, so it first fires at the next whole minute after it.
 	var due time.Time
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if next, ok := clock.NextTimer(); ok {
-			due = next
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no firing armed")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitfor.True(t, "a firing armed", func() bool {
+		var ok bool
+		due, ok = clock.NextTimer()
+		return ok
+	})
 	if lo, hi := created.Truncate(time.Minute).Add(time.Minute), time.Now().UTC().Truncate(time.Minute).Add(time.Minute); due.Before(lo) || due.After(hi) {
 		t.Fatalf("first firing armed for %s, want the minute after the rule's creation (%s)", due, created)
 	}
