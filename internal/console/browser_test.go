@@ -30,6 +30,7 @@ import (
 	"github.com/conveyor/conveyor/internal/console"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // browser returns a chromedp context driving a headless Chromium, or skips the test when
@@ -342,19 +343,20 @@ func TestConsoleRefusesForeignCalls(t *testing.T) {
 // records within moments) and returns it.
 func lookup(t *testing.T, in *servertest.Instance, name string) cttypes.Event {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	var ev cttypes.Event
+	waitfor.Err(t, waitfor.Timeout, "the one record of "+name, func() error {
 		out, err := in.CloudTrail.LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
 			{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(name)}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.Events) == 1 {
-			return out.Events[0]
+		if len(out.Events) != 1 {
+			return fmt.Errorf("%d records", len(out.Events))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d records of %s after 10 s, want 1", len(out.Events), name)
-		}
-	}
+		ev = out.Events[0]
+		return nil
+	})
+	return ev
 }
 
 // A rule made with the builder (a numeric condition, a queue target with an InputPath) is the
@@ -515,11 +517,7 @@ func TestQueuesInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("redrive: %v", err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); delivered.Load() == 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the redriven event never reached its target")
-		}
-	}
+	waitfor.True(t, "the redriven event at its target", func() bool { return delivered.Load() > 0 })
 }
 
 // An archive is made from the console, and a replay of it started and watched until it

@@ -1,11 +1,10 @@
 package function_test
 
 import (
-	"github.com/conveyor/conveyor/internal/delivery"
-
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,9 +21,11 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/conveyor/conveyor/internal/delivery"
 	"github.com/conveyor/conveyor/internal/function"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // recorder is a local function's script: it writes its standard input to
@@ -123,17 +124,14 @@ func (f *fn) runs(t *testing.T) []invocation {
 // wait waits until the function has run n times and returns the runs.
 func (f *fn) wait(t *testing.T, n int) []invocation {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		runs := f.runs(t)
-		if len(runs) >= n {
-			return runs
+	var runs []invocation
+	waitfor.Err(t, waitfor.Timeout, fmt.Sprintf("%d runs of function %s", n, f.name), func() error {
+		if runs = f.runs(t); len(runs) < n {
+			return fmt.Errorf("it ran %d times", len(runs))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("function %s ran %d times, want %d", f.name, len(runs), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return runs
 }
 
 func putRule(t *testing.T, c *eventbridge.Client, name, pattern string, tg types.Target) {
@@ -214,7 +212,7 @@ func TestEC2ExampleLocalFunction(t *testing.T) {
 	// is the second and last run.
 	putEC2(t, c, "terminated")
 	notify.wait(t, 2)
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // a third run, if there were one, would start by now
 	runs = notify.runs(t)
 	if len(runs) != 2 || !bytes.Contains(runs[1].raw, []byte(`"terminated"`)) {
 		t.Errorf("function ran %d times, last with %s; want exactly stopped then terminated", len(runs), runs[len(runs)-1].raw)
@@ -267,20 +265,21 @@ func dlq(t *testing.T, in *servertest.Instance, name string) (url, arn string) {
 // receive waits for one message on the queue.
 func receive(t *testing.T, in *servertest.Instance, url string) sqstypes.Message {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var msg sqstypes.Message
+	waitfor.True(t, "a message on "+url, func() bool {
 		out, err := in.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(url), MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1,
 		})
 		if err != nil {
 			t.Fatalf("ReceiveMessage: %v", err)
 		}
-		if len(out.Messages) > 0 {
-			return out.Messages[0]
+		if len(out.Messages) == 0 {
+			return false
 		}
-	}
-	t.Fatalf("no message on %s", url)
-	return sqstypes.Message{}
+		msg = out.Messages[0]
+		return true
+	})
+	return msg
 }
 
 // TestFailingFunctionRetriedThenDeadLettered: a function that exits with a
@@ -382,7 +381,7 @@ func TestRemoteFunction(t *testing.T) {
 		t.Errorf("dead letter: ERROR_CODE %q RETRY_ATTEMPTS %q TARGET_ARN %q ERROR_MESSAGE %q",
 			attr("ERROR_CODE"), attr("RETRY_ATTEMPTS"), attr("TARGET_ARN"), attr("ERROR_MESSAGE"))
 	}
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // a second invocation, if there were one, would reach Lambda by now
 	if calls, _ := fake.snapshot(); len(calls) != 1 {
 		t.Errorf("Lambda got %d invocations, want 1 (notify is local)", len(calls))
 	}

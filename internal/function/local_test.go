@@ -15,6 +15,7 @@ import (
 	"github.com/conveyor/conveyor/internal/delivery"
 	"github.com/conveyor/conveyor/internal/function"
 	"github.com/conveyor/conveyor/internal/syncbuf"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // records returns the JSON log records.
@@ -207,12 +208,13 @@ func TestLocalConcurrency(t *testing.T) {
 
 	// With every slot taken, an invocation whose time runs out while
 	// waiting fails with THROTTLING, to be retried.
+	started := filepath.Join(dir, "hog-started")
 	one, _ := newInvoker(t, function.Config{Concurrency: 1, Functions: []function.Spec{
-		{Name: "hog", Command: []string{"/bin/sh", "-c", "sleep 1"}},
+		{Name: "hog", Command: []string{"/bin/sh", "-c", `touch "$1"; sleep 1`, "sh", started}},
 	}})
 	done := make(chan error, 1)
 	go func() { done <- one.Invoke(context.Background(), job("hog", `{}`)) }()
-	time.Sleep(200 * time.Millisecond)
+	waitfor.True(t, "the first hog to run", func() bool { _, err := os.Stat(started); return err == nil })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if te := fnError(t, one.Invoke(ctx, job("hog", `{}`))); te.Code != delivery.CodeThrottling || !te.Retry {
