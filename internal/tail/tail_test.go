@@ -10,6 +10,7 @@ import (
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 	"github.com/conveyor/conveyor/internal/tail"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // A tail sees the bus's events with the enabled rules they matched, and the outcomes of the
@@ -50,19 +51,18 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("event item %+v", it)
 	}
 	// The hub has heard of the tail once its interest arrives; outcomes follow.
-	for {
+	waitfor.True(t, "an outcome at the tail", func() bool {
 		hub.Outcome(delivery.Outcome{Bus: "b1", EventID: "2", Rule: "ec2", Result: delivery.OutcomeDelivered})
 		select {
-		case it := <-items:
-			if it.Outcome == nil || it.Outcome.EventID != "2" {
-				t.Fatalf("outcome item %+v (the one published before the tail must not come)", it)
-			}
-			cancel()
-			<-done
-			return
+		case it = <-items:
+			return true
 		case <-time.After(50 * time.Millisecond):
-		case <-ctx.Done():
-			t.Fatal("no outcome reached the tail")
+			return false
 		}
+	})
+	if it.Outcome == nil || it.Outcome.EventID != "2" {
+		t.Fatalf("outcome item %+v (the one published before the tail must not come)", it)
 	}
+	cancel()
+	<-done
 }
