@@ -15,7 +15,9 @@
 // carry replay-name.
 //
 // A replay is a record in the KV bucket (states STARTING, RUNNING,
-// COMPLETED, CANCELLING, CANCELLED, FAILED). Every Conveyor process runs a
+// COMPLETED, CANCELLING, CANCELLED, FAILED). As on AWS, at most
+// Config.ReplayLimit (10) replays are STARTING or RUNNING at once in an
+// account and region. Every Conveyor process runs a
 // replay worker; the first to move a STARTING replay to RUNNING with a
 // compare-and-set write runs it. It reads the archive's stream from the
 // start up to the last event stored when the replay began, keeps the

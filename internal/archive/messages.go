@@ -48,9 +48,27 @@ func errCrossBusReplay() *awsapi.Error {
 	return awsapi.ValidationError("Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.")
 }
 
-// errTimeOrder: style.
+// errReplayArchiveNotFound: AWS (StartReplay from an archive that does not
+// exist is a ValidationException, not a ResourceNotFoundException).
+func errReplayArchiveNotFound(name string) *awsapi.Error {
+	return awsapi.ValidationError("Parameter EventSourceArn is not valid. Reason: Archive " + name + " does not exist.")
+}
+
+// errTimeOrder: AWS (also when the times are equal).
 func errTimeOrder() *awsapi.Error {
-	return awsapi.ValidationError("Parameter EventStartTime is not valid. Reason: EventStartTime must be before EventEndTime.")
+	return awsapi.ValidationError("Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.")
+}
+
+// errNothingToUpdate: AWS (UpdateArchive checks it before it looks the
+// archive up).
+func errNothingToUpdate() *awsapi.Error {
+	return awsapi.ValidationError("At least one of EventPattern, RetentionDays or Description must be provided.")
+}
+
+// errTooManyReplays: AWS (more than Config.ReplayLimit replays STARTING or
+// RUNNING in the account and region).
+func errTooManyReplays() *awsapi.Error {
+	return awsapi.Errorf(awsapi.CodeLimitExceededException, "The requested resource exceeds the maximum number allowed.")
 }
 
 // errEndInFuture: style.

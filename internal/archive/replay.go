@@ -15,6 +15,7 @@ import (
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/event"
 	"github.com/conveyor/conveyor/internal/paging"
+	"github.com/conveyor/conveyor/internal/scope"
 )
 
 // ---- StartReplay ----
@@ -54,9 +55,12 @@ func (s *Service) StartReplay(ctx context.Context, in *StartReplayInput) (*Start
 	if !ok || asc != sc {
 		return nil, errInvalidParameter("EventSourceArn")
 	}
-	a, err := s.archive(ctx, sc, archiveName)
+	a, err := s.findArchive(ctx, sc, archiveName)
 	if err != nil {
 		return nil, err
+	}
+	if a == nil {
+		return nil, errReplayArchiveNotFound(archiveName)
 	}
 	start, end := in.EventStartTime.Time.UTC(), in.EventEndTime.Time.UTC()
 	if !start.Before(end) {
@@ -65,7 +69,12 @@ func (s *Service) StartReplay(ctx context.Context, in *StartReplayInput) (*Start
 	if end.After(s.now()) {
 		return nil, errEndInFuture()
 	}
-	bus, ok := cat.BusNameFromARN(*in.Destination.Arn)
+	// A destination bus that does not exist is not found; one that exists
+	// but is not the archive's is refused.
+	bus, ok, err := s.busOfARN(ctx, sc, *in.Destination.Arn)
+	if ok && err != nil {
+		return nil, err
+	}
 	if !ok || bus != a.Bus {
 		return nil, errCrossBusReplay()
 	}
@@ -79,6 +88,11 @@ func (s *Service) StartReplay(ctx context.Context, in *StartReplayInput) (*Start
 		} else if err != nil {
 			return nil, internal("StartReplay", err)
 		}
+	}
+	if n, err := s.active(ctx, sc); err != nil {
+		return nil, err
+	} else if n >= s.cfg.ReplayLimit {
+		return nil, errTooManyReplays()
 	}
 	r := &Replay{
 		Name:            *in.ReplayName,
@@ -103,6 +117,23 @@ func (s *Service) StartReplay(ctx context.Context, in *StartReplayInput) (*Start
 		return nil, internal("StartReplay", err)
 	}
 	return &StartReplayOutput{ReplayArn: r.ARN, State: r.State, ReplayStartTime: awsapi.NewTimestamp(r.ReplayStartTime)}, nil
+}
+
+// active counts the replays of scope sc that are STARTING or RUNNING (the
+// ones AWS's limit of concurrent replays counts). Two StartReplay calls at
+// the same moment may both see one place left.
+func (s *Service) active(ctx context.Context, sc scope.Scope) (int, error) {
+	all, err := list(ctx, s.recs, "replay", func(r *Replay) string { return r.Name })
+	if err != nil {
+		return 0, internal("StartReplay", err)
+	}
+	n := 0
+	for _, r := range all {
+		if (r.State == ReplayStarting || r.State == ReplayRunning) && inScope(r.ARN, sc) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // ---- DescribeReplay ----

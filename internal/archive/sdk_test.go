@@ -373,7 +373,7 @@ func TestErrors(t *testing.T) {
 			return err
 		}, "ResourceNotFoundException", "Archive nope does not exist."},
 		{"update: unknown", func() error {
-			_, err := c.UpdateArchive(ctx, &eventbridge.UpdateArchiveInput{ArchiveName: aws.String("nope")})
+			_, err := c.UpdateArchive(ctx, &eventbridge.UpdateArchiveInput{ArchiveName: aws.String("nope"), RetentionDays: aws.Int32(1)})
 			return err
 		}, "ResourceNotFoundException", "Archive nope does not exist."},
 		{"update: bad pattern", func() error {
@@ -391,7 +391,7 @@ func TestErrors(t *testing.T) {
 		{"replay: unknown archive", func() error {
 			_, err := c.StartReplay(ctx, replay("r", "arn:aws:events:"+region+":"+account+":archive/nope", busARN, now.Add(-time.Hour), now))
 			return err
-		}, "ResourceNotFoundException", "Archive nope does not exist."},
+		}, "ValidationException", "Parameter EventSourceArn is not valid. Reason: Archive nope does not exist."},
 		{"replay: not an archive", func() error {
 			_, err := c.StartReplay(ctx, replay("r", busARN, busARN, now.Add(-time.Hour), now))
 			return err
@@ -399,7 +399,7 @@ func TestErrors(t *testing.T) {
 		{"replay: times reversed", func() error {
 			_, err := c.StartReplay(ctx, replay("r", archiveARN, busARN, now, now.Add(-time.Hour)))
 			return err
-		}, "ValidationException", "Parameter EventStartTime is not valid. Reason: EventStartTime must be before EventEndTime."},
+		}, "ValidationException", "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime."},
 		{"replay: end in the future", func() error {
 			_, err := c.StartReplay(ctx, replay("r", archiveARN, busARN, now, now.Add(time.Hour)))
 			return err

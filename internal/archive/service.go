@@ -47,10 +47,18 @@ type Config struct {
 	// after it, another process takes the replay over where it stopped
 	// (default 30s).
 	ReplayLease time.Duration
+	// ReplayLimit is the most replays STARTING or RUNNING at once in an
+	// account and region; StartReplay refuses one more with
+	// LimitExceededException (default 10, AWS's quota).
+	ReplayLimit int
 	// Clock stamps records (the system's if nil).
 	Clock  clock.Clock
 	Logger *slog.Logger
 }
+
+// DefaultReplayLimit is Config.ReplayLimit's default: AWS allows 10
+// concurrent replays per account and region.
+const DefaultReplayLimit = 10
 
 // Service serves the archive and replay operations and runs replays.
 type Service struct {
@@ -80,6 +88,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.ReplayLease <= 0 {
 		cfg.ReplayLease = 30 * time.Second
+	}
+	if cfg.ReplayLimit <= 0 {
+		cfg.ReplayLimit = DefaultReplayLimit
 	}
 	recs, err := openRecords(ctx, cfg.Store.JetStream(), cfg.Store.Replicas(), cfg.Logger)
 	if err != nil {
@@ -135,6 +146,26 @@ func archiveOfARN(arn string) (scope.Scope, string, bool) {
 	}
 	name, ok := strings.CutPrefix(a.Resource, "archive/")
 	return a.Scope(), name, ok && name != ""
+}
+
+// busOfARN returns the name of the bus a bus ARN names, and AWS's
+// not-found error unless that bus exists in scope sc: a bus of another
+// account or region is one that does not exist, as on AWS. ok is false
+// when arn is not an event bus ARN.
+func (s *Service) busOfARN(ctx context.Context, sc scope.Scope, arn string) (name string, ok bool, err error) {
+	bsc, ref, ok := catalog.ParseResourceARN(arn)
+	if !ok || ref.Kind != catalog.KindBus {
+		return "", false, nil
+	}
+	if bsc != sc {
+		return ref.Name, true, errBusNotFound(ref.Name)
+	}
+	if _, err := s.cfg.Catalog.In(sc).Bus(ctx, ref.Name); errors.Is(err, catalog.ErrNotFound) {
+		return ref.Name, true, errBusNotFound(ref.Name)
+	} else if err != nil {
+		return ref.Name, true, internal("event bus "+ref.Name, err)
+	}
+	return ref.Name, true, nil
 }
 
 // inScope says whether the record with ARN arn belongs to scope sc.
@@ -247,14 +278,12 @@ func (s *Service) CreateArchive(ctx context.Context, in *CreateArchiveInput) (*C
 	}
 	sc := s.scopeOf(ctx)
 	cat := s.cfg.Catalog.In(sc)
-	bus, ok := cat.BusNameFromARN(*in.EventSourceArn)
+	bus, ok, err := s.busOfARN(ctx, sc, *in.EventSourceArn)
 	if !ok {
 		return nil, errInvalidParameter("EventSourceArn")
 	}
-	if _, err := cat.Bus(ctx, bus); errors.Is(err, catalog.ErrNotFound) {
-		return nil, errBusNotFound(bus)
-	} else if err != nil {
-		return nil, internal("CreateArchive", err)
+	if err != nil {
+		return nil, err
 	}
 	if in.EventPattern != nil && *in.EventPattern != "" {
 		if err := s.checkPattern(*in.EventPattern); err != nil {
@@ -275,7 +304,7 @@ func (s *Service) CreateArchive(ctx context.Context, in *CreateArchiveInput) (*C
 	if in.RetentionDays != nil {
 		a.RetentionDays = *in.RetentionDays
 	}
-	_, err := mutate(ctx, s.recs, archiveKey(s.key(sc, a.Name)), func(cur *Archive) (*Archive, error) {
+	_, err = mutate(ctx, s.recs, archiveKey(s.key(sc, a.Name)), func(cur *Archive) (*Archive, error) {
 		if cur != nil {
 			return nil, errArchiveExists(a.Name)
 		}
@@ -307,13 +336,23 @@ func (s *Service) undoCreate(a *Archive) {
 // archive returns the archive named name of scope sc, or AWS's not-found
 // error.
 func (s *Service) archive(ctx context.Context, sc scope.Scope, name string) (*Archive, error) {
+	a, err := s.findArchive(ctx, sc, name)
+	if err == nil && a == nil {
+		return nil, errArchiveNotFound(name)
+	}
+	return a, err
+}
+
+// findArchive returns the archive named name of scope sc, nil if there is
+// none.
+func (s *Service) findArchive(ctx context.Context, sc scope.Scope, name string) (*Archive, error) {
 	a := new(Archive)
 	rev, err := s.recs.get(ctx, archiveKey(s.key(sc, name)), a)
 	if err != nil {
 		return nil, internal("archive", err)
 	}
 	if rev == 0 {
-		return nil, errArchiveNotFound(name)
+		return nil, nil
 	}
 	return a, nil
 }
@@ -404,6 +443,13 @@ func (s *Service) ListArchives(ctx context.Context, in *ListArchivesInput) (*Lis
 	if err := s.model.Validate("ListArchives", in); err != nil {
 		return nil, err
 	}
+	sc := s.scopeOf(ctx)
+	// A filter by a bus that does not exist is refused, as on AWS.
+	if in.EventSourceArn != nil {
+		if _, ok, err := s.busOfARN(ctx, sc, *in.EventSourceArn); ok && err != nil {
+			return nil, err
+		}
+	}
 	query := paging.Query("ListArchives", deref(in.NamePrefix), deref(in.EventSourceArn), deref(in.State))
 	after, err := paging.After(in.NextToken, query)
 	if err != nil {
@@ -413,7 +459,6 @@ func (s *Service) ListArchives(ctx context.Context, in *ListArchivesInput) (*Lis
 	if err != nil {
 		return nil, internal("ListArchives", err)
 	}
-	sc := s.scopeOf(ctx)
 	var keep []*Archive
 	for _, a := range all {
 		if inScope(a.ARN, sc) && strings.HasPrefix(a.Name, deref(in.NamePrefix)) && (in.EventSourceArn == nil || *in.EventSourceArn == a.EventSourceArn) &&
@@ -455,6 +500,9 @@ type UpdateArchiveOutput struct {
 func (s *Service) UpdateArchive(ctx context.Context, in *UpdateArchiveInput) (*UpdateArchiveOutput, error) {
 	if err := s.model.Validate("UpdateArchive", in); err != nil {
 		return nil, err
+	}
+	if in.Description == nil && in.EventPattern == nil && in.RetentionDays == nil && in.KmsKeyIdentifier == nil {
+		return nil, errNothingToUpdate()
 	}
 	if in.EventPattern != nil && *in.EventPattern != "" {
 		if err := s.checkPattern(*in.EventPattern); err != nil {
