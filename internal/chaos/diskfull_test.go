@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/conveyor/conveyor/internal/syncbuf"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // TestDiskFull runs Conveyor on a small filesystem that fills up: every
@@ -95,18 +97,24 @@ func TestDiskFull(t *testing.T) {
 	if code, d := put(); code != "InternalFailure" || d > time.Second {
 		t.Errorf("PutEvents on a full disk: %q after %v", code, d)
 	}
-	waitFor(t, 5*time.Second, "/healthz 503 on a full disk", func() (bool, error) {
+	waitfor.Err(t, 5*time.Second, "/healthz 503 on a full disk", func() error {
 		status, _, err := p.get(ctx, "/healthz")
-		return status == http.StatusServiceUnavailable, err
+		if err == nil && status != http.StatusServiceUnavailable {
+			err = fmt.Errorf("/healthz %d", status)
+		}
+		return err
 	})
 	// Space comes back: everything resumes on its own.
 	if err := os.Remove(ballast); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "PutEvents and /healthz after space came back", func() (bool, error) {
+	waitfor.Err(t, 15*time.Second, "PutEvents and /healthz after space came back", func() error {
 		code, _ := put()
 		status, _, err := p.get(ctx, "/healthz")
-		return code == "" && status == http.StatusOK, err
+		if err == nil && (code != "" || status != http.StatusOK) {
+			err = fmt.Errorf("PutEvents %q, /healthz %d", code, status)
+		}
+		return err
 	})
 	for range 20 {
 		put()
@@ -114,8 +122,11 @@ func TestDiskFull(t *testing.T) {
 	// A crash now loses nothing acknowledged.
 	p.kill()
 	p = start(t, dir, log)
-	waitFor(t, 60*time.Second, "every acknowledged event delivered", func() (bool, error) {
-		return len(sk.missing(acked)) == 0, nil
+	waitfor.Err(t, 60*time.Second, "every acknowledged event delivered", func() error {
+		if m := sk.missing(acked); len(m) > 0 {
+			return fmt.Errorf("%d of %d missing, e.g. %v", len(m), len(acked), m[:min(3, len(m))])
+		}
+		return nil
 	})
 	t.Logf("%d events acknowledged through the fill, all delivered (%d more than once)", len(acked), sk.duplicates())
 }

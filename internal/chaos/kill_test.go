@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/conveyor/conveyor/internal/syncbuf"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // sink is an HTTP target that counts the events it receives by id. The
@@ -242,16 +243,22 @@ func TestKillUnderLoad(t *testing.T) {
 	const kills = 3
 	for k := range kills {
 		before := ackedCount()
-		waitFor(t, 60*time.Second, "events acknowledged after a (re)start", func() (bool, error) {
-			return ackedCount() >= before+300 && sk.count() > 0, nil
+		waitfor.Err(t, 60*time.Second, "events acknowledged after a (re)start", func() error {
+			if n, got := ackedCount()-before, sk.count(); n < 300 || got == 0 {
+				return fmt.Errorf("%d of 300 acknowledged, %d received", n, got)
+			}
+			return nil
 		})
 		ml.mu.Lock()
 		before = ml.attempts
 		ml.mu.Unlock()
-		waitFor(t, 30*time.Second, "management calls after a (re)start", func() (bool, error) {
+		waitfor.Err(t, 30*time.Second, "management calls after a (re)start", func() error {
 			ml.mu.Lock()
 			defer ml.mu.Unlock()
-			return ml.attempts >= before+5, nil
+			if n := ml.attempts - before; n < 5 {
+				return fmt.Errorf("%d of 5 calls", n)
+			}
+			return nil
 		})
 		p.kill()
 		t.Logf("kill %d: %d events acknowledged, %d received", k+1, ackedCount(), sk.count())
@@ -265,12 +272,11 @@ func TestKillUnderLoad(t *testing.T) {
 	ackMu.Lock()
 	all := append([]string(nil), acked...)
 	ackMu.Unlock()
-	waitFor(t, 90*time.Second, "every acknowledged event delivered", func() (bool, error) {
-		m := sk.missing(all)
-		if len(m) == 0 {
-			return true, nil
+	waitfor.Err(t, 90*time.Second, "every acknowledged event delivered", func() error {
+		if m := sk.missing(all); len(m) > 0 {
+			return fmt.Errorf("%d of %d missing, e.g. %v", len(m), len(all), m[:min(3, len(m))])
 		}
-		return false, fmt.Errorf("%d of %d missing, e.g. %v", len(m), len(all), m[:min(3, len(m))])
+		return nil
 	})
 	t.Logf("all %d acknowledged events delivered (%d more than once)", len(all), sk.duplicates())
 
@@ -296,13 +302,13 @@ func TestKillUnderLoad(t *testing.T) {
 	ml.mu.Lock()
 	defer ml.mu.Unlock()
 	var puts, dels map[string]bool
-	waitFor(t, 30*time.Second, "every call that took effect recorded", func() (bool, error) {
+	waitfor.Err(t, 30*time.Second, "every call that took effect recorded", func() error {
 		var err error
 		if puts, err = recordedNames(ctx, ctc, "PutRule"); err != nil {
-			return false, err
+			return err
 		}
 		if dels, err = recordedNames(ctx, ctc, "DeleteRule"); err != nil {
-			return false, err
+			return err
 		}
 		var unrecorded []string
 		for name, answered := range ml.created {
@@ -319,18 +325,18 @@ func TestKillUnderLoad(t *testing.T) {
 			}
 		}
 		if len(unrecorded) > 0 {
-			return false, fmt.Errorf("%d calls took effect without a record: %v", len(unrecorded), unrecorded[:min(5, len(unrecorded))])
+			return fmt.Errorf("%d calls took effect without a record: %v", len(unrecorded), unrecorded[:min(5, len(unrecorded))])
 		}
-		return true, nil
+		return nil
 	})
 	t.Logf("%d rule names tried, %d exist, %d PutRule and %d DeleteRule records", len(ml.created), len(exists), len(puts), len(dels))
 
 	// No secret in the history, the log or /metrics.
 	var history string
-	waitFor(t, 30*time.Second, "the event history read", func() (bool, error) {
+	waitfor.Err(t, 30*time.Second, "the event history read", func() error {
 		var err error
 		history, err = allRecords(ctx, ctc)
-		return err == nil, err
+		return err
 	})
 	_, metrics, err := p.get(ctx, "/metrics")
 	if err != nil {
@@ -447,7 +453,7 @@ func manage(ctx context.Context, cur *current, ml *mgmtLog, stop <-chan struct{}
 		}
 		cancel()
 		if err != nil {
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond) // the process is down: try again
 		}
 	}
 }

@@ -201,26 +201,6 @@ func (p *proc) get(ctx context.Context, path string) (int, string, error) {
 	return resp.StatusCode, string(b), err
 }
 
-// waitFor polls cond every 20ms until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	var lastErr error
-	for {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		if err != nil {
-			lastErr = err
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v (last error: %v)", what, d, lastErr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
