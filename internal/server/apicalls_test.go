@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 	"github.com/conveyor/conveyor/internal/syncbuf"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // Every API call is counted and timed by operation and status in /metrics,
@@ -48,16 +50,14 @@ func TestAPICallMetricsAndLog(t *testing.T) {
 		}
 		return got
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	waitfor.Err(t, 5*time.Second, "both calls counted and logged", func() error {
 		got := counts()
-		if got["operation=PutRule service=events status=200"] == 1 && got["operation=DescribeRule service=events status=400"] == 1 &&
-			strings.Contains(log.String(), "error_code=ResourceNotFoundException") {
-			break
+		if got["operation=PutRule service=events status=200"] != 1 || got["operation=DescribeRule service=events status=400"] != 1 ||
+			!strings.Contains(log.String(), "error_code=ResourceNotFoundException") {
+			return fmt.Errorf("conveyor_api_calls_total: %v; log:\n%s", got, log.String())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("conveyor_api_calls_total: %v; log:\n%s", got, log.String())
-		}
-	}
+		return nil
+	})
 	if !strings.Contains(log.String(), `msg="api call" service=events operation=PutRule status=200`) ||
 		!strings.Contains(log.String(), "access_key="+servertest.AccessKeyID) {
 		t.Errorf("access log:\n%s", log.String())

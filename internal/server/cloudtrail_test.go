@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cloudtrail "github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // TestAPICallsReachRules is DESIGN.md's second example, with an EventBridge
@@ -88,8 +88,7 @@ func TestAPICallsReachRules(t *testing.T) {
 
 	// The event history has the call.
 	var found *cttypes.Event
-	deadline := time.Now().Add(10 * time.Second)
-	for found == nil && time.Now().Before(deadline) {
+	waitfor.True(t, "LookupEvents to show the CreateEventBus call", func() bool {
 		out, err := in.CloudTrail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{
 			LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("CreateEventBus")}},
 		})
@@ -101,11 +100,8 @@ func TestAPICallsReachRules(t *testing.T) {
 				found = &out.Events[i]
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if found == nil {
-		t.Fatal("LookupEvents does not show the CreateEventBus call")
-	}
+		return found != nil
+	})
 	if aws.ToString(found.EventSource) != "events.amazonaws.com" || aws.ToString(found.AccessKeyId) != servertest.AccessKeyID {
 		t.Errorf("history entry %+v", found)
 	}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 	"github.com/conveyor/conveyor/internal/store/storetest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // TestTwoProcessesOneNATS: two Conveyors on one external NATS server share
@@ -28,17 +30,13 @@ func TestTwoProcessesOneNATS(t *testing.T) {
 	dest := servertest.APIDestination(t, a.Events, "shared", s.srv.URL)
 	putRule(t, a.Events, "", "shared", `{"source":["app"]}`, types.Target{Id: aws.String("h"), Arn: aws.String(dest)})
 	// b learns of the rule through the catalog's watch.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.Err(t, waitfor.Timeout, "the second process to list the rule", func() error {
 		out, err := b.Events.ListRules(context.Background(), nil)
-		if err == nil && len(out.Rules) == 1 {
-			break
+		if err == nil && len(out.Rules) != 1 {
+			err = fmt.Errorf("rules %+v", out.Rules)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("second process does not list the rule: %v %+v", err, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err
+	})
 	var ids []string
 	for i := 0; i < 10; i++ {
 		c := a.Events

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // fill sends 200 KB messages to a new queue until the store refuses one,
@@ -83,14 +85,12 @@ func checkFull(t *testing.T, in *servertest.Instance) {
 		t.Errorf("PutRule on a full store: %v after %v", err, time.Since(began))
 	}
 	// /healthz probes the store at most once a second.
-	deadline := time.Now().Add(3 * time.Second)
-	for healthz(in) != http.StatusServiceUnavailable {
-		if time.Now().After(deadline) {
-			t.Errorf("/healthz on a full store: %d", healthz(in))
-			break
+	waitfor.Err(t, 3*time.Second, "/healthz 503 on a full store", func() error {
+		if status := healthz(in); status != http.StatusServiceUnavailable {
+			return fmt.Errorf("/healthz %d", status)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // A store at its --max-store limit answers at once, per entry and per call,
@@ -145,25 +145,18 @@ func TestDiskFullRecovers(t *testing.T) {
 	if err := os.Remove(ballast); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		code, _ := putOne(t, in.Events)
-		if code == "" && healthz(in) == 200 {
-			break
+	waitfor.Err(t, 15*time.Second, "PutEvents and /healthz after space came back", func() error {
+		if code, _ := putOne(t, in.Events); code != "" {
+			return fmt.Errorf("PutEvents %q", code)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("15s after space came back: PutEvents %q, /healthz %d", code, healthz(in))
+		if status := healthz(in); status != 200 {
+			return fmt.Errorf("/healthz %d", status)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 	before := got.Load()
 	if code, _ := putOne(t, in.Events); code != "" {
 		t.Fatalf("PutEvents after recovery: %s", code)
 	}
-	for deadline := time.Now().Add(10 * time.Second); got.Load() <= before; {
-		if time.Now().After(deadline) {
-			t.Fatal("an event put after recovery was not delivered")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, "the event put after recovery delivered", func() bool { return got.Load() > before })
 }

@@ -4,9 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -15,6 +15,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // The Lambda API is served beside the others, and its calls are recorded under CloudTrail's
@@ -40,22 +41,21 @@ func TestLambdaAPIRecorded(t *testing.T) {
 	if aws.ToString(fn.FunctionArn) != "arn:aws:lambda:"+in.Config.Region+":"+in.Config.Account+":function:process" {
 		t.Errorf("function ARN %s", aws.ToString(fn.FunctionArn))
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	var rec string
+	waitfor.Err(t, waitfor.Timeout, "the CreateFunction call in the history", func() error {
 		out, err := in.CloudTrail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
 			{AttributeKey: cttypes.LookupAttributeKeyEventSource, AttributeValue: aws.String("lambda.amazonaws.com")}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.Events) == 1 && aws.ToString(out.Events[0].EventName) == "CreateFunction20150331" &&
-			strings.Contains(aws.ToString(out.Events[0].CloudTrailEvent), `"functionName":"process"`) {
-			rec := aws.ToString(out.Events[0].CloudTrailEvent)
-			if strings.Contains(rec, "hunter2") || strings.Contains(rec, "UEsD") || !strings.Contains(rec, `"zipFile":"HIDDEN_DUE_TO_SECURITY_REASONS"`) {
-				t.Errorf("the record holds the code or an environment variable: %s", rec)
-			}
-			break
+		if len(out.Events) != 1 || aws.ToString(out.Events[0].EventName) != "CreateFunction20150331" ||
+			!strings.Contains(aws.ToString(out.Events[0].CloudTrailEvent), `"functionName":"process"`) {
+			return fmt.Errorf("the history shows %+v", out.Events)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the history shows %+v", out.Events)
-		}
+		rec = aws.ToString(out.Events[0].CloudTrailEvent)
+		return nil
+	})
+	if strings.Contains(rec, "hunter2") || strings.Contains(rec, "UEsD") || !strings.Contains(rec, `"zipFile":"HIDDEN_DUE_TO_SECURITY_REASONS"`) {
+		t.Errorf("the record holds the code or an environment variable: %s", rec)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // commandZip is a conveyor.command function's code: a script.
@@ -79,16 +80,8 @@ func TestEventSourceMapping(t *testing.T) {
 		b, _ := os.ReadFile(out)
 		return strings.Contains(string(b), want)
 	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("waiting for %s", what)
-			}
-		}
-	}
 	send("first order")
-	waitUntil("the first order", func() bool { return processed(`"body":"first order"`) })
+	waitfor.True(t, "the first order", func() bool { return processed(`"body":"first order"`) })
 	b, _ := os.ReadFile(out)
 	for _, want := range []string{`"eventSource":"aws:sqs"`, `"eventSourceARN":"` + queueARN + `"`, `"awsRegion":"us-east-1"`,
 		`"messageAttributes":{"kind":{"stringValue":"order"`, `"receiptHandle":"`, `"md5OfBody":"`} {
@@ -104,7 +97,7 @@ func TestEventSourceMapping(t *testing.T) {
 		}
 		return a.Attributes["ApproximateNumberOfMessages"] + "/" + a.Attributes["ApproximateNumberOfMessagesNotVisible"]
 	}
-	waitUntil("the processed message to leave the queue", func() bool { return visible() == "0/0" })
+	waitfor.True(t, "the processed message to leave the queue", func() bool { return visible() == "0/0" })
 
 	upd, err := in.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, Enabled: aws.Bool(false)})
 	if err != nil || aws.ToString(upd.State) != "Disabling" {
@@ -123,7 +116,7 @@ func TestEventSourceMapping(t *testing.T) {
 	if _, err := in.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, Enabled: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil("the message sent while disabled", func() bool { return processed(`"body":"while disabled"`) })
+	waitfor.True(t, "the message sent while disabled", func() bool { return processed(`"body":"while disabled"`) })
 
 	list, err := in.Lambda.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: aws.String("process")})
 	if err != nil || len(list.EventSourceMappings) != 1 {
@@ -172,26 +165,18 @@ func TestSeedCase(t *testing.T) {
 		b, _ := os.ReadFile(file)
 		return strings.Contains(string(b), want)
 	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("waiting for %s", what)
-			}
-		}
-	}
 	send := func(body string) {
 		if _, err := in.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(body)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	send("order 1")
-	waitUntil("order 1 processed", func() bool { return has(processed, `"body":"order 1"`) })
+	waitfor.True(t, "order 1 processed", func() bool { return has(processed, `"body":"order 1"`) })
 
 	if _, err := in.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, Enabled: aws.Bool(false)}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil("the alert", func() bool { return has(alerts, `"eventName":"UpdateEventSourceMapping20150331"`) })
+	waitfor.True(t, "the alert", func() bool { return has(alerts, `"eventName":"UpdateEventSourceMapping20150331"`) })
 	b, _ := os.ReadFile(alerts)
 	if !strings.Contains(string(b), `"source":"aws.lambda"`) || !strings.Contains(string(b), `"enabled":false`) {
 		t.Errorf("alert got %s", b)
@@ -205,7 +190,7 @@ func TestSeedCase(t *testing.T) {
 	if _, err := in.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, Enabled: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil("order 2 processed", func() bool { return has(processed, `"body":"order 2"`) })
+	waitfor.True(t, "order 2 processed", func() bool { return has(processed, `"body":"order 2"`) })
 	if n := strings.Count(func() string { b, _ := os.ReadFile(alerts); return string(b) }(), "UpdateEventSourceMapping20150331"); n != 1 {
 		t.Errorf("alert ran %d times, want once (enabling is not an alert)", n)
 	}

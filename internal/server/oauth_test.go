@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -18,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // An OAUTH_CLIENT_CREDENTIALS connection is AUTHORIZING when created or
@@ -68,16 +68,14 @@ func TestOAuthConnection(t *testing.T) {
 	state := func(want types.ConnectionState) *eventbridge.DescribeConnectionOutput {
 		t.Helper()
 		var out *eventbridge.DescribeConnectionOutput
-		for deadline := time.Now().Add(10 * time.Second); ; {
+		waitfor.Err(t, waitfor.Timeout, "connection state "+string(want), func() error {
 			out, err = in.Events.DescribeConnection(ctx, &eventbridge.DescribeConnectionInput{Name: aws.String("oauth")})
-			if err == nil && out.ConnectionState == want {
-				return out
+			if err == nil && out.ConnectionState != want {
+				err = fmt.Errorf("connection state %s", out.ConnectionState)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("connection state %v (%v), want %s", out.ConnectionState, err, want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return err
+		})
+		return out
 	}
 	state(types.ConnectionStateAuthorized)
 	dest, err := in.Events.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{Name: aws.String("api"),
@@ -107,12 +105,7 @@ func TestOAuthConnection(t *testing.T) {
 		}
 	}
 	put(10)
-	for deadline := time.Now().Add(10 * time.Second); delivered.Load() < 10; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 10 events delivered", delivered.Load())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, "10 events delivered", func() bool { return delivered.Load() >= 10 })
 	// One token to authorize, one for the deliveries.
 	if n := tokenCalls.Load(); n > 2 {
 		t.Errorf("%d token calls for 10 events", n)
@@ -134,12 +127,9 @@ func TestOAuthConnection(t *testing.T) {
 	failedBefore := failedInvocations(t, in, "all")
 	put(5)
 	// They fail for good (no retry storm), without reaching the endpoint.
-	for deadline := time.Now().Add(10 * time.Second); failedInvocations(t, in, "all") < failedBefore+5; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%v of 5 events on a deauthorized connection failed", failedInvocations(t, in, "all")-failedBefore)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, "5 events on a deauthorized connection to fail", func() bool {
+		return failedInvocations(t, in, "all") >= failedBefore+5
+	})
 	if delivered.Load() != before || tokenCalls.Load() > calls+1 {
 		t.Errorf("on a deauthorized connection: %d delivered, %d token calls", delivered.Load()-before, tokenCalls.Load()-calls)
 	}
@@ -159,12 +149,7 @@ func TestOAuthConnection(t *testing.T) {
 	state(types.ConnectionStateAuthorized)
 	before = delivered.Load()
 	put(3)
-	for deadline := time.Now().Add(10 * time.Second); delivered.Load() < before+3; {
-		if time.Now().After(deadline) {
-			t.Fatalf("after reauthorizing: %d of 3 delivered", delivered.Load()-before)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, "3 events delivered after reauthorizing", func() bool { return delivered.Load() >= before+3 })
 
 	// An endpoint that is neither https nor loopback http is refused.
 	if _, err := in.Events.CreateConnection(ctx, &eventbridge.CreateConnectionInput{Name: aws.String("plain"),

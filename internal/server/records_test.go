@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // rawCall posts body to the instance as the EventBridge operation op, signed by the test key
@@ -46,26 +47,24 @@ func rawCall(t *testing.T, in *servertest.Instance, op, body string) (int, strin
 // at least n.
 func history(t *testing.T, in *servertest.Instance, eventName string, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var events []cttypes.Event
+	waitfor.Err(t, waitfor.Timeout, fmt.Sprintf("%d %s records", n, eventName), func() error {
 		out, err := in.CloudTrail.LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{
 			LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(eventName)}},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.Events) >= n {
-			var recs []string
-			for _, e := range out.Events {
-				recs = append(recs, aws.ToString(e.CloudTrailEvent))
-			}
-			return recs
+		if events = out.Events; len(events) < n {
+			return fmt.Errorf("the event history has %d", len(events))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the event history has %d %s records, want %d", len(out.Events), eventName, n)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	var recs []string
+	for _, e := range events {
+		recs = append(recs, aws.ToString(e.CloudTrailEvent))
 	}
+	return recs
 }
 
 // TestOversizedCallsRefusedAndRecorded (issue 11, item 3): a management call padded past its

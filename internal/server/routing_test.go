@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 func putRule(t *testing.T, c *eventbridge.Client, bus, name, pattern string, targets ...types.Target) {
@@ -111,19 +114,15 @@ func TestLogTarget(t *testing.T) {
 	})
 	id := putEvent(t, in.Events, "", "app", `{"n":1}`)
 	path := filepath.Join(in.Config.DataDir, "logs", "conveyor", "test.log")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b, _ := os.ReadFile(path)
-		if bytes.Contains(b, []byte(id)) {
-			if !bytes.HasSuffix(b, []byte("\n")) || bytes.Count(b, []byte("\n")) != 1 {
-				t.Errorf("log file %q: want one JSON line", b)
-			}
-			return
+	var b []byte
+	waitfor.Err(t, waitfor.Timeout, "the event in the log file", func() error {
+		if b, _ = os.ReadFile(path); !bytes.Contains(b, []byte(id)) {
+			return fmt.Errorf("%s does not hold event %s: %q", path, id, b)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log file %s does not hold event %s: %q", path, id, b)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	if !bytes.HasSuffix(b, []byte("\n")) || bytes.Count(b, []byte("\n")) != 1 {
+		t.Errorf("log file %q: want one JSON line", b)
 	}
 }
 
@@ -176,19 +175,16 @@ func TestRuleStatesAndTargetRemoval(t *testing.T) {
 func waitRouted(t *testing.T, in *servertest.Instance, put func(), s *sink, marker string) {
 	t.Helper()
 	put()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	waitfor.True(t, "a delivery containing "+strconv.Quote(marker), func() bool {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		for _, b := range s.bodies {
 			if strings.Contains(string(b), marker) {
-				s.mu.Unlock()
-				return
+				return true
 			}
 		}
-		s.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no delivery containing %q", marker)
+		return false
+	})
 }
 
 // TestRetriesThenSuccess: a target that fails twice with 503 gets the event
@@ -235,8 +231,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	resp.Body.Close()
 	var body bytes.Buffer
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.True(t, "/metrics to count the invocation", func() bool {
 		resp, err = http.Get(in.URL + "/metrics")
 		if err != nil {
 			t.Fatal(err)
@@ -244,11 +239,8 @@ func TestHealthAndMetrics(t *testing.T) {
 		body.Reset()
 		_, _ = body.ReadFrom(resp.Body)
 		resp.Body.Close()
-		if strings.Contains(body.String(), `conveyor_invocations_total{event_bus_name="default",rule_name="m"} 1`) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return strings.Contains(body.String(), `conveyor_invocations_total{event_bus_name="default",rule_name="m"} 1`)
+	})
 	for _, want := range []string{
 		`conveyor_matched_events_total{event_bus_name="default"} 1`,
 		`conveyor_triggered_rules_total{event_bus_name="default",rule_name="m"} 1`,
@@ -293,7 +285,7 @@ func TestDeleteBusWithRules(t *testing.T) {
 		t.Fatalf("new bus has rules %+v (%v)", rules, err)
 	}
 	putEvent(t, in.Events, "temp", "app", `{"n":"after"}`)
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // a delivery by the deleted bus's rule, if there were one, would arrive by now
 	if got := s.wait(t, 1); len(got) != 1 {
 		t.Errorf("the deleted bus's rule delivered again: %d bodies", len(got))
 	}
@@ -338,12 +330,12 @@ func TestHangingTargetDoesNotSlowOthers(t *testing.T) {
 		slowest = max(slowest, time.Since(t0))
 	}
 	sent := time.Now()
-	for got.Load() < calls*10 {
-		if time.Since(sent) > 20*time.Second {
-			t.Fatalf("the healthy target got %d of %d events", got.Load(), calls*10)
+	waitfor.Err(t, 20*time.Second, "every event at the healthy target", func() error {
+		if n := got.Load(); n < calls*10 {
+			return fmt.Errorf("got %d of %d", n, calls*10)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	took := time.Since(start)
 	t.Logf("%d events put in %v, all at the healthy target after %v; slowest PutEvents %v", calls*10, sent.Sub(start), took, slowest)
 	// The hanging target's requests each take 5s (the HTTP timeout): had
@@ -370,10 +362,7 @@ func TestSlowDeliveryRoutedOnce(t *testing.T) {
 	dest := servertest.APIDestination(t, in.Events, "slow", slow.URL)
 	putRule(t, in.Events, "", "slow", `{"source":["app"]}`, types.Target{Id: aws.String("s"), Arn: aws.String(dest)})
 	putEvent(t, in.Events, "", "app", `{}`)
-	deadline := time.Now().Add(10 * time.Second)
-	for calls.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, "the first call", func() bool { return calls.Load() > 0 })
 	time.Sleep(4 * time.Second) // the first call's 2.5s, and room for a second one
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("the slow target was called %d times, want once", n)

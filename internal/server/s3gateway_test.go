@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cloudtrail "github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -18,6 +17,7 @@ import (
 	"github.com/conveyor/conveyor/internal/s3gateway"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // TestS3Example is the seed's S3 example end to end: an S3 client creates
@@ -92,8 +92,7 @@ func TestS3Example(t *testing.T) {
 		{AttributeKey: cttypes.LookupAttributeKeyEventSource, AttributeValue: aws.String("s3.amazonaws.com")},
 	} {
 		var found []cttypes.Event
-		deadline := time.Now().Add(10 * time.Second)
-		for len(found) == 0 && time.Now().Before(deadline) {
+		waitfor.True(t, "the CreateBucket call in the history", func() bool {
 			out, err := in.CloudTrail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{attr}})
 			if err != nil {
 				t.Fatal(err)
@@ -103,10 +102,8 @@ func TestS3Example(t *testing.T) {
 					found = append(found, e)
 				}
 			}
-			if len(found) == 0 {
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
+			return len(found) > 0
+		})
 		if len(found) != 1 || aws.ToString(found[0].EventSource) != "s3.amazonaws.com" ||
 			aws.ToString(found[0].AccessKeyId) != servertest.AccessKeyID || len(found[0].Resources) != 1 ||
 			aws.ToString(found[0].Resources[0].ResourceName) != "demo" {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 const (
@@ -234,13 +235,7 @@ func TestHistoryPerAccount(t *testing.T) {
 		c    *cloudtrail.Client
 		name string
 	}{{trail("AKIAALICE", "alice-secret", "eu-west-1"), "alice-eu"}, {trail("AKIABOB", "bob-secret", "us-east-1"), "bob-us"}} {
-		deadline := time.Now().Add(10 * time.Second)
-		for !slices.Contains(created(w.c), w.name) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the history never shows %s", w.name)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitfor.True(t, "the history to show "+w.name, func() bool { return slices.Contains(created(w.c), w.name) })
 	}
 	for _, c := range []struct {
 		name   string
@@ -460,11 +455,7 @@ func TestCrossAccountDeadLetters(t *testing.T) {
 		}
 		return sum
 	}
-	for deadline := time.Now().Add(10 * time.Second); failedToDLQ() < 1; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the dead letter was not refused by the queue of another account")
-		}
-	}
+	waitfor.True(t, "the queue of another account to refuse the dead letter", func() bool { return failedToDLQ() >= 1 })
 	policyDoc := `{"Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sqs:SendMessage","Resource":"` + dlq +
 		`","Condition":{"ArnEquals":{"aws:SourceArn":"` + ruleARN + `"}}}]}`
 	if _, err := aliceQ.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: q.QueueUrl, Attributes: map[string]string{"Policy": policyDoc}}); err != nil {
@@ -501,11 +492,7 @@ func TestRefusedCallInKeyOwnersHistory(t *testing.T) {
 		}
 		return n
 	}
-	for deadline := time.Now().Add(10 * time.Second); refused("AKIABOB", "bob-secret") == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("bob's history never shows the refused call made with his key")
-		}
-	}
+	waitfor.True(t, "bob's history to show the refused call made with his key", func() bool { return refused("AKIABOB", "bob-secret") > 0 })
 	if n := refused("AKIAALICE", "alice-secret"); n != 0 {
 		t.Errorf("alice's history shows %d refused calls made with bob's key", n)
 	}
@@ -548,11 +535,12 @@ func TestArchivesPerAccount(t *testing.T) {
 		}
 		return out.EventCount
 	}
-	for deadline := time.Now().Add(10 * time.Second); count(alice) != 1 || count(bob) != 2; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("archives hold %d and %d events, want 1 and 2", count(alice), count(bob))
+	waitfor.Err(t, waitfor.Timeout, "alice's and bob's archived events", func() error {
+		if a, b := count(alice), count(bob); a != 1 || b != 2 {
+			return fmt.Errorf("archives hold %d and %d events, want 1 and 2", a, b)
 		}
-	}
+		return nil
+	})
 	list, err := alice.ListArchives(ctx, &eventbridge.ListArchivesInput{})
 	if err != nil || len(list.Archives) != 1 {
 		t.Errorf("alice lists %+v %v", list, err)
