@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 const (
@@ -162,8 +164,7 @@ func importQueueRule(t *testing.T, ctx context.Context, in *servertest.Instance,
 func drainQueue(t *testing.T, ctx context.Context, in *servertest.Instance, url string, want int) []string {
 	t.Helper()
 	var bodies []string
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	receive := func() {
 		out, err := in.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
 		if err != nil {
 			t.Fatal(err)
@@ -171,22 +172,18 @@ func drainQueue(t *testing.T, ctx context.Context, in *servertest.Instance, url 
 		for _, m := range out.Messages {
 			bodies = append(bodies, aws.ToString(m.Body))
 		}
-		if len(bodies) >= want {
-			// Anything more would arrive now.
-			time.Sleep(200 * time.Millisecond)
-			out, err := in.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range out.Messages {
-				bodies = append(bodies, aws.ToString(m.Body))
-			}
-			return bodies
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("queue got %d messages, want %d", len(bodies), want)
-	return nil
+	waitfor.Err(t, 20*time.Second, "the queue's messages", func() error {
+		if receive(); len(bodies) < want {
+			return fmt.Errorf("got %d, want %d", len(bodies), want)
+		}
+		return nil
+	})
+	// Not a wait for a condition: a message more than want, if there were
+	// one, would arrive by now.
+	time.Sleep(200 * time.Millisecond)
+	receive()
+	return bodies
 }
 
 // lookup waits briefly for the index, then returns the events named name.

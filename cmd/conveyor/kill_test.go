@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // TestMain lets the test binary stand in for the conveyor binary: with
@@ -151,6 +153,8 @@ func testStopLosesNothing(t *testing.T, sig os.Signal) {
 	killed := make(chan struct{})
 	go func() {
 		defer close(killed)
+		// Polled by hand, not with waitfor: this goroutine is not the
+		// test's, and it fails nothing; it picks the moment to kill.
 		for {
 			mu.Lock()
 			n := len(received)
@@ -182,24 +186,20 @@ func testStopLosesNothing(t *testing.T, sig os.Signal) {
 
 	p2 := startProc(t, dir)
 	defer p2.kill()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	waitfor.Err(t, 60*time.Second, "every acknowledged event at the target", func() error {
 		mu.Lock()
+		defer mu.Unlock()
 		var missing []string
 		for _, id := range acked {
 			if received[id] == 0 {
 				missing = append(missing, id)
 			}
 		}
-		mu.Unlock()
-		if len(missing) == 0 {
-			break
+		if len(missing) > 0 {
+			return fmt.Errorf("%d of %d never arrived, e.g. %v", len(missing), len(acked), missing[:min(5, len(missing))])
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d acknowledged events never reached the target, e.g. %v", len(missing), len(acked), missing[:min(5, len(missing))])
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	mu.Lock()
 	dups := 0
 	for _, n := range received {
@@ -255,8 +255,7 @@ func TestKillNineKeepsAuditRecords(t *testing.T) {
 	defer p2.kill()
 	c = &benchClient{url: p2.url, http: &http.Client{Timeout: 5 * time.Second}}
 	seen := map[string]bool{}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(seen) < rules && time.Now().Before(deadline) {
+	waitfor.Err(t, 30*time.Second, "every answered PutRule call in the event history after kill -9", func() error {
 		var out struct {
 			Events []struct{ CloudTrailEvent string }
 		}
@@ -272,9 +271,9 @@ func TestKillNineKeepsAuditRecords(t *testing.T) {
 				seen[rec.RequestParameters.Name] = true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if len(seen) != rules {
-		t.Fatalf("after kill -9, the event history holds %d of the %d answered PutRule calls", len(seen), rules)
-	}
+		if len(seen) < rules {
+			return fmt.Errorf("the history holds %d of %d", len(seen), rules)
+		}
+		return nil
+	})
 }

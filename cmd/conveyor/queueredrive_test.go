@@ -18,6 +18,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // TestQueueRedrive: an event dead-lettered by a failing HTTP target goes
@@ -68,21 +69,13 @@ func TestQueueRedrive(t *testing.T) {
 		Source: aws.String("app"), DetailType: aws.String("t"), Detail: aws.String(`{}`)}}}); err != nil {
 		t.Fatal(err)
 	}
-	// Wait for the dead letter.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.True(t, "the dead letter", func() bool {
 		a, err := in.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []types.QueueAttributeName{"ApproximateNumberOfMessages"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.Attributes["ApproximateNumberOfMessages"] == "1" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no dead letter")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return a.Attributes["ApproximateNumberOfMessages"] == "1"
+	})
 	up.Store(true)
 	var stdout, stderr bytes.Buffer
 	if err := run(ctx, []string{"queue", "redrive", "--queue-url", aws.ToString(q.QueueUrl)}, &stdout, &stderr); err != nil {
@@ -91,9 +84,7 @@ func TestQueueRedrive(t *testing.T) {
 	if got := stdout.String(); got != "redriven: 1\n" {
 		t.Errorf("output %q", got)
 	}
-	for delivered.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, "the redriven event delivered", func() bool { return delivered.Load() > 0 })
 	if delivered.Load() != 1 {
 		t.Errorf("delivered %d after redrive", delivered.Load())
 	}
