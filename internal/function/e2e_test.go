@@ -167,6 +167,7 @@ func putEC2(t *testing.T, c *eventbridge.Client, state string) string {
 // function with the event on its standard input; a pending instance does
 // not.
 func TestEC2ExampleLocalFunction(t *testing.T) {
+	t.Parallel()
 	notify := newFn(t, "notify")
 	in := servertest.Start(t, servertest.Verified(t), func(c *server.Config) {
 		c.TrustedSources = []string{servertest.AccessKeyID}
@@ -286,6 +287,7 @@ func receive(t *testing.T, in *servertest.Instance, url string) sqstypes.Message
 // non-zero status is retried MaximumRetryAttempts times, then the event
 // goes to the target's dead-letter queue with the error.
 func TestFailingFunctionRetriedThenDeadLettered(t *testing.T) {
+	t.Parallel()
 	broken := newFn(t, "broken")
 	broken.fail(t, 3)
 	in := servertest.Start(t, func(c *server.Config) {
@@ -340,6 +342,7 @@ func TestFailingFunctionRetriedThenDeadLettered(t *testing.T) {
 // a local function of the same name wins; a function Lambda does not know
 // is dead-lettered at once.
 func TestRemoteFunction(t *testing.T) {
+	t.Parallel()
 	fake := newFakeLambda(t, "us-east-1", "resize", "notify")
 	notify := newFn(t, "notify")
 	in := servertest.Start(t, func(c *server.Config) {
@@ -390,6 +393,7 @@ func TestRemoteFunction(t *testing.T) {
 // TestUnknownFunction: with no local function of that name and no Lambda
 // endpoint, the event goes to the dead-letter queue at once.
 func TestUnknownFunction(t *testing.T) {
+	t.Parallel()
 	in := servertest.Start(t, func(c *server.Config) { c.RetryBackoff = 10 * time.Millisecond })
 	dlqURL, dlqARN := dlq(t, in, "unknown-dlq")
 	arn := "arn:aws:lambda:" + in.Config.Region + ":" + in.Config.Account + ":function:nowhere"

@@ -67,6 +67,7 @@ func fnError(t *testing.T, err error) *delivery.Error {
 }
 
 func TestLocalOutputAndEnvironment(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f, logs := newInvoker(t, function.Config{
 		Env: []string{"PATH=" + os.Getenv("PATH"), "GREETING=hello", "AWS_REGION=overridden"},
@@ -117,6 +118,7 @@ func containsAll(got, want []string) bool {
 }
 
 func TestLocalFailures(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	plain := filepath.Join(dir, "plain.sh") // no #! line, not executable: run by /bin/sh
 	if err := os.WriteFile(plain, []byte("echo ran > \"$1\"\n"), 0o644); err != nil {
@@ -173,6 +175,7 @@ func TestLocalFailures(t *testing.T) {
 }
 
 func TestLocalConcurrency(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// Each run holds a lock directory while it runs and notes how many
 	// lock directories it saw.
