@@ -15,6 +15,7 @@ import (
 // does not model too), and not forwarded to the bus; a call committed with
 // its own resources (the S3 gateway's) is stored and forwarded with them.
 func TestImportedAndCommitCall(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t)
 	a := newAudit(t, st.JetStream(), filepath.Join(t.TempDir(), "audit.db"))
 	defer closeAudit(t, a)

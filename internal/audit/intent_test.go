@@ -141,6 +141,7 @@ func TestJournalSweep(t *testing.T) {
 // A call whose intent cannot be stored is refused, and its handler does not
 // run.
 func TestIntentRefusesWhenJournalIsDown(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t)
 	js := st.JetStream()
 	a := newAudit(t, js, filepath.Join(t.TempDir(), "index.db"))

@@ -238,6 +238,7 @@ func (f *fakeBus) wait(t *testing.T, n int) {
 // Management records become "AWS API Call via CloudTrail" events; a bus that
 // refuses gets them again later.
 func TestForward(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t)
 	a := newAudit(t, st.JetStream(), filepath.Join(t.TempDir(), "audit.db"))
 	defer closeAudit(t, a)
@@ -271,6 +272,7 @@ func TestForward(t *testing.T) {
 
 // The stream keeps records for the retention period only.
 func TestStreamRetention(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t)
 	js := st.JetStream()
 	s, err := audit.EnsureStream(t.Context(), js, 0, 1)
