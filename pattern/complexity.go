@@ -58,6 +58,9 @@ func checkComplexity(p *patternTree) error {
 
 // complexity is p's wildcard score, or limit if it is limit or more.
 func complexity(p *patternTree, limit int) int {
+	if !hasWildcard(p) {
+		return 0 // most patterns: no automaton keys to build
+	}
 	groups := map[string]*complexityGroup{}
 	var order []string
 	for _, b := range p.Branches {
@@ -87,6 +90,20 @@ func complexity(p *patternTree, limit int) int {
 		}
 	}
 	return best
+}
+
+// hasWildcard says whether p has a wildcard or anything-but wildcard value.
+func hasWildcard(p *patternTree) bool {
+	for _, b := range p.Branches {
+		for _, f := range b {
+			for _, c := range f.Conds {
+				if c.Kind == kindWildcard || c.Kind == kindAnythingButWildcard {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func group(groups map[string]*complexityGroup, order *[]string, k string, g *complexityGroup) *complexityGroup {

@@ -16,6 +16,7 @@ import (
 	"runtime/trace"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -282,28 +283,13 @@ func (c *benchClient) call(ctx context.Context, op string, in any, out any) erro
 
 // callTarget calls the operation named by an X-Amz-Target header value.
 func (c *benchClient) callTarget(ctx context.Context, target string, in any, out any) error {
-	op := target
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/", bytes.NewReader(body))
+	data, err := c.raw(ctx, target, body, nil)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", target)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s: %s", op, resp.Status, data)
 	}
 	if out != nil {
 		return json.Unmarshal(data, out)
@@ -372,13 +358,19 @@ func (c *benchClient) drain(ctx context.Context, queueURL string, record func([]
 	}
 }
 
-// raw posts body to the operation named by target and appends the answer to out.
+// raw posts body to the operation named by target (AWS JSON 1.0 for SQS, 1.1
+// for EventBridge) and appends the answer to out; an answer other than 200
+// is an error.
 func (c *benchClient) raw(ctx context.Context, target string, body, out []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/", bytes.NewReader(body))
 	if err != nil {
 		return out, err
 	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	contentType := "application/x-amz-json-1.1"
+	if strings.HasPrefix(target, "AmazonSQS.") {
+		contentType = "application/x-amz-json-1.0"
+	}
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-Amz-Target", target)
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -423,7 +415,7 @@ func (c *benchClient) setup(ctx context.Context, rule, sinkURL string) error {
 // machine it measures. The request is the AWS JSON 1.1 one an SDK sends.
 type putCall struct {
 	body   []byte
-	resp   bytes.Buffer
+	resp   []byte
 	parser fastjson.Parser
 }
 
@@ -446,25 +438,11 @@ func (pc *putCall) put(ctx context.Context, c *benchClient, rule string) (int, e
 	}
 	b = append(b, "]}"...)
 	pc.body = b
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/", bytes.NewReader(b))
-	if err != nil {
+	var err error
+	if pc.resp, err = c.raw(ctx, "AWSEvents.PutEvents", b, pc.resp[:0]); err != nil {
 		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "AWSEvents.PutEvents")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	pc.resp.Reset()
-	if _, err := pc.resp.ReadFrom(resp.Body); err != nil {
-		return 0, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("PutEvents: %s: %s", resp.Status, pc.resp.Bytes())
-	}
-	v, err := pc.parser.ParseBytes(pc.resp.Bytes())
+	v, err := pc.parser.ParseBytes(pc.resp)
 	if err != nil {
 		return 0, fmt.Errorf("PutEvents: %w", err)
 	}

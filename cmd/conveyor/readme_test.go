@@ -126,9 +126,12 @@ func TestREADME(t *testing.T) {
 // block's name (see blockName).
 type stopsKey struct{}
 
+// nonSlug is what a section's name loses in blockName.
+var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
 // blockName names what a block writes (its script, output, log): "start-five-minutes-2".
 func blockName(verb, section string, ns []string) string {
-	slug := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(section), "-"), "-")
+	slug := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(section), "-"), "-")
 	return verb + "-" + slug + "-" + strings.Join(ns, "-")
 }
 
