@@ -149,7 +149,7 @@ func (s *Service) redriveJob(ctx context.Context, raw *jetstream.RawStreamMsg, m
 		Bus: s.cfg.Catalog.BusID(sc, ref.Bus), RuleName: rule.Name, RuleARN: rule.ARN, TargetID: t.Id, TargetARN: t.Arn,
 		// A new id: the delivery stream and the dead-letter queue deduplicate
 		// by event id, and this is a new delivery of the event.
-		EventID:       raw.Header.Get(delivery.HeaderEventID) + " redrive " + messageID,
+		EventID:       raw.Header.Get(delivery.HeaderEventID) + "/redrive/" + messageID,
 		IngestionTime: s.now().UTC(),
 		RetryPolicy:   delivery.RetryPolicy{MaximumRetryAttempts: attempts, MaximumEventAgeInSeconds: int(age / time.Second)},
 		Payload:       raw.Data,

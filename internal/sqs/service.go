@@ -5,7 +5,6 @@ import (
 
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -398,11 +397,6 @@ func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte, grou
 	a, _ := scope.ParseARN(arn)
 	m := &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: a.Account, group: group}
 	if rec.fifo() {
-		if dedup == "" || !fifoIDRE.MatchString(dedup) {
-			// An id SQS would not take (a redriven delivery's) stands for itself hashed.
-			sum := sha256.Sum256([]byte(dedup + "\x00" + string(body)))
-			dedup = hex.EncodeToString(sum[:])
-		}
 		if err := fifoMessage(rec, m, group, dedup); err != nil {
 			return delivery.Errorf(delivery.CodeInvalidParameter, false, "%v", err)
 		}
