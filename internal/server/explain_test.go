@@ -140,20 +140,25 @@ func TestDescribeSchedule(t *testing.T) {
 	}
 }
 
-// ListRecentEvents answers a bus's latest events, newest first.
+// ListRecentEvents answers a bus's latest events, newest first. The events go to a bus of
+// their own: the default bus also receives the API calls themselves, when they get there.
 func TestListRecentEvents(t *testing.T) {
 	in := servertest.Start(t)
-	status, body := conveyorEvents(t, in, "ListRecentEvents", map[string]any{"EventBusName": "default"})
+	if _, err := in.Events.CreateEventBus(context.Background(), &eventbridge.CreateEventBusInput{Name: aws.String("orders")}); err != nil {
+		t.Fatal(err)
+	}
+	status, body := conveyorEvents(t, in, "ListRecentEvents", map[string]any{"EventBusName": "orders"})
 	if status != 200 || string(body) != `{"Events":[]}` {
 		t.Fatalf("empty bus: %d %s", status, body)
 	}
 	for i := range 3 {
 		if _, err := in.Events.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
-			Source: aws.String("shop"), DetailType: aws.String("Order Placed"), Detail: aws.String(fmt.Sprintf(`{"n":%d}`, i))}}}); err != nil {
+			EventBusName: aws.String("orders"), Source: aws.String("shop"), DetailType: aws.String("Order Placed"),
+			Detail: aws.String(fmt.Sprintf(`{"n":%d}`, i))}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	status, body = conveyorEvents(t, in, "ListRecentEvents", map[string]any{"MaxResults": 2})
+	status, body = conveyorEvents(t, in, "ListRecentEvents", map[string]any{"EventBusName": "orders", "MaxResults": 2})
 	var out struct{ Events []string }
 	if err := json.Unmarshal(body, &out); status != 200 || err != nil || len(out.Events) != 2 {
 		t.Fatalf("recent: %d %s", status, body)
