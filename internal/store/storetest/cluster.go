@@ -1,0 +1,188 @@
+package storetest
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"github.com/conveyor/conveyor/internal/waitfor"
+)
+
+// Cluster is a NATS cluster with JetStream, every server in this process on
+// loopback ports, as an operator's three machines would be. Its servers can
+// be shut down and restarted one at a time: a restarted server keeps its
+// store directory, its client port and its route port, so the clients and
+// the other servers find it again where it was.
+type Cluster struct {
+	t     testing.TB
+	mu    sync.Mutex
+	nodes []*clusterNode
+}
+
+type clusterNode struct {
+	opts natsserver.Options // what every start of the server uses
+	srv  *natsserver.Server // nil while it is shut down
+}
+
+// StartCluster starts n nats-servers with JetStream, routed to each other
+// in one cluster, each with a store of its own under t.TempDir(), and
+// waits until JetStream has a meta leader. Everything is shut down when
+// the test ends.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	if n < 1 {
+		t.Fatalf("storetest: a cluster of %d servers", n)
+	}
+	// Route ports are fixed before the first start: every server names all
+	// the others' in its routes, and a restarted server must be found
+	// where it was. A port the kernel gave out and that was closed again
+	// is free unless another process takes it in between.
+	routePorts := make([]int, n)
+	for i := range routePorts {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("storetest: reserve a route port: %v", err)
+		}
+		routePorts[i] = ln.Addr().(*net.TCPAddr).Port
+		if err := ln.Close(); err != nil {
+			t.Fatalf("storetest: reserve a route port: %v", err)
+		}
+	}
+	root := t.TempDir()
+	c := &Cluster{t: t}
+	for i := range n {
+		var routes []*url.URL
+		for j, p := range routePorts {
+			if j != i {
+				routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+			}
+		}
+		if n == 1 {
+			// JetStream clusters only with a configured route; a route to
+			// itself is recognised as such and dropped.
+			routes = []*url.URL{{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", routePorts[0])}}
+		}
+		c.nodes = append(c.nodes, &clusterNode{opts: natsserver.Options{
+			ServerName: fmt.Sprintf("n%d", i),
+			Host:       "127.0.0.1",
+			Port:       -1,
+			JetStream:  true,
+			StoreDir:   filepath.Join(root, fmt.Sprintf("n%d", i)),
+			Cluster:    natsserver.ClusterOpts{Name: "conveyor-test", Host: "127.0.0.1", Port: routePorts[i]},
+			Routes:     routes,
+			NoSigs:     true,
+			NoLog:      true,
+		}})
+	}
+	t.Cleanup(func() {
+		for i := range c.nodes {
+			c.Shutdown(i)
+		}
+	})
+	for i := range c.nodes {
+		c.start(i)
+	}
+	c.WaitLeader()
+	return c
+}
+
+// start starts server i; the first start takes a random client port and
+// every later one the same.
+func (c *Cluster) start(i int) {
+	c.t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	nd := c.nodes[i]
+	if nd.srv != nil {
+		return
+	}
+	opts := nd.opts // NewServer keeps and changes the Options it is given
+	srv, err := natsserver.NewServer(&opts)
+	if err != nil {
+		c.t.Fatalf("storetest: nats-server %d: %v", i, err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		c.t.Fatalf("storetest: nats-server %d not ready (port %d taken?)", i, nd.opts.Port)
+	}
+	if nd.opts.Port <= 0 {
+		nd.opts.Port = srv.Addr().(*net.TCPAddr).Port
+	}
+	nd.srv = srv
+}
+
+// URLs is the cluster's client URLs, comma-separated, as a user gives them
+// to `conveyor serve --nats`. They stay valid across restarts.
+func (c *Cluster) URLs() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	urls := make([]string, len(c.nodes))
+	for i, nd := range c.nodes {
+		urls[i] = fmt.Sprintf("nats://127.0.0.1:%d", nd.opts.Port)
+	}
+	return strings.Join(urls, ",")
+}
+
+// Server returns server i, nil while it is shut down.
+func (c *Cluster) Server(i int) *natsserver.Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i].srv
+}
+
+// Shutdown stops server i and waits until it has stopped. Stopping a server
+// that is down does nothing. nats-server hands the Raft groups it leads to
+// other servers as it stops: this is an orderly loss of a machine, not a
+// crash.
+func (c *Cluster) Shutdown(i int) {
+	c.mu.Lock()
+	srv := c.nodes[i].srv
+	c.nodes[i].srv = nil
+	c.mu.Unlock()
+	if srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
+}
+
+// Restart starts server i again after Shutdown, on the same store directory
+// and ports, and waits until it serves clients. It does not wait for
+// JetStream: WaitLeader does.
+func (c *Cluster) Restart(i int) {
+	c.t.Helper()
+	c.start(i)
+}
+
+// WaitLeader waits until JetStream has a meta leader that every running
+// server knows and follows (each one is current).
+func (c *Cluster) WaitLeader() {
+	c.t.Helper()
+	waitfor.Err(c.t, waitfor.Timeout, "a JetStream meta leader", func() error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		leaders := 0
+		for i, nd := range c.nodes {
+			if nd.srv == nil {
+				continue
+			}
+			if !nd.srv.JetStreamIsCurrent() {
+				return fmt.Errorf("server %d is not current with the meta group", i)
+			}
+			if nd.srv.JetStreamIsLeader() {
+				leaders++
+			}
+		}
+		if leaders != 1 {
+			return fmt.Errorf("%d meta leaders", leaders)
+		}
+		return nil
+	})
+}
