@@ -348,12 +348,16 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 	}
 }
 
-// materialize reads the bodies of taken messages, moves those past their
-// queue's maxReceiveCount to the dead-letter queue, stores the receive
-// states, and builds the answer.
+// materialize claims taken messages (see queue.claim), reads the bodies of
+// those claimed, moves those past their queue's maxReceiveCount to the
+// dead-letter queue, and builds the answer.
 func (s *Service) materialize(ctx context.Context, q *queue, got []received, now time.Time, vt int, sysWant map[string]bool, attrNames []string) ([]Message, error) {
 	if len(got) == 0 {
 		return nil, nil
+	}
+	ok, err := q.claim(ctx, got, now.UnixMilli()+int64(vt)*1000)
+	if err != nil {
+		return nil, err
 	}
 	st := q.st
 	policy, hasPolicy := q.record().redrive()
@@ -361,16 +365,23 @@ func (s *Service) materialize(ctx context.Context, q *queue, got []received, now
 	raws, errs := make([]*jetstream.RawStreamMsg, len(got)), make([]error, len(got))
 	var wg sync.WaitGroup
 	for i, g := range got {
-		wg.Go(func() { raws[i], errs[i] = st.GetMsg(ctx, g.seq) })
+		if ok[i] {
+			wg.Go(func() { raws[i], errs[i] = st.GetMsg(ctx, g.seq) })
+		}
 	}
 	wg.Wait()
 	var out []Message
-	var states []receiveState
 	for i, g := range got {
+		if !ok[i] {
+			continue
+		}
 		raw, err := raws[i], errs[i]
 		if err != nil {
 			if errors.Is(err, jetstream.ErrMsgNotFound) {
-				q.forget(g.seq)
+				// Deleted (or expired) before this receive: its state goes too.
+				if err := q.remove(ctx, g.seq); err != nil {
+					s.log.DebugContext(ctx, "sqs: remove message gone", "queue", q.name, "err", err)
+				}
 				continue
 			}
 			return nil, fmt.Errorf("sqs: read message %d of %s: %w", g.seq, q.name, err)
@@ -380,12 +391,7 @@ func (s *Service) materialize(ctx context.Context, q *queue, got []received, now
 				continue
 			}
 		}
-		states = append(states, receiveState{seq: g.seq, receives: g.receives, firstRecv: g.firstRecv,
-			visibleAt: now.UnixMilli() + int64(vt)*1000})
 		out = append(out, s.message(q, raw, g, sysWant, attrNames))
-	}
-	if err := q.saveStates(ctx, states); err != nil {
-		return nil, err
 	}
 	return out, nil
 }
@@ -601,16 +607,14 @@ func (s *Service) changeOne(ctx context.Context, q *queue, h string, vt *int) er
 		return err
 	}
 	now := s.now()
-	e, err := q.setVisibility(now, r.seq, r.receives, now.UnixMilli()+int64(*vt)*1000)
+	err = q.setVisible(ctx, now, r.seq, r.receives, now.UnixMilli()+int64(*vt)*1000)
 	switch {
 	case errors.Is(err, errGone):
 		return invalidParameter("Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.", h)
 	case errors.Is(err, errNotInFlight):
 		return awsapi.Errorf(awsapi.CodeMessageNotInflight, "Message does not exist or is not available for visibility timeout change.")
-	case err != nil:
-		return err
 	}
-	return q.saveState(ctx, r.seq, e.receives, e.firstRecv, e.visibleAt)
+	return err
 }
 
 type changeBatchEntry struct {

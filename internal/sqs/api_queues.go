@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -72,7 +71,37 @@ func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queue
 	if s.closed {
 		return nil, errors.New("sqs: service closed")
 	}
-	if q, ok := s.queues[arn]; ok {
+	q, ok := s.queues[arn]
+	if !ok {
+		var g [12]byte
+		_, _ = rand.Read(g[:])
+		now := s.now().Unix()
+		rec := &queueRecord{Name: in.QueueName, ARN: arn, Generation: hex.EncodeToString(g[:]), Attributes: attrs,
+			Tags: in.Tags, Created: now, Modified: now, key: recordKey(arn)}
+		err := s.putRecord(ctx, rec, true)
+		if errors.Is(err, errQueueExists) {
+			// Created by another process a moment ago: that queue, if
+			// its attributes are the same.
+			var cur *queueRecord
+			if cur, err = s.loadRecord(ctx, rec.key); err == nil {
+				rec = cur
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if q, err = s.openQueue(ctx, rec); err != nil {
+			if rec.Generation == hex.EncodeToString(g[:]) {
+				_ = s.kv.Delete(ctx, rec.key)
+			}
+			return nil, err
+		}
+		s.addQueueLocked(q)
+		if rec.Generation == hex.EncodeToString(g[:]) {
+			return &queueURLOutput{QueueUrl: s.queueURL(ctx, q)}, nil
+		}
+	}
+	{
 		rec := q.record()
 		for _, name := range sortedKeys(settable) {
 			cur, curOK := rec.attrValue(name)
@@ -89,21 +118,6 @@ func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queue
 		}
 		return &queueURLOutput{QueueUrl: s.queueURL(ctx, q)}, nil
 	}
-	var g [12]byte
-	_, _ = rand.Read(g[:])
-	now := s.now().Unix()
-	rec := &queueRecord{Name: in.QueueName, ARN: arn, Generation: hex.EncodeToString(g[:]), Attributes: attrs,
-		Tags: in.Tags, Created: now, Modified: now, key: recordKey(arn)}
-	if err := s.putRecord(ctx, rec, true); err != nil {
-		return nil, err
-	}
-	q, err := s.openQueue(ctx, rec)
-	if err != nil {
-		_ = s.kv.Delete(ctx, rec.key)
-		return nil, err
-	}
-	s.queues[rec.ARN] = q
-	return &queueURLOutput{QueueUrl: s.queueURL(ctx, q)}, nil
 }
 
 // recordKey is the bucket key of a new queue's record. (Records of queues
@@ -118,7 +132,10 @@ func (s *Service) putRecord(ctx context.Context, rec *queueRecord, create bool) 
 	}
 	var rev uint64
 	if create {
-		rev, err = s.kv.Put(ctx, rec.key, b)
+		rev, err = s.kv.Create(ctx, rec.key, b)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return errQueueExists
+		}
 	} else {
 		rev, err = s.kv.Update(ctx, rec.key, b, rec.revision)
 	}
@@ -143,7 +160,6 @@ func (s *Service) updateRecord(ctx context.Context, q *queue, fn func(*queueReco
 	if err := fn(&next); err != nil {
 		return nil, err
 	}
-	next.Modified = s.now().Unix()
 	if err := s.putRecord(ctx, &next, false); err != nil {
 		return nil, err
 	}
@@ -245,7 +261,7 @@ func (s *Service) deleteQueue(ctx context.Context, in *queueURLInput) (*struct{}
 		s.mu.Unlock()
 		return nil, fmt.Errorf("sqs: delete queue %s: %w", q.name, err)
 	}
-	delete(s.queues, q.arn)
+	s.removeQueueLocked(q)
 	s.mu.Unlock()
 	q.stop()
 	if err := s.js.DeleteStream(ctx, q.stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -337,6 +353,7 @@ func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributes
 		return nil, err
 	}
 	rec, err := s.updateRecord(ctx, q, func(r *queueRecord) error {
+		r.Modified = s.now().Unix()
 		if r.Attributes == nil {
 			r.Attributes = map[string]string{}
 		}
@@ -389,6 +406,7 @@ func (s *Service) tagQueue(ctx context.Context, in *tagQueueInput) (*struct{}, e
 		return nil, missingParameter("Tags")
 	}
 	_, err = s.updateRecord(ctx, q, func(r *queueRecord) error {
+		r.Modified = s.now().Unix()
 		if r.Tags == nil {
 			r.Tags = map[string]string{}
 		}
@@ -414,6 +432,7 @@ func (s *Service) untagQueue(ctx context.Context, in *untagQueueInput) (*struct{
 		return nil, missingParameter("TagKeys")
 	}
 	_, err = s.updateRecord(ctx, q, func(r *queueRecord) error {
+		r.Modified = s.now().Unix()
 		for _, k := range in.TagKeys {
 			delete(r.Tags, k)
 		}
@@ -439,16 +458,24 @@ func (s *Service) purgeQueue(ctx context.Context, in *queueURLInput) (*struct{},
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	q.mu.Lock()
-	last := q.purged
-	if !last.IsZero() && now.Sub(last) < purgeInterval*time.Second {
-		q.mu.Unlock()
-		return nil, awsapi.Errorf(awsapi.CodePurgeQueueInProgress, "Only one PurgeQueue operation on %s is allowed every 60 seconds.", q.name)
+	// The purge is claimed in the queue's record (one every 60 seconds,
+	// whichever process is asked), which tells the other processes too.
+	info, err := q.st.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqs: purge %s: %w", q.name, err)
 	}
-	q.purged = now
-	q.mu.Unlock()
-	return nil, q.purge(ctx)
+	now := s.now().UnixMilli()
+	rec, err := s.updateRecord(ctx, q, func(r *queueRecord) error {
+		if r.Purged != 0 && now-r.Purged < purgeInterval*1000 {
+			return awsapi.Errorf(awsapi.CodePurgeQueueInProgress, "Only one PurgeQueue operation on %s is allowed every 60 seconds.", q.name)
+		}
+		r.Purged, r.PurgedBelow = now, info.State.LastSeq+1
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return nil, q.purge(ctx, rec.PurgedBelow)
 }
 
 type listDeadLetterSourceQueuesInput struct {
@@ -521,6 +548,7 @@ func (s *Service) addPermission(ctx context.Context, in *addPermissionInput) (*s
 		st.Action = append(st.Action, "SQS:"+a)
 	}
 	_, err = s.updateRecord(ctx, q, func(rec *queueRecord) error {
+		rec.Modified = s.now().Unix()
 		d := &policy.Document{Version: "2012-10-17", ID: q.arn + "/SQSDefaultPolicy"}
 		if cur := rec.Attributes[attrPolicy]; cur != "" {
 			if d, err = policy.Parse(cur); err != nil {
@@ -558,6 +586,7 @@ func (s *Service) removePermission(ctx context.Context, in *removePermissionInpu
 		return nil, missingParameter("Label")
 	}
 	_, err = s.updateRecord(ctx, q, func(rec *queueRecord) error {
+		rec.Modified = s.now().Unix()
 		notFound := invalidParameter("Value %s for parameter Label is invalid. Reason: can't find label on existing policy.", in.Label)
 		cur := rec.Attributes[attrPolicy]
 		if cur == "" {

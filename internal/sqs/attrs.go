@@ -263,6 +263,11 @@ type queueRecord struct {
 	Tags       map[string]string `json:"Tags,omitempty"`
 	Created    int64             `json:"Created"`
 	Modified   int64             `json:"Modified"`
+	// Purged is when the queue was last purged (unix ms), PurgedBelow the
+	// stream sequence its messages had then: every process sharing the queue
+	// drops the messages below it.
+	Purged      int64  `json:"Purged,omitempty"`
+	PurgedBelow uint64 `json:"PurgedBelow,omitempty"`
 
 	revision uint64
 	// key is the record's key in the bucket (see recordKey).

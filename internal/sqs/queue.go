@@ -22,7 +22,8 @@ type entry struct {
 	sentMs    int64
 	visibleAt int64 // unix ms: when the message is (again) receivable
 	receives  int32
-	firstRecv int64 // unix ms of the first receive, 0 before
+	firstRecv int64  // unix ms of the first receive, 0 before
+	rev       uint64 // revision of its receive state in the bucket, 0 before the first receive
 }
 
 // queue is one open queue: its record and its message index.
@@ -42,7 +43,6 @@ type queue struct {
 	floor   uint64   // sequences below were purged
 	wake    chan struct{}
 	saved   map[uint64]savedState // receive states loaded from KV, not yet matched
-	purged  time.Time
 	stopped bool
 	// fresh counts the indexed messages never received. At window, the
 	// index takes no more: the rest wait in the stream (the truth) and are
@@ -58,10 +58,23 @@ type queue struct {
 	st   jetstream.Stream // the queue's stream (its handle: reads and deletes by sequence)
 }
 
+// savedState is a message's receive state as the bucket has it.
 type savedState struct {
 	receives  int32
 	firstRecv int64
 	visibleAt int64
+	rev       uint64
+}
+
+// parseState reads a receive state stored by claim or setVisible.
+func parseState(v []byte, rev uint64) (savedState, bool) {
+	st := savedState{rev: rev}
+	_, err := fmt.Sscanf(string(v), "%d %d %d", &st.receives, &st.firstRecv, &st.visibleAt)
+	return st, err == nil
+}
+
+func (st savedState) value() []byte {
+	return fmt.Appendf(nil, "%d %d %d", st.receives, st.firstRecv, st.visibleAt)
 }
 
 // openQueue ensures the queue's stream and starts its index.
@@ -136,13 +149,40 @@ func (q *queue) loadStates(ctx context.Context) error {
 		if err != nil {
 			continue
 		}
-		var st savedState
-		if _, err := fmt.Sscanf(string(e.Value()), "%d %d %d", &st.receives, &st.firstRecv, &st.visibleAt); err != nil {
-			continue
+		if st, ok := parseState(e.Value(), e.Revision()); ok {
+			q.applyState(seq, st)
 		}
-		q.saved[seq] = st
 	}
 	return nil
+}
+
+// applyState makes st seq's receive state when it is newer than the one the
+// index has: another process received the message or changed its
+// visibility (or this one did, and hears of it again).
+func (q *queue) applyState(seq uint64, st savedState) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if seq < q.floor {
+		return
+	}
+	e, ok := q.msgs[seq]
+	if !ok {
+		if seq <= q.seen {
+			return // indexed before, and gone since
+		}
+		if cur, ok := q.saved[seq]; !ok || st.rev > cur.rev {
+			q.saved[seq] = st
+		}
+		return
+	}
+	if st.rev <= e.rev {
+		return
+	}
+	if e.receives == 0 && st.receives > 0 {
+		q.fresh-- // room in the window
+	}
+	e.receives, e.firstRecv, e.visibleAt, e.rev = st.receives, st.firstRecv, st.visibleAt, st.rev
+	q.wakeLocked()
 }
 
 // index is the ordered consumer's callback: it adds a stream message to the
@@ -180,7 +220,7 @@ func (q *queue) index(msg jetstream.Msg) {
 		e.group = msg.Headers().Get(headerGroup)
 	}
 	if st, ok := q.saved[seq]; ok {
-		e.receives, e.firstRecv, e.visibleAt = st.receives, st.firstRecv, st.visibleAt
+		e.receives, e.firstRecv, e.visibleAt, e.rev = st.receives, st.firstRecv, st.visibleAt, st.rev
 		delete(q.saved, seq)
 	}
 	q.msgs[seq] = e
@@ -212,11 +252,17 @@ func (q *queue) record() *queueRecord {
 	return q.rec
 }
 
+// setRecord makes rec the queue's record unless it has a newer one, and
+// applies a purge it tells of.
 func (q *queue) setRecord(rec *queueRecord) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
+	if rec.revision < q.rec.revision {
+		return
+	}
 	q.rec = rec
+	q.applyFloorLocked(rec.PurgedBelow)
 	q.wakeLocked()
-	q.mu.Unlock()
 }
 
 // outgoing is a message to publish.
@@ -335,6 +381,10 @@ type received struct {
 	sentMs    int64
 	receives  int32
 	firstRecv int64
+	group     string
+	// prev is the message's entry before the receive took it: claim puts it
+	// back when the bucket says another receive was first.
+	prev entry
 }
 
 // take marks up to max visible messages with sequences up to upTo invisible
@@ -386,6 +436,7 @@ func (q *queue) take(now time.Time, max int, vt time.Duration, upTo uint64) (got
 			continue
 		}
 
+		prev := *e
 		if e.receives == 0 {
 			q.fresh-- // room in the window
 		}
@@ -394,7 +445,7 @@ func (q *queue) take(now time.Time, max int, vt time.Duration, upTo uint64) (got
 			e.firstRecv = ms
 		}
 		e.visibleAt = ms + vt.Milliseconds()
-		got = append(got, received{seq: seq, sentMs: e.sentMs, receives: e.receives, firstRecv: e.firstRecv})
+		got = append(got, received{seq: seq, sentMs: e.sentMs, receives: e.receives, firstRecv: e.firstRecv, group: e.group, prev: prev})
 	}
 	// Clear the tail so dropped sequences do not pin memory.
 	clear(q.order[len(kept):])
@@ -463,10 +514,12 @@ func (q *queue) counts(ctx context.Context, now time.Time) (visible, notVisible,
 	return visible, notVisible, delayed
 }
 
-// forget removes seq from the index (deleted, expired or moved).
+// forget removes seq from the index (deleted here or elsewhere, expired or
+// moved).
 func (q *queue) forget(seq uint64) (had bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	delete(q.saved, seq)
 	e, had := q.msgs[seq]
 	if had {
 		q.dropLocked(seq, e)
@@ -474,55 +527,197 @@ func (q *queue) forget(seq uint64) (had bool) {
 	return had
 }
 
-// saveState writes a message's receive state to the bucket.
-// receiveState is what saveStates stores of a received message.
-type receiveState struct {
-	seq                  uint64
-	receives             int32
-	firstRecv, visibleAt int64
-}
-
-// saveStates stores the receive states of several messages, their writes in
-// flight together.
-func (q *queue) saveStates(ctx context.Context, states []receiveState) error {
-	futures := make([]jetstream.PubAckFuture, len(states))
-	for i, st := range states {
-		v := fmt.Sprintf("%d %d %d", st.receives, st.firstRecv, st.visibleAt)
-		f, err := q.svc.js.PublishAsync("$KV."+Bucket+"."+q.stateKey(st.seq), []byte(v))
-		if err != nil {
-			return fmt.Errorf("sqs: save receive state of %s/%d: %w", q.name, st.seq, err)
-		}
-		futures[i] = f
+// claim stores the receive states of messages take marked received, with
+// compare-and-set writes against the revisions the index knew: a message
+// another process received, or changed the visibility of, since this index
+// last heard of it is not this receive's, and the index takes the bucket's
+// state of it. ok[i] reports whether got[i] is this receive's. A FIFO
+// queue's messages are claimed one after the other, and a group stops at
+// its first message not claimed, so a group's messages are never handed
+// out of order.
+func (q *queue) claim(ctx context.Context, got []received, visibleAt int64) (ok []bool, err error) {
+	ok, tried := make([]bool, len(got)), make([]bool, len(got))
+	write := func(g received) (jetstream.PubAckFuture, error) {
+		st := savedState{receives: g.receives, firstRecv: g.firstRecv, visibleAt: visibleAt}
+		return q.svc.js.PublishMsgAsync(&nats.Msg{Subject: q.svc.stateSubject(q.stateKey(g.seq)), Data: st.value()},
+			jetstream.WithExpectLastSequencePerSubject(g.prev.rev))
 	}
-	for i, f := range futures {
+	settle := func(i int, f jetstream.PubAckFuture) error {
 		select {
-		case <-f.Ok():
+		case ack := <-f.Ok():
+			ok[i] = true
+			q.settle(got[i].seq, got[i].prev.rev, ack.Sequence)
+			return nil
 		case err := <-f.Err():
-			return fmt.Errorf("sqs: save receive state of %s/%d: %w", q.name, states[i].seq, err)
+			if isConflict(err) {
+				return nil
+			}
+			return fmt.Errorf("sqs: save receive state of %s/%d: %w", q.name, got[i].seq, err)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	return nil
+	defer func() {
+		// What was not claimed is as the bucket says.
+		for i, g := range got {
+			switch {
+			case ok[i]:
+			case tried[i]:
+				q.refresh(context.WithoutCancel(ctx), g.seq, &g.prev)
+			default:
+				q.restore(g.seq, g.prev)
+			}
+		}
+	}()
+	if q.record().fifo() {
+		stopped := map[string]bool{}
+		for i, g := range got {
+			if stopped[g.group] {
+				continue
+			}
+			tried[i] = true
+			f, err := write(g)
+			if err != nil {
+				return ok, fmt.Errorf("sqs: save receive state of %s/%d: %w", q.name, g.seq, err)
+			}
+			if err := settle(i, f); err != nil {
+				return ok, err
+			}
+			if !ok[i] {
+				stopped[g.group] = true
+			}
+		}
+		return ok, nil
+	}
+	futures := make([]jetstream.PubAckFuture, len(got))
+	for i, g := range got {
+		tried[i] = true
+		if futures[i], err = write(g); err != nil {
+			return ok, fmt.Errorf("sqs: save receive state of %s/%d: %w", q.name, g.seq, err)
+		}
+	}
+	for i, f := range futures {
+		if err := settle(i, f); err != nil {
+			return ok, err
+		}
+	}
+	return ok, nil
 }
 
-func (q *queue) saveState(ctx context.Context, seq uint64, receives int32, firstRecv, visibleAt int64) error {
-	return q.saveStates(ctx, []receiveState{{seq: seq, receives: receives, firstRecv: firstRecv, visibleAt: visibleAt}})
+// isConflict reports whether err is a compare-and-set write that lost.
+func isConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// settle records that seq's receive state, of revision prevRev when the
+// index took it, is now of revision rev.
+func (q *queue) settle(seq, prevRev, rev uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if e, ok := q.msgs[seq]; ok && e.rev == prevRev {
+		e.rev = rev
+	}
+}
+
+// refresh makes seq's entry what the bucket says: the state another
+// process wrote. With no state in the bucket and prev given (the entry
+// before a receive took it, whose claim lost or was not tried), the entry
+// is put back as it was when it had never been received, and dropped when
+// it had (its state is gone with the message).
+func (q *queue) refresh(ctx context.Context, seq uint64, prev *entry) {
+	kve, err := q.svc.kv.Get(ctx, q.stateKey(seq))
+	if err == nil {
+		if st, ok := parseState(kve.Value(), kve.Revision()); ok {
+			q.applyState(seq, st)
+		}
+		return
+	}
+	if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		q.svc.log.Debug("sqs: read receive state", "queue", q.name, "seq", seq, "err", err)
+		return
+	}
+	if prev == nil {
+		return
+	}
+	if prev.rev > 0 {
+		q.mu.Lock()
+		if e, ok := q.msgs[seq]; ok && e.rev == prev.rev {
+			q.dropLocked(seq, e) // deleted by another process
+		}
+		q.mu.Unlock()
+		return
+	}
+	q.restore(seq, *prev)
+}
+
+// restore puts seq's entry back as it was before a receive took it (prev),
+// unless the index heard of a newer state since.
+func (q *queue) restore(seq uint64, prev entry) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e, ok := q.msgs[seq]
+	if !ok || e.rev != prev.rev {
+		return
+	}
+	if e.receives > 0 && prev.receives == 0 {
+		q.fresh++
+	}
+	*e = prev
+	q.wakeLocked()
+}
+
+// setVisible makes a received message visible at visibleAt, as
+// ChangeMessageVisibility does: receives must be its latest receive and it
+// must be in flight. The state is written with a compare-and-set write; a
+// write that loses to another process's is tried again against the state
+// that process wrote.
+func (q *queue) setVisible(ctx context.Context, now time.Time, seq uint64, receives int32, visibleAt int64) error {
+	for attempt := 0; ; attempt++ {
+		e, prevRev, err := q.setVisibility(now, seq, receives, visibleAt)
+		if err != nil {
+			if attempt > 0 || !q.svc.shared {
+				return err
+			}
+			// Another process received it: this index may not have heard yet.
+			wctx, cancel := context.WithTimeout(ctx, time.Second)
+			_ = q.waitIndexed(wctx, seq)
+			cancel()
+			q.refresh(ctx, seq, nil)
+			continue
+		}
+		st := savedState{receives: e.receives, firstRecv: e.firstRecv, visibleAt: e.visibleAt}
+		ack, err := q.svc.js.PublishMsg(ctx, &nats.Msg{Subject: q.svc.stateSubject(q.stateKey(seq)), Data: st.value()},
+			jetstream.WithExpectLastSequencePerSubject(prevRev))
+		if err == nil {
+			q.settle(seq, prevRev, ack.Sequence)
+			return nil
+		}
+		if !isConflict(err) {
+			return fmt.Errorf("sqs: save receive state of %s/%d: %w", q.name, seq, err)
+		}
+		q.refresh(ctx, seq, nil)
+		if attempt >= 2 {
+			return errNotInFlight
+		}
+	}
 }
 
 // remove deletes a message: its stream message, its state and its index
-// entry.
+// entry, and tells the other processes sharing the queue.
 func (q *queue) remove(ctx context.Context, seq uint64) error {
 	had := q.forget(seq)
 	if err := q.st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) &&
 		!strings.Contains(err.Error(), "no message found") {
 		return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)
 	}
-	if had {
+	if had || q.svc.shared {
 		if err := q.svc.forgetStates(ctx, q.stateKey(seq)); err != nil {
 			return err
 		}
 	}
+	q.svc.announceGone(q, seq)
 	return nil
 }
 
@@ -537,23 +732,25 @@ func (q *queue) entryState(seq uint64) (entry, bool) {
 	return *e, true
 }
 
-// setVisibility makes seq visible at visibleAt if its latest receive is
-// receives and it is in flight at now. It reports why not otherwise.
-func (q *queue) setVisibility(now time.Time, seq uint64, receives int32, visibleAt int64) (entry, error) {
+// setVisibility makes seq visible at visibleAt in the index if its latest
+// receive is receives and it is in flight at now. It returns the entry and
+// the revision of its state before, or why not.
+func (q *queue) setVisibility(now time.Time, seq uint64, receives int32, visibleAt int64) (entry, uint64, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	e, ok := q.msgs[seq]
 	if !ok {
-		return entry{}, errGone
+		return entry{}, 0, errGone
 	}
 	if e.receives != receives || e.visibleAt <= now.UnixMilli() {
-		return entry{}, errNotInFlight
+		return entry{}, 0, errNotInFlight
 	}
+	prev := e.rev
 	e.visibleAt = visibleAt
 	if visibleAt <= now.UnixMilli() {
 		q.wakeLocked()
 	}
-	return *e, nil
+	return *e, prev, nil
 }
 
 var (
@@ -561,36 +758,45 @@ var (
 	errNotInFlight = errors.New("message not in flight")
 )
 
-// purge deletes every message of the queue.
-func (q *queue) purge(ctx context.Context) error {
-	st := q.st
-	if err := st.Purge(ctx); err != nil {
-		return fmt.Errorf("sqs: purge %s: %w", q.name, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
+// purge deletes the queue's messages below floor (those it had when
+// PurgeQueue was called) and their receive states.
+func (q *queue) purge(ctx context.Context, floor uint64) error {
+	if err := q.st.Purge(ctx, jetstream.WithPurgeSequence(floor)); err != nil {
 		return fmt.Errorf("sqs: purge %s: %w", q.name, err)
 	}
 	q.mu.Lock()
-	seqs := make([]uint64, 0, len(q.msgs))
+	q.applyFloorLocked(floor)
+	q.mu.Unlock()
+	return q.svc.forgetStates(ctx, "s."+q.gen+".>")
+}
+
+// applyFloorLocked drops the index's messages below floor: they were purged
+// (by this process or another).
+func (q *queue) applyFloorLocked(floor uint64) {
+	if floor <= q.floor {
+		return
+	}
 	for seq, e := range q.msgs {
-		if e.receives > 0 {
-			seqs = append(seqs, seq)
+		if seq < floor {
+			q.dropLocked(seq, e)
 		}
 	}
-	q.msgs = map[uint64]*entry{}
-	q.order = nil
-	q.fresh = 0
+	for seq := range q.saved {
+		if seq < floor {
+			delete(q.saved, seq)
+		}
+	}
+	kept := q.order[:0]
+	for _, seq := range q.order {
+		if seq >= floor {
+			kept = append(kept, seq)
+		}
+	}
+	clear(q.order[len(kept):])
+	q.order = kept
+	q.floor = floor
+	q.seen = max(q.seen, floor-1)
 	q.wakeLocked()
-	q.floor = info.State.FirstSeq
-	if q.seen < info.State.LastSeq {
-		q.seen = info.State.LastSeq
-	}
-	q.mu.Unlock()
-	if len(seqs) > 0 {
-		_ = q.svc.forgetStates(ctx, "s."+q.gen+".>")
-	}
-	return nil
 }
 
 // dropStates deletes every receive state of the queue (DeleteQueue).

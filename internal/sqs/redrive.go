@@ -71,7 +71,9 @@ func (s *Service) redriveDeadLetters(ctx context.Context, in *redriveInput) (*re
 		now := s.now()
 		for _, seq := range skipped {
 			if e, ok := q.entryState(seq); ok {
-				_, _ = q.setVisibility(now, seq, e.receives, now.UnixMilli())
+				if err := q.setVisible(context.WithoutCancel(ctx), now, seq, e.receives, now.UnixMilli()); err != nil {
+					s.log.DebugContext(ctx, "sqs: make a skipped dead letter visible", "queue", q.name, "err", err)
+				}
 			}
 		}
 	}()
@@ -80,11 +82,20 @@ func (s *Service) redriveDeadLetters(ctx context.Context, in *redriveInput) (*re
 		if limit >= 0 {
 			n = min(n, limit-out.Redriven-len(out.Skipped))
 		}
-		got, _ := q.take(s.now(), n, redriveVisibility, last)
+		now := s.now()
+		got, _ := q.take(now, n, redriveVisibility, last)
 		if len(got) == 0 {
 			break
 		}
-		for _, g := range got {
+		// Claimed like a receive: no other process hands them out meanwhile.
+		claimed, err := q.claim(ctx, got, now.Add(redriveVisibility).UnixMilli())
+		if err != nil {
+			return nil, fmt.Errorf("sqs: redrive %s: %w", q.name, err)
+		}
+		for i, g := range got {
+			if !claimed[i] {
+				continue
+			}
 			raw, err := st.GetMsg(ctx, g.seq)
 			if errors.Is(err, jetstream.ErrMsgNotFound) {
 				q.forget(g.seq)

@@ -62,6 +62,11 @@ type Service struct {
 
 	mu     sync.RWMutex
 	queues map[string]*queue // by ARN
+	byGen  map[string]*queue // by generation
+	// shared is set when other processes may serve the same queues (the
+	// NATS server is not embedded): see share.
+	shared  bool
+	unshare func()
 	// window bounds each queue's index of messages never received (see
 	// queue.fresh); tests make it small.
 	window int
@@ -82,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: clock.Or(cfg.Clock).Now, queues: map[string]*queue{},
-		window: defaultWindow, inFlightLimit: defaultInFlightLimit}
+		byGen: map[string]*queue{}, window: defaultWindow, inFlightLimit: defaultInFlightLimit, shared: !cfg.Store.Embedded()}
 	kv, err := s.js.KeyValue(ctx, Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -110,17 +115,26 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if s.secret, err = s.loadSecret(ctx); err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shared {
+		// The watches live as long as the service, not as New's ctx.
+		if err := s.share(context.WithoutCancel(ctx)); err != nil {
+			return nil, err
+		}
+	}
 	recs, err := s.loadRecords(ctx)
 	if err != nil {
+		s.closeLocked()
 		return nil, err
 	}
 	for _, rec := range recs {
 		q, err := s.openQueue(ctx, rec)
 		if err != nil {
-			s.Close()
+			s.closeLocked()
 			return nil, err
 		}
-		s.queues[rec.ARN] = q
+		s.addQueueLocked(q)
 	}
 	return s, nil
 }
@@ -158,22 +172,33 @@ func (s *Service) loadRecords(ctx context.Context) ([]*queueRecord, error) {
 	}
 	var recs []*queueRecord
 	for _, k := range keys {
-		e, err := s.kv.Get(ctx, k)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
+		rec, err := s.loadRecord(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, errUnreadable) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("sqs: load queue %s: %w", k, err)
+			return nil, err
 		}
-		var rec queueRecord
-		if err := json.Unmarshal(e.Value(), &rec); err != nil {
-			s.log.Error("sqs: unreadable queue record skipped", "key", k, "err", err)
-			continue
-		}
-		rec.revision, rec.key = e.Revision(), k
-		recs = append(recs, &rec)
+		recs = append(recs, rec)
 	}
 	return recs, nil
+}
+
+var errUnreadable = errors.New("sqs: unreadable queue record")
+
+// loadRecord reads the queue record under key.
+func (s *Service) loadRecord(ctx context.Context, key string) (*queueRecord, error) {
+	e, err := s.kv.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("sqs: load queue %s: %w", key, err)
+	}
+	var rec queueRecord
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		s.log.Error("sqs: unreadable queue record skipped", "key", key, "err", err)
+		return nil, errUnreadable
+	}
+	rec.revision, rec.key = e.Revision(), key
+	return &rec, nil
 }
 
 // Drain makes waiting receives answer now (with what they have) and later
@@ -193,10 +218,18 @@ func (s *Service) Drain() {
 // Close stops every queue's index.
 func (s *Service) Close() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closeLocked()
+}
+
+func (s *Service) closeLocked() {
+	if s.unshare != nil {
+		s.unshare()
+		s.unshare = nil
+	}
 	qs := s.queues
-	s.queues = map[string]*queue{}
+	s.queues, s.byGen = map[string]*queue{}, map[string]*queue{}
 	s.closed = true
-	s.mu.Unlock()
 	for _, q := range qs {
 		q.stop()
 	}
