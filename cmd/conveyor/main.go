@@ -43,6 +43,7 @@ func commands() []command {
 		{[]string{"cloudtrail", "import"}, "put CloudTrail log files (as AWS writes them) into the event history, or on the bus", cloudtrailImport},
 		{[]string{"queue", "redrive"}, "move a dead-letter queue's events back to the targets they failed for", queueRedrive},
 		{[]string{"explain"}, "say why an event matches a pattern, or the rules of a bus, or not", explainCmd},
+		{[]string{"healthcheck"}, "exit 0 if a running server's /healthz answers 200, 1 if not (the container's probe)", healthcheck},
 		{[]string{"version"}, "print the version, commit and build time", version},
 	}
 }

@@ -52,8 +52,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // serveConfig reads the flags of `conveyor serve`, with defaults taken from
 // the environment (getenv) and then from server.Defaults.
 func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (server.Config, slog.Level, error) {
+	fs, finish := serveFlags(getenv, stderr)
+	if err := fs.Parse(args); err != nil {
+		return server.Config{}, 0, err
+	}
+	return finish()
+}
+
+// serveFlags builds the flag set of `conveyor serve`, with defaults taken
+// from the environment (getenv) and then from server.Defaults. Once fs has
+// parsed the arguments, finish returns the configuration. Tests ask fs which
+// flags exist (deploy/compose.yaml names only flags that do).
+func serveFlags(getenv func(string) string, stderr io.Writer) (fs *flag.FlagSet, finish func() (server.Config, slog.Level, error)) {
 	cfg := server.Defaults()
-	fs := flag.NewFlagSet("conveyor serve", flag.ContinueOnError)
+	fs = flag.NewFlagSet("conveyor serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	env := func(name, def string) string {
 		if v := getenv("CONVEYOR_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
@@ -151,9 +163,15 @@ func serveConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	fs.Var(basics, "inbound-basic", "basic auth [BUS/]USER:PASSWORD accepted by POST /inbound/…; repeatable (env CONVEYOR_INBOUND_BASIC, separated by blanks)")
 	level := env("log-level", "info")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (env CONVEYOR_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
-		return cfg, 0, err
+	return fs, func() (server.Config, slog.Level, error) {
+		return finishServeConfig(fs, cfg, envErr, maxStore, trusted, funcs, keys, basics, gateways, level)
 	}
+}
+
+// finishServeConfig completes the configuration of `conveyor serve` once fs
+// has parsed the arguments into cfg and the flag values given.
+func finishServeConfig(fs *flag.FlagSet, cfg server.Config, envErr error, maxStore int, trusted string,
+	funcs *functionFlag, keys, basics *credFlag, gateways *s3GatewayFlag, level string) (server.Config, slog.Level, error) {
 	if envErr != nil {
 		return cfg, 0, envErr
 	}
