@@ -26,13 +26,18 @@
 // Each queue keeps an in-memory index of its messages (sequence → state),
 // filled by an ordered, headers-only consumer of its stream (so messages
 // the runner publishes are seen as well) and the receive states loaded from
-// KV. The index holds at most a window of 10,000 messages never received;
+// KV. The bucket is the truth; the index is this process's view of it. The index holds at most a window of 10,000 messages never received;
 // the consumer waits while it is full, and the rest stay in the stream, to
 // be indexed in order as receives make room. At most 120,000 messages are
 // in flight (OverLimit past that, as on SQS), so a queue's memory is bounded
 // whatever its backlog. ReceiveMessage takes the oldest visible messages, stamps them
-// invisible for the visibility timeout, writes their receive state, and
-// reads their bodies from the stream by sequence. A waiting (long-polling)
+// invisible for the visibility timeout, claims them by writing their
+// receive state with a compare-and-set write against the state's revision
+// the index knew (a message whose state changed since, received or
+// deleted by another process, is not this receive's, and the index takes
+// the bucket's state of it), and reads the claimed bodies from the stream
+// by sequence. A FIFO queue's messages are claimed in order, and a group
+// stops at its first message not claimed. A waiting (long-polling)
 // receive sleeps until a message is indexed, one becomes visible, or its
 // wait ends. DeleteMessage deletes the stream message and its state (purged
 // from the bucket's stream by subject, so no delete marker is left).
@@ -53,10 +58,25 @@
 // 1 MiB (MaximumMessageSize 1024–1048576, 1048576 by default), as on SQS
 // since 2025. Policy, KMS and RedriveAllowPolicy attributes are kept and returned but
 // have no effect. A queue name may be reused at once after DeleteQueue.
-// The message index and visibility state are per process: several Conveyors
-// sharing one NATS cluster each serve their own queues correctly only if
-// they do not serve the same queue (a queue created by one is known to
-// another after its restart, and both could hand out the same message).
+//
+// # Several processes
+//
+// Conveyors sharing one NATS server or cluster all serve every queue. Each
+// watches the bucket: queue records (a queue created, changed, purged or
+// deleted through one is in effect on the others at once; CreateQueue
+// creates the record only if there is none) and receive states (a message
+// received through one is counted in flight, and not offered, by the
+// others; ChangeMessageVisibility through one wakes long polls on the
+// others). A process that deletes a message says so on the core NATS
+// subject conveyor.sqs.gone.<generation>; one that misses it finds the
+// message gone when its visibility timeout ends. The compare-and-set claim
+// is what makes a message in flight go to one receive only, whatever the
+// watches have delivered yet. A purge is claimed in the queue record
+// (Purged, PurgedBelow: the 60-second rule holds across processes, and
+// each process drops the messages below PurgedBelow). Receipt handles are
+// signed with a key kept in the bucket, so any process takes any handle.
+// With the embedded NATS server (one process per data directory) there are
+// no watches.
 //
 // # Dead letters and redrive
 //
