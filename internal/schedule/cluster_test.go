@@ -24,7 +24,7 @@ import (
 
 // TestTwoProcessesFireOnce: two Conveyors on one external NATS server, on
 // one injected clock, fire a scheduled rule once per due minute between
-// them.
+// them, and the one left fires alone once the other is gone.
 func TestTwoProcessesFireOnce(t *testing.T) {
 	ns := storetest.StartNATS(t, "")
 	clock := clocktest.New(time.Now().UTC())
@@ -62,8 +62,13 @@ func TestTwoProcessesFireOnce(t *testing.T) {
 	must(c.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("tick"), ScheduleExpression: aws.String("rate(1 minute)")}))
 	must(c.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("tick"), Targets: []types.Target{{Id: aws.String("t"), Arn: dest.ApiDestinationArn}}}))
 
-	const minutes = 3
+	const minutes = 5
 	for i := range minutes {
+		if i == 3 {
+			if err := a.Stop(); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var due time.Time
 		waitfor.True(t, fmt.Sprintf("firing %d armed", i), func() bool {
 			var ok bool
