@@ -3,6 +3,7 @@ package sqs_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,4 +76,49 @@ func BenchmarkBatches(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkBatchesEightClients: eight clients at once, each sending ten
+// messages, receiving ten and deleting them, in batches, a round per
+// iteration each (80 messages an iteration).
+func BenchmarkBatchesEightClients(b *testing.B) {
+	in := servertest.Start(b)
+	ctx := context.Background()
+	c := in.SQS
+	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("bench")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	url := out.QueueUrl
+	entries := make([]types.SendMessageBatchRequestEntry, 10)
+	for i := range entries {
+		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), MessageBody: aws.String(`{"order":1}`)}
+	}
+	round := func() error {
+		if _, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url, Entries: entries}); err != nil {
+			return err
+		}
+		r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 10})
+		if err != nil || len(r.Messages) == 0 {
+			return fmt.Errorf("receive: %d messages, %v", len(r.Messages), err)
+		}
+		del := make([]types.DeleteMessageBatchRequestEntry, len(r.Messages))
+		for i, m := range r.Messages {
+			del[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle}
+		}
+		_, err = c.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: url, Entries: del})
+		return err
+	}
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				if err := round(); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(b.N*80)/b.Elapsed().Seconds(), "msgs/s")
 }
