@@ -313,6 +313,7 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 		}
 	}
 	deadline := s.now().Add(time.Duration(wait) * time.Second)
+	retries := 0
 	for {
 		now := s.now()
 		q.mu.Lock()
@@ -328,6 +329,12 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 		msgs, err := s.materialize(ctx, q, got, now, vt, sysWant, in.MessageAttributeNames)
 		if err != nil {
 			return nil, err
+		}
+		if len(msgs) == 0 && len(got) > 0 && retries < 3 {
+			// Taken, and all claimed by other receives (on other processes)
+			// first, moved or gone: there may be others to take at once.
+			retries++
+			continue
 		}
 		if len(msgs) > 0 || !now.Before(deadline) || s.draining.Load() {
 			return &receiveMessageOutput{Messages: msgs}, nil
