@@ -112,7 +112,10 @@ type PutEventsOutput struct {
 
 // PutEvents validates each entry on its own, stores the good ones on their
 // buses, and reports each entry's EventId or error. It answers only after
-// JetStream has stored every event it reports an EventId for.
+// JetStream has stored every event it reports an EventId for. When the store
+// did not answer and stored none of them, the whole call fails with
+// ServiceUnavailable (HTTP 503), which SDKs retry; a store that refuses
+// (full) fails the entries, with InternalFailure.
 func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEventsOutput, error) {
 	endpoint := ""
 	if req.EndpointId != nil {
@@ -173,6 +176,7 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 		// event itself.
 		byBus[bus] = append(byBus[bus], pending{idx: i, id: id, msg: store.Message{Data: data}})
 	}
+	stored, unavailable := 0, 0
 	for _, bus := range order {
 		ps := byBus[bus]
 		msgs := make([]store.Message, len(ps))
@@ -190,8 +194,12 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 			if perr != nil {
 				in.log.ErrorContext(ctx, "storing an event failed", "bus", bus, "err", perr)
 				out.Entries[p.idx] = PutEventsResultEntry{ErrorCode: "InternalFailure", ErrorMessage: "Internal service error."}
+				if store.Unavailable(perr) {
+					unavailable++
+				}
 				continue
 			}
+			stored++
 			out.Entries[p.idx] = PutEventsResultEntry{EventId: p.id}
 		}
 	}
@@ -202,6 +210,12 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 	}
 	in.m.entries.Add(float64(len(req.Entries)))
 	in.m.failedEntries.Add(float64(out.FailedEntryCount))
+	if stored == 0 && unavailable > 0 {
+		// The store did not answer (two of three NATS servers down, say):
+		// the call fails as a whole, with a status SDKs retry on their own,
+		// rather than as a 200 whose failed entries a caller may not read.
+		return nil, awsapi.NewError(awsapi.CodeServiceUnavailable)
+	}
 	return out, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -175,5 +176,17 @@ func TestPutEventsOtherAccount(t *testing.T) {
 	id := cat.BusID(other, "shared")
 	if len(fs.published[id]) != 1 || !strings.Contains(string(fs.published[id][0]), `"account":"111111111111"`) {
 		t.Errorf("published on %s: %q", id, fs.published[id])
+	}
+}
+
+// A store that does not answer, and so stored nothing, fails the call as a
+// whole with ServiceUnavailable (503), which SDKs retry.
+func TestPutEventsStoreUnavailable(t *testing.T) {
+	in, fs, _ := newIngest(t)
+	fs.fail = fmt.Errorf("store: publish events on bus %q: %w", "default", jetstream.ErrAsyncPublishTimeout)
+	out, err := in.PutEvents(callerIn(home, "AKIDALICE"), &PutEventsInput{Entries: []Entry{entry("", "app"), entry("", "aws.ec2")}})
+	var ae *awsapi.Error
+	if !errors.As(err, &ae) || ae.Code != awsapi.CodeServiceUnavailable || ae.Status != 503 {
+		t.Errorf("PutEvents with the store unavailable: %+v, %v; want ServiceUnavailable (503)", out, err)
 	}
 }

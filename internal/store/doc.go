@@ -25,6 +25,15 @@
 // machine. [Store.Close] drains the client and shuts the embedded server down
 // cleanly, which flushes the file store.
 //
+// # Availability
+//
+// On an external cluster, a write that the cluster cannot acknowledge (a
+// stream without a leader, a leader without its quorum, a connection that
+// dropped) fails after Config.RequestTimeout at most (five seconds by
+// default), and [Unavailable] tells such failures from refusals (a full
+// store). Such a write may still be stored later; it is never reported as
+// stored.
+//
 // # Names
 //
 // EventBridge names (bus names may contain '/', '.', '-' and '_') are not all

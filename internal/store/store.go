@@ -46,10 +46,24 @@ type Config struct {
 	// it fail cleanly. 0: what the disk holds, by JetStream's rule, raised
 	// as space is freed (see space.go).
 	MaxStore int64
+	// RequestTimeout bounds the wait for JetStream's answer: to every
+	// asynchronous publish, and to other requests whose context has no
+	// deadline of its own (default [DefaultRequestTimeout]).
+	RequestTimeout time.Duration
 	// Logger receives the store's and the embedded server's log lines
 	// (default slog.Default()).
 	Logger *slog.Logger
 }
+
+// DefaultRequestTimeout is how long a request waits for JetStream's answer
+// by default: what JetStream's client gives a request without a deadline.
+// Its asynchronous publishes have no bound of their own: without one, a
+// write to a stream whose leader has lost its quorum (two of three servers
+// down), or whose acknowledgement was lost with a broken connection, would
+// wait as long as its caller, and an API call would never answer. A write
+// that timed out may still be stored later: callers report it as failed,
+// never as stored.
+const DefaultRequestTimeout = 5 * time.Second
 
 // Store is an open connection to JetStream, plus the embedded server when
 // there is one.
@@ -79,6 +93,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.BusMaxAge < 0 {
 		cfg.BusMaxAge = 0
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -121,7 +138,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("store: connect to nats: %w", err)
 	}
 	s.nc = nc
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(cfg.RequestTimeout),
+		jetstream.WithDefaultTimeout(cfg.RequestTimeout))
 	if err != nil {
 		nc.Close()
 		s.shutdownServer()
@@ -173,6 +191,25 @@ func startEmbedded(cfg Config) (*server.Server, *server.Options, error) {
 	}
 	return srv, opts, nil
 }
+
+// Unavailable reports whether err says that JetStream did not answer (no
+// stream leader, no quorum, no connection, no acknowledgement in time)
+// rather than that it refused (a full store, a message too large). A write
+// that failed so may be tried again once the cluster is whole again.
+func Unavailable(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == jsClusterNotAvailable
+	}
+	return errors.Is(err, jetstream.ErrAsyncPublishTimeout) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrConnectionClosed) ||
+		errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrConnectionReconnecting)
+}
+
+// jsClusterNotAvailable is JetStream's "JetStream system temporarily
+// unavailable" (nats-server's JSClusterNotAvailErr).
+const jsClusterNotAvailable jetstream.ErrorCode = 10008
 
 // JetStream returns the JetStream context of the store's connection.
 func (s *Store) JetStream() jetstream.JetStream { return s.js }

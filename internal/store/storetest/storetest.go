@@ -1,5 +1,9 @@
 // Package storetest opens throwaway stores for tests: an embedded JetStream
 // in t.TempDir(), closed when the test ends.
+//
+// It also runs the NATS servers an operator would: [StartNATS] one,
+// [StartCluster] a JetStream cluster in this process, whose servers a test
+// can shut down and restart one by one.
 package storetest
 
 import (
