@@ -145,7 +145,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.shutdownServer()
 		return nil, fmt.Errorf("store: jetstream: %w", err)
 	}
-	s.js = js
+	s.js = provisioning{js}
 	// Fail now, not at the first publish, when the server has no JetStream.
 	if _, err := js.AccountInfo(ctx); err != nil {
 		nc.Close()
