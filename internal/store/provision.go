@@ -87,7 +87,9 @@ func (p provisioning) Consumer(ctx context.Context, stream, name string) (jetstr
 }
 
 func (p provisioning) KeyValue(ctx context.Context, bucket string) (jetstream.KeyValue, error) {
-	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.KeyValue, error) { return p.JetStream.KeyValue(ctx, bucket) })
+	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.KeyValue, error) {
+		return p.JetStream.KeyValue(ctx, bucket)
+	})
 }
 
 func (p provisioning) CreateKeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
@@ -101,7 +103,9 @@ func (p provisioning) CreateKeyValue(ctx context.Context, cfg jetstream.KeyValue
 }
 
 func (p provisioning) UpdateKeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.KeyValue, error) { return p.JetStream.UpdateKeyValue(ctx, cfg) })
+	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.KeyValue, error) {
+		return p.JetStream.UpdateKeyValue(ctx, cfg)
+	})
 }
 
 func (p provisioning) CreateOrUpdateKeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
