@@ -1,10 +1,12 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -162,26 +164,39 @@ func (c *Cluster) Restart(i int) {
 }
 
 // WaitLeader waits until JetStream has a meta leader that every running
-// server knows and follows (each one is current).
+// server follows (each one is current), and that counts every running
+// server as online: until it does, it places no replica there, and an R3
+// stream cannot be created.
 func (c *Cluster) WaitLeader() {
 	c.t.Helper()
-	waitfor.Err(c.t, waitfor.Timeout, "a JetStream meta leader", func() error {
+	waitfor.Err(c.t, waitfor.Timeout, "a JetStream meta leader that sees every server", func() error {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		leaders := 0
+		var leader *natsserver.Server
+		var running []string
 		for i, nd := range c.nodes {
 			if nd.srv == nil {
 				continue
 			}
+			running = append(running, nd.srv.Name())
 			if !nd.srv.JetStreamIsCurrent() {
 				return fmt.Errorf("server %d is not current with the meta group", i)
 			}
 			if nd.srv.JetStreamIsLeader() {
-				leaders++
+				if leader != nil {
+					return errors.New("two meta leaders")
+				}
+				leader = nd.srv
 			}
 		}
-		if leaders != 1 {
-			return fmt.Errorf("%d meta leaders", leaders)
+		if leader == nil {
+			return errors.New("no meta leader")
+		}
+		online := leader.JetStreamClusterPeers()
+		for _, name := range running {
+			if !slices.Contains(online, name) {
+				return fmt.Errorf("the meta leader sees %v online, not %s", online, name)
+			}
 		}
 		return nil
 	})
