@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -45,18 +47,23 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	// Route ports are fixed before the first start: every server names all
 	// the others' in its routes, and a restarted server must be found
 	// where it was. A port the kernel gave out and that was closed again
-	// is free unless another process takes it in between.
+	// is free unless another process takes it in between; the listeners
+	// stay open until all are taken, so that they differ.
 	routePorts := make([]int, n)
+	listeners := make([]net.Listener, n)
 	for i := range routePorts {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatalf("storetest: reserve a route port: %v", err)
 		}
+		listeners[i] = ln
 		routePorts[i] = ln.Addr().(*net.TCPAddr).Port
-		if err := ln.Close(); err != nil {
-			t.Fatalf("storetest: reserve a route port: %v", err)
-		}
 	}
+	// A cluster name of its own: a route that reaches another test's
+	// cluster (a port taken in between) is refused, not merged.
+	var id [4]byte
+	_, _ = rand.Read(id[:])
+	name := "conveyor-test-" + hex.EncodeToString(id[:])
 	root := t.TempDir()
 	c := &Cluster{t: t}
 	for i := range n {
@@ -77,11 +84,16 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			Port:       -1,
 			JetStream:  true,
 			StoreDir:   filepath.Join(root, fmt.Sprintf("n%d", i)),
-			Cluster:    natsserver.ClusterOpts{Name: "conveyor-test", Host: "127.0.0.1", Port: routePorts[i]},
+			Cluster:    natsserver.ClusterOpts{Name: name, Host: "127.0.0.1", Port: routePorts[i]},
 			Routes:     routes,
 			NoSigs:     true,
 			NoLog:      true,
 		}})
+	}
+	for _, ln := range listeners {
+		if err := ln.Close(); err != nil {
+			t.Fatalf("storetest: free a route port: %v", err)
+		}
 	}
 	t.Cleanup(func() {
 		for i := range c.nodes {
