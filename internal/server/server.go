@@ -32,6 +32,7 @@ import (
 	"github.com/conveyor/conveyor/internal/inbound"
 	"github.com/conveyor/conveyor/internal/ingest"
 	"github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/peers"
 	"github.com/conveyor/conveyor/internal/router"
 	"github.com/conveyor/conveyor/internal/rulestats"
 	"github.com/conveyor/conveyor/internal/schedule"
@@ -57,6 +58,9 @@ type Server struct {
 	stopStats func()
 	// tails serves the console's live tails.
 	tails *tail.Hub
+	// peers counts the Conveyors sharing the NATS server (nil with the
+	// embedded one).
+	peers *peers.Counter
 	// authenticator the APIs' authentication it makes.
 	keys          *identity.File
 	authenticator awsapi.Authenticator
@@ -162,6 +166,16 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	if !s.store.Embedded() {
+		// Other Conveyors may share the deliveries: rate limits are split.
+		if s.peers, err = peers.Start(ctx, s.store.Conn(), cfg.Logger); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		counter := s.peers
+		s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "conveyor_peers",
+			Help: "Conveyor processes on this NATS server or cluster, this one included."},
+			func() float64 { return float64(counter.Count()) }))
+	}
 	box, err := openSecretsKey(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -225,6 +239,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Stderr:       os.Stderr,
 		LogDir:       logDir,
 		Permit:       s.permit,
+		Peers:        s.peers.Count,
 	})
 	// A delivery attempt must outlast the longest local function.
 	invokeTimeout, ackWait := time.Duration(0), time.Duration(0)
@@ -532,6 +547,10 @@ func (s *Server) shutdown(ctx context.Context) {
 	}
 	if s.catalog != nil {
 		s.catalog.Close()
+	}
+	if s.peers != nil {
+		s.peers.Stop()
+		s.peers = nil
 	}
 	if s.store != nil {
 		if err := s.store.Close(ctx); err != nil {

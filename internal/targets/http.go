@@ -91,6 +91,9 @@ type HTTP struct {
 	plain *plainHTTP
 	// tokens holds the access tokens of OAuth connections.
 	tokens *tokens
+	// peers is how many processes share each destination's rate limit
+	// (nil: 1).
+	peers func() int
 }
 
 // endpointURL is a parsed endpoint and whether plainHTTP may send to it.
@@ -294,6 +297,11 @@ func (h *HTTP) limiter(d Destination) *rate.Limiter {
 	n := d.InvocationRateLimitPerSecond
 	if n <= 0 {
 		return nil
+	}
+	if h.peers != nil {
+		// This process's share, rounded up: a limit of 1 stays 1.
+		p := max(h.peers(), 1)
+		n = (n + p - 1) / p
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

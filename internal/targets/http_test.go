@@ -230,4 +230,15 @@ func TestHTTPRateLimit(t *testing.T) {
 	if lim := h.limiter(d[destARN]); lim.Limit() != 1000 || lim.Burst() != 1000 {
 		t.Errorf("limiter after update: %v/%d", lim.Limit(), lim.Burst())
 	}
+	// Three Conveyors share the deliveries: each keeps to a third (rounded
+	// up), and to the whole again when it is alone.
+	peers := 3
+	h.peers = func() int { return peers }
+	if lim := h.limiter(d[destARN]); lim.Limit() != 334 || lim.Burst() != 334 {
+		t.Errorf("limiter with three processes: %v/%d", lim.Limit(), lim.Burst())
+	}
+	peers = 1
+	if lim := h.limiter(d[destARN]); lim.Limit() != 1000 {
+		t.Errorf("limiter alone again: %v", lim.Limit())
+	}
 }

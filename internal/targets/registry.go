@@ -34,6 +34,10 @@ type Config struct {
 	// queue of another: nil if the target's resource policy allows it,
 	// else why not. Without it every such delivery is refused.
 	Permit func(ctx context.Context, job *delivery.Job) error
+	// Peers is how many Conveyor processes share the deliveries (nil: this
+	// one alone): each applies its share of an API destination's
+	// InvocationRateLimitPerSecond, so that together they keep to it.
+	Peers func() int
 }
 
 // Registry is the [Invoker] of every target kind: it picks the adapter by
@@ -47,14 +51,20 @@ type Registry struct {
 	Function Invoker
 	// Permit: see Config.Permit.
 	Permit func(ctx context.Context, job *delivery.Job) error
+	// Peers is how many Conveyor processes share the deliveries (nil: this
+	// one alone): each applies its share of an API destination's
+	// InvocationRateLimitPerSecond, so that together they keep to it.
+	Peers func() int
 }
 
 var _ Invoker = (*Registry)(nil)
 
 // NewRegistry returns a registry with the adapters of cfg.
 func NewRegistry(cfg Config) *Registry {
+	h := NewHTTP(cfg.Destinations, cfg.HTTPClient)
+	h.peers = cfg.Peers
 	return &Registry{
-		HTTP: NewHTTP(cfg.Destinations, cfg.HTTPClient),
+		HTTP: h,
 		Bus:  NewBus(cfg.Putter),
 		Log:  NewLog(cfg.Stdout, cfg.Stderr, cfg.LogDir),
 		SQS:  NewQueue(cfg.Queues),
