@@ -39,8 +39,10 @@
 // by sequence. A FIFO queue's messages are claimed in order, and a group
 // stops at its first message not claimed. A waiting (long-polling)
 // receive sleeps until a message is indexed, one becomes visible, or its
-// wait ends. DeleteMessage deletes the stream message and its state (purged
-// from the bucket's stream by subject, so no delete marker is left).
+// wait ends. DeleteMessage deletes the stream message and replaces its
+// state by a purge marker that expires after five minutes (a per-message
+// TTL: the bucket's stream allows them, which needs NATS 2.11 or later), so
+// markers do not pile up, one per message ever received.
 //
 // Receipt handles are the queue's generation (random, new for every
 // CreateQueue), the sequence and the receive count, authenticated with an
@@ -67,9 +69,9 @@
 // creates the record only if there is none) and receive states (a message
 // received through one is counted in flight, and not offered, by the
 // others; ChangeMessageVisibility through one wakes long polls on the
-// others). A process that deletes a message says so on the core NATS
-// subject conveyor.sqs.gone.<generation>; one that misses it finds the
-// message gone when its visibility timeout ends. The compare-and-set claim
+// others; a message deleted through one is dropped by the others when they
+// see its purge marker, and one that misses it finds the message gone
+// when its visibility timeout ends). The compare-and-set claim
 // is what makes a message in flight go to one receive only, whatever the
 // watches have delivered yet. A purge is claimed in the queue record
 // (Purged, PurgedBelow: the 60-second rule holds across processes, and

@@ -704,8 +704,15 @@ func (q *queue) setVisible(ctx context.Context, now time.Time, seq uint64, recei
 	}
 }
 
-// remove deletes a message: its stream message, its state and its index
-// entry, and tells the other processes sharing the queue.
+// markerTTL is how long the purge marker that replaces a deleted message's
+// receive state stays in the bucket: long enough for every process's
+// watch to see it (a process that misses it finds the message gone when
+// its visibility timeout ends), short enough that markers do not pile up.
+const markerTTL = 5 * time.Minute
+
+// remove deletes a message: its stream message, its index entry and its
+// receive state, which a purge marker replaces (the other processes sharing
+// the queue watch it, and drop the message too; it expires by itself).
 func (q *queue) remove(ctx context.Context, seq uint64) error {
 	had := q.forget(seq)
 	if err := q.st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) &&
@@ -713,11 +720,10 @@ func (q *queue) remove(ctx context.Context, seq uint64) error {
 		return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)
 	}
 	if had || q.svc.shared {
-		if err := q.svc.forgetStates(ctx, q.stateKey(seq)); err != nil {
-			return err
+		if err := q.svc.kv.Purge(ctx, q.stateKey(seq), jetstream.PurgeTTL(markerTTL)); err != nil {
+			return fmt.Errorf("sqs: remove receive state of %s/%d: %w", q.name, seq, err)
 		}
 	}
-	q.svc.announceGone(q, seq)
 	return nil
 }
 

@@ -55,7 +55,7 @@ type Service struct {
 	js  jetstream.JetStream
 	kv  jetstream.KeyValue
 	// kvStream is the bucket's stream: receive states are removed from it
-	// by subject, which leaves no delete marker behind (see forgetStates).
+	// by subject when a whole queue goes (see forgetStates).
 	kvStream jetstream.Stream
 	secret   []byte
 	now      func() time.Time
@@ -106,6 +106,14 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.kv = kv
 	if s.kvStream, err = s.js.Stream(ctx, "KV_"+Bucket); err != nil {
 		return nil, fmt.Errorf("sqs: bucket %s stream: %w", Bucket, err)
+	}
+	// A deleted message's receive state is replaced by a purge marker that
+	// expires by itself (see queue.remove).
+	if cfg := s.kvStream.CachedInfo().Config; !cfg.AllowMsgTTL {
+		cfg.AllowMsgTTL = true
+		if s.kvStream, err = s.js.UpdateStream(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("sqs: bucket %s: allow message TTLs (NATS 2.11 or later): %w", Bucket, err)
+		}
 	}
 	// Delete markers left by earlier versions (one per message ever
 	// received) go; recent ones stay for other processes to see.
@@ -451,9 +459,9 @@ const defaultInFlightLimit = 120000
 const overLimitMessage = "Too many messages have been received without being deleted.\nPlease delete your received messages or let them timeout before receiving more."
 
 // forgetStates removes the receive states whose keys match filter (a key,
-// or "s.<generation>.>" for a whole queue) from the bucket's stream. A KV
-// Delete or Purge would leave a marker per key, for ever: one per message
-// ever received.
+// or "s.<generation>.>" for a whole queue) from the bucket's stream, leaving
+// no marker: for queues purged or deleted, and states of messages that
+// expired.
 func (s *Service) forgetStates(ctx context.Context, filter string) error {
 	if err := s.kvStream.Purge(ctx, jetstream.WithPurgeSubject("$KV."+Bucket+"."+filter)); err != nil {
 		return fmt.Errorf("sqs: remove receive states %s: %w", filter, err)

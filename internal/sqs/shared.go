@@ -8,15 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// goneSubject is where a process that deleted a message of a queue says so
-// (core NATS, not stored): "conveyor.sqs.gone.<generation>", the stream
-// sequence in the payload. A process that misses it learns the same when
-// the message's visibility timeout ends and it finds the message gone.
-const goneSubject = "conveyor.sqs.gone."
 
 // stateSubject is the subject of a receive state's key in the bucket.
 func (s *Service) stateSubject(key string) string { return "$KV." + Bucket + "." + key }
@@ -44,22 +37,11 @@ func (s *Service) queueByGen(gen string) *queue {
 	return s.byGen[gen]
 }
 
-// announceGone tells the other processes sharing q that its message seq is
-// deleted.
-func (s *Service) announceGone(q *queue, seq uint64) {
-	if !s.shared {
-		return
-	}
-	if err := s.cfg.Store.Conn().Publish(goneSubject+q.gen, strconv.AppendUint(nil, seq, 10)); err != nil {
-		s.log.Debug("sqs: announce deleted message", "queue", q.name, "err", err)
-	}
-}
-
 // share starts what keeps this process's queues in step with the other
 // processes on the same NATS server or cluster: watches of the bucket's
 // queue records (queues created, changed, purged or deleted elsewhere) and
-// receive states (messages received, or their visibility changed,
-// elsewhere), and the subscription to deleted messages. It runs before the
+// receive states (messages received, their visibility changed, or deleted
+// elsewhere: a purge marker replaces the state). It runs before the
 // queues are loaded, so that nothing written meanwhile is missed; what is
 // heard twice is applied once (records and states carry revisions).
 func (s *Service) share(ctx context.Context) error {
@@ -72,22 +54,7 @@ func (s *Service) share(ctx context.Context) error {
 		_ = records.Stop()
 		return fmt.Errorf("sqs: watch receive states: %w", err)
 	}
-	sub, err := s.cfg.Store.Conn().Subscribe(goneSubject+"*", func(m *nats.Msg) {
-		seq, err := strconv.ParseUint(string(m.Data), 10, 64)
-		if err != nil {
-			return
-		}
-		if q := s.queueByGen(strings.TrimPrefix(m.Subject, goneSubject)); q != nil {
-			q.forget(seq)
-		}
-	})
-	if err != nil {
-		_ = records.Stop()
-		_ = states.Stop()
-		return fmt.Errorf("sqs: subscribe to deleted messages: %w", err)
-	}
 	s.unshare = func() {
-		_ = sub.Unsubscribe()
 		_ = records.Stop()
 		_ = states.Stop()
 	}
@@ -100,7 +67,7 @@ func (s *Service) share(ctx context.Context) error {
 	}()
 	go func() {
 		for e := range states.Updates() {
-			if e == nil || e.Operation() != jetstream.KeyValuePut {
+			if e == nil {
 				continue
 			}
 			// s.<generation>.<sequence>
@@ -112,8 +79,15 @@ func (s *Service) share(ctx context.Context) error {
 			if err != nil {
 				continue
 			}
-			st, ok := parseState(e.Value(), e.Revision())
-			if q := s.queueByGen(parts[1]); ok && q != nil {
+			q := s.queueByGen(parts[1])
+			if q == nil {
+				continue
+			}
+			if e.Operation() != jetstream.KeyValuePut {
+				q.forget(seq) // deleted
+				continue
+			}
+			if st, ok := parseState(e.Value(), e.Revision()); ok {
 				q.applyState(seq, st)
 			}
 		}
