@@ -372,7 +372,10 @@ func (s *Service) materialize(ctx context.Context, q *queue, got []received, now
 	raws, errs := make([]*jetstream.RawStreamMsg, len(got)), make([]error, len(got))
 	var wg sync.WaitGroup
 	for i, g := range got {
-		if ok[i] {
+		if !ok[i] {
+			continue
+		}
+		if raws[i] = g.stored(q); raws[i] == nil {
 			wg.Go(func() { raws[i], errs[i] = st.GetMsg(ctx, g.seq) })
 		}
 	}

@@ -24,7 +24,21 @@ type entry struct {
 	receives  int32
 	firstRecv int64  // unix ms of the first receive, 0 before
 	rev       uint64 // revision of its receive state in the bucket, 0 before the first receive
+	// hdr and body are the stored message when the index keeps it (hdr
+	// not nil; see cacheBodies), so that a receive need not read it.
+	hdr  nats.Header
+	body []byte
 }
+
+// The index of a queue served by this process alone keeps the bodies of
+// messages up to bodyCacheMax bytes, up to bodyCacheBytes in all: a receive
+// then reads nothing from the stream. With other processes serving the same
+// queue, a receive reads each message from the stream, which also tells
+// whether another process deleted it.
+const (
+	bodyCacheMax   = 64 << 10
+	bodyCacheBytes = 16 << 20
+)
 
 // queue is one open queue: its record and its message index.
 type queue struct {
@@ -53,6 +67,10 @@ type queue struct {
 	// inFlightLimit is the most messages in flight at once (SQS's 120,000
 	// for standard queues); a receive past it is answered OverLimit.
 	inFlightLimit int
+	// cacheBodies: the index keeps message bodies (see bodyCacheMax);
+	// cached is the bytes it keeps.
+	cacheBodies bool
+	cached      int
 
 	cctx jetstream.ConsumeContext
 	st   jetstream.Stream // the queue's stream (its handle: reads and deletes by sequence)
@@ -81,7 +99,7 @@ func (st savedState) value() []byte {
 func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, error) {
 	q := &queue{svc: s, arn: rec.ARN, name: rec.Name, stream: store.QueueStream(rec.ARN), subj: store.QueueSubject(rec.ARN),
 		gen: rec.Generation, rec: rec, msgs: map[uint64]*entry{}, wake: make(chan struct{}), saved: map[uint64]savedState{},
-		window: s.window, inFlightLimit: s.inFlightLimit}
+		window: s.window, inFlightLimit: s.inFlightLimit, cacheBodies: !s.shared}
 	// A stream that exists already (dead letters written by an earlier
 	// version, before the queue was created) keeps its messages and takes
 	// the queue's retention.
@@ -97,7 +115,7 @@ func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, erro
 		return nil, err
 	}
 	q.dropExpiredStates(ctx)
-	cons, err := s.js.OrderedConsumer(ctx, q.stream, jetstream.OrderedConsumerConfig{HeadersOnly: true})
+	cons, err := s.js.OrderedConsumer(ctx, q.stream, jetstream.OrderedConsumerConfig{HeadersOnly: !q.cacheBodies})
 	if err != nil {
 		return nil, fmt.Errorf("sqs: queue %s: consumer: %w", rec.Name, err)
 	}
@@ -105,7 +123,7 @@ func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, erro
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			s.log.Debug("sqs: queue consumer", "queue", rec.Name, "err", err)
 		}
-	}))
+	}), jetstream.PullMaxBytes(8<<20))
 	if err != nil {
 		return nil, fmt.Errorf("sqs: queue %s: consume: %w", rec.Name, err)
 	}
@@ -218,6 +236,10 @@ func (q *queue) index(msg jetstream.Msg) {
 	e := &entry{sentMs: sent, visibleAt: sent + int64(delay)*1000}
 	if q.rec.fifo() {
 		e.group = msg.Headers().Get(headerGroup)
+	}
+	if b := msg.Data(); q.cacheBodies && len(b) > 0 && len(b) <= bodyCacheMax && q.cached+len(b) <= bodyCacheBytes {
+		e.hdr, e.body = msg.Headers(), b
+		q.cached += len(b)
 	}
 	if st, ok := q.saved[seq]; ok {
 		e.receives, e.firstRecv, e.visibleAt, e.rev = st.receives, st.firstRecv, st.visibleAt, st.rev
@@ -387,6 +409,15 @@ type received struct {
 	prev entry
 }
 
+// stored is g's stored message as the index keeps it, or nil.
+func (g received) stored(q *queue) *jetstream.RawStreamMsg {
+	if g.prev.hdr == nil {
+		return nil
+	}
+	return &jetstream.RawStreamMsg{Subject: q.subj, Sequence: g.seq, Header: g.prev.hdr, Data: g.prev.body,
+		Time: time.UnixMilli(g.sentMs)}
+}
+
 // take marks up to max visible messages with sequences up to upTo invisible
 // for vt and returns them; next is the earliest time (unix ms) another
 // message becomes visible (0 for none).
@@ -458,6 +489,7 @@ func (q *queue) take(now time.Time, max int, vt time.Duration, upTo uint64) (got
 
 // dropLocked removes seq (entry e) from the index.
 func (q *queue) dropLocked(seq uint64, e *entry) {
+	q.cached -= len(e.body)
 	if e.receives == 0 {
 		q.fresh--
 		q.wakeLocked()
