@@ -2,9 +2,12 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -26,10 +31,14 @@ import (
 
 // TestClusterKills runs three `conveyor serve` processes on one three-server
 // NATS JetStream cluster (R3 streams and buckets) under a steady PutEvents
-// load through all three, with an HTTP target that refuses the first
-// attempt at one event in ten. One Conveyor is killed with SIGKILL; then
-// the NATS server leading the bus's stream is shut down and started again.
-// Every acknowledged event reaches the target; duplicates are logged.
+// load through all three, with two targets: an HTTP endpoint that refuses
+// the first attempt at one event in ten, and an SQS queue drained by a
+// receiver on every Conveyor (ReceiveMessage of 10, then
+// DeleteMessageBatch). One Conveyor is killed with SIGKILL (the messages
+// its receiver held come back after their visibility timeout, to the
+// others); then the NATS server leading the bus's stream is shut down and
+// started again. Every acknowledged event reaches both targets; duplicates
+// are logged.
 func TestClusterKills(t *testing.T) {
 	if conveyorBin == "" {
 		t.Skip("chaos tests start server processes (skipped with -short)")
@@ -66,8 +75,14 @@ func TestClusterKills(t *testing.T) {
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("load"), EventPattern: aws.String(`{"source":["chaos.load"]}`)}); err != nil {
 		t.Fatal(err)
 	}
+	q, err := procs[0].sqs().CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("load"),
+		Attributes: map[string]string{"VisibilityTimeout": "5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueARN := "arn:aws:sqs:us-east-1:000000000000:load"
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("load"),
-		Targets: []types.Target{{Id: aws.String("sink"), Arn: dest.ApiDestinationArn}}}); err != nil {
+		Targets: []types.Target{{Id: aws.String("sink"), Arn: dest.ApiDestinationArn}, {Id: aws.String("queue"), Arn: aws.String(queueARN)}}}); err != nil {
 		t.Fatal(err)
 	}
 	// Every process routes with the target before the load begins.
@@ -75,7 +90,7 @@ func TestClusterKills(t *testing.T) {
 		c := p.events()
 		waitfor.Err(t, waitfor.Timeout, fmt.Sprintf("process %d to list the rule's target", i), func() error {
 			out, err := c.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("load")})
-			if err == nil && len(out.Targets) != 1 {
+			if err == nil && len(out.Targets) != 2 {
 				err = fmt.Errorf("%d targets", len(out.Targets))
 			}
 			return err
@@ -92,6 +107,19 @@ func TestClusterKills(t *testing.T) {
 	)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	// A receiver on every process drains the queue until the end of the
+	// test (after the load: until every acknowledged event is received).
+	drained := &queueDrain{received: map[string]int{}}
+	done := make(chan struct{})
+	var receivers sync.WaitGroup
+	defer func() {
+		close(done)
+		receivers.Wait()
+	}()
+	for _, p := range procs {
+		c := p.sqs()
+		receivers.Go(func() { drained.run(ctx, c, q.QueueUrl, p, done) })
+	}
 	for _, p := range procs {
 		c := p.events()
 		wg.Go(func() {
@@ -152,7 +180,7 @@ func TestClusterKills(t *testing.T) {
 		})
 		mu.Lock()
 		defer mu.Unlock()
-		t.Logf("%s: %d acknowledged, %d received, failures %v", what, len(acked), sk.count(), failures)
+		t.Logf("%s: %d acknowledged, %d received, %d from the queue, failures %v", what, len(acked), sk.count(), drained.count(), failures)
 	}
 
 	more(600, "events acknowledged by three Conveyors")
@@ -182,6 +210,104 @@ func TestClusterKills(t *testing.T) {
 	})
 	t.Logf("all %d acknowledged events delivered %v after the load stopped (%d more than once)",
 		len(all), time.Since(stopped).Round(100*time.Millisecond), sk.duplicates())
+	defer func() {
+		if !t.Failed() {
+			return
+		}
+		// What the Conveyors logged of a few of the events missing.
+		m := drained.missing(all)
+		for _, l := range strings.Split(log.String(), "\n") {
+			for _, id := range m[:min(3, len(m))] {
+				if strings.Contains(l, id) {
+					t.Log(l)
+				}
+			}
+		}
+	}()
+	waitfor.Err(t, 90*time.Second, "every acknowledged event received from the queue", func() error {
+		if m := drained.missing(all); len(m) > 0 {
+			return fmt.Errorf("%d of %d missing, e.g. %v", len(m), len(all), m[:min(3, len(m))])
+		}
+		return nil
+	})
+	t.Logf("all %d acknowledged events received from the queue %v after the load stopped (%d more than once)",
+		len(all), time.Since(stopped).Round(100*time.Millisecond), drained.duplicates())
+}
+
+// queueDrain counts the events received from a queue by id.
+type queueDrain struct {
+	mu       sync.Mutex
+	received map[string]int
+}
+
+// run receives from the queue through c and deletes what it received,
+// until done or p exits.
+func (d *queueDrain) run(ctx context.Context, c *sqs.Client, url *string, p *proc, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if p.exited() {
+			return
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		out, err := c.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		cancel()
+		if err != nil {
+			time.Sleep(100 * time.Millisecond) // a NATS server is down, or this Conveyor: try again
+			continue
+		}
+		var del []sqstypes.DeleteMessageBatchRequestEntry
+		d.mu.Lock()
+		for i, m := range out.Messages {
+			var ev struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal([]byte(aws.ToString(m.Body)), &ev) == nil {
+				d.received[ev.ID]++
+			}
+			del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+		}
+		d.mu.Unlock()
+		if len(del) > 0 {
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_, _ = c.DeleteMessageBatch(dctx, &sqs.DeleteMessageBatchInput{QueueUrl: url, Entries: del})
+			cancel()
+		}
+	}
+}
+
+func (d *queueDrain) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.received)
+}
+
+// missing returns the ids in ids not received.
+func (d *queueDrain) missing(ids []string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if d.received[id] == 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (d *queueDrain) duplicates() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, c := range d.received {
+		if c > 1 {
+			n++
+		}
+	}
+	return n
 }
 
 // busLeader returns the index in c of the server that leads the default

@@ -139,8 +139,11 @@ func (s *Service) streamConfig(rec *queueRecord) jetstream.StreamConfig {
 		// Messages with the same deduplication id are stored once in five minutes.
 		cfg.Duplicates = fifoDedupWindow
 	}
-	// Receives read bodies by sequence: direct gets skip the JetStream API's JSON.
-	cfg.AllowDirect = true
+	// Receives read bodies by sequence: direct gets skip the JetStream API's
+	// JSON. Not with replicas: a follower answers direct gets too, and one
+	// that is behind (a server catching up after a restart) says a message
+	// just stored is not there, and a receive would take it for deleted.
+	cfg.AllowDirect = s.cfg.Store.Replicas() <= 1
 	return cfg
 }
 
@@ -655,9 +658,11 @@ func (q *queue) settle(seq, prevRev, rev uint64) {
 
 // refresh makes seq's entry what the bucket says: the state another
 // process wrote. With no state in the bucket and prev given (the entry
-// before a receive took it, whose claim lost or was not tried), the entry
-// is put back as it was when it had never been received, and dropped when
-// it had (its state is gone with the message).
+// before a receive took it, whose claim lost), the entry is put back as it
+// was: the message was deleted (the watch brings its purge marker, or a
+// later receive finds it gone from the stream), or the state was read from
+// a replica that is behind (the bucket's gets are direct), which must not
+// lose the message.
 func (q *queue) refresh(ctx context.Context, seq uint64, prev *entry) {
 	kve, err := q.svc.kv.Get(ctx, q.stateKey(seq))
 	if err == nil {
@@ -671,14 +676,6 @@ func (q *queue) refresh(ctx context.Context, seq uint64, prev *entry) {
 		return
 	}
 	if prev == nil {
-		return
-	}
-	if prev.rev > 0 {
-		q.mu.Lock()
-		if e, ok := q.msgs[seq]; ok && e.rev == prev.rev {
-			q.dropLocked(seq, e) // deleted by another process
-		}
-		q.mu.Unlock()
 		return
 	}
 	q.restore(seq, *prev)
