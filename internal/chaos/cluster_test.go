@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,8 +41,10 @@ import (
 // DeleteMessageBatch). One Conveyor is killed with SIGKILL (the messages
 // its receiver held come back after their visibility timeout, to the
 // others); then the NATS server leading the bus's stream is shut down and
-// started again. Every acknowledged event reaches both targets; duplicates
-// are logged.
+// started again, and the killed Conveyor started again. Every acknowledged
+// event reaches both targets; duplicates are logged. A scheduled rule
+// (rate(1 minute)) fires once a minute through it all: the test lasts
+// until one firing at least is delivered, and none is delivered twice.
 func TestClusterKills(t *testing.T) {
 	if conveyorBin == "" {
 		t.Skip("chaos tests start server processes (skipped with -short)")
@@ -49,9 +55,11 @@ func TestClusterKills(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := &syncbuf.Buffer{}
-	procs := make([]*proc, 3)
+	procs, dirs := make([]*proc, 3), make([]string, 3)
+	flags := []string{"--nats", cluster.URLs(), "--replicas", "3", "--secrets-key", key}
 	for i := range procs {
-		procs[i] = start(t, t.TempDir(), log, "--nats", cluster.URLs(), "--replicas", "3", "--secrets-key", key)
+		dirs[i] = t.TempDir()
+		procs[i] = start(t, dirs[i], log, flags...)
 	}
 	sk := newSink(t)
 	ctx := context.Background()
@@ -73,6 +81,21 @@ func TestClusterKills(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("load"), EventPattern: aws.String(`{"source":["chaos.load"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	ticks := newTickSink(t)
+	tickDest, err := eb.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{
+		Name: aws.String("ticks"), ConnectionArn: conn.ConnectionArn, InvocationEndpoint: aws.String(ticks.URL + "/"),
+		HttpMethod: types.ApiDestinationHttpMethodPost,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("tick"), ScheduleExpression: aws.String("rate(1 minute)")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("tick"),
+		Targets: []types.Target{{Id: aws.String("ticks"), Arn: tickDest.ApiDestinationArn}}}); err != nil {
 		t.Fatal(err)
 	}
 	q, err := procs[0].sqs().CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("load"),
@@ -109,7 +132,7 @@ func TestClusterKills(t *testing.T) {
 	var wg sync.WaitGroup
 	// A receiver on every process drains the queue until the end of the
 	// test (after the load: until every acknowledged event is received).
-	drained := &queueDrain{received: map[string]int{}}
+	drained := &queueDrain{received: map[string]int{}, from: map[string]map[string]bool{}}
 	done := make(chan struct{})
 	var receivers sync.WaitGroup
 	defer func() {
@@ -192,6 +215,10 @@ func TestClusterKills(t *testing.T) {
 	cluster.Restart(leader)
 	cluster.WaitLeader()
 	more(600, "events acknowledged after the NATS server returned")
+	procs[2] = start(t, dirs[2], log, flags...)
+	restarted := procs[2]
+	receivers.Go(func() { drained.run(ctx, restarted.sqs(), q.QueueUrl, restarted, done) })
+	more(600, "events acknowledged after the killed Conveyor started again")
 	close(stop)
 	wg.Wait()
 
@@ -214,13 +241,29 @@ func TestClusterKills(t *testing.T) {
 		if !t.Failed() {
 			return
 		}
-		// What the Conveyors logged of a few of the events missing.
+		// What the Conveyors logged of a few of the events missing, and
+		// whether the queue's stream still has them.
 		m := drained.missing(all)
+		queueHas(t, cluster, queueARN, m)
+		dups := drained.duplicates()
+		drained.mu.Lock()
+		n := 0
+		for id, ms := range drained.from {
+			if len(ms) > 1 {
+				n++
+				t.Logf("event %s received in %d messages", id, len(ms))
+			}
+		}
+		drained.mu.Unlock()
+		t.Logf("%d events received more than once, %d in more than one message", dups, n)
 		for _, l := range strings.Split(log.String(), "\n") {
 			for _, id := range m[:min(3, len(m))] {
 				if strings.Contains(l, id) {
 					t.Log(l)
 				}
+			}
+			if strings.Contains(l, "not found in the stream") {
+				t.Log(l)
 			}
 		}
 	}()
@@ -232,12 +275,68 @@ func TestClusterKills(t *testing.T) {
 	})
 	t.Logf("all %d acknowledged events received from the queue %v after the load stopped (%d more than once)",
 		len(all), time.Since(stopped).Round(100*time.Millisecond), drained.duplicates())
+
+	// The schedule: a firing at least (the test may end before the first
+	// minute), each minute once.
+	waitfor.Err(t, 90*time.Second, "a scheduled firing delivered", func() error {
+		if ticks.count() == 0 {
+			return errors.New("none yet")
+		}
+		return nil
+	})
+	time.Sleep(time.Second) // a second delivery of the same firing would be here by now
+	for tm, n := range ticks.times() {
+		if n != 1 {
+			t.Errorf("the firing of %s delivered %d times", tm, n)
+		}
+	}
+	t.Logf("scheduled firings delivered: %v", ticks.times())
+}
+
+// tickSink counts the scheduled events it receives by their time.
+type tickSink struct {
+	*httptest.Server
+	mu  sync.Mutex
+	got map[string]int
+}
+
+func newTickSink(t testing.TB) *tickSink {
+	s := &tickSink{got: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			Time string `json:"time"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		if json.Unmarshal(body, &ev) != nil || ev.Time == "" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.got[ev.Time]++
+		s.mu.Unlock()
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *tickSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.got)
+}
+
+func (s *tickSink) times() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.got)
 }
 
 // queueDrain counts the events received from a queue by id.
 type queueDrain struct {
 	mu       sync.Mutex
 	received map[string]int
+	// from is, by event id, the message ids it was received in.
+	from map[string]map[string]bool
 }
 
 // run receives from the queue through c and deletes what it received,
@@ -267,6 +366,10 @@ func (d *queueDrain) run(ctx context.Context, c *sqs.Client, url *string, p *pro
 			}
 			if json.Unmarshal([]byte(aws.ToString(m.Body)), &ev) == nil {
 				d.received[ev.ID]++
+				if d.from[ev.ID] == nil {
+					d.from[ev.ID] = map[string]bool{}
+				}
+				d.from[ev.ID][aws.ToString(m.MessageId)] = true
 			}
 			del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
 		}
@@ -308,6 +411,42 @@ func (d *queueDrain) duplicates() int {
 		}
 	}
 	return n
+}
+
+// queueHas logs which of ids the queue's stream (arn) holds.
+func queueHas(t *testing.T, c *storetest.Cluster, arn string, ids []string) {
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, store.QueueStream(arn))
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	info := st.CachedInfo()
+	t.Logf("queue stream: %d messages, sequences %d-%d", info.State.Msgs, info.State.FirstSeq, info.State.LastSeq)
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		var ev struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(m.Data, &ev) == nil && want[ev.ID] {
+			t.Logf("queue stream has %s at %d", ev.ID, seq)
+		}
+	}
 }
 
 // busLeader returns the index in c of the server that leads the default

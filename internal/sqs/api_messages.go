@@ -388,10 +388,7 @@ func (s *Service) materialize(ctx context.Context, q *queue, got []received, now
 		raw, err := raws[i], errs[i]
 		if err != nil {
 			if errors.Is(err, jetstream.ErrMsgNotFound) {
-				// Deleted (or expired) before this receive: its state goes too.
-				if err := q.remove(ctx, g.seq); err != nil {
-					s.log.DebugContext(ctx, "sqs: remove message gone", "queue", q.name, "err", err)
-				}
+				q.notFound(g.seq, g.receives)
 				continue
 			}
 			return nil, fmt.Errorf("sqs: read message %d of %s: %w", g.seq, q.name, err)

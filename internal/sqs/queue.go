@@ -123,7 +123,7 @@ func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, erro
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			s.log.Debug("sqs: queue consumer", "queue", rec.Name, "err", err)
 		}
-	}), jetstream.PullMaxBytes(8<<20))
+	}), jetstream.PullMaxBytes(8<<20), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("sqs: queue %s: consume: %w", rec.Name, err)
 	}
@@ -731,6 +731,49 @@ func (q *queue) setVisible(ctx context.Context, now time.Time, seq uint64, recei
 			return errNotInFlight
 		}
 	}
+}
+
+// notFound handles a claimed message the stream said it does not have. A
+// message below the stream's first sequence expired or was purged: it goes.
+// Any other was stored, and the index saw it; no process deleted it, or
+// the claim would have lost to its purge marker (unless that marker
+// expired). JetStream says "not found" for a message it has while a new
+// stream leader catches up (a NATS server lost): deleting it then would
+// lose it. So the message stays claimed, and is read again a few times over
+// ten seconds: found, it is visible again at once; still not found, it
+// goes.
+func (q *queue) notFound(seq uint64, receives int32) {
+	q.svc.log.Debug("sqs: message not found in the stream", "queue", q.name, "seq", seq)
+	q.svc.background(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		for i, missing := 0, 0; missing < 5; i++ {
+			if i > 0 {
+				select {
+				case <-time.After(2 * time.Second):
+				case <-ctx.Done():
+					return // the store is away: the message comes back after its visibility timeout
+				}
+			}
+			if info, err := q.st.Info(ctx); err == nil && seq < info.State.FirstSeq {
+				break
+			}
+			_, err := q.st.GetMsg(ctx, seq)
+			switch {
+			case err == nil:
+				now := q.svc.now()
+				if err := q.setVisible(ctx, now, seq, receives, now.UnixMilli()); err != nil {
+					q.svc.log.Debug("sqs: make a message found again visible", "queue", q.name, "seq", seq, "err", err)
+				}
+				return
+			case errors.Is(err, jetstream.ErrMsgNotFound):
+				missing++
+			}
+		}
+		if err := q.remove(ctx, seq); err != nil {
+			q.svc.log.Debug("sqs: remove a message gone", "queue", q.name, "seq", seq, "err", err)
+		}
+	})
 }
 
 // markerTTL is how long the purge marker that replaces a deleted message's

@@ -98,7 +98,7 @@ func (s *Service) redriveDeadLetters(ctx context.Context, in *redriveInput) (*re
 			}
 			raw, err := st.GetMsg(ctx, g.seq)
 			if errors.Is(err, jetstream.ErrMsgNotFound) {
-				q.forget(g.seq)
+				q.notFound(g.seq, g.receives)
 				continue
 			}
 			if err != nil {

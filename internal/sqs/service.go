@@ -67,6 +67,10 @@ type Service struct {
 	// NATS server is not embedded): see share.
 	shared  bool
 	unshare func()
+	// bgCtx ends at Close, which waits for the work started by background.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
 	// window bounds each queue's index of messages never received (see
 	// queue.fresh); tests make it small.
 	window int
@@ -88,6 +92,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: clock.Or(cfg.Clock).Now, queues: map[string]*queue{},
 		byGen: map[string]*queue{}, window: defaultWindow, inFlightLimit: defaultInFlightLimit, shared: !cfg.Store.Embedded()}
+	s.bgCtx, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	kv, err := s.js.KeyValue(ctx, Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -231,6 +236,8 @@ func (s *Service) Close() {
 }
 
 func (s *Service) closeLocked() {
+	s.bgCancel()
+	s.bg.Wait()
 	if s.unshare != nil {
 		s.unshare()
 		s.unshare = nil
@@ -241,6 +248,12 @@ func (s *Service) closeLocked() {
 	for _, q := range qs {
 		q.stop()
 	}
+}
+
+// background runs f in a goroutine of the service's, whose context ends at
+// Close.
+func (s *Service) background(f func(ctx context.Context)) {
+	s.bg.Go(func() { f(s.bgCtx) })
 }
 
 // Register adds the SQS operations to svc (an awsapi.NewSQS() service) and,
