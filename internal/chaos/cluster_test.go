@@ -132,7 +132,7 @@ func TestClusterKills(t *testing.T) {
 	var wg sync.WaitGroup
 	// A receiver on every process drains the queue until the end of the
 	// test (after the load: until every acknowledged event is received).
-	drained := &queueDrain{received: map[string]int{}, from: map[string]map[string]bool{}}
+	drained := &queueDrain{tally: tally{received: map[string]int{}}, from: map[string]map[string]bool{}}
 	done := make(chan struct{})
 	var receivers sync.WaitGroup
 	defer func() {
@@ -209,7 +209,7 @@ func TestClusterKills(t *testing.T) {
 	more(600, "events acknowledged by three Conveyors")
 	procs[2].kill()
 	more(600, "events acknowledged after one Conveyor was killed")
-	leader := busLeader(t, cluster)
+	leader := cluster.StreamLeader(t, store.BusStream("default"))
 	cluster.Shutdown(leader)
 	more(600, "events acknowledged with the bus stream's NATS server down")
 	cluster.Restart(leader)
@@ -333,9 +333,9 @@ func (s *tickSink) times() map[string]int {
 
 // queueDrain counts the events received from a queue by id.
 type queueDrain struct {
-	mu       sync.Mutex
-	received map[string]int
-	// from is, by event id, the message ids it was received in.
+	tally
+	// from is, by event id, the message ids it was received in (guarded
+	// by tally.mu).
 	from map[string]map[string]bool
 }
 
@@ -382,37 +382,6 @@ func (d *queueDrain) run(ctx context.Context, c *sqs.Client, url *string, p *pro
 	}
 }
 
-func (d *queueDrain) count() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.received)
-}
-
-// missing returns the ids in ids not received.
-func (d *queueDrain) missing(ids []string) []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var out []string
-	for _, id := range ids {
-		if d.received[id] == 0 {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-func (d *queueDrain) duplicates() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n := 0
-	for _, c := range d.received {
-		if c > 1 {
-			n++
-		}
-	}
-	return n
-}
-
 // queueHas logs which of ids the queue's stream (arn) holds.
 func queueHas(t *testing.T, c *storetest.Cluster, arn string, ids []string) {
 	nc, err := nats.Connect(c.URLs())
@@ -447,32 +416,4 @@ func queueHas(t *testing.T, c *storetest.Cluster, arn string, ids []string) {
 			t.Logf("queue stream has %s at %d", ev.ID, seq)
 		}
 	}
-}
-
-// busLeader returns the index in c of the server that leads the default
-// bus's stream.
-func busLeader(t *testing.T, c *storetest.Cluster) int {
-	t.Helper()
-	nc, err := nats.Connect(c.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, store.BusStream("default"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		if srv := c.Server(i); srv != nil && srv.Name() == st.CachedInfo().Cluster.Leader {
-			return i
-		}
-	}
-	t.Fatalf("no server leads the bus stream")
-	return -1
 }

@@ -30,13 +30,13 @@ import (
 // when a process dies.
 type sink struct {
 	*httptest.Server
-	mu       sync.Mutex
-	received map[string]int
-	refused  map[string]bool
+	tally
+	mu      sync.Mutex
+	refused map[string]bool
 }
 
 func newSink(t testing.TB) *sink {
-	s := &sink{received: map[string]int{}, refused: map[string]bool{}}
+	s := &sink{tally: tally{received: map[string]int{}}, refused: map[string]bool{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var ev struct {
@@ -50,43 +50,58 @@ func newSink(t testing.TB) *sink {
 			return
 		}
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		if ev.Detail.Seq%10 == 3 && !s.refused[ev.ID] {
-			s.refused[ev.ID] = true
+		refuse := ev.Detail.Seq%10 == 3 && !s.refused[ev.ID]
+		s.refused[ev.ID] = true
+		s.mu.Unlock()
+		if refuse {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		s.received[ev.ID]++
+		s.add(ev.ID)
 	}))
 	t.Cleanup(s.Close)
 	return s
 }
 
-// missing returns the ids in ids the sink has not received.
-func (s *sink) missing(ids []string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// tally counts the events a target received, by id.
+type tally struct {
+	mu       sync.Mutex
+	received map[string]int
+}
+
+func (c *tally) add(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.received[id]++
+}
+
+// missing returns the ids in ids not received.
+func (c *tally) missing(ids []string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var out []string
 	for _, id := range ids {
-		if s.received[id] == 0 {
+		if c.received[id] == 0 {
 			out = append(out, id)
 		}
 	}
 	return out
 }
 
-func (s *sink) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.received)
+// count is how many distinct events were received.
+func (c *tally) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.received)
 }
 
-func (s *sink) duplicates() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// duplicates is how many events were received more than once.
+func (c *tally) duplicates() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	n := 0
-	for _, c := range s.received {
-		if c > 1 {
+	for _, k := range c.received {
+		if k > 1 {
 			n++
 		}
 	}

@@ -21,8 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/smithy-go"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
@@ -407,33 +405,6 @@ func (l *load) failureSummary() map[string]int {
 	return maps.Clone(l.failures)
 }
 
-// streamLeader returns the index in c of the server that leads stream.
-func streamLeader(t *testing.T, c *storetest.Cluster, stream string) int {
-	t.Helper()
-	nc, err := nats.Connect(c.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		if srv := c.Server(i); srv != nil && srv.Name() == st.CachedInfo().Cluster.Leader {
-			return i
-		}
-	}
-	t.Fatalf("no server leads %s", stream)
-	return -1
-}
-
 // TestThreeNodesLoseNATSServers: three Conveyors on three NATS servers under
 // a steady PutEvents load. With one server down (the default bus's stream
 // leader) PutEvents keeps answering; with two down it fails with
@@ -448,7 +419,7 @@ func TestThreeNodesLoseNATSServers(t *testing.T) {
 	defer l.stop()
 	l.waitMore(t, 300, "events acknowledged with every server up")
 
-	first := streamLeader(t, cluster, store.BusStream("default"))
+	first := cluster.StreamLeader(t, store.BusStream("default"))
 	cluster.Shutdown(first)
 	l.waitMore(t, 300, "events acknowledged with one server down")
 	t.Logf("one server down: %d acknowledged, failed calls %v", l.count(), l.failureSummary())

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/waitfor"
 )
@@ -212,4 +215,31 @@ func (c *Cluster) WaitLeader() {
 		}
 		return nil
 	})
+}
+
+// StreamLeader returns the index of the server that leads stream.
+func (c *Cluster) StreamLeader(t testing.TB, stream string) int {
+	t.Helper()
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range c.nodes {
+		if srv := c.Server(i); srv != nil && srv.Name() == st.CachedInfo().Cluster.Leader {
+			return i
+		}
+	}
+	t.Fatalf("storetest: no server leads %s", stream)
+	return -1
 }
