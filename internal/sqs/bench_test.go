@@ -39,21 +39,26 @@ func BenchmarkSendReceiveDelete(b *testing.B) {
 	}
 }
 
-// BenchmarkBatches: ten messages a round, sent, received and deleted in
-// batches, with a backlog of 10 000 messages behind them.
-func BenchmarkBatches(b *testing.B) {
+// batchQueue starts a server with a queue, and returns a client, the queue's
+// URL and a batch of ten messages to send.
+func batchQueue(b *testing.B) (*sqs.Client, *string, []types.SendMessageBatchRequestEntry) {
 	in := servertest.Start(b)
-	ctx := context.Background()
-	c := in.SQS
-	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("bench")})
+	out, err := in.SQS.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("bench")})
 	if err != nil {
 		b.Fatal(err)
 	}
-	url := out.QueueUrl
 	entries := make([]types.SendMessageBatchRequestEntry, 10)
 	for i := range entries {
 		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), MessageBody: aws.String(`{"order":1}`)}
 	}
+	return in.SQS, out.QueueUrl, entries
+}
+
+// BenchmarkBatches: ten messages a round, sent, received and deleted in
+// batches, with a backlog of 10 000 messages behind them.
+func BenchmarkBatches(b *testing.B) {
+	ctx := context.Background()
+	c, url, entries := batchQueue(b)
 	for range 1000 {
 		if _, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url, Entries: entries}); err != nil {
 			b.Fatal(err)
@@ -82,18 +87,8 @@ func BenchmarkBatches(b *testing.B) {
 // messages, receiving ten and deleting them, in batches, a round per
 // iteration each (80 messages an iteration).
 func BenchmarkBatchesEightClients(b *testing.B) {
-	in := servertest.Start(b)
 	ctx := context.Background()
-	c := in.SQS
-	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("bench")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	url := out.QueueUrl
-	entries := make([]types.SendMessageBatchRequestEntry, 10)
-	for i := range entries {
-		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), MessageBody: aws.String(`{"order":1}`)}
-	}
+	c, url, entries := batchQueue(b)
 	round := func() error {
 		if _, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url, Entries: entries}); err != nil {
 			return err
