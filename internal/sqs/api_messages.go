@@ -312,6 +312,15 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 			return nil, unknownAttribute(n)
 		}
 	}
+	attemptID := ""
+	if rec.fifo() {
+		attemptID = in.ReceiveRequestAttemptId
+	}
+	if attemptID != "" {
+		if msgs, ok := s.retryAttempt(ctx, q, attemptID, s.now(), vt); ok {
+			return &receiveMessageOutput{Messages: msgs}, nil
+		}
+	}
 	deadline := s.now().Add(time.Duration(wait) * time.Second)
 	retries := 0
 	for {
@@ -337,6 +346,9 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 			continue
 		}
 		if len(msgs) > 0 || !now.Before(deadline) || s.draining.Load() {
+			if attemptID != "" && len(msgs) > 0 {
+				q.rememberAttempt(attemptID, msgs, now, now.UnixMilli()+int64(vt)*1000)
+			}
 			return &receiveMessageOutput{Messages: msgs}, nil
 		}
 		d := deadline.Sub(now)

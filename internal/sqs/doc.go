@@ -55,8 +55,10 @@
 //
 // FIFO queues keep each message group in order (one batch of a group in
 // flight at a time) and store a deduplication id once in five minutes (see
-// fifo.go); FifoThroughputLimit is kept but nothing is throttled, and
-// ReceiveRequestAttemptId is accepted and not used. Messages are limited to
+// fifo.go); a receive retried with its ReceiveRequestAttemptId within five
+// minutes gets the same messages (see attempt.go; kept by the process that
+// answered). FifoThroughputLimit is kept but nothing is throttled. Messages
+// are limited to
 // 1 MiB (MaximumMessageSize 1024–1048576, 1048576 by default), as on SQS
 // since 2025. Policy, KMS and RedriveAllowPolicy attributes are kept and returned but
 // have no effect. A queue name may be reused at once after DeleteQueue.

@@ -67,6 +67,9 @@ type queue struct {
 	// inFlightLimit is the most messages in flight at once (SQS's 120,000
 	// for standard queues); a receive past it is answered OverLimit.
 	inFlightLimit int
+	// attempts are the FIFO receives with a ReceiveRequestAttemptId of the
+	// last five minutes (see attempt.go).
+	attempts map[string]*attempt
 	// cacheBodies: the index keeps message bodies (see bodyCacheMax);
 	// cached is the bytes it keeps.
 	cacheBodies bool
