@@ -27,6 +27,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/secrets"
+	"github.com/conveyor/conveyor/internal/server/servertest"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 	"github.com/conveyor/conveyor/internal/syncbuf"
@@ -64,38 +65,17 @@ func TestClusterKills(t *testing.T) {
 	sk := newSink(t)
 	ctx := context.Background()
 	eb := procs[0].events()
-	conn, err := eb.CreateConnection(ctx, &eventbridge.CreateConnectionInput{
-		Name:              aws.String("sink"),
-		AuthorizationType: types.ConnectionAuthorizationTypeApiKey,
-		AuthParameters: &types.CreateConnectionAuthRequestParameters{ApiKeyAuthParameters: &types.CreateConnectionApiKeyAuthRequestParameters{
-			ApiKeyName: aws.String("x-api-key"), ApiKeyValue: aws.String("chaos")}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dest, err := eb.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{
-		Name: aws.String("sink"), ConnectionArn: conn.ConnectionArn, InvocationEndpoint: aws.String(sk.URL + "/"),
-		HttpMethod: types.ApiDestinationHttpMethodPost,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dest := servertest.APIDestination(t, eb, "sink", sk.URL+"/")
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("load"), EventPattern: aws.String(`{"source":["chaos.load"]}`)}); err != nil {
 		t.Fatal(err)
 	}
 	ticks := newTickSink(t)
-	tickDest, err := eb.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{
-		Name: aws.String("ticks"), ConnectionArn: conn.ConnectionArn, InvocationEndpoint: aws.String(ticks.URL + "/"),
-		HttpMethod: types.ApiDestinationHttpMethodPost,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tickDest := servertest.APIDestination(t, eb, "ticks", ticks.URL+"/")
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("tick"), ScheduleExpression: aws.String("rate(1 minute)")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("tick"),
-		Targets: []types.Target{{Id: aws.String("ticks"), Arn: tickDest.ApiDestinationArn}}}); err != nil {
+		Targets: []types.Target{{Id: aws.String("ticks"), Arn: aws.String(tickDest)}}}); err != nil {
 		t.Fatal(err)
 	}
 	q, err := procs[0].sqs().CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("load"),
@@ -105,7 +85,7 @@ func TestClusterKills(t *testing.T) {
 	}
 	queueARN := "arn:aws:sqs:us-east-1:000000000000:load"
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("load"),
-		Targets: []types.Target{{Id: aws.String("sink"), Arn: dest.ApiDestinationArn}, {Id: aws.String("queue"), Arn: aws.String(queueARN)}}}); err != nil {
+		Targets: []types.Target{{Id: aws.String("sink"), Arn: aws.String(dest)}, {Id: aws.String("queue"), Arn: aws.String(queueARN)}}}); err != nil {
 		t.Fatal(err)
 	}
 	// Every process routes with the target before the load begins.

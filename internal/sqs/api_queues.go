@@ -73,51 +73,56 @@ func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queue
 	}
 	q, ok := s.queues[arn]
 	if !ok {
-		var g [12]byte
-		_, _ = rand.Read(g[:])
-		now := s.now().Unix()
-		rec := &queueRecord{Name: in.QueueName, ARN: arn, Generation: hex.EncodeToString(g[:]), Attributes: attrs,
-			Tags: in.Tags, Created: now, Modified: now, key: recordKey(arn)}
-		err := s.putRecord(ctx, rec, true)
-		if errors.Is(err, errQueueExists) {
-			// Created by another process a moment ago: that queue, if
-			// its attributes are the same.
-			var cur *queueRecord
-			if cur, err = s.loadRecord(ctx, rec.key); err == nil {
-				rec = cur
-			}
-		}
-		if err != nil {
+		var created bool
+		if q, created, err = s.newQueueLocked(ctx, in.QueueName, arn, attrs, in.Tags); err != nil {
 			return nil, err
 		}
-		if q, err = s.openQueue(ctx, rec); err != nil {
-			if rec.Generation == hex.EncodeToString(g[:]) {
-				_ = s.kv.Delete(ctx, rec.key)
-			}
-			return nil, err
-		}
-		s.addQueueLocked(q)
-		if rec.Generation == hex.EncodeToString(g[:]) {
+		if created {
 			return &queueURLOutput{QueueUrl: s.queueURL(ctx, q)}, nil
 		}
 	}
-	{
-		rec := q.record()
-		for _, name := range sortedKeys(settable) {
-			cur, curOK := rec.attrValue(name)
-			want, wantOK := attrs[name]
-			if !wantOK {
-				if _, explicit := in.Attributes.m[name]; !explicit {
-					continue
-				}
-				want, wantOK = (&queueRecord{}).attrValue(name)
+	rec := q.record()
+	for _, name := range sortedKeys(settable) {
+		cur, curOK := rec.attrValue(name)
+		want, wantOK := attrs[name]
+		if !wantOK {
+			if _, explicit := in.Attributes.m[name]; !explicit {
+				continue
 			}
-			if wantOK != curOK || want != cur {
-				return nil, awsapi.Errorf(awsapi.CodeQueueNameExists, "A queue already exists with the same name and a different value for attribute %s", name)
-			}
+			want, wantOK = (&queueRecord{}).attrValue(name)
 		}
-		return &queueURLOutput{QueueUrl: s.queueURL(ctx, q)}, nil
+		if wantOK != curOK || want != cur {
+			return nil, awsapi.Errorf(awsapi.CodeQueueNameExists, "A queue already exists with the same name and a different value for attribute %s", name)
+		}
 	}
+	return &queueURLOutput{QueueUrl: s.queueURL(ctx, q)}, nil
+}
+
+// newQueueLocked stores the record of a new queue and opens it; created is
+// false when another process created the queue a moment before (its record
+// is the one opened, and the caller compares attributes). s.mu is held.
+func (s *Service) newQueueLocked(ctx context.Context, name, arn string, attrs, tags map[string]string) (q *queue, created bool, err error) {
+	var g [12]byte
+	_, _ = rand.Read(g[:])
+	now := s.now().Unix()
+	rec := &queueRecord{Name: name, ARN: arn, Generation: hex.EncodeToString(g[:]), Attributes: attrs,
+		Tags: tags, Created: now, Modified: now, key: recordKey(arn)}
+	created = true
+	if err = s.putRecord(ctx, rec, true); errors.Is(err, errQueueExists) {
+		created = false
+		rec, err = s.loadRecord(ctx, rec.key)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if q, err = s.openQueue(ctx, rec); err != nil {
+		if created {
+			_ = s.kv.Delete(ctx, rec.key)
+		}
+		return nil, false, err
+	}
+	s.addQueueLocked(q)
+	return q, created, nil
 }
 
 // recordKey is the bucket key of a new queue's record. (Records of queues
@@ -146,8 +151,9 @@ func (s *Service) putRecord(ctx context.Context, rec *queueRecord, create bool) 
 	return nil
 }
 
-// updateRecord applies fn to a copy of q's record and stores it.
-func (s *Service) updateRecord(ctx context.Context, q *queue, fn func(*queueRecord) error) (*queueRecord, error) {
+// updateRecord applies fn to a copy of q's record and stores it; modified
+// sets its LastModifiedTimestamp (a change of the queue, not a purge).
+func (s *Service) updateRecord(ctx context.Context, q *queue, modified bool, fn func(*queueRecord) error) (*queueRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.queues[q.arn] != q {
@@ -159,6 +165,9 @@ func (s *Service) updateRecord(ctx context.Context, q *queue, fn func(*queueReco
 	next.Tags = copyMap(cur.Tags)
 	if err := fn(&next); err != nil {
 		return nil, err
+	}
+	if modified {
+		next.Modified = s.now().Unix()
 	}
 	if err := s.putRecord(ctx, &next, false); err != nil {
 		return nil, err
@@ -352,8 +361,7 @@ func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributes
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.updateRecord(ctx, q, func(r *queueRecord) error {
-		r.Modified = s.now().Unix()
+	rec, err := s.updateRecord(ctx, q, true, func(r *queueRecord) error {
 		if r.Attributes == nil {
 			r.Attributes = map[string]string{}
 		}
@@ -405,8 +413,7 @@ func (s *Service) tagQueue(ctx context.Context, in *tagQueueInput) (*struct{}, e
 	if len(in.Tags) == 0 {
 		return nil, missingParameter("Tags")
 	}
-	_, err = s.updateRecord(ctx, q, func(r *queueRecord) error {
-		r.Modified = s.now().Unix()
+	_, err = s.updateRecord(ctx, q, true, func(r *queueRecord) error {
 		if r.Tags == nil {
 			r.Tags = map[string]string{}
 		}
@@ -431,8 +438,7 @@ func (s *Service) untagQueue(ctx context.Context, in *untagQueueInput) (*struct{
 	if len(in.TagKeys) == 0 {
 		return nil, missingParameter("TagKeys")
 	}
-	_, err = s.updateRecord(ctx, q, func(r *queueRecord) error {
-		r.Modified = s.now().Unix()
+	_, err = s.updateRecord(ctx, q, true, func(r *queueRecord) error {
 		for _, k := range in.TagKeys {
 			delete(r.Tags, k)
 		}
@@ -465,7 +471,7 @@ func (s *Service) purgeQueue(ctx context.Context, in *queueURLInput) (*struct{},
 		return nil, fmt.Errorf("sqs: purge %s: %w", q.name, err)
 	}
 	now := s.now().UnixMilli()
-	rec, err := s.updateRecord(ctx, q, func(r *queueRecord) error {
+	rec, err := s.updateRecord(ctx, q, false, func(r *queueRecord) error {
 		if r.Purged != 0 && now-r.Purged < purgeInterval*1000 {
 			return awsapi.Errorf(awsapi.CodePurgeQueueInProgress, "Only one PurgeQueue operation on %s is allowed every 60 seconds.", q.name)
 		}
@@ -547,8 +553,7 @@ func (s *Service) addPermission(ctx context.Context, in *addPermissionInput) (*s
 		}
 		st.Action = append(st.Action, "SQS:"+a)
 	}
-	_, err = s.updateRecord(ctx, q, func(rec *queueRecord) error {
-		rec.Modified = s.now().Unix()
+	_, err = s.updateRecord(ctx, q, true, func(rec *queueRecord) error {
 		d := &policy.Document{Version: "2012-10-17", ID: q.arn + "/SQSDefaultPolicy"}
 		if cur := rec.Attributes[attrPolicy]; cur != "" {
 			if d, err = policy.Parse(cur); err != nil {
@@ -585,8 +590,7 @@ func (s *Service) removePermission(ctx context.Context, in *removePermissionInpu
 	if in.Label == "" {
 		return nil, missingParameter("Label")
 	}
-	_, err = s.updateRecord(ctx, q, func(rec *queueRecord) error {
-		rec.Modified = s.now().Unix()
+	_, err = s.updateRecord(ctx, q, true, func(rec *queueRecord) error {
 		notFound := invalidParameter("Value %s for parameter Label is invalid. Reason: can't find label on existing policy.", in.Label)
 		cur := rec.Attributes[attrPolicy]
 		if cur == "" {

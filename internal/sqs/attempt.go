@@ -32,9 +32,13 @@ func (q *queue) rememberAttempt(id string, msgs []Message, now time.Time, visibl
 	if q.attempts == nil {
 		q.attempts = map[string]*attempt{}
 	}
-	for k, a := range q.attempts {
-		if now.Sub(a.at) > attemptTTL {
-			delete(q.attempts, k)
+	if len(q.attempts) >= maxAttempts {
+		// Full: the expired go (retryAttempt drops them as it meets them
+		// too), and the oldest if none had.
+		for k, a := range q.attempts {
+			if now.Sub(a.at) > attemptTTL {
+				delete(q.attempts, k)
+			}
 		}
 	}
 	if len(q.attempts) >= maxAttempts {

@@ -409,7 +409,6 @@ type received struct {
 	sentMs    int64
 	receives  int32
 	firstRecv int64
-	group     string
 	// prev is the message's entry before the receive took it: claim puts it
 	// back when the bucket says another receive was first.
 	prev entry
@@ -482,7 +481,7 @@ func (q *queue) take(now time.Time, max int, vt time.Duration, upTo uint64) (got
 			e.firstRecv = ms
 		}
 		e.visibleAt = ms + vt.Milliseconds()
-		got = append(got, received{seq: seq, sentMs: e.sentMs, receives: e.receives, firstRecv: e.firstRecv, group: e.group, prev: prev})
+		got = append(got, received{seq: seq, sentMs: e.sentMs, receives: e.receives, firstRecv: e.firstRecv, prev: prev})
 	}
 	// Clear the tail so dropped sequences do not pin memory.
 	clear(q.order[len(kept):])
@@ -576,9 +575,7 @@ func (q *queue) forget(seq uint64) (had bool) {
 func (q *queue) claim(ctx context.Context, got []received, visibleAt int64) (ok []bool, err error) {
 	ok, tried := make([]bool, len(got)), make([]bool, len(got))
 	write := func(g received) (jetstream.PubAckFuture, error) {
-		st := savedState{receives: g.receives, firstRecv: g.firstRecv, visibleAt: visibleAt}
-		return q.svc.js.PublishMsgAsync(&nats.Msg{Subject: q.svc.stateSubject(q.stateKey(g.seq)), Data: st.value()},
-			jetstream.WithExpectLastSequencePerSubject(g.prev.rev))
+		return q.writeState(g.seq, savedState{receives: g.receives, firstRecv: g.firstRecv, visibleAt: visibleAt}, g.prev.rev)
 	}
 	settle := func(i int, f jetstream.PubAckFuture) error {
 		select {
@@ -610,7 +607,7 @@ func (q *queue) claim(ctx context.Context, got []received, visibleAt int64) (ok 
 	if q.record().fifo() {
 		stopped := map[string]bool{}
 		for i, g := range got {
-			if stopped[g.group] {
+			if stopped[g.prev.group] {
 				continue
 			}
 			tried[i] = true
@@ -622,7 +619,7 @@ func (q *queue) claim(ctx context.Context, got []received, visibleAt int64) (ok 
 				return ok, err
 			}
 			if !ok[i] {
-				stopped[g.group] = true
+				stopped[g.prev.group] = true
 			}
 		}
 		return ok, nil
@@ -640,6 +637,14 @@ func (q *queue) claim(ctx context.Context, got []received, visibleAt int64) (ok 
 		}
 	}
 	return ok, nil
+}
+
+// writeState writes seq's receive state st if the revision of the one in
+// the bucket is prevRev (0: none), a compare-and-set write whose answer
+// comes through the future.
+func (q *queue) writeState(seq uint64, st savedState, prevRev uint64) (jetstream.PubAckFuture, error) {
+	return q.svc.js.PublishMsgAsync(&nats.Msg{Subject: q.svc.stateSubject(q.stateKey(seq)), Data: st.value()},
+		jetstream.WithExpectLastSequencePerSubject(prevRev))
 }
 
 // isConflict reports whether err is a compare-and-set write that lost.
@@ -719,12 +724,16 @@ func (q *queue) setVisible(ctx context.Context, now time.Time, seq uint64, recei
 			q.refresh(ctx, seq, nil)
 			continue
 		}
-		st := savedState{receives: e.receives, firstRecv: e.firstRecv, visibleAt: e.visibleAt}
-		ack, err := q.svc.js.PublishMsg(ctx, &nats.Msg{Subject: q.svc.stateSubject(q.stateKey(seq)), Data: st.value()},
-			jetstream.WithExpectLastSequencePerSubject(prevRev))
+		f, err := q.writeState(seq, savedState{receives: e.receives, firstRecv: e.firstRecv, visibleAt: e.visibleAt}, prevRev)
 		if err == nil {
-			q.settle(seq, prevRev, ack.Sequence)
-			return nil
+			select {
+			case ack := <-f.Ok():
+				q.settle(seq, prevRev, ack.Sequence)
+				return nil
+			case err = <-f.Err():
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		if !isConflict(err) {
 			return fmt.Errorf("sqs: save receive state of %s/%d: %w", q.name, seq, err)

@@ -476,7 +476,7 @@ const overLimitMessage = "Too many messages have been received without being del
 // no marker: for queues purged or deleted, and states of messages that
 // expired.
 func (s *Service) forgetStates(ctx context.Context, filter string) error {
-	if err := s.kvStream.Purge(ctx, jetstream.WithPurgeSubject("$KV."+Bucket+"."+filter)); err != nil {
+	if err := s.kvStream.Purge(ctx, jetstream.WithPurgeSubject(s.stateSubject(filter))); err != nil {
 		return fmt.Errorf("sqs: remove receive states %s: %w", filter, err)
 	}
 	return nil

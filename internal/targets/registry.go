@@ -51,10 +51,6 @@ type Registry struct {
 	Function Invoker
 	// Permit: see Config.Permit.
 	Permit func(ctx context.Context, job *delivery.Job) error
-	// Peers is how many Conveyor processes share the deliveries (nil: this
-	// one alone): each applies its share of an API destination's
-	// InvocationRateLimitPerSecond, so that together they keep to it.
-	Peers func() int
 }
 
 var _ Invoker = (*Registry)(nil)
