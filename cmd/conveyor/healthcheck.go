@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/conveyor/conveyor/internal/server"
@@ -82,17 +83,13 @@ func probeHealth(ctx context.Context, u string, timeout time.Duration, stdout io
 		return fmt.Errorf("healthcheck: reading the answer of %s: %w", u, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("healthcheck: %s answered %s: %s", u, resp.Status, firstLine(body))
+		return fmt.Errorf("healthcheck: %s answered %s: %s", u, resp.Status, firstLine(string(body)))
 	}
-	fmt.Fprintln(stdout, firstLine(body))
+	fmt.Fprintln(stdout, firstLine(string(body)))
 	return nil
 }
 
-func firstLine(b []byte) string {
-	for i, c := range b {
-		if c == '\n' {
-			return string(b[:i])
-		}
-	}
-	return string(b)
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

@@ -163,38 +163,32 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (fs *flag.FlagSet,
 	fs.Var(basics, "inbound-basic", "basic auth [BUS/]USER:PASSWORD accepted by POST /inbound/…; repeatable (env CONVEYOR_INBOUND_BASIC, separated by blanks)")
 	level := env("log-level", "info")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (env CONVEYOR_LOG_LEVEL)")
+	// Once fs has parsed the arguments into cfg and the flag values above.
 	return fs, func() (server.Config, slog.Level, error) {
-		return finishServeConfig(fs, cfg, envErr, maxStore, trusted, funcs, keys, basics, gateways, level)
-	}
-}
-
-// finishServeConfig completes the configuration of `conveyor serve` once fs
-// has parsed the arguments into cfg and the flag values given.
-func finishServeConfig(fs *flag.FlagSet, cfg server.Config, envErr error, maxStore int, trusted string,
-	funcs *functionFlag, keys, basics *credFlag, gateways *s3GatewayFlag, level string) (server.Config, slog.Level, error) {
-	if envErr != nil {
-		return cfg, 0, envErr
-	}
-	if fs.NArg() > 0 {
-		return cfg, 0, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
-	}
-	if maxStore < 0 {
-		return cfg, 0, fmt.Errorf("serve: --max-store-mib %d is negative", maxStore)
-	}
-	cfg.MaxStore = int64(maxStore) << 20
-	for _, k := range strings.Split(trusted, ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			cfg.TrustedSources = append(cfg.TrustedSources, k)
+		if envErr != nil {
+			return cfg, 0, envErr
 		}
+		if fs.NArg() > 0 {
+			return cfg, 0, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+		}
+		if maxStore < 0 {
+			return cfg, 0, fmt.Errorf("serve: --max-store-mib %d is negative", maxStore)
+		}
+		cfg.MaxStore = int64(maxStore) << 20
+		for _, k := range strings.Split(trusted, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				cfg.TrustedSources = append(cfg.TrustedSources, k)
+			}
+		}
+		cfg.Functions = funcs.specs
+		cfg.Inbound = append(keys.creds, basics.creds...)
+		cfg.S3Gateways = gateways.specs
+		var lv slog.Level
+		if err := lv.UnmarshalText([]byte(level)); err != nil {
+			return cfg, 0, fmt.Errorf("serve: --log-level: %w", err)
+		}
+		return cfg, lv, nil
 	}
-	cfg.Functions = funcs.specs
-	cfg.Inbound = append(keys.creds, basics.creds...)
-	cfg.S3Gateways = gateways.specs
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return cfg, 0, fmt.Errorf("serve: --log-level: %w", err)
-	}
-	return cfg, lv, nil
 }
 
 // functionFlag is the repeatable --function NAME=COMMAND. Given on the
