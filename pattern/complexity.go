@@ -27,7 +27,11 @@ import (
 // maxWildcardComplexity is refused.
 //
 // An anything-but wildcard's values are one pattern to the engine: its
-// prefixes count once each, however many of its values share them.
+// prefixes count once each, however many of its values share them, and its
+// values' complete matches count once together (the engine gives the whole
+// set one match, so an input that ends several of its values at once keeps
+// that match alive once). Four "*token*" values score 12 as wildcards but 7
+// as one anything-but set.
 //
 // Examples (values as written in the pattern): "*a*a*a*a*" scores 9 and is
 // taken, "*a*a*a*a*a*" scores 11 and is refused; three "*token*" values on
@@ -276,7 +280,9 @@ func closure(v []int16, b []uint64) []uint64 {
 }
 
 // liveCount scores a state: the live prefixes (k ≥ 1) of each pattern, a
-// prefix shared by several values of one anything-but pattern counted once.
+// prefix shared by several values of one anything-but pattern counted once
+// and the complete values of one such pattern (its one match) counted once
+// together.
 func liveCount(pats [][][]int16, vals [][]int16, owner []int, s [][]uint64) int {
 	n := 0
 	for pi, p := range pats {
@@ -289,17 +295,19 @@ func liveCount(pats [][][]int16, vals [][]int16, owner []int, s [][]uint64) int 
 			continue
 		}
 		prefixes := map[string]bool{}
+		matched := false
 		for i, v := range vals {
 			if owner[i] != pi {
 				continue
 			}
-			for k := 1; k <= len(v); k++ {
+			for k := 1; k < len(v); k++ {
 				if hasBit(s[i], k) {
 					prefixes[fmt.Sprint(v[:k])] = true
 				}
 			}
+			matched = matched || hasBit(s[i], len(v))
 		}
-		n += len(prefixes)
+		n += len(prefixes) + boolInt(matched)
 	}
 	return n
 }

@@ -53,11 +53,27 @@ func TestWildcardComplexity(t *testing.T) {
 			`{"$or":[{"account":["1"],"detail":{"f":[{"wildcard":"*a*a*"}]}},{"account":["2"],"detail":{"f":[{"wildcard":"*b*b*"}]}}]}`, 5},
 		{"$or branches with a condition after the field share it",
 			`{"$or":[{"source":["s1"],"detail":{"f":[{"wildcard":"*a*a*"}]}},{"source":["s2"],"detail":{"f":[{"wildcard":"*b*b*"}]}}]}`, 8},
-		// The engine shares more of a set's states than its prefixes (it scores the four-value
-		// set 7); two values score 5 either way.
-		{"an anything-but set counts shared prefixes once",
-			`{"detail":{"f":[{"anything-but":{"wildcard":["*red*","*green*","*blue*","*pink*"]}}]}}`, 9},
+		// An anything-but set is one pattern with one match: shared prefixes and complete
+		// values count once (event-ruler's MachineComplexityEvaluatorCorpus scores the
+		// "leading-star-anything-but-set" 7 and the same four strings as wildcards 12).
+		{"event-ruler's leading-star anything-but set",
+			`{"detail":{"f":[{"anything-but":{"wildcard":["*kiwi*","*BASE_QuxB*","*Delta*","*a/example-lake-abc98765432*"]}}]}}`, 7},
+		{"event-ruler's leading-star strings as wildcards",
+			wildcards("*kiwi*", "*BASE_QuxB*", "*Delta*", "*a/example-lake-abc98765432*"), 12},
+		{"an anything-but set counts shared prefixes and its match once",
+			`{"detail":{"f":[{"anything-but":{"wildcard":["*red*","*green*","*blue*","*pink*"]}}]}}`, 7},
 		{"a two-value anything-but set", `{"detail":{"f":[{"anything-but":{"wildcard":["*red*","*green*"]}}]}}`, 5},
+		{"a one-value anything-but set scores as the wildcard", `{"detail":{"f":[{"anything-but":{"wildcard":"*a*a*a*a*"}}]}}`, 9},
+		{"eight *x* values in an anything-but set",
+			`{"detail":{"f":[{"anything-but":{"wildcard":["*a*","*b*","*c*","*d*","*e*","*f*","*g*","*h*"]}}]}}`, 10},
+		{"nine *x* values in an anything-but set",
+			`{"detail":{"f":[{"anything-but":{"wildcard":["*a*","*b*","*c*","*d*","*e*","*f*","*g*","*h*","*i*"]}}]}}`, 11},
+		{"eight *xy* values in an anything-but set",
+			`{"detail":{"f":[{"anything-but":{"wildcard":["*ab*","*cd*","*ef*","*gh*","*ij*","*kl*","*mn*","*op*"]}}]}}`, 10},
+		{"nine *xy* values in an anything-but set",
+			`{"detail":{"f":[{"anything-but":{"wildcard":["*ab*","*cd*","*ef*","*gh*","*ij*","*kl*","*mn*","*op*","*qr*"]}}]}}`, 11},
+		{"an anything-but set and a wildcard on one field add up",
+			`{"detail":{"f":[{"anything-but":{"wildcard":["*red*","*green*"]}},{"wildcard":"*blue*"}]}}`, 7},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := parse([]byte(c.pattern), WithMaxLength(0))

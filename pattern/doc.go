@@ -25,7 +25,8 @@
 // complex - try using fewer wildcard characters or fewer repeating character
 // sequences after a wildcard character"): a field's wildcard values may keep
 // at most ten partial matches alive on one input (see complexity.go: three
-// "*word*" values on a field are taken, four are not).
+// "*word*" values on a field are taken, four are not; as one anything-but
+// wildcard list, eight "*x*" values are taken, nine are not).
 //
 // The package depends on the standard library only.
 package pattern
