@@ -135,3 +135,34 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 	}
 	return page, nil
 }
+
+// Present says which of the eventIDs ids are in the history of scope (an
+// "account/region"), in one query.
+func (ix *Index) Present(ctx context.Context, scope string, ids []string) (map[string]bool, error) {
+	found := make(map[string]bool)
+	if len(ids) == 0 {
+		return found, nil
+	}
+	args := make([]any, 0, len(ids)+2)
+	args = append(args, attrCode[AttrEventID], scope)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	q := `SELECT value FROM lookup WHERE attr = ? AND scope = ? AND value IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+	rows, err := ix.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: look up event IDs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("audit: look up event IDs: %w", err)
+		}
+		found[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: look up event IDs: %w", err)
+	}
+	return found, nil
+}

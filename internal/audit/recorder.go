@@ -340,7 +340,7 @@ func (r *Recorder) publish(ctx context.Context, batch []pending) {
 		if p.msg == nil {
 			continue
 		}
-		if p.ack != nil && r.acked(ctx, p.ack, timeout.C, &expired) {
+		if p.ack != nil && awaitAck(ctx, p.ack, timeout.C, &expired) != nil {
 			r.storedRecord(p.call, p.msg)
 			continue
 		}
@@ -348,26 +348,26 @@ func (r *Recorder) publish(ctx context.Context, batch []pending) {
 	}
 }
 
-// acked waits for an acknowledgement until the batch's timer expires (after
-// which it only looks).
-func (r *Recorder) acked(ctx context.Context, ack jetstream.PubAckFuture, timeout <-chan time.Time, expired *bool) bool {
+// awaitAck waits for an acknowledgement until the batch's timer expires
+// (after which it only looks); nil: none came.
+func awaitAck(ctx context.Context, ack jetstream.PubAckFuture, timeout <-chan time.Time, expired *bool) *jetstream.PubAck {
 	if *expired {
 		select {
-		case <-ack.Ok():
-			return true
+		case pa := <-ack.Ok():
+			return pa
 		default:
-			return false
+			return nil
 		}
 	}
 	select {
-	case <-ack.Ok():
-		return true
+	case pa := <-ack.Ok():
+		return pa
 	case <-ack.Err():
 	case <-timeout:
 		*expired = true
 	case <-ctx.Done():
 	}
-	return false
+	return nil
 }
 
 // publishSync retries one record with backoff until it is stored, refused for

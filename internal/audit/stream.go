@@ -117,16 +117,88 @@ const HeaderScope = "Conveyor-Scope"
 // within two minutes stores its records once. seq is the record's sequence
 // in the audit log (the first one's, for a record stored twice).
 func AppendImported(ctx context.Context, js jetstream.JetStream, sc scope.Scope, rec *Record, raw []byte) (seq uint64, err error) {
-	if rec.EventID == "" {
-		return 0, fmt.Errorf("audit: imported record has no eventID")
+	res := AppendImportedAsync(js, sc, []Imported{{Record: rec, JSON: raw}}).Wait(ctx)
+	return res[0].Seq, res[0].Err
+}
+
+// Imported is a record read from a CloudTrail log file: Record is JSON
+// parsed.
+type Imported struct {
+	Record *Record
+	JSON   []byte
+}
+
+// Appended is what became of one record of an ImportBatch: its sequence in
+// the audit log, or why it is not stored.
+type Appended struct {
+	Seq uint64
+	Err error
+}
+
+// importAckTimeout bounds the wait for a batch's acknowledgements; a record
+// not acknowledged by then is published again, alone, and waited for.
+const importAckTimeout = 10 * time.Second
+
+// ImportBatch is records of AppendImportedAsync on their way to the audit
+// log.
+type ImportBatch struct {
+	js    jetstream.JetStream
+	scope string
+	recs  []Imported
+	msgs  []*nats.Msg
+	acks  []jetstream.PubAckFuture
+}
+
+// AppendImportedAsync is AppendImported for many records at once: it
+// publishes them without waiting, and Wait waits for their
+// acknowledgements together (one round trip's latency for the batch instead
+// of one a record).
+func AppendImportedAsync(js jetstream.JetStream, sc scope.Scope, recs []Imported) *ImportBatch {
+	b := &ImportBatch{js: js, scope: sc.String(), recs: recs, msgs: make([]*nats.Msg, len(recs)),
+		acks: make([]jetstream.PubAckFuture, len(recs))}
+	for i, r := range recs {
+		if r.Record.EventID == "" {
+			continue
+		}
+		msg := nats.NewMsg(Subject(r.Record))
+		msg.Data = r.JSON
+		msg.Header.Set(HeaderNoForward, "true")
+		msg.Header.Set(HeaderScope, b.scope)
+		b.msgs[i] = msg
+		// An error here (too many publishes in flight, a closed
+		// connection) leaves the ack nil: Wait publishes the record again.
+		b.acks[i], _ = js.PublishMsgAsync(msg, jetstream.WithMsgID(b.msgID(i)))
 	}
-	msg := nats.NewMsg(Subject(rec))
-	msg.Data = raw
-	msg.Header.Set(HeaderNoForward, "true")
-	msg.Header.Set(HeaderScope, sc.String())
-	ack, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(sc.String()+"/"+rec.EventID))
-	if err != nil {
-		return 0, fmt.Errorf("audit: append imported record %s: %w", rec.EventID, err)
+	return b
+}
+
+func (b *ImportBatch) msgID(i int) string { return b.scope + "/" + b.recs[i].Record.EventID }
+
+// Wait waits for the batch's acknowledgements; a record whose publish failed
+// or was not acknowledged in time is published again, alone, before it is
+// reported failed. The answer has one Appended per record, in order.
+func (b *ImportBatch) Wait(ctx context.Context) []Appended {
+	out := make([]Appended, len(b.recs))
+	timeout := time.NewTimer(importAckTimeout)
+	defer timeout.Stop()
+	expired := false
+	for i, msg := range b.msgs {
+		if msg == nil {
+			out[i].Err = fmt.Errorf("audit: imported record has no eventID")
+			continue
+		}
+		if b.acks[i] != nil {
+			if pa := awaitAck(ctx, b.acks[i], timeout.C, &expired); pa != nil {
+				out[i].Seq = pa.Sequence
+				continue
+			}
+		}
+		pa, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(b.msgID(i)))
+		if err != nil {
+			out[i].Err = fmt.Errorf("audit: append imported record %s: %w", b.recs[i].Record.EventID, err)
+			continue
+		}
+		out[i].Seq = pa.Sequence
 	}
-	return ack.Sequence, nil
+	return out
 }

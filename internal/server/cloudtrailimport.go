@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -67,8 +69,8 @@ type ImportSkip struct {
 }
 
 // handleImport reads a CloudTrail log file ({"Records":[…]}, uncompressed)
-// record by record and appends each record, as written, to the audit log
-// (see audit.AppendImported); with ?toBus=true each management record is
+// record by record and appends each record, as written, to the audit log,
+// a thousand at a time (see importer); with ?toBus=true each management record is
 // also put on the default bus as the forwarder puts API calls (source
 // aws.<service>, detail-type "AWS API Call via CloudTrail"; a read-only
 // call reaches only rules in state
@@ -172,57 +174,19 @@ func (v *valueLimit) Read(p []byte) (int, error) {
 const importSlack = 64 << 10
 
 func (s *Server) importRecords(ctx context.Context, body io.Reader, sc scope.Scope, toBus bool) (*ImportResult, error) {
-	vl := &valueLimit{r: body, limit: maxImportRecord + importSlack}
-	dec := json.NewDecoder(vl)
-	vl.dec = dec
-	if err := expectDelim(dec, '{'); err != nil {
-		return nil, fmt.Errorf("not a CloudTrail log file ({\"Records\":[…]}): %w", err)
-	}
 	res := &ImportResult{}
-	found := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("not a CloudTrail log file: %w", err)
-		}
-		if tok != "Records" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return nil, fmt.Errorf("not a CloudTrail log file: %w", err)
-			}
-			continue
-		}
-		found = true
-		if err := expectDelim(dec, '['); err != nil {
-			//lint:ignore ST1005 Records is the member's name
-			return nil, fmt.Errorf("Records is not a list: %w", err)
-		}
-		for i := 0; dec.More(); i++ {
-			var raw json.RawMessage
-			err := dec.Decode(&raw)
-			if errors.Is(err, errValueTooLarge) || err == nil && len(raw) > maxImportRecord {
-				return nil, &recordTooLarge{index: i}
-			}
-			if err != nil {
-				return nil, fmt.Errorf("record %d: %w", i, err)
-			}
-			if reason := s.importRecord(ctx, raw, sc, toBus, res); reason != "" {
-				res.SkippedCount++
-				if len(res.Skipped) < maxImportSkips {
-					res.Skipped = append(res.Skipped, ImportSkip{Index: i, Reason: reason})
-				}
-			}
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, fmt.Errorf("not a CloudTrail log file: %w", err)
-		}
+	imp := &importer{s: s, sc: sc, toBus: toBus, res: res, seen: make(map[string]bool)}
+	err := imp.read(ctx, body)
+	// The records read before an error are imported too.
+	imp.send(ctx)
+	imp.finish(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if !found {
-		return nil, errors.New(`not a CloudTrail log file: no "Records"`)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
+	slices.SortFunc(res.Skipped, func(a, b ImportSkip) int { return cmp.Compare(a.Index, b.Index) })
 	// The answer comes when LookupEvents finds what was imported: a
 	// lookup right after an import sees it.
 	if res.lastManagement > 0 {
@@ -235,52 +199,212 @@ func (s *Server) importRecords(ctx context.Context, body io.Reader, sc scope.Sco
 	return res, nil
 }
 
-// importRecord imports one record; it returns why it did not.
-func (s *Server) importRecord(ctx context.Context, raw []byte, sc scope.Scope, toBus bool, res *ImportResult) string {
+// read reads the file's records into the importer.
+func (imp *importer) read(ctx context.Context, body io.Reader) error {
+	vl := &valueLimit{r: body, limit: maxImportRecord + importSlack}
+	dec := json.NewDecoder(vl)
+	vl.dec = dec
+	if err := expectDelim(dec, '{'); err != nil {
+		return fmt.Errorf("not a CloudTrail log file ({\"Records\":[…]}): %w", err)
+	}
+	found := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("not a CloudTrail log file: %w", err)
+		}
+		if tok != "Records" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fmt.Errorf("not a CloudTrail log file: %w", err)
+			}
+			continue
+		}
+		found = true
+		if err := expectDelim(dec, '['); err != nil {
+			//lint:ignore ST1005 Records is the member's name
+			return fmt.Errorf("Records is not a list: %w", err)
+		}
+		for i := 0; dec.More(); i++ {
+			var raw json.RawMessage
+			err := dec.Decode(&raw)
+			if errors.Is(err, errValueTooLarge) || err == nil && len(raw) > maxImportRecord {
+				return &recordTooLarge{index: i}
+			}
+			if err != nil {
+				return fmt.Errorf("record %d: %w", i, err)
+			}
+			imp.add(ctx, i, raw)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return fmt.Errorf("not a CloudTrail log file: %w", err)
+		}
+	}
+	if !found {
+		return errors.New(`not a CloudTrail log file: no "Records"`)
+	}
+	return nil
+}
+
+// importBatch is how many records an import publishes before it waits for
+// their acknowledgements.
+const importBatch = 1000
+
+// importer appends a file's records in batches: each batch's records are
+// checked against the event history in one query and published together
+// (see audit.AppendImportedAsync); while a batch is on its way, the next
+// one is read. A record's error can come after records behind it in the
+// file were read.
+type importer struct {
+	s     *Server
+	sc    scope.Scope
+	toBus bool
+	res   *ImportResult
+	// seen holds the eventIDs of the import's records so far: a record
+	// twice in the files is present the second time.
+	seen     map[string]bool
+	batch    []importItem
+	inFlight *sentBatch
+}
+
+type importItem struct {
+	index int
+	rec   audit.Imported
+}
+
+// sentBatch is a batch published, waiting for its acknowledgements.
+type sentBatch struct {
+	items   []importItem // all of the batch's records
+	appends []importItem // those published
+	pub     *audit.ImportBatch
+}
+
+// add takes record i of the file (raw, as written), sending the batch when
+// it is full.
+func (imp *importer) add(ctx context.Context, i int, raw []byte) {
 	var compact bytes.Buffer
+	compact.Grow(len(raw))
 	if err := json.Compact(&compact, raw); err != nil {
-		return err.Error()
+		imp.skip(i, err.Error())
+		return
 	}
 	raw = compact.Bytes()
 	rec, err := audit.ParseRecord(raw)
 	if err != nil || rec.EventID == "" || rec.EventSource == "" || rec.EventName == "" || rec.Time().IsZero() {
-		return "not a CloudTrail record (eventID, eventSource, eventName and eventTime are required)"
+		imp.skip(i, "not a CloudTrail record (eventID, eventSource, eventName and eventTime are required)")
+		return
 	}
-	var flags struct{ ManagementEvent *bool }
-	if json.Unmarshal(raw, &flags) == nil && flags.ManagementEvent == nil {
+	if !rec.ManagementEvent && !hasManagementEvent(raw) {
 		// Records written before managementEvent existed (eventVersion
 		// < 1.06) are management events; the field is added so that the
 		// event history, which reads the record, sees one too.
 		rec.ManagementEvent = true
 		raw = append(raw[:len(raw)-1:len(raw)-1], `,"managementEvent":true}`...)
 	}
-	p, err := s.audit.Index().Lookup(ctx, audit.Query{Scope: sc.String(), Attribute: audit.AttrEventID, Value: rec.EventID, Limit: 1})
+	imp.batch = append(imp.batch, importItem{index: i, rec: audit.Imported{Record: rec, JSON: raw}})
+	if len(imp.batch) == importBatch {
+		imp.send(ctx)
+	}
+}
+
+// hasManagementEvent says whether the record has a managementEvent member
+// (a record parsed with ManagementEvent false may have none).
+func hasManagementEvent(raw []byte) bool {
+	var flags struct{ ManagementEvent *bool }
+	return json.Unmarshal(raw, &flags) == nil && flags.ManagementEvent != nil
+}
+
+func (imp *importer) skip(i int, reason string) {
+	imp.res.SkippedCount++
+	if len(imp.res.Skipped) < maxImportSkips {
+		imp.res.Skipped = append(imp.res.Skipped, ImportSkip{Index: i, Reason: reason})
+	}
+}
+
+// send publishes the batch's records that are neither in the history nor
+// earlier in the import (those are counted present), after the batch before
+// it is finished.
+func (imp *importer) send(ctx context.Context) {
+	if len(imp.batch) == 0 {
+		return
+	}
+	items := imp.batch
+	imp.batch = make([]importItem, 0, importBatch)
+	ids := make([]string, 0, len(items))
+	for _, it := range items {
+		if !imp.seen[it.rec.Record.EventID] {
+			ids = append(ids, it.rec.Record.EventID)
+		}
+	}
+	present, err := imp.s.audit.Index().Present(ctx, imp.sc.String(), ids)
+	imp.finish(ctx)
 	if err != nil {
-		return err.Error()
+		for _, it := range items {
+			imp.skip(it.index, err.Error())
+		}
+		return
 	}
-	if len(p.Results) > 0 {
-		res.Present++
-	} else {
-		seq, err := audit.AppendImported(ctx, s.store.JetStream(), sc, rec, raw)
+	sb := &sentBatch{items: items}
+	var recs []audit.Imported
+	for _, it := range items {
+		id := it.rec.Record.EventID
+		if imp.seen[id] || present[id] {
+			imp.res.Present++
+		} else {
+			sb.appends = append(sb.appends, it)
+			recs = append(recs, it.rec)
+		}
+		imp.seen[id] = true
+	}
+	sb.pub = audit.AppendImportedAsync(imp.s.store.JetStream(), imp.sc, recs)
+	imp.inFlight = sb
+}
+
+// finish waits for the batch in flight: counts what was stored and, with
+// toBus, puts the batch's management records on the bus.
+func (imp *importer) finish(ctx context.Context) {
+	sb := imp.inFlight
+	if sb == nil {
+		return
+	}
+	imp.inFlight = nil
+	failed := make(map[int]bool)
+	for k, a := range sb.pub.Wait(ctx) {
+		it := sb.appends[k]
+		if a.Err != nil {
+			// Not stored: a later copy of it may be imported.
+			delete(imp.seen, it.rec.Record.EventID)
+			failed[it.index] = true
+			imp.skip(it.index, a.Err.Error())
+			continue
+		}
+		imp.res.Imported++
+		if it.rec.Record.ManagementEvent {
+			imp.res.lastManagement = max(imp.res.lastManagement, a.Seq)
+		}
+	}
+	if !imp.toBus {
+		return
+	}
+	for _, it := range sb.items {
+		rec := it.rec.Record
+		if failed[it.index] || !rec.ManagementEvent {
+			continue
+		}
+		ev, err := audit.BusEvent(rec, it.rec.JSON)
 		if err != nil {
-			return err.Error()
+			imp.skip(it.index, err.Error())
+			continue
 		}
-		res.Imported++
-		if rec.ManagementEvent {
-			res.lastManagement = max(res.lastManagement, seq)
+		if err := imp.s.router.ForwardAPICall(ctx, imp.sc, ev, rec.ReadOnly); err != nil {
+			imp.skip(it.index, fmt.Sprintf("not put on the bus: %v", err))
+			continue
 		}
+		imp.res.ToBus++
 	}
-	if toBus && rec.ManagementEvent {
-		ev, err := audit.BusEvent(rec, raw)
-		if err != nil {
-			return err.Error()
-		}
-		if err := s.router.ForwardAPICall(ctx, sc, ev, rec.ReadOnly); err != nil {
-			return fmt.Sprintf("not put on the bus: %v", err)
-		}
-		res.ToBus++
-	}
-	return ""
 }
 
 func expectDelim(dec *json.Decoder, d json.Delim) error {
