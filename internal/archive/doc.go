@@ -19,8 +19,10 @@
 // Config.ReplayLimit (10) replays are STARTING or RUNNING at once in an
 // account and region. Every Conveyor process runs a
 // replay worker; the first to move a STARTING replay to RUNNING with a
-// compare-and-set write runs it. It reads the archive's stream from the
-// start up to the last event stored when the replay began, keeps the
+// compare-and-set write runs it. A replay whose EventEndTime is still to
+// come (AWS takes one) stays RUNNING until that time has passed. It reads
+// the archive's stream from the start up to the last event stored when it
+// began reading, keeps the
 // events whose time is in [EventStartTime, EventEndTime), adds
 // replay-name, and hands them to the router, which matches them against
 // the destination bus's rules (only the FilterArns rules when given, never

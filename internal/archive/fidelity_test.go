@@ -107,6 +107,29 @@ func TestFidelity(t *testing.T) {
 			return err
 		}, "ResourceNotFoundException", "Event bus default does not exist."},
 
+		// ListArchives and ListReplays take one filter at a time.
+		{"ListArchives/NamePrefix and State", func() error {
+			_, err := c.ListArchives(ctx, &eventbridge.ListArchivesInput{NamePrefix: aws.String("a"), State: types.ArchiveStateEnabled})
+			return err
+		}, "ValidationException", "At most one filter is allowed for ListArchives. Use either : State, EventSourceArn, or NamePrefix."},
+		{"ListArchives/EventSourceArn and NamePrefix", func() error {
+			_, err := c.ListArchives(ctx, &eventbridge.ListArchivesInput{NamePrefix: aws.String("a"), EventSourceArn: aws.String(defaultBus)})
+			return err
+		}, "ValidationException", "At most one filter is allowed for ListArchives. Use either : State, EventSourceArn, or NamePrefix."},
+		{"ListArchives/three filters, unknown bus", func() error {
+			_, err := c.ListArchives(ctx, &eventbridge.ListArchivesInput{NamePrefix: aws.String("a"), State: types.ArchiveStateEnabled,
+				EventSourceArn: aws.String(busARN(account, region, "nope"))})
+			return err
+		}, "ValidationException", "At most one filter is allowed for ListArchives. Use either : State, EventSourceArn, or NamePrefix."},
+		{"ListReplays/NamePrefix and State", func() error {
+			_, err := c.ListReplays(ctx, &eventbridge.ListReplaysInput{NamePrefix: aws.String("r"), State: types.ReplayStateCompleted})
+			return err
+		}, "ValidationException", "At most one filter is allowed for ListReplays. Use either : State, EventSourceArn, or NamePrefix."},
+		{"ListReplays/EventSourceArn and State", func() error {
+			_, err := c.ListReplays(ctx, &eventbridge.ListReplaysInput{EventSourceArn: aws.String(archiveARN), State: types.ReplayStateRunning})
+			return err
+		}, "ValidationException", "At most one filter is allowed for ListReplays. Use either : State, EventSourceArn, or NamePrefix."},
+
 		// EventEndTime before (or at) EventStartTime.
 		{"StartReplay/end before start", func() error {
 			_, err := c.StartReplay(ctx, replay("r", archiveARN, defaultBus, now, now.Add(-time.Hour)))

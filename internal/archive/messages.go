@@ -71,9 +71,24 @@ func errTooManyReplays() *awsapi.Error {
 	return awsapi.Errorf(awsapi.CodeLimitExceededException, "The requested resource exceeds the maximum number allowed.")
 }
 
-// errEndInFuture: style.
-func errEndInFuture() *awsapi.Error {
-	return awsapi.ValidationError("Parameter EventEndTime is not valid. Reason: EventEndTime cannot be in the future.")
+// errOneFilter: AWS's words, its " : " included (ListArchives and
+// ListReplays take one of NamePrefix, EventSourceArn and State at a time).
+func errOneFilter(op string) *awsapi.Error {
+	return awsapi.ValidationError("At most one filter is allowed for " + op + ". Use either : State, EventSourceArn, or NamePrefix.")
+}
+
+// oneFilter refuses a list call given more than one of its filters.
+func oneFilter(op string, namePrefix, eventSourceArn, state *string) error {
+	n := 0
+	for _, f := range []*string{namePrefix, eventSourceArn, state} {
+		if f != nil {
+			n++
+		}
+	}
+	if n > 1 {
+		return errOneFilter(op)
+	}
+	return nil
 }
 
 // errFilterNotOnBus: style.

@@ -66,9 +66,6 @@ func (s *Service) StartReplay(ctx context.Context, in *StartReplayInput) (*Start
 	if !start.Before(end) {
 		return nil, errTimeOrder()
 	}
-	if end.After(s.now()) {
-		return nil, errEndInFuture()
-	}
 	// A destination bus that does not exist is not found; one that exists
 	// but is not the archive's is refused.
 	bus, ok, err := s.busOfARN(ctx, sc, *in.Destination.Arn)
@@ -220,6 +217,9 @@ type ListReplaysOutput struct {
 // archive.
 func (s *Service) ListReplays(ctx context.Context, in *ListReplaysInput) (*ListReplaysOutput, error) {
 	if err := s.model.Validate("ListReplays", in); err != nil {
+		return nil, err
+	}
+	if err := oneFilter("ListReplays", in.NamePrefix, in.EventSourceArn, in.State); err != nil {
 		return nil, err
 	}
 	query := paging.Query("ListReplays", deref(in.NamePrefix), deref(in.EventSourceArn), deref(in.State))
@@ -476,6 +476,27 @@ func (s *Service) run(ctx context.Context, r *Replay) {
 	}
 }
 
+// waitForEnd holds replay r, RUNNING, until its EventEndTime has passed
+// (AWS takes an EventEndTime in the future), so that the events its window
+// still gets are archived before it reads the archive. It renews the lease
+// meanwhile and returns errCancelled as soon as the replay is cancelled.
+func (s *Service) waitForEnd(ctx context.Context, r *Replay) error {
+	for {
+		left := r.EventEndTime.Sub(s.now())
+		if left <= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.cfg.Clock.After(min(left, time.Second)):
+		}
+		if err := s.progress(ctx, r); err != nil {
+			return err
+		}
+	}
+}
+
 // replay hands the router the archive's events, from r.Position on up to
 // r.EndSeq (the last one stored when the replay began), whose time is in
 // [EventStartTime, EventEndTime), in the order they were archived.
@@ -496,6 +517,9 @@ func (s *Service) replay(ctx context.Context, r *Replay) error {
 		return err
 	}
 	if r.EndSeq == 0 {
+		if err := s.waitForEnd(ctx, r); err != nil {
+			return err
+		}
 		info, err := st.Info(ctx)
 		if err != nil {
 			return err

@@ -443,6 +443,9 @@ func (s *Service) ListArchives(ctx context.Context, in *ListArchivesInput) (*Lis
 	if err := s.model.Validate("ListArchives", in); err != nil {
 		return nil, err
 	}
+	if err := oneFilter("ListArchives", in.NamePrefix, in.EventSourceArn, in.State); err != nil {
+		return nil, err
+	}
 	sc := s.scopeOf(ctx)
 	// A filter by a bus that does not exist is refused, as on AWS.
 	if in.EventSourceArn != nil {
