@@ -1,6 +1,10 @@
 package sqs
 
-import "github.com/conveyor/conveyor/internal/scope"
+import (
+	"time"
+
+	"github.com/conveyor/conveyor/internal/scope"
+)
 
 // SetWindow sets the index window of the queues opened from now on.
 func (s *Service) SetWindow(n int) { s.window = n }
@@ -16,3 +20,9 @@ func (s *Service) Indexed(name string) int {
 
 // SetInFlightLimit sets the in-flight limit of the queues opened from now on.
 func (s *Service) SetInFlightLimit(n int) { s.inFlightLimit = n }
+
+// SetReap sets how long deletes gather before the reaper purges, and how
+// long a deleted message waits for a purge (see reap.go).
+func (s *Service) SetReap(every, straggler time.Duration) {
+	s.reapEvery, s.reapStraggler = every, straggler
+}

@@ -74,6 +74,14 @@ type queue struct {
 	// cached is the bytes it keeps.
 	cacheBodies bool
 	cached      int
+	// dead are deleted messages the stream may still hold, deleted are
+	// those deleted (by any process) before the index reached them, with
+	// how long they wait for a purge (see reap.go). reaping wakes the
+	// reaper, halt stops it.
+	dead    []deadMsg
+	deleted map[uint64]time.Duration
+	reaping chan struct{}
+	halt    chan struct{}
 
 	cctx jetstream.ConsumeContext
 	st   jetstream.Stream // the queue's stream (its handle: reads and deletes by sequence)
@@ -102,7 +110,8 @@ func (st savedState) value() []byte {
 func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, error) {
 	q := &queue{svc: s, arn: rec.ARN, name: rec.Name, stream: store.QueueStream(rec.ARN), subj: store.QueueSubject(rec.ARN),
 		gen: rec.Generation, rec: rec, msgs: map[uint64]*entry{}, wake: make(chan struct{}), saved: map[uint64]savedState{},
-		window: s.window, inFlightLimit: s.inFlightLimit, cacheBodies: !s.shared}
+		window: s.window, inFlightLimit: s.inFlightLimit, cacheBodies: !s.shared,
+		deleted: map[uint64]time.Duration{}, reaping: make(chan struct{}, 1), halt: make(chan struct{})}
 	// A stream that exists already (dead letters written by an earlier
 	// version, before the queue was created) keeps its messages and takes
 	// the queue's retention.
@@ -131,6 +140,7 @@ func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, erro
 		return nil, fmt.Errorf("sqs: queue %s: consume: %w", rec.Name, err)
 	}
 	q.cctx = cc
+	s.background(q.reap)
 	return q, nil
 }
 
@@ -154,30 +164,47 @@ func (q *queue) stateKey(seq uint64) string {
 	return "s." + q.gen + "." + strconv.FormatUint(seq, 10)
 }
 
-// loadStates reads the queue's receive states from the bucket.
+// loadStates reads the queue's receive states from the bucket, and the
+// purge markers of the messages deleted in the last markerTTL: those the
+// stream still holds are skipped by the index and removed.
 func (q *queue) loadStates(ctx context.Context) error {
-	lister, err := q.svc.kv.ListKeysFiltered(ctx, "s."+q.gen+".*")
+	w, err := q.svc.kv.Watch(ctx, "s."+q.gen+".*")
 	if err != nil {
-		return fmt.Errorf("sqs: queue %s: list receive states: %w", q.name, err)
+		return fmt.Errorf("sqs: queue %s: read receive states: %w", q.name, err)
 	}
-	var keys []string
-	for k := range lister.Keys() {
-		keys = append(keys, k)
+	defer func() { _ = w.Stop() }()
+	info, err := q.st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("sqs: queue %s: stream: %w", q.name, err)
 	}
-	for _, k := range keys {
+	now := q.svc.now()
+	for {
+		var e jetstream.KeyValueEntry
+		select {
+		case e = <-w.Updates():
+		case <-ctx.Done():
+			return fmt.Errorf("sqs: queue %s: read receive states: %w", q.name, ctx.Err())
+		}
+		if e == nil {
+			return nil // all read
+		}
+		k := e.Key()
 		seq, err := strconv.ParseUint(k[strings.LastIndexByte(k, '.')+1:], 10, 64)
 		if err != nil {
 			continue
 		}
-		e, err := q.svc.kv.Get(ctx, k)
-		if err != nil {
+		if e.Operation() != jetstream.KeyValuePut {
+			if seq >= info.State.FirstSeq && seq <= info.State.LastSeq {
+				q.mu.Lock()
+				q.deletedLocked(seq, now, 0)
+				q.mu.Unlock()
+			}
 			continue
 		}
 		if st, ok := parseState(e.Value(), e.Revision()); ok {
 			q.applyState(seq, st)
 		}
 	}
-	return nil
 }
 
 // applyState makes st seq's receive state when it is newer than the one the
@@ -236,6 +263,14 @@ func (q *queue) index(msg jetstream.Msg) {
 		return
 	}
 	q.seen = seq
+	if after, ok := q.deleted[seq]; ok {
+		delete(q.deleted, seq)
+		delete(q.saved, seq)
+		if !q.rec.fifo() {
+			q.buryLocked(seq, q.svc.now(), after)
+		}
+		return
+	}
 	if delay < 0 {
 		delay = q.rec.intAttr(attrDelaySeconds)
 	}
@@ -266,6 +301,9 @@ func (q *queue) wakeLocked() {
 
 func (q *queue) stop() {
 	q.mu.Lock()
+	if !q.stopped {
+		close(q.halt)
+	}
 	q.stopped = true
 	q.wakeLocked()
 	q.mu.Unlock()
@@ -529,8 +567,11 @@ func (q *queue) counts(ctx context.Context, now time.Time) (visible, notVisible,
 	full, indexed := q.fresh >= q.window, len(q.msgs)
 	q.mu.Unlock()
 	if full {
-		if info, err := q.st.Info(ctx); err == nil && int(info.State.Msgs) > indexed {
-			visible = int(info.State.Msgs) - indexed
+		q.mu.Lock()
+		dead := len(q.dead)
+		q.mu.Unlock()
+		if info, err := q.st.Info(ctx); err == nil && int(info.State.Msgs) > indexed+dead {
+			visible = int(info.State.Msgs) - indexed - dead
 		}
 	}
 	q.mu.Lock()
@@ -686,7 +727,24 @@ func (q *queue) refresh(ctx context.Context, seq uint64, prev *entry) {
 	if prev == nil {
 		return
 	}
+	if q.markedDeleted(ctx, seq) {
+		q.mu.Lock()
+		q.deletedLocked(seq, q.svc.now(), q.svc.reapStraggler)
+		q.mu.Unlock()
+		return
+	}
 	q.restore(seq, *prev)
+}
+
+// markedDeleted reports whether seq's receive state is a purge marker: the
+// message was deleted.
+func (q *queue) markedDeleted(ctx context.Context, seq uint64) bool {
+	m, err := q.svc.kvStream.GetLastMsgForSubject(ctx, q.svc.stateSubject(q.stateKey(seq)))
+	if err != nil {
+		return false
+	}
+	op := m.Header.Get("KV-Operation")
+	return op == "PURGE" || op == "DEL"
 }
 
 // restore puts seq's entry back as it was before a receive took it (prev),
@@ -794,19 +852,29 @@ func (q *queue) notFound(seq uint64, receives int32) {
 // its visibility timeout ends), short enough that markers do not pile up.
 const markerTTL = 5 * time.Minute
 
-// remove deletes a message: its stream message, its index entry and its
-// receive state, which a purge marker replaces (the other processes sharing
-// the queue watch it, and drop the message too; it expires by itself).
+// remove deletes a message: its index entry, its receive state, which a
+// purge marker replaces (the other processes sharing the queue watch it,
+// and drop the message too; it expires by itself), and its stream message:
+// a standard queue's leaves with the next purge of the reaper (see
+// reap.go), a FIFO queue's at once.
 func (q *queue) remove(ctx context.Context, seq uint64) error {
 	had := q.forget(seq)
-	if err := q.st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) &&
-		!strings.Contains(err.Error(), "no message found") {
-		return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)
+	deferred := had && !q.record().fifo()
+	if !deferred {
+		if err := q.st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) &&
+			!strings.Contains(err.Error(), "no message found") {
+			return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)
+		}
 	}
 	if had || q.svc.shared {
 		if err := q.svc.kv.Purge(ctx, q.stateKey(seq), jetstream.PurgeTTL(markerTTL)); err != nil {
 			return fmt.Errorf("sqs: remove receive state of %s/%d: %w", q.name, seq, err)
 		}
+	}
+	if deferred {
+		q.mu.Lock()
+		q.buryLocked(seq, q.svc.now(), q.svc.reapStraggler)
+		q.mu.Unlock()
 	}
 	return nil
 }

@@ -74,6 +74,9 @@ type Service struct {
 	// window bounds each queue's index of messages never received (see
 	// queue.fresh); tests make it small.
 	window int
+	// reapEvery and reapStraggler pace the removal of deleted messages
+	// from the streams (see reap.go); tests change them.
+	reapEvery, reapStraggler time.Duration
 	// inFlightLimit is each queue's limit of messages in flight; tests make
 	// it small.
 	inFlightLimit int
@@ -91,7 +94,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: clock.Or(cfg.Clock).Now, queues: map[string]*queue{},
-		byGen: map[string]*queue{}, window: defaultWindow, inFlightLimit: defaultInFlightLimit, shared: !cfg.Store.Embedded()}
+		byGen: map[string]*queue{}, window: defaultWindow, inFlightLimit: defaultInFlightLimit,
+		reapEvery: defaultReapEvery, reapStraggler: defaultReapStraggler, shared: !cfg.Store.Embedded()}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	kv, err := s.js.KeyValue(ctx, Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {

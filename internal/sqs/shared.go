@@ -84,7 +84,12 @@ func (s *Service) share(ctx context.Context) error {
 				continue
 			}
 			if e.Operation() != jetstream.KeyValuePut {
-				q.forget(seq) // deleted
+				// Deleted: the process that deleted it removes it from
+				// the stream; this one does if that one has not after
+				// twice as long.
+				q.mu.Lock()
+				q.deletedLocked(seq, s.now(), 2*s.reapStraggler)
+				q.mu.Unlock()
 				continue
 			}
 			if st, ok := parseState(e.Value(), e.Revision()); ok {

@@ -1,0 +1,158 @@
+package sqs
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A standard queue's deleted messages leave its stream in bulk, not one
+// JetStream request each: DeleteMessage stores the message's purge marker
+// (the durable record of the delete, which every process serving the queue
+// watches) and answers; the queue's reaper then purges the stream below its
+// lowest message not deleted, one request for all the messages deleted
+// below it. A deleted message the purge cannot reach (a message before it is
+// still in the queue) is deleted on its own once it has waited
+// Service.reapStraggler. The messages a stopped process deleted and the stream
+// still holds are known again from their markers when it starts, for as long
+// as the markers last (markerTTL): a process down longer than that may
+// deliver them again, as SQS may deliver a standard queue's message more
+// than once. A FIFO queue's messages are deleted from the stream before
+// DeleteMessage answers.
+
+const (
+	// defaultReapEvery is how long the reaper lets deletes gather before a
+	// purge (Service.reapEvery).
+	defaultReapEvery = 100 * time.Millisecond
+	// defaultReapStraggler is how long a deleted message waits for a purge
+	// to reach it before it is deleted on its own (Service.reapStraggler).
+	defaultReapStraggler = 20 * time.Second
+)
+
+// deadMsg is a deleted message the stream may still hold.
+type deadMsg struct {
+	seq uint64
+	due int64 // unix ms when it is deleted on its own if no purge took it
+}
+
+// buryLocked notes that seq, deleted, must leave the stream; after is how
+// long it waits for a purge before it is deleted on its own.
+func (q *queue) buryLocked(seq uint64, now time.Time, after time.Duration) {
+	q.dead = append(q.dead, deadMsg{seq: seq, due: now.Add(after).UnixMilli()})
+	select {
+	case q.reaping <- struct{}{}:
+	default:
+	}
+}
+
+// deletedLocked handles seq's purge marker, written by any process: the
+// message is dropped from the index, or skipped when the index reaches it,
+// and removed from the stream.
+func (q *queue) deletedLocked(seq uint64, now time.Time, after time.Duration) {
+	if seq < q.floor {
+		return
+	}
+	if seq > q.seen {
+		q.deleted[seq] = after
+		return
+	}
+	if e, ok := q.msgs[seq]; ok {
+		q.dropLocked(seq, e)
+		delete(q.saved, seq)
+		if !q.rec.fifo() {
+			q.buryLocked(seq, now, after)
+		}
+	}
+}
+
+// liveFloorLocked is the stream sequence below which the index has no
+// message: every message below it was deleted, moved, expired or purged.
+func (q *queue) liveFloorLocked() uint64 {
+	for _, seq := range q.order {
+		if _, ok := q.msgs[seq]; ok {
+			return seq
+		}
+	}
+	return q.seen + 1
+}
+
+// reap removes deleted messages from the stream until the queue stops.
+func (q *queue) reap(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.halt:
+			return
+		case <-q.reaping:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.halt:
+			return
+		case <-time.After(q.svc.reapEvery):
+		}
+		if q.reapOnce(ctx) {
+			select {
+			case q.reaping <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// reapOnce purges the stream below its lowest live message when a deleted
+// message is below it, and deletes the deleted messages that waited long
+// enough on their own. It reports whether deleted messages remain.
+func (q *queue) reapOnce(ctx context.Context) (more bool) {
+	now := q.svc.now().UnixMilli()
+	q.mu.Lock()
+	floor := q.liveFloorLocked()
+	purge := false
+	var due []uint64
+	for _, d := range q.dead {
+		switch {
+		case d.seq < floor:
+			purge = true
+		case d.due <= now:
+			due = append(due, d.seq)
+		}
+	}
+	q.mu.Unlock()
+	if purge {
+		if err := q.st.Purge(ctx, jetstream.WithPurgeSequence(floor)); err != nil {
+			q.svc.log.Debug("sqs: purge deleted messages", "queue", q.name, "below", floor, "err", err)
+			return true
+		}
+	}
+	done := make(map[uint64]bool, len(due))
+	for _, seq := range due {
+		err := q.st.DeleteMsg(ctx, seq)
+		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) && !strings.Contains(err.Error(), "no message found") {
+			q.svc.log.Debug("sqs: delete a deleted message", "queue", q.name, "seq", seq, "err", err)
+			break
+		}
+		done[seq] = true
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for seq := range q.deleted {
+		if seq <= q.seen {
+			delete(q.deleted, seq) // the index passed it: gone from the stream
+		}
+	}
+	kept := q.dead[:0]
+	for _, d := range q.dead {
+		if (purge && d.seq < floor) || done[d.seq] {
+			continue
+		}
+		kept = append(kept, d)
+	}
+	clear(q.dead[len(kept):])
+	q.dead = kept
+	return len(q.dead) > 0
+}

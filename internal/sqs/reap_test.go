@@ -1,0 +1,168 @@
+package sqs_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/scope"
+	"github.com/conveyor/conveyor/internal/sqs"
+	"github.com/conveyor/conveyor/internal/store"
+	"github.com/conveyor/conveyor/internal/store/storetest"
+	"github.com/conveyor/conveyor/internal/waitfor"
+)
+
+// queueStream returns the stream of queue name in the test account.
+func queueStream(t *testing.T, st *store.Store, name string) jetstream.Stream {
+	t.Helper()
+	s, err := st.JetStream().Stream(context.Background(), store.QueueStream(sqs.QueueARN(scope.Scope{Account: "000000000000", Region: "us-east-1"}, name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func streamMsgs(t *testing.T, s jetstream.Stream) uint64 {
+	t.Helper()
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// sendN sends n messages (bodies 0 … n-1) in batches of ten.
+func sendN(t *testing.T, c *awssqs.Client, url *string, n int) {
+	t.Helper()
+	for i := 0; i < n; i += 10 {
+		var entries []types.SendMessageBatchRequestEntry
+		for j := i; j < min(n, i+10); j++ {
+			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(j)), MessageBody: aws.String(fmt.Sprint(j))})
+		}
+		if _, err := c.SendMessageBatch(context.Background(), &awssqs.SendMessageBatchInput{QueueUrl: url, Entries: entries}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// receiveAll receives n messages (visibility timeout vt) and returns them
+// by body.
+func receiveAll(t *testing.T, c *awssqs.Client, url *string, n int, vt int32) map[string]types.Message {
+	t.Helper()
+	got := map[string]types.Message{}
+	for len(got) < n {
+		out, err := c.ReceiveMessage(context.Background(), &awssqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 10,
+			VisibilityTimeout: vt, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			t.Fatalf("received %d of %d messages", len(got), n)
+		}
+		for _, m := range out.Messages {
+			if _, dup := got[*m.Body]; dup {
+				t.Fatalf("message %s received twice", *m.Body)
+			}
+			got[*m.Body] = m
+		}
+	}
+	return got
+}
+
+func deleteBodies(t *testing.T, c *awssqs.Client, url *string, got map[string]types.Message, bodies ...int) {
+	t.Helper()
+	for _, b := range bodies {
+		m := got[fmt.Sprint(b)]
+		if _, err := c.DeleteMessage(context.Background(), &awssqs.DeleteMessageInput{QueueUrl: url, ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Deleted messages leave the stream: those below the oldest message not
+// deleted with a purge, the others on their own once they have waited.
+func TestDeletedMessagesLeaveTheStream(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	_, c := bareService(t, st, func(s *sqs.Service) { s.SetReap(10*time.Millisecond, 300*time.Millisecond) })
+	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("reaped")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := queueStream(t, st, "reaped")
+	sendN(t, c, q.QueueUrl, 30)
+	got := receiveAll(t, c, q.QueueUrl, 30, 60)
+	// 0 … 9 deleted: purged below 10, the oldest left.
+	deleteBodies(t, c, q.QueueUrl, got, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+	waitfor.True(t, "the purge of 0 … 9", func() bool { return streamMsgs(t, stream) == 20 })
+	info, _ := stream.Info(ctx)
+	if info.State.FirstSeq != 11 {
+		t.Errorf("first sequence %d after the purge, want 11", info.State.FirstSeq)
+	}
+	// 11 … 29 deleted, 10 kept: the purge cannot pass 10, they go on
+	// their own.
+	var rest []int
+	for i := 11; i < 30; i++ {
+		rest = append(rest, i)
+	}
+	deleteBodies(t, c, q.QueueUrl, got, rest...)
+	waitfor.True(t, "11 … 29 deleted on their own", func() bool { return streamMsgs(t, stream) == 1 })
+	deleteBodies(t, c, q.QueueUrl, got, 10)
+	waitfor.True(t, "the last purge", func() bool { return streamMsgs(t, stream) == 0 })
+}
+
+// Messages deleted just before a process stops, which its stream still
+// holds, are never received again after a restart: their purge markers say
+// they were deleted, and they leave the stream then.
+func TestDeletedBeforeStopNotReceivedAgain(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	svc, c := bareService(t, st, func(s *sqs.Service) { s.SetReap(time.Hour, time.Hour) })
+	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("restart")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := queueStream(t, st, "restart")
+	sendN(t, c, q.QueueUrl, 20)
+	got := receiveAll(t, c, q.QueueUrl, 20, 1)
+	var deleted []int
+	for i := range 20 {
+		if i%4 != 1 {
+			deleted = append(deleted, i)
+		}
+	}
+	deleteBodies(t, c, q.QueueUrl, got, deleted...)
+	svc.Close()
+	if n := streamMsgs(t, stream); n != 20 {
+		t.Fatalf("the stream holds %d messages at the stop, want 20 (the deletes not reaped yet)", n)
+	}
+
+	_, c2 := bareService(t, st, func(s *sqs.Service) { s.SetReap(10*time.Millisecond, 300*time.Millisecond) })
+	again := receiveAll(t, c2, q.QueueUrl, 5, 60)
+	for body := range again {
+		var i int
+		fmt.Sscan(body, &i)
+		if i%4 != 1 {
+			t.Errorf("message %d, deleted before the stop, received again", i)
+		}
+	}
+	out, err := c2.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2})
+	if err != nil || len(out.Messages) != 0 {
+		t.Fatalf("a receive after the five kept got %d messages (%v)", len(out.Messages), err)
+	}
+	waitfor.True(t, "the deleted messages gone after the restart", func() bool { return streamMsgs(t, stream) == 5 })
+	attrs, err := c2.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := attrs.Attributes["ApproximateNumberOfMessagesNotVisible"]; n != "5" {
+		t.Errorf("ApproximateNumberOfMessagesNotVisible %s, want 5", n)
+	}
+}
