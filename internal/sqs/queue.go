@@ -867,7 +867,7 @@ func (q *queue) remove(ctx context.Context, seq uint64) error {
 		}
 	}
 	if had || q.svc.shared {
-		if err := q.svc.kv.Purge(ctx, q.stateKey(seq), jetstream.PurgeTTL(markerTTL)); err != nil {
+		if err := q.purgeState(ctx, seq); err != nil {
 			return fmt.Errorf("sqs: remove receive state of %s/%d: %w", q.name, seq, err)
 		}
 	}
@@ -877,6 +877,27 @@ func (q *queue) remove(ctx context.Context, seq uint64) error {
 		q.mu.Unlock()
 	}
 	return nil
+}
+
+// purgeState replaces seq's receive state with a purge marker that expires
+// after markerTTL, as KeyValue.Purge does, through the asynchronous
+// publisher (lighter than a synchronous publish's own reply).
+func (q *queue) purgeState(ctx context.Context, seq uint64) error {
+	m := nats.NewMsg(q.svc.stateSubject(q.stateKey(seq)))
+	m.Header.Set("KV-Operation", "PURGE")
+	m.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+	f, err := q.svc.js.PublishMsgAsync(m, jetstream.WithMsgTTL(markerTTL))
+	if err != nil {
+		return err
+	}
+	select {
+	case <-f.Ok():
+		return nil
+	case err := <-f.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // entryState returns the current state of seq.
