@@ -43,7 +43,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	rate := fs.Int("rate", 0, "events per second to send (0: as fast as the server takes them)")
 	workers := fs.Int("workers", 8, "concurrent PutEvents callers")
 	dataDir := fs.String("data-dir", "", "data directory of the in-process server (default: a temporary one)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (from the first PutEvents to the last delivery) to this file")
 	sinkKind := fs.String("sink", "minimal", "the HTTP target's server: minimal (a lean HTTP/1.1 server, so that the target takes little of the machine) or net/http")
 	traceFile := fs.String("trace", "", "write an execution trace of the first two seconds of sending to this file")
 	targetKind := fs.String("target", "http", "the rule's target: http (an API destination on loopback) or queue (a Conveyor queue, drained by --receivers)")
@@ -61,17 +61,6 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		return errors.New("bench put-events: --receivers must be at least 1")
 	}
 
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	url := *endpoint
 	if url == "" {
 		dir := *dataDir
@@ -199,7 +188,24 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 			}
 		}()
 	}
+	// The run is profiled from here (setup aside): the server's CPU per
+	// event comes from the samples labelled part=server (see cpuByPart),
+	// and --cpuprofile keeps the profile.
+	var profile bytes.Buffer
+	if err := pprof.StartCPUProfile(&profile); err != nil {
+		return err
+	}
+	profiling := true
+	stopProfile := func() {
+		if profiling {
+			pprof.StopCPUProfile()
+			profiling = false
+		}
+	}
+	defer stopProfile()
 	var sent, failed atomic.Int64
+	rss := newRSSWatch(time.Second)
+	defer rss.stop()
 	start := time.Now()
 	end := start.Add(*duration)
 	var tick <-chan time.Time
@@ -240,6 +246,13 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	total := time.Since(start)
 	stopReceivers()
+	stopProfile()
+	startRSS, peakRSS, endRSS := rss.stop()
+	if *cpuProfile != "" {
+		if err := os.WriteFile(*cpuProfile, profile.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
 
 	mu.Lock()
 	lat := slices.Clone(latencies)
@@ -251,11 +264,25 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "latency PutEvents → target: p50 %s  p90 %s  p99 %s  max %s\n",
 			pct(lat, 50), pct(lat, 90), pct(lat, 99), lat[len(lat)-1].Round(time.Microsecond))
 	}
+	if *endpoint == "" && received.Load() > 0 {
+		parts, err := cpuByPart(profile.Bytes())
+		if err != nil {
+			return fmt.Errorf("bench put-events: read the profile: %w", err)
+		}
+		n := float64(received.Load())
+		fmt.Fprintf(stdout, "cpu per delivered event: server %.1f µs, load generator %.1f µs, target %.1f µs\n",
+			perEvent(parts["server"], n), perEvent(parts["client"], n), perEvent(parts["sink"], n))
+	}
+	if startRSS > 0 {
+		fmt.Fprintf(stdout, "resident set (whole process): %d MB at the start, %d MB at most, %d MB at the end\n", startRSS>>20, peakRSS>>20, endRSS>>20)
+	}
 	if received.Load() < sent.Load() {
 		return fmt.Errorf("bench put-events: %d events sent, %d delivered", sent.Load(), received.Load())
 	}
 	return nil
 }
+
+func perEvent(d time.Duration, n float64) float64 { return float64(d.Microseconds()) / n }
 
 func rateText(r int) string {
 	if r == 0 {

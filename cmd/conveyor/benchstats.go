@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/pprof/profile"
+)
+
+// cpuByPart sums a CPU profile's samples by their "part" label (server,
+// client, sink: see benchPutEvents).
+func cpuByPart(raw []byte) (map[string]time.Duration, error) {
+	p, err := profile.Parse(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	idx := -1
+	for i, st := range p.SampleType {
+		if st.Type == "cpu" && st.Unit == "nanoseconds" {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return nil, fmt.Errorf("no cpu nanoseconds in the profile's %d sample types", len(p.SampleType))
+	}
+	parts := map[string]time.Duration{}
+	for _, s := range p.Sample {
+		part := "unlabelled"
+		if v := s.Label["part"]; len(v) > 0 {
+			part = v[0]
+		}
+		parts[part] += time.Duration(s.Value[idx])
+	}
+	return parts, nil
+}
+
+// rssWatch samples the process's resident set (Linux: /proc/self/status)
+// until stopped.
+type rssWatch struct {
+	mu               sync.Mutex
+	start, peak, end int64
+	done             chan struct{}
+	stopped          chan struct{}
+	once             sync.Once
+}
+
+func newRSSWatch(every time.Duration) *rssWatch {
+	w := &rssWatch{done: make(chan struct{}), stopped: make(chan struct{})}
+	w.start = residentSet()
+	w.peak = w.start
+	go func() {
+		defer close(w.stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-t.C:
+				r := residentSet()
+				w.mu.Lock()
+				w.peak = max(w.peak, r)
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return w
+}
+
+// stop ends the sampling and returns the resident set at the start, at
+// most and now, in bytes (0 where it cannot be read).
+func (w *rssWatch) stop() (start, peak, end int64) {
+	w.once.Do(func() {
+		close(w.done)
+		<-w.stopped
+		w.end = residentSet()
+	})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.start, max(w.peak, w.end), w.end
+}
+
+// residentSet is the process's resident set in bytes, 0 if unknown.
+func residentSet() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
