@@ -3,6 +3,8 @@ package audit
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -12,6 +14,15 @@ import (
 // the index a third of the size and its (re)build I/O-light. The dictionary
 // is written into the index when the index is created and read back from it,
 // so a change to defaultDictionary never makes an existing index unreadable.
+//
+// The default dictionary is Conveyor's own records; records of another
+// shape (AWS's, imported: session contexts, TLS details, other services)
+// share little with it. So once the index has applied learnSize bytes of
+// records, those records become a second dictionary (raw records are the
+// best dictionary for more of the same: a 1,350-byte AWS record then takes
+// about 160 bytes instead of 560), kept in the index as the first one is,
+// and the records after them are compressed with it. Each record's frame
+// names its dictionary.
 
 // codec compresses and decompresses records; safe for concurrent use.
 type codec struct {
@@ -19,16 +30,34 @@ type codec struct {
 	dec *zstd.Decoder
 }
 
-const dictID = 1
+// The dictionaries' IDs: the one the index was created with, and the one
+// learned from its first records.
+const (
+	dictID        = 1
+	learnedDictID = 2
+)
 
-func newCodec(dict []byte) (*codec, error) {
+// learnSize is how much record text the learned dictionary holds.
+const learnSize = 64 << 10
+
+// newCodec returns a codec that reads records compressed with any of
+// dicts (by ID) and compresses with the highest-numbered one.
+func newCodec(dicts map[uint32][]byte) (*codec, error) {
+	ids := slices.Sorted(maps.Keys(dicts))
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("audit: record codec: no dictionary")
+	}
+	last := ids[len(ids)-1]
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithEncoderDictRaw(dictID, dict))
+		zstd.WithEncoderDictRaw(last, dicts[last]))
 	if err != nil {
 		return nil, fmt.Errorf("audit: record encoder: %w", err)
 	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderDictRaw(dictID, dict),
-		zstd.WithDecoderMaxMemory(64<<20))
+	opts := []zstd.DOption{zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64 << 20)}
+	for _, id := range ids {
+		opts = append(opts, zstd.WithDecoderDictRaw(id, dicts[id]))
+	}
+	dec, err := zstd.NewReader(nil, opts...)
 	if err != nil {
 		enc.Close()
 		return nil, fmt.Errorf("audit: record decoder: %w", err)

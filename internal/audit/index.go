@@ -5,11 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
@@ -44,27 +47,55 @@ var attrCode = map[Attribute]int{
 
 // schemaVersion changes whenever the tables or the attribute values derived
 // from a record change; an index of another version is rebuilt.
-const schemaVersion = "3"
+const schemaVersion = "4"
 
+// The index keeps little text: scopes and the values of the attributes
+// with few values (event names and sources, resource types, read-only) are
+// numbered once in terms, and the lookup rows are integers. The values of
+// the other attributes (an EventId is one per record; user names, access
+// keys and resource names come and go) are not numbered but hashed
+// (hashKey), and a record found by a hash is checked against the value
+// looked up.
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS terms (
+	id    INTEGER PRIMARY KEY,
+	attr  INTEGER NOT NULL,      -- attrCode, or 0 for a scope
+	value TEXT NOT NULL,
+	UNIQUE (attr, value)
+);
 CREATE TABLE IF NOT EXISTS records (
 	seq    INTEGER PRIMARY KEY,  -- the audit stream's sequence number
-	scope  TEXT NOT NULL,        -- "account/region" whose history holds it
+	scope  INTEGER NOT NULL,     -- terms.id of the "account/region" whose history holds it
 	time   INTEGER NOT NULL,     -- eventTime, Unix seconds
 	record BLOB NOT NULL         -- the record's JSON, compressed (see codec)
 );
-CREATE INDEX IF NOT EXISTS records_time ON records (time, seq);
 CREATE INDEX IF NOT EXISTS records_scope_time ON records (scope, time, seq);
 CREATE TABLE IF NOT EXISTS lookup (
-	attr  INTEGER NOT NULL,
-	value TEXT NOT NULL,
-	scope TEXT NOT NULL,
+	key   INTEGER NOT NULL,      -- terms.id of (attribute, value), or its hashKey
+	scope INTEGER NOT NULL,
 	time  INTEGER NOT NULL,
 	seq   INTEGER NOT NULL,
-	PRIMARY KEY (attr, value, scope, time, seq)
+	PRIMARY KEY (key, scope, time, seq)
 ) WITHOUT ROWID;
 `
+
+// scopeAttr is the terms.attr of a scope.
+const scopeAttr = 0
+
+// hashed says whether an attribute's lookup keys are hashes of its values.
+func hashed(a Attribute) bool {
+	return a == AttrEventID || a == AttrUsername || a == AttrAccessKeyID || a == AttrResourceName
+}
+
+// hashKey is the lookup key of a hashed attribute's value: a hash of both,
+// negative (terms' ids are positive).
+func hashKey(a Attribute, value string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte{byte(attrCode[a])})
+	h.Write([]byte(value))
+	return int64(h.Sum64() | 1<<63)
+}
 
 // Index is the event history: an embedded SQLite database of the audit
 // log's management records, with an index on (attribute, value, time) for
@@ -76,7 +107,116 @@ type Index struct {
 	r    *sql.DB // readers
 	log  *slog.Logger
 	prog progress
-	z    *codec
+	// z compresses and decompresses records; it changes once, when the
+	// learned dictionary is made (see learnSize).
+	z atomic.Pointer[codec]
+	// codecs are the codecs made, for Close.
+	codecs []*codec
+	// learning collects record text for the learned dictionary until it
+	// is made; nil once it is.
+	learning []byte
+	// terms caches the ids of terms in the index (committed ones only).
+	terms termCache
+}
+
+// termKey is a term: an attribute's code (or scopeAttr) and a value.
+type termKey struct {
+	attr  int
+	value string
+}
+
+// termCache maps terms to their ids; it is emptied when it holds
+// maxCachedTerms (resource names and access keys come and go).
+type termCache struct {
+	mu  sync.Mutex
+	ids map[termKey]int64
+}
+
+const maxCachedTerms = 100_000
+
+func (c *termCache) get(k termKey) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, ok := c.ids[k]
+	return id, ok
+}
+
+func (c *termCache) add(terms map[termKey]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil || len(c.ids)+len(terms) > maxCachedTerms {
+		c.ids = make(map[termKey]int64, len(terms))
+	}
+	for k, id := range terms {
+		c.ids[k] = id
+	}
+}
+
+func (c *termCache) clear() {
+	c.mu.Lock()
+	c.ids = nil
+	c.mu.Unlock()
+}
+
+// termID returns the id of term k in the index, or 0 if it has none; q
+// reads the index (a transaction or the readers).
+func (ix *Index) termID(ctx context.Context, q querier, k termKey) (int64, error) {
+	if id, ok := ix.terms.get(k); ok {
+		return id, nil
+	}
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM terms WHERE attr = ? AND value = ?`, k.attr, k.value).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("audit: index: read term: %w", err)
+	}
+	ix.terms.add(map[termKey]int64{k: id})
+	return id, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// interner numbers terms within one write transaction; its new terms go
+// to the cache once the transaction is committed.
+type interner struct {
+	ix    *Index
+	tx    *sql.Tx
+	added map[termKey]int64
+}
+
+func (in *interner) id(ctx context.Context, k termKey) (int64, error) {
+	if id, ok := in.added[k]; ok {
+		return id, nil
+	}
+	id, err := in.ix.termID(ctx, in.tx, k)
+	if err != nil || id != 0 {
+		return id, err
+	}
+	res, err := in.tx.ExecContext(ctx, `INSERT INTO terms (attr, value) VALUES (?, ?)`, k.attr, k.value)
+	if err != nil {
+		return 0, fmt.Errorf("audit: index: add term: %w", err)
+	}
+	if id, err = res.LastInsertId(); err != nil {
+		return 0, fmt.Errorf("audit: index: add term: %w", err)
+	}
+	if in.added == nil {
+		in.added = make(map[termKey]int64)
+	}
+	in.added[k] = id
+	return id, nil
+}
+
+// lookupKey is the lookup key of an attribute's value: its hashKey, or its
+// term's id as id finds it (0: none).
+func lookupKey(ctx context.Context, a attrValue, id func(context.Context, termKey) (int64, error)) (int64, error) {
+	if hashed(a.attr) {
+		return hashKey(a.attr, a.value), nil
+	}
+	return id(ctx, termKey{attrCode[a.attr], a.value})
 }
 
 // OpenIndex opens (creating if needed) the index at path. An index written
@@ -120,7 +260,9 @@ func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 	}
 	r, err := sql.Open("sqlite", dsn("query_only(true)"))
 	if err != nil {
-		ix.z.close()
+		for _, z := range ix.codecs {
+			z.close()
+		}
 		w.Close()
 		return nil, fmt.Errorf("audit: open index %s: %w", path, err)
 	}
@@ -147,22 +289,61 @@ func (ix *Index) init(ctx context.Context) error {
 	case v != schemaVersion:
 		return fmt.Errorf("audit: index %s has schema %s, want %s", ix.path, v, schemaVersion)
 	}
-	var dict []byte
-	if err := ix.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'dictionary'`).Scan(&dict); err != nil {
-		return fmt.Errorf("audit: read index %s: dictionary: %w", ix.path, err)
+	dicts := make(map[uint32][]byte)
+	rows, err := ix.w.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN ('dictionary', 'learned')`)
+	if err != nil {
+		return fmt.Errorf("audit: read index %s: dictionaries: %w", ix.path, err)
 	}
-	z, err := newCodec(dict)
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			key  string
+			dict []byte
+		)
+		if err := rows.Scan(&key, &dict); err != nil {
+			return fmt.Errorf("audit: read index %s: dictionaries: %w", ix.path, err)
+		}
+		dicts[map[string]uint32{"dictionary": dictID, "learned": learnedDictID}[key]] = dict
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit: read index %s: dictionaries: %w", ix.path, err)
+	}
+	if dicts[learnedDictID] == nil {
+		ix.learning = make([]byte, 0, learnSize)
+	}
+	return ix.useCodec(dicts)
+}
+
+// useCodec makes the codec of dicts the one records are compressed with.
+func (ix *Index) useCodec(dicts map[uint32][]byte) error {
+	z, err := newCodec(dicts)
 	if err != nil {
 		return err
 	}
-	ix.z = z
+	ix.codecs = append(ix.codecs, z)
+	ix.z.Store(z)
 	return nil
+}
+
+// learn collects a record's text for the learned dictionary; it returns the
+// dictionary once it is complete.
+func (ix *Index) learn(raw []byte) []byte {
+	if ix.learning == nil {
+		return nil
+	}
+	ix.learning = append(ix.learning, raw[:min(len(raw), learnSize-len(ix.learning))]...)
+	if len(ix.learning) < learnSize {
+		return nil
+	}
+	return ix.learning
 }
 
 // Close closes the index.
 func (ix *Index) Close() error {
 	err := errors.Join(ix.r.Close(), ix.w.Close())
-	ix.z.close()
+	for _, z := range ix.codecs {
+		z.close()
+	}
 	return err
 }
 
@@ -181,7 +362,8 @@ func (ix *Index) LastSeq(ctx context.Context) (uint64, error) {
 
 // Reset empties the index (the stream it followed is gone).
 func (ix *Index) Reset(ctx context.Context) error {
-	_, err := ix.w.ExecContext(ctx, `DELETE FROM lookup; DELETE FROM records; UPDATE meta SET value = '0' WHERE key = 'seq';`)
+	_, err := ix.w.ExecContext(ctx, `DELETE FROM lookup; DELETE FROM records; DELETE FROM terms; UPDATE meta SET value = '0' WHERE key = 'seq';`)
+	ix.terms.clear()
 	if err != nil {
 		return fmt.Errorf("audit: reset index: %w", err)
 	}
@@ -217,7 +399,12 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 	}
 	pos, _ := strconv.ParseUint(v, 10, 64)
 	recs := &bulkInsert{sql: `INSERT OR IGNORE INTO records (seq, scope, time, record) VALUES `, width: 4}
-	attrs := &bulkInsert{sql: `INSERT OR IGNORE INTO lookup (attr, value, scope, time, seq) VALUES `, width: 5}
+	attrs := &bulkInsert{sql: `INSERT OR IGNORE INTO lookup (key, scope, time, seq) VALUES `, width: 4}
+	defer recs.close()
+	defer attrs.close()
+	in := &interner{ix: ix, tx: tx}
+	z := ix.z.Load()
+	var learned []byte
 	for _, e := range entries {
 		if e.Seq <= pos {
 			continue
@@ -236,11 +423,22 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		if sc == "" {
 			sc = rec.Scope().String()
 		}
-		if err := recs.add(ctx, tx, int64(e.Seq), sc, t, ix.z.compress(e.Record)); err != nil {
+		scopeID, err := in.id(ctx, termKey{scopeAttr, sc})
+		if err != nil {
+			return err
+		}
+		if learned == nil {
+			learned = ix.learn(e.Record)
+		}
+		if err := recs.add(ctx, tx, int64(e.Seq), scopeID, t, z.compress(e.Record)); err != nil {
 			return fmt.Errorf("audit: index record %d: %w", e.Seq, err)
 		}
 		for _, a := range lookupValues(rec) {
-			if err := attrs.add(ctx, tx, attrCode[a.attr], a.value, sc, t, int64(e.Seq)); err != nil {
+			key, err := lookupKey(ctx, a, in.id)
+			if err != nil {
+				return err
+			}
+			if err := attrs.add(ctx, tx, key, scopeID, t, int64(e.Seq)); err != nil {
 				return fmt.Errorf("audit: index record %d: %w", e.Seq, err)
 			}
 		}
@@ -248,13 +446,27 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 	if err := errors.Join(recs.flush(ctx, tx), attrs.flush(ctx, tx)); err != nil {
 		return fmt.Errorf("audit: index: %w", err)
 	}
-	defer recs.close()
-	defer attrs.close()
 	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'seq'`, strconv.FormatUint(pos, 10)); err != nil {
 		return fmt.Errorf("audit: index: write position: %w", err)
 	}
+	if learned != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('learned', ?)`, learned); err != nil {
+			return fmt.Errorf("audit: index: write the learned dictionary: %w", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("audit: index: commit: %w", err)
+	}
+	ix.terms.add(in.added)
+	if learned != nil {
+		var dict []byte
+		if err := ix.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'dictionary'`).Scan(&dict); err != nil {
+			return fmt.Errorf("audit: index: read the dictionary: %w", err)
+		}
+		if err := ix.useCodec(map[uint32][]byte{dictID: dict, learnedDictID: learned}); err != nil {
+			return err
+		}
+		ix.learning = nil
 	}
 	return nil
 }
@@ -312,18 +524,18 @@ func (ix *Index) expireBatch(ctx context.Context, cutoff int64, limit int) (int,
 		return 0, fmt.Errorf("audit: expire: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	rows, err := tx.QueryContext(ctx, `SELECT seq, time, record FROM records WHERE time < ? ORDER BY time, seq LIMIT ?`, cutoff, limit)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, scope, time, record FROM records WHERE time < ? ORDER BY time, seq LIMIT ?`, cutoff, limit)
 	if err != nil {
 		return 0, fmt.Errorf("audit: expire: %w", err)
 	}
 	type old struct {
-		seq, time int64
-		rec       []byte
+		seq, scope, time int64
+		rec              []byte
 	}
 	var olds []old
 	for rows.Next() {
 		var o old
-		if err := rows.Scan(&o.seq, &o.time, &o.rec); err != nil {
+		if err := rows.Scan(&o.seq, &o.scope, &o.time, &o.rec); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("audit: expire: %w", err)
 		}
@@ -336,14 +548,19 @@ func (ix *Index) expireBatch(ctx context.Context, cutoff int64, limit int) (int,
 		return 0, fmt.Errorf("audit: expire: %w", err)
 	}
 	for _, o := range olds {
-		raw, err := ix.z.decompress(o.rec)
+		raw, err := ix.z.Load().decompress(o.rec)
 		if err != nil {
 			return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
 		}
 		if rec, err := ParseRecord(raw); err == nil {
+			known := func(ctx context.Context, k termKey) (int64, error) { return ix.termID(ctx, tx, k) }
 			for _, a := range lookupValues(rec) {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM lookup WHERE attr = ? AND value = ? AND time = ? AND seq = ?`,
-					attrCode[a.attr], a.value, o.time, o.seq); err != nil {
+				key, err := lookupKey(ctx, a, known)
+				if err != nil {
+					return 0, err
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM lookup WHERE key = ? AND scope = ? AND time = ? AND seq = ?`,
+					key, o.scope, o.time, o.seq); err != nil {
 					return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
 				}
 			}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 var (
@@ -304,5 +306,95 @@ func TestIndexReopen(t *testing.T) {
 	}
 	if p, err := ix.Lookup(ctx, Query{Limit: 5}); err != nil || len(p.Results) != 0 {
 		t.Fatalf("index of another schema kept records: %v %v", p, err)
+	}
+}
+
+// Once the index has applied learnSize bytes of records it compresses the
+// later ones with a dictionary made of them; records of both dictionaries
+// are read, also after the index is reopened.
+func TestIndexLearnsDictionary(t *testing.T) {
+	ctx := context.Background()
+	ix, path := openTestIndex(t)
+	entries := history(t, 400, time.Now(), time.Hour, false)
+	for i := 0; i < len(entries); i += 50 {
+		if err := ix.Apply(ctx, entries[i:i+50]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var learned []byte
+	if err := ix.r.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'learned'`).Scan(&learned); err != nil || len(learned) != learnSize {
+		t.Fatalf("learned dictionary of %d bytes, %v", len(learned), err)
+	}
+	var first, last []byte
+	if err := ix.r.QueryRowContext(ctx, `SELECT record FROM records ORDER BY seq LIMIT 1`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.r.QueryRowContext(ctx, `SELECT record FROM records ORDER BY seq DESC LIMIT 1`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	frameDict := func(b []byte) uint32 {
+		var h zstd.Header
+		if err := h.Decode(b); err != nil {
+			t.Fatal(err)
+		}
+		return h.DictionaryID
+	}
+	if frameDict(first) != dictID || frameDict(last) != learnedDictID {
+		t.Fatalf("first record compressed with dictionary %d, last with %d", frameDict(first), frameDict(last))
+	}
+	want := reference(entries, Query{})
+	if got := all(t, ix, Query{Limit: 50}); !slices.Equal(got, want) {
+		t.Fatalf("%d records, want %d", len(got), len(want))
+	}
+	ix.Close()
+	ix, err := OpenIndex(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if got := all(t, ix, Query{Limit: 50}); !slices.Equal(got, want) {
+		t.Fatalf("reopened: %d records, want %d", len(got), len(want))
+	}
+}
+
+// A record found by a hashed value's key is answered only if it has the
+// value: another value of the same hash is read past, and paging goes on
+// after it.
+func TestIndexHashCollision(t *testing.T) {
+	ctx := context.Background()
+	ix, _ := openTestIndex(t)
+	end := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	entries := history(t, 100, end, time.Hour, false)
+	if err := ix.Apply(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	q := Query{Attribute: AttrUsername, Value: "AKIABOB"}
+	want := reference(entries, q)
+	// Every other record's row is given AKIABOB's key too, as a collision
+	// would.
+	if _, err := ix.w.ExecContext(ctx, `INSERT OR IGNORE INTO lookup (key, scope, time, seq) SELECT ?, scope, time, seq FROM records`,
+		hashKey(AttrUsername, "AKIABOB")); err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{1, 3, 50} {
+		q.Limit = limit
+		var got []uint64
+		for {
+			p, err := ix.Lookup(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range p.Results {
+				got = append(got, r.Seq)
+			}
+			if p.Next == nil {
+				break
+			}
+			q.After = p.Next
+		}
+		q.After = nil
+		if !slices.Equal(got, want) {
+			t.Fatalf("limit %d: got %v, want %v", limit, head(got), head(want))
+		}
 	}
 }

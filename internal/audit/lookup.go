@@ -2,8 +2,10 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -68,12 +70,21 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 		cTime, cSeq = q.After.Time, int64(min(q.After.Seq, math.MaxInt64))
 		hi = min(hi, cTime)
 	}
+	var scopeID int64
+	if q.Scope != "" {
+		id, err := ix.termID(ctx, ix.r, termKey{scopeAttr, q.Scope})
+		if err != nil || id == 0 {
+			return &Page{}, err
+		}
+		scopeID = id
+	}
 	var (
 		sqlText strings.Builder
 		args    []any
 	)
 	switch {
 	case q.Attribute == "" && q.Scope == "":
+		// Every scope's history: not indexed (no API reads it).
 		sqlText.WriteString(`SELECT seq, time, record FROM records
 			WHERE time >= ? AND time <= ? AND (time < ? OR seq < ?)
 			ORDER BY time DESC, seq DESC LIMIT ?`)
@@ -82,23 +93,28 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 		sqlText.WriteString(`SELECT seq, time, record FROM records
 			WHERE scope = ? AND time >= ? AND time <= ? AND (time < ? OR seq < ?)
 			ORDER BY scope DESC, time DESC, seq DESC LIMIT ?`)
-		args = []any{q.Scope, lo, hi, cTime, cSeq, q.Limit + 1}
+		args = []any{scopeID, lo, hi, cTime, cSeq, q.Limit + 1}
 	default:
-		code, ok := attrCode[q.Attribute]
-		if !ok {
+		if _, ok := attrCode[q.Attribute]; !ok {
 			return nil, fmt.Errorf("audit: lookup: unknown attribute %q", q.Attribute)
+		}
+		key, err := lookupKey(ctx, attrValue{q.Attribute, q.Value}, func(ctx context.Context, k termKey) (int64, error) {
+			return ix.termID(ctx, ix.r, k)
+		})
+		if err != nil || key == 0 {
+			return &Page{}, err
 		}
 		if q.Scope == "" {
 			sqlText.WriteString(`SELECT l.seq, l.time, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
-				WHERE l.attr = ? AND l.value = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
+				WHERE l.key = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
 				ORDER BY l.time DESC, l.seq DESC LIMIT ?`)
-			args = []any{code, q.Value, lo, hi, cTime, cSeq, q.Limit + 1}
+			args = []any{key, lo, hi, cTime, cSeq, q.Limit + 1}
 			break
 		}
 		sqlText.WriteString(`SELECT l.seq, l.time, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
-			WHERE l.attr = ? AND l.value = ? AND l.scope = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
+			WHERE l.key = ? AND l.scope = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
 			ORDER BY l.scope DESC, l.time DESC, l.seq DESC LIMIT ?`)
-		args = []any{code, q.Value, q.Scope, lo, hi, cTime, cSeq, q.Limit + 1}
+		args = []any{key, scopeID, lo, hi, cTime, cSeq, q.Limit + 1}
 	}
 	rows, err := ix.r.QueryContext(ctx, sqlText.String(), args...)
 	if err != nil {
@@ -106,7 +122,10 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 	}
 	defer rows.Close()
 	page := &Page{}
-	var lastTime int64
+	// The last row read: where the next page starts. (A row of a hashed
+	// value's key may be another value's, and is read but not answered.)
+	var last Cursor
+	n := 0
 	for rows.Next() {
 		var (
 			seq, t int64
@@ -115,20 +134,23 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 		if err := rows.Scan(&seq, &t, &raw); err != nil {
 			return nil, fmt.Errorf("audit: lookup: %w", err)
 		}
-		if len(page.Results) == q.Limit {
-			last := page.Results[len(page.Results)-1]
-			page.Next = &Cursor{Time: lastTime, Seq: last.Seq}
+		if n == q.Limit {
+			page.Next = &Cursor{Time: last.Time, Seq: last.Seq}
 			break
 		}
-		if raw, err = ix.z.decompress(raw); err != nil {
+		n++
+		last = Cursor{Time: t, Seq: uint64(seq)}
+		if raw, err = ix.z.Load().decompress(raw); err != nil {
 			return nil, fmt.Errorf("audit: lookup: record %d: %w", seq, err)
 		}
 		rec, err := ParseRecord(raw)
 		if err != nil {
 			return nil, fmt.Errorf("audit: lookup: record %d: %w", seq, err)
 		}
+		if hashed(q.Attribute) && !slices.Contains(lookupValues(rec), attrValue{q.Attribute, q.Value}) {
+			continue
+		}
 		page.Results = append(page.Results, Result{Seq: uint64(seq), Record: rec, JSON: raw})
-		lastTime = t
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit: lookup: %w", err)
@@ -143,23 +165,43 @@ func (ix *Index) Present(ctx context.Context, scope string, ids []string) (map[s
 	if len(ids) == 0 {
 		return found, nil
 	}
-	args := make([]any, 0, len(ids)+2)
-	args = append(args, attrCode[AttrEventID], scope)
-	for _, id := range ids {
-		args = append(args, id)
+	scopeID, err := ix.termID(ctx, ix.r, termKey{scopeAttr, scope})
+	if err != nil || scopeID == 0 {
+		return found, err
 	}
-	q := `SELECT value FROM lookup WHERE attr = ? AND scope = ? AND value IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+	want := make(map[string]bool, len(ids))
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, scopeID)
+	for _, id := range ids {
+		want[id] = true
+		args = append(args, hashKey(AttrEventID, id))
+	}
+	q := `SELECT l.seq, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
+		WHERE l.scope = ? AND l.key IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
 	rows, err := ix.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: look up event IDs: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var (
+			seq int64
+			raw []byte
+		)
+		if err := rows.Scan(&seq, &raw); err != nil {
 			return nil, fmt.Errorf("audit: look up event IDs: %w", err)
 		}
-		found[id] = true
+		if raw, err = ix.z.Load().decompress(raw); err != nil {
+			return nil, fmt.Errorf("audit: look up event IDs: record %d: %w", seq, err)
+		}
+		// The key is a hash: the record says whose.
+		var rec struct{ EventID string }
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return nil, fmt.Errorf("audit: look up event IDs: record %d: %w", seq, err)
+		}
+		if want[rec.EventID] {
+			found[rec.EventID] = true
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit: look up event IDs: %w", err)
