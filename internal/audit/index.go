@@ -410,7 +410,7 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 			continue
 		}
 		pos = e.Seq
-		rec, err := ParseRecord(e.Record)
+		rec, _, err := ParseRecordFields(e.Record)
 		if err != nil {
 			ix.log.Warn("audit index: skipping unreadable record", "seq", e.Seq, "err", err)
 			continue
@@ -552,7 +552,7 @@ func (ix *Index) expireBatch(ctx context.Context, cutoff int64, limit int) (int,
 		if err != nil {
 			return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
 		}
-		if rec, err := ParseRecord(raw); err == nil {
+		if rec, _, err := ParseRecordFields(raw); err == nil {
 			known := func(ctx context.Context, k termKey) (int64, error) { return ix.termID(ctx, tx, k) }
 			for _, a := range lookupValues(rec) {
 				key, err := lookupKey(ctx, a, known)

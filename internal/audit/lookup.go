@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -145,7 +144,10 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 		}
 		rec, err := ParseRecord(raw)
 		if err != nil {
-			return nil, fmt.Errorf("audit: lookup: record %d: %w", seq, err)
+			// Indexed from its fields alone (see Apply), it is not a
+			// record: it is not answered, and the history stays readable.
+			ix.log.Warn("audit: lookup: skipping unreadable record", "seq", seq, "err", err)
+			continue
 		}
 		if hashed(q.Attribute) && !slices.Contains(lookupValues(rec), attrValue{q.Attribute, q.Value}) {
 			continue
@@ -195,8 +197,8 @@ func (ix *Index) Present(ctx context.Context, scope string, ids []string) (map[s
 			return nil, fmt.Errorf("audit: look up event IDs: record %d: %w", seq, err)
 		}
 		// The key is a hash: the record says whose.
-		var rec struct{ EventID string }
-		if err := json.Unmarshal(raw, &rec); err != nil {
+		rec, _, err := ParseRecordFields(raw)
+		if err != nil {
 			return nil, fmt.Errorf("audit: look up event IDs: record %d: %w", seq, err)
 		}
 		if want[rec.EventID] {

@@ -292,12 +292,12 @@ func (imp *importer) add(ctx context.Context, i int, raw []byte) {
 		return
 	}
 	raw = compact.Bytes()
-	rec, err := audit.ParseRecord(raw)
+	rec, hasManagementEvent, err := audit.ParseRecordFields(raw)
 	if err != nil || rec.EventID == "" || rec.EventSource == "" || rec.EventName == "" || rec.Time().IsZero() {
 		imp.skip(i, "not a CloudTrail record (eventID, eventSource, eventName and eventTime are required)")
 		return
 	}
-	if !rec.ManagementEvent && !hasManagementEvent(raw) {
+	if !hasManagementEvent {
 		// Records written before managementEvent existed (eventVersion
 		// < 1.06) are management events; the field is added so that the
 		// event history, which reads the record, sees one too.
@@ -308,13 +308,6 @@ func (imp *importer) add(ctx context.Context, i int, raw []byte) {
 	if len(imp.batch) == importBatch {
 		imp.send(ctx)
 	}
-}
-
-// hasManagementEvent says whether the record has a managementEvent member
-// (a record parsed with ManagementEvent false may have none).
-func hasManagementEvent(raw []byte) bool {
-	var flags struct{ ManagementEvent *bool }
-	return json.Unmarshal(raw, &flags) == nil && flags.ManagementEvent != nil
 }
 
 func (imp *importer) skip(i int, reason string) {
