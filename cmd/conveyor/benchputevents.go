@@ -23,6 +23,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/conveyor/conveyor/internal/memlimit"
 	"github.com/conveyor/conveyor/internal/server"
 )
 
@@ -45,6 +46,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	dataDir := fs.String("data-dir", "", "data directory of the in-process server (default: a temporary one)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (from the first PutEvents to the last delivery) to this file")
 	sinkKind := fs.String("sink", "minimal", "the HTTP target's server: minimal (a lean HTTP/1.1 server, so that the target takes little of the machine) or net/http")
+	memProfile := fs.String("memprofile", "", "write a heap profile, taken when the last event is delivered, to this file")
 	traceFile := fs.String("trace", "", "write an execution trace of the first two seconds of sending to this file")
 	targetKind := fs.String("target", "http", "the rule's target: http (an API destination on loopback) or queue (a Conveyor queue, drained by --receivers)")
 	receivers := fs.Int("receivers", 8, "with --target queue: concurrent receivers (ReceiveMessage of 10, then DeleteMessageBatch)")
@@ -74,6 +76,11 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		cfg := server.Defaults()
 		cfg.DataDir = dir
+		// As `conveyor serve` does (Server.Run): the resident set reported
+		// is the server's, at its memory target, with the load generator.
+		mctx, stopMem := context.WithCancel(ctx)
+		defer stopMem()
+		go memlimit.Keep(mctx, cfg.MemoryTarget, time.Second)
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		// Goroutines inherit profiler labels: the server's (routing,
 		// delivery, NATS) show as part=server in --cpuprofile, apart from
@@ -245,6 +252,11 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		time.Sleep(20 * time.Millisecond)
 	}
 	total := time.Since(start)
+	if *memProfile != "" {
+		if err := writeHeapProfile(*memProfile); err != nil {
+			return err
+		}
+	}
 	stopReceivers()
 	stopProfile()
 	startRSS, peakRSS, endRSS := rss.stop()

@@ -95,6 +95,8 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (fs *flag.FlagSet,
 	str(&cfg.NATSURL, "nats", "URL of an existing NATS server or cluster (default: embedded)")
 	num(&cfg.Replicas, "replicas", "JetStream replicas for streams and buckets with --nats")
 	str(&cfg.Sync, "sync", `JetStream fsync policy: "" (every 2 minutes; survives kill -9, not an OS crash) or "always"`)
+	memTarget := int(cfg.MemoryTarget >> 20)
+	num(&memTarget, "memory-target-mib", "resident set to aim for, in MiB: Go's soft memory limit, raised to 1.5 times the live heap when that is more; 0: Go's default, GOMEMLIMIT wins")
 	maxStore := int(cfg.MaxStore >> 20)
 	num(&maxStore, "max-store-mib", "size limit of the embedded store in MiB (default: what the disk holds, raised as space is freed)")
 	num(&cfg.MaxRulesPerBus, "max-rules-per-bus", "rule limit per event bus")
@@ -175,6 +177,10 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (fs *flag.FlagSet,
 			return cfg, 0, fmt.Errorf("serve: --max-store-mib %d is negative", maxStore)
 		}
 		cfg.MaxStore = int64(maxStore) << 20
+		if memTarget < 0 {
+			return cfg, 0, fmt.Errorf("serve: --memory-target-mib %d is negative", memTarget)
+		}
+		cfg.MemoryTarget = int64(memTarget) << 20
 		for _, k := range strings.Split(trusted, ",") {
 			if k = strings.TrimSpace(k); k != "" {
 				cfg.TrustedSources = append(cfg.TrustedSources, k)

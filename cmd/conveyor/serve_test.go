@@ -71,6 +71,16 @@ func TestServeConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "memory target",
+			env:  map[string]string{"CONVEYOR_MEMORY_TARGET_MIB": "512"},
+			cfg: func(t *testing.T, c server.Config) {
+				if c.MemoryTarget != 512<<20 {
+					t.Errorf("memory target %d", c.MemoryTarget)
+				}
+			},
+		},
+		{name: "negative memory target", args: []string{"--memory-target-mib", "-1"}, wantErr: true},
 		{name: "bad number in the environment", env: map[string]string{"CONVEYOR_MAX_RULES_PER_BUS": "many"}, wantErr: true},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: true},

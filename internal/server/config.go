@@ -37,6 +37,10 @@ type Config struct {
 	// MaxStore bounds the embedded store's size in bytes (0: what the disk
 	// holds).
 	MaxStore int64
+	// MemoryTarget is the resident set Run aims for, in bytes: the Go
+	// runtime's soft memory limit, raised to 1.5 times the live heap when
+	// that is more (see package memlimit); 0 leaves the runtime's default.
+	MemoryTarget int64
 	// BusRetention is how long a bus stream keeps its events, routed or not
 	// (default 24h; see store.Config.BusMaxAge).
 	BusRetention time.Duration
@@ -132,6 +136,7 @@ func Defaults() Config {
 		ShutdownTimeout:  30 * time.Second,
 		HTTP:             httpserve.Defaults(),
 		BusRetention:     24 * time.Hour,
+		MemoryTarget:     256 << 20,
 
 		FunctionTimeout:     function.DefaultTimeout,
 		FunctionConcurrency: function.DefaultConcurrency,

@@ -32,6 +32,7 @@ import (
 	"github.com/conveyor/conveyor/internal/inbound"
 	"github.com/conveyor/conveyor/internal/ingest"
 	"github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/memlimit"
 	"github.com/conveyor/conveyor/internal/peers"
 	"github.com/conveyor/conveyor/internal/router"
 	"github.com/conveyor/conveyor/internal/rulestats"
@@ -483,6 +484,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.shutdown(context.Background())
 		return fmt.Errorf("server: %w", err)
 	}
+	mctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go memlimit.Keep(mctx, s.cfg.MemoryTarget, time.Second)
 	return s.Serve(ctx, ln)
 }
 
