@@ -3,31 +3,32 @@ package audit
 import (
 	"bytes"
 	"fmt"
-	"maps"
-	"slices"
 
-	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/compress/s2"
 )
 
-// Records are stored in the index compressed with zstd and a dictionary of
+// Records are stored in the index compressed with S2 and a dictionary of
 // typical record text: a 700-byte record takes about 150 bytes, which makes
-// the index a third of the size and its (re)build I/O-light. The dictionary
-// is written into the index when the index is created and read back from it,
-// so a change to defaultDictionary never makes an existing index unreadable.
+// the index a third of the size and its (re)build I/O-light, and S2 both
+// compresses and decompresses a record in a microsecond or two (zstd, a
+// little smaller, costs five times as much to compress, on the path of
+// every record indexed). The dictionary is written into the index when the
+// index is created and read back from it, so a change to defaultDictionary
+// never makes an existing index unreadable.
 //
 // The default dictionary is Conveyor's own records; records of another
 // shape (AWS's, imported: session contexts, TLS details, other services)
 // share little with it. So once the index has applied learnSize bytes of
 // records, those records become a second dictionary (raw records are the
 // best dictionary for more of the same: a 1,350-byte AWS record then takes
-// about 160 bytes instead of 560), kept in the index as the first one is,
-// and the records after them are compressed with it. Each record's frame
-// names its dictionary.
+// about 170 bytes instead of 560), kept in the index as the first one is,
+// and the records after them are compressed with it. A compressed record's
+// first byte is its dictionary's ID.
 
 // codec compresses and decompresses records; safe for concurrent use.
 type codec struct {
-	enc *zstd.Encoder
-	dec *zstd.Decoder
+	dicts map[byte]*s2.Dict
+	cur   byte // the dictionary records are compressed with
 }
 
 // The dictionaries' IDs: the one the index was created with, and the one
@@ -37,47 +38,43 @@ const (
 	learnedDictID = 2
 )
 
-// learnSize is how much record text the learned dictionary holds.
-const learnSize = 64 << 10
+// learnSize is how much record text the learned dictionary holds (S2's
+// largest dictionary).
+const learnSize = s2.MaxDictSize
 
 // newCodec returns a codec that reads records compressed with any of
-// dicts (by ID) and compresses with the highest-numbered one.
-func newCodec(dicts map[uint32][]byte) (*codec, error) {
-	ids := slices.Sorted(maps.Keys(dicts))
-	if len(ids) == 0 {
+// dicts (record text, by ID) and compresses with the highest-numbered one.
+func newCodec(dicts map[byte][]byte) (*codec, error) {
+	z := &codec{dicts: make(map[byte]*s2.Dict, len(dicts))}
+	for id, text := range dicts {
+		d := s2.MakeDict(text, []byte(`{"eventVersion":"`))
+		if d == nil {
+			return nil, fmt.Errorf("audit: record codec: dictionary %d of %d bytes is not usable", id, len(text))
+		}
+		z.dicts[id] = d
+		z.cur = max(z.cur, id)
+	}
+	if len(z.dicts) == 0 {
 		return nil, fmt.Errorf("audit: record codec: no dictionary")
 	}
-	last := ids[len(ids)-1]
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithEncoderDictRaw(last, dicts[last]))
-	if err != nil {
-		return nil, fmt.Errorf("audit: record encoder: %w", err)
-	}
-	opts := []zstd.DOption{zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64 << 20)}
-	for _, id := range ids {
-		opts = append(opts, zstd.WithDecoderDictRaw(id, dicts[id]))
-	}
-	dec, err := zstd.NewReader(nil, opts...)
-	if err != nil {
-		enc.Close()
-		return nil, fmt.Errorf("audit: record decoder: %w", err)
-	}
-	return &codec{enc: enc, dec: dec}, nil
+	return z, nil
 }
 
-func (c *codec) compress(rec []byte) []byte { return c.enc.EncodeAll(rec, nil) }
+func (c *codec) compress(rec []byte) []byte {
+	out := make([]byte, 1+s2.MaxEncodedLen(len(rec)))
+	out[0] = c.cur
+	return out[:1+len(c.dicts[c.cur].Encode(out[1:], rec))]
+}
 
 func (c *codec) decompress(b []byte) ([]byte, error) {
-	out, err := c.dec.DecodeAll(b, nil)
+	if len(b) == 0 || c.dicts[b[0]] == nil {
+		return nil, fmt.Errorf("audit: decompress record: no dictionary for it")
+	}
+	out, err := c.dicts[b[0]].Decode(nil, b[1:])
 	if err != nil {
 		return nil, fmt.Errorf("audit: decompress record: %w", err)
 	}
 	return out, nil
-}
-
-func (c *codec) close() {
-	c.enc.Close()
-	c.dec.Close()
 }
 
 // defaultDictionary is the text new indexes are given as dictionary: records

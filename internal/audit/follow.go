@@ -7,12 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // applyBatch is the most messages applied to the index in one transaction.
 const applyBatch = 2000
+
+// applyLinger is how long the index waits for more records to apply with
+// the ones it has, when they keep coming.
+const applyLinger = 5 * time.Millisecond
 
 // Follow keeps the index up to date with the audit log until ctx ends: it
 // catches up from the index's own position (so a deleted index file is
@@ -66,6 +72,7 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 	defer stopOnDone()
 
 	batch := make([]Entry, 0, applyBatch)
+	var applied time.Time // when the last batch was applied
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -75,9 +82,28 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 			return fmt.Errorf("audit index: next: %w", err)
 		}
 		batch = append(batch[:0], entryOf(msg))
-		// Take what is already here, without waiting, up to a batch.
-		for numPending(msg) > 0 && len(batch) < applyBatch {
-			if msg, err = it.Next(); err != nil {
+		// Take what is already here, up to a batch. A record that comes
+		// alone is applied at once; but records that keep coming (an
+		// import, a burst of calls) are waited for a little, as a
+		// transaction of a thousand records costs a fraction of a
+		// thousand transactions.
+		var linger time.Time
+		if time.Since(applied) < applyLinger {
+			linger = time.Now().Add(applyLinger)
+		}
+		for len(batch) < applyBatch {
+			if numPending(msg) > 0 {
+				msg, err = it.Next()
+			} else if wait := time.Until(linger); wait > 0 {
+				msg, err = it.Next(jetstream.NextMaxWait(wait))
+				if errors.Is(err, nats.ErrTimeout) {
+					err = nil
+					break
+				}
+			} else {
+				break
+			}
+			if err != nil {
 				break
 			}
 			batch = append(batch, entryOf(msg))
@@ -85,6 +111,7 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 		if err := ix.Apply(ctx, batch); err != nil {
 			return err
 		}
+		applied = time.Now()
 		ix.setApplied(batch[len(batch)-1].Seq)
 		if err != nil {
 			return fmt.Errorf("audit index: next: %w", err)

@@ -47,7 +47,7 @@ var attrCode = map[Attribute]int{
 
 // schemaVersion changes whenever the tables or the attribute values derived
 // from a record change; an index of another version is rebuilt.
-const schemaVersion = "4"
+const schemaVersion = "5"
 
 // The index keeps little text: scopes and the values of the attributes
 // with few values (event names and sources, resource types, read-only) are
@@ -110,8 +110,6 @@ type Index struct {
 	// z compresses and decompresses records; it changes once, when the
 	// learned dictionary is made (see learnSize).
 	z atomic.Pointer[codec]
-	// codecs are the codecs made, for Close.
-	codecs []*codec
 	// learning collects record text for the learned dictionary until it
 	// is made; nil once it is.
 	learning []byte
@@ -260,9 +258,6 @@ func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 	}
 	r, err := sql.Open("sqlite", dsn("query_only(true)"))
 	if err != nil {
-		for _, z := range ix.codecs {
-			z.close()
-		}
 		w.Close()
 		return nil, fmt.Errorf("audit: open index %s: %w", path, err)
 	}
@@ -289,7 +284,7 @@ func (ix *Index) init(ctx context.Context) error {
 	case v != schemaVersion:
 		return fmt.Errorf("audit: index %s has schema %s, want %s", ix.path, v, schemaVersion)
 	}
-	dicts := make(map[uint32][]byte)
+	dicts := make(map[byte][]byte)
 	rows, err := ix.w.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN ('dictionary', 'learned')`)
 	if err != nil {
 		return fmt.Errorf("audit: read index %s: dictionaries: %w", ix.path, err)
@@ -303,7 +298,7 @@ func (ix *Index) init(ctx context.Context) error {
 		if err := rows.Scan(&key, &dict); err != nil {
 			return fmt.Errorf("audit: read index %s: dictionaries: %w", ix.path, err)
 		}
-		dicts[map[string]uint32{"dictionary": dictID, "learned": learnedDictID}[key]] = dict
+		dicts[map[string]byte{"dictionary": dictID, "learned": learnedDictID}[key]] = dict
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("audit: read index %s: dictionaries: %w", ix.path, err)
@@ -315,12 +310,11 @@ func (ix *Index) init(ctx context.Context) error {
 }
 
 // useCodec makes the codec of dicts the one records are compressed with.
-func (ix *Index) useCodec(dicts map[uint32][]byte) error {
+func (ix *Index) useCodec(dicts map[byte][]byte) error {
 	z, err := newCodec(dicts)
 	if err != nil {
 		return err
 	}
-	ix.codecs = append(ix.codecs, z)
 	ix.z.Store(z)
 	return nil
 }
@@ -340,11 +334,7 @@ func (ix *Index) learn(raw []byte) []byte {
 
 // Close closes the index.
 func (ix *Index) Close() error {
-	err := errors.Join(ix.r.Close(), ix.w.Close())
-	for _, z := range ix.codecs {
-		z.close()
-	}
-	return err
+	return errors.Join(ix.r.Close(), ix.w.Close())
 }
 
 // LastSeq is the sequence number of the last audit-log message applied.
@@ -463,7 +453,7 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		if err := ix.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'dictionary'`).Scan(&dict); err != nil {
 			return fmt.Errorf("audit: index: read the dictionary: %w", err)
 		}
-		if err := ix.useCodec(map[uint32][]byte{dictID: dict, learnedDictID: learned}); err != nil {
+		if err := ix.useCodec(map[byte][]byte{dictID: dict, learnedDictID: learned}); err != nil {
 			return err
 		}
 		ix.learning = nil

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -285,13 +284,7 @@ type sentBatch struct {
 // add takes record i of the file (raw, as written), sending the batch when
 // it is full.
 func (imp *importer) add(ctx context.Context, i int, raw []byte) {
-	var compact bytes.Buffer
-	compact.Grow(len(raw))
-	if err := json.Compact(&compact, raw); err != nil {
-		imp.skip(i, err.Error())
-		return
-	}
-	raw = compact.Bytes()
+	raw = compactJSON(raw)
 	rec, hasManagementEvent, err := audit.ParseRecordFields(raw)
 	if err != nil || rec.EventID == "" || rec.EventSource == "" || rec.EventName == "" || rec.Time().IsZero() {
 		imp.skip(i, "not a CloudTrail record (eventID, eventSource, eventName and eventTime are required)")
@@ -308,6 +301,33 @@ func (imp *importer) add(ctx context.Context, i int, raw []byte) {
 	if len(imp.batch) == importBatch {
 		imp.send(ctx)
 	}
+}
+
+// compactJSON removes the whitespace between the tokens of b, valid JSON,
+// in place (as json.Compact does, at a fraction of the cost: b is known to
+// be valid).
+func compactJSON(b []byte) []byte {
+	out := b[:0]
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			continue
+		case c == '"':
+			inString = true
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func (imp *importer) skip(i int, reason string) {
