@@ -64,8 +64,9 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 
 	url := *endpoint
+	var dir string // the in-process server's data directory
 	if url == "" {
-		dir := *dataDir
+		dir = *dataDir
 		if dir == "" {
 			d, err := os.MkdirTemp("", "conveyor-bench-")
 			if err != nil {
@@ -284,6 +285,12 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		n := float64(received.Load())
 		fmt.Fprintf(stdout, "cpu per delivered event: server %.1f µs, load generator %.1f µs, target %.1f µs\n",
 			perEvent(parts["server"], n), perEvent(parts["client"], n), perEvent(parts["sink"], n))
+	}
+	if dir != "" {
+		if n, err := dirSize(dir); err == nil {
+			fmt.Fprintf(stdout, "data directory: %d MB (%.0f bytes a delivered event; buses keep events for --bus-retention, 24h by default)\n",
+				n>>20, float64(n)/float64(max(received.Load(), 1)))
+		}
 	}
 	if startRSS > 0 {
 		fmt.Fprintf(stdout, "resident set (whole process): %d MB at the start, %d MB at most, %d MB at the end\n", startRSS>>20, peakRSS>>20, endRSS>>20)
