@@ -55,6 +55,7 @@ func ctLogFile(r *rand.Rand, f, n int, start time.Time) []byte {
 	}
 	users := []string{"alice", "bob", "carol", "deploy-bot", "dave", "erin"}
 	var b bytes.Buffer
+	b.Grow(n * 1500)
 	b.WriteString(`{"Records":[`)
 	for i := range n {
 		if i > 0 {
