@@ -329,3 +329,22 @@ func TestCollectors(t *testing.T) {
 		t.Error("no conveyor_audit_records_total or conveyor_audit_log_records")
 	}
 }
+
+// A stream made before the audit log was compressed is updated in place.
+func TestStreamCompressionUpdated(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t)
+	js := st.JetStream()
+	old := audit.StreamConfig(0, 1)
+	old.Compression = jetstream.NoCompression
+	if _, err := js.CreateStream(t.Context(), old); err != nil {
+		t.Fatal(err)
+	}
+	s, err := audit.EnsureStream(t.Context(), js, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.CachedInfo().Config.Compression; c != jetstream.S2Compression {
+		t.Fatalf("compression %v after the update", c)
+	}
+}
