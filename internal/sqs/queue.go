@@ -356,25 +356,11 @@ func (q *queue) publish(ctx context.Context, m *outgoing) (uint64, error) {
 // flight at once, in order) and waits until the index has them. seqs[i] and
 // errs[i] are ms[i]'s stream sequence or error.
 func (q *queue) publishAll(ctx context.Context, ms []*outgoing) (seqs []uint64, errs []error) {
-	seqs, errs = make([]uint64, len(ms)), make([]error, len(ms))
-	futures := make([]jetstream.PubAckFuture, len(ms))
-	for i, m := range ms {
-		futures[i], errs[i] = q.svc.js.PublishMsgAsync(q.message(m), q.publishOpts(m)...)
-	}
+	seqs, errs = q.put(ctx, ms)
 	var last uint64
-	for i, f := range futures {
-		if f == nil {
-			errs[i] = fmt.Errorf("sqs: send to %s: %w", q.name, errs[i])
-			continue
-		}
-		select {
-		case ack := <-f.Ok():
-			seqs[i] = ack.Sequence
-			last = max(last, ack.Sequence)
-		case err := <-f.Err():
-			errs[i] = fmt.Errorf("sqs: send to %s: %w", q.name, err)
-		case <-ctx.Done():
-			errs[i] = ctx.Err()
+	for i := range seqs {
+		if errs[i] == nil {
+			last = max(last, seqs[i])
 		}
 	}
 	if last > 0 {
@@ -384,6 +370,32 @@ func (q *queue) publishAll(ctx context.Context, ms []*outgoing) (seqs []uint64, 
 					errs[i] = err
 				}
 			}
+		}
+	}
+	return seqs, errs
+}
+
+// put stores ms in the queue's stream together (their writes in flight at
+// once, in order), without waiting for the index: an EventBridge target's
+// send (SendToQueue), which no receive of the caller's follows.
+func (q *queue) put(ctx context.Context, ms []*outgoing) (seqs []uint64, errs []error) {
+	seqs, errs = make([]uint64, len(ms)), make([]error, len(ms))
+	futures := make([]jetstream.PubAckFuture, len(ms))
+	for i, m := range ms {
+		futures[i], errs[i] = q.svc.js.PublishMsgAsync(q.message(m), q.publishOpts(m)...)
+	}
+	for i, f := range futures {
+		if f == nil {
+			errs[i] = fmt.Errorf("sqs: send to %s: %w", q.name, errs[i])
+			continue
+		}
+		select {
+		case ack := <-f.Ok():
+			seqs[i] = ack.Sequence
+		case err := <-f.Err():
+			errs[i] = fmt.Errorf("sqs: send to %s: %w", q.name, err)
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
 		}
 	}
 	return seqs, errs

@@ -459,8 +459,8 @@ func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte, grou
 			return delivery.Errorf(delivery.CodeInvalidParameter, false, "%v", err)
 		}
 	}
-	_, err := q.publish(ctx, m)
-	return err
+	_, errs := q.put(ctx, []*outgoing{m})
+	return errs[0]
 }
 
 // defaultWindow is how many messages never received a queue keeps in
