@@ -224,11 +224,12 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		tick = t.C
 	}
 	var wg sync.WaitGroup
+	calls := make([]putCall, *workers)
 	for w := 0; w < *workers; w++ {
 		wg.Add(1)
 		go pprof.Do(ctx, pprof.Labels("part", "client"), func(ctx context.Context) {
 			defer wg.Done()
-			var pc putCall
+			pc := &calls[w]
 			for time.Now().Before(end) && ctx.Err() == nil {
 				if tick != nil {
 					select {
@@ -276,6 +277,15 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(lat) > 0 {
 		fmt.Fprintf(stdout, "latency PutEvents → target: p50 %s  p90 %s  p99 %s  max %s\n",
 			pct(lat, 50), pct(lat, 90), pct(lat, 99), lat[len(lat)-1].Round(time.Microsecond))
+	}
+	var took []time.Duration
+	for _, pc := range calls {
+		took = append(took, pc.took...)
+	}
+	if len(took) > 0 {
+		slices.Sort(took)
+		fmt.Fprintf(stdout, "PutEvents call (10 entries): p50 %s  p90 %s  p99 %s  max %s\n",
+			pct(took, 50), pct(took, 90), pct(took, 99), took[len(took)-1].Round(time.Microsecond))
 	}
 	if *endpoint == "" && received.Load() > 0 {
 		parts, err := cpuByPart(profile.Bytes())
@@ -463,6 +473,7 @@ type putCall struct {
 	body   []byte
 	resp   []byte
 	parser fastjson.Parser
+	took   []time.Duration // each call's time, answer included
 }
 
 // put sends one PutEvents call of 10 entries, each carrying its send time
@@ -485,7 +496,9 @@ func (pc *putCall) put(ctx context.Context, c *benchClient, rule string) (int, e
 	b = append(b, "]}"...)
 	pc.body = b
 	var err error
-	if pc.resp, err = c.raw(ctx, "AWSEvents.PutEvents", b, pc.resp[:0]); err != nil {
+	pc.resp, err = c.raw(ctx, "AWSEvents.PutEvents", b, pc.resp[:0])
+	pc.took = append(pc.took, time.Duration(time.Now().UnixNano()-now))
+	if err != nil {
 		return 0, err
 	}
 	v, err := pc.parser.ParseBytes(pc.resp)

@@ -35,6 +35,9 @@ func TestBenchPutEvents(t *testing.T) {
 			if !strings.Contains(text, "latency PutEvents → target: p50") {
 				t.Errorf("report has no latency line:\n%s", text)
 			}
+			if !strings.Contains(text, "PutEvents call (10 entries): p50") {
+				t.Errorf("report has no PutEvents call line:\n%s", text)
+			}
 			// The server's CPU per event comes from the profile's labels.
 			if !regexp.MustCompile(`cpu per delivered event: server [0-9.]+ µs`).MatchString(text) {
 				t.Errorf("report has no server CPU per event:\n%s", text)
