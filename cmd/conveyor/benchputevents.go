@@ -14,7 +14,6 @@ import (
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,8 +108,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	// The target: records, for each event, the time from its PutEvents
 	// call (carried in the detail) to its arrival.
 	var (
-		mu        sync.Mutex
-		latencies []time.Duration
+		latencies latencyHist
 		received  atomic.Int64
 	)
 	var parsers fastjson.ParserPool
@@ -118,10 +116,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		p := parsers.Get()
 		if v, err := p.ParseBytes(body); err == nil {
 			if sent := v.GetInt64("detail", "sent"); sent > 0 {
-				d := at.Sub(time.Unix(0, sent))
-				mu.Lock()
-				latencies = append(latencies, d)
-				mu.Unlock()
+				latencies.add(at.Sub(time.Unix(0, sent)))
 			}
 		}
 		parsers.Put(p)
@@ -224,12 +219,12 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		tick = t.C
 	}
 	var wg sync.WaitGroup
-	calls := make([]putCall, *workers)
+	var took latencyHist // each PutEvents call's time, answer included
 	for w := 0; w < *workers; w++ {
 		wg.Add(1)
 		go pprof.Do(ctx, pprof.Labels("part", "client"), func(ctx context.Context) {
 			defer wg.Done()
-			pc := &calls[w]
+			pc := &putCall{took: &took}
 			for time.Now().Before(end) && ctx.Err() == nil {
 				if tick != nil {
 					select {
@@ -268,24 +263,13 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 
-	mu.Lock()
-	lat := slices.Clone(latencies)
-	mu.Unlock()
-	slices.Sort(lat)
 	fmt.Fprintf(stdout, "put:       %d events in %s = %.0f events/s (%d failed)\n", sent.Load(), sendTime.Round(time.Millisecond), float64(sent.Load())/sendTime.Seconds(), failed.Load())
 	fmt.Fprintf(stdout, "delivered: %d events, all delivered after %s = %.0f events/s end to end\n", received.Load(), total.Round(time.Millisecond), float64(received.Load())/total.Seconds())
-	if len(lat) > 0 {
-		fmt.Fprintf(stdout, "latency PutEvents → target: p50 %s  p90 %s  p99 %s  max %s\n",
-			pct(lat, 50), pct(lat, 90), pct(lat, 99), lat[len(lat)-1].Round(time.Microsecond))
+	if latencies.count() > 0 {
+		fmt.Fprintf(stdout, "latency PutEvents → target: %s\n", latencies.summary())
 	}
-	var took []time.Duration
-	for _, pc := range calls {
-		took = append(took, pc.took...)
-	}
-	if len(took) > 0 {
-		slices.Sort(took)
-		fmt.Fprintf(stdout, "PutEvents call (10 entries): p50 %s  p90 %s  p99 %s  max %s\n",
-			pct(took, 50), pct(took, 90), pct(took, 99), took[len(took)-1].Round(time.Microsecond))
+	if took.count() > 0 {
+		fmt.Fprintf(stdout, "PutEvents call (10 entries): %s\n", took.summary())
 	}
 	if *endpoint == "" && received.Load() > 0 {
 		parts, err := cpuByPart(profile.Bytes())
@@ -318,11 +302,6 @@ func rateText(r int) string {
 		return "unlimited"
 	}
 	return strconv.Itoa(r) + "/s"
-}
-
-func pct(sorted []time.Duration, p int) time.Duration {
-	i := (len(sorted) - 1) * p / 100
-	return sorted[i].Round(time.Microsecond)
 }
 
 // benchClient speaks just enough AWS JSON to set up the benchmark and send
@@ -473,7 +452,7 @@ type putCall struct {
 	body   []byte
 	resp   []byte
 	parser fastjson.Parser
-	took   []time.Duration // each call's time, answer included
+	took   *latencyHist
 }
 
 // put sends one PutEvents call of 10 entries, each carrying its send time
@@ -497,7 +476,7 @@ func (pc *putCall) put(ctx context.Context, c *benchClient, rule string) (int, e
 	pc.body = b
 	var err error
 	pc.resp, err = c.raw(ctx, "AWSEvents.PutEvents", b, pc.resp[:0])
-	pc.took = append(pc.took, time.Duration(time.Now().UnixNano()-now))
+	pc.took.add(time.Duration(time.Now().UnixNano() - now))
 	if err != nil {
 		return 0, err
 	}

@@ -165,3 +165,23 @@ func TestBenchSinkWithHTTPClient(t *testing.T) {
 		t.Errorf("%d connections for 50 sequential requests, want 1 (kept alive)", conns)
 	}
 }
+
+// The latency histogram's quantiles are within its 1% buckets.
+func TestLatencyHist(t *testing.T) {
+	var h latencyHist
+	for i := 1; i <= 1000; i++ {
+		h.add(time.Duration(i) * time.Millisecond)
+	}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 500 * time.Millisecond}, {0.9, 900 * time.Millisecond}, {0.99, 990 * time.Millisecond}, {1, time.Second}} {
+		got := h.quantile(c.q)
+		if got < c.want || float64(got) > float64(c.want)*1.0101 {
+			t.Errorf("quantile %v = %v, want %v within 1%%", c.q, got, c.want)
+		}
+	}
+	if h.count() != 1000 || h.max.Load() != int64(time.Second) {
+		t.Errorf("count %d, max %v", h.count(), time.Duration(h.max.Load()))
+	}
+}
