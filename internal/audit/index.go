@@ -47,15 +47,15 @@ var attrCode = map[Attribute]int{
 
 // schemaVersion changes whenever the tables or the attribute values derived
 // from a record change; an index of another version is rebuilt.
-const schemaVersion = "5"
+const schemaVersion = "6"
 
 // The index keeps little text: scopes and the values of the attributes
 // with few values (event names and sources, resource types, read-only) are
 // numbered once in terms, and the lookup rows are integers. The values of
 // the other attributes (an EventId is one per record; user names, access
 // keys and resource names come and go) are not numbered but hashed
-// (hashKey), and a record found by a hash is checked against the value
-// looked up.
+// (hashKey; an EventId's with its day, eventKey), and a record found by a
+// hash is checked against the value looked up.
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS terms (
@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_scope_time ON records (scope, time, seq);
 CREATE TABLE IF NOT EXISTS lookup (
-	key   INTEGER NOT NULL,      -- terms.id of (attribute, value), or its hashKey
+	key   INTEGER NOT NULL,      -- terms.id of (attribute, value), or its hashKey or eventKey
 	scope INTEGER NOT NULL,
 	time  INTEGER NOT NULL,
 	seq   INTEGER NOT NULL,
@@ -87,6 +87,24 @@ const scopeAttr = 0
 func hashed(a Attribute) bool {
 	return a == AttrEventID || a == AttrUsername || a == AttrAccessKeyID || a == AttrResourceName
 }
+
+// eventKey is the lookup key of an EventId: the day of the record's
+// eventTime and a hash of the eventID, negative (terms' ids are positive).
+// A day's keys are together: the index writes the keys of today's records
+// (or of an imported file's day) into a few pages, not each into a page of
+// its own, and a lookup by EventId tries each day of its time range.
+func eventKey(id string, t int64) int64 {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return -(dayOf(t)<<32 | int64(h.Sum32())) - 1
+}
+
+// dayOf is the day of t (Unix seconds), within eventKey's range.
+func dayOf(t int64) int64 {
+	return min(max(t, 0)/secondsPerDay, 1<<30)
+}
+
+const secondsPerDay = 24 * 60 * 60
 
 // hashKey is the lookup key of a hashed attribute's value: a hash of both,
 // negative (terms' ids are positive).
@@ -208,9 +226,12 @@ func (in *interner) id(ctx context.Context, k termKey) (int64, error) {
 	return id, nil
 }
 
-// lookupKey is the lookup key of an attribute's value: its hashKey, or its
-// term's id as id finds it (0: none).
-func lookupKey(ctx context.Context, a attrValue, id func(context.Context, termKey) (int64, error)) (int64, error) {
+// lookupKey is the lookup key of an attribute's value in a record of time
+// t: its eventKey or hashKey, or its term's id as id finds it (0: none).
+func lookupKey(ctx context.Context, a attrValue, t int64, id func(context.Context, termKey) (int64, error)) (int64, error) {
+	if a.attr == AttrEventID {
+		return eventKey(a.value, t), nil
+	}
 	if hashed(a.attr) {
 		return hashKey(a.attr, a.value), nil
 	}
@@ -424,7 +445,7 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 			return fmt.Errorf("audit: index record %d: %w", e.Seq, err)
 		}
 		for _, a := range lookupValues(rec) {
-			key, err := lookupKey(ctx, a, in.id)
+			key, err := lookupKey(ctx, a, t, in.id)
 			if err != nil {
 				return err
 			}
@@ -545,7 +566,7 @@ func (ix *Index) expireBatch(ctx context.Context, cutoff int64, limit int) (int,
 		if rec, _, err := ParseRecordFields(raw); err == nil {
 			known := func(ctx context.Context, k termKey) (int64, error) { return ix.termID(ctx, tx, k) }
 			for _, a := range lookupValues(rec) {
-				key, err := lookupKey(ctx, a, known)
+				key, err := lookupKey(ctx, a, o.time, known)
 				if err != nil {
 					return 0, err
 				}

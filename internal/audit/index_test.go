@@ -389,3 +389,42 @@ func TestIndexHashCollision(t *testing.T) {
 		}
 	}
 }
+
+// An EventId is found whatever the day of its record, with a scope or
+// without, and not outside the time range asked for.
+func TestIndexEventIDDays(t *testing.T) {
+	ctx := context.Background()
+	ix, _ := openTestIndex(t)
+	end := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	entries := history(t, 300, end, 100*24*time.Hour, false)
+	if err := ix.Apply(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		rec, _ := ParseRecord(e.Record)
+		if !rec.ManagementEvent {
+			continue
+		}
+		for _, q := range []Query{
+			{Attribute: AttrEventID, Value: rec.EventID, Limit: 2},
+			{Attribute: AttrEventID, Value: rec.EventID, Limit: 2, Scope: rec.Scope().String()},
+			{Attribute: AttrEventID, Value: rec.EventID, Limit: 2, Start: rec.Time().Add(-time.Minute), End: rec.Time()},
+		} {
+			p, err := ix.Lookup(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Results) != 1 || p.Results[0].Seq != e.Seq {
+				t.Fatalf("%+v: %d results", q, len(p.Results))
+			}
+		}
+		p, err := ix.Lookup(ctx, Query{Attribute: AttrEventID, Value: rec.EventID, Limit: 2, Start: rec.Time().Add(time.Second)})
+		if err != nil || len(p.Results) != 0 {
+			t.Fatalf("found after its time: %d results, %v", len(p.Results), err)
+		}
+		present, err := ix.Present(ctx, rec.Scope().String(), []*Record{rec})
+		if err != nil || !present[rec.EventID] {
+			t.Fatalf("Present: %v %v", present, err)
+		}
+	}
+}

@@ -264,7 +264,12 @@ func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) 
 	if err := json.Unmarshal(m.Data, &call); err != nil || call.EventID == "" {
 		j.log.Error("audit: an unreadable intent is dropped", "seq", m.Sequence, "err", err)
 	} else {
-		page, err := j.ix.Lookup(ctx, Query{Attribute: AttrEventID, Value: call.EventID, Limit: 1})
+		q := Query{Attribute: AttrEventID, Value: call.EventID, Limit: 1}
+		if !call.Time.IsZero() {
+			// The record's eventTime is the call's, to the second.
+			q.Start, q.End = call.Time.Add(-time.Minute), call.Time.Add(time.Minute)
+		}
+		page, err := j.ix.Lookup(ctx, q)
 		if err != nil {
 			return false, fmt.Errorf("audit: look up %s: %w", call.EventID, err)
 		}

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -97,7 +99,19 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 		if _, ok := attrCode[q.Attribute]; !ok {
 			return nil, fmt.Errorf("audit: lookup: unknown attribute %q", q.Attribute)
 		}
-		key, err := lookupKey(ctx, attrValue{q.Attribute, q.Value}, func(ctx context.Context, k termKey) (int64, error) {
+		if q.Attribute == AttrEventID {
+			keys, err := ix.eventKeys(ctx, q.Value, lo, hi, scopeID)
+			if err != nil || len(keys) == 0 {
+				return &Page{}, err
+			}
+			sqlText.WriteString(`SELECT l.seq, l.time, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
+				WHERE l.key IN (?` + strings.Repeat(", ?", len(keys)-1) + `) AND (? = 0 OR l.scope = ?)
+				AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
+				ORDER BY l.time DESC, l.seq DESC LIMIT ?`)
+			args = append(keys, scopeID, scopeID, lo, hi, cTime, cSeq, q.Limit+1)
+			break
+		}
+		key, err := lookupKey(ctx, attrValue{q.Attribute, q.Value}, 0, func(ctx context.Context, k termKey) (int64, error) {
 			return ix.termID(ctx, ix.r, k)
 		})
 		if err != nil || key == 0 {
@@ -160,26 +174,78 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 	return page, nil
 }
 
-// Present says which of the eventIDs ids are in the history of scope (an
+// eventKeys lists the lookup keys of eventID in the days between lo and hi
+// (Unix seconds), bounded by the days of the history of the scope (all
+// scopes for 0).
+func (ix *Index) eventKeys(ctx context.Context, eventID string, lo, hi, scopeID int64) ([]any, error) {
+	var scopes []int64
+	if scopeID != 0 {
+		scopes = []int64{scopeID}
+	} else {
+		rows, err := ix.r.QueryContext(ctx, `SELECT id FROM terms WHERE attr = ?`, scopeAttr)
+		if err != nil {
+			return nil, fmt.Errorf("audit: lookup: scopes: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("audit: lookup: scopes: %w", err)
+			}
+			scopes = append(scopes, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("audit: lookup: scopes: %w", err)
+		}
+	}
+	// The history's first and last times (one index seek each a scope).
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, sc := range scopes {
+		var f, l int64
+		err := ix.r.QueryRowContext(ctx, `SELECT time FROM records WHERE scope = ? ORDER BY scope, time LIMIT 1`, sc).Scan(&f)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err == nil {
+			err = ix.r.QueryRowContext(ctx, `SELECT time FROM records WHERE scope = ? ORDER BY scope DESC, time DESC LIMIT 1`, sc).Scan(&l)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("audit: lookup: time range: %w", err)
+		}
+		first, last = min(first, f), max(last, l)
+	}
+	lo, hi = max(lo, first), min(hi, last)
+	if lo > hi {
+		return nil, nil
+	}
+	var keys []any
+	for d := dayOf(lo); d <= dayOf(hi); d++ {
+		keys = append(keys, eventKey(eventID, d*secondsPerDay))
+	}
+	return keys, nil
+}
+
+// Present says which of recs (by eventID) are in the history of scope (an
 // "account/region"), in one query.
-func (ix *Index) Present(ctx context.Context, scope string, ids []string) (map[string]bool, error) {
+func (ix *Index) Present(ctx context.Context, scope string, recs []*Record) (map[string]bool, error) {
 	found := make(map[string]bool)
-	if len(ids) == 0 {
+	if len(recs) == 0 {
 		return found, nil
 	}
 	scopeID, err := ix.termID(ctx, ix.r, termKey{scopeAttr, scope})
 	if err != nil || scopeID == 0 {
 		return found, err
 	}
-	want := make(map[string]bool, len(ids))
-	args := make([]any, 0, len(ids)+1)
+	want := make(map[string]bool, len(recs))
+	args := make([]any, 0, len(recs)+1)
 	args = append(args, scopeID)
-	for _, id := range ids {
-		want[id] = true
-		args = append(args, hashKey(AttrEventID, id))
+	for _, r := range recs {
+		want[r.EventID] = true
+		args = append(args, eventKey(r.EventID, r.Time().Unix()))
 	}
 	q := `SELECT l.seq, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
-		WHERE l.scope = ? AND l.key IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+		WHERE l.scope = ? AND l.key IN (?` + strings.Repeat(", ?", len(recs)-1) + `)`
 	rows, err := ix.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: look up event IDs: %w", err)

@@ -346,13 +346,13 @@ func (imp *importer) send(ctx context.Context) {
 	}
 	items := imp.batch
 	imp.batch = make([]importItem, 0, importBatch)
-	ids := make([]string, 0, len(items))
+	recs := make([]*audit.Record, 0, len(items))
 	for _, it := range items {
 		if !imp.seen[it.rec.Record.EventID] {
-			ids = append(ids, it.rec.Record.EventID)
+			recs = append(recs, it.rec.Record)
 		}
 	}
-	present, err := imp.s.audit.Index().Present(ctx, imp.sc.String(), ids)
+	present, err := imp.s.audit.Index().Present(ctx, imp.sc.String(), recs)
 	imp.finish(ctx)
 	if err != nil {
 		for _, it := range items {
@@ -361,18 +361,18 @@ func (imp *importer) send(ctx context.Context) {
 		return
 	}
 	sb := &sentBatch{items: items}
-	var recs []audit.Imported
+	var appends []audit.Imported
 	for _, it := range items {
 		id := it.rec.Record.EventID
 		if imp.seen[id] || present[id] {
 			imp.res.Present++
 		} else {
 			sb.appends = append(sb.appends, it)
-			recs = append(recs, it.rec)
+			appends = append(appends, it.rec)
 		}
 		imp.seen[id] = true
 	}
-	sb.pub = audit.AppendImportedAsync(imp.s.store.JetStream(), imp.sc, recs)
+	sb.pub = audit.AppendImportedAsync(imp.s.store.JetStream(), imp.sc, appends)
 	imp.inFlight = sb
 }
 
