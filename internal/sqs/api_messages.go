@@ -325,27 +325,29 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 	retries := 0
 	for {
 		now := s.now()
-		q.mu.Lock()
-		wake, stopped := q.wake, q.stopped
-		q.mu.Unlock()
-		if stopped {
+		w := q.enter()
+		if w == nil {
 			return nil, errNoQueue()
 		}
 		if q.overLimit(now) {
+			q.leave(w)
 			return nil, awsapi.Errorf(awsapi.CodeOverLimit, "%s", overLimitMessage)
 		}
 		got, next := q.take(now, max, time.Duration(vt)*time.Second, math.MaxUint64)
 		msgs, err := s.materialize(ctx, q, got, now, vt, sysWant, in.MessageAttributeNames)
 		if err != nil {
+			q.leave(w)
 			return nil, err
 		}
 		if len(msgs) == 0 && len(got) > 0 && retries < 3 {
 			// Taken, and all claimed by other receives (on other processes)
 			// first, moved or gone: there may be others to take at once.
+			q.leave(w)
 			retries++
 			continue
 		}
 		if len(msgs) > 0 || !now.Before(deadline) || s.draining.Load() {
+			q.leave(w)
 			if attemptID != "" && len(msgs) > 0 {
 				q.rememberAttempt(attemptID, msgs, now, now.UnixMilli()+int64(vt)*1000)
 			}
@@ -357,10 +359,12 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 		}
 		t := time.NewTimer(d)
 		select {
-		case <-wake:
+		case <-w.ch:
 		case <-t.C:
+			q.leave(w)
 		case <-ctx.Done():
 			t.Stop()
+			q.leave(w)
 			return &receiveMessageOutput{}, nil
 		}
 		t.Stop()

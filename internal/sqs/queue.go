@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,10 +53,11 @@ type queue struct {
 	mu      sync.Mutex
 	rec     *queueRecord
 	msgs    map[uint64]*entry
-	order   []uint64 // ascending; may hold sequences no longer in msgs
-	seen    uint64   // highest sequence indexed
-	floor   uint64   // sequences below were purged
-	wake    chan struct{}
+	order   []uint64              // ascending; may hold sequences no longer in msgs
+	seen    uint64                // highest sequence indexed
+	floor   uint64                // sequences below were purged
+	wake    chan struct{}         // closed when the index changes (see wakeIndexLocked)
+	waiters []*waiter             // receives waiting, longest first
 	saved   map[uint64]savedState // receive states loaded from KV, not yet matched
 	stopped bool
 	// fresh counts the indexed messages never received. At window, the
@@ -291,12 +293,69 @@ func (q *queue) index(msg jetstream.Msg) {
 	if e.receives == 0 {
 		q.fresh++
 	}
-	q.wakeLocked()
+	q.wakeIndexLocked()
+	q.signalLocked()
 }
 
+// wakeLocked tells everyone waiting on the queue that something changed:
+// the indexer, the sends waiting for it, and every waiting receive.
 func (q *queue) wakeLocked() {
+	q.wakeIndexLocked()
+	for _, w := range q.waiters {
+		w.ch <- struct{}{}
+	}
+	clear(q.waiters)
+	q.waiters = q.waiters[:0]
+}
+
+// wakeIndexLocked wakes the indexer (room in its window) and the sends
+// waiting for it (a message indexed), not the receives.
+func (q *queue) wakeIndexLocked() {
 	close(q.wake)
 	q.wake = make(chan struct{})
+}
+
+// A waiter is a receive waiting for messages (a long poll). A message
+// indexed wakes one waiter, not all of them: with many receives waiting,
+// each new message woke every one, and all but one found nothing.
+type waiter struct{ ch chan struct{} }
+
+// enter registers a receive as waiting, before it looks for messages (so
+// that no message indexed meanwhile goes unheard); nil when the queue
+// stopped.
+func (q *queue) enter() *waiter {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.stopped {
+		return nil
+	}
+	w := &waiter{ch: make(chan struct{}, 1)}
+	q.waiters = append(q.waiters, w)
+	return w
+}
+
+// leave unregisters w. A waiter that was woken but leaves without looking
+// again (its poll ended) passes its wake-up on.
+func (q *queue) leave(w *waiter) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if i := slices.Index(q.waiters, w); i >= 0 {
+		q.waiters = slices.Delete(q.waiters, i, i+1)
+		return
+	}
+	if len(w.ch) > 0 {
+		q.signalLocked()
+	}
+}
+
+// signalLocked wakes the waiter that has waited longest.
+func (q *queue) signalLocked() {
+	if len(q.waiters) == 0 {
+		return
+	}
+	w := q.waiters[0]
+	q.waiters = slices.Delete(q.waiters, 0, 1)
+	w.ch <- struct{}{}
 }
 
 func (q *queue) stop() {
@@ -537,7 +596,7 @@ func (q *queue) take(now time.Time, max int, vt time.Duration, upTo uint64) (got
 	clear(q.order[len(kept):])
 	q.order = kept
 	if len(got) > 0 {
-		q.wakeLocked() // the indexer may go on
+		q.wakeIndexLocked() // the indexer may go on
 	}
 	return got, next
 }
@@ -547,7 +606,7 @@ func (q *queue) dropLocked(seq uint64, e *entry) {
 	q.cached -= len(e.body)
 	if e.receives == 0 {
 		q.fresh--
-		q.wakeLocked()
+		q.wakeIndexLocked() // room in the window
 	} else if e.group != "" {
 		q.wakeLocked() // the next message of its FIFO group may be received
 	}

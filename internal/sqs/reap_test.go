@@ -3,6 +3,7 @@ package sqs_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,4 +166,57 @@ func TestDeletedBeforeStopNotReceivedAgain(t *testing.T) {
 	if n := attrs.Attributes["ApproximateNumberOfMessagesNotVisible"]; n != "5" {
 		t.Errorf("ApproximateNumberOfMessagesNotVisible %s, want 5", n)
 	}
+}
+
+// Many receives waiting in long polls: each message sent wakes one of them,
+// and every message is received, once, without waiting for a poll to end.
+func TestManyWaitingReceives(t *testing.T) {
+	ctx := context.Background()
+	_, c := bareService(t, storetest.Open(t))
+	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("waiters")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const receivers, messages = 16, 40
+	got := make(chan string, messages)
+	rctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for range receivers {
+		wg.Go(func() {
+			for {
+				out, err := c.ReceiveMessage(rctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 20})
+				if rctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, m := range out.Messages {
+					got <- *m.Body
+				}
+			}
+		})
+	}
+	start := time.Now()
+	seen := map[string]bool{}
+	for i := range messages {
+		if _, err := c.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(fmt.Sprint(i))}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case b := <-got:
+			if seen[b] {
+				t.Fatalf("message %s received twice", b)
+			}
+			seen[b] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("message %d not received within 10 s (%d received)", i, len(seen))
+		}
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("%d messages one after the other took %v", messages, d)
+	}
+	stop()
+	wg.Wait()
 }
