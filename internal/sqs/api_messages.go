@@ -348,6 +348,9 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 		}
 		if len(msgs) > 0 || !now.Before(deadline) || s.draining.Load() {
 			q.leave(w)
+			if len(msgs) == 0 && next > 0 {
+				q.handOff() // another waiting receive watches for next
+			}
 			if attemptID != "" && len(msgs) > 0 {
 				q.rememberAttempt(attemptID, msgs, now, now.UnixMilli()+int64(vt)*1000)
 			}

@@ -26,3 +26,12 @@ func (s *Service) SetInFlightLimit(n int) { s.inFlightLimit = n }
 func (s *Service) SetReap(every, straggler time.Duration) {
 	s.reapEvery, s.reapStraggler = every, straggler
 }
+
+// Waiting returns how many receives wait in a long poll on queue name (of
+// Conveyor's own account and region).
+func (s *Service) Waiting(name string) int {
+	q := s.queueByARN(QueueARN(scope.Scope{Account: s.cfg.Account, Region: s.cfg.Region}, name))
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.waiters)
+}

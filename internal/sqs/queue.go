@@ -348,6 +348,14 @@ func (q *queue) leave(w *waiter) {
 	}
 }
 
+// handOff wakes a waiting receive to watch for a message in flight
+// becoming visible: the receive that watched it is leaving.
+func (q *queue) handOff() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.signalLocked()
+}
+
 // signalLocked wakes the waiter that has waited longest.
 func (q *queue) signalLocked() {
 	if len(q.waiters) == 0 {
@@ -596,7 +604,11 @@ func (q *queue) take(now time.Time, max int, vt time.Duration, upTo uint64) (got
 	clear(q.order[len(kept):])
 	q.order = kept
 	if len(got) > 0 {
-		q.wakeIndexLocked() // the indexer may go on
+		// The indexer may go on, and a waiting receive looks again: it
+		// sets its timer by when the messages taken are visible again (and
+		// hands that watch on if its poll ends first; see receiveMessage).
+		q.wakeIndexLocked()
+		q.signalLocked()
 	}
 	return got, next
 }

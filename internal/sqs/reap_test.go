@@ -220,3 +220,89 @@ func TestManyWaitingReceives(t *testing.T) {
 	stop()
 	wg.Wait()
 }
+
+// A receive waiting in a long poll gets a message another receive took as
+// soon as its visibility timeout ends, not when its own poll ends.
+func TestWaitingReceiveGetsMessageVisibleAgain(t *testing.T) {
+	ctx := context.Background()
+	svc, c := bareService(t, storetest.Open(t))
+	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("again")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan time.Time, 2)
+	for range 2 {
+		go func() {
+			out, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, VisibilityTimeout: 1, WaitTimeSeconds: 20})
+			if err != nil || len(out.Messages) != 1 {
+				t.Errorf("receive: %d messages, %v", len(out.Messages), err)
+			}
+			got <- time.Now()
+		}()
+	}
+	waitfor.True(t, "two receives waiting", func() bool { return svc.Waiting("again") == 2 })
+	sent := time.Now()
+	if _, err := c.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("m")}); err != nil {
+		t.Fatal(err)
+	}
+	<-got // the first receive, which does not delete it
+	select {
+	case at := <-got:
+		if d := at.Sub(sent); d < time.Second {
+			t.Errorf("received again after %v, before its visibility timeout", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting receive did not get the message within 10 s of its visibility timeout's end")
+	}
+}
+
+// The receive that watches for a message in flight becoming visible hands
+// that watch on when its own poll ends first: a receive still waiting gets
+// the message when its visibility timeout ends.
+func TestWatchHandedOn(t *testing.T) {
+	ctx := context.Background()
+	svc, c := bareService(t, storetest.Open(t))
+	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("handoff")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		name string
+		n    int
+		at   time.Time
+	}
+	results := make(chan result, 3)
+	// a takes the message (a long poll, the first waiting); c, next in line,
+	// watches for it to be visible again but polls for a second only; d
+	// must get it.
+	for i, r := range []struct {
+		name string
+		wait int32
+	}{{"a", 20}, {"c", 1}, {"d", 20}} {
+		go func() {
+			out, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, VisibilityTimeout: 2, WaitTimeSeconds: r.wait})
+			if err != nil {
+				t.Error(err)
+			}
+			results <- result{r.name, len(out.Messages), time.Now()}
+		}()
+		waitfor.True(t, r.name+" waiting", func() bool { return svc.Waiting("handoff") == i+1 })
+	}
+	sent := time.Now()
+	if _, err := c.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("m")}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		select {
+		case r := <-results:
+			switch {
+			case r.name == "a" && r.n != 1, r.name == "c" && r.n != 0:
+				t.Errorf("%s received %d messages", r.name, r.n)
+			case r.name == "d" && (r.n != 1 || r.at.Sub(sent) > 10*time.Second):
+				t.Errorf("d received %d messages after %v", r.n, r.at.Sub(sent))
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("a receive did not end within 15 s")
+		}
+	}
+}
