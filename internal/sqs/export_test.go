@@ -22,7 +22,8 @@ func (s *Service) Indexed(name string) int {
 func (s *Service) SetInFlightLimit(n int) { s.inFlightLimit = n }
 
 // SetReap sets how long deletes gather before the reaper purges, and how
-// long a deleted message waits for a purge (see reap.go).
+// long a deleted message waits for a purge (see reap.go); before a queue is
+// opened, as the reapers read them.
 func (s *Service) SetReap(every, straggler time.Duration) {
 	s.reapEvery, s.reapStraggler = every, straggler
 }

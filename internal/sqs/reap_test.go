@@ -144,7 +144,8 @@ func TestDeletedBeforeStopNotReceivedAgain(t *testing.T) {
 		t.Fatalf("the stream holds %d messages at the stop, want 20 (the deletes not reaped yet)", n)
 	}
 
-	_, c2 := bareService(t, st, func(s *sqs.Service) { s.SetReap(10*time.Millisecond, 300*time.Millisecond) })
+	// The defaults: the messages its markers name are due at once.
+	_, c2 := bareService(t, st)
 	again := receiveAll(t, c2, q.QueueUrl, 5, 60)
 	for body := range again {
 		var i int
