@@ -24,6 +24,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/memlimit"
 	"github.com/conveyor/conveyor/internal/server"
+	"github.com/conveyor/conveyor/internal/store"
 )
 
 // benchPutEvents runs `conveyor bench put-events`: a load generator that
@@ -288,10 +289,9 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 			perEvent(parts["server"], n), perEvent(parts["unlabelled"], n), perEvent(parts["client"], n), perEvent(parts["sink"], n), perEvent(all, n))
 	}
 	if dir != "" {
-		if n, err := dirSize(dir); err == nil {
-			fmt.Fprintf(stdout, "data directory: %d MB (%.0f bytes a delivered event; buses keep events for --bus-retention, 24h by default)\n",
-				n>>20, float64(n)/float64(max(received.Load(), 1)))
-		}
+		n := store.DirBytes(dir)
+		fmt.Fprintf(stdout, "data directory: %d MB (%.0f bytes a delivered event; buses keep events for --bus-retention, 24h by default)\n",
+			n>>20, float64(n)/float64(max(received.Load(), 1)))
 	}
 	if startRSS > 0 {
 		fmt.Fprintf(stdout, "resident set (whole process): %d MB at the start, %d MB at most, %d MB at the end\n", startRSS>>20, peakRSS>>20, endRSS>>20)

@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -121,23 +119,6 @@ func writeHeapProfile(file string) error {
 		return fmt.Errorf("heap profile: %w", err)
 	}
 	return f.Close()
-}
-
-// dirSize is the bytes of the files under dir.
-func dirSize(dir string) (int64, error) {
-	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // gone meanwhile
-		}
-		if d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return n, err
 }
 
 // latencyHist counts durations in buckets 1% wide, from 1 µs to over a

@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/conveyor/conveyor/internal/delivery"
 	"github.com/conveyor/conveyor/internal/function"
@@ -220,32 +219,6 @@ func TestEC2ExampleLocalFunction(t *testing.T) {
 	}
 }
 
-// counter returns the sum of the metric's counter values.
-func counter(t *testing.T, in *servertest.Instance, name string) float64 {
-	t.Helper()
-	mfs, err := in.Server.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			sum += counterValue(m)
-		}
-	}
-	return sum
-}
-
-func counterValue(m *dto.Metric) float64 {
-	if c := m.GetCounter(); c != nil {
-		return c.GetValue()
-	}
-	return 0
-}
-
 // dlq creates an SQS queue for dead letters and returns its URL and ARN.
 func dlq(t *testing.T, in *servertest.Instance, name string) (url, arn string) {
 	t.Helper()
@@ -332,7 +305,7 @@ func TestFailingFunctionRetriedThenDeadLettered(t *testing.T) {
 			t.Errorf("run %d got event %s", i, r.raw)
 		}
 	}
-	if n := counter(t, in, "conveyor_invocation_attempts_total"); n != 3 {
+	if n := in.Counter(t, "conveyor_invocation_attempts_total"); n != 3 {
 		t.Errorf("invocation attempts = %v, want 3", n)
 	}
 }
@@ -412,7 +385,7 @@ func TestUnknownFunction(t *testing.T) {
 		attr("ERROR_MESSAGE") != "ResourceNotFoundException: Function not found: "+arn+" (no local function nowhere, and no Lambda endpoint configured)" {
 		t.Errorf("dead letter: ERROR_CODE %q RETRY_ATTEMPTS %q ERROR_MESSAGE %q", attr("ERROR_CODE"), attr("RETRY_ATTEMPTS"), attr("ERROR_MESSAGE"))
 	}
-	if n := counter(t, in, "conveyor_invocation_attempts_total"); n != 1 {
+	if n := in.Counter(t, "conveyor_invocation_attempts_total"); n != 1 {
 		t.Errorf("attempts = %v, want 1", n)
 	}
 }

@@ -155,25 +155,6 @@ func (s *idSink) waitAll(t *testing.T, ids []string) {
 	})
 }
 
-// counterSum sums the values of the counter name across its labels in the
-// instance's registry.
-func counterSum(t *testing.T, in *servertest.Instance, name string) float64 {
-	t.Helper()
-	mfs, err := in.Server.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				sum += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
-}
-
 // TestThreeNodesShareTheCatalog: what is made through one of three
 // Conveyors on an R3 cluster (a connection, an API destination, a rule and
 // its target, a scheduled rule, an archive) is listed by the two others
@@ -278,8 +259,8 @@ func TestThreeNodesDeliverOnce(t *testing.T) {
 	}
 	var routed, delivered []float64
 	for _, n := range nodes {
-		routed = append(routed, counterSum(t, n, "conveyor_matched_events_total"))
-		delivered = append(delivered, counterSum(t, n, "conveyor_successful_invocation_attempts_total"))
+		routed = append(routed, n.Counter(t, "conveyor_matched_events_total"))
+		delivered = append(delivered, n.Counter(t, "conveyor_successful_invocation_attempts_total"))
 	}
 	t.Logf("events routed per node %v, delivered per node %v", routed, delivered)
 	if slices.Contains(routed, 0) || slices.Contains(delivered, 0) {

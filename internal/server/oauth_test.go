@@ -124,11 +124,11 @@ func TestOAuthConnection(t *testing.T) {
 		t.Errorf("StateReason %q", aws.ToString(out.StateReason))
 	}
 	before, calls := delivered.Load(), tokenCalls.Load()
-	failedBefore := failedInvocations(t, in, "all")
+	failedBefore := in.Counter(t, "conveyor_failed_invocations_total", "all")
 	put(5)
 	// They fail for good (no retry storm), without reaching the endpoint.
 	waitfor.True(t, "5 events on a deauthorized connection to fail", func() bool {
-		return failedInvocations(t, in, "all") >= failedBefore+5
+		return in.Counter(t, "conveyor_failed_invocations_total", "all") >= failedBefore+5
 	})
 	if delivered.Load() != before || tokenCalls.Load() > calls+1 {
 		t.Errorf("on a deauthorized connection: %d delivered, %d token calls", delivered.Load()-before, tokenCalls.Load()-calls)
@@ -168,27 +168,4 @@ func TestOAuthConnection(t *testing.T) {
 			t.Errorf("the client secret is in a record: %s", aws.ToString(e.CloudTrailEvent))
 		}
 	}
-}
-
-// failedInvocations is conveyor_failed_invocations_total of rule.
-func failedInvocations(t *testing.T, in *servertest.Instance, rule string) float64 {
-	t.Helper()
-	mfs, err := in.Server.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != "conveyor_failed_invocations_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetValue() == rule {
-					sum += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return sum
 }

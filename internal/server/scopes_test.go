@@ -443,19 +443,9 @@ func TestCrossAccountDeadLetters(t *testing.T) {
 		}
 	}
 	put(1)
-	failedToDLQ := func() float64 {
-		mfs, _ := in.Server.Registry().Gather()
-		sum := 0.0
-		for _, mf := range mfs {
-			if mf.GetName() == "conveyor_invocations_failed_to_be_sent_to_dlq_total" {
-				for _, m := range mf.GetMetric() {
-					sum += m.GetCounter().GetValue()
-				}
-			}
-		}
-		return sum
-	}
-	waitfor.True(t, "the queue of another account to refuse the dead letter", func() bool { return failedToDLQ() >= 1 })
+	waitfor.True(t, "the queue of another account to refuse the dead letter", func() bool {
+		return in.Counter(t, "conveyor_invocations_failed_to_be_sent_to_dlq_total") >= 1
+	})
 	policyDoc := `{"Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sqs:SendMessage","Resource":"` + dlq +
 		`","Condition":{"ArnEquals":{"aws:SourceArn":"` + ruleARN + `"}}}]}`
 	if _, err := aliceQ.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: q.QueueUrl, Attributes: map[string]string{"Policy": policyDoc}}); err != nil {

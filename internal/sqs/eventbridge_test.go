@@ -21,6 +21,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // endpoint is an HTTP target that fails (500) until told to succeed.
@@ -237,23 +238,8 @@ func TestMissingDeadLetterQueue(t *testing.T) {
 		RetryPolicy:      &ebtypes.RetryPolicy{MaximumRetryAttempts: aws.Int32(0)},
 		DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:nowhere")}})
 	putEvent(t, in.Events, `{}`)
-	deadline := time.Now().Add(10 * time.Second)
-	metric := func() float64 {
-		mfs, _ := in.Server.Registry().Gather()
-		for _, mf := range mfs {
-			if mf.GetName() == "conveyor_invocations_failed_to_be_sent_to_dlq_total" {
-				sum := 0.0
-				for _, m := range mf.GetMetric() {
-					sum += m.GetCounter().GetValue()
-				}
-				return sum
-			}
-		}
-		return 0
-	}
-	for metric() < 1 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	metric := func() float64 { return in.Counter(t, "conveyor_invocations_failed_to_be_sent_to_dlq_total") }
+	waitfor.Within(t, 10*time.Second, "the dead letter to fail", func() bool { return metric() >= 1 })
 	if metric() != 1 {
 		t.Fatalf("failed-to-DLQ count %v", metric())
 	}

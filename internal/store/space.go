@@ -34,16 +34,21 @@ func initialMaxStore(dir string) int64 {
 	if err != nil || free <= 0 {
 		return 0
 	}
-	var used int64
-	_ = filepath.WalkDir(filepath.Join(dir, server.JetStreamStoreDir), func(_ string, d fs.DirEntry, err error) error {
+	return DirBytes(filepath.Join(dir, server.JetStreamStoreDir)) + free*3/4
+}
+
+// DirBytes is the size of the files under dir (those it can read).
+func DirBytes(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			if fi, err := d.Info(); err == nil {
-				used += fi.Size()
+				n += fi.Size()
 			}
 		}
 		return nil
 	})
-	return used + free*3/4
+	return n
 }
 
 // watchSpace raises the embedded server's store limit as free space grows,
