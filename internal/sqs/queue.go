@@ -647,12 +647,10 @@ func (q *queue) overLimit(now time.Time) bool {
 // full window are counted from the stream's state, as visible.
 func (q *queue) counts(ctx context.Context, now time.Time) (visible, notVisible, delayed int) {
 	q.mu.Lock()
-	full, indexed := q.fresh >= q.window, len(q.msgs)
+	// The stream also holds the deleted messages the reaper has not removed.
+	full, indexed, dead := q.fresh >= q.window, len(q.msgs), len(q.dead)
 	q.mu.Unlock()
 	if full {
-		q.mu.Lock()
-		dead := len(q.dead)
-		q.mu.Unlock()
 		if info, err := q.st.Info(ctx); err == nil && int(info.State.Msgs) > indexed+dead {
 			visible = int(info.State.Msgs) - indexed - dead
 		}
