@@ -735,7 +735,7 @@ func DLQStreamConfig(arn string, replicas int, maxAge time.Duration) jetstream.S
 	return jetstream.StreamConfig{
 		Name:        store.QueueStream(arn),
 		Description: "Conveyor queue " + arn,
-		Subjects:    []string{store.QueueSubject(arn)},
+		Subjects:    []string{store.QueueSubject(arn), store.QueueJournalSubject(arn)},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		MaxAge:      maxAge,

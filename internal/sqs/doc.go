@@ -15,11 +15,15 @@
 //
 // Queue records (attributes, tags, creation time) live in the KV bucket
 // "conveyor-sqs" under q.<token(name)>; the bucket also keeps the receipt
-// handle secret and, per received message, its receive state under
-// s.<queue generation>.<stream sequence>: receive count, first receive
-// time and the time it becomes visible again. A message received but not
-// deleted therefore comes back after its visibility timeout also after a
-// restart, with its receive count.
+// handle secret. A received message's receive state (receive count, first
+// receive time and the time it becomes visible again) and its delete are
+// kept in the queue's journal (journal.go): records in the queue's own
+// stream, one a receive or a delete batch, on
+// store.QueueJournalSubject. A FIFO queue, and any queue when other
+// processes share the NATS server, keep them in the bucket instead, one
+// key a message (s.<queue generation>.<stream sequence>). A message
+// received but not deleted therefore comes back after its visibility
+// timeout also after a restart, with its receive count.
 //
 // # Visibility
 //
@@ -39,10 +43,12 @@
 // by sequence. A FIFO queue's messages are claimed in order, and a group
 // stops at its first message not claimed. A waiting (long-polling)
 // receive sleeps until a message is indexed, one becomes visible, or its
-// wait ends. DeleteMessage deletes the stream message and replaces its
-// state by a purge marker that expires after five minutes (a per-message
-// TTL: the bucket's stream allows them, which needs NATS 2.11 or later), so
-// markers do not pile up, one per message ever received.
+// wait ends. On a journaled queue, the claim is one journal record for the
+// receive's messages, with no compare-and-set: no other process serves the
+// queue. DeleteMessage stores the delete (a journal record, or a purge
+// marker replacing the message's state in the bucket that expires after
+// five minutes: a per-message TTL, which needs NATS 2.11 or later, so
+// markers do not pile up), and the message leaves the stream (see reap.go).
 //
 // Receipt handles are the queue's generation (random, new for every
 // CreateQueue), the sequence and the receive count, authenticated with an

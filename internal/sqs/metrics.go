@@ -39,11 +39,11 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, q := range qs {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		visible, notVisible, delayed := q.counts(ctx, now)
-		age := 0.0
-		if info, err := q.st.Info(ctx); err == nil && info.State.Msgs > 0 {
-			age = max(0, now.Sub(info.State.FirstTime).Seconds())
-		}
 		cancel()
+		age := 0.0
+		if sent := q.oldestSent(); sent > 0 {
+			age = max(0, now.Sub(time.UnixMilli(sent)).Seconds())
+		}
 		ch <- prometheus.MustNewConstMetric(queueMessagesDesc, prometheus.GaugeValue, float64(visible), q.name, "visible")
 		ch <- prometheus.MustNewConstMetric(queueMessagesDesc, prometheus.GaugeValue, float64(notVisible), q.name, "in_flight")
 		ch <- prometheus.MustNewConstMetric(queueMessagesDesc, prometheus.GaugeValue, float64(delayed), q.name, "delayed")

@@ -25,6 +25,7 @@ type entry struct {
 	receives  int32
 	firstRecv int64  // unix ms of the first receive, 0 before
 	rev       uint64 // revision of its receive state in the bucket, 0 before the first receive
+	rec       uint64 // a journaled queue's: the journal record of its state, 0 before the first receive
 	// hdr and body are the stored message when the index keeps it (hdr
 	// not nil; see cacheBodies), so that a receive need not read it.
 	hdr  nats.Header
@@ -81,9 +82,20 @@ type queue struct {
 	// how long they wait for a purge (see reap.go). reaping wakes the
 	// reaper, halt stops it.
 	dead    []deadMsg
-	deleted map[uint64]time.Duration
+	deleted map[uint64]deletedMsg
 	reaping chan struct{}
 	halt    chan struct{}
+
+	// journaled: the receive states and deletes are kept in the queue's
+	// journal (see journal.go), on subject jsubj; refs counts the
+	// messages that hold each record. jparts are the writes waiting for
+	// the next record, jbusy tells that one is being stored (under jmu).
+	journaled bool
+	jsubj     string
+	refs      map[uint64]int32
+	jmu       sync.Mutex
+	jparts    []*jpart
+	jbusy     bool
 
 	cctx jetstream.ConsumeContext
 	st   jetstream.Stream // the queue's stream (its handle: reads and deletes by sequence)
@@ -95,6 +107,7 @@ type savedState struct {
 	firstRecv int64
 	visibleAt int64
 	rev       uint64
+	rec       uint64 // the journal record it was read from (journal.go)
 }
 
 // parseState reads a receive state stored by claim or setVisible.
@@ -113,7 +126,8 @@ func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, erro
 	q := &queue{svc: s, arn: rec.ARN, name: rec.Name, stream: store.QueueStream(rec.ARN), subj: store.QueueSubject(rec.ARN),
 		gen: rec.Generation, rec: rec, msgs: map[uint64]*entry{}, wake: make(chan struct{}), saved: map[uint64]savedState{},
 		window: s.window, inFlightLimit: s.inFlightLimit, cacheBodies: !s.shared,
-		deleted: map[uint64]time.Duration{}, reaping: make(chan struct{}, 1), halt: make(chan struct{})}
+		deleted: map[uint64]deletedMsg{}, reaping: make(chan struct{}, 1), halt: make(chan struct{}),
+		journaled: !s.shared && !rec.fifo(), jsubj: store.QueueJournalSubject(rec.ARN), refs: map[uint64]int32{}}
 	// A stream that exists already (dead letters written by an earlier
 	// version, before the queue was created) keeps its messages and takes
 	// the queue's retention.
@@ -128,8 +142,18 @@ func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, erro
 	if err := q.loadStates(ctx); err != nil {
 		return nil, err
 	}
+	if q.journaled {
+		info, err := q.st.Info(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("sqs: queue %s: stream: %w", rec.Name, err)
+		}
+		if err := q.loadJournal(ctx, info.State.FirstSeq, info.State.LastSeq); err != nil {
+			return nil, err
+		}
+	}
 	q.dropExpiredStates(ctx)
-	cons, err := s.js.OrderedConsumer(ctx, q.stream, jetstream.OrderedConsumerConfig{HeadersOnly: !q.cacheBodies})
+	cons, err := s.js.OrderedConsumer(ctx, q.stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{q.subj}, HeadersOnly: !q.cacheBodies})
 	if err != nil {
 		return nil, fmt.Errorf("sqs: queue %s: consumer: %w", rec.Name, err)
 	}
@@ -198,7 +222,7 @@ func (q *queue) loadStates(ctx context.Context) error {
 		if e.Operation() != jetstream.KeyValuePut {
 			if seq >= info.State.FirstSeq && seq <= info.State.LastSeq {
 				q.mu.Lock()
-				q.deletedLocked(seq, now, 0)
+				q.deletedLocked(seq, now, 0, 0)
 				q.mu.Unlock()
 			}
 			continue
@@ -265,11 +289,13 @@ func (q *queue) index(msg jetstream.Msg) {
 		return
 	}
 	q.seen = seq
-	if after, ok := q.deleted[seq]; ok {
+	if d, ok := q.deleted[seq]; ok {
 		delete(q.deleted, seq)
-		delete(q.saved, seq)
+		q.forgetSavedLocked(seq)
 		if !q.rec.fifo() {
-			q.buryLocked(seq, q.svc.now(), after)
+			q.buryLocked(seq, q.svc.now(), d.after, d.rec)
+		} else {
+			q.unrefLocked(d.rec)
 		}
 		return
 	}
@@ -285,8 +311,8 @@ func (q *queue) index(msg jetstream.Msg) {
 		q.cached += len(b)
 	}
 	if st, ok := q.saved[seq]; ok {
-		e.receives, e.firstRecv, e.visibleAt, e.rev = st.receives, st.firstRecv, st.visibleAt, st.rev
-		delete(q.saved, seq)
+		e.receives, e.firstRecv, e.visibleAt, e.rev, e.rec = st.receives, st.firstRecv, st.visibleAt, st.rev, st.rec
+		delete(q.saved, seq) // its record's reference goes with it to the entry
 	}
 	q.msgs[seq] = e
 	q.order = append(q.order, seq)
@@ -616,6 +642,7 @@ func (q *queue) take(now time.Time, max int, vt time.Duration, upTo uint64) (got
 // dropLocked removes seq (entry e) from the index.
 func (q *queue) dropLocked(seq uint64, e *entry) {
 	q.cached -= len(e.body)
+	q.unrefLocked(e.rec)
 	if e.receives == 0 {
 		q.fresh--
 		q.wakeIndexLocked() // room in the window
@@ -651,8 +678,12 @@ func (q *queue) counts(ctx context.Context, now time.Time) (visible, notVisible,
 	full, indexed, dead := q.fresh >= q.window, len(q.msgs), len(q.dead)
 	q.mu.Unlock()
 	if full {
-		if info, err := q.st.Info(ctx); err == nil && int(info.State.Msgs) > indexed+dead {
-			visible = int(info.State.Msgs) - indexed - dead
+		// The queue's messages past the window are its subject's, less
+		// those the index has and the deleted ones.
+		if info, err := q.st.Info(ctx, jetstream.WithSubjectFilter(q.subj)); err == nil {
+			if n := int(info.State.Subjects[q.subj]); n > indexed+dead {
+				visible = n - indexed - dead
+			}
 		}
 	}
 	q.mu.Lock()
@@ -673,12 +704,25 @@ func (q *queue) counts(ctx context.Context, now time.Time) (visible, notVisible,
 	return visible, notVisible, delayed
 }
 
+// oldestSent is when the oldest message the index has was sent (unix ms),
+// 0 when it has none.
+func (q *queue) oldestSent() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, seq := range q.order {
+		if e, ok := q.msgs[seq]; ok {
+			return e.sentMs
+		}
+	}
+	return 0
+}
+
 // forget removes seq from the index (deleted here or elsewhere, expired or
 // moved).
 func (q *queue) forget(seq uint64) (had bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	delete(q.saved, seq)
+	q.forgetSavedLocked(seq)
 	e, had := q.msgs[seq]
 	if had {
 		q.dropLocked(seq, e)
@@ -695,6 +739,9 @@ func (q *queue) forget(seq uint64) (had bool) {
 // its first message not claimed, so a group's messages are never handed
 // out of order.
 func (q *queue) claim(ctx context.Context, got []received, visibleAt int64) (ok []bool, err error) {
+	if q.journaled {
+		return q.claimJournaled(ctx, got, visibleAt)
+	}
 	ok, tried := make([]bool, len(got)), make([]bool, len(got))
 	write := func(g received) (jetstream.PubAckFuture, error) {
 		return q.writeState(g.seq, savedState{receives: g.receives, firstRecv: g.firstRecv, visibleAt: visibleAt}, g.prev.rev)
@@ -810,7 +857,7 @@ func (q *queue) refresh(ctx context.Context, seq uint64, prev *entry) {
 	}
 	if q.markedDeleted(ctx, seq) {
 		q.mu.Lock()
-		q.deletedLocked(seq, q.svc.now(), q.svc.reapStraggler)
+		q.deletedLocked(seq, q.svc.now(), q.svc.reapStraggler, 0)
 		q.mu.Unlock()
 		return
 	}
@@ -834,7 +881,7 @@ func (q *queue) restore(seq uint64, prev entry) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	e, ok := q.msgs[seq]
-	if !ok || e.rev != prev.rev {
+	if !ok || e.rev != prev.rev || e.rec != prev.rec {
 		return
 	}
 	if e.receives > 0 && prev.receives == 0 {
@@ -850,6 +897,9 @@ func (q *queue) restore(seq uint64, prev entry) {
 // write that loses to another process's is tried again against the state
 // that process wrote.
 func (q *queue) setVisible(ctx context.Context, now time.Time, seq uint64, receives int32, visibleAt int64) error {
+	if q.journaled {
+		return q.setVisibleJournaled(ctx, now, seq, receives, visibleAt)
+	}
 	for attempt := 0; ; attempt++ {
 		e, prevRev, err := q.setVisibility(now, seq, receives, visibleAt)
 		if err != nil {
@@ -939,6 +989,11 @@ const markerTTL = 5 * time.Minute
 // a standard queue's leaves with the next purge of the reaper (see
 // reap.go), a FIFO queue's at once.
 func (q *queue) remove(ctx context.Context, seq uint64) error {
+	if q.journaled {
+		if e, ok := q.entryState(seq); ok {
+			return q.removeJournaled(ctx, seq, e.rev != 0)
+		}
+	}
 	had := q.forget(seq)
 	deferred := had && !q.record().fifo()
 	if !deferred {
@@ -954,7 +1009,7 @@ func (q *queue) remove(ctx context.Context, seq uint64) error {
 	}
 	if deferred {
 		q.mu.Lock()
-		q.buryLocked(seq, q.svc.now(), q.svc.reapStraggler)
+		q.buryLocked(seq, q.svc.now(), q.svc.reapStraggler, 0)
 		q.mu.Unlock()
 	}
 	return nil
@@ -1043,7 +1098,7 @@ func (q *queue) applyFloorLocked(floor uint64) {
 	}
 	for seq := range q.saved {
 		if seq < floor {
-			delete(q.saved, seq)
+			q.forgetSavedLocked(seq)
 		}
 	}
 	kept := q.order[:0]
@@ -1072,10 +1127,18 @@ func (q *queue) dropExpiredStates(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	for seq := range q.saved {
+	q.mu.Lock()
+	var gone []uint64
+	for seq, st := range q.saved {
 		if seq < info.State.FirstSeq {
-			delete(q.saved, seq)
-			_ = q.svc.forgetStates(ctx, q.stateKey(seq))
+			if st.rev != 0 {
+				gone = append(gone, seq)
+			}
+			q.forgetSavedLocked(seq)
 		}
+	}
+	q.mu.Unlock()
+	for _, seq := range gone {
+		_ = q.svc.forgetStates(ctx, q.stateKey(seq))
 	}
 }

@@ -10,17 +10,20 @@ import (
 )
 
 // A standard queue's deleted messages leave its stream in bulk, not one
-// JetStream request each: DeleteMessage stores the message's purge marker
-// (the durable record of the delete, which every process serving the queue
-// watches) and answers; the queue's reaper then purges the stream below its
-// lowest message not deleted, one request for all the messages deleted
-// below it. A deleted message the purge cannot reach (a message before it is
-// still in the queue) is deleted on its own once it has waited
-// Service.reapStraggler. The messages a stopped process deleted and the stream
-// still holds are known again from their markers when it starts, for as long
-// as the markers last (markerTTL): a process down longer than that may
-// deliver them again, as SQS may deliver a standard queue's message more
-// than once. A FIFO queue's messages are deleted from the stream before
+// JetStream request each: DeleteMessage stores the durable record of the
+// delete (a journal record, or in a shared queue the message's purge
+// marker, which every process serving the queue watches) and answers; the
+// queue's reaper then purges the stream below its lowest message not
+// deleted, one request for all the messages deleted below it, and for the
+// journal records no message needs any more. A deleted message (or record)
+// the purge cannot reach (a message before it is still in the queue) is
+// deleted on its own once it has waited Service.reapStraggler. The messages
+// a stopped process deleted and the stream still holds are known again
+// when it starts: from the journal, whose delete records stay as long as
+// the messages they tell of; from their markers, for as long as the
+// markers last (markerTTL): a process down longer than that may deliver
+// them again, as SQS may deliver a standard queue's message more than
+// once. A FIFO queue's messages are deleted from the stream before
 // DeleteMessage answers.
 
 const (
@@ -32,39 +35,68 @@ const (
 	defaultReapStraggler = 20 * time.Second
 )
 
-// deadMsg is a deleted message the stream may still hold.
+// deadMsg is a deleted message (or a journal record no longer needed) the
+// stream may still hold.
 type deadMsg struct {
 	seq uint64
-	due int64 // unix ms when it is deleted on its own if no purge took it
+	due int64  // unix ms when it is deleted on its own if no purge took it
+	rec uint64 // the journal record of its delete, held until it leaves the stream
+}
+
+// deletedMsg is a message deleted before the index reached it: how long it
+// waits for a purge once the index does, and the journal record of its
+// delete.
+type deletedMsg struct {
+	after time.Duration
+	rec   uint64
 }
 
 // buryLocked notes that seq, deleted, must leave the stream; after is how
-// long it waits for a purge before it is deleted on its own.
-func (q *queue) buryLocked(seq uint64, now time.Time, after time.Duration) {
-	q.dead = append(q.dead, deadMsg{seq: seq, due: now.Add(after).UnixMilli()})
+// long it waits for a purge before it is deleted on its own. It takes over
+// a reference to rec, the journal record of the delete (0: none).
+func (q *queue) buryLocked(seq uint64, now time.Time, after time.Duration, rec uint64) {
+	q.dead = append(q.dead, deadMsg{seq: seq, due: now.Add(after).UnixMilli(), rec: rec})
 	select {
 	case q.reaping <- struct{}{}:
 	default:
 	}
 }
 
-// deletedLocked handles seq's purge marker, written by any process: the
+// deletedLocked handles seq's purge marker, written by any process, or its
+// delete in the journal (record rec, whose reference it takes over): the
 // message is dropped from the index, or skipped when the index reaches it,
 // and removed from the stream.
-func (q *queue) deletedLocked(seq uint64, now time.Time, after time.Duration) {
+func (q *queue) deletedLocked(seq uint64, now time.Time, after time.Duration, rec uint64) {
 	if seq < q.floor {
+		q.unrefLocked(rec)
 		return
 	}
 	if seq > q.seen {
-		q.deleted[seq] = after
+		if d, ok := q.deleted[seq]; ok {
+			q.unrefLocked(d.rec)
+		}
+		q.deleted[seq] = deletedMsg{after: after, rec: rec}
 		return
 	}
-	if e, ok := q.msgs[seq]; ok {
-		q.dropLocked(seq, e)
-		delete(q.saved, seq)
-		if !q.rec.fifo() {
-			q.buryLocked(seq, now, after)
+	e, ok := q.msgs[seq]
+	if !ok || q.rec.fifo() {
+		if ok {
+			q.dropLocked(seq, e)
+			q.forgetSavedLocked(seq)
 		}
+		q.unrefLocked(rec)
+		return
+	}
+	q.dropLocked(seq, e)
+	q.forgetSavedLocked(seq)
+	q.buryLocked(seq, now, after, rec)
+}
+
+// forgetSavedLocked removes seq's saved state, if any.
+func (q *queue) forgetSavedLocked(seq uint64) {
+	if st, ok := q.saved[seq]; ok {
+		delete(q.saved, seq)
+		q.unrefLocked(st.rec)
 	}
 }
 
@@ -140,19 +172,27 @@ func (q *queue) reapOnce(ctx context.Context) (more bool) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for seq := range q.deleted {
+	// The journal records of the deletes of messages gone from the stream
+	// are no longer needed by them (released once the list is pruned).
+	var release []uint64
+	for seq, d := range q.deleted {
 		if seq <= q.seen {
 			delete(q.deleted, seq) // the index passed it: gone from the stream
+			release = append(release, d.rec)
 		}
 	}
 	kept := q.dead[:0]
 	for _, d := range q.dead {
 		if (purge && d.seq < floor) || done[d.seq] {
+			release = append(release, d.rec)
 			continue
 		}
 		kept = append(kept, d)
 	}
 	clear(q.dead[len(kept):])
 	q.dead = kept
+	for _, rec := range release {
+		q.unrefLocked(rec)
+	}
 	return len(q.dead) > 0
 }

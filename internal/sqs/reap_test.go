@@ -29,7 +29,21 @@ func queueStream(t *testing.T, st *store.Store, name string) jetstream.Stream {
 	return s
 }
 
+// streamMsgs counts the queue's messages in its stream (not its journal's
+// records).
 func streamMsgs(t *testing.T, s jetstream.Stream) uint64 {
+	t.Helper()
+	subj := s.CachedInfo().Config.Subjects[0]
+	info, err := s.Info(context.Background(), jetstream.WithSubjectFilter(subj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Subjects[subj]
+}
+
+// streamAll counts everything in the queue's stream: messages and journal
+// records.
+func streamAll(t *testing.T, s jetstream.Stream) uint64 {
 	t.Helper()
 	info, err := s.Info(context.Background())
 	if err != nil {
@@ -116,6 +130,8 @@ func TestDeletedMessagesLeaveTheStream(t *testing.T) {
 	waitfor.True(t, "11 … 29 deleted on their own", func() bool { return streamMsgs(t, stream) == 1 })
 	deleteBodies(t, c, q.QueueUrl, got, 10)
 	waitfor.True(t, "the last purge", func() bool { return streamMsgs(t, stream) == 0 })
+	// The journal's records go too, once no message needs them.
+	waitfor.True(t, "the journal emptied", func() bool { return streamAll(t, stream) == 0 })
 }
 
 // Messages deleted just before a process stops, which its stream still
@@ -306,4 +322,52 @@ func TestWatchHandedOn(t *testing.T) {
 			t.Fatal("a receive did not end within 15 s")
 		}
 	}
+}
+
+// A standard queue's receive states and deletes are its journal's records:
+// after a restart, a message deleted is gone, one whose visibility was
+// changed keeps it, one made visible again comes back with its receive
+// count, and the records go once no message needs them.
+func TestJournalAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	svc, c := bareService(t, st, func(s *sqs.Service) { s.SetReap(time.Hour, time.Hour) })
+	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("journal")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := queueStream(t, st, "journal")
+	sendN(t, c, q.QueueUrl, 10)
+	got := receiveAll(t, c, q.QueueUrl, 10, 600)
+	deleteBodies(t, c, q.QueueUrl, got, 0, 1, 2)
+	for body, vt := range map[int]int32{3: 0, 4: 1200} {
+		if _, err := c.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{QueueUrl: q.QueueUrl,
+			ReceiptHandle: got[fmt.Sprint(body)].ReceiptHandle, VisibilityTimeout: vt}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc.Close()
+
+	_, c2 := bareService(t, st, func(s *sqs.Service) { s.SetReap(10*time.Millisecond, 200*time.Millisecond) })
+	out, err := c2.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10,
+		WaitTimeSeconds: 1, MessageSystemAttributeNames: []types.MessageSystemAttributeName{"ApproximateReceiveCount"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Messages) != 1 || *out.Messages[0].Body != "3" || out.Messages[0].Attributes["ApproximateReceiveCount"] != "2" {
+		t.Fatalf("after the restart received %v, want message 3 only, received twice", out.Messages)
+	}
+	attrs, err := c2.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, nv := attrs.Attributes["ApproximateNumberOfMessages"], attrs.Attributes["ApproximateNumberOfMessagesNotVisible"]; v != "0" || nv != "7" {
+		t.Errorf("visible %s, not visible %s; want 0 and 7", v, nv)
+	}
+	// Messages 3 … 9 deleted with the handles of their latest receives:
+	// the stream empties, the journal's records with it.
+	got["3"] = out.Messages[0]
+	deleteBodies(t, c2, q.QueueUrl, got, 3, 4, 5, 6, 7, 8, 9)
+	waitfor.True(t, "the stream emptied", func() bool { return streamAll(t, stream) == 0 })
 }

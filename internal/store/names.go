@@ -110,5 +110,10 @@ func QueueStream(arn string) string { return Name("QUEUE", arn) }
 // published on.
 func QueueSubject(arn string) string { return Subject("conveyor.queue", arn) }
 
+// QueueJournalSubject is the subject of the journal records (receive
+// states and deletes) of the queue with ARN arn, kept in the queue's
+// stream beside its messages.
+func QueueJournalSubject(arn string) string { return Subject("conveyor.queuejournal", arn) }
+
 // QueueMetadataKey is the stream metadata key holding a queue stream's ARN.
 const QueueMetadataKey = "conveyor.queue"
