@@ -58,6 +58,7 @@ type Service struct {
 	// by subject when a whole queue goes (see forgetStates).
 	kvStream jetstream.Stream
 	secret   []byte
+	macs     sync.Pool // of HMAC-SHA256 hashes keyed with secret (receiptMAC)
 	now      func() time.Time
 
 	mu     sync.RWMutex
