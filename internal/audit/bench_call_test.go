@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/store/storetest"
@@ -80,4 +83,30 @@ func BenchmarkPutRuleCallPath(b *testing.B) {
 		Caller:  awsapi.Caller{AccessKeyID: "AKID", RequestID: "8c2fd9a6-6f4e-4b1c-9d3a-2e7f5a1b0c4d", SourceIP: "127.0.0.1", UserAgent: "aws-cli/2.15.30"},
 		Output:  map[string]any{"RuleArn": "arn:aws:events:us-east-1:123456789012:rule/orders"},
 		Start:   time.Now()})
+}
+
+// BenchmarkJetStreamRoundTrip is the floor under the call-path benchmarks:
+// one bare JetStream publish of a record-sized message, waited for, as the
+// call's path does twice (the intent, the record). Its path-cpu-ns/op is
+// mostly the locked thread going to sleep and being woken (futex), which
+// an ordinary goroutine does not pay for in full.
+func BenchmarkJetStreamRoundTrip(b *testing.B) {
+	st := storetest.Open(b)
+	js := st.JetStream()
+	if _, err := js.CreateOrUpdateStream(b.Context(), jetstream.StreamConfig{Name: "FLOOR", Subjects: []string{"floor.>"}}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	data := make([]byte, 700)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	thread := cpuNanos(rusageThread)
+	for b.Loop() {
+		msg := nats.NewMsg("floor.x")
+		msg.Data = data
+		if _, err := js.PublishMsg(ctx, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuNanos(rusageThread)-thread)/float64(b.N), "path-cpu-ns/op")
 }

@@ -160,19 +160,32 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	if data {
 		rec.EventCategory = CategoryData
 	}
+	rec.RequestParameters, rec.Resources = b.requestPart(c, source, region, account, data, authFailed)
+	if !readOnly && c.ErrorCode == "" {
+		// An output that is not JSON is recorded as none.
+		rec.ResponseElements, _ = recordJSON(c.Response, data)
+	}
+	rec.bound()
+	return rec, true
+}
+
+// requestPart is what a call's record says of its request: its
+// requestParameters and the resources it names, within the record's bounds
+// (see Record.bound). Build and the intent journal share it.
+func (b *Builder) requestPart(c Call, source, region, account string, data, authFailed bool) (json.RawMessage, []Resource) {
+	var (
+		params    json.RawMessage
+		resources []Resource
+	)
 	switch {
 	case authFailed:
 		// Nobody known sent it: its parameters are not kept.
 	case c.Parameters != nil:
-		rec.RequestParameters = c.Parameters
+		params = c.Parameters
 	default:
 		// A request that is not JSON was refused by the protocol layer; its
 		// record still says who tried what, with no parameters.
-		rec.RequestParameters, _ = recordJSON(c.Request, data)
-	}
-	if !readOnly && c.ErrorCode == "" {
-		// An output that is not JSON is recorded as none.
-		rec.ResponseElements, _ = recordJSON(c.Response, data)
+		params, _ = recordJSON(c.Request, data)
 	}
 	var resp []byte
 	if c.ErrorCode == "" {
@@ -181,10 +194,38 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	switch {
 	case authFailed:
 	case c.Resources != nil:
-		rec.Resources = slices.Clone(c.Resources) // bound may cut them
+		resources = slices.Clone(c.Resources) // bound may cut them
 	default:
-		rec.Resources = resourcesOf(serviceOf(source), c.Operation, region, account, c.Request, resp)
+		resources = resourcesOf(serviceOf(source), c.Operation, region, account, c.Request, resp)
 	}
-	rec.bound()
-	return rec, true
+	if len(params) > MaxElementsSize {
+		params = Omitted
+	}
+	if len(resources) > MaxResources {
+		resources = resources[:MaxResources]
+	}
+	for i := range resources {
+		resources[i].Type, resources[i].ARN = cut(resources[i].Type), cut(resources[i].ARN)
+	}
+	return params, resources
+}
+
+// intentPart is requestPart for a call that is not recorded yet (its
+// intent); ok is false when the call is not recorded at all.
+func (b *Builder) intentPart(c Call) (params json.RawMessage, resources []Resource, ok bool) {
+	source := EventSource(c.Service)
+	authFailed := IsAuthenticationFailure(c.ErrorCode)
+	data := IsDataEvent(source, c.Operation) && !authFailed
+	if data && !b.cfg.DataEvents {
+		return nil, nil, false
+	}
+	region, account := c.Region, c.Account
+	if region == "" {
+		region = b.cfg.Region
+	}
+	if account == "" {
+		account = b.cfg.AccountID
+	}
+	params, resources = b.requestPart(c, source, region, account, data, authFailed)
+	return params, resources, true
 }

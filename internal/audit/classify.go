@@ -6,6 +6,18 @@ import "strings"
 // for "events". The EventBridge service is accepted under its other names
 // ("eventbridge", "AWSEvents") too.
 func EventSource(service string) string {
+	switch service { // the services' own names, without allocating
+	case "events":
+		return "events.amazonaws.com"
+	case "sqs":
+		return "sqs.amazonaws.com"
+	case "cloudtrail":
+		return "cloudtrail.amazonaws.com"
+	case "s3":
+		return "s3.amazonaws.com"
+	case "lambda":
+		return "lambda.amazonaws.com"
+	}
 	s := strings.ToLower(service)
 	switch s {
 	case "eventbridge", "awsevents":

@@ -2,10 +2,12 @@ package audit
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +46,11 @@ const (
 	DefaultIntentGrace = time.Minute
 	// sweepEvery is how often the journal is swept.
 	sweepEvery = 30 * time.Second
+	// forgetEvery is how often the intents of stored records are deleted.
+	forgetEvery = 20 * time.Millisecond
+	// maxForget bounds the intents waiting to be deleted; more are left to
+	// a sweep, which finds their records and deletes them.
+	maxForget = 4096
 )
 
 // outcomeUnknown is the additionalEventData of a record recovered from an
@@ -65,8 +72,11 @@ type Journal struct {
 	ix  *Index
 	log *slog.Logger
 
-	// forget takes the eventIDs of stored records whose intents can go.
-	forget chan string
+	// forget holds the eventIDs of stored records whose intents can go,
+	// until run deletes them (every forgetEvery): the call's path only
+	// appends to it, and wakes no goroutine.
+	forgetMu sync.Mutex
+	forget   []string
 
 	recovered atomic.Uint64
 }
@@ -91,7 +101,7 @@ func openJournal(ctx context.Context, js jetstream.JetStream, replicas int, rec 
 	if err != nil {
 		return nil, fmt.Errorf("audit: create stream %s: %w", IntentStreamName, err)
 	}
-	return &Journal{js: js, st: st, rec: rec, ix: ix, log: log, forget: make(chan string, 4096)}, nil
+	return &Journal{js: js, st: st, rec: rec, ix: ix, log: log}, nil
 }
 
 // Intend is an awsapi before-invoke function (register it with
@@ -114,10 +124,10 @@ func (j *Journal) IntendCall(ctx context.Context, call Call) error {
 	if call.EventID == "" {
 		return fmt.Errorf("audit: intent of %s: no event ID", call.Operation)
 	}
-	data, err := json.Marshal(j.intentOf(call))
-	if err != nil {
-		return fmt.Errorf("audit: intent of %s: %w", call.Operation, err)
+	if call.Parameters != nil && !json.Valid(call.Parameters) {
+		return fmt.Errorf("audit: intent of %s: its parameters are not JSON", call.Operation)
 	}
+	data := j.intentOf(call)
 	msg := nats.NewMsg(intentSubjectPrefix + "." + call.EventID)
 	msg.Data = data
 	pctx, cancel := context.WithTimeout(ctx, IntentTimeout)
@@ -130,14 +140,15 @@ func (j *Journal) IntendCall(ctx context.Context, call Call) error {
 	return nil
 }
 
-// intentOf is what the journal keeps of a call: its parameters and
-// resources as its record will have them (redacted, within the record's
-// bounds) instead of the request, so that an intent is as small as a
-// record whatever the request held.
-func (j *Journal) intentOf(call Call) Call {
-	if rec, ok := j.rec.b.Build(call); ok {
-		call.Parameters = rec.RequestParameters
-		call.Resources = rec.Resources
+// intentOf is what the journal keeps of a call, as JSON (a Call's, written
+// by hand: see appendIntent): its parameters and resources as its record
+// will have them (redacted, within the record's bounds) instead of the
+// request, so that an intent is as small as a record whatever the request
+// held, and holds no secret.
+func (j *Journal) intentOf(call Call) []byte {
+	if params, resources, ok := j.rec.b.intentPart(call); ok {
+		call.Parameters = params
+		call.Resources = resources
 		if call.Resources == nil {
 			call.Resources = []Resource{}
 		}
@@ -146,17 +157,97 @@ func (j *Journal) intentOf(call Call) Call {
 	for _, f := range []*string{&call.AccessKeyID, &call.Region, &call.SourceIP, &call.UserAgent, &call.RequestID} {
 		*f = cut(*f)
 	}
-	return call
+	return appendIntent(make([]byte, 0, 512+len(call.Parameters)), &call)
+}
+
+// appendIntent appends c as encoding/json writes a Call, but for the
+// members an intent never has (Request, Response, Output): json.Unmarshal
+// reads it back (see recoverIntent).
+func appendIntent(dst []byte, c *Call) []byte {
+	dst = appendMember(append(dst, '{'), "Service", c.Service, true)
+	dst = appendMember(dst, "Operation", c.Operation, false)
+	dst = appendMember(dst, "AccessKeyID", c.AccessKeyID, false)
+	if p := c.Identity; p != nil {
+		dst = append(dst, `,"Identity":`...)
+		dst = appendMember(append(dst, '{'), "type", p.Type, true)
+		dst = appendMember(dst, "principalId", p.PrincipalID, false)
+		dst = appendMember(dst, "arn", p.ARN, false)
+		dst = appendMember(dst, "accountId", p.AccountID, false)
+		for _, m := range [...]struct{ name, value string }{{"userName", p.UserName}, {"roleName", p.RoleName},
+			{"roleId", p.RoleID}, {"sessionName", p.SessionName}} {
+			if m.value != "" {
+				dst = appendMember(dst, m.name, m.value, false)
+			}
+		}
+		dst = append(dst, '}')
+	}
+	if c.Account != "" {
+		dst = appendMember(dst, "Account", c.Account, false)
+	}
+	dst = appendMember(dst, "Region", c.Region, false)
+	dst = appendMember(dst, "SourceIP", c.SourceIP, false)
+	dst = appendMember(dst, "UserAgent", c.UserAgent, false)
+	dst = appendMember(dst, "RequestID", c.RequestID, false)
+	dst = appendMember(dst, "EventID", c.EventID, false)
+	if c.Request != nil {
+		// Not an intent's (intentOf replaces it): kept, as encoding/json
+		// would keep it, for a call whose record is not built.
+		dst = append(dst, `,"Request":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, c.Request)
+		dst = append(dst, '"')
+	}
+	if len(c.Parameters) > 0 {
+		dst = append(dst, `,"Parameters":`...)
+		dst = appendRaw(dst, c.Parameters)
+	}
+	if c.Resources != nil {
+		dst = append(dst, `,"Resources":[`...)
+		for i, res := range c.Resources {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendMember(append(dst, '{'), "type", res.Type, true)
+			dst = append(appendMember(dst, "ARN", res.ARN, false), '}')
+		}
+		dst = append(dst, ']')
+	}
+	if c.ErrorCode != "" {
+		dst = appendMember(dst, "ErrorCode", c.ErrorCode, false)
+	}
+	if c.ErrorMessage != "" {
+		dst = appendMember(dst, "ErrorMessage", c.ErrorMessage, false)
+	}
+	if len(c.AdditionalEventData) > 0 {
+		dst = append(dst, `,"AdditionalEventData":`...)
+		dst = appendRaw(dst, c.AdditionalEventData)
+	}
+	dst = append(dst, `,"Time":"`...)
+	dst = c.Time.AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, `"}`...)
 }
 
 // stored tells the journal that the record with eventID is in the audit log:
 // its intent, if any, can go. It never blocks: when too many deletions wait,
 // the intent is left for a sweep, which finds the record and deletes it.
 func (j *Journal) stored(eventID string) {
-	select {
-	case j.forget <- eventID:
-	default:
+	j.forgetMu.Lock()
+	if len(j.forget) < maxForget {
+		j.forget = append(j.forget, eventID)
 	}
+	j.forgetMu.Unlock()
+}
+
+// deleteStored deletes the intents of the records stored since it last ran.
+func (j *Journal) deleteStored(ctx context.Context, ids []string) []string {
+	j.forgetMu.Lock()
+	ids, j.forget = j.forget, ids[:0]
+	j.forgetMu.Unlock()
+	for _, id := range ids {
+		if err := j.st.Purge(ctx, jetstream.WithPurgeSubject(intentSubjectPrefix+"."+id)); err != nil && ctx.Err() == nil {
+			j.log.Warn("audit: delete an intent (a sweep will)", "event_id", id, "err", err)
+		}
+	}
+	return ids
 }
 
 // run deletes the intents of stored records and sweeps now and then, until
@@ -171,14 +262,15 @@ func (j *Journal) run(ctx context.Context, exclusive bool, grace time.Duration) 
 	j.sweepLogged(ctx, first)
 	tick := time.NewTicker(sweepEvery)
 	defer tick.Stop()
+	forget := time.NewTicker(forgetEvery)
+	defer forget.Stop()
+	var spare []string
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case id := <-j.forget:
-			if err := j.st.Purge(ctx, jetstream.WithPurgeSubject(intentSubjectPrefix+"."+id)); err != nil && ctx.Err() == nil {
-				j.log.Warn("audit: delete an intent (a sweep will)", "event_id", id, "err", err)
-			}
+		case <-forget.C:
+			spare = j.deleteStored(ctx, spare)
 		case <-tick.C:
 			j.sweepLogged(ctx, time.Now().Add(-grace))
 		}

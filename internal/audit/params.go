@@ -52,6 +52,16 @@ func recordJSON(body []byte, data bool) (json.RawMessage, error) {
 	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
 		return nil, nil
 	}
+	if out, ok := convertParams(body, data); ok {
+		return out, nil
+	}
+	return recordJSONReflect(body, data)
+}
+
+// recordJSONReflect is recordJSON through encoding/json: for what
+// convertParams leaves to it (a top-level scalar, and text that is not
+// JSON, whose error it reports).
+func recordJSONReflect(body []byte, data bool) (json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -68,4 +69,32 @@ func checkHidden(t *testing.T, v any, userKeys bool, out []byte) {
 			checkHidden(t, x, false, out)
 		}
 	}
+}
+
+// FuzzParamWriter: the hand-written converter writes what the reflective one
+// writes, and converts every JSON object and list.
+func FuzzParamWriter(f *testing.F) {
+	f.Add([]byte(`{"Name":"r","AuthParameters":{"BasicAuthParameters":{"Username":"u","Password":"SECRETVALUE"}}}`), false)
+	f.Add([]byte(`{"Entries":[{"Detail":"SECRETVALUE","Source":"s"}]}`), true)
+	f.Add([]byte(`{"InvocationHttpParameters":{"HeaderParameters":[{"Key":"k","Value":"SECRETVALUE","IsValueSecret":true}]}}`), false)
+	f.Add([]byte(`[1,2,{"A":{"B":null}}, -0.5e+3, true, false, "\u2028\ud800x\"<&>"]`), false)
+	f.Add([]byte(`{"b":1,"a":2,"B":3,"a":{"x":[]},"Tags":{"Password":"x","b":"y"},"Ünïcode":"\xff"}`), false)
+	f.Add([]byte(` {"QueryStringParameters":[{"vALUE":"s","Key":"k"},{"Value":1}], "BodyParameters":[], "HeaderParameters":[1]} trailing`), false)
+	f.Fuzz(func(t *testing.T, body []byte, data bool) {
+		body = bytes.TrimSpace(body)
+		got, ok := convertParams(body, data)
+		want, err := recordJSONReflect(body, data)
+		if !ok {
+			if len(body) > 0 && (body[0] == '{' || body[0] == '[') && json.Valid(body) && bytes.Count(body, []byte("[")) < 1000 {
+				t.Fatalf("convertParams(%q) gave up on JSON", body)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("convertParams(%q) = %q; the reflective converter: %v", body, got, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("convertParams(%q, %t)\n got %s\nwant %s", body, data, got, want)
+		}
+	})
 }

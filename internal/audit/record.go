@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -101,16 +100,16 @@ type Resource struct {
 	ARN  string `json:"ARN"`
 }
 
-// Marshal returns the record as JSON, without HTML escaping (AWS writes '<'
-// and '&' as they are).
+// Marshal returns the record as JSON, as encoding/json writes it without
+// HTML escaping (AWS writes '<' and '&' as they are), by hand (see
+// AppendJSON). Its JSON members must be valid JSON.
 func (r *Record) Marshal() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return nil, fmt.Errorf("audit: marshal record %s: %w", r.EventID, err)
+	for _, raw := range [...]json.RawMessage{r.RequestParameters, r.ResponseElements, r.AdditionalEventData} {
+		if len(raw) > 0 && !json.Valid(raw) {
+			return nil, fmt.Errorf("audit: marshal record %s: a member is not JSON", r.EventID)
+		}
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return r.AppendJSON(make([]byte, 0, 1024)), nil
 }
 
 // ParseRecord decodes a record written by Marshal (or by AWS).

@@ -3,7 +3,9 @@ package audit
 import (
 	"github.com/conveyor/conveyor/internal/scope"
 
+	"bytes"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strings"
 
@@ -34,16 +36,75 @@ type members struct {
 	Entries                                                        []struct{ EventBusName string }
 }
 
+// field returns the string member called name (exactly, or when exact is
+// false as encoding/json matches names: exactly, else by case folding), or
+// nil.
+func (m *members) field(name []byte, exact bool) *string {
+	fields := [...]struct {
+		name string
+		v    *string
+	}{{"Name", &m.Name}, {"EventBusName", &m.EventBusName}, {"Rule", &m.Rule}, {"ResourceARN", &m.ResourceARN},
+		{"ArchiveName", &m.ArchiveName}, {"ReplayName", &m.ReplayName}, {"EventSourceArn", &m.EventSourceArn},
+		{"QueueUrl", &m.QueueUrl}, {"QueueName", &m.QueueName}, {"RuleArn", &m.RuleArn}, {"EventBusArn", &m.EventBusArn},
+		{"ConnectionArn", &m.ConnectionArn}, {"ApiDestinationArn", &m.ApiDestinationArn}, {"ArchiveArn", &m.ArchiveArn},
+		{"ReplayArn", &m.ReplayArn}, {"EndpointArn", &m.EndpointArn}, {"Arn", &m.Arn}}
+	for _, f := range fields {
+		if string(name) == f.name {
+			return f.v
+		}
+	}
+	if !exact {
+		for _, f := range fields {
+			if bytes.EqualFold(name, []byte(f.name)) {
+				return f.v
+			}
+		}
+	}
+	return nil
+}
+
+// scan fills m from body as json.Unmarshal would (names matched exactly
+// when exact, as awsapi.Unmarshal matches them), without reflection. It
+// gives up (false) on a request with Entries (a list) and leaves m
+// unspecified: the caller then decodes the body with encoding/json.
+func (m *members) scan(body []byte, exact bool) bool {
+	if !json.Valid(body) {
+		return true // json.Unmarshal would fill nothing
+	}
+	s := &fieldScanner{b: body}
+	if s.peek() != '{' {
+		return true // not an object: nothing filled either
+	}
+	err := s.object(func(key []byte) error {
+		if exact && string(key) == "Entries" {
+			return errEntries
+		}
+		v := m.field(key, exact)
+		if v == nil || s.peek() != '"' {
+			// Another member, or a value of another type: json.Unmarshal
+			// skips it (with an error, which is ignored), or null, which
+			// leaves the field as it is.
+			return s.skip()
+		}
+		return s.str(v)
+	})
+	return err == nil
+}
+
+var errEntries = errors.New("entries")
+
 // resourcesOf lists the resources a call names: from its request and, for
 // ARNs that only the service knows (a connection's), its response.
 func resourcesOf(service, op, region, account string, req, resp []byte) []Resource {
 	var in, out members
-	if len(req) > 0 {
+	if len(req) > 0 && !in.scan(req, true) {
 		// Member names match exactly, as the service decoded them: a member
 		// spelled otherwise was not the one acted on.
+		in = members{}
 		_ = awsapi.Unmarshal(req, &in) // a malformed request names no resource
 	}
-	if len(resp) > 0 {
+	if len(resp) > 0 && !out.scan(resp, false) {
+		out = members{}
 		_ = json.Unmarshal(resp, &out)
 	}
 	arn := func(kind, name string) string {

@@ -1,8 +1,12 @@
 package audit
 
 import (
+	"encoding/json"
+	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
 )
 
 func TestResourcesOf(t *testing.T) {
@@ -57,4 +61,27 @@ func TestResourceName(t *testing.T) {
 			t.Errorf("ResourceName(%s) = %q, want %q", arn, got, want)
 		}
 	}
+}
+
+// FuzzMemberScan: members.scan fills what the decoders fill.
+func FuzzMemberScan(f *testing.F) {
+	f.Add([]byte(`{"Name":"r","EventBusName":"b","name":"x","Rule":5,"Arn":null}`), true)
+	f.Add([]byte(`{"RULEARN":"a","RuleArn":"b","ruleArn":"c","Entries":[]}`), false)
+	f.Add([]byte(`{"Name":"a\u00e9\"","QueueUrl":"\xff"} x`), true)
+	f.Add([]byte(`{"Entries":[{"EventBusName":"b"}]}`), true)
+	f.Fuzz(func(t *testing.T, body []byte, exact bool) {
+		var got, want members
+		if !got.scan(body, exact) {
+			return
+		}
+		if exact {
+			_ = awsapi.Unmarshal(body, &want)
+		} else {
+			_ = json.Unmarshal(body, &want)
+			want.Entries = nil
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("scan(%q, %t)\n got %+v\nwant %+v", body, exact, got, want)
+		}
+	})
 }
