@@ -542,7 +542,18 @@ func writeError(w http.ResponseWriter, svc *Service, e *Error) (int, int) {
 
 // marshalOutput encodes an operation's output as AWS writes JSON: '<', '>' and '&' as they
 // are, not escaped for HTML.
+// A JSONAppender is an operation's output that writes itself: the answers
+// of the hot paths (PutEvents, ReceiveMessage, the message batches), which
+// are not encoded by reflection. It writes what encoding/json would, maps'
+// keys sorted, except that it may leave U+2028 and U+2029 unescaped.
+type JSONAppender interface {
+	AppendJSON(b []byte) []byte
+}
+
 func marshalOutput(v any) ([]byte, error) {
+	if a, ok := v.(JSONAppender); ok {
+		return a.AppendJSON(make([]byte, 0, 512)), nil
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

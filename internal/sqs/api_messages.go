@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
-	"github.com/conveyor/conveyor/internal/scope"
 )
 
 type sendMessageInput struct {
@@ -466,8 +465,7 @@ func (s *Service) message(q *queue, raw *jetstream.RawStreamMsg, g received, sys
 			case "SenderId":
 				sender := raw.Header.Get(headerSender)
 				if sender == "" {
-					a, _ := scope.ParseARN(q.arn)
-					sender = a.Account
+					sender = q.account
 				}
 				m.Attributes[n] = sender
 			case "SentTimestamp":

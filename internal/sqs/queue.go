@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
 )
 
@@ -44,12 +45,13 @@ const (
 
 // queue is one open queue: its record and its message index.
 type queue struct {
-	svc    *Service
-	arn    string
-	name   string
-	stream string
-	subj   string
-	gen    string
+	svc     *Service
+	arn     string
+	account string // the account in arn
+	name    string
+	stream  string
+	subj    string
+	gen     string
 
 	mu      sync.Mutex
 	rec     *queueRecord
@@ -123,7 +125,8 @@ func (st savedState) value() []byte {
 
 // openQueue ensures the queue's stream and starts its index.
 func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, error) {
-	q := &queue{svc: s, arn: rec.ARN, name: rec.Name, stream: store.QueueStream(rec.ARN), subj: store.QueueSubject(rec.ARN),
+	a, _ := scope.ParseARN(rec.ARN)
+	q := &queue{svc: s, arn: rec.ARN, account: a.Account, name: rec.Name, stream: store.QueueStream(rec.ARN), subj: store.QueueSubject(rec.ARN),
 		gen: rec.Generation, rec: rec, msgs: map[uint64]*entry{}, wake: make(chan struct{}), saved: map[uint64]savedState{},
 		window: s.window, inFlightLimit: s.inFlightLimit, cacheBodies: !s.shared,
 		deleted: map[uint64]deletedMsg{}, reaping: make(chan struct{}, 1), halt: make(chan struct{}),

@@ -453,8 +453,7 @@ func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte, grou
 	if len(body) == 0 || !validBody(string(body)) {
 		return delivery.Errorf(delivery.CodeInvalidParameter, false, "the event is empty or has characters SQS does not allow in a message body")
 	}
-	a, _ := scope.ParseARN(arn)
-	m := &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: a.Account, group: group}
+	m := &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: q.account, group: group}
 	if rec.fifo() {
 		if err := fifoMessage(rec, m, group, dedup); err != nil {
 			return delivery.Errorf(delivery.CodeInvalidParameter, false, "%v", err)
