@@ -134,9 +134,11 @@ func BenchmarkLongPollLatency(b *testing.B) {
 	url := out.QueueUrl
 	body := aws.String(`{"order":1}`)
 	var lat []time.Duration
+	var deletes sync.WaitGroup
+	defer deletes.Wait() // the last delete ends before the server stops
 	for b.Loop() {
 		got := make(chan time.Time, 1)
-		go func() {
+		deletes.Go(func() {
 			r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url, WaitTimeSeconds: 20})
 			if err != nil || len(r.Messages) != 1 {
 				b.Error(r, err)
@@ -147,7 +149,7 @@ func BenchmarkLongPollLatency(b *testing.B) {
 			if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: url, ReceiptHandle: r.Messages[0].ReceiptHandle}); err != nil {
 				b.Error(err)
 			}
-		}()
+		})
 		// The receive is waiting once the queue counts a waiting receiver;
 		// a short pause is simplest and is not measured.
 		b.StopTimer()
