@@ -25,8 +25,8 @@ import (
 const ImportPath = "/conveyor/cloudtrail/import"
 
 // maxImportRecord bounds one record of an imported file (the audit log's
-// message limit), and any other value of the file: the decoder never holds
-// more than this (and a little whitespace) of the body at once.
+// message limit), and any other value of the file: the reader (logReader)
+// never holds more than this (and a read's worth) of the body at once.
 const maxImportRecord = 1 << 20
 
 // DefaultMaxImportBytes bounds one imported file (Config.MaxImportBytes):
@@ -144,34 +144,6 @@ func (e *recordTooLarge) Error() string {
 	return fmt.Sprintf("Record %d is larger than the limit of %d bytes.", e.index, maxImportRecord)
 }
 
-// valueLimit is the body as the import's decoder reads it: the decoder may
-// hold at most limit bytes past its position (the start of the value it
-// decodes), so an oversized value ends the import with errValueTooLarge
-// instead of being buffered whole.
-type valueLimit struct {
-	r     io.Reader
-	dec   *json.Decoder
-	read  int64
-	limit int64
-}
-
-func (v *valueLimit) Read(p []byte) (int, error) {
-	room := v.dec.InputOffset() + v.limit - v.read
-	if room <= 0 {
-		return 0, errValueTooLarge
-	}
-	if int64(len(p)) > room {
-		p = p[:room]
-	}
-	n, err := v.r.Read(p)
-	v.read += int64(n)
-	return n, err
-}
-
-// importSlack is the whitespace a value may carry before it within the
-// decoder's bound.
-const importSlack = 64 << 10
-
 func (s *Server) importRecords(ctx context.Context, body io.Reader, sc scope.Scope, toBus bool) (*ImportResult, error) {
 	res := &ImportResult{}
 	imp := &importer{s: s, sc: sc, toBus: toBus, res: res, seen: make(map[string]bool)}
@@ -200,52 +172,95 @@ func (s *Server) importRecords(ctx context.Context, body io.Reader, sc scope.Sco
 
 // read reads the file's records into the importer.
 func (imp *importer) read(ctx context.Context, body io.Reader) error {
-	vl := &valueLimit{r: body, limit: maxImportRecord + importSlack}
-	dec := json.NewDecoder(vl)
-	vl.dec = dec
-	if err := expectDelim(dec, '{'); err != nil {
+	lr := newLogReader(body, maxImportRecord)
+	if err := lr.expect('{'); err != nil {
 		return fmt.Errorf("not a CloudTrail log file ({\"Records\":[…]}): %w", err)
 	}
 	found := false
-	for dec.More() {
-		tok, err := dec.Token()
+	for first := true; ; first = false {
+		c, err := lr.peek()
 		if err != nil {
 			return fmt.Errorf("not a CloudTrail log file: %w", err)
 		}
-		if tok != "Records" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return fmt.Errorf("not a CloudTrail log file: %w", err)
-			}
-			continue
+		if first && c == '}' {
+			lr.off++
+			break
 		}
-		found = true
-		if err := expectDelim(dec, '['); err != nil {
-			//lint:ignore ST1005 Records is the member's name
-			return fmt.Errorf("Records is not a list: %w", err)
-		}
-		for i := 0; dec.More(); i++ {
-			var raw json.RawMessage
-			err := dec.Decode(&raw)
-			if errors.Is(err, errValueTooLarge) || err == nil && len(raw) > maxImportRecord {
-				return &recordTooLarge{index: i}
-			}
-			if err != nil {
-				return fmt.Errorf("record %d: %w", i, err)
-			}
-			imp.add(ctx, i, raw)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-		}
-		if _, err := dec.Token(); err != nil {
+		key, err := lr.value(errValueTooLarge)
+		if err != nil {
 			return fmt.Errorf("not a CloudTrail log file: %w", err)
+		}
+		var name string
+		if err := json.Unmarshal(key, &name); err != nil {
+			return fmt.Errorf("not a CloudTrail log file: a member's name is not a string")
+		}
+		if err := lr.expect(':'); err != nil {
+			return fmt.Errorf("not a CloudTrail log file: %w", err)
+		}
+		if name == "Records" {
+			found = true
+			if err := imp.readRecords(ctx, lr); err != nil {
+				return err
+			}
+		} else if _, err := lr.value(errValueTooLarge); err != nil {
+			return fmt.Errorf("not a CloudTrail log file: %w", err)
+		}
+		if c, err = lr.peek(); err != nil {
+			return fmt.Errorf("not a CloudTrail log file: %w", err)
+		}
+		lr.off++
+		if c == '}' {
+			break
+		}
+		if c != ',' {
+			return fmt.Errorf("not a CloudTrail log file: found %q after a member", c)
 		}
 	}
 	if !found {
 		return errors.New(`not a CloudTrail log file: no "Records"`)
 	}
 	return nil
+}
+
+// readRecords reads the list of records.
+func (imp *importer) readRecords(ctx context.Context, lr *logReader) error {
+	if err := lr.expect('['); err != nil {
+		//lint:ignore ST1005 Records is the member's name
+		return fmt.Errorf("Records is not a list: %w", err)
+	}
+	c, err := lr.peek()
+	if err != nil {
+		return fmt.Errorf("not a CloudTrail log file: %w", err)
+	}
+	if c == ']' {
+		lr.off++
+		return nil
+	}
+	for i := 0; ; i++ {
+		raw, err := lr.value(&recordTooLarge{index: i})
+		var tooLarge *recordTooLarge
+		if errors.As(err, &tooLarge) {
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("record %d: %w", i, err)
+		}
+		imp.add(ctx, i, raw)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if c, err = lr.peek(); err != nil {
+			return fmt.Errorf("not a CloudTrail log file: %w", err)
+		}
+		lr.off++
+		switch c {
+		case ']':
+			return nil
+		case ',':
+		default:
+			return fmt.Errorf("not a CloudTrail log file: found %q after record %d", c, i)
+		}
+	}
 }
 
 // importBatch is how many records an import publishes before it waits for
@@ -281,10 +296,9 @@ type sentBatch struct {
 	pub     *audit.ImportBatch
 }
 
-// add takes record i of the file (raw, as written), sending the batch when
-// it is full.
+// add takes record i of the file (compacted: see logReader), sending the
+// batch when it is full.
 func (imp *importer) add(ctx context.Context, i int, raw []byte) {
-	raw = compactJSON(raw)
 	rec, hasManagementEvent, err := audit.ParseRecordFields(raw)
 	if err != nil || rec.EventID == "" || rec.EventSource == "" || rec.EventName == "" || rec.Time().IsZero() {
 		imp.skip(i, "not a CloudTrail record (eventID, eventSource, eventName and eventTime are required)")
@@ -301,33 +315,6 @@ func (imp *importer) add(ctx context.Context, i int, raw []byte) {
 	if len(imp.batch) == importBatch {
 		imp.send(ctx)
 	}
-}
-
-// compactJSON removes the whitespace between the tokens of b, valid JSON,
-// in place (as json.Compact does, at a fraction of the cost: b is known to
-// be valid).
-func compactJSON(b []byte) []byte {
-	out := b[:0]
-	inString, escaped := false, false
-	for _, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			continue
-		case c == '"':
-			inString = true
-		}
-		out = append(out, c)
-	}
-	return out
 }
 
 func (imp *importer) skip(i int, reason string) {
@@ -418,17 +405,6 @@ func (imp *importer) finish(ctx context.Context) {
 		}
 		imp.res.ToBus++
 	}
-}
-
-func expectDelim(dec *json.Decoder, d json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if tok != d {
-		return fmt.Errorf("found %v where %v was expected", tok, d)
-	}
-	return nil
 }
 
 func loopback(remote string) bool {
