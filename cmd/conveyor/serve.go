@@ -96,7 +96,7 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (fs *flag.FlagSet,
 	num(&cfg.Replicas, "replicas", "JetStream replicas for streams and buckets with --nats")
 	str(&cfg.Sync, "sync", `JetStream fsync policy: "" (every 2 minutes; survives kill -9, not an OS crash) or "always"`)
 	memTarget := int(cfg.MemoryTarget >> 20)
-	num(&memTarget, "memory-target-mib", "resident set to aim for, in MiB: Go's soft memory limit, raised to 1.5 times the live heap when that is more; 0: Go's default, GOMEMLIMIT wins")
+	num(&memTarget, "memory-target-mib", "resident set to aim for, in MiB: Go's soft memory limit, raised to 1.25 times the live heap when that is more; 0: Go's default, GOMEMLIMIT wins")
 	maxStore := int(cfg.MaxStore >> 20)
 	num(&maxStore, "max-store-mib", "size limit of the embedded store in MiB (default: what the disk holds, raised as space is freed)")
 	num(&cfg.MaxRulesPerBus, "max-rules-per-bus", "rule limit per event bus")

@@ -14,7 +14,8 @@ func TestLimit(t *testing.T) {
 	for _, c := range []struct{ target, live, want int64 }{
 		{256 << 20, 0, 256 << 20},
 		{256 << 20, 100 << 20, 256 << 20},
-		{256 << 20, 200 << 20, 300 << 20},
+		{256 << 20, 200 << 20, 256 << 20},
+		{256 << 20, 240 << 20, 300 << 20},
 	} {
 		if got := memlimit.Limit(c.target, c.live); got != c.want {
 			t.Errorf("Limit(%d, %d) = %d, want %d", c.target, c.live, got, c.want)

@@ -38,7 +38,7 @@ type Config struct {
 	// holds).
 	MaxStore int64
 	// MemoryTarget is the resident set Run aims for, in bytes: the Go
-	// runtime's soft memory limit, raised to 1.5 times the live heap when
+	// runtime's soft memory limit, raised to 1.25 times the live heap when
 	// that is more (see package memlimit); 0 leaves the runtime's default.
 	MemoryTarget int64
 	// BusRetention is how long a bus stream keeps its events, routed or not
