@@ -2,33 +2,37 @@ package audit
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 
-	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
 )
 
-// Records are stored in the index compressed with S2 and a dictionary of
-// typical record text: a 700-byte record takes about 150 bytes, which makes
-// the index a third of the size and its (re)build I/O-light, and S2 both
-// compresses and decompresses a record in a microsecond or two (zstd, a
-// little smaller, costs five times as much to compress, on the path of
-// every record indexed). The dictionary is written into the index when the
-// index is created and read back from it, so a change to defaultDictionary
-// never makes an existing index unreadable.
+// Records are stored in the index in groups of up to groupSize consecutive
+// ones (see Index.Apply), each group compressed with zstd and a dictionary
+// of typical record text: the records of a group share most of their text
+// (field names, identities, user agents, the account), so that an AWS
+// record of 1,350 bytes takes about 95 bytes, where one compressed alone
+// with S2 and a dictionary took 175. A lookup decompresses the groups of
+// the records it answers (a group of 16 records in a few tens of
+// microseconds). The dictionary is written into the index when the index is
+// created and read back from it, so a change to defaultDictionary never
+// makes an existing index unreadable.
 //
 // The default dictionary is Conveyor's own records; records of another
 // shape (AWS's, imported: session contexts, TLS details, other services)
 // share little with it. So once the index has applied learnSize bytes of
 // records, those records become a second dictionary (raw records are the
-// best dictionary for more of the same: a 1,350-byte AWS record then takes
-// about 170 bytes instead of 560), kept in the index as the first one is,
-// and the records after them are compressed with it. A compressed record's
-// first byte is its dictionary's ID.
+// best dictionary for more of the same), kept in the index as the first one
+// is, and the groups after them are compressed with it. A compressed
+// group's first byte is its dictionary's ID.
 
-// codec compresses and decompresses records; safe for concurrent use.
+// codec compresses and decompresses groups of records; safe for concurrent
+// use. Close it when done.
 type codec struct {
-	dicts map[byte]*s2.Dict
-	cur   byte // the dictionary records are compressed with
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+	cur byte // the dictionary groups are compressed with
 }
 
 // The dictionaries' IDs: the one the index was created with, and the one
@@ -38,43 +42,96 @@ const (
 	learnedDictID = 2
 )
 
-// learnSize is how much record text the learned dictionary holds (S2's
-// largest dictionary).
-const learnSize = s2.MaxDictSize
+// learnSize is how much record text the learned dictionary holds.
+const learnSize = 64 << 10
 
-// newCodec returns a codec that reads records compressed with any of
-// dicts (record text, by ID) and compresses with the highest-numbered one.
+// groupSize is the most records a group holds.
+const groupSize = 16
+
+// newCodec returns a codec that reads groups compressed with any of dicts
+// (record text, by ID) and compresses with the highest-numbered one.
 func newCodec(dicts map[byte][]byte) (*codec, error) {
-	z := &codec{dicts: make(map[byte]*s2.Dict, len(dicts))}
-	for id, text := range dicts {
-		d := s2.MakeDict(text, []byte(`{"eventVersion":"`))
-		if d == nil {
-			return nil, fmt.Errorf("audit: record codec: dictionary %d of %d bytes is not usable", id, len(text))
-		}
-		z.dicts[id] = d
-		z.cur = max(z.cur, id)
-	}
-	if len(z.dicts) == 0 {
+	if len(dicts) == 0 {
 		return nil, fmt.Errorf("audit: record codec: no dictionary")
 	}
+	z := &codec{}
+	dopts := []zstd.DOption{zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64 << 20)}
+	for id, text := range dicts {
+		if len(text) == 0 {
+			return nil, fmt.Errorf("audit: record codec: dictionary %d is empty", id)
+		}
+		dopts = append(dopts, zstd.WithDecoderDictRaw(uint32(id), text))
+		z.cur = max(z.cur, id)
+	}
+	dec, err := zstd.NewReader(nil, dopts...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: record codec: %w", err)
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false),
+		zstd.WithEncoderConcurrency(1), zstd.WithEncoderDictRaw(uint32(z.cur), dicts[z.cur]))
+	if err != nil {
+		dec.Close()
+		return nil, fmt.Errorf("audit: record codec: %w", err)
+	}
+	z.enc, z.dec = enc, dec
 	return z, nil
 }
 
-func (c *codec) compress(rec []byte) []byte {
-	out := make([]byte, 1+s2.MaxEncodedLen(len(rec)))
-	out[0] = c.cur
-	return out[:1+len(c.dicts[c.cur].Encode(out[1:], rec))]
+func (c *codec) close() {
+	c.dec.Close()
+	_ = c.enc.Close()
+}
+
+func (c *codec) compress(group []byte) []byte {
+	return c.enc.EncodeAll(group, []byte{c.cur})
 }
 
 func (c *codec) decompress(b []byte) ([]byte, error) {
-	if len(b) == 0 || c.dicts[b[0]] == nil {
-		return nil, fmt.Errorf("audit: decompress record: no dictionary for it")
+	if len(b) == 0 {
+		return nil, fmt.Errorf("audit: decompress records: empty")
 	}
-	out, err := c.dicts[b[0]].Decode(nil, b[1:])
+	out, err := c.dec.DecodeAll(b[1:], nil)
 	if err != nil {
-		return nil, fmt.Errorf("audit: decompress record: %w", err)
+		return nil, fmt.Errorf("audit: decompress records: %w", err)
 	}
 	return out, nil
+}
+
+// groupRecord is one record of a group.
+type groupRecord struct {
+	seq  int64
+	time int64
+	json []byte
+}
+
+// appendGroup appends the group's text: for each record, its sequence
+// after the group's first, its length, its JSON.
+func appendGroup(dst []byte, recs []groupRecord) []byte {
+	for _, r := range recs {
+		dst = binary.AppendUvarint(dst, uint64(r.seq-recs[0].seq))
+		dst = binary.AppendUvarint(dst, uint64(len(r.json)))
+		dst = append(dst, r.json...)
+	}
+	return dst
+}
+
+// parseGroup reads the records of a group whose first record is first.
+func parseGroup(first int64, b []byte) ([]groupRecord, error) {
+	var recs []groupRecord
+	for len(b) > 0 {
+		d, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil, fmt.Errorf("audit: a group of records is corrupt")
+		}
+		b = b[n:]
+		l, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < l {
+			return nil, fmt.Errorf("audit: a group of records is corrupt")
+		}
+		recs = append(recs, groupRecord{seq: first + int64(d), json: b[n : n+int(l)]})
+		b = b[n+int(l):]
+	}
+	return recs, nil
 }
 
 // defaultDictionary is the text new indexes are given as dictionary: records

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,9 +49,10 @@ var attrCode = map[Attribute]int{
 
 // schemaVersion changes whenever the tables or the attribute values derived
 // from a record change; an index of another version is rebuilt.
-const schemaVersion = "6"
+const schemaVersion = "7"
 
-// The index keeps little text: scopes and the values of the attributes
+// The index keeps little text: the records themselves are in groups
+// compressed together (see codec), found by sequence number; scopes and the values of the attributes
 // with few values (event names and sources, resource types, read-only) are
 // numbered once in terms, and the lookup rows are integers. The values of
 // the other attributes (an EventId is one per record; user names, access
@@ -65,12 +68,28 @@ CREATE TABLE IF NOT EXISTS terms (
 	UNIQUE (attr, value)
 );
 CREATE TABLE IF NOT EXISTS records (
-	seq    INTEGER PRIMARY KEY,  -- the audit stream's sequence number
 	scope  INTEGER NOT NULL,     -- terms.id of the "account/region" whose history holds it
 	time   INTEGER NOT NULL,     -- eventTime, Unix seconds
-	record BLOB NOT NULL         -- the record's JSON, compressed (see codec)
+	seq    INTEGER NOT NULL,     -- the audit stream's sequence number
+	PRIMARY KEY (scope, time, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS groups (
+	first INTEGER PRIMARY KEY,   -- the seq of its first record
+	n     INTEGER NOT NULL,      -- how many records it holds
+	tmax  INTEGER NOT NULL,      -- its latest eventTime
+	data  BLOB NOT NULL          -- the records' JSON, compressed (see codec, appendGroup)
 );
-CREATE INDEX IF NOT EXISTS records_scope_time ON records (scope, time, seq);
+CREATE INDEX IF NOT EXISTS groups_tmax ON groups (tmax);
+CREATE TABLE IF NOT EXISTS chunks (
+	key   INTEGER NOT NULL,      -- as lookup.key, of a chunked attribute (see chunks.go)
+	scope INTEGER NOT NULL,
+	tmax  INTEGER NOT NULL,      -- its newest record's time and seq
+	smax  INTEGER NOT NULL,
+	tmin  INTEGER NOT NULL,      -- its oldest record's time
+	n     INTEGER NOT NULL,      -- how many records it lists
+	data  BLOB NOT NULL,         -- the others' (time, seq), delta-encoded (see appendChunk)
+	PRIMARY KEY (key, scope, tmax, smax)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lookup (
 	key   INTEGER NOT NULL,      -- terms.id of (attribute, value), or its hashKey or eventKey
 	scope INTEGER NOT NULL,
@@ -133,6 +152,10 @@ type Index struct {
 	learning []byte
 	// terms caches the ids of terms in the index (committed ones only).
 	terms termCache
+	// expired is the eventTime (Unix seconds) before which records have
+	// been expired: lookups read nothing older (chunks may still list
+	// them).
+	expired atomic.Int64
 }
 
 // termKey is a term: an attribute's code (or scopeAttr) and a value.
@@ -261,7 +284,7 @@ func OpenIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, error) {
 	dsn := func(extra ...string) string {
 		q := url.Values{}
-		for _, p := range append([]string{"busy_timeout(10000)", "journal_mode(WAL)",
+		for _, p := range append([]string{"busy_timeout(10000)", "page_size(16384)", "journal_mode(WAL)",
 			"synchronous(NORMAL)", "wal_autocheckpoint(20000)", "cache_size(-32000)", "temp_store(MEMORY)"}, extra...) {
 			q.Add("_pragma", p)
 		}
@@ -327,6 +350,11 @@ func (ix *Index) init(ctx context.Context) error {
 	if dicts[learnedDictID] == nil {
 		ix.learning = make([]byte, 0, learnSize)
 	}
+	var expired sql.NullInt64
+	if err := ix.w.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'expired'`).Scan(&expired); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("audit: read index %s: %w", ix.path, err)
+	}
+	ix.expired.Store(expired.Int64)
 	return ix.useCodec(dicts)
 }
 
@@ -336,7 +364,11 @@ func (ix *Index) useCodec(dicts map[byte][]byte) error {
 	if err != nil {
 		return err
 	}
-	ix.z.Store(z)
+	if old := ix.z.Swap(z); old != nil {
+		// Lookups that loaded it may still use it: its decoder closes once
+		// they are done with it (the garbage collector's business), not now.
+		_ = old
+	}
 	return nil
 }
 
@@ -355,7 +387,11 @@ func (ix *Index) learn(raw []byte) []byte {
 
 // Close closes the index.
 func (ix *Index) Close() error {
-	return errors.Join(ix.r.Close(), ix.w.Close())
+	err := errors.Join(ix.r.Close(), ix.w.Close())
+	if z := ix.z.Load(); z != nil {
+		z.close()
+	}
+	return err
 }
 
 // LastSeq is the sequence number of the last audit-log message applied.
@@ -373,7 +409,7 @@ func (ix *Index) LastSeq(ctx context.Context) (uint64, error) {
 
 // Reset empties the index (the stream it followed is gone).
 func (ix *Index) Reset(ctx context.Context) error {
-	_, err := ix.w.ExecContext(ctx, `DELETE FROM lookup; DELETE FROM records; DELETE FROM terms; UPDATE meta SET value = '0' WHERE key = 'seq';`)
+	_, err := ix.w.ExecContext(ctx, `DELETE FROM lookup; DELETE FROM chunks; DELETE FROM records; DELETE FROM groups; DELETE FROM terms; UPDATE meta SET value = '0' WHERE key = 'seq';`)
 	ix.terms.clear()
 	if err != nil {
 		return fmt.Errorf("audit: reset index: %w", err)
@@ -409,13 +445,17 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		return fmt.Errorf("audit: index: read position: %w", err)
 	}
 	pos, _ := strconv.ParseUint(v, 10, 64)
-	recs := &bulkInsert{sql: `INSERT OR IGNORE INTO records (seq, scope, time, record) VALUES `, width: 4}
+	recs := &bulkInsert{sql: `INSERT OR IGNORE INTO records (scope, time, seq) VALUES `, width: 3}
 	attrs := &bulkInsert{sql: `INSERT OR IGNORE INTO lookup (key, scope, time, seq) VALUES `, width: 4}
 	defer recs.close()
 	defer attrs.close()
 	in := &interner{ix: ix, tx: tx}
 	z := ix.z.Load()
-	var learned []byte
+	var (
+		learned []byte
+		grouped []groupRecord
+		chunk   = make(map[chunkKey][]posting)
+	)
 	for _, e := range entries {
 		if e.Seq <= pos {
 			continue
@@ -441,13 +481,19 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		if learned == nil {
 			learned = ix.learn(e.Record)
 		}
-		if err := recs.add(ctx, tx, int64(e.Seq), scopeID, t, z.compress(e.Record)); err != nil {
+		if err := recs.add(ctx, tx, scopeID, t, int64(e.Seq)); err != nil {
 			return fmt.Errorf("audit: index record %d: %w", e.Seq, err)
 		}
+		grouped = append(grouped, groupRecord{seq: int64(e.Seq), time: t, json: e.Record})
 		for _, a := range lookupValues(rec) {
 			key, err := lookupKey(ctx, a, t, in.id)
 			if err != nil {
 				return err
+			}
+			if chunked(a.attr) {
+				k := chunkKey{key, scopeID}
+				chunk[k] = append(chunk[k], posting{t, int64(e.Seq)})
+				continue
 			}
 			if err := attrs.add(ctx, tx, key, scopeID, t, int64(e.Seq)); err != nil {
 				return fmt.Errorf("audit: index record %d: %w", e.Seq, err)
@@ -456,6 +502,12 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 	}
 	if err := errors.Join(recs.flush(ctx, tx), attrs.flush(ctx, tx)); err != nil {
 		return fmt.Errorf("audit: index: %w", err)
+	}
+	if err := ix.writeGroups(ctx, tx, z, grouped); err != nil {
+		return err
+	}
+	if err := writeChunks(ctx, tx, chunk); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'seq'`, strconv.FormatUint(pos, 10)); err != nil {
 		return fmt.Errorf("audit: index: write position: %w", err)
@@ -480,6 +532,112 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		ix.learning = nil
 	}
 	return nil
+}
+
+// writeGroups stores records in groups of groupSize: the last group, if it
+// is not full, is filled first (records that come one at a time still
+// share a group).
+func (ix *Index) writeGroups(ctx context.Context, tx *sql.Tx, z *codec, recs []groupRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	var (
+		first, n, tmax int64
+		data           []byte
+	)
+	err := tx.QueryRowContext(ctx, `SELECT first, n, tmax, data FROM groups ORDER BY first DESC LIMIT 1`).Scan(&first, &n, &tmax, &data)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("audit: index: read the last group: %w", err)
+	case n < groupSize:
+		raw, err := ix.z.Load().decompress(data)
+		if err != nil {
+			return fmt.Errorf("audit: index: group %d: %w", first, err)
+		}
+		old, err := parseGroup(first, raw)
+		if err != nil {
+			return fmt.Errorf("audit: index: group %d: %w", first, err)
+		}
+		for i := range old {
+			old[i].time = tmax // only the group's latest time matters
+		}
+		recs = append(old, recs...)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE first = ?`, first); err != nil {
+			return fmt.Errorf("audit: index: group %d: %w", first, err)
+		}
+	}
+	var text []byte
+	for len(recs) > 0 {
+		g := recs[:min(len(recs), groupSize)]
+		recs = recs[len(g):]
+		latest := g[0].time
+		for _, r := range g {
+			latest = max(latest, r.time)
+		}
+		text = appendGroup(text[:0], g)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO groups (first, n, tmax, data) VALUES (?, ?, ?, ?)`,
+			g[0].seq, len(g), latest, z.compress(text)); err != nil {
+			return fmt.Errorf("audit: index: store group %d: %w", g[0].seq, err)
+		}
+	}
+	return nil
+}
+
+// groupReader reads records from their groups, keeping the groups it has
+// read.
+type groupReader struct {
+	ix     *Index
+	q      groupQuerier
+	groups []readGroup
+}
+
+type readGroup struct {
+	first int64
+	recs  []groupRecord
+}
+
+type groupQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// record returns the JSON of the record with sequence seq (nil if the
+// index does not hold it).
+func (g *groupReader) record(ctx context.Context, seq int64) ([]byte, error) {
+	for _, rg := range g.groups {
+		if seq >= rg.first && len(rg.recs) > 0 && seq <= rg.recs[len(rg.recs)-1].seq {
+			return findRecord(rg.recs, seq), nil
+		}
+	}
+	var (
+		first int64
+		data  []byte
+	)
+	err := g.q.QueryRowContext(ctx, `SELECT first, data FROM groups WHERE first <= ? ORDER BY first DESC LIMIT 1`, seq).Scan(&first, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: read record %d: %w", seq, err)
+	}
+	raw, err := g.ix.z.Load().decompress(data)
+	if err != nil {
+		return nil, fmt.Errorf("audit: read record %d: %w", seq, err)
+	}
+	recs, err := parseGroup(first, raw)
+	if err != nil {
+		return nil, fmt.Errorf("audit: read record %d: %w", seq, err)
+	}
+	g.groups = append(g.groups, readGroup{first: first, recs: recs})
+	return findRecord(recs, seq), nil
+}
+
+func findRecord(recs []groupRecord, seq int64) []byte {
+	i, ok := slices.BinarySearchFunc(recs, seq, func(r groupRecord, seq int64) int { return cmp.Compare(r.seq, seq) })
+	if !ok {
+		return nil
+	}
+	return recs[i].json
 }
 
 type attrValue struct {
@@ -535,18 +693,16 @@ func (ix *Index) expireBatch(ctx context.Context, cutoff int64, limit int) (int,
 		return 0, fmt.Errorf("audit: expire: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	rows, err := tx.QueryContext(ctx, `SELECT seq, scope, time, record FROM records WHERE time < ? ORDER BY time, seq LIMIT ?`, cutoff, limit)
+	rows, err := tx.QueryContext(ctx, `SELECT scope, time, seq FROM records
+		WHERE scope IN (SELECT id FROM terms WHERE attr = ?) AND time < ? LIMIT ?`, scopeAttr, cutoff, limit)
 	if err != nil {
 		return 0, fmt.Errorf("audit: expire: %w", err)
 	}
-	type old struct {
-		seq, scope, time int64
-		rec              []byte
-	}
+	type old struct{ scope, time, seq int64 }
 	var olds []old
 	for rows.Next() {
 		var o old
-		if err := rows.Scan(&o.seq, &o.scope, &o.time, &o.rec); err != nil {
+		if err := rows.Scan(&o.scope, &o.time, &o.seq); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("audit: expire: %w", err)
 		}
@@ -558,14 +714,18 @@ func (ix *Index) expireBatch(ctx context.Context, cutoff int64, limit int) (int,
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("audit: expire: %w", err)
 	}
+	g := &groupReader{ix: ix, q: tx}
 	for _, o := range olds {
-		raw, err := ix.z.Load().decompress(o.rec)
+		raw, err := g.record(ctx, o.seq)
 		if err != nil {
 			return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
 		}
-		if rec, _, err := ParseRecordFields(raw); err == nil {
+		if rec, _, err := ParseRecordFields(raw); raw != nil && err == nil {
 			known := func(ctx context.Context, k termKey) (int64, error) { return ix.termID(ctx, tx, k) }
 			for _, a := range lookupValues(rec) {
+				if chunked(a.attr) {
+					continue
+				}
 				key, err := lookupKey(ctx, a, o.time, known)
 				if err != nil {
 					return 0, err
@@ -576,12 +736,30 @@ func (ix *Index) expireBatch(ctx context.Context, cutoff int64, limit int) (int,
 				}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE seq = ?`, o.seq); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE scope = ? AND time = ? AND seq = ?`, o.scope, o.time, o.seq); err != nil {
 			return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
+		}
+	}
+	if len(olds) < limit {
+		// Every record before cutoff is gone: so are the groups and chunks
+		// that held only such records. (A chunk that also lists later ones
+		// stays; lookups read nothing before the expiry time.)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE tmax < ?`, cutoff); err != nil {
+			return 0, fmt.Errorf("audit: expire: groups: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE tmax < ?`, cutoff); err != nil {
+			return 0, fmt.Errorf("audit: expire: chunks: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('expired', ?)
+			ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)`, cutoff); err != nil {
+			return 0, fmt.Errorf("audit: expire: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("audit: expire: commit: %w", err)
+	}
+	if len(olds) < limit {
+		ix.expired.Store(max(ix.expired.Load(), cutoff))
 	}
 	return len(olds), nil
 }

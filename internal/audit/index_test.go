@@ -263,6 +263,14 @@ func TestIndexExpire(t *testing.T) {
 	if orphans != 0 {
 		t.Fatalf("%d lookup rows of expired records left", orphans)
 	}
+	// Nor a group of expired records only.
+	var groups int
+	if err := ix.r.QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE tmax < ?`, cutoff.Unix()).Scan(&groups); err != nil {
+		t.Fatal(err)
+	}
+	if groups != 0 {
+		t.Fatalf("%d groups of expired records left", groups)
+	}
 	if n, err := ix.Expire(ctx, cutoff); err != nil || n != 0 {
 		t.Fatalf("second expiry removed %d, %v", n, err)
 	}
@@ -324,14 +332,14 @@ func TestIndexLearnsDictionary(t *testing.T) {
 		t.Fatalf("learned dictionary of %d bytes, %v", len(learned), err)
 	}
 	var first, last []byte
-	if err := ix.r.QueryRowContext(ctx, `SELECT record FROM records ORDER BY seq LIMIT 1`).Scan(&first); err != nil {
+	if err := ix.r.QueryRowContext(ctx, `SELECT data FROM groups ORDER BY first LIMIT 1`).Scan(&first); err != nil {
 		t.Fatal(err)
 	}
-	if err := ix.r.QueryRowContext(ctx, `SELECT record FROM records ORDER BY seq DESC LIMIT 1`).Scan(&last); err != nil {
+	if err := ix.r.QueryRowContext(ctx, `SELECT data FROM groups ORDER BY first DESC LIMIT 1`).Scan(&last); err != nil {
 		t.Fatal(err)
 	}
 	if first[0] != dictID || last[0] != learnedDictID {
-		t.Fatalf("first record compressed with dictionary %d, last with %d", first[0], last[0])
+		t.Fatalf("first group compressed with dictionary %d, last with %d", first[0], last[0])
 	}
 	want := reference(entries, Query{})
 	if got := all(t, ix, Query{Limit: 50}); !slices.Equal(got, want) {
@@ -361,10 +369,33 @@ func TestIndexHashCollision(t *testing.T) {
 	}
 	q := Query{Attribute: AttrUsername, Value: "AKIABOB"}
 	want := reference(entries, q)
-	// Every other record's row is given AKIABOB's key too, as a collision
-	// would.
-	if _, err := ix.w.ExecContext(ctx, `INSERT OR IGNORE INTO lookup (key, scope, time, seq) SELECT ?, scope, time, seq FROM records`,
-		hashKey(AttrUsername, "AKIABOB")); err != nil {
+	// Every other record is listed under AKIABOB's key too, as a collision
+	// would list it.
+	tx, err := ix.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT scope, time, seq FROM records`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := make(map[chunkKey][]posting)
+	for rows.Next() {
+		var sc int64
+		var p posting
+		if err := rows.Scan(&sc, &p.time, &p.seq); err != nil {
+			t.Fatal(err)
+		}
+		k := chunkKey{hashKey(AttrUsername, "AKIABOB"), sc}
+		if !slices.Contains(want, uint64(p.seq)) {
+			others[k] = append(others[k], p)
+		}
+	}
+	rows.Close()
+	if err := writeChunks(ctx, tx, others); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	for _, limit := range []int{1, 3, 50} {
@@ -426,5 +457,54 @@ func TestIndexEventIDDays(t *testing.T) {
 		if err != nil || !present[rec.EventID] {
 			t.Fatalf("Present: %v %v", present, err)
 		}
+	}
+}
+
+// Chunks (see chunks.go) split at an hour and at maxChunk records, and
+// grow as records come one at a time: lookups over many hours of records
+// applied one by one and in batches find what the reference finds.
+func TestIndexChunks(t *testing.T) {
+	ctx := context.Background()
+	ix, _ := openTestIndex(t)
+	end := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	entries := history(t, 1500, end, 30*time.Hour, true)
+	for i := 0; i < 200; i++ {
+		if err := ix.Apply(ctx, entries[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 200; i < len(entries); i += 137 {
+		if err := ix.Apply(ctx, entries[i:min(i+137, len(entries))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []struct {
+		attr  Attribute
+		value string
+	}{
+		{AttrEventName, "PutRule"}, {AttrReadOnly, "true"}, {AttrReadOnly, "false"}, {AttrUsername, "alice"},
+		{AttrResourceType, TypeRule}, {AttrEventSource, "sqs.amazonaws.com"}, {AttrAccessKeyID, "AKIAROOT"},
+	} {
+		for _, r := range [][2]time.Time{{}, {end.Add(-20 * time.Hour), end.Add(-17*time.Hour - 30*time.Minute)}, {end.Add(-29 * time.Hour), {}}} {
+			q := Query{Attribute: a.attr, Value: a.value, Start: r[0], End: r[1]}
+			want := reference(entries, q)
+			for _, limit := range []int{3, 50} {
+				q.Limit = limit
+				if got := all(t, ix, q); !slices.Equal(got, want) {
+					t.Fatalf("%s=%s %v limit %d: got %d records %v\nwant %d %v", a.attr, a.value, r, limit, len(got), head(got), len(want), head(want))
+				}
+			}
+		}
+	}
+}
+
+func TestChunkEncoding(t *testing.T) {
+	ps := []posting{{100, 50}, {100, 49}, {99, 60}, {40, 61}, {40, 2}, {-5, 1 << 40}}
+	got, err := parseChunk(ps[0], appendChunk(nil, ps))
+	if err != nil || !slices.Equal(got, ps) {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if _, err := parseChunk(ps[0], []byte{0x80}); err == nil {
+		t.Fatal("a corrupt chunk read")
 	}
 }

@@ -64,6 +64,8 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 	if !q.End.IsZero() {
 		hi = q.End.Unix()
 	}
+	// Nothing older than what was expired (a chunk may still list it).
+	lo = max(lo, ix.expired.Load())
 	// Records strictly before the cursor: time < cTime, or time = cTime and
 	// seq < cSeq. Without a cursor every record qualifies.
 	cTime, cSeq := int64(math.MaxInt64), int64(math.MaxInt64)
@@ -86,12 +88,12 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 	switch {
 	case q.Attribute == "" && q.Scope == "":
 		// Every scope's history: not indexed (no API reads it).
-		sqlText.WriteString(`SELECT seq, time, record FROM records
+		sqlText.WriteString(`SELECT seq, time FROM records
 			WHERE time >= ? AND time <= ? AND (time < ? OR seq < ?)
 			ORDER BY time DESC, seq DESC LIMIT ?`)
 		args = []any{lo, hi, cTime, cSeq, q.Limit + 1}
 	case q.Attribute == "":
-		sqlText.WriteString(`SELECT seq, time, record FROM records
+		sqlText.WriteString(`SELECT seq, time FROM records
 			WHERE scope = ? AND time >= ? AND time <= ? AND (time < ? OR seq < ?)
 			ORDER BY scope DESC, time DESC, seq DESC LIMIT ?`)
 		args = []any{scopeID, lo, hi, cTime, cSeq, q.Limit + 1}
@@ -104,7 +106,7 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 			if err != nil || len(keys) == 0 {
 				return &Page{}, err
 			}
-			sqlText.WriteString(`SELECT l.seq, l.time, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
+			sqlText.WriteString(`SELECT l.seq, l.time FROM lookup AS l
 				WHERE l.key IN (?` + strings.Repeat(", ?", len(keys)-1) + `) AND (? = 0 OR l.scope = ?)
 				AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
 				ORDER BY l.time DESC, l.seq DESC LIMIT ?`)
@@ -117,14 +119,21 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 		if err != nil || key == 0 {
 			return &Page{}, err
 		}
+		if chunked(q.Attribute) {
+			found, err := ix.chunkLookup(ctx, key, scopeID, lo, hi, cTime, cSeq, q.Limit)
+			if err != nil {
+				return nil, err
+			}
+			return ix.page(ctx, q, found)
+		}
 		if q.Scope == "" {
-			sqlText.WriteString(`SELECT l.seq, l.time, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
+			sqlText.WriteString(`SELECT l.seq, l.time FROM lookup AS l
 				WHERE l.key = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
 				ORDER BY l.time DESC, l.seq DESC LIMIT ?`)
 			args = []any{key, lo, hi, cTime, cSeq, q.Limit + 1}
 			break
 		}
-		sqlText.WriteString(`SELECT l.seq, l.time, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
+		sqlText.WriteString(`SELECT l.seq, l.time FROM lookup AS l
 			WHERE l.key = ? AND l.scope = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
 			ORDER BY l.scope DESC, l.time DESC, l.seq DESC LIMIT ?`)
 		args = []any{key, scopeID, lo, hi, cTime, cSeq, q.Limit + 1}
@@ -133,43 +142,54 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: lookup: %w", err)
 	}
-	defer rows.Close()
-	page := &Page{}
-	// The last row read: where the next page starts. (A row of a hashed
-	// value's key may be another value's, and is read but not answered.)
-	var last Cursor
-	n := 0
+	// The rows are read before the records (which are read on another
+	// connection of the pool).
+	var found []Cursor
 	for rows.Next() {
-		var (
-			seq, t int64
-			raw    []byte
-		)
-		if err := rows.Scan(&seq, &t, &raw); err != nil {
+		var seq, t int64
+		if err := rows.Scan(&seq, &t); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("audit: lookup: %w", err)
 		}
-		if n == q.Limit {
-			page.Next = &Cursor{Time: last.Time, Seq: last.Seq}
+		found = append(found, Cursor{Time: t, Seq: uint64(seq)})
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("audit: lookup: %w", err)
+	}
+	return ix.page(ctx, q, found)
+}
+
+// page reads the records found (up to q.Limit+1 of them, newest first)
+// into a page of results.
+func (ix *Index) page(ctx context.Context, q Query, found []Cursor) (*Page, error) {
+	page := &Page{}
+	g := &groupReader{ix: ix, q: ix.r}
+	// The last row read: where the next page starts. (A row of a hashed
+	// value's key may be another value's, and is read but not answered.)
+	for i, c := range found {
+		if i == q.Limit {
+			page.Next = &found[i-1]
 			break
 		}
-		n++
-		last = Cursor{Time: t, Seq: uint64(seq)}
-		if raw, err = ix.z.Load().decompress(raw); err != nil {
-			return nil, fmt.Errorf("audit: lookup: record %d: %w", seq, err)
+		raw, err := g.record(ctx, int64(c.Seq))
+		if err != nil {
+			return nil, fmt.Errorf("audit: lookup: %w", err)
+		}
+		if raw == nil {
+			ix.log.Warn("audit: lookup: a record indexed is missing", "seq", c.Seq)
+			continue
 		}
 		rec, err := ParseRecord(raw)
 		if err != nil {
 			// Indexed from its fields alone (see Apply), it is not a
 			// record: it is not answered, and the history stays readable.
-			ix.log.Warn("audit: lookup: skipping unreadable record", "seq", seq, "err", err)
+			ix.log.Warn("audit: lookup: skipping unreadable record", "seq", c.Seq, "err", err)
 			continue
 		}
 		if hashed(q.Attribute) && !slices.Contains(lookupValues(rec), attrValue{q.Attribute, q.Value}) {
 			continue
 		}
-		page.Results = append(page.Results, Result{Seq: uint64(seq), Record: rec, JSON: raw})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("audit: lookup: %w", err)
+		page.Results = append(page.Results, Result{Seq: c.Seq, Record: rec, JSON: raw})
 	}
 	return page, nil
 }
@@ -244,23 +264,32 @@ func (ix *Index) Present(ctx context.Context, scope string, recs []*Record) (map
 		want[r.EventID] = true
 		args = append(args, eventKey(r.EventID, r.Time().Unix()))
 	}
-	q := `SELECT l.seq, r.record FROM lookup AS l JOIN records AS r ON r.seq = l.seq
-		WHERE l.scope = ? AND l.key IN (?` + strings.Repeat(", ?", len(recs)-1) + `)`
+	q := `SELECT seq FROM lookup WHERE scope = ? AND key IN (?` + strings.Repeat(", ?", len(recs)-1) + `)`
 	rows, err := ix.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: look up event IDs: %w", err)
 	}
 	defer rows.Close()
+	var seqs []int64
 	for rows.Next() {
-		var (
-			seq int64
-			raw []byte
-		)
-		if err := rows.Scan(&seq, &raw); err != nil {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
 			return nil, fmt.Errorf("audit: look up event IDs: %w", err)
 		}
-		if raw, err = ix.z.Load().decompress(raw); err != nil {
-			return nil, fmt.Errorf("audit: look up event IDs: record %d: %w", seq, err)
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: look up event IDs: %w", err)
+	}
+	rows.Close()
+	g := &groupReader{ix: ix, q: ix.r}
+	for _, seq := range seqs {
+		raw, err := g.record(ctx, seq)
+		if err != nil {
+			return nil, fmt.Errorf("audit: look up event IDs: %w", err)
+		}
+		if raw == nil {
+			continue
 		}
 		// The key is a hash: the record says whose.
 		rec, _, err := ParseRecordFields(raw)
