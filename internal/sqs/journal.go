@@ -179,7 +179,7 @@ func (q *queue) writeJournal(ctx context.Context) {
 func (q *queue) storeJournal(ctx context.Context, data []byte) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, journalWriteTimeout)
 	defer cancel()
-	f, err := q.svc.js.PublishMsgAsync(&nats.Msg{Subject: q.jsubj, Data: data}, jetstream.WithExpectStream(q.stream))
+	f, err := q.svc.js.PublishMsgAsync(&nats.Msg{Subject: q.jsubj, Data: data})
 	if err != nil {
 		return 0, fmt.Errorf("sqs: journal of %s: %w", q.name, err)
 	}

@@ -497,39 +497,45 @@ func (q *queue) put(ctx context.Context, ms []*outgoing) (seqs []uint64, errs []
 	return seqs, errs
 }
 
-// message is m as the queue's stream stores it.
+// message is m as the queue's stream stores it. A message with nothing to
+// say in headers has none.
 func (q *queue) message(m *outgoing) *nats.Msg {
-	h := nats.Header{headerDelay: {strconv.Itoa(m.delay)}}
-	if a := encodeAttributes(m.attrs); a != "" {
-		h.Set(headerAttributes, a)
+	var h nats.Header
+	set := func(k, v string) {
+		if v == "" {
+			return
+		}
+		if h == nil {
+			h = nats.Header{}
+		}
+		h[k] = []string{v}
 	}
-	if a := encodeAttributes(m.sysAttrs); a != "" {
-		h.Set(headerSystemAttributes, a)
+	if m.delay >= 0 {
+		set(headerDelay, strconv.Itoa(m.delay))
 	}
-	if m.sender != "" {
-		h.Set(headerSender, m.sender)
-	}
-	if m.sourceQueue != "" {
-		h.Set(headerSourceQueue, m.sourceQueue)
-	}
-	if m.group != "" {
-		h.Set(headerGroup, m.group)
-	}
-	if m.dedup != "" {
-		h.Set(headerDedup, m.dedup)
-	}
+	set(headerAttributes, encodeAttributes(m.attrs))
+	set(headerSystemAttributes, encodeAttributes(m.sysAttrs))
+	set(headerSender, m.sender)
+	set(headerSourceQueue, m.sourceQueue)
+	set(headerGroup, m.group)
+	set(headerDedup, m.dedup)
 	for k, v := range m.extra {
+		if h == nil {
+			h = nats.Header{}
+		}
 		h[k] = v
 	}
 	return &nats.Msg{Subject: q.subj, Header: h, Data: m.body}
 }
 
+// publishOpts are the options of m's publish. The queue's subject is its
+// stream's alone (JetStream refuses streams whose subjects overlap), so
+// the stream is not named in a header.
 func (q *queue) publishOpts(m *outgoing) []jetstream.PublishOpt {
-	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(q.stream)}
 	if m.msgID != "" {
-		opts = append(opts, jetstream.WithMsgID(m.msgID))
+		return []jetstream.PublishOpt{jetstream.WithMsgID(m.msgID)}
 	}
-	return opts
+	return nil
 }
 
 func (q *queue) waitIndexed(ctx context.Context, seq uint64) error {

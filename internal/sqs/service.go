@@ -453,7 +453,13 @@ func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte, grou
 	if len(body) == 0 || !validBody(string(body)) {
 		return delivery.Errorf(delivery.CodeInvalidParameter, false, "the event is empty or has characters SQS does not allow in a message body")
 	}
-	m := &outgoing{body: body, delay: rec.intAttr(attrDelaySeconds), sender: q.account, group: group}
+	// The queue's delay, and its own account as the sender, need no header:
+	// the index reads the queue's DelaySeconds for a message without one
+	// (a change of it that reaches the queue in the same instant may apply,
+	// as SQS's attributes take a while to apply), and a message without a
+	// sender was sent by the queue's account. A message without headers is
+	// lighter all along its way.
+	m := &outgoing{body: body, delay: -1, group: group}
 	if rec.fifo() {
 		if err := fifoMessage(rec, m, group, dedup); err != nil {
 			return delivery.Errorf(delivery.CodeInvalidParameter, false, "%v", err)
