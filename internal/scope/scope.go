@@ -53,8 +53,18 @@ type ARN struct {
 // ParseARN splits s into its six fields. It reports false when s is not syntactically an
 // ARN: fewer than six colon-separated fields, an empty partition, service or resource.
 func ParseARN(s string) (ARN, bool) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
+	// Cut, not Split: no allocation (every delivery parses its rule's and
+	// target's ARNs).
+	var parts [6]string
+	rest := s
+	for i := range 5 {
+		var ok bool
+		if parts[i], rest, ok = strings.Cut(rest, ":"); !ok {
+			return ARN{}, false
+		}
+	}
+	parts[5] = rest
+	if parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
 		return ARN{}, false
 	}
 	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, true
