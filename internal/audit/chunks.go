@@ -20,6 +20,10 @@ import (
 // EventId, a resource's name or ARN), keep a row a record in the lookup
 // table.
 
+// allKey is the key under which chunks list every record (of a scope): no
+// term's id (they are positive) nor hash (negative).
+const allKey = 0
+
 // chunked says whether an attribute's records are listed in chunks.
 func chunked(a Attribute) bool {
 	return a != AttrEventID && a != AttrResourceName

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"iter"
 	"log/slog"
 	"net/url"
 	"os"
@@ -67,12 +68,6 @@ CREATE TABLE IF NOT EXISTS terms (
 	value TEXT NOT NULL,
 	UNIQUE (attr, value)
 );
-CREATE TABLE IF NOT EXISTS records (
-	scope  INTEGER NOT NULL,     -- terms.id of the "account/region" whose history holds it
-	time   INTEGER NOT NULL,     -- eventTime, Unix seconds
-	seq    INTEGER NOT NULL,     -- the audit stream's sequence number
-	PRIMARY KEY (scope, time, seq)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS groups (
 	first INTEGER PRIMARY KEY,   -- the seq of its first record
 	n     INTEGER NOT NULL,      -- how many records it holds
@@ -81,7 +76,7 @@ CREATE TABLE IF NOT EXISTS groups (
 );
 CREATE INDEX IF NOT EXISTS groups_tmax ON groups (tmax);
 CREATE TABLE IF NOT EXISTS chunks (
-	key   INTEGER NOT NULL,      -- as lookup.key, of a chunked attribute (see chunks.go)
+	key   INTEGER NOT NULL,      -- as lookup.key, of a chunked attribute (see chunks.go), or allKey
 	scope INTEGER NOT NULL,
 	tmax  INTEGER NOT NULL,      -- its newest record's time and seq
 	smax  INTEGER NOT NULL,
@@ -282,10 +277,13 @@ func OpenIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 }
 
 func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, error) {
+	// 16 KiB pages: groups of records (see codec) fill them; 4 KiB ones
+	// held two groups and wasted a fifth. The write-ahead log is
+	// checkpointed at 5,000 pages (80 MiB).
 	dsn := func(extra ...string) string {
 		q := url.Values{}
 		for _, p := range append([]string{"busy_timeout(10000)", "page_size(16384)", "journal_mode(WAL)",
-			"synchronous(NORMAL)", "wal_autocheckpoint(20000)", "cache_size(-32000)", "temp_store(MEMORY)"}, extra...) {
+			"synchronous(NORMAL)", "wal_autocheckpoint(5000)", "cache_size(-32000)", "temp_store(MEMORY)"}, extra...) {
 			q.Add("_pragma", p)
 		}
 		return "file:" + path + "?" + q.Encode()
@@ -409,7 +407,7 @@ func (ix *Index) LastSeq(ctx context.Context) (uint64, error) {
 
 // Reset empties the index (the stream it followed is gone).
 func (ix *Index) Reset(ctx context.Context) error {
-	_, err := ix.w.ExecContext(ctx, `DELETE FROM lookup; DELETE FROM chunks; DELETE FROM records; DELETE FROM groups; DELETE FROM terms; UPDATE meta SET value = '0' WHERE key = 'seq';`)
+	_, err := ix.w.ExecContext(ctx, `DELETE FROM lookup; DELETE FROM chunks; DELETE FROM groups; DELETE FROM terms; UPDATE meta SET value = '0' WHERE key = 'seq';`)
 	ix.terms.clear()
 	if err != nil {
 		return fmt.Errorf("audit: reset index: %w", err)
@@ -445,9 +443,7 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		return fmt.Errorf("audit: index: read position: %w", err)
 	}
 	pos, _ := strconv.ParseUint(v, 10, 64)
-	recs := &bulkInsert{sql: `INSERT OR IGNORE INTO records (scope, time, seq) VALUES `, width: 3}
 	attrs := &bulkInsert{sql: `INSERT OR IGNORE INTO lookup (key, scope, time, seq) VALUES `, width: 4}
-	defer recs.close()
 	defer attrs.close()
 	in := &interner{ix: ix, tx: tx}
 	z := ix.z.Load()
@@ -481,9 +477,8 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		if learned == nil {
 			learned = ix.learn(e.Record)
 		}
-		if err := recs.add(ctx, tx, scopeID, t, int64(e.Seq)); err != nil {
-			return fmt.Errorf("audit: index record %d: %w", e.Seq, err)
-		}
+		all := chunkKey{allKey, scopeID}
+		chunk[all] = append(chunk[all], posting{t, int64(e.Seq)})
 		grouped = append(grouped, groupRecord{seq: int64(e.Seq), time: t, json: e.Record})
 		for _, a := range lookupValues(rec) {
 			key, err := lookupKey(ctx, a, t, in.id)
@@ -500,7 +495,7 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 			}
 		}
 	}
-	if err := errors.Join(recs.flush(ctx, tx), attrs.flush(ctx, tx)); err != nil {
+	if err := attrs.flush(ctx, tx); err != nil {
 		return fmt.Errorf("audit: index: %w", err)
 	}
 	if err := ix.writeGroups(ctx, tx, z, grouped); err != nil {
@@ -677,91 +672,125 @@ func lookupValues(r *Record) []attrValue {
 // Expire removes the records whose eventTime is before cutoff and returns
 // how many it removed. It works in batches so that lookups are not held up.
 func (ix *Index) Expire(ctx context.Context, cutoff time.Time) (int, error) {
+	c := cutoff.Unix()
+	// The records before cutoff: in the chunks of every record (allKey)
+	// that begin before it.
+	rows, err := ix.r.QueryContext(ctx, `SELECT scope, tmax, smax, data FROM chunks WHERE key = ? AND tmin < ?`, allKey, c)
+	if err != nil {
+		return 0, fmt.Errorf("audit: expire: %w", err)
+	}
+	type old struct {
+		scope int64
+		posting
+	}
+	var olds []old
+	for rows.Next() {
+		var (
+			sc   int64
+			top  posting
+			data []byte
+		)
+		if err := rows.Scan(&sc, &top.time, &top.seq, &data); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("audit: expire: %w", err)
+		}
+		ps, err := parseChunk(top, data)
+		if err != nil {
+			rows.Close()
+			return 0, err
+		}
+		for _, p := range ps {
+			if p.time < c {
+				olds = append(olds, old{sc, p})
+			}
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, fmt.Errorf("audit: expire: %w", err)
+	}
 	total := 0
-	for {
-		n, err := ix.expireBatch(ctx, cutoff.Unix(), 2000)
+	for len(olds) > 0 {
+		batch := olds[:min(len(olds), 2000)]
+		olds = olds[len(batch):]
+		n, err := ix.expireBatch(ctx, func(yield func(scope int64, p posting) bool) {
+			for _, o := range batch {
+				if !yield(o.scope, o.posting) {
+					return
+				}
+			}
+		})
 		total += n
-		if err != nil || n == 0 {
+		if err != nil {
 			return total, err
 		}
 	}
+	// Every record before cutoff is gone: so are the groups and chunks that
+	// held only such records. (A chunk that also lists later ones stays;
+	// lookups read nothing before the expiry time.)
+	tx, err := ix.w.BeginTx(ctx, nil)
+	if err != nil {
+		return total, fmt.Errorf("audit: expire: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	for _, q := range []string{`DELETE FROM groups WHERE tmax < ?`, `DELETE FROM chunks WHERE tmax < ?`,
+		`INSERT INTO meta (key, value) VALUES ('expired', ?)
+			ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)`} {
+		if _, err := tx.ExecContext(ctx, q, c); err != nil {
+			return total, fmt.Errorf("audit: expire: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return total, fmt.Errorf("audit: expire: commit: %w", err)
+	}
+	ix.expired.Store(max(ix.expired.Load(), c))
+	return total, nil
 }
 
-func (ix *Index) expireBatch(ctx context.Context, cutoff int64, limit int) (int, error) {
+// expireBatch deletes the lookup rows of records (those of their values
+// that are not chunked) and returns how many records still had them.
+func (ix *Index) expireBatch(ctx context.Context, olds iter.Seq2[int64, posting]) (int, error) {
 	tx, err := ix.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("audit: expire: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	rows, err := tx.QueryContext(ctx, `SELECT scope, time, seq FROM records
-		WHERE scope IN (SELECT id FROM terms WHERE attr = ?) AND time < ? LIMIT ?`, scopeAttr, cutoff, limit)
-	if err != nil {
-		return 0, fmt.Errorf("audit: expire: %w", err)
-	}
-	type old struct{ scope, time, seq int64 }
-	var olds []old
-	for rows.Next() {
-		var o old
-		if err := rows.Scan(&o.scope, &o.time, &o.seq); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("audit: expire: %w", err)
-		}
-		olds = append(olds, o)
-	}
-	if err := rows.Close(); err != nil {
-		return 0, fmt.Errorf("audit: expire: %w", err)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("audit: expire: %w", err)
-	}
 	g := &groupReader{ix: ix, q: tx}
-	for _, o := range olds {
+	n := 0
+	known := func(ctx context.Context, k termKey) (int64, error) { return ix.termID(ctx, tx, k) }
+	for sc, o := range olds {
 		raw, err := g.record(ctx, o.seq)
 		if err != nil {
 			return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
 		}
-		if rec, _, err := ParseRecordFields(raw); raw != nil && err == nil {
-			known := func(ctx context.Context, k termKey) (int64, error) { return ix.termID(ctx, tx, k) }
-			for _, a := range lookupValues(rec) {
-				if chunked(a.attr) {
-					continue
-				}
-				key, err := lookupKey(ctx, a, o.time, known)
-				if err != nil {
-					return 0, err
-				}
-				if _, err := tx.ExecContext(ctx, `DELETE FROM lookup WHERE key = ? AND scope = ? AND time = ? AND seq = ?`,
-					key, o.scope, o.time, o.seq); err != nil {
-					return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
+		rec, _, err := ParseRecordFields(raw)
+		if raw == nil || err != nil {
+			continue
+		}
+		for _, a := range lookupValues(rec) {
+			if chunked(a.attr) {
+				continue
+			}
+			key, err := lookupKey(ctx, a, o.time, known)
+			if err != nil {
+				return 0, err
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM lookup WHERE key = ? AND scope = ? AND time = ? AND seq = ?`,
+				key, sc, o.time, o.seq)
+			if err != nil {
+				return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
+			}
+			if a.attr == AttrEventID {
+				// Every record has one: the record was still indexed.
+				if k, _ := res.RowsAffected(); k > 0 {
+					n++
 				}
 			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE scope = ? AND time = ? AND seq = ?`, o.scope, o.time, o.seq); err != nil {
-			return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
-		}
-	}
-	if len(olds) < limit {
-		// Every record before cutoff is gone: so are the groups and chunks
-		// that held only such records. (A chunk that also lists later ones
-		// stays; lookups read nothing before the expiry time.)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE tmax < ?`, cutoff); err != nil {
-			return 0, fmt.Errorf("audit: expire: groups: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE tmax < ?`, cutoff); err != nil {
-			return 0, fmt.Errorf("audit: expire: chunks: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('expired', ?)
-			ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)`, cutoff); err != nil {
-			return 0, fmt.Errorf("audit: expire: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("audit: expire: commit: %w", err)
 	}
-	if len(olds) < limit {
-		ix.expired.Store(max(ix.expired.Load(), cutoff))
-	}
-	return len(olds), nil
+	return n, nil
 }
 
 // bulkInsert batches rows into multi-row INSERT statements: one statement

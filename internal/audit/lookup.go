@@ -86,17 +86,13 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 		args    []any
 	)
 	switch {
-	case q.Attribute == "" && q.Scope == "":
-		// Every scope's history: not indexed (no API reads it).
-		sqlText.WriteString(`SELECT seq, time FROM records
-			WHERE time >= ? AND time <= ? AND (time < ? OR seq < ?)
-			ORDER BY time DESC, seq DESC LIMIT ?`)
-		args = []any{lo, hi, cTime, cSeq, q.Limit + 1}
 	case q.Attribute == "":
-		sqlText.WriteString(`SELECT seq, time FROM records
-			WHERE scope = ? AND time >= ? AND time <= ? AND (time < ? OR seq < ?)
-			ORDER BY scope DESC, time DESC, seq DESC LIMIT ?`)
-		args = []any{scopeID, lo, hi, cTime, cSeq, q.Limit + 1}
+		// Every record (of the scope, or of every scope).
+		found, err := ix.chunkLookup(ctx, allKey, scopeID, lo, hi, cTime, cSeq, q.Limit)
+		if err != nil {
+			return nil, err
+		}
+		return ix.page(ctx, q, found)
 	default:
 		if _, ok := attrCode[q.Attribute]; !ok {
 			return nil, fmt.Errorf("audit: lookup: unknown attribute %q", q.Attribute)
@@ -222,13 +218,15 @@ func (ix *Index) eventKeys(ctx context.Context, eventID string, lo, hi, scopeID 
 	// The history's first and last times (one index seek each a scope).
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
 	for _, sc := range scopes {
+		// The oldest chunk's records are at most chunkSpan older than it.
 		var f, l int64
-		err := ix.r.QueryRowContext(ctx, `SELECT time FROM records WHERE scope = ? ORDER BY scope, time LIMIT 1`, sc).Scan(&f)
+		err := ix.r.QueryRowContext(ctx, `SELECT tmax FROM chunks WHERE key = ? AND scope = ? ORDER BY tmax LIMIT 1`, allKey, sc).Scan(&f)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
+		f -= chunkSpan
 		if err == nil {
-			err = ix.r.QueryRowContext(ctx, `SELECT time FROM records WHERE scope = ? ORDER BY scope DESC, time DESC LIMIT 1`, sc).Scan(&l)
+			err = ix.r.QueryRowContext(ctx, `SELECT tmax FROM chunks WHERE key = ? AND scope = ? ORDER BY tmax DESC LIMIT 1`, allKey, sc).Scan(&l)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("audit: lookup: time range: %w", err)
