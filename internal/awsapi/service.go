@@ -200,8 +200,11 @@ func Handle[In, Out any](svc *Service, op string, f func(context.Context, *In) (
 	}
 	o.invoke = func(ctx context.Context, body []byte) (any, any, error) {
 		in := new(In)
-		if err := decodeInput(body, in); err != nil {
-			return nil, nil, err
+		if d, ok := any(in).(JSONDecoder); !ok || !d.DecodeJSON(body) {
+			*in = *new(In)
+			if err := decodeInput(body, in); err != nil {
+				return nil, nil, err
+			}
 		}
 		if m := svc.model.Load(); m != nil {
 			if err := m.Validate(op, in); err != nil {
@@ -229,6 +232,14 @@ func Handle[In, Out any](svc *Service, op string, f func(context.Context, *In) (
 // decodeInput unmarshals an AWS JSON request body into v, member names matched exactly (see
 // Unmarshal), mapping failures to SerializationException (or passing through an *Error from
 // a custom unmarshaller).
+// A JSONDecoder is an operation's input that reads the usual shape of its
+// request itself, without reflection (PutEvents' entries). DecodeJSON
+// reports false for anything it does not read exactly as the reflective
+// decoder would: that decoder then reads the request, and words any error.
+type JSONDecoder interface {
+	DecodeJSON(body []byte) bool
+}
+
 func decodeInput(body []byte, v any) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
