@@ -93,15 +93,24 @@ func parseChunk(first posting, data []byte) ([]posting, error) {
 // newest chunk of a key when it is small and the new postings are all newer
 // than it and within its hour.
 func writeChunks(ctx context.Context, tx *sql.Tx, batch map[chunkKey][]posting) error {
-	data := make([]byte, 0, 256) // never nil: a chunk of one record has an empty blob, not NULL
+	if len(batch) == 0 {
+		return nil
+	}
+	latest, err := tx.PrepareContext(ctx, `SELECT tmax, smax, tmin, n, data FROM chunks WHERE key = ? AND scope = ?
+		ORDER BY tmax DESC, smax DESC LIMIT 1`)
+	if err != nil {
+		return fmt.Errorf("audit: index: read chunks: %w", err)
+	}
+	defer latest.Close()
+	ins := &bulkInsert{sql: `INSERT INTO chunks (key, scope, tmax, smax, tmin, n, data) VALUES `, width: 7}
+	defer ins.close()
 	for k, ps := range batch {
 		slices.SortFunc(ps, newer)
 		var (
 			tmax, smax, tmin, n int64
 			old                 []byte
 		)
-		err := tx.QueryRowContext(ctx, `SELECT tmax, smax, tmin, n, data FROM chunks WHERE key = ? AND scope = ?
-			ORDER BY tmax DESC, smax DESC LIMIT 1`, k.key, k.scope).Scan(&tmax, &smax, &tmin, &n, &old)
+		err := latest.QueryRowContext(ctx, k.key, k.scope).Scan(&tmax, &smax, &tmin, &n, &old)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -124,12 +133,17 @@ func writeChunks(ctx context.Context, tx *sql.Tx, batch map[chunkKey][]posting) 
 			}
 			c := ps[:end]
 			ps = ps[end:]
-			data = appendChunk(data[:0], c)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO chunks (key, scope, tmax, smax, tmin, n, data)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, k.key, k.scope, c[0].time, c[0].seq, c[len(c)-1].time, len(c), data); err != nil {
+			// A new slice each: the statement keeps its arguments until it
+			// runs. Never nil: a chunk of one record has an empty blob, not
+			// NULL.
+			data := appendChunk(make([]byte, 0, 3*len(c)), c)
+			if err := ins.add(ctx, tx, k.key, k.scope, c[0].time, c[0].seq, c[len(c)-1].time, len(c), data); err != nil {
 				return fmt.Errorf("audit: index: store a chunk: %w", err)
 			}
 		}
+	}
+	if err := ins.flush(ctx, tx); err != nil {
+		return fmt.Errorf("audit: index: store chunks: %w", err)
 	}
 	return nil
 }

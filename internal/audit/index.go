@@ -277,12 +277,12 @@ func OpenIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 }
 
 func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, error) {
-	// 16 KiB pages: groups of records (see codec) fill them; 4 KiB ones
-	// held two groups and wasted a fifth. The write-ahead log is
-	// checkpointed at 5,000 pages (80 MiB).
+	// The write-ahead log is checkpointed at 5,000 pages (80 MiB). (The
+	// writer's connection sets journal_mode itself, after page_size: see
+	// init.)
 	dsn := func(extra ...string) string {
 		q := url.Values{}
-		for _, p := range append([]string{"busy_timeout(10000)", "page_size(16384)", "journal_mode(WAL)",
+		for _, p := range append([]string{"busy_timeout(10000)",
 			"synchronous(NORMAL)", "wal_autocheckpoint(5000)", "cache_size(-32000)", "temp_store(MEMORY)"}, extra...) {
 			q.Add("_pragma", p)
 		}
@@ -298,7 +298,7 @@ func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn("query_only(true)"))
+	r, err := sql.Open("sqlite", dsn("journal_mode(WAL)", "query_only(true)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("audit: open index %s: %w", path, err)
@@ -309,6 +309,13 @@ func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 }
 
 func (ix *Index) init(ctx context.Context) error {
+	// 16 KiB pages, set before the file is in WAL mode (after, a new
+	// file's page size is fixed): groups of records (see codec) and chunks
+	// fill them, where 4 KiB pages held two groups and wasted a fifth, and
+	// spilled chunks into overflow pages. (An existing file keeps its own.)
+	if _, err := ix.w.ExecContext(ctx, `PRAGMA page_size = 16384; PRAGMA journal_mode = WAL`); err != nil {
+		return fmt.Errorf("audit: index %s: %w", ix.path, err)
+	}
 	if _, err := ix.w.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("audit: create index tables in %s: %w", ix.path, err)
 	}
