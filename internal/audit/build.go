@@ -165,6 +165,9 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 		// An output that is not JSON is recorded as none.
 		rec.ResponseElements, _ = recordJSON(c.Response, data)
 	}
+	// What Build converted is JSON; what the caller gave is checked once.
+	rec.rawJSON = (c.Parameters == nil || json.Valid(c.Parameters)) &&
+		(c.AdditionalEventData == nil || json.Valid(c.AdditionalEventData))
 	rec.bound()
 	return rec, true
 }
@@ -176,6 +179,9 @@ func (b *Builder) requestPart(c Call, source, region, account string, data, auth
 	var (
 		params    json.RawMessage
 		resources []Resource
+		// reqJSON: the request is known to be JSON (converting it found
+		// so), and need not be checked again.
+		reqJSON bool
 	)
 	switch {
 	case authFailed:
@@ -185,7 +191,7 @@ func (b *Builder) requestPart(c Call, source, region, account string, data, auth
 	default:
 		// A request that is not JSON was refused by the protocol layer; its
 		// record still says who tried what, with no parameters.
-		params, _ = recordJSON(c.Request, data)
+		params, reqJSON, _ = recordJSONWhole(c.Request, data)
 	}
 	var resp []byte
 	if c.ErrorCode == "" {
@@ -196,7 +202,7 @@ func (b *Builder) requestPart(c Call, source, region, account string, data, auth
 	case c.Resources != nil:
 		resources = slices.Clone(c.Resources) // bound may cut them
 	default:
-		resources = resourcesOf(serviceOf(source), c.Operation, region, account, c.Request, resp)
+		resources = resourcesOf(serviceOf(source), c.Operation, region, account, c.Request, resp, reqJSON)
 	}
 	if len(params) > MaxElementsSize {
 		params = Omitted

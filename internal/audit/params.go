@@ -52,10 +52,26 @@ func recordJSON(body []byte, data bool) (json.RawMessage, error) {
 	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
 		return nil, nil
 	}
-	if out, ok := convertParams(body, data); ok {
-		return out, nil
+	out, _, err := recordJSONWhole(body, data)
+	return out, err
+}
+
+// recordJSONWhole is recordJSON; valid says body is JSON (when it is not
+// known, false).
+func recordJSONWhole(body []byte, data bool) (out json.RawMessage, valid bool, err error) {
+	// Only JSON's whitespace may surround a JSON text (TrimSpace trims
+	// Unicode's).
+	jsonSpace := len(bytes.Trim(body, " \t\r\n"))
+	body = bytes.TrimSpace(body)
+	jsonSpace = jsonSpace - len(body)
+	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
+		return nil, len(body) > 0 && jsonSpace == 0, nil
 	}
-	return recordJSONReflect(body, data)
+	if out, ok, whole := convertParams(body, data); ok {
+		return out, whole && jsonSpace == 0, nil
+	}
+	out, err = recordJSONReflect(body, data)
+	return out, false, err
 }
 
 // recordJSONReflect is recordJSON through encoding/json: for what

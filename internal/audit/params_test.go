@@ -82,7 +82,13 @@ func FuzzParamWriter(f *testing.F) {
 	f.Add([]byte(` {"QueryStringParameters":[{"vALUE":"s","Key":"k"},{"Value":1}], "BodyParameters":[], "HeaderParameters":[1]} trailing`), false)
 	f.Fuzz(func(t *testing.T, body []byte, data bool) {
 		body = bytes.TrimSpace(body)
-		got, ok := convertParams(body, data)
+		if _, valid, _ := recordJSONWhole(body, data); valid && !json.Valid(body) {
+			t.Fatalf("recordJSONWhole(%q): valid, but it is not JSON", body)
+		}
+		got, ok, whole := convertParams(body, data)
+		if ok && whole != json.Valid(body) {
+			t.Fatalf("convertParams(%q): whole %t", body, whole)
+		}
 		want, err := recordJSONReflect(body, data)
 		if !ok {
 			if len(body) > 0 && (body[0] == '{' || body[0] == '[') && json.Valid(body) && bytes.Count(body, []byte("[")) < 1000 {
@@ -93,8 +99,54 @@ func FuzzParamWriter(f *testing.F) {
 		if err != nil {
 			t.Fatalf("convertParams(%q) = %q; the reflective converter: %v", body, got, err)
 		}
-		if !bytes.Equal(got, want) {
+		if !bytes.Equal(got, want) && !camelCollision(body) {
 			t.Fatalf("convertParams(%q, %t)\n got %s\nwant %s", body, data, got, want)
 		}
 	})
+}
+
+// camelCollision says whether an object of body has two members whose
+// names differ but are the same once camel-cased ("B" and "b"): which of
+// them the reflective converter keeps depends on a map's order.
+func camelCollision(body []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type level struct {
+		object bool
+		key    bool // the next token is a key
+		names  map[string]string
+	}
+	var stack []*level
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if len(stack) > 0 {
+			top := stack[len(stack)-1]
+			if top.object && top.key {
+				if k, ok := tok.(string); ok {
+					c := camel(k)
+					if prev, seen := top.names[c]; seen && prev != k {
+						return true
+					}
+					top.names[c] = k
+					top.key = false
+					continue
+				}
+			} else if top.object {
+				top.key = true
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &level{object: true, key: true, names: map[string]string{}})
+		case json.Delim('['):
+			stack = append(stack, &level{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1].object {
+				stack[len(stack)-1].key = true
+			}
+		}
+	}
 }

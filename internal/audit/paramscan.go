@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -42,20 +43,23 @@ type paramMember struct {
 	nameStart, nameEnd, start, end int
 }
 
-// convertParams is recordJSON's fast path.
-func convertParams(body []byte, data bool) (out json.RawMessage, ok bool) {
+// convertParams is recordJSON's fast path. whole says the body is that one
+// value and whitespace: it is JSON.
+func convertParams(body []byte, data bool) (out json.RawMessage, ok, whole bool) {
 	w := &paramWriter{in: body, data: data}
 	w.ws()
 	if w.i >= len(w.in) || w.in[w.i] != '{' && w.in[w.i] != '[' {
-		return nil, false
+		return nil, false, false
 	}
 	if !w.value(false, false) {
-		return nil, false
+		return nil, false, false
 	}
+	w.ws()
+	whole = w.i == len(w.in)
 	if bytes.Equal(w.out, []byte("{}")) {
-		return nil, true
+		return nil, true, whole
 	}
-	return w.out, true
+	return w.out, true, whole
 }
 
 func (w *paramWriter) ws() {
@@ -158,25 +162,33 @@ func (w *paramWriter) number() bool {
 }
 
 // str reads a string and returns its text between the quotes in the
-// input, in[start:end]. raw says the text needs no decoding and is written
-// back as it is (no escapes, no control characters, valid UTF-8 without
-// U+2028 or U+2029); otherwise value is the string's value (in w.text,
-// valid until the next call).
+// input, in[start:end]. raw says the text is written back as it is: no
+// control characters, valid UTF-8 without U+2028 or U+2029, and no escapes
+// but those encoding/json writes (\", \\, \b, \f, \n, \r, \t); value is
+// then the text when it has no escapes at all (a name), else nil. Otherwise
+// value is the string's value (in w.text, valid until the next call).
 func (w *paramWriter) str() (start, end int, value []byte, raw, ok bool) {
 	b := w.in
 	start = w.i + 1
 	raw = true
+	escaped := false
 	for j := start; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
 			w.i = j + 1
-			if raw {
+			switch {
+			case raw && !escaped:
 				return start, j, b[start:j], true, true
+			case raw:
+				return start, j, nil, true, true
 			}
 			w.text, ok = unquote(w.text[:0], b[start:j])
 			return start, j, w.text, false, ok
 		case c == '\\':
-			raw = false
+			escaped = true
+			if j+1 >= len(b) || strings.IndexByte(`"\\bfnrt`, b[j+1]) < 0 {
+				raw = false
+			}
 			j++
 		case c < 0x20:
 			return 0, 0, nil, false, false
@@ -381,7 +393,11 @@ func (w *paramWriter) object(keepKeys, hideValue bool) bool {
 		if w.i >= len(w.in) || w.in[w.i] != '"' {
 			return false
 		}
-		_, _, k, _, ok := w.str()
+		kstart, kend, k, _, ok := w.str()
+		if ok && k == nil {
+			w.text, ok = unquote(w.text[:0], w.in[kstart:kend])
+			k = w.text
+		}
 		if !ok {
 			return false
 		}

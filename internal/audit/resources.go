@@ -67,8 +67,8 @@ func (m *members) field(name []byte, exact bool) *string {
 // when exact, as awsapi.Unmarshal matches them), without reflection. It
 // gives up (false) on a request with Entries (a list) and leaves m
 // unspecified: the caller then decodes the body with encoding/json.
-func (m *members) scan(body []byte, exact bool) bool {
-	if !json.Valid(body) {
+func (m *members) scan(body []byte, exact, valid bool) bool {
+	if !valid && !json.Valid(body) {
 		return true // json.Unmarshal would fill nothing
 	}
 	s := &fieldScanner{b: body}
@@ -94,16 +94,17 @@ func (m *members) scan(body []byte, exact bool) bool {
 var errEntries = errors.New("entries")
 
 // resourcesOf lists the resources a call names: from its request and, for
-// ARNs that only the service knows (a connection's), its response.
-func resourcesOf(service, op, region, account string, req, resp []byte) []Resource {
+// ARNs that only the service knows (a connection's), its response. reqJSON
+// says req is known to be JSON.
+func resourcesOf(service, op, region, account string, req, resp []byte, reqJSON bool) []Resource {
 	var in, out members
-	if len(req) > 0 && !in.scan(req, true) {
+	if len(req) > 0 && !in.scan(req, true, reqJSON) {
 		// Member names match exactly, as the service decoded them: a member
 		// spelled otherwise was not the one acted on.
 		in = members{}
 		_ = awsapi.Unmarshal(req, &in) // a malformed request names no resource
 	}
-	if len(resp) > 0 && !out.scan(resp, false) {
+	if len(resp) > 0 && !out.scan(resp, false, false) {
 		out = members{}
 		_ = json.Unmarshal(resp, &out)
 	}

@@ -39,7 +39,7 @@ func TestResourcesOf(t *testing.T) {
 		{"sqs", "ListQueues", `{}`, ``, nil},
 		{"cloudtrail", "LookupEvents", `{}`, ``, nil},
 	} {
-		got := resourcesOf(c.svc, c.op, r, a, []byte(c.req), []byte(c.resp))
+		got := resourcesOf(c.svc, c.op, r, a, []byte(c.req), []byte(c.resp), false)
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s %s %s: %v, want %v", c.svc, c.op, c.req, got, c.want)
 		}
@@ -71,7 +71,7 @@ func FuzzMemberScan(f *testing.F) {
 	f.Add([]byte(`{"Entries":[{"EventBusName":"b"}]}`), true)
 	f.Fuzz(func(t *testing.T, body []byte, exact bool) {
 		var got, want members
-		if !got.scan(body, exact) {
+		if !got.scan(body, exact, false) {
 			return
 		}
 		if exact {
