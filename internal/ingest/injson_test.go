@@ -22,6 +22,7 @@ var putEventsBodies = []string{
 	"{\"Entries\":[{\"Source\":\"a\x01\"}]}",
 	"{\"Entries\":[{\"Source\":\"\xff\"}]}",
 	`{"Entries":[{"Source":"a\/b\n"}]} `,
+	"{\"Entries\":[{\"Source\":\"\x1b\\\\b\"}]}",
 	`{"Entries":[{"Source":"a"}]}x`,
 	`{"Unknown":1,"Entries":[]}`,
 	`[]`, ``, `{`,

@@ -1,0 +1,89 @@
+package sqs
+
+import (
+	"github.com/valyala/fastjson"
+
+	"github.com/conveyor/conveyor/internal/awsapi"
+)
+
+// ReceiveMessage's and DeleteMessageBatch's usual requests are read without
+// reflection (awsapi.JSONDecoder); anything else goes to the reflective
+// decoder.
+
+// DecodeJSON reads the usual ReceiveMessage request.
+func (in *receiveMessageInput) DecodeJSON(body []byte) bool {
+	v, ok := awsapi.ParseUsual(body)
+	return ok && awsapi.Members(v, func(k []byte, v *fastjson.Value) (uint64, bool) {
+		var ok bool
+		switch string(k) {
+		case "QueueUrl":
+			in.QueueUrl, ok = awsapi.UsualString(v)
+			return 1, ok
+		case "AttributeNames":
+			in.AttributeNames.names, ok = awsapi.UsualStrings(v)
+			return 2, ok
+		case "MessageSystemAttributeNames":
+			in.MessageSystemAttributeNames, ok = awsapi.UsualStrings(v)
+			return 4, ok
+		case "MessageAttributeNames":
+			in.MessageAttributeNames, ok = awsapi.UsualStrings(v)
+			return 8, ok
+		case "MaxNumberOfMessages":
+			in.MaxNumberOfMessages, ok = usualIntPtr(v)
+			return 16, ok
+		case "VisibilityTimeout":
+			in.VisibilityTimeout, ok = usualIntPtr(v)
+			return 32, ok
+		case "WaitTimeSeconds":
+			in.WaitTimeSeconds, ok = usualIntPtr(v)
+			return 64, ok
+		case "ReceiveRequestAttemptId":
+			in.ReceiveRequestAttemptId, ok = awsapi.UsualString(v)
+			return 128, ok
+		}
+		return 0, false
+	})
+}
+
+// DecodeJSON reads the usual DeleteMessageBatch request.
+func (in *deleteMessageBatchInput) DecodeJSON(body []byte) bool {
+	v, ok := awsapi.ParseUsual(body)
+	return ok && awsapi.Members(v, func(k []byte, v *fastjson.Value) (uint64, bool) {
+		switch string(k) {
+		case "QueueUrl":
+			var ok bool
+			in.QueueUrl, ok = awsapi.UsualString(v)
+			return 1, ok
+		case "Entries":
+			a, err := v.Array()
+			if err != nil {
+				return 0, false
+			}
+			in.Entries = make([]deleteBatchEntry, len(a))
+			for i, ev := range a {
+				e := &in.Entries[i]
+				if !awsapi.Members(ev, func(k []byte, v *fastjson.Value) (uint64, bool) {
+					var ok bool
+					switch string(k) {
+					case "Id":
+						e.Id, ok = awsapi.UsualString(v)
+						return 1, ok
+					case "ReceiptHandle":
+						e.ReceiptHandle, ok = awsapi.UsualString(v)
+						return 2, ok
+					}
+					return 0, false
+				}) {
+					return 0, false
+				}
+			}
+			return 2, true
+		}
+		return 0, false
+	})
+}
+
+func usualIntPtr(v *fastjson.Value) (*int, bool) {
+	n, ok := awsapi.UsualInt(v)
+	return &n, ok
+}
