@@ -22,10 +22,11 @@ func (s *Service) Indexed(name string) int {
 func (s *Service) SetInFlightLimit(n int) { s.inFlightLimit = n }
 
 // SetReap sets how long deletes gather before the reaper purges, and how
-// long a deleted message waits for a purge (see reap.go); before a queue is
-// opened, as the reapers read them.
+// long a deleted message waits for a purge (see reap.go), for the queues'
+// reapers from their next round.
 func (s *Service) SetReap(every, straggler time.Duration) {
-	s.reapEvery, s.reapStraggler = every, straggler
+	s.reapEveryNs.Store(int64(every))
+	s.reapStragglerNs.Store(int64(straggler))
 }
 
 // Waiting returns how many receives wait in a long poll on queue name (of

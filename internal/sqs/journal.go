@@ -158,7 +158,7 @@ func (q *queue) writeJournal(ctx context.Context) {
 			}
 		}
 		if q.refs[rec] == 0 {
-			q.buryLocked(rec, q.svc.now(), q.svc.reapStraggler, 0)
+			q.buryLocked(rec, q.svc.now(), q.svc.reapStraggler(), 0)
 		}
 		q.mu.Unlock()
 	}
@@ -211,7 +211,7 @@ func (q *queue) unrefLocked(rec uint64) {
 		return
 	}
 	delete(q.refs, rec)
-	q.buryLocked(rec, q.svc.now(), q.svc.reapStraggler, 0)
+	q.buryLocked(rec, q.svc.now(), q.svc.reapStraggler(), 0)
 }
 
 // moveRefLocked makes e's state the one of record rec.
@@ -278,7 +278,7 @@ func (q *queue) removeJournaled(ctx context.Context, seq uint64, legacy bool) er
 		}
 		q.dropLocked(seq, e)
 		q.refLocked(rec)
-		q.buryLocked(seq, q.svc.now(), q.svc.reapStraggler, rec)
+		q.buryLocked(seq, q.svc.now(), q.svc.reapStraggler(), rec)
 	})
 	if err != nil {
 		return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)

@@ -866,7 +866,7 @@ func (q *queue) refresh(ctx context.Context, seq uint64, prev *entry) {
 	}
 	if q.markedDeleted(ctx, seq) {
 		q.mu.Lock()
-		q.deletedLocked(seq, q.svc.now(), q.svc.reapStraggler, 0)
+		q.deletedLocked(seq, q.svc.now(), q.svc.reapStraggler(), 0)
 		q.mu.Unlock()
 		return
 	}
@@ -1018,7 +1018,7 @@ func (q *queue) remove(ctx context.Context, seq uint64) error {
 	}
 	if deferred {
 		q.mu.Lock()
-		q.buryLocked(seq, q.svc.now(), q.svc.reapStraggler, 0)
+		q.buryLocked(seq, q.svc.now(), q.svc.reapStraggler(), 0)
 		q.mu.Unlock()
 	}
 	return nil

@@ -35,6 +35,12 @@ const (
 	defaultReapStraggler = 20 * time.Second
 )
 
+// reapEvery is how long deletes gather before a purge.
+func (s *Service) reapEvery() time.Duration { return time.Duration(s.reapEveryNs.Load()) }
+
+// reapStraggler is how long a deleted message waits for a purge.
+func (s *Service) reapStraggler() time.Duration { return time.Duration(s.reapStragglerNs.Load()) }
+
 // deadMsg is a deleted message (or a journal record no longer needed) the
 // stream may still hold.
 type deadMsg struct {
@@ -126,7 +132,7 @@ func (q *queue) reap(ctx context.Context) {
 			return
 		case <-q.halt:
 			return
-		case <-time.After(q.svc.reapEvery):
+		case <-time.After(q.svc.reapEvery()):
 		}
 		if q.reapOnce(ctx) {
 			select {

@@ -77,7 +77,8 @@ type Service struct {
 	window int
 	// reapEvery and reapStraggler pace the removal of deleted messages
 	// from the streams (see reap.go); tests change them.
-	reapEvery, reapStraggler time.Duration
+	// (atomics: a test sets them while reapers run).
+	reapEveryNs, reapStragglerNs atomic.Int64
 	// inFlightLimit is each queue's limit of messages in flight; tests make
 	// it small.
 	inFlightLimit int
@@ -96,7 +97,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: clock.Or(cfg.Clock).Now, queues: map[string]*queue{},
 		byGen: map[string]*queue{}, window: defaultWindow, inFlightLimit: defaultInFlightLimit,
-		reapEvery: defaultReapEvery, reapStraggler: defaultReapStraggler, shared: !cfg.Store.Embedded()}
+		shared: !cfg.Store.Embedded()}
+	s.reapEveryNs.Store(int64(defaultReapEvery))
+	s.reapStragglerNs.Store(int64(defaultReapStraggler))
 	s.bgCtx, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	kv, err := s.js.KeyValue(ctx, Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {

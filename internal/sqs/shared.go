@@ -88,7 +88,7 @@ func (s *Service) share(ctx context.Context) error {
 				// the stream; this one does if that one has not after
 				// twice as long.
 				q.mu.Lock()
-				q.deletedLocked(seq, s.now(), 2*s.reapStraggler, 0)
+				q.deletedLocked(seq, s.now(), 2*s.reapStraggler(), 0)
 				q.mu.Unlock()
 				continue
 			}
