@@ -22,6 +22,28 @@ func ParseRecordFields(b []byte) (rec *Record, hasManagementEvent bool, err erro
 	rec = &Record{}
 	s := &fieldScanner{b: b}
 	err = s.object(func(key []byte) error {
+		// The exact names first (a switch on them costs little), then any
+		// spelling encoding/json would match.
+		switch string(key) {
+		case "eventTime":
+			return s.str(&rec.EventTime)
+		case "eventSource":
+			return s.str(&rec.EventSource)
+		case "eventName":
+			return s.str(&rec.EventName)
+		case "awsRegion":
+			return s.str(&rec.AWSRegion)
+		case "eventID":
+			return s.str(&rec.EventID)
+		case "recipientAccountId":
+			return s.str(&rec.RecipientAccountID)
+		case "readOnly":
+			return s.boolean(&rec.ReadOnly)
+		case "eventVersion", "sourceIPAddress", "userAgent", "requestParameters", "responseElements",
+			"requestID", "eventType", "eventCategory", "tlsDetails", "errorCode", "errorMessage",
+			"additionalEventData", "sessionCredentialFromConsole", "vpcEndpointId", "sharedEventID":
+			return s.skip()
+		}
 		switch {
 		case bytes.EqualFold(key, []byte("eventTime")):
 			return s.str(&rec.EventTime)
@@ -44,6 +66,22 @@ func ParseRecordFields(b []byte) (rec *Record, hasManagementEvent bool, err erro
 			rec.UserIdentity = UserIdentity{}
 			return s.object(func(key []byte) error {
 				id := &rec.UserIdentity
+				switch string(key) {
+				case "type":
+					return s.str(&id.Type)
+				case "principalId":
+					return s.str(&id.PrincipalID)
+				case "arn":
+					return s.str(&id.ARN)
+				case "accountId":
+					return s.str(&id.AccountID)
+				case "accessKeyId":
+					return s.str(&id.AccessKeyID)
+				case "userName":
+					return s.str(&id.UserName)
+				case "sessionContext", "invokedBy":
+					return s.skip()
+				}
 				switch {
 				case bytes.EqualFold(key, []byte("type")):
 					return s.str(&id.Type)
