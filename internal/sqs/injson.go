@@ -6,7 +6,8 @@ import (
 	"github.com/conveyor/conveyor/internal/awsapi"
 )
 
-// ReceiveMessage's and DeleteMessageBatch's usual requests are read without
+// ReceiveMessage's, DeleteMessageBatch's and SendMessageBatch's usual
+// requests are read without
 // reflection (awsapi.JSONDecoder); anything else goes to the reflective
 // decoder.
 
@@ -81,6 +82,58 @@ func (in *deleteMessageBatchInput) DecodeJSON(body []byte) bool {
 		}
 		return 0, false
 	})
+}
+
+// DecodeJSON reads the usual SendMessageBatch request: entries without
+// message attributes.
+func (in *sendMessageBatchInput) DecodeJSON(body []byte) bool {
+	v, ok := awsapi.ParseUsual(body)
+	return ok && awsapi.Members(v, func(k []byte, v *fastjson.Value) (uint64, bool) {
+		switch string(k) {
+		case "QueueUrl":
+			var ok bool
+			in.QueueUrl, ok = awsapi.UsualString(v)
+			return 1, ok
+		case "Entries":
+			a, err := v.Array()
+			if err != nil {
+				return 0, false
+			}
+			in.Entries = make([]sendMessageBatchEntry, len(a))
+			for i, ev := range a {
+				if !awsapi.Members(ev, in.Entries[i].member) {
+					return 0, false
+				}
+			}
+			return 2, true
+		}
+		return 0, false
+	})
+}
+
+// member reads one member of a SendMessageBatch entry.
+func (e *sendMessageBatchEntry) member(k []byte, v *fastjson.Value) (uint64, bool) {
+	var ok bool
+	switch string(k) {
+	case "Id":
+		e.Id, ok = awsapi.UsualString(v)
+		return 1, ok
+	case "MessageBody":
+		var s string
+		s, ok = awsapi.UsualString(v)
+		e.MessageBody = &s
+		return 2, ok
+	case "DelaySeconds":
+		e.DelaySeconds, ok = usualIntPtr(v)
+		return 4, ok
+	case "MessageDeduplicationId":
+		e.MessageDeduplicationId, ok = awsapi.UsualString(v)
+		return 8, ok
+	case "MessageGroupId":
+		e.MessageGroupId, ok = awsapi.UsualString(v)
+		return 16, ok
+	}
+	return 0, false
 }
 
 func usualIntPtr(v *fastjson.Value) (*int, bool) {

@@ -18,6 +18,8 @@ var usualRequests = []string{
 	`{"QueueUrl":"u","MaxNumberOfMessages":"10"}`,
 	`{"QueueUrl":"u","Entries":[{"Id":"0","ReceiptHandle":"h"},{"Id":"1","ReceiptHandle":"i"}]}`,
 	`{"QueueUrl":"u","Entries":[]}`,
+	`{"QueueUrl":"u","Entries":[{"Id":"0","MessageBody":"{\"order\":1}"},{"Id":"1","MessageBody":"b","DelaySeconds":5,"MessageGroupId":"g","MessageDeduplicationId":"d"}]}`,
+	`{"QueueUrl":"u","Entries":[{"Id":"0","MessageBody":"b","MessageAttributes":{"a":{"DataType":"String","StringValue":"v"}}}]}`,
 	`{"QueueUrl":"u","Entries":[{"Id":"0","Id":"1"}]}`,
 	`{"QueueUrl":"u","queueUrl":"v"}`,
 	`{"QueueUrl":"\u0075"}`,
@@ -51,7 +53,8 @@ func FuzzUsualRequests(f *testing.F) {
 func checkUsual(t *testing.T, b []byte) bool {
 	t.Helper()
 	read := false
-	for _, pair := range [][2]any{{new(receiveMessageInput), new(receiveMessageInput)}, {new(deleteMessageBatchInput), new(deleteMessageBatchInput)}} {
+	for _, pair := range [][2]any{{new(receiveMessageInput), new(receiveMessageInput)},
+		{new(deleteMessageBatchInput), new(deleteMessageBatchInput)}, {new(sendMessageBatchInput), new(sendMessageBatchInput)}} {
 		fast, slow := pair[0], pair[1]
 		if !fast.(awsapi.JSONDecoder).DecodeJSON(b) {
 			continue
