@@ -40,3 +40,16 @@ func FuzzParseJournal(f *testing.F) {
 		}
 	})
 }
+
+// A message the index keeps is read from the index, headers or not (a rule
+// target's messages have none).
+func TestStoredWithoutHeaders(t *testing.T) {
+	q := &queue{subj: "s"}
+	g := received{seq: 7, prev: entry{body: []byte("b")}}
+	if raw := g.stored(q); raw == nil || string(raw.Data) != "b" || raw.Sequence != 7 {
+		t.Fatalf("stored() = %+v, want the kept body", raw)
+	}
+	if raw := (received{seq: 8}).stored(q); raw != nil {
+		t.Fatalf("stored() of a message not kept = %+v, want nil", raw)
+	}
+}

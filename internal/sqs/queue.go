@@ -27,7 +27,7 @@ type entry struct {
 	firstRecv int64  // unix ms of the first receive, 0 before
 	rev       uint64 // revision of its receive state in the bucket, 0 before the first receive
 	rec       uint64 // a journaled queue's: the journal record of its state, 0 before the first receive
-	// hdr and body are the stored message when the index keeps it (hdr
+	// hdr and body are the stored message when the index keeps it (body
 	// not nil; see cacheBodies), so that a receive need not read it.
 	hdr  nats.Header
 	body []byte
@@ -568,7 +568,7 @@ type received struct {
 
 // stored is g's stored message as the index keeps it, or nil.
 func (g received) stored(q *queue) *jetstream.RawStreamMsg {
-	if g.prev.hdr == nil {
+	if g.prev.body == nil { // bodies are never empty: nil is not kept
 		return nil
 	}
 	return &jetstream.RawStreamMsg{Subject: q.subj, Sequence: g.seq, Header: g.prev.hdr, Data: g.prev.body,
