@@ -179,18 +179,15 @@ func (q *queue) writeJournal(ctx context.Context) {
 func (q *queue) storeJournal(ctx context.Context, data []byte) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, journalWriteTimeout)
 	defer cancel()
-	f, err := q.svc.js.PublishMsgAsync(&nats.Msg{Subject: q.jsubj, Data: data})
+	f, err := q.svc.cfg.Store.PublishAsync(&nats.Msg{Subject: q.jsubj, Data: data})
 	if err != nil {
 		return 0, fmt.Errorf("sqs: journal of %s: %w", q.name, err)
 	}
-	select {
-	case ack := <-f.Ok():
-		return ack.Sequence, nil
-	case err := <-f.Err():
+	seq, err := f.Wait(ctx)
+	if err != nil {
 		return 0, fmt.Errorf("sqs: journal of %s: %w", q.name, err)
-	case <-ctx.Done():
-		return 0, fmt.Errorf("sqs: journal of %s: %w", q.name, ctx.Err())
 	}
+	return seq, nil
 }
 
 // refLocked notes that one more message holds record rec (0: none).

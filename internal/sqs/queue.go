@@ -476,22 +476,18 @@ func (q *queue) publishAll(ctx context.Context, ms []*outgoing) (seqs []uint64, 
 // send (SendToQueue), which no receive of the caller's follows.
 func (q *queue) put(ctx context.Context, ms []*outgoing) (seqs []uint64, errs []error) {
 	seqs, errs = make([]uint64, len(ms)), make([]error, len(ms))
-	futures := make([]jetstream.PubAckFuture, len(ms))
+	futures := make([]*store.AckFuture, len(ms))
 	for i, m := range ms {
-		futures[i], errs[i] = q.svc.js.PublishMsgAsync(q.message(m), q.publishOpts(m)...)
+		futures[i], errs[i] = q.svc.cfg.Store.PublishAsync(q.message(m))
 	}
 	for i, f := range futures {
 		if f == nil {
 			errs[i] = fmt.Errorf("sqs: send to %s: %w", q.name, errs[i])
 			continue
 		}
-		select {
-		case ack := <-f.Ok():
-			seqs[i] = ack.Sequence
-		case err := <-f.Err():
+		var err error
+		if seqs[i], err = f.Wait(ctx); err != nil {
 			errs[i] = fmt.Errorf("sqs: send to %s: %w", q.name, err)
-		case <-ctx.Done():
-			errs[i] = ctx.Err()
 		}
 	}
 	return seqs, errs
@@ -525,17 +521,10 @@ func (q *queue) message(m *outgoing) *nats.Msg {
 		}
 		h[k] = v
 	}
+	// The queue's subject is its stream's alone (JetStream refuses streams
+	// whose subjects overlap): the stream is not named in a header.
+	set(jetstream.MsgIDHeader, m.msgID)
 	return &nats.Msg{Subject: q.subj, Header: h, Data: m.body}
-}
-
-// publishOpts are the options of m's publish. The queue's subject is its
-// stream's alone (JetStream refuses streams whose subjects overlap), so
-// the stream is not named in a header.
-func (q *queue) publishOpts(m *outgoing) []jetstream.PublishOpt {
-	if m.msgID != "" {
-		return []jetstream.PublishOpt{jetstream.WithMsgID(m.msgID)}
-	}
-	return nil
 }
 
 func (q *queue) waitIndexed(ctx context.Context, seq uint64) error {

@@ -109,13 +109,13 @@ func (s *Store) PublishEvents(ctx context.Context, bus string, msgs []Message) (
 	var failed int
 	for start := 0; start < len(msgs); start += MaxBatch {
 		end := min(start+MaxBatch, len(msgs))
-		futures := make([]jetstream.PubAckFuture, end-start)
+		futures := make([]*AckFuture, end-start)
 		for i := start; i < end; i++ {
 			m := &nats.Msg{Subject: subj, Data: msgs[i].Data}
 			if msgs[i].ID != "" {
 				m.Header = nats.Header{jetstream.MsgIDHeader: []string{msgs[i].ID}}
 			}
-			f, err := s.js.PublishMsgAsync(m)
+			f, err := s.PublishAsync(m)
 			if err != nil {
 				errs[i] = err
 				continue
@@ -126,11 +126,9 @@ func (s *Store) PublishEvents(ctx context.Context, bus string, msgs []Message) (
 			if f == nil {
 				continue
 			}
-			select {
-			case <-f.Ok():
-			case err := <-f.Err():
+			if _, err := f.Wait(ctx); err != nil && ctx.Err() == nil {
 				errs[start+j] = err
-			case <-ctx.Done():
+			} else if err != nil {
 				// The remaining publishes may or may not be stored; report
 				// them as failed so the caller does not claim them.
 				for k := j; k < len(futures); k++ {

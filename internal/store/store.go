@@ -73,6 +73,7 @@ type Store struct {
 	srv    *server.Server // nil in external mode
 	nc     *nats.Conn
 	js     jetstream.JetStream
+	pub    *publisher // the hot paths' publishes (publish.go)
 	closed chan struct{}
 	health health
 }
@@ -146,6 +147,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("store: jetstream: %w", err)
 	}
 	s.js = provisioning{js}
+	if s.pub, err = newPublisher(nc, s.closed, cfg.RequestTimeout); err != nil {
+		nc.Close()
+		s.shutdownServer()
+		return nil, err
+	}
 	// Fail now, not at the first publish, when the server has no JetStream.
 	if _, err := js.AccountInfo(ctx); err != nil {
 		nc.Close()
