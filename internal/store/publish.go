@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -103,6 +104,20 @@ func (p *publisher) reply(m *nats.Msg) {
 func parseAck(m *nats.Msg) (uint64, error) {
 	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 		return 0, jetstream.ErrNoStreamResponse
+	}
+	// The usual answer, {"stream":"…","seq":n…}, is read without a parse.
+	if !bytes.Contains(m.Data, []byte(`"error"`)) && bytes.Contains(m.Data, []byte(`"stream":`)) {
+		if i := bytes.Index(m.Data, []byte(`"seq":`)); i >= 0 {
+			var seq uint64
+			d := m.Data[i+len(`"seq":`):]
+			n := 0
+			for ; n < len(d) && d[n] >= '0' && d[n] <= '9' && n < 20; n++ {
+				seq = seq*10 + uint64(d[n]-'0')
+			}
+			if n > 0 && n < 20 && seq > 0 {
+				return seq, nil
+			}
+		}
 	}
 	var p fastjson.Parser
 	v, err := p.ParseBytes(m.Data)

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 )
 
@@ -56,5 +57,26 @@ func TestPublishAsync(t *testing.T) {
 	// (The acknowledgement may be in already: then it is the answer.)
 	if _, err := f.Wait(cctx); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatalf("a wait given up: %v", err)
+	}
+}
+
+func TestParseAck(t *testing.T) {
+	for _, c := range []struct {
+		data string
+		seq  uint64
+		err  bool
+	}{
+		{`{"stream":"S","seq":42}`, 42, false},
+		{`{"stream":"S","domain":"d","seq":7,"duplicate":true}`, 7, false},
+		{`{"stream":"S","seq":18446744073709551615}`, 18446744073709551615, false},
+		{`{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 5"},"stream":"S","seq":1}`, 0, true},
+		{`{"stream":"S"}`, 0, true},
+		{`{"seq":3}`, 0, true},
+		{`not json`, 0, true},
+	} {
+		seq, err := store.ParseAck(&nats.Msg{Data: []byte(c.data)})
+		if seq != c.seq || (err != nil) != c.err {
+			t.Errorf("parseAck(%s) = %d, %v", c.data, seq, err)
+		}
 	}
 }
