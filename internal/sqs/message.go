@@ -146,9 +146,16 @@ func md5Hex(b []byte) string {
 
 // validBody reports whether s has only the characters SQS allows: #x9 | #xA
 // | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
-func validBody(s string) bool {
+func validBody[S string | []byte](s S) bool {
 	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
+		if c := s[i]; c < utf8.RuneSelf {
+			if c < 0x20 && c != 0x9 && c != 0xA && c != 0xD {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && n <= 1 {
 			return false
 		}

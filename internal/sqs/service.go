@@ -453,7 +453,7 @@ func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte, grou
 	if len(body) > rec.maxSize() {
 		return delivery.Errorf(delivery.CodeInvalidParameter, false, "the event (%d bytes) is larger than the queue's MaximumMessageSize (%d bytes)", len(body), rec.maxSize())
 	}
-	if len(body) == 0 || !validBody(string(body)) {
+	if len(body) == 0 || !validBody(body) {
 		return delivery.Errorf(delivery.CodeInvalidParameter, false, "the event is empty or has characters SQS does not allow in a message body")
 	}
 	// The queue's delay, and its own account as the sender, need no header:
