@@ -49,7 +49,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	memProfile := fs.String("memprofile", "", "write a heap profile, taken when the last event is delivered, to this file")
 	traceFile := fs.String("trace", "", "write an execution trace of the first two seconds of sending to this file")
 	targetKind := fs.String("target", "http", "the rule's target: http (an API destination on loopback) or queue (a Conveyor queue, drained by --receivers)")
-	receivers := fs.Int("receivers", 8, "with --target queue: concurrent receivers (ReceiveMessage of 10, then DeleteMessageBatch)")
+	receivers := fs.Int("receivers", 32, "with --target queue: concurrent receivers (ReceiveMessage of 10, then DeleteMessageBatch; each waits for its answers in turn, and 8 fall behind a flat-out put)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
