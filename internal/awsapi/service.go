@@ -10,6 +10,8 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/valyala/fastjson"
 )
 
 // ServiceConfig describes one AWS JSON service.
@@ -51,6 +53,9 @@ type Service struct {
 	mu     sync.RWMutex
 	ops    map[string]*Operation
 	routes []restRoute // REST-JSON services only
+
+	// parsers serve the JSONDecoders (reused: a parser keeps its memory).
+	parsers fastjson.ParserPool
 }
 
 // SetModel makes the server check every decoded input against m's constraints (required
@@ -200,7 +205,7 @@ func Handle[In, Out any](svc *Service, op string, f func(context.Context, *In) (
 	}
 	o.invoke = func(ctx context.Context, body []byte) (any, any, error) {
 		in := new(In)
-		if d, ok := any(in).(JSONDecoder); !ok || !d.DecodeJSON(body) {
+		if d, ok := any(in).(JSONDecoder); !ok || !svc.decodeUsual(d, body) {
 			*in = *new(In)
 			if err := decodeInput(body, in); err != nil {
 				return nil, nil, err
@@ -236,8 +241,17 @@ func Handle[In, Out any](svc *Service, op string, f func(context.Context, *In) (
 // request itself, without reflection (PutEvents' entries). DecodeJSON
 // reports false for anything it does not read exactly as the reflective
 // decoder would: that decoder then reads the request, and words any error.
+// It parses with p (see ParseUsual), and keeps nothing of p's values: p is
+// reused.
 type JSONDecoder interface {
-	DecodeJSON(body []byte) bool
+	DecodeJSON(p *fastjson.Parser, body []byte) bool
+}
+
+// decodeUsual runs d with a parser of the service's.
+func (svc *Service) decodeUsual(d JSONDecoder, body []byte) bool {
+	p := svc.parsers.Get()
+	defer svc.parsers.Put(p)
+	return d.DecodeJSON(p, body)
 }
 
 func decodeInput(body []byte, v any) error {

@@ -15,7 +15,7 @@ import (
 // ParseUsual parses a request body: false when it is not valid JSON, or has
 // \u escapes (the reflective decoder reads those, lone surrogates and all)
 // or control characters, even as white space (the SDKs send compact JSON).
-func ParseUsual(body []byte) (*fastjson.Value, bool) {
+func ParseUsual(p *fastjson.Parser, body []byte) (*fastjson.Value, bool) {
 	// The parser takes what JSON does not (control characters in strings,
 	// unknown escapes), and the validator misses control characters in a
 	// string with an escape: the body is checked first.
@@ -27,7 +27,7 @@ func ParseUsual(body []byte) (*fastjson.Value, bool) {
 	if bytes.Contains(body, []byte(`\u`)) || fastjson.ValidateBytes(body) != nil {
 		return nil, false
 	}
-	v, err := new(fastjson.Parser).ParseBytes(body)
+	v, err := p.ParseBytes(body)
 	return v, err == nil
 }
 

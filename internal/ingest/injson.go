@@ -10,8 +10,8 @@ import (
 // (awsapi.JSONDecoder): its members of the expected names and types, once
 // each, and no Time. Anything else (and every malformed request) it leaves
 // to the reflective decoder, which then reads it as before.
-func (in *PutEventsInput) DecodeJSON(body []byte) bool {
-	v, ok := awsapi.ParseUsual(body)
+func (in *PutEventsInput) DecodeJSON(p *fastjson.Parser, body []byte) bool {
+	v, ok := awsapi.ParseUsual(p, body)
 	return ok && awsapi.Members(v, func(k []byte, v *fastjson.Value) (uint64, bool) {
 		switch string(k) {
 		case "Entries":

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/conveyor/conveyor/internal/awsapi"
 )
 
@@ -52,7 +54,7 @@ func FuzzPutEventsDecodeJSON(f *testing.F) {
 func checkDecodeJSON(t *testing.T, b []byte) bool {
 	t.Helper()
 	var fast PutEventsInput
-	if !fast.DecodeJSON(b) {
+	if !fast.DecodeJSON(new(fastjson.Parser), b) {
 		return false
 	}
 	var slow PutEventsInput

@@ -12,8 +12,8 @@ import (
 // decoder.
 
 // DecodeJSON reads the usual ReceiveMessage request.
-func (in *receiveMessageInput) DecodeJSON(body []byte) bool {
-	v, ok := awsapi.ParseUsual(body)
+func (in *receiveMessageInput) DecodeJSON(p *fastjson.Parser, body []byte) bool {
+	v, ok := awsapi.ParseUsual(p, body)
 	return ok && awsapi.Members(v, func(k []byte, v *fastjson.Value) (uint64, bool) {
 		var ok bool
 		switch string(k) {
@@ -47,8 +47,8 @@ func (in *receiveMessageInput) DecodeJSON(body []byte) bool {
 }
 
 // DecodeJSON reads the usual DeleteMessageBatch request.
-func (in *deleteMessageBatchInput) DecodeJSON(body []byte) bool {
-	v, ok := awsapi.ParseUsual(body)
+func (in *deleteMessageBatchInput) DecodeJSON(p *fastjson.Parser, body []byte) bool {
+	v, ok := awsapi.ParseUsual(p, body)
 	return ok && awsapi.Members(v, func(k []byte, v *fastjson.Value) (uint64, bool) {
 		switch string(k) {
 		case "QueueUrl":
@@ -86,8 +86,8 @@ func (in *deleteMessageBatchInput) DecodeJSON(body []byte) bool {
 
 // DecodeJSON reads the usual SendMessageBatch request: entries without
 // message attributes.
-func (in *sendMessageBatchInput) DecodeJSON(body []byte) bool {
-	v, ok := awsapi.ParseUsual(body)
+func (in *sendMessageBatchInput) DecodeJSON(p *fastjson.Parser, body []byte) bool {
+	v, ok := awsapi.ParseUsual(p, body)
 	return ok && awsapi.Members(v, func(k []byte, v *fastjson.Value) (uint64, bool) {
 		switch string(k) {
 		case "QueueUrl":

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/conveyor/conveyor/internal/awsapi"
 )
 
@@ -56,7 +58,7 @@ func checkUsual(t *testing.T, b []byte) bool {
 	for _, pair := range [][2]any{{new(receiveMessageInput), new(receiveMessageInput)},
 		{new(deleteMessageBatchInput), new(deleteMessageBatchInput)}, {new(sendMessageBatchInput), new(sendMessageBatchInput)}} {
 		fast, slow := pair[0], pair[1]
-		if !fast.(awsapi.JSONDecoder).DecodeJSON(b) {
+		if !fast.(awsapi.JSONDecoder).DecodeJSON(new(fastjson.Parser), b) {
 			continue
 		}
 		read = true

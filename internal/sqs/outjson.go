@@ -16,6 +16,13 @@ func (o *receiveMessageOutput) AppendJSON(b []byte) []byte {
 	if len(o.Messages) == 0 {
 		return append(b, "{}"...)
 	}
+	n := 16
+	for i := range o.Messages {
+		m := &o.Messages[i]
+		// The members' names and values, and room for some escapes.
+		n += 120 + len(m.MessageId) + len(m.ReceiptHandle) + len(m.MD5OfBody) + len(m.Body) + len(m.Body)/8
+	}
+	b = slices.Grow(b, n)
 	b = append(b, `{"Messages":[`...)
 	for i := range o.Messages {
 		if i > 0 {

@@ -42,6 +42,8 @@ type AckFuture struct {
 	ch  chan struct{}
 	seq uint64
 	err error
+	// deadline is when the publish is given up (publisher.expire).
+	deadline time.Time
 }
 
 func newPublisher(nc *nats.Conn, closed <-chan struct{}, timeout time.Duration) (*publisher, error) {
@@ -51,7 +53,32 @@ func newPublisher(nc *nats.Conn, closed <-chan struct{}, timeout time.Duration) 
 		return nil, fmt.Errorf("store: publisher: %w", err)
 	}
 	p.sub = sub
+	go p.expire()
 	return p, nil
+}
+
+// expire fails the publishes not acknowledged within the timeout, a few
+// times a timeout (one sweep, not a timer a publish), until the store
+// closes.
+func (p *publisher) expire() {
+	t := time.NewTicker(max(p.timeout/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-p.closed:
+			return
+		case now := <-t.C:
+			p.mu.Lock()
+			for id, f := range p.waiting {
+				if now.After(f.deadline) {
+					delete(p.waiting, id)
+					f.err = jetstream.ErrAsyncPublishTimeout
+					close(f.ch)
+				}
+			}
+			p.mu.Unlock()
+		}
+	}
 }
 
 // PublishAsync publishes m (its subject must be a stream's) and returns the
@@ -62,9 +89,10 @@ func (s *Store) PublishAsync(m *nats.Msg) (*AckFuture, error) {
 }
 
 func (p *publisher) publish(m *nats.Msg) (*AckFuture, error) {
+	deadline := time.Now().Add(p.timeout)
 	p.mu.Lock()
 	p.next++
-	f := &AckFuture{p: p, id: p.next, ch: make(chan struct{})}
+	f := &AckFuture{p: p, id: p.next, ch: make(chan struct{}), deadline: deadline}
 	p.waiting[f.id] = f
 	p.mu.Unlock()
 	m.Reply = p.prefix + strconv.FormatUint(f.id, 10)
@@ -143,16 +171,6 @@ func (f *AckFuture) Wait(ctx context.Context) (uint64, error) {
 	select {
 	case <-f.ch:
 		return f.seq, f.err
-	default:
-	}
-	t := time.NewTimer(f.p.timeout)
-	defer t.Stop()
-	select {
-	case <-f.ch:
-		return f.seq, f.err
-	case <-t.C:
-		f.p.forget(f.id)
-		return 0, jetstream.ErrAsyncPublishTimeout
 	case <-ctx.Done():
 		f.p.forget(f.id)
 		return 0, ctx.Err()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -78,5 +79,23 @@ func TestParseAck(t *testing.T) {
 		if seq != c.seq || (err != nil) != c.err {
 			t.Errorf("parseAck(%s) = %d, %v", c.data, seq, err)
 		}
+	}
+}
+
+// A publish nobody acknowledges fails after the store's request timeout.
+func TestPublishAsyncTimeout(t *testing.T) {
+	st := storetest.OpenConfig(t, store.Config{DataDir: t.TempDir(), RequestTimeout: 100 * time.Millisecond})
+	// A subscriber that never answers: no "no responders" status either.
+	sub, err := st.Conn().SubscribeSync("silent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	f, err := st.PublishAsync(&nats.Msg{Subject: "silent", Data: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Wait(context.Background()); !errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+		t.Fatalf("an unanswered publish: %v, want ErrAsyncPublishTimeout", err)
 	}
 }
