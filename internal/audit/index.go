@@ -369,11 +369,10 @@ func (ix *Index) useCodec(dicts map[byte][]byte) error {
 	if err != nil {
 		return err
 	}
-	if old := ix.z.Swap(z); old != nil {
-		// Lookups that loaded it may still use it: its decoder closes once
-		// they are done with it (the garbage collector's business), not now.
-		_ = old
-	}
+	// The codec replaced is not closed: lookups that loaded it may still
+	// use it, and a zstd decoder used only for DecodeAll holds no
+	// goroutine, so the garbage collector takes it.
+	ix.z.Store(z)
 	return nil
 }
 
