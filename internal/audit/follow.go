@@ -14,11 +14,11 @@ import (
 )
 
 // applyBatch is the most messages applied to the index in one transaction.
-const applyBatch = 2000
+const applyBatch = 5000
 
 // applyLinger is how long the index waits for more records to apply with
 // the ones it has, when they keep coming.
-const applyLinger = 5 * time.Millisecond
+const applyLinger = 10 * time.Millisecond
 
 // Follow keeps the index up to date with the audit log until ctx ends: it
 // catches up from the index's own position (so a deleted index file is
