@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/store"
 )
 
 // The intent journal makes "no API call takes effect without its record"
@@ -389,7 +390,7 @@ func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) 
 			}
 		}
 	}
-	if err := j.st.DeleteMsg(ctx, m.Sequence); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+	if err := j.st.DeleteMsg(ctx, m.Sequence); err != nil && !store.MsgGone(err) {
 		return added, fmt.Errorf("audit: delete intent %d: %w", m.Sequence, err)
 	}
 	return added, nil

@@ -995,8 +995,7 @@ func (q *queue) remove(ctx context.Context, seq uint64) error {
 	had := q.forget(seq)
 	deferred := had && !q.record().fifo()
 	if !deferred {
-		if err := q.st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) &&
-			!strings.Contains(err.Error(), "no message found") {
+		if err := q.st.DeleteMsg(ctx, seq); err != nil && !store.MsgGone(err) {
 			return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)
 		}
 	}

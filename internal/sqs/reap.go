@@ -2,11 +2,11 @@ package sqs
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/store"
 )
 
 // A standard queue's deleted messages leave its stream in bulk, not one
@@ -170,7 +170,7 @@ func (q *queue) reapOnce(ctx context.Context) (more bool) {
 	done := make(map[uint64]bool, len(due))
 	for _, seq := range due {
 		err := q.st.DeleteMsg(ctx, seq)
-		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) && !strings.Contains(err.Error(), "no message found") {
+		if err != nil && !store.MsgGone(err) {
 			q.svc.log.Debug("sqs: delete a deleted message", "queue", q.name, "seq", seq, "err", err)
 			break
 		}

@@ -99,3 +99,28 @@ func TestPublishAsyncTimeout(t *testing.T) {
 		t.Fatalf("an unanswered publish: %v, want ErrAsyncPublishTimeout", err)
 	}
 }
+
+// A message already gone, deleted again or read, is MsgGone.
+func TestMsgGone(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	s, err := st.JetStream().CreateStream(ctx, jetstream.StreamConfig{Name: "G", Subjects: []string{"g"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.JetStream().Publish(ctx, "g", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMsg(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMsg(ctx, 1); !store.MsgGone(err) {
+		t.Errorf("deleting a deleted message: %v, want MsgGone", err)
+	}
+	if _, err := s.GetMsg(ctx, 1); !store.MsgGone(err) {
+		t.Errorf("reading a deleted message: %v, want MsgGone", err)
+	}
+	if store.MsgGone(errors.New("other")) {
+		t.Error("any error is MsgGone")
+	}
+}
