@@ -80,6 +80,23 @@ func UsualStrings(v *fastjson.Value) ([]string, bool) {
 	return out, true
 }
 
+// UsualObjects is v's list of objects, each element's members read by
+// member (as Members reads them).
+func UsualObjects[T any](v *fastjson.Value, member func(e *T, name []byte, v *fastjson.Value) (bit uint64, ok bool)) ([]T, bool) {
+	a, err := v.Array()
+	if err != nil {
+		return nil, false
+	}
+	out := make([]T, len(a))
+	for i, ev := range a {
+		e := &out[i]
+		if !Members(ev, func(k []byte, v *fastjson.Value) (uint64, bool) { return member(e, k, v) }) {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
 // UsualInt is v's number when it is an integer written plainly (digits,
 // perhaps a minus) that an int holds.
 func UsualInt(v *fastjson.Value) (int, bool) {

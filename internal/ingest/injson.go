@@ -15,7 +15,9 @@ func (in *PutEventsInput) DecodeJSON(p *fastjson.Parser, body []byte) bool {
 	return ok && awsapi.Members(v, func(k []byte, v *fastjson.Value) (uint64, bool) {
 		switch string(k) {
 		case "Entries":
-			return 1, in.decodeEntries(v)
+			var ok bool
+			in.Entries, ok = awsapi.UsualObjects(v, (*Entry).member)
+			return 1, ok
 		case "EndpointId":
 			s, ok := awsapi.UsualString(v)
 			in.EndpointId = &s
@@ -23,21 +25,6 @@ func (in *PutEventsInput) DecodeJSON(p *fastjson.Parser, body []byte) bool {
 		}
 		return 0, false
 	})
-}
-
-func (in *PutEventsInput) decodeEntries(v *fastjson.Value) bool {
-	a, err := v.Array()
-	if err != nil {
-		return false
-	}
-	in.Entries = make([]Entry, len(a))
-	for i, ev := range a {
-		e := &in.Entries[i]
-		if !awsapi.Members(ev, e.member) {
-			return false
-		}
-	}
-	return true
 }
 
 // member reads one member of an entry.

@@ -56,29 +56,9 @@ func (in *deleteMessageBatchInput) DecodeJSON(p *fastjson.Parser, body []byte) b
 			in.QueueUrl, ok = awsapi.UsualString(v)
 			return 1, ok
 		case "Entries":
-			a, err := v.Array()
-			if err != nil {
-				return 0, false
-			}
-			in.Entries = make([]deleteBatchEntry, len(a))
-			for i, ev := range a {
-				e := &in.Entries[i]
-				if !awsapi.Members(ev, func(k []byte, v *fastjson.Value) (uint64, bool) {
-					var ok bool
-					switch string(k) {
-					case "Id":
-						e.Id, ok = awsapi.UsualString(v)
-						return 1, ok
-					case "ReceiptHandle":
-						e.ReceiptHandle, ok = awsapi.UsualString(v)
-						return 2, ok
-					}
-					return 0, false
-				}) {
-					return 0, false
-				}
-			}
-			return 2, true
+			var ok bool
+			in.Entries, ok = awsapi.UsualObjects(v, (*deleteBatchEntry).member)
+			return 2, ok
 		}
 		return 0, false
 	})
@@ -95,20 +75,26 @@ func (in *sendMessageBatchInput) DecodeJSON(p *fastjson.Parser, body []byte) boo
 			in.QueueUrl, ok = awsapi.UsualString(v)
 			return 1, ok
 		case "Entries":
-			a, err := v.Array()
-			if err != nil {
-				return 0, false
-			}
-			in.Entries = make([]sendMessageBatchEntry, len(a))
-			for i, ev := range a {
-				if !awsapi.Members(ev, in.Entries[i].member) {
-					return 0, false
-				}
-			}
-			return 2, true
+			var ok bool
+			in.Entries, ok = awsapi.UsualObjects(v, (*sendMessageBatchEntry).member)
+			return 2, ok
 		}
 		return 0, false
 	})
+}
+
+// member reads one member of a DeleteMessageBatch entry.
+func (e *deleteBatchEntry) member(k []byte, v *fastjson.Value) (uint64, bool) {
+	var ok bool
+	switch string(k) {
+	case "Id":
+		e.Id, ok = awsapi.UsualString(v)
+		return 1, ok
+	case "ReceiptHandle":
+		e.ReceiptHandle, ok = awsapi.UsualString(v)
+		return 2, ok
+	}
+	return 0, false
 }
 
 // member reads one member of a SendMessageBatch entry.

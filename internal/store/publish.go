@@ -24,7 +24,6 @@ import (
 type publisher struct {
 	nc     *nats.Conn
 	prefix string // the reply subjects' prefix, "_INBOX.<nuid>."
-	sub    *nats.Subscription
 	closed <-chan struct{}
 	// timeout bounds the wait for an acknowledgement (as nats.go's
 	// publish-async timeout does).
@@ -48,11 +47,9 @@ type AckFuture struct {
 
 func newPublisher(nc *nats.Conn, closed <-chan struct{}, timeout time.Duration) (*publisher, error) {
 	p := &publisher{nc: nc, prefix: nats.NewInbox() + ".", closed: closed, timeout: timeout, waiting: map[uint64]*AckFuture{}}
-	sub, err := nc.Subscribe(p.prefix+"*", p.reply)
-	if err != nil {
+	if _, err := nc.Subscribe(p.prefix+"*", p.reply); err != nil {
 		return nil, fmt.Errorf("store: publisher: %w", err)
 	}
-	p.sub = sub
 	go p.expire()
 	return p, nil
 }
