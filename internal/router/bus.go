@@ -403,10 +403,41 @@ func (b *bus) route(ctx context.Context, batch []jetstream.Msg, s *routeScratch)
 	clear(s.events)
 }
 
-// jobsFor appends to s.jobs the deliveries event message m causes. The
+// jobsFor appends to s.jobs the deliveries the events of bus message m
+// cause (one event, or a PutEvents call's batch: store.BusEvents). The
 // caller holds b.mu for reading.
 func (b *bus) jobsFor(m jetstream.Msg, s *routeScratch) {
 	data := m.Data()
+	var md metadata
+	if !store.IsBatch(data) {
+		b.eventJobs(m, &md, data, -1, s)
+		return
+	}
+	k := 0
+	for ev := range store.BusEvents(data) {
+		b.eventJobs(m, &md, ev, k, s)
+		k++
+	}
+}
+
+// metadata is a bus message's JetStream metadata, read once for all its
+// events, and only if one of them matches a rule.
+type metadata struct {
+	read bool
+	md   *jetstream.MsgMetadata
+}
+
+func (c *metadata) of(m jetstream.Msg) *jetstream.MsgMetadata {
+	if !c.read {
+		c.read = true
+		c.md, _ = m.Metadata()
+	}
+	return c.md
+}
+
+// eventJobs appends to s.jobs the deliveries of event data, the k-th event
+// of bus message m's batch (-1: m holds data alone).
+func (b *bus) eventJobs(m jetstream.Msg, mc *metadata, data []byte, k int, s *routeScratch) {
 	var err error
 	s.ids, err = b.matcher.AppendMatch(s.ids[:0], data)
 	if err != nil {
@@ -417,21 +448,28 @@ func (b *bus) jobsFor(m jetstream.Msg, s *routeScratch) {
 	if len(s.ids) == 0 {
 		return
 	}
-	h := m.Headers()
-	readOnly := h.Get(HeaderReadOnlyAPICall) != ""
-	eventID := h.Get(jetstream.MsgIDHeader)
+	var eventID string
+	readOnly := false
+	if k < 0 {
+		h := m.Headers()
+		readOnly = h.Get(HeaderReadOnlyAPICall) != ""
+		eventID = h.Get(jetstream.MsgIDHeader)
+	}
 	if eventID == "" {
 		eventID = eventIDOf(data)
 	}
 	var ingested time.Time
-	md, err := m.Metadata()
-	if err == nil {
+	md := mc.of(m)
+	if md != nil {
 		ingested = md.Timestamp
 	}
 	if eventID == "" && md != nil {
 		// An envelope without an id (not one PutEvents stored): its place
 		// on the bus names its jobs.
 		eventID = "seq-" + strconv.FormatUint(md.Sequence.Stream, 10)
+		if k >= 0 {
+			eventID += "-" + strconv.Itoa(k)
+		}
 	}
 	counted := false
 	for _, id := range s.ids {

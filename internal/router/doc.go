@@ -3,13 +3,15 @@
 // For each event bus it keeps a compiled [pattern.Matcher] of the bus's
 // enabled rules, kept up to date from the catalog's watch (a rule put,
 // enabled, disabled or deleted changes the matcher at once, without stopping
-// matching). A durable consumer reads the bus's stream; for every event it
+// matching). A durable consumer reads the bus's stream, whose messages hold
+// one event or the events of one PutEvents call ([store.BusEvents]); for
+// every event it
 // asks the matcher which rules match, and for each of those rules' targets it
 // applies the target's transform and builds a [delivery.Job]. Each job is
 // first tried directly ([delivery.Runner.TryDirect]); the jobs a direct
 // attempt cannot take (the target is failing or busy, or the attempt failed)
-// are stored in the delivery stream. An event is acknowledged on its bus only
-// once every job it produced is delivered, stored or dead-lettered, so a crash
+// are stored in the delivery stream. A bus message is acknowledged only once
+// every job its events produced is delivered, stored or dead-lettered, so a crash
 // before that routes it again (at least once). Events being delivered report
 // their progress to the bus stream, so they are routed again within the ack
 // wait after a crash; an event whose jobs could not be stored is routed again

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -107,6 +108,47 @@ func TestRouting(t *testing.T) {
 					f.settled(t, bus)
 					f.expect(t, bus, id, c.want)
 				})
+			}
+		})
+	}
+}
+
+// TestBatchRouting: a PutEvents call's events stored as one bus message
+// are routed each on its own: each matching event reaches its targets with
+// its own id and payload, the others reach none, and one that is not JSON
+// is dropped without holding up the rest.
+func TestBatchRouting(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, options{queued: m.queued})
+			bus := f.createBus(t, "batch")
+			f.putRule(t, bus, rule("orders", `{"source":["shop"]}`, "a"))
+			f.putRule(t, bus, rule("big", `{"detail":{"total":[{"numeric":[">",100]}]}}`, "b"))
+			var ids []string
+			var msgs []store.Message
+			for _, c := range []struct{ source, detail string }{
+				{"shop", `{"total":5}`}, {"bank", `{"total":500}`}, {"shop", `{"total":150}`}, {"bank", `{}`},
+			} {
+				id, data := newEvent(c.source, "OrderPlaced", c.detail)
+				ids = append(ids, id)
+				msgs = append(msgs, store.Message{Data: data})
+			}
+			msgs = append(msgs[:2], append([]store.Message{{Data: []byte(`{"not json`)}}, msgs[2:]...)...)
+			ctx := ctxT(t)
+			if _, err := f.st.EnsureBus(ctx, bus); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.st.PublishEvents(ctx, bus, msgs); err != nil {
+				t.Fatal(err)
+			}
+			f.settled(t, bus)
+			for i, want := range []map[string]int{{"orders/a": 1}, {"big/b": 1}, {"orders/a": 1, "big/b": 1}, nil} {
+				f.expect(t, bus, ids[i], want)
+			}
+			if p, ok := f.rec.payload(bus, ids[2], "big/b"); !ok || !strings.Contains(string(p), ids[2]) {
+				t.Errorf("event 3 delivered as %s", p)
 			}
 		})
 	}

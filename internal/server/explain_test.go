@@ -169,6 +169,29 @@ func TestListRecentEvents(t *testing.T) {
 	if first.Detail.N != 2 || second.Detail.N != 1 {
 		t.Errorf("recent events %v, want n=2 then n=1", out.Events)
 	}
+	// One call's entries, stored together, come newest first too.
+	var entries []ebtypes.PutEventsRequestEntry
+	for i := 3; i < 6; i++ {
+		entries = append(entries, ebtypes.PutEventsRequestEntry{EventBusName: aws.String("orders"), Source: aws.String("shop"),
+			DetailType: aws.String("Order Placed"), Detail: aws.String(fmt.Sprintf(`{"n":%d}`, i))})
+	}
+	if _, err := in.Events.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: entries}); err != nil {
+		t.Fatal(err)
+	}
+	status, body = conveyorEvents(t, in, "ListRecentEvents", map[string]any{"EventBusName": "orders", "MaxResults": 4})
+	out.Events = nil
+	if err := json.Unmarshal(body, &out); status != 200 || err != nil {
+		t.Fatalf("recent: %d %s", status, body)
+	}
+	var ns []int
+	for _, e := range out.Events {
+		var ev struct{ Detail struct{ N int } }
+		_ = json.Unmarshal([]byte(e), &ev)
+		ns = append(ns, ev.Detail.N)
+	}
+	if fmt.Sprint(ns) != "[5 4 3 2]" {
+		t.Errorf("recent events after a call of three: n = %v, want [5 4 3 2]", ns)
+	}
 	if status, _ := conveyorEvents(t, in, "ListRecentEvents", map[string]any{"EventBusName": "nope"}); status != 400 {
 		t.Errorf("unknown bus: %d", status)
 	}

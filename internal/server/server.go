@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -703,7 +704,13 @@ func (s *Server) listRecentEvents(ctx context.Context, in *listRecentEventsInput
 		if err != nil {
 			return nil, err
 		}
-		out.Events = append(out.Events, string(m.Data))
+		// The message's events, newest first.
+		start := len(out.Events)
+		for ev := range store.BusEvents(m.Data) {
+			out.Events = append(out.Events, string(ev))
+		}
+		slices.Reverse(out.Events[start:])
+		out.Events = out.Events[:min(len(out.Events), n)]
 	}
 	return out, nil
 }

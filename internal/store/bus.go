@@ -10,10 +10,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// MaxBatch is the most messages [Store.PublishEvents] pipelines at once
-// (PutEvents carries at most 10 entries).
-const MaxBatch = 10
-
 // BusMetadataKey is the stream metadata key holding a bus stream's bus name.
 const BusMetadataKey = "conveyor.bus"
 
@@ -77,8 +73,8 @@ func (s *Store) DeleteBus(ctx context.Context, name string) error {
 	return nil
 }
 
-// Message is one event to publish on a bus: its id (used as Nats-Msg-Id so a
-// retried publish is stored once) and its bytes.
+// Message is one event to publish on a bus: its bytes, and an id for
+// JetStream's duplicate detection (see [Store.PublishEvents]).
 type Message struct {
 	ID   string
 	Data []byte
@@ -99,50 +95,64 @@ func (s *Store) PublishEvent(ctx context.Context, bus, id string, data []byte) e
 	return nil
 }
 
-// PublishEvents stores msgs on bus, pipelining up to [MaxBatch] publishes at
-// a time, and returns once JetStream has acknowledged every one. The result
-// has one error per message (nil when stored), so a caller can report
-// per-entry failures; the returned error is non-nil when any message failed.
+// batchHeadroom is what PublishEvents leaves of the connection's maximum
+// payload for the message's subject and headers.
+const batchHeadroom = 4096
+
+// PublishEvents stores msgs on bus as one message (see [BusEvents]), or as
+// several when together they would exceed the connection's maximum payload,
+// and returns once JetStream has acknowledged them. The id of each message's
+// first event, if any, is its message id: the same batch published again
+// within the duplicate window is stored once. The result has one error per
+// event (nil when stored), so a caller can report per-entry failures; the
+// returned error is non-nil when any failed.
 func (s *Store) PublishEvents(ctx context.Context, bus string, msgs []Message) ([]error, error) {
 	errs := make([]error, len(msgs))
 	subj := BusSubject(bus)
-	var failed int
-	for start := 0; start < len(msgs); start += MaxBatch {
-		end := min(start+MaxBatch, len(msgs))
-		futures := make([]*AckFuture, end-start)
-		for i := start; i < end; i++ {
-			m := &nats.Msg{Subject: subj, Data: msgs[i].Data}
-			if msgs[i].ID != "" {
-				m.Header = nats.Header{jetstream.MsgIDHeader: []string{msgs[i].ID}}
+	limit := max(int(s.nc.MaxPayload())-batchHeadroom, 1)
+	type part struct {
+		start, end int
+		f          *AckFuture
+	}
+	var partsBuf [1]part
+	parts := partsBuf[:0]
+	for start := 0; start < len(msgs); {
+		end, size := start+1, 1+uvarintLen(uint64(len(msgs[start].Data)))+len(msgs[start].Data)
+		for end < len(msgs) {
+			add := uvarintLen(uint64(len(msgs[end].Data))) + len(msgs[end].Data)
+			if size+add > limit {
+				break
 			}
-			f, err := s.PublishAsync(m)
-			if err != nil {
-				errs[i] = err
-				continue
-			}
-			futures[i-start] = f
+			size += add
+			end++
 		}
-		for j, f := range futures {
-			if f == nil {
-				continue
-			}
-			if _, err := f.Wait(ctx); err != nil && ctx.Err() == nil {
-				errs[start+j] = err
-			} else if err != nil {
-				// The remaining publishes may or may not be stored; report
-				// them as failed so the caller does not claim them.
-				for k := j; k < len(futures); k++ {
-					if futures[k] != nil && errs[start+k] == nil {
-						errs[start+k] = ctx.Err()
-					}
-				}
-				for k := end; k < len(msgs); k++ {
-					errs[k] = ctx.Err()
-				}
-				return errs, fmt.Errorf("store: publish events on bus %q: %w", bus, ctx.Err())
-			}
+		events := msgs[start:end]
+		m := &nats.Msg{Subject: subj, Data: appendBatch(make([]byte, 0, batchSize(events)), events)}
+		if events[0].ID != "" {
+			m.Header = nats.Header{jetstream.MsgIDHeader: []string{events[0].ID}}
+		}
+		f, err := s.PublishAsync(m)
+		for i := start; i < end && err != nil; i++ {
+			errs[i] = err
+		}
+		parts = append(parts, part{start: start, end: end, f: f})
+		start = end
+	}
+	for _, p := range parts {
+		if p.f == nil {
+			continue
+		}
+		_, err := p.f.Wait(ctx)
+		if err != nil && ctx.Err() != nil {
+			// This part and the ones not waited for may or may not be
+			// stored: report them failed so the caller does not claim them.
+			err = ctx.Err()
+		}
+		for i := p.start; i < p.end && err != nil; i++ {
+			errs[i] = err
 		}
 	}
+	var failed int
 	var first error
 	for _, err := range errs {
 		if err != nil {

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,7 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// readAll returns the payloads stored in bus's stream, in order.
+// readAll returns the events stored in bus's stream, in order.
 func readAll(t testing.TB, s *store.Store, bus string) []string {
 	t.Helper()
 	ctx := ctxT(t)
@@ -40,7 +41,9 @@ func readAll(t testing.TB, s *store.Store, bus string) []string {
 		if err != nil {
 			t.Fatalf("get %d: %v", seq, err)
 		}
-		out = append(out, string(m.Data))
+		for ev := range store.BusEvents(m.Data) {
+			out = append(out, string(ev))
+		}
 	}
 	return out
 }
@@ -106,14 +109,12 @@ func TestPublishDedup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	errs, err := s.PublishEvents(ctx, "b", []store.Message{
-		{ID: "same-id", Data: []byte("dup")},
-		{ID: "id-2", Data: []byte("two")},
-		{ID: "id-2", Data: []byte("dup2")},
-		{ID: "id-3", Data: []byte("three")},
-	})
-	if err != nil {
-		t.Fatalf("PublishEvents: %v (%v)", err, errs)
+	// A batch is stored once under its first event's id.
+	for _, data := range []string{"two", "again"} {
+		errs, err := s.PublishEvents(ctx, "b", []store.Message{{ID: "id-2", Data: []byte(data)}, {ID: "id-3", Data: []byte("three")}})
+		if err != nil {
+			t.Fatalf("PublishEvents: %v (%v)", err, errs)
+		}
 	}
 	if got, want := fmt.Sprint(readAll(t, s, "b")), "[one two three]"; got != want {
 		t.Errorf("stream holds %s, want %s", got, want)
@@ -129,7 +130,7 @@ func TestPublishEventsBatches(t *testing.T) {
 	var msgs []store.Message
 	var want []string
 	for i := range 25 {
-		msgs = append(msgs, store.Message{ID: fmt.Sprint("e", i), Data: fmt.Append(nil, i)})
+		msgs = append(msgs, store.Message{Data: fmt.Append(nil, i)})
 		want = append(want, fmt.Sprint(i))
 	}
 	errs, err := s.PublishEvents(ctx, "b", msgs)
@@ -139,12 +140,54 @@ func TestPublishEventsBatches(t *testing.T) {
 	if got := readAll(t, s, "b"); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("stream holds %q, want %q", got, want)
 	}
+	if n := streamMsgs(t, s, "b"); n != 1 {
+		t.Errorf("25 events stored as %d messages, want 1", n)
+	}
+
+	// Events that together exceed the connection's maximum payload go in
+	// several messages, none of them over it.
+	max := int(s.Conn().MaxPayload())
+	big := make([]store.Message, 5)
+	want = want[:0]
+	for i := range big {
+		big[i].Data = bytes.Repeat([]byte{'a' + byte(i)}, max/3)
+		want = append(want, string(big[i].Data))
+	}
+	if _, err := s.PublishEvents(ctx, "big", nil); err != nil {
+		t.Fatalf("PublishEvents of nothing: %v", err)
+	}
+	if _, err := s.EnsureBus(ctx, "big"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PublishEvents(ctx, "big", big); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, "big"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("big events read back differ (%d events)", len(got))
+	}
+	if n := streamMsgs(t, s, "big"); n != 3 {
+		t.Errorf("5 events of a third of the maximum payload stored as %d messages, want 3", n)
+	}
 
 	// A bus without a stream fails every entry.
 	errs, err = s.PublishEvents(ctx, "nobus", msgs[:2])
 	if err == nil || errs[0] == nil || errs[1] == nil {
 		t.Errorf("publish to a missing bus: err %v, entries %v", err, errs)
 	}
+}
+
+// streamMsgs is the number of messages in bus's stream.
+func streamMsgs(t testing.TB, s *store.Store, bus string) uint64 {
+	t.Helper()
+	st, err := s.JetStream().Stream(ctxT(t), store.BusStream(bus))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
 }
 
 func TestOpenBadConfig(t *testing.T) {

@@ -3,6 +3,7 @@ package tail_test
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,6 +63,24 @@ func TestWatch(t *testing.T) {
 	})
 	if it.Outcome == nil || it.Outcome.EventID != "2" {
 		t.Fatalf("outcome item %+v (the one published before the tail must not come)", it)
+	}
+	// A PutEvents call's events, stored as one message, come one by one.
+	if _, err := st.EnsureBus(ctx, "b1"); err != nil {
+		t.Fatal(err)
+	}
+	batch := []store.Message{{Data: []byte(`{"id":"3","detail":{"n":5}}`)}, {Data: []byte(`{"id":"4","detail":{"n":0}}`)},
+		{Data: []byte(`{"id":"5","detail":{"n":7}}`)}}
+	if _, err := st.PublishEvents(ctx, "b1", batch); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) < 2 {
+		if it := <-items; it.Event != nil {
+			got = append(got, string(it.Event))
+		}
+	}
+	if want := []string{string(batch[0].Data), string(batch[2].Data)}; !slices.Equal(got, want) {
+		t.Errorf("batch at the tail: %q, want %q", got, want)
 	}
 	cancel()
 	<-done
