@@ -138,6 +138,13 @@ func TestRuleStatesAndTargetRemoval(t *testing.T) {
 		t.Fatal(err)
 	}
 	putEvent(t, in.Events, "", "app", `{"n":"while-disabled"}`)
+	// The router routes a bus's events in order: once an event put after it
+	// is delivered, the one put while the rule was disabled has been routed
+	// (without the fence, the router, when behind, could route it after
+	// EnableRule took effect, and rightly deliver it then).
+	fence := servertest.APIDestination(t, in.Events, "fence", s.srv.URL+"/fence")
+	putRule(t, in.Events, "", "fence", `{"source":["fence"]}`, types.Target{Id: aws.String("f"), Arn: aws.String(fence)})
+	waitRouted(t, in, func() { putEvent(t, in.Events, "", "fence", `{"n":"fence"}`) }, s, `"fence"`)
 	if _, err := in.Events.EnableRule(ctx, &eventbridge.EnableRuleInput{Name: aws.String("st")}); err != nil {
 		t.Fatal(err)
 	}
