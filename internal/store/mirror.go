@@ -45,8 +45,22 @@ type Mirror[V any] struct {
 	changed chan struct{}           // closed and replaced when applied grows
 	stopped error                   // why the mirror stopped for good
 
+	// revMu guards the requests of the bucket's last revision that reads
+	// share (see lastRevision): sent is the one in flight, open the one
+	// that reads join until it is sent.
+	revMu      sync.Mutex
+	sent, open *revFlight
+
 	cancel context.CancelFunc
 	done   chan struct{}
+}
+
+// revFlight is one request of a bucket's last revision, and its answer once
+// done is closed.
+type revFlight struct {
+	done chan struct{}
+	rev  uint64
+	err  error
 }
 
 // NewMirror starts mirroring kv: decode turns an entry into the value kept
@@ -136,13 +150,51 @@ func (m *Mirror[V]) Sync(ctx context.Context) error {
 // lastRevision returns the bucket's latest revision (0 for an empty bucket):
 // its stream's last sequence, from the stream's leader. (The last message
 // of a wildcard subject, a direct get, costs a scan of the bucket's keys:
-// 1 ms at 20,000.)
+// 1 ms at 20,000.) Concurrent reads share the request: a read joins the
+// request not sent yet (which is sent after the read began, so its answer
+// is late enough), or starts one, sent once the one in flight has answered.
+// A burst of a thousand list calls is then a few requests, not a thousand
+// (JetStream answered some of those too late).
 func (m *Mirror[V]) lastRevision(ctx context.Context) (uint64, error) {
-	info, err := m.stream.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("store: last revision of bucket %s: %w", m.kv.Bucket(), err)
+	m.revMu.Lock()
+	f := m.open
+	if f == nil {
+		f = &revFlight{done: make(chan struct{})}
+		m.open = f
+		prev := m.sent
+		go m.askRevision(f, prev)
 	}
-	return info.State.LastSeq, nil
+	m.revMu.Unlock()
+	select {
+	case <-f.done:
+		return f.rev, f.err
+	case <-ctx.Done():
+		return 0, fmt.Errorf("store: last revision of bucket %s: %w", m.kv.Bucket(), ctx.Err())
+	}
+}
+
+// askRevision sends request f once prev (nil: none) has answered.
+func (m *Mirror[V]) askRevision(f, prev *revFlight) {
+	if prev != nil {
+		<-prev.done
+	}
+	m.revMu.Lock()
+	m.open, m.sent = nil, f
+	m.revMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), mirrorSyncTimeout)
+	info, err := m.stream.Info(ctx)
+	cancel()
+	if err != nil {
+		f.err = fmt.Errorf("store: last revision of bucket %s: %w", m.kv.Bucket(), err)
+	} else {
+		f.rev = info.State.LastSeq
+	}
+	m.revMu.Lock()
+	if m.sent == f {
+		m.sent = nil
+	}
+	m.revMu.Unlock()
+	close(f.done)
 }
 
 // run follows the bucket, watching it again from a fresh snapshot when a

@@ -132,13 +132,19 @@ func TestMirrorSnapshot(t *testing.T) {
 	}
 }
 
-// TestMirrorConcurrentReads: thousands of reads at once all answer, and
-// the bucket's stream never has more than the mirror's one consumer (a
-// stream allows 1,000).
+// TestMirrorConcurrentReads: thousands of reads at once all answer, each
+// sees the writes made before it, they share their requests of the
+// bucket's revision (a few JetStream API requests, not one a read), and the
+// bucket's stream never has more than the mirror's one consumer (a stream
+// allows 1,000).
 func TestMirrorConcurrentReads(t *testing.T) {
 	ctx := ctxT(t)
 	js, kv, m := openMirror(t)
 	if _, err := kv.Put(ctx, "q.1", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	before, err := js.AccountInfo(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	const n = 2000
@@ -147,10 +153,19 @@ func TestMirrorConcurrentReads(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			if i%100 == 0 { // writes interleaved with the reads
-				if _, err := kv.Put(ctx, fmt.Sprintf("w.%d", i), []byte("x")); err != nil {
+				key := fmt.Sprintf("w.%d", i)
+				if _, err := kv.Put(ctx, key, []byte(key)); err != nil {
 					errs <- err
 					return
 				}
+				vs, err := m.List(ctx, "w")
+				if err == nil && !slices.Contains(vs, key) {
+					err = fmt.Errorf("List(w) after writing %s = %q", key, vs)
+				}
+				if err != nil {
+					errs <- err
+				}
+				return
 			}
 			vs, err := m.List(ctx, "q")
 			if err == nil && !slices.Equal(vs, []string{"one"}) {
@@ -165,6 +180,13 @@ func TestMirrorConcurrentReads(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+	after, err := js.AccountInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reqs := after.API.Total - before.API.Total; reqs > n/4 {
+		t.Errorf("%d reads made %d JetStream API requests", n, reqs)
 	}
 	if n, err := m.Count(ctx, "w"); err != nil || n != 20 {
 		t.Fatalf("Count(w) = %d, %v; want 20", n, err)
