@@ -14,15 +14,52 @@ import (
 
 // Invoker returns the delivery invoker that stores the jobs of archive
 // targets (an archive's managed rule) in the archive's stream and hands
-// every other job to next.
+// every other job to next. It takes batches (delivery.BatchInvoker) where
+// next does, for next's targets.
 func (s *Service) Invoker(next delivery.Invoker) delivery.Invoker {
-	return delivery.InvokerFunc(func(ctx context.Context, job *delivery.Job) error {
-		sc, name, ok := archiveOfARN(job.TargetARN)
-		if !ok {
-			return next.Invoke(ctx, job)
+	inv := &invoker{s: s, next: next}
+	if b, ok := next.(delivery.BatchInvoker); ok {
+		return &batchInvoker{invoker: inv, next: b}
+	}
+	return inv
+}
+
+type invoker struct {
+	s    *Service
+	next delivery.Invoker
+}
+
+func (i *invoker) Invoke(ctx context.Context, job *delivery.Job) error {
+	sc, name, ok := archiveOfARN(job.TargetARN)
+	if !ok {
+		return i.next.Invoke(ctx, job)
+	}
+	return i.s.append(ctx, i.s.key(sc, name), job)
+}
+
+type batchInvoker struct {
+	*invoker
+	next delivery.BatchInvoker
+}
+
+func (b *batchInvoker) Batches(job *delivery.Job) bool {
+	if _, _, ok := archiveOfARN(job.TargetARN); ok {
+		return false
+	}
+	return b.next.Batches(job)
+}
+
+func (b *batchInvoker) InvokeBatch(ctx context.Context, jobs []*delivery.Job, errs []error) {
+	for _, job := range jobs {
+		if _, _, ok := archiveOfARN(job.TargetARN); ok {
+			// Not one of next's batches: each on its own.
+			for i, job := range jobs {
+				errs[i] = b.Invoke(ctx, job)
+			}
+			return
 		}
-		return s.append(ctx, s.key(sc, name), job)
-	})
+	}
+	b.next.InvokeBatch(ctx, jobs, errs)
 }
 
 // append stores the job's event in the archive with key name (see key),

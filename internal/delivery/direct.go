@@ -149,7 +149,12 @@ func (r *Runner) TryDirect(job *Job, s Settler) bool {
 	default:
 		return false
 	}
-	if n := d.workers.Load(); n < int32(r.cfg.DirectMaxInFlight) && d.workers.CompareAndSwap(n, n+1) {
+	// A target whose jobs go in batches gets another worker only when
+	// those it has are a batch or more behind each: the jobs that wait
+	// meanwhile make the next batch.
+	batches := r.batcher != nil && r.batcher.Batches(job)
+	if n := d.workers.Load(); n < int32(r.cfg.DirectMaxInFlight) && (!batches || int(n)*MaxDirectBatch < len(d.jobs)) &&
+		d.workers.CompareAndSwap(n, n+1) {
 		r.directWG.Add(1)
 		go r.directWorker(d)
 	}
@@ -168,17 +173,18 @@ func (r *Runner) directWorker(d *direct) {
 	// contend for.
 	ctx, cancel := context.WithCancel(r.invCtx)
 	defer cancel()
+	var batch []directJob
 	for {
 		select {
 		case dj := <-d.jobs:
-			dj.s.Settled(r.takeDirect(ctx, d, dj))
+			batch = r.take(ctx, d, dj, batch)
 			continue
 		default:
 		}
 		idle.Reset(directIdle)
 		select {
 		case dj := <-d.jobs:
-			dj.s.Settled(r.takeDirect(ctx, d, dj))
+			batch = r.take(ctx, d, dj, batch)
 			continue
 		case <-idle.C:
 		case <-r.directDone:
@@ -186,7 +192,7 @@ func (r *Runner) directWorker(d *direct) {
 			for {
 				select {
 				case dj := <-d.jobs:
-					dj.s.Settled(r.takeDirect(ctx, d, dj))
+					batch = r.take(ctx, d, dj, batch)
 					continue
 				default:
 				}
@@ -205,6 +211,42 @@ func (r *Runner) directWorker(d *direct) {
 	}
 }
 
+// MaxDirectBatch is the most jobs of one target a direct worker hands a
+// [BatchInvoker] at once: a PutEvents call's.
+const MaxDirectBatch = 10
+
+// take settles dj, a job taken from the target's waiting jobs, and, when
+// the invoker takes the target's jobs in batches, those waiting with it (up
+// to MaxDirectBatch). batch is scratch space, returned for the next call.
+func (r *Runner) take(ctx context.Context, d *direct, dj directJob, batch []directJob) []directJob {
+	if r.batcher == nil || !r.batcher.Batches(dj.job) {
+		dj.s.Settled(r.takeDirect(ctx, d, dj))
+		return batch
+	}
+	batch = append(batch[:0], dj)
+	var alone *directJob
+more:
+	for len(batch) < MaxDirectBatch {
+		select {
+		case next := <-d.jobs:
+			if !r.batcher.Batches(next.job) {
+				// The target changed kind meanwhile (its ARN was replaced).
+				alone = &next
+				break more
+			}
+			batch = append(batch, next)
+		default:
+			break more
+		}
+	}
+	r.takeDirectBatch(ctx, d, batch)
+	clear(batch)
+	if alone != nil {
+		alone.s.Settled(r.takeDirect(ctx, d, *alone))
+	}
+	return batch
+}
+
 // takeDirect settles a job taken from the target's waiting jobs: attempted,
 // or stored without an attempt when it waited too long or the target
 // failed meanwhile.
@@ -215,25 +257,83 @@ func (r *Runner) takeDirect(ctx context.Context, d *direct, dj directJob) error 
 	}
 	now := r.cfg.Clock.Now()
 	if !d.healthy(now) || now.Sub(dj.since) > maxDirectWait {
-		ctx, cancel := context.WithTimeout(context.Background(), enqueueTimeout)
-		defer cancel()
-		return r.q.Enqueue(ctx, dj.job)
+		return r.storeJob(dj.job)
 	}
 	return r.attemptDirect(ctx, d, dj.job, now)
+}
+
+// storeJob stores a job in the queue for its (next) attempt.
+func (r *Runner) storeJob(job *Job) error {
+	ctx, cancel := context.WithTimeout(context.Background(), enqueueTimeout)
+	defer cancel()
+	return r.q.Enqueue(ctx, job)
+}
+
+// takeDirectBatch is takeDirect for jobs of one target taken together, each
+// settled on its own; those attempted are attempted together.
+func (r *Runner) takeDirectBatch(ctx context.Context, d *direct, djs []directJob) {
+	if r.directStop.Load() {
+		for _, dj := range djs {
+			dj.s.Settled(ErrDirectStopped)
+		}
+		return
+	}
+	now := r.cfg.Clock.Now()
+	healthy := d.healthy(now)
+	jobs := make([]*Job, 0, len(djs))
+	settlers := make([]Settler, 0, len(djs))
+	for _, dj := range djs {
+		if !healthy || now.Sub(dj.since) > maxDirectWait {
+			dj.s.Settled(r.storeJob(dj.job))
+			continue
+		}
+		dj.job.Attempt = 1
+		jobs, settlers = append(jobs, dj.job), append(settlers, dj.s)
+	}
+	if len(jobs) == 0 {
+		return
+	}
+	d.tm.attempts.Add(float64(len(jobs)))
+	r.beginDirect(d, now)
+	errs := make([]error, len(jobs))
+	ictx, cancel := context.WithTimeout(ctx, r.cfg.InvokeTimeout)
+	r.batcher.InvokeBatch(ictx, jobs, errs)
+	cancel()
+	end := r.endDirect(d)
+	for i, job := range jobs {
+		settlers[i].Settled(r.afterDirect(d, job, now, end, errs[i]))
+	}
+}
+
+// beginDirect and endDirect frame direct attempts to d's target (see
+// direct.running); endDirect returns the time they ended.
+func (r *Runner) beginDirect(d *direct, start time.Time) {
+	if d.running.Add(1) == 1 {
+		d.progress.Store(start.UnixNano())
+	}
+}
+
+func (r *Runner) endDirect(d *direct) time.Time {
+	now := r.cfg.Clock.Now()
+	d.progress.Store(now.UnixNano())
+	d.running.Add(-1)
+	return now
 }
 
 func (r *Runner) attemptDirect(ctx context.Context, d *direct, job *Job, start time.Time) error {
 	job.Attempt = 1
 	d.tm.attempts.Inc()
-	if d.running.Add(1) == 1 {
-		d.progress.Store(start.UnixNano())
-	}
+	r.beginDirect(d, start)
 	ictx, cancel := context.WithTimeout(ctx, r.cfg.InvokeTimeout)
 	err := r.cfg.Invoker.Invoke(ictx, job)
 	cancel()
-	now := r.cfg.Clock.Now()
-	d.progress.Store(now.UnixNano())
-	d.running.Add(-1)
+	return r.afterDirect(d, job, start, r.endDirect(d), err)
+}
+
+// afterDirect settles job after its direct attempt, begun at start and
+// ended at now, ended with err: delivered; or stored for its retry,
+// dead-lettered or dropped, as its failure calls for.
+func (r *Runner) afterDirect(d *direct, job *Job, start, now time.Time, err error) error {
 	if err == nil {
 		r.delivered(d.tm, job, now)
 		if now.Sub(start) > slowDirect {
@@ -256,7 +356,5 @@ func (r *Runner) attemptDirect(ctx context.Context, d *direct, job *Job, start t
 		"attempt", job.Attempt, "retry_in", v.delay, "error_code", v.code, "err", err)
 	job.PriorAttempts = job.Attempt
 	job.RetryAt = now.Add(v.delay)
-	ctx, cancel = context.WithTimeout(context.Background(), enqueueTimeout)
-	defer cancel()
-	return r.q.Enqueue(ctx, job)
+	return r.storeJob(job)
 }

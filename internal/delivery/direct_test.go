@@ -259,3 +259,105 @@ func TestDirectSkipsHangingTarget(t *testing.T) {
 		}
 	}
 }
+
+// batchTarget is a BatchInvoker that records its batches. Its first batch
+// waits for release; a job whose payload is "retry" fails (retryably) at
+// its first attempt.
+type batchTarget struct {
+	release chan struct{}
+	mu      sync.Mutex
+	first   bool
+	sizes   []int
+	tries   map[string]int
+}
+
+func (b *batchTarget) Batches(*delivery.Job) bool { return true }
+
+func (b *batchTarget) Invoke(ctx context.Context, job *delivery.Job) error {
+	errs := make([]error, 1)
+	b.InvokeBatch(ctx, []*delivery.Job{job}, errs)
+	return errs[0]
+}
+
+func (b *batchTarget) InvokeBatch(_ context.Context, jobs []*delivery.Job, errs []error) {
+	b.mu.Lock()
+	wait := !b.first
+	b.first = true
+	b.mu.Unlock()
+	if wait {
+		<-b.release
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sizes = append(b.sizes, len(jobs))
+	for i, j := range jobs {
+		b.tries[j.EventID]++
+		if string(j.Payload) == "retry" && b.tries[j.EventID] == 1 {
+			errs[i] = delivery.Errorf(delivery.CodeClientError, true, "try again")
+		}
+	}
+}
+
+// A target whose invoker takes batches gets the jobs that waited together
+// in one call, at most MaxDirectBatch; each job is settled on its own, and
+// a failed one is retried from the queue alone.
+func TestDirectBatches(t *testing.T) {
+	bt := &batchTarget{release: make(chan struct{}), tries: map[string]int{}}
+	st := storetest.Open(t)
+	f := newFixture(t, st, nil, func(c *delivery.Config) {
+		c.Invoker = bt
+		c.DirectMaxInFlight = 1 // one worker: the jobs wait for it together
+	})
+	key := delivery.TargetKey{Bus: "default", Rule: "r", ID: "q"}
+	if err := f.r.AddTarget(key); err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:sqs:us-east-1:" + account + ":q"
+	s := newSettler()
+	const n = 26
+	for i := range n {
+		j := job(key, arn, fmt.Sprint("e", i))
+		if i == 7 {
+			j.Payload = []byte("retry")
+		}
+		if !f.r.TryDirect(j, s) {
+			t.Fatalf("job %d refused", i)
+		}
+	}
+	close(bt.release)
+	for range n {
+		if err := s.wait(t); err != nil {
+			t.Fatalf("settled with %v", err)
+		}
+	}
+	waitfor.True(t, "the failed job's retry", func() bool {
+		bt.mu.Lock()
+		defer bt.mu.Unlock()
+		return bt.tries["e7"] == 2
+	})
+	bt.mu.Lock()
+	defer bt.mu.Unlock()
+	// While the first batch is held, the rest wait: full batches follow.
+	sum, most := 0, 0
+	for _, k := range bt.sizes {
+		sum, most = sum+k, max(most, k)
+	}
+	if sum != n+1 || most != delivery.MaxDirectBatch {
+		t.Errorf("batches of %v, want %d attempts in batches of at most %d, one of them full", bt.sizes, n+1, delivery.MaxDirectBatch)
+	}
+	for i := range n {
+		if want, got := 1+btoi(i == 7), bt.tries[fmt.Sprint("e", i)]; got != want {
+			t.Errorf("e%d attempted %d times, want %d", i, got, want)
+		}
+	}
+	if got := f.metric(t, "conveyor_invocation_attempts_total"); got != n+1 {
+		t.Errorf("conveyor_invocation_attempts_total = %v, want %d", got, n+1)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

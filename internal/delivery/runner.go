@@ -26,6 +26,18 @@ type Invoker interface {
 	Invoke(ctx context.Context, job *Job) error
 }
 
+// BatchInvoker is an [Invoker] that takes several jobs of one target at
+// once (a queue's messages, written together): direct delivery hands it
+// the jobs of a target waiting together, up to [MaxDirectBatch].
+type BatchInvoker interface {
+	Invoker
+	// Batches reports whether the jobs of job's target go in batches.
+	Batches(job *Job) bool
+	// InvokeBatch attempts jobs, setting errs[i] to jobs[i]'s outcome as
+	// Invoke would return it.
+	InvokeBatch(ctx context.Context, jobs []*Job, errs []error)
+}
+
 // InvokerFunc adapts a function to [Invoker].
 type InvokerFunc func(ctx context.Context, job *Job) error
 
@@ -176,6 +188,7 @@ type Runner struct {
 	directWG     sync.WaitGroup  // direct invocations running
 	invCtx       context.Context // cancelled when in-flight invocations must stop
 	invEnd       context.CancelFunc
+	batcher      BatchInvoker // cfg.Invoker, when it takes batches
 }
 
 type worker struct {
@@ -236,7 +249,13 @@ func NewRunner(q *Queue, cfg Config) (*Runner, error) {
 		direct:     map[TargetKey]*direct{},
 		directDone: make(chan struct{}),
 		invCtx:     invCtx, invEnd: invEnd,
+		batcher: batcher(cfg.Invoker),
 	}, nil
+}
+
+func batcher(inv Invoker) BatchInvoker {
+	b, _ := inv.(BatchInvoker)
+	return b
 }
 
 // SetTargets makes the runner deliver for exactly keys: loops start for new

@@ -473,7 +473,7 @@ func (q *queue) publishAll(ctx context.Context, ms []*outgoing) (seqs []uint64, 
 
 // put stores ms in the queue's stream together (their writes in flight at
 // once, in order), without waiting for the index: an EventBridge target's
-// send (SendToQueue), which no receive of the caller's follows.
+// delivery (Deliver), which no receive of the caller's follows.
 func (q *queue) put(ctx context.Context, ms []*outgoing) (seqs []uint64, errs []error) {
 	seqs, errs = make([]uint64, len(ms)), make([]error, len(ms))
 	futures := make([]*store.AckFuture, len(ms))

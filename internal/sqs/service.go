@@ -439,22 +439,56 @@ func (s *Service) CheckDeadLetterQueue(_ context.Context, ruleARN, arn string) e
 	return fmt.Errorf("%w: the policy of %s does not let rule %s send to it", delivery.ErrNoDeadLetterQueue, arn, ruleARN)
 }
 
-// SendToQueue sends body as a message to the queue with ARN arn: the
-// targets.QueueSender of queue targets. A queue that does not exist is a
-// RESOURCE_NOT_FOUND failure (delivery.ErrNotFound), a body the queue cannot
-// take an INVALID_PARAMETER one; neither is retried. A FIFO queue's message
-// goes to group group, deduplicated by dedup (the event's id).
-func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte, group, dedup string) error {
-	q := s.queueByARN(arn)
+// Deliver sends the payloads of jobs (deliveries of EventBridge rules) as
+// messages, each to the queue its TargetARN names: the targets.QueueSender
+// of queue targets. The messages of one queue are written together (their
+// writes in flight at once, in order). errs[i] is what became of jobs[i]: a
+// queue that does not exist is a RESOURCE_NOT_FOUND failure
+// (delivery.ErrNotFound), a payload the queue cannot take an
+// INVALID_PARAMETER one; neither is retried. A FIFO queue's message goes to
+// the job's MessageGroupId, deduplicated by its EventID.
+func (s *Service) Deliver(ctx context.Context, jobs []*delivery.Job, errs []error) {
+	var ms []*outgoing
+	var idx []int
+	for start := 0; start < len(jobs); {
+		arn := jobs[start].TargetARN
+		end := start + 1
+		for end < len(jobs) && jobs[end].TargetARN == arn {
+			end++
+		}
+		q := s.queueByARN(arn)
+		ms, idx = ms[:0], idx[:0]
+		for i := start; i < end; i++ {
+			m, err := s.targetMessage(q, arn, jobs[i])
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			ms, idx = append(ms, m), append(idx, i)
+		}
+		if len(ms) > 0 {
+			_, perrs := q.put(ctx, ms)
+			for k, i := range idx {
+				errs[i] = perrs[k]
+			}
+		}
+		start = end
+	}
+}
+
+// targetMessage is the message of job, a delivery to queue q (nil: the
+// queue named arn does not exist).
+func (s *Service) targetMessage(q *queue, arn string, job *delivery.Job) (*outgoing, error) {
 	if q == nil {
-		return fmt.Errorf("queue %s: %w", arn, delivery.ErrNotFound)
+		return nil, fmt.Errorf("queue %s: %w", arn, delivery.ErrNotFound)
 	}
 	rec := q.record()
+	body := job.Payload
 	if len(body) > rec.maxSize() {
-		return delivery.Errorf(delivery.CodeInvalidParameter, false, "the event (%d bytes) is larger than the queue's MaximumMessageSize (%d bytes)", len(body), rec.maxSize())
+		return nil, delivery.Errorf(delivery.CodeInvalidParameter, false, "the event (%d bytes) is larger than the queue's MaximumMessageSize (%d bytes)", len(body), rec.maxSize())
 	}
 	if len(body) == 0 || !validBody(body) {
-		return delivery.Errorf(delivery.CodeInvalidParameter, false, "the event is empty or has characters SQS does not allow in a message body")
+		return nil, delivery.Errorf(delivery.CodeInvalidParameter, false, "the event is empty or has characters SQS does not allow in a message body")
 	}
 	// The queue's delay, and its own account as the sender, need no header:
 	// the index reads the queue's DelaySeconds for a message without one
@@ -462,14 +496,13 @@ func (s *Service) SendToQueue(ctx context.Context, arn string, body []byte, grou
 	// as SQS's attributes take a while to apply), and a message without a
 	// sender was sent by the queue's account. A message without headers is
 	// lighter all along its way.
-	m := &outgoing{body: body, delay: -1, group: group}
+	m := &outgoing{body: body, delay: -1, group: job.MessageGroupId}
 	if rec.fifo() {
-		if err := fifoMessage(rec, m, group, dedup); err != nil {
-			return delivery.Errorf(delivery.CodeInvalidParameter, false, "%v", err)
+		if err := fifoMessage(rec, m, job.MessageGroupId, job.EventID); err != nil {
+			return nil, delivery.Errorf(delivery.CodeInvalidParameter, false, "%v", err)
 		}
 	}
-	_, errs := q.put(ctx, []*outgoing{m})
-	return errs[0]
+	return m, nil
 }
 
 // defaultWindow is how many messages never received a queue keeps in

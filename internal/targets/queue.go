@@ -6,12 +6,13 @@ import (
 	"github.com/conveyor/conveyor/internal/delivery"
 )
 
-// QueueSender sends a message to a queue of the account (the SQS service
-// implements it): in message group group ("" for none) and, for a FIFO
-// queue, with deduplication id dedup. It wraps [delivery.ErrNotFound] when
-// the queue does not exist.
+// QueueSender sends the payloads of delivery jobs as messages to the queues
+// their target ARNs name (the SQS service implements it): each in its
+// job's message group and, for a FIFO queue, deduplicated by its event id.
+// errs[i] is jobs[i]'s outcome; it wraps [delivery.ErrNotFound] when the
+// queue does not exist.
 type QueueSender interface {
-	SendToQueue(ctx context.Context, arn string, body []byte, group, dedup string) error
+	Deliver(ctx context.Context, jobs []*delivery.Job, errs []error)
 }
 
 // Queue delivers to an SQS queue: the payload becomes the message body.
@@ -24,15 +25,36 @@ func NewQueue(s QueueSender) *Queue { return &Queue{sender: s} }
 // target's message group; a FIFO queue deduplicates by the event's id, so a
 // retried delivery is stored once.
 func (q *Queue) Invoke(ctx context.Context, job *delivery.Job) error {
-	a, err := ParseARN(job.TargetARN)
-	if err != nil || a.Kind != KindQueue {
-		return delivery.Errorf(delivery.CodeInvalidParameter, false, "target %s is not an SQS queue ARN", job.TargetARN)
+	var errs [1]error
+	q.InvokeBatch(ctx, []*delivery.Job{job}, errs[:])
+	return errs[0]
+}
+
+// InvokeBatch is Invoke for several jobs at once, their messages written
+// together; errs[i] is jobs[i]'s outcome.
+func (q *Queue) InvokeBatch(ctx context.Context, jobs []*delivery.Job, errs []error) {
+	send := make([]*delivery.Job, 0, len(jobs))
+	at := make([]int, 0, len(jobs))
+	for i, job := range jobs {
+		if q.sender == nil {
+			errs[i] = delivery.Errorf(delivery.CodeInvalidParameter, false, "SQS queue targets are not configured")
+			continue
+		}
+		if a, err := ParseARN(job.TargetARN); err != nil || a.Kind != KindQueue {
+			errs[i] = delivery.Errorf(delivery.CodeInvalidParameter, false, "target %s is not an SQS queue ARN", job.TargetARN)
+			continue
+		}
+		send, at = append(send, job), append(at, i)
 	}
-	if q.sender == nil {
-		return delivery.Errorf(delivery.CodeInvalidParameter, false, "SQS queue targets are not configured")
+	if len(send) == 0 {
+		return
 	}
-	if err := q.sender.SendToQueue(ctx, job.TargetARN, job.Payload, job.MessageGroupId, job.EventID); err != nil {
-		return classify(err, "send to queue "+a.Name)
+	sent := make([]error, len(send))
+	q.sender.Deliver(ctx, send, sent)
+	for k, err := range sent {
+		if err != nil {
+			a, _ := ParseARN(send[k].TargetARN)
+			errs[at[k]] = classify(err, "send to queue "+a.Name)
+		}
 	}
-	return nil
 }

@@ -142,6 +142,42 @@ func (r *Registry) Invoke(ctx context.Context, job *delivery.Job) error {
 	return a.Invoke(ctx, job)
 }
 
+var _ delivery.BatchInvoker = (*Registry)(nil)
+
+// Batches reports whether the jobs of job's target are delivered in
+// batches (delivery.BatchInvoker): a queue's are, their messages written
+// together.
+func (r *Registry) Batches(job *delivery.Job) bool {
+	a, err := ParseARN(job.TargetARN)
+	return err == nil && a.Kind == KindQueue && r.SQS.sender != nil
+}
+
+// InvokeBatch delivers jobs, errs[i] jobs[i]'s outcome: the queue
+// deliveries the target's account allows together, any other one by one.
+func (r *Registry) InvokeBatch(ctx context.Context, jobs []*delivery.Job, errs []error) {
+	send := make([]*delivery.Job, 0, len(jobs))
+	at := make([]int, 0, len(jobs))
+	for i, job := range jobs {
+		if !r.Batches(job) {
+			errs[i] = r.Invoke(ctx, job)
+			continue
+		}
+		if err := r.crossAccount(ctx, job); err != nil {
+			errs[i] = err
+			continue
+		}
+		send, at = append(send, job), append(at, i)
+	}
+	if len(send) == 0 {
+		return
+	}
+	sent := make([]error, len(send))
+	r.SQS.InvokeBatch(ctx, send, sent)
+	for k, err := range sent {
+		errs[at[k]] = err
+	}
+}
+
 // crossAccount decides a delivery from a rule of one account to a target of
 // another: an API destination never (it is the rule's account's), a bus or a
 // queue when its resource policy allows (Permit). Another region of the same

@@ -162,7 +162,57 @@ func TestRegistryCheck(t *testing.T) {
 
 type sender struct{}
 
-func (sender) SendToQueue(context.Context, string, []byte, string, string) error { return nil }
+func (sender) Deliver(context.Context, []*delivery.Job, []error) {}
+
+// batchSender records the batches it is given, and fails the jobs whose
+// payload is "fail".
+type batchSender struct{ batches [][]string }
+
+func (b *batchSender) Deliver(_ context.Context, jobs []*delivery.Job, errs []error) {
+	var ids []string
+	for i, j := range jobs {
+		ids = append(ids, j.EventID)
+		if string(j.Payload) == "fail" {
+			errs[i] = fmt.Errorf("queue %s: %w", j.TargetARN, delivery.ErrNotFound)
+		}
+	}
+	b.batches = append(b.batches, ids)
+}
+
+// TestInvokeBatch: a batch's queue deliveries reach the sender together;
+// a delivery another account's queue does not allow is refused on its own,
+// a failure is classified for its job alone.
+func TestInvokeBatch(t *testing.T) {
+	s := &batchSender{}
+	r := NewRegistry(Config{Queues: s})
+	defer r.Close()
+	rule := "arn:aws:events:us-east-1:111111111111:rule/r"
+	q := "arn:aws:sqs:us-east-1:111111111111:q"
+	jobs := []*delivery.Job{
+		{EventID: "1", RuleARN: rule, TargetARN: q, Payload: []byte("{}")},
+		{EventID: "2", RuleARN: rule, TargetARN: "arn:aws:sqs:us-east-1:222222222222:q", Payload: []byte("{}")},
+		{EventID: "3", RuleARN: rule, TargetARN: q, Payload: []byte("fail")},
+		{EventID: "4", RuleARN: rule, TargetARN: q, Payload: []byte("{}")},
+	}
+	if !r.Batches(jobs[0]) || r.Batches(&delivery.Job{TargetARN: StdoutARN}) {
+		t.Fatal("Batches: queues take batches, stdout does not")
+	}
+	errs := make([]error, len(jobs))
+	r.InvokeBatch(context.Background(), jobs, errs)
+	if fmt.Sprint(s.batches) != "[[1 3 4]]" {
+		t.Errorf("sender got %v, want one batch [1 3 4]", s.batches)
+	}
+	var e *delivery.Error
+	if errs[0] != nil || errs[3] != nil {
+		t.Errorf("delivered jobs failed: %v, %v", errs[0], errs[3])
+	}
+	if !errors.As(errs[1], &e) || e.Code != delivery.CodeNoPermissions {
+		t.Errorf("cross-account job: %v, want NO_PERMISSIONS", errs[1])
+	}
+	if !errors.As(errs[2], &e) || e.Code != delivery.CodeResourceNotFound || e.Retry {
+		t.Errorf("failed job: %v, want RESOURCE_NOT_FOUND, not retried", errs[2])
+	}
+}
 
 // A rule of one account does not deliver to another account's bus or queue (that takes a
 // resource policy); another region of its own account is fine.
