@@ -31,10 +31,10 @@ func TestImportedAndCommitCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.AppendImported(t.Context(), st.JetStream(), scope.Scope{Account: "000000000000", Region: "us-east-1"}, rec, raw); err != nil {
+	if _, err := audit.AppendImported(t.Context(), st, scope.Scope{Account: "000000000000", Region: "us-east-1"}, rec, raw); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.AppendImported(t.Context(), st.JetStream(), scope.Scope{}, &audit.Record{}, []byte(`{}`)); err == nil {
+	if _, err := audit.AppendImported(t.Context(), st, scope.Scope{}, &audit.Record{}, []byte(`{}`)); err == nil {
 		t.Error("a record without eventID was imported")
 	}
 	count(t, a.Index(), "DeleteBucketPolicy", 1)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"github.com/conveyor/conveyor/internal/scope"
+	"github.com/conveyor/conveyor/internal/store"
 
 	"context"
 	"fmt"
@@ -122,9 +123,16 @@ const HeaderScope = "Conveyor-Scope"
 // record's eventID is the message ID, so importing the same file twice
 // within two minutes stores its records once. seq is the record's sequence
 // in the audit log (the first one's, for a record stored twice).
-func AppendImported(ctx context.Context, js jetstream.JetStream, sc scope.Scope, rec *Record, raw []byte) (seq uint64, err error) {
-	res := AppendImportedAsync(js, sc, []Imported{{Record: rec, JSON: raw}}).Wait(ctx)
+func AppendImported(ctx context.Context, p Publisher, sc scope.Scope, rec *Record, raw []byte) (seq uint64, err error) {
+	res := AppendImportedAsync(p, sc, []Imported{{Record: rec, JSON: raw}}).Wait(ctx)
 	return res[0].Seq, res[0].Err
+}
+
+// Publisher publishes a message without waiting for its acknowledgement:
+// the store's publisher ([store.Store.PublishAsync]), whose futures give up
+// by themselves after its timeout.
+type Publisher interface {
+	PublishAsync(m *nats.Msg) (*store.AckFuture, error)
 }
 
 // Imported is a record read from a CloudTrail log file: Record is JSON
@@ -141,39 +149,36 @@ type Appended struct {
 	Err error
 }
 
-// importAckTimeout bounds the wait for a batch's acknowledgements; a record
-// not acknowledged by then is published again, alone, and waited for.
-const importAckTimeout = 10 * time.Second
-
 // ImportBatch is records of AppendImportedAsync on their way to the audit
 // log.
 type ImportBatch struct {
-	js    jetstream.JetStream
+	p     Publisher
 	scope string
 	recs  []Imported
 	msgs  []*nats.Msg
-	acks  []jetstream.PubAckFuture
+	acks  []*store.AckFuture
 }
 
 // AppendImportedAsync is AppendImported for many records at once: it
 // publishes them without waiting, and Wait waits for their
 // acknowledgements together (one round trip's latency for the batch instead
 // of one a record).
-func AppendImportedAsync(js jetstream.JetStream, sc scope.Scope, recs []Imported) *ImportBatch {
-	b := &ImportBatch{js: js, scope: sc.String(), recs: recs, msgs: make([]*nats.Msg, len(recs)),
-		acks: make([]jetstream.PubAckFuture, len(recs))}
+func AppendImportedAsync(p Publisher, sc scope.Scope, recs []Imported) *ImportBatch {
+	b := &ImportBatch{p: p, scope: sc.String(), recs: recs, msgs: make([]*nats.Msg, len(recs)),
+		acks: make([]*store.AckFuture, len(recs))}
 	for i, r := range recs {
 		if r.Record.EventID == "" {
 			continue
 		}
-		msg := nats.NewMsg(Subject(r.Record))
-		msg.Data = r.JSON
-		msg.Header.Set(HeaderNoForward, "true")
-		msg.Header.Set(HeaderScope, b.scope)
+		msg := &nats.Msg{Subject: Subject(r.Record), Data: r.JSON, Header: nats.Header{
+			HeaderNoForward:       []string{"true"},
+			HeaderScope:           []string{b.scope},
+			jetstream.MsgIDHeader: []string{b.msgID(i)},
+		}}
 		b.msgs[i] = msg
-		// An error here (too many publishes in flight, a closed
-		// connection) leaves the ack nil: Wait publishes the record again.
-		b.acks[i], _ = js.PublishMsgAsync(msg, jetstream.WithMsgID(b.msgID(i)))
+		// An error here (a closed connection) leaves the ack nil: Wait
+		// publishes the record again.
+		b.acks[i], _ = p.PublishAsync(msg)
 	}
 	return b
 }
@@ -185,26 +190,36 @@ func (b *ImportBatch) msgID(i int) string { return b.scope + "/" + b.recs[i].Rec
 // reported failed. The answer has one Appended per record, in order.
 func (b *ImportBatch) Wait(ctx context.Context) []Appended {
 	out := make([]Appended, len(b.recs))
-	timeout := time.NewTimer(importAckTimeout)
-	defer timeout.Stop()
-	expired := false
 	for i, msg := range b.msgs {
 		if msg == nil {
 			out[i].Err = fmt.Errorf("audit: imported record has no eventID")
 			continue
 		}
 		if b.acks[i] != nil {
-			if pa := awaitAck(ctx, b.acks[i], timeout.C, &expired); pa != nil {
-				out[i].Seq = pa.Sequence
+			seq, err := b.acks[i].Wait(ctx)
+			if err == nil {
+				out[i].Seq = seq
 				continue
 			}
 		}
-		pa, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(b.msgID(i)))
+		seq, err := b.again(ctx, msg)
 		if err != nil {
 			out[i].Err = fmt.Errorf("audit: append imported record %s: %w", b.recs[i].Record.EventID, err)
 			continue
 		}
-		out[i].Seq = pa.Sequence
+		out[i].Seq = seq
 	}
 	return out
+}
+
+// again publishes msg once more and waits for it.
+func (b *ImportBatch) again(ctx context.Context, msg *nats.Msg) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	f, err := b.p.PublishAsync(msg)
+	if err != nil {
+		return 0, err
+	}
+	return f.Wait(ctx)
 }

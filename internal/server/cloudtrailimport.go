@@ -359,7 +359,7 @@ func (imp *importer) send(ctx context.Context) {
 		}
 		imp.seen[id] = true
 	}
-	sb.pub = audit.AppendImportedAsync(imp.s.store.JetStream(), imp.sc, appends)
+	sb.pub = audit.AppendImportedAsync(imp.s.store, imp.sc, appends)
 	imp.inFlight = sb
 }
 
