@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/conveyor/conveyor/internal/store"
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Options configures the whole audit trail (see New).
@@ -16,8 +15,9 @@ type Options struct {
 	// Config says how records are built (account, region, identities, data
 	// events).
 	Config Config
-	// JetStream holds the audit log.
-	JetStream jetstream.JetStream
+	// Store holds the audit log; records and intents go through its
+	// publisher.
+	Store *store.Store
 	// Replicas of the audit stream and the forwarding consumer (default 1).
 	Replicas int
 	// IndexPath is this process's event-history index file (SQLite),
@@ -59,9 +59,10 @@ type Audit struct {
 // New creates or updates the audit stream, opens the index, and starts
 // recording, indexing and expiring. Close it to flush.
 func New(ctx context.Context, opts Options) (*Audit, error) {
-	if opts.JetStream == nil {
-		return nil, errors.New("audit: no JetStream")
+	if opts.Store == nil {
+		return nil, errors.New("audit: no store")
 	}
+	js := opts.Store.JetStream()
 	if opts.IndexPath == "" {
 		return nil, errors.New("audit: no index path")
 	}
@@ -75,7 +76,7 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := EnsureStream(ctx, opts.JetStream, opts.Retention, opts.Replicas); err != nil {
+	if _, err := EnsureStream(ctx, js, opts.Retention, opts.Replicas); err != nil {
 		return nil, err
 	}
 	ix, err := OpenIndex(ctx, opts.IndexPath, opts.Logger)
@@ -85,8 +86,8 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 	if opts.IntentGrace <= 0 {
 		opts.IntentGrace = DefaultIntentGrace
 	}
-	rec := NewRecorder(b, opts.JetStream, RecorderConfig{QueueSize: opts.QueueSize, Logger: opts.Logger})
-	j, err := openJournal(ctx, opts.JetStream, opts.Replicas, rec, ix, opts.Logger)
+	rec := NewRecorder(b, opts.Store, RecorderConfig{QueueSize: opts.QueueSize, Logger: opts.Logger})
+	j, err := openJournal(ctx, js, opts.Store, opts.Replicas, rec, ix, opts.Logger)
 	if err != nil {
 		_ = rec.Close(ctx)
 		_ = ix.Close()
@@ -110,7 +111,7 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 	}()
 	go func() {
 		defer a.wg.Done()
-		_ = ix.Follow(runCtx, opts.JetStream)
+		_ = ix.Follow(runCtx, js)
 	}()
 	go func() {
 		defer a.wg.Done()
@@ -137,7 +138,7 @@ func (a *Audit) StartForwarding(f Forwarder) {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			_ = Forward(a.ctx, a.opts.JetStream, f, ForwardConfig{Replicas: a.opts.Replicas, Logger: a.log})
+			_ = Forward(a.ctx, a.opts.Store.JetStream(), f, ForwardConfig{Replicas: a.opts.Replicas, Logger: a.log})
 		}()
 	})
 }

@@ -38,7 +38,7 @@ func cpuNanos(who int) int64 {
 // before the handler, the commit after it) b.N times.
 func benchCallPath(b *testing.B, c *awsapi.Call) {
 	st := storetest.Open(b)
-	a, err := audit.New(b.Context(), audit.Options{Config: cfg, JetStream: st.JetStream(),
+	a, err := audit.New(b.Context(), audit.Options{Config: cfg, Store: st,
 		IndexPath: filepath.Join(b.TempDir(), "index.db"), Logger: quiet})
 	if err != nil {
 		b.Fatal(err)

@@ -17,7 +17,7 @@ import (
 func TestImportedAndCommitCall(t *testing.T) {
 	t.Parallel()
 	st := storetest.Open(t)
-	a := newAudit(t, st.JetStream(), filepath.Join(t.TempDir(), "audit.db"))
+	a := newAudit(t, st, filepath.Join(t.TempDir(), "audit.db"))
 	defer closeAudit(t, a)
 	bus := &fakeBus{}
 	a.StartForwarding(bus)

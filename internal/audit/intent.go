@@ -68,6 +68,7 @@ func Journaled(service, op string) bool {
 // Journal is the intent journal (see IntentStreamName).
 type Journal struct {
 	js  jetstream.JetStream
+	pub Publisher
 	st  jetstream.Stream
 	rec *Recorder
 	ix  *Index
@@ -97,12 +98,12 @@ func IntentStreamConfig(replicas int) jetstream.StreamConfig {
 }
 
 // openJournal creates or updates the journal's stream.
-func openJournal(ctx context.Context, js jetstream.JetStream, replicas int, rec *Recorder, ix *Index, log *slog.Logger) (*Journal, error) {
+func openJournal(ctx context.Context, js jetstream.JetStream, pub Publisher, replicas int, rec *Recorder, ix *Index, log *slog.Logger) (*Journal, error) {
 	st, err := js.CreateOrUpdateStream(ctx, IntentStreamConfig(replicas))
 	if err != nil {
 		return nil, fmt.Errorf("audit: create stream %s: %w", IntentStreamName, err)
 	}
-	return &Journal{js: js, st: st, rec: rec, ix: ix, log: log}, nil
+	return &Journal{js: js, pub: pub, st: st, rec: rec, ix: ix, log: log}, nil
 }
 
 // Intend is an awsapi before-invoke function (register it with
@@ -133,7 +134,7 @@ func (j *Journal) IntendCall(ctx context.Context, call Call) error {
 	msg.Data = data
 	pctx, cancel := context.WithTimeout(ctx, IntentTimeout)
 	defer cancel()
-	if _, err := j.js.PublishMsg(pctx, msg); err != nil {
+	if _, err := publishWait(pctx, j.pub, msg); err != nil {
 		j.log.Error("audit: cannot store the intent of a call; the call is refused", "operation", call.Operation,
 			"request_id", call.RequestID, "err", err)
 		return fmt.Errorf("audit: store the intent of %s: %w", call.Operation, err)
@@ -374,7 +375,7 @@ func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) 
 			}
 			if msg != nil {
 				pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				_, err = j.js.PublishMsg(pctx, msg, jetstream.WithMsgID(call.EventID))
+				_, err = publishWait(pctx, j.pub, msg)
 				cancel()
 				switch {
 				case err == nil:

@@ -56,7 +56,7 @@ func TestJournalRecordsCallsOfADeadProcess(t *testing.T) {
 	st := storetest.Open(t)
 	js := st.JetStream()
 	path := filepath.Join(t.TempDir(), "index.db")
-	a, err := audit.New(t.Context(), audit.Options{Config: cfg, JetStream: js, IndexPath: path, Logger: quiet, Exclusive: true})
+	a, err := audit.New(t.Context(), audit.Options{Config: cfg, Store: st, IndexPath: path, Logger: quiet, Exclusive: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestJournalRecordsCallsOfADeadProcess(t *testing.T) {
 	waitIntents(t, js, 1) // the answered call's intent is gone; the dead one's stays
 	closeAudit(t, a)
 
-	a2, err := audit.New(t.Context(), audit.Options{Config: cfg, JetStream: js, IndexPath: path, Logger: quiet, Exclusive: true})
+	a2, err := audit.New(t.Context(), audit.Options{Config: cfg, Store: st, IndexPath: path, Logger: quiet, Exclusive: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestJournalRecordsCallsOfADeadProcess(t *testing.T) {
 func TestJournalSweep(t *testing.T) {
 	st := storetest.Open(t)
 	js := st.JetStream()
-	a := newAudit(t, js, filepath.Join(t.TempDir(), "index.db"))
+	a := newAudit(t, st, filepath.Join(t.TempDir(), "index.db"))
 	defer closeAudit(t, a)
 	ctx := context.Background()
 
@@ -144,7 +144,7 @@ func TestIntentRefusesWhenJournalIsDown(t *testing.T) {
 	t.Parallel()
 	st := storetest.Open(t)
 	js := st.JetStream()
-	a := newAudit(t, js, filepath.Join(t.TempDir(), "index.db"))
+	a := newAudit(t, st, filepath.Join(t.TempDir(), "index.db"))
 	defer closeAudit(t, a)
 	if err := js.DeleteStream(t.Context(), audit.IntentStreamName); err != nil {
 		t.Fatal(err)
@@ -164,9 +164,8 @@ func TestIntentRefusesWhenJournalIsDown(t *testing.T) {
 // its parameters omitted as CloudTrail omits them.
 func TestIntentOfLargeCall(t *testing.T) {
 	st := storetest.Open(t)
-	js := st.JetStream()
 	path := filepath.Join(t.TempDir(), "index.db")
-	a, err := audit.New(t.Context(), audit.Options{Config: cfg, JetStream: js, IndexPath: path, Logger: quiet, Exclusive: true})
+	a, err := audit.New(t.Context(), audit.Options{Config: cfg, Store: st, IndexPath: path, Logger: quiet, Exclusive: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +174,7 @@ func TestIntentOfLargeCall(t *testing.T) {
 		t.Fatalf("a legal call near 1 MiB was refused: %v", err)
 	}
 	closeAudit(t, a)
-	a2, err := audit.New(t.Context(), audit.Options{Config: cfg, JetStream: js, IndexPath: path, Logger: quiet, Exclusive: true})
+	a2, err := audit.New(t.Context(), audit.Options{Config: cfg, Store: st, IndexPath: path, Logger: quiet, Exclusive: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func (a *Audit) Collectors() []prometheus.Collector {
 func (a *Audit) logSize() (msgs, size uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	st, err := a.opts.JetStream.Stream(ctx, StreamName)
+	st, err := a.opts.Store.JetStream().Stream(ctx, StreamName)
 	if err != nil {
 		return 0, 0
 	}

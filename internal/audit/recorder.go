@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/conveyor/conveyor/internal/store"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -53,7 +54,7 @@ type RecorderStats struct {
 // down. The server records with Commit.
 type Recorder struct {
 	b   *Builder
-	js  jetstream.JetStream
+	pub Publisher
 	log *slog.Logger
 
 	mu     sync.RWMutex // guards closed against sends on a closed queue
@@ -85,8 +86,8 @@ type RecorderConfig struct {
 }
 
 // NewRecorder starts a recorder appending the records b builds to the
-// audit log in js (see EnsureStream). Close it to flush.
-func NewRecorder(b *Builder, js jetstream.JetStream, cfg RecorderConfig) *Recorder {
+// audit log (see EnsureStream) through pub. Close it to flush.
+func NewRecorder(b *Builder, pub Publisher, cfg RecorderConfig) *Recorder {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = DefaultQueueSize
 	}
@@ -94,7 +95,7 @@ func NewRecorder(b *Builder, js jetstream.JetStream, cfg RecorderConfig) *Record
 		cfg.Logger = slog.Default()
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	r := &Recorder{b: b, js: js, log: cfg.Logger, queue: make(chan Call, cfg.QueueSize),
+	r := &Recorder{b: b, pub: pub, log: cfg.Logger, queue: make(chan Call, cfg.QueueSize),
 		stop: stop, done: make(chan struct{}), closing: make(chan struct{})}
 	go r.run(ctx)
 	return r
@@ -206,7 +207,7 @@ func (r *Recorder) CommitCall(ctx context.Context, call Call) {
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, CommitTimeout)
-	_, err = r.js.PublishMsg(pctx, msg, jetstream.WithMsgID(msg.Header.Get(jetstream.MsgIDHeader)))
+	_, err = publishWait(pctx, r.pub, msg)
 	cancel()
 	switch {
 	case err == nil:
@@ -281,7 +282,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 type pending struct {
 	call Call
 	msg  *nats.Msg
-	ack  jetstream.PubAckFuture
+	ack  *store.AckFuture
 }
 
 func (r *Recorder) run(ctx context.Context) {
@@ -323,51 +324,37 @@ func (r *Recorder) publish(ctx context.Context, batch []pending) {
 		}
 		p.msg = msg
 		if ctx.Err() == nil {
-			p.ack, err = r.js.PublishMsgAsync(msg, jetstream.WithMsgID(msg.Header.Get(jetstream.MsgIDHeader)))
+			p.ack, err = r.pub.PublishAsync(msg)
 			if err != nil {
 				p.ack = nil
 			}
 		}
 	}
-	// An acknowledgement lost with a broken connection never arrives: after
-	// ackTimeout the record is published again (same message ID, so stored
-	// once).
-	timeout := time.NewTimer(ackTimeout)
-	defer timeout.Stop()
-	expired := false
+	// An acknowledgement lost with a broken connection never arrives: the
+	// publisher gives it up after its timeout, and the record is published
+	// again (same message ID, so stored once).
 	for i := range batch {
 		p := &batch[i]
 		if p.msg == nil {
 			continue
 		}
-		if p.ack != nil && awaitAck(ctx, p.ack, timeout.C, &expired) != nil {
-			r.storedRecord(p.call, p.msg)
-			continue
+		if p.ack != nil {
+			if _, err := p.ack.Wait(ctx); err == nil {
+				r.storedRecord(p.call, p.msg)
+				continue
+			}
 		}
 		r.publishSync(ctx, p)
 	}
 }
 
-// awaitAck waits for an acknowledgement until the batch's timer expires
-// (after which it only looks); nil: none came.
-func awaitAck(ctx context.Context, ack jetstream.PubAckFuture, timeout <-chan time.Time, expired *bool) *jetstream.PubAck {
-	if *expired {
-		select {
-		case pa := <-ack.Ok():
-			return pa
-		default:
-			return nil
-		}
+// publishWait publishes msg through pub and waits for its acknowledgement.
+func publishWait(ctx context.Context, pub Publisher, msg *nats.Msg) (uint64, error) {
+	f, err := pub.PublishAsync(msg)
+	if err != nil {
+		return 0, err
 	}
-	select {
-	case pa := <-ack.Ok():
-		return pa
-	case <-ack.Err():
-	case <-timeout:
-		*expired = true
-	case <-ctx.Done():
-	}
-	return nil
+	return f.Wait(ctx)
 }
 
 // publishSync retries one record with backoff until it is stored, refused for
@@ -381,7 +368,7 @@ func (r *Recorder) publishSync(ctx context.Context, p *pending) {
 		}
 		r.retries.Add(1)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := r.js.PublishMsg(pctx, p.msg, jetstream.WithMsgID(p.msg.Header.Get(jetstream.MsgIDHeader)))
+		_, err := publishWait(pctx, r.pub, p.msg)
 		cancel()
 		if err == nil {
 			r.storedRecord(p.call, p.msg)

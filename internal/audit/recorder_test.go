@@ -8,17 +8,16 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/audit"
+	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 	"github.com/conveyor/conveyor/internal/syncbuf"
 )
 
-// smallPayloadJetStream is a JetStream on a nats-server that takes messages of
+// smallPayloadStore is a store on a nats-server that takes messages of
 // at most maxPayload bytes.
-func smallPayloadJetStream(t *testing.T, maxPayload int32) jetstream.JetStream {
+func smallPayloadStore(t *testing.T, maxPayload int32) *store.Store {
 	t.Helper()
 	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
 		StoreDir: t.TempDir(), NoSigs: true, NoLog: true, MaxPayload: maxPayload})
@@ -30,16 +29,7 @@ func smallPayloadJetStream(t *testing.T, maxPayload int32) jetstream.JetStream {
 		t.Fatal("nats-server not ready")
 	}
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
+	return storetest.OpenConfig(t, store.Config{NATSURL: ns.ClientURL()})
 }
 
 // A record the audit log refuses for good (larger than the server's maximum
@@ -54,33 +44,33 @@ func TestRejectedRecords(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name string
-		js   func(t *testing.T) jetstream.JetStream
+		st   func(t *testing.T) *store.Store
 	}{
-		{"server max payload", func(t *testing.T) jetstream.JetStream {
-			js := smallPayloadJetStream(t, 16<<10)
-			if _, err := audit.EnsureStream(t.Context(), js, 0, 1); err != nil {
+		{"server max payload", func(t *testing.T) *store.Store {
+			st := smallPayloadStore(t, 16<<10)
+			if _, err := audit.EnsureStream(t.Context(), st.JetStream(), 0, 1); err != nil {
 				t.Fatal(err)
 			}
-			return js
+			return st
 		}},
-		{"stream max message size", func(t *testing.T) jetstream.JetStream {
-			js := storetest.Open(t).JetStream()
+		{"stream max message size", func(t *testing.T) *store.Store {
+			st := storetest.Open(t)
 			sc := audit.StreamConfig(0, 1)
 			sc.MaxMsgSize = 16 << 10
-			if _, err := js.CreateOrUpdateStream(t.Context(), sc); err != nil {
+			if _, err := st.JetStream().CreateOrUpdateStream(t.Context(), sc); err != nil {
 				t.Fatal(err)
 			}
-			return js
+			return st
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			js := c.js(t)
+			st := c.st(t)
 			b, err := audit.NewBuilder(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var logs syncbuf.Buffer
-			r := audit.NewRecorder(b, js, audit.RecorderConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			r := audit.NewRecorder(b, st, audit.RecorderConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			start := time.Now()
 			c := big(1)
 			r.CommitCall(t.Context(), c) // stored before the answer, or refused at once

@@ -19,6 +19,7 @@ import (
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/event"
 	"github.com/conveyor/conveyor/internal/scope"
+	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 	"github.com/conveyor/conveyor/internal/waitfor"
 )
@@ -34,9 +35,9 @@ func call(op string, i int) audit.Call {
 		Time:   time.Now()}
 }
 
-func newAudit(t *testing.T, js jetstream.JetStream, path string) *audit.Audit {
+func newAudit(t *testing.T, st *store.Store, path string) *audit.Audit {
 	t.Helper()
-	a, err := audit.New(t.Context(), audit.Options{Config: cfg, JetStream: js, IndexPath: path, Logger: quiet})
+	a, err := audit.New(t.Context(), audit.Options{Config: cfg, Store: st, IndexPath: path, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestRecordIndexRebuild(t *testing.T) {
 	st := storetest.Open(t)
 	js := st.JetStream()
 	path := filepath.Join(t.TempDir(), "audit.db")
-	a := newAudit(t, js, path)
+	a := newAudit(t, st, path)
 	const n = 300
 	for i := range n {
 		if !a.Recorder().Record(call("PutRule", i)) {
@@ -111,7 +112,7 @@ func TestRecordIndexRebuild(t *testing.T) {
 	}
 
 	// Reopen: the index is where it was.
-	a = newAudit(t, js, path)
+	a = newAudit(t, st, path)
 	count(t, a.Index(), "PutRule", n)
 	closeAudit(t, a)
 
@@ -121,7 +122,7 @@ func TestRecordIndexRebuild(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a = newAudit(t, js, path)
+	a = newAudit(t, st, path)
 	defer closeAudit(t, a)
 	count(t, a.Index(), "PutRule", n)
 
@@ -148,7 +149,7 @@ func TestRecordIndexRebuild(t *testing.T) {
 // Data events are not recorded while data-event logging is off.
 func TestDataEventsOff(t *testing.T) {
 	st := storetest.Open(t)
-	a := newAudit(t, st.JetStream(), filepath.Join(t.TempDir(), "audit.db"))
+	a := newAudit(t, st, filepath.Join(t.TempDir(), "audit.db"))
 	a.Recorder().Record(audit.Call{Service: "sqs", Operation: "SendMessage", Time: time.Now()})
 	a.Recorder().Record(call("PutRule", 1))
 	closeAudit(t, a)
@@ -172,7 +173,7 @@ func TestQueueFull(t *testing.T) {
 	// With the connection closed every publish fails, so the publisher
 	// retries its first batch and the queue fills.
 	st.Conn().Close()
-	r := audit.NewRecorder(b, js, audit.RecorderConfig{QueueSize: 4, Logger: quiet})
+	r := audit.NewRecorder(b, st, audit.RecorderConfig{QueueSize: 4, Logger: quiet})
 	start := time.Now()
 	accepted := 0
 	for i := range 1000 {
@@ -240,7 +241,7 @@ func (f *fakeBus) wait(t *testing.T, n int) {
 func TestForward(t *testing.T) {
 	t.Parallel()
 	st := storetest.Open(t)
-	a := newAudit(t, st.JetStream(), filepath.Join(t.TempDir(), "audit.db"))
+	a := newAudit(t, st, filepath.Join(t.TempDir(), "audit.db"))
 	defer closeAudit(t, a)
 	bus := &fakeBus{fail: 2}
 	a.StartForwarding(bus)
@@ -300,7 +301,7 @@ func TestStreamRetention(t *testing.T) {
 
 func TestCollectors(t *testing.T) {
 	st := storetest.Open(t)
-	a := newAudit(t, st.JetStream(), filepath.Join(t.TempDir(), "audit.db"))
+	a := newAudit(t, st, filepath.Join(t.TempDir(), "audit.db"))
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(a.Collectors()...)
 	a.Recorder().Record(call("PutRule", 1))

@@ -77,7 +77,7 @@ func start(t *testing.T) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := audit.New(t.Context(), audit.Options{
 		Config:    audit.Config{AccountID: account, Region: "us-east-1"},
-		JetStream: st.JetStream(),
+		Store:     st,
 		IndexPath: filepath.Join(t.TempDir(), "audit.db"),
 		Logger:    log,
 	})

@@ -366,7 +366,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			Region:     cfg.Region,
 			DataEvents: cfg.AuditDataEvents,
 		},
-		JetStream: s.store.JetStream(),
+		Store:     s.store,
 		Replicas:  s.store.Replicas(),
 		IndexPath: filepath.Join(cfg.DataDir, "cloudtrail-index.db"),
 		Retention: cfg.AuditRetention,
