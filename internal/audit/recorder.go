@@ -23,9 +23,6 @@ const DefaultQueueSize = 16384
 // publishBatch is how many records are in flight to JetStream at once.
 const publishBatch = 256
 
-// ackTimeout bounds the wait for a batch's acknowledgements.
-const ackTimeout = 10 * time.Second
-
 // RecorderStats counts what the recorder did since it started.
 type RecorderStats struct {
 	Recorded  uint64 // records the audit log acknowledged
