@@ -74,7 +74,7 @@ func (s *Service) append(ctx context.Context, name string, job *delivery.Job) er
 	if job.EventID != "" {
 		msg.Header.Set(jetstream.MsgIDHeader, job.EventID)
 	}
-	_, err := s.js.PublishMsg(ctx, msg)
+	_, err := s.cfg.Store.Publish(ctx, msg)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
 		return delivery.Errorf(delivery.CodeResourceNotFound, false, "archive %s does not exist", name)
 	}

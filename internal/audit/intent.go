@@ -134,7 +134,7 @@ func (j *Journal) IntendCall(ctx context.Context, call Call) error {
 	msg.Data = data
 	pctx, cancel := context.WithTimeout(ctx, IntentTimeout)
 	defer cancel()
-	if _, err := publishWait(pctx, j.pub, msg); err != nil {
+	if _, err := j.pub.Publish(pctx, msg); err != nil {
 		j.log.Error("audit: cannot store the intent of a call; the call is refused", "operation", call.Operation,
 			"request_id", call.RequestID, "err", err)
 		return fmt.Errorf("audit: store the intent of %s: %w", call.Operation, err)
@@ -375,7 +375,7 @@ func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) 
 			}
 			if msg != nil {
 				pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				_, err = publishWait(pctx, j.pub, msg)
+				_, err = j.pub.Publish(pctx, msg)
 				cancel()
 				switch {
 				case err == nil:

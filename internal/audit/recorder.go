@@ -204,7 +204,7 @@ func (r *Recorder) CommitCall(ctx context.Context, call Call) {
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, CommitTimeout)
-	_, err = publishWait(pctx, r.pub, msg)
+	_, err = r.pub.Publish(pctx, msg)
 	cancel()
 	switch {
 	case err == nil:
@@ -345,15 +345,6 @@ func (r *Recorder) publish(ctx context.Context, batch []pending) {
 	}
 }
 
-// publishWait publishes msg through pub and waits for its acknowledgement.
-func publishWait(ctx context.Context, pub Publisher, msg *nats.Msg) (uint64, error) {
-	f, err := pub.PublishAsync(msg)
-	if err != nil {
-		return 0, err
-	}
-	return f.Wait(ctx)
-}
-
 // publishSync retries one record with backoff until it is stored, refused for
 // good (then it is rejected), or ctx ends (then it is dropped).
 func (r *Recorder) publishSync(ctx context.Context, p *pending) {
@@ -365,7 +356,7 @@ func (r *Recorder) publishSync(ctx context.Context, p *pending) {
 		}
 		r.retries.Add(1)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := publishWait(pctx, r.pub, p.msg)
+		_, err := r.pub.Publish(pctx, p.msg)
 		cancel()
 		if err == nil {
 			r.storedRecord(p.call, p.msg)

@@ -133,6 +133,8 @@ func AppendImported(ctx context.Context, p Publisher, sc scope.Scope, rec *Recor
 // by themselves after its timeout.
 type Publisher interface {
 	PublishAsync(m *nats.Msg) (*store.AckFuture, error)
+	// Publish publishes and waits for the acknowledgement.
+	Publish(ctx context.Context, m *nats.Msg) (uint64, error)
 }
 
 // Imported is a record read from a CloudTrail log file: Record is JSON
@@ -217,9 +219,5 @@ func (b *ImportBatch) again(ctx context.Context, msg *nats.Msg) (uint64, error) 
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	f, err := b.p.PublishAsync(msg)
-	if err != nil {
-		return 0, err
-	}
-	return f.Wait(ctx)
+	return b.p.Publish(ctx, msg)
 }

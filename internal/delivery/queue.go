@@ -70,17 +70,8 @@ func msgIDFor(j *Job, subject string) string { return j.EventID + " " + subject 
 // stored and others not; enqueueing them all again is safe (dedup by event
 // id and target within two minutes, and delivery is at least once anyway).
 func (q *Queue) Enqueue(ctx context.Context, jobs ...*Job) error {
-	if len(jobs) == 1 {
-		m, err := jobMsg(jobs[0])
-		if err != nil {
-			return err
-		}
-		if _, err := q.js.PublishMsg(ctx, m); err != nil {
-			return fmt.Errorf("delivery: enqueue job for %s: %w", jobs[0].Key(), err)
-		}
-		return nil
-	}
-	futures := make([]jetstream.PubAckFuture, 0, len(jobs))
+	futures := make([]*store.AckFuture, 0, len(jobs))
+	keys := make([]TargetKey, 0, len(jobs))
 	var errs []error
 	for _, j := range jobs {
 		m, err := jobMsg(j)
@@ -88,20 +79,19 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...*Job) error {
 			errs = append(errs, err)
 			continue
 		}
-		f, err := q.js.PublishMsgAsync(m)
+		f, err := q.st.PublishAsync(m)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("delivery: enqueue job for %s: %w", j.Key(), err))
 			continue
 		}
-		futures = append(futures, f)
+		futures, keys = append(futures, f), append(keys, j.Key())
 	}
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			errs = append(errs, fmt.Errorf("delivery: enqueue job on %s: %w", f.Msg().Subject, err))
-		case <-ctx.Done():
-			return fmt.Errorf("delivery: enqueue: %w", ctx.Err())
+	for i, f := range futures {
+		if _, err := f.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("delivery: enqueue: %w", ctx.Err())
+			}
+			errs = append(errs, fmt.Errorf("delivery: enqueue job for %s: %w", keys[i], err))
 		}
 	}
 	return errors.Join(errs...)

@@ -710,7 +710,7 @@ func (r *Runner) deadLetter(job *Job, cause error, code, exhausted string) error
 	if exhausted != "" {
 		h[HeaderExhaustedRetry] = []string{exhausted}
 	}
-	_, err := r.js.PublishMsg(ctx, &nats.Msg{Subject: store.QueueSubject(job.DeadLetterARN), Header: h, Data: job.Payload})
+	_, err := r.q.st.Publish(ctx, &nats.Msg{Subject: store.QueueSubject(job.DeadLetterARN), Header: h, Data: job.Payload})
 	if err != nil {
 		return fmt.Errorf("publish to dead-letter queue %s: %w", job.DeadLetterARN, err)
 	}

@@ -192,13 +192,12 @@ func (r *Router) publish(ctx context.Context, bus, id string, event []byte, h na
 		msg.Header[k] = v
 	}
 	msg.Header.Set(jetstream.MsgIDHeader, id)
-	js := r.cfg.Store.JetStream()
-	_, err := js.PublishMsg(ctx, msg)
+	_, err := r.cfg.Store.Publish(ctx, msg)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
 		if _, err := r.cfg.Store.EnsureBus(ctx, bus); err != nil {
 			return err
 		}
-		_, err = js.PublishMsg(ctx, msg)
+		_, err = r.cfg.Store.Publish(ctx, msg)
 	}
 	if err != nil {
 		return fmt.Errorf("router: put event on bus %s: %w", bus, err)

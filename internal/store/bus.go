@@ -89,7 +89,7 @@ func (s *Store) PublishEvent(ctx context.Context, bus, id string, data []byte) e
 	if id != "" {
 		msg.Header = nats.Header{jetstream.MsgIDHeader: []string{id}}
 	}
-	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
+	if _, err := s.Publish(ctx, msg); err != nil {
 		return fmt.Errorf("store: publish event on bus %q: %w", bus, err)
 	}
 	return nil

@@ -85,6 +85,16 @@ func (s *Store) PublishAsync(m *nats.Msg) (*AckFuture, error) {
 	return s.pub.publish(m)
 }
 
+// Publish publishes m as PublishAsync does and waits for its
+// acknowledgement: its sequence in the stream, or why it is not stored.
+func (s *Store) Publish(ctx context.Context, m *nats.Msg) (uint64, error) {
+	f, err := s.pub.publish(m)
+	if err != nil {
+		return 0, err
+	}
+	return f.Wait(ctx)
+}
+
 func (p *publisher) publish(m *nats.Msg) (*AckFuture, error) {
 	deadline := time.Now().Add(p.timeout)
 	p.mu.Lock()
