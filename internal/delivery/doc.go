@@ -32,7 +32,7 @@
 // Config.BackoffBase, doubling, at most 30 seconds, or until one of its
 // stored jobs succeeds), so it holds few events on the bus and never the
 // bus's loop. An invoker that takes a target's jobs in batches
-// ([BatchInvoker]: a queue's messages are written together) gets the jobs
+// ([BatchInvoker]: a queue's or an archive's messages are written together) gets the jobs
 // that wait together, up to [MaxDirectBatch], in one call; such a target
 // gets another worker only when those it has are a batch or more behind.
 //
