@@ -189,16 +189,20 @@ func invalidContents(body string) error {
 // messageID derives a message's id (a UUID in form) from its queue's
 // generation and its stream sequence.
 func messageID(generation string, seq uint64) string {
-	h := sha256.New()
-	h.Write([]byte(generation))
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], seq)
-	h.Write(b[:])
-	u := h.Sum(nil)[:16]
+	var in [64]byte
+	b := binary.BigEndian.AppendUint64(append(in[:0], generation...), seq)
+	sum := sha256.Sum256(b)
+	u := sum[:16]
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
-	x := hex.EncodeToString(u)
-	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+	var x [36]byte
+	hex.Encode(x[0:8], u[0:4])
+	hex.Encode(x[9:13], u[4:6])
+	hex.Encode(x[14:18], u[6:8])
+	hex.Encode(x[19:23], u[8:10])
+	hex.Encode(x[24:36], u[10:16])
+	x[8], x[13], x[18], x[23] = '-', '-', '-', '-'
+	return string(x[:])
 }
 
 // encodeAttributes is the Sqs-Attributes header value (JSON: no CR or LF).
