@@ -82,7 +82,7 @@ func (s *Service) enqueue(ctx context.Context, f *Function, payload []byte) (str
 		return "", awsapi.Errorf("SerializedRequestEntityTooLargeException",
 			"The processed request payload exceeded the Invoke request body size limit for asynchronous invocations.")
 	}
-	if _, err := s.cfg.JetStream.PublishMsg(ctx, msg); err != nil {
+	if _, err := s.cfg.Store.Publish(ctx, msg); err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) {
 			return "", awsapi.Errorf("SerializedRequestEntityTooLargeException",
 				"The processed request payload exceeded the Invoke request body size limit for asynchronous invocations.")

@@ -21,7 +21,7 @@ import (
 func asyncService(t *testing.T, st *store.Store, dir, sh string) *conveyorlambda.Service {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
-	svc, err := conveyorlambda.New(context.Background(), conveyorlambda.Config{JetStream: st.JetStream(),
+	svc, err := conveyorlambda.New(context.Background(), conveyorlambda.Config{Store: st,
 		Account: "123456789012", Region: "us-east-1", Logger: quiet, CodeDir: t.TempDir(),
 		Locals:      []function.Spec{{Name: "script", Command: []string{"sh", "-c", sh}, Timeout: 30 * time.Second}},
 		RetryDelays: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}})

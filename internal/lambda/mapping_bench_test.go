@@ -35,7 +35,7 @@ func BenchmarkQueueToFunction(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(queues.Close)
-	fns, err := conveyorlambda.New(ctx, conveyorlambda.Config{JetStream: st.JetStream(), Account: "123456789012", Region: "us-east-1",
+	fns, err := conveyorlambda.New(ctx, conveyorlambda.Config{Store: st, Account: "123456789012", Region: "us-east-1",
 		Logger: quiet, CodeDir: b.TempDir(), Queues: queues})
 	if err != nil {
 		b.Fatal(err)

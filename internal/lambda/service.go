@@ -33,8 +33,10 @@ import (
 
 // Config is what the Lambda service works with.
 type Config struct {
-	JetStream jetstream.JetStream
-	Replicas  int
+	// Store holds the functions, their code and their asynchronous
+	// invocations.
+	Store    *store.Store
+	Replicas int
 	// Account and Region are the scope of calls that name none (handlers called outside a
 	// server).
 	Account, Region string
@@ -73,8 +75,8 @@ type Service struct {
 
 // New opens the functions' bucket and code store.
 func New(ctx context.Context, cfg Config) (*Service, error) {
-	if cfg.JetStream == nil {
-		return nil, errors.New("lambda: JetStream is required")
+	if cfg.Store == nil {
+		return nil, errors.New("lambda: a store is required")
 	}
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
@@ -98,16 +100,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("lambda: code directory: %w", err)
 	}
 	cfg.CodeDir = abs
-	recs, err := openRecords(ctx, cfg.JetStream, cfg.Replicas, cfg.Secrets, cfg.Logger)
+	recs, err := openRecords(ctx, cfg.Store.JetStream(), cfg.Replicas, cfg.Secrets, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, recs: recs, log: cfg.Logger.With("component", "lambda"), done: make(chan struct{})}
-	if s.esm, err = openMappings(ctx, cfg.JetStream, cfg.Replicas, s); err != nil {
+	if s.esm, err = openMappings(ctx, cfg.Store.JetStream(), cfg.Replicas, s); err != nil {
 		recs.view.Close()
 		return nil, err
 	}
-	if s.async, err = openAsync(ctx, cfg.JetStream, cfg.Replicas); err != nil {
+	if s.async, err = openAsync(ctx, cfg.Store.JetStream(), cfg.Replicas); err != nil {
 		s.esm.view.Close()
 		recs.view.Close()
 		return nil, err

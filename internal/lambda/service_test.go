@@ -51,8 +51,8 @@ func client(t testing.TB) *lambda.Client { return clientWith(t, conveyorlambda.C
 func clientWith(t testing.TB, cfg conveyorlambda.Config) *lambda.Client {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if cfg.JetStream == nil {
-		cfg.JetStream = storetest.Open(t).JetStream()
+	if cfg.Store == nil {
+		cfg.Store = storetest.Open(t)
 	}
 	cfg.Account, cfg.Region, cfg.Logger, cfg.CodeDir = "123456789012", "us-east-1", quiet, t.TempDir()
 	svc, err := conveyorlambda.New(context.Background(), cfg)
@@ -222,7 +222,7 @@ func TestEnvironmentSealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := clientWith(t, conveyorlambda.Config{JetStream: st.JetStream(), Secrets: box})
+	c := clientWith(t, conveyorlambda.Config{Store: st, Secrets: box})
 	ctx := context.Background()
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("keeper"), Role: aws.String(role),
 		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"bootstrap": "x"})},

@@ -223,7 +223,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.DataDir != "" {
 		codeDir = filepath.Join(cfg.DataDir, "lambda")
 	}
-	if s.lambda, err = lambda.New(ctx, lambda.Config{JetStream: s.store.JetStream(), Replicas: s.store.Replicas(),
+	if s.lambda, err = lambda.New(ctx, lambda.Config{Store: s.store, Replicas: s.store.Replicas(),
 		Account: cfg.Account, Region: cfg.Region, Logger: cfg.Logger, CodeDir: codeDir, Queues: s.queues,
 		Locals: cfg.Functions, DefaultTimeout: cfg.FunctionTimeout, Secrets: box}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
