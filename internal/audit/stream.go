@@ -95,14 +95,13 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, retention time.Du
 // it (an import of AWS log files uses this; API calls go through a
 // Recorder). The record's eventID is the message ID: appending the same
 // record twice within two minutes stores it once.
-func Append(ctx context.Context, js jetstream.JetStream, rec *Record) error {
+func Append(ctx context.Context, p Publisher, rec *Record) error {
 	data, err := rec.Marshal()
 	if err != nil {
 		return err
 	}
-	msg := nats.NewMsg(Subject(rec))
-	msg.Data = data
-	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.EventID)); err != nil {
+	msg := &nats.Msg{Subject: Subject(rec), Data: data, Header: nats.Header{jetstream.MsgIDHeader: []string{rec.EventID}}}
+	if _, err := p.Publish(ctx, msg); err != nil {
 		return fmt.Errorf("audit: append record %s: %w", rec.EventID, err)
 	}
 	return nil

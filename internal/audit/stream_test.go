@@ -135,7 +135,7 @@ func TestRecordIndexRebuild(t *testing.T) {
 	if !ok {
 		t.Fatal("data event not built")
 	}
-	if err := audit.Append(t.Context(), js, rec); err != nil {
+	if err := audit.Append(t.Context(), st, rec); err != nil {
 		t.Fatal(err)
 	}
 	a.Recorder().Record(call("DeleteRule", 1))
@@ -292,7 +292,7 @@ func TestStreamRetention(t *testing.T) {
 	}
 	b, _ := audit.NewBuilder(cfg)
 	rec, _ := b.Build(call("PutRule", 1))
-	if err := audit.Append(t.Context(), js, rec); err != nil {
+	if err := audit.Append(t.Context(), st, rec); err != nil {
 		t.Fatal(err)
 	}
 	// The retention period is a second.

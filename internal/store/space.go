@@ -133,7 +133,7 @@ func (s *Store) probe(ctx context.Context) error {
 		}
 		s.health.made = true
 	}
-	if _, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: "conveyor.health", Data: []byte("ok")}); err != nil {
+	if _, err := s.Publish(ctx, &nats.Msg{Subject: "conveyor.health", Data: []byte("ok")}); err != nil {
 		return fmt.Errorf("store: a write failed: %w", err)
 	}
 	// A small write may still fit in a store too full for an event.
