@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fastjson"
 
 	"github.com/conveyor/conveyor/internal/memlimit"
@@ -65,6 +66,9 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 
 	url := *endpoint
 	var dir string // the in-process server's data directory
+	// attempts reads the in-process server's delivery attempts: first ones
+	// and retries.
+	var attempts func() (first, retries float64)
 	if url == "" {
 		dir = *dataDir
 		if dir == "" {
@@ -93,6 +97,11 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		pprof.Do(ctx, pprof.Labels("part", "server"), func(ctx context.Context) { srv, err = server.New(ctx, cfg) })
 		if err != nil {
 			return err
+		}
+		reg := srv.Registry()
+		attempts = func() (first, retries float64) {
+			return sumCounter(reg, "conveyor_invocation_attempts_total") - sumCounter(reg, "conveyor_retry_invocation_attempts_total"),
+				sumCounter(reg, "conveyor_retry_invocation_attempts_total")
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -287,6 +296,10 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		// mostly the server's work, but not told apart.
 		fmt.Fprintf(stdout, "cpu per delivered event: server %.1f µs (and %.1f µs unlabelled: JetStream's own goroutines, the garbage collector), load generator %.1f µs, target %.1f µs; whole process %.1f µs\n",
 			perEvent(parts["server"], n), perEvent(parts["unlabelled"], n), perEvent(parts["client"], n), perEvent(parts["sink"], n), perEvent(all, n))
+	}
+	if attempts != nil {
+		first, retries := attempts()
+		fmt.Fprintf(stdout, "attempts:  %.0f first attempts, %.0f retries (a target's answer that failed or came late)\n", first, retries)
 	}
 	if dir != "" {
 		n := store.DirBytes(dir)
@@ -492,4 +505,22 @@ func (pc *putCall) put(ctx context.Context, c *benchClient, rule string) (int, e
 		return 0, fmt.Errorf("PutEvents: %w", err)
 	}
 	return 10 - v.GetInt("FailedEntryCount"), nil
+}
+
+// sumCounter is the sum of the counters named name in reg, over their labels.
+func sumCounter(reg *prometheus.Registry, name string) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			n += m.GetCounter().GetValue()
+		}
+	}
+	return n
 }
