@@ -110,6 +110,10 @@ type PutEventsOutput struct {
 	FailedEntryCount int                    `json:"FailedEntryCount"`
 }
 
+// envelopeRoom is about what an envelope adds to its entry: the version, id,
+// account, time, region and member names.
+const envelopeRoom = 256
+
 // PutEvents validates each entry on its own, stores the good ones on their
 // buses, and reports each entry's EventId or error. It answers only after
 // JetStream has stored every event it reports an EventId for. When the store
@@ -124,7 +128,8 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 	if err := ValidateRequest(req.Entries, &endpoint); err != nil {
 		return nil, err
 	}
-	in.m.requestSize.Observe(float64(RequestSize(req.Entries)))
+	size := RequestSize(req.Entries)
+	in.m.requestSize.Observe(float64(size))
 	caller := awsapi.CallerFrom(ctx)
 	trusted := in.trusted[caller.AccessKeyID]
 	sc := caller.ScopeOr(scope.Scope{Account: in.cfg.Account, Region: in.cfg.Region})
@@ -139,7 +144,10 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 	}
 	var order []string
 	byBus := map[string][]pending{}
-	var buf []byte
+	// The call's envelopes share one buffer (room for the entries and the
+	// envelope's own members), each a full slice of it: the store frames
+	// them into the bus message without a copy of each before.
+	envelopes := make([]byte, 0, size+envelopeRoom*len(req.Entries))
 	for i := range req.Entries {
 		e := &req.Entries[i]
 		if ee := e.Validate(trusted); ee != nil {
@@ -164,9 +172,9 @@ func (in *Ingest) PutEvents(ctx context.Context, req *PutEventsInput) (*PutEvent
 		}
 		id := event.NewID()
 		ev := e.Envelope(id, sc.Account, sc.Region, now)
-		buf = ev.AppendJSON(buf[:0])
-		data := make([]byte, len(buf))
-		copy(data, buf)
+		start := len(envelopes)
+		envelopes = ev.AppendJSON(envelopes)
+		data := envelopes[start:len(envelopes):len(envelopes)]
 		if _, seen := byBus[bus]; !seen {
 			order = append(order, bus)
 		}
