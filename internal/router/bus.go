@@ -409,14 +409,15 @@ func (b *bus) route(ctx context.Context, batch []jetstream.Msg, s *routeScratch)
 func (b *bus) jobsFor(m jetstream.Msg, s *routeScratch) {
 	data := m.Data()
 	var md metadata
-	if !store.IsBatch(data) {
-		b.eventJobs(m, &md, data, -1, s)
-		return
+	k := -1 // a message of one event is not a batch: it may carry headers
+	if store.IsBatch(data) {
+		k = 0
 	}
-	k := 0
 	for ev := range store.BusEvents(data) {
 		b.eventJobs(m, &md, ev, k, s)
-		k++
+		if k >= 0 {
+			k++
+		}
 	}
 }
 

@@ -127,7 +127,7 @@ func (s *Store) PublishEvents(ctx context.Context, bus string, msgs []Message) (
 			end++
 		}
 		events := msgs[start:end]
-		m := &nats.Msg{Subject: subj, Data: appendBatch(make([]byte, 0, batchSize(events)), events)}
+		m := &nats.Msg{Subject: subj, Data: appendBatch(make([]byte, 0, size), events)}
 		if events[0].ID != "" {
 			m.Header = nats.Header{jetstream.MsgIDHeader: []string{events[0].ID}}
 		}

@@ -27,18 +27,6 @@ func appendBatch(dst []byte, events []Message) []byte {
 	return dst
 }
 
-// batchSize is the length of the message appendBatch makes of events.
-func batchSize(events []Message) int {
-	if len(events) == 1 {
-		return len(events[0].Data)
-	}
-	n := 1
-	for _, e := range events {
-		n += uvarintLen(uint64(len(e.Data))) + len(e.Data)
-	}
-	return n
-}
-
 func uvarintLen(v uint64) int {
 	n := 1
 	for v >= 0x80 {

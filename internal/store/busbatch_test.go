@@ -24,8 +24,8 @@ func FuzzBusEvents(f *testing.F) {
 			}
 		}
 		data := appendBatch(nil, events)
-		if len(data) != batchSize(events) || !IsBatch(data) {
-			t.Fatalf("batch of %d bytes, batchSize says %d", len(data), batchSize(events))
+		if !IsBatch(data) {
+			t.Fatalf("batch %q not marked as one", data)
 		}
 		var got [][]byte
 		for ev := range BusEvents(data) {
