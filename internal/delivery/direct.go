@@ -60,6 +60,29 @@ type direct struct {
 	// target hangs: it is skipped before the first of them times out.
 	running  atomic.Int32
 	progress atomic.Int64
+	// kind is whether the target's jobs go in batches, as last found for
+	// its ARN (a target keeps its key when PutTargets gives it another).
+	kind atomic.Pointer[batchKind]
+}
+
+// batchKind is whether the jobs of a target ARN go in batches.
+type batchKind struct {
+	arn     string
+	batches bool
+}
+
+// batches reports whether job's target takes its jobs in batches
+// (BatchInvoker.Batches), asked once per target ARN.
+func (r *Runner) batches(d *direct, job *Job) bool {
+	if r.batcher == nil {
+		return false
+	}
+	if k := d.kind.Load(); k != nil && k.arn == job.TargetARN {
+		return k.batches
+	}
+	k := &batchKind{arn: job.TargetARN, batches: r.batcher.Batches(job)}
+	d.kind.Store(k)
+	return k.batches
 }
 
 func (d *direct) healthy(now time.Time) bool {
@@ -152,8 +175,7 @@ func (r *Runner) TryDirect(job *Job, s Settler) bool {
 	// A target whose jobs go in batches gets another worker only when
 	// those it has are a batch or more behind each: the jobs that wait
 	// meanwhile make the next batch.
-	batches := r.batcher != nil && r.batcher.Batches(job)
-	if n := d.workers.Load(); n < int32(r.cfg.DirectMaxInFlight) && (!batches || int(n)*MaxDirectBatch < len(d.jobs)) &&
+	if n := d.workers.Load(); n < int32(r.cfg.DirectMaxInFlight) && (!r.batches(d, job) || int(n)*MaxDirectBatch < len(d.jobs)) &&
 		d.workers.CompareAndSwap(n, n+1) {
 		r.directWG.Add(1)
 		go r.directWorker(d)
@@ -219,7 +241,7 @@ const MaxDirectBatch = 10
 // the invoker takes the target's jobs in batches, those waiting with it (up
 // to MaxDirectBatch). batch is scratch space, returned for the next call.
 func (r *Runner) take(ctx context.Context, d *direct, dj directJob, batch []directJob) []directJob {
-	if r.batcher == nil || !r.batcher.Batches(dj.job) {
+	if !r.batches(d, dj.job) {
 		dj.s.Settled(r.takeDirect(ctx, d, dj))
 		return batch
 	}
@@ -229,7 +251,7 @@ more:
 	for len(batch) < MaxDirectBatch {
 		select {
 		case next := <-d.jobs:
-			if !r.batcher.Batches(next.job) {
+			if !r.batches(d, next.job) {
 				// The target changed kind meanwhile (its ARN was replaced).
 				alone = &next
 				break more

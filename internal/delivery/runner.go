@@ -242,20 +242,16 @@ func NewRunner(q *Queue, cfg Config) (*Runner, error) {
 		return nil, err
 	}
 	invCtx, invEnd := context.WithCancel(context.Background())
-	return &Runner{
+	r := &Runner{
 		q: q, js: q.js, cfg: cfg, log: cfg.Logger, m: m,
 		workers:    map[TargetKey]*worker{},
 		dlqs:       map[string]bool{},
 		direct:     map[TargetKey]*direct{},
 		directDone: make(chan struct{}),
 		invCtx:     invCtx, invEnd: invEnd,
-		batcher: batcher(cfg.Invoker),
-	}, nil
-}
-
-func batcher(inv Invoker) BatchInvoker {
-	b, _ := inv.(BatchInvoker)
-	return b
+	}
+	r.batcher, _ = cfg.Invoker.(BatchInvoker)
+	return r, nil
 }
 
 // SetTargets makes the runner deliver for exactly keys: loops start for new
