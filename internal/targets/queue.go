@@ -33,28 +33,44 @@ func (q *Queue) Invoke(ctx context.Context, job *delivery.Job) error {
 // InvokeBatch is Invoke for several jobs at once, their messages written
 // together; errs[i] is jobs[i]'s outcome.
 func (q *Queue) InvokeBatch(ctx context.Context, jobs []*delivery.Job, errs []error) {
-	send := make([]*delivery.Job, 0, len(jobs))
-	at := make([]int, 0, len(jobs))
-	for i, job := range jobs {
+	sendSome(jobs, errs, func(i int, job *delivery.Job) bool {
 		if q.sender == nil {
 			errs[i] = delivery.Errorf(delivery.CodeInvalidParameter, false, "SQS queue targets are not configured")
-			continue
+			return true
 		}
 		if a, err := ParseARN(job.TargetARN); err != nil || a.Kind != KindQueue {
 			errs[i] = delivery.Errorf(delivery.CodeInvalidParameter, false, "target %s is not an SQS queue ARN", job.TargetARN)
-			continue
+			return true
 		}
-		send, at = append(send, job), append(at, i)
+		return false
+	}, func(send []*delivery.Job, sent []error) {
+		q.sender.Deliver(ctx, send, sent)
+		for k, err := range sent {
+			if err != nil {
+				a, _ := ParseARN(send[k].TargetARN)
+				sent[k] = classify(err, "send to queue "+a.Name)
+			}
+		}
+	})
+}
+
+// sendSome settles jobs in two ways: settled(i, job) settles jobs[i] on its
+// own (setting errs[i]) and reports that it did; the others go to send
+// together, and their outcomes back to errs.
+func sendSome(jobs []*delivery.Job, errs []error, settled func(i int, job *delivery.Job) bool, send func(jobs []*delivery.Job, errs []error)) {
+	rest := make([]*delivery.Job, 0, len(jobs))
+	at := make([]int, 0, len(jobs))
+	for i, job := range jobs {
+		if !settled(i, job) {
+			rest, at = append(rest, job), append(at, i)
+		}
 	}
-	if len(send) == 0 {
+	if len(rest) == 0 {
 		return
 	}
-	sent := make([]error, len(send))
-	q.sender.Deliver(ctx, send, sent)
+	sent := make([]error, len(rest))
+	send(rest, sent)
 	for k, err := range sent {
-		if err != nil {
-			a, _ := ParseARN(send[k].TargetARN)
-			errs[at[k]] = classify(err, "send to queue "+a.Name)
-		}
+		errs[at[k]] = err
 	}
 }

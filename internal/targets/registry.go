@@ -155,27 +155,14 @@ func (r *Registry) Batches(job *delivery.Job) bool {
 // InvokeBatch delivers jobs, errs[i] jobs[i]'s outcome: the queue
 // deliveries the target's account allows together, any other one by one.
 func (r *Registry) InvokeBatch(ctx context.Context, jobs []*delivery.Job, errs []error) {
-	send := make([]*delivery.Job, 0, len(jobs))
-	at := make([]int, 0, len(jobs))
-	for i, job := range jobs {
+	sendSome(jobs, errs, func(i int, job *delivery.Job) bool {
 		if !r.Batches(job) {
 			errs[i] = r.Invoke(ctx, job)
-			continue
+			return true
 		}
-		if err := r.crossAccount(ctx, job); err != nil {
-			errs[i] = err
-			continue
-		}
-		send, at = append(send, job), append(at, i)
-	}
-	if len(send) == 0 {
-		return
-	}
-	sent := make([]error, len(send))
-	r.SQS.InvokeBatch(ctx, send, sent)
-	for k, err := range sent {
-		errs[at[k]] = err
-	}
+		errs[i] = r.crossAccount(ctx, job)
+		return errs[i] != nil
+	}, func(send []*delivery.Job, sent []error) { r.SQS.InvokeBatch(ctx, send, sent) })
 }
 
 // crossAccount decides a delivery from a rule of one account to a target of
