@@ -30,12 +30,12 @@ type invoker struct {
 }
 
 func (i *invoker) Invoke(ctx context.Context, job *delivery.Job) error {
-	errs := make([]error, 1)
-	if _, _, ok := archiveOfARN(job.TargetARN); ok {
-		i.s.appendAll(ctx, []*delivery.Job{job}, errs)
-		return errs[0]
+	if _, _, ok := archiveOfARN(job.TargetARN); !ok {
+		return i.next.Invoke(ctx, job)
 	}
-	return i.next.Invoke(ctx, job)
+	var errs [1]error
+	i.s.appendAll(ctx, []*delivery.Job{job}, errs[:])
+	return errs[0]
 }
 
 func (i *invoker) Batches(job *delivery.Job) bool {
