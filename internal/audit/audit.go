@@ -87,7 +87,7 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 		opts.IntentGrace = DefaultIntentGrace
 	}
 	rec := NewRecorder(b, opts.Store, RecorderConfig{QueueSize: opts.QueueSize, Logger: opts.Logger})
-	j, err := openJournal(ctx, js, opts.Store, opts.Replicas, rec, ix, opts.Logger)
+	j, err := openJournal(ctx, opts.Store, opts.Replicas, rec, ix, opts.Logger)
 	if err != nil {
 		_ = rec.Close(ctx)
 		_ = ix.Close()

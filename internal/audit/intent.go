@@ -68,7 +68,7 @@ func Journaled(service, op string) bool {
 // Journal is the intent journal (see IntentStreamName).
 type Journal struct {
 	js  jetstream.JetStream
-	pub Publisher
+	pub *store.Store
 	st  jetstream.Stream
 	rec *Recorder
 	ix  *Index
@@ -98,12 +98,13 @@ func IntentStreamConfig(replicas int) jetstream.StreamConfig {
 }
 
 // openJournal creates or updates the journal's stream.
-func openJournal(ctx context.Context, js jetstream.JetStream, pub Publisher, replicas int, rec *Recorder, ix *Index, log *slog.Logger) (*Journal, error) {
+func openJournal(ctx context.Context, s *store.Store, replicas int, rec *Recorder, ix *Index, log *slog.Logger) (*Journal, error) {
+	js := s.JetStream()
 	st, err := js.CreateOrUpdateStream(ctx, IntentStreamConfig(replicas))
 	if err != nil {
 		return nil, fmt.Errorf("audit: create stream %s: %w", IntentStreamName, err)
 	}
-	return &Journal{js: js, pub: pub, st: st, rec: rec, ix: ix, log: log}, nil
+	return &Journal{js: js, pub: s, st: st, rec: rec, ix: ix, log: log}, nil
 }
 
 // Intend is an awsapi before-invoke function (register it with

@@ -51,7 +51,7 @@ type RecorderStats struct {
 // down. The server records with Commit.
 type Recorder struct {
 	b   *Builder
-	pub Publisher
+	pub *store.Store
 	log *slog.Logger
 
 	mu     sync.RWMutex // guards closed against sends on a closed queue
@@ -84,7 +84,7 @@ type RecorderConfig struct {
 
 // NewRecorder starts a recorder appending the records b builds to the
 // audit log (see EnsureStream) through pub. Close it to flush.
-func NewRecorder(b *Builder, pub Publisher, cfg RecorderConfig) *Recorder {
+func NewRecorder(b *Builder, pub *store.Store, cfg RecorderConfig) *Recorder {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = DefaultQueueSize
 	}

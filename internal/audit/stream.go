@@ -95,7 +95,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, retention time.Du
 // it (an import of AWS log files uses this; API calls go through a
 // Recorder). The record's eventID is the message ID: appending the same
 // record twice within two minutes stores it once.
-func Append(ctx context.Context, p Publisher, rec *Record) error {
+func Append(ctx context.Context, p *store.Store, rec *Record) error {
 	data, err := rec.Marshal()
 	if err != nil {
 		return err
@@ -122,18 +122,9 @@ const HeaderScope = "Conveyor-Scope"
 // record's eventID is the message ID, so importing the same file twice
 // within two minutes stores its records once. seq is the record's sequence
 // in the audit log (the first one's, for a record stored twice).
-func AppendImported(ctx context.Context, p Publisher, sc scope.Scope, rec *Record, raw []byte) (seq uint64, err error) {
+func AppendImported(ctx context.Context, p *store.Store, sc scope.Scope, rec *Record, raw []byte) (seq uint64, err error) {
 	res := AppendImportedAsync(p, sc, []Imported{{Record: rec, JSON: raw}}).Wait(ctx)
 	return res[0].Seq, res[0].Err
-}
-
-// Publisher publishes a message without waiting for its acknowledgement:
-// the store's publisher ([store.Store.PublishAsync]), whose futures give up
-// by themselves after its timeout.
-type Publisher interface {
-	PublishAsync(m *nats.Msg) (*store.AckFuture, error)
-	// Publish publishes and waits for the acknowledgement.
-	Publish(ctx context.Context, m *nats.Msg) (uint64, error)
 }
 
 // Imported is a record read from a CloudTrail log file: Record is JSON
@@ -153,7 +144,7 @@ type Appended struct {
 // ImportBatch is records of AppendImportedAsync on their way to the audit
 // log.
 type ImportBatch struct {
-	p     Publisher
+	p     *store.Store
 	scope string
 	recs  []Imported
 	msgs  []*nats.Msg
@@ -164,7 +155,7 @@ type ImportBatch struct {
 // publishes them without waiting, and Wait waits for their
 // acknowledgements together (one round trip's latency for the batch instead
 // of one a record).
-func AppendImportedAsync(p Publisher, sc scope.Scope, recs []Imported) *ImportBatch {
+func AppendImportedAsync(p *store.Store, sc scope.Scope, recs []Imported) *ImportBatch {
 	b := &ImportBatch{p: p, scope: sc.String(), recs: recs, msgs: make([]*nats.Msg, len(recs)),
 		acks: make([]*store.AckFuture, len(recs))}
 	for i, r := range recs {
