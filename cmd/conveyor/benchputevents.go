@@ -20,10 +20,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fastjson"
 
 	"github.com/conveyor/conveyor/internal/memlimit"
+	"github.com/conveyor/conveyor/internal/prom"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/store"
 )
@@ -100,8 +100,8 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		reg := srv.Registry()
 		attempts = func() (first, retries float64) {
-			return sumCounter(reg, "conveyor_invocation_attempts_total") - sumCounter(reg, "conveyor_retry_invocation_attempts_total"),
-				sumCounter(reg, "conveyor_retry_invocation_attempts_total")
+			return prom.Sum(reg, "conveyor_invocation_attempts_total") - prom.Sum(reg, "conveyor_retry_invocation_attempts_total"),
+				prom.Sum(reg, "conveyor_retry_invocation_attempts_total")
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -505,22 +505,4 @@ func (pc *putCall) put(ctx context.Context, c *benchClient, rule string) (int, e
 		return 0, fmt.Errorf("PutEvents: %w", err)
 	}
 	return 10 - v.GetInt("FailedEntryCount"), nil
-}
-
-// sumCounter is the sum of the counters named name in reg, over their labels.
-func sumCounter(reg *prometheus.Registry, name string) float64 {
-	mfs, err := reg.Gather()
-	if err != nil {
-		return 0
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			n += m.GetCounter().GetValue()
-		}
-	}
-	return n
 }

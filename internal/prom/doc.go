@@ -1,2 +1,2 @@
-// Package prom registers Conveyor's Prometheus collectors, one way for every package.
+// Package prom registers Conveyor's Prometheus collectors, one way for every package, and reads counters back.
 package prom

@@ -3,8 +3,10 @@ package prom
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Register registers cs with reg, or does nothing when reg is nil (a component built without
@@ -37,4 +39,30 @@ func Reuse[C prometheus.Collector](reg prometheus.Registerer, what string, c C) 
 		return c, fmt.Errorf("%s: register metrics: %w", what, err)
 	}
 	return c, nil
+}
+
+// Sum is the sum of the counters named name that g gathers, over the series
+// that carry every one of labelValues among their labels' values (all of
+// them when none is given); 0 when g cannot gather.
+func Sum(g prometheus.Gatherer, name string, labelValues ...string) float64 {
+	mfs, err := g.Gather()
+	if err != nil {
+		return 0
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			for _, want := range labelValues {
+				if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetValue() == want }) {
+					continue series
+				}
+			}
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -21,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	dto "github.com/prometheus/client_model/go"
 
+	"github.com/conveyor/conveyor/internal/prom"
 	"github.com/conveyor/conveyor/internal/secrets"
 	"github.com/conveyor/conveyor/internal/server"
 )
@@ -204,24 +203,5 @@ func SecretsKey(t testing.TB) string {
 // values (all of them when none is given).
 func (in *Instance) Counter(t testing.TB, name string, labelValues ...string) float64 {
 	t.Helper()
-	mfs, err := in.Server.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			for _, want := range labelValues {
-				if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetValue() == want }) {
-					continue series
-				}
-			}
-			sum += m.GetCounter().GetValue()
-		}
-	}
-	return sum
+	return prom.Sum(in.Server.Registry(), name, labelValues...)
 }
