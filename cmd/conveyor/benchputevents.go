@@ -22,6 +22,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/conveyor/conveyor/internal/cpuparts"
 	"github.com/conveyor/conveyor/internal/memlimit"
 	"github.com/conveyor/conveyor/internal/prom"
 	"github.com/conveyor/conveyor/internal/server"
@@ -202,7 +203,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		}()
 	}
 	// The run is profiled from here (setup aside): the server's CPU per
-	// event comes from the samples labelled part=server (see cpuByPart),
+	// event comes from the samples labelled part=server (see cpuparts.ByLabel),
 	// and --cpuprofile keeps the profile.
 	var profile bytes.Buffer
 	if err := pprof.StartCPUProfile(&profile); err != nil {
@@ -282,7 +283,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "PutEvents call (10 entries): %s\n", took.summary())
 	}
 	if *endpoint == "" && received.Load() > 0 {
-		parts, err := cpuByPart(profile.Bytes())
+		parts, err := cpuparts.ByLabel(profile.Bytes(), "part")
 		if err != nil {
 			return fmt.Errorf("bench put-events: read the profile: %w", err)
 		}
@@ -295,7 +296,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		// own (a stream's writer, for one) and of the garbage collector:
 		// mostly the server's work, but not told apart.
 		fmt.Fprintf(stdout, "cpu per delivered event: server %.1f µs (and %.1f µs unlabelled: JetStream's own goroutines, the garbage collector), load generator %.1f µs, target %.1f µs; whole process %.1f µs\n",
-			perEvent(parts["server"], n), perEvent(parts["unlabelled"], n), perEvent(parts["client"], n), perEvent(parts["sink"], n), perEvent(all, n))
+			perEvent(parts["server"], n), perEvent(parts[cpuparts.Unlabelled], n), perEvent(parts["client"], n), perEvent(parts["sink"], n), perEvent(all, n))
 	}
 	if attempts != nil {
 		first, retries := attempts()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"os"
@@ -12,36 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/google/pprof/profile"
 )
-
-// cpuByPart sums a CPU profile's samples by their "part" label (server,
-// client, sink: see benchPutEvents).
-func cpuByPart(raw []byte) (map[string]time.Duration, error) {
-	p, err := profile.Parse(bytes.NewReader(raw))
-	if err != nil {
-		return nil, err
-	}
-	idx := -1
-	for i, st := range p.SampleType {
-		if st.Type == "cpu" && st.Unit == "nanoseconds" {
-			idx = i
-		}
-	}
-	if idx < 0 {
-		return nil, fmt.Errorf("no cpu nanoseconds in the profile's %d sample types", len(p.SampleType))
-	}
-	parts := map[string]time.Duration{}
-	for _, s := range p.Sample {
-		part := "unlabelled"
-		if v := s.Label["part"]; len(v) > 0 {
-			part = v[0]
-		}
-		parts[part] += time.Duration(s.Value[idx])
-	}
-	return parts, nil
-}
 
 // rssWatch samples the process's resident set (Linux: /proc/self/status)
 // until stopped.

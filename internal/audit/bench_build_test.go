@@ -26,9 +26,9 @@ func BenchmarkPutRuleRecordCompute(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.Output = nil
-		_ = j.intentOf(FromAPICall(c))
+		_, c.Intent = j.intentOf(FromAPICall(c))
 		c.Output = out
-		if _, err := r.message(FromAPICall(c)); err != nil {
+		if _, err := r.message(committed(c)); err != nil {
 			b.Fatal(err)
 		}
 	}

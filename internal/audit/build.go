@@ -56,6 +56,20 @@ type Call struct {
 
 	// Time is when the call was received.
 	Time time.Time
+
+	// conv is what the call's intent derived from Request (see
+	// intentNote), taken as it is; nil to derive it.
+	conv *conversion
+}
+
+// conversion is what a record takes from its call's request alone: its
+// requestParameters (within the record's bounds) and the request members
+// its resources are named from. A journaled call's intent derives it, and
+// the call's record takes it as it is.
+type conversion struct {
+	params  json.RawMessage
+	in      members
+	reqJSON bool // the request was found to be JSON
 }
 
 // Config holds the settings records are built with.
@@ -160,13 +174,13 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	if data {
 		rec.EventCategory = CategoryData
 	}
-	rec.RequestParameters, rec.Resources = b.requestPart(c, source, region, account, data, authFailed)
+	rec.RequestParameters, rec.Resources, _ = b.requestPart(c, source, region, account, data, authFailed)
 	if !readOnly && c.ErrorCode == "" {
 		// An output that is not JSON is recorded as none.
 		rec.ResponseElements, _ = recordJSON(c.Response, data)
 	}
 	// What Build converted is JSON; what the caller gave is checked once.
-	rec.rawJSON = (c.Parameters == nil || json.Valid(c.Parameters)) &&
+	rec.rawJSON = (c.Parameters == nil || c.conv != nil || json.Valid(c.Parameters)) &&
 		(c.AdditionalEventData == nil || json.Valid(c.AdditionalEventData))
 	rec.bound()
 	return rec, true
@@ -175,37 +189,38 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 // requestPart is what a call's record says of its request: its
 // requestParameters and the resources it names, within the record's bounds
 // (see Record.bound). Build and the intent journal share it.
-func (b *Builder) requestPart(c Call, source, region, account string, data, authFailed bool) (json.RawMessage, []Resource) {
-	var (
-		params    json.RawMessage
-		resources []Resource
-		// reqJSON: the request is known to be JSON (converting it found
-		// so), and need not be checked again.
-		reqJSON bool
-	)
-	switch {
-	case authFailed:
-		// Nobody known sent it: its parameters are not kept.
-	case c.Parameters != nil:
-		params = c.Parameters
-	default:
-		// A request that is not JSON was refused by the protocol layer; its
-		// record still says who tried what, with no parameters.
-		params, reqJSON, _ = recordJSONWhole(c.Request, data)
+func (b *Builder) requestPart(c Call, source, region, account string, data, authFailed bool) (json.RawMessage, []Resource, *conversion) {
+	if authFailed {
+		// Nobody known sent it: neither its parameters nor the resources
+		// it names are kept.
+		return nil, nil, nil
 	}
-	var resp []byte
-	if c.ErrorCode == "" {
-		resp = c.Response
+	conv := c.conv
+	if conv == nil {
+		conv = &conversion{}
+		if c.Parameters != nil {
+			conv.params = c.Parameters
+		} else {
+			// A request that is not JSON was refused by the protocol layer;
+			// its record still says who tried what, with no parameters.
+			conv.params, conv.reqJSON, _ = recordJSONWhole(c.Request, data)
+		}
+		if len(conv.params) > MaxElementsSize {
+			conv.params = Omitted
+		}
+		if c.Resources == nil {
+			conv.in = requestMembers(c.Request, conv.reqJSON)
+		}
 	}
-	switch {
-	case authFailed:
-	case c.Resources != nil:
+	var resources []Resource
+	if c.Resources != nil {
 		resources = slices.Clone(c.Resources) // bound may cut them
-	default:
-		resources = resourcesOf(serviceOf(source), c.Operation, region, account, c.Request, resp, reqJSON)
-	}
-	if len(params) > MaxElementsSize {
-		params = Omitted
+	} else {
+		var resp []byte
+		if c.ErrorCode == "" {
+			resp = c.Response
+		}
+		resources = resourcesOf(serviceOf(source), c.Operation, region, account, &conv.in, resp)
 	}
 	if len(resources) > MaxResources {
 		resources = resources[:MaxResources]
@@ -213,17 +228,17 @@ func (b *Builder) requestPart(c Call, source, region, account string, data, auth
 	for i := range resources {
 		resources[i].Type, resources[i].ARN = cut(resources[i].Type), cut(resources[i].ARN)
 	}
-	return params, resources
+	return conv.params, resources, conv
 }
 
 // intentPart is requestPart for a call that is not recorded yet (its
 // intent); ok is false when the call is not recorded at all.
-func (b *Builder) intentPart(c Call) (params json.RawMessage, resources []Resource, ok bool) {
+func (b *Builder) intentPart(c Call) (params json.RawMessage, resources []Resource, conv *conversion, ok bool) {
 	source := EventSource(c.Service)
 	authFailed := IsAuthenticationFailure(c.ErrorCode)
 	data := IsDataEvent(source, c.Operation) && !authFailed
 	if data && !b.cfg.DataEvents {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	region, account := c.Region, c.Account
 	if region == "" {
@@ -232,6 +247,6 @@ func (b *Builder) intentPart(c Call) (params json.RawMessage, resources []Resour
 	if account == "" {
 		account = b.cfg.AccountID
 	}
-	params, resources = b.requestPart(c, source, region, account, data, authFailed)
-	return params, resources, true
+	params, resources, conv = b.requestPart(c, source, region, account, data, authFailed)
+	return params, resources, conv, true
 }

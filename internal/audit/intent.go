@@ -115,22 +115,39 @@ func (j *Journal) Intend(ctx context.Context, c *awsapi.Call) error {
 	if c.Service == "" || c.Operation == "" || !Journaled(c.Service, c.Operation) {
 		return nil
 	}
-	return j.IntendCall(ctx, FromAPICall(c))
+	note, err := j.intend(ctx, FromAPICall(c))
+	if err == nil {
+		c.Intent = note
+	}
+	return err
 }
 
 // IntendCall is Intend for a call that did not come through awsapi; call
 // must have the EventID its record will have.
 func (j *Journal) IntendCall(ctx context.Context, call Call) error {
+	_, err := j.intend(ctx, call)
+	return err
+}
+
+// intentNote is what storing a call's intent computed that its record
+// takes as it is (see Recorder.Commit): the record's eventID and
+// requestParameters. awsapi keeps it in the call (Call.Intent).
+type intentNote struct {
+	eventID string
+	conv    *conversion
+}
+
+func (j *Journal) intend(ctx context.Context, call Call) (*intentNote, error) {
 	if !Journaled(call.Service, call.Operation) {
-		return nil
+		return nil, nil
 	}
 	if call.EventID == "" {
-		return fmt.Errorf("audit: intent of %s: no event ID", call.Operation)
+		return nil, fmt.Errorf("audit: intent of %s: no event ID", call.Operation)
 	}
 	if call.Parameters != nil && !json.Valid(call.Parameters) {
-		return fmt.Errorf("audit: intent of %s: its parameters are not JSON", call.Operation)
+		return nil, fmt.Errorf("audit: intent of %s: its parameters are not JSON", call.Operation)
 	}
-	data := j.intentOf(call)
+	data, note := j.intentOf(call)
 	msg := nats.NewMsg(intentSubjectPrefix + "." + call.EventID)
 	msg.Data = data
 	pctx, cancel := context.WithTimeout(ctx, IntentTimeout)
@@ -138,9 +155,9 @@ func (j *Journal) IntendCall(ctx context.Context, call Call) error {
 	if _, err := j.pub.Publish(pctx, msg); err != nil {
 		j.log.Error("audit: cannot store the intent of a call; the call is refused", "operation", call.Operation,
 			"request_id", call.RequestID, "err", err)
-		return fmt.Errorf("audit: store the intent of %s: %w", call.Operation, err)
+		return nil, fmt.Errorf("audit: store the intent of %s: %w", call.Operation, err)
 	}
-	return nil
+	return note, nil
 }
 
 // intentOf is what the journal keeps of a call, as JSON (a Call's, written
@@ -148,19 +165,21 @@ func (j *Journal) IntendCall(ctx context.Context, call Call) error {
 // will have them (redacted, within the record's bounds) instead of the
 // request, so that an intent is as small as a record whatever the request
 // held, and holds no secret.
-func (j *Journal) intentOf(call Call) []byte {
-	if params, resources, ok := j.rec.b.intentPart(call); ok {
+func (j *Journal) intentOf(call Call) ([]byte, *intentNote) {
+	note := &intentNote{eventID: call.EventID}
+	if params, resources, conv, ok := j.rec.b.intentPart(call); ok {
 		call.Parameters = params
 		call.Resources = resources
 		if call.Resources == nil {
 			call.Resources = []Resource{}
 		}
 		call.Request = nil
+		note.conv = conv
 	}
 	for _, f := range []*string{&call.AccessKeyID, &call.Region, &call.SourceIP, &call.UserAgent, &call.RequestID} {
 		*f = cut(*f)
 	}
-	return appendIntent(make([]byte, 0, 512+len(call.Parameters)), &call)
+	return appendIntent(make([]byte, 0, 512+len(call.Parameters)), &call), note
 }
 
 // appendIntent appends c as encoding/json writes a Call, but for the

@@ -70,42 +70,34 @@ func appendString[S []byte | string](dst []byte, s S) []byte {
 
 // appendRaw appends a json.RawMessage as encoding/json does: null when
 // empty, else compacted (it must be valid JSON; Build only makes valid
-// ones). Text without whitespace is copied as it is.
+// ones).
 func appendRaw(dst []byte, raw json.RawMessage) []byte {
 	if len(raw) == 0 {
 		return append(dst, "null"...)
 	}
-	for _, c := range raw {
-		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-			return appendCompact(dst, raw)
-		}
-	}
-	return append(dst, raw...)
+	return appendCompact(dst, raw)
 }
 
 // appendCompact appends b, valid JSON, without the whitespace between its
-// tokens.
+// tokens: what lies between such whitespace (strings and their spaces
+// included) is copied whole.
 func appendCompact(dst, b []byte) []byte {
-	inString, escaped := false, false
-	for _, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
+	start := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			// To the string's closing quote, past escaped characters.
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
 			}
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			continue
-		case c == '"':
-			inString = true
+		case ' ', '\t', '\n', '\r':
+			dst = append(dst, b[start:i]...)
+			start = i + 1
 		}
-		dst = append(dst, c)
 	}
-	return dst
+	return append(dst, b[start:]...)
 }
 
 func appendBool(dst []byte, v bool) []byte {

@@ -126,3 +126,23 @@ func FuzzAppendIntent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendRaw checks that appendRaw writes valid JSON as json.Compact
+// does: spaces inside strings kept, the others gone.
+func FuzzAppendRaw(f *testing.F) {
+	for _, s := range []string{`{"a": "b c", "d" : [1, 2]}`, `"x\" y"`, `{"k":"\\\\ "}`, "[\n\t1 ,\r\n2]", `{}`, ` true `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || !json.Valid(b) {
+			return
+		}
+		var want bytes.Buffer
+		if err := json.Compact(&want, b); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendRaw([]byte("x"), b); string(got) != "x"+want.String() {
+			t.Fatalf("appendRaw(%q) = %q, want %q", b, got[1:], want.Bytes())
+		}
+	})
+}

@@ -85,18 +85,33 @@ func TestRecordGolden(t *testing.T) {
 			}
 			cfg := testConfig()
 			cfg.DataEvents = tc.DataEvents
-			rec, ok := testBuilder(t, cfg).Build(Call{
+			call := Call{
 				Service: tc.Service, Operation: tc.Operation, AccessKeyID: tc.AccessKeyID, Identity: testIdentities[tc.AccessKeyID],
 				Region: tc.Region, SourceIP: tc.SourceIP, UserAgent: tc.UserAgent,
 				RequestID: tc.RequestID, Request: tc.Request, Response: tc.Response,
 				ErrorCode: tc.ErrorCode, ErrorMessage: tc.ErrorMessage, Time: testTime,
-			})
+			}
+			rec, ok := testBuilder(t, cfg).Build(call)
 			if !ok {
 				t.Fatal("call not recorded")
 			}
 			got, err := rec.Marshal()
 			if err != nil {
 				t.Fatal(err)
+			}
+			// A journaled call's record takes what its intent derived from
+			// the request (computed before the call ran: no answer yet),
+			// and is the same record.
+			b := testBuilder(t, cfg)
+			before := call
+			before.Response, before.ErrorCode, before.ErrorMessage = nil, "", ""
+			if _, _, conv, ok := b.intentPart(before); ok {
+				call.conv = conv
+				rec2, _ := b.Build(call)
+				rec2.EventID = rec.EventID
+				if got2, err := rec2.Marshal(); err != nil || !bytes.Equal(got2, got) {
+					t.Errorf("the record built after the intent differs (%v):\n%s\n%s", err, got2, got)
+				}
 			}
 			var pretty bytes.Buffer
 			if err := json.Indent(&pretty, got, "", "  "); err != nil {

@@ -175,7 +175,19 @@ func (r *Recorder) Commit(ctx context.Context, c *awsapi.Call) {
 		r.skipped.Add(1)
 		return
 	}
-	r.CommitCall(ctx, FromAPICall(c))
+	r.CommitCall(ctx, committed(c))
+}
+
+// committed is the call Commit records: c, with what its intent computed
+// (the request converted, the eventID) taken as it is.
+func committed(c *awsapi.Call) Call {
+	note, _ := c.Intent.(*intentNote)
+	if note == nil {
+		return FromAPICall(c)
+	}
+	call := fromAPICall(c, note.eventID)
+	call.conv = note.conv
+	return call
 }
 
 // CommitCall is Commit for a call that did not come through awsapi (the S3
@@ -218,7 +230,10 @@ func (r *Recorder) CommitCall(ctx context.Context, call Call) {
 }
 
 // FromAPICall converts awsapi's record of a call.
-func FromAPICall(c *awsapi.Call) Call {
+func FromAPICall(c *awsapi.Call) Call { return fromAPICall(c, EventIDOf(c.Caller.RequestID)) }
+
+// fromAPICall is FromAPICall with the record's eventID known.
+func fromAPICall(c *awsapi.Call, eventID string) Call {
 	out := Call{
 		Service:     c.Service,
 		Operation:   c.Operation,
@@ -229,7 +244,7 @@ func FromAPICall(c *awsapi.Call) Call {
 		SourceIP:    c.Caller.SourceIP,
 		UserAgent:   c.Caller.UserAgent,
 		RequestID:   c.Caller.RequestID,
-		EventID:     EventIDOf(c.Caller.RequestID),
+		EventID:     eventID,
 		Request:     c.Request,
 		Time:        c.Start,
 	}

@@ -93,17 +93,24 @@ func (m *members) scan(body []byte, exact, valid bool) bool {
 
 var errEntries = errors.New("entries")
 
-// resourcesOf lists the resources a call names: from its request and, for
-// ARNs that only the service knows (a connection's), its response. reqJSON
-// says req is known to be JSON.
-func resourcesOf(service, op, region, account string, req, resp []byte, reqJSON bool) []Resource {
-	var in, out members
+// requestMembers reads the members of a request that name resources
+// (reqJSON: req is known to be JSON).
+func requestMembers(req []byte, reqJSON bool) members {
+	var in members
 	if len(req) > 0 && !in.scan(req, true, reqJSON) {
 		// Member names match exactly, as the service decoded them: a member
 		// spelled otherwise was not the one acted on.
 		in = members{}
 		_ = awsapi.Unmarshal(req, &in) // a malformed request names no resource
 	}
+	return in
+}
+
+// resourcesOf lists the resources a call names: from its request and, for
+// ARNs that only the service knows (a connection's), its response. reqJSON
+// says req is known to be JSON.
+func resourcesOf(service, op, region, account string, in *members, resp []byte) []Resource {
+	var out members
 	if len(resp) > 0 && !out.scan(resp, false, false) {
 		out = members{}
 		_ = json.Unmarshal(resp, &out)

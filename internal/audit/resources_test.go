@@ -39,7 +39,8 @@ func TestResourcesOf(t *testing.T) {
 		{"sqs", "ListQueues", `{}`, ``, nil},
 		{"cloudtrail", "LookupEvents", `{}`, ``, nil},
 	} {
-		got := resourcesOf(c.svc, c.op, r, a, []byte(c.req), []byte(c.resp), false)
+		in := requestMembers([]byte(c.req), false)
+		got := resourcesOf(c.svc, c.op, r, a, &in, []byte(c.resp))
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s %s %s: %v, want %v", c.svc, c.op, c.req, got, c.want)
 		}

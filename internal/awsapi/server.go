@@ -52,6 +52,10 @@ type Call struct {
 	// ResponseBytes is the size of the response body written.
 	ResponseBytes int
 	Start, End    time.Time
+	// Intent is what the before-invoke function computed of the call for
+	// its observers (the audit trail's note of the call's intent), nil
+	// when it computed nothing; observers read it and do not change it.
+	Intent any
 }
 
 // Observer receives a record of every call after its response has been written. Observers run
