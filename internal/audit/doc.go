@@ -9,6 +9,12 @@
 // CloudTrail" events for the default bus (Forward, through a Forwarder the
 // router provides). New assembles all of it.
 //
+// A message of the audit log is one record, except for records imported
+// from CloudTrail log files: up to MaxRecordsPerMessage of them share a
+// message (store.AppendBatch), which the index reads apart and applies
+// whole. The index numbers a record by its message's sequence and its place
+// in the message (Entry.ID).
+//
 // What is recorded: every call that reaches an operation of a service served
 // by awsapi, failed calls included (with errorCode and errorMessage). Data
 // events (PutEvents, SQS message calls, S3 object calls) only when

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -81,7 +82,7 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 			}
 			return fmt.Errorf("audit index: next: %w", err)
 		}
-		batch = append(batch[:0], entryOf(msg))
+		batch = appendEntries(batch[:0], msg, ix.log)
 		// Take what is already here, up to a batch. A record that comes
 		// alone is applied at once; but records that keep coming (an
 		// import, a burst of calls) are waited for a little, as a
@@ -106,7 +107,7 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 			if err != nil {
 				break
 			}
-			batch = append(batch, entryOf(msg))
+			batch = appendEntries(batch, msg, ix.log)
 		}
 		if err := ix.Apply(ctx, batch); err != nil {
 			return err
@@ -119,12 +120,26 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 	}
 }
 
-func entryOf(msg jetstream.Msg) Entry {
+// appendEntries appends the records of audit-log message msg: one, or up
+// to MaxRecordsPerMessage stored together by an import. A message is
+// always applied whole, in one transaction, so that the index's position
+// (a message's sequence) says which records it has.
+func appendEntries(dst []Entry, msg jetstream.Msg, log *slog.Logger) []Entry {
 	var seq uint64
 	if md, err := msg.Metadata(); err == nil {
 		seq = md.Sequence.Stream
 	}
-	return Entry{Seq: seq, Record: msg.Data(), Scope: msg.Headers().Get(HeaderScope)}
+	sc := msg.Headers().Get(HeaderScope)
+	k := 0
+	for rec := range store.Batched(msg.Data()) {
+		if k == MaxRecordsPerMessage {
+			log.Warn("audit index: a message holds more records than it may; the rest are skipped", "seq", seq)
+			break
+		}
+		dst = append(dst, Entry{Seq: seq, K: k, Record: rec, Scope: sc})
+		k++
+	}
+	return dst
 }
 
 func numPending(msg jetstream.Msg) uint64 {

@@ -3,7 +3,10 @@ package audit_test
 import (
 	"github.com/conveyor/conveyor/internal/scope"
 
+	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,4 +67,110 @@ func TestImportedAndCommitCall(t *testing.T) {
 		string(got.RequestParameters) != `{"bucketName":"demo","Host":"127.0.0.1:9000"}` {
 		t.Errorf("record %+v", got)
 	}
+}
+
+// Imported records are stored up to MaxRecordsPerMessage a message, those
+// of one subject together; the index finds every one of them, each as it
+// was written, in the history's order (newest first, then the later
+// record), also after the index is rebuilt from the audit log; and the
+// same records appended again are stored once.
+func TestImportedTogether(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t)
+	dir := t.TempDir()
+	a := newAudit(t, st, filepath.Join(dir, "audit.db"))
+	sc := scope.Scope{Account: "000000000000", Region: "us-east-1"}
+	at := time.Now().UTC().Truncate(time.Second)
+	var recs []audit.Imported
+	add := func(i int, source, name string, management bool) {
+		raw := fmt.Appendf(nil, `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","userName":"alice"},`+
+			`"eventTime":"%s","eventSource":"%s","eventName":"%s","awsRegion":"eu-west-1","eventID":"e-%03d",`+
+			`"readOnly":false,"managementEvent":%t,"recipientAccountId":"123456789012","eventCategory":"Management"}`,
+			at.Add(-time.Duration(i%7)*time.Minute).Format(audit.TimeFormat), source, name, i, management)
+		rec, err := audit.ParseRecord(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, audit.Imported{Record: rec, JSON: raw})
+	}
+	for i := range 40 {
+		switch i % 4 {
+		case 0, 1:
+			add(i, "s3.amazonaws.com", "PutBucketPolicy", true)
+		case 2:
+			add(i, "iam.amazonaws.com", "CreateUser", true)
+		default:
+			add(i, "s3.amazonaws.com", "PutObject", false)
+		}
+	}
+	before := streamMsgs(t, st.JetStream())
+	res := audit.AppendImportedAsync(st, sc, recs).Wait(t.Context())
+	seqs := map[uint64]int{}
+	for i, r := range res {
+		if r.Err != nil || r.Seq == 0 {
+			t.Fatalf("record %d: %+v", i, r)
+		}
+		seqs[r.Seq]++
+	}
+	// 20 s3 management records (2 messages), 10 iam (1), 10 data events (1).
+	if got := streamMsgs(t, st.JetStream()) - before; got != 4 || len(seqs) != 4 {
+		t.Fatalf("40 records in %d messages (%d sequences), want 4", got, len(seqs))
+	}
+	for _, n := range seqs {
+		if n > audit.MaxRecordsPerMessage {
+			t.Fatalf("a message holds %d records", n)
+		}
+	}
+	check := func(a *audit.Audit) {
+		t.Helper()
+		count(t, a.Index(), "PutBucketPolicy", 20)
+		count(t, a.Index(), "CreateUser", 10)
+		count(t, a.Index(), "PutObject", 0)
+		var got []string
+		q := audit.Query{Attribute: audit.AttrEventSource, Value: "s3.amazonaws.com", Limit: 7}
+		for {
+			p, err := a.Index().Lookup(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range p.Results {
+				got = append(got, r.Record.EventTime+" "+r.Record.EventID)
+				want := recs[0].JSON
+				for _, in := range recs {
+					if in.Record.EventID == r.Record.EventID {
+						want = in.JSON
+					}
+				}
+				if string(r.JSON) != string(want) {
+					t.Fatalf("record %s changed:\n%s\n%s", r.Record.EventID, r.JSON, want)
+				}
+			}
+			if p.Next == nil {
+				break
+			}
+			q.After = p.Next
+		}
+		// Newest first; of one time, the later record (its place in the
+		// import) first.
+		want := slices.Clone(got)
+		slices.SortStableFunc(want, func(x, y string) int { return -strings.Compare(x, y) })
+		if len(got) != 20 || !slices.Equal(got, want) {
+			t.Fatalf("s3 records in the history's order:\n%v\nwant\n%v", got, want)
+		}
+	}
+	check(a)
+
+	// The same records again: stored once (the same messages, by their IDs).
+	again := audit.AppendImportedAsync(st, sc, recs).Wait(t.Context())
+	for i, r := range again {
+		if r.Err != nil || r.Seq != res[i].Seq {
+			t.Fatalf("record %d appended again: %+v, first %+v", i, r, res[i])
+		}
+	}
+	closeAudit(t, a)
+
+	// A new index, built from the audit log, has the same.
+	b := newAudit(t, st, filepath.Join(dir, "rebuilt.db"))
+	defer closeAudit(t, b)
+	check(b)
 }

@@ -421,15 +421,25 @@ func (ix *Index) Reset(ctx context.Context) error {
 	return nil
 }
 
-// Entry is one audit-log message to apply to the index.
+// Entry is one record of the audit log to apply to the index.
 type Entry struct {
+	// Seq is the sequence of the audit-log message that holds the record,
+	// K its place in the message (0 for a message of one record).
 	Seq    uint64
+	K      int
 	Record []byte
 	// Scope is the "account/region" whose history shows the record (the
 	// importer's, for an imported record); empty: the record's own
 	// (recipientAccountId and awsRegion).
 	Scope string
 }
+
+// ID is the record's number in the index, in the order of the audit log:
+// its message's sequence, times MaxRecordsPerMessage, plus its place in
+// the message. (An index written before messages held several records
+// numbered a record by its sequence alone: those numbers are all smaller
+// than the ones after them, so the order holds.)
+func (e Entry) ID() int64 { return int64(e.Seq<<recordBits | uint64(e.K)) }
 
 // Apply adds entries to the index in one transaction and records the last
 // one's sequence as the index's position. Data events and unreadable
@@ -458,14 +468,16 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		grouped []groupRecord
 		chunk   = make(map[chunkKey][]posting)
 	)
+	start := pos
 	for _, e := range entries {
-		if e.Seq <= pos {
-			continue
+		if e.Seq <= start {
+			continue // applied before
 		}
-		pos = e.Seq
+		pos = max(pos, e.Seq)
+		id := e.ID()
 		rec, _, err := ParseRecordFields(e.Record)
 		if err != nil {
-			ix.log.Warn("audit index: skipping unreadable record", "seq", e.Seq, "err", err)
+			ix.log.Warn("audit index: skipping unreadable record", "seq", e.Seq, "k", e.K, "err", err)
 			continue
 		}
 		if !rec.ManagementEvent {
@@ -484,8 +496,8 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 			learned = ix.learn(e.Record)
 		}
 		all := chunkKey{allKey, scopeID}
-		chunk[all] = append(chunk[all], posting{t, int64(e.Seq)})
-		grouped = append(grouped, groupRecord{seq: int64(e.Seq), time: t, json: e.Record})
+		chunk[all] = append(chunk[all], posting{t, id})
+		grouped = append(grouped, groupRecord{seq: id, time: t, json: e.Record})
 		for _, a := range lookupValues(rec) {
 			key, err := lookupKey(ctx, a, t, in.id)
 			if err != nil {
@@ -493,11 +505,11 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 			}
 			if chunked(a.attr) {
 				k := chunkKey{key, scopeID}
-				chunk[k] = append(chunk[k], posting{t, int64(e.Seq)})
+				chunk[k] = append(chunk[k], posting{t, id})
 				continue
 			}
-			if err := attrs.add(ctx, tx, key, scopeID, t, int64(e.Seq)); err != nil {
-				return fmt.Errorf("audit: index record %d: %w", e.Seq, err)
+			if err := attrs.add(ctx, tx, key, scopeID, t, id); err != nil {
+				return fmt.Errorf("audit: index record %d/%d: %w", e.Seq, e.K, err)
 			}
 		}
 	}

@@ -104,7 +104,7 @@ func reference(entries []Entry, q Query) []uint64 {
 		if q.Attribute != "" && !slices.Contains(lookupValues(rec), attrValue{q.Attribute, q.Value}) {
 			continue
 		}
-		hits = append(hits, hit{t, e.Seq})
+		hits = append(hits, hit{t, uint64(e.ID())})
 	}
 	slices.SortFunc(hits, func(a, b hit) int {
 		if a.t != b.t {
@@ -454,7 +454,7 @@ func TestIndexEventIDDays(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(p.Results) != 1 || p.Results[0].Seq != e.Seq {
+			if len(p.Results) != 1 || p.Results[0].Seq != uint64(e.ID()) {
 				t.Fatalf("%+v: %d results", q, len(p.Results))
 			}
 		}

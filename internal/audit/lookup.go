@@ -30,7 +30,7 @@ type Query struct {
 // Cursor is a position in the newest-first order of the history.
 type Cursor struct {
 	Time int64  // eventTime, Unix seconds
-	Seq  uint64 // audit-log sequence
+	Seq  uint64 // the record's number in the index (see Entry.ID)
 }
 
 // Result is one record found.

@@ -14,7 +14,8 @@ import (
 //	conveyor_audit_records_dropped_total   calls lost: queue full, or shutdown before JetStream answered
 //	conveyor_audit_records_rejected_total  records the audit log refused for good (too large); each is logged
 //	conveyor_audit_records_recovered_total records stored from the intents of calls whose process died
-//	conveyor_audit_log_records, _log_bytes the audit log's size (the CloudTrail history and data events)
+//	conveyor_audit_log_messages, _log_bytes the audit log's size (the CloudTrail history and data events;
+//	                                       a message is a record, or up to 16 records of an import)
 //	conveyor_audit_publish_retries_total   publishes retried after a failure
 //	conveyor_audit_queue_length            calls waiting for the audit log
 //	conveyor_audit_index_sequence          audit-log sequence the event-history index has applied
@@ -33,8 +34,8 @@ func (a *Audit) Collectors() []prometheus.Collector {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "conveyor", Subsystem: "audit", Name: "queue_length",
 			Help: "API calls waiting for the audit log."}, func() float64 { return float64(len(r.queue)) }),
 		counter("records_recovered_total", "Records stored from the intents of calls whose process stopped before they answered.", a.journal.recovered.Load),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "conveyor", Subsystem: "audit", Name: "log_records",
-			Help: "CloudTrail records in the audit log (the event history and data events)."}, func() float64 {
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "conveyor", Subsystem: "audit", Name: "log_messages",
+			Help: "Messages in the audit log (the event history and data events): a CloudTrail record each, or up to 16 records of an import stored together."}, func() float64 {
 			msgs, _ := a.logSize()
 			return float64(msgs)
 		}),

@@ -5,7 +5,9 @@ import (
 	"github.com/conveyor/conveyor/internal/store"
 
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -69,7 +71,7 @@ func StreamConfig(retention time.Duration, replicas int) jetstream.StreamConfig 
 	}
 	return jetstream.StreamConfig{
 		Name:        StreamName,
-		Description: "Conveyor audit log: one CloudTrail record per API call",
+		Description: "Conveyor audit log: one CloudTrail record per API call; imported records up to 16 a message",
 		Subjects:    []string{SubjectPrefix + ".>"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
@@ -118,10 +120,9 @@ const HeaderScope = "Conveyor-Scope"
 
 // AppendImported stores a record read from a CloudTrail log file in the
 // audit log as it is (raw, AWS's JSON, fields Conveyor does not model kept),
-// marked so that the forwarder leaves it alone. rec is raw parsed. The
-// record's eventID is the message ID, so importing the same file twice
-// within two minutes stores its records once. seq is the record's sequence
-// in the audit log (the first one's, for a record stored twice).
+// marked so that the forwarder leaves it alone. rec is raw parsed. seq is
+// the sequence of the audit-log message that holds it (see
+// AppendImportedAsync).
 func AppendImported(ctx context.Context, p *store.Store, sc scope.Scope, rec *Record, raw []byte) (seq uint64, err error) {
 	res := AppendImportedAsync(p, sc, []Imported{{Record: rec, JSON: raw}}).Wait(ctx)
 	return res[0].Seq, res[0].Err
@@ -134,12 +135,19 @@ type Imported struct {
 	JSON   []byte
 }
 
-// Appended is what became of one record of an ImportBatch: its sequence in
-// the audit log, or why it is not stored.
+// Appended is what became of one record of an ImportBatch: the sequence of
+// the audit-log message that holds it, or why it is not stored.
 type Appended struct {
 	Seq uint64
 	Err error
 }
+
+// MaxRecordsPerMessage is the most imported records one audit-log message
+// holds. The event-history index numbers a record by its message's
+// sequence and its place in the message (see Entry.ID).
+const MaxRecordsPerMessage = 1 << recordBits
+
+const recordBits = 4
 
 // ImportBatch is records of AppendImportedAsync on their way to the audit
 // log.
@@ -147,59 +155,94 @@ type ImportBatch struct {
 	p     *store.Store
 	scope string
 	recs  []Imported
-	msgs  []*nats.Msg
-	acks  []*store.AckFuture
+	parts []importPart
+}
+
+// importPart is one audit-log message of an ImportBatch: the records recs[i]
+// for i in idx, stored together.
+type importPart struct {
+	idx []int
+	msg *nats.Msg
+	ack *store.AckFuture
 }
 
 // AppendImportedAsync is AppendImported for many records at once: it
 // publishes them without waiting, and Wait waits for their
 // acknowledgements together (one round trip's latency for the batch instead
-// of one a record).
+// of one a record). Records of the same subject are stored up to
+// MaxRecordsPerMessage a message (see store.AppendBatch), within the
+// connection's payload limit. The message ID is the scope, the first
+// record's eventID and how many records it holds: publishing the same
+// records again within two minutes stores them once.
 func AppendImportedAsync(p *store.Store, sc scope.Scope, recs []Imported) *ImportBatch {
-	b := &ImportBatch{p: p, scope: sc.String(), recs: recs, msgs: make([]*nats.Msg, len(recs)),
-		acks: make([]*store.AckFuture, len(recs))}
+	b := &ImportBatch{p: p, scope: sc.String(), recs: recs}
+	limit := p.BatchLimit()
+	open := map[string]int{} // subject → index of its part still taking records
+	sizes := map[string]int{}
 	for i, r := range recs {
 		if r.Record.EventID == "" {
 			continue
 		}
-		msg := &nats.Msg{Subject: Subject(r.Record), Data: r.JSON, Header: nats.Header{
+		subj := Subject(r.Record)
+		add := len(r.JSON) + 4 // its framing: a uvarint length
+		k, ok := open[subj]
+		if !ok || len(b.parts[k].idx) == MaxRecordsPerMessage || sizes[subj]+add > limit {
+			k = len(b.parts)
+			b.parts = append(b.parts, importPart{msg: &nats.Msg{Subject: subj}})
+			open[subj], sizes[subj] = k, 1
+		}
+		b.parts[k].idx = append(b.parts[k].idx, i)
+		sizes[subj] += add
+	}
+	items := make([][]byte, 0, MaxRecordsPerMessage)
+	for k := range b.parts {
+		part := &b.parts[k]
+		items = items[:0]
+		size := 1
+		for _, i := range part.idx {
+			items = append(items, recs[i].JSON)
+			size += len(recs[i].JSON) + 4
+		}
+		part.msg.Data = store.AppendBatch(make([]byte, 0, size), items)
+		part.msg.Header = nats.Header{
 			HeaderNoForward:       []string{"true"},
 			HeaderScope:           []string{b.scope},
-			jetstream.MsgIDHeader: []string{b.msgID(i)},
-		}}
-		b.msgs[i] = msg
+			jetstream.MsgIDHeader: []string{b.scope + "/" + recs[part.idx[0]].Record.EventID + "/" + strconv.Itoa(len(part.idx))},
+		}
 		// An error here (a closed connection) leaves the ack nil: Wait
-		// publishes the record again.
-		b.acks[i], _ = p.PublishAsync(msg)
+		// publishes the message again.
+		part.ack, _ = p.PublishAsync(part.msg)
 	}
 	return b
 }
 
-func (b *ImportBatch) msgID(i int) string { return b.scope + "/" + b.recs[i].Record.EventID }
-
-// Wait waits for the batch's acknowledgements; a record whose publish failed
-// or was not acknowledged in time is published again, alone, before it is
-// reported failed. The answer has one Appended per record, in order.
+// Wait waits for the batch's acknowledgements; a message whose publish
+// failed or was not acknowledged in time is published again, alone, before
+// its records are reported failed. The answer has one Appended per record,
+// in order.
 func (b *ImportBatch) Wait(ctx context.Context) []Appended {
 	out := make([]Appended, len(b.recs))
-	for i, msg := range b.msgs {
-		if msg == nil {
+	for i, r := range b.recs {
+		if r.Record.EventID == "" {
 			out[i].Err = fmt.Errorf("audit: imported record has no eventID")
-			continue
 		}
-		if b.acks[i] != nil {
-			seq, err := b.acks[i].Wait(ctx)
-			if err == nil {
-				out[i].Seq = seq
+	}
+	for _, part := range b.parts {
+		var seq uint64
+		err := errors.New("not published")
+		if part.ack != nil {
+			seq, err = part.ack.Wait(ctx)
+		}
+		if err != nil {
+			seq, err = b.again(ctx, part.msg)
+		}
+		for _, i := range part.idx {
+			if err != nil {
+				out[i].Err = fmt.Errorf("audit: append imported record %s: %w", b.recs[i].Record.EventID, err)
 				continue
 			}
+			out[i].Seq = seq
 		}
-		seq, err := b.again(ctx, msg)
-		if err != nil {
-			out[i].Err = fmt.Errorf("audit: append imported record %s: %w", b.recs[i].Record.EventID, err)
-			continue
-		}
-		out[i].Seq = seq
 	}
 	return out
 }

@@ -319,15 +319,15 @@ func TestCollectors(t *testing.T) {
 			if v := mf.GetMetric()[0].GetCounter().GetValue(); v != 1 {
 				t.Errorf("records_total = %v, want 1", v)
 			}
-		case "conveyor_audit_log_records":
+		case "conveyor_audit_log_messages":
 			seen++
 			if v := mf.GetMetric()[0].GetGauge().GetValue(); v != 1 {
-				t.Errorf("log_records = %v, want 1", v)
+				t.Errorf("log_messages = %v, want 1", v)
 			}
 		}
 	}
 	if seen != 2 {
-		t.Error("no conveyor_audit_records_total or conveyor_audit_log_records")
+		t.Error("no conveyor_audit_records_total or conveyor_audit_log_messages")
 	}
 }
 

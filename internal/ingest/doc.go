@@ -4,7 +4,7 @@
 // request-level limits: 10 entries, 256 KB), stamps it with an id and a time
 // in the caller's account and region, and answers only once JetStream has
 // stored it on its bus's stream (a call's entries for one bus together, as one
-// message: [store.BusEvents]); and TestEventPattern, which matches one event
+// message: [store.Batched]); and TestEventPattern, which matches one event
 // against one pattern.
 //
 // Routing the stored events to rules and targets is the router's work.

@@ -404,7 +404,7 @@ func (b *bus) route(ctx context.Context, batch []jetstream.Msg, s *routeScratch)
 }
 
 // jobsFor appends to s.jobs the deliveries the events of bus message m
-// cause (one event, or a PutEvents call's batch: store.BusEvents). The
+// cause (one event, or a PutEvents call's batch: store.Batched). The
 // caller holds b.mu for reading.
 func (b *bus) jobsFor(m jetstream.Msg, s *routeScratch) {
 	data := m.Data()
@@ -413,7 +413,7 @@ func (b *bus) jobsFor(m jetstream.Msg, s *routeScratch) {
 	if store.IsBatch(data) {
 		k = 0
 	}
-	for ev := range store.BusEvents(data) {
+	for ev := range store.Batched(data) {
 		b.eventJobs(m, &md, ev, k, s)
 		if k >= 0 {
 			k++

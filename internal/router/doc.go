@@ -4,7 +4,7 @@
 // enabled rules, kept up to date from the catalog's watch (a rule put,
 // enabled, disabled or deleted changes the matcher at once, without stopping
 // matching). A durable consumer reads the bus's stream, whose messages hold
-// one event or the events of one PutEvents call ([store.BusEvents]); for
+// one event or the events of one PutEvents call ([store.Batched]); for
 // every event it
 // asks the matcher which rules match, and for each of those rules' targets it
 // applies the target's transform and builds a [delivery.Job]. Each job is

@@ -706,7 +706,7 @@ func (s *Server) listRecentEvents(ctx context.Context, in *listRecentEventsInput
 		}
 		// The message's events, newest first.
 		start := len(out.Events)
-		for ev := range store.BusEvents(m.Data) {
+		for ev := range store.Batched(m.Data) {
 			out.Events = append(out.Events, string(ev))
 		}
 		slices.Reverse(out.Events[start:])

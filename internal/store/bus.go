@@ -95,11 +95,16 @@ func (s *Store) PublishEvent(ctx context.Context, bus, id string, data []byte) e
 	return nil
 }
 
-// batchHeadroom is what PublishEvents leaves of the connection's maximum
-// payload for the message's subject and headers.
+// batchHeadroom is what a batch leaves of the connection's maximum payload
+// for the message's subject and headers.
 const batchHeadroom = 4096
 
-// PublishEvents stores msgs on bus as one message (see [BusEvents]), or as
+// BatchLimit is the most bytes a message of several items (see
+// AppendBatch) may hold: the connection's maximum payload, less room for
+// the subject and headers.
+func (s *Store) BatchLimit() int { return max(int(s.nc.MaxPayload())-batchHeadroom, 1) }
+
+// PublishEvents stores msgs on bus as one message (see [Batched]), or as
 // several when together they would exceed the connection's maximum payload,
 // and returns once JetStream has acknowledged them. The id of each message's
 // first event, if any, is its message id: the same batch published again
@@ -109,7 +114,7 @@ const batchHeadroom = 4096
 func (s *Store) PublishEvents(ctx context.Context, bus string, msgs []Message) ([]error, error) {
 	errs := make([]error, len(msgs))
 	subj := BusSubject(bus)
-	limit := max(int(s.nc.MaxPayload())-batchHeadroom, 1)
+	limit := s.BatchLimit()
 	type part struct {
 		start, end int
 		f          *AckFuture

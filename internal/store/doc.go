@@ -51,7 +51,7 @@
 //
 // Layout:
 //
-//	bus stream        BUS-<token(bus)>      subject conveyor.bus.<token(bus)>; a message is one event or a batch ([BusEvents])
+//	bus stream        BUS-<token(bus)>      subject conveyor.bus.<token(bus)>; a message is one event or a batch ([Batched])
 //	delivery stream   DELIVERY (work queue) subjects conveyor.deliver.<token(bus)>.<token(rule)>.<token(target id)>
 //	delivery consumer T-<token(bus)>-<token(rule)>-<token(target id)>, durable, filtered on its target's subject
 //	queue stream      QUEUE-<token(queue ARN)>  subject conveyor.queue.<token(queue ARN)>

@@ -41,7 +41,7 @@ func readAll(t testing.TB, s *store.Store, bus string) []string {
 		if err != nil {
 			t.Fatalf("get %d: %v", seq, err)
 		}
-		for ev := range store.BusEvents(m.Data) {
+		for ev := range store.Batched(m.Data) {
 			out = append(out, string(ev))
 		}
 	}

@@ -99,7 +99,7 @@ func (h *Hub) Watch(ctx context.Context, busID string, filter []byte, rules func
 	}
 	items := make(chan Item, 256)
 	events, err := h.nc.Subscribe(store.BusSubject(busID), func(m *nats.Msg) {
-		for ev := range store.BusEvents(m.Data) {
+		for ev := range store.Batched(m.Data) {
 			select {
 			case items <- Item{Event: json.RawMessage(append([]byte(nil), ev...))}:
 			default: // the tail is behind: it skips events rather than slow the bus
