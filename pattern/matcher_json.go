@@ -6,6 +6,8 @@ import (
 	"errors"
 	"math/bits"
 	"unicode/utf8"
+
+	"github.com/conveyor/conveyor/internal/jsonscan"
 )
 
 // This file holds the byte-level JSON scanning the matcher does on events:
@@ -36,83 +38,6 @@ func skipSpace(b []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-// strFlags describe what scanString saw inside a string.
-type strFlags uint8
-
-const (
-	strEscape  strFlags = 1 << iota // a backslash escape
-	strHigh                         // a byte ≥ 0x80
-	strControl                      // a byte < 0x20 (invalid JSON)
-)
-
-// scanString finds the end of the string whose body starts at b[i] (just
-// after the opening quote). It returns the index of the closing quote and
-// flags for what the body holds, or -1 if the string does not end.
-func scanString(b []byte, i int) (int, strFlags) {
-	var fl strFlags
-	for {
-		for i+8 <= len(b) {
-			w := binary.LittleEndian.Uint64(b[i:])
-			// quotes, backslashes, controls (< 0x20) and high bytes.
-			m := zeroBytes(w^0x2222222222222222) | zeroBytes(w^0x5c5c5c5c5c5c5c5c) |
-				((w - 0x2020202020202020) & ^w & msb) | (w & msb)
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-			break
-		}
-		if i >= len(b) {
-			return -1, fl
-		}
-		c := b[i]
-		switch {
-		case c == '"':
-			return i, fl
-		case c == '\\':
-			fl |= strEscape
-			i += 2
-		case c < 0x20:
-			fl |= strControl
-			i++
-		case c >= 0x80:
-			fl |= strHigh
-			i++
-		default:
-			i++
-		}
-	}
-}
-
-// skipString is scanString without the flags: it only looks for quotes and
-// backslashes.
-func skipString(b []byte, i int) int {
-	for {
-		for i+8 <= len(b) {
-			w := binary.LittleEndian.Uint64(b[i:])
-			m := zeroBytes(w^0x2222222222222222) | zeroBytes(w^0x5c5c5c5c5c5c5c5c)
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-			break
-		}
-		if i >= len(b) {
-			return -1
-		}
-		if b[i] == '"' {
-			return i
-		}
-		if b[i] == '\\' {
-			i += 2
-			continue
-		}
-		i++
-	}
 }
 
 // skipContainer skips the array or object starting at b[i] ('[' or '{') and
@@ -182,7 +107,7 @@ func skipContainer(b []byte, start int) (int, error) {
 		// Strings often follow each other as "key":"value","key":…;
 		// go from one to the next without searching.
 		for {
-			j := skipString(b, i+1)
+			j := jsonscan.Skip(b, i+1)
 			if j < 0 {
 				return 0, errSyntax
 			}
@@ -260,7 +185,7 @@ func skipValue(b []byte, i int) (int, error) {
 	case '{', '[':
 		return skipContainer(b, i)
 	case '"':
-		j := skipString(b, i+1)
+		j := jsonscan.Skip(b, i+1)
 		if j < 0 {
 			return 0, errSyntax
 		}

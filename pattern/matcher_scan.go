@@ -3,6 +3,8 @@ package pattern
 import (
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/conveyor/conveyor/internal/jsonscan"
 )
 
 // scratch is the per-match state: which fields and branches the event has
@@ -299,12 +301,12 @@ func (s *scratch) object(ev []byte, i int, n *pathNode) (int, error) {
 		if i >= len(ev) || ev[i] != '"' {
 			return 0, errSyntax
 		}
-		j, fl := scanString(ev, i+1)
-		if j < 0 || fl&strControl != 0 {
+		j, fl := jsonscan.String(ev, i+1)
+		if j < 0 || fl&jsonscan.Control != 0 {
 			return 0, errSyntax
 		}
 		key := ev[i+1 : j]
-		if fl&strEscape != 0 || (fl&strHigh != 0 && !utf8.Valid(key)) {
+		if fl&jsonscan.Escape != 0 || (fl&jsonscan.High != 0 && !utf8.Valid(key)) {
 			var ok bool
 			if s.kbuf, ok = decodeString(s.kbuf[:0], key); !ok {
 				return 0, errSyntax
@@ -364,18 +366,18 @@ func (s *scratch) value(ev []byte, i int, n *pathNode) (int, error) {
 		return s.array(ev, i, n)
 	case '"':
 		if n.leaf == nil {
-			j := skipString(ev, i+1)
+			j := jsonscan.Skip(ev, i+1)
 			if j < 0 {
 				return 0, errSyntax
 			}
 			return j + 1, nil
 		}
-		j, fl := scanString(ev, i+1)
-		if j < 0 || fl&strControl != 0 {
+		j, fl := jsonscan.String(ev, i+1)
+		if j < 0 || fl&jsonscan.Control != 0 {
 			return 0, errSyntax
 		}
 		v := ev[i+1 : j]
-		if fl&strEscape != 0 || (fl&strHigh != 0 && !utf8.Valid(v)) {
+		if fl&jsonscan.Escape != 0 || (fl&jsonscan.High != 0 && !utf8.Valid(v)) {
 			var ok bool
 			if s.buf, ok = decodeString(s.buf[:0], v); !ok {
 				return 0, errSyntax

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/conveyor/conveyor/internal/jsonscan"
 )
 
 // ParseRecordFields decodes the fields of a record that the audit log and
@@ -239,27 +241,19 @@ func (s *fieldScanner) array(elem func() error) error {
 // which is decoded.
 func (s *fieldScanner) rawString() ([]byte, error) {
 	start := s.i
-	plain := true
-	for j := start + 1; j < len(s.b); j++ {
-		switch c := s.b[j]; {
-		case c == '\\':
-			plain = false
-			j++
-		case c >= utf8.RuneSelf:
-			plain = false
-		case c == '"':
-			s.i = j + 1
-			if plain || utf8.Valid(s.b[start+1:j]) && bytes.IndexByte(s.b[start+1:j], '\\') < 0 {
-				return s.b[start+1 : j], nil
-			}
-			var v string
-			if err := json.Unmarshal(s.b[start:j+1], &v); err != nil {
-				return nil, err
-			}
-			return []byte(v), nil
-		}
+	j, fl := jsonscan.String(s.b, start+1)
+	if j < 0 {
+		return nil, fmt.Errorf("%w: unterminated string at offset %d", errNotJSON, start)
 	}
-	return nil, fmt.Errorf("%w: unterminated string at offset %d", errNotJSON, start)
+	s.i = j + 1
+	if body := s.b[start+1 : j]; fl&jsonscan.Escape == 0 && (fl&jsonscan.High == 0 || utf8.Valid(body)) {
+		return body, nil
+	}
+	var v string
+	if err := json.Unmarshal(s.b[start:j+1], &v); err != nil {
+		return nil, err
+	}
+	return []byte(v), nil
 }
 
 // str reads a string (or null) into v.
@@ -339,15 +333,10 @@ func (s *fieldScanner) skip() error {
 
 // skipString reads past a string, escapes and all.
 func (s *fieldScanner) skipString() error {
-	start := s.i
-	for j := start + 1; j < len(s.b); j++ {
-		switch s.b[j] {
-		case '\\':
-			j++
-		case '"':
-			s.i = j + 1
-			return nil
-		}
+	j := jsonscan.Skip(s.b, s.i+1)
+	if j < 0 {
+		return fmt.Errorf("%w: unterminated string at offset %d", errNotJSON, s.i)
 	}
-	return fmt.Errorf("%w: unterminated string at offset %d", errNotJSON, start)
+	s.i = j + 1
+	return nil
 }

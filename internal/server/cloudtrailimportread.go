@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/conveyor/conveyor/internal/jsonscan"
 )
 
 // logReader reads a CloudTrail log file ({"Records":[…]}) from a stream,
@@ -344,6 +346,13 @@ func (s *valueScanner) number() error {
 // U+FFFD).
 func (s *valueScanner) str() error {
 	b := s.b
+	// Most strings are plain: found whole a word at a time. The rest are
+	// read byte by byte, their escapes checked.
+	if j, fl := jsonscan.String(b, s.i+1); j >= 0 && fl&(jsonscan.Escape|jsonscan.Control) == 0 {
+		s.out = append(s.out, b[s.i:j+1]...)
+		s.i = j + 1
+		return nil
+	}
 	for j := s.i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
