@@ -131,6 +131,16 @@ func (a *Audit) Journal() *Journal { return a.journal }
 // Index returns this process's event-history index (for LookupEvents).
 func (a *Audit) Index() *Index { return a.index }
 
+// NextSeq is the audit-log sequence the next record stored will have, or a
+// later one: every record stored before the call has a lower one.
+func (a *Audit) NextSeq(ctx context.Context) (uint64, error) {
+	st, err := a.opts.Store.JetStream().Stream(ctx, StreamName)
+	if err != nil {
+		return 0, fmt.Errorf("audit: audit log: %w", err)
+	}
+	return st.CachedInfo().State.LastSeq + 1, nil
+}
+
 // StartForwarding starts putting management records on the bus through f
 // (see Forward); it runs until Close. Calling it again does nothing.
 func (a *Audit) StartForwarding(f Forwarder) {

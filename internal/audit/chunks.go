@@ -148,6 +148,47 @@ func writeChunks(ctx context.Context, tx *sql.Tx, batch map[chunkKey][]posting) 
 	return nil
 }
 
+// anyBefore says whether scope's history has a record of a time in
+// [lo, hi] numbered below before (see Entry.ID), from the chunks that list
+// every record: one query and the few chunks of that time.
+func (ix *Index) anyBefore(ctx context.Context, scope, lo, hi, before int64) (bool, error) {
+	top := hi
+	if hi < math.MaxInt64-chunkSpan {
+		top = hi + chunkSpan
+	}
+	rows, err := ix.r.QueryContext(ctx, `SELECT tmax, smax, tmin, data FROM chunks WHERE key = ? AND scope = ? AND tmax >= ? AND tmax <= ?`,
+		allKey, scope, lo, top)
+	if err != nil {
+		return false, fmt.Errorf("audit: records of a time: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			tmax, smax, tmin int64
+			data             []byte
+		)
+		if err := rows.Scan(&tmax, &smax, &tmin, &data); err != nil {
+			return false, fmt.Errorf("audit: records of a time: %w", err)
+		}
+		if tmin > hi {
+			continue
+		}
+		ps, err := parseChunk(posting{tmax, smax}, data)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range ps {
+			if p.time >= lo && p.time <= hi && p.seq < before {
+				return true, nil
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("audit: records of a time: %w", err)
+	}
+	return false, nil
+}
+
 // chunkLookup lists the newest records of key in [lo, hi] before the
 // cursor (cTime, cSeq), up to limit+1 of them, newest first; scope 0 reads
 // every scope's.

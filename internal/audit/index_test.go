@@ -462,7 +462,7 @@ func TestIndexEventIDDays(t *testing.T) {
 		if err != nil || len(p.Results) != 0 {
 			t.Fatalf("found after its time: %d results, %v", len(p.Results), err)
 		}
-		present, err := ix.Present(ctx, rec.Scope().String(), []*Record{rec})
+		present, err := ix.Present(ctx, rec.Scope().String(), []*Record{rec}, 0)
 		if err != nil || !present[rec.EventID] {
 			t.Fatalf("Present: %v %v", present, err)
 		}
@@ -516,4 +516,74 @@ func TestChunkEncoding(t *testing.T) {
 	if _, err := parseChunk(ps[0], []byte{0x80}); err == nil {
 		t.Fatal("a corrupt chunk read")
 	}
+}
+
+// Present finds the records in the history whatever their time; a batch of
+// records of a time when the history holds none but the caller's own (from
+// sequence own on) is answered without a lookup, and finds nothing.
+func TestPresentOwn(t *testing.T) {
+	ctx := context.Background()
+	ix, _ := openTestIndex(t)
+	end := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	entries := history(t, 300, end, 48*time.Hour, false)
+	if err := ix.Apply(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	const sc = "123456789012/us-east-1"
+	var old []*Record
+	var last Entry
+	for _, e := range entries {
+		rec, _ := ParseRecord(e.Record)
+		if rec.ManagementEvent && rec.Scope().String() == sc {
+			old = append(old, rec)
+			last = e
+		}
+	}
+	if len(old) < 10 {
+		t.Fatalf("%d records of one scope", len(old))
+	}
+	lastRec := old[len(old)-1]
+	for _, r := range old[:len(old)-1] {
+		if r.EventTime == lastRec.EventTime {
+			t.Fatalf("two records of %s", r.EventTime)
+		}
+	}
+	fresh := *old[0]
+	fresh.EventID = "not-in-the-history"
+	elsewhen := fresh
+	elsewhen.EventID, elsewhen.EventTime = "of-another-year", "2020-01-01T00:00:00Z"
+	for _, c := range []struct {
+		name string
+		recs []*Record
+		own  uint64
+		want []string
+	}{
+		{"all in the history", old, 0, eventIDs(old)},
+		{"mixed with new ones", []*Record{&fresh, old[3], &elsewhen, old[7]}, 0, []string{old[3].EventID, old[7].EventID}},
+		{"a time with the caller's own record only", []*Record{lastRec}, last.Seq, nil},
+		{"the same, not the caller's", []*Record{lastRec}, last.Seq + 1, []string{lastRec.EventID}},
+		{"a time without records", []*Record{&elsewhen}, 0, nil},
+	} {
+		got, err := ix.Present(ctx, sc, c.recs, c.own)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, id := range c.want {
+			if got[id] {
+				n++
+			}
+		}
+		if n != len(c.want) || len(got) != len(c.want) {
+			t.Errorf("%s: %d present, %d of the %d wanted", c.name, len(got), n, len(c.want))
+		}
+	}
+}
+
+func eventIDs(recs []*Record) []string {
+	var ids []string
+	for _, r := range recs {
+		ids = append(ids, r.EventID)
+	}
+	return ids
 }

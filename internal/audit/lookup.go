@@ -245,14 +245,31 @@ func (ix *Index) eventKeys(ctx context.Context, eventID string, lo, hi, scopeID 
 }
 
 // Present says which of recs (by eventID) are in the history of scope (an
-// "account/region"), in one query.
-func (ix *Index) Present(ctx context.Context, scope string, recs []*Record) (map[string]bool, error) {
+// "account/region"), in one query. The records from audit-log sequence own
+// on are the caller's own (an import's, which knows what it stored; 0: none
+// are). When the history holds no record of a time within recs' but the
+// caller's own (a log file of a time the history has not seen), none of
+// recs can be in it, and nothing is looked up (the common case of an
+// import: a record looked up costs more than a record indexed).
+func (ix *Index) Present(ctx context.Context, scope string, recs []*Record, own uint64) (map[string]bool, error) {
 	found := make(map[string]bool)
 	if len(recs) == 0 {
 		return found, nil
 	}
 	scopeID, err := ix.termID(ctx, ix.r, termKey{scopeAttr, scope})
 	if err != nil || scopeID == 0 {
+		return found, err
+	}
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, r := range recs {
+		t := r.Time().Unix()
+		lo, hi = min(lo, t), max(hi, t)
+	}
+	before := int64(math.MaxInt64)
+	if own > 0 {
+		before = Entry{Seq: own}.ID()
+	}
+	if any, err := ix.anyBefore(ctx, scopeID, lo, hi, before); err != nil || !any {
 		return found, err
 	}
 	want := make(map[string]bool, len(recs))

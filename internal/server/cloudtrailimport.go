@@ -147,7 +147,12 @@ func (e *recordTooLarge) Error() string {
 func (s *Server) importRecords(ctx context.Context, body io.Reader, sc scope.Scope, toBus bool) (*ImportResult, error) {
 	res := &ImportResult{}
 	imp := &importer{s: s, sc: sc, toBus: toBus, res: res, seen: make(map[string]bool)}
-	err := imp.read(ctx, body)
+	own, err := s.audit.NextSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	imp.ownFrom = own
+	err = imp.read(ctx, body)
 	// The records read before an error are imported too.
 	imp.send(ctx)
 	imp.finish(ctx)
@@ -282,6 +287,10 @@ type importer struct {
 	seen     map[string]bool
 	batch    []importItem
 	inFlight *sentBatch
+	// ownFrom is the audit-log sequence the import's records come from on:
+	// the history's records from there are the import's own, which seen
+	// covers, or stored meanwhile by others (see audit.Index.Present).
+	ownFrom uint64
 }
 
 type importItem struct {
@@ -339,7 +348,7 @@ func (imp *importer) send(ctx context.Context) {
 			recs = append(recs, it.rec.Record)
 		}
 	}
-	present, err := imp.s.audit.Index().Present(ctx, imp.sc.String(), recs)
+	present, err := imp.s.audit.Index().Present(ctx, imp.sc.String(), recs, imp.ownFrom)
 	imp.finish(ctx)
 	if err != nil {
 		for _, it := range items {
