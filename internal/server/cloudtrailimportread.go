@@ -136,24 +136,30 @@ func scanValue(b, out []byte) (int, []byte, error) {
 	if err := s.value(0); err != nil {
 		return 0, nil, err
 	}
-	return s.i, s.out, nil
+	return s.i, append(s.out, b[s.run:s.i]...), nil
 }
 
+// valueScanner reads one value. Its tokens are copied to out in runs: a
+// run ends where whitespace begins (and at the value's end), so a compact
+// value is copied once, whole.
 type valueScanner struct {
 	b   []byte
 	i   int
 	out []byte
+	run int // b[run:i] is read and not yet copied
 }
 
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
 func (s *valueScanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
+	if s.i >= len(s.b) || !isJSONSpace(s.b[s.i]) {
+		return
 	}
+	s.out = append(s.out, s.b[s.run:s.i]...)
+	for s.i < len(s.b) && isJSONSpace(s.b[s.i]) {
+		s.i++
+	}
+	s.run = s.i
 }
 
 func (s *valueScanner) syntax(what string) error {
@@ -173,11 +179,9 @@ func (s *valueScanner) value(depth int) error {
 	}
 	switch c := s.b[s.i]; {
 	case c == '{':
-		s.out = append(s.out, '{')
 		s.i++
 		s.ws()
 		if s.i < len(s.b) && s.b[s.i] == '}' {
-			s.out = append(s.out, '}')
 			s.i++
 			return nil
 		}
@@ -193,7 +197,6 @@ func (s *valueScanner) value(depth int) error {
 			if s.i >= len(s.b) || s.b[s.i] != ':' {
 				return s.syntax("after object key")
 			}
-			s.out = append(s.out, ':')
 			s.i++
 			if err := s.value(depth + 1); err != nil {
 				return err
@@ -204,10 +207,8 @@ func (s *valueScanner) value(depth int) error {
 			}
 			switch s.b[s.i] {
 			case ',':
-				s.out = append(s.out, ',')
 				s.i++
 			case '}':
-				s.out = append(s.out, '}')
 				s.i++
 				return nil
 			default:
@@ -215,11 +216,9 @@ func (s *valueScanner) value(depth int) error {
 			}
 		}
 	case c == '[':
-		s.out = append(s.out, '[')
 		s.i++
 		s.ws()
 		if s.i < len(s.b) && s.b[s.i] == ']' {
-			s.out = append(s.out, ']')
 			s.i++
 			return nil
 		}
@@ -233,10 +232,8 @@ func (s *valueScanner) value(depth int) error {
 			}
 			switch s.b[s.i] {
 			case ',':
-				s.out = append(s.out, ',')
 				s.i++
 			case ']':
-				s.out = append(s.out, ']')
 				s.i++
 				return nil
 			default:
@@ -268,7 +265,6 @@ func (s *valueScanner) literal(lit string) error {
 			return s.syntax("in literal " + lit)
 		}
 	}
-	s.out = append(s.out, lit...)
 	s.i += len(lit)
 	return nil
 }
@@ -336,7 +332,6 @@ func (s *valueScanner) number() error {
 			return s.syntax("in exponent of numeric literal")
 		}
 	}
-	s.out = append(s.out, b[s.i:i]...)
 	s.i = i
 	return nil
 }
@@ -349,14 +344,12 @@ func (s *valueScanner) str() error {
 	// Most strings are plain: found whole a word at a time. The rest are
 	// read byte by byte, their escapes checked.
 	if j, fl := jsonscan.String(b, s.i+1); j >= 0 && fl&(jsonscan.Escape|jsonscan.Control) == 0 {
-		s.out = append(s.out, b[s.i:j+1]...)
 		s.i = j + 1
 		return nil
 	}
 	for j := s.i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
-			s.out = append(s.out, b[s.i:j+1]...)
 			s.i = j + 1
 			return nil
 		case c < 0x20:
