@@ -150,9 +150,7 @@ func (j *Journal) intend(ctx context.Context, call Call) (*intentNote, error) {
 	data, note := j.intentOf(call)
 	msg := nats.NewMsg(intentSubjectPrefix + "." + call.EventID)
 	msg.Data = data
-	pctx, cancel := context.WithTimeout(ctx, IntentTimeout)
-	defer cancel()
-	if _, err := j.pub.Publish(pctx, msg); err != nil {
+	if _, err := j.pub.PublishWithin(ctx, msg, IntentTimeout); err != nil {
 		j.log.Error("audit: cannot store the intent of a call; the call is refused", "operation", call.Operation,
 			"request_id", call.RequestID, "err", err)
 		return nil, fmt.Errorf("audit: store the intent of %s: %w", call.Operation, err)

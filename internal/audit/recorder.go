@@ -215,9 +215,7 @@ func (r *Recorder) CommitCall(ctx context.Context, call Call) {
 		r.skipped.Add(1)
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, CommitTimeout)
-	_, err = r.pub.Publish(pctx, msg)
-	cancel()
+	_, err = r.pub.PublishWithin(ctx, msg, CommitTimeout)
 	switch {
 	case err == nil:
 		r.storedRecord(call, msg)

@@ -54,11 +54,11 @@ func newPublisher(nc *nats.Conn, closed <-chan struct{}, timeout time.Duration) 
 	return p, nil
 }
 
-// expire fails the publishes not acknowledged within the timeout, a few
-// times a timeout (one sweep, not a timer a publish), until the store
-// closes.
+// expire fails the publishes not acknowledged by their deadlines, sweeping
+// a few times a timeout and at least every expirePrecision (one sweep, not
+// a timer a publish), until the store closes.
 func (p *publisher) expire() {
-	t := time.NewTicker(max(p.timeout/4, 10*time.Millisecond))
+	t := time.NewTicker(max(min(p.timeout/4, expirePrecision), 10*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -82,21 +82,35 @@ func (p *publisher) expire() {
 // future of its acknowledgement. JetStream's publish options are headers:
 // set them on m (jetstream.MsgIDHeader, ExpectedLastSubjSeqHeader, MsgTTLHeader...).
 func (s *Store) PublishAsync(m *nats.Msg) (*AckFuture, error) {
-	return s.pub.publish(m)
+	return s.pub.publish(m, 0)
 }
+
+// expirePrecision is how late past its deadline a publish may be given up.
+const expirePrecision = 250 * time.Millisecond
 
 // Publish publishes m as PublishAsync does and waits for its
 // acknowledgement: its sequence in the stream, or why it is not stored.
 func (s *Store) Publish(ctx context.Context, m *nats.Msg) (uint64, error) {
-	f, err := s.pub.publish(m)
+	return s.PublishWithin(ctx, m, 0)
+}
+
+// PublishWithin is Publish that gives up (jetstream.ErrAsyncPublishTimeout)
+// when no acknowledgement came within d (give or take expirePrecision), or
+// the store's request timeout if that is shorter, or d is 0: a deadline
+// that costs the caller no context and no timer.
+func (s *Store) PublishWithin(ctx context.Context, m *nats.Msg, d time.Duration) (uint64, error) {
+	f, err := s.pub.publish(m, d)
 	if err != nil {
 		return 0, err
 	}
 	return f.Wait(ctx)
 }
 
-func (p *publisher) publish(m *nats.Msg) (*AckFuture, error) {
-	deadline := time.Now().Add(p.timeout)
+func (p *publisher) publish(m *nats.Msg, within time.Duration) (*AckFuture, error) {
+	if within <= 0 || within > p.timeout {
+		within = p.timeout
+	}
+	deadline := time.Now().Add(within)
 	p.mu.Lock()
 	p.next++
 	f := &AckFuture{p: p, id: p.next, ch: make(chan struct{}), deadline: deadline}

@@ -100,6 +100,25 @@ func TestPublishAsyncTimeout(t *testing.T) {
 	}
 }
 
+// PublishWithin gives up at its own deadline when it is shorter than the
+// store's request timeout, within expirePrecision.
+func TestPublishWithin(t *testing.T) {
+	st := storetest.OpenConfig(t, store.Config{DataDir: t.TempDir(), RequestTimeout: time.Minute})
+	sub, err := st.Conn().SubscribeSync("silent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	start := time.Now()
+	_, err = st.PublishWithin(context.Background(), &nats.Msg{Subject: "silent", Data: []byte("x")}, 200*time.Millisecond)
+	if !errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+		t.Fatalf("an unanswered publish: %v, want ErrAsyncPublishTimeout", err)
+	}
+	if took := time.Since(start); took < 200*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("gave up after %v, want 200ms and up to a sweep more", took)
+	}
+}
+
 // A message already gone, deleted again or read, is MsgGone.
 func TestMsgGone(t *testing.T) {
 	ctx := context.Background()
