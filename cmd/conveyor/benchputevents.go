@@ -69,7 +69,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	var dir string // the in-process server's data directory
 	// attempts reads the in-process server's delivery attempts: first ones
 	// and retries.
-	var attempts func() (first, retries float64)
+	var attempts func() (first, retries, deferred float64)
 	if url == "" {
 		dir = *dataDir
 		if dir == "" {
@@ -100,9 +100,9 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 		reg := srv.Registry()
-		attempts = func() (first, retries float64) {
+		attempts = func() (first, retries, deferred float64) {
 			return prom.Sum(reg, "conveyor_invocation_attempts_total") - prom.Sum(reg, "conveyor_retry_invocation_attempts_total"),
-				prom.Sum(reg, "conveyor_retry_invocation_attempts_total")
+				prom.Sum(reg, "conveyor_retry_invocation_attempts_total"), prom.Sum(reg, "conveyor_deferred_invocations_total")
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -299,8 +299,9 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 			perEvent(parts["server"], n), perEvent(parts[cpuparts.Unlabelled], n), perEvent(parts["client"], n), perEvent(parts["sink"], n), perEvent(all, n))
 	}
 	if attempts != nil {
-		first, retries := attempts()
-		fmt.Fprintf(stdout, "attempts:  %.0f first attempts, %.0f retries (a target's answer that failed or came late)\n", first, retries)
+		first, retries, deferred := attempts()
+		fmt.Fprintf(stdout, "attempts:  %.0f first attempts (%.0f of them from the delivery stream: the target was slow), %.0f retries (a target's answer that failed or came late)\n",
+			first, deferred, retries)
 	}
 	if dir != "" {
 		n := store.DirBytes(dir)

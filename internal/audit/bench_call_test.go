@@ -38,9 +38,8 @@ func cpuNanos(who int) int64 {
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
-// benchCallPath runs the audit trail's part of call c (the intent check
-// before the handler, the commit after it) b.N times.
-func benchCallPath(b *testing.B, c *awsapi.Call) {
+// benchAudit is an audit trail on a store of its own, closed when b ends.
+func benchAudit(b *testing.B) *audit.Audit {
 	st := storetest.Open(b)
 	a, err := audit.New(b.Context(), audit.Options{Config: cfg, Store: st,
 		IndexPath: filepath.Join(b.TempDir(), "index.db"), Logger: quiet})
@@ -48,6 +47,13 @@ func benchCallPath(b *testing.B, c *awsapi.Call) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = a.Close(context.Background()) })
+	return a
+}
+
+// benchCallPath runs the audit trail's part of call c (the intent check
+// before the handler, the commit after it) b.N times.
+func benchCallPath(b *testing.B, c *awsapi.Call) {
+	a := benchAudit(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	runtime.LockOSThread()
@@ -97,13 +103,7 @@ func BenchmarkPutRuleCallPath(b *testing.B) {
 // The metric needs the benchmark's own CPU profile: under go test
 // -cpuprofile it is not reported.
 func BenchmarkPutRuleCallPathParallel(b *testing.B) {
-	st := storetest.Open(b)
-	a, err := audit.New(b.Context(), audit.Options{Config: cfg, Store: st,
-		IndexPath: filepath.Join(b.TempDir(), "index.db"), Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = a.Close(context.Background()) })
+	a := benchAudit(b)
 	var next atomic.Int64
 	var prof bytes.Buffer
 	profiling := pprof.StartCPUProfile(&prof) == nil

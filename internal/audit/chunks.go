@@ -148,51 +148,11 @@ func writeChunks(ctx context.Context, tx *sql.Tx, batch map[chunkKey][]posting) 
 	return nil
 }
 
-// anyBefore says whether scope's history has a record of a time in
-// [lo, hi] numbered below before (see Entry.ID), from the chunks that list
-// every record: one query and the few chunks of that time.
-func (ix *Index) anyBefore(ctx context.Context, scope, lo, hi, before int64) (bool, error) {
-	top := hi
-	if hi < math.MaxInt64-chunkSpan {
-		top = hi + chunkSpan
-	}
-	rows, err := ix.r.QueryContext(ctx, `SELECT tmax, smax, tmin, data FROM chunks WHERE key = ? AND scope = ? AND tmax >= ? AND tmax <= ?`,
-		allKey, scope, lo, top)
-	if err != nil {
-		return false, fmt.Errorf("audit: records of a time: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			tmax, smax, tmin int64
-			data             []byte
-		)
-		if err := rows.Scan(&tmax, &smax, &tmin, &data); err != nil {
-			return false, fmt.Errorf("audit: records of a time: %w", err)
-		}
-		if tmin > hi {
-			continue
-		}
-		ps, err := parseChunk(posting{tmax, smax}, data)
-		if err != nil {
-			return false, err
-		}
-		for _, p := range ps {
-			if p.time >= lo && p.time <= hi && p.seq < before {
-				return true, nil
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return false, fmt.Errorf("audit: records of a time: %w", err)
-	}
-	return false, nil
-}
-
-// chunkLookup lists the newest records of key in [lo, hi] before the
-// cursor (cTime, cSeq), up to limit+1 of them, newest first; scope 0 reads
-// every scope's.
-func (ix *Index) chunkLookup(ctx context.Context, key, scope, lo, hi, cTime, cSeq int64, limit int) ([]Cursor, error) {
+// eachChunk calls f for the chunks of key (scope 0: of every scope) that
+// may list a record of a time in [lo, hi], newest first, until f says to
+// stop: first is the chunk's newest record, postings decodes the chunk.
+func (ix *Index) eachChunk(ctx context.Context, key, scope, lo, hi int64,
+	f func(first posting, postings func() ([]posting, error)) (stop bool, err error)) error {
 	top := hi
 	if hi < math.MaxInt64-chunkSpan {
 		top = hi + chunkSpan
@@ -207,30 +167,67 @@ func (ix *Index) chunkLookup(ctx context.Context, key, scope, lo, hi, cTime, cSe
 	}
 	rows, err := ix.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("audit: lookup: %w", err)
+		return fmt.Errorf("audit: chunks: %w", err)
 	}
 	defer rows.Close()
-	cursor := posting{cTime, cSeq}
-	var found []posting
 	for rows.Next() {
 		var (
 			tmax, smax, tmin int64
 			data             []byte
 		)
 		if err := rows.Scan(&tmax, &smax, &tmin, &data); err != nil {
-			return nil, fmt.Errorf("audit: lookup: %w", err)
-		}
-		first := posting{tmax, smax}
-		if len(found) > limit && newer(first, found[limit]) > 0 {
-			// This chunk and the ones after it hold only older records.
-			break
+			return fmt.Errorf("audit: chunks: %w", err)
 		}
 		if tmin > hi {
 			continue
 		}
-		ps, err := parseChunk(first, data)
+		first := posting{tmax, smax}
+		stop, err := f(first, func() ([]posting, error) { return parseChunk(first, data) })
+		if err != nil || stop {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit: chunks: %w", err)
+	}
+	return nil
+}
+
+// anyBefore says whether scope's history has a record of a time in
+// [lo, hi] numbered below before (see Entry.ID), from the chunks that list
+// every record: one query and the few chunks of that time.
+func (ix *Index) anyBefore(ctx context.Context, scope, lo, hi, before int64) (bool, error) {
+	found := false
+	err := ix.eachChunk(ctx, allKey, scope, lo, hi, func(_ posting, postings func() ([]posting, error)) (bool, error) {
+		ps, err := postings()
 		if err != nil {
-			return nil, err
+			return true, err
+		}
+		for _, p := range ps {
+			if p.time >= lo && p.time <= hi && p.seq < before {
+				found = true
+				break
+			}
+		}
+		return found, nil
+	})
+	return found, err
+}
+
+// chunkLookup lists the newest records of key in [lo, hi] before the
+// cursor (cTime, cSeq), up to limit+1 of them, newest first; scope 0 reads
+// every scope's.
+func (ix *Index) chunkLookup(ctx context.Context, key, scope, lo, hi, cTime, cSeq int64, limit int) ([]Cursor, error) {
+	cursor := posting{cTime, cSeq}
+	var found []posting
+	err := ix.eachChunk(ctx, key, scope, lo, hi, func(first posting, postings func() ([]posting, error)) (bool, error) {
+		if len(found) > limit && newer(first, found[limit]) > 0 {
+			// This chunk and the ones after it hold only older records.
+			return true, nil
+		}
+		ps, err := postings()
+		if err != nil {
+			return true, err
 		}
 		for _, p := range ps {
 			if p.time >= lo && p.time <= hi && newer(cursor, p) < 0 {
@@ -239,8 +236,9 @@ func (ix *Index) chunkLookup(ctx context.Context, key, scope, lo, hi, cTime, cSe
 		}
 		slices.SortFunc(found, newer)
 		found = found[:min(len(found), limit+1)]
-	}
-	if err := rows.Err(); err != nil {
+		return false, nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("audit: lookup: %w", err)
 	}
 	out := make([]Cursor, len(found))

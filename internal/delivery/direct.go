@@ -160,6 +160,7 @@ func (r *Runner) TryDirect(job *Job, s Settler) bool {
 	d := r.directFor(job.Key())
 	now := r.cfg.Clock.Now()
 	if !d.healthy(now) {
+		d.tm.deferred.Inc()
 		return false
 	}
 	r.directMu.RLock()
@@ -170,6 +171,7 @@ func (r *Runner) TryDirect(job *Job, s Settler) bool {
 	select {
 	case d.jobs <- directJob{job, s, now}:
 	default:
+		d.tm.deferred.Inc()
 		return false
 	}
 	// A target whose jobs go in batches gets another worker only when
@@ -279,9 +281,16 @@ func (r *Runner) takeDirect(ctx context.Context, d *direct, dj directJob) error 
 	}
 	now := r.cfg.Clock.Now()
 	if !d.healthy(now) || now.Sub(dj.since) > maxDirectWait {
-		return r.storeJob(dj.job)
+		return r.deferJob(d, dj.job)
 	}
 	return r.attemptDirect(ctx, d, dj.job, now)
+}
+
+// deferJob stores a job of d's target for its first attempt, counted as
+// deferred.
+func (r *Runner) deferJob(d *direct, job *Job) error {
+	d.tm.deferred.Inc()
+	return r.storeJob(job)
 }
 
 // storeJob stores a job in the queue for its (next) attempt.
@@ -306,7 +315,7 @@ func (r *Runner) takeDirectBatch(ctx context.Context, d *direct, djs []directJob
 	settlers := make([]Settler, 0, len(djs))
 	for _, dj := range djs {
 		if !healthy || now.Sub(dj.since) > maxDirectWait {
-			dj.s.Settled(r.storeJob(dj.job))
+			dj.s.Settled(r.deferJob(d, dj.job))
 			continue
 		}
 		dj.job.Attempt = 1

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/prom"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 	"github.com/conveyor/conveyor/internal/waitfor"
@@ -95,6 +96,10 @@ func TestDirectSkipsFailingTarget(t *testing.T) {
 	if f.r.TryDirect(job(key, arn, "second"), s) {
 		t.Fatal("a job was taken right after the target failed")
 	}
+	// The failed job was attempted; the refused one is deferred.
+	if got := prom.Sum(f.reg, "conveyor_deferred_invocations_total"); got != 1 {
+		t.Errorf("deferred invocations %v, want 1", got)
+	}
 	// The stored job is retried from the queue (after its backoff) and
 	// succeeds: the target is healthy again.
 	waitfor.True(t, "retry of the first job", func() bool { return ep.count("first") == 2 })
@@ -177,6 +182,9 @@ func TestDirectBounds(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("refusing a job took %v", d)
+	}
+	if got := prom.Sum(f.reg, "conveyor_deferred_invocations_total"); got != 1 {
+		t.Errorf("deferred invocations %v, want 1 (the job past the queue)", got)
 	}
 	close(h.release)
 	for range 5 {

@@ -20,12 +20,17 @@ import (
 //	InvocationsFailedToBeSentToDlq       conveyor_invocations_failed_to_be_sent_to_dlq_total
 //	DeadLetterInvocations                conveyor_dead_letter_invocations_total
 //	IngestionToInvocationSuccessLatency  conveyor_ingestion_to_invocation_success_latency_seconds
+//	(Conveyor's own)                     conveyor_deferred_invocations_total
 //
 // Invocations counts each job once, when it ends (delivered, or failed for
 // good); FailedInvocations the ones that failed for good; InvocationAttempts
 // every attempt, RetryInvocationAttempts the attempts after the first.
 // DeadLetterInvocations counts failed-for-good jobs that had no dead-letter
 // queue, and jobs that could not be decoded: deliveries that ended nowhere.
+// Deferred invocations are jobs stored in the delivery stream before any
+// attempt, instead of attempted straight from the bus, because their target
+// was failing or slow, or had a full queue of jobs waiting: their first
+// attempt comes from the stream.
 const (
 	labelBus  = "event_bus_name"
 	labelRule = "rule_name"
@@ -40,6 +45,7 @@ type metrics struct {
 	sentToDLQ       *prometheus.CounterVec
 	failedToDLQ     *prometheus.CounterVec
 	deadLetter      *prometheus.CounterVec
+	deferred        *prometheus.CounterVec
 	latency         *prometheus.HistogramVec
 }
 
@@ -56,6 +62,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		sentToDLQ:       counter("invocations_sent_to_dlq_total", "Failed jobs stored in their dead-letter queue (EventBridge InvocationsSentToDlq)."),
 		failedToDLQ:     counter("invocations_failed_to_be_sent_to_dlq_total", "Failed jobs whose dead-letter publish failed (EventBridge InvocationsFailedToBeSentToDlq)."),
 		deadLetter:      counter("dead_letter_invocations_total", "Jobs that ended undelivered with no dead-letter queue, or undecodable (EventBridge DeadLetterInvocations)."),
+		deferred:        counter("deferred_invocations_total", "Jobs stored for their first attempt instead of attempted straight from the bus: their target was failing, slow or had a full queue."),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "conveyor", Name: "ingestion_to_invocation_success_latency_seconds",
 			Help:    "Time from the event's ingestion to its successful delivery (EventBridge IngestionToInvocationSuccessLatency).",
@@ -68,7 +75,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	var err error
 	for _, c := range []**prometheus.CounterVec{
 		&m.invocations, &m.failed, &m.attempts, &m.successAttempts, &m.retryAttempts,
-		&m.sentToDLQ, &m.failedToDLQ, &m.deadLetter,
+		&m.sentToDLQ, &m.failedToDLQ, &m.deadLetter, &m.deferred,
 	} {
 		if *c, err = prom.Reuse(reg, "delivery", *c); err != nil {
 			return nil, err
@@ -84,7 +91,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // resolved once per target loop instead of once per job.
 type targetMetrics struct {
 	invocations, failed, attempts, successAttempts, retryAttempts,
-	sentToDLQ, failedToDLQ, deadLetter prometheus.Counter
+	sentToDLQ, failedToDLQ, deadLetter, deferred prometheus.Counter
 	latency prometheus.Observer
 }
 
@@ -98,6 +105,7 @@ func (m *metrics) forTarget(bus, rule string) *targetMetrics {
 		sentToDLQ:       m.sentToDLQ.WithLabelValues(bus, rule),
 		failedToDLQ:     m.failedToDLQ.WithLabelValues(bus, rule),
 		deadLetter:      m.deadLetter.WithLabelValues(bus, rule),
+		deferred:        m.deferred.WithLabelValues(bus, rule),
 		latency:         m.latency.WithLabelValues(bus, rule),
 	}
 }
