@@ -122,6 +122,40 @@ func TestREADME(t *testing.T) {
 	})
 }
 
+// readmePorts puts the free ports of the environment (env) where the README names its own. Each
+// becomes a placeholder first, then its free port: a free port put in for one must not be read
+// as another (48080 holds "8080").
+func readmePorts(s string, env func(string) string) string {
+	ports := []struct{ old, prefix, env string }{
+		{"127.0.0.1:4010", "127.0.0.1:", "README_API_PORT"},
+		{"127.0.0.1:4011", "127.0.0.1:", "README_GATEWAY_PORT"},
+		{"127.0.0.1:9000", "127.0.0.1:", "README_STORAGE_PORT"},
+		{"8080", "", "README_HOOK_PORT"},
+	}
+	for i, p := range ports {
+		s = strings.ReplaceAll(s, p.old, "\x00port"+strconv.Itoa(i)+"\x00")
+	}
+	for i, p := range ports {
+		s = strings.ReplaceAll(s, "\x00port"+strconv.Itoa(i)+"\x00", p.prefix+env(p.env))
+	}
+	return s
+}
+
+// TestReadmePorts: free ports that hold the README's own numbers are put in as they are.
+func TestReadmePorts(t *testing.T) {
+	env := map[string]string{"README_API_PORT": "48080", "README_GATEWAY_PORT": "40100",
+		"README_STORAGE_PORT": "34010", "README_HOOK_PORT": "39000"}
+	in := `awsl() { aws --endpoint-url http://127.0.0.1:4010 "$@"; }
+curl http://127.0.0.1:4011/ http://127.0.0.1:9000/
+HTTPServer(("127.0.0.1", 8080), H) "http://127.0.0.1:8080/ec2"`
+	want := `awsl() { aws --endpoint-url http://127.0.0.1:48080 "$@"; }
+curl http://127.0.0.1:40100/ http://127.0.0.1:34010/
+HTTPServer(("127.0.0.1", 39000), H) "http://127.0.0.1:39000/ec2"`
+	if got := readmePorts(in, func(k string) string { return env[k] }); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
 // stopsKey is the key of a script's value: what stops each block it started or ran, by the
 // block's name (see blockName).
 type stopsKey struct{}
@@ -226,10 +260,7 @@ func readmeScript(ts *testscript.TestScript, sections []readmeSection, part stri
 	s := b.String()
 	s = strings.ReplaceAll(s, "go run ./cmd/conveyor serve", "exec conveyor serve")
 	s = strings.ReplaceAll(s, "go run ./cmd/conveyor", "conveyor")
-	s = strings.ReplaceAll(s, "127.0.0.1:4010", "127.0.0.1:"+ts.Getenv("README_API_PORT"))
-	s = strings.ReplaceAll(s, "127.0.0.1:4011", "127.0.0.1:"+ts.Getenv("README_GATEWAY_PORT"))
-	s = strings.ReplaceAll(s, "127.0.0.1:9000", "127.0.0.1:"+ts.Getenv("README_STORAGE_PORT"))
-	s = strings.ReplaceAll(s, "8080", ts.Getenv("README_HOOK_PORT"))
+	s = readmePorts(s, ts.Getenv)
 	// Measurements a reader runs for ten seconds run for one.
 	s = strings.ReplaceAll(s, "--duration 10s", "--duration 1s")
 	return s
