@@ -115,12 +115,16 @@ func start(t testing.TB, dataDir string, log *syncbuf.Buffer, extra ...string) *
 	}
 	p := &proc{t: t, cmd: cmd, done: make(chan struct{}), log: log}
 	addr := make(chan string, 1)
+	// This process's own lines too: the shared log interleaves every
+	// process's, and a process that does not start says why in its own.
+	own := &syncbuf.Buffer{}
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(log, line)
+			fmt.Fprintln(own, line)
 			if m := servingAddr.FindStringSubmatch(line); m != nil {
 				select {
 				case addr <- m[1]:
@@ -132,13 +136,16 @@ func start(t testing.TB, dataDir string, log *syncbuf.Buffer, extra ...string) *
 	}()
 	go func() { _ = cmd.Wait(); _ = pw.Close(); close(p.done) }()
 	t.Cleanup(p.kill)
+	// A Conveyor restarted into a cluster whose stream leaders just moved
+	// waits for JetStream's answers to its first requests (each up to the
+	// store's request timeout) on a machine busy with the other tests.
 	select {
 	case a := <-addr:
 		p.url = "http://" + a
 	case <-p.done:
-		t.Fatalf("conveyor exited before serving:\n%s", tail(log.String(), 40))
-	case <-time.After(60 * time.Second):
-		t.Fatalf("conveyor did not serve within 60s:\n%s", tail(log.String(), 40))
+		t.Fatalf("conveyor exited before serving:\n%s", tail(own.String(), 60))
+	case <-time.After(120 * time.Second):
+		t.Fatalf("conveyor did not serve within 120s; its log:\n%s", tail(own.String(), 60))
 	}
 	return p
 }
