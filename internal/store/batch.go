@@ -19,24 +19,22 @@ const batchMark = 0x1e // ASCII record separator: never the start of JSON
 // when there is one, else the batch: 1 byte, and at most 4 an item
 // (items under 256 MiB), more than the items themselves.
 func AppendBatch(dst []byte, items [][]byte) []byte {
-	if len(items) == 1 {
-		return append(dst, items[0]...)
-	}
-	dst = append(dst, batchMark)
-	for _, it := range items {
-		dst = appendItem(dst, it)
-	}
-	return dst
+	return appendBatchOf(dst, items, func(item []byte) []byte { return item })
 }
 
 // appendBatch is AppendBatch for a bus's messages.
 func appendBatch(dst []byte, events []Message) []byte {
-	if len(events) == 1 {
-		return append(dst, events[0].Data...)
+	return appendBatchOf(dst, events, func(e Message) []byte { return e.Data })
+}
+
+// appendBatchOf is AppendBatch of the bytes data gives for each item.
+func appendBatchOf[T any](dst []byte, items []T, data func(T) []byte) []byte {
+	if len(items) == 1 {
+		return append(dst, data(items[0])...)
 	}
 	dst = append(dst, batchMark)
-	for _, e := range events {
-		dst = appendItem(dst, e.Data)
+	for _, it := range items {
+		dst = appendItem(dst, data(it))
 	}
 	return dst
 }
