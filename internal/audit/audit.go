@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/conveyor/conveyor/internal/store"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/conveyor/conveyor/internal/store"
 )
 
 // Options configures the whole audit trail (see New).

@@ -174,7 +174,11 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	if data {
 		rec.EventCategory = CategoryData
 	}
-	rec.RequestParameters, rec.Resources, _ = b.requestPart(c, source, region, account, data, authFailed)
+	var conv *conversion
+	rec.Resources, conv = b.requestPart(c, source, region, account, data, authFailed)
+	if conv != nil {
+		rec.RequestParameters = conv.params
+	}
 	if !readOnly && c.ErrorCode == "" {
 		// An output that is not JSON is recorded as none.
 		rec.ResponseElements, _ = recordJSON(c.Response, data)
@@ -186,14 +190,15 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	return rec, true
 }
 
-// requestPart is what a call's record says of its request: its
-// requestParameters and the resources it names, within the record's bounds
-// (see Record.bound). Build and the intent journal share it.
-func (b *Builder) requestPart(c Call, source, region, account string, data, authFailed bool) (json.RawMessage, []Resource, *conversion) {
+// requestPart is what a call's record says of its request: the resources
+// it names, and its conversion (requestParameters among it), within the
+// record's bounds (see Record.bound); no conversion for a call whose
+// parameters are not kept. Build and the intent journal share it.
+func (b *Builder) requestPart(c Call, source, region, account string, data, authFailed bool) ([]Resource, *conversion) {
 	if authFailed {
 		// Nobody known sent it: neither its parameters nor the resources
 		// it names are kept.
-		return nil, nil, nil
+		return nil, nil
 	}
 	conv := c.conv
 	if conv == nil {
@@ -228,17 +233,17 @@ func (b *Builder) requestPart(c Call, source, region, account string, data, auth
 	for i := range resources {
 		resources[i].Type, resources[i].ARN = cut(resources[i].Type), cut(resources[i].ARN)
 	}
-	return conv.params, resources, conv
+	return resources, conv
 }
 
 // intentPart is requestPart for a call that is not recorded yet (its
 // intent); ok is false when the call is not recorded at all.
-func (b *Builder) intentPart(c Call) (params json.RawMessage, resources []Resource, conv *conversion, ok bool) {
+func (b *Builder) intentPart(c Call) (resources []Resource, conv *conversion, ok bool) {
 	source := EventSource(c.Service)
 	authFailed := IsAuthenticationFailure(c.ErrorCode)
 	data := IsDataEvent(source, c.Operation) && !authFailed
 	if data && !b.cfg.DataEvents {
-		return nil, nil, nil, false
+		return nil, nil, false
 	}
 	region, account := c.Region, c.Account
 	if region == "" {
@@ -247,6 +252,6 @@ func (b *Builder) intentPart(c Call) (params json.RawMessage, resources []Resour
 	if account == "" {
 		account = b.cfg.AccountID
 	}
-	params, resources, conv = b.requestPart(c, source, region, account, data, authFailed)
-	return params, resources, conv, true
+	resources, conv = b.requestPart(c, source, region, account, data, authFailed)
+	return resources, conv, true
 }

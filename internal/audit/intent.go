@@ -130,8 +130,8 @@ func (j *Journal) IntendCall(ctx context.Context, call Call) error {
 }
 
 // intentNote is what storing a call's intent computed that its record
-// takes as it is (see Recorder.Commit): the record's eventID and
-// requestParameters. awsapi keeps it in the call (Call.Intent).
+// takes as it is (see Recorder.Commit): the record's eventID and the
+// request's conversion. awsapi keeps it in the call (Call.Intent).
 type intentNote struct {
 	eventID string
 	conv    *conversion
@@ -165,8 +165,11 @@ func (j *Journal) intend(ctx context.Context, call Call) (*intentNote, error) {
 // held, and holds no secret.
 func (j *Journal) intentOf(call Call) ([]byte, *intentNote) {
 	note := &intentNote{eventID: call.EventID}
-	if params, resources, conv, ok := j.rec.b.intentPart(call); ok {
-		call.Parameters = params
+	if resources, conv, ok := j.rec.b.intentPart(call); ok {
+		call.Parameters = nil
+		if conv != nil {
+			call.Parameters = conv.params
+		}
 		call.Resources = resources
 		if call.Resources == nil {
 			call.Resources = []Resource{}
@@ -392,9 +395,7 @@ func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) 
 				return false, fmt.Errorf("audit: record of intent %s: %w", call.EventID, err)
 			}
 			if msg != nil {
-				pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				_, err = j.pub.Publish(pctx, msg)
-				cancel()
+				_, err = j.pub.PublishWithin(ctx, msg, 10*time.Second)
 				switch {
 				case err == nil:
 					added = true

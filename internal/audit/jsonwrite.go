@@ -3,6 +3,8 @@ package audit
 import (
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/conveyor/conveyor/internal/jsonscan"
 )
 
 // The call path (see Journal.Intend and Recorder.Commit) writes JSON by hand:
@@ -87,10 +89,8 @@ func appendCompact(dst, b []byte) []byte {
 		switch b[i] {
 		case '"':
 			// To the string's closing quote, past escaped characters.
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
+			if i = jsonscan.Skip(b, i+1); i < 0 {
+				i = len(b)
 			}
 		case ' ', '\t', '\n', '\r':
 			dst = append(dst, b[start:i]...)

@@ -269,7 +269,7 @@ func (ix *Index) Present(ctx context.Context, scope string, recs []*Record, own 
 	if own > 0 {
 		before = Entry{Seq: own}.ID()
 	}
-	if any, err := ix.anyBefore(ctx, scopeID, lo, hi, before); err != nil || !any {
+	if held, err := ix.anyBefore(ctx, scopeID, lo, hi, before); err != nil || !held {
 		return found, err
 	}
 	want := make(map[string]bool, len(recs))

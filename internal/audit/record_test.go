@@ -105,7 +105,7 @@ func TestRecordGolden(t *testing.T) {
 			b := testBuilder(t, cfg)
 			before := call
 			before.Response, before.ErrorCode, before.ErrorMessage = nil, "", ""
-			if _, _, conv, ok := b.intentPart(before); ok {
+			if _, conv, ok := b.intentPart(before); ok {
 				call.conv = conv
 				rec2, _ := b.Build(call)
 				rec2.EventID = rec.EventID

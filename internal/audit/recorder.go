@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/conveyor/conveyor/internal/store"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/store"
 )
 
 // DefaultQueueSize is how many calls may wait for the audit log.
@@ -368,9 +368,7 @@ func (r *Recorder) publishSync(ctx context.Context, p *pending) {
 			return
 		}
 		r.retries.Add(1)
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := r.pub.Publish(pctx, p.msg)
-		cancel()
+		_, err := r.pub.PublishWithin(ctx, p.msg, 5*time.Second)
 		if err == nil {
 			r.storedRecord(p.call, p.msg)
 			return

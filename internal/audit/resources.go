@@ -106,9 +106,9 @@ func requestMembers(req []byte, reqJSON bool) members {
 	return in
 }
 
-// resourcesOf lists the resources a call names: from its request and, for
-// ARNs that only the service knows (a connection's), its response. reqJSON
-// says req is known to be JSON.
+// resourcesOf lists the resources a call names: from its request's members
+// in (see requestMembers) and, for ARNs that only the service knows (a
+// connection's), its response.
 func resourcesOf(service, op, region, account string, in *members, resp []byte) []Resource {
 	var out members
 	if len(resp) > 0 && !out.scan(resp, false, false) {

@@ -161,9 +161,10 @@ type ImportBatch struct {
 // importPart is one audit-log message of an ImportBatch: the records recs[i]
 // for i in idx, stored together.
 type importPart struct {
-	idx []int
-	msg *nats.Msg
-	ack *store.AckFuture
+	idx  []int
+	size int // the message's size, at most (see store.AppendBatch)
+	msg  *nats.Msg
+	ack  *store.AckFuture
 }
 
 // AppendImportedAsync is AppendImported for many records at once: it
@@ -178,7 +179,6 @@ func AppendImportedAsync(p *store.Store, sc scope.Scope, recs []Imported) *Impor
 	b := &ImportBatch{p: p, scope: sc.String(), recs: recs}
 	limit := p.BatchLimit()
 	open := map[string]int{} // subject → index of its part still taking records
-	sizes := map[string]int{}
 	for i, r := range recs {
 		if r.Record.EventID == "" {
 			continue
@@ -186,24 +186,22 @@ func AppendImportedAsync(p *store.Store, sc scope.Scope, recs []Imported) *Impor
 		subj := Subject(r.Record)
 		add := len(r.JSON) + 4 // its framing: a uvarint length
 		k, ok := open[subj]
-		if !ok || len(b.parts[k].idx) == MaxRecordsPerMessage || sizes[subj]+add > limit {
+		if !ok || len(b.parts[k].idx) == MaxRecordsPerMessage || b.parts[k].size+add > limit {
 			k = len(b.parts)
-			b.parts = append(b.parts, importPart{msg: &nats.Msg{Subject: subj}})
-			open[subj], sizes[subj] = k, 1
+			b.parts = append(b.parts, importPart{size: 1, msg: &nats.Msg{Subject: subj}})
+			open[subj] = k
 		}
 		b.parts[k].idx = append(b.parts[k].idx, i)
-		sizes[subj] += add
+		b.parts[k].size += add
 	}
 	items := make([][]byte, 0, MaxRecordsPerMessage)
 	for k := range b.parts {
 		part := &b.parts[k]
 		items = items[:0]
-		size := 1
 		for _, i := range part.idx {
 			items = append(items, recs[i].JSON)
-			size += len(recs[i].JSON) + 4
 		}
-		part.msg.Data = store.AppendBatch(make([]byte, 0, size), items)
+		part.msg.Data = store.AppendBatch(make([]byte, 0, part.size), items)
 		part.msg.Header = nats.Header{
 			HeaderNoForward:       []string{"true"},
 			HeaderScope:           []string{b.scope},
