@@ -21,14 +21,8 @@ var errSyntax = errors.New("event is not valid JSON")
 // errNotObject is returned for JSON that is not an object.
 var errNotObject = errors.New("event is not a JSON object")
 
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// zeroBytes has the high bit set in the lowest byte of w that is zero (and
-// perhaps in higher bytes too: only the lowest flag is exact).
-func zeroBytes(w uint64) uint64 { return (w - lsb) & ^w & msb }
+// msb is the high bit of every byte of a word (see jsonscan.ZeroBytes).
+const msb = 0x8080808080808080
 
 // isSpace marks JSON whitespace.
 var isSpace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
@@ -136,9 +130,9 @@ func flatObjectEnd(b []byte, start int) (end, at int) {
 		w := binary.LittleEndian.Uint64(b[i:])
 		x := w | 0x2020202020202020 // '[' → '{', ']' → '}'
 		// The lowest flag of each mask is exact.
-		opens := zeroBytes(x ^ 0x7b7b7b7b7b7b7b7b)
-		escapes := zeroBytes(w ^ 0x5c5c5c5c5c5c5c5c)
-		closes := zeroBytes(x ^ 0x7d7d7d7d7d7d7d7d)
+		opens := jsonscan.ZeroBytes(x ^ 0x7b7b7b7b7b7b7b7b)
+		escapes := jsonscan.ZeroBytes(w ^ 0x5c5c5c5c5c5c5c5c)
+		closes := jsonscan.ZeroBytes(x ^ 0x7d7d7d7d7d7d7d7d)
 		q := exactZero(w ^ 0x2222222222222222)
 		if opens|escapes|closes == 0 {
 			quotes += bits.OnesCount64(q)

@@ -10,9 +10,10 @@ const (
 	msb = 0x8080808080808080
 )
 
-// zeroBytes has the high bit set in the lowest byte of w that is zero (and
-// perhaps in higher bytes too: only the lowest flag is exact).
-func zeroBytes(w uint64) uint64 { return (w - lsb) & ^w & msb }
+// ZeroBytes has the high bit set in the lowest byte of w that is zero (and
+// perhaps in higher bytes too: only the lowest flag is exact): w ^ c*lsb
+// finds the bytes c of a word.
+func ZeroBytes(w uint64) uint64 { return (w - lsb) & ^w & msb }
 
 // Flags describe what String saw inside a string.
 type Flags uint8
@@ -32,7 +33,7 @@ func String(b []byte, i int) (int, Flags) {
 		for i+8 <= len(b) {
 			w := binary.LittleEndian.Uint64(b[i:])
 			// quotes, backslashes, controls (< 0x20) and high bytes.
-			m := zeroBytes(w^0x2222222222222222) | zeroBytes(w^0x5c5c5c5c5c5c5c5c) |
+			m := ZeroBytes(w^0x2222222222222222) | ZeroBytes(w^0x5c5c5c5c5c5c5c5c) |
 				((w - 0x2020202020202020) & ^w & msb) | (w & msb)
 			if m == 0 {
 				i += 8
@@ -69,7 +70,7 @@ func Skip(b []byte, i int) int {
 	for {
 		for i+8 <= len(b) {
 			w := binary.LittleEndian.Uint64(b[i:])
-			m := zeroBytes(w^0x2222222222222222) | zeroBytes(w^0x5c5c5c5c5c5c5c5c)
+			m := ZeroBytes(w^0x2222222222222222) | ZeroBytes(w^0x5c5c5c5c5c5c5c5c)
 			if m == 0 {
 				i += 8
 				continue
