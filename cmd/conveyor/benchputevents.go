@@ -68,7 +68,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	url := *endpoint
 	var dir string // the in-process server's data directory
 	// attempts reads the in-process server's delivery attempts: first ones
-	// and retries.
+	// (and how many of those came from the delivery stream) and retries.
 	var attempts func() (first, retries, deferred float64)
 	if url == "" {
 		dir = *dataDir
