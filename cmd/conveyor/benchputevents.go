@@ -136,6 +136,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	c := &benchClient{url: url, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: (*workers + *receivers) * 2}}}
 	rule := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	stopReceivers := func() {}
+	var receives atomic.Int64 // ReceiveMessage answers, empty ones included
 	if *targetKind == "queue" {
 		queueURL, err := c.setupQueue(ctx, rule)
 		if err != nil {
@@ -147,7 +148,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 			rwg.Add(1)
 			go pprof.Do(rctx, pprof.Labels("part", "sink"), func(ctx context.Context) {
 				defer rwg.Done()
-				c.drain(ctx, queueURL, record)
+				c.drain(ctx, queueURL, record, &receives)
 			})
 		}
 		stopReceivers = func() { cancel(); rwg.Wait() }
@@ -303,6 +304,9 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "attempts:  %.0f first attempts (%.0f of them from the delivery stream: the target was slow), %.0f retries (a target's answer that failed or came late)\n",
 			first, deferred, retries)
 	}
+	if n := receives.Load(); n > 0 {
+		fmt.Fprintf(stdout, "receivers: %d ReceiveMessage answers, %.1f messages each\n", n, float64(received.Load())/float64(n))
+	}
 	if dir != "" {
 		n := store.DirBytes(dir)
 		fmt.Fprintf(stdout, "data directory: %d MB (%.0f bytes a delivered event; buses keep events for --bus-retention, 24h by default)\n",
@@ -377,7 +381,7 @@ func (c *benchClient) setupQueue(ctx context.Context, rule string) (string, erro
 
 // drain receives from the queue, 10 messages at a time with a long poll, records each
 // body and deletes them in one batch, until ctx ends.
-func (c *benchClient) drain(ctx context.Context, queueURL string, record func([]byte, time.Time)) {
+func (c *benchClient) drain(ctx context.Context, queueURL string, record func([]byte, time.Time), receives *atomic.Int64) {
 	var p fastjson.Parser
 	recv := []byte(`{"QueueUrl":` + strconv.Quote(queueURL) + `,"MaxNumberOfMessages":10,"WaitTimeSeconds":1}`)
 	var del, out []byte
@@ -387,6 +391,7 @@ func (c *benchClient) drain(ctx context.Context, queueURL string, record func([]
 		if err != nil {
 			continue
 		}
+		receives.Add(1)
 		v, err := p.ParseBytes(out)
 		if err != nil {
 			continue

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/conveyor/conveyor/internal/server"
@@ -28,8 +29,9 @@ func cloudtrailImport(ctx context.Context, args []string, stdout, stderr io.Writ
 	endpoint := fs.String("endpoint-url", envOr("CONVEYOR_ENDPOINT_URL", "http://127.0.0.1:4010"),
 		"URL of the running Conveyor's API, on this machine (env CONVEYOR_ENDPOINT_URL)")
 	toBus := fs.Bool("to-bus", false, "also put the management records on the default bus, where rules match them")
+	parallel := fs.Int("parallel", 2, "files posted at once: while one import waits for the history's index, the next is read")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: conveyor cloudtrail import [--endpoint-url URL] [--to-bus] FILE…")
+		fmt.Fprintln(stderr, "usage: conveyor cloudtrail import [--endpoint-url URL] [--to-bus] [--parallel N] FILE…")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -39,9 +41,52 @@ func cloudtrailImport(ctx context.Context, args []string, stdout, stderr io.Writ
 		fs.Usage()
 		return errors.New("cloudtrail import: no files")
 	}
+	if *parallel < 1 {
+		return fmt.Errorf("cloudtrail import: --parallel %d: at least one file is posted at a time", *parallel)
+	}
+	// Files are posted parallel at a time, and their results printed in
+	// the order named. A file named again waits for its earlier import, so
+	// that the second one finds its records already in the history.
+	names := fs.Args()
+	type outcome struct {
+		res  *server.ImportResult
+		err  error
+		done chan struct{}
+	}
+	outs := make([]outcome, len(names))
+	// prev[i] is the import file i waits for: the same file's, named
+	// before it (-1: none).
+	prev := make([]int, len(names))
+	last := map[string]int{}
+	for i, name := range names {
+		outs[i].done = make(chan struct{})
+		key, err := filepath.Abs(name)
+		if err != nil {
+			key = filepath.Clean(name)
+		}
+		prev[i] = -1
+		if j, ok := last[key]; ok {
+			prev[i] = j
+		}
+		last[key] = i
+	}
+	slots := make(chan struct{}, *parallel)
+	go func() {
+		for i, name := range names {
+			if j := prev[i]; j >= 0 {
+				<-outs[j].done
+			}
+			slots <- struct{}{}
+			go func() {
+				defer func() { <-slots; close(outs[i].done) }()
+				outs[i].res, outs[i].err = importFile(ctx, strings.TrimSuffix(*endpoint, "/"), name, *toBus)
+			}()
+		}
+	}()
 	var failed int
-	for _, name := range fs.Args() {
-		res, err := importFile(ctx, strings.TrimSuffix(*endpoint, "/"), name, *toBus)
+	for i, name := range names {
+		<-outs[i].done
+		res, err := outs[i].res, outs[i].err
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)
 			failed++

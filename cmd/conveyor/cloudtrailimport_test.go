@@ -95,6 +95,21 @@ func TestCloudTrailImport(t *testing.T) {
 		t.Errorf("rule got %v, want %v", names, w)
 	}
 
+	// A file named twice is imported the second time after the first
+	// (files go two at a time): its management records are present.
+	out.Reset()
+	if err := run(ctx, []string{"cloudtrail", "import", "--endpoint-url", in.URL, "--parallel", "3", gzipLog, plainLog, "./" + gzipLog}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	want = gzipLog + ": 0 imported, 1 already in the history, 1 skipped\n" +
+		"  record 1 skipped: not a CloudTrail record (eventID, eventSource, eventName and eventTime are required)\n" +
+		plainLog + ": 1 imported, 3 already in the history, 0 skipped\n" +
+		"./" + gzipLog + ": 0 imported, 1 already in the history, 1 skipped\n" +
+		"  record 1 skipped: not a CloudTrail record (eventID, eventSource, eventName and eventTime are required)\n"
+	if out.String() != want {
+		t.Errorf("three at once:\n%s\nwant:\n%s", out.String(), want)
+	}
+
 	// Again, without --to-bus: the management records are found in the
 	// history (the data event, never in it, is appended again and stored
 	// once by its eventID).
@@ -134,6 +149,9 @@ func TestCloudTrailImportErrors(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if err := run(ctx, []string{"cloudtrail", "import", "--endpoint-url", in.URL}, &out, &errOut); err == nil {
 		t.Error("no files accepted")
+	}
+	if err := run(ctx, []string{"cloudtrail", "import", "--endpoint-url", in.URL, "--parallel", "0", plainLog}, &out, &errOut); err == nil {
+		t.Error("--parallel 0 accepted")
 	}
 	if err := run(ctx, []string{"cloudtrail", "import", "--endpoint-url", in.URL, filepath.Join(dir, "missing.json")}, &out, &errOut); err == nil {
 		t.Error("a missing file accepted")

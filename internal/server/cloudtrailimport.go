@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"slices"
@@ -147,6 +148,11 @@ func (e *recordTooLarge) Error() string {
 func (s *Server) importRecords(ctx context.Context, body io.Reader, sc scope.Scope, toBus bool) (*ImportResult, error) {
 	res := &ImportResult{}
 	imp := &importer{s: s, sc: sc, toBus: toBus, res: res, seen: make(map[string]bool)}
+	// The import registers before it reads where its own records begin:
+	// an import registered after that is known to it as one running.
+	imp.run = s.imports.start(sc.String())
+	indexed := false
+	defer func() { s.imports.end(imp.run, indexed) }()
 	own, err := s.audit.NextSeq(ctx)
 	if err != nil {
 		return nil, err
@@ -156,6 +162,17 @@ func (s *Server) importRecords(ctx context.Context, body io.Reader, sc scope.Sco
 	// The records read before an error are imported too.
 	imp.send(ctx)
 	imp.finish(ctx)
+	// The answer comes when LookupEvents finds what was imported: a
+	// lookup right after an import sees it.
+	indexed = ctx.Err() == nil
+	if res.lastManagement > 0 && indexed {
+		wctx, cancel := context.WithTimeout(ctx, importIndexWait)
+		defer cancel()
+		if werr := s.audit.Index().WaitFor(wctx, res.lastManagement); werr != nil {
+			indexed = false
+			s.log.Warn("cloudtrail import: the event history has not caught up yet", "seq", res.lastManagement, "err", werr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -163,15 +180,6 @@ func (s *Server) importRecords(ctx context.Context, body io.Reader, sc scope.Sco
 		return nil, ctx.Err()
 	}
 	slices.SortFunc(res.Skipped, func(a, b ImportSkip) int { return cmp.Compare(a.Index, b.Index) })
-	// The answer comes when LookupEvents finds what was imported: a
-	// lookup right after an import sees it.
-	if res.lastManagement > 0 {
-		wctx, cancel := context.WithTimeout(ctx, importIndexWait)
-		defer cancel()
-		if err := s.audit.Index().WaitFor(wctx, res.lastManagement); err != nil {
-			s.log.Warn("cloudtrail import: the event history has not caught up yet", "seq", res.lastManagement, "err", err)
-		}
-	}
 	return res, nil
 }
 
@@ -287,6 +295,8 @@ type importer struct {
 	seen     map[string]bool
 	batch    []importItem
 	inFlight *sentBatch
+	// run is the import as the others under way see it (importClaims).
+	run *importRun
 	// ownFrom is the audit-log sequence the import's records come from on:
 	// the history's records from there are the import's own, which seen
 	// covers, or stored meanwhile by others (see audit.Index.Present).
@@ -342,13 +352,37 @@ func (imp *importer) send(ctx context.Context) {
 	}
 	items := imp.batch
 	imp.batch = make([]importItem, 0, importBatch)
-	recs := make([]*audit.Record, 0, len(items))
+	// The records not seen earlier in the import are claimed (see
+	// importClaims); those another import holds are present, and the rest
+	// are looked up in the history.
+	var ids []string
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	for _, it := range items {
-		if !imp.seen[it.rec.Record.EventID] {
-			recs = append(recs, it.rec.Record)
+		if r := it.rec.Record; !imp.seen[r.EventID] {
+			ids = append(ids, r.EventID)
+			t := r.Time().Unix()
+			lo, hi = min(lo, t), max(hi, t)
 		}
 	}
-	present, err := imp.s.audit.Index().Present(ctx, imp.sc.String(), recs, imp.ownFrom)
+	taken, meets := imp.s.imports.claim(imp.run, ids, lo, hi)
+	elsewhere := make(map[string]bool)
+	recs := make([]*audit.Record, 0, len(ids))
+	k := 0
+	for _, it := range items {
+		if r := it.rec.Record; !imp.seen[r.EventID] {
+			if taken[k] {
+				elsewhere[r.EventID] = true
+			} else {
+				recs = append(recs, r)
+			}
+			k++
+		}
+	}
+	own := imp.ownFrom
+	if meets {
+		own = 0 // records another import stored since this one began count
+	}
+	present, err := imp.s.audit.Index().Present(ctx, imp.sc.String(), recs, own)
 	imp.finish(ctx)
 	if err != nil {
 		for _, it := range items {
@@ -360,7 +394,7 @@ func (imp *importer) send(ctx context.Context) {
 	var appends []audit.Imported
 	for _, it := range items {
 		id := it.rec.Record.EventID
-		if imp.seen[id] || present[id] {
+		if imp.seen[id] || present[id] || elsewhere[id] {
 			imp.res.Present++
 		} else {
 			sb.appends = append(sb.appends, it)
@@ -381,19 +415,26 @@ func (imp *importer) finish(ctx context.Context) {
 	}
 	imp.inFlight = nil
 	failed := make(map[int]bool)
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	for k, a := range sb.pub.Wait(ctx) {
 		it := sb.appends[k]
 		if a.Err != nil {
 			// Not stored: a later copy of it may be imported.
 			delete(imp.seen, it.rec.Record.EventID)
+			imp.s.imports.release(imp.run, it.rec.Record.EventID)
 			failed[it.index] = true
 			imp.skip(it.index, a.Err.Error())
 			continue
 		}
+		t := it.rec.Record.Time().Unix()
+		lo, hi = min(lo, t), max(hi, t)
 		imp.res.Imported++
 		if it.rec.Record.ManagementEvent {
 			imp.res.lastManagement = max(imp.res.lastManagement, a.Seq)
 		}
+	}
+	if lo <= hi {
+		imp.s.imports.stored(imp.run, lo, hi)
 	}
 	if !imp.toBus {
 		return

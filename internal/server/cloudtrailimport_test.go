@@ -2,11 +2,18 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
@@ -134,5 +141,77 @@ func TestImportSkipsBounded(t *testing.T) {
 	}
 	if res.SkippedCount != 150 || len(res.Skipped) != 100 || res.Skipped[99].Index != 99 {
 		t.Fatalf("SkippedCount %d, %d reasons", res.SkippedCount, len(res.Skipped))
+	}
+}
+
+// Imports at once of files that share records (as `conveyor cloudtrail
+// import` posts two files at a time, and CloudTrail may deliver a record in
+// two files) store each record once: one import stores it, the other finds
+// it present, whichever comes first; LookupEvents lists it once.
+func TestImportsAtOnce(t *testing.T) {
+	in := servertest.Start(t)
+	ct := cloudtrail.NewFromConfig(in.AWSConfig())
+	const rounds, perFile, shared = 6, 600, 300
+	now := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	for round := range rounds {
+		name := fmt.Sprintf("Round%dCall", round)
+		// Files a and b share the records a's second half and b's first
+		// half: ids perFile-shared … perFile-1.
+		file := func(from int) string {
+			var b strings.Builder
+			b.WriteString(`{"Records":[`)
+			for i := from; i < from+perFile; i++ {
+				if i > from {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, `{"eventVersion":"1.08","eventTime":%q,"eventSource":"iam.amazonaws.com","eventName":%q,`+
+					`"awsRegion":"us-east-1","eventID":"%08d-0000-4000-8000-%012d","eventType":"AwsApiCall","managementEvent":true,`+
+					`"readOnly":false,"recipientAccountId":"123456789012"}`,
+					now.Add(time.Duration(i)*time.Second).Format(time.RFC3339), name, round, i)
+			}
+			b.WriteString(`]}`)
+			return b.String()
+		}
+		files := []string{file(0), file(perFile - shared)}
+		results := make([]server.ImportResult, len(files))
+		var wg sync.WaitGroup
+		for i, f := range files {
+			wg.Go(func() {
+				w, _ := postImport(t, in, strings.NewReader(f))
+				if err := json.Unmarshal(w.Body.Bytes(), &results[i]); err != nil || w.Code != http.StatusOK {
+					t.Errorf("round %d file %d: answer %d %s", round, i, w.Code, w.Body)
+				}
+			})
+		}
+		wg.Wait()
+		a, b := results[0], results[1]
+		if unique := 2*perFile - shared; a.Imported+b.Imported != unique || a.Present+b.Present != shared {
+			t.Errorf("round %d: imported %d+%d, present %d+%d; want %d imported and %d present in all", round,
+				a.Imported, b.Imported, a.Present, b.Present, unique, shared)
+		}
+		ids := map[string]int{}
+		var next *string
+		for {
+			out, err := ct.LookupEvents(t.Context(), &cloudtrail.LookupEventsInput{NextToken: next, MaxResults: aws.Int32(50),
+				LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(name)}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range out.Events {
+				ids[aws.ToString(e.EventId)]++
+			}
+			if next = out.NextToken; next == nil {
+				break
+			}
+		}
+		twice := 0
+		for _, n := range ids {
+			if n > 1 {
+				twice++
+			}
+		}
+		if len(ids) != 2*perFile-shared || twice > 0 {
+			t.Errorf("round %d: the history lists %d records, %d of them more than once; want %d, each once", round, len(ids), twice, 2*perFile-shared)
+		}
 	}
 }

@@ -76,6 +76,7 @@ type Server struct {
 	runner   *delivery.Runner
 	router   *router.Router
 	audit    *audit.Audit
+	imports  *importClaims
 	sched    *schedule.Scheduler
 	archives *archive.Service
 	lambda   *lambda.Service
@@ -135,7 +136,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if len(cfg.TrustedSources) > 0 && cfg.AuthFile == "" {
 		return nil, errors.New("server: --trusted-sources needs --auth: without verified signatures anyone can name a trusted key")
 	}
-	s = &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry(), scopes: &scopes{}}
+	s = &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry(), scopes: &scopes{}, imports: newImportClaims()}
 	if s.keys, s.authenticator, err = openKeys(cfg); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
