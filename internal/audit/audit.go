@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/conveyor/conveyor/internal/store"
 )
 
@@ -55,6 +57,11 @@ type Audit struct {
 	ctx    context.Context
 
 	fwdOnce sync.Once
+
+	// zenc compresses an import's messages (importEncoder); made at its
+	// first use.
+	zenc     *zstd.Encoder
+	zencOnce sync.Once
 }
 
 // New creates or updates the audit stream, opens the index, and starts
@@ -162,6 +169,10 @@ func (a *Audit) Close(ctx context.Context) error {
 	a.wg.Wait()
 	if cerr := a.index.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("audit: close index: %w", cerr))
+	}
+	a.zencOnce.Do(func() {}) // none is made once closed
+	if a.zenc != nil {
+		_ = a.zenc.Close()
 	}
 	return err
 }

@@ -169,3 +169,35 @@ func defaultDictionary() []byte {
 	}
 	return buf.Bytes()
 }
+
+// The messages an import stores in the audit log are compressed with zstd
+// at its fastest level, without a dictionary (the log must read without
+// the index): about 190 bytes a record of AWS's, against 1,350 as JSON.
+// The encoder and decoder are made at their first use: a process that
+// imports nothing needs neither.
+
+// importEncoder is the encoder of an import's messages.
+func (a *Audit) importEncoder() *zstd.Encoder {
+	a.zencOnce.Do(func() {
+		// With no options that can fail, NewWriter does not.
+		a.zenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false),
+			zstd.WithEncoderConcurrency(2))
+	})
+	return a.zenc
+}
+
+// decodeLogMessage decompresses an audit-log message's data of encoding
+// enc (HeaderEncoding).
+func (ix *Index) decodeLogMessage(enc string, data []byte) ([]byte, error) {
+	if enc != encodingZstd {
+		return nil, fmt.Errorf("audit: unknown encoding %q", enc)
+	}
+	ix.logDecOnce.Do(func() {
+		ix.logDec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(64<<20))
+	})
+	out, err := ix.logDec.DecodeAll(data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("audit: decompress a message: %w", err)
+	}
+	return out, nil
+}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -82,7 +81,7 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 			}
 			return fmt.Errorf("audit index: next: %w", err)
 		}
-		batch = appendEntries(batch[:0], msg, ix.log)
+		batch = ix.appendEntries(batch[:0], msg)
 		// Take what is already here, up to a batch. A record that comes
 		// alone is applied at once; but records that keep coming (an
 		// import, a burst of calls) are waited for a little, as a
@@ -107,7 +106,7 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 			if err != nil {
 				break
 			}
-			batch = appendEntries(batch, msg, ix.log)
+			batch = ix.appendEntries(batch, msg)
 		}
 		if err := ix.Apply(ctx, batch); err != nil {
 			return err
@@ -123,17 +122,28 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 // appendEntries appends the records of audit-log message msg: one, or up
 // to MaxRecordsPerMessage stored together by an import. A message is
 // always applied whole, in one transaction, so that the index's position
-// (a message's sequence) says which records it has.
-func appendEntries(dst []Entry, msg jetstream.Msg, log *slog.Logger) []Entry {
+// (a message's sequence) says which records it has. A compressed message
+// that does not decompress is one empty record, which Apply then finds is
+// not JSON.
+func (ix *Index) appendEntries(dst []Entry, msg jetstream.Msg) []Entry {
 	var seq uint64
 	if md, err := msg.Metadata(); err == nil {
 		seq = md.Sequence.Stream
 	}
-	sc := msg.Headers().Get(HeaderScope)
+	h := msg.Headers()
+	sc := h.Get(HeaderScope)
+	data := msg.Data()
+	if enc := h.Get(HeaderEncoding); enc != "" {
+		var err error
+		if data, err = ix.decodeLogMessage(enc, data); err != nil {
+			ix.log.Warn("audit index: a message does not decompress; skipped", "seq", seq, "err", err)
+			data = nil
+		}
+	}
 	k := 0
-	for rec := range store.Batched(msg.Data()) {
+	for rec := range store.Batched(data) {
 		if k == MaxRecordsPerMessage {
-			log.Warn("audit index: a message holds more records than it may; the rest are skipped", "seq", seq)
+			ix.log.Warn("audit index: a message holds more records than it may; the rest are skipped", "seq", seq)
 			break
 		}
 		dst = append(dst, Entry{Seq: seq, K: k, Record: rec, Scope: sc})

@@ -1,8 +1,6 @@
 package audit_test
 
 import (
-	"github.com/conveyor/conveyor/internal/scope"
-
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -10,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/conveyor/conveyor/internal/audit"
+	"github.com/conveyor/conveyor/internal/scope"
+	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 )
 
@@ -34,10 +36,10 @@ func TestImportedAndCommitCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.AppendImported(t.Context(), st, scope.Scope{Account: "000000000000", Region: "us-east-1"}, rec, raw); err != nil {
+	if _, err := a.AppendImported(t.Context(), scope.Scope{Account: "000000000000", Region: "us-east-1"}, rec, raw); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.AppendImported(t.Context(), st, scope.Scope{}, &audit.Record{}, []byte(`{}`)); err == nil {
+	if _, err := a.AppendImported(t.Context(), scope.Scope{}, &audit.Record{}, []byte(`{}`)); err == nil {
 		t.Error("a record without eventID was imported")
 	}
 	count(t, a.Index(), "DeleteBucketPolicy", 1)
@@ -104,7 +106,7 @@ func TestImportedTogether(t *testing.T) {
 		}
 	}
 	before := streamMsgs(t, st.JetStream())
-	res := audit.AppendImportedAsync(st, sc, recs).Wait(t.Context())
+	res := a.AppendImportedAsync(sc, recs).Wait(t.Context())
 	seqs := map[uint64]int{}
 	for i, r := range res {
 		if r.Err != nil || r.Seq == 0 {
@@ -161,7 +163,7 @@ func TestImportedTogether(t *testing.T) {
 	check(a)
 
 	// The same records again: stored once (the same messages, by their IDs).
-	again := audit.AppendImportedAsync(st, sc, recs).Wait(t.Context())
+	again := a.AppendImportedAsync(sc, recs).Wait(t.Context())
 	for i, r := range again {
 		if r.Err != nil || r.Seq != res[i].Seq {
 			t.Fatalf("record %d appended again: %+v, first %+v", i, r, res[i])
@@ -173,4 +175,45 @@ func TestImportedTogether(t *testing.T) {
 	b := newAudit(t, st, filepath.Join(dir, "rebuilt.db"))
 	defer closeAudit(t, b)
 	check(b)
+}
+
+// The index reads every form an import's message has had: records framed
+// together, uncompressed (written before imports compressed them), and
+// compressed; a compressed message that does not decompress is skipped as
+// a damaged record, and the records after it are indexed.
+func TestImportedMessageForms(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t)
+	a := newAudit(t, st, filepath.Join(t.TempDir(), "audit.db"))
+	defer closeAudit(t, a)
+	sc := scope.Scope{Account: "000000000000", Region: "us-east-1"}
+	at := time.Now().UTC().Truncate(time.Second).Format(audit.TimeFormat)
+	rec := func(name string, i int) []byte {
+		return fmt.Appendf(nil, `{"eventVersion":"1.09","eventTime":"%s","eventSource":"iam.amazonaws.com","eventName":"%s",`+
+			`"awsRegion":"us-east-1","eventID":"%s-%d","readOnly":false,"managementEvent":true,"recipientAccountId":"123456789012"}`,
+			at, name, name, i)
+	}
+	parsed, err := audit.ParseRecord(rec("NewForm", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish := func(data []byte, encoding string) {
+		t.Helper()
+		h := nats.Header{audit.HeaderNoForward: []string{"true"}, audit.HeaderScope: []string{sc.String()}}
+		if encoding != "" {
+			h.Set(audit.HeaderEncoding, encoding)
+		}
+		if _, err := st.Publish(t.Context(), &nats.Msg{Subject: audit.Subject(parsed), Header: h, Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(store.AppendBatch(nil, [][]byte{rec("OldForm", 0), rec("OldForm", 1), rec("OldForm", 2)}), "")
+	publish([]byte("not zstd at all"), "zstd")
+	publish(store.AppendBatch(nil, [][]byte{rec("Damaged", 0)}), "gzip")
+	if _, err := a.AppendImported(t.Context(), sc, parsed, rec("NewForm", 0)); err != nil {
+		t.Fatal(err)
+	}
+	count(t, a.Index(), "OldForm", 3)
+	count(t, a.Index(), "NewForm", 1)
+	count(t, a.Index(), "Damaged", 0)
 }

@@ -282,7 +282,7 @@ const importBatch = 1000
 
 // importer appends a file's records in batches: each batch's records are
 // checked against the event history in one query and published together
-// (see audit.AppendImportedAsync); while a batch is on its way, the next
+// (see audit.Audit.AppendImportedAsync); while a batch is on its way, the next
 // one is read. A record's error can come after records behind it in the
 // file were read.
 type importer struct {
@@ -402,7 +402,7 @@ func (imp *importer) send(ctx context.Context) {
 		}
 		imp.seen[id] = true
 	}
-	sb.pub = audit.AppendImportedAsync(imp.s.store, imp.sc, appends)
+	sb.pub = imp.s.audit.AppendImportedAsync(imp.sc, appends)
 	imp.inFlight = sb
 }
 
