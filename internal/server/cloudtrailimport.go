@@ -385,6 +385,9 @@ func (imp *importer) send(ctx context.Context) {
 	present, err := imp.s.audit.Index().Present(ctx, imp.sc.String(), recs, own)
 	imp.finish(ctx)
 	if err != nil {
+		for _, r := range recs {
+			imp.s.imports.release(imp.run, r.EventID) // not stored
+		}
 		for _, it := range items {
 			imp.skip(it.index, err.Error())
 		}
