@@ -11,9 +11,9 @@
 //
 // A message of the audit log is one record, except for records imported
 // from CloudTrail log files: up to MaxRecordsPerMessage of them share a
-// message (store.AppendBatch), which the index reads apart and applies
-// whole. The index numbers a record by its message's sequence and its place
-// in the message (Entry.ID).
+// message (store.AppendBatch), compressed with zstd (HeaderEncoding), which
+// the index decompresses, reads apart and applies whole. The index numbers a
+// record by its message's sequence and its place in the message (Entry.ID).
 //
 // What is recorded: every call that reaches an operation of a service served
 // by awsapi, failed calls included (with errorCode and errorMessage). Data
