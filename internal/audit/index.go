@@ -284,16 +284,20 @@ func OpenIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, error) {
 	// The write-ahead log is checkpointed at 5,000 pages (80 MiB). (The
 	// writer's connection sets journal_mode itself, after page_size: see
-	// init.)
-	dsn := func(extra ...string) string {
+	// init.) Each connection caches 8 MB of pages; the system's file
+	// cache holds the rest. SQLite's cache costs far more memory than it
+	// holds: importing a million records left the process at 700 MB
+	// resident with 32 MB for the writer, 480 MB with 16 MB and 390 MB
+	// with 8 MB (the readers' size made no difference), for 5% more CPU.
+	dsn := func(cacheKiB int, extra ...string) string {
 		q := url.Values{}
 		for _, p := range append([]string{"busy_timeout(10000)",
-			"synchronous(NORMAL)", "wal_autocheckpoint(5000)", "cache_size(-32000)", "temp_store(MEMORY)"}, extra...) {
+			"synchronous(NORMAL)", "wal_autocheckpoint(5000)", fmt.Sprintf("cache_size(-%d)", cacheKiB), "temp_store(MEMORY)"}, extra...) {
 			q.Add("_pragma", p)
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn())
+	w, err := sql.Open("sqlite", dsn(8000))
 	if err != nil {
 		return nil, fmt.Errorf("audit: open index %s: %w", path, err)
 	}
@@ -303,7 +307,7 @@ func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn("journal_mode(WAL)", "query_only(true)"))
+	r, err := sql.Open("sqlite", dsn(8000, "journal_mode(WAL)", "query_only(true)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("audit: open index %s: %w", path, err)
