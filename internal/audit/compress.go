@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -186,18 +187,21 @@ func (a *Audit) importEncoder() *zstd.Encoder {
 	return a.zenc
 }
 
-// decodeLogMessage decompresses an audit-log message's data of encoding
-// enc (HeaderEncoding).
-func (ix *Index) decodeLogMessage(enc string, data []byte) ([]byte, error) {
+// decodeLogMessage appends to dst the decompressed data of an audit-log
+// message of encoding enc (HeaderEncoding).
+func (ix *Index) decodeLogMessage(enc string, data, dst []byte) ([]byte, error) {
 	if enc != encodingZstd {
-		return nil, fmt.Errorf("audit: unknown encoding %q", enc)
+		return dst, fmt.Errorf("audit: unknown encoding %q", enc)
 	}
 	ix.logDecOnce.Do(func() {
 		ix.logDec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(64<<20))
 	})
-	out, err := ix.logDec.DecodeAll(data, nil)
+	// Room for records that compressed to an eighth; DecodeAll would
+	// otherwise copy dst to a slice of exactly its new length each time.
+	dst = slices.Grow(dst, 8*len(data))
+	out, err := ix.logDec.DecodeAll(data, dst)
 	if err != nil {
-		return nil, fmt.Errorf("audit: decompress a message: %w", err)
+		return dst, fmt.Errorf("audit: decompress a message: %w", err)
 	}
 	return out, nil
 }

@@ -72,6 +72,9 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 	defer stopOnDone()
 
 	batch := make([]Entry, 0, applyBatch)
+	// decoded holds the batch's decompressed messages, which its entries
+	// are slices of; Apply keeps none of them, so the next batch reuses it.
+	var decoded []byte
 	var applied time.Time // when the last batch was applied
 	for {
 		msg, err := it.Next()
@@ -81,7 +84,8 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 			}
 			return fmt.Errorf("audit index: next: %w", err)
 		}
-		batch = ix.appendEntries(batch[:0], msg)
+		decoded = decoded[:0]
+		batch = ix.appendEntries(batch[:0], msg, &decoded)
 		// Take what is already here, up to a batch. A record that comes
 		// alone is applied at once; but records that keep coming (an
 		// import, a burst of calls) are waited for a little, as a
@@ -106,7 +110,7 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 			if err != nil {
 				break
 			}
-			batch = ix.appendEntries(batch, msg)
+			batch = ix.appendEntries(batch, msg, &decoded)
 		}
 		if err := ix.Apply(ctx, batch); err != nil {
 			return err
@@ -124,8 +128,8 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 // always applied whole, in one transaction, so that the index's position
 // (a message's sequence) says which records it has. A compressed message
 // that does not decompress is one empty record, which Apply then finds is
-// not JSON.
-func (ix *Index) appendEntries(dst []Entry, msg jetstream.Msg) []Entry {
+// not JSON. A compressed message is decompressed onto the end of decoded.
+func (ix *Index) appendEntries(dst []Entry, msg jetstream.Msg, decoded *[]byte) []Entry {
 	var seq uint64
 	if md, err := msg.Metadata(); err == nil {
 		seq = md.Sequence.Stream
@@ -135,9 +139,12 @@ func (ix *Index) appendEntries(dst []Entry, msg jetstream.Msg) []Entry {
 	data := msg.Data()
 	if enc := h.Get(HeaderEncoding); enc != "" {
 		var err error
-		if data, err = ix.decodeLogMessage(enc, data); err != nil {
+		n := len(*decoded)
+		if *decoded, err = ix.decodeLogMessage(enc, data, *decoded); err != nil {
 			ix.log.Warn("audit index: a message does not decompress; skipped", "seq", seq, "err", err)
-			data = nil
+			*decoded, data = (*decoded)[:n], nil
+		} else {
+			data = (*decoded)[n:]
 		}
 	}
 	k := 0
