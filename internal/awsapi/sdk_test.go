@@ -22,6 +22,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
@@ -181,10 +182,10 @@ func (l *callLog) next(t *testing.T) *awsapi.Call {
 
 func awsConfig(url string) aws.Config {
 	return aws.Config{
-		Region:           "eu-west-3",
-		BaseEndpoint:     aws.String(url),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		RetryMaxAttempts: 1,
+		Region:       "eu-west-3",
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		Retryer:      sdktest.Retryer,
 	}
 }
 

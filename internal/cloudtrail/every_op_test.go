@@ -15,6 +15,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 	"github.com/conveyor/conveyor/internal/waitfor"
 )
@@ -81,7 +82,7 @@ func TestEveryOperationRecorded(t *testing.T) {
 	t.Logf("%d operations served, %d of them management events", len(served), len(want))
 
 	trail := cloudtrail.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL),
-		Credentials: in.CloudTrail.Options().Credentials, RetryMaxAttempts: 1})
+		Credentials: in.CloudTrail.Options().Credentials, Retryer: sdktest.Retryer})
 	lookup := func() map[string]cttypes.Event {
 		found := map[string]cttypes.Event{}
 		p := cloudtrail.NewLookupEventsPaginator(trail, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{{

@@ -27,6 +27,7 @@ import (
 	"github.com/conveyor/conveyor/internal/awsapi"
 	ct "github.com/conveyor/conveyor/internal/cloudtrail"
 	"github.com/conveyor/conveyor/internal/identity"
+	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 	"github.com/conveyor/conveyor/internal/waitfor"
 )
@@ -141,10 +142,10 @@ func start(t *testing.T) *env {
 
 func (e *env) config(key string) aws.Config {
 	return aws.Config{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(e.url),
-		Credentials:      credentials.NewStaticCredentialsProvider(key, "secret", ""),
-		RetryMaxAttempts: 1,
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(e.url),
+		Credentials:  credentials.NewStaticCredentialsProvider(key, "secret", ""),
+		Retryer:      sdktest.Retryer,
 	}
 }
 

@@ -13,14 +13,16 @@ import (
 	"github.com/aws/smithy-go"
 
 	conveyor "github.com/conveyor/conveyor/internal/eventbridge"
+
+	"github.com/conveyor/conveyor/internal/sdktest"
 )
 
 func sdkClient(url string) *eventbridge.Client {
 	return eventbridge.NewFromConfig(aws.Config{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(url),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		RetryMaxAttempts: 1,
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		Retryer:      sdktest.Retryer,
 	})
 }
 

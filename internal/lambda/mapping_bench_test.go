@@ -19,6 +19,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/sqs"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 )
@@ -50,7 +51,7 @@ func BenchmarkQueueToFunction(b *testing.B) {
 	}
 	hs := httptest.NewServer(sqs.HostMiddleware(srv))
 	b.Cleanup(hs.Close)
-	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1,
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Retryer: sdktest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", "")}
 	qc, lc := awssqs.NewFromConfig(cfg), lambda.NewFromConfig(cfg)
 	q, err := qc.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("orders")})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/secrets"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 )
@@ -68,7 +69,7 @@ func clientWith(t testing.TB, cfg conveyorlambda.Config) *lambda.Client {
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return lambda.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1,
+	return lambda.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Retryer: sdktest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", "")})
 }
 

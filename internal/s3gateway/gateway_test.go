@@ -24,6 +24,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/conveyor/conveyor/internal/audit"
+	"github.com/conveyor/conveyor/internal/sdktest"
 )
 
 type nopRecorder struct{}
@@ -140,12 +141,12 @@ func newRig(t *testing.T, dataEvents bool) *rig {
 	t.Cleanup(front.Close)
 	rg.gateway = front.URL
 	rg.client = s3.New(s3.Options{
-		Region:           "eu-west-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIAGATEWAYTEST", "secret", ""),
-		BaseEndpoint:     aws.String(front.URL),
-		UsePathStyle:     true,
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: clientSide{rg.sent, http.DefaultTransport}},
+		Region:       "eu-west-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIAGATEWAYTEST", "secret", ""),
+		BaseEndpoint: aws.String(front.URL),
+		UsePathStyle: true,
+		Retryer:      sdktest.Retryer(),
+		HTTPClient:   &http.Client{Transport: clientSide{rg.sent, http.DefaultTransport}},
 	})
 	return rg
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/conveyor/conveyor/internal/audit"
+	"github.com/conveyor/conveyor/internal/sdktest"
 )
 
 // Multipart uploads, copies, batch deletes and bucket configuration calls
@@ -122,11 +123,11 @@ func TestGatewayVirtualHost(t *testing.T) {
 		return d.DialContext(ctx, network, strings.TrimPrefix(front.URL, "http://"))
 	}
 	client := s3.New(s3.Options{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIAVHOST", "secret", ""),
-		BaseEndpoint:     aws.String("http://localhost:" + port),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: &http.Transport{DialContext: dial}},
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIAVHOST", "secret", ""),
+		BaseEndpoint: aws.String("http://localhost:" + port),
+		Retryer:      sdktest.Retryer(),
+		HTTPClient:   &http.Client{Transport: &http.Transport{DialContext: dial}},
 	})
 	ctx := t.Context()
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("vhost")}); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/conveyor/conveyor/internal/clock/clocktest"
+	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 	"github.com/conveyor/conveyor/internal/waitfor"
@@ -32,7 +33,7 @@ func TestScheduledRuleInItsScope(t *testing.T) {
 	clock := clocktest.New(time.Now().UTC())
 	in := servertest.Start(t, func(c *server.Config) { c.Clock, c.IdentitiesFile = clock, ids })
 	ctx := context.Background()
-	bob := eventbridge.NewFromConfig(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+	bob := eventbridge.NewFromConfig(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(in.URL), Retryer: sdktest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIABOB", "x", "")})
 	got := make(chan []byte, 10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -18,12 +18,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/smithy-go"
 
+	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 )
 
 func eventsAs(in *servertest.Instance, key, secret string) *eventbridge.Client {
-	return eventbridge.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+	return eventbridge.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), Retryer: sdktest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
 }
 
@@ -72,7 +73,7 @@ func TestVerifiedIdentities(t *testing.T) {
 			t.Errorf("%s: %v, want %s", c.name, err, c.code)
 		}
 	}
-	anon := eventbridge.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+	anon := eventbridge.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), Retryer: sdktest.Retryer,
 		Credentials: aws.AnonymousCredentials{}})
 	_, err := anon.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("forged")})
 	var ae smithy.APIError

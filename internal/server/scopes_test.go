@@ -24,6 +24,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/server"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 	"github.com/conveyor/conveyor/internal/waitfor"
@@ -48,7 +49,7 @@ func twoAccounts(t *testing.T) *servertest.Instance {
 }
 
 func eventsIn(in *servertest.Instance, key, secret, region string) *eventbridge.Client {
-	return eventbridge.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+	return eventbridge.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(in.URL), Retryer: sdktest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
 }
 
@@ -158,7 +159,7 @@ func TestQueuesPerAccount(t *testing.T) {
 	in := twoAccounts(t)
 	ctx := context.Background()
 	client := func(key, secret, region string) *sqs.Client {
-		return sqs.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+		return sqs.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(in.URL), Retryer: sdktest.Retryer,
 			Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
 	}
 	alice, aliceEU, bob := client("AKIAALICE", "alice-secret", "us-east-1"), client("AKIAALICE", "alice-secret", "eu-west-1"),
@@ -205,7 +206,7 @@ func TestHistoryPerAccount(t *testing.T) {
 	in := twoAccounts(t)
 	ctx := context.Background()
 	trail := func(key, secret, region string) *cloudtrail.Client {
-		return cloudtrail.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+		return cloudtrail.NewFromConfig(aws.Config{Region: region, BaseEndpoint: aws.String(in.URL), Retryer: sdktest.Retryer,
 			Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
 	}
 	if _, err := eventsIn(in, "AKIAALICE", "alice-secret", "eu-west-1").CreateEventBus(ctx,
@@ -356,7 +357,7 @@ func TestQueuePolicy(t *testing.T) {
 	in := twoAccounts(t)
 	ctx := context.Background()
 	client := func(key, secret string) *sqs.Client {
-		return sqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+		return sqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), Retryer: sdktest.Retryer,
 			Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
 	}
 	alice, bob := client("AKIAALICE", "alice-secret"), client("AKIABOB", "bob-secret")
@@ -422,7 +423,7 @@ func TestCrossAccountDeadLetters(t *testing.T) {
 	}
 	in := servertest.Start(t, func(c *server.Config) { c.AuthFile, c.RetryBackoff = path, 10*time.Millisecond })
 	ctx := context.Background()
-	aliceQ := sqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+	aliceQ := sqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), Retryer: sdktest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIAALICE", "alice-secret", "")})
 	bob := eventsIn(in, "AKIABOB", "bob-secret", "us-east-1")
 	q, err := aliceQ.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("dead")})
@@ -467,7 +468,7 @@ func TestRefusedCallInKeyOwnersHistory(t *testing.T) {
 		t.Fatal("a wrong secret was accepted")
 	}
 	refused := func(key, secret string) int {
-		c := cloudtrail.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), RetryMaxAttempts: 1,
+		c := cloudtrail.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), Retryer: sdktest.Retryer,
 			Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")})
 		out, err := c.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{
 			{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("CreateEventBus")}}})

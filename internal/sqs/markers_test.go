@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/sqs"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
@@ -107,7 +108,7 @@ func bareService(t *testing.T, st *store.Store, configure ...func(*sqs.Service))
 	}
 	hs := httptest.NewServer(sqs.HostMiddleware(srv))
 	t.Cleanup(hs.Close)
-	return svc, awssqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), RetryMaxAttempts: 1,
+	return svc, awssqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Retryer: sdktest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", "")})
 }
 

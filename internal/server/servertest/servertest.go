@@ -5,7 +5,6 @@ package servertest
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -15,8 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -25,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/conveyor/conveyor/internal/prom"
+	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/secrets"
 	"github.com/conveyor/conveyor/internal/server"
 )
@@ -127,35 +125,14 @@ func StartConfig(cfg server.Config) (*Instance, error) {
 
 // AWSConfig is an SDK configuration for the instance: its URL, region and a
 // static test key, and no retries (tests want to see every error) but of
-// the one error the client makes itself (see ClientRetryer).
+// the one error the client makes itself (see sdktest.Retryer).
 func (in *Instance) AWSConfig() aws.Config {
 	return aws.Config{
 		Region:       in.Config.Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 		BaseEndpoint: aws.String(in.URL),
-		Retryer:      ClientRetryer,
+		Retryer:      sdktest.Retryer,
 	}
-}
-
-// ClientRetryer retries, at once and up to twice, only an answer read from
-// a connection the client itself closed: the Go SDK's transport race
-// (aws-sdk-go-v2 #2737; a 200 whose body read fails with "use of closed
-// network connection" because the client's write loop closed the
-// connection), which the SDK's default retryer retries and a one-attempt
-// client turns into a failed test. Every answer of the server's own, and
-// every other error, is the test's to see.
-func ClientRetryer() aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = 3
-		o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-			if errors.Is(err, net.ErrClosed) {
-				return aws.TrueTernary
-			}
-			return aws.FalseTernary
-		})}
-		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-		o.RateLimiter = ratelimit.None
-	})
 }
 
 // Stop shuts the instance down gracefully and waits for it.
