@@ -69,7 +69,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	var dir string // the in-process server's data directory
 	// attempts reads the in-process server's delivery attempts: first ones
 	// (and how many of those came from the delivery stream) and retries.
-	var attempts func() (first, retries, deferred float64)
+	var attempts func() (first, retries, deferred, rerouted float64)
 	if url == "" {
 		dir = *dataDir
 		if dir == "" {
@@ -100,9 +100,10 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 		reg := srv.Registry()
-		attempts = func() (first, retries, deferred float64) {
+		attempts = func() (first, retries, deferred, rerouted float64) {
 			return prom.Sum(reg, "conveyor_invocation_attempts_total") - prom.Sum(reg, "conveyor_retry_invocation_attempts_total"),
-				prom.Sum(reg, "conveyor_retry_invocation_attempts_total"), prom.Sum(reg, "conveyor_deferred_invocations_total")
+				prom.Sum(reg, "conveyor_retry_invocation_attempts_total"), prom.Sum(reg, "conveyor_deferred_invocations_total"),
+				prom.Sum(reg, "conveyor_rerouted_messages_total")
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -300,9 +301,9 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 			perEvent(parts["server"], n), perEvent(parts[cpuparts.Unlabelled], n), perEvent(parts["client"], n), perEvent(parts["sink"], n), perEvent(all, n))
 	}
 	if attempts != nil {
-		first, retries, deferred := attempts()
-		fmt.Fprintf(stdout, "attempts:  %.0f first attempts (%.0f of them from the delivery stream: the target was slow), %.0f retries (a target's answer that failed or came late)\n",
-			first, deferred, retries)
+		first, retries, deferred, rerouted := attempts()
+		fmt.Fprintf(stdout, "attempts:  %.0f first attempts (%.0f of them from the delivery stream: the target was slow), %.0f retries (a target's answer that failed or came late); %.0f bus messages routed again\n",
+			first, deferred, retries, rerouted)
 	}
 	if n := receives.Load(); n > 0 {
 		fmt.Fprintf(stdout, "receivers: %d ReceiveMessage answers, %.1f messages each\n", n, float64(received.Load())/float64(n))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/delivery"
@@ -75,6 +76,8 @@ type fixture struct {
 	q    *delivery.Queue
 	run  *delivery.Runner
 	r    *router.Router
+	// reg holds the metrics of the router started last.
+	reg *prometheus.Registry
 }
 
 // newFixture starts a fixture in a fresh data directory; it is stopped
@@ -131,9 +134,10 @@ func (f *fixture) startRouting(t testing.TB) {
 	if f.run, err = delivery.NewRunner(f.q, cfg); err != nil {
 		t.Fatal(err)
 	}
+	f.reg = prometheus.NewRegistry()
 	f.r, err = router.New(router.Config{
 		Store: f.st, Catalog: f.cat, Queue: f.q, Runner: f.run,
-		Logger: quiet(), AckWait: f.opts.ackWait,
+		Logger: quiet(), AckWait: f.opts.ackWait, Registerer: f.reg,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/catalog"
 	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/prom"
 	"github.com/conveyor/conveyor/internal/router"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/waitfor"
@@ -417,6 +418,11 @@ func TestRoutedAgainAfterRestart(t *testing.T) {
 	f.settled(t, bus)
 	f.expect(t, bus, first, map[string]int{"r/t": 1})
 	f.expect(t, bus, second, map[string]int{"r/t": 1})
+	// The first event's message was handed to the router a second time;
+	// the second's once.
+	if n := prom.Sum(f.reg, "conveyor_rerouted_messages_total", bus); n != 1 {
+		t.Errorf("%v bus messages counted as routed again, want 1", n)
+	}
 }
 
 // TestPutEvent: an event-bus target's event put twice (a retried delivery)
