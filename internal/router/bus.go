@@ -338,11 +338,6 @@ func (b *bus) heartbeat(ctx context.Context) {
 // for a target.
 func (b *bus) route(ctx context.Context, batch []jetstream.Msg, s *routeScratch) {
 	s.jobs, s.owner, s.stored, s.storedOwner = s.jobs[:0], s.owner[:0], s.stored[:0], s.storedOwner[:0]
-	for _, m := range batch {
-		if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
-			b.r.m.rerouted.WithLabelValues(b.name).Inc()
-		}
-	}
 	b.mu.RLock()
 	for i, m := range batch {
 		n := len(s.jobs)
@@ -423,6 +418,10 @@ func (b *bus) jobsFor(m jetstream.Msg, s *routeScratch) {
 		if k >= 0 {
 			k++
 		}
+	}
+	// Read when an event matched (never only for this count).
+	if md.md != nil && md.md.NumDelivered > 1 {
+		b.r.m.rerouted.WithLabelValues(b.name).Inc()
 	}
 }
 

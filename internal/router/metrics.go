@@ -28,7 +28,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"event_bus_name", "rule_name"}),
 		rerouted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "conveyor", Name: "rerouted_messages_total",
-			Help: "Bus messages the router was handed again: after a routing that failed, or when JetStream had no acknowledgement within its wait (a routing lost or stalled). Their events are routed again.",
+			Help: "Bus messages with an event for a rule that the router was handed again: after a routing that failed, or when JetStream had no acknowledgement within its wait (a routing lost or stalled). Their events are routed again.",
 		}, []string{"event_bus_name"}),
 		routeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "conveyor", Name: "routing_failures_total",
