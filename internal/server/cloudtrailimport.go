@@ -355,29 +355,13 @@ func (imp *importer) send(ctx context.Context) {
 	// The records not seen earlier in the import are claimed (see
 	// importClaims); those another import holds are present, and the rest
 	// are looked up in the history.
-	var ids []string
-	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	fresh := make([]*audit.Record, 0, len(items))
 	for _, it := range items {
 		if r := it.rec.Record; !imp.seen[r.EventID] {
-			ids = append(ids, r.EventID)
-			t := r.Time().Unix()
-			lo, hi = min(lo, t), max(hi, t)
+			fresh = append(fresh, r)
 		}
 	}
-	taken, meets := imp.s.imports.claim(imp.run, ids, lo, hi)
-	elsewhere := make(map[string]bool)
-	recs := make([]*audit.Record, 0, len(ids))
-	k := 0
-	for _, it := range items {
-		if r := it.rec.Record; !imp.seen[r.EventID] {
-			if taken[k] {
-				elsewhere[r.EventID] = true
-			} else {
-				recs = append(recs, r)
-			}
-			k++
-		}
-	}
+	recs, elsewhere, meets := imp.s.imports.claim(imp.run, fresh)
 	own := imp.ownFrom
 	if meets {
 		own = 0 // records another import stored since this one began count

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"math"
 	"sync"
+
+	"github.com/conveyor/conveyor/internal/audit"
 )
 
 // importClaims is what the imports under way in this process know of each
@@ -28,9 +31,8 @@ type importClaims struct {
 // scopeImports are the imports of one scope (account and region) under
 // way, and those that ended while one of these ran.
 type scopeImports struct {
-	claims  map[string]*importRun // eventID → the import that holds it
-	runs    []*importRun
-	running int
+	claims map[string]*importRun // eventID → the import that holds it
+	runs   []*importRun
 }
 
 // importRun is one import as the others see it.
@@ -57,27 +59,34 @@ func (c *importClaims) start(scope string) *importRun {
 	c.tick++
 	r := &importRun{scope: scope, started: c.tick}
 	si.runs = append(si.runs, r)
-	si.running++
 	return r
 }
 
-// claim takes, for r, the records of ids (eventIDs) that no other import
-// holds, and says which ones another import holds (taken[i]). meets says
+// claim takes, for r, the records of recs that no other import holds
+// (mine, in order); taken holds the eventIDs of the others. meets says
 // whether another import that ran since r started stored a record of a
-// time in [lo, hi].
-func (c *importClaims) claim(r *importRun, ids []string, lo, hi int64) (taken []bool, meets bool) {
+// time within recs'.
+func (c *importClaims) claim(r *importRun, recs []*audit.Record) (mine []*audit.Record, taken map[string]bool, meets bool) {
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, rec := range recs {
+		t := rec.Time().Unix()
+		lo, hi = min(lo, t), max(hi, t)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	si := c.scopes[r.scope]
-	taken = make([]bool, len(ids))
-	for i, id := range ids {
-		switch holder := si.claims[id]; holder {
+	taken = make(map[string]bool)
+	mine = make([]*audit.Record, 0, len(recs))
+	for _, rec := range recs {
+		switch holder := si.claims[rec.EventID]; holder {
 		case nil:
-			si.claims[id] = r
-			r.held = append(r.held, id)
+			si.claims[rec.EventID] = r
+			r.held = append(r.held, rec.EventID)
+			mine = append(mine, rec)
 		case r:
+			mine = append(mine, rec)
 		default:
-			taken[i] = true
+			taken[rec.EventID] = true
 		}
 	}
 	for _, o := range si.runs {
@@ -86,7 +95,7 @@ func (c *importClaims) claim(r *importRun, ids []string, lo, hi int64) (taken []
 			break
 		}
 	}
-	return taken, meets
+	return mine, taken, meets
 }
 
 // stored notes that r stored records of times from lo to hi.
@@ -118,7 +127,6 @@ func (c *importClaims) end(r *importRun, indexed bool) {
 	si := c.scopes[r.scope]
 	c.tick++
 	r.ended = c.tick
-	si.running--
 	if indexed {
 		for _, id := range r.held {
 			if si.claims[id] == r {
@@ -127,7 +135,10 @@ func (c *importClaims) end(r *importRun, indexed bool) {
 		}
 	}
 	r.held = nil
-	if si.running == 0 {
-		delete(c.scopes, r.scope)
+	for _, o := range si.runs {
+		if o.ended == 0 {
+			return
+		}
 	}
+	delete(c.scopes, r.scope)
 }

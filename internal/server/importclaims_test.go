@@ -3,7 +3,28 @@ package server
 import (
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/conveyor/conveyor/internal/audit"
 )
+
+// records are records of eventIDs ids, all of the time t (unix seconds).
+func records(t int64, ids ...string) []*audit.Record {
+	var out []*audit.Record
+	for _, id := range ids {
+		out = append(out, &audit.Record{EventID: id, EventTime: time.Unix(t, 0).UTC().Format(audit.TimeFormat)})
+	}
+	return out
+}
+
+// ids lists the eventIDs of recs.
+func ids(recs []*audit.Record) []string {
+	var out []string
+	for _, r := range recs {
+		out = append(out, r.EventID)
+	}
+	return out
+}
 
 // The claims' rules, one import against another: the first claim wins, a
 // record not stored is claimed again, claims end with the import when the
@@ -16,39 +37,39 @@ func TestImportClaims(t *testing.T) {
 	b := c.start("111122223333/us-east-1")
 	other := c.start("444455556666/us-east-1")
 
-	if taken, meets := c.claim(a, []string{"x", "y"}, 100, 200); slices.Contains(taken, true) || meets {
-		t.Fatalf("a's first claim: taken %v, meets %v", taken, meets)
+	if mine, taken, meets := c.claim(a, append(records(100, "x"), records(200, "y")...)); len(mine) != 2 || len(taken) != 0 || meets {
+		t.Fatalf("a's first claim: mine %v, taken %v, meets %v", ids(mine), taken, meets)
 	}
-	if taken, _ := c.claim(b, []string{"y", "z"}, 100, 200); !slices.Equal(taken, []bool{true, false}) {
-		t.Fatalf("b's claim of y (a's) and z: taken %v", taken)
+	if mine, taken, _ := c.claim(b, append(records(100, "y"), records(200, "z")...)); !slices.Equal(ids(mine), []string{"z"}) || !taken["y"] {
+		t.Fatalf("b's claim of y (a's) and z: mine %v, taken %v", ids(mine), taken)
 	}
-	if taken, _ := c.claim(other, []string{"x"}, 100, 200); taken[0] {
+	if _, taken, _ := c.claim(other, records(100, "x")); taken["x"] {
 		t.Fatal("a claim of another scope holds")
 	}
 	// a did not store y: b may.
 	c.release(a, "y")
-	if taken, _ := c.claim(b, []string{"y"}, 100, 200); taken[0] {
+	if _, taken, _ := c.claim(b, records(150, "y")); taken["y"] {
 		t.Fatal("y is still a's after a gave it up")
 	}
 	// a stored x at 150 and ended, indexed: x is free, and b's batches of
 	// a time around 150 meet a's records.
 	c.stored(a, 150, 150)
 	c.end(a, true)
-	if taken, meets := c.claim(b, []string{"x"}, 140, 160); taken[0] || !meets {
+	if _, taken, meets := c.claim(b, append(records(140, "x"), records(160, "x2")...)); taken["x"] || !meets {
 		t.Fatalf("after a ended: taken %v, meets %v", taken, meets)
 	}
-	if _, meets := c.claim(b, []string{"w"}, 300, 400); meets {
+	if _, _, meets := c.claim(b, append(records(300, "w"), records(400, "w2")...)); meets {
 		t.Fatal("a batch of another time meets a's records")
 	}
 	// An import that begins after a ended does not meet a's records: they
 	// are before its own.
 	d := c.start("111122223333/us-east-1")
-	if _, meets := c.claim(d, []string{"v"}, 140, 160); meets {
+	if _, _, meets := c.claim(d, append(records(140, "v"), records(160, "v2")...)); meets {
 		t.Fatal("an import begun after a ended meets a's records")
 	}
 	// b ends without its records indexed: its claims stay while d runs.
 	c.end(b, false)
-	if taken, _ := c.claim(d, []string{"z"}, 100, 200); !taken[0] {
+	if _, taken, _ := c.claim(d, records(100, "z")); !taken["z"] {
 		t.Fatal("z is free while b's records may not be indexed")
 	}
 	c.end(d, true)
