@@ -58,10 +58,8 @@ type Audit struct {
 
 	fwdOnce sync.Once
 
-	// zenc compresses an import's messages (importEncoder); made at its
-	// first use.
-	zenc     *zstd.Encoder
-	zencOnce sync.Once
+	// zenc compresses an import's messages (see newImportEncoder).
+	zenc *zstd.Encoder
 }
 
 // New creates or updates the audit stream, opens the index, and starts
@@ -111,6 +109,7 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 		journal:  j,
 		cancel:   cancel,
 		ctx:      runCtx,
+		zenc:     newImportEncoder(),
 	}
 	a.wg.Add(3)
 	go func() {
@@ -170,10 +169,7 @@ func (a *Audit) Close(ctx context.Context) error {
 	if cerr := a.index.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("audit: close index: %w", cerr))
 	}
-	a.zencOnce.Do(func() {}) // none is made once closed
-	if a.zenc != nil {
-		_ = a.zenc.Close()
-	}
+	_ = a.zenc.Close()
 	return err
 }
 

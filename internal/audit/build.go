@@ -72,6 +72,14 @@ type conversion struct {
 	reqJSON bool // the request was found to be JSON
 }
 
+// parameters is the requestParameters of c: none without a conversion.
+func (c *conversion) parameters() json.RawMessage {
+	if c == nil {
+		return nil
+	}
+	return c.params
+}
+
 // Config holds the settings records are built with.
 type Config struct {
 	// AccountID is the account every call is made to (recipientAccountId).
@@ -176,9 +184,7 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	}
 	var conv *conversion
 	rec.Resources, conv = b.requestPart(c, source, region, account, data, authFailed)
-	if conv != nil {
-		rec.RequestParameters = conv.params
-	}
+	rec.RequestParameters = conv.parameters()
 	if !readOnly && c.ErrorCode == "" {
 		// An output that is not JSON is recorded as none.
 		rec.ResponseElements, _ = recordJSON(c.Response, data)

@@ -174,17 +174,15 @@ func defaultDictionary() []byte {
 // The messages an import stores in the audit log are compressed with zstd
 // at its fastest level, without a dictionary (the log must read without
 // the index): about 190 bytes a record of AWS's, against 1,350 as JSON.
-// The encoder and decoder are made at their first use: a process that
-// imports nothing needs neither.
+// The index reads them with its codec's decoder, which reads frames
+// without a dictionary as well as its groups.
 
-// importEncoder is the encoder of an import's messages.
-func (a *Audit) importEncoder() *zstd.Encoder {
-	a.zencOnce.Do(func() {
-		// With no options that can fail, NewWriter does not.
-		a.zenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false),
-			zstd.WithEncoderConcurrency(2))
-	})
-	return a.zenc
+// newImportEncoder returns the encoder of an import's messages.
+func newImportEncoder() *zstd.Encoder {
+	// With no options that can fail, NewWriter does not.
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false),
+		zstd.WithEncoderConcurrency(2))
+	return enc
 }
 
 // decodeLogMessage appends to dst the decompressed data of an audit-log
@@ -193,13 +191,10 @@ func (ix *Index) decodeLogMessage(enc string, data, dst []byte) ([]byte, error) 
 	if enc != encodingZstd {
 		return dst, fmt.Errorf("audit: unknown encoding %q", enc)
 	}
-	ix.logDecOnce.Do(func() {
-		ix.logDec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(64<<20))
-	})
 	// Room for records that compressed to an eighth; DecodeAll would
 	// otherwise copy dst to a slice of exactly its new length each time.
 	dst = slices.Grow(dst, 8*len(data))
-	out, err := ix.logDec.DecodeAll(data, dst)
+	out, err := ix.z.Load().dec.DecodeAll(data, dst)
 	if err != nil {
 		return dst, fmt.Errorf("audit: decompress a message: %w", err)
 	}

@@ -18,7 +18,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 )
 
@@ -146,10 +145,6 @@ type Index struct {
 	// learning collects record text for the learned dictionary until it
 	// is made; nil once it is.
 	learning []byte
-	// logDec decompresses the audit log's compressed messages (see
-	// decodeLogMessage); made at its first use.
-	logDec     *zstd.Decoder
-	logDecOnce sync.Once
 	// terms caches the ids of terms in the index (committed ones only).
 	terms termCache
 	// expired is the eventTime (Unix seconds) before which records have
@@ -403,10 +398,6 @@ func (ix *Index) Close() error {
 	err := errors.Join(ix.r.Close(), ix.w.Close())
 	if z := ix.z.Load(); z != nil {
 		z.close()
-	}
-	ix.logDecOnce.Do(func() {}) // none is made once closed
-	if ix.logDec != nil {
-		ix.logDec.Close()
 	}
 	return err
 }

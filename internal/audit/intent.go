@@ -166,10 +166,7 @@ func (j *Journal) intend(ctx context.Context, call Call) (*intentNote, error) {
 func (j *Journal) intentOf(call Call) ([]byte, *intentNote) {
 	note := &intentNote{eventID: call.EventID}
 	if resources, conv, ok := j.rec.b.intentPart(call); ok {
-		call.Parameters = nil
-		if conv != nil {
-			call.Parameters = conv.params
-		}
+		call.Parameters = conv.parameters()
 		call.Resources = resources
 		if call.Resources == nil {
 			call.Resources = []Resource{}

@@ -189,7 +189,7 @@ type importPart struct {
 // import's records take a seventh of that, and of the copies on their way.
 func (a *Audit) AppendImportedAsync(sc scope.Scope, recs []Imported) *ImportBatch {
 	p := a.opts.Store
-	enc := a.importEncoder()
+	enc := a.zenc
 	b := &ImportBatch{p: p, scope: sc.String(), recs: recs}
 	limit := p.BatchLimit()
 	open := map[string]int{} // subject → index of its part still taking records
