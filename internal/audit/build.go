@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"crypto/sha1"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -114,7 +115,15 @@ func EventIDOf(requestID string) string {
 	if requestID == "" {
 		return ""
 	}
-	return uuid.NewSHA1(eventIDSpace, []byte(requestID)).String()
+	// uuid.NewSHA1, without its hash's and sum's allocations: this is on
+	// every recorded call's path.
+	var buf [len(eventIDSpace) + 64]byte
+	sum := sha1.Sum(append(append(buf[:0], eventIDSpace[:]...), requestID...))
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = id[6]&0x0f | 0x50 // version 5
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return id.String()
 }
 
 // Builder builds records from calls.
@@ -122,6 +131,8 @@ type Builder struct {
 	cfg Config
 	// newID makes event IDs; tests replace it.
 	newID func() string
+	// writers convert requests and responses (see paramWriter).
+	writers paramWriters
 }
 
 // NewBuilder returns a Builder for cfg.
@@ -187,7 +198,7 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	rec.RequestParameters = conv.parameters()
 	if !readOnly && c.ErrorCode == "" {
 		// An output that is not JSON is recorded as none.
-		rec.ResponseElements, _ = recordJSON(c.Response, data)
+		rec.ResponseElements, _ = b.writers.recordJSON(c.Response, data)
 	}
 	// What Build converted is JSON; what the caller gave is checked once.
 	rec.rawJSON = (c.Parameters == nil || c.conv != nil || json.Valid(c.Parameters)) &&
@@ -214,7 +225,7 @@ func (b *Builder) requestPart(c Call, source, region, account string, data, auth
 		} else {
 			// A request that is not JSON was refused by the protocol layer;
 			// its record still says who tried what, with no parameters.
-			conv.params, conv.reqJSON, _ = recordJSONWhole(c.Request, data)
+			conv.params, conv.reqJSON, _ = b.writers.recordJSONWhole(c.Request, data)
 		}
 		if len(conv.params) > MaxElementsSize {
 			conv.params = Omitted

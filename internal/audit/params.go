@@ -47,18 +47,18 @@ func folded(names ...string) map[string]bool {
 // PascalCase members) into the form CloudTrail records it: camelCase member
 // names, secrets hidden, data payloads hidden when data is true. An empty
 // body or empty object becomes null.
-func recordJSON(body []byte, data bool) (json.RawMessage, error) {
+func (p *paramWriters) recordJSON(body []byte, data bool) (json.RawMessage, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
 		return nil, nil
 	}
-	out, _, err := recordJSONWhole(body, data)
+	out, _, err := p.recordJSONWhole(body, data)
 	return out, err
 }
 
 // recordJSONWhole is recordJSON; valid says body is JSON (when it is not
 // known, false).
-func recordJSONWhole(body []byte, data bool) (out json.RawMessage, valid bool, err error) {
+func (p *paramWriters) recordJSONWhole(body []byte, data bool) (out json.RawMessage, valid bool, err error) {
 	// Only JSON's whitespace may surround a JSON text (TrimSpace trims
 	// Unicode's).
 	jsonSpace := len(bytes.Trim(body, " \t\r\n"))
@@ -67,7 +67,7 @@ func recordJSONWhole(body []byte, data bool) (out json.RawMessage, valid bool, e
 	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
 		return nil, len(body) > 0 && jsonSpace == 0, nil
 	}
-	if out, ok, whole := convertParams(body, data); ok {
+	if out, ok, whole := p.convertParams(body, data); ok {
 		return out, whole && jsonSpace == 0, nil
 	}
 	out, err = recordJSONReflect(body, data)

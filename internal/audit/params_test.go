@@ -21,12 +21,12 @@ func TestCamel(t *testing.T) {
 
 func TestRecordJSONEmpty(t *testing.T) {
 	for _, in := range []string{"", " ", "null", "{}", " {} "} {
-		got, err := recordJSON([]byte(in), false)
+		got, err := new(paramWriters).recordJSON([]byte(in), false)
 		if err != nil || got != nil {
-			t.Errorf("recordJSON(%q) = %s, %v; want null", in, got, err)
+			t.Errorf("new(paramWriters).recordJSON(%q) = %s, %v; want null", in, got, err)
 		}
 	}
-	if _, err := recordJSON([]byte(`{"a":`), false); err == nil {
+	if _, err := new(paramWriters).recordJSON([]byte(`{"a":`), false); err == nil {
 		t.Error("malformed body accepted")
 	}
 }
@@ -38,12 +38,12 @@ func FuzzRecordJSON(f *testing.F) {
 	f.Add([]byte(`[1,2,{"A":{"B":null}}]`), false)
 	f.Add([]byte(`{"authParameters":{"basicAuthParameters":{"PASSWORD":"SECRETVALUE"}},"Tags":{"Password":"x"}}`), false)
 	f.Fuzz(func(t *testing.T, body []byte, data bool) {
-		out, err := recordJSON(body, data)
+		out, err := new(paramWriters).recordJSON(body, data)
 		if err != nil || out == nil {
 			return
 		}
 		if !json.Valid(out) {
-			t.Fatalf("recordJSON(%q) = %q, not JSON", body, out)
+			t.Fatalf("new(paramWriters).recordJSON(%q) = %q, not JSON", body, out)
 		}
 		// Every secret member outside a user-keyed map is hidden. (Numbers
 		// are read as they are: one may be too large for a float64.)
@@ -85,25 +85,25 @@ func FuzzParamWriter(f *testing.F) {
 	f.Add([]byte(` {"QueryStringParameters":[{"vALUE":"s","Key":"k"},{"Value":1}], "BodyParameters":[], "HeaderParameters":[1]} trailing`), false)
 	f.Fuzz(func(t *testing.T, body []byte, data bool) {
 		body = bytes.TrimSpace(body)
-		if _, valid, _ := recordJSONWhole(body, data); valid && !json.Valid(body) {
-			t.Fatalf("recordJSONWhole(%q): valid, but it is not JSON", body)
+		if _, valid, _ := new(paramWriters).recordJSONWhole(body, data); valid && !json.Valid(body) {
+			t.Fatalf("new(paramWriters).recordJSONWhole(%q): valid, but it is not JSON", body)
 		}
-		got, ok, whole := convertParams(body, data)
+		got, ok, whole := new(paramWriters).convertParams(body, data)
 		if ok && whole != json.Valid(body) {
-			t.Fatalf("convertParams(%q): whole %t", body, whole)
+			t.Fatalf("new(paramWriters).convertParams(%q): whole %t", body, whole)
 		}
 		want, err := recordJSONReflect(body, data)
 		if !ok {
 			if len(body) > 0 && (body[0] == '{' || body[0] == '[') && json.Valid(body) && bytes.Count(body, []byte("[")) < 1000 {
-				t.Fatalf("convertParams(%q) gave up on JSON", body)
+				t.Fatalf("new(paramWriters).convertParams(%q) gave up on JSON", body)
 			}
 			return
 		}
 		if err != nil {
-			t.Fatalf("convertParams(%q) = %q; the reflective converter: %v", body, got, err)
+			t.Fatalf("new(paramWriters).convertParams(%q) = %q; the reflective converter: %v", body, got, err)
 		}
 		if !bytes.Equal(got, want) && !camelCollision(body) {
-			t.Fatalf("convertParams(%q, %t)\n got %s\nwant %s", body, data, got, want)
+			t.Fatalf("new(paramWriters).convertParams(%q, %t)\n got %s\nwant %s", body, data, got, want)
 		}
 	})
 }

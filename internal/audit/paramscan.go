@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -45,8 +46,12 @@ type paramMember struct {
 
 // convertParams is recordJSON's fast path. whole says the body is that one
 // value and whitespace: it is JSON.
-func convertParams(body []byte, data bool) (out json.RawMessage, ok, whole bool) {
-	w := &paramWriter{in: body, data: data}
+func (p *paramWriters) convertParams(body []byte, data bool) (out json.RawMessage, ok, whole bool) {
+	// The writer's working space is reused; out is the result, sized for
+	// a body converted as it is (member names lose nothing but a capital).
+	w := p.get()
+	defer p.put(w)
+	w.in, w.data, w.out = body, data, make([]byte, 0, len(body)+len(body)/8+16)
 	w.ws()
 	if w.i >= len(w.in) || w.in[w.i] != '{' && w.in[w.i] != '[' {
 		return nil, false, false
@@ -60,6 +65,30 @@ func convertParams(body []byte, data bool) (out json.RawMessage, ok, whole bool)
 		return nil, true, whole
 	}
 	return w.out, true, whole
+}
+
+// paramWriters holds writers whose working space (members, names,
+// scratch, text) is kept for the next conversion. The zero value is ready.
+type paramWriters struct{ pool sync.Pool }
+
+// maxKeptSpace bounds the working space a writer keeps in the pool: an
+// odd request's large buffers are left to the collector.
+const maxKeptSpace = 64 << 10
+
+func (p *paramWriters) get() *paramWriter {
+	if w, ok := p.pool.Get().(*paramWriter); ok {
+		return w
+	}
+	return new(paramWriter)
+}
+
+// put empties w and keeps it for the next conversion.
+func (p *paramWriters) put(w *paramWriter) {
+	if cap(w.names)+cap(w.scratch)+cap(w.text) > maxKeptSpace || cap(w.members) > maxKeptSpace/32 {
+		return
+	}
+	*w = paramWriter{members: w.members[:0], names: w.names[:0], scratch: w.scratch[:0], text: w.text[:0]}
+	p.pool.Put(w)
 }
 
 func (w *paramWriter) ws() {

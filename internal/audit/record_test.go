@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/conveyor/conveyor/internal/identity"
 )
 
@@ -295,5 +297,20 @@ func TestRecordBounds(t *testing.T) {
 	rec, _ := testBuilder(t, cfg).Build(Call{Service: "events", Operation: "PutEvents", Request: []byte(req.String()), Time: testTime})
 	if len(rec.Resources) != MaxResources {
 		t.Errorf("%d resources, want %d", len(rec.Resources), MaxResources)
+	}
+}
+
+// TestEventIDOf checks the event IDs against the UUID package's version 5
+// UUIDs in their namespace: they are stored in every history, and a call
+// recorded from its intent after a restart must get the same one.
+func TestEventIDOf(t *testing.T) {
+	if got := EventIDOf(""); got != "" {
+		t.Errorf(`EventIDOf("") = %q`, got)
+	}
+	space := uuid.MustParse("2f0c5b8e-7a43-4f6e-9a0d-3c1e6b2d9f47")
+	for _, id := range []string{"r", "8c2fd9a6-6f4e-4b1c-9d3a-2e7f5a1b0c4d", strings.Repeat("long request id ", 20), "é\x00\xff"} {
+		if got, want := EventIDOf(id), uuid.NewSHA1(space, []byte(id)).String(); got != want {
+			t.Errorf("EventIDOf(%q) = %s, want %s", id, got, want)
+		}
 	}
 }

@@ -246,12 +246,16 @@ func fromAPICall(c *awsapi.Call, eventID string) Call {
 		Request:     c.Request,
 		Time:        c.Start,
 	}
-	if c.Err != nil {
+	switch {
+	case c.Err != nil:
 		out.ErrorCode, out.ErrorMessage = c.Err.Code, c.Err.Message
-	} else if c.Output != nil {
-		// Marshalled here, on the request's goroutine (the client has its
-		// answer already): the handler's output may share state that
-		// changes once the call is over.
+	case c.Response != nil:
+		// The answer the client gets: its escapes may differ from
+		// encoding/json's, not its values, which is what the record takes.
+		out.Response = c.Response
+	case c.Output != nil:
+		// Marshalled here, on the request's goroutine: the handler's
+		// output may share state that changes once the call is over.
 		if b, err := json.Marshal(c.Output); err == nil {
 			out.Response = b
 		}

@@ -99,9 +99,11 @@ func requestMembers(req []byte, reqJSON bool) members {
 	var in members
 	if len(req) > 0 && !in.scan(req, true, reqJSON) {
 		// Member names match exactly, as the service decoded them: a member
-		// spelled otherwise was not the one acted on.
-		in = members{}
-		_ = awsapi.Unmarshal(req, &in) // a malformed request names no resource
+		// spelled otherwise was not the one acted on. (Decoded into a
+		// members of its own, so that in stays off the heap.)
+		var dec members
+		_ = awsapi.Unmarshal(req, &dec) // a malformed request names no resource
+		in = dec
 	}
 	return in
 }
@@ -112,8 +114,9 @@ func requestMembers(req []byte, reqJSON bool) members {
 func resourcesOf(service, op, region, account string, in *members, resp []byte) []Resource {
 	var out members
 	if len(resp) > 0 && !out.scan(resp, false, false) {
-		out = members{}
-		_ = json.Unmarshal(resp, &out)
+		var dec members // of its own: out stays off the heap
+		_ = json.Unmarshal(resp, &dec)
+		out = dec
 	}
 	arn := func(kind, name string) string {
 		return "arn:aws:" + service + ":" + region + ":" + account + ":" + kind + "/" + name
@@ -151,7 +154,10 @@ func resourcesOf(service, op, region, account string, in *members, resp []byte) 
 			if name == "" {
 				return nil
 			}
-			return one(TypeRule, first(out.RuleArn, ruleARN(region, account, in.EventBusName, name)))
+			if out.RuleArn != "" {
+				return one(TypeRule, out.RuleArn)
+			}
+			return one(TypeRule, ruleARN(region, account, in.EventBusName, name))
 		case "CreateConnection", "DeleteConnection", "DescribeConnection", "UpdateConnection",
 			"DeauthorizeConnection":
 			if in.Name == "" {

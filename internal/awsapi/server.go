@@ -48,7 +48,11 @@ type Call struct {
 	Input     any    // the decoded *In, nil when decoding failed or the call was not routed
 	Output    any    // the handler's *Out on success (nil for a nil *Out)
 	Err       *Error // the AWS error answered, nil on success
-	Status    int    // HTTP status written
+	// Response is the JSON body of a successful answer of the JSON
+	// protocol, made before the before-answer observers run (they may
+	// keep it; it is not reused); nil for other protocols.
+	Response []byte
+	Status   int // HTTP status written
 	// ResponseBytes is the size of the response body written.
 	ResponseBytes int
 	Start, End    time.Time
@@ -281,6 +285,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		call.Err = s.toAWSError(err, svc, call)
+	}
+	if rt == nil && call.Err == nil {
+		s.encodeOutput(svc, call)
 	}
 	s.notifyBeforeAnswer(ctx, call)
 	switch {
@@ -567,16 +574,24 @@ func marshalOutput(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-func (s *Server) writeOutput(w http.ResponseWriter, svc *Service, call *Call) (int, int) {
-	body := []byte("{}")
-	if call.Output != nil {
-		b, err := marshalOutput(call.Output)
-		if err != nil {
-			call.Err = s.toAWSError(fmt.Errorf("encode %s output: %w", call.Operation, err), svc, call)
-			return s.writeError(w, svc, call.Err)
-		}
-		body = b
+// encodeOutput sets the Response of a successful call of the JSON
+// protocol, or its Err when its output does not encode.
+func (s *Server) encodeOutput(svc *Service, call *Call) {
+	if call.Output == nil {
+		call.Response = []byte("{}")
+		return
 	}
+	b, err := marshalOutput(call.Output)
+	if err != nil {
+		call.Err = s.toAWSError(fmt.Errorf("encode %s output: %w", call.Operation, err), svc, call)
+		return
+	}
+	call.Response = b
+}
+
+// writeOutput writes the Response encodeOutput made.
+func (s *Server) writeOutput(w http.ResponseWriter, svc *Service, call *Call) (int, int) {
+	body := call.Response
 	h := w.Header()
 	h.Set("Content-Type", contentType(svc))
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -91,3 +91,25 @@ func Skip(b []byte, i int) int {
 		i++
 	}
 }
+
+// Plain returns the index of the first byte of s at or after i that a JSON
+// string cannot hold as it is, or may not (a quote, a backslash, a control
+// character, a byte ≥ 0x80); len(s) if there is none. String writers copy
+// what lies before it whole.
+func Plain[S ~string | ~[]byte](s S, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		m := ZeroBytes(w^0x2222222222222222) | ZeroBytes(w^0x5c5c5c5c5c5c5c5c) |
+			((w - 0x2020202020202020) & ^w & msb) | (w & msb)
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return i
+		}
+	}
+	return len(s)
+}

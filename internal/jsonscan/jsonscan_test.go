@@ -21,7 +21,7 @@ func reference(b []byte, i int) (int, Flags) {
 	return -1, fl
 }
 
-// FuzzString checks String and Skip against reading byte by byte, from
+// FuzzString checks String, Skip and Plain against reading byte by byte, from
 // every start.
 func FuzzString(f *testing.F) {
 	for _, s := range []string{`abc"`, `a\"b" x`, "0123456789abcdef\"", "ab\x01cdefghij\"", `é long enough string"`, `\\\\"`, `abc`, `abcdefgh\`} {
@@ -36,6 +36,16 @@ func FuzzString(f *testing.F) {
 			}
 			if got := Skip(b, i); got != wantEnd {
 				t.Fatalf("Skip(%q, %d) = %d, want %d", b, i, got, wantEnd)
+			}
+			want := i
+			for want < len(b) && b[want] >= 0x20 && b[want] != '"' && b[want] != '\\' && b[want] < 0x80 {
+				want++
+			}
+			if got := Plain(b, i); got != want {
+				t.Fatalf("Plain(%q, %d) = %d, want %d", b, i, got, want)
+			}
+			if got := Plain(string(b), i); got != want {
+				t.Fatalf("Plain(string %q, %d) = %d, want %d", b, i, got, want)
 			}
 		}
 	})
