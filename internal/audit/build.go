@@ -146,13 +146,22 @@ func NewBuilder(cfg Config) (*Builder, error) {
 // Build returns the record of a call; ok is false when the call is not
 // recorded (a data event while data-event logging is off).
 func (b *Builder) Build(c Call) (*Record, bool) {
+	rec := new(Record)
+	if !b.build(rec, c) {
+		return nil, false
+	}
+	return rec, true
+}
+
+// build is Build into rec (which the recorder keeps on its stack).
+func (b *Builder) build(rec *Record, c Call) bool {
 	source := EventSource(c.Service)
 	// A call refused for its credentials is a management event whatever it
 	// asked for: who tried to get in matters more than what they sent.
 	authFailed := IsAuthenticationFailure(c.ErrorCode)
 	data := IsDataEvent(source, c.Operation) && !authFailed
 	if data && !b.cfg.DataEvents {
-		return nil, false
+		return false
 	}
 	readOnly := IsReadOnly(source, c.Operation)
 	region := c.Region
@@ -167,10 +176,12 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	if t.IsZero() {
 		t = time.Now()
 	}
-	rec := &Record{
-		EventVersion:        EventVersion,
-		UserIdentity:        userIdentity(c, account),
-		EventTime:           t.UTC().Format(TimeFormat),
+	*rec = Record{
+		EventVersion: EventVersion,
+		UserIdentity: userIdentity(c, account),
+		// TimeFormat is RFC 3339 in UTC without fractions, which Format
+		// writes without parsing a layout.
+		EventTime:           t.UTC().Format(time.RFC3339),
 		EventSource:         source,
 		EventName:           EventName(c.Service, c.Operation),
 		AWSRegion:           region,
@@ -193,25 +204,29 @@ func (b *Builder) Build(c Call) (*Record, bool) {
 	if data {
 		rec.EventCategory = CategoryData
 	}
-	var conv *conversion
-	rec.Resources, conv = b.requestPart(c, source, region, account, data, authFailed)
-	rec.RequestParameters = conv.parameters()
+	// respJSON says the response is known to be JSON: the resources'
+	// scan of it need not check.
+	respJSON := false
 	if !readOnly && c.ErrorCode == "" {
 		// An output that is not JSON is recorded as none.
-		rec.ResponseElements, _ = b.writers.recordJSON(c.Response, data)
+		rec.ResponseElements, respJSON, _ = b.writers.recordJSONWhole(c.Response, data)
 	}
+	var conv *conversion
+	rec.Resources, conv = b.requestPart(c, source, region, account, data, authFailed, respJSON)
+	rec.RequestParameters = conv.parameters()
 	// What Build converted is JSON; what the caller gave is checked once.
 	rec.rawJSON = (c.Parameters == nil || c.conv != nil || json.Valid(c.Parameters)) &&
 		(c.AdditionalEventData == nil || json.Valid(c.AdditionalEventData))
 	rec.bound()
-	return rec, true
+	return true
 }
 
 // requestPart is what a call's record says of its request: the resources
 // it names, and its conversion (requestParameters among it), within the
 // record's bounds (see Record.bound); no conversion for a call whose
 // parameters are not kept. Build and the intent journal share it.
-func (b *Builder) requestPart(c Call, source, region, account string, data, authFailed bool) ([]Resource, *conversion) {
+// respJSON says c.Response is known to be JSON.
+func (b *Builder) requestPart(c Call, source, region, account string, data, authFailed, respJSON bool) ([]Resource, *conversion) {
 	if authFailed {
 		// Nobody known sent it: neither its parameters nor the resources
 		// it names are kept.
@@ -242,7 +257,7 @@ func (b *Builder) requestPart(c Call, source, region, account string, data, auth
 		if c.ErrorCode == "" {
 			resp = c.Response
 		}
-		resources = resourcesOf(serviceOf(source), c.Operation, region, account, &conv.in, resp)
+		resources = resourcesOf(serviceOf(source), c.Operation, region, account, &conv.in, resp, respJSON)
 	}
 	if len(resources) > MaxResources {
 		resources = resources[:MaxResources]
@@ -269,6 +284,6 @@ func (b *Builder) intentPart(c Call) (resources []Resource, conv *conversion, ok
 	if account == "" {
 		account = b.cfg.AccountID
 	}
-	resources, conv = b.requestPart(c, source, region, account, data, authFailed)
+	resources, conv = b.requestPart(c, source, region, account, data, authFailed, false)
 	return resources, conv, true
 }

@@ -420,15 +420,15 @@ func (r *Recorder) message(c Call) (*nats.Msg, error) {
 		}
 		c.Response = b
 	}
-	rec, ok := r.b.Build(c)
-	if !ok {
+	var rec Record
+	if !r.b.build(&rec, c) {
 		return nil, nil
 	}
 	data, err := rec.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	msg := nats.NewMsg(Subject(rec))
+	msg := nats.NewMsg(Subject(&rec))
 	msg.Data = data
 	msg.Header.Set(jetstream.MsgIDHeader, rec.EventID)
 	return msg, nil

@@ -110,10 +110,10 @@ func requestMembers(req []byte, reqJSON bool) members {
 
 // resourcesOf lists the resources a call names: from its request's members
 // in (see requestMembers) and, for ARNs that only the service knows (a
-// connection's), its response.
-func resourcesOf(service, op, region, account string, in *members, resp []byte) []Resource {
+// connection's), its response (respJSON: known to be JSON).
+func resourcesOf(service, op, region, account string, in *members, resp []byte, respJSON bool) []Resource {
 	var out members
-	if len(resp) > 0 && !out.scan(resp, false, false) {
+	if len(resp) > 0 && !out.scan(resp, false, respJSON) {
 		var dec members // of its own: out stays off the heap
 		_ = json.Unmarshal(resp, &dec)
 		out = dec

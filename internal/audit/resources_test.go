@@ -40,7 +40,7 @@ func TestResourcesOf(t *testing.T) {
 		{"cloudtrail", "LookupEvents", `{}`, ``, nil},
 	} {
 		in := requestMembers([]byte(c.req), false)
-		got := resourcesOf(c.svc, c.op, r, a, &in, []byte(c.resp))
+		got := resourcesOf(c.svc, c.op, r, a, &in, []byte(c.resp), false)
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s %s %s: %v, want %v", c.svc, c.op, c.req, got, c.want)
 		}
