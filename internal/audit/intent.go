@@ -148,8 +148,7 @@ func (j *Journal) intend(ctx context.Context, call Call) (*intentNote, error) {
 		return nil, fmt.Errorf("audit: intent of %s: its parameters are not JSON", call.Operation)
 	}
 	data, note := j.intentOf(call)
-	msg := nats.NewMsg(intentSubjectPrefix + "." + call.EventID)
-	msg.Data = data
+	msg := &nats.Msg{Subject: intentSubjectPrefix + "." + call.EventID, Data: data} // no headers
 	if _, err := j.pub.PublishWithin(ctx, msg, IntentTimeout); err != nil {
 		j.log.Error("audit: cannot store the intent of a call; the call is refused", "operation", call.Operation,
 			"request_id", call.RequestID, "err", err)

@@ -524,17 +524,47 @@ func appendCamel(dst, name []byte) []byte {
 func memberKind(name []byte) (secret, payload, valueList, userKeyed bool) {
 	var buf [48]byte
 	folded := buf[:0]
+	var k kinds
 	for _, c := range name {
 		if c >= utf8.RuneSelf || len(folded) == len(buf) {
 			// Not ASCII (Unicode folds), or long: awsapi folds it.
-			lk := awsapi.FoldName(string(name))
-			return secretMembers[lk], dataPayloads[lk], secretValueLists[lk], userKeyedMaps[lk]
+			k = memberKinds[awsapi.FoldName(string(name))]
+			return k.of()
 		}
 		if 'a' <= c && c <= 'z' {
 			c -= 'a' - 'A'
 		}
 		folded = append(folded, c)
 	}
-	return secretMembers[string(folded)], dataPayloads[string(folded)], secretValueLists[string(folded)],
-		userKeyedMaps[string(folded)]
+	k = memberKinds[string(folded)]
+	return k.of()
 }
+
+// kinds says which of the sets of names in params.go a name is in.
+type kinds uint8
+
+const (
+	kindSecret kinds = 1 << iota
+	kindPayload
+	kindValueList
+	kindUserKeyed
+)
+
+func (k kinds) of() (secret, payload, valueList, userKeyed bool) {
+	return k&kindSecret != 0, k&kindPayload != 0, k&kindValueList != 0, k&kindUserKeyed != 0
+}
+
+// memberKinds is the sets of names in params.go in one map (one lookup a
+// member on the call's path).
+var memberKinds = func() map[string]kinds {
+	m := map[string]kinds{}
+	for _, set := range []struct {
+		names map[string]bool
+		kind  kinds
+	}{{secretMembers, kindSecret}, {dataPayloads, kindPayload}, {secretValueLists, kindValueList}, {userKeyedMaps, kindUserKeyed}} {
+		for n := range set.names {
+			m[n] |= set.kind
+		}
+	}
+	return m
+}()
