@@ -29,7 +29,7 @@ func BenchmarkPutRuleRecordCompute(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.Output, c.Response = nil, nil
-		_, c.Intent = j.intentOf(FromAPICall(c))
+		c.Intent = j.intentOf(FromAPICall(c))
 		c.Output, c.Response = out, resp
 		if _, err := r.message(committed(c)); err != nil {
 			b.Fatal(err)

@@ -61,6 +61,9 @@ type Call struct {
 	// conv is what the call's intent derived from Request (see
 	// intentNote), taken as it is; nil to derive it.
 	conv *conversion
+	// intent is the record its intent stored, from which its own record is
+	// made (see recordParts); nil to build it.
+	intent *recordParts
 }
 
 // conversion is what a record takes from its call's request alone: its
@@ -147,21 +150,22 @@ func NewBuilder(cfg Config) (*Builder, error) {
 // recorded (a data event while data-event logging is off).
 func (b *Builder) Build(c Call) (*Record, bool) {
 	rec := new(Record)
-	if !b.build(rec, c) {
+	if _, ok := b.build(rec, c); !ok {
 		return nil, false
 	}
 	return rec, true
 }
 
-// build is Build into rec (which the recorder keeps on its stack).
-func (b *Builder) build(rec *Record, c Call) bool {
+// build is Build into rec (which the recorder keeps on its stack); it
+// returns the request's conversion too.
+func (b *Builder) build(rec *Record, c Call) (*conversion, bool) {
 	source := EventSource(c.Service)
 	// A call refused for its credentials is a management event whatever it
 	// asked for: who tried to get in matters more than what they sent.
 	authFailed := IsAuthenticationFailure(c.ErrorCode)
 	data := IsDataEvent(source, c.Operation) && !authFailed
 	if data && !b.cfg.DataEvents {
-		return false
+		return nil, false
 	}
 	readOnly := IsReadOnly(source, c.Operation)
 	region := c.Region
@@ -218,7 +222,7 @@ func (b *Builder) build(rec *Record, c Call) bool {
 	rec.rawJSON = (c.Parameters == nil || c.conv != nil || json.Valid(c.Parameters)) &&
 		(c.AdditionalEventData == nil || json.Valid(c.AdditionalEventData))
 	rec.bound()
-	return true
+	return conv, true
 }
 
 // requestPart is what a call's record says of its request: the resources

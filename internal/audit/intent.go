@@ -1,8 +1,8 @@
 package audit
 
 import (
+	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,11 +130,13 @@ func (j *Journal) IntendCall(ctx context.Context, call Call) error {
 }
 
 // intentNote is what storing a call's intent computed that its record
-// takes as it is (see Recorder.Commit): the record's eventID and the
-// request's conversion. awsapi keeps it in the call (Call.Intent).
+// takes as it is (see Recorder.Commit): the record's eventID, the
+// request's conversion, and the intent's record. awsapi keeps it in the
+// call (Call.Intent).
 type intentNote struct {
 	eventID string
 	conv    *conversion
+	parts   *recordParts
 }
 
 func (j *Journal) intend(ctx context.Context, call Call) (*intentNote, error) {
@@ -147,8 +149,11 @@ func (j *Journal) intend(ctx context.Context, call Call) (*intentNote, error) {
 	if call.Parameters != nil && !json.Valid(call.Parameters) {
 		return nil, fmt.Errorf("audit: intent of %s: its parameters are not JSON", call.Operation)
 	}
-	data, note := j.intentOf(call)
-	msg := &nats.Msg{Subject: intentSubjectPrefix + "." + call.EventID, Data: data} // no headers
+	note := j.intentOf(call)
+	if note == nil {
+		return nil, nil // not recorded at all
+	}
+	msg := &nats.Msg{Subject: intentSubjectPrefix + "." + call.EventID, Data: note.parts.data} // no headers
 	if _, err := j.pub.PublishWithin(ctx, msg, IntentTimeout); err != nil {
 		j.log.Error("audit: cannot store the intent of a call; the call is refused", "operation", call.Operation,
 			"request_id", call.RequestID, "err", err)
@@ -157,92 +162,69 @@ func (j *Journal) intend(ctx context.Context, call Call) (*intentNote, error) {
 	return note, nil
 }
 
-// intentOf is what the journal keeps of a call, as JSON (a Call's, written
-// by hand: see appendIntent): its parameters and resources as its record
-// will have them (redacted, within the record's bounds) instead of the
-// request, so that an intent is as small as a record whatever the request
-// held, and holds no secret.
-func (j *Journal) intentOf(call Call) ([]byte, *intentNote) {
-	note := &intentNote{eventID: call.EventID}
-	if resources, conv, ok := j.rec.b.intentPart(call); ok {
-		call.Parameters = conv.parameters()
-		call.Resources = resources
-		if call.Resources == nil {
-			call.Resources = []Resource{}
-		}
-		call.Request = nil
-		note.conv = conv
-	}
-	for _, f := range []*string{&call.AccessKeyID, &call.Region, &call.SourceIP, &call.UserAgent, &call.RequestID} {
-		*f = cut(*f)
-	}
-	return appendIntent(make([]byte, 0, 512+len(call.Parameters)), &call), note
+// recordParts is what the journal keeps of a call: the record a sweep
+// stores if the call's process dies before its own record is stored
+// (additionalEventData saying that its outcome is unknown), with where in
+// it the outcome goes. Its parameters and resources are as its record has
+// them (redacted, within the record's bounds), so that an intent is as
+// small as a record whatever the request held, and holds no secret. Once
+// the call ran, its record is these bytes with its outcome put in (see
+// Builder.outcome), not built again.
+type recordParts struct {
+	data []byte
+	recordMarks
+	subject string // the record's audit-log subject
 }
 
-// appendIntent appends c as encoding/json writes a Call, but for the
-// members an intent never has (Request, Response, Output): json.Unmarshal
-// reads it back (see recoverIntent).
-func appendIntent(dst []byte, c *Call) []byte {
-	dst = appendMember(append(dst, '{'), "Service", c.Service, true)
-	dst = appendMember(dst, "Operation", c.Operation, false)
-	dst = appendMember(dst, "AccessKeyID", c.AccessKeyID, false)
-	if p := c.Identity; p != nil {
-		dst = append(dst, `,"Identity":`...)
-		dst = appendMember(append(dst, '{'), "type", p.Type, true)
-		dst = appendMember(dst, "principalId", p.PrincipalID, false)
-		dst = appendMember(dst, "arn", p.ARN, false)
-		dst = appendMember(dst, "accountId", p.AccountID, false)
-		for _, m := range [...]struct{ name, value string }{{"userName", p.UserName}, {"roleName", p.RoleName},
-			{"roleId", p.RoleID}, {"sessionName", p.SessionName}} {
-			if m.value != "" {
-				dst = appendMember(dst, m.name, m.value, false)
-			}
+// intentOf builds the intent of a call; nil for a call that is not
+// recorded at all.
+func (j *Journal) intentOf(call Call) *intentNote {
+	// Before the call ran: no outcome.
+	call.Response, call.Output, call.ErrorCode, call.ErrorMessage = nil, nil, "", ""
+	var rec Record
+	conv, ok := j.rec.b.build(&rec, call)
+	if !ok {
+		return nil
+	}
+	rec.AdditionalEventData = outcomeUnknown
+	p := &recordParts{subject: Subject(&rec)}
+	p.data = rec.appendJSON(make([]byte, 0, 1024+len(rec.RequestParameters)), &p.recordMarks)
+	return &intentNote{eventID: call.EventID, conv: conv, parts: p}
+}
+
+// outcome is the record of call c made from its intent's record p: p's
+// bytes with c's error, response elements and resources put in, as Build
+// makes them (c is a journaled call, neither read-only nor a data event,
+// not refused for its credentials, without additionalEventData of its
+// own).
+func (b *Builder) outcome(p *recordParts, c Call) []byte {
+	var resp json.RawMessage
+	respJSON := false
+	if c.ErrorCode == "" {
+		// An output that is not JSON is recorded as none.
+		resp, respJSON, _ = b.writers.recordJSONWhole(c.Response, false)
+		if len(resp) > MaxElementsSize {
+			resp = Omitted
 		}
-		dst = append(dst, '}')
 	}
-	if c.Account != "" {
-		dst = appendMember(dst, "Account", c.Account, false)
+	region, account := c.Region, c.Account
+	if region == "" {
+		region = b.cfg.Region
 	}
-	dst = appendMember(dst, "Region", c.Region, false)
-	dst = appendMember(dst, "SourceIP", c.SourceIP, false)
-	dst = appendMember(dst, "UserAgent", c.UserAgent, false)
-	dst = appendMember(dst, "RequestID", c.RequestID, false)
-	dst = appendMember(dst, "EventID", c.EventID, false)
-	if c.Request != nil {
-		// Not an intent's (intentOf replaces it): kept, as encoding/json
-		// would keep it, for a call whose record is not built.
-		dst = append(dst, `,"Request":"`...)
-		dst = base64.StdEncoding.AppendEncode(dst, c.Request)
-		dst = append(dst, '"')
+	if account == "" {
+		account = b.cfg.AccountID
 	}
-	if len(c.Parameters) > 0 {
-		dst = append(dst, `,"Parameters":`...)
-		dst = appendRaw(dst, c.Parameters)
-	}
-	if c.Resources != nil {
-		dst = append(dst, `,"Resources":[`...)
-		for i, res := range c.Resources {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendMember(append(dst, '{'), "type", res.Type, true)
-			dst = append(appendMember(dst, "ARN", res.ARN, false), '}')
-		}
-		dst = append(dst, ']')
-	}
-	if c.ErrorCode != "" {
-		dst = appendMember(dst, "ErrorCode", c.ErrorCode, false)
-	}
-	if c.ErrorMessage != "" {
-		dst = appendMember(dst, "ErrorMessage", c.ErrorMessage, false)
-	}
-	if len(c.AdditionalEventData) > 0 {
-		dst = append(dst, `,"AdditionalEventData":`...)
-		dst = appendRaw(dst, c.AdditionalEventData)
-	}
-	dst = append(dst, `,"Time":"`...)
-	dst = c.Time.AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, `"}`...)
+	resources, _ := b.requestPart(c, EventSource(c.Service), region, account, false, false, respJSON)
+	d := p.data
+	out := make([]byte, 0, len(d)+len(resp)+len(c.ErrorCode)+len(c.ErrorMessage)+256)
+	out = append(out, d[:p.outcome]...)
+	out = appendOutcome(out, cut(c.ErrorCode), cut(c.ErrorMessage))
+	out = append(out, d[p.outcome:p.response]...)
+	out = append(out, `,"responseElements":`...)
+	out = appendRaw(out, resp)
+	out = append(out, d[p.ids:p.resources]...)
+	out = appendResources(out, resources)
+	return append(out, d[p.tail:]...)
 }
 
 // stored tells the journal that the record with eventID is in the audit log:
@@ -370,39 +352,31 @@ func (j *Journal) catchUp(ctx context.Context) error {
 // recoverIntent stores the record of one intent unless it exists, then
 // deletes the intent.
 func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) (bool, error) {
-	var call Call
 	added := false
-	if err := json.Unmarshal(m.Data, &call); err != nil || call.EventID == "" {
+	if msg, call, t, err := j.intentRecord(m.Data); err != nil {
 		j.log.Error("audit: an unreadable intent is dropped", "seq", m.Sequence, "err", err)
 	} else {
 		q := Query{Attribute: AttrEventID, Value: call.EventID, Limit: 1}
-		if !call.Time.IsZero() {
+		if !t.IsZero() {
 			// The record's eventTime is the call's, to the second.
-			q.Start, q.End = call.Time.Add(-time.Minute), call.Time.Add(time.Minute)
+			q.Start, q.End = t.Add(-time.Minute), t.Add(time.Minute)
 		}
 		page, err := j.ix.Lookup(ctx, q)
 		if err != nil {
 			return false, fmt.Errorf("audit: look up %s: %w", call.EventID, err)
 		}
-		if len(page.Results) == 0 {
-			call.AdditionalEventData = outcomeUnknown
-			msg, err := j.rec.message(call)
-			if err != nil {
-				return false, fmt.Errorf("audit: record of intent %s: %w", call.EventID, err)
-			}
-			if msg != nil {
-				_, err = j.pub.PublishWithin(ctx, msg, 10*time.Second)
-				switch {
-				case err == nil:
-					added = true
-					j.recovered.Add(1)
-				case permanent(err):
-					// It can never be stored: counted and logged, and the
-					// intent goes (else it would stop every sweep here).
-					j.rec.reject(call, err)
-				default:
-					return false, fmt.Errorf("audit: store the record of intent %s: %w", call.EventID, err)
-				}
+		if len(page.Results) == 0 && msg != nil {
+			_, err = j.pub.PublishWithin(ctx, msg, 10*time.Second)
+			switch {
+			case err == nil:
+				added = true
+				j.recovered.Add(1)
+			case permanent(err):
+				// It can never be stored: counted and logged, and the
+				// intent goes (else it would stop every sweep here).
+				j.rec.reject(call, err)
+			default:
+				return false, fmt.Errorf("audit: store the record of intent %s: %w", call.EventID, err)
 			}
 		}
 	}
@@ -410,6 +384,40 @@ func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) 
 		return added, fmt.Errorf("audit: delete intent %d: %w", m.Sequence, err)
 	}
 	return added, nil
+}
+
+// intentRecord reads an intent: the record it stores, as an audit-log
+// message (nil for a call that is not recorded), and the call's names and
+// time. An intent is a record (see recordParts); one stored by a Conveyor
+// from before is a Call, as encoding/json writes it, whose record is built.
+func (j *Journal) intentRecord(data []byte) (*nats.Msg, Call, time.Time, error) {
+	if bytes.HasPrefix(data, []byte(`{"eventVersion":`)) {
+		rec, err := ParseRecord(data)
+		if err != nil {
+			return nil, Call{}, time.Time{}, err
+		}
+		if rec.EventID == "" {
+			return nil, Call{}, time.Time{}, errors.New("audit: an intent's record without an eventID")
+		}
+		msg := nats.NewMsg(Subject(rec))
+		msg.Data = data
+		msg.Header.Set(jetstream.MsgIDHeader, rec.EventID)
+		call := Call{Service: rec.Service(), Operation: rec.EventName, RequestID: rec.RequestID, EventID: rec.EventID}
+		return msg, call, rec.Time(), nil
+	}
+	var call Call
+	if err := json.Unmarshal(data, &call); err != nil {
+		return nil, Call{}, time.Time{}, fmt.Errorf("audit: read intent: %w", err)
+	}
+	if call.EventID == "" {
+		return nil, Call{}, time.Time{}, errors.New("audit: an intent without an eventID")
+	}
+	call.AdditionalEventData = outcomeUnknown
+	msg, err := j.rec.message(call)
+	if err != nil {
+		return nil, Call{}, time.Time{}, fmt.Errorf("audit: record of intent %s: %w", call.EventID, err)
+	}
+	return msg, call, call.Time, nil
 }
 
 // Recovered returns how many records sweeps stored from intents.

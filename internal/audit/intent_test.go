@@ -188,3 +188,43 @@ func TestIntentOfLargeCall(t *testing.T) {
 		t.Errorf("requestParameters = %.100s", got)
 	}
 }
+
+// An intent stored by a Conveyor from before intents were records (a Call,
+// as encoding/json writes it) is still recorded by the sweep after an
+// upgrade, with its outcome unknown; an unreadable intent is dropped.
+func TestJournalRecoversIntentsOfBefore(t *testing.T) {
+	st := storetest.Open(t)
+	path := filepath.Join(t.TempDir(), "index.db")
+	a := newAudit(t, st, path) // creates the journal's stream
+	closeAudit(t, a)
+	id := audit.EventIDOf("req-before")
+	old, err := json.Marshal(audit.Call{Service: "events", Operation: "DeleteRule", AccessKeyID: "AKIATEST",
+		Region: "us-east-1", RequestID: "req-before", EventID: id, Parameters: json.RawMessage(`{"name":"before"}`),
+		Resources: []audit.Resource{{Type: audit.TypeRule, ARN: "arn:aws:events:us-east-1:123456789012:rule/before"}},
+		Time:      time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := st.JetStream()
+	for subject, data := range map[string][]byte{"conveyor.auditintent." + id: old, "conveyor.auditintent.x": []byte(`{"eventVersion":`)} {
+		if _, err := js.Publish(t.Context(), subject, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a2, err := audit.New(t.Context(), audit.Options{Config: cfg, Store: st, IndexPath: path, Logger: quiet, Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAudit(t, a2)
+	count(t, a2.Index(), "DeleteRule", 1)
+	waitIntents(t, js, 0)
+	p, err := a2.Index().Lookup(t.Context(), audit.Query{Attribute: audit.AttrEventID, Value: id, Limit: 5})
+	if err != nil || len(p.Results) != 1 {
+		t.Fatalf("the record by its eventID: %v, %v", p, err)
+	}
+	rec := p.Results[0].Record
+	if string(rec.RequestParameters) != `{"name":"before"}` || len(rec.Resources) != 1 ||
+		!strings.Contains(string(rec.AdditionalEventData), `"conveyorOutcome":"unknown"`) {
+		t.Errorf("recovered record: %+v", rec)
+	}
+}

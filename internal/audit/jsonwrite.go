@@ -120,6 +120,19 @@ func appendMember(dst []byte, name, value string, first bool) []byte {
 
 // AppendJSON appends the record as Marshal writes it.
 func (r *Record) AppendJSON(dst []byte) []byte {
+	var m recordMarks
+	return r.appendJSON(dst, &m)
+}
+
+// recordMarks are where, in a record's JSON, the parts that its call's
+// outcome decides go (see recordParts): outcome is where errorCode and
+// errorMessage go (after userAgent), response where ,"responseElements"
+// starts, ids where ,"requestID" starts, resources where the resources go
+// (after readOnly), tail where ,"eventType" starts.
+type recordMarks struct{ outcome, response, ids, resources, tail int }
+
+// appendJSON is AppendJSON, noting where the outcome's parts go in m.
+func (r *Record) appendJSON(dst []byte, m *recordMarks) []byte {
 	dst = append(dst, `{"eventVersion":`...)
 	dst = appendString(dst, r.EventVersion)
 	dst = append(dst, `,"userIdentity":`...)
@@ -130,41 +143,59 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = appendMember(dst, "awsRegion", r.AWSRegion, false)
 	dst = appendMember(dst, "sourceIPAddress", r.SourceIPAddress, false)
 	dst = appendMember(dst, "userAgent", r.UserAgent, false)
-	if r.ErrorCode != "" {
-		dst = appendMember(dst, "errorCode", r.ErrorCode, false)
-	}
-	if r.ErrorMessage != "" {
-		dst = appendMember(dst, "errorMessage", r.ErrorMessage, false)
-	}
+	m.outcome = len(dst)
+	dst = appendOutcome(dst, r.ErrorCode, r.ErrorMessage)
 	dst = append(dst, `,"requestParameters":`...)
 	dst = appendRaw(dst, r.RequestParameters)
+	m.response = len(dst)
 	dst = append(dst, `,"responseElements":`...)
 	dst = appendRaw(dst, r.ResponseElements)
 	if len(r.AdditionalEventData) > 0 {
 		dst = append(dst, `,"additionalEventData":`...)
 		dst = appendRaw(dst, r.AdditionalEventData)
 	}
+	m.ids = len(dst)
 	dst = appendMember(dst, "requestID", r.RequestID, false)
 	dst = appendMember(dst, "eventID", r.EventID, false)
 	dst = append(dst, `,"readOnly":`...)
 	dst = appendBool(dst, r.ReadOnly)
-	if len(r.Resources) > 0 {
-		dst = append(dst, `,"resources":[`...)
-		for i, res := range r.Resources {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendMember(append(dst, '{'), "type", res.Type, true)
-			dst = append(appendMember(dst, "ARN", res.ARN, false), '}')
-		}
-		dst = append(dst, ']')
-	}
+	m.resources = len(dst)
+	dst = appendResources(dst, r.Resources)
+	m.tail = len(dst)
 	dst = appendMember(dst, "eventType", r.EventType, false)
 	dst = append(dst, `,"managementEvent":`...)
 	dst = appendBool(dst, r.ManagementEvent)
 	dst = appendMember(dst, "recipientAccountId", r.RecipientAccountID, false)
 	dst = appendMember(dst, "eventCategory", r.EventCategory, false)
 	return append(dst, '}')
+}
+
+// appendOutcome appends a record's errorCode and errorMessage members,
+// those that are not empty.
+func appendOutcome(dst []byte, code, message string) []byte {
+	if code != "" {
+		dst = appendMember(dst, "errorCode", code, false)
+	}
+	if message != "" {
+		dst = appendMember(dst, "errorMessage", message, false)
+	}
+	return dst
+}
+
+// appendResources appends a record's resources member, unless it has none.
+func appendResources(dst []byte, resources []Resource) []byte {
+	if len(resources) == 0 {
+		return dst
+	}
+	dst = append(dst, `,"resources":[`...)
+	for i, res := range resources {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendMember(append(dst, '{'), "type", res.Type, true)
+		dst = append(appendMember(dst, "ARN", res.ARN, false), '}')
+	}
+	return append(dst, ']')
 }
 
 func (id *UserIdentity) appendJSON(dst []byte) []byte {

@@ -3,7 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,60 +69,66 @@ func FuzzAppendJSON(f *testing.F) {
 	})
 }
 
-// FuzzAppendIntent: an intent written by hand reads back as the Call
-// encoding/json would have written.
-func FuzzAppendIntent(f *testing.F) {
-	f.Add("PutRule", "aws-cli/2 <&>", "\u2028\x00\"\\\xff", `{"name":"r"}`, uint8(3), int64(1764979200123456789))
-	f.Add("", "", "", ``, uint8(0), int64(0))
-	f.Fuzz(func(t *testing.T, op, agent, msg, params string, shape uint8, nanos int64) {
-		c := Call{Service: "events", Operation: op, AccessKeyID: agent, UserAgent: agent, SourceIP: msg,
-			RequestID: msg, EventID: agent, Region: msg, Time: time.Unix(0, nanos).In(time.FixedZone("x", int(nanos%50000)))}
-		if shape&1 != 0 {
-			c.ErrorCode, c.ErrorMessage = "ValidationException", msg
-		}
-		if shape&2 != 0 {
-			c.Identity = &identity.Principal{Type: identity.TypeAssumedRole, PrincipalID: "AROA:" + msg, ARN: agent,
-				AccountID: "123456789012", RoleName: msg, RoleID: agent, SessionName: msg}
-		}
-		if shape&4 != 0 && json.Valid([]byte(params)) {
-			c.Parameters = json.RawMessage(params)
-		}
-		if shape&8 != 0 && json.Valid([]byte(params)) {
-			c.AdditionalEventData = json.RawMessage(params)
-		}
-		if shape&16 != 0 {
-			c.Resources = []Resource{{Type: agent, ARN: msg}, {}}
-		}
-		if shape&32 != 0 {
-			c.Request = []byte(params)
-		}
-		if shape&64 != 0 {
-			c.Account = msg
-		}
-		std, err := json.Marshal(&c)
+// journaledOps are operations FuzzRecordFromIntent records: their records
+// name resources from the request, or from the response (CreateEventBus,
+// CreateConnection), or list several (CreateArchive).
+var journaledOps = []string{"PutRule", "DeleteRule", "PutTargets", "CreateEventBus", "CreateConnection", "CreateArchive", "TagResource"}
+
+// FuzzRecordFromIntent: the record made from a call's intent (its intent's
+// record with the outcome put in) is the record Build makes of the call,
+// byte for byte; and the intent's record is the record of the call with
+// its outcome unknown, as a sweep stores it.
+func FuzzRecordFromIntent(f *testing.F) {
+	f.Add(uint8(0), `{"Name":"orders","EventPattern":"{\"source\":[\"a\"]}"}`, `{"RuleArn":"arn:aws:events:us-east-1:123456789012:rule/orders"}`, "", "", "aws-cli/2 <&>", uint8(0))
+	f.Add(uint8(3), `{"Name":"b"}`, `{"EventBusArn":"arn:aws:events:eu-west-1:123456789012:event-bus/b"}`, "ResourceAlreadyExistsException", "Event bus b already exists.", "", uint8(3))
+	f.Add(uint8(4), `{"Name":"c","AuthParameters":{"ApiKeyAuthParameters":{"ApiKeyName":"k","ApiKeyValue":"secret"}}}`, `{"ConnectionArn":"arn:aws:events:us-east-1:123456789012:connection/c/1"}`, "", "", "\u2028\x00", uint8(6))
+	f.Fuzz(func(t *testing.T, op uint8, request, response, code, message, agent string, shape uint8) {
+		bld, err := NewBuilder(Config{AccountID: "123456789012", Region: "us-east-1"})
 		if err != nil {
-			return // a time json cannot write
-		}
-		var got, want Call
-		if err := json.Unmarshal(appendIntent(nil, &c), &got); err != nil {
-			t.Fatalf("appendIntent(%+v): %v", c, err)
-		}
-		if err := json.Unmarshal(std, &want); err != nil {
 			t.Fatal(err)
 		}
-		// encoding/json escapes '<', '>' and '&' in them; appendIntent does
-		// not: the same values.
-		for _, m := range [][2]*json.RawMessage{{&got.Parameters, &want.Parameters}, {&got.AdditionalEventData, &want.AdditionalEventData}} {
-			var a, b any
-			_ = json.Unmarshal(*m[0], &a)
-			_ = json.Unmarshal(*m[1], &b)
-			if !reflect.DeepEqual(a, b) || (*m[0] == nil) != (*m[1] == nil) {
-				t.Fatalf("intent: %s, want %s", *m[0], *m[1])
-			}
-			*m[0], *m[1] = nil, nil
+		j := &Journal{rec: &Recorder{b: bld}}
+		c := Call{Service: "events", Operation: journaledOps[int(op)%len(journaledOps)], AccessKeyID: "AKID",
+			UserAgent: agent, SourceIP: "127.0.0.1", RequestID: "req-" + agent, EventID: "id-" + agent,
+			Request: []byte(request), Time: time.Unix(1764979200, 123456789)}
+		if shape&1 != 0 {
+			c.Region, c.Account = "eu-west-1", "210987654321"
 		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("intent\n got %+v\nwant %+v", got, want)
+		if shape&2 != 0 {
+			c.Identity = &identity.Principal{Type: identity.TypeAssumedRole, PrincipalID: "AROA:" + agent, ARN: agent,
+				AccountID: "123456789012", RoleName: agent, RoleID: "AROA", SessionName: agent}
+		}
+		if shape&4 != 0 {
+			c.UserAgent = strings.Repeat(agent+"x", 2000/(len(agent)+1)) // cut
+		}
+		note := j.intentOf(c)
+		if note == nil {
+			t.Fatalf("no intent of %s", c.Operation)
+		}
+		unknown := c
+		unknown.AdditionalEventData = outcomeUnknown
+		want, _ := bld.Build(unknown)
+		if b, err := want.Marshal(); err != nil || string(b) != string(note.parts.data) {
+			t.Fatalf("intent's record\n got %s\nwant %s (%v)", note.parts.data, b, err)
+		}
+		c.Response, c.ErrorCode, c.ErrorMessage = []byte(response), code, message
+		if shape&8 != 0 {
+			c.Response = bytes.Repeat([]byte(" "), 10) // not JSON
+		}
+		if IsAuthenticationFailure(code) {
+			return // recorded by Build (Recorder.message)
+		}
+		want, _ = bld.Build(c)
+		wantJSON, err := want.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.conv, c.intent = note.conv, note.parts
+		if got := bld.outcome(note.parts, c); string(got) != string(wantJSON) {
+			t.Fatalf("record from the intent\n got %s\nwant %s", got, wantJSON)
+		}
+		if Subject(want) != note.parts.subject {
+			t.Fatalf("subject %s, want %s", note.parts.subject, Subject(want))
 		}
 	})
 }

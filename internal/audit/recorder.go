@@ -186,7 +186,7 @@ func committed(c *awsapi.Call) Call {
 		return FromAPICall(c)
 	}
 	call := fromAPICall(c, note.eventID)
-	call.conv = note.conv
+	call.conv, call.intent = note.conv, note.parts
 	return call
 }
 
@@ -420,8 +420,16 @@ func (r *Recorder) message(c Call) (*nats.Msg, error) {
 		}
 		c.Response = b
 	}
+	if p := c.intent; p != nil && c.AdditionalEventData == nil && !IsAuthenticationFailure(c.ErrorCode) {
+		// Its intent's record with its outcome put in: what Build would
+		// make of it (TestRecordFromIntent checks it).
+		msg := nats.NewMsg(p.subject)
+		msg.Data = r.b.outcome(p, c)
+		msg.Header.Set(jetstream.MsgIDHeader, c.EventID)
+		return msg, nil
+	}
 	var rec Record
-	if !r.b.build(&rec, c) {
+	if _, ok := r.b.build(&rec, c); !ok {
 		return nil, nil
 	}
 	data, err := rec.Marshal()
