@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/jsonscan"
 )
 
 // paramWriter converts a request or response body into CloudTrail's form
@@ -113,12 +114,14 @@ func (w *paramWriter) value(keepKeys, hideValue bool) bool {
 	switch c := w.in[w.i]; {
 	case c == '{':
 		w.depth++
-		defer func() { w.depth-- }()
-		return w.object(keepKeys, hideValue)
+		ok := w.object(keepKeys, hideValue)
+		w.depth--
+		return ok
 	case c == '[':
 		w.depth++
-		defer func() { w.depth-- }()
-		return w.array()
+		ok := w.array()
+		w.depth--
+		return ok
 	case c == '"':
 		start, end, value, raw, ok := w.str()
 		switch {
@@ -199,37 +202,39 @@ func (w *paramWriter) number() bool {
 func (w *paramWriter) str() (start, end int, value []byte, raw, ok bool) {
 	b := w.in
 	start = w.i + 1
+	end, fl := jsonscan.String(b, start)
+	switch {
+	case end < 0 || fl&jsonscan.Control != 0:
+		return 0, 0, nil, false, false
+	case fl == 0:
+		w.i = end + 1
+		return start, end, b[start:end], true, true
+	}
+	w.i = end + 1
 	raw = true
-	escaped := false
-	for j := start; j < len(b); j++ {
+	for j := start; j < end; j++ {
 		switch c := b[j]; {
-		case c == '"':
-			w.i = j + 1
-			switch {
-			case raw && !escaped:
-				return start, j, b[start:j], true, true
-			case raw:
-				return start, j, nil, true, true
-			}
-			w.text, ok = unquote(w.text[:0], b[start:j])
-			return start, j, w.text, false, ok
 		case c == '\\':
-			escaped = true
-			if j+1 >= len(b) || strings.IndexByte(`"\\bfnrt`, b[j+1]) < 0 {
+			if strings.IndexByte(`"\\bfnrt`, b[j+1]) < 0 {
 				raw = false
 			}
 			j++
-		case c < 0x20:
-			return 0, 0, nil, false, false
 		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(b[j:])
+			r, size := utf8.DecodeRune(b[j:end])
 			if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
 				raw = false
 			}
 			j += size - 1
 		}
 	}
-	return 0, 0, nil, false, false
+	switch {
+	case raw && fl&jsonscan.Escape == 0:
+		return start, end, b[start:end], true, true
+	case raw:
+		return start, end, nil, true, true
+	}
+	w.text, ok = unquote(w.text[:0], b[start:end])
+	return start, end, w.text, false, ok
 }
 
 // unquote appends the value of a JSON string's text s (between its quotes)
@@ -536,6 +541,9 @@ func memberKind(name []byte) (secret, payload, valueList, userKeyed bool) {
 		}
 		folded = append(folded, c)
 	}
+	if len(folded) == 0 || len(folded) >= 64 || kindLengths[folded[0]]&(1<<len(folded)) == 0 {
+		return false, false, false, false // no name of a set starts so and is so long
+	}
 	k = memberKinds[string(folded)]
 	return k.of()
 }
@@ -553,6 +561,16 @@ const (
 func (k kinds) of() (secret, payload, valueList, userKeyed bool) {
 	return k&kindSecret != 0, k&kindPayload != 0, k&kindValueList != 0, k&kindUserKeyed != 0
 }
+
+// kindLengths has, for the first byte of each name in memberKinds, a bit
+// for each of their lengths (all under 64): most members are none of them,
+// and are found so without a lookup.
+var kindLengths = func() (l [256]uint64) {
+	for n := range memberKinds {
+		l[n[0]] |= 1 << len(n)
+	}
+	return l
+}()
 
 // memberKinds is the sets of names in params.go in one map (one lookup a
 // member on the call's path).
