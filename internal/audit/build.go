@@ -208,15 +208,22 @@ func (b *Builder) build(rec *Record, c Call) (*conversion, bool) {
 	if data {
 		rec.EventCategory = CategoryData
 	}
-	// respJSON says the response is known to be JSON: the resources'
-	// scan of it need not check.
-	respJSON := false
-	if !readOnly && c.ErrorCode == "" {
-		// An output that is not JSON is recorded as none.
-		rec.ResponseElements, respJSON, _ = b.writers.recordJSONWhole(c.Response, data)
+	// The response's members that name resources: read as it is
+	// converted, else on their own.
+	var out members
+	if c.ErrorCode == "" {
+		respJSON := false
+		if !readOnly {
+			// An output that is not JSON is recorded as none.
+			capture := memberCapture{m: &out}
+			rec.ResponseElements, respJSON, _ = b.writers.recordJSONWhole(c.Response, data, &capture)
+		}
+		if !respJSON {
+			out = responseMembers(c.Response, false)
+		}
 	}
 	var conv *conversion
-	rec.Resources, conv = b.requestPart(c, source, region, account, data, authFailed, respJSON)
+	rec.Resources, conv = b.requestPart(c, source, region, account, data, authFailed, &out)
 	rec.RequestParameters = conv.parameters()
 	// What Build converted is JSON; what the caller gave is checked once.
 	rec.rawJSON = (c.Parameters == nil || c.conv != nil || json.Valid(c.Parameters)) &&
@@ -228,9 +235,9 @@ func (b *Builder) build(rec *Record, c Call) (*conversion, bool) {
 // requestPart is what a call's record says of its request: the resources
 // it names, and its conversion (requestParameters among it), within the
 // record's bounds (see Record.bound); no conversion for a call whose
-// parameters are not kept. Build and the intent journal share it.
-// respJSON says c.Response is known to be JSON.
-func (b *Builder) requestPart(c Call, source, region, account string, data, authFailed, respJSON bool) ([]Resource, *conversion) {
+// parameters are not kept. Build and the intent journal share it. out
+// holds the members of the response that name resources.
+func (b *Builder) requestPart(c Call, source, region, account string, data, authFailed bool, out *members) ([]Resource, *conversion) {
 	if authFailed {
 		// Nobody known sent it: neither its parameters nor the resources
 		// it names are kept.
@@ -239,29 +246,33 @@ func (b *Builder) requestPart(c Call, source, region, account string, data, auth
 	conv := c.conv
 	if conv == nil {
 		conv = &conversion{}
+		captured := false
 		if c.Parameters != nil {
 			conv.params = c.Parameters
 		} else {
 			// A request that is not JSON was refused by the protocol layer;
 			// its record still says who tried what, with no parameters.
-			conv.params, conv.reqJSON, _ = b.writers.recordJSONWhole(c.Request, data)
+			// Its members that name resources are read as it is
+			// converted.
+			capture := memberCapture{m: &conv.in, exact: true}
+			conv.params, conv.reqJSON, _ = b.writers.recordJSONWhole(c.Request, data, &capture)
+			captured = conv.reqJSON && !capture.entries
 		}
 		if len(conv.params) > MaxElementsSize {
 			conv.params = Omitted
 		}
-		if c.Resources == nil {
-			conv.in = requestMembers(c.Request, conv.reqJSON)
+		if !captured {
+			conv.in = members{}
+			if c.Resources == nil {
+				conv.in = requestMembers(c.Request, conv.reqJSON)
+			}
 		}
 	}
 	var resources []Resource
 	if c.Resources != nil {
 		resources = slices.Clone(c.Resources) // bound may cut them
 	} else {
-		var resp []byte
-		if c.ErrorCode == "" {
-			resp = c.Response
-		}
-		resources = resourcesOf(serviceOf(source), c.Operation, region, account, &conv.in, resp, respJSON)
+		resources = resourcesOf(serviceOf(source), c.Operation, region, account, &conv.in, out)
 	}
 	if len(resources) > MaxResources {
 		resources = resources[:MaxResources]
@@ -270,24 +281,4 @@ func (b *Builder) requestPart(c Call, source, region, account string, data, auth
 		resources[i].Type, resources[i].ARN = cut(resources[i].Type), cut(resources[i].ARN)
 	}
 	return resources, conv
-}
-
-// intentPart is requestPart for a call that is not recorded yet (its
-// intent); ok is false when the call is not recorded at all.
-func (b *Builder) intentPart(c Call) (resources []Resource, conv *conversion, ok bool) {
-	source := EventSource(c.Service)
-	authFailed := IsAuthenticationFailure(c.ErrorCode)
-	data := IsDataEvent(source, c.Operation) && !authFailed
-	if data && !b.cfg.DataEvents {
-		return nil, nil, false
-	}
-	region, account := c.Region, c.Account
-	if region == "" {
-		region = b.cfg.Region
-	}
-	if account == "" {
-		account = b.cfg.AccountID
-	}
-	resources, conv = b.requestPart(c, source, region, account, data, authFailed, false)
-	return resources, conv, true
 }

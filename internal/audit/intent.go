@@ -199,12 +199,17 @@ func (j *Journal) intentOf(call Call) *intentNote {
 // own).
 func (b *Builder) outcome(p *recordParts, c Call) []byte {
 	var resp json.RawMessage
-	respJSON := false
+	var named members // the response's members that name resources
 	if c.ErrorCode == "" {
 		// An output that is not JSON is recorded as none.
-		resp, respJSON, _ = b.writers.recordJSONWhole(c.Response, false)
+		capture := memberCapture{m: &named}
+		var respJSON bool
+		resp, respJSON, _ = b.writers.recordJSONWhole(c.Response, false, &capture)
 		if len(resp) > MaxElementsSize {
 			resp = Omitted
+		}
+		if !respJSON {
+			named = responseMembers(c.Response, false)
 		}
 	}
 	region, account := c.Region, c.Account
@@ -214,7 +219,7 @@ func (b *Builder) outcome(p *recordParts, c Call) []byte {
 	if account == "" {
 		account = b.cfg.AccountID
 	}
-	resources, _ := b.requestPart(c, EventSource(c.Service), region, account, false, false, respJSON)
+	resources, _ := b.requestPart(c, EventSource(c.Service), region, account, false, false, &named)
 	d := p.data
 	out := make([]byte, 0, len(d)+len(resp)+len(c.ErrorCode)+len(c.ErrorMessage)+256)
 	out = append(out, d[:p.outcome]...)

@@ -52,13 +52,14 @@ func (p *paramWriters) recordJSON(body []byte, data bool) (json.RawMessage, erro
 	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
 		return nil, nil
 	}
-	out, _, err := p.recordJSONWhole(body, data)
+	out, _, err := p.recordJSONWhole(body, data, nil)
 	return out, err
 }
 
 // recordJSONWhole is recordJSON; valid says body is JSON (when it is not
-// known, false).
-func (p *paramWriters) recordJSONWhole(body []byte, data bool) (out json.RawMessage, valid bool, err error) {
+// known, false). capture, if not nil, is filled as convertParams fills it;
+// what it holds is the body's members only if valid.
+func (p *paramWriters) recordJSONWhole(body []byte, data bool, capture *memberCapture) (out json.RawMessage, valid bool, err error) {
 	// Only JSON's whitespace may surround a JSON text (TrimSpace trims
 	// Unicode's).
 	jsonSpace := len(bytes.Trim(body, " \t\r\n"))
@@ -67,7 +68,7 @@ func (p *paramWriters) recordJSONWhole(body []byte, data bool) (out json.RawMess
 	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
 		return nil, len(body) > 0 && jsonSpace == 0, nil
 	}
-	if out, ok, whole := p.convertParams(body, data); ok {
+	if out, ok, whole := p.convertParams(body, data, capture); ok {
 		return out, whole && jsonSpace == 0, nil
 	}
 	out, err = recordJSONReflect(body, data)

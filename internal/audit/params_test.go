@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
@@ -75,7 +76,8 @@ func checkHidden(t *testing.T, v any, userKeys bool, out []byte) {
 }
 
 // FuzzParamWriter: the hand-written converter writes what the reflective one
-// writes, and converts every JSON object and list.
+// writes, converts every JSON object and list, and reads the members that
+// name resources as members.scan does.
 func FuzzParamWriter(f *testing.F) {
 	f.Add([]byte(`{"Name":"r","AuthParameters":{"BasicAuthParameters":{"Username":"u","Password":"SECRETVALUE"}}}`), false)
 	f.Add([]byte(`{"Entries":[{"Detail":"SECRETVALUE","Source":"s"}]}`), true)
@@ -85,12 +87,29 @@ func FuzzParamWriter(f *testing.F) {
 	f.Add([]byte(` {"QueryStringParameters":[{"vALUE":"s","Key":"k"},{"Value":1}], "BodyParameters":[], "HeaderParameters":[1]} trailing`), false)
 	f.Fuzz(func(t *testing.T, body []byte, data bool) {
 		body = bytes.TrimSpace(body)
-		if _, valid, _ := new(paramWriters).recordJSONWhole(body, data); valid && !json.Valid(body) {
+		if _, valid, _ := new(paramWriters).recordJSONWhole(body, data, nil); valid && !json.Valid(body) {
 			t.Fatalf("new(paramWriters).recordJSONWhole(%q): valid, but it is not JSON", body)
 		}
-		got, ok, whole := new(paramWriters).convertParams(body, data)
+		// The members it reads on the way (names matched exactly, as for
+		// a request, or not, as for a response) are what scan reads.
+		var captured members
+		capture := memberCapture{m: &captured, exact: data}
+		got, ok, whole := new(paramWriters).convertParams(body, data, &capture)
 		if ok && whole != json.Valid(body) {
 			t.Fatalf("new(paramWriters).convertParams(%q): whole %t", body, whole)
+		}
+		if ok && whole {
+			var want members
+			switch {
+			case !want.scan(body, data, true):
+				if !capture.entries {
+					t.Fatalf("convertParams(%q): scan gave up on Entries, the capture did not", body)
+				}
+			case capture.entries:
+				t.Fatalf("convertParams(%q): Entries captured, scan read on", body)
+			case !reflect.DeepEqual(captured, want):
+				t.Fatalf("convertParams(%q, exact %t) captured\n%+v\nscan read\n%+v", body, data, captured, want)
+			}
 		}
 		want, err := recordJSONReflect(body, data)
 		if !ok {

@@ -37,6 +37,20 @@ type paramWriter struct {
 	names   []byte
 	// scratch holds an object being written, text a string being decoded.
 	scratch, text []byte
+	// capture, when set, is filled with the top-level members resources
+	// are named from, as they are read.
+	capture *memberCapture
+}
+
+// memberCapture asks a conversion for the members of the body that name
+// resources (see members), read as members.scan reads them (exact: names
+// matched exactly) in the conversion's own pass. entries says it met a
+// request's Entries, which scan leaves to encoding/json. What it filled
+// holds only if the body is JSON.
+type memberCapture struct {
+	m       *members
+	exact   bool
+	entries bool
 }
 
 // paramMember is a converted member: its name, names[nameStart:nameEnd],
@@ -47,12 +61,13 @@ type paramMember struct {
 
 // convertParams is recordJSON's fast path. whole says the body is that one
 // value and whitespace: it is JSON.
-func (p *paramWriters) convertParams(body []byte, data bool) (out json.RawMessage, ok, whole bool) {
+// capture, if not nil, is filled as it reads (see memberCapture).
+func (p *paramWriters) convertParams(body []byte, data bool, capture *memberCapture) (out json.RawMessage, ok, whole bool) {
 	// The writer's working space is reused; out is the result, sized for
 	// a body converted as it is (member names lose nothing but a capital).
 	w := p.get()
 	defer p.put(w)
-	w.in, w.data, w.out = body, data, make([]byte, 0, len(body)+len(body)/8+16)
+	w.in, w.data, w.out, w.capture = body, data, make([]byte, 0, len(body)+len(body)/8+16), capture
 	w.ws()
 	if w.i >= len(w.in) || w.in[w.i] != '{' && w.in[w.i] != '[' {
 		return nil, false, false
@@ -235,6 +250,16 @@ func (w *paramWriter) str() (start, end int, value []byte, raw, ok bool) {
 	}
 	w.text, ok = unquote(w.text[:0], b[start:end])
 	return start, end, w.text, false, ok
+}
+
+// decoded is the value of a JSON string's text s (between its quotes), as
+// encoding/json decodes it (s has been read as a string).
+func (w *paramWriter) decoded(s []byte) string {
+	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+		return string(s)
+	}
+	w.text, _ = unquote(w.text[:0], s)
+	return string(w.text)
 }
 
 // unquote appends the value of a JSON string's text s (between its quotes)
@@ -454,6 +479,16 @@ func (w *paramWriter) object(keepKeys, hideValue bool) bool {
 				return false
 			}
 		default:
+			var field *string // a member resources are named from, at the top
+			if c := w.capture; c != nil && w.depth == 1 {
+				if c.exact && string(k) == "Entries" {
+					c.entries = true
+				} else if w.i < len(w.in) && w.in[w.i] == '"' {
+					// Not a string: json.Unmarshal leaves the field.
+					field = c.m.field(k, c.exact)
+				}
+			}
+			vin := w.i
 			secret, payload, valueList, userKeyed := memberKind(k)
 			switch {
 			case secret || w.data && payload:
@@ -474,6 +509,9 @@ func (w *paramWriter) object(keepKeys, hideValue bool) bool {
 			}
 			if hideValue && bytes.EqualFold(w.names[nameStart:nameEnd], []byte("value")) {
 				w.out = append(w.out[:vstart], hiddenJSON...)
+			}
+			if field != nil {
+				*field = w.decoded(w.in[vin+1 : w.i-1])
 			}
 		}
 		w.members = append(w.members, paramMember{nameStart: nameStart, nameEnd: nameEnd, start: vstart, end: len(w.out)})

@@ -108,16 +108,22 @@ func requestMembers(req []byte, reqJSON bool) members {
 	return in
 }
 
-// resourcesOf lists the resources a call names: from its request's members
-// in (see requestMembers) and, for ARNs that only the service knows (a
-// connection's), its response (respJSON: known to be JSON).
-func resourcesOf(service, op, region, account string, in *members, resp []byte, respJSON bool) []Resource {
+// responseMembers reads the members of a successful call's response that
+// name resources (respJSON: resp is known to be JSON).
+func responseMembers(resp []byte, respJSON bool) members {
 	var out members
 	if len(resp) > 0 && !out.scan(resp, false, respJSON) {
 		var dec members // of its own: out stays off the heap
 		_ = json.Unmarshal(resp, &dec)
 		out = dec
 	}
+	return out
+}
+
+// resourcesOf lists the resources a call names: from its request's members
+// in (see requestMembers) and, for ARNs that only the service knows (a
+// connection's), its response's, out (see responseMembers).
+func resourcesOf(service, op, region, account string, in, out *members) []Resource {
 	arn := func(kind, name string) string {
 		return "arn:aws:" + service + ":" + region + ":" + account + ":" + kind + "/" + name
 	}

@@ -40,7 +40,8 @@ func TestResourcesOf(t *testing.T) {
 		{"cloudtrail", "LookupEvents", `{}`, ``, nil},
 	} {
 		in := requestMembers([]byte(c.req), false)
-		got := resourcesOf(c.svc, c.op, r, a, &in, []byte(c.resp), false)
+		out := responseMembers([]byte(c.resp), false)
+		got := resourcesOf(c.svc, c.op, r, a, &in, &out)
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s %s %s: %v, want %v", c.svc, c.op, c.req, got, c.want)
 		}
