@@ -136,7 +136,7 @@ func (j *Journal) IntendCall(ctx context.Context, call Call) error {
 type intentNote struct {
 	eventID string
 	conv    *conversion
-	parts   *recordParts
+	parts   recordParts
 }
 
 func (j *Journal) intend(ctx context.Context, call Call) (*intentNote, error) {
@@ -187,9 +187,10 @@ func (j *Journal) intentOf(call Call) *intentNote {
 		return nil
 	}
 	rec.AdditionalEventData = outcomeUnknown
-	p := &recordParts{subject: Subject(&rec)}
+	note := &intentNote{eventID: call.EventID, conv: conv, parts: recordParts{subject: Subject(&rec)}}
+	p := &note.parts
 	p.data = rec.appendJSON(make([]byte, 0, 1024+len(rec.RequestParameters)), &p.recordMarks)
-	return &intentNote{eventID: call.EventID, conv: conv, parts: p}
+	return note
 }
 
 // outcome is the record of call c made from its intent's record p: p's

@@ -123,8 +123,8 @@ func FuzzRecordFromIntent(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.conv, c.intent = note.conv, note.parts
-		if got := bld.outcome(note.parts, c); string(got) != string(wantJSON) {
+		c.conv, c.intent = note.conv, &note.parts
+		if got := bld.outcome(&note.parts, c); string(got) != string(wantJSON) {
 			t.Fatalf("record from the intent\n got %s\nwant %s", got, wantJSON)
 		}
 		if Subject(want) != note.parts.subject {

@@ -37,9 +37,11 @@ type paramWriter struct {
 	names   []byte
 	// scratch holds an object being written, text a string being decoded.
 	scratch, text []byte
-	// capture, when set, is filled with the top-level members resources
-	// are named from, as they are read.
-	capture *memberCapture
+	// When capturing, fields is filled with the top-level members that
+	// name resources as they are read (see memberCapture): names matched
+	// exactly if exact; entries says a request's Entries was met.
+	capturing, exact, entries bool
+	fields                    members
 }
 
 // memberCapture asks a conversion for the members of the body that name
@@ -67,7 +69,13 @@ func (p *paramWriters) convertParams(body []byte, data bool, capture *memberCapt
 	// a body converted as it is (member names lose nothing but a capital).
 	w := p.get()
 	defer p.put(w)
-	w.in, w.data, w.out, w.capture = body, data, make([]byte, 0, len(body)+len(body)/8+16), capture
+	w.in, w.data, w.out = body, data, make([]byte, 0, len(body)+len(body)/8+16)
+	if capture != nil {
+		// Into the writer's own members, copied out at the end: the
+		// caller's stay on its stack.
+		w.capturing, w.exact = true, capture.exact
+		defer func() { *capture.m, capture.entries = w.fields, w.entries }()
+	}
 	w.ws()
 	if w.i >= len(w.in) || w.in[w.i] != '{' && w.in[w.i] != '[' {
 		return nil, false, false
@@ -480,12 +488,12 @@ func (w *paramWriter) object(keepKeys, hideValue bool) bool {
 			}
 		default:
 			var field *string // a member resources are named from, at the top
-			if c := w.capture; c != nil && w.depth == 1 {
-				if c.exact && string(k) == "Entries" {
-					c.entries = true
+			if w.capturing && w.depth == 1 {
+				if w.exact && string(k) == "Entries" {
+					w.entries = true
 				} else if w.i < len(w.in) && w.in[w.i] == '"' {
 					// Not a string: json.Unmarshal leaves the field.
-					field = c.m.field(k, c.exact)
+					field = w.fields.field(k, w.exact)
 				}
 			}
 			vin := w.i

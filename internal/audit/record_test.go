@@ -110,8 +110,8 @@ func TestRecordGolden(t *testing.T) {
 				before.EventID = rec.EventID
 				note := (&Journal{rec: &Recorder{b: b}}).intentOf(before)
 				after := call
-				after.EventID, after.conv, after.intent = rec.EventID, note.conv, note.parts
-				if got2 := b.outcome(note.parts, after); !bytes.Equal(got2, got) {
+				after.EventID, after.conv, after.intent = rec.EventID, note.conv, &note.parts
+				if got2 := b.outcome(&note.parts, after); !bytes.Equal(got2, got) {
 					t.Errorf("the record made from the intent differs:\n%s\n%s", got2, got)
 				}
 			}

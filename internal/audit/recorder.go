@@ -186,7 +186,7 @@ func committed(c *awsapi.Call) Call {
 		return FromAPICall(c)
 	}
 	call := fromAPICall(c, note.eventID)
-	call.conv, call.intent = note.conv, note.parts
+	call.conv, call.intent = note.conv, &note.parts
 	return call
 }
 
