@@ -22,13 +22,14 @@ import (
 // hold through crashes. A record is stored after its call ran (it holds the
 // outcome), so a process killed between the two would leave a change with no
 // record. Therefore, before a management call that can change something
-// runs, the call as received is stored in the journal, a stream of its own;
-// once the call's record is in the audit log, the intent is deleted. A
-// process that dies in between leaves the intent behind, and a sweep turns
-// it into the call's record: same eventID (derived from the request ID, see
-// EventIDOf), so a record stored after all is not stored twice, with
-// additionalEventData saying that the outcome is unknown. A call whose intent
-// cannot be stored is refused and does not run.
+// runs, its record as it would be with its outcome unknown
+// (additionalEventData saying so) is stored in the journal, a stream of its
+// own; the call's own record is that record with the outcome put in, and
+// once it is in the audit log, the intent is deleted. A process that dies
+// in between leaves the intent behind, and a sweep stores its record: same
+// eventID (derived from the request ID, see EventIDOf), so a record stored
+// after all is not stored twice. A call whose intent cannot be stored is
+// refused and does not run.
 const (
 	// IntentStreamName is the journal's stream.
 	IntentStreamName = "AUDIT_INTENTS"
