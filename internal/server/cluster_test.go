@@ -269,8 +269,10 @@ func TestThreeNodesDeliverOnce(t *testing.T) {
 }
 
 // TestThreeNodesShareTheHistory: LookupEvents on each of three Conveyors
-// finds the calls made through the other two within a second (each keeps
-// its own index of the one audit stream).
+// finds the calls made through the other two (each keeps its own index of
+// the one audit stream): within a second on a quiet machine; the test gives
+// them ten, as CI runs it beside every other package under the race
+// detector, and logs how long they took.
 func TestThreeNodesShareTheHistory(t *testing.T) {
 	_, nodes := threeNodes(t)
 	ctx := context.Background()
@@ -279,8 +281,10 @@ func TestThreeNodesShareTheHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	began := time.Now()
+	defer func() { t.Logf("every node found every call after %s", time.Since(began)) }()
 	for i, n := range nodes {
-		waitfor.Err(t, time.Second, fmt.Sprintf("node %d to find every node's CreateEventBus", i), func() error {
+		waitfor.Err(t, 10*time.Second, fmt.Sprintf("node %d to find every node's CreateEventBus", i), func() error {
 			out, err := n.CloudTrail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []cttypes.LookupAttribute{{
 				AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("CreateEventBus")}}})
 			if err != nil {
