@@ -168,14 +168,7 @@ func (b *Builder) build(rec *Record, c Call) (*conversion, bool) {
 		return nil, false
 	}
 	readOnly := IsReadOnly(source, c.Operation)
-	region := c.Region
-	if region == "" {
-		region = b.cfg.Region
-	}
-	account := c.Account
-	if account == "" {
-		account = b.cfg.AccountID
-	}
+	region, account := b.where(c)
 	t := c.Time
 	if t.IsZero() {
 		t = time.Now()
@@ -216,7 +209,7 @@ func (b *Builder) build(rec *Record, c Call) (*conversion, bool) {
 		if !readOnly {
 			// An output that is not JSON is recorded as none.
 			capture := memberCapture{m: &out}
-			rec.ResponseElements, respJSON, _ = b.writers.recordJSONWhole(c.Response, data, &capture)
+			rec.ResponseElements, respJSON, _ = b.writers.recordJSON(c.Response, data, &capture)
 		}
 		if !respJSON {
 			out = responseMembers(c.Response, false)
@@ -230,6 +223,19 @@ func (b *Builder) build(rec *Record, c Call) (*conversion, bool) {
 		(c.AdditionalEventData == nil || json.Valid(c.AdditionalEventData))
 	rec.bound()
 	return conv, true
+}
+
+// where is the region and account a call's record names: the call's, or
+// the configured ones.
+func (b *Builder) where(c Call) (region, account string) {
+	region, account = c.Region, c.Account
+	if region == "" {
+		region = b.cfg.Region
+	}
+	if account == "" {
+		account = b.cfg.AccountID
+	}
+	return region, account
 }
 
 // requestPart is what a call's record says of its request: the resources
@@ -255,7 +261,7 @@ func (b *Builder) requestPart(c Call, source, region, account string, data, auth
 			// Its members that name resources are read as it is
 			// converted.
 			capture := memberCapture{m: &conv.in, exact: true}
-			conv.params, conv.reqJSON, _ = b.writers.recordJSONWhole(c.Request, data, &capture)
+			conv.params, conv.reqJSON, _ = b.writers.recordJSON(c.Request, data, &capture)
 			captured = conv.reqJSON && !capture.entries
 		}
 		if len(conv.params) > MaxElementsSize {

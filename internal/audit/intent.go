@@ -206,7 +206,7 @@ func (b *Builder) outcome(p *recordParts, c Call) []byte {
 		// An output that is not JSON is recorded as none.
 		capture := memberCapture{m: &named}
 		var respJSON bool
-		resp, respJSON, _ = b.writers.recordJSONWhole(c.Response, false, &capture)
+		resp, respJSON, _ = b.writers.recordJSON(c.Response, false, &capture)
 		if len(resp) > MaxElementsSize {
 			resp = Omitted
 		}
@@ -214,13 +214,7 @@ func (b *Builder) outcome(p *recordParts, c Call) []byte {
 			named = responseMembers(c.Response, false)
 		}
 	}
-	region, account := c.Region, c.Account
-	if region == "" {
-		region = b.cfg.Region
-	}
-	if account == "" {
-		account = b.cfg.AccountID
-	}
+	region, account := b.where(c)
 	resources, _ := b.requestPart(c, EventSource(c.Service), region, account, false, false, &named)
 	d := p.data
 	out := make([]byte, 0, len(d)+len(resp)+len(c.ErrorCode)+len(c.ErrorMessage)+256)

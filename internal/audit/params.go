@@ -46,20 +46,10 @@ func folded(names ...string) map[string]bool {
 // recordJSON converts a request or response body (the service's own JSON,
 // PascalCase members) into the form CloudTrail records it: camelCase member
 // names, secrets hidden, data payloads hidden when data is true. An empty
-// body or empty object becomes null.
-func (p *paramWriters) recordJSON(body []byte, data bool) (json.RawMessage, error) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
-		return nil, nil
-	}
-	out, _, err := p.recordJSONWhole(body, data, nil)
-	return out, err
-}
-
-// recordJSONWhole is recordJSON; valid says body is JSON (when it is not
-// known, false). capture, if not nil, is filled as convertParams fills it;
-// what it holds is the body's members only if valid.
-func (p *paramWriters) recordJSONWhole(body []byte, data bool, capture *memberCapture) (out json.RawMessage, valid bool, err error) {
+// body or empty object becomes null. valid says body is JSON (when it is
+// not known, false). capture, if not nil, is filled as convertParams fills
+// it; what it holds is the body's members only if valid.
+func (p *paramWriters) recordJSON(body []byte, data bool, capture *memberCapture) (out json.RawMessage, valid bool, err error) {
 	// Only JSON's whitespace may surround a JSON text (TrimSpace trims
 	// Unicode's).
 	jsonSpace := len(bytes.Trim(body, " \t\r\n"))

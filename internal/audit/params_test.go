@@ -22,12 +22,12 @@ func TestCamel(t *testing.T) {
 
 func TestRecordJSONEmpty(t *testing.T) {
 	for _, in := range []string{"", " ", "null", "{}", " {} "} {
-		got, err := new(paramWriters).recordJSON([]byte(in), false)
+		got, _, err := new(paramWriters).recordJSON([]byte(in), false, nil)
 		if err != nil || got != nil {
 			t.Errorf("new(paramWriters).recordJSON(%q) = %s, %v; want null", in, got, err)
 		}
 	}
-	if _, err := new(paramWriters).recordJSON([]byte(`{"a":`), false); err == nil {
+	if _, _, err := new(paramWriters).recordJSON([]byte(`{"a":`), false, nil); err == nil {
 		t.Error("malformed body accepted")
 	}
 }
@@ -39,7 +39,7 @@ func FuzzRecordJSON(f *testing.F) {
 	f.Add([]byte(`[1,2,{"A":{"B":null}}]`), false)
 	f.Add([]byte(`{"authParameters":{"basicAuthParameters":{"PASSWORD":"SECRETVALUE"}},"Tags":{"Password":"x"}}`), false)
 	f.Fuzz(func(t *testing.T, body []byte, data bool) {
-		out, err := new(paramWriters).recordJSON(body, data)
+		out, _, err := new(paramWriters).recordJSON(body, data, nil)
 		if err != nil || out == nil {
 			return
 		}
@@ -87,8 +87,8 @@ func FuzzParamWriter(f *testing.F) {
 	f.Add([]byte(` {"QueryStringParameters":[{"vALUE":"s","Key":"k"},{"Value":1}], "BodyParameters":[], "HeaderParameters":[1]} trailing`), false)
 	f.Fuzz(func(t *testing.T, body []byte, data bool) {
 		body = bytes.TrimSpace(body)
-		if _, valid, _ := new(paramWriters).recordJSONWhole(body, data, nil); valid && !json.Valid(body) {
-			t.Fatalf("new(paramWriters).recordJSONWhole(%q): valid, but it is not JSON", body)
+		if _, valid, _ := new(paramWriters).recordJSON(body, data, nil); valid && !json.Valid(body) {
+			t.Fatalf("new(paramWriters).recordJSON(%q): valid, but it is not JSON", body)
 		}
 		// The members it reads on the way (names matched exactly, as for
 		// a request, or not, as for a response) are what scan reads.

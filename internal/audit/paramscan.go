@@ -260,16 +260,6 @@ func (w *paramWriter) str() (start, end int, value []byte, raw, ok bool) {
 	return start, end, w.text, false, ok
 }
 
-// decoded is the value of a JSON string's text s (between its quotes), as
-// encoding/json decodes it (s has been read as a string).
-func (w *paramWriter) decoded(s []byte) string {
-	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
-		return string(s)
-	}
-	w.text, _ = unquote(w.text[:0], s)
-	return string(w.text)
-}
-
 // unquote appends the value of a JSON string's text s (between its quotes)
 // as encoding/json decodes it: invalid UTF-8 and unpaired surrogates become
 // U+FFFD. ok is false when s is not a JSON string's text.
@@ -519,7 +509,9 @@ func (w *paramWriter) object(keepKeys, hideValue bool) bool {
 				w.out = append(w.out[:vstart], hiddenJSON...)
 			}
 			if field != nil {
-				*field = w.decoded(w.in[vin+1 : w.i-1])
+				// The string just read, decoded as members.scan decodes it.
+				s := fieldScanner{b: w.in, i: vin}
+				_ = s.str(field)
 			}
 		}
 		w.members = append(w.members, paramMember{nameStart: nameStart, nameEnd: nameEnd, start: vstart, end: len(w.out)})
@@ -575,23 +567,20 @@ func appendCamel(dst, name []byte) []byte {
 func memberKind(name []byte) (secret, payload, valueList, userKeyed bool) {
 	var buf [48]byte
 	folded := buf[:0]
-	var k kinds
 	for _, c := range name {
 		if c >= utf8.RuneSelf || len(folded) == len(buf) {
 			// Not ASCII (Unicode folds), or long: awsapi folds it.
-			k = memberKinds[awsapi.FoldName(string(name))]
-			return k.of()
+			return memberKinds[awsapi.FoldName(string(name))].of()
 		}
 		if 'a' <= c && c <= 'z' {
 			c -= 'a' - 'A'
 		}
 		folded = append(folded, c)
 	}
-	if len(folded) == 0 || len(folded) >= 64 || kindLengths[folded[0]]&(1<<len(folded)) == 0 {
+	if len(folded) == 0 || kindLengths[folded[0]]&(1<<len(folded)) == 0 {
 		return false, false, false, false // no name of a set starts so and is so long
 	}
-	k = memberKinds[string(folded)]
-	return k.of()
+	return memberKinds[string(folded)].of()
 }
 
 // kinds says which of the sets of names in params.go a name is in.
@@ -609,8 +598,8 @@ func (k kinds) of() (secret, payload, valueList, userKeyed bool) {
 }
 
 // kindLengths has, for the first byte of each name in memberKinds, a bit
-// for each of their lengths (all under 64): most members are none of them,
-// and are found so without a lookup.
+// for each of their lengths (all under 48, memberKind's fast path): most
+// members are none of them, and are found so without a lookup.
 var kindLengths = func() (l [256]uint64) {
 	for n := range memberKinds {
 		l[n[0]] |= 1 << len(n)

@@ -160,10 +160,7 @@ func resourcesOf(service, op, region, account string, in, out *members) []Resour
 			if name == "" {
 				return nil
 			}
-			if out.RuleArn != "" {
-				return one(TypeRule, out.RuleArn)
-			}
-			return one(TypeRule, ruleARN(region, account, in.EventBusName, name))
+			return one(TypeRule, first(out.RuleArn, ruleARN(region, account, in.EventBusName, name)))
 		case "CreateConnection", "DeleteConnection", "DescribeConnection", "UpdateConnection",
 			"DeauthorizeConnection":
 			if in.Name == "" {

@@ -38,22 +38,6 @@ func Subject(r *Record) string {
 		kind = "data"
 	}
 	svc := r.Service()
-	if r.ManagementEvent {
-		// The services' own, without allocating: this is on every
-		// recorded call's path.
-		switch svc {
-		case "events":
-			return SubjectPrefix + ".management.events"
-		case "sqs":
-			return SubjectPrefix + ".management.sqs"
-		case "cloudtrail":
-			return SubjectPrefix + ".management.cloudtrail"
-		case "s3":
-			return SubjectPrefix + ".management.s3"
-		case "lambda":
-			return SubjectPrefix + ".management.lambda"
-		}
-	}
 	if svc == "" || !subjectToken(svc) {
 		svc = "other"
 	}
