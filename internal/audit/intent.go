@@ -400,9 +400,7 @@ func (j *Journal) intentRecord(data []byte) (*nats.Msg, Call, time.Time, error) 
 		if rec.EventID == "" {
 			return nil, Call{}, time.Time{}, errors.New("audit: an intent's record without an eventID")
 		}
-		msg := nats.NewMsg(Subject(rec))
-		msg.Data = data
-		msg.Header.Set(jetstream.MsgIDHeader, rec.EventID)
+		msg := recordMessage(Subject(rec), data, rec.EventID)
 		call := Call{Service: rec.Service(), Operation: rec.EventName, RequestID: rec.RequestID, EventID: rec.EventID}
 		return msg, call, rec.Time(), nil
 	}

@@ -422,11 +422,8 @@ func (r *Recorder) message(c Call) (*nats.Msg, error) {
 	}
 	if p := c.intent; p != nil && c.AdditionalEventData == nil && !IsAuthenticationFailure(c.ErrorCode) {
 		// Its intent's record with its outcome put in: what Build would
-		// make of it (TestRecordFromIntent checks it).
-		msg := nats.NewMsg(p.subject)
-		msg.Data = r.b.outcome(p, c)
-		msg.Header.Set(jetstream.MsgIDHeader, c.EventID)
-		return msg, nil
+		// make of it (FuzzRecordFromIntent checks it).
+		return recordMessage(p.subject, r.b.outcome(p, c), c.EventID), nil
 	}
 	var rec Record
 	if _, ok := r.b.build(&rec, c); !ok {
@@ -436,8 +433,14 @@ func (r *Recorder) message(c Call) (*nats.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	msg := nats.NewMsg(Subject(&rec))
+	return recordMessage(Subject(&rec), data, rec.EventID), nil
+}
+
+// recordMessage is the audit-log message of a record: its eventID is the
+// message ID, so that a record published twice is stored once.
+func recordMessage(subject string, data []byte, eventID string) *nats.Msg {
+	msg := nats.NewMsg(subject)
 	msg.Data = data
-	msg.Header.Set(jetstream.MsgIDHeader, rec.EventID)
-	return msg, nil
+	msg.Header.Set(jetstream.MsgIDHeader, eventID)
+	return msg
 }
