@@ -121,6 +121,7 @@ func BenchmarkPutRuleCallPathParallel(b *testing.B) {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("8c2fd9a6-6f4e-4b1c-9d3a-%012x", i)
 	}
+	b.ResetTimer()
 	var prof bytes.Buffer
 	profiling := pprof.StartCPUProfile(&prof) == nil
 	process := cpuNanos(syscall.RUSAGE_SELF)
