@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"iter"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
 	"slices"
@@ -50,7 +50,7 @@ var attrCode = map[Attribute]int{
 
 // schemaVersion changes whenever the tables or the attribute values derived
 // from a record change; an index of another version is rebuilt.
-const schemaVersion = "7"
+const schemaVersion = "8"
 
 // The index keeps little text: the records themselves are in groups
 // compressed together (see codec), found by sequence number; scopes and the values of the attributes
@@ -58,8 +58,8 @@ const schemaVersion = "7"
 // numbered once in terms, and the lookup rows are integers. The values of
 // the other attributes (an EventId is one per record; user names, access
 // keys and resource names come and go) are not numbered but hashed
-// (hashKey; an EventId's with its day, eventKey), and a record found by a
-// hash is checked against the value looked up.
+// (hashKey; an EventId's and a resource name's with their epoch, rowKey),
+// and a record found by a hash is checked against the value looked up.
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS terms (
@@ -86,12 +86,18 @@ CREATE TABLE IF NOT EXISTS chunks (
 	PRIMARY KEY (key, scope, tmax, smax)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lookup (
-	key   INTEGER NOT NULL,      -- terms.id of (attribute, value), or its hashKey or eventKey
+	key   INTEGER NOT NULL,      -- rowKey of (epoch, attribute, value)
 	scope INTEGER NOT NULL,
 	time  INTEGER NOT NULL,
 	seq   INTEGER NOT NULL,
 	PRIMARY KEY (key, scope, time, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS epochs (
+	epoch INTEGER PRIMARY KEY,   -- see rowKey
+	tmin  INTEGER NOT NULL,      -- its rows' oldest and newest times
+	tmax  INTEGER NOT NULL,
+	n     INTEGER NOT NULL       -- how many rows it holds
+);
 `
 
 // scopeAttr is the terms.attr of a scope.
@@ -102,23 +108,45 @@ func hashed(a Attribute) bool {
 	return a == AttrEventID || a == AttrUsername || a == AttrAccessKeyID || a == AttrResourceName
 }
 
-// eventKey is the lookup key of an EventId: the day of the record's
-// eventTime and a hash of the eventID, negative (terms' ids are positive).
-// A day's keys are together: the index writes the keys of today's records
-// (or of an imported file's day) into a few pages, not each into a page of
-// its own, and a lookup by EventId tries each day of its time range.
-func eventKey(id string, t int64) int64 {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return -(dayOf(t)<<32 | int64(h.Sum32())) - 1
+// The values that are (nearly) one a record, an EventId and a resource's
+// name or ARN, have a row a record in the lookup table, keyed by a hash of
+// the value. Keyed by the hash alone, a batch of records would write a row
+// into most pages of the table; keyed by the record's day, into most of
+// the day's (importing a million records of one day wrote 6 GB to the
+// write-ahead log). So the rows are written in epochs of epochRows rows, in
+// the order the index applies them, and a row's key is its epoch's number
+// and then the hash (rowKey): a batch writes into the pages of the newest
+// epoch only. A lookup tries the value's key in each epoch of its time
+// range (see rowLookup): the epochs table keeps each one's times.
+
+// defaultEpochRows is the number of lookup rows of an epoch: the pages a
+// batch writes grow with it, and the keys a lookup tries with the number
+// of epochs.
+const defaultEpochRows = 1 << 17
+
+// rowKey is the lookup key of value (of attribute a: an EventId or a
+// resource name) in epoch e: negative, the epochs in order, and in an
+// epoch first the EventIds (as rowKeys finds them), then the resource names.
+func rowKey(e int64, a Attribute, value string) int64 {
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(value); i++ {
+		h ^= uint32(value[i])
+		h *= 16777619
+	}
+	return -(e<<33 | rowKind(a)<<32 | int64(h)) - 1
 }
 
-// dayOf is the day of t (Unix seconds), within eventKey's range.
-func dayOf(t int64) int64 {
-	return min(max(t, 0)/secondsPerDay, 1<<30)
+// rowKeys is the range of the keys of attribute a's rows in epoch e.
+func rowKeys(e int64, a Attribute) (lo, hi int64) {
+	return -(e<<33 | rowKind(a)<<32 | (1<<32 - 1)) - 1, -(e<<33 | rowKind(a)<<32) - 1
 }
 
-const secondsPerDay = 24 * 60 * 60
+func rowKind(a Attribute) int64 {
+	if a == AttrEventID {
+		return 0
+	}
+	return 1
+}
 
 // hashKey is the lookup key of a hashed attribute's value: a hash of both,
 // negative (terms' ids are positive).
@@ -151,6 +179,67 @@ type Index struct {
 	// been expired: lookups read nothing older (chunks may still list
 	// them).
 	expired atomic.Int64
+	// epochRows is the number of lookup rows of an epoch (see rowKey).
+	epochRows int64
+	// rowsOf and idsOf read lookup rows by a list of keys, prepared once.
+	rowsOf, idsOf *sql.Stmt
+	// epochs holds the epochs table's times (lookups read it on every
+	// lookup by a value with lookup rows).
+	epochs epochList
+}
+
+// epochList is the epochs' times, in the order of their numbers.
+type epochList struct {
+	mu    sync.Mutex
+	spans []epochSpan
+}
+
+// in lists the epochs that may hold rows of a time in [lo, hi], newest
+// rows first (by their newest time).
+func (l *epochList) in(lo, hi int64) []epochSpan {
+	l.mu.Lock()
+	var out []epochSpan
+	for _, e := range l.spans {
+		if e.tmax >= lo && e.tmin <= hi {
+			out = append(out, e)
+		}
+	}
+	l.mu.Unlock()
+	slices.SortFunc(out, func(a, b epochSpan) int {
+		if c := cmp.Compare(b.tmax, a.tmax); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.id, a.id)
+	})
+	return out
+}
+
+// set adds epochs or replaces them by their numbers.
+func (l *epochList) set(spans ...epochSpan) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range spans {
+		i, found := slices.BinarySearchFunc(l.spans, e.id, func(x epochSpan, id int64) int { return cmp.Compare(x.id, id) })
+		if found {
+			l.spans[i] = e
+		} else {
+			l.spans = slices.Insert(l.spans, i, e)
+		}
+	}
+}
+
+// remove drops epoch id.
+func (l *epochList) remove(id int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.spans = slices.DeleteFunc(l.spans, func(e epochSpan) bool { return e.id == id })
+}
+
+// reset drops every epoch.
+func (l *epochList) reset() {
+	l.mu.Lock()
+	l.spans = nil
+	l.mu.Unlock()
 }
 
 // termKey is a term: an attribute's code (or scopeAttr) and a value.
@@ -244,12 +333,9 @@ func (in *interner) id(ctx context.Context, k termKey) (int64, error) {
 	return id, nil
 }
 
-// lookupKey is the lookup key of an attribute's value in a record of time
-// t: its eventKey or hashKey, or its term's id as id finds it (0: none).
-func lookupKey(ctx context.Context, a attrValue, t int64, id func(context.Context, termKey) (int64, error)) (int64, error) {
-	if a.attr == AttrEventID {
-		return eventKey(a.value, t), nil
-	}
+// chunkKeyOf is the key of a chunked attribute's value: its hashKey, or its
+// term's id as id finds it (0: none).
+func chunkKeyOf(ctx context.Context, a attrValue, id func(context.Context, termKey) (int64, error)) (int64, error) {
 	if hashed(a.attr) {
 		return hashKey(a.attr, a.value), nil
 	}
@@ -297,7 +383,7 @@ func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 		return nil, fmt.Errorf("audit: open index %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	ix := &Index{path: path, w: w, log: log}
+	ix := &Index{path: path, w: w, log: log, epochRows: defaultEpochRows}
 	if err := ix.init(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -309,7 +395,39 @@ func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 	}
 	r.SetMaxOpenConns(4)
 	ix.r = r
+	if ix.rowsOf, err = r.PrepareContext(ctx, rowsOfSQL); err == nil {
+		ix.idsOf, err = r.PrepareContext(ctx, idsOfSQL)
+	}
+	if err != nil {
+		ix.Close()
+		return nil, fmt.Errorf("audit: open index %s: %w", path, err)
+	}
 	return ix, nil
+}
+
+// The statements that read lookup rows take their keys as a JSON array
+// (see appendKeys), in one text that is parsed once: SQLite took longer to
+// parse a list of a hundred parameters than to find their rows.
+const (
+	// rowsOfSQL reads the rows of keys ?1 of scope ?2 (0: of every scope)
+	// in the time range [?3, ?4] before the cursor (?5, ?6), newest first,
+	// up to ?7 of them.
+	rowsOfSQL = `SELECT seq, time FROM lookup WHERE key IN (SELECT value FROM json_each(?1)) AND (?2 = 0 OR scope = ?2)
+		AND time >= ?3 AND time <= ?4 AND (time < ?5 OR seq < ?6) ORDER BY time DESC, seq DESC LIMIT ?7`
+	// idsOfSQL reads the records of keys ?2 of scope ?1.
+	idsOfSQL = `SELECT seq FROM lookup WHERE scope = ?1 AND key IN (SELECT value FROM json_each(?2))`
+)
+
+// appendKeys appends keys as a JSON array.
+func appendKeys(dst []byte, keys ...int64) []byte {
+	dst = append(dst, '[')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, k, 10)
+	}
+	return append(dst, ']')
 }
 
 func (ix *Index) init(ctx context.Context) error {
@@ -364,6 +482,9 @@ func (ix *Index) init(ctx context.Context) error {
 		return fmt.Errorf("audit: read index %s: %w", ix.path, err)
 	}
 	ix.expired.Store(expired.Int64)
+	if err := ix.loadEpochs(ctx); err != nil {
+		return err
+	}
 	return ix.useCodec(dicts)
 }
 
@@ -395,7 +516,13 @@ func (ix *Index) learn(raw []byte) []byte {
 
 // Close closes the index.
 func (ix *Index) Close() error {
-	err := errors.Join(ix.r.Close(), ix.w.Close())
+	var err error
+	for _, st := range []*sql.Stmt{ix.rowsOf, ix.idsOf} {
+		if st != nil {
+			err = errors.Join(err, st.Close())
+		}
+	}
+	err = errors.Join(err, ix.r.Close(), ix.w.Close())
 	if z := ix.z.Load(); z != nil {
 		z.close()
 	}
@@ -417,8 +544,9 @@ func (ix *Index) LastSeq(ctx context.Context) (uint64, error) {
 
 // Reset empties the index (the stream it followed is gone).
 func (ix *Index) Reset(ctx context.Context) error {
-	_, err := ix.w.ExecContext(ctx, `DELETE FROM lookup; DELETE FROM chunks; DELETE FROM groups; DELETE FROM terms; UPDATE meta SET value = '0' WHERE key = 'seq';`)
+	_, err := ix.w.ExecContext(ctx, `DELETE FROM lookup; DELETE FROM epochs; DELETE FROM chunks; DELETE FROM groups; DELETE FROM terms; UPDATE meta SET value = '0' WHERE key = 'seq';`)
 	ix.terms.clear()
+	ix.epochs.reset()
 	if err != nil {
 		return fmt.Errorf("audit: reset index: %w", err)
 	}
@@ -463,6 +591,10 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		return fmt.Errorf("audit: index: read position: %w", err)
 	}
 	pos, _ := strconv.ParseUint(v, 10, 64)
+	ep, err := ix.newestEpoch(ctx, tx)
+	if err != nil {
+		return err
+	}
 	attrs := &bulkInsert{sql: `INSERT OR IGNORE INTO lookup (key, scope, time, seq) VALUES `, width: 4}
 	defer attrs.close()
 	in := &interner{ix: ix, tx: tx}
@@ -471,6 +603,7 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		learned []byte
 		grouped []groupRecord
 		chunk   = make(map[chunkKey][]posting)
+		written []epochSpan // the epochs whose rows this transaction adds
 	)
 	start := pos
 	for _, e := range entries {
@@ -502,20 +635,30 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		all := chunkKey{allKey, scopeID}
 		chunk[all] = append(chunk[all], posting{t, id})
 		grouped = append(grouped, groupRecord{seq: id, time: t, json: e.Record})
+		if ep.n >= ix.epochRows {
+			if err := ep.write(ctx, tx, &written); err != nil {
+				return err
+			}
+			ep = epoch{id: ep.id + 1}
+		}
 		for _, a := range lookupValues(rec) {
-			key, err := lookupKey(ctx, a, t, in.id)
+			if !chunked(a.attr) {
+				if err := attrs.add(ctx, tx, rowKey(ep.id, a.attr, a.value), scopeID, t, id); err != nil {
+					return fmt.Errorf("audit: index record %d/%d: %w", e.Seq, e.K, err)
+				}
+				ep.add(t)
+				continue
+			}
+			key, err := chunkKeyOf(ctx, a, in.id)
 			if err != nil {
 				return err
 			}
-			if chunked(a.attr) {
-				k := chunkKey{key, scopeID}
-				chunk[k] = append(chunk[k], posting{t, id})
-				continue
-			}
-			if err := attrs.add(ctx, tx, key, scopeID, t, id); err != nil {
-				return fmt.Errorf("audit: index record %d/%d: %w", e.Seq, e.K, err)
-			}
+			k := chunkKey{key, scopeID}
+			chunk[k] = append(chunk[k], posting{t, id})
 		}
+	}
+	if err := ep.write(ctx, tx, &written); err != nil {
+		return err
 	}
 	if err := attrs.flush(ctx, tx); err != nil {
 		return fmt.Errorf("audit: index: %w", err)
@@ -538,6 +681,7 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		return fmt.Errorf("audit: index: commit: %w", err)
 	}
 	ix.terms.add(in.added)
+	ix.epochs.set(written...)
 	if learned != nil {
 		var dict []byte
 		if err := ix.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'dictionary'`).Scan(&dict); err != nil {
@@ -691,56 +835,89 @@ func lookupValues(r *Record) []attrValue {
 	return vs
 }
 
+// epoch is the newest epoch of lookup rows (see rowKey) while a
+// transaction adds to it.
+type epoch struct {
+	id         int64
+	tmin, tmax int64
+	n          int64 // its rows, those of earlier transactions included
+	added      bool  // whether this transaction added rows
+}
+
+// newestEpoch reads the newest epoch (the first, 1, of an empty index).
+func (ix *Index) newestEpoch(ctx context.Context, tx *sql.Tx) (epoch, error) {
+	var e epoch
+	err := tx.QueryRowContext(ctx, `SELECT epoch, tmin, tmax, n FROM epochs ORDER BY epoch DESC LIMIT 1`).Scan(&e.id, &e.tmin, &e.tmax, &e.n)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return epoch{id: 1}, nil
+	case err != nil:
+		return epoch{}, fmt.Errorf("audit: index: read the newest epoch: %w", err)
+	}
+	return e, nil
+}
+
+// add counts a row of time t.
+func (e *epoch) add(t int64) {
+	if e.n == 0 {
+		e.tmin, e.tmax = t, t
+	}
+	e.tmin, e.tmax = min(e.tmin, t), max(e.tmax, t)
+	e.n++
+	e.added = true
+}
+
+// write stores the epoch's times and size, if the transaction added rows,
+// and notes its times in written.
+func (e *epoch) write(ctx context.Context, tx *sql.Tx, written *[]epochSpan) error {
+	if !e.added {
+		return nil
+	}
+	*written = append(*written, epochSpan{e.id, e.tmin, e.tmax})
+	_, err := tx.ExecContext(ctx, `INSERT INTO epochs (epoch, tmin, tmax, n) VALUES (?, ?, ?, ?)
+		ON CONFLICT (epoch) DO UPDATE SET tmin = excluded.tmin, tmax = excluded.tmax, n = excluded.n`, e.id, e.tmin, e.tmax, e.n)
+	if err != nil {
+		return fmt.Errorf("audit: index: write epoch %d: %w", e.id, err)
+	}
+	return nil
+}
+
+// epochSpan is an epoch's times.
+type epochSpan struct {
+	id, tmin, tmax int64
+}
+
+// loadEpochs reads the epochs' times.
+func (ix *Index) loadEpochs(ctx context.Context) error {
+	rows, err := ix.w.QueryContext(ctx, `SELECT epoch, tmin, tmax FROM epochs ORDER BY epoch`)
+	if err != nil {
+		return fmt.Errorf("audit: read index %s: epochs: %w", ix.path, err)
+	}
+	defer rows.Close()
+	var spans []epochSpan
+	for rows.Next() {
+		var e epochSpan
+		if err := rows.Scan(&e.id, &e.tmin, &e.tmax); err != nil {
+			return fmt.Errorf("audit: read index %s: epochs: %w", ix.path, err)
+		}
+		spans = append(spans, e)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit: read index %s: epochs: %w", ix.path, err)
+	}
+	ix.epochs.reset()
+	ix.epochs.set(spans...)
+	return nil
+}
+
 // Expire removes the records whose eventTime is before cutoff and returns
-// how many it removed. It works in batches so that lookups are not held up.
+// how many it removed. It works an epoch a transaction, so that lookups
+// are not held up.
 func (ix *Index) Expire(ctx context.Context, cutoff time.Time) (int, error) {
 	c := cutoff.Unix()
-	// The records before cutoff: in the chunks of every record (allKey)
-	// that begin before it.
-	rows, err := ix.r.QueryContext(ctx, `SELECT scope, tmax, smax, data FROM chunks WHERE key = ? AND tmin < ?`, allKey, c)
-	if err != nil {
-		return 0, fmt.Errorf("audit: expire: %w", err)
-	}
-	type old struct {
-		scope int64
-		posting
-	}
-	var olds []old
-	for rows.Next() {
-		var (
-			sc   int64
-			top  posting
-			data []byte
-		)
-		if err := rows.Scan(&sc, &top.time, &top.seq, &data); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("audit: expire: %w", err)
-		}
-		ps, err := parseChunk(top, data)
-		if err != nil {
-			rows.Close()
-			return 0, err
-		}
-		for _, p := range ps {
-			if p.time < c {
-				olds = append(olds, old{sc, p})
-			}
-		}
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return 0, fmt.Errorf("audit: expire: %w", err)
-	}
 	total := 0
-	for len(olds) > 0 {
-		batch := olds[:min(len(olds), 2000)]
-		olds = olds[len(batch):]
-		n, err := ix.expireBatch(ctx, func(yield func(scope int64, p posting) bool) {
-			for _, o := range batch {
-				if !yield(o.scope, o.posting) {
-					return
-				}
-			}
-		})
+	for _, e := range ix.epochs.in(math.MinInt64, c-1) {
+		n, err := ix.expireEpoch(ctx, e, c)
 		total += n
 		if err != nil {
 			return total, err
@@ -768,49 +945,40 @@ func (ix *Index) Expire(ctx context.Context, cutoff time.Time) (int, error) {
 	return total, nil
 }
 
-// expireBatch deletes the lookup rows of records (those of their values
-// that are not chunked) and returns how many records still had them.
-func (ix *Index) expireBatch(ctx context.Context, olds iter.Seq2[int64, posting]) (int, error) {
+// expireEpoch deletes an epoch's lookup rows of a time before c (and the
+// epoch, if they were all its rows); it returns how many EventIds it
+// deleted: every indexed record has one.
+func (ix *Index) expireEpoch(ctx context.Context, e epochSpan, c int64) (int, error) {
 	tx, err := ix.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("audit: expire: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	g := &groupReader{ix: ix, q: tx}
 	n := 0
-	known := func(ctx context.Context, k termKey) (int64, error) { return ix.termID(ctx, tx, k) }
-	for sc, o := range olds {
-		raw, err := g.record(ctx, o.seq)
+	for _, a := range []Attribute{AttrEventID, AttrResourceName} {
+		lo, hi := rowKeys(e.id, a)
+		res, err := tx.ExecContext(ctx, `DELETE FROM lookup WHERE key >= ? AND key <= ? AND time < ?`, lo, hi, c)
 		if err != nil {
-			return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
+			return 0, fmt.Errorf("audit: expire epoch %d: %w", e.id, err)
 		}
-		rec, _, err := ParseRecordFields(raw)
-		if raw == nil || err != nil {
-			continue
+		if a == AttrEventID {
+			k, err := res.RowsAffected()
+			if err != nil {
+				return 0, fmt.Errorf("audit: expire epoch %d: %w", e.id, err)
+			}
+			n = int(k)
 		}
-		for _, a := range lookupValues(rec) {
-			if chunked(a.attr) {
-				continue
-			}
-			key, err := lookupKey(ctx, a, o.time, known)
-			if err != nil {
-				return 0, err
-			}
-			res, err := tx.ExecContext(ctx, `DELETE FROM lookup WHERE key = ? AND scope = ? AND time = ? AND seq = ?`,
-				key, sc, o.time, o.seq)
-			if err != nil {
-				return 0, fmt.Errorf("audit: expire record %d: %w", o.seq, err)
-			}
-			if a.attr == AttrEventID {
-				// Every record has one: the record was still indexed.
-				if k, _ := res.RowsAffected(); k > 0 {
-					n++
-				}
-			}
+	}
+	if e.tmax < c {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM epochs WHERE epoch = ?`, e.id); err != nil {
+			return 0, fmt.Errorf("audit: expire epoch %d: %w", e.id, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("audit: expire: commit: %w", err)
+	}
+	if e.tmax < c {
+		ix.epochs.remove(e.id)
 	}
 	return n, nil
 }

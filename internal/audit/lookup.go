@@ -2,12 +2,10 @@ package audit
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -82,77 +80,81 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 		scopeID = id
 	}
 	var (
-		sqlText strings.Builder
-		args    []any
+		found []Cursor
+		err   error
 	)
 	switch {
 	case q.Attribute == "":
 		// Every record (of the scope, or of every scope).
-		found, err := ix.chunkLookup(ctx, allKey, scopeID, lo, hi, cTime, cSeq, q.Limit)
-		if err != nil {
-			return nil, err
-		}
-		return ix.page(ctx, q, found)
+		found, err = ix.chunkLookup(ctx, allKey, scopeID, lo, hi, cTime, cSeq, q.Limit)
+	case attrCode[q.Attribute] == 0:
+		return nil, fmt.Errorf("audit: lookup: unknown attribute %q", q.Attribute)
+	case !chunked(q.Attribute):
+		found, err = ix.rowLookup(ctx, q.Attribute, q.Value, scopeID, lo, hi, cTime, cSeq, q.Limit)
 	default:
-		if _, ok := attrCode[q.Attribute]; !ok {
-			return nil, fmt.Errorf("audit: lookup: unknown attribute %q", q.Attribute)
-		}
-		if q.Attribute == AttrEventID {
-			keys, err := ix.eventKeys(ctx, q.Value, lo, hi, scopeID)
-			if err != nil || len(keys) == 0 {
-				return &Page{}, err
-			}
-			sqlText.WriteString(`SELECT l.seq, l.time FROM lookup AS l
-				WHERE l.key IN (?` + strings.Repeat(", ?", len(keys)-1) + `) AND (? = 0 OR l.scope = ?)
-				AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
-				ORDER BY l.time DESC, l.seq DESC LIMIT ?`)
-			args = append(keys, scopeID, scopeID, lo, hi, cTime, cSeq, q.Limit+1)
-			break
-		}
-		key, err := lookupKey(ctx, attrValue{q.Attribute, q.Value}, 0, func(ctx context.Context, k termKey) (int64, error) {
+		var key int64
+		key, err = chunkKeyOf(ctx, attrValue{q.Attribute, q.Value}, func(ctx context.Context, k termKey) (int64, error) {
 			return ix.termID(ctx, ix.r, k)
 		})
 		if err != nil || key == 0 {
 			return &Page{}, err
 		}
-		if chunked(q.Attribute) {
-			found, err := ix.chunkLookup(ctx, key, scopeID, lo, hi, cTime, cSeq, q.Limit)
-			if err != nil {
-				return nil, err
-			}
-			return ix.page(ctx, q, found)
-		}
-		if q.Scope == "" {
-			sqlText.WriteString(`SELECT l.seq, l.time FROM lookup AS l
-				WHERE l.key = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
-				ORDER BY l.time DESC, l.seq DESC LIMIT ?`)
-			args = []any{key, lo, hi, cTime, cSeq, q.Limit + 1}
-			break
-		}
-		sqlText.WriteString(`SELECT l.seq, l.time FROM lookup AS l
-			WHERE l.key = ? AND l.scope = ? AND l.time >= ? AND l.time <= ? AND (l.time < ? OR l.seq < ?)
-			ORDER BY l.scope DESC, l.time DESC, l.seq DESC LIMIT ?`)
-		args = []any{key, scopeID, lo, hi, cTime, cSeq, q.Limit + 1}
+		found, err = ix.chunkLookup(ctx, key, scopeID, lo, hi, cTime, cSeq, q.Limit)
 	}
-	rows, err := ix.r.QueryContext(ctx, sqlText.String(), args...)
 	if err != nil {
-		return nil, fmt.Errorf("audit: lookup: %w", err)
-	}
-	// The rows are read before the records (which are read on another
-	// connection of the pool).
-	var found []Cursor
-	for rows.Next() {
-		var seq, t int64
-		if err := rows.Scan(&seq, &t); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("audit: lookup: %w", err)
-		}
-		found = append(found, Cursor{Time: t, Seq: uint64(seq)})
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, fmt.Errorf("audit: lookup: %w", err)
+		return nil, err
 	}
 	return ix.page(ctx, q, found)
+}
+
+// rowLookup lists the newest records of value (of an attribute with lookup
+// rows) in [lo, hi] before the cursor (cTime, cSeq), up to limit+1 of them,
+// newest first; scope 0 reads every scope's. It reads the epochs newest
+// first, one, then two, four and so on at a time, until it has the page
+// and the epochs left hold only older rows (an EventId's, all at once).
+func (ix *Index) rowLookup(ctx context.Context, a Attribute, value string, scope, lo, hi, cTime, cSeq int64, limit int) ([]Cursor, error) {
+	eps := ix.epochs.in(lo, hi)
+	var (
+		found []Cursor
+		keys  []int64
+		list  []byte
+	)
+	n := 1
+	if a == AttrEventID {
+		// An EventId names one record (or two: CloudTrail may deliver a
+		// record twice): every epoch at once.
+		n = len(eps)
+	}
+	for i := 0; i < len(eps); i, n = i+n, 2*n {
+		if len(found) > limit && found[limit].Time > eps[i].tmax {
+			break // the page is complete
+		}
+		keys = keys[:0]
+		for _, e := range eps[i:min(len(eps), i+n)] {
+			keys = append(keys, rowKey(e.id, a, value))
+		}
+		list = appendKeys(list[:0], keys...)
+		rows, err := ix.rowsOf.QueryContext(ctx, string(list), scope, lo, hi, cTime, cSeq, limit+1)
+		if err != nil {
+			return nil, fmt.Errorf("audit: lookup: %w", err)
+		}
+		for rows.Next() {
+			var c Cursor
+			if err := rows.Scan(&c.Seq, &c.Time); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("audit: lookup: %w", err)
+			}
+			found = append(found, c)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("audit: lookup: %w", err)
+		}
+		slices.SortFunc(found, func(x, y Cursor) int {
+			return newer(posting{x.Time, int64(x.Seq)}, posting{y.Time, int64(y.Seq)})
+		})
+		found = found[:min(len(found), limit+1)]
+	}
+	return found, nil
 }
 
 // page reads the records found (up to q.Limit+1 of them, newest first)
@@ -190,60 +192,6 @@ func (ix *Index) page(ctx context.Context, q Query, found []Cursor) (*Page, erro
 	return page, nil
 }
 
-// eventKeys lists the lookup keys of eventID in the days between lo and hi
-// (Unix seconds), bounded by the days of the history of the scope (all
-// scopes for 0).
-func (ix *Index) eventKeys(ctx context.Context, eventID string, lo, hi, scopeID int64) ([]any, error) {
-	var scopes []int64
-	if scopeID != 0 {
-		scopes = []int64{scopeID}
-	} else {
-		rows, err := ix.r.QueryContext(ctx, `SELECT id FROM terms WHERE attr = ?`, scopeAttr)
-		if err != nil {
-			return nil, fmt.Errorf("audit: lookup: scopes: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("audit: lookup: scopes: %w", err)
-			}
-			scopes = append(scopes, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("audit: lookup: scopes: %w", err)
-		}
-	}
-	// The history's first and last times (one index seek each a scope).
-	first, last := int64(math.MaxInt64), int64(math.MinInt64)
-	for _, sc := range scopes {
-		// The oldest chunk's records are at most chunkSpan older than it.
-		var f, l int64
-		err := ix.r.QueryRowContext(ctx, `SELECT tmax FROM chunks WHERE key = ? AND scope = ? ORDER BY tmax LIMIT 1`, allKey, sc).Scan(&f)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		f -= chunkSpan
-		if err == nil {
-			err = ix.r.QueryRowContext(ctx, `SELECT tmax FROM chunks WHERE key = ? AND scope = ? ORDER BY tmax DESC LIMIT 1`, allKey, sc).Scan(&l)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("audit: lookup: time range: %w", err)
-		}
-		first, last = min(first, f), max(last, l)
-	}
-	lo, hi = max(lo, first), min(hi, last)
-	if lo > hi {
-		return nil, nil
-	}
-	var keys []any
-	for d := dayOf(lo); d <= dayOf(hi); d++ {
-		keys = append(keys, eventKey(eventID, d*secondsPerDay))
-	}
-	return keys, nil
-}
-
 // Present says which of recs (by eventID) are in the history of scope (an
 // "account/region"), in one query. The records from audit-log sequence own
 // on are the caller's own (an import's, which knows what it stored; 0: none
@@ -273,30 +221,36 @@ func (ix *Index) Present(ctx context.Context, scope string, recs []*Record, own 
 		return found, err
 	}
 	want := make(map[string]bool, len(recs))
-	args := make([]any, 0, len(recs)+1)
-	args = append(args, scopeID)
 	for _, r := range recs {
 		want[r.EventID] = true
-		args = append(args, eventKey(r.EventID, r.Time().Unix()))
 	}
-	q := `SELECT seq FROM lookup WHERE scope = ? AND key IN (?` + strings.Repeat(", ?", len(recs)-1) + `)`
-	rows, err := ix.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("audit: look up event IDs: %w", err)
-	}
-	defer rows.Close()
-	var seqs []int64
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
+	eps := ix.epochs.in(lo, hi)
+	var (
+		seqs []int64
+		list []byte
+	)
+	keys := make([]int64, len(recs))
+	for _, e := range eps {
+		for i, r := range recs {
+			keys[i] = rowKey(e.id, AttrEventID, r.EventID)
+		}
+		list = appendKeys(list[:0], keys...)
+		rows, err := ix.idsOf.QueryContext(ctx, scopeID, string(list))
+		if err != nil {
 			return nil, fmt.Errorf("audit: look up event IDs: %w", err)
 		}
-		seqs = append(seqs, seq)
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("audit: look up event IDs: %w", err)
+			}
+			seqs = append(seqs, seq)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("audit: look up event IDs: %w", err)
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("audit: look up event IDs: %w", err)
-	}
-	rows.Close()
 	g := &groupReader{ix: ix, q: ix.r}
 	for _, seq := range seqs {
 		raw, err := g.record(ctx, seq)
@@ -314,9 +268,6 @@ func (ix *Index) Present(ctx context.Context, scope string, recs []*Record, own 
 		if want[rec.EventID] {
 			found[rec.EventID] = true
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("audit: look up event IDs: %w", err)
 	}
 	return found, nil
 }
