@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -595,14 +596,12 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 	if err != nil {
 		return err
 	}
-	attrs := &bulkInsert{sql: `INSERT OR IGNORE INTO lookup (key, scope, time, seq) VALUES `, width: 4}
-	defer attrs.close()
 	in := &interner{ix: ix, tx: tx}
-	z := ix.z.Load()
 	var (
 		learned []byte
 		grouped []groupRecord
 		chunk   = make(map[chunkKey][]posting)
+		rows    []any       // the lookup rows' columns
 		written []epochSpan // the epochs whose rows this transaction adds
 	)
 	start := pos
@@ -643,9 +642,7 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		}
 		for _, a := range lookupValues(rec) {
 			if !chunked(a.attr) {
-				if err := attrs.add(ctx, tx, rowKey(ep.id, a.attr, a.value), scopeID, t, id); err != nil {
-					return fmt.Errorf("audit: index record %d/%d: %w", e.Seq, e.K, err)
-				}
+				rows = append(rows, rowKey(ep.id, a.attr, a.value), scopeID, t, id)
 				ep.add(t)
 				continue
 			}
@@ -660,14 +657,31 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 	if err := ep.write(ctx, tx, &written); err != nil {
 		return err
 	}
-	if err := attrs.flush(ctx, tx); err != nil {
-		return fmt.Errorf("audit: index: %w", err)
+	// The groups are compressed while the rows and chunks are written.
+	groups, err := ix.newGroups(ctx, tx, grouped)
+	if err != nil {
+		return err
 	}
-	if err := ix.writeGroups(ctx, tx, z, grouped); err != nil {
+	compressed := make(chan struct{})
+	go func(z *codec) {
+		defer close(compressed)
+		for i := range groups {
+			groups[i].data = z.compress(groups[i].data)
+		}
+	}(ix.z.Load())
+	defer func() { <-compressed }()
+	if err := insertRows(ctx, tx, rows); err != nil {
 		return err
 	}
 	if err := writeChunks(ctx, tx, chunk); err != nil {
 		return err
+	}
+	<-compressed
+	for _, g := range groups {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO groups (first, n, tmax, data) VALUES (?, ?, ?, ?)`,
+			g.first, g.n, g.tmax, g.data); err != nil {
+			return fmt.Errorf("audit: index: store group %d: %w", g.first, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'seq'`, strconv.FormatUint(pos, 10)); err != nil {
 		return fmt.Errorf("audit: index: write position: %w", err)
@@ -695,12 +709,18 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 	return nil
 }
 
-// writeGroups stores records in groups of groupSize: the last group, if it
-// is not full, is filled first (records that come one at a time still
-// share a group).
-func (ix *Index) writeGroups(ctx context.Context, tx *sql.Tx, z *codec, recs []groupRecord) error {
+// newGroup is a group of records to store: its text, until compressed.
+type newGroup struct {
+	first, n, tmax int64
+	data           []byte
+}
+
+// newGroups puts records in groups of groupSize: the last group stored,
+// if it is not full, is filled first (records that come one at a time
+// still share a group), and deleted to be stored again.
+func (ix *Index) newGroups(ctx context.Context, tx *sql.Tx, recs []groupRecord) ([]newGroup, error) {
 	if len(recs) == 0 {
-		return nil
+		return nil, nil
 	}
 	var (
 		first, n, tmax int64
@@ -710,25 +730,31 @@ func (ix *Index) writeGroups(ctx context.Context, tx *sql.Tx, z *codec, recs []g
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return fmt.Errorf("audit: index: read the last group: %w", err)
+		return nil, fmt.Errorf("audit: index: read the last group: %w", err)
 	case n < groupSize:
 		raw, err := ix.z.Load().decompress(data)
 		if err != nil {
-			return fmt.Errorf("audit: index: group %d: %w", first, err)
+			return nil, fmt.Errorf("audit: index: group %d: %w", first, err)
 		}
 		old, err := parseGroup(first, raw)
 		if err != nil {
-			return fmt.Errorf("audit: index: group %d: %w", first, err)
+			return nil, fmt.Errorf("audit: index: group %d: %w", first, err)
 		}
 		for i := range old {
 			old[i].time = tmax // only the group's latest time matters
 		}
 		recs = append(old, recs...)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE first = ?`, first); err != nil {
-			return fmt.Errorf("audit: index: group %d: %w", first, err)
+			return nil, fmt.Errorf("audit: index: group %d: %w", first, err)
 		}
 	}
-	var text []byte
+	// The groups' texts, one after the other in one buffer.
+	size := 0
+	for _, r := range recs {
+		size += len(r.json) + 2*binary.MaxVarintLen64
+	}
+	text := make([]byte, 0, size)
+	groups := make([]newGroup, 0, (len(recs)+groupSize-1)/groupSize)
 	for len(recs) > 0 {
 		g := recs[:min(len(recs), groupSize)]
 		recs = recs[len(g):]
@@ -736,13 +762,11 @@ func (ix *Index) writeGroups(ctx context.Context, tx *sql.Tx, z *codec, recs []g
 		for _, r := range g {
 			latest = max(latest, r.time)
 		}
-		text = appendGroup(text[:0], g)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO groups (first, n, tmax, data) VALUES (?, ?, ?, ?)`,
-			g[0].seq, len(g), latest, z.compress(text)); err != nil {
-			return fmt.Errorf("audit: index: store group %d: %w", g[0].seq, err)
-		}
+		n := len(text)
+		text = appendGroup(text, g)
+		groups = append(groups, newGroup{first: g[0].seq, n: int64(len(g)), tmax: latest, data: text[n:len(text):len(text)]})
 	}
-	return nil
+	return groups, nil
 }
 
 // groupReader reads records from their groups, keeping the groups it has
@@ -981,6 +1005,22 @@ func (ix *Index) expireEpoch(ctx context.Context, e epochSpan, c int64) (int, er
 		ix.epochs.remove(e.id)
 	}
 	return n, nil
+}
+
+// insertRows adds lookup rows (their columns, four a row).
+func insertRows(ctx context.Context, tx *sql.Tx, rows []any) error {
+	ins := &bulkInsert{sql: `INSERT OR IGNORE INTO lookup (key, scope, time, seq) VALUES `, width: 4}
+	defer ins.close()
+	for len(rows) > 0 {
+		if err := ins.add(ctx, tx, rows[:4]...); err != nil {
+			return fmt.Errorf("audit: index: store lookup rows: %w", err)
+		}
+		rows = rows[4:]
+	}
+	if err := ins.flush(ctx, tx); err != nil {
+		return fmt.Errorf("audit: index: store lookup rows: %w", err)
+	}
+	return nil
 }
 
 // bulkInsert batches rows into multi-row INSERT statements: one statement
