@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/conveyor/conveyor/internal/store"
 )
 
@@ -58,8 +56,8 @@ type Audit struct {
 
 	fwdOnce sync.Once
 
-	// zenc compresses an import's messages (see newImportEncoder).
-	zenc *zstd.Encoder
+	// dict compresses an import's messages (see importDictionary).
+	dict *importDictionary
 }
 
 // New creates or updates the audit stream, opens the index, and starts
@@ -85,8 +83,14 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 	if _, err := EnsureStream(ctx, js, opts.Retention, opts.Replicas); err != nil {
 		return nil, err
 	}
+	kv, err := ensureDictionaries(ctx, js, opts.Replicas)
+	if err != nil {
+		return nil, err
+	}
+	dict := openImportDictionary(ctx, kv, opts.Logger)
 	ix, err := OpenIndex(ctx, opts.IndexPath, opts.Logger)
 	if err != nil {
+		dict.close()
 		return nil, err
 	}
 	if opts.IntentGrace <= 0 {
@@ -109,7 +113,7 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 		journal:  j,
 		cancel:   cancel,
 		ctx:      runCtx,
-		zenc:     newImportEncoder(),
+		dict:     dict,
 	}
 	a.wg.Add(3)
 	go func() {
@@ -169,7 +173,7 @@ func (a *Audit) Close(ctx context.Context) error {
 	if cerr := a.index.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("audit: close index: %w", cerr))
 	}
-	_ = a.zenc.Close()
+	a.dict.close()
 	return err
 }
 

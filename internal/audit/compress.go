@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/conveyor/conveyor/internal/store"
 )
 
 // Records are stored in the index in groups of up to groupSize consecutive
@@ -26,7 +28,13 @@ import (
 // records, those records become a second dictionary (raw records are the
 // best dictionary for more of the same), kept in the index as the first one
 // is, and the groups after them are compressed with it. A compressed
-// group's first byte is its dictionary's ID.
+// group's first byte is its dictionary's ID, or frameGroup.
+//
+// An import's messages are compressed once, by the importer, with a
+// dictionary of imported records kept in the audit log's dictionaries (see
+// importCodec): the index stores such a message's data as it is, as the
+// group of the message's records (frameGroup), and keeps a copy of its
+// dictionary.
 
 // zstd's fastest level: on AWS records a group takes 2% more than at its
 // default level, compressed in a quarter of the time (3 µs a record).
@@ -40,11 +48,17 @@ type codec struct {
 }
 
 // The dictionaries' IDs: the one the index was created with, and the one
-// learned from its first records.
+// learned from its first records. (The audit log's dictionaries have IDs
+// of minStreamDictID and more.)
 const (
 	dictID        = 1
 	learnedDictID = 2
 )
+
+// frameGroup is the first byte of a group that is an import's message as
+// the audit log holds it: its records framed by store.AppendBatch, then
+// compressed with zstd and one of the audit log's dictionaries.
+const frameGroup = 0
 
 // learnSize is how much record text the learned dictionary holds.
 const learnSize = 64 << 10
@@ -53,26 +67,29 @@ const learnSize = 64 << 10
 const groupSize = 16
 
 // newCodec returns a codec that reads groups compressed with any of dicts
-// (record text, by ID) and compresses with the highest-numbered one.
-func newCodec(dicts map[byte][]byte) (*codec, error) {
-	if len(dicts) == 0 {
-		return nil, fmt.Errorf("audit: record codec: no dictionary")
-	}
+// (record text, by ID) and compresses with the index's highest-numbered
+// one (dictID or learnedDictID).
+func newCodec(dicts map[uint32][]byte) (*codec, error) {
 	z := &codec{}
 	dopts := []zstd.DOption{zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64 << 20)}
 	for id, text := range dicts {
 		if len(text) == 0 {
 			return nil, fmt.Errorf("audit: record codec: dictionary %d is empty", id)
 		}
-		dopts = append(dopts, zstd.WithDecoderDictRaw(uint32(id), text))
-		z.cur = max(z.cur, id)
+		dopts = append(dopts, zstd.WithDecoderDictRaw(id, text))
+		if id <= learnedDictID {
+			z.cur = max(z.cur, byte(id))
+		}
+	}
+	if z.cur == 0 {
+		return nil, fmt.Errorf("audit: record codec: no dictionary")
 	}
 	dec, err := zstd.NewReader(nil, dopts...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: record codec: %w", err)
 	}
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false),
-		zstd.WithEncoderConcurrency(1), zstd.WithEncoderDictRaw(uint32(z.cur), dicts[z.cur]))
+		zstd.WithEncoderConcurrency(1), zstd.WithEncoderDictRaw(uint32(z.cur), dicts[uint32(z.cur)]))
 	if err != nil {
 		dec.Close()
 		return nil, fmt.Errorf("audit: record codec: %w", err)
@@ -122,7 +139,25 @@ func appendGroup(dst []byte, recs []groupRecord) []byte {
 	return dst
 }
 
-// parseGroup reads the records of a group whose first record is first.
+// groupRecords reads the records of a group (as stored) whose first record
+// is first.
+func (c *codec) groupRecords(first int64, data []byte) ([]groupRecord, error) {
+	raw, err := c.decompress(data)
+	if err != nil {
+		return nil, err
+	}
+	if data[0] != frameGroup {
+		return parseGroup(first, raw)
+	}
+	var recs []groupRecord
+	for rec := range store.Batched(raw) {
+		recs = append(recs, groupRecord{seq: first + int64(len(recs)), json: rec})
+	}
+	return recs, nil
+}
+
+// parseGroup reads the records of a group's text whose first record is
+// first.
 func parseGroup(first int64, b []byte) ([]groupRecord, error) {
 	var recs []groupRecord
 	for len(b) > 0 {
@@ -172,20 +207,6 @@ func defaultDictionary() []byte {
 		buf.Write(raw)
 	}
 	return buf.Bytes()
-}
-
-// The messages an import stores in the audit log are compressed with zstd
-// at its fastest level, without a dictionary (the log must read without
-// the index): about 190 bytes a record of AWS's, against 1,350 as JSON.
-// The index reads them with its codec's decoder, which reads frames
-// without a dictionary as well as its groups.
-
-// newImportEncoder returns the encoder of an import's messages.
-func newImportEncoder() *zstd.Encoder {
-	// With no options that can fail, NewWriter does not.
-	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false),
-		zstd.WithEncoderConcurrency(2))
-	return enc
 }
 
 // decodeLogMessage appends to dst the decompressed data of an audit-log

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -85,7 +86,9 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 			return fmt.Errorf("audit index: next: %w", err)
 		}
 		decoded = decoded[:0]
-		batch = ix.appendEntries(batch[:0], msg, &decoded)
+		if batch, err = ix.appendEntries(ctx, js, batch[:0], msg, &decoded); err != nil {
+			return err
+		}
 		// Take what is already here, up to a batch. A record that comes
 		// alone is applied at once; but records that keep coming (an
 		// import, a burst of calls) are waited for a little, as a
@@ -110,7 +113,9 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 			if err != nil {
 				break
 			}
-			batch = ix.appendEntries(batch, msg, &decoded)
+			if batch, err = ix.appendEntries(ctx, js, batch, msg, &decoded); err != nil {
+				return err
+			}
 		}
 		if err := ix.Apply(ctx, batch); err != nil {
 			return err
@@ -128,8 +133,11 @@ func (ix *Index) follow(ctx context.Context, js jetstream.JetStream) error {
 // always applied whole, in one transaction, so that the index's position
 // (a message's sequence) says which records it has. A compressed message
 // that does not decompress is one empty record, which Apply then finds is
-// not JSON. A compressed message is decompressed onto the end of decoded.
-func (ix *Index) appendEntries(dst []Entry, msg jetstream.Msg, decoded *[]byte) []Entry {
+// not JSON. A compressed message is decompressed onto the end of decoded;
+// one compressed with an audit log's dictionary is kept as it is (see
+// Entry.Frame), and its dictionary read from js's bucket if the index has
+// not got it. An error is one to try again (the bucket did not answer).
+func (ix *Index) appendEntries(ctx context.Context, js jetstream.JetStream, dst []Entry, msg jetstream.Msg, decoded *[]byte) ([]Entry, error) {
 	var seq uint64
 	if md, err := msg.Metadata(); err == nil {
 		seq = md.Sequence.Stream
@@ -137,12 +145,22 @@ func (ix *Index) appendEntries(dst []Entry, msg jetstream.Msg, decoded *[]byte) 
 	h := msg.Headers()
 	sc := h.Get(HeaderScope)
 	data := msg.Data()
+	var frame []byte
 	if enc := h.Get(HeaderEncoding); enc != "" {
+		var zh zstd.Header
+		if err := zh.Decode(data); err == nil && zh.DictionaryID >= minStreamDictID {
+			if _, ok := ix.dicts[zh.DictionaryID]; !ok {
+				if err := ix.fetchStreamDict(ctx, js, zh.DictionaryID); err != nil {
+					return dst, err
+				}
+			}
+			frame = data
+		}
 		var err error
 		n := len(*decoded)
 		if *decoded, err = ix.decodeLogMessage(enc, data, *decoded); err != nil {
 			ix.log.Warn("audit index: a message does not decompress; skipped", "seq", seq, "err", err)
-			*decoded, data = (*decoded)[:n], nil
+			*decoded, data, frame = (*decoded)[:n], nil, nil
 		} else {
 			data = (*decoded)[n:]
 		}
@@ -151,12 +169,34 @@ func (ix *Index) appendEntries(dst []Entry, msg jetstream.Msg, decoded *[]byte) 
 	for rec := range store.Batched(data) {
 		if k == MaxRecordsPerMessage {
 			ix.log.Warn("audit index: a message holds more records than it may; the rest are skipped", "seq", seq)
+			frame = nil // its group would hold records the index has not
 			break
 		}
 		dst = append(dst, Entry{Seq: seq, K: k, Record: rec, Scope: sc})
 		k++
 	}
-	return dst
+	if frame != nil && k > 0 {
+		dst[len(dst)-k].Frame = frame
+	}
+	return dst, nil
+}
+
+// fetchStreamDict reads the audit log's dictionary id into the index. A
+// dictionary the bucket has not got (or no bucket) is no error: the
+// messages of that dictionary do not decompress, and are skipped.
+func (ix *Index) fetchStreamDict(ctx context.Context, js jetstream.JetStream, id uint32) error {
+	kv, err := js.KeyValue(ctx, DictionaryBucket)
+	if err == nil {
+		err = ix.streamDict(ctx, kv, id)
+	}
+	if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrKeyNotFound) {
+		ix.log.Error("audit index: the dictionary of imported records is missing; their messages are skipped", "dictionary", id, "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("audit index: %w", err)
+	}
+	return nil
 }
 
 func numPending(msg jetstream.Msg) uint64 {

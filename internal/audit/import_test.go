@@ -4,16 +4,19 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/nats-io/nats.go"
 
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
+	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // An imported record is indexed, kept as it was written (fields Conveyor
@@ -216,4 +219,134 @@ func TestImportedMessageForms(t *testing.T) {
 	count(t, a.Index(), "OldForm", 3)
 	count(t, a.Index(), "NewForm", 1)
 	count(t, a.Index(), "Damaged", 0)
+}
+
+// Once a process has imported learnSize bytes of records, it keeps them as
+// a dictionary in the audit log's bucket and compresses later imports'
+// messages with it; the index stores those messages as they are. Every
+// record reads back as imported: from the index that applied them, from
+// an index built again from the audit log (which reads the dictionary from
+// the bucket), and in another process, which compresses with the same
+// dictionary. A dictionary missing from the bucket makes its messages
+// unreadable, not the index stuck.
+func TestImportedWithDictionary(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t)
+	dir := t.TempDir()
+	a := newAudit(t, st, filepath.Join(dir, "audit.db"))
+	sc := scope.Scope{Account: "000000000000", Region: "us-east-1"}
+	at := time.Now().UTC().Truncate(time.Second)
+	made := map[string][]byte{} // eventID → JSON
+	batch := func(from, n int) []audit.Imported {
+		var recs []audit.Imported
+		for i := from; i < from+n; i++ {
+			raw := fmt.Appendf(nil, `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","userName":"user-%d","accessKeyId":"AKIA%016d"},`+
+				`"eventTime":"%s","eventSource":"s3.amazonaws.com","eventName":"PutBucketPolicy","awsRegion":"eu-west-1","eventID":"e-%05d",`+
+				`"sourceIPAddress":"198.51.100.%d","userAgent":"aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#6.5.0","requestParameters":{"bucketName":"b-%d"},`+
+				`"readOnly":false,"managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}`,
+				i%5, i%9, at.Add(-time.Duration(i)*time.Second).Format(audit.TimeFormat), i, i%256, i%40)
+			rec, err := audit.ParseRecord(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			made[rec.EventID] = raw
+			recs = append(recs, audit.Imported{Record: rec, JSON: raw})
+		}
+		return recs
+	}
+	importAll := func(a *audit.Audit, recs []audit.Imported) []audit.Appended {
+		t.Helper()
+		res := a.AppendImportedAsync(sc, recs).Wait(t.Context())
+		for i, r := range res {
+			if r.Err != nil {
+				t.Fatalf("record %d: %v", i, r.Err)
+			}
+		}
+		return res
+	}
+	// The first records (about 120 KB): no dictionary yet.
+	first := importAll(a, batch(0, 400))
+	kv, err := st.JetStream().KeyValue(t.Context(), audit.DictionaryBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var current string
+	waitfor.Err(t, 30*time.Second, "a current dictionary", func() error {
+		e, err := kv.Get(t.Context(), "current")
+		if err == nil {
+			current = string(e.Value())
+		}
+		return err
+	})
+	// dictOf says which dictionary the message holding a record names.
+	stream, err := st.JetStream().Stream(t.Context(), audit.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dictOf := func(seq uint64) string {
+		t.Helper()
+		m, err := stream.GetMsg(t.Context(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h zstd.Header
+		if err := h.Decode(m.Data); err != nil {
+			t.Fatal(err)
+		}
+		return strconv.FormatUint(uint64(h.DictionaryID), 10)
+	}
+	if d := dictOf(first[0].Seq); d != "0" {
+		t.Fatalf("the first message names dictionary %s", d)
+	}
+	second := importAll(a, batch(400, 400))
+	if d := dictOf(second[0].Seq); d != current {
+		t.Fatalf("a message after learning names dictionary %s, want %s", d, current)
+	}
+	check := func(a *audit.Audit, want int) {
+		t.Helper()
+		count(t, a.Index(), "PutBucketPolicy", want)
+		q := audit.Query{Attribute: audit.AttrEventName, Value: "PutBucketPolicy", Limit: 50}
+		for {
+			p, err := a.Index().Lookup(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range p.Results {
+				if string(r.JSON) != string(made[r.Record.EventID]) {
+					t.Fatalf("record %s changed:\n%s\n%s", r.Record.EventID, r.JSON, made[r.Record.EventID])
+				}
+			}
+			if p.Next == nil {
+				break
+			}
+			q.After = p.Next
+		}
+		for _, id := range []string{"e-00000", "e-00399", "e-00400", "e-00799"} {
+			p, err := a.Index().Lookup(t.Context(), audit.Query{Attribute: audit.AttrEventID, Value: id, Limit: 5})
+			if err != nil || len(p.Results) != 1 {
+				t.Fatalf("EventId %s: %d records, %v", id, len(p.Results), err)
+			}
+		}
+	}
+	check(a, 800)
+	closeAudit(t, a)
+
+	// Another process: the same dictionary; a new index reads it from
+	// the bucket.
+	b := newAudit(t, st, filepath.Join(dir, "rebuilt.db"))
+	check(b, 800)
+	third := importAll(b, batch(800, 50))
+	if d := dictOf(third[0].Seq); d != current {
+		t.Fatalf("another process compresses with dictionary %s, want %s", d, current)
+	}
+	check(b, 850)
+	closeAudit(t, b)
+
+	// Without the dictionary, its messages are skipped; the others read.
+	if err := kv.Delete(t.Context(), current); err != nil {
+		t.Fatal(err)
+	}
+	c := newAudit(t, st, filepath.Join(dir, "without.db"))
+	defer closeAudit(t, c)
+	count(t, c.Index(), "PutBucketPolicy", 400)
 }

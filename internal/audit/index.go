@@ -174,6 +174,9 @@ type Index struct {
 	// learning collects record text for the learned dictionary until it
 	// is made; nil once it is.
 	learning []byte
+	// dicts are the dictionaries z reads with, by ID (see codec); only the
+	// goroutine that applies records changes them.
+	dicts map[uint32][]byte
 	// terms caches the ids of terms in the index (committed ones only).
 	terms termCache
 	// expired is the eventTime (Unix seconds) before which records have
@@ -456,8 +459,8 @@ func (ix *Index) init(ctx context.Context) error {
 	case v != schemaVersion:
 		return fmt.Errorf("audit: index %s has schema %s, want %s", ix.path, v, schemaVersion)
 	}
-	dicts := make(map[byte][]byte)
-	rows, err := ix.w.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN ('dictionary', 'learned')`)
+	ix.dicts = make(map[uint32][]byte)
+	rows, err := ix.w.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN ('dictionary', 'learned') OR key LIKE 'stream/%'`)
 	if err != nil {
 		return fmt.Errorf("audit: read index %s: dictionaries: %w", ix.path, err)
 	}
@@ -470,12 +473,23 @@ func (ix *Index) init(ctx context.Context) error {
 		if err := rows.Scan(&key, &dict); err != nil {
 			return fmt.Errorf("audit: read index %s: dictionaries: %w", ix.path, err)
 		}
-		dicts[map[string]byte{"dictionary": dictID, "learned": learnedDictID}[key]] = dict
+		switch key {
+		case "dictionary":
+			ix.dicts[dictID] = dict
+		case "learned":
+			ix.dicts[learnedDictID] = dict
+		default:
+			id, err := strconv.ParseUint(strings.TrimPrefix(key, "stream/"), 10, 32)
+			if err != nil {
+				return fmt.Errorf("audit: read index %s: dictionary %q: %w", ix.path, key, err)
+			}
+			ix.dicts[uint32(id)] = dict
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("audit: read index %s: dictionaries: %w", ix.path, err)
 	}
-	if dicts[learnedDictID] == nil {
+	if ix.dicts[learnedDictID] == nil {
 		ix.learning = make([]byte, 0, learnSize)
 	}
 	var expired sql.NullInt64
@@ -486,12 +500,13 @@ func (ix *Index) init(ctx context.Context) error {
 	if err := ix.loadEpochs(ctx); err != nil {
 		return err
 	}
-	return ix.useCodec(dicts)
+	return ix.useCodec()
 }
 
-// useCodec makes the codec of dicts the one records are compressed with.
-func (ix *Index) useCodec(dicts map[byte][]byte) error {
-	z, err := newCodec(dicts)
+// useCodec makes the codec of ix.dicts the one records are compressed and
+// decompressed with.
+func (ix *Index) useCodec() error {
+	z, err := newCodec(ix.dicts)
 	if err != nil {
 		return err
 	}
@@ -565,6 +580,10 @@ type Entry struct {
 	// importer's, for an imported record); empty: the record's own
 	// (recipientAccountId and awsRegion).
 	Scope string
+	// Frame, on the first record (K 0) of a message the index keeps as it
+	// is, is the message's data: the group of its records (see
+	// frameGroup). The message's records are the entries of its Seq.
+	Frame []byte
 }
 
 // ID is the record's number in the index, in the order of the audit log:
@@ -599,18 +618,28 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 	in := &interner{ix: ix, tx: tx}
 	var (
 		learned []byte
-		grouped []groupRecord
+		pieces  []piece // the records to store, in order
+		framed  uint64  // the Seq of the last message kept as it is
 		chunk   = make(map[chunkKey][]posting)
 		rows    []any       // the lookup rows' columns
 		written []epochSpan // the epochs whose rows this transaction adds
 	)
 	start := pos
-	for _, e := range entries {
+	for i, e := range entries {
 		if e.Seq <= start {
 			continue // applied before
 		}
 		pos = max(pos, e.Seq)
 		id := e.ID()
+		if e.Frame != nil && e.K == 0 {
+			n := 1
+			for i+n < len(entries) && entries[i+n].Seq == e.Seq {
+				n++
+			}
+			pieces = append(pieces, piece{frame: &newGroup{first: id, n: int64(n), tmax: math.MinInt64,
+				data: append([]byte{frameGroup}, e.Frame...)}})
+			framed = e.Seq
+		}
 		rec, _, err := ParseRecordFields(e.Record)
 		if err != nil {
 			ix.log.Warn("audit index: skipping unreadable record", "seq", e.Seq, "k", e.K, "err", err)
@@ -633,7 +662,14 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		}
 		all := chunkKey{allKey, scopeID}
 		chunk[all] = append(chunk[all], posting{t, id})
-		grouped = append(grouped, groupRecord{seq: id, time: t, json: e.Record})
+		switch last := len(pieces) - 1; {
+		case e.Seq == framed:
+			pieces[last].frame.tmax = max(pieces[last].frame.tmax, t)
+		case last < 0 || pieces[last].frame != nil:
+			pieces = append(pieces, piece{recs: []groupRecord{{seq: id, time: t, json: e.Record}}})
+		default:
+			pieces[last].recs = append(pieces[last].recs, groupRecord{seq: id, time: t, json: e.Record})
+		}
 		if ep.n >= ix.epochRows {
 			if err := ep.write(ctx, tx, &written); err != nil {
 				return err
@@ -658,7 +694,7 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		return err
 	}
 	// The groups are compressed while the rows and chunks are written.
-	groups, err := ix.newGroups(ctx, tx, grouped)
+	groups, err := ix.newGroups(ctx, tx, pieces)
 	if err != nil {
 		return err
 	}
@@ -666,7 +702,9 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 	go func(z *codec) {
 		defer close(compressed)
 		for i := range groups {
-			groups[i].data = z.compress(groups[i].data)
+			if groups[i].text {
+				groups[i].data = z.compress(groups[i].data)
+			}
 		}
 	}(ix.z.Load())
 	defer func() { <-compressed }()
@@ -697,11 +735,8 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 	ix.terms.add(in.added)
 	ix.epochs.set(written...)
 	if learned != nil {
-		var dict []byte
-		if err := ix.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'dictionary'`).Scan(&dict); err != nil {
-			return fmt.Errorf("audit: index: read the dictionary: %w", err)
-		}
-		if err := ix.useCodec(map[byte][]byte{dictID: dict, learnedDictID: learned}); err != nil {
+		ix.dicts[learnedDictID] = learned
+		if err := ix.useCodec(); err != nil {
 			return err
 		}
 		ix.learning = nil
@@ -709,62 +744,83 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 	return nil
 }
 
-// newGroup is a group of records to store: its text, until compressed.
+// newGroup is a group of records to store.
 type newGroup struct {
 	first, n, tmax int64
 	data           []byte
+	text           bool // data is the group's text, to compress
 }
 
-// newGroups puts records in groups of groupSize: the last group stored,
-// if it is not full, is filled first (records that come one at a time
-// still share a group), and deleted to be stored again.
-func (ix *Index) newGroups(ctx context.Context, tx *sql.Tx, recs []groupRecord) ([]newGroup, error) {
-	if len(recs) == 0 {
+// piece is a run of records to store in groups, or a message kept as it is
+// (frame; its records' latest time is tmax, math.MinInt64 when none of them
+// is indexed).
+type piece struct {
+	recs  []groupRecord
+	frame *newGroup
+}
+
+// newGroups puts records in groups of groupSize, and keeps messages as
+// they are: a run of records after the last group stored, if that is not
+// full, fills it first (records that come one at a time still share a
+// group), and it is deleted to be stored again. A group never holds
+// records on both sides of another, so that the last group that begins
+// before a record is its own.
+func (ix *Index) newGroups(ctx context.Context, tx *sql.Tx, pieces []piece) ([]newGroup, error) {
+	if len(pieces) == 0 {
 		return nil, nil
 	}
-	var (
-		first, n, tmax int64
-		data           []byte
-	)
-	err := tx.QueryRowContext(ctx, `SELECT first, n, tmax, data FROM groups ORDER BY first DESC LIMIT 1`).Scan(&first, &n, &tmax, &data)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return nil, fmt.Errorf("audit: index: read the last group: %w", err)
-	case n < groupSize:
-		raw, err := ix.z.Load().decompress(data)
-		if err != nil {
-			return nil, fmt.Errorf("audit: index: group %d: %w", first, err)
-		}
-		old, err := parseGroup(first, raw)
-		if err != nil {
-			return nil, fmt.Errorf("audit: index: group %d: %w", first, err)
-		}
-		for i := range old {
-			old[i].time = tmax // only the group's latest time matters
-		}
-		recs = append(old, recs...)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE first = ?`, first); err != nil {
-			return nil, fmt.Errorf("audit: index: group %d: %w", first, err)
+	if pieces[0].frame == nil {
+		var (
+			first, n, tmax int64
+			data           []byte
+		)
+		err := tx.QueryRowContext(ctx, `SELECT first, n, tmax, data FROM groups ORDER BY first DESC LIMIT 1`).Scan(&first, &n, &tmax, &data)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, fmt.Errorf("audit: index: read the last group: %w", err)
+		case n < groupSize && len(data) > 0 && data[0] != frameGroup:
+			old, err := ix.z.Load().groupRecords(first, data)
+			if err != nil {
+				return nil, fmt.Errorf("audit: index: group %d: %w", first, err)
+			}
+			for i := range old {
+				old[i].time = tmax // only the group's latest time matters
+			}
+			pieces[0].recs = append(old, pieces[0].recs...)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE first = ?`, first); err != nil {
+				return nil, fmt.Errorf("audit: index: group %d: %w", first, err)
+			}
 		}
 	}
 	// The groups' texts, one after the other in one buffer.
 	size := 0
-	for _, r := range recs {
-		size += len(r.json) + 2*binary.MaxVarintLen64
+	for _, p := range pieces {
+		for _, r := range p.recs {
+			size += len(r.json) + 2*binary.MaxVarintLen64
+		}
 	}
 	text := make([]byte, 0, size)
-	groups := make([]newGroup, 0, (len(recs)+groupSize-1)/groupSize)
-	for len(recs) > 0 {
-		g := recs[:min(len(recs), groupSize)]
-		recs = recs[len(g):]
-		latest := g[0].time
-		for _, r := range g {
-			latest = max(latest, r.time)
+	var groups []newGroup
+	for _, p := range pieces {
+		if p.frame != nil {
+			if p.frame.tmax != math.MinInt64 {
+				groups = append(groups, *p.frame)
+			}
+			continue
 		}
-		n := len(text)
-		text = appendGroup(text, g)
-		groups = append(groups, newGroup{first: g[0].seq, n: int64(len(g)), tmax: latest, data: text[n:len(text):len(text)]})
+		recs := p.recs
+		for len(recs) > 0 {
+			g := recs[:min(len(recs), groupSize)]
+			recs = recs[len(g):]
+			latest := g[0].time
+			for _, r := range g {
+				latest = max(latest, r.time)
+			}
+			n := len(text)
+			text = appendGroup(text, g)
+			groups = append(groups, newGroup{first: g[0].seq, n: int64(len(g)), tmax: latest, data: text[n:len(text):len(text)], text: true})
+		}
 	}
 	return groups, nil
 }
@@ -805,11 +861,7 @@ func (g *groupReader) record(ctx context.Context, seq int64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: read record %d: %w", seq, err)
 	}
-	raw, err := g.ix.z.Load().decompress(data)
-	if err != nil {
-		return nil, fmt.Errorf("audit: read record %d: %w", seq, err)
-	}
-	recs, err := parseGroup(first, raw)
+	recs, err := g.ix.z.Load().groupRecords(first, data)
 	if err != nil {
 		return nil, fmt.Errorf("audit: read record %d: %w", seq, err)
 	}

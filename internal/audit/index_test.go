@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/conveyor/conveyor/internal/store"
 )
 
 var (
@@ -646,4 +649,129 @@ func eventIDs(recs []*Record) []string {
 		ids = append(ids, r.EventID)
 	}
 	return ids
+}
+
+// A message kept as it is (Entry.Frame) is the group of its records: no
+// group holds records on both sides of it, a message none of whose records
+// is indexed is not stored, and every record reads back.
+func TestIndexKeepsFrames(t *testing.T) {
+	ctx := context.Background()
+	ix, path := openTestIndex(t)
+	recs := history(t, 300, time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), time.Hour, true)
+	var dict []byte
+	for _, e := range recs[:40] {
+		dict = append(dict, e.Record...)
+	}
+	id := streamDictID(dict)
+	if err := ix.keepStreamDict(ctx, id, dict); err != nil {
+		t.Fatal(err)
+	}
+	enc := newImportCodec(id, dict)
+	defer enc.enc.Close()
+	// Messages of 1 to 16 records; every third of several records is kept
+	// as it is.
+	r := rand.New(rand.NewPCG(3, 4))
+	var entries []Entry
+	seq := uint64(0)
+	for i := 0; i < len(recs); {
+		n := min(len(recs)-i, 1+r.IntN(16))
+		seq++
+		var items [][]byte
+		for k := range n {
+			entries = append(entries, Entry{Seq: seq, K: k, Record: recs[i+k].Record})
+			items = append(items, recs[i+k].Record)
+		}
+		if n > 1 && seq%3 == 0 {
+			entries[len(entries)-n].Frame = enc.enc.EncodeAll(store.AppendBatch(nil, items), nil)
+		}
+		i += n
+	}
+	// A message of data events only (of the history's records, the
+	// PutEvents ones).
+	seq++
+	dataEvent := -1
+	for i, e := range entries {
+		if rec, _ := ParseRecord(e.Record); !rec.ManagementEvent {
+			dataEvent = i
+			break
+		}
+	}
+	if dataEvent < 0 {
+		t.Fatal("no data event in the history")
+	}
+	entries = append(entries, Entry{Seq: seq, K: 0, Record: entries[dataEvent].Record,
+		Frame: enc.enc.EncodeAll(store.AppendBatch(nil, [][]byte{entries[dataEvent].Record}), nil)})
+	for i := 0; i < len(entries); {
+		j := min(len(entries), i+1+r.IntN(60))
+		for j < len(entries) && entries[j].Seq == entries[j-1].Seq {
+			j++ // whole messages
+		}
+		if err := ix.Apply(ctx, entries[i:j]); err != nil {
+			t.Fatal(err)
+		}
+		i = j
+	}
+	// Groups do not overlap; some are frames; the last message is not
+	// stored.
+	rows, err := ix.r.QueryContext(ctx, `SELECT first, n, data FROM groups ORDER BY first`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, end := 0, int64(-1)
+	for rows.Next() {
+		var (
+			first, n int64
+			data     []byte
+		)
+		if err := rows.Scan(&first, &n, &data); err != nil {
+			t.Fatal(err)
+		}
+		if first <= end {
+			t.Fatalf("group %d begins before the one before it ends (%d)", first, end)
+		}
+		got, err := ix.z.Load().groupRecords(first, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end = got[len(got)-1].seq
+		if data[0] == frameGroup {
+			frames++
+		}
+		if first == (Entry{Seq: seq}).ID() {
+			t.Fatal("a message of data events only is stored")
+		}
+	}
+	rows.Close()
+	if frames == 0 {
+		t.Fatal("no message kept as it is")
+	}
+	want := reference(entries, Query{})
+	check := func(ix *Index) {
+		t.Helper()
+		if got := all(t, ix, Query{Limit: 7}); !slices.Equal(got, want) {
+			t.Fatalf("got %d records %v, want %d %v", len(got), head(got), len(want), head(want))
+		}
+		byID := map[uint64][]byte{}
+		for _, e := range entries {
+			byID[uint64(e.ID())] = e.Record
+		}
+		p, err := ix.Lookup(ctx, Query{Limit: len(want)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range p.Results {
+			if !bytes.Equal(res.JSON, byID[res.Seq]) {
+				t.Fatalf("record %d reads %s, want %s", res.Seq, res.JSON, byID[res.Seq])
+			}
+		}
+	}
+	check(ix)
+	// Reopened, the index has the dictionary.
+	ix.Close()
+	ix, err = OpenIndex(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	check(ix)
 }

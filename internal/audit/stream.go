@@ -120,7 +120,8 @@ const HeaderScope = "Conveyor-Scope"
 
 // HeaderEncoding says how an audit-log message's data is compressed:
 // encodingZstd (an import's records, framed by store.AppendBatch, then
-// compressed with zstd, without a dictionary), or not at all when absent.
+// compressed with zstd, with one of the audit log's dictionaries or
+// without: see DictionaryBucket), or not at all when absent.
 const HeaderEncoding = "Conveyor-Encoding"
 
 const encodingZstd = "zstd"
@@ -189,7 +190,16 @@ type importPart struct {
 // import's records take a seventh of that, and of the copies on their way.
 func (a *Audit) AppendImportedAsync(sc scope.Scope, recs []Imported) *ImportBatch {
 	p := a.opts.Store
-	enc := a.zenc
+	enc := a.dict.codec.Load().enc
+	if dict := a.dict.learn(recs); dict != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := a.dict.store(a.ctx, dict); err != nil {
+				a.log.Warn("audit: imported records stay compressed without a dictionary", "err", err)
+			}
+		}()
+	}
 	b := &ImportBatch{p: p, scope: sc.String(), recs: recs}
 	limit := p.BatchLimit()
 	open := map[string]int{} // subject → index of its part still taking records

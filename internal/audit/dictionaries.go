@@ -1,0 +1,218 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// An import's messages are compressed with zstd. Without a dictionary an
+// AWS record takes about 190 bytes; with a dictionary of the first records
+// imported, about 100, in less time. The audit log must read without the
+// index, so such a dictionary is kept beside it, in DictionaryBucket, under
+// its ID (streamDictID: a hash of its text, never an index's own dictID or
+// learnedDictID), which the zstd frame of every message compressed with it
+// names. Each process learns one from the first learnSize bytes of
+// records it imports, unless the bucket names one already ("current"). A
+// process whose index meets a message of a dictionary it does not have
+// reads it from the bucket, and keeps a copy in the index; the index then
+// stores such a message as it is, as the group of its records.
+
+// DictionaryBucket is the key-value bucket of the audit log's dictionaries.
+const DictionaryBucket = "conveyor-audit-dictionaries"
+
+// currentDictKey names the ID of the dictionary imports compress with.
+const currentDictKey = "current"
+
+// minStreamDictID is the lowest ID of an audit log's dictionary.
+const minStreamDictID = 1 << 15
+
+// streamDictID is the ID of an audit log's dictionary of text dict.
+func streamDictID(dict []byte) uint32 {
+	h := fnv.New32a()
+	h.Write(dict)
+	return minStreamDictID + h.Sum32()%(1<<31-minStreamDictID)
+}
+
+// ensureDictionaries opens the dictionaries' bucket, creating it if needed.
+func ensureDictionaries(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, DictionaryBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      DictionaryBucket,
+			Description: "Conveyor audit log: the dictionaries its imported records are compressed with",
+			Storage:     jetstream.FileStorage,
+			Replicas:    max(replicas, 1),
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.KeyValue(ctx, DictionaryBucket)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: dictionaries: %w", err)
+	}
+	return kv, nil
+}
+
+// readDictionary reads dictionary id from the bucket and checks it is the
+// text of that ID.
+func readDictionary(ctx context.Context, kv jetstream.KeyValue, id uint32) ([]byte, error) {
+	e, err := kv.Get(ctx, strconv.FormatUint(uint64(id), 10))
+	if err != nil {
+		return nil, fmt.Errorf("audit: dictionary %d: %w", id, err)
+	}
+	if streamDictID(e.Value()) != id {
+		return nil, fmt.Errorf("audit: dictionary %d: its text is another's", id)
+	}
+	return e.Value(), nil
+}
+
+// importCodec compresses an import's messages: without a dictionary (id
+// 0) until the process has one.
+type importCodec struct {
+	enc *zstd.Encoder
+	id  uint32
+}
+
+func newImportCodec(id uint32, dict []byte) *importCodec {
+	opts := []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(2)}
+	if id != 0 {
+		opts = append(opts, zstd.WithEncoderDictRaw(id, dict))
+	}
+	// With these options NewWriter does not fail.
+	enc, _ := zstd.NewWriter(nil, opts...)
+	return &importCodec{enc: enc, id: id}
+}
+
+// importDictionary is the dictionary an import's messages are compressed
+// with, and its learning.
+type importDictionary struct {
+	kv    jetstream.KeyValue
+	codec atomic.Pointer[importCodec]
+	// replaced are the codecs replaced, closed at close (an import may
+	// still be using one).
+	mu       sync.Mutex
+	replaced []*importCodec
+	learning []byte // nil once learned, or while being stored
+}
+
+// openImportDictionary starts with the bucket's current dictionary, or
+// without one, which it learns (also when the current one does not read:
+// a new one replaces it).
+func openImportDictionary(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) *importDictionary {
+	d := &importDictionary{kv: kv}
+	d.codec.Store(newImportCodec(0, nil))
+	e, err := kv.Get(ctx, currentDictKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		d.learning = make([]byte, 0, learnSize)
+		return d
+	}
+	var dict []byte
+	id, err := func() (uint64, error) {
+		if err != nil {
+			return 0, err
+		}
+		id, err := strconv.ParseUint(string(e.Value()), 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("current %q: %w", e.Value(), err)
+		}
+		dict, err = readDictionary(ctx, kv, uint32(id))
+		return id, err
+	}()
+	if err != nil {
+		log.Warn("audit: the current dictionary of imported records does not read; learning another", "err", err)
+		d.learning = make([]byte, 0, learnSize)
+		return d
+	}
+	d.use(newImportCodec(uint32(id), dict))
+	return d
+}
+
+func (d *importDictionary) use(c *importCodec) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.replaced = append(d.replaced, d.codec.Swap(c))
+}
+
+// learn collects records' text; once it has learnSize bytes, it returns
+// them (once), to be stored.
+func (d *importDictionary) learn(recs []Imported) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.learning == nil {
+		return nil
+	}
+	for _, r := range recs {
+		d.learning = append(d.learning, r.JSON[:min(len(r.JSON), learnSize-len(d.learning))]...)
+		if len(d.learning) == learnSize {
+			dict := d.learning
+			d.learning = nil
+			return dict
+		}
+	}
+	return nil
+}
+
+// store keeps dict in the bucket, makes it the current one, and compresses
+// with it from then on.
+func (d *importDictionary) store(ctx context.Context, dict []byte) error {
+	id := streamDictID(dict)
+	key := strconv.FormatUint(uint64(id), 10)
+	if _, err := d.kv.Create(ctx, key, dict); errors.Is(err, jetstream.ErrKeyExists) {
+		// Stored before (by another process, or before a restart): the
+		// same text, or a hash's collision, which is left alone.
+		e, err := d.kv.Get(ctx, key)
+		if err != nil {
+			return fmt.Errorf("audit: dictionary %d: %w", id, err)
+		}
+		if !bytes.Equal(e.Value(), dict) {
+			return fmt.Errorf("audit: dictionary %d: the bucket holds another text of the same ID", id)
+		}
+	} else if err != nil {
+		return fmt.Errorf("audit: dictionary %d: %w", id, err)
+	}
+	if _, err := d.kv.Put(ctx, currentDictKey, []byte(key)); err != nil {
+		return fmt.Errorf("audit: dictionary %d: %w", id, err)
+	}
+	d.use(newImportCodec(id, dict))
+	return nil
+}
+
+func (d *importDictionary) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range append(d.replaced, d.codec.Load()) {
+		_ = c.enc.Close()
+	}
+	d.replaced = nil
+}
+
+// streamDict reads the audit log's dictionary id from kv and keeps it in
+// the index (and its codec).
+func (ix *Index) streamDict(ctx context.Context, kv jetstream.KeyValue, id uint32) error {
+	dict, err := readDictionary(ctx, kv, id)
+	if err != nil {
+		return err
+	}
+	return ix.keepStreamDict(ctx, id, dict)
+}
+
+// keepStreamDict keeps the audit log's dictionary id in the index (and its
+// codec).
+func (ix *Index) keepStreamDict(ctx context.Context, id uint32, dict []byte) error {
+	key := "stream/" + strconv.FormatUint(uint64(id), 10)
+	if _, err := ix.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, dict); err != nil {
+		return fmt.Errorf("audit: index: keep dictionary %d: %w", id, err)
+	}
+	ix.dicts[id] = dict
+	return ix.useCodec()
+}
