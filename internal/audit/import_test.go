@@ -81,11 +81,7 @@ func TestImportedAndCommitCall(t *testing.T) {
 // same records appended again are stored once.
 func TestImportedTogether(t *testing.T) {
 	t.Parallel()
-	st := storetest.Open(t)
-	dir := t.TempDir()
-	a := newAudit(t, st, filepath.Join(dir, "audit.db"))
-	sc := scope.Scope{Account: "000000000000", Region: "us-east-1"}
-	at := time.Now().UTC().Truncate(time.Second)
+	st, dir, a, sc, at := importing(t)
 	var recs []audit.Imported
 	add := func(i int, source, name string, management bool) {
 		raw := fmt.Appendf(nil, `{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","userName":"alice"},`+
@@ -180,6 +176,15 @@ func TestImportedTogether(t *testing.T) {
 	check(b)
 }
 
+// importing starts an audit trail on a store of its own, for imports into
+// scope sc of records of about time at.
+func importing(t *testing.T) (st *store.Store, dir string, a *audit.Audit, sc scope.Scope, at time.Time) {
+	st = storetest.Open(t)
+	dir = t.TempDir()
+	return st, dir, newAudit(t, st, filepath.Join(dir, "audit.db")), scope.Scope{Account: "000000000000", Region: "us-east-1"},
+		time.Now().UTC().Truncate(time.Second)
+}
+
 // The index reads every form an import's message has had: records framed
 // together, uncompressed (written before imports compressed them), and
 // compressed; a compressed message that does not decompress is skipped as
@@ -231,11 +236,7 @@ func TestImportedMessageForms(t *testing.T) {
 // unreadable, not the index stuck.
 func TestImportedWithDictionary(t *testing.T) {
 	t.Parallel()
-	st := storetest.Open(t)
-	dir := t.TempDir()
-	a := newAudit(t, st, filepath.Join(dir, "audit.db"))
-	sc := scope.Scope{Account: "000000000000", Region: "us-east-1"}
-	at := time.Now().UTC().Truncate(time.Second)
+	st, dir, a, sc, at := importing(t)
 	made := map[string][]byte{} // eventID → JSON
 	batch := func(from, n int) []audit.Imported {
 		var recs []audit.Imported
