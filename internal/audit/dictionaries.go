@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/nats-io/nats.go/jetstream"
@@ -32,6 +33,10 @@ const DictionaryBucket = "conveyor-audit-dictionaries"
 
 // currentDictKey names the ID of the dictionary imports compress with.
 const currentDictKey = "current"
+
+// defaultDictPatience is how long an index waits for a dictionary missing
+// from the bucket before it skips the messages compressed with it.
+const defaultDictPatience = 30 * time.Second
 
 // minStreamDictID is the lowest ID of an audit log's dictionary.
 const minStreamDictID = 1 << 15
@@ -63,6 +68,10 @@ func ensureDictionaries(ctx context.Context, js jetstream.JetStream, replicas in
 	return kv, nil
 }
 
+// errOtherDictionary: the bucket holds, under a dictionary's ID, a text
+// whose ID is another.
+var errOtherDictionary = errors.New("the bucket holds another text under its ID")
+
 // readDictionary reads dictionary id from the bucket and checks it is the
 // text of that ID.
 func readDictionary(ctx context.Context, kv jetstream.KeyValue, id uint32) ([]byte, error) {
@@ -71,7 +80,7 @@ func readDictionary(ctx context.Context, kv jetstream.KeyValue, id uint32) ([]by
 		return nil, fmt.Errorf("audit: dictionary %d: %w", id, err)
 	}
 	if streamDictID(e.Value()) != id {
-		return nil, fmt.Errorf("audit: dictionary %d: its text is another's", id)
+		return nil, fmt.Errorf("audit: dictionary %d: %w", id, errOtherDictionary)
 	}
 	return e.Value(), nil
 }

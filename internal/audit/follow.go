@@ -182,15 +182,38 @@ func (ix *Index) appendEntries(ctx context.Context, js jetstream.JetStream, dst 
 }
 
 // fetchStreamDict reads the audit log's dictionary id into the index. A
-// dictionary the bucket has not got (or no bucket) is no error: the
-// messages of that dictionary do not decompress, and are skipped.
+// dictionary the bucket has not got (or no bucket) is waited for
+// (fetchStreamDict fails, and is called again as the index follows the log
+// again) for the index's dictPatience: a replica of the bucket may lag
+// behind the message. After that it is no error: the messages of that
+// dictionary do not decompress, and are skipped (and the bucket is not
+// asked again until the index is opened again).
 func (ix *Index) fetchStreamDict(ctx context.Context, js jetstream.JetStream, id uint32) error {
+	first, seen := ix.missing[id]
+	if seen && time.Since(first) >= ix.dictPatience {
+		return nil
+	}
 	kv, err := js.KeyValue(ctx, DictionaryBucket)
 	if err == nil {
 		err = ix.streamDict(ctx, kv, id)
 	}
+	if ix.missing == nil {
+		ix.missing = make(map[uint32]time.Time)
+	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrKeyNotFound) {
+		if !seen {
+			first = time.Now()
+			ix.missing[id] = first
+		}
+		if time.Since(first) < ix.dictPatience {
+			return fmt.Errorf("audit index: imported records' dictionary %d is not in its bucket yet: %w", id, err)
+		}
 		ix.log.Error("audit index: the dictionary of imported records is missing; their messages are skipped", "dictionary", id, "err", err)
+		return nil
+	}
+	if errors.Is(err, errOtherDictionary) {
+		ix.missing[id] = time.Time{} // waited for long enough
+		ix.log.Error("audit index: the dictionary of imported records is damaged; their messages are skipped", "dictionary", id, "err", err)
 		return nil
 	}
 	if err != nil {

@@ -175,8 +175,12 @@ type Index struct {
 	// is made; nil once it is.
 	learning []byte
 	// dicts are the dictionaries z reads with, by ID (see codec); only the
-	// goroutine that applies records changes them.
-	dicts map[uint32][]byte
+	// goroutine that applies records changes them, and notes in missing
+	// when it first found one of the audit log's dictionaries missing from
+	// their bucket, which it waits for dictPatience.
+	dicts        map[uint32][]byte
+	missing      map[uint32]time.Time
+	dictPatience time.Duration
 	// terms caches the ids of terms in the index (committed ones only).
 	terms termCache
 	// expired is the eventTime (Unix seconds) before which records have
@@ -387,7 +391,7 @@ func openIndex(ctx context.Context, path string, log *slog.Logger) (*Index, erro
 		return nil, fmt.Errorf("audit: open index %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	ix := &Index{path: path, w: w, log: log, epochRows: defaultEpochRows}
+	ix := &Index{path: path, w: w, log: log, epochRows: defaultEpochRows, dictPatience: defaultDictPatience}
 	if err := ix.init(ctx); err != nil {
 		w.Close()
 		return nil, err

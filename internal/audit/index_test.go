@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/conveyor/conveyor/internal/store"
+	"github.com/conveyor/conveyor/internal/store/storetest"
 )
 
 var (
@@ -774,4 +775,50 @@ func TestIndexKeepsFrames(t *testing.T) {
 	}
 	defer ix.Close()
 	check(ix)
+}
+
+// An index waits for a dictionary missing from the bucket (a replica may
+// lag behind the message that names it) for its patience, then skips the
+// messages compressed with it, and does not ask again.
+func TestIndexWaitsForDictionary(t *testing.T) {
+	ctx := t.Context()
+	st := storetest.Open(t)
+	kv, err := ensureDictionaries(ctx, st.JetStream(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, _ := openTestIndex(t)
+	ix.dictPatience = time.Hour
+	dict := bytes.Repeat([]byte(`{"eventVersion":"1.09","eventSource":"s3.amazonaws.com"}`), 20)
+	id := streamDictID(dict)
+	// Another text under an ID is not taken for it, nor waited for.
+	other := streamDictID(append(bytes.Clone(dict), 'x'))
+	if _, err := kv.Put(ctx, strconv.FormatUint(uint64(other), 10), dict); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.fetchStreamDict(ctx, st.JetStream(), other); err != nil {
+		t.Fatalf("a damaged dictionary: %v", err)
+	}
+	if _, ok := ix.dicts[other]; ok {
+		t.Fatal("a damaged dictionary is kept")
+	}
+	// A missing one is waited for, and taken once it is there.
+	if err := ix.fetchStreamDict(ctx, st.JetStream(), id); err == nil {
+		t.Fatal("a missing dictionary is not waited for")
+	}
+	if _, err := kv.Create(ctx, strconv.FormatUint(uint64(id), 10), dict); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.fetchStreamDict(ctx, st.JetStream(), id); err != nil || !bytes.Equal(ix.dicts[id], dict) {
+		t.Fatalf("dictionary %d: %v", id, err)
+	}
+	// After the index's patience, one still missing is skipped.
+	ix.dictPatience = 0
+	gone := id + 1
+	if err := ix.fetchStreamDict(ctx, st.JetStream(), gone); err != nil {
+		t.Fatalf("after its patience: %v", err)
+	}
+	if _, ok := ix.dicts[gone]; ok {
+		t.Fatal("a missing dictionary is kept")
+	}
 }
