@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -45,5 +47,39 @@ func TestBenchCitylots(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"bench", "citylots", "extra"}, io.Discard, io.Discard); err == nil {
 		t.Error("an extra argument was accepted")
+	}
+}
+
+// bench cloudtrail-logs writes log files that `cloudtrail import` reads:
+// {"Records":[…]} of the records asked for, each with an eventID of its own.
+func TestBenchCloudtrailLogs(t *testing.T) {
+	dir := t.TempDir()
+	if err := run(context.Background(), []string{"bench", "cloudtrail-logs", "-files", "3", "-records", "50", dir}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, name := range []string{"f000.json", "f001.json", "f002.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct {
+			Records []struct{ EventID, EventTime, EventSource string }
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(f.Records) != 50 {
+			t.Fatalf("%s: %d records", name, len(f.Records))
+		}
+		for _, r := range f.Records {
+			if r.EventID == "" || r.EventTime == "" || r.EventSource == "" || ids[r.EventID] {
+				t.Fatalf("%s: record %+v", name, r)
+			}
+			ids[r.EventID] = true
+		}
+	}
+	if err := run(context.Background(), []string{"bench", "cloudtrail-logs", "-files", "0", dir}, io.Discard, io.Discard); err == nil {
+		t.Fatal("no files: no error")
 	}
 }

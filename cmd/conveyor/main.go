@@ -40,6 +40,7 @@ func commands() []command {
 		{[]string{"bench", "match"}, "measure the pattern matcher on your own patterns and events", benchMatch},
 		{[]string{"bench", "put-events"}, "measure PutEvents → HTTP target throughput and latency", benchPutEvents},
 		{[]string{"bench", "citylots"}, "write the citylots data set of the matcher benchmarks", benchCitylots},
+		{[]string{"bench", "cloudtrail-logs"}, "write CloudTrail log files shaped like AWS's, to measure `cloudtrail import`", benchCloudtrailLogs},
 		{[]string{"cloudtrail", "import"}, "put CloudTrail log files (as AWS writes them) into the event history, or on the bus", cloudtrailImport},
 		{[]string{"queue", "redrive"}, "move a dead-letter queue's events back to the targets they failed for", queueRedrive},
 		{[]string{"explain"}, "say why an event matches a pattern, or the rules of a bus, or not", explainCmd},
