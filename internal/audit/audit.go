@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/conveyor/conveyor/internal/store"
 )
 
@@ -87,7 +89,7 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 	if err != nil {
 		return nil, err
 	}
-	dict := openImportDictionary(ctx, kv, opts.Logger)
+	dict := openImportDictionary(ctx, kv, opts.Retention, opts.Logger)
 	ix, err := OpenIndex(ctx, opts.IndexPath, opts.Logger)
 	if err != nil {
 		dict.close()
@@ -126,7 +128,7 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 	}()
 	go func() {
 		defer a.wg.Done()
-		ix.RunRetention(runCtx, opts.Retention, time.Hour)
+		a.runRetention(runCtx, kv, time.Hour)
 	}()
 	return a, nil
 }
@@ -177,18 +179,28 @@ func (a *Audit) Close(ctx context.Context) error {
 	return err
 }
 
-// RunRetention removes records older than retention from the index now and
-// then every interval, until ctx ends. (The stream removes its own, by
-// MaxAge.)
-func (ix *Index) RunRetention(ctx context.Context, retention, every time.Duration) {
+// runRetention removes what is older than the retention now and then every
+// interval, until ctx ends: the index's records, and the dictionaries of
+// imported records gone (see dictionaryGone) from the index and from kv.
+// (The stream removes its own records, by MaxAge.)
+func (a *Audit) runRetention(ctx context.Context, kv jetstream.KeyValue, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	ix, retention := a.index, a.opts.Retention
 	for {
 		n, err := ix.Expire(ctx, time.Now().Add(-retention))
 		if err != nil && ctx.Err() == nil {
-			ix.log.Error("audit index: expiring old records failed", "err", err)
+			a.log.Error("audit index: expiring old records failed", "err", err)
 		} else if n > 0 {
-			ix.log.Info("audit index: expired old records", "count", n)
+			a.log.Info("audit index: expired old records", "count", n)
+		}
+		if err := ix.dropDictionaries(ctx, retention, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Error("audit index: dropping old dictionaries failed", "err", err)
+		}
+		if n, err := expireDictionaries(ctx, kv, retention, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Error("audit: deleting old dictionaries of imported records failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("audit: deleted old dictionaries of imported records", "count", n)
 		}
 		select {
 		case <-t.C:

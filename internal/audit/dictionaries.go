@@ -27,6 +27,13 @@ import (
 // process whose index meets a message of a dictionary it does not have
 // reads it from the bucket, and keeps a copy in the index; the index then
 // stores such a message as it is, as the group of its records.
+//
+// A dictionary is record text, which must not outlive the retention for
+// long: a dictionary compresses for the retention after it was made (then
+// imports compress without one while they learn the next), so its last
+// message is older than twice the retention after it was made. Then (and a
+// day more, for clocks that disagree) it leaves the bucket (see
+// expireDictionaries) and the indexes (Index.dropDictionaries).
 
 // DictionaryBucket is the key-value bucket of the audit log's dictionaries.
 const DictionaryBucket = "conveyor-audit-dictionaries"
@@ -72,41 +79,80 @@ func ensureDictionaries(ctx context.Context, js jetstream.JetStream, replicas in
 // whose ID is another.
 var errOtherDictionary = errors.New("the bucket holds another text under its ID")
 
-// readDictionary reads dictionary id from the bucket and checks it is the
-// text of that ID.
-func readDictionary(ctx context.Context, kv jetstream.KeyValue, id uint32) ([]byte, error) {
+// readDictionary reads dictionary id from the bucket, and when it was
+// made, and checks it is the text of that ID.
+func readDictionary(ctx context.Context, kv jetstream.KeyValue, id uint32) ([]byte, time.Time, error) {
 	e, err := kv.Get(ctx, strconv.FormatUint(uint64(id), 10))
 	if err != nil {
-		return nil, fmt.Errorf("audit: dictionary %d: %w", id, err)
+		return nil, time.Time{}, fmt.Errorf("audit: dictionary %d: %w", id, err)
 	}
 	if streamDictID(e.Value()) != id {
-		return nil, fmt.Errorf("audit: dictionary %d: %w", id, errOtherDictionary)
+		return nil, time.Time{}, fmt.Errorf("audit: dictionary %d: %w", id, errOtherDictionary)
 	}
-	return e.Value(), nil
+	return e.Value(), e.Created(), nil
+}
+
+// dictionaryGone is when a dictionary made at made leaves the bucket and
+// the indexes, for a retention of maxAge.
+func dictionaryGone(made time.Time, maxAge time.Duration) time.Time {
+	return made.Add(2*maxAge + 24*time.Hour)
+}
+
+// expireDictionaries deletes from the bucket the dictionaries gone by now
+// (see dictionaryGone), and returns how many.
+func expireDictionaries(ctx context.Context, kv jetstream.KeyValue, maxAge time.Duration, now time.Time) (int, error) {
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("audit: dictionaries: %w", err)
+	}
+	defer keys.Stop() //nolint:errcheck // only stops the listing
+	n := 0
+	for key := range keys.Keys() {
+		if key == currentDictKey {
+			continue
+		}
+		e, err := kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("audit: dictionary %s: %w", key, err)
+		}
+		if now.Before(dictionaryGone(e.Created(), maxAge)) {
+			continue
+		}
+		if err := kv.Purge(ctx, key); err != nil {
+			return n, fmt.Errorf("audit: dictionary %s: %w", key, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // importCodec compresses an import's messages: without a dictionary (id
-// 0) until the process has one.
+// 0) until the process has one, made at made.
 type importCodec struct {
-	enc *zstd.Encoder
-	id  uint32
+	enc  *zstd.Encoder
+	id   uint32
+	made time.Time
 }
 
-func newImportCodec(id uint32, dict []byte) *importCodec {
+func newImportCodec(id uint32, dict []byte, made time.Time) *importCodec {
 	opts := []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(2)}
 	if id != 0 {
 		opts = append(opts, zstd.WithEncoderDictRaw(id, dict))
 	}
 	// With these options NewWriter does not fail.
 	enc, _ := zstd.NewWriter(nil, opts...)
-	return &importCodec{enc: enc, id: id}
+	return &importCodec{enc: enc, id: id, made: made}
 }
 
 // importDictionary is the dictionary an import's messages are compressed
 // with, and its learning.
 type importDictionary struct {
-	kv    jetstream.KeyValue
-	codec atomic.Pointer[importCodec]
+	kv     jetstream.KeyValue
+	maxAge time.Duration // how long a dictionary compresses
+	codec  atomic.Pointer[importCodec]
 	// replaced are the codecs replaced, closed at close (an import may
 	// still be using one).
 	mu       sync.Mutex
@@ -117,15 +163,18 @@ type importDictionary struct {
 // openImportDictionary starts with the bucket's current dictionary, or
 // without one, which it learns (also when the current one does not read:
 // a new one replaces it).
-func openImportDictionary(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) *importDictionary {
-	d := &importDictionary{kv: kv}
-	d.codec.Store(newImportCodec(0, nil))
+func openImportDictionary(ctx context.Context, kv jetstream.KeyValue, maxAge time.Duration, log *slog.Logger) *importDictionary {
+	d := &importDictionary{kv: kv, maxAge: maxAge}
+	d.codec.Store(newImportCodec(0, nil, time.Time{}))
 	e, err := kv.Get(ctx, currentDictKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		d.learning = make([]byte, 0, learnSize)
 		return d
 	}
-	var dict []byte
+	var (
+		dict []byte
+		made time.Time
+	)
 	id, err := func() (uint64, error) {
 		if err != nil {
 			return 0, err
@@ -134,7 +183,7 @@ func openImportDictionary(ctx context.Context, kv jetstream.KeyValue, log *slog.
 		if err != nil {
 			return 0, fmt.Errorf("current %q: %w", e.Value(), err)
 		}
-		dict, err = readDictionary(ctx, kv, uint32(id))
+		dict, made, err = readDictionary(ctx, kv, uint32(id))
 		return id, err
 	}()
 	if err != nil {
@@ -142,8 +191,24 @@ func openImportDictionary(ctx context.Context, kv jetstream.KeyValue, log *slog.
 		d.learning = make([]byte, 0, learnSize)
 		return d
 	}
-	d.use(newImportCodec(uint32(id), dict))
+	d.use(newImportCodec(uint32(id), dict, made))
 	return d
+}
+
+// encoder is the encoder of an import's messages now: without a
+// dictionary, and learning a new one, once the current one is maxAge old.
+func (d *importDictionary) encoder(now time.Time) *zstd.Encoder {
+	c := d.codec.Load()
+	if c.id == 0 || now.Sub(c.made) < d.maxAge {
+		return c.enc
+	}
+	d.mu.Lock()
+	if d.codec.Load() == c {
+		d.replaced = append(d.replaced, d.codec.Swap(newImportCodec(0, nil, time.Time{})))
+		d.learning = make([]byte, 0, learnSize)
+	}
+	d.mu.Unlock()
+	return d.codec.Load().enc
 }
 
 func (d *importDictionary) use(c *importCodec) {
@@ -192,7 +257,7 @@ func (d *importDictionary) store(ctx context.Context, dict []byte) error {
 	if _, err := d.kv.Put(ctx, currentDictKey, []byte(key)); err != nil {
 		return fmt.Errorf("audit: dictionary %d: %w", id, err)
 	}
-	d.use(newImportCodec(id, dict))
+	d.use(newImportCodec(id, dict, time.Now()))
 	return nil
 }
 
@@ -208,20 +273,59 @@ func (d *importDictionary) close() {
 // streamDict reads the audit log's dictionary id from kv and keeps it in
 // the index (and its codec).
 func (ix *Index) streamDict(ctx context.Context, kv jetstream.KeyValue, id uint32) error {
-	dict, err := readDictionary(ctx, kv, id)
+	dict, made, err := readDictionary(ctx, kv, id)
 	if err != nil {
 		return err
 	}
-	return ix.keepStreamDict(ctx, id, dict)
+	return ix.keepStreamDict(ctx, id, dict, made)
 }
 
-// keepStreamDict keeps the audit log's dictionary id in the index (and its
-// codec).
-func (ix *Index) keepStreamDict(ctx context.Context, id uint32, dict []byte) error {
-	key := "stream/" + strconv.FormatUint(uint64(id), 10)
-	if _, err := ix.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, dict); err != nil {
+// keepStreamDict keeps the audit log's dictionary id, made at made, in the
+// index (and its codec).
+func (ix *Index) keepStreamDict(ctx context.Context, id uint32, dict []byte, made time.Time) error {
+	tx, err := ix.w.BeginTx(ctx, nil)
+	if err != nil {
 		return fmt.Errorf("audit: index: keep dictionary %d: %w", id, err)
 	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	for key, value := range map[string]any{"stream/": dict, "streammade/": made.Unix()} {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+			key+strconv.FormatUint(uint64(id), 10), value); err != nil {
+			return fmt.Errorf("audit: index: keep dictionary %d: %w", id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("audit: index: keep dictionary %d: %w", id, err)
+	}
+	ix.dictMu.Lock()
+	defer ix.dictMu.Unlock()
 	ix.dicts[id] = dict
+	ix.dictsMade[id] = made
+	return ix.useCodec()
+}
+
+// dropDictionaries drops from the index the audit log's dictionaries that
+// are gone by now (see dictionaryGone): no group the index still holds was
+// compressed with them.
+func (ix *Index) dropDictionaries(ctx context.Context, maxAge time.Duration, now time.Time) error {
+	ix.dictMu.Lock()
+	defer ix.dictMu.Unlock()
+	var gone []uint32
+	for id, made := range ix.dictsMade {
+		if !now.Before(dictionaryGone(made, maxAge)) {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	for _, id := range gone {
+		k := strconv.FormatUint(uint64(id), 10)
+		if _, err := ix.w.ExecContext(ctx, `DELETE FROM meta WHERE key IN (?, ?)`, "stream/"+k, "streammade/"+k); err != nil {
+			return fmt.Errorf("audit: index: drop dictionary %d: %w", id, err)
+		}
+		delete(ix.dicts, id)
+		delete(ix.dictsMade, id)
+	}
 	return ix.useCodec()
 }

@@ -149,7 +149,10 @@ func (ix *Index) appendEntries(ctx context.Context, js jetstream.JetStream, dst 
 	if enc := h.Get(HeaderEncoding); enc != "" {
 		var zh zstd.Header
 		if err := zh.Decode(data); err == nil && zh.DictionaryID >= minStreamDictID {
-			if _, ok := ix.dicts[zh.DictionaryID]; !ok {
+			ix.dictMu.Lock()
+			_, ok := ix.dicts[zh.DictionaryID]
+			ix.dictMu.Unlock()
+			if !ok {
 				if err := ix.fetchStreamDict(ctx, js, zh.DictionaryID); err != nil {
 					return dst, err
 				}

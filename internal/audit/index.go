@@ -181,6 +181,11 @@ type Index struct {
 	dicts        map[uint32][]byte
 	missing      map[uint32]time.Time
 	dictPatience time.Duration
+	// dictMu guards dicts (which the goroutine that expires records
+	// changes too: see dropDictionaries) and dictsMade, when the audit
+	// log's dictionaries were made.
+	dictMu    sync.Mutex
+	dictsMade map[uint32]time.Time
 	// terms caches the ids of terms in the index (committed ones only).
 	terms termCache
 	// expired is the eventTime (Unix seconds) before which records have
@@ -464,7 +469,8 @@ func (ix *Index) init(ctx context.Context) error {
 		return fmt.Errorf("audit: index %s has schema %s, want %s", ix.path, v, schemaVersion)
 	}
 	ix.dicts = make(map[uint32][]byte)
-	rows, err := ix.w.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN ('dictionary', 'learned') OR key LIKE 'stream/%'`)
+	ix.dictsMade = make(map[uint32]time.Time)
+	rows, err := ix.w.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN ('dictionary', 'learned') OR key LIKE 'stream/%' OR key LIKE 'streammade/%'`)
 	if err != nil {
 		return fmt.Errorf("audit: read index %s: dictionaries: %w", ix.path, err)
 	}
@@ -483,11 +489,20 @@ func (ix *Index) init(ctx context.Context) error {
 		case "learned":
 			ix.dicts[learnedDictID] = dict
 		default:
-			id, err := strconv.ParseUint(strings.TrimPrefix(key, "stream/"), 10, 32)
+			kind, n, _ := strings.Cut(key, "/")
+			id, err := strconv.ParseUint(n, 10, 32)
 			if err != nil {
 				return fmt.Errorf("audit: read index %s: dictionary %q: %w", ix.path, key, err)
 			}
-			ix.dicts[uint32(id)] = dict
+			if kind == "stream" {
+				ix.dicts[uint32(id)] = dict
+				break
+			}
+			made, err := strconv.ParseInt(string(dict), 10, 64)
+			if err != nil {
+				return fmt.Errorf("audit: read index %s: dictionary %q: %w", ix.path, key, err)
+			}
+			ix.dictsMade[uint32(id)] = time.Unix(made, 0)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -739,8 +754,11 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 	ix.terms.add(in.added)
 	ix.epochs.set(written...)
 	if learned != nil {
+		ix.dictMu.Lock()
 		ix.dicts[learnedDictID] = learned
-		if err := ix.useCodec(); err != nil {
+		err := ix.useCodec()
+		ix.dictMu.Unlock()
+		if err != nil {
 			return err
 		}
 		ix.learning = nil

@@ -3,13 +3,17 @@ package audit
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
@@ -664,10 +668,10 @@ func TestIndexKeepsFrames(t *testing.T) {
 		dict = append(dict, e.Record...)
 	}
 	id := streamDictID(dict)
-	if err := ix.keepStreamDict(ctx, id, dict); err != nil {
+	if err := ix.keepStreamDict(ctx, id, dict, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	enc := newImportCodec(id, dict)
+	enc := newImportCodec(id, dict, time.Now())
 	defer enc.enc.Close()
 	// Messages of 1 to 16 records; every third of several records is kept
 	// as it is.
@@ -820,5 +824,83 @@ func TestIndexWaitsForDictionary(t *testing.T) {
 	}
 	if _, ok := ix.dicts[gone]; ok {
 		t.Fatal("a missing dictionary is kept")
+	}
+}
+
+// A dictionary compresses for the retention after it was made; then
+// imports compress without one while they learn the next. At twice the
+// retention and a day it leaves the bucket (not the current key) and the
+// index; until then both keep it.
+func TestDictionariesAge(t *testing.T) {
+	ctx := t.Context()
+	st := storetest.Open(t)
+	kv, err := ensureDictionaries(ctx, st.JetStream(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const retention = 90 * 24 * time.Hour
+	d := openImportDictionary(ctx, kv, retention, slog.New(slog.DiscardHandler))
+	defer d.close()
+	recs := history(t, 400, time.Now(), time.Hour, false)
+	var imported []Imported
+	for _, e := range recs {
+		rec, err := ParseRecord(e.Record)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imported = append(imported, Imported{Record: rec, JSON: e.Record})
+	}
+	dict := d.learn(imported)
+	if dict == nil {
+		t.Fatal("nothing learned")
+	}
+	if err := d.store(ctx, dict); err != nil {
+		t.Fatal(err)
+	}
+	id := streamDictID(dict)
+	now := time.Now()
+	if d.encoder(now); d.codec.Load().id != id {
+		t.Fatalf("compressing with %d, want %d", d.codec.Load().id, id)
+	}
+	if d.encoder(now.Add(retention)); d.codec.Load().id != 0 || d.learn(imported) == nil {
+		t.Fatal("a dictionary as old as the retention still compresses, or none is learned")
+	}
+	// The bucket.
+	if n, err := expireDictionaries(ctx, kv, retention, now.Add(2*retention)); err != nil || n != 0 {
+		t.Fatalf("before its time: %d deleted, %v", n, err)
+	}
+	if n, err := expireDictionaries(ctx, kv, retention, now.Add(2*retention+25*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("at its time: %d deleted, %v", n, err)
+	}
+	if _, _, err := readDictionary(ctx, kv, id); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("still in the bucket: %v", err)
+	}
+	if _, err := kv.Get(ctx, currentDictKey); err != nil {
+		t.Fatalf("the current key: %v", err)
+	}
+	// The index.
+	ix, path := openTestIndex(t)
+	made := now.Add(-time.Hour)
+	if err := ix.keepStreamDict(ctx, id, dict, made); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.dropDictionaries(ctx, retention, now.Add(2*retention)); err != nil || ix.dicts[id] == nil {
+		t.Fatalf("dropped before its time: %v", err)
+	}
+	ix.Close()
+	ix, err = OpenIndex(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if !ix.dictsMade[id].Equal(made.Truncate(time.Second)) || ix.dicts[id] == nil {
+		t.Fatalf("reopened: made %v, want %v", ix.dictsMade[id], made)
+	}
+	if err := ix.dropDictionaries(ctx, retention, now.Add(2*retention+25*time.Hour)); err != nil || ix.dicts[id] != nil {
+		t.Fatalf("kept after its time: %v", err)
+	}
+	var left int
+	if err := ix.w.QueryRowContext(ctx, `SELECT count(*) FROM meta WHERE key LIKE 'stream%'`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d meta rows left, %v", left, err)
 	}
 }

@@ -190,7 +190,7 @@ type importPart struct {
 // import's records take a seventh of that, and of the copies on their way.
 func (a *Audit) AppendImportedAsync(sc scope.Scope, recs []Imported) *ImportBatch {
 	p := a.opts.Store
-	enc := a.dict.codec.Load().enc
+	enc := a.dict.encoder(time.Now())
 	if dict := a.dict.learn(recs); dict != nil {
 		a.wg.Add(1)
 		go func() {
