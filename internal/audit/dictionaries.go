@@ -305,21 +305,29 @@ func (ix *Index) keepStreamDict(ctx context.Context, id uint32, dict []byte, mad
 }
 
 // dropDictionaries drops from the index the audit log's dictionaries that
-// are gone by now (see dictionaryGone): no group the index still holds was
-// compressed with them.
+// are gone by now (see dictionaryGone), unless a group the index still
+// holds was compressed with one (a record dated well after it was stored).
 func (ix *Index) dropDictionaries(ctx context.Context, maxAge time.Duration, now time.Time) error {
 	ix.dictMu.Lock()
 	defer ix.dictMu.Unlock()
-	var gone []uint32
+	gone := map[uint32]bool{}
 	for id, made := range ix.dictsMade {
 		if !now.Before(dictionaryGone(made, maxAge)) {
-			gone = append(gone, id)
+			gone[id] = true
 		}
 	}
 	if len(gone) == 0 {
 		return nil
 	}
-	for _, id := range gone {
+	used, err := ix.frameDictionaries(ctx)
+	if err != nil {
+		return err
+	}
+	for id := range gone {
+		if used[id] {
+			ix.log.Warn("audit index: a dictionary past its time still reads records the index holds; kept", "dictionary", id)
+			continue
+		}
 		k := strconv.FormatUint(uint64(id), 10)
 		if _, err := ix.w.ExecContext(ctx, `DELETE FROM meta WHERE key IN (?, ?)`, "stream/"+k, "streammade/"+k); err != nil {
 			return fmt.Errorf("audit: index: drop dictionary %d: %w", id, err)
@@ -328,4 +336,29 @@ func (ix *Index) dropDictionaries(ctx context.Context, maxAge time.Duration, now
 		delete(ix.dictsMade, id)
 	}
 	return ix.useCodec()
+}
+
+// frameDictionaries says which dictionaries the groups that are messages
+// kept as they are (frameGroup) name: it reads the start of each.
+func (ix *Index) frameDictionaries(ctx context.Context) (map[uint32]bool, error) {
+	rows, err := ix.w.QueryContext(ctx, `SELECT substr(data, 2, 32) FROM groups WHERE substr(data, 1, 1) = x'00'`)
+	if err != nil {
+		return nil, fmt.Errorf("audit: index: the groups' dictionaries: %w", err)
+	}
+	defer rows.Close()
+	used := map[uint32]bool{}
+	for rows.Next() {
+		var head []byte
+		if err := rows.Scan(&head); err != nil {
+			return nil, fmt.Errorf("audit: index: the groups' dictionaries: %w", err)
+		}
+		var h zstd.Header
+		if h.Decode(head) == nil {
+			used[h.DictionaryID] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: index: the groups' dictionaries: %w", err)
+	}
+	return used, nil
 }

@@ -896,6 +896,19 @@ func TestDictionariesAge(t *testing.T) {
 	if !ix.dictsMade[id].Equal(made.Truncate(time.Second)) || ix.dicts[id] == nil {
 		t.Fatalf("reopened: made %v, want %v", ix.dictsMade[id], made)
 	}
+	// A group the index still holds that names it keeps it.
+	enc := newImportCodec(id, dict, made)
+	defer enc.enc.Close()
+	frame := append([]byte{frameGroup}, enc.enc.EncodeAll(store.AppendBatch(nil, [][]byte{recs[0].Record}), nil)...)
+	if _, err := ix.w.ExecContext(ctx, `INSERT INTO groups (first, n, tmax, data) VALUES (1, 1, ?, ?)`, now.Add(3*retention).Unix(), frame); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.dropDictionaries(ctx, retention, now.Add(2*retention+25*time.Hour)); err != nil || ix.dicts[id] == nil {
+		t.Fatalf("dropped while a group names it: %v", err)
+	}
+	if _, err := ix.w.ExecContext(ctx, `DELETE FROM groups`); err != nil {
+		t.Fatal(err)
+	}
 	if err := ix.dropDictionaries(ctx, retention, now.Add(2*retention+25*time.Hour)); err != nil || ix.dicts[id] != nil {
 		t.Fatalf("kept after its time: %v", err)
 	}
