@@ -57,18 +57,12 @@ func streamDictID(dict []byte) uint32 {
 
 // ensureDictionaries opens the dictionaries' bucket, creating it if needed.
 func ensureDictionaries(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, DictionaryBucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      DictionaryBucket,
-			Description: "Conveyor audit log: the dictionaries its imported records are compressed with",
-			Storage:     jetstream.FileStorage,
-			Replicas:    max(replicas, 1),
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = js.KeyValue(ctx, DictionaryBucket)
-		}
-	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      DictionaryBucket,
+		Description: "Conveyor audit log: the dictionaries its imported records are compressed with",
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("audit: dictionaries: %w", err)
 	}
@@ -166,33 +160,34 @@ type importDictionary struct {
 func openImportDictionary(ctx context.Context, kv jetstream.KeyValue, maxAge time.Duration, log *slog.Logger) *importDictionary {
 	d := &importDictionary{kv: kv, maxAge: maxAge}
 	d.codec.Store(newImportCodec(0, nil, time.Time{}))
-	e, err := kv.Get(ctx, currentDictKey)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	c, err := currentDictionary(ctx, kv)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
 		d.learning = make([]byte, 0, learnSize)
-		return d
-	}
-	var (
-		dict []byte
-		made time.Time
-	)
-	id, err := func() (uint64, error) {
-		if err != nil {
-			return 0, err
-		}
-		id, err := strconv.ParseUint(string(e.Value()), 10, 32)
-		if err != nil {
-			return 0, fmt.Errorf("current %q: %w", e.Value(), err)
-		}
-		dict, made, err = readDictionary(ctx, kv, uint32(id))
-		return id, err
-	}()
-	if err != nil {
+	case err != nil:
 		log.Warn("audit: the current dictionary of imported records does not read; learning another", "err", err)
 		d.learning = make([]byte, 0, learnSize)
-		return d
+	default:
+		d.use(c)
 	}
-	d.use(newImportCodec(uint32(id), dict, made))
 	return d
+}
+
+// currentDictionary is the codec of the bucket's current dictionary.
+func currentDictionary(ctx context.Context, kv jetstream.KeyValue) (*importCodec, error) {
+	e, err := kv.Get(ctx, currentDictKey)
+	if err != nil {
+		return nil, fmt.Errorf("audit: dictionaries: %w", err)
+	}
+	id, err := strconv.ParseUint(string(e.Value()), 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("audit: dictionaries: current %q: %w", e.Value(), err)
+	}
+	dict, made, err := readDictionary(ctx, kv, uint32(id))
+	if err != nil {
+		return nil, err
+	}
+	return newImportCodec(uint32(id), dict, made), nil
 }
 
 // encoder is the encoder of an import's messages now: without a
@@ -249,7 +244,7 @@ func (d *importDictionary) store(ctx context.Context, dict []byte) error {
 			return fmt.Errorf("audit: dictionary %d: %w", id, err)
 		}
 		if !bytes.Equal(e.Value(), dict) {
-			return fmt.Errorf("audit: dictionary %d: the bucket holds another text of the same ID", id)
+			return fmt.Errorf("audit: dictionary %d: %w", id, errOtherDictionary)
 		}
 	} else if err != nil {
 		return fmt.Errorf("audit: dictionary %d: %w", id, err)

@@ -200,9 +200,6 @@ func (ix *Index) fetchStreamDict(ctx context.Context, js jetstream.JetStream, id
 	if err == nil {
 		err = ix.streamDict(ctx, kv, id)
 	}
-	if ix.missing == nil {
-		ix.missing = make(map[uint32]time.Time)
-	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrKeyNotFound) {
 		if !seen {
 			first = time.Now()

@@ -125,16 +125,23 @@ func hashed(a Attribute) bool {
 // of epochs.
 const defaultEpochRows = 1 << 17
 
-// rowKey is the lookup key of value (of attribute a: an EventId or a
-// resource name) in epoch e: negative, the epochs in order, and in an
-// epoch first the EventIds (as rowKeys finds them), then the resource names.
-func rowKey(e int64, a Attribute, value string) int64 {
-	h := uint32(2166136261) // FNV-1a
+// rowKey is the lookup key of a value of hash h (rowHash) of attribute a
+// (an EventId or a resource name) in epoch e: negative, the epochs in
+// order, and in an epoch first the EventIds (as rowKeys finds them), then
+// the resource names.
+func rowKey(e int64, a Attribute, h uint32) int64 {
+	return -(e<<33 | rowKind(a)<<32 | int64(h)) - 1
+}
+
+// rowHash is the hash of a value in its rowKey: FNV-1a, without the
+// allocation of hash/fnv's.
+func rowHash(value string) uint32 {
+	h := uint32(2166136261)
 	for i := 0; i < len(value); i++ {
 		h ^= uint32(value[i])
 		h *= 16777619
 	}
-	return -(e<<33 | rowKind(a)<<32 | int64(h)) - 1
+	return h
 }
 
 // rowKeys is the range of the keys of attribute a's rows in epoch e.
@@ -470,6 +477,7 @@ func (ix *Index) init(ctx context.Context) error {
 	}
 	ix.dicts = make(map[uint32][]byte)
 	ix.dictsMade = make(map[uint32]time.Time)
+	ix.missing = make(map[uint32]time.Time)
 	rows, err := ix.w.QueryContext(ctx, `SELECT key, value FROM meta WHERE key IN ('dictionary', 'learned') OR key LIKE 'stream/%' OR key LIKE 'streammade/%'`)
 	if err != nil {
 		return fmt.Errorf("audit: read index %s: dictionaries: %w", ix.path, err)
@@ -697,7 +705,7 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 		}
 		for _, a := range lookupValues(rec) {
 			if !chunked(a.attr) {
-				rows = append(rows, rowKey(ep.id, a.attr, a.value), scopeID, t, id)
+				rows = append(rows, rowKey(ep.id, a.attr, rowHash(a.value)), scopeID, t, id)
 				ep.add(t)
 				continue
 			}

@@ -118,6 +118,7 @@ func (ix *Index) rowLookup(ctx context.Context, a Attribute, value string, scope
 		found []Cursor
 		keys  []int64
 		list  []byte
+		h     = rowHash(value)
 	)
 	n := 1
 	if a == AttrEventID {
@@ -131,7 +132,7 @@ func (ix *Index) rowLookup(ctx context.Context, a Attribute, value string, scope
 		}
 		keys = keys[:0]
 		for _, e := range eps[i:min(len(eps), i+n)] {
-			keys = append(keys, rowKey(e.id, a, value))
+			keys = append(keys, rowKey(e.id, a, h))
 		}
 		list = appendKeys(list[:0], keys...)
 		rows, err := ix.rowsOf.QueryContext(ctx, string(list), scope, lo, hi, cTime, cSeq, limit+1)
@@ -230,9 +231,13 @@ func (ix *Index) Present(ctx context.Context, scope string, recs []*Record, own 
 		list []byte
 	)
 	keys := make([]int64, len(recs))
+	hashes := make([]uint32, len(recs))
+	for i, r := range recs {
+		hashes[i] = rowHash(r.EventID)
+	}
 	for _, e := range eps {
-		for i, r := range recs {
-			keys[i] = rowKey(e.id, AttrEventID, r.EventID)
+		for i := range recs {
+			keys[i] = rowKey(e.id, AttrEventID, hashes[i])
 		}
 		list = appendKeys(list[:0], keys...)
 		rows, err := ix.idsOf.QueryContext(ctx, scopeID, string(list))
