@@ -34,6 +34,14 @@
 // store). Such a write may still be stored later; it is never reported as
 // stored.
 //
+// # Reading one's writes
+//
+// A bucket's stream (and an object store's) lets any of its servers answer
+// "direct gets", and on a cluster a follower may not yet hold a write its
+// leader acknowledged. On a replicated store, the buckets, bucket streams
+// and object stores that [Store.JetStream] opens therefore read from their
+// stream's leader (leaderkv.go): a process reads what it has just written.
+//
 // # Names
 //
 // EventBridge names (bus names may contain '/', '.', '-' and '_') are not all

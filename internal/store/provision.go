@@ -20,9 +20,13 @@ import (
 const provisionAttempts = 6
 
 // provisioning is the store's JetStream: calls that manage streams, buckets
-// and consumers are retried when they time out; everything else is
-// JetStream's own.
-type provisioning struct{ jetstream.JetStream }
+// and consumers are retried when they time out; the buckets it opens read
+// from their leader on a replicated store (leaderKV: leader is set there);
+// everything else is JetStream's own.
+type provisioning struct {
+	jetstream.JetStream
+	leader nats.JetStreamContext
+}
 
 // retried runs f with a bound, again while it times out and ctx lasts, at
 // most provisionAttempts times. retry is true from the second try on.
@@ -39,27 +43,27 @@ func retried[T any](ctx context.Context, f func(ctx context.Context, retry bool)
 }
 
 func (p provisioning) CreateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	return retried(ctx, func(ctx context.Context, retry bool) (jetstream.Stream, error) {
+	return p.leaderStreamReads(retried(ctx, func(ctx context.Context, retry bool) (jetstream.Stream, error) {
 		st, err := p.JetStream.CreateStream(ctx, cfg)
 		if retry && errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			return p.JetStream.Stream(ctx, cfg.Name) // made by the try that timed out
 		}
 		return st, err
-	})
+	}))
 }
 
 func (p provisioning) UpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.Stream, error) { return p.JetStream.UpdateStream(ctx, cfg) })
+	return p.leaderStreamReads(retried(ctx, func(ctx context.Context, _ bool) (jetstream.Stream, error) { return p.JetStream.UpdateStream(ctx, cfg) }))
 }
 
 func (p provisioning) CreateOrUpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.Stream, error) {
+	return p.leaderStreamReads(retried(ctx, func(ctx context.Context, _ bool) (jetstream.Stream, error) {
 		return p.JetStream.CreateOrUpdateStream(ctx, cfg)
-	})
+	}))
 }
 
 func (p provisioning) Stream(ctx context.Context, name string) (jetstream.Stream, error) {
-	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.Stream, error) { return p.JetStream.Stream(ctx, name) })
+	return p.leaderStreamReads(retried(ctx, func(ctx context.Context, _ bool) (jetstream.Stream, error) { return p.JetStream.Stream(ctx, name) }))
 }
 
 func (p provisioning) CreateOrUpdateConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
@@ -87,57 +91,61 @@ func (p provisioning) Consumer(ctx context.Context, stream, name string) (jetstr
 }
 
 func (p provisioning) KeyValue(ctx context.Context, bucket string) (jetstream.KeyValue, error) {
-	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.KeyValue, error) {
+	return p.leaderReads(retried(ctx, func(ctx context.Context, _ bool) (jetstream.KeyValue, error) {
 		return p.JetStream.KeyValue(ctx, bucket)
-	})
+	}))
 }
 
 func (p provisioning) CreateKeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	return retried(ctx, func(ctx context.Context, retry bool) (jetstream.KeyValue, error) {
+	return p.leaderReads(retried(ctx, func(ctx context.Context, retry bool) (jetstream.KeyValue, error) {
 		kv, err := p.JetStream.CreateKeyValue(ctx, cfg)
 		if retry && errors.Is(err, jetstream.ErrBucketExists) {
 			return p.JetStream.KeyValue(ctx, cfg.Bucket)
 		}
 		return kv, err
-	})
+	}))
 }
 
 func (p provisioning) UpdateKeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.KeyValue, error) {
+	return p.leaderReads(retried(ctx, func(ctx context.Context, _ bool) (jetstream.KeyValue, error) {
 		return p.JetStream.UpdateKeyValue(ctx, cfg)
-	})
+	}))
 }
 
 func (p provisioning) CreateOrUpdateKeyValue(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.KeyValue, error) {
+	return p.leaderReads(retried(ctx, func(ctx context.Context, _ bool) (jetstream.KeyValue, error) {
 		return p.JetStream.CreateOrUpdateKeyValue(ctx, cfg)
-	})
+	}))
 }
 
 func (p provisioning) ObjectStore(ctx context.Context, bucket string) (jetstream.ObjectStore, error) {
-	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.ObjectStore, error) {
+	obj, err := retried(ctx, func(ctx context.Context, _ bool) (jetstream.ObjectStore, error) {
 		return p.JetStream.ObjectStore(ctx, bucket)
 	})
+	return p.objectLeaderReads(ctx, bucket, obj, err)
 }
 
 func (p provisioning) CreateObjectStore(ctx context.Context, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
-	return retried(ctx, func(ctx context.Context, retry bool) (jetstream.ObjectStore, error) {
+	obj, err := retried(ctx, func(ctx context.Context, retry bool) (jetstream.ObjectStore, error) {
 		obj, err := p.JetStream.CreateObjectStore(ctx, cfg)
 		if retry && errors.Is(err, jetstream.ErrBucketExists) {
 			return p.JetStream.ObjectStore(ctx, cfg.Bucket)
 		}
 		return obj, err
 	})
+	return p.objectLeaderReads(ctx, cfg.Bucket, obj, err)
 }
 
 func (p provisioning) UpdateObjectStore(ctx context.Context, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
-	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.ObjectStore, error) {
+	obj, err := retried(ctx, func(ctx context.Context, _ bool) (jetstream.ObjectStore, error) {
 		return p.JetStream.UpdateObjectStore(ctx, cfg)
 	})
+	return p.objectLeaderReads(ctx, cfg.Bucket, obj, err)
 }
 
 func (p provisioning) CreateOrUpdateObjectStore(ctx context.Context, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
-	return retried(ctx, func(ctx context.Context, _ bool) (jetstream.ObjectStore, error) {
+	obj, err := retried(ctx, func(ctx context.Context, _ bool) (jetstream.ObjectStore, error) {
 		return p.JetStream.CreateOrUpdateObjectStore(ctx, cfg)
 	})
+	return p.objectLeaderReads(ctx, cfg.Bucket, obj, err)
 }

@@ -147,7 +147,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.shutdownServer()
 		return nil, fmt.Errorf("store: jetstream: %w", err)
 	}
-	s.js = provisioning{js}
+	p := provisioning{JetStream: js}
+	if cfg.Replicas > 1 {
+		if p.leader, err = nc.JetStream(nats.MaxWait(cfg.RequestTimeout)); err != nil {
+			nc.Close()
+			s.shutdownServer()
+			return nil, fmt.Errorf("store: jetstream: %w", err)
+		}
+	}
+	s.js = p
 	if s.pub, err = newPublisher(nc, s.closed, cfg.RequestTimeout); err != nil {
 		nc.Close()
 		s.shutdownServer()

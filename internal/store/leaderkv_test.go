@@ -1,0 +1,191 @@
+package store_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/store"
+	"github.com/conveyor/conveyor/internal/store/storetest"
+)
+
+// On a replicated store a bucket's keys are read from its stream's leader:
+// a process connected to a follower (which would answer direct gets itself,
+// and may be behind its leader) reads every write it has just made, deletes
+// and purges included, and sends no direct get at all.
+func TestReplicatedBucketReadsItsWrites(t *testing.T) {
+	c := storetest.StartCluster(t, 3)
+	ctx := ctxT(t)
+	first := storetest.OpenConfig(t, store.Config{NATSURL: c.URLs(), Replicas: 3})
+	if _, err := first.JetStream().CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "reads", Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	leader := c.StreamLeader(t, "KV_reads")
+	follower := (leader + 1) % 3
+	st := storetest.OpenConfig(t, store.Config{NATSURL: c.Server(follower).ClientURL(), Replicas: 3})
+
+	spy, err := nats.Connect(c.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spy.Close()
+	var direct atomic.Int64
+	if _, err := spy.Subscribe("$JS.API.DIRECT.GET.KV_reads.>", func(*nats.Msg) { direct.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spy.Subscribe("$JS.API.DIRECT.GET.KV_reads", func(*nats.Msg) { direct.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := spy.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, open := range []func() (jetstream.KeyValue, error){
+		func() (jetstream.KeyValue, error) { return st.JetStream().KeyValue(ctx, "reads") },
+		func() (jetstream.KeyValue, error) {
+			return st.JetStream().CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "reads", Replicas: 3})
+		},
+	} {
+		kv, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 200 {
+			key, val := fmt.Sprintf("k.%d", i%20), fmt.Sprintf("v%d", i)
+			rev, err := kv.Put(ctx, key, []byte(val))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := kv.Get(ctx, key)
+			if err != nil {
+				t.Fatalf("Get %s just put: %v", key, err)
+			}
+			if string(e.Value()) != val || e.Revision() != rev || e.Key() != key || e.Bucket() != "reads" || e.Operation() != jetstream.KeyValuePut {
+				t.Fatalf("Get %s = %q rev %d key %q op %v, want %q rev %d", key, e.Value(), e.Revision(), e.Key(), e.Operation(), val, rev)
+			}
+			switch i % 3 {
+			case 1:
+				err = kv.Delete(ctx, key)
+			case 2:
+				err = kv.Purge(ctx, key)
+			default:
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := kv.Get(ctx, key); !errors.Is(err, jetstream.ErrKeyNotFound) {
+				t.Fatalf("Get %s just removed: %v, want ErrKeyNotFound", key, err)
+			}
+		}
+		if _, err := kv.Get(ctx, "never"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+			t.Errorf("Get of a key never put: %v", err)
+		}
+		for _, bad := range []string{"k.*", "k.>", ".k", "k.", "", "a b"} {
+			if _, err := kv.Get(ctx, bad); !errors.Is(err, jetstream.ErrInvalidKey) {
+				t.Errorf("Get %q: %v, want ErrInvalidKey", bad, err)
+			}
+		}
+	}
+	// The bucket's stream, as a catalog reads its last revisions.
+	kv, err := st.JetStream().KeyValue(ctx, "reads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := st.JetStream().Stream(ctx, "KV_reads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		rev, err := kv.Put(ctx, "last", fmt.Appendf(nil, "%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := stream.GetLastMsgForSubject(ctx, "$KV.reads.last")
+		if err != nil || m.Sequence != rev {
+			t.Fatalf("GetLastMsgForSubject just put: %v %v, want sequence %d", m, err, rev)
+		}
+		if m, err = stream.GetMsg(ctx, rev); err != nil || string(m.Data) != fmt.Sprint(i) {
+			t.Fatalf("GetMsg %d: %v %v", rev, m, err)
+		}
+	}
+	if _, err := stream.GetLastMsgForSubject(ctx, "$KV.reads.nothing"); !errors.Is(err, jetstream.ErrMsgNotFound) {
+		t.Errorf("GetLastMsgForSubject of nothing: %v", err)
+	}
+	if err := spy.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := direct.Load(); n != 0 {
+		t.Errorf("%d direct gets sent on a replicated store", n)
+	}
+}
+
+// An object store of a replicated store reads from its stream's leader too:
+// every object just put reads back, from a process connected to a follower,
+// without a direct get, also after nats.go opened the store again (which
+// turns direct gets on).
+func TestReplicatedObjectStoreReadsItsWrites(t *testing.T) {
+	c := storetest.StartCluster(t, 3)
+	ctx := ctxT(t)
+	cfg := jetstream.ObjectStoreConfig{Bucket: "code", Replicas: 3}
+	first := storetest.OpenConfig(t, store.Config{NATSURL: c.URLs(), Replicas: 3})
+	if _, err := first.JetStream().CreateOrUpdateObjectStore(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	follower := (c.StreamLeader(t, "OBJ_code") + 1) % 3
+	st := storetest.OpenConfig(t, store.Config{NATSURL: c.Server(follower).ClientURL(), Replicas: 3})
+
+	spy, err := nats.Connect(c.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spy.Close()
+	raw, err := jetstream.New(spy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var direct atomic.Int64
+	for _, subj := range []string{"$JS.API.DIRECT.GET.OBJ_code", "$JS.API.DIRECT.GET.OBJ_code.>"} {
+		if _, err := spy.Subscribe(subj, func(*nats.Msg) { direct.Add(1) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := spy.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for round, open := range []func() (jetstream.ObjectStore, error){
+		func() (jetstream.ObjectStore, error) { return st.JetStream().CreateOrUpdateObjectStore(ctx, cfg) },
+		func() (jetstream.ObjectStore, error) { return st.JetStream().ObjectStore(ctx, "code") },
+	} {
+		obj, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// nats.go creating the store again turns direct gets on; this
+		// process's store is bound already.
+		if _, err := raw.CreateOrUpdateObjectStore(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 40 {
+			name, val := fmt.Sprintf("o%d-%d", round, i), bytes.Repeat([]byte{byte(i)}, 1000+i)
+			if _, err := obj.PutBytes(ctx, name, val); err != nil {
+				t.Fatal(err)
+			}
+			got, err := obj.GetBytes(ctx, name)
+			if err != nil || !bytes.Equal(got, val) {
+				t.Fatalf("GetBytes %s just put: %d bytes, %v", name, len(got), err)
+			}
+		}
+	}
+	if err := spy.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := direct.Load(); n != 0 {
+		t.Errorf("%d direct gets sent on a replicated store", n)
+	}
+}
