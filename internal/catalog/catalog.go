@@ -95,13 +95,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Catalog, er
 		Storage:     jetstream.FileStorage,
 		Replicas:    cfg.Replicas,
 	}
-	kv, err := js.KeyValue(ctx, cfg.Bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, kvCfg)
-		if errors.Is(err, jetstream.ErrBucketExists) { // another process won the race
-			kv, err = js.KeyValue(ctx, cfg.Bucket)
-		}
-	}
+	kv, err := store.OpenKeyValue(ctx, js, kvCfg)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open bucket %s: %w", cfg.Bucket, err)
 	}

@@ -95,19 +95,13 @@ func New(ctx context.Context, cfg Config) (*Scheduler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	kv, err := cfg.JetStream.KeyValue(ctx, cfg.Bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = cfg.JetStream.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      cfg.Bucket,
-			Description: "Conveyor scheduled rules: the last firing of each",
-			History:     1,
-			Storage:     jetstream.FileStorage,
-			Replicas:    cfg.Replicas,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = cfg.JetStream.KeyValue(ctx, cfg.Bucket)
-		}
-	}
+	kv, err := store.OpenKeyValue(ctx, cfg.JetStream, jetstream.KeyValueConfig{
+		Bucket:      cfg.Bucket,
+		Description: "Conveyor scheduled rules: the last firing of each",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("schedule: open bucket %s: %w", cfg.Bucket, err)
 	}

@@ -101,18 +101,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.reapEveryNs.Store(int64(defaultReapEvery))
 	s.reapStragglerNs.Store(int64(defaultReapStraggler))
 	s.bgCtx, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
-	kv, err := s.js.KeyValue(ctx, Bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      Bucket,
-			Description: "Conveyor SQS queues and receive states",
-			Storage:     jetstream.FileStorage,
-			Replicas:    cfg.Store.Replicas(),
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = s.js.KeyValue(ctx, Bucket)
-		}
-	}
+	kv, err := store.OpenKeyValue(ctx, s.js, jetstream.KeyValueConfig{
+		Bucket:      Bucket,
+		Description: "Conveyor SQS queues and receive states",
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Store.Replicas(),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqs: open bucket %s: %w", Bucket, err)
 	}

@@ -149,3 +149,18 @@ func (p provisioning) CreateOrUpdateObjectStore(ctx context.Context, cfg jetstre
 	})
 	return p.objectLeaderReads(ctx, cfg.Bucket, obj, err)
 }
+
+// OpenKeyValue opens the bucket cfg names, and creates it with cfg if there
+// is none (another process creating it meanwhile is fine). An existing
+// bucket keeps its configuration: CreateOrUpdateKeyValue would reset what
+// its owner changed on its stream since (message TTLs, for instance).
+func OpenKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, cfg)
+		if errors.Is(err, jetstream.ErrBucketExists) { // another process won the race
+			kv, err = js.KeyValue(ctx, cfg.Bucket)
+		}
+	}
+	return kv, err
+}
