@@ -189,37 +189,3 @@ func TestReplicatedObjectStoreReadsItsWrites(t *testing.T) {
 		t.Errorf("%d direct gets sent on a replicated store", n)
 	}
 }
-
-// OpenKeyValue creates a bucket once, however many open it at once, and an
-// existing bucket keeps its configuration.
-func TestOpenKeyValue(t *testing.T) {
-	ctx := ctxT(t)
-	js := storetest.Open(t).JetStream()
-	cfg := jetstream.KeyValueConfig{Bucket: "opened", History: 3}
-	errs := make(chan error, 4)
-	for range 4 {
-		go func() {
-			kv, err := store.OpenKeyValue(ctx, js, cfg)
-			if err == nil {
-				_, err = kv.Put(ctx, "k", []byte("v"))
-			}
-			errs <- err
-		}()
-	}
-	for range 4 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	kv, err := store.OpenKeyValue(ctx, js, jetstream.KeyValueConfig{Bucket: "opened", History: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := kv.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.History() != 3 || st.Values() != 3 {
-		t.Errorf("reopened bucket: history %d, %d values; want the first configuration: history 3, and the last 3 of the 4 values put", st.History(), st.Values())
-	}
-}
