@@ -51,7 +51,7 @@ var attrCode = map[Attribute]int{
 
 // schemaVersion changes whenever the tables or the attribute values derived
 // from a record change; an index of another version is rebuilt.
-const schemaVersion = "8"
+const schemaVersion = "9"
 
 // The index keeps little text: the records themselves are in groups
 // compressed together (see codec), found by sequence number; scopes and the values of the attributes

@@ -983,3 +983,43 @@ func FuzzGroupRecords(f *testing.F) {
 		}
 	})
 }
+
+// Records of other services (imported from AWS's logs) are found by their
+// resources' names as AWS's LookupEvents names them (an instance's ID, a
+// function's or a role's name) and by their ARNs, not by the ARN's
+// resource part ("instance/i-…").
+func TestIndexOtherServicesResourceNames(t *testing.T) {
+	ctx := context.Background()
+	ix, _ := openTestIndex(t)
+	arns := []string{
+		"arn:aws:ec2:eu-west-1:111122223333:instance/i-0c53454b1dd1e49b",
+		"arn:aws:lambda:eu-west-1:111122223333:function:orders",
+		"arn:aws:iam::111122223333:role/service-role/deploy",
+	}
+	var entries []Entry
+	for i, arn := range arns {
+		rec := fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","userName":"alice","accountId":"111122223333"},`+
+			`"eventTime":"2026-11-26T12:00:0%dZ","eventSource":"x.amazonaws.com","eventName":"Change","awsRegion":"eu-west-1",`+
+			`"eventID":"00000000-0000-4000-8000-00000000000%d","readOnly":false,"resources":[{"type":"AWS::X::Y","ARN":%q}],`+
+			`"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333"}`, i, i, arn)
+		entries = append(entries, Entry{Seq: uint64(i + 1), Record: []byte(rec)})
+	}
+	if err := ix.Apply(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	for i, value := range []string{"i-0c53454b1dd1e49b", "orders", "deploy", arns[0], arns[1], arns[2]} {
+		p, err := ix.Lookup(ctx, Query{Attribute: AttrResourceName, Value: value, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("00000000-0000-4000-8000-00000000000%d", i%3)
+		if len(p.Results) != 1 || p.Results[0].Record.EventID != want {
+			t.Errorf("ResourceName %s: %d results, want the record of %s", value, len(p.Results), arns[i%3])
+		}
+	}
+	for _, value := range []string{"instance/i-0c53454b1dd1e49b", "function:orders", "role/service-role/deploy"} {
+		if p, err := ix.Lookup(ctx, Query{Attribute: AttrResourceName, Value: value, Limit: 50}); err != nil || len(p.Results) != 0 {
+			t.Errorf("ResourceName %s: %d results, %v; want none", value, len(p.Results), err)
+		}
+	}
+}

@@ -290,7 +290,10 @@ func typeOfARN(arn string) string {
 }
 
 // ResourceName is the name the event history shows for a resource ARN: a
-// rule's, bus's, connection's or queue's own name, a bucket's name.
+// rule's, bus's, connection's or queue's own name, a bucket's name, and for
+// other services the resource's ID after its type ("i-1234567" for an EC2
+// instance, as AWS's LookupEvents shows it): a function's, role's or log
+// group's name.
 func ResourceName(arn string) string {
 	a, ok := scope.ParseARN(arn)
 	if !ok {
@@ -315,8 +318,29 @@ func ResourceName(arn string) string {
 			return name
 		}
 		return rest
-	case "s3":
+	case "s3", "sqs", "sns":
+		// A bucket (or an object's path), a queue, a topic: no type.
 		return res
 	}
-	return res
+	i := strings.IndexAny(res, "/:")
+	if i < 0 {
+		return res
+	}
+	rest := res[i+1:]
+	switch a.Service {
+	case "iam":
+		// role/PATH/NAME: the name is last.
+		return rest[strings.LastIndex(rest, "/")+1:]
+	case "lambda":
+		// function:NAME or function:NAME:QUALIFIER
+		name, _, _ := strings.Cut(rest, ":")
+		return name
+	case "logs":
+		// log-group:NAME or log-group:NAME:*
+		return strings.TrimSuffix(rest, ":*")
+	}
+	if rest == "" {
+		return res
+	}
+	return rest
 }

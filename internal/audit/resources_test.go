@@ -50,14 +50,25 @@ func TestResourcesOf(t *testing.T) {
 
 func TestResourceName(t *testing.T) {
 	for arn, want := range map[string]string{
-		"arn:aws:events:us-east-1:123456789012:rule/x":                 "x",
-		"arn:aws:events:us-east-1:123456789012:rule/shop/x":            "x",
-		"arn:aws:events:us-east-1:123456789012:event-bus/shop":         "shop",
-		"arn:aws:events:us-east-1:123456789012:connection/c/uuid":      "c",
-		"arn:aws:events:us-east-1:123456789012:api-destination/d/uuid": "d",
-		"arn:aws:sqs:us-east-1:123456789012:jobs":                      "jobs",
-		"arn:aws:s3:::bucket":                                          "bucket",
-		"not an arn":                                                   "not an arn",
+		"arn:aws:events:us-east-1:123456789012:rule/x":                                "x",
+		"arn:aws:events:us-east-1:123456789012:rule/shop/x":                           "x",
+		"arn:aws:events:us-east-1:123456789012:event-bus/shop":                        "shop",
+		"arn:aws:events:us-east-1:123456789012:connection/c/uuid":                     "c",
+		"arn:aws:events:us-east-1:123456789012:api-destination/d/uuid":                "d",
+		"arn:aws:sqs:us-east-1:123456789012:jobs":                                     "jobs",
+		"arn:aws:s3:::bucket":                                                         "bucket",
+		"arn:aws:s3:::bucket/a/key.json":                                              "bucket/a/key.json",
+		"arn:aws:sns:us-east-1:123456789012:alerts":                                   "alerts",
+		"arn:aws:ec2:eu-west-1:123456789012:instance/i-0c53454b1dd1e49b":              "i-0c53454b1dd1e49b",
+		"arn:aws:lambda:us-east-1:123456789012:function:orders":                       "orders",
+		"arn:aws:lambda:us-east-1:123456789012:function:orders:live":                  "orders",
+		"arn:aws:iam::123456789012:role/service-role/deploy":                          "deploy",
+		"arn:aws:iam::123456789012:user/alice":                                        "alice",
+		"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/x:*":               "/aws/lambda/x",
+		"arn:aws:kms:eu-west-1:123456789012:key/4a3d3a60-3b3c-44bf-af01-48fc48528fe0": "4a3d3a60-3b3c-44bf-af01-48fc48528fe0",
+		"arn:aws:dynamodb:us-east-1:123456789012:table/Orders":                        "Orders",
+		"arn:aws:ec2:eu-west-1:123456789012:instance/":                                "instance/",
+		"not an arn": "not an arn",
 	} {
 		if got := ResourceName(arn); got != want {
 			t.Errorf("ResourceName(%s) = %q, want %q", arn, got, want)

@@ -3,6 +3,7 @@ package ctlogs
 import (
 	"bytes"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -82,8 +83,7 @@ func File(r *rand.Rand, f, n int, start time.Time) []byte {
 			params = fmt.Sprintf(`{"name":%q,"description":"managed by terraform","tags":[{"key":"env","value":"prod"},{"key":"team","value":"platform"}],"clientToken":"%016x"}`, name, r.Uint64())
 		}
 		if c.resType != "" {
-			resources = fmt.Sprintf(`,"resources":[{"accountId":"111122223333","type":%q,"ARN":"arn:aws:%s:%s:111122223333:%s/%s"}]`,
-				c.resType, strings.TrimSuffix(c.source, ".amazonaws.com"), region, strings.ToLower(strings.TrimPrefix(c.resType, "AWS::")), name)
+			resources = fmt.Sprintf(`,"resources":[{"accountId":"111122223333","type":%q,"ARN":%q}]`, c.resType, resourceARN(c.resType, region, name))
 		}
 		fmt.Fprintf(&b, `{"eventVersion":"1.09","userIdentity":%s,"eventTime":%q,"eventSource":%q,"eventName":%q,"awsRegion":%q,`+
 			`"sourceIPAddress":%q,"userAgent":%q,"requestParameters":%s,"responseElements":null,`+
@@ -97,4 +97,31 @@ func File(r *rand.Rand, f, n int, start time.Time) []byte {
 	}
 	b.WriteString("]}")
 	return b.Bytes()
+}
+
+// resourceARN is the ARN of a resource of type typ called name, in AWS's
+// form for that type (the generator's few types): an instance and a key are
+// named by IDs, made from name so that a name is always the same resource.
+func resourceARN(typ, region, name string) string {
+	switch typ {
+	case "AWS::EC2::Instance":
+		h := fnv.New64a()
+		h.Write([]byte(name))
+		return fmt.Sprintf("arn:aws:ec2:%s:111122223333:instance/i-0%015x", region, h.Sum64()>>4)
+	case "AWS::S3::Bucket":
+		return "arn:aws:s3:::" + name
+	case "AWS::IAM::Role":
+		return "arn:aws:iam::111122223333:role/" + name
+	case "AWS::KMS::Key":
+		u := fnv.New128a()
+		u.Write([]byte(name))
+		k := u.Sum(nil)
+		k[6], k[8] = k[6]&0x0f|0x40, k[8]&0x3f|0x80 // a random (version 4) UUID's bits
+		return fmt.Sprintf("arn:aws:kms:%s:111122223333:key/%x-%x-%x-%x-%x", region, k[0:4], k[4:6], k[6:8], k[8:10], k[10:16])
+	case "AWS::Lambda::Function":
+		return fmt.Sprintf("arn:aws:lambda:%s:111122223333:function:%s", region, name)
+	case "AWS::Events::Rule":
+		return fmt.Sprintf("arn:aws:events:%s:111122223333:rule/%s", region, name)
+	}
+	panic("ctlogs: no ARN form for " + typ)
 }
