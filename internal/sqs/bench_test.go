@@ -58,6 +58,35 @@ func batchQueue(b *testing.B) (*sqs.Client, *string, []types.SendMessageBatchReq
 	return in.SQS, out.QueueUrl, entries
 }
 
+// BenchmarkBatches: ten messages a round, sent, received and deleted in
+// batches, with a backlog of 10 000 messages behind them.
+func BenchmarkBatches(b *testing.B) {
+	ctx := context.Background()
+	c, url, entries := batchQueue(b)
+	for range 1000 {
+		if _, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url, Entries: entries}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if _, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url, Entries: entries}); err != nil {
+			b.Fatal(err)
+		}
+		r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 10})
+		if err != nil || len(r.Messages) != 10 {
+			b.Fatal(len(r.Messages), err)
+		}
+		del := make([]types.DeleteMessageBatchRequestEntry, len(r.Messages))
+		for i, m := range r.Messages {
+			del[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle}
+		}
+		if _, err := c.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: url, Entries: del}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "msgs/s")
+}
+
 // BenchmarkBatchesEightClients: eight clients, each on its own, looping
 // over a round: send ten messages in a batch, receive up to ten, delete what
 // it received in a batch. The clients do not wait for each other (a client
