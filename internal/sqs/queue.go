@@ -836,8 +836,9 @@ func (q *queue) settle(seq, prevRev, rev uint64) {
 // before a receive took it, whose claim lost), the entry is put back as it
 // was: the message was deleted (the watch brings its purge marker, or a
 // later receive finds it gone from the stream), or the state was read from
-// a replica that is behind (the bucket's gets are direct), which must not
-// lose the message.
+// a server that is behind (the bucket's reads go to its stream's leader,
+// see store's leaderkv.go, but a leader just elected may not have applied
+// every write yet), which must not lose the message.
 func (q *queue) refresh(ctx context.Context, seq uint64, prev *entry) {
 	kve, err := q.svc.kv.Get(ctx, q.stateKey(seq))
 	if err == nil {
