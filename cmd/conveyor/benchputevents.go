@@ -71,50 +71,18 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	// (and how many of those came from the delivery stream) and retries.
 	var attempts func() (first, retries, deferred, rerouted float64)
 	if url == "" {
-		dir = *dataDir
-		if dir == "" {
-			d, err := os.MkdirTemp("", "conveyor-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(d)
-			dir = d
-		}
-		cfg := server.Defaults()
-		cfg.DataDir = dir
-		// As `conveyor serve` does (Server.Run): the resident set reported
-		// is the server's, at its memory target, with the load generator.
-		mctx, stopMem := context.WithCancel(ctx)
-		defer stopMem()
-		go memlimit.Keep(mctx, cfg.MemoryTarget, time.Second)
-		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		// Goroutines inherit profiler labels: the server's (routing,
-		// delivery, NATS) show as part=server in --cpuprofile, apart from
-		// the load generator's (part=client) and the target's (part=sink).
-		var (
-			srv *server.Server
-			err error
-		)
-		pprof.Do(ctx, pprof.Labels("part", "server"), func(ctx context.Context) { srv, err = server.New(ctx, cfg) })
+		in, err := startBenchServer(ctx, *dataDir, stderr)
 		if err != nil {
 			return err
 		}
-		reg := srv.Registry()
+		defer in.close()
+		url, dir = in.url, in.dir
+		reg := in.srv.Registry()
 		attempts = func() (first, retries, deferred, rerouted float64) {
 			return prom.Sum(reg, "conveyor_invocation_attempts_total") - prom.Sum(reg, "conveyor_retry_invocation_attempts_total"),
 				prom.Sum(reg, "conveyor_retry_invocation_attempts_total"), prom.Sum(reg, "conveyor_deferred_invocations_total"),
 				prom.Sum(reg, "conveyor_rerouted_messages_total")
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			_ = srv.Close(ctx)
-			return err
-		}
-		sctx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go pprof.Do(sctx, pprof.Labels("part", "server"), func(sctx context.Context) { done <- srv.Serve(sctx, ln) })
-		defer func() { stop(); <-done }()
-		url = "http://" + ln.Addr().String()
 	}
 
 	// The target: records, for each event, the time from its PutEvents
@@ -402,23 +370,31 @@ func (c *benchClient) drain(ctx context.Context, queueURL string, record func([]
 			continue
 		}
 		now := time.Now()
-		del = append(del[:0], `{"QueueUrl":`...)
-		del = strconv.AppendQuote(del, queueURL)
-		del = append(del, `,"Entries":[`...)
-		for i, m := range msgs {
+		for _, m := range msgs {
 			record(m.GetStringBytes("Body"), now)
-			if i > 0 {
-				del = append(del, ',')
-			}
-			del = append(del, `{"Id":"`...)
-			del = strconv.AppendInt(del, int64(i), 10)
-			del = append(del, `","ReceiptHandle":`...)
-			del = strconv.AppendQuote(del, string(m.GetStringBytes("ReceiptHandle")))
-			del = append(del, '}')
 		}
-		del = append(del, "]}"...)
+		del = appendDeleteBatch(del[:0], queueURL, msgs)
 		out, _ = c.raw(ctx, "AmazonSQS.DeleteMessageBatch", del, out[:0])
 	}
+}
+
+// appendDeleteBatch appends the DeleteMessageBatch request that deletes
+// msgs (ReceiveMessage's Messages) to b.
+func appendDeleteBatch(b []byte, queueURL string, msgs []*fastjson.Value) []byte {
+	b = append(b, `{"QueueUrl":`...)
+	b = strconv.AppendQuote(b, queueURL)
+	b = append(b, `,"Entries":[`...)
+	for i, m := range msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"Id":"`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `","ReceiptHandle":`...)
+		b = strconv.AppendQuote(b, string(m.GetStringBytes("ReceiptHandle")))
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
 }
 
 // raw posts body to the operation named by target (AWS JSON 1.0 for SQS, 1.1
@@ -513,4 +489,61 @@ func (pc *putCall) put(ctx context.Context, c *benchClient, rule string) (int, e
 		return 0, fmt.Errorf("PutEvents: %w", err)
 	}
 	return 10 - v.GetInt("FailedEntryCount"), nil
+}
+
+// benchServer is a Conveyor a bench command runs in-process.
+type benchServer struct {
+	srv   *server.Server
+	url   string
+	dir   string // its data directory
+	close func()
+}
+
+// startBenchServer starts a Conveyor in-process on dataDir (a temporary
+// directory if empty, removed by close), listening on loopback, as
+// `conveyor serve` runs (its memory target kept). Its goroutines are
+// labelled part=server for the CPU profile (goroutines inherit profiler
+// labels), apart from the bench's own.
+func startBenchServer(ctx context.Context, dataDir string, stderr io.Writer) (*benchServer, error) {
+	var cleanup []func()
+	closeAll := func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	dir := dataDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "conveyor-bench-")
+		if err != nil {
+			return nil, err
+		}
+		cleanup = append(cleanup, func() { os.RemoveAll(d) })
+		dir = d
+	}
+	cfg := server.Defaults()
+	cfg.DataDir = dir
+	mctx, stopMem := context.WithCancel(ctx)
+	cleanup = append(cleanup, stopMem)
+	go memlimit.Keep(mctx, cfg.MemoryTarget, time.Second)
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var (
+		srv *server.Server
+		err error
+	)
+	pprof.Do(ctx, pprof.Labels("part", "server"), func(ctx context.Context) { srv, err = server.New(ctx, cfg) })
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = srv.Close(ctx)
+		closeAll()
+		return nil, err
+	}
+	sctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go pprof.Do(sctx, pprof.Labels("part", "server"), func(sctx context.Context) { done <- srv.Serve(sctx, ln) })
+	cleanup = append(cleanup, func() { stop(); <-done })
+	return &benchServer{srv: srv, url: "http://" + ln.Addr().String(), dir: dir, close: closeAll}, nil
 }

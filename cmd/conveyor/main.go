@@ -39,6 +39,7 @@ func commands() []command {
 		{[]string{"serve"}, "run the server (EventBridge, SQS and CloudTrail APIs on one port)", serve},
 		{[]string{"bench", "match"}, "measure the pattern matcher on your own patterns and events", benchMatch},
 		{[]string{"bench", "put-events"}, "measure PutEvents → HTTP target throughput and latency", benchPutEvents},
+		{[]string{"bench", "queue"}, "measure a queue: clients sending, receiving and deleting batches of ten", benchQueue},
 		{[]string{"bench", "citylots"}, "write the citylots data set of the matcher benchmarks", benchCitylots},
 		{[]string{"bench", "cloudtrail-logs"}, "write CloudTrail log files shaped like AWS's, to measure `cloudtrail import`", benchCloudtrailLogs},
 		{[]string{"cloudtrail", "import"}, "put CloudTrail log files (as AWS writes them) into the event history, or on the bus", cloudtrailImport},
