@@ -175,18 +175,11 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	// The run is profiled from here (setup aside): the server's CPU per
 	// event comes from the samples labelled part=server (see cpuparts.ByLabel),
 	// and --cpuprofile keeps the profile.
-	var profile bytes.Buffer
-	if err := pprof.StartCPUProfile(&profile); err != nil {
+	prof, err := startRunProfile()
+	if err != nil {
 		return err
 	}
-	profiling := true
-	stopProfile := func() {
-		if profiling {
-			pprof.StopCPUProfile()
-			profiling = false
-		}
-	}
-	defer stopProfile()
+	defer func() { _ = prof.stop("") }()
 	var sent, failed atomic.Int64
 	rss := newRSSWatch(time.Second)
 	defer rss.stop()
@@ -236,13 +229,10 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	stopReceivers()
-	stopProfile()
-	startRSS, peakRSS, endRSS := rss.stop()
-	if *cpuProfile != "" {
-		if err := os.WriteFile(*cpuProfile, profile.Bytes(), 0o644); err != nil {
-			return err
-		}
+	if err := prof.stop(*cpuProfile); err != nil {
+		return err
 	}
+	startRSS, peakRSS, endRSS := rss.stop()
 
 	fmt.Fprintf(stdout, "put:       %d events in %s = %.0f events/s (%d failed)\n", sent.Load(), sendTime.Round(time.Millisecond), float64(sent.Load())/sendTime.Seconds(), failed.Load())
 	fmt.Fprintf(stdout, "delivered: %d events, all delivered after %s = %.0f events/s end to end\n", received.Load(), total.Round(time.Millisecond), float64(received.Load())/total.Seconds())
@@ -253,20 +243,15 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "PutEvents call (10 entries): %s\n", took.summary())
 	}
 	if *endpoint == "" && received.Load() > 0 {
-		parts, err := cpuparts.ByLabel(profile.Bytes(), "part")
+		parts, all, err := prof.perUnit(received.Load())
 		if err != nil {
-			return fmt.Errorf("bench put-events: read the profile: %w", err)
-		}
-		n := float64(received.Load())
-		var all time.Duration
-		for _, d := range parts {
-			all += d
+			return fmt.Errorf("bench put-events: %w", err)
 		}
 		// Samples without a label are of goroutines JetStream starts on its
 		// own (a stream's writer, for one) and of the garbage collector:
 		// mostly the server's work, but not told apart.
 		fmt.Fprintf(stdout, "cpu per delivered event: server %.1f µs (and %.1f µs unlabelled: JetStream's own goroutines, the garbage collector), load generator %.1f µs, target %.1f µs; whole process %.1f µs\n",
-			perEvent(parts["server"], n), perEvent(parts[cpuparts.Unlabelled], n), perEvent(parts["client"], n), perEvent(parts["sink"], n), perEvent(all, n))
+			parts["server"], parts[cpuparts.Unlabelled], parts["client"], parts["sink"], all)
 	}
 	if attempts != nil {
 		first, retries, deferred, rerouted := attempts()
@@ -546,4 +531,49 @@ func startBenchServer(ctx context.Context, dataDir string, stderr io.Writer) (*b
 	go pprof.Do(sctx, pprof.Labels("part", "server"), func(sctx context.Context) { done <- srv.Serve(sctx, ln) })
 	cleanup = append(cleanup, func() { stop(); <-done })
 	return &benchServer{srv: srv, url: "http://" + ln.Addr().String(), dir: dir, close: closeAll}, nil
+}
+
+// runProfile is a bench command's CPU profile of its run: the CPU a unit
+// of work costs each part comes from the samples' part labels (see
+// cpuparts.ByLabel), and --cpuprofile keeps it.
+type runProfile struct {
+	buf     bytes.Buffer
+	running bool
+}
+
+func startRunProfile() (*runProfile, error) {
+	p := &runProfile{}
+	if err := pprof.StartCPUProfile(&p.buf); err != nil {
+		return nil, err
+	}
+	p.running = true
+	return p, nil
+}
+
+// stop stops the profile (again is fine) and writes it to path, if any.
+func (p *runProfile) stop(path string) error {
+	if p.running {
+		pprof.StopCPUProfile()
+		p.running = false
+		if path != "" {
+			return os.WriteFile(path, p.buf.Bytes(), 0o644)
+		}
+	}
+	return nil
+}
+
+// perUnit returns the CPU time by part label, and in all, for each of n
+// units of work (events, messages), in µs.
+func (p *runProfile) perUnit(n int64) (parts map[string]float64, all float64, err error) {
+	byLabel, err := cpuparts.ByLabel(p.buf.Bytes(), "part")
+	if err != nil {
+		return nil, 0, fmt.Errorf("read the profile: %w", err)
+	}
+	parts = make(map[string]float64, len(byLabel))
+	var total time.Duration
+	for k, d := range byLabel {
+		parts[k] = perEvent(d, float64(n))
+		total += d
+	}
+	return parts, perEvent(total, float64(n)), nil
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -61,18 +59,11 @@ func benchQueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 
 	fmt.Fprintf(stdout, "sending for %s with %d clients to %s\n", *duration, *clients, q.QueueUrl)
-	var profile bytes.Buffer
-	if err := pprof.StartCPUProfile(&profile); err != nil {
+	prof, err := startRunProfile()
+	if err != nil {
 		return err
 	}
-	profiling := true
-	stopProfile := func() {
-		if profiling {
-			pprof.StopCPUProfile()
-			profiling = false
-		}
-	}
-	defer stopProfile()
+	defer func() { _ = prof.stop("") }()
 	rss := newRSSWatch(time.Second)
 	defer rss.stop()
 	var (
@@ -131,13 +122,10 @@ func benchQueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	wg.Wait()
 	sendTime, deletedTime := *duration, time.Since(start)
-	stopProfile()
-	startRSS, peakRSS, endRSS := rss.stop()
-	if *cpuProfile != "" {
-		if err := os.WriteFile(*cpuProfile, profile.Bytes(), 0o644); err != nil {
-			return err
-		}
+	if err := prof.stop(*cpuProfile); err != nil {
+		return err
 	}
+	startRSS, peakRSS, endRSS := rss.stop()
 	if p := failed.Load(); p != nil {
 		return fmt.Errorf("bench queue: %w", *p)
 	}
@@ -149,17 +137,12 @@ func benchQueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "latency send → receive: %s\n", wait.summary())
 	}
 	if *endpoint == "" && deleted.Load() > 0 {
-		parts, err := cpuparts.ByLabel(profile.Bytes(), "part")
+		parts, all, err := prof.perUnit(deleted.Load())
 		if err != nil {
-			return fmt.Errorf("bench queue: read the profile: %w", err)
-		}
-		n := float64(deleted.Load())
-		var all time.Duration
-		for _, d := range parts {
-			all += d
+			return fmt.Errorf("bench queue: %w", err)
 		}
 		fmt.Fprintf(stdout, "cpu per message: server %.1f µs (and %.1f µs unlabelled: JetStream's own goroutines, the garbage collector), clients %.1f µs; whole process %.1f µs\n",
-			perEvent(parts["server"], n), perEvent(parts[cpuparts.Unlabelled], n), perEvent(parts["client"], n), perEvent(all, n))
+			parts["server"], parts[cpuparts.Unlabelled], parts["client"], all)
 	}
 	if startRSS > 0 {
 		fmt.Fprintf(stdout, "resident set (whole process): %d MB at the start, %d MB at most, %d MB at the end\n", startRSS>>20, peakRSS>>20, endRSS>>20)
