@@ -196,7 +196,7 @@ func (m *Model) Validate(op string, in any) error {
 		return nil
 	}
 	v := NewValidator()
-	m.check(v, reflect.ValueOf(in), s, "", false)
+	m.check(v, reflect.ValueOf(in), s, make(vpath, 0, 8), false)
 	return v.Err()
 }
 
@@ -294,7 +294,16 @@ func isScalar(k reflect.Kind) bool {
 	return true
 }
 
-func (m *Model) check(vr *Validator, v reflect.Value, s *mshape, path string, zeroPresent bool) {
+// vpath is the path of a member being checked, as segments ("entries",
+// "1", "member", "id"); it is joined into AWS's form ("entries.1.member.id")
+// only for a violation, so that a valid request builds no string. Segments
+// are appended in place as check descends: a path is read only while its
+// member is checked.
+type vpath []string
+
+func (p vpath) String() string { return strings.Join(p, ".") }
+
+func (m *Model) check(vr *Validator, v reflect.Value, s *mshape, path vpath, zeroPresent bool) {
 	v, ok := present(v)
 	if !ok && !(zeroPresent && v.IsValid() && isScalar(v.Kind())) {
 		return
@@ -306,10 +315,6 @@ func (m *Model) check(vr *Validator, v reflect.Value, s *mshape, path string, ze
 		}
 		fields := m.fields(v.Type())
 		for _, mem := range s.members {
-			p := mem.wire
-			if path != "" {
-				p = path + "." + mem.wire
-			}
 			idx, ok := fields[mem.name]
 			if !ok {
 				continue
@@ -318,9 +323,10 @@ func (m *Model) check(vr *Validator, v reflect.Value, s *mshape, path string, ze
 			if err != nil {
 				continue
 			}
+			p := append(path, mem.wire)
 			if d, ok := present(fv); !ok {
 				if mem.required && !isScalar(d.Kind()) {
-					vr.Violation(p, nil, "Member must not be null")
+					vr.Violation(p.String(), nil, "Member must not be null")
 				} else if mem.required {
 					m.check(vr, d, mem.shape, p, true)
 				}
@@ -386,7 +392,7 @@ func (m *Model) check(vr *Validator, v reflect.Value, s *mshape, path string, ze
 			m.violation(vr, path, v, s, "Member must have length less than or equal to "+num(*s.max))
 		}
 		for i := range n {
-			m.check(vr, v.Index(i), s.member, path+"."+strconv.Itoa(i+1)+".member", true)
+			m.check(vr, v.Index(i), s.member, append(path, strconv.Itoa(i+1), "member"), true)
 		}
 	case "map":
 		if v.Kind() != reflect.Map {
@@ -405,7 +411,7 @@ func (m *Model) check(vr *Validator, v reflect.Value, s *mshape, path string, ze
 
 // checkMapEntries words key and value violations as AWS does for maps:
 // "Map keys must satisfy constraint: [Member must have length less than or equal to 256]".
-func (m *Model) checkMapEntries(vr *Validator, v reflect.Value, s *mshape, path string) {
+func (m *Model) checkMapEntries(vr *Validator, v reflect.Value, s *mshape, path vpath) {
 	keys := v.MapKeys()
 	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
 	for _, part := range []struct {
@@ -447,13 +453,13 @@ func containsString(l []string, s string) bool {
 
 // violation records a failed constraint; sensitive members are reported without their value,
 // as AWS does ("Value at 'x' failed to satisfy constraint: …").
-func (m *Model) violation(vr *Validator, path string, v reflect.Value, s *mshape, constraint string) {
+func (m *Model) violation(vr *Validator, path vpath, v reflect.Value, s *mshape, constraint string) {
 	if s.sensitive || m.hasSensitive(s) {
-		vr.msgs = append(vr.msgs, "Value at '"+path+"' failed to satisfy constraint: "+constraint)
+		vr.msgs = append(vr.msgs, "Value at '"+path.String()+"' failed to satisfy constraint: "+constraint)
 		return
 	}
 	r := m.render(v, s, 0)
-	vr.Violation(path, &r, constraint)
+	vr.Violation(path.String(), &r, constraint)
 }
 
 // hasSensitive reports whether a list or map shape holds sensitive values directly (a

@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -237,5 +238,21 @@ func TestRedact(t *testing.T) {
 	}
 	if _, err := m.Redact("CreateConnection", []byte(`{`), "X"); err == nil {
 		t.Error("malformed body redacted without error")
+	}
+}
+
+// BenchmarkModelValidate: a valid PutTargets of five targets, as most
+// requests are valid.
+func BenchmarkModelValidate(b *testing.B) {
+	m := MustLoadModel("events")
+	in := &putTargetsInput{Rule: "orders"}
+	for i := range 5 {
+		in.Targets = append(in.Targets, target{Id: fmt.Sprint("t", i), Arn: "arn:aws:sqs:us-east-1:123456789012:q",
+			InputTransformer: &inputTransformer{InputPathsMap: map[string]string{"id": "$.detail.id"}, InputTemplate: sp(`{"id":<id>}`)}})
+	}
+	for b.Loop() {
+		if err := m.Validate("PutTargets", in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
