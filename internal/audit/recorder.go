@@ -439,8 +439,6 @@ func (r *Recorder) message(c Call) (*nats.Msg, error) {
 // recordMessage is the audit-log message of a record: its eventID is the
 // message ID, so that a record published twice is stored once.
 func recordMessage(subject string, data []byte, eventID string) *nats.Msg {
-	msg := nats.NewMsg(subject)
-	msg.Data = data
-	msg.Header.Set(jetstream.MsgIDHeader, eventID)
-	return msg
+	// The header's name is canonical already: no Header.Set.
+	return &nats.Msg{Subject: subject, Data: data, Header: nats.Header{jetstream.MsgIDHeader: {eventID}}}
 }

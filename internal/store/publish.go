@@ -116,7 +116,8 @@ func (p *publisher) publish(m *nats.Msg, within time.Duration) (*AckFuture, erro
 	f := &AckFuture{p: p, id: p.next, ch: make(chan struct{}), deadline: deadline}
 	p.waiting[f.id] = f
 	p.mu.Unlock()
-	m.Reply = p.prefix + strconv.FormatUint(f.id, 10)
+	var reply [64]byte // one allocation, the string's, for the usual prefix
+	m.Reply = string(strconv.AppendUint(append(reply[:0], p.prefix...), f.id, 10))
 	if err := p.nc.PublishMsg(m); err != nil {
 		p.forget(f.id)
 		return nil, fmt.Errorf("store: publish on %s: %w", m.Subject, err)
