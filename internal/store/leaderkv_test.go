@@ -25,25 +25,8 @@ func TestReplicatedBucketReadsItsWrites(t *testing.T) {
 	if _, err := first.JetStream().CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "reads", Replicas: 3}); err != nil {
 		t.Fatal(err)
 	}
-	leader := c.StreamLeader(t, "KV_reads")
-	follower := (leader + 1) % 3
-	st := storetest.OpenConfig(t, store.Config{NATSURL: c.Server(follower).ClientURL(), Replicas: 3})
-
-	spy, err := nats.Connect(c.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spy.Close()
-	var direct atomic.Int64
-	if _, err := spy.Subscribe("$JS.API.DIRECT.GET.KV_reads.>", func(*nats.Msg) { direct.Add(1) }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := spy.Subscribe("$JS.API.DIRECT.GET.KV_reads", func(*nats.Msg) { direct.Add(1) }); err != nil {
-		t.Fatal(err)
-	}
-	if err := spy.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	st := onFollower(t, c, "KV_reads")
+	_, directGets := spyDirectGets(t, c, "KV_reads")
 
 	for _, open := range []func() (jetstream.KeyValue, error){
 		func() (jetstream.KeyValue, error) { return st.JetStream().KeyValue(ctx, "reads") },
@@ -117,10 +100,7 @@ func TestReplicatedBucketReadsItsWrites(t *testing.T) {
 	if _, err := stream.GetLastMsgForSubject(ctx, "$KV.reads.nothing"); !errors.Is(err, jetstream.ErrMsgNotFound) {
 		t.Errorf("GetLastMsgForSubject of nothing: %v", err)
 	}
-	if err := spy.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if n := direct.Load(); n != 0 {
+	if n := directGets(); n != 0 {
 		t.Errorf("%d direct gets sent on a replicated store", n)
 	}
 }
@@ -137,25 +117,10 @@ func TestReplicatedObjectStoreReadsItsWrites(t *testing.T) {
 	if _, err := first.JetStream().CreateOrUpdateObjectStore(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	follower := (c.StreamLeader(t, "OBJ_code") + 1) % 3
-	st := storetest.OpenConfig(t, store.Config{NATSURL: c.Server(follower).ClientURL(), Replicas: 3})
-
-	spy, err := nats.Connect(c.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spy.Close()
+	st := onFollower(t, c, "OBJ_code")
+	spy, directGets := spyDirectGets(t, c, "OBJ_code")
 	raw, err := jetstream.New(spy)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var direct atomic.Int64
-	for _, subj := range []string{"$JS.API.DIRECT.GET.OBJ_code", "$JS.API.DIRECT.GET.OBJ_code.>"} {
-		if _, err := spy.Subscribe(subj, func(*nats.Msg) { direct.Add(1) }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := spy.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	for round, open := range []func() (jetstream.ObjectStore, error){
@@ -182,10 +147,42 @@ func TestReplicatedObjectStoreReadsItsWrites(t *testing.T) {
 			}
 		}
 	}
+	if n := directGets(); n != 0 {
+		t.Errorf("%d direct gets sent on a replicated store", n)
+	}
+}
+
+// onFollower opens a replicated store connected to a follower of stream:
+// the server that would answer its direct gets itself.
+func onFollower(t *testing.T, c *storetest.Cluster, stream string) *store.Store {
+	t.Helper()
+	follower := (c.StreamLeader(t, stream) + 1) % 3
+	return storetest.OpenConfig(t, store.Config{NATSURL: c.Server(follower).ClientURL(), Replicas: 3})
+}
+
+// spyDirectGets subscribes to the direct gets of stream, by key and by
+// sequence, on a connection of its own (returned), and returns how many
+// were sent so far.
+func spyDirectGets(t *testing.T, c *storetest.Cluster, stream string) (*nats.Conn, func() int64) {
+	t.Helper()
+	spy, err := nats.Connect(c.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(spy.Close)
+	var n atomic.Int64
+	for _, subj := range []string{"$JS.API.DIRECT.GET." + stream, "$JS.API.DIRECT.GET." + stream + ".>"} {
+		if _, err := spy.Subscribe(subj, func(*nats.Msg) { n.Add(1) }); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := spy.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if n := direct.Load(); n != 0 {
-		t.Errorf("%d direct gets sent on a replicated store", n)
+	return spy, func() int64 {
+		if err := spy.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		return n.Load()
 	}
 }
