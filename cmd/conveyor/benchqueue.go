@@ -75,9 +75,8 @@ func benchQueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		start              = time.Now()
 		end                = start.Add(*duration)
 		drainEnd           = end.Add(30 * time.Second)
-		sentAll            atomic.Bool // the clients stopped sending
-		stillSending       atomic.Int64
-		drained            = func() bool { return sentAll.Load() && deleted.Load() >= sent.Load() }
+		stillSending       atomic.Int64 // clients that have not stopped sending
+		drained            = func() bool { return stillSending.Load() == 0 && deleted.Load() >= sent.Load() }
 		errf               = func(err error) { failed.CompareAndSwap(nil, &err) }
 	)
 	stillSending.Store(int64(*clients))
@@ -90,9 +89,7 @@ func benchQueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			for ctx.Err() == nil && failed.Load() == nil {
 				if sending && !time.Now().Before(end) {
 					sending = false
-					if stillSending.Add(-1) == 0 {
-						sentAll.Store(true)
-					}
+					stillSending.Add(-1)
 				}
 				if !sending && (drained() || !time.Now().Before(drainEnd)) {
 					return
@@ -130,7 +127,7 @@ func benchQueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("bench queue: %w", *p)
 	}
 	fmt.Fprintf(stdout, "sent:      %d messages in %s = %.0f messages/s\n", sent.Load(), sendTime, float64(sent.Load())/sendTime.Seconds())
-	fmt.Fprintf(stdout, "deleted:   %d messages, all sent, received and deleted after %s = %.0f messages/s\n",
+	fmt.Fprintf(stdout, "deleted:   %d messages sent, received and deleted, the last after %s = %.0f messages/s\n",
 		deleted.Load(), deletedTime.Round(time.Millisecond), float64(deleted.Load())/deletedTime.Seconds())
 	fmt.Fprintf(stdout, "calls:     SendMessageBatch %s\n           ReceiveMessage   %s\n           DeleteMessageBatch %s\n", send.summary(), receive.summary(), del.summary())
 	if wait.count() > 0 {
@@ -159,7 +156,7 @@ type queueRound struct {
 	queueURL           string
 	sendBody, recvBody []byte
 	delBody, out       []byte
-	parser             fastjson.Parser
+	parser, body       fastjson.Parser
 	msgs               []*fastjson.Value
 }
 
@@ -219,9 +216,8 @@ func (r *queueRound) receive(ctx context.Context, c *benchClient, took, wait *la
 		return 0, fmt.Errorf("ReceiveMessage: %w", err)
 	}
 	r.msgs = v.GetArray("Messages")
-	var body fastjson.Parser
 	for _, m := range r.msgs {
-		if b, err := body.ParseBytes(m.GetStringBytes("Body")); err == nil {
+		if b, err := r.body.ParseBytes(m.GetStringBytes("Body")); err == nil {
 			if sent := b.GetInt64("sent"); sent > 0 {
 				wait.add(now.Sub(time.Unix(0, sent)))
 			}
