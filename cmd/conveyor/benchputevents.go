@@ -51,6 +51,7 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	memProfile := fs.String("memprofile", "", "write a heap profile, taken when the last event is delivered, to this file")
 	traceFile := fs.String("trace", "", "write an execution trace of the first two seconds of sending to this file")
 	targetKind := fs.String("target", "http", "the rule's target: http (an API destination on loopback) or queue (a Conveyor queue, drained by --receivers)")
+	clientKind := fs.String("client", "minimal", "the load generator's HTTP client: minimal (a lean HTTP/1.1 client, so that the load generator takes little of the machine) or net/http")
 	receivers := fs.Int("receivers", 32, "with --target queue: concurrent receivers (ReceiveMessage of 10, then DeleteMessageBatch; each waits for its answers in turn, and 8 fall behind a flat-out put)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,7 +103,12 @@ func benchPutEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		parsers.Put(p)
 		received.Add(1)
 	}
-	c := &benchClient{url: url, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: (*workers + *receivers) * 2}}}
+	tr, err := newBenchTransport(*clientKind, url, (*workers+*receivers)*2)
+	if err != nil {
+		return fmt.Errorf("bench put-events: %w", err)
+	}
+	defer tr.close()
+	c := &benchClient{tr: tr}
 	rule := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	stopReceivers := func() {}
 	var receives atomic.Int64 // ReceiveMessage answers, empty ones included
@@ -288,8 +294,7 @@ func rateText(r int) string {
 // events; it does not sign requests (Conveyor accepts unsigned calls), so
 // the client costs little of the machine the server runs on.
 type benchClient struct {
-	url  string
-	http *http.Client
+	tr benchTransport
 }
 
 func (c *benchClient) call(ctx context.Context, op string, in any, out any) error {
@@ -386,27 +391,16 @@ func appendDeleteBatch(b []byte, queueURL string, msgs []*fastjson.Value) []byte
 // for EventBridge) and appends the answer to out; an answer other than 200
 // is an error.
 func (c *benchClient) raw(ctx context.Context, target string, body, out []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/", bytes.NewReader(body))
-	if err != nil {
-		return out, err
-	}
 	contentType := "application/x-amz-json-1.1"
 	if strings.HasPrefix(target, "AmazonSQS.") {
 		contentType = "application/x-amz-json-1.0"
 	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("X-Amz-Target", target)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return out, err
+	start := len(out)
+	status, out, err := c.tr.post(ctx, target, contentType, body, out)
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("%s: %d %s: %s", target, status, http.StatusText(status), out[start:])
 	}
-	defer resp.Body.Close()
-	buf := bytes.NewBuffer(out)
-	_, err = buf.ReadFrom(resp.Body)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("%s: %s: %s", target, resp.Status, buf.Bytes())
-	}
-	return buf.Bytes(), err
+	return out, err
 }
 
 func (c *benchClient) setup(ctx context.Context, rule, sinkURL string) error {

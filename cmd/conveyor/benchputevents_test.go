@@ -23,7 +23,8 @@ func TestBenchPutEvents(t *testing.T) {
 	for _, sink := range []string{"minimal", "net/http"} {
 		t.Run(strings.ReplaceAll(sink, "/", "-"), func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			args := []string{"--duration", "300ms", "--rate", "500", "--workers", "2", "--sink", sink, "--data-dir", t.TempDir()}
+			// The net/http sink goes with the net/http client.
+			args := []string{"--duration", "300ms", "--rate", "500", "--workers", "2", "--sink", sink, "--client", sink, "--data-dir", t.TempDir()}
 			if err := benchPutEvents(context.Background(), args, &out, &errOut); err != nil {
 				t.Fatalf("bench put-events: %v\n%s\n%s", err, out.String(), errOut.String())
 			}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -37,6 +36,7 @@ func benchQueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	clients := fs.Int("clients", 8, "concurrent clients, each sending, receiving and deleting in turn")
 	dataDir := fs.String("data-dir", "", "data directory of the in-process server (default: a temporary one)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	clientKind := fs.String("client", "minimal", "the clients' HTTP client: minimal (a lean HTTP/1.1 client, so that the clients take little of the machine) or net/http")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +52,12 @@ func benchQueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer in.close()
 		url = in.url
 	}
-	c := &benchClient{url: url, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients * 2}}}
+	tr, err := newBenchTransport(*clientKind, url, *clients*2)
+	if err != nil {
+		return fmt.Errorf("bench queue: %w", err)
+	}
+	defer tr.close()
+	c := &benchClient{tr: tr}
 	var q struct{ QueueUrl string }
 	if err := c.callTarget(ctx, "AmazonSQS.CreateQueue", map[string]any{"QueueName": fmt.Sprintf("bench-%d", time.Now().UnixNano())}, &q); err != nil {
 		return fmt.Errorf("bench queue: setup: %w", err)

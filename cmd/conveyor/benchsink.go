@@ -81,7 +81,7 @@ const (
 	sinkMaxBody     = 1 << 20
 )
 
-var errSinkRequest = errors.New("bench sink: malformed request")
+var errMalformedHTTP = errors.New("bench: malformed HTTP message")
 
 // serveConn answers the requests of one connection, one after the other.
 func (s *benchSink) serveConn(c net.Conn) {
@@ -125,32 +125,50 @@ func readSinkHead(r *bufio.Reader) (n int, keep bool, answer string, err error) 
 		keep = true
 	case bytes.HasSuffix(line, []byte(" HTTP/1.0\r\n")):
 	default:
-		return 0, false, sinkBadRequest, errSinkRequest
+		return 0, false, sinkBadRequest, errMalformedHTTP
 	}
+	n, keep, chunked, err := readHeaders(r, keep, sinkMaxBody)
+	switch {
+	case errors.Is(err, errMalformedHTTP):
+		return 0, false, sinkBadRequest, err
+	case err != nil:
+		return 0, false, "", err
+	case chunked:
+		return 0, false, sinkNeedsLength, errMalformedHTTP
+	}
+	return max(n, 0), keep, "", nil
+}
+
+// readHeaders reads an HTTP/1.1 message's header lines up to the empty one
+// and returns the body's Content-Length (-1 without one), whether the
+// connection stays open (keep, unless a Connection header says otherwise)
+// and whether the body is chunked. A malformed header or a length past
+// limit is errMalformedHTTP.
+func readHeaders(r *bufio.Reader, keep bool, limit int) (n int, stays, chunked bool, err error) {
 	n = -1
 	for {
 		h, err := r.ReadSlice('\n')
 		if err != nil {
-			return 0, false, "", err
+			return 0, false, false, err
 		}
 		h = bytes.TrimRight(h, "\r\n")
 		if len(h) == 0 {
-			break
+			return n, keep, chunked, nil
 		}
 		name, value, ok := bytes.Cut(h, []byte(":"))
 		if !ok {
-			return 0, false, sinkBadRequest, errSinkRequest
+			return 0, false, false, errMalformedHTTP
 		}
 		value = bytes.TrimSpace(value)
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			v, err := strconv.Atoi(string(value))
-			if err != nil || v < 0 || v > sinkMaxBody {
-				return 0, false, sinkBadRequest, errSinkRequest
+			if err != nil || v < 0 || v > limit {
+				return 0, false, false, errMalformedHTTP
 			}
 			n = v
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			return 0, false, sinkNeedsLength, errSinkRequest
+			chunked = true
 		case bytes.EqualFold(name, []byte("Connection")):
 			if bytes.EqualFold(value, []byte("close")) {
 				keep = false
@@ -159,8 +177,4 @@ func readSinkHead(r *bufio.Reader) (n int, keep bool, answer string, err error) 
 			}
 		}
 	}
-	if n < 0 {
-		n = 0
-	}
-	return n, keep, "", nil
 }

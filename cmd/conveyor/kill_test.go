@@ -140,7 +140,7 @@ func testStopLosesNothing(t *testing.T, sig os.Signal) {
 	defer sink.Close()
 
 	p := startProc(t, dir)
-	c := &benchClient{url: p.url, http: &http.Client{Timeout: 5 * time.Second}}
+	c := &benchClient{tr: netHTTPTransport{client: &http.Client{Timeout: 5 * time.Second}, url: p.url}}
 	if err := c.setup(ctx, "kill9", sink.URL+"/"); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
@@ -243,7 +243,7 @@ func TestKillNineKeepsAuditRecords(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	p := startProc(t, dir)
-	c := &benchClient{url: p.url, http: &http.Client{Timeout: 5 * time.Second}}
+	c := &benchClient{tr: netHTTPTransport{client: &http.Client{Timeout: 5 * time.Second}, url: p.url}}
 	const rules = 20
 	for i := 0; i < rules; i++ {
 		if err := c.call(ctx, "PutRule", map[string]any{"Name": fmt.Sprintf("audited-%d", i), "EventPattern": `{"source":["x"]}`}, nil); err != nil {
@@ -253,7 +253,7 @@ func TestKillNineKeepsAuditRecords(t *testing.T) {
 	p.kill()
 	p2 := startProc(t, dir)
 	defer p2.kill()
-	c = &benchClient{url: p2.url, http: &http.Client{Timeout: 5 * time.Second}}
+	c = &benchClient{tr: netHTTPTransport{client: &http.Client{Timeout: 5 * time.Second}, url: p2.url}}
 	seen := map[string]bool{}
 	waitfor.Err(t, 30*time.Second, "every answered PutRule call in the event history after kill -9", func() error {
 		var out struct {
