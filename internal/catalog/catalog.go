@@ -99,7 +99,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Catalog, er
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open bucket %s: %w", cfg.Bucket, err)
 	}
-	stream, err := js.Stream(ctx, "KV_"+cfg.Bucket)
+	stream, err := js.Stream(ctx, store.KVStream(cfg.Bucket))
 	if err != nil {
 		return nil, fmt.Errorf("catalog: stream of bucket %s: %w", cfg.Bucket, err)
 	}
@@ -265,7 +265,7 @@ func (c *Catalog) LastRevision(ctx context.Context, kinds ...Kind) (uint64, erro
 	}
 	var last uint64
 	for _, f := range filters {
-		m, err := c.stream.GetLastMsgForSubject(ctx, "$KV."+c.bucket+"."+f)
+		m, err := c.stream.GetLastMsgForSubject(ctx, store.KVSubject(c.bucket, f))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/conveyor/conveyor/internal/store"
+
 	"github.com/conveyor/conveyor/internal/secrets"
 )
 
@@ -246,7 +248,7 @@ func (c *Catalog) finishReseal(ctx context.Context, cfg jetstream.KeyValueConfig
 	if c.kv, err = c.js.CreateKeyValue(ctx, cfg); err != nil {
 		return fmt.Errorf("catalog: make bucket %s again: %w", cfg.Bucket, err)
 	}
-	if c.stream, err = c.js.Stream(ctx, "KV_"+cfg.Bucket); err != nil {
+	if c.stream, err = c.js.Stream(ctx, store.KVStream(cfg.Bucket)); err != nil {
 		return fmt.Errorf("catalog: stream of bucket %s: %w", cfg.Bucket, err)
 	}
 	for _, k := range keys {

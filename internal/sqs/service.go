@@ -111,7 +111,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("sqs: open bucket %s: %w", Bucket, err)
 	}
 	s.kv = kv
-	if s.kvStream, err = s.js.Stream(ctx, "KV_"+Bucket); err != nil {
+	if s.kvStream, err = s.js.Stream(ctx, store.KVStream(Bucket)); err != nil {
 		return nil, fmt.Errorf("sqs: bucket %s stream: %w", Bucket, err)
 	}
 	// A deleted message's receive state is replaced by a purge marker that

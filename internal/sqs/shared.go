@@ -9,10 +9,12 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/conveyor/conveyor/internal/store"
 )
 
 // stateSubject is the subject of a receive state's key in the bucket.
-func (s *Service) stateSubject(key string) string { return "$KV." + Bucket + "." + key }
+func (s *Service) stateSubject(key string) string { return store.KVSubject(Bucket, key) }
 
 // addQueueLocked makes q one of the service's queues. s.mu is held.
 func (s *Service) addQueueLocked(q *queue) {

@@ -32,7 +32,7 @@ func (p provisioning) leaderReads(kv jetstream.KeyValue, err error) (jetstream.K
 	if err != nil || p.leader == nil {
 		return kv, err
 	}
-	return leaderKV{KeyValue: kv, js: p.leader, stream: "KV_" + kv.Bucket(), prefix: "$KV." + kv.Bucket() + "."}, nil
+	return leaderKV{KeyValue: kv, js: p.leader, stream: KVStream(kv.Bucket()), prefix: KVSubject(kv.Bucket(), "")}, nil
 }
 
 // Get returns the key's latest value, as jetstream.KeyValue.Get does:

@@ -70,7 +70,7 @@ func NewMirror[V any](ctx context.Context, js jetstream.JetStream, kv jetstream.
 	if log == nil {
 		log = slog.Default()
 	}
-	stream, err := js.Stream(ctx, "KV_"+kv.Bucket())
+	stream, err := js.Stream(ctx, KVStream(kv.Bucket()))
 	if err != nil {
 		return nil, fmt.Errorf("store: mirror of bucket %s: %w", kv.Bucket(), err)
 	}

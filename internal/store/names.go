@@ -115,5 +115,13 @@ func QueueSubject(arn string) string { return Subject("conveyor.queue", arn) }
 // stream beside its messages.
 func QueueJournalSubject(arn string) string { return Subject("conveyor.queuejournal", arn) }
 
+// KVStream is the name of the stream that holds the key-value bucket
+// named bucket (nats.go's naming).
+func KVStream(bucket string) string { return "KV_" + bucket }
+
+// KVSubject is the subject of key in the bucket's stream; key may be a
+// wildcard filter ("s.*", ">").
+func KVSubject(bucket, key string) string { return "$KV." + bucket + "." + key }
+
 // QueueMetadataKey is the stream metadata key holding a queue stream's ARN.
 const QueueMetadataKey = "conveyor.queue"
