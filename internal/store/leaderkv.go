@@ -18,7 +18,9 @@ import (
 // through the JetStream API's message get: a process reads its own writes,
 // as a catalog or a queue must (a connection just created must be there for
 // the API destination created next). Watches and writes are unchanged; with
-// one replica there is no follower, and direct gets stay.
+// one replica there is no follower, and direct gets stay. A leader read
+// goes unanswered while the stream has no leader (one just created, or
+// electing one), so it is tried again as management calls are (retried).
 type leaderKV struct {
 	jetstream.KeyValue
 	js     nats.JetStreamContext
@@ -41,7 +43,9 @@ func (k leaderKV) Get(ctx context.Context, key string) (jetstream.KeyValueEntry,
 	if !validKey(key) {
 		return nil, jetstream.ErrInvalidKey
 	}
-	m, err := rawMsg(k.js.GetLastMsg(k.stream, k.prefix+key, nats.Context(ctx)))
+	m, err := rawMsg(retried(ctx, func(ctx context.Context, _ bool) (*nats.RawStreamMsg, error) {
+		return k.js.GetLastMsg(k.stream, k.prefix+key, nats.Context(ctx))
+	}))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, jetstream.ErrKeyNotFound
 	}
@@ -85,8 +89,9 @@ func (p provisioning) leaderStreamReads(st jetstream.Stream, err error) (jetstre
 
 // GetLastMsgForSubject returns the stream's last message on subject.
 func (s leaderStream) GetLastMsgForSubject(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
-	m, err := s.js.GetLastMsg(s.CachedInfo().Config.Name, subject, nats.Context(ctx))
-	return rawMsg(m, err)
+	return rawMsg(retried(ctx, func(ctx context.Context, _ bool) (*nats.RawStreamMsg, error) {
+		return s.js.GetLastMsg(s.CachedInfo().Config.Name, subject, nats.Context(ctx))
+	}))
 }
 
 // GetMsg returns the stream's message seq. Options (a subject filter) are
@@ -96,8 +101,9 @@ func (s leaderStream) GetMsg(ctx context.Context, seq uint64, opts ...jetstream.
 	if len(opts) > 0 {
 		return nil, errors.New("store: GetMsg with options on a replicated bucket's stream")
 	}
-	m, err := s.js.GetMsg(s.CachedInfo().Config.Name, seq, nats.Context(ctx))
-	return rawMsg(m, err)
+	return rawMsg(retried(ctx, func(ctx context.Context, _ bool) (*nats.RawStreamMsg, error) {
+		return s.js.GetMsg(s.CachedInfo().Config.Name, seq, nats.Context(ctx))
+	}))
 }
 
 func rawMsg(m *nats.RawStreamMsg, err error) (*jetstream.RawStreamMsg, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -184,5 +185,60 @@ func spyDirectGets(t *testing.T, c *storetest.Cluster, stream string) (*nats.Con
 			t.Fatal(err)
 		}
 		return n.Load()
+	}
+}
+
+// A leader read that gets no answer (its stream has no leader yet: just
+// created, or electing one) is tried again, as management calls are,
+// instead of waiting for its context to end.
+func TestLeaderReadsRetryUnanswered(t *testing.T) {
+	ctx := ctxT(t)
+	s := storetest.Open(t)
+	plain, err := s.JetStream().CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "unanswered"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := plain.Put(ctx, "k", []byte("v"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainStream, err := s.JetStream().Stream(ctx, store.KVStream("unanswered"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A JetStream API in front of the server's that leaves every other
+	// request unanswered and passes the rest on.
+	nc := s.Conn()
+	var requests atomic.Int64
+	sub, err := nc.Subscribe("proxy.api.>", func(m *nats.Msg) {
+		if requests.Add(1)%2 == 1 {
+			return
+		}
+		if resp, err := nc.Request("$JS.API."+m.Subject[len("proxy.api."):], m.Data, 5*time.Second); err == nil {
+			_ = m.Respond(resp.Data)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	legacy, err := nc.JetStream(nats.APIPrefix("proxy.api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, st := store.LeaderReads(plain, plainStream, legacy)
+	e, err := kv.Get(ctx, "k")
+	if err != nil || string(e.Value()) != "v" || e.Revision() != rev {
+		t.Fatalf("Get: %v %v", e, err)
+	}
+	m, err := st.GetLastMsgForSubject(ctx, store.KVSubject("unanswered", "k"))
+	if err != nil || string(m.Data) != "v" {
+		t.Fatalf("GetLastMsgForSubject: %v %v", m, err)
+	}
+	if m, err = st.GetMsg(ctx, rev); err != nil || string(m.Data) != "v" {
+		t.Fatalf("GetMsg: %v %v", m, err)
+	}
+	if n := requests.Load(); n != 6 {
+		t.Errorf("%d requests for three reads, want 6 (each tried again once)", n)
 	}
 }
