@@ -384,7 +384,6 @@ func (s *Service) materialize(ctx context.Context, q *queue, got []received, now
 	if err != nil {
 		return nil, err
 	}
-	st := q.st
 	policy, hasPolicy := q.record().redrive()
 	// The bodies are read together: their round trips overlap.
 	raws, errs := make([]*jetstream.RawStreamMsg, len(got)), make([]error, len(got))
@@ -394,7 +393,7 @@ func (s *Service) materialize(ctx context.Context, q *queue, got []received, now
 			continue
 		}
 		if raws[i] = g.stored(q); raws[i] == nil {
-			wg.Go(func() { raws[i], errs[i] = st.GetMsg(ctx, g.seq) })
+			wg.Go(func() { raws[i], errs[i] = q.readMsg(ctx, g.seq) })
 		}
 	}
 	wg.Wait()

@@ -13,6 +13,13 @@
 // as String (RETRY_ATTEMPTS: Number) message attributes, as EventBridge adds
 // them.
 //
+// The events a rule's queue target delivers together (Deliver) are one
+// stream message, a pack, on a queue this process serves alone that is not
+// FIFO: one JetStream write, acknowledgement and delivery to the index for
+// up to 64 messages (see pack.go). Each message of a pack is a message of
+// its own, with an ID no stream sequence reaches; the pack leaves the
+// stream once all of its messages are deleted.
+//
 // Queue records (attributes, tags, creation time) live in the KV bucket
 // "conveyor-sqs" under q.<token(name)>; the bucket also keeps the receipt
 // handle secret. A received message's receive state (receive count, first

@@ -325,7 +325,7 @@ func (q *queue) loadJournal(ctx context.Context, first, last uint64) error {
 	defer q.mu.Unlock()
 	for seq, st := range states {
 		switch {
-		case seq < first || seq > last:
+		case streamSeq(seq) < first || streamSeq(seq) > last:
 		case st.receives == 0:
 			q.refLocked(st.rec)
 			q.deletedLocked(seq, now, 0, st.rec)

@@ -60,7 +60,7 @@ func (s *Service) peekMessages(ctx context.Context, in *peekInput) (*peekOutput,
 	q.mu.Lock()
 	for _, seq := range q.order {
 		e, ok := q.msgs[seq]
-		if !ok || seq <= after {
+		if !ok || !idBefore(after, seq) {
 			continue
 		}
 		if len(picked) == n {
@@ -81,7 +81,7 @@ func (s *Service) peekMessages(ctx context.Context, in *peekInput) (*peekOutput,
 	sys := map[string]bool{"SenderId": true, "SentTimestamp": true, "ApproximateReceiveCount": true,
 		"ApproximateFirstReceiveTimestamp": true, "AWSTraceHeader": true, "DeadLetterQueueSourceArn": true}
 	for _, p := range picked {
-		raw, err := q.st.GetMsg(ctx, p.r.seq)
+		raw, err := q.readMsg(ctx, p.r.seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue // deleted since
 		}

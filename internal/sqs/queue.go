@@ -45,13 +45,16 @@ const (
 
 // queue is one open queue: its record and its message index.
 type queue struct {
-	svc     *Service
-	arn     string
-	account string // the account in arn
-	name    string
-	stream  string
-	subj    string
-	gen     string
+	// packLive counts, per pack (its stream sequence), its messages in
+	// the index: a pack leaves the stream on its own only when none is.
+	packLive map[uint64]int
+	svc      *Service
+	arn      string
+	account  string // the account in arn
+	name     string
+	stream   string
+	subj     string
+	gen      string
 
 	mu      sync.Mutex
 	rec     *queueRecord
@@ -129,7 +132,7 @@ func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, erro
 	q := &queue{svc: s, arn: rec.ARN, account: a.Account, name: rec.Name, stream: store.QueueStream(rec.ARN), subj: store.QueueSubject(rec.ARN),
 		gen: rec.Generation, rec: rec, msgs: map[uint64]*entry{}, wake: make(chan struct{}), saved: map[uint64]savedState{},
 		window: s.window, inFlightLimit: s.inFlightLimit, cacheBodies: !s.shared,
-		deleted: map[uint64]deletedMsg{}, reaping: make(chan struct{}, 1), halt: make(chan struct{}),
+		deleted: map[uint64]deletedMsg{}, packLive: map[uint64]int{}, reaping: make(chan struct{}, 1), halt: make(chan struct{}),
 		journaled: !s.shared && !rec.fifo(), jsubj: store.QueueJournalSubject(rec.ARN), refs: map[uint64]int32{}}
 	// A stream that exists already (dead letters written by an earlier
 	// version, before the queue was created) keeps its messages and takes
@@ -223,7 +226,7 @@ func (q *queue) loadStates(ctx context.Context) error {
 			continue
 		}
 		if e.Operation() != jetstream.KeyValuePut {
-			if seq >= info.State.FirstSeq && seq <= info.State.LastSeq {
+			if s := streamSeq(seq); s >= info.State.FirstSeq && s <= info.State.LastSeq {
 				q.mu.Lock()
 				q.deletedLocked(seq, now, 0, 0)
 				q.mu.Unlock()
@@ -242,12 +245,12 @@ func (q *queue) loadStates(ctx context.Context) error {
 func (q *queue) applyState(seq uint64, st savedState) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if seq < q.floor {
+	if streamSeq(seq) < q.floor {
 		return
 	}
 	e, ok := q.msgs[seq]
 	if !ok {
-		if seq <= q.seen {
+		if streamSeq(seq) <= q.seen {
 			return // indexed before, and gone since
 		}
 		if cur, ok := q.saved[seq]; !ok || st.rev > cur.rev {
@@ -266,7 +269,7 @@ func (q *queue) applyState(seq uint64, st savedState) {
 }
 
 // index is the ordered consumer's callback: it adds a stream message to the
-// index.
+// index (each of its messages, for a pack).
 func (q *queue) index(msg jetstream.Msg) {
 	meta, err := msg.Metadata()
 	if err != nil {
@@ -274,9 +277,17 @@ func (q *queue) index(msg jetstream.Msg) {
 	}
 	seq := meta.Sequence.Stream
 	sent := meta.Timestamp.UnixMilli()
+	hdr := msg.Headers()
 	delay := -1
-	if v := msg.Headers().Get(headerDelay); v != "" {
+	if v := hdr.Get(headerDelay); v != "" {
 		delay, _ = strconv.Atoi(v)
+	}
+	var bodies [][]byte
+	if n := hdr.Get(headerPack); n != "" {
+		if bodies, err = unpack(n, msg.Data()); err != nil {
+			q.svc.log.Warn("sqs: skip a malformed pack", "queue", q.name, "seq", seq)
+			bodies = nil
+		}
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -292,11 +303,25 @@ func (q *queue) index(msg jetstream.Msg) {
 		return
 	}
 	q.seen = seq
-	if d, ok := q.deleted[seq]; ok {
-		delete(q.deleted, seq)
-		q.forgetSavedLocked(seq)
+	if hdr.Get(headerPack) == "" {
+		q.indexLocked(seq, sent, delay, hdr, msg.Data())
+	} else {
+		for i, b := range bodies {
+			q.indexLocked(packID(seq, i), sent, delay, nil, b)
+		}
+	}
+	q.wakeIndexLocked()
+	q.signalLocked()
+}
+
+// indexLocked adds message id, stored at sent (unix ms) with delay (-1: the
+// queue's), its headers and its body, to the index; q.mu is held.
+func (q *queue) indexLocked(id uint64, sent int64, delay int, hdr nats.Header, body []byte) {
+	if d, ok := q.deleted[id]; ok {
+		delete(q.deleted, id)
+		q.forgetSavedLocked(id)
 		if !q.rec.fifo() {
-			q.buryLocked(seq, q.svc.now(), d.after, d.rec)
+			q.buryLocked(id, q.svc.now(), d.after, d.rec)
 		} else {
 			q.unrefLocked(d.rec)
 		}
@@ -307,23 +332,24 @@ func (q *queue) index(msg jetstream.Msg) {
 	}
 	e := &entry{sentMs: sent, visibleAt: sent + int64(delay)*1000}
 	if q.rec.fifo() {
-		e.group = msg.Headers().Get(headerGroup)
+		e.group = hdr.Get(headerGroup)
 	}
-	if b := msg.Data(); q.cacheBodies && len(b) > 0 && len(b) <= bodyCacheMax && q.cached+len(b) <= bodyCacheBytes {
-		e.hdr, e.body = msg.Headers(), b
-		q.cached += len(b)
+	if q.cacheBodies && len(body) > 0 && len(body) <= bodyCacheMax && q.cached+len(body) <= bodyCacheBytes {
+		e.hdr, e.body = hdr, body
+		q.cached += len(body)
 	}
-	if st, ok := q.saved[seq]; ok {
+	if st, ok := q.saved[id]; ok {
 		e.receives, e.firstRecv, e.visibleAt, e.rev, e.rec = st.receives, st.firstRecv, st.visibleAt, st.rev, st.rec
-		delete(q.saved, seq) // its record's reference goes with it to the entry
+		delete(q.saved, id) // its record's reference goes with it to the entry
 	}
-	q.msgs[seq] = e
-	q.order = append(q.order, seq)
+	q.msgs[id] = e
+	q.order = append(q.order, id)
+	if id&packBit != 0 {
+		q.packLive[streamSeq(id)]++
+	}
 	if e.receives == 0 {
 		q.fresh++
 	}
-	q.wakeIndexLocked()
-	q.signalLocked()
 }
 
 // wakeLocked tells everyone waiting on the queue that something changed:
@@ -527,6 +553,16 @@ func (q *queue) message(m *outgoing) *nats.Msg {
 	return &nats.Msg{Subject: q.subj, Header: h, Data: m.body}
 }
 
+// readMsg reads message id from the stream: its stream message, or its
+// body in its pack.
+func (q *queue) readMsg(ctx context.Context, id uint64) (*jetstream.RawStreamMsg, error) {
+	raw, err := q.st.GetMsg(ctx, streamSeq(id))
+	if err != nil {
+		return nil, err
+	}
+	return messageOf(raw, id)
+}
+
 func (q *queue) waitIndexed(ctx context.Context, seq uint64) error {
 	for {
 		q.mu.Lock()
@@ -589,7 +625,7 @@ func (q *queue) take(now time.Time, max int, vt time.Duration, upTo uint64) (got
 		if !ok {
 			continue
 		}
-		if len(got) >= max || seq > upTo {
+		if len(got) >= max || streamSeq(seq) > upTo {
 			// Enough, or past the bound: keep the rest as it is (next
 			// only matters when nothing was taken).
 			kept = append(kept, q.order[i:]...)
@@ -648,6 +684,12 @@ func (q *queue) dropLocked(seq uint64, e *entry) {
 		q.wakeLocked() // the next message of its FIFO group may be received
 	}
 	delete(q.msgs, seq)
+	if seq&packBit != 0 {
+		s := streamSeq(seq)
+		if q.packLive[s]--; q.packLive[s] <= 0 {
+			delete(q.packLive, s)
+		}
+	}
 }
 
 // overLimit reports whether the queue has its limit of messages in flight.
@@ -674,13 +716,19 @@ func (q *queue) counts(ctx context.Context, now time.Time) (visible, notVisible,
 	q.mu.Lock()
 	// The stream also holds the deleted messages the reaper has not removed.
 	full, indexed, dead := q.fresh >= q.window, len(q.msgs), len(q.dead)
+	// The stream messages the index holds: its messages alone, and packs.
+	held := indexed + len(q.packLive)
+	for _, n := range q.packLive {
+		held -= n
+	}
 	q.mu.Unlock()
-	if full {
-		// The queue's messages past the window are its subject's, less
-		// those the index has and the deleted ones.
+	if full && held > 0 {
+		// The queue's messages past the window are its subject's stream
+		// messages, less those the index has and the deleted ones, with
+		// as many messages to a stream message as the index has.
 		if info, err := q.st.Info(ctx, jetstream.WithSubjectFilter(q.subj)); err == nil {
-			if n := int(info.State.Subjects[q.subj]); n > indexed+dead {
-				visible = n - indexed - dead
+			if n := int(info.State.Subjects[q.subj]); n > held+dead {
+				visible = (n - held - dead) * indexed / held
 			}
 		}
 	}
@@ -955,10 +1003,10 @@ func (q *queue) notFound(seq uint64, receives int32) {
 					return // the store is away: the message comes back after its visibility timeout
 				}
 			}
-			if info, err := q.st.Info(ctx); err == nil && seq < info.State.FirstSeq {
+			if info, err := q.st.Info(ctx); err == nil && streamSeq(seq) < info.State.FirstSeq {
 				break
 			}
-			_, err := q.st.GetMsg(ctx, seq)
+			_, err := q.readMsg(ctx, seq)
 			switch {
 			case err == nil:
 				now := q.svc.now()
@@ -994,7 +1042,8 @@ func (q *queue) remove(ctx context.Context, seq uint64) error {
 		}
 	}
 	had := q.forget(seq)
-	deferred := had && !q.record().fifo()
+	// A message of a pack leaves with its pack (see reap.go).
+	deferred := (had || seq&packBit != 0) && !q.record().fifo()
 	if !deferred {
 		if err := q.st.DeleteMsg(ctx, seq); err != nil && !store.MsgGone(err) {
 			return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)
@@ -1090,18 +1139,18 @@ func (q *queue) applyFloorLocked(floor uint64) {
 		return
 	}
 	for seq, e := range q.msgs {
-		if seq < floor {
+		if streamSeq(seq) < floor {
 			q.dropLocked(seq, e)
 		}
 	}
 	for seq := range q.saved {
-		if seq < floor {
+		if streamSeq(seq) < floor {
 			q.forgetSavedLocked(seq)
 		}
 	}
 	kept := q.order[:0]
 	for _, seq := range q.order {
-		if seq >= floor {
+		if streamSeq(seq) >= floor {
 			kept = append(kept, seq)
 		}
 	}
@@ -1128,7 +1177,7 @@ func (q *queue) dropExpiredStates(ctx context.Context) {
 	q.mu.Lock()
 	var gone []uint64
 	for seq, st := range q.saved {
-		if seq < info.State.FirstSeq {
+		if streamSeq(seq) < info.State.FirstSeq {
 			if st.rev != 0 {
 				gone = append(gone, seq)
 			}

@@ -73,11 +73,11 @@ func (q *queue) buryLocked(seq uint64, now time.Time, after time.Duration, rec u
 // message is dropped from the index, or skipped when the index reaches it,
 // and removed from the stream.
 func (q *queue) deletedLocked(seq uint64, now time.Time, after time.Duration, rec uint64) {
-	if seq < q.floor {
+	if streamSeq(seq) < q.floor {
 		q.unrefLocked(rec)
 		return
 	}
-	if seq > q.seen {
+	if streamSeq(seq) > q.seen {
 		if d, ok := q.deleted[seq]; ok {
 			q.unrefLocked(d.rec)
 		}
@@ -111,7 +111,7 @@ func (q *queue) forgetSavedLocked(seq uint64) {
 func (q *queue) liveFloorLocked() uint64 {
 	for _, seq := range q.order {
 		if _, ok := q.msgs[seq]; ok {
-			return seq
+			return streamSeq(seq)
 		}
 	}
 	return q.seen + 1
@@ -154,10 +154,11 @@ func (q *queue) reapOnce(ctx context.Context) (more bool) {
 	var due []uint64
 	for _, d := range q.dead {
 		switch {
-		case d.seq < floor:
+		case streamSeq(d.seq) < floor:
 			purge = true
-		case d.due <= now:
-			due = append(due, d.seq)
+		case d.due <= now && q.packLive[streamSeq(d.seq)] == 0:
+			// (A pack leaves once none of its messages is left.)
+			due = append(due, streamSeq(d.seq))
 		}
 	}
 	q.mu.Unlock()
@@ -182,14 +183,14 @@ func (q *queue) reapOnce(ctx context.Context) (more bool) {
 	// are no longer needed by them (released once the list is pruned).
 	var release []uint64
 	for seq, d := range q.deleted {
-		if seq <= q.seen {
+		if streamSeq(seq) <= q.seen {
 			delete(q.deleted, seq) // the index passed it: gone from the stream
 			release = append(release, d.rec)
 		}
 	}
 	kept := q.dead[:0]
 	for _, d := range q.dead {
-		if (purge && d.seq < floor) || done[d.seq] {
+		if (purge && streamSeq(d.seq) < floor) || done[streamSeq(d.seq)] {
 			release = append(release, d.rec)
 			continue
 		}

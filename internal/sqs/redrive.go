@@ -96,7 +96,7 @@ func (s *Service) redriveDeadLetters(ctx context.Context, in *redriveInput) (*re
 			if !claimed[i] {
 				continue
 			}
-			raw, err := st.GetMsg(ctx, g.seq)
+			raw, err := q.readMsg(ctx, g.seq)
 			if errors.Is(err, jetstream.ErrMsgNotFound) {
 				q.notFound(g.seq, g.receives)
 				continue

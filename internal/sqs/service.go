@@ -12,11 +12,13 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
@@ -460,7 +462,15 @@ func (s *Service) Deliver(ctx context.Context, jobs []*delivery.Job, errs []erro
 			}
 			ms, idx = append(ms, m), append(idx, i)
 		}
-		if len(ms) > 0 {
+		switch {
+		case len(ms) > 1 && q.journaled && packable(ms):
+			// One stream message for them all (see pack.go).
+			pack := &outgoing{body: appendPack(nil, ms), delay: -1, extra: nats.Header{headerPack: {strconv.Itoa(len(ms))}}}
+			_, perrs := q.put(ctx, []*outgoing{pack})
+			for _, i := range idx {
+				errs[i] = perrs[0]
+			}
+		case len(ms) > 0:
 			_, perrs := q.put(ctx, ms)
 			for k, i := range idx {
 				errs[i] = perrs[k]
