@@ -263,18 +263,22 @@ func (q *queue) setVisibleJournaled(ctx context.Context, now time.Time, seq uint
 	return nil
 }
 
-// removeJournaled is remove for a journaled queue's message the index has:
-// its delete is stored, then it leaves the index, and the stream with the
-// reaper's next purge. A message that had a receive state in the bucket
+// removeJournaled is remove for a journaled queue's message the index has,
+// or a message of a pack it does not have: its delete is stored, then it
+// leaves the index (or is skipped when the index reaches it), and the
+// stream with the reaper's next purge. A message that had a receive state in the bucket
 // (stored before the queue was journaled) loses it too.
 func (q *queue) removeJournaled(ctx context.Context, seq uint64, legacy bool) error {
 	err := q.journal(ctx, []jentry{{seq: seq}}, func(rec uint64) {
+		q.refLocked(rec)
 		e, ok := q.msgs[seq]
 		if !ok {
+			// A message of a pack the index has not reached: skipped
+			// when it does (deletedLocked keeps the record's reference).
+			q.deletedLocked(seq, q.svc.now(), q.svc.reapStraggler(), rec)
 			return
 		}
 		q.dropLocked(seq, e)
-		q.refLocked(rec)
 		q.buryLocked(seq, q.svc.now(), q.svc.reapStraggler(), rec)
 	})
 	if err != nil {

@@ -91,7 +91,15 @@ func TestNoMarkersLeft(t *testing.T) {
 // served on loopback, and an SDK client for it.
 func bareService(t *testing.T, st *store.Store, configure ...func(*sqs.Service)) (*sqs.Service, *awssqs.Client) {
 	t.Helper()
-	svc, err := sqs.New(context.Background(), sqs.Config{Store: st, Region: "us-east-1", Account: "000000000000", Logger: quiet})
+	return bareServiceConfig(t, sqs.Config{Store: st}, configure...)
+}
+
+// bareServiceConfig is bareService with cfg (its region, account and
+// logger set here).
+func bareServiceConfig(t *testing.T, cfg sqs.Config, configure ...func(*sqs.Service)) (*sqs.Service, *awssqs.Client) {
+	t.Helper()
+	cfg.Region, cfg.Account, cfg.Logger = "us-east-1", "000000000000", quiet
+	svc, err := sqs.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -218,3 +218,47 @@ func TestPeekDeliveredEvents(t *testing.T) {
 		t.Errorf("received %d messages", len(got))
 	}
 }
+
+// A message of a pack deleted after a restart, before the index reaches
+// its pack (its window full of messages ahead of it), is skipped when it
+// does; the pack's other messages stay.
+func TestPackDeletedBeforeIndexed(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	svc, c := bareService(t, st)
+	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("late"), Attributes: map[string]string{"DelaySeconds": "900"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first pack is delayed (the queue's delay when it is indexed),
+	// and not received; the second is.
+	deliver(t, svc, "late", span(0, 9)...)
+	if _, err := c.SetQueueAttributes(ctx, &awssqs.SetQueueAttributesInput{QueueUrl: q.QueueUrl, Attributes: map[string]string{"DelaySeconds": "0"}}); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, svc, "late", span(10, 19)...)
+	got := receiveAll(t, c, q.QueueUrl, 10, 600)
+	svc.Close()
+
+	// A window of one: the index holds the first pack (visible now: the
+	// queue has no delay any more), and the second waits behind it.
+	svc2, c2 := bareServiceConfig(t, sqs.Config{Store: st, Window: 1}, func(s *sqs.Service) { s.SetReap(10*time.Millisecond, 100*time.Millisecond) })
+	waitfor.True(t, "the first pack indexed", func() bool { return svc2.Indexed("late") == 10 })
+	deleteBodies(t, c2, q.QueueUrl, got, 15)
+	first := receiveAll(t, c2, q.QueueUrl, 10, 600)
+	for b := range first {
+		var i int
+		fmt.Sscan(b, &i)
+		if i >= 10 {
+			t.Fatalf("message %d of the second pack, in flight, received again", i)
+		}
+	}
+	deleteBodies(t, c2, q.QueueUrl, first, span(0, 9)...)
+	// The second pack indexed now: nine in flight, the deleted one skipped.
+	waitfor.True(t, "nine in flight", func() bool {
+		return queueAttrs(t, c2, *q.QueueUrl)["ApproximateNumberOfMessagesNotVisible"] == "9"
+	})
+	deleteBodies(t, c2, q.QueueUrl, got, 10, 11, 12, 13, 14, 16, 17, 18, 19)
+	stream := queueStream(t, st, "late")
+	waitfor.True(t, "the stream emptied", func() bool { return streamAll(t, stream) == 0 })
+}

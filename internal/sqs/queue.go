@@ -1040,11 +1040,19 @@ func (q *queue) remove(ctx context.Context, seq uint64) error {
 		if e, ok := q.entryState(seq); ok {
 			return q.removeJournaled(ctx, seq, e.rev != 0)
 		}
+		if seq&packBit != 0 {
+			// Not indexed (yet, after a restart, or any more): its pack
+			// may hold others, so the delete is journaled for the index
+			// to find.
+			return q.removeJournaled(ctx, seq, false)
+		}
 	}
 	had := q.forget(seq)
-	// A message of a pack leaves with its pack (see reap.go).
-	deferred := (had || seq&packBit != 0) && !q.record().fifo()
-	if !deferred {
+	deferred := had && !q.record().fifo()
+	// A pack leaves the stream only through the reaper, once none of its
+	// messages is left; a message of one the index does not have is
+	// deleted by its marker (shared), which the index takes.
+	if !deferred && seq&packBit == 0 {
 		if err := q.st.DeleteMsg(ctx, seq); err != nil && !store.MsgGone(err) {
 			return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)
 		}

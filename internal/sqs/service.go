@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"cmp"
 	"github.com/conveyor/conveyor/internal/clock"
 
 	"context"
@@ -47,6 +48,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock tells the time (the system's if nil).
 	Clock clock.Clock
+	// Window is how many messages never received a queue's index holds
+	// in memory, the rest waiting in its stream (0: 10,000).
+	Window int
 }
 
 // Service is the SQS API on JetStream. Create it with New, register its
@@ -98,7 +102,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: clock.Or(cfg.Clock).Now, queues: map[string]*queue{},
-		byGen: map[string]*queue{}, window: defaultWindow, inFlightLimit: defaultInFlightLimit,
+		byGen: map[string]*queue{}, window: cmp.Or(cfg.Window, defaultWindow), inFlightLimit: defaultInFlightLimit,
 		shared: !cfg.Store.Embedded()}
 	s.reapEveryNs.Store(int64(defaultReapEvery))
 	s.reapStragglerNs.Store(int64(defaultReapStraggler))
