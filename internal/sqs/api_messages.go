@@ -535,14 +535,20 @@ func (s *Service) deleteMessage(ctx context.Context, in *deleteMessageInput) (*s
 }
 
 func (s *Service) deleteOne(ctx context.Context, q *queue, h string) error {
-	if h == "" {
-		return missingParameter("ReceiptHandle")
-	}
-	r, err := s.parseHandle(q, h)
+	seq, err := s.handleSeq(q, h)
 	if err != nil {
 		return err
 	}
-	return q.remove(ctx, r.seq)
+	return q.remove(ctx, seq)
+}
+
+// handleSeq is the message receipt handle h of q names.
+func (s *Service) handleSeq(q *queue, h string) (uint64, error) {
+	if h == "" {
+		return 0, missingParameter("ReceiptHandle")
+	}
+	r, err := s.parseHandle(q, h)
+	return r.seq, err
 }
 
 type deleteBatchEntry struct {
@@ -564,8 +570,9 @@ type batchHandleOutput struct {
 	Failed     []batchFailure `json:"Failed"`
 }
 
-// runBatch checks a batch's ids and runs f on each entry.
-func (s *Service) runBatch(ctx context.Context, queueURL, action string, ids []string, shape string, f func(q *queue, i int) error) (*batchHandleOutput, error) {
+// runBatch checks a batch's ids and runs f on the entries, which sets
+// errs[i] for entry i.
+func (s *Service) runBatch(ctx context.Context, queueURL, action string, ids []string, shape string, f func(q *queue, errs []error)) (*batchHandleOutput, error) {
 	q, err := s.lookupURL(ctx, queueURL, action)
 	if err != nil {
 		return nil, err
@@ -574,13 +581,8 @@ func (s *Service) runBatch(ctx context.Context, queueURL, action string, ids []s
 		return nil, err
 	}
 	out := &batchHandleOutput{Successful: []batchID{}, Failed: []batchFailure{}}
-	// The entries are independent: their store round trips overlap.
 	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
-	for i := range ids {
-		wg.Go(func() { errs[i] = f(q, i) })
-	}
-	wg.Wait()
+	f(q, errs)
 	for i, id := range ids {
 		if errs[i] != nil {
 			out.Failed = append(out.Failed, failureOf(id, errs[i]))
@@ -596,8 +598,12 @@ func (s *Service) deleteMessageBatch(ctx context.Context, in *deleteMessageBatch
 	for i, e := range in.Entries {
 		ids[i] = e.Id
 	}
-	return s.runBatch(ctx, in.QueueUrl, "sqs:DeleteMessage", ids, "DeleteMessageBatchRequestEntry", func(q *queue, i int) error {
-		return s.deleteOne(ctx, q, in.Entries[i].ReceiptHandle)
+	return s.runBatch(ctx, in.QueueUrl, "sqs:DeleteMessage", ids, "DeleteMessageBatchRequestEntry", func(q *queue, errs []error) {
+		seqs := make([]uint64, len(in.Entries))
+		for i, e := range in.Entries {
+			seqs[i], errs[i] = s.handleSeq(q, e.ReceiptHandle)
+		}
+		q.removeAll(ctx, seqs, errs)
 	})
 }
 
@@ -656,12 +662,16 @@ func (s *Service) changeMessageVisibilityBatch(ctx context.Context, in *changeMe
 	for i, e := range in.Entries {
 		ids[i] = e.Id
 	}
-	return s.runBatch(ctx, in.QueueUrl, "sqs:ChangeMessageVisibility", ids, "ChangeMessageVisibilityBatchRequestEntry", func(q *queue, i int) error {
-		e := in.Entries[i]
-		vt := e.VisibilityTimeout
-		if vt == nil {
-			vt = new(int)
+	return s.runBatch(ctx, in.QueueUrl, "sqs:ChangeMessageVisibility", ids, "ChangeMessageVisibilityBatchRequestEntry", func(q *queue, errs []error) {
+		// The entries are independent: their store round trips overlap.
+		var wg sync.WaitGroup
+		for i, e := range in.Entries {
+			vt := e.VisibilityTimeout
+			if vt == nil {
+				vt = new(int)
+			}
+			wg.Go(func() { errs[i] = s.changeOne(ctx, q, e.ReceiptHandle, vt) })
 		}
-		return s.changeOne(ctx, q, e.ReceiptHandle, vt)
+		wg.Wait()
 	})
 }

@@ -263,28 +263,33 @@ func (q *queue) setVisibleJournaled(ctx context.Context, now time.Time, seq uint
 	return nil
 }
 
-// removeJournaled is remove for a journaled queue's message the index has,
-// or a message of a pack it does not have: its delete is stored, then it
-// leaves the index (or is skipped when the index reaches it), and the
-// stream with the reaper's next purge. A message that had a receive state in the bucket
-// (stored before the queue was journaled) loses it too.
-func (q *queue) removeJournaled(ctx context.Context, seq uint64, legacy bool) error {
-	err := q.journal(ctx, []jentry{{seq: seq}}, func(rec uint64) {
-		q.refLocked(rec)
-		e, ok := q.msgs[seq]
-		if !ok {
-			// A message of a pack the index has not reached: skipped
-			// when it does (deletedLocked keeps the record's reference).
-			q.deletedLocked(seq, q.svc.now(), q.svc.reapStraggler(), rec)
-			return
+// removeJournaled is remove for a journaled queue's messages es (deletes:
+// no receive count) that the index has, or of a pack it does not have:
+// their deletes are stored as one record, then they leave the index (or
+// are skipped when the index reaches them), and the stream with the
+// reaper's next purge. The messages of legacy, which had a receive state in
+// the bucket (stored before the queue was journaled), lose it too.
+func (q *queue) removeJournaled(ctx context.Context, es []jentry, legacy []uint64) error {
+	err := q.journal(ctx, es, func(rec uint64) {
+		now, after := q.svc.now(), q.svc.reapStraggler()
+		for _, je := range es {
+			q.refLocked(rec)
+			e, ok := q.msgs[je.seq]
+			if !ok {
+				// A message of a pack the index has not reached: skipped
+				// when it does (deletedLocked keeps the record's
+				// reference). Or one gone since: the reference goes.
+				q.deletedLocked(je.seq, now, after, rec)
+				continue
+			}
+			q.dropLocked(je.seq, e)
+			q.buryLocked(je.seq, now, after, rec)
 		}
-		q.dropLocked(seq, e)
-		q.buryLocked(seq, q.svc.now(), q.svc.reapStraggler(), rec)
 	})
 	if err != nil {
-		return fmt.Errorf("sqs: delete message %d of %s: %w", seq, q.name, err)
+		return fmt.Errorf("sqs: delete messages of %s: %w", q.name, err)
 	}
-	if legacy {
+	for _, seq := range legacy {
 		if err := q.purgeState(ctx, seq); err != nil {
 			return fmt.Errorf("sqs: remove receive state of %s/%d: %w", q.name, seq, err)
 		}

@@ -1036,17 +1036,63 @@ const markerTTL = 5 * time.Minute
 // a standard queue's leaves with the next purge of the reaper (see
 // reap.go), a FIFO queue's at once.
 func (q *queue) remove(ctx context.Context, seq uint64) error {
-	if q.journaled {
-		if e, ok := q.entryState(seq); ok {
-			return q.removeJournaled(ctx, seq, e.rev != 0)
+	if j, legacy := q.journaledDelete(seq); j {
+		var ls []uint64
+		if legacy {
+			ls = []uint64{seq}
 		}
-		if seq&packBit != 0 {
-			// Not indexed (yet, after a restart, or any more): its pack
-			// may hold others, so the delete is journaled for the index
-			// to find.
-			return q.removeJournaled(ctx, seq, false)
+		return q.removeJournaled(ctx, []jentry{{seq: seq}}, ls)
+	}
+	return q.removeAlone(ctx, seq)
+}
+
+// removeAll is remove for the messages seqs whose errs[i] is nil, and sets
+// those errs[i]: the deletes a journaled queue journals are one record,
+// the others are removed each on its own, at once.
+func (q *queue) removeAll(ctx context.Context, seqs []uint64, errs []error) {
+	var (
+		es     []jentry
+		ei     []int
+		legacy []uint64
+		wg     sync.WaitGroup
+	)
+	for i, seq := range seqs {
+		if errs[i] != nil {
+			continue
+		}
+		if j, l := q.journaledDelete(seq); j {
+			es, ei = append(es, jentry{seq: seq}), append(ei, i)
+			if l {
+				legacy = append(legacy, seq)
+			}
+			continue
+		}
+		wg.Go(func() { errs[i] = q.removeAlone(ctx, seq) })
+	}
+	if len(es) > 0 {
+		err := q.removeJournaled(ctx, es, legacy)
+		for _, i := range ei {
+			errs[i] = err
 		}
 	}
+	wg.Wait()
+}
+
+// journaledDelete says whether message seq's delete goes to the journal:
+// on a journaled queue, a message the index has, or one of a pack (the
+// index has not reached it yet after a restart, or has it no more: its
+// pack may hold others, so the delete is journaled for the index to
+// find). legacy: it has a receive state in the bucket too.
+func (q *queue) journaledDelete(seq uint64) (journaled, legacy bool) {
+	if !q.journaled {
+		return false, false
+	}
+	e, ok := q.entryState(seq)
+	return ok || seq&packBit != 0, ok && e.rev != 0
+}
+
+// removeAlone is remove for a message whose delete is not journaled.
+func (q *queue) removeAlone(ctx context.Context, seq uint64) error {
 	had := q.forget(seq)
 	deferred := had && !q.record().fifo()
 	// A pack leaves the stream only through the reaper, once none of its
