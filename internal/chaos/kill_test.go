@@ -108,6 +108,39 @@ func (c *tally) duplicates() int {
 	return n
 }
 
+// putLoad sends PutEvents calls of 10 events (source, detail {"seq":n}) to
+// the process client gives until stop, and hands the IDs of those
+// acknowledged to acked; a call that fails (the process is down) is
+// dropped, and the next goes to the next process.
+func putLoad(ctx context.Context, stop <-chan struct{}, source string, client func() *eventbridge.Client, seq *atomic.Int64, acked func([]string)) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		entries := make([]types.PutEventsRequestEntry, 10)
+		for i := range entries {
+			entries[i] = types.PutEventsRequestEntry{Source: aws.String(source), DetailType: aws.String("load"),
+				Detail: aws.String(fmt.Sprintf(`{"seq":%d}`, seq.Add(1)))}
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		out, err := client().PutEvents(cctx, &eventbridge.PutEventsInput{Entries: entries})
+		cancel()
+		if err != nil {
+			time.Sleep(10 * time.Millisecond) // the process is down: try the next one
+			continue
+		}
+		ids := make([]string, 0, len(out.Entries))
+		for _, e := range out.Entries {
+			if e.EventId != nil {
+				ids = append(ids, *e.EventId)
+			}
+		}
+		acked(ids)
+	}
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -197,33 +230,11 @@ func TestKillUnderLoad(t *testing.T) {
 	// Event load: 4 callers, 10 entries a call.
 	for range 4 {
 		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				_, c := cur.get()
-				entries := make([]types.PutEventsRequestEntry, 10)
-				for i := range entries {
-					entries[i] = types.PutEventsRequestEntry{Source: aws.String("chaos.load"), DetailType: aws.String("load"),
-						Detail: aws.String(fmt.Sprintf(`{"seq":%d}`, seq.Add(1)))}
-				}
-				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				out, err := c.PutEvents(cctx, &eventbridge.PutEventsInput{Entries: entries})
-				cancel()
-				if err != nil {
-					time.Sleep(10 * time.Millisecond) // the process is down: try the next one
-					continue
-				}
+			putLoad(ctx, stop, "chaos.load", func() *eventbridge.Client { _, c := cur.get(); return c }, &seq, func(ids []string) {
 				ackMu.Lock()
-				for _, e := range out.Entries {
-					if e.EventId != nil {
-						acked = append(acked, *e.EventId)
-					}
-				}
+				acked = append(acked, ids...)
 				ackMu.Unlock()
-			}
+			})
 		})
 	}
 	// Management load: 3 callers creating and deleting rules, and

@@ -66,32 +66,11 @@ func TestKillQueueTarget(t *testing.T) {
 	var puts, recvs sync.WaitGroup
 	for range 3 {
 		puts.Go(func() {
-			for {
-				select {
-				case <-stopPut:
-					return
-				default:
-				}
-				entries := make([]types.PutEventsRequestEntry, 10)
-				for i := range entries {
-					entries[i] = types.PutEventsRequestEntry{Source: aws.String("chaos.queue"), DetailType: aws.String("load"),
-						Detail: aws.String(fmt.Sprintf(`{"seq":%d}`, seq.Add(1)))}
-				}
-				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				out, err := cur().events().PutEvents(cctx, &eventbridge.PutEventsInput{Entries: entries})
-				cancel()
-				if err != nil {
-					time.Sleep(10 * time.Millisecond) // the process is down: try the next one
-					continue
-				}
+			putLoad(ctx, stopPut, "chaos.queue", func() *eventbridge.Client { return cur().events() }, &seq, func(ids []string) {
 				ackMu.Lock()
-				for _, e := range out.Entries {
-					if e.EventId != nil {
-						acked = append(acked, *e.EventId)
-					}
-				}
+				acked = append(acked, ids...)
 				ackMu.Unlock()
-			}
+			})
 		})
 	}
 	for range 4 {

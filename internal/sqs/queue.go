@@ -45,22 +45,19 @@ const (
 
 // queue is one open queue: its record and its message index.
 type queue struct {
-	// packLive counts, per pack (its stream sequence), its messages in
-	// the index: a pack leaves the stream on its own only when none is.
-	packLive map[uint64]int
-	svc      *Service
-	arn      string
-	account  string // the account in arn
-	name     string
-	stream   string
-	subj     string
-	gen      string
+	svc     *Service
+	arn     string
+	account string // the account in arn
+	name    string
+	stream  string
+	subj    string
+	gen     string
 
 	mu      sync.Mutex
 	rec     *queueRecord
-	msgs    map[uint64]*entry
-	order   []uint64              // ascending; may hold sequences no longer in msgs
-	seen    uint64                // highest sequence indexed
+	msgs    map[uint64]*entry     // by message ID (see pack.go)
+	order   []uint64              // message IDs in stream order; may hold some no longer in msgs
+	seen    uint64                // highest stream sequence indexed
 	floor   uint64                // sequences below were purged
 	wake    chan struct{}         // closed when the index changes (see wakeIndexLocked)
 	waiters []*waiter             // receives waiting, longest first
@@ -90,6 +87,9 @@ type queue struct {
 	deleted map[uint64]deletedMsg
 	reaping chan struct{}
 	halt    chan struct{}
+	// packLive counts, per pack (its stream sequence), its messages in
+	// the index: a pack leaves the stream on its own only when none is.
+	packLive map[uint64]int
 
 	// journaled: the receive states and deletes are kept in the queue's
 	// journal (see journal.go), on subject jsubj; refs counts the
