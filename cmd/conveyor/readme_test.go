@@ -81,11 +81,8 @@ func TestREADME(t *testing.T) {
 			if err := os.WriteFile(cfg, []byte("[default]\ncli_binary_format = raw-in-base64-out\n"), 0o600); err != nil {
 				return err
 			}
-			api, hook, err := freePort(), freePort(), error(nil)
-			gateway, storage := freePort(), freePort()
-			if api == "" || hook == "" || gateway == "" || storage == "" {
-				err = fmt.Errorf("no free port")
-			}
+			ports, err := freePorts(4)
+			api, hook, gateway, storage := ports[0], ports[1], ports[2], ports[3]
 			env.Setenv("README_GATEWAY_PORT", gateway)
 			env.Setenv("README_STORAGE_PORT", storage)
 			// The README's commands run from the repository's root: its go.mod (for go build) and
@@ -175,15 +172,20 @@ func blockName(verb, section string, ns []string) string {
 // awsCLIError is how the AWS CLI reports an error answer.
 var awsCLIError = regexp.MustCompile(`An error occurred \((\w+)\)`)
 
-// freePort returns a port no one listens on now.
-func freePort() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return ""
+// freePorts returns n distinct ports no one listens on now: all are held
+// open while they are chosen, since a port just closed may be handed out
+// again at once (two blocks' servers then met on one port).
+func freePorts(n int) ([]string, error) {
+	ports := make([]string, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return ports, fmt.Errorf("no free port: %w", err)
+		}
+		defer ln.Close()
+		_, ports[i], _ = net.SplitHostPort(ln.Addr().String())
 	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
+	return ports, nil
 }
 
 // readmeSection is a "## " section of the README: its heading and its ```sh blocks, and the
