@@ -262,3 +262,25 @@ func TestPackDeletedBeforeIndexed(t *testing.T) {
 	stream := queueStream(t, st, "late")
 	waitfor.True(t, "the stream emptied", func() bool { return streamAll(t, stream) == 0 })
 }
+
+// A backlog of packs past the index's window is counted by its messages,
+// not its stream messages.
+func TestPackBacklogCounted(t *testing.T) {
+	st := storetest.Open(t)
+	svc, c := bareServiceConfig(t, sqs.Config{Store: st, Window: 50})
+	q, err := c.CreateQueue(context.Background(), &awssqs.CreateQueueInput{QueueName: aws.String("backlog-packs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range 30 {
+		deliver(t, svc, "backlog-packs", span(p*10, p*10+9)...)
+	}
+	waitfor.True(t, "the window full", func() bool { return svc.Indexed("backlog-packs") == 50 })
+	if n := queueAttrs(t, c, *q.QueueUrl)["ApproximateNumberOfMessages"]; n != "300" {
+		t.Errorf("ApproximateNumberOfMessages %s, want 300", n)
+	}
+	got := receiveAll(t, c, q.QueueUrl, 300, 60)
+	if len(got) != 300 {
+		t.Errorf("received %d of 300", len(got))
+	}
+}
