@@ -79,17 +79,20 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := strings.Repeat("x", 200<<10)
-	for i := 0; ; i++ {
-		put()
+	// Messages of 200 KiB until one is refused, then smaller ones, down to
+	// 256 bytes: a store refusing a large write may still take a small one.
+	for size, i := 200<<10, 0; size >= 256; i++ {
+		if size == 200<<10 {
+			put()
+		}
 		began := time.Now()
-		if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: qu.QueueUrl, MessageBody: aws.String(body)}); err != nil {
+		if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: qu.QueueUrl, MessageBody: aws.String(strings.Repeat("x", size))}); err != nil {
 			if d := time.Since(began); d > time.Second {
 				t.Errorf("SendMessage on a full disk answered after %v", d)
 			}
-			break
+			size /= 4
 		}
-		if i > 2000 {
+		if i > 4000 {
 			t.Fatal("the disk never filled")
 		}
 	}

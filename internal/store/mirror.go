@@ -203,7 +203,7 @@ func (m *Mirror[V]) run(ctx context.Context, nc *nats.Conn) {
 	defer close(m.done)
 	wait := 100 * time.Millisecond
 	for {
-		err := m.follow(ctx)
+		err := m.follow(ctx, nc)
 		if ctx.Err() != nil || nc.IsClosed() || nc.IsDraining() {
 			m.stop()
 			return
@@ -228,8 +228,9 @@ func (m *Mirror[V]) stop() {
 }
 
 // follow loads a snapshot of the bucket into a fresh copy, swaps it in, and
-// applies the later changes, until the watch ends.
-func (m *Mirror[V]) follow(ctx context.Context) error {
+// applies the later changes, until the watch ends or nc is closed (a watch
+// made just before its connection closed may not end by itself).
+func (m *Mirror[V]) follow(ctx context.Context, nc *nats.Conn) error {
 	before, err := m.lastRevision(ctx)
 	if err != nil {
 		return err
@@ -239,6 +240,8 @@ func (m *Mirror[V]) follow(ctx context.Context) error {
 		return fmt.Errorf("store: watch bucket %s: %w", m.kv.Bucket(), err)
 	}
 	defer w.Stop() //nolint:errcheck // nothing to do about a failed unsubscribe
+	closed := time.NewTicker(time.Second)
+	defer closed.Stop()
 	fresh := map[string]map[string]V{}
 	for {
 		var e jetstream.KeyValueEntry
@@ -246,6 +249,11 @@ func (m *Mirror[V]) follow(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-closed.C:
+			if nc.IsClosed() || nc.IsDraining() {
+				return fmt.Errorf("store: watch of bucket %s: %w", m.kv.Bucket(), nats.ErrConnectionClosed)
+			}
+			continue
 		case e, ok = <-w.Updates():
 		}
 		if !ok {
