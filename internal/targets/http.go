@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/plainhttp"
 )
 
 // Authorization types of a connection.
@@ -88,7 +89,7 @@ type HTTP struct {
 	headers sync.Map
 	// plain sends the requests to http:// endpoints that no proxy setting
 	// covers; nil when the caller supplied its own client.
-	plain *plainHTTP
+	plain *plainhttp.Client
 	// tokens holds the access tokens of OAuth connections.
 	tokens *tokens
 	// peers is how many processes share each destination's rate limit
@@ -96,7 +97,7 @@ type HTTP struct {
 	peers func() int
 }
 
-// endpointURL is a parsed endpoint and whether plainHTTP may send to it.
+// endpointURL is a parsed endpoint and whether plainhttp.Client may send to it.
 type endpointURL struct {
 	u     *url.URL
 	plain bool
@@ -119,7 +120,7 @@ func NewHTTP(dests Destinations, client *http.Client) *HTTP {
 	}
 	h := &HTTP{dests: dests, client: client, limiters: map[string]*rate.Limiter{}, tokens: newTokens(client)}
 	if !custom {
-		h.plain = newPlainHTTP()
+		h.plain = plainhttp.New()
 	}
 	return h
 }
@@ -183,7 +184,7 @@ func (h *HTTP) attempt(ctx context.Context, d Destination, tp delivery.HTTPParam
 		if err != nil {
 			return err
 		}
-		status, err := h.plain.do(ctx, time.Now().Add(HTTPTimeout), method, eu.u, header, payload, withBody)
+		status, err := h.plain.Do(ctx, time.Now().Add(HTTPTimeout), method, eu.u, header, payload, withBody, nil)
 		if err != nil {
 			return requestFailed(err)
 		}
@@ -214,7 +215,7 @@ func requestFailed(err error) error {
 		Message: fmt.Sprintf("request to API destination endpoint failed: %v", cause)}
 }
 
-// plainHeader returns the headers of a request to d for plainHTTP, which
+// plainHeader returns the headers of a request to d for plainhttp.Client, which
 // only reads them: for a destination whose target and connection set no
 // header parameters, the ones made for its last request when its
 // authorization has not changed since.
@@ -352,7 +353,7 @@ func buildHeader(d Destination, tp delivery.HTTPParameters, withBody bool) (http
 	}
 	for k, vs := range h {
 		for _, v := range vs {
-			if !validHeader(k, v) {
+			if !plainhttp.ValidHeader(k, v) {
 				return nil, delivery.Errorf(delivery.CodeInvalidParameter, false, "API destination %s: header %q cannot be sent (invalid name or value)", d.ARN, k)
 			}
 		}
@@ -361,7 +362,7 @@ func buildHeader(d Destination, tp delivery.HTTPParameters, withBody bool) (http
 }
 
 // endpoint returns the URL a request goes to (the caller must not modify
-// it) and whether plainHTTP may send it.
+// it) and whether plainhttp.Client may send it.
 func (h *HTTP) endpoint(d Destination, tp delivery.HTTPParameters) (endpointURL, error) {
 	simple := len(tp.PathParameterValues) == 0 && len(tp.QueryStringParameters)+len(d.Connection.QueryStringParameters) == 0
 	if simple {

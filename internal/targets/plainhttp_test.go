@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/conveyor/conveyor/internal/delivery"
-	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
 // rawServer answers each request read on a connection with the next answer
@@ -371,60 +369,4 @@ func TestHTTPHeaderFollowsConnection(t *testing.T) {
 			t.Errorf("%s = %q, want %q", c.header, got, c.want)
 		}
 	}
-}
-
-// Connections idle longer than the idle timeout are closed, those of
-// destinations no longer used included.
-func TestPlainHTTPReapsIdle(t *testing.T) {
-	srv := newRawServer(t, func(int, int) (string, bool) { return "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false })
-	h := NewHTTP(dests{destARN: {ARN: destARN, InvocationEndpoint: srv.url(), HTTPMethod: "POST"}}, nil)
-	if errs := invokeRaw(t, h, "POST", 1); errs[0] != nil {
-		t.Fatal(errs[0])
-	}
-	p := h.plain
-	p.mu.Lock()
-	idle := 0
-	for _, cs := range p.idle {
-		idle += len(cs)
-	}
-	reaping := p.reaping
-	p.mu.Unlock()
-	if idle != 1 || !reaping {
-		t.Fatalf("%d idle connections, reaping %v; want 1, true", idle, reaping)
-	}
-	if !p.reapOnce(time.Now()) {
-		t.Error("a fresh idle connection was reaped")
-	}
-	if p.reapOnce(time.Now().Add(plainIdleTimeout + time.Second)) {
-		t.Error("reaping goes on with no idle connection left")
-	}
-	p.mu.Lock()
-	left := len(p.idle)
-	p.mu.Unlock()
-	if left != 0 {
-		t.Errorf("%d hosts with idle connections after the idle timeout", left)
-	}
-	// The next request needs a new connection.
-	pc, reused, err := p.get(context.Background(), hostPort(mustURL(t, srv.url())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc.c.Close()
-	if reused {
-		t.Error("a reaped connection was reused")
-	}
-	waitfor.Err(t, 2*time.Second, "a new connection after the reaped one", func() error {
-		if n := srv.conns.Load(); n != 2 {
-			return fmt.Errorf("%d connections, want 2", n)
-		}
-		return nil
-	})
-}
-
-func mustURL(t *testing.T, s string) *url.URL {
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }

@@ -1,4 +1,4 @@
-package targets
+package plainhttp
 
 import (
 	"bufio"
@@ -15,16 +15,17 @@ import (
 	"time"
 )
 
-// plainHTTP sends API destination requests to http:// endpoints over
+// Client sends requests to http:// endpoints over
 // kept-alive HTTP/1.1 connections, one request at a time per connection,
 // without net/http's Transport: that costs three goroutines, a dozen
 // channel operations and about sixty allocations per request, which at
 // thousands of deliveries a second was a third of Conveyor's CPU. It speaks
-// only what a delivery needs: a request with a Content-Length body; an
-// answer's status, its body read (Content-Length, chunked, or up to the
-// connection's end) and dropped. https endpoints, and http ones that a
-// proxy setting covers, go through net/http.
-type plainHTTP struct {
+// only what a delivery or a load generator needs: a request with a
+// Content-Length body; an answer's status, its body read (Content-Length,
+// chunked, or up to the connection's end) and dropped or kept. https
+// endpoints, and http ones that a proxy setting covers, go through net/http
+// (the caller's choice).
+type Client struct {
 	dialer net.Dialer
 
 	mu   sync.Mutex
@@ -34,13 +35,15 @@ type plainHTTP struct {
 	reaping bool
 }
 
-// Pool limits, as the net/http client of [NewHTTP] has them.
+// Pool limits, as Conveyor's net/http clients have them.
 const (
 	plainMaxIdlePerHost = 256
 	plainIdleTimeout    = 90 * time.Second
 	// plainMaxDrain is the most body bytes read from an answer to keep its
 	// connection; a longer body closes the connection instead.
 	plainMaxDrain = 64 << 10
+	// MaxAnswer bounds an answer's body kept for the caller.
+	MaxAnswer = 64 << 20
 )
 
 type plainConn struct {
@@ -51,8 +54,9 @@ type plainConn struct {
 	lastUsed time.Time
 }
 
-func newPlainHTTP() *plainHTTP {
-	return &plainHTTP{
+// New returns a client with no connection yet.
+func New() *Client {
+	return &Client{
 		dialer: net.Dialer{KeepAlive: 30 * time.Second},
 		idle:   map[string][]*plainConn{},
 	}
@@ -62,11 +66,13 @@ func newPlainHTTP() *plainHTTP {
 // answer arrived: the server had closed it while idle.
 var errPlainStale = errors.New("kept-alive connection closed by the server")
 
-// do sends one request and returns the answer's status code. The exchange
+// Do sends one request and returns the answer's status code. The exchange
 // ends at deadline or ctx's, whichever comes first, or when ctx is
 // cancelled. header holds canonical names; body is sent with a
-// Content-Length when withBody.
-func (p *plainHTTP) do(ctx context.Context, deadline time.Time, method string, u *url.URL, header http.Header, body []byte, withBody bool) (int, error) {
+// Content-Length when withBody. With answer nil the answer's body is
+// dropped (up to 64 KiB, else the connection closes); otherwise
+// it is appended to *answer (up to MaxAnswer bytes).
+func (p *Client) Do(ctx context.Context, deadline time.Time, method string, u *url.URL, header http.Header, body []byte, withBody bool, answer *[]byte) (int, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -76,8 +82,15 @@ func (p *plainHTTP) do(ctx context.Context, deadline time.Time, method string, u
 		if err != nil {
 			return 0, err
 		}
-		status, keep, err := pc.roundTrip(ctx, deadline, method, u, header, body, withBody, reused)
+		mark := 0
+		if answer != nil {
+			mark = len(*answer)
+		}
+		status, keep, err := pc.roundTrip(ctx, deadline, method, u, header, body, withBody, reused, answer)
 		if err != nil {
+			if answer != nil {
+				*answer = (*answer)[:mark]
+			}
 			pc.c.Close()
 			if errors.Is(err, errPlainStale) && attempt == 0 && ctx.Err() == nil {
 				// A delivery may be sent twice (at least once): try again on
@@ -103,7 +116,7 @@ func hostPort(u *url.URL) string {
 }
 
 // get returns an idle connection to host (reused true) or a new one.
-func (p *plainHTTP) get(ctx context.Context, host string) (*plainConn, bool, error) {
+func (p *Client) get(ctx context.Context, host string) (*plainConn, bool, error) {
 	now := time.Now()
 	p.mu.Lock()
 	conns := p.idle[host]
@@ -134,7 +147,7 @@ func (p *plainHTTP) get(ctx context.Context, host string) (*plainConn, bool, err
 	return &plainConn{c: c, r: bufio.NewReaderSize(c, 4096), host: host}, false, nil
 }
 
-func (p *plainHTTP) put(pc *plainConn) {
+func (p *Client) put(pc *plainConn) {
 	pc.lastUsed = time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -153,7 +166,7 @@ func (p *plainHTTP) put(pc *plainConn) {
 // reap closes, every period, the connections idle longer than
 // plainIdleTimeout (those of a destination no longer used would stay open
 // otherwise), until none is idle.
-func (p *plainHTTP) reap(period time.Duration) {
+func (p *Client) reap(period time.Duration) {
 	for {
 		time.Sleep(period)
 		if !p.reapOnce(time.Now()) {
@@ -164,7 +177,7 @@ func (p *plainHTTP) reap(period time.Duration) {
 
 // reapOnce closes the connections idle too long at now, and reports
 // whether any connection is still idle (else reaping stops).
-func (p *plainHTTP) reapOnce(now time.Time) bool {
+func (p *Client) reapOnce(now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for host, conns := range p.idle {
@@ -188,7 +201,7 @@ func (p *plainHTTP) reapOnce(now time.Time) bool {
 
 // roundTrip writes the request and reads the answer's head and body. keep
 // says whether the connection may carry another request.
-func (pc *plainConn) roundTrip(ctx context.Context, deadline time.Time, method string, u *url.URL, header http.Header, body []byte, withBody, reused bool) (status int, keep bool, err error) {
+func (pc *plainConn) roundTrip(ctx context.Context, deadline time.Time, method string, u *url.URL, header http.Header, body []byte, withBody, reused bool, answer *[]byte) (status int, keep bool, err error) {
 	if err := pc.c.SetDeadline(deadline); err != nil {
 		return 0, false, err
 	}
@@ -233,7 +246,7 @@ func (pc *plainConn) roundTrip(ctx context.Context, deadline time.Time, method s
 		}
 	}
 	for {
-		status, keep, err = pc.readAnswer(method, reused)
+		status, keep, err = pc.readAnswer(method, answer)
 		if err != nil {
 			return 0, false, pc.failed(err, reused, ctx)
 		}
@@ -265,8 +278,9 @@ func isConnReset(err error) bool {
 
 var errPlainAnswer = errors.New("malformed HTTP answer")
 
-// readAnswer reads one answer: its status line, headers and body.
-func (pc *plainConn) readAnswer(method string, reused bool) (status int, keep bool, err error) {
+// readAnswer reads one answer: its status line, headers and body, which it
+// appends to *answer, or drops when answer is nil.
+func (pc *plainConn) readAnswer(method string, answer *[]byte) (status int, keep bool, err error) {
 	line, err := pc.readLine()
 	if err != nil {
 		return 0, false, err
@@ -322,11 +336,14 @@ func (pc *plainConn) readAnswer(method string, reused bool) (status int, keep bo
 	switch {
 	case status < 200, status == http.StatusNoContent, status == http.StatusNotModified, method == http.MethodHead:
 		// No body.
+	case answer != nil:
+		// A body up to the connection's end leaves nothing to reuse.
+		return status, keep && (chunked || length >= 0), pc.keepBody(answer, chunked, length)
 	case chunked:
 		if !keep {
 			return status, false, nil
 		}
-		if err := pc.dropChunked(); err != nil {
+		if err := pc.readChunked(nil, plainMaxDrain); err != nil {
 			return status, false, nil // the status is known; the connection is not reused
 		}
 	case length >= 0:
@@ -343,6 +360,27 @@ func (pc *plainConn) readAnswer(method string, reused bool) (status int, keep bo
 	return status, keep, nil
 }
 
+// keepBody appends an answer's body to *answer: chunked, length bytes, or
+// up to the connection's end.
+func (pc *plainConn) keepBody(answer *[]byte, chunked bool, length int64) error {
+	switch {
+	case chunked:
+		return pc.readChunked(answer, MaxAnswer)
+	case length >= 0:
+		if length > MaxAnswer {
+			return fmt.Errorf("%w: a body of %d bytes", errPlainAnswer, length)
+		}
+		start := len(*answer)
+		*answer = append(*answer, make([]byte, length)...)
+		_, err := io.ReadFull(pc.r, (*answer)[start:])
+		return err
+	default:
+		b, err := io.ReadAll(io.LimitReader(pc.r, MaxAnswer))
+		*answer = append(*answer, b...)
+		return err
+	}
+}
+
 // readLine reads a line without its CRLF (or LF).
 func (pc *plainConn) readLine() ([]byte, error) {
 	line, err := pc.r.ReadSlice('\n')
@@ -355,9 +393,9 @@ func (pc *plainConn) readLine() ([]byte, error) {
 	return bytes.TrimRight(line, "\r\n"), nil
 }
 
-// dropChunked reads a chunked body (and its trailer) up to plainMaxDrain
-// bytes.
-func (pc *plainConn) dropChunked() error {
+// readChunked reads a chunked body (and its trailer) up to limit bytes,
+// appending it to *answer, or dropping it when answer is nil.
+func (pc *plainConn) readChunked(answer *[]byte, limit int) error {
 	total := 0
 	for {
 		line, err := pc.readLine()
@@ -381,10 +419,16 @@ func (pc *plainConn) dropChunked() error {
 			}
 		}
 		total += int(n)
-		if total > plainMaxDrain {
+		if total > limit {
 			return errPlainAnswer
 		}
-		if _, err := pc.r.Discard(int(n)); err != nil {
+		if answer != nil {
+			start := len(*answer)
+			*answer = append(*answer, make([]byte, n)...)
+			if _, err := io.ReadFull(pc.r, (*answer)[start:]); err != nil {
+				return err
+			}
+		} else if _, err := pc.r.Discard(int(n)); err != nil {
 			return err
 		}
 		if crlf, err := pc.readLine(); err != nil || len(crlf) != 0 {
@@ -393,9 +437,9 @@ func (pc *plainConn) dropChunked() error {
 	}
 }
 
-// validHeader reports whether name and value can be sent as they are: a
+// ValidHeader reports whether name and value can be sent as they are: a
 // token for the name, no control characters (but tab) in the value.
-func validHeader(name, value string) bool {
+func ValidHeader(name, value string) bool {
 	if name == "" {
 		return false
 	}
