@@ -1034,7 +1034,8 @@ const markerTTL = 5 * time.Minute
 // purge marker replaces (the other processes sharing the queue watch it,
 // and drop the message too; it expires by itself), and its stream message:
 // a standard queue's leaves with the next purge of the reaper (see
-// reap.go), a FIFO queue's at once.
+// reap.go), a FIFO queue's at once. On a journaled queue the delete is a
+// journal record instead of a marker (see removeJournaled).
 func (q *queue) remove(ctx context.Context, seq uint64) error {
 	if j, legacy := q.journaledDelete(seq); j {
 		var ls []uint64
