@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -144,6 +145,7 @@ func BenchmarkPutRuleCallPathParallel(b *testing.B) {
 	b.ReportMetric(float64(cpuNanos(syscall.RUSAGE_SELF)-process)/float64(b.N), "cpu-ns/op")
 	if profiling {
 		pprof.StopCPUProfile()
+		_ = os.WriteFile("/tmp/putrule.prof", prof.Bytes(), 0o644)
 		parts, err := cpuparts.ByLabel(prof.Bytes(), "part")
 		if err != nil {
 			b.Fatal(err)

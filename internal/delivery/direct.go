@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -45,9 +46,12 @@ const maxDirectPause = 30 * time.Second
 type direct struct {
 	tm  *targetMetrics
 	log *slog.Logger
-	// jobs waits for a free worker; workers counts the goroutines
-	// taking jobs from it (at most Config.DirectMaxInFlight).
+	// jobs waits for a free worker (an entry may carry a group of jobs,
+	// see directJob.more); queued counts the jobs in it, at most
+	// Config.DirectQueue; workers counts the goroutines taking jobs from
+	// it (at most Config.DirectMaxInFlight).
 	jobs    chan directJob
+	queued  atomic.Int32
 	workers atomic.Int32
 	// fails counts consecutive retryable failures (and slow answers);
 	// while one is recent (until downUntil, unix nanoseconds) the target is
@@ -133,12 +137,17 @@ func (r *Runner) directFor(k TargetKey) *direct {
 }
 
 // directJob is a job waiting for a direct attempt, whom to tell, and since
-// when it waits.
+// when it waits; more are the jobs handed over with it (TryDirectAll), a
+// worker takes them together.
 type directJob struct {
 	job   *Job
 	s     Settler
 	since time.Time
+	more  []directJob
 }
+
+// size is how many jobs dj holds.
+func (dj *directJob) size() int { return 1 + len(dj.more) }
 
 // TryDirect makes the first attempt at job soon, without storing it, when
 // its target is healthy (its last attempts did not fail) and has room: at
@@ -159,8 +168,64 @@ func (r *Runner) TryDirect(job *Job, s Settler) bool {
 	}
 	d := r.directFor(job.Key())
 	now := r.cfg.Clock.Now()
+	return r.offer(d, directJob{job: job, s: s, since: now}, now)
+}
+
+// TryDirectAll is TryDirect for each of jobs (jobs[i] settled by
+// settlers[i]), setting taken[i] to what TryDirect would return. The jobs
+// of a target whose invoker takes batches are handed over in groups of up
+// to MaxDirectBatch, each taken or refused whole, in their order: a worker
+// finds a group at once and attempts it as one batch, where jobs offered
+// one by one would often be taken by a worker as soon as the first came.
+func (r *Runner) TryDirectAll(jobs []*Job, settlers []Settler, taken []bool) {
+	clear(taken)
+	if r.cfg.DirectMaxInFlight < 0 {
+		return
+	}
+	var grouped []bool // jobs already in a group
+	var group []directJob
+	var members []int // group's indices in jobs
+	now := r.cfg.Clock.Now()
+	for i, job := range jobs {
+		if grouped != nil && grouped[i] {
+			continue
+		}
+		k := job.Key()
+		d := r.directFor(k)
+		if !r.batches(d, job) {
+			taken[i] = r.offer(d, directJob{job: job, s: settlers[i], since: now}, now)
+			continue
+		}
+		group = append(group[:0], directJob{job: job, s: settlers[i], since: now})
+		members = append(members[:0], i)
+		for j := i + 1; j < len(jobs) && len(group) < MaxDirectBatch; j++ {
+			if (grouped == nil || !grouped[j]) && jobs[j].Key() == k && jobs[j].TargetARN == job.TargetARN {
+				if grouped == nil {
+					grouped = make([]bool, len(jobs))
+				}
+				grouped[j] = true
+				group = append(group, directJob{job: jobs[j], s: settlers[j], since: now})
+				members = append(members, j)
+			}
+		}
+		dj := group[0]
+		if len(group) > 1 {
+			dj.more = slices.Clone(group[1:])
+		}
+		if r.offer(d, dj, now) {
+			for _, m := range members {
+				taken[m] = true
+			}
+		}
+	}
+}
+
+// offer hands dj (with the jobs it carries) to d's workers, starting one
+// when needed; false when d's target is not healthy or its waiting jobs
+// would pass Config.DirectQueue.
+func (r *Runner) offer(d *direct, dj directJob, now time.Time) bool {
 	if !d.healthy(now) {
-		d.tm.deferred.Inc()
+		d.tm.deferred.Add(float64(dj.size()))
 		return false
 	}
 	r.directMu.RLock()
@@ -168,17 +233,24 @@ func (r *Runner) TryDirect(job *Job, s Settler) bool {
 	if r.directClosed {
 		return false
 	}
+	n := int32(dj.size())
+	if d.queued.Add(n) > int32(r.cfg.DirectQueue) {
+		d.queued.Add(-n)
+		d.tm.deferred.Add(float64(n))
+		return false
+	}
 	select {
-	case d.jobs <- directJob{job, s, now}:
-	default:
-		d.tm.deferred.Inc()
+	case d.jobs <- dj:
+	default: // not reached: the channel holds DirectQueue entries
+		d.queued.Add(-n)
+		d.tm.deferred.Add(float64(n))
 		return false
 	}
 	// A target whose jobs go in batches gets another worker only when
 	// those it has are a batch or more behind each: the jobs that wait
 	// meanwhile make the next batch.
-	if n := d.workers.Load(); n < int32(r.cfg.DirectMaxInFlight) && (!r.batches(d, job) || int(n)*MaxDirectBatch < len(d.jobs)) &&
-		d.workers.CompareAndSwap(n, n+1) {
+	if w := d.workers.Load(); w < int32(r.cfg.DirectMaxInFlight) && (!r.batches(d, dj.job) || int(w)*MaxDirectBatch < int(d.queued.Load())) &&
+		d.workers.CompareAndSwap(w, w+1) {
 		r.directWG.Add(1)
 		go r.directWorker(d)
 	}
@@ -235,40 +307,58 @@ func (r *Runner) directWorker(d *direct) {
 	}
 }
 
-// MaxDirectBatch is the most jobs of one target a direct worker hands a
-// [BatchInvoker] at once: a PutEvents call's.
+// MaxDirectBatch is the most jobs of one target that TryDirectAll hands
+// over in one group (a PutEvents call's), and how many a direct worker
+// gathers before it hands them to a [BatchInvoker]: groups stay whole, so
+// a batch holds fewer than twice as many.
 const MaxDirectBatch = 10
 
-// take settles dj, a job taken from the target's waiting jobs, and, when
-// the invoker takes the target's jobs in batches, those waiting with it (up
-// to MaxDirectBatch). batch is scratch space, returned for the next call.
+// take settles dj, taken from the target's waiting jobs, with the jobs it
+// carries and, when the invoker takes the target's jobs in batches, those
+// waiting with it (until the batch holds MaxDirectBatch). batch is scratch
+// space, returned for the next call.
 func (r *Runner) take(ctx context.Context, d *direct, dj directJob, batch []directJob) []directJob {
+	d.queued.Add(-int32(dj.size()))
 	if !r.batches(d, dj.job) {
-		dj.s.Settled(r.takeDirect(ctx, d, dj))
+		r.takeAlone(ctx, d, dj)
 		return batch
 	}
-	batch = append(batch[:0], dj)
+	batch = append(append(batch[:0], dj), dj.more...)
 	var alone *directJob
 more:
 	for len(batch) < MaxDirectBatch {
 		select {
 		case next := <-d.jobs:
+			d.queued.Add(-int32(next.size()))
 			if !r.batches(d, next.job) {
 				// The target changed kind meanwhile (its ARN was replaced).
 				alone = &next
 				break more
 			}
-			batch = append(batch, next)
+			batch = append(append(batch, next), next.more...)
 		default:
 			break more
 		}
 	}
+	for i := range batch {
+		batch[i].more = nil
+	}
 	r.takeDirectBatch(ctx, d, batch)
 	clear(batch)
 	if alone != nil {
-		alone.s.Settled(r.takeDirect(ctx, d, *alone))
+		r.takeAlone(ctx, d, *alone)
 	}
 	return batch
+}
+
+// takeAlone settles dj and the jobs it carries one at a time.
+func (r *Runner) takeAlone(ctx context.Context, d *direct, dj directJob) {
+	more := dj.more
+	dj.more = nil
+	dj.s.Settled(r.takeDirect(ctx, d, dj))
+	for _, m := range more {
+		m.s.Settled(r.takeDirect(ctx, d, m))
+	}
 }
 
 // takeDirect settles a job taken from the target's waiting jobs: attempted,

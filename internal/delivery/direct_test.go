@@ -273,10 +273,14 @@ func TestDirectSkipsHangingTarget(t *testing.T) {
 // its first attempt.
 type batchTarget struct {
 	release chan struct{}
+	// started, when set, is closed as the first batch arrives.
+	started chan struct{}
 	mu      sync.Mutex
 	first   bool
 	sizes   []int
 	tries   map[string]int
+	// batches holds each target's batches (by target ID): their event IDs.
+	batches map[string][][]string
 }
 
 func (b *batchTarget) Batches(*delivery.Job) bool { return true }
@@ -293,11 +297,22 @@ func (b *batchTarget) InvokeBatch(_ context.Context, jobs []*delivery.Job, errs 
 	b.first = true
 	b.mu.Unlock()
 	if wait {
+		if b.started != nil {
+			close(b.started)
+		}
 		<-b.release
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.sizes = append(b.sizes, len(jobs))
+	ids := make([]string, 0, len(jobs))
+	for _, j := range jobs {
+		ids = append(ids, j.EventID)
+	}
+	if b.batches == nil {
+		b.batches = map[string][][]string{}
+	}
+	b.batches[jobs[0].TargetID] = append(b.batches[jobs[0].TargetID], ids)
 	for i, j := range jobs {
 		b.tries[j.EventID]++
 		if string(j.Payload) == "retry" && b.tries[j.EventID] == 1 {
@@ -360,6 +375,87 @@ func TestDirectBatches(t *testing.T) {
 	}
 	if got := f.metric(t, "conveyor_invocation_attempts_total"); got != n+1 {
 		t.Errorf("conveyor_invocation_attempts_total = %v, want %d", got, n+1)
+	}
+}
+
+// TryDirectAll hands a batching target's jobs over in groups of up to
+// MaxDirectBatch, grouped by target and in their order, each taken or
+// refused whole: a worker attempts a group as one batch, and gathers whole
+// groups until its batch holds MaxDirectBatch jobs.
+func TestDirectAllGroups(t *testing.T) {
+	bt := &batchTarget{release: make(chan struct{}), started: make(chan struct{}), tries: map[string]int{}}
+	st := storetest.Open(t)
+	f := newFixture(t, st, nil, func(c *delivery.Config) {
+		c.Invoker = bt
+		c.DirectMaxInFlight, c.DirectQueue = 1, 25
+	})
+	arn := "arn:aws:sqs:us-east-1:" + account + ":q"
+	q1 := delivery.TargetKey{Bus: "default", Rule: "r", ID: "q1"}
+	q2 := delivery.TargetKey{Bus: "default", Rule: "r", ID: "q2"}
+	s := newSettler()
+	offer := func(jobs ...*delivery.Job) []bool {
+		settlers := make([]delivery.Settler, len(jobs))
+		for i := range settlers {
+			settlers[i] = s
+		}
+		taken := make([]bool, len(jobs))
+		f.r.TryDirectAll(jobs, settlers, taken)
+		return taken
+	}
+	// The first job holds q1's only worker.
+	if taken := offer(job(q1, arn, "a0")); !taken[0] {
+		t.Fatal("first job refused")
+	}
+	<-bt.started
+	// 12 jobs for each target, interleaved: q1 keeps 10 and 2 waiting,
+	// q2's worker takes its 10, then its 2.
+	var jobs []*delivery.Job
+	for i := range 12 {
+		jobs = append(jobs, job(q1, arn, fmt.Sprint("b", i)), job(q2, arn, fmt.Sprint("c", i)))
+	}
+	for i, ok := range offer(jobs...) {
+		if !ok {
+			t.Fatalf("job %d (%s) refused", i, jobs[i].EventID)
+		}
+	}
+	// 14 more for q1: a group of 10 fits (22 waiting), the group of the
+	// other 4 would pass DirectQueue and is refused whole.
+	jobs = jobs[:0]
+	for i := range 14 {
+		jobs = append(jobs, job(q1, arn, fmt.Sprint("d", i)))
+	}
+	taken := offer(jobs...)
+	for i, ok := range taken {
+		if ok != (i < 10) {
+			t.Errorf("job d%d taken %v, want %v", i, ok, i < 10)
+		}
+	}
+	close(bt.release)
+	for range 1 + 24 + 10 {
+		if err := s.wait(t); err != nil {
+			t.Fatalf("settled with %v", err)
+		}
+	}
+	ids := func(prefix string, from, to int) []string {
+		var out []string
+		for i := from; i < to; i++ {
+			out = append(out, fmt.Sprint(prefix, i))
+		}
+		return out
+	}
+	bt.mu.Lock()
+	defer bt.mu.Unlock()
+	want := map[string][][]string{
+		"q1": {{"a0"}, ids("b", 0, 10), append(ids("b", 10, 12), ids("d", 0, 10)...)},
+		"q2": {ids("c", 0, 10), ids("c", 10, 12)},
+	}
+	for target, w := range want {
+		if got := bt.batches[target]; fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Errorf("%s's batches:\n got %v\nwant %v", target, got, w)
+		}
+	}
+	if got := prom.Sum(f.reg, "conveyor_deferred_invocations_total"); got != 4 {
+		t.Errorf("deferred invocations %v, want 4 (the group refused)", got)
 	}
 }
 

@@ -207,6 +207,10 @@ type routeScratch struct {
 	stored      []*delivery.Job
 	storedOwner []int
 	events      []*routedEvent
+	// settlers[i] settles jobs[i]; taken[i] is whether the runner took it
+	// for a direct attempt.
+	settlers []delivery.Settler
+	taken    []bool
 }
 
 // routedEvent is a bus message whose deliveries are being settled: it is
@@ -331,7 +335,7 @@ func (b *bus) heartbeat(ctx context.Context) {
 
 // route matches a batch of events and settles their deliveries: each is
 // tried directly when its target is healthy and has room
-// (delivery.Runner.TryDirect), the others are stored in the delivery stream
+// (delivery.Runner.TryDirectAll), the others are stored in the delivery stream
 // together. An event is acknowledged once all its deliveries are settled;
 // if one cannot be (the jobs cannot be stored), the event is handed back to
 // the stream to be routed again a little later. The bus loop never waits
@@ -349,7 +353,8 @@ func (b *bus) route(ctx context.Context, batch []jetstream.Msg, s *routeScratch)
 	b.mu.RUnlock()
 	s.events = slices.Grow(s.events[:0], len(batch))[:len(batch)]
 	clear(s.events)
-	for i, j := range s.jobs {
+	s.settlers = slices.Grow(s.settlers[:0], len(s.jobs))[:len(s.jobs)]
+	for i := range s.jobs {
 		e := s.events[s.owner[i]]
 		if e == nil {
 			e = &routedEvent{b: b, msg: batch[s.owner[i]]}
@@ -357,12 +362,18 @@ func (b *bus) route(ctx context.Context, batch []jetstream.Msg, s *routeScratch)
 			s.events[s.owner[i]] = e
 		}
 		e.left.Add(1)
-		if !b.r.cfg.Runner.TryDirect(j, e) {
-			e.left.Add(-1)
+		s.settlers[i] = e
+	}
+	s.taken = slices.Grow(s.taken[:0], len(s.jobs))[:len(s.jobs)]
+	b.r.cfg.Runner.TryDirectAll(s.jobs, s.settlers, s.taken)
+	for i, j := range s.jobs {
+		if !s.taken[i] {
+			s.events[s.owner[i]].left.Add(-1)
 			s.stored = append(s.stored, j)
 			s.storedOwner = append(s.storedOwner, s.owner[i])
 		}
 	}
+	clear(s.settlers)
 	if len(s.stored) > 0 {
 		if err := b.r.cfg.Queue.Enqueue(ctx, s.stored...); err != nil {
 			b.r.log.Error("storing delivery jobs; events will be routed again", "bus", b.name, "jobs", len(s.stored), "err", err)
