@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -101,6 +102,11 @@ func BenchmarkPutRuleCallPath(b *testing.B) {
 	benchCallPath(b, putRuleCall(), answerPutRule)
 }
 
+// callProfile is where BenchmarkPutRuleCallPathParallel writes its CPU
+// profile, whose samples of the calls' goroutines carry the label
+// part=call (go tool pprof -tagfocus=part=call).
+var callProfile = flag.String("callprofile", "", "write BenchmarkPutRuleCallPathParallel's CPU profile to this file")
+
 // BenchmarkPutRuleCallPathParallel runs PutRule's audit path on eight
 // goroutines at once, as a server with several clients does, and reports
 // the CPU time the calls' own goroutines take (goroutine-cpu-ns/op: the
@@ -145,7 +151,11 @@ func BenchmarkPutRuleCallPathParallel(b *testing.B) {
 	b.ReportMetric(float64(cpuNanos(syscall.RUSAGE_SELF)-process)/float64(b.N), "cpu-ns/op")
 	if profiling {
 		pprof.StopCPUProfile()
-		_ = os.WriteFile("/tmp/putrule.prof", prof.Bytes(), 0o644)
+		if *callProfile != "" {
+			if err := os.WriteFile(*callProfile, prof.Bytes(), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
 		parts, err := cpuparts.ByLabel(prof.Bytes(), "part")
 		if err != nil {
 			b.Fatal(err)
