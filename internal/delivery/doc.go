@@ -18,7 +18,8 @@
 // # Direct delivery
 //
 // Most jobs never enter the stream: the router offers each one to
-// [Runner.TryDirect], which makes the first attempt at once when the target
+// [Runner.TryDirect] (the jobs of the events it routes together at once, to
+// [Runner.TryDirectAll]), which makes the first attempt at once when the target
 // is healthy (no recent failure or slow answer) and has room (at most
 // Config.DirectMaxInFlight invocations running, Config.DirectQueue jobs
 // waiting, none waiting longer than a second). The router acks the bus
@@ -33,7 +34,11 @@
 // stored jobs succeeds), so it holds few events on the bus and never the
 // bus's loop. An invoker that takes a target's jobs in batches
 // ([BatchInvoker]: a queue's or an archive's messages are written together) gets the jobs
-// that wait together, up to [MaxDirectBatch], in one call; such a target
+// that wait together in one call. TryDirectAll hands such a target's jobs
+// over in groups of up to [MaxDirectBatch] (taken or refused whole), so
+// that a worker finds a routed batch's jobs together, where jobs offered
+// one by one are often taken one by one as they come; a worker gathers
+// whole groups until its batch holds MaxDirectBatch jobs. Such a target
 // gets another worker only when those it has are a batch or more behind.
 //
 // # Retries

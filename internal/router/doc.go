@@ -8,7 +8,8 @@
 // every event it
 // asks the matcher which rules match, and for each of those rules' targets it
 // applies the target's transform and builds a [delivery.Job]. Each job is
-// first tried directly ([delivery.Runner.TryDirect]); the jobs a direct
+// first tried directly ([delivery.Runner.TryDirectAll], the jobs of the
+// messages routed together at once); the jobs a direct
 // attempt cannot take (the target is failing or busy, or the attempt failed)
 // are stored in the delivery stream. A bus message is acknowledged only once
 // every job its events produced is delivered, stored or dead-lettered, so a crash
