@@ -174,7 +174,8 @@ func (r *Runner) TryDirect(job *Job, s Settler) bool {
 // TryDirectAll is TryDirect for each of jobs (jobs[i] settled by
 // settlers[i]), setting taken[i] to what TryDirect would return. The jobs
 // of a target whose invoker takes batches are handed over in groups of up
-// to MaxDirectBatch, each taken or refused whole, in their order: a worker
+// to MaxDirectBatch (and Config.DirectQueue), each taken or refused whole,
+// in their order: a worker
 // finds a group at once and attempts it as one batch, where jobs offered
 // one by one would often be taken by a worker as soon as the first came.
 func (r *Runner) TryDirectAll(jobs []*Job, settlers []Settler, taken []bool) {
@@ -198,7 +199,7 @@ func (r *Runner) TryDirectAll(jobs []*Job, settlers []Settler, taken []bool) {
 		}
 		group = append(group[:0], directJob{job: job, s: settlers[i], since: now})
 		members = append(members[:0], i)
-		for j := i + 1; j < len(jobs) && len(group) < MaxDirectBatch; j++ {
+		for j := i + 1; j < len(jobs) && len(group) < min(MaxDirectBatch, r.cfg.DirectQueue); j++ {
 			if (grouped == nil || !grouped[j]) && jobs[j].Key() == k && jobs[j].TargetARN == job.TargetARN {
 				if grouped == nil {
 					grouped = make([]bool, len(jobs))

@@ -459,6 +459,40 @@ func TestDirectAllGroups(t *testing.T) {
 	}
 }
 
+// With fewer jobs waiting allowed (Config.DirectQueue) than a group holds,
+// groups are that small: a DirectQueue of 3 still takes 3 jobs directly.
+func TestDirectAllSmallQueue(t *testing.T) {
+	bt := &batchTarget{release: make(chan struct{}), started: make(chan struct{}), tries: map[string]int{}}
+	st := storetest.Open(t)
+	f := newFixture(t, st, nil, func(c *delivery.Config) {
+		c.Invoker = bt
+		c.DirectMaxInFlight, c.DirectQueue = 1, 3
+	})
+	arn := "arn:aws:sqs:us-east-1:" + account + ":q"
+	key := delivery.TargetKey{Bus: "default", Rule: "r", ID: "q"}
+	s := newSettler()
+	if !f.r.TryDirect(job(key, arn, "a"), s) {
+		t.Fatal("first job refused")
+	}
+	<-bt.started
+	jobs := make([]*delivery.Job, 7)
+	settlers := make([]delivery.Settler, len(jobs))
+	for i := range jobs {
+		jobs[i], settlers[i] = job(key, arn, fmt.Sprint("b", i)), s
+	}
+	taken := make([]bool, len(jobs))
+	f.r.TryDirectAll(jobs, settlers, taken)
+	if want := []bool{true, true, true, false, false, false, false}; fmt.Sprint(taken) != fmt.Sprint(want) {
+		t.Errorf("taken %v, want %v", taken, want)
+	}
+	close(bt.release)
+	for range 4 {
+		if err := s.wait(t); err != nil {
+			t.Fatalf("settled with %v", err)
+		}
+	}
+}
+
 func btoi(b bool) int {
 	if b {
 		return 1
