@@ -218,6 +218,9 @@ func (b *Builder) build(rec *Record, c Call) (*conversion, bool) {
 	var conv *conversion
 	rec.Resources, conv = b.requestPart(c, source, region, account, data, authFailed, &out)
 	rec.RequestParameters = conv.parameters()
+	// Both converted here (or by the call's intent), unless the caller
+	// gave the parameters.
+	rec.converted = c.Parameters == nil
 	// What Build converted is JSON; what the caller gave is checked once.
 	rec.rawJSON = (c.Parameters == nil || c.conv != nil || json.Valid(c.Parameters)) &&
 		(c.AdditionalEventData == nil || json.Valid(c.AdditionalEventData))

@@ -116,7 +116,7 @@ func (j *Journal) Intend(ctx context.Context, c *awsapi.Call) error {
 	if c.Service == "" || c.Operation == "" || !Journaled(c.Service, c.Operation) {
 		return nil
 	}
-	note, err := j.intend(ctx, FromAPICall(c))
+	note, err := j.intendJournaled(ctx, FromAPICall(c))
 	if err == nil {
 		c.Intent = note
 	}
@@ -144,6 +144,11 @@ func (j *Journal) intend(ctx context.Context, call Call) (*intentNote, error) {
 	if !Journaled(call.Service, call.Operation) {
 		return nil, nil
 	}
+	return j.intendJournaled(ctx, call)
+}
+
+// intendJournaled is intend for a call known to be journaled.
+func (j *Journal) intendJournaled(ctx context.Context, call Call) (*intentNote, error) {
 	if call.EventID == "" {
 		return nil, fmt.Errorf("audit: intent of %s: no event ID", call.Operation)
 	}
@@ -222,7 +227,7 @@ func (b *Builder) outcome(p *recordParts, c Call) []byte {
 	out = appendOutcome(out, cut(c.ErrorCode), cut(c.ErrorMessage))
 	out = append(out, d[p.outcome:p.response]...)
 	out = append(out, `,"responseElements":`...)
-	out = appendRaw(out, resp)
+	out = appendConverted(out, resp)
 	out = append(out, d[p.ids:p.resources]...)
 	out = appendResources(out, resources)
 	return append(out, d[p.tail:]...)

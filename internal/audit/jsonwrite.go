@@ -80,6 +80,15 @@ func appendRaw(dst []byte, raw json.RawMessage) []byte {
 	return appendCompact(dst, raw)
 }
 
+// appendConverted is appendRaw for the converter's output (recordJSON's),
+// which is compact already.
+func appendConverted(dst []byte, raw json.RawMessage) []byte {
+	if len(raw) == 0 {
+		return append(dst, "null"...)
+	}
+	return append(dst, raw...)
+}
+
 // appendCompact appends b, valid JSON, without the whitespace between its
 // tokens: what lies between such whitespace (strings and their spaces
 // included) is copied whole.
@@ -146,10 +155,18 @@ func (r *Record) appendJSON(dst []byte, m *recordMarks) []byte {
 	m.outcome = len(dst)
 	dst = appendOutcome(dst, r.ErrorCode, r.ErrorMessage)
 	dst = append(dst, `,"requestParameters":`...)
-	dst = appendRaw(dst, r.RequestParameters)
+	if r.converted {
+		dst = appendConverted(dst, r.RequestParameters)
+	} else {
+		dst = appendRaw(dst, r.RequestParameters)
+	}
 	m.response = len(dst)
 	dst = append(dst, `,"responseElements":`...)
-	dst = appendRaw(dst, r.ResponseElements)
+	if r.converted {
+		dst = appendConverted(dst, r.ResponseElements)
+	} else {
+		dst = appendRaw(dst, r.ResponseElements)
+	}
 	if len(r.AdditionalEventData) > 0 {
 		dst = append(dst, `,"additionalEventData":`...)
 		dst = appendRaw(dst, r.AdditionalEventData)

@@ -71,6 +71,10 @@ type Record struct {
 	// AdditionalEventData are known to be JSON (Build made or checked
 	// them): Marshal does not check them again.
 	rawJSON bool
+	// converted says RequestParameters and ResponseElements are the
+	// converter's output (Build's), compact already: appendJSON copies
+	// them without compacting them again.
+	converted bool
 }
 
 // UserIdentity says who made the call.

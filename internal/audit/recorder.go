@@ -405,8 +405,14 @@ func (r *Recorder) publishSync(ctx context.Context, p *pending) {
 // journal, which deletes the call's intent.
 func (r *Recorder) storedRecord(c Call, msg *nats.Msg) {
 	r.recorded.Add(1)
-	if r.journal != nil && Journaled(c.Service, c.Operation) {
-		r.journal.stored(msg.Header.Get(jetstream.MsgIDHeader))
+	// A call with an intent is journaled; its record's message ID is
+	// its eventID.
+	if r.journal != nil && (c.intent != nil || Journaled(c.Service, c.Operation)) {
+		id := c.EventID
+		if id == "" {
+			id = msg.Header.Get(jetstream.MsgIDHeader)
+		}
+		r.journal.stored(id)
 	}
 }
 
