@@ -3,10 +3,12 @@ package audit
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +31,9 @@ import (
 // in between leaves the intent behind, and a sweep stores its record: same
 // eventID (derived from the request ID, see EventIDOf), so a record stored
 // after all is not stored twice. A call whose intent cannot be stored is
-// refused and does not run.
+// refused and does not run. The intents of calls made at once are stored
+// as one journal message (see Journal.storeIntent), deleted once all their
+// records are stored; a sweep reads such a message intent by intent.
 const (
 	// IntentStreamName is the journal's stream.
 	IntentStreamName = "AUDIT_INTENTS"
@@ -82,6 +86,13 @@ type Journal struct {
 	forget   []string
 
 	recovered atomic.Uint64
+
+	// The intents of calls made at once are stored together (see
+	// storeIntent): pending are those waiting; leading is whether one of
+	// their calls is storing a batch.
+	wmu     sync.Mutex
+	pending []*intentNote
+	leading bool
 }
 
 // IntentStreamConfig is the journal's stream configuration.
@@ -116,7 +127,7 @@ func (j *Journal) Intend(ctx context.Context, c *awsapi.Call) error {
 	if c.Service == "" || c.Operation == "" || !Journaled(c.Service, c.Operation) {
 		return nil
 	}
-	note, err := j.intendJournaled(ctx, FromAPICall(c))
+	note, err := j.intendJournaled(ctx, FromAPICall(c), true)
 	if err == nil {
 		c.Intent = note
 	}
@@ -124,9 +135,13 @@ func (j *Journal) Intend(ctx context.Context, c *awsapi.Call) error {
 }
 
 // IntendCall is Intend for a call that did not come through awsapi; call
-// must have the EventID its record will have.
+// must have the EventID its record will have. Its intent is stored alone
+// (its record, stored with CommitCall, deletes it by that eventID).
 func (j *Journal) IntendCall(ctx context.Context, call Call) error {
-	_, err := j.intend(ctx, call)
+	if !Journaled(call.Service, call.Operation) {
+		return nil
+	}
+	_, err := j.intendJournaled(ctx, call, false)
 	return err
 }
 
@@ -138,17 +153,30 @@ type intentNote struct {
 	eventID string
 	conv    *conversion
 	parts   recordParts
+	// done tells a call waiting in storeIntent its intent's fate.
+	done chan intentStored
 }
 
-func (j *Journal) intend(ctx context.Context, call Call) (*intentNote, error) {
-	if !Journaled(call.Service, call.Operation) {
-		return nil, nil
-	}
-	return j.intendJournaled(ctx, call)
+// intentStored is what storeIntent tells a waiting call: its intent is
+// stored (or why not), or lead, to store the next batch.
+type intentStored struct {
+	err  error
+	lead bool
 }
 
-// intendJournaled is intend for a call known to be journaled.
-func (j *Journal) intendJournaled(ctx context.Context, call Call) (*intentNote, error) {
+// intentBatch is the intents of calls stored as one journal message (a
+// store.AppendBatch of them). Its subject is its first call's; it is
+// deleted once the records of all its calls are stored.
+type intentBatch struct {
+	eventID string       // its first call's: its subject's
+	left    atomic.Int32 // its calls whose records are not stored yet
+}
+
+// intendJournaled stores the intent of call, a journaled call: together
+// with those of other calls made at once (see storeIntent) when together
+// (the call keeps the note, which its record needs to delete the batch),
+// else alone.
+func (j *Journal) intendJournaled(ctx context.Context, call Call, together bool) (*intentNote, error) {
 	if call.EventID == "" {
 		return nil, fmt.Errorf("audit: intent of %s: no event ID", call.Operation)
 	}
@@ -159,13 +187,92 @@ func (j *Journal) intendJournaled(ctx context.Context, call Call) (*intentNote, 
 	if note == nil {
 		return nil, nil // not recorded at all
 	}
-	msg := &nats.Msg{Subject: intentSubjectPrefix + "." + call.EventID, Data: note.parts.data} // no headers
-	if _, err := j.pub.PublishWithin(ctx, msg, IntentTimeout); err != nil {
+	save := j.storeIntent
+	if !together {
+		save = func(ctx context.Context, note *intentNote) error {
+			return j.publishIntents(ctx, []*intentNote{note})
+		}
+	}
+	if err := save(ctx, note); err != nil {
 		j.log.Error("audit: cannot store the intent of a call; the call is refused", "operation", call.Operation,
 			"request_id", call.RequestID, "err", err)
 		return nil, fmt.Errorf("audit: store the intent of %s: %w", call.Operation, err)
 	}
 	return note, nil
+}
+
+// maxIntentBatch bounds the intents stored as one journal message.
+const maxIntentBatch = 64
+
+// storeIntent stores note's intent in the journal and returns once it is
+// stored. The intents of calls made at once are stored together: the call
+// that finds no store in progress leads, storing its intent with those
+// waiting (up to maxIntentBatch, within the store's message size), and
+// once the store answers it tells them, and hands the lead to the first
+// call that came meanwhile. One JetStream write and one acknowledgement
+// serve them all, on the calls' own goroutines: no writer goroutine
+// between a call and the journal.
+func (j *Journal) storeIntent(ctx context.Context, note *intentNote) error {
+	note.done = make(chan intentStored, 1)
+	j.wmu.Lock()
+	j.pending = append(j.pending, note)
+	if j.leading {
+		j.wmu.Unlock()
+		// The leader's store is bounded by IntentTimeout: no wait of our
+		// own, and the lead, once handed, is always taken.
+		if r := <-note.done; !r.lead {
+			return r.err
+		}
+		j.wmu.Lock()
+	}
+	j.leading = true
+	// note leads: it is the first of j.pending.
+	n, size, limit := 0, 0, j.pub.BatchLimit()
+	for n < len(j.pending) && n < maxIntentBatch {
+		size += len(j.pending[n].parts.data) + binary.MaxVarintLen32
+		if n > 0 && size > limit {
+			break
+		}
+		n++
+	}
+	batch := slices.Clone(j.pending[:n])
+	j.pending = slices.Delete(j.pending, 0, n)
+	j.wmu.Unlock()
+
+	// The batch is stored whatever becomes of the leader's own call.
+	err := j.publishIntents(context.WithoutCancel(ctx), batch)
+	for _, other := range batch[1:] {
+		other.done <- intentStored{err: err}
+	}
+	j.wmu.Lock()
+	if len(j.pending) > 0 {
+		j.pending[0].done <- intentStored{lead: true}
+	} else {
+		j.leading = false
+	}
+	j.wmu.Unlock()
+	return err
+}
+
+// publishIntents stores the intents of batch as one journal message: an
+// intent alone as it is, on its call's subject; several as a batch
+// (store.AppendBatch) on the first one's.
+func (j *Journal) publishIntents(ctx context.Context, batch []*intentNote) error {
+	msg := &nats.Msg{Subject: intentSubjectPrefix + "." + batch[0].eventID} // no headers
+	if len(batch) == 1 {
+		msg.Data = batch[0].parts.data
+	} else {
+		b := &intentBatch{eventID: batch[0].eventID}
+		b.left.Store(int32(len(batch)))
+		items := make([][]byte, len(batch))
+		for i, note := range batch {
+			items[i] = note.parts.data
+			note.parts.batch = b
+		}
+		msg.Data = store.AppendBatch(nil, items)
+	}
+	_, err := j.pub.PublishWithin(ctx, msg, IntentTimeout)
+	return err
 }
 
 // recordParts is what the journal keeps of a call: the record a sweep
@@ -180,6 +287,9 @@ type recordParts struct {
 	data []byte
 	recordMarks
 	subject string // the record's audit-log subject
+	// batch is the journal message the intent was stored in with others;
+	// nil when alone.
+	batch *intentBatch
 }
 
 // intentOf builds the intent of a call; nil for a call that is not
@@ -233,9 +343,22 @@ func (b *Builder) outcome(p *recordParts, c Call) []byte {
 	return append(out, d[p.tail:]...)
 }
 
-// stored tells the journal that the record with eventID is in the audit log:
-// its intent, if any, can go. It never blocks: when too many deletions wait,
-// the intent is left for a sweep, which finds the record and deletes it.
+// storedCall tells the journal that the record of call c is in the audit
+// log: its intent can go, or, when stored with others, once theirs are
+// stored too.
+func (j *Journal) storedCall(c *Call, eventID string) {
+	if p := c.intent; p != nil && p.batch != nil {
+		if p.batch.left.Add(-1) == 0 {
+			j.stored(p.batch.eventID)
+		}
+		return
+	}
+	j.stored(eventID)
+}
+
+// stored tells the journal that the intent stored under eventID's subject
+// can go. It never blocks: when too many deletions wait, the intent is
+// left for a sweep, which finds the record and deletes it.
 func (j *Journal) stored(eventID string) {
 	j.forgetMu.Lock()
 	if len(j.forget) < maxForget {
@@ -323,11 +446,9 @@ func (j *Journal) Sweep(ctx context.Context, cutoff time.Time) (int, error) {
 			return n, nil
 		}
 		added, err := j.recoverIntent(ctx, m)
+		n += added
 		if err != nil {
 			return n, err
-		}
-		if added {
-			n++
 		}
 		seq = m.Sequence + 1
 	}
@@ -355,12 +476,32 @@ func (j *Journal) catchUp(ctx context.Context) error {
 	return nil
 }
 
-// recoverIntent stores the record of one intent unless it exists, then
-// deletes the intent.
-func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) (bool, error) {
+// recoverIntent stores the record of each intent of journal message m
+// (one, or a batch) unless it exists, then deletes m. It returns how many
+// records it stored.
+func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) (int, error) {
+	added := 0
+	for item := range store.Batched(m.Data) {
+		ok, err := j.recoverOne(ctx, m.Sequence, item)
+		if err != nil {
+			return added, err
+		}
+		if ok {
+			added++
+		}
+	}
+	if err := j.st.DeleteMsg(ctx, m.Sequence); err != nil && !store.MsgGone(err) {
+		return added, fmt.Errorf("audit: delete intent %d: %w", m.Sequence, err)
+	}
+	return added, nil
+}
+
+// recoverOne stores the record of one intent (data) of the journal message
+// at seq unless it exists.
+func (j *Journal) recoverOne(ctx context.Context, seq uint64, data []byte) (bool, error) {
 	added := false
-	if msg, call, t, err := j.intentRecord(m.Data); err != nil {
-		j.log.Error("audit: an unreadable intent is dropped", "seq", m.Sequence, "err", err)
+	if msg, call, t, err := j.intentRecord(data); err != nil {
+		j.log.Error("audit: an unreadable intent is dropped", "seq", seq, "err", err)
 	} else {
 		q := Query{Attribute: AttrEventID, Value: call.EventID, Limit: 1}
 		if !t.IsZero() {
@@ -385,9 +526,6 @@ func (j *Journal) recoverIntent(ctx context.Context, m *jetstream.RawStreamMsg) 
 				return false, fmt.Errorf("audit: store the record of intent %s: %w", call.EventID, err)
 			}
 		}
-	}
-	if err := j.st.DeleteMsg(ctx, m.Sequence); err != nil && !store.MsgGone(err) {
-		return added, fmt.Errorf("audit: delete intent %d: %w", m.Sequence, err)
 	}
 	return added, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/audit"
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 	"github.com/conveyor/conveyor/internal/waitfor"
 )
@@ -227,4 +228,94 @@ func TestJournalRecoversIntentsOfBefore(t *testing.T) {
 		!strings.Contains(string(rec.AdditionalEventData), `"conveyorOutcome":"unknown"`) {
 		t.Errorf("recovered record: %+v", rec)
 	}
+}
+
+// The intents of calls made at once are stored as one journal message,
+// which goes once all their records are stored; if the process dies
+// first, the next one records the calls whose records are missing, each
+// once. A call from outside awsapi (IntendCall) stores its intent alone.
+func TestJournalStoresIntentsTogether(t *testing.T) {
+	st := storetest.Open(t)
+	js := st.JetStream()
+	path := filepath.Join(t.TempDir(), "index.db")
+	open := func() *audit.Audit {
+		a, err := audit.New(t.Context(), audit.Options{Config: cfg, Store: st, IndexPath: path, Logger: quiet, Exclusive: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	// intendTogether has the journal store the intents of n calls at once.
+	intendTogether := func(a *audit.Audit, prefix string, n int) []*awsapi.Call {
+		release := a.Journal().HoldIntents()
+		calls := make([]*awsapi.Call, n)
+		errs := make(chan error, n)
+		for i := range calls {
+			calls[i] = apiCall("DeleteRule", fmt.Sprint(prefix, i), fmt.Sprintf(`{"Name":"%s%d"}`, prefix, i))
+			go func() { errs <- a.Journal().Intend(context.Background(), calls[i]) }()
+		}
+		// Meanwhile, a call from outside awsapi is not held.
+		if err := a.Journal().IntendCall(t.Context(), audit.Call{Service: "events", Operation: "DeleteRule",
+			RequestID: prefix + "alone", EventID: audit.EventIDOf(prefix + "alone")}); err != nil {
+			t.Fatal(err)
+		}
+		release(t, n)
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		return calls
+	}
+	answer := func(a *audit.Audit, c *awsapi.Call) {
+		c.Output = map[string]any{}
+		a.Recorder().Commit(context.Background(), c)
+	}
+
+	a := open()
+	calls := intendTogether(a, "req-b", 5)
+	waitIntents(t, js, 2) // the five together, and the one alone
+	s, err := js.Stream(t.Context(), audit.IntentStreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetLastMsgForSubject(t.Context(), "conveyor.auditintent."+audit.EventIDOf("req-b0"))
+	if err != nil || !store.IsBatch(m.Data) {
+		t.Fatalf("the first call's subject holds %v (%v), want the batch", m, err)
+	}
+	for _, c := range calls[:3] {
+		answer(a, c)
+	}
+	count(t, a.Index(), "DeleteRule", 3)
+	if got := intents(t, js); got != 2 {
+		t.Fatalf("%d intents after three of five answered, want the batch and the one alone", got)
+	}
+	closeAudit(t, a) // dies with two calls of the batch, and the one alone, in flight
+
+	a = open()
+	count(t, a.Index(), "DeleteRule", 6)
+	waitIntents(t, js, 0)
+	if got := a.Journal().Recovered(); got != 3 {
+		t.Errorf("recovered %d records, want 3", got)
+	}
+	for i, c := range calls {
+		p, err := a.Index().Lookup(t.Context(), audit.Query{Attribute: audit.AttrEventID, Value: audit.EventIDOf(c.Caller.RequestID), Limit: 5})
+		if err != nil || len(p.Results) != 1 {
+			t.Fatalf("call %d's records: %v, %v", i, p, err)
+		}
+		if unknown := p.Results[0].Record.AdditionalEventData != nil; unknown != (i >= 3) {
+			t.Errorf("call %d's record: outcome unknown %v, want %v", i, unknown, i >= 3)
+		}
+	}
+
+	// All answered: the batch goes.
+	calls = intendTogether(a, "req-c", 4)
+	for _, c := range calls {
+		answer(a, c)
+	}
+	a.Recorder().CommitCall(t.Context(), audit.Call{Service: "events", Operation: "DeleteRule",
+		RequestID: "req-calone", EventID: audit.EventIDOf("req-calone")})
+	waitIntents(t, js, 0)
+	count(t, a.Index(), "DeleteRule", 11)
+	closeAudit(t, a)
 }

@@ -412,7 +412,7 @@ func (r *Recorder) storedRecord(c Call, msg *nats.Msg) {
 		if id == "" {
 			id = msg.Header.Get(jetstream.MsgIDHeader)
 		}
-		r.journal.stored(id)
+		r.journal.storedCall(&c, id)
 	}
 }
 
