@@ -16,9 +16,16 @@ import (
 )
 
 // BenchmarkReplay archives events, then replays all of them to a router
-// that only decodes them: the archive-reading side of a replay.
+// that only decodes them: the archive-reading side of a replay. A few
+// events (fewer than a batch) show what a small replay takes from start to
+// end.
 func BenchmarkReplay(b *testing.B) {
-	const events = 5000
+	for _, events := range []int{5000, 7} {
+		b.Run(fmt.Sprintf("events=%d", events), func(b *testing.B) { benchReplay(b, events) })
+	}
+}
+
+func benchReplay(b *testing.B, events int) {
 	ctx := context.Background()
 	st := storetest.Open(b)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -540,9 +540,18 @@ func (s *Service) replay(ctx context.Context, r *Replay) error {
 	if err != nil {
 		return err
 	}
+	// The stream's messages before first are gone (its retention): a fetch
+	// asks for no more than are left up to EndSeq, so that the last one
+	// ends when they came instead of waiting out its second.
+	first := st.CachedInfo().State.FirstSeq
 	batch := make([][]byte, 0, s.cfg.ReplayBatch)
 	for {
-		msgs, err := cons.Fetch(s.cfg.ReplayBatch, jetstream.FetchMaxWait(time.Second))
+		from := max(r.Position, first-min(first, 1))
+		if from >= r.EndSeq {
+			return nil
+		}
+		want := int(min(uint64(s.cfg.ReplayBatch), r.EndSeq-from))
+		msgs, err := cons.Fetch(want, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			return err
 		}
