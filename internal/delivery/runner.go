@@ -757,7 +757,7 @@ func DLQStreamConfig(arn string, replicas int, maxAge time.Duration) jetstream.S
 		MaxMsgs:     -1,
 		MaxBytes:    -1,
 		Replicas:    replicas,
-		Duplicates:  2 * time.Minute,
+		Duplicates:  min(2*time.Minute, maxAge), // JetStream's bound: the max age
 		Metadata:    map[string]string{store.QueueMetadataKey: arn},
 	}
 }

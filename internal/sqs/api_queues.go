@@ -361,7 +361,9 @@ func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributes
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.updateRecord(ctx, q, true, func(r *queueRecord) error {
+	_, retention := in.Attributes.m[attrMessageRetentionPeriod]
+	streamSet := false
+	_, err = s.updateRecord(ctx, q, true, func(r *queueRecord) error {
 		if r.Attributes == nil {
 			r.Attributes = map[string]string{}
 		}
@@ -373,19 +375,27 @@ func (s *Service) setQueueAttributes(ctx context.Context, in *setQueueAttributes
 			}
 		}
 		if fifo {
-			return checkFifoAttributes(r)
+			if err := checkFifoAttributes(r); err != nil {
+				return err
+			}
+		}
+		if retention {
+			// The stream first: a record that says what the stream does
+			// not keep is never stored.
+			if _, err := s.js.UpdateStream(ctx, s.streamConfig(r)); err != nil {
+				return fmt.Errorf("sqs: set retention of %s: %w", q.name, err)
+			}
+			streamSet = true
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := in.Attributes.m[attrMessageRetentionPeriod]; ok {
-		if _, err := s.js.UpdateStream(ctx, s.streamConfig(rec)); err != nil {
-			return nil, fmt.Errorf("sqs: set retention of %s: %w", q.name, err)
+	if err != nil && streamSet {
+		// The record stayed as it was: so does the stream.
+		if _, rerr := s.js.UpdateStream(context.WithoutCancel(ctx), s.streamConfig(q.record())); rerr != nil {
+			s.log.Warn("sqs: restore a queue's retention (its next start will)", "queue", q.name, "err", rerr)
 		}
 	}
-	return nil, nil
+	return nil, err
 }
 
 func checkTags(tags map[string]string) error {

@@ -836,3 +836,70 @@ func TestShutdownEndsLongPolls(t *testing.T) {
 		t.Error("long poll did not return")
 	}
 }
+
+// TestShortestRetention: every retention period SQS takes, down to 60 s, is
+// taken by CreateQueue and SetQueueAttributes on standard and FIFO queues
+// (JetStream refuses a duplicate window longer than a stream's max age),
+// and the server starts again with them.
+func TestShortestRetention(t *testing.T) {
+	cfg := server.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	in, err := servertest.StartConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ctx := in.SQS, ctxT(t)
+	urls := map[string]string{}
+	for _, name := range []string{"created", "created.fifo", "set", "set.fifo"} {
+		attrs := map[string]string{}
+		if strings.HasPrefix(name, "created") {
+			attrs["MessageRetentionPeriod"] = "60"
+		}
+		if strings.HasSuffix(name, ".fifo") {
+			attrs["FifoQueue"] = "true"
+		}
+		out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+		if err != nil {
+			t.Fatalf("CreateQueue %s: %v", name, err)
+		}
+		urls[name] = *out.QueueUrl
+	}
+	for _, name := range []string{"set", "set.fifo"} {
+		for _, v := range []string{"60", "119", "299"} {
+			if _, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(urls[name]),
+				Attributes: map[string]string{"MessageRetentionPeriod": v}}); err != nil {
+				t.Fatalf("SetQueueAttributes %s MessageRetentionPeriod=%s: %v", name, v, err)
+			}
+		}
+	}
+	if err := in.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	in, err = servertest.StartConfig(cfg)
+	if err != nil {
+		t.Fatalf("start again: %v", err)
+	}
+	defer func() {
+		if err := in.Stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	c = in.SQS
+	want := map[string]string{"created": "60", "created.fifo": "60", "set": "299", "set.fifo": "299"}
+	for name, url := range urls {
+		if a := queueAttrs(t, c, url); a["MessageRetentionPeriod"] != want[name] {
+			t.Errorf("%s: MessageRetentionPeriod %q, want %s", name, a["MessageRetentionPeriod"], want[name])
+		}
+		in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("kept")}
+		if strings.HasSuffix(name, ".fifo") {
+			in.MessageGroupId, in.MessageDeduplicationId = aws.String("g"), aws.String("d")
+		}
+		if _, err := c.SendMessage(ctx, in); err != nil {
+			t.Fatalf("SendMessage %s: %v", name, err)
+		}
+		if got := receive(t, c, url, nil); len(got) != 1 || aws.ToString(got[0].Body) != "kept" {
+			t.Errorf("%s: received %v", name, got)
+		}
+	}
+}

@@ -10,7 +10,8 @@ import (
 
 // FIFO queues: messages of one message group are received in the order they were sent, one
 // batch of a group in flight at a time; a message whose deduplication id was sent in the last
-// five minutes is accepted and not stored again. The group and the deduplication id travel in
+// five minutes (or the retention period, when shorter) is accepted and not stored again. The
+// group and the deduplication id travel in
 // the message's headers; the deduplication is JetStream's (the message id, within the
 // stream's duplicate window).
 

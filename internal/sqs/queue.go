@@ -181,8 +181,10 @@ func (s *Service) openQueue(ctx context.Context, rec *queueRecord) (*queue, erro
 func (s *Service) streamConfig(rec *queueRecord) jetstream.StreamConfig {
 	cfg := delivery.DLQStreamConfig(rec.ARN, s.cfg.Store.Replicas(), time.Duration(rec.intAttr(attrMessageRetentionPeriod))*time.Second)
 	if rec.fifo() {
-		// Messages with the same deduplication id are stored once in five minutes.
-		cfg.Duplicates = fifoDedupWindow
+		// Messages with the same deduplication id are stored once in five
+		// minutes, or in the retention period when that is shorter
+		// (JetStream keeps no duplicate window longer than its messages).
+		cfg.Duplicates = min(fifoDedupWindow, cfg.MaxAge)
 	}
 	// Receives read bodies by sequence: direct gets skip the JetStream API's
 	// JSON. Not with replicas: a follower answers direct gets too, and one
