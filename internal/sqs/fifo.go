@@ -11,9 +11,8 @@ import (
 // FIFO queues: messages of one message group are received in the order they were sent, one
 // batch of a group in flight at a time; a message whose deduplication id was sent in the last
 // five minutes (or the retention period, when shorter) is accepted and not stored again. The
-// group and the deduplication id travel in
-// the message's headers; the deduplication is JetStream's (the message id, within the
-// stream's duplicate window).
+// group and the deduplication id travel in the message's headers; the deduplication is
+// JetStream's (the message id, within the stream's duplicate window).
 
 // fifoDedupWindow is how long a deduplication id keeps a message from being stored again.
 const fifoDedupWindow = 5 * time.Minute
