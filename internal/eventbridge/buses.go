@@ -30,10 +30,20 @@ type CreateEventBusOutput struct {
 	LogConfig        *catalog.LogConfig        `json:"LogConfig,omitempty"`
 }
 
-// checkBusDeadLetter refuses a bus dead-letter queue that is not SQS.
+// checkBusDeadLetter refuses a bus dead-letter queue that is not a standard
+// SQS queue.
 func checkBusDeadLetter(d *catalog.DeadLetterConfig) error {
 	if d != nil && d.Arn != "" && !isSQSArn(d.Arn) {
 		return awsapi.ValidationError(msgDeadLetterNotSQS(d.Arn))
+	}
+	return checkDeadLetterFIFO(d)
+}
+
+// checkDeadLetterFIFO refuses a FIFO queue as a dead-letter queue, as
+// PutTargets does on AWS: a dead letter belongs to no message group.
+func checkDeadLetterFIFO(d *catalog.DeadLetterConfig) error {
+	if d != nil && isSQSArn(d.Arn) && strings.HasSuffix(d.Arn, ".fifo") {
+		return awsapi.ValidationError("SQS FIFO is not supported by Dead Letter Queues.")
 	}
 	return nil
 }

@@ -118,6 +118,9 @@ func (s *Service) PutTargets(ctx context.Context, in *PutTargetsInput) (*PutTarg
 			(t.SqsParameters == nil || t.SqsParameters.MessageGroupId == "") {
 			return nil, awsapi.ValidationError("Parameter(s) SqsParameters must be specified for target: " + *t.Id + ".")
 		}
+		if err := checkDeadLetterFIFO(in.Targets[i].DeadLetterConfig); err != nil {
+			return nil, err
+		}
 	}
 	out := &PutTargetsOutput{FailedEntries: []FailedEntry{}}
 	var accepted []catalog.Target

@@ -258,6 +258,34 @@ func TestMissingDeadLetterQueue(t *testing.T) {
 	}
 }
 
+// TestFIFODeadLetterRefused: a FIFO queue is no dead-letter queue, of a
+// target or of a bus (a dead letter belongs to no message group); PutTargets
+// changes nothing then, as on AWS.
+func TestFIFODeadLetterRefused(t *testing.T) {
+	in := servertest.Start(t, fast)
+	ctx := ctxT(t)
+	dlq := queueAttrs(t, in.SQS, createQueue(t, in.SQS, "dead.fifo", map[string]string{"FifoQueue": "true"}))["QueueArn"]
+	target := queueAttrs(t, in.SQS, createQueue(t, in.SQS, "orders", nil))["QueueArn"]
+	if _, err := in.Events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("r"), EventPattern: aws.String(`{"source":["app.orders"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := in.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("r"), Targets: []ebtypes.Target{
+		{Id: aws.String("ok"), Arn: aws.String(target)},
+		{Id: aws.String("q"), Arn: aws.String(target), DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String(dlq)}}}})
+	const want = "SQS FIFO is not supported by Dead Letter Queues."
+	if errCode(err) != "ValidationException" || errMessage(err) != want {
+		t.Errorf("PutTargets with a FIFO dead-letter queue: %v, want ValidationException %q", err, want)
+	}
+	if l, err := in.Events.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("r")}); err != nil || len(l.Targets) != 0 {
+		t.Errorf("targets after the refused PutTargets: %v, %v", l, err)
+	}
+	_, err = in.Events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("b"),
+		DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String(dlq)}})
+	if errCode(err) != "ValidationException" || errMessage(err) != want {
+		t.Errorf("CreateEventBus with a FIFO dead-letter queue: %v, want ValidationException %q", err, want)
+	}
+}
+
 // TestQueueTarget: a rule whose target is a queue sends the event, after the
 // target's transform, as a message.
 func TestQueueTarget(t *testing.T) {
