@@ -118,9 +118,10 @@ func New(ctx context.Context, opts Options) (*Audit, error) {
 		dict:     dict,
 	}
 	a.wg.Add(3)
+	opened := time.Now() // before any call of this process is intended
 	go func() {
 		defer a.wg.Done()
-		j.run(runCtx, opts.Exclusive, opts.IntentGrace)
+		j.run(runCtx, opened, opts.Exclusive, opts.IntentGrace)
 	}()
 	go func() {
 		defer a.wg.Done()

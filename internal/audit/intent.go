@@ -382,12 +382,14 @@ func (j *Journal) deleteStored(ctx context.Context, ids []string) []string {
 
 // run deletes the intents of stored records and sweeps now and then, until
 // ctx ends. The first sweep runs at once and takes every intent older than
-// start when exclusive (no other process shares the store, so every intent
-// already there is a dead call's), else those older than grace.
-func (j *Journal) run(ctx context.Context, exclusive bool, grace time.Duration) {
+// opened, when the journal opened, if exclusive (no other process shares the
+// store, so every intent stored before is a dead call's; not the time run
+// starts: this process's calls may have stored theirs by then), else those
+// older than grace.
+func (j *Journal) run(ctx context.Context, opened time.Time, exclusive bool, grace time.Duration) {
 	first := time.Now().Add(-grace)
 	if exclusive {
-		first = time.Now()
+		first = opened
 	}
 	j.sweepLogged(ctx, first)
 	tick := time.NewTicker(sweepEvery)
