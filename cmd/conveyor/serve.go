@@ -145,7 +145,7 @@ func serveFlags(getenv func(string) string, stderr io.Writer) (fs *flag.FlagSet,
 	dur(&cfg.FunctionTimeout, "function-timeout", "time limit of one run of a local function")
 	dur(&cfg.AuditRetention, "audit-retention", "how long CloudTrail records are kept (default 2160h, 90 days)")
 	dataEvents := env("audit-data-events", "") == "true"
-	fs.BoolVar(&cfg.AuditDataEvents, "audit-data-events", dataEvents, "record data events too (PutEvents, SQS message calls, S3 object calls); never in the event history (env CONVEYOR_AUDIT_DATA_EVENTS=true)")
+	fs.BoolVar(&cfg.AuditDataEvents, "audit-data-events", dataEvents, "record data events too (PutEvents, SQS message calls, Lambda Invoke, S3 object calls); never in the event history (env CONVEYOR_AUDIT_DATA_EVENTS=true)")
 	num(&cfg.FunctionConcurrency, "function-concurrency", "runs of one local function at once")
 	str(&cfg.LambdaEndpoint, "lambda-endpoint", "AWS Lambda API URL for functions that are not local (credentials: AWS_ACCESS_KEY_ID… or a profile)")
 	str(&cfg.LambdaRegion, "lambda-region", "region the Lambda API requests are signed for (default --region)")

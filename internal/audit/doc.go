@@ -17,7 +17,7 @@
 //
 // What is recorded: every call that reaches an operation of a service served
 // by awsapi, failed calls included (with errorCode and errorMessage). Data
-// events (PutEvents, SQS message calls, S3 object calls) only when
+// events (PutEvents, SQS message calls, Lambda Invoke, S3 object calls) only when
 // Config.DataEvents is on, and never in the event history nor on the bus.
 // Deliveries of events to targets are not API calls and are not recorded, so
 // a rule reacting to API calls cannot feed itself through its own deliveries.

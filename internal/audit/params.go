@@ -28,7 +28,7 @@ var userKeyedMaps = folded("InputPathsMap", "HeaderParameters", "QueryStringPara
 
 // dataPayloads are data-event members that carry the caller's data, hidden as
 // AWS hides a PutEvents entry's Detail.
-var dataPayloads = folded("Detail", "MessageBody", "StringValue", "BinaryValue")
+var dataPayloads = folded("Detail", "MessageBody", "StringValue", "BinaryValue", "ClientContext")
 
 // folded makes a set of names matched as strings.EqualFold matches them, with
 // Unicode simple folding (see awsapi.FoldName): the services decode member

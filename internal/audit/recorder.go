@@ -246,6 +246,9 @@ func fromAPICall(c *awsapi.Call, eventID string) Call {
 		Request:     c.Request,
 		Time:        c.Start,
 	}
+	if c.Params != nil {
+		out.Request = c.Params
+	}
 	switch {
 	case c.Err != nil:
 		out.ErrorCode, out.ErrorMessage = c.Err.Code, c.Err.Message

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor/conveyor/internal/audit"
+	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/event"
 	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/store"
@@ -155,6 +156,27 @@ func TestDataEventsOff(t *testing.T) {
 	closeAudit(t, a)
 	if s := a.Recorder().Stats(); s.Recorded != 1 || s.Skipped != 1 {
 		t.Fatalf("stats: %+v", s)
+	}
+}
+
+// A REST call's record takes its parameters (path, query, headers), not its
+// raw body: an Invoke's payload is the caller's data, and its client
+// context too.
+func TestInvokeRecordParameters(t *testing.T) {
+	b, err := audit.NewBuilder(audit.Config{AccountID: cfg.AccountID, Region: cfg.Region, DataEvents: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := audit.FromAPICall(&awsapi.Call{Service: "lambda", Operation: "Invoke", Start: time.Now(),
+		Caller:  awsapi.Caller{RequestID: "req-1"},
+		Request: []byte(`{"secret":"SECRETPAYLOAD"}`),
+		Params:  []byte(`{"FunctionName":"echo","InvocationType":"Event","ClientContext":"eyJjdXN0b20iOnt9fQ=="}`)})
+	rec, ok := b.Build(c)
+	if !ok {
+		t.Fatal("Invoke not recorded")
+	}
+	if got, want := string(rec.RequestParameters), `{"clientContext":"HIDDEN_DUE_TO_SECURITY_REASONS","functionName":"echo","invocationType":"Event"}`; got != want {
+		t.Errorf("requestParameters %s, want %s", got, want)
 	}
 }
 

@@ -1,6 +1,7 @@
 package awsapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -183,6 +184,53 @@ func bindREST(rr *restRequest, body []byte, in any) error {
 		}
 	}
 	return nil
+}
+
+// restParams is a REST request's members of input type t as one JSON
+// object: its JSON body's, and those of the path, the query and the headers
+// under their member names; a raw payload is left out (it is the caller's
+// data, not a parameter). nil when the body is not a JSON object.
+func restParams(rr *restRequest, t reflect.Type, body []byte) []byte {
+	params := map[string]any{}
+	raw := false
+	for i := range t.NumField() {
+		if _, ok := t.Field(i).Tag.Lookup("payload"); ok {
+			raw = true
+		}
+	}
+	if !raw && len(bytes.TrimSpace(body)) > 0 {
+		var members map[string]json.RawMessage
+		if json.Unmarshal(body, &members) != nil || members == nil {
+			return nil
+		}
+		for k, v := range members {
+			params[k] = v
+		}
+	}
+	if rr != nil {
+		q := rr.r.URL.Query()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if name, ok := f.Tag.Lookup("uri"); ok {
+				if v, ok := rr.params[name]; ok {
+					params[f.Name] = v
+				}
+			} else if name, ok := f.Tag.Lookup("query"); ok && q.Has(name) {
+				if f.Type.Kind() == reflect.Slice {
+					params[f.Name] = q[name]
+				} else {
+					params[f.Name] = q.Get(name)
+				}
+			} else if name, ok := f.Tag.Lookup("header"); ok && rr.r.Header.Get(name) != "" {
+				params[f.Name] = rr.r.Header.Get(name)
+			}
+		}
+	}
+	b, err := json.Marshal(params)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // setString sets a string, *string, int, *int or bool member from a path, query or header

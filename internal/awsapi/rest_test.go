@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,7 +57,7 @@ type createFunctionIn struct {
 
 // restServer serves a small Lambda-shaped REST-JSON service: CreateFunction, GetFunction and
 // Invoke.
-func restServer(t *testing.T) (*httptest.Server, *lambda.Client) {
+func restServer(t *testing.T, observers ...awsapi.Observer) (*httptest.Server, *lambda.Client) {
 	t.Helper()
 	svc := awsapi.NewService(awsapi.ServiceConfig{Name: "lambda", REST: true, InternalErrorCode: "ServiceException"})
 	awsapi.HandleREST(svc, "CreateFunction", "POST", "/2015-03-31/functions", http.StatusCreated,
@@ -92,10 +93,54 @@ func restServer(t *testing.T) (*httptest.Server, *lambda.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, o := range observers {
+		srv.Observe(o)
+	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	cfg := awsConfig(hs.URL)
 	return hs, lambda.NewFromConfig(cfg)
+}
+
+// A REST call's parameters, for its observers, are its path, query, header
+// and JSON body members in one object; a raw payload (an Invoke's) is not
+// among them.
+func TestRESTParams(t *testing.T) {
+	var mu sync.Mutex
+	params := map[string]string{}
+	_, c := restServer(t, func(_ context.Context, call *awsapi.Call) {
+		mu.Lock()
+		defer mu.Unlock()
+		params[call.Operation] = string(call.Params)
+	})
+	ctx := context.Background()
+	if _, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: lambdatypes.InvocationTypeEvent,
+		Payload: []byte(`{"secret":"SECRETPAYLOAD"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("echo"), Qualifier: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("fn"), Role: aws.String("r"),
+		Code: &lambdatypes.FunctionCode{}, Timeout: aws.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for op, want := range map[string][]string{
+		"Invoke":         {`"FunctionName":"echo"`, `"InvocationType":"Event"`},
+		"GetFunction":    {`"FunctionName":"echo"`, `"Qualifier":"prod"`},
+		"CreateFunction": {`"FunctionName":"fn"`, `"Timeout":7`, `"Role":"r"`},
+	} {
+		for _, w := range want {
+			if !strings.Contains(params[op], w) {
+				t.Errorf("%s's parameters %s, want %s in them", op, params[op], w)
+			}
+		}
+	}
+	if strings.Contains(params["Invoke"], "SECRETPAYLOAD") {
+		t.Errorf("Invoke's parameters hold its payload: %s", params["Invoke"])
+	}
 }
 
 // The Go SDK's Lambda client drives a REST-JSON service: path, query, header and raw

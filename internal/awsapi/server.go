@@ -45,9 +45,14 @@ type Call struct {
 	Target    string // the X-Amz-Target header as sent
 	Caller    Caller
 	Request   []byte // the raw request body (observers may keep it; it is not reused)
-	Input     any    // the decoded *In, nil when decoding failed or the call was not routed
-	Output    any    // the handler's *Out on success (nil for a nil *Out)
-	Err       *Error // the AWS error answered, nil on success
+	// Params is the request's members as one JSON object when they are not
+	// all in its body (REST operations: the body's members with those of
+	// the path, the query and the headers; a raw payload, such as an
+	// Invoke's, left out); nil when Request is that object.
+	Params []byte
+	Input  any    // the decoded *In, nil when decoding failed or the call was not routed
+	Output any    // the handler's *Out on success (nil for a nil *Out)
+	Err    *Error // the AWS error answered, nil on success
 	// Response is the JSON body of a successful answer of the JSON
 	// protocol, made before the before-answer observers run (they may
 	// keep it; it is not reused); nil for other protocols.
@@ -270,6 +275,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil && s.auth != nil {
 		err = s.auth.Authenticate(r, call.Request, call.Service, &call.Caller)
+	}
+	if rt != nil && op != nil {
+		// Also for a call refused: its record never takes a raw payload.
+		rr, _ := ctx.Value(restKey{}).(*restRequest)
+		call.Params = restParams(rr, op.inType, call.Request)
 	}
 	if err == nil {
 		ctx = ContextWithCaller(ctx, call.Caller)
