@@ -1,6 +1,7 @@
 package lambda
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -496,17 +497,11 @@ func (s *Service) deliver(ctx context.Context, log interface {
 		log.Warn("lambda: the function failed on a batch; its messages return to the queue after their visibility timeout", "err", err)
 		return
 	}
-	failed := map[string]bool{}
+	var failed map[string]bool
 	if len(m.FunctionResponseTypes) > 0 {
-		var r struct {
-			BatchItemFailures []struct {
-				ItemIdentifier string `json:"itemIdentifier"`
-			} `json:"batchItemFailures"`
-		}
-		if json.Unmarshal(res.payload, &r) == nil {
-			for _, f := range r.BatchItemFailures {
-				failed[f.ItemIdentifier] = true
-			}
+		if failed, err = batchItemFailures(res.payload, msgs); err != nil {
+			log.Warn("lambda: the function's batch response fails the whole batch; its messages return to the queue after their visibility timeout", "err", err)
+			return
 		}
 	}
 	for _, msg := range msgs {
@@ -517,6 +512,47 @@ func (s *Service) deliver(ctx context.Context, log interface {
 			log.Warn("lambda: deleting a processed message failed", "message_id", msg.MessageId, "err", err)
 		}
 	}
+}
+
+// batchItemFailures reads a function's partial batch response (with
+// ReportBatchItemFailures): the IDs of the messages it failed. As on Lambda,
+// an empty or null response or list fails none; a response that is not JSON,
+// or an item without a non-empty itemIdentifier naming a message of the
+// batch, fails the whole batch (an error).
+func batchItemFailures(payload []byte, msgs []sqs.Message) (map[string]bool, error) {
+	payload = bytes.TrimSpace(payload)
+	if len(payload) == 0 {
+		return nil, nil
+	}
+	var resp any
+	if err := json.Unmarshal(payload, &resp); err != nil {
+		return nil, fmt.Errorf("the response is not JSON: %w", err)
+	}
+	obj, ok := resp.(map[string]any)
+	if !ok {
+		return nil, nil
+	}
+	items, _ := obj["batchItemFailures"].([]any)
+	if obj["batchItemFailures"] != nil && items == nil {
+		return nil, fmt.Errorf("batchItemFailures is not a list")
+	}
+	inBatch := make(map[string]bool, len(msgs))
+	for _, m := range msgs {
+		inBatch[m.MessageId] = true
+	}
+	failed := make(map[string]bool, len(items))
+	for _, it := range items {
+		item, _ := it.(map[string]any)
+		id, _ := item["itemIdentifier"].(string)
+		switch {
+		case id == "":
+			return nil, fmt.Errorf("a batch item failure without an itemIdentifier: %v", it)
+		case !inBatch[id]:
+			return nil, fmt.Errorf("the itemIdentifier %q is no message of the batch", id)
+		}
+		failed[id] = true
+	}
+	return failed, nil
 }
 
 // sqsRecord is one message of the SQS event a function receives.
