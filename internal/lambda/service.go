@@ -172,20 +172,35 @@ var (
 )
 
 // resolve reads a FunctionName member: the function's name, and refuses an ARN of another
-// account or region (not found, as Lambda answers for a function it does not have).
+// account or region (not found, as Lambda answers for a function it does not have), and a
+// qualifier other than $LATEST: Conveyor publishes no versions and keeps no aliases, so such
+// a qualifier names nothing (not found), except of a local function, which takes any.
 func (s *Service) resolve(ctx context.Context, ref string) (scope.Scope, string, error) {
+	sc, name, qualifier, err := s.resolveQualified(ctx, ref)
+	if err == nil && qualifier != "" && qualifier != latest && s.local(sc, name) == nil {
+		err = notFound(FunctionARN(sc, name) + ":" + qualifier)
+	}
+	return sc, name, err
+}
+
+// latest is the qualifier of a function's unpublished version, the only one Conveyor has.
+const latest = "$LATEST"
+
+// resolveQualified is resolve with the qualifier the reference ends with ("" for none),
+// whatever it is.
+func (s *Service) resolveQualified(ctx context.Context, ref string) (scope.Scope, string, string, error) {
 	sc := s.scopeOf(ctx)
 	m := refRe.FindStringSubmatch(ref)
 	if m == nil {
-		return sc, "", awsapi.Errorf("ValidationException",
+		return sc, "", "", awsapi.Errorf("ValidationException",
 			"1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: "+
 				`(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`, ref)
 	}
 	name := m[6]
 	if (m[3] != "" && m[3] != sc.Region) || (m[4] != "" && strings.TrimSuffix(m[4], ":") != sc.Account) {
-		return sc, name, notFound(FunctionARN(scope.Scope{Account: strings.TrimSuffix(m[4], ":"), Region: m[3]}, name))
+		return sc, name, m[8], notFound(FunctionARN(scope.Scope{Account: strings.TrimSuffix(m[4], ":"), Region: m[3]}, name))
 	}
-	return sc, name, nil
+	return sc, name, m[8], nil
 }
 
 func notFound(arn string) *awsapi.Error {
@@ -346,7 +361,7 @@ func (s *Service) function(ctx context.Context, ref FunctionRef) (*Function, err
 	if err != nil {
 		return nil, err
 	}
-	if ref.Qualifier != nil && *ref.Qualifier != "$LATEST" {
+	if ref.Qualifier != nil && *ref.Qualifier != latest {
 		return nil, notFound(FunctionARN(sc, name) + ":" + *ref.Qualifier)
 	}
 	if f := s.local(sc, name); f != nil {
@@ -438,9 +453,24 @@ func (s *Service) ListFunctions(ctx context.Context, in *ListFunctionsInput) (*L
 
 // DeleteFunction deletes a function and its code.
 func (s *Service) DeleteFunction(ctx context.Context, in *FunctionRef) (*struct{}, error) {
-	sc, name, err := s.resolve(ctx, in.FunctionName)
+	sc, name, qualifier, err := s.resolveQualified(ctx, in.FunctionName)
 	if err != nil {
 		return nil, err
+	}
+	// A qualifier deletes one version, never the function.
+	if in.Qualifier != nil {
+		if qualifier != "" && qualifier != *in.Qualifier {
+			return nil, invalid("The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		qualifier = *in.Qualifier
+	}
+	switch {
+	case qualifier == latest:
+		return nil, invalid("$LATEST version cannot be deleted without deleting the function.")
+	case qualifier != "" && strings.Trim(qualifier, "0123456789") != "":
+		return nil, invalid("Deletion of aliases is not supported.")
+	case qualifier != "":
+		return nil, notFound(FunctionARN(sc, name) + ":" + qualifier) // no published versions
 	}
 	if err := s.isLocal(name); err != nil {
 		return nil, err

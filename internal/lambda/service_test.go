@@ -141,6 +141,55 @@ func TestFunctionLifecycle(t *testing.T) {
 	wantCode(t, "delete twice", err, "ResourceNotFoundException")
 }
 
+// Conveyor has no published versions nor aliases: a qualifier other than $LATEST names
+// nothing, in the name or the Qualifier member alike, and DeleteFunction with a qualifier
+// never deletes the function, with Lambda's answers.
+func TestQualifiers(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("f1"), Role: aws.String(role),
+		Runtime: "conveyor.command", Handler: aws.String("cat"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"README": "cat"})}}); err != nil {
+		t.Fatal(err)
+	}
+	const arn = "arn:aws:lambda:us-east-1:123456789012:function:f1"
+	for _, ref := range []string{"f1:prod", arn + ":7"} {
+		_, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(ref)})
+		wantCode(t, "GetFunction "+ref, err, "ResourceNotFoundException")
+		_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(ref), Payload: []byte(`{}`)})
+		wantCode(t, "Invoke "+ref, err, "ResourceNotFoundException")
+	}
+	if out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("f1:$LATEST"), Payload: []byte(`{"a":1}`)}); err != nil || string(out.Payload) != `{"a":1}` {
+		t.Errorf("Invoke f1:$LATEST: %v %v", out, err)
+	}
+	for _, c2 := range []struct {
+		name, qualifier, code, message string
+	}{
+		{"f1", "$LATEST", "InvalidParameterValueException", "$LATEST version cannot be deleted without deleting the function."},
+		{"f1:$LATEST", "", "InvalidParameterValueException", "$LATEST version cannot be deleted without deleting the function."},
+		{"f1", "prod", "InvalidParameterValueException", "Deletion of aliases is not supported."},
+		{"f1:prod", "", "InvalidParameterValueException", "Deletion of aliases is not supported."},
+		{"f1:prod", "5", "InvalidParameterValueException", "The derived qualifier from the function name does not match the specified qualifier."},
+		{"f1", "5", "ResourceNotFoundException", "Function not found: " + arn + ":5"},
+		{arn + ":9", "", "ResourceNotFoundException", "Function not found: " + arn + ":9"},
+	} {
+		in := &lambda.DeleteFunctionInput{FunctionName: aws.String(c2.name)}
+		if c2.qualifier != "" {
+			in.Qualifier = aws.String(c2.qualifier)
+		}
+		_, err := c.DeleteFunction(ctx, in)
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != c2.code || ae.ErrorMessage() != c2.message {
+			t.Errorf("DeleteFunction %s qualifier %q: %v, want %s %q", c2.name, c2.qualifier, err, c2.code, c2.message)
+		}
+	}
+	if _, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("f1")}); err != nil {
+		t.Fatalf("the function after the qualified deletes: %v", err)
+	}
+	if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("f1")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // CreateFunction refuses what Lambda refuses, and what Conveyor cannot run.
 func TestCreateFunctionRefuses(t *testing.T) {
 	c := client(t)
