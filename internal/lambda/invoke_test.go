@@ -362,3 +362,65 @@ func TestUpdateFunction(t *testing.T) {
 	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("f"), Timeout: aws.Int32(0)})
 	wantCode(t, "timeout 0", err, "ValidationException")
 }
+
+// A runtime that never asks for its invocation (its init stuck) is killed once the init
+// phase and the function's timeout are over: the invocation times out, as on Lambda, instead
+// of holding its caller for ever, and so does the next one.
+func TestStuckRuntimeTimesOut(t *testing.T) {
+	c := clientWith(t, conveyorlambda.Config{InitTimeout: 200 * time.Millisecond})
+	ctx := context.Background()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap"}
+	h.SetMode(0o755)
+	w, _ := zw.CreateHeader(h)
+	_, _ = w.Write([]byte("#!/bin/sh\nexec sleep 3600\n"))
+	_ = zw.Close()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("stuck"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: buf.Bytes()},
+		Timeout: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("stuck"), Payload: []byte(`{}`)})
+		if err != nil || aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Task timed out after 1.00 seconds") {
+			t.Fatalf("stuck runtime: %v %s %v", out, out.Payload, err)
+		}
+	}
+}
+
+// An invocation waiting for one of its function's processes to be free keeps its whole
+// timeout: twelve at once on ten processes all answer.
+func TestQueuedInvocationKeepsItsTimeout(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("echo"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: echoBootstrap(t)},
+		Timeout: aws.Int32(3)}); err != nil {
+		t.Fatal(err)
+	}
+	// Warm the processes first: their start is not what is measured.
+	var wg sync.WaitGroup
+	errs := make(chan string, 24)
+	run := func(sleepMs int) {
+		for range 12 {
+			wg.Go(func() {
+				out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(fmt.Sprintf(`{"sleepMs":%d}`, sleepMs))})
+				if err != nil || out.FunctionError != nil {
+					msg := fmt.Sprint(err)
+					if out != nil {
+						msg += " " + string(out.Payload)
+					}
+					errs <- msg
+				}
+			})
+		}
+		wg.Wait()
+	}
+	run(0)
+	run(2000)
+	close(errs)
+	for e := range errs {
+		t.Errorf("invocation failed: %s", e)
+	}
+}

@@ -38,8 +38,10 @@ const runtimePrefix = "/2018-06-01/runtime/"
 // concurrency, by default); idleAfter is how long an idle process is kept warm.
 const (
 	maxProcesses = 10
-	idleAfter    = 10 * time.Minute
-	tailBytes    = 4096
+	// defaultInitTimeout is Config.InitTimeout's default: Lambda's init phase.
+	defaultInitTimeout = 10 * time.Second
+	idleAfter          = 10 * time.Minute
+	tailBytes          = 4096
 )
 
 // result is how an invocation ended.
@@ -80,6 +82,9 @@ type runtimes struct {
 	dir string // where code is unpacked, by its sha
 	log *slog.Logger
 	get func(ctx context.Context, object string) ([]byte, error)
+	// initTimeout is how much longer than the function's timeout a runtime may take to ask
+	// for an invocation (see Config.InitTimeout).
+	initTimeout time.Duration
 
 	mu    sync.Mutex
 	idle  map[string][]*proc // by poolKey
@@ -136,11 +141,25 @@ func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte) (res
 		return result{}, err
 	}
 	mark := p.out.mark()
+	// The function's time starts once a process is its: waiting for one
+	// of its processes to be free does not count.
+	timeout := time.Duration(f.Timeout) * time.Second
+	inv.deadline = time.Now().Add(timeout)
+	// A runtime that never asks for the invocation (its init stuck) is
+	// given the init phase's time and the function's, then killed: it
+	// must not hold the caller, or a slot of the asynchronous
+	// invocations, for ever.
+	taking := time.NewTimer(r.initTimeout + timeout)
+	defer taking.Stop()
 	select {
 	case p.next <- inv:
 	case <-p.exited:
 		r.release(p, false)
 		return r.failed(inv, p.out.since(mark), "Runtime.ExitError", "The runtime exited before it took the invocation."), nil
+	case <-taking.C:
+		p.kill()
+		r.release(p, false)
+		return r.failed(inv, p.out.since(mark), "", timedOut(inv.id, f.Timeout)), nil
 	case <-ctx.Done():
 		r.release(p, true)
 		return result{}, ctx.Err()
@@ -158,13 +177,17 @@ func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte) (res
 	case <-timer.C:
 		p.kill()
 		r.release(p, false)
-		msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, float64(f.Timeout))
-		return r.failed(inv, p.out.since(mark), "", msg), nil
+		return r.failed(inv, p.out.since(mark), "", timedOut(inv.id, f.Timeout)), nil
 	case <-ctx.Done():
 		p.kill()
 		r.release(p, false)
 		return result{}, ctx.Err()
 	}
+}
+
+// timedOut is Lambda's message for invocation id that ran out of its timeout (seconds).
+func timedOut(id string, timeout int) string {
+	return fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, float64(timeout))
 }
 
 // failed is the result of an invocation the function did not answer: Lambda's error payload.

@@ -58,6 +58,10 @@ type Config struct {
 	// RetryDelays are the waits before the first and second retry of an asynchronous
 	// invocation that failed (default: a minute, then two, as Lambda waits).
 	RetryDelays []time.Duration
+	// InitTimeout is how much longer than its timeout a new process's runtime may take to
+	// ask for its first invocation (Lambda's init phase; default 10 s): past it, the process
+	// is killed and the invocation times out.
+	InitTimeout time.Duration
 }
 
 // Service serves the Lambda API and runs the functions.
@@ -115,6 +119,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.rt = newRuntimes(cfg.CodeDir, func(ctx context.Context, name string) ([]byte, error) { return recs.obj.GetBytes(ctx, name) }, s.log)
+	s.rt.initTimeout = cfg.InitTimeout
+	if s.rt.initTimeout <= 0 {
+		s.rt.initTimeout = defaultInitTimeout
+	}
 	s.run, s.cancel = context.WithCancel(context.Background())
 	run := s.run
 	go s.rt.reap(run)
