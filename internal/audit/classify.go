@@ -39,9 +39,14 @@ func serviceOf(eventSource string) string {
 // readOnly: true.
 var readOnlyPrefixes = []string{"Describe", "List", "Get", "Lookup", "Test", "Search", "Head"}
 
-// readOnlyOps are read-only operations whose names do not say so.
+// readOnlyOps are read-only operations whose names do not say so, AWS's and
+// Conveyor's own (the console's: peeking at a queue and explaining a pattern
+// change nothing).
 var readOnlyOps = map[string]bool{
-	"sqs/ReceiveMessage": true,
+	"sqs/ReceiveMessage":         true,
+	"sqs/PeekMessages":           true,
+	"events/ExplainEventPattern": true,
+	"events/ExplainEventBus":     true,
 }
 
 // IsReadOnly says whether AWS records the operation as read-only.

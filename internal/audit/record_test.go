@@ -217,6 +217,8 @@ func TestClassify(t *testing.T) {
 		{"sqs", "SendMessage", false, true}, {"sqs", "ReceiveMessage", true, true}, {"sqs", "GetQueueUrl", true, false},
 		{"sqs", "DeleteMessageBatch", false, true}, {"sqs", "PurgeQueue", false, false}, {"events", "Listen", false, false},
 		{"s3", "GetObject", true, true}, {"s3", "CreateBucket", false, false}, {"s3", "HeadBucket", true, false},
+		{"sqs", "PeekMessages", true, false}, {"sqs", "RedriveDeadLetters", false, false},
+		{"events", "ExplainEventPattern", true, false}, {"events", "ExplainEventBus", true, false}, {"events", "DescribeSchedule", true, false},
 	} {
 		src := EventSource(c.svc)
 		if IsReadOnly(src, c.op) != c.readOnly || IsDataEvent(src, c.op) != c.data {
