@@ -23,26 +23,30 @@ const (
 // Function is a function's record: its configuration as Lambda shows it
 // (FunctionConfiguration), its tags and the key of its code.
 type Function struct {
-	FunctionName  string            `json:"FunctionName"`
-	FunctionArn   string            `json:"FunctionArn"`
-	Runtime       string            `json:"Runtime,omitempty"`
-	Role          string            `json:"Role"`
-	Handler       string            `json:"Handler,omitempty"`
-	CodeSize      int64             `json:"CodeSize"`
-	Description   string            `json:"Description"`
-	Timeout       int               `json:"Timeout"`
-	MemorySize    int               `json:"MemorySize"`
-	LastModified  string            `json:"LastModified"`
-	CodeSha256    string            `json:"CodeSha256"`
-	Version       string            `json:"Version"`
-	Environment   *Environment      `json:"Environment,omitempty"`
-	RevisionId    string            `json:"RevisionId"`
-	State         string            `json:"State"`
-	PackageType   string            `json:"PackageType"`
-	Architectures []string          `json:"Architectures"`
-	Tags          map[string]string `json:"Tags,omitempty"`
+	FunctionName string       `json:"FunctionName"`
+	FunctionArn  string       `json:"FunctionArn"`
+	Runtime      string       `json:"Runtime,omitempty"`
+	Role         string       `json:"Role"`
+	Handler      string       `json:"Handler,omitempty"`
+	CodeSize     int64        `json:"CodeSize"`
+	Description  string       `json:"Description"`
+	Timeout      int          `json:"Timeout"`
+	MemorySize   int          `json:"MemorySize"`
+	LastModified string       `json:"LastModified"`
+	CodeSha256   string       `json:"CodeSha256"`
+	Version      string       `json:"Version"`
+	Environment  *Environment `json:"Environment,omitempty"`
+	RevisionId   string       `json:"RevisionId"`
+	State        string       `json:"State"`
+	// LastUpdateStatus is always Successful when shown: a function is
+	// ready as soon as it is created or updated (the waiters
+	// function-updated and function-updated-v2 read it).
+	LastUpdateStatus string            `json:"LastUpdateStatus,omitempty"`
+	PackageType      string            `json:"PackageType"`
+	Architectures    []string          `json:"Architectures"`
+	Tags             map[string]string `json:"Tags,omitempty"`
 	// CodeObject names the function's zip in the code object store.
-	CodeObject string `json:"ConveyorCodeObject"`
+	CodeObject string `json:"ConveyorCodeObject,omitempty"`
 	// Policy is the function's resource policy (GetPolicy), "" when it has none.
 	Policy string `json:"ConveyorPolicy,omitempty"`
 	// command is a local function's command (its code is Conveyor's working directory).

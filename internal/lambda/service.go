@@ -333,6 +333,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 func (f *Function) shown() *Function {
 	c := *f
 	c.Tags, c.CodeObject, c.Policy = nil, "", ""
+	c.LastUpdateStatus = "Successful"
 	return &c
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -110,8 +111,18 @@ func TestFunctionLifecycle(t *testing.T) {
 		}
 	}
 	conf, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("process")})
-	if err != nil || aws.ToString(conf.RevisionId) != aws.ToString(created.RevisionId) {
+	if err != nil || aws.ToString(conf.RevisionId) != aws.ToString(created.RevisionId) || conf.LastUpdateStatus != types.LastUpdateStatusSuccessful {
 		t.Errorf("GetFunctionConfiguration: %+v %v", conf, err)
+	}
+	// The SDK's waiters (aws lambda wait function-updated…) see the function ready.
+	if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("process"), Timeout: aws.Int32(11)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lambda.NewFunctionUpdatedV2Waiter(c).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("process")}, 10*time.Second); err != nil {
+		t.Errorf("wait function-updated-v2: %v", err)
+	}
+	if err := lambda.NewFunctionUpdatedWaiter(c).Wait(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("process")}, 10*time.Second); err != nil {
+		t.Errorf("wait function-updated: %v", err)
 	}
 	_, err = c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("arn:aws:lambda:us-east-1:999999999999:function:process")})
 	wantCode(t, "another account's ARN", err, "ResourceNotFoundException")
