@@ -158,6 +158,17 @@ func (s *Service) CreateEventSourceMapping(ctx context.Context, in *CreateEventS
 	if err := checkScaling(in.ScalingConfig); err != nil {
 		return nil, err
 	}
+	// One mapping of a queue to a function, as Lambda allows.
+	all, err := s.esm.view.List(ctx, "esm")
+	if err != nil {
+		return nil, fmt.Errorf("lambda: list mappings: %w", err)
+	}
+	for _, old := range all {
+		if old.EventSourceArn == *in.EventSourceArn && old.FunctionArn == f.FunctionArn {
+			return nil, awsapi.Errorf("ResourceConflictException", `The event source arn (" %s ") and function (" %s ") provided mapping already exists. `+
+				"Please update or delete the existing mapping with UUID %s", old.EventSourceArn, f.FunctionName, old.UUID)
+		}
+	}
 	id := uuid.NewString()
 	m := &Mapping{UUID: id, EventSourceArn: *in.EventSourceArn, FunctionArn: f.FunctionArn, BatchSize: size,
 		MaximumBatchingWindowInSeconds: window, State: "Enabled", StateTransitionReason: "USER_INITIATED",

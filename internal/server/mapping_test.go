@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +69,14 @@ func TestEventSourceMapping(t *testing.T) {
 		FunctionName: aws.String("process"), BatchSize: aws.Int32(5)})
 	if err != nil || aws.ToString(m.State) != "Creating" || aws.ToString(m.UUID) == "" {
 		t.Fatalf("CreateEventSourceMapping: %+v %v", m, err)
+	}
+	// A second mapping of the queue to the function is refused, as Lambda refuses it.
+	_, err = in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(queueARN),
+		FunctionName: aws.String("process")})
+	var conflict *lambdatypes.ResourceConflictException
+	if !errors.As(err, &conflict) || aws.ToString(conflict.Message) != `The event source arn (" `+queueARN+` ") and function (" process ") provided mapping already exists. `+
+		"Please update or delete the existing mapping with UUID "+aws.ToString(m.UUID) {
+		t.Errorf("a second mapping: %v", err)
 	}
 	send := func(body string) {
 		t.Helper()
