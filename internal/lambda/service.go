@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -297,6 +298,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err := checkLimits(timeout, memory); err != nil {
 		return nil, err
 	}
+	if err := checkEnvironment(in.Environment); err != nil {
+		return nil, err
+	}
 	if err := s.isLocal(name); err != nil {
 		return nil, err
 	}
@@ -327,6 +331,50 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		return nil, err
 	}
 	return f.shown(), nil
+}
+
+// reservedEnvironment are the environment variables Lambda's runtime sets, which a
+// function's configuration may not.
+var reservedEnvironment = map[string]bool{"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_REGION": true, "AWS_EXECUTION_ENV": true,
+	"AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true, "AWS_LAMBDA_FUNCTION_VERSION": true,
+	"AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true,
+	"AWS_ACCESS_KEY": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true,
+	"AWS_LAMBDA_RUNTIME_API": true, "LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true}
+
+// envKeyRe is the pattern of an environment variable's name.
+var envKeyRe = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
+
+// maxEnvironment is the most bytes a function's environment variables take (as JSON).
+const maxEnvironment = 4096
+
+// checkEnvironment refuses environment variables Lambda refuses: reserved names, names
+// that are not names, more than 4 KB. Values are never quoted in an answer (they may be
+// secrets, and answers are recorded).
+func checkEnvironment(env *Environment) error {
+	if env == nil {
+		return nil
+	}
+	var reserved []string
+	for k := range env.Variables {
+		if reservedEnvironment[k] {
+			reserved = append(reserved, k)
+		}
+	}
+	if len(reserved) > 0 {
+		slices.Sort(reserved)
+		return invalid("Lambda was unable to configure your environment variables because the environment variables you have provided "+
+			"contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(reserved, ", "))
+	}
+	for k := range env.Variables {
+		if !envKeyRe.MatchString(k) {
+			return awsapi.Errorf("ValidationException", "1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: "+
+				"Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]")
+		}
+	}
+	if b, _ := json.Marshal(env.Variables); len(b) > maxEnvironment {
+		return invalid("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit.")
+	}
+	return nil
 }
 
 // shown is the function as its configuration is answered (no tags, no code object).
@@ -655,6 +703,9 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateFun
 	}
 	if in.Runtime != nil && !supportedRuntimes[*in.Runtime] {
 		return nil, invalid("The runtime parameter of %s is not supported by Conveyor (provided.al2023, provided.al2 or conveyor.command).", *in.Runtime)
+	}
+	if err := checkEnvironment(in.Environment); err != nil {
+		return nil, err
 	}
 	return s.update(ctx, in.FunctionName, in.RevisionId, func(f *Function) error {
 		timeout, memory := f.Timeout, f.MemorySize

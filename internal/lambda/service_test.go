@@ -217,6 +217,12 @@ func TestCreateFunctionRefuses(t *testing.T) {
 		{"s3 code", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{S3Bucket: aws.String("b"), S3Key: aws.String("k")}}, "InvalidParameterValueException"},
 		{"timeout", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: good}, Timeout: aws.Int32(901)}, "ValidationException"},
 		{"command without handler", lambda.CreateFunctionInput{Runtime: "conveyor.command", Code: &types.FunctionCode{ZipFile: good}}, "InvalidParameterValueException"},
+		{"reserved variable", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: good},
+			Environment: &types.Environment{Variables: map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:1"}}}, "InvalidParameterValueException"},
+		{"variable name", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: good},
+			Environment: &types.Environment{Variables: map[string]string{"1bad-key": "v"}}}, "ValidationException"},
+		{"environment over 4 KB", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: good},
+			Environment: &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4090)}}}, "InvalidParameterValueException"},
 	} {
 		in := tc.in
 		in.FunctionName, in.Role = aws.String("f"), aws.String(role)
@@ -229,6 +235,23 @@ func TestCreateFunctionRefuses(t *testing.T) {
 	if list, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil || len(list.Functions) != 0 {
 		t.Errorf("a refused function was stored: %+v %v", list, err)
 	}
+	// Lambda's message names the reserved keys used, never a value.
+	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("f"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: good},
+		Environment: &types.Environment{Variables: map[string]string{"AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_REGION": "x", "STAGE": "prod"}}})
+	var ae smithy.APIError
+	const want = "Lambda was unable to configure your environment variables because the environment variables you have provided " +
+		"contains reserved keys that are currently not supported for modification. Reserved keys used in this request: AWS_REGION, AWS_SECRET_ACCESS_KEY"
+	if !errors.As(err, &ae) || ae.ErrorMessage() != want {
+		t.Errorf("reserved keys: %v", err)
+	}
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("f"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: good}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("f"),
+		Environment: &types.Environment{Variables: map[string]string{"_HANDLER": "x"}}})
+	wantCode(t, "update with a reserved variable", err, "InvalidParameterValueException")
 }
 
 // A function's policy and tags are kept and shown as Lambda shows them.
