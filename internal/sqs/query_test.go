@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -18,7 +19,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 )
 
@@ -163,10 +168,26 @@ func TestQuerySigned(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "<QueueUrl>") {
 		t.Fatalf("signed: %d %s", status, body)
 	}
+	// SQS refuses credentials with 403 and its own codes, on either protocol.
 	bad := &aws.Credentials{AccessKeyID: servertest.AccessKeyID, SecretAccessKey: "wrong"}
 	status, body = query(t, in, "/", url.Values{"Action": {"CreateQueue"}, "QueueName": {"forged"}}, bad)
-	if status != 400 || !strings.Contains(body, "<Code>InvalidSignatureException</Code>") {
+	if status != 403 || !strings.Contains(body, "<Code>SignatureDoesNotMatch</Code>") {
 		t.Errorf("wrong secret: %d %s", status, body)
+	}
+	unknown := &aws.Credentials{AccessKeyID: "AKIDMALLORY", SecretAccessKey: "x"}
+	status, body = query(t, in, "/", url.Values{"Action": {"ListQueues"}}, unknown)
+	if status != 403 || !strings.Contains(body, "<Code>InvalidClientTokenId</Code>") ||
+		!strings.Contains(body, "The security token included in the request is invalid.") {
+		t.Errorf("unknown key: %d %s", status, body)
+	}
+	for key, want := range map[string]string{servertest.AccessKeyID: "SignatureDoesNotMatch", "AKIDMALLORY": "InvalidClientTokenId"} {
+		c := sqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(in.URL), Retryer: sdktest.Retryer,
+			Credentials: credentials.NewStaticCredentialsProvider(key, "wrong", "")})
+		_, err := c.ListQueues(ctxT(t), &sqs.ListQueuesInput{})
+		var re *awshttp.ResponseError
+		if errCode(err) != want || !errors.As(err, &re) || re.HTTPStatusCode() != 403 {
+			t.Errorf("JSON protocol, key %s: %v, want 403 %s", key, err, want)
+		}
 	}
 	status, _ = query(t, in, "/", url.Values{"Action": {"ListQueues"}}, good)
 	if status != 200 {
