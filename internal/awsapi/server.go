@@ -455,6 +455,9 @@ func tooLarge(w http.ResponseWriter, opName string, size, limit int64) *Error {
 	if opName == "" {
 		opName = "requested"
 	}
+	if opName == "Invoke" { // Lambda's words for a synchronous payload
+		return Errorf(CodeRequestEntityTooLargeException, "Request must be smaller than %d bytes for the InvokeFunction operation", limit)
+	}
 	if size < 0 {
 		return Errorf(CodeRequestEntityTooLargeException, "Request payload is too large for the %s operation (limit %d bytes).", opName, limit)
 	}

@@ -68,7 +68,7 @@ const asyncAckWait = 30 * time.Second
 // enqueue stores an asynchronous invocation of f and returns its request id.
 func (s *Service) enqueue(ctx context.Context, f *Function, payload []byte) (string, error) {
 	if len(payload) > asyncPayloadLimit {
-		return "", awsapi.Errorf("RequestTooLargeException", "Request must be smaller than %d bytes for the InvokeAsync operation", asyncPayloadLimit)
+		return "", awsapi.Errorf("RequestEntityTooLargeException", "%d byte payload is too large for the Event invocation type (limit %d bytes)", len(payload), asyncPayloadLimit)
 	}
 	id := uuid.NewString()
 	msg := nats.NewMsg(asyncSubject + "." + store.Token(f.FunctionArn))

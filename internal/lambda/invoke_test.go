@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,8 +19,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/conveyor/conveyor/internal/function"
 	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
@@ -422,5 +425,34 @@ func TestQueuedInvocationKeepsItsTimeout(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Errorf("invocation failed: %s", e)
+	}
+}
+
+// Payloads past Lambda's bounds are refused with 413 RequestEntityTooLargeException, in
+// Lambda's words: 6 MB for RequestResponse, 1 MB for Event.
+func TestInvokePayloadLimits(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("f"), Role: aws.String(role),
+		Runtime: "conveyor.command", Handler: aws.String("cat"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"README": "cat"})}}); err != nil {
+		t.Fatal(err)
+	}
+	big := func(n int) []byte { return []byte(`"` + strings.Repeat("a", n-2) + `"`) }
+	for _, c2 := range []struct {
+		typ     types.InvocationType
+		payload []byte
+		message string
+	}{
+		{types.InvocationTypeRequestResponse, big(6<<20 + 1), "Request must be smaller than 6291456 bytes for the InvokeFunction operation"},
+		{types.InvocationTypeEvent, big(1<<20 + 1), "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)"},
+	} {
+		_, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("f"), InvocationType: c2.typ, Payload: c2.payload})
+		var tooLarge *types.RequestTooLargeException
+		var ae smithy.APIError
+		var re *awshttp.ResponseError
+		if errors.As(err, &tooLarge) || !errors.As(err, &ae) || ae.ErrorCode() != "RequestEntityTooLargeException" || ae.ErrorMessage() != c2.message ||
+			!errors.As(err, &re) || re.HTTPStatusCode() != 413 {
+			t.Errorf("%s payload of %d bytes: %v", c2.typ, len(c2.payload), err)
+		}
 	}
 }
