@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/conveyor/conveyor/internal/scope"
 	"github.com/conveyor/conveyor/internal/sqs"
 	"github.com/conveyor/conveyor/internal/store"
+	"github.com/conveyor/conveyor/pattern"
 )
 
 // Queues is what event source mappings need of the SQS queues (package sqs's Service).
@@ -32,17 +34,81 @@ const MappingsBucket = "conveyor-lambda-mappings"
 
 // Mapping is an event source mapping: a queue polled for a function.
 type Mapping struct {
-	UUID                           string         `json:"UUID"`
-	EventSourceArn                 string         `json:"EventSourceArn"`
-	FunctionArn                    string         `json:"FunctionArn"`
-	BatchSize                      int            `json:"BatchSize"`
-	MaximumBatchingWindowInSeconds int            `json:"MaximumBatchingWindowInSeconds"`
-	State                          string         `json:"State"`
-	StateTransitionReason          string         `json:"StateTransitionReason"`
-	LastModified                   float64        `json:"LastModified"`
-	FunctionResponseTypes          []string       `json:"FunctionResponseTypes,omitempty"`
-	ScalingConfig                  *ScalingConfig `json:"ScalingConfig,omitempty"`
-	EventSourceMappingArn          string         `json:"EventSourceMappingArn"`
+	UUID                           string          `json:"UUID"`
+	EventSourceArn                 string          `json:"EventSourceArn"`
+	FunctionArn                    string          `json:"FunctionArn"`
+	BatchSize                      int             `json:"BatchSize"`
+	MaximumBatchingWindowInSeconds int             `json:"MaximumBatchingWindowInSeconds"`
+	State                          string          `json:"State"`
+	StateTransitionReason          string          `json:"StateTransitionReason"`
+	LastModified                   float64         `json:"LastModified"`
+	FunctionResponseTypes          []string        `json:"FunctionResponseTypes,omitempty"`
+	ScalingConfig                  *ScalingConfig  `json:"ScalingConfig,omitempty"`
+	FilterCriteria                 *FilterCriteria `json:"FilterCriteria,omitempty"`
+	EventSourceMappingArn          string          `json:"EventSourceMappingArn"`
+}
+
+// FilterCriteria are a mapping's event filters: a message is handed to the function when
+// its record (the SQS event's, its body as JSON when it is JSON) matches one of them; the
+// others are deleted from the queue unseen, as Lambda deletes them.
+type FilterCriteria struct {
+	Filters []Filter `json:"Filters"`
+}
+
+// Filter is one event pattern of FilterCriteria.
+type Filter struct {
+	Pattern *string `json:"Pattern,omitempty"`
+}
+
+// maxFilters is how many filters a mapping takes (Lambda's quota).
+const maxFilters = 5
+
+// checkFilters refuses filters Lambda refuses: more than five, or a pattern that is none.
+func checkFilters(fc *FilterCriteria) error {
+	if fc == nil {
+		return nil
+	}
+	if len(fc.Filters) > maxFilters {
+		return invalid("The number of filters provided exceeds the maximum of %d.", maxFilters)
+	}
+	for _, f := range fc.Filters {
+		if f.Pattern == nil || pattern.Validate([]byte(*f.Pattern)) != nil {
+			return invalid("Invalid filter pattern definition.")
+		}
+	}
+	return nil
+}
+
+// filterMatcher is a matcher of fc's patterns, nil when fc has none (every message passes).
+func filterMatcher(fc *FilterCriteria) (*pattern.Matcher, error) {
+	if fc == nil || len(fc.Filters) == 0 {
+		return nil, nil
+	}
+	m := pattern.New()
+	for i, f := range fc.Filters {
+		if f.Pattern == nil {
+			continue
+		}
+		if err := m.Add(strconv.Itoa(i), []byte(*f.Pattern)); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// filterRecord is a message's record as filters see it: the SQS event's record, its body
+// parsed when it is JSON (a pattern then reaches into it), a string otherwise.
+func filterRecord(r sqsRecord) []byte {
+	body, _ := json.Marshal(r.Body)
+	if b := []byte(r.Body); json.Valid(b) {
+		body = b
+	}
+	rec := struct {
+		sqsRecord
+		Body json.RawMessage `json:"body"`
+	}{r, body}
+	out, _ := json.Marshal(rec)
+	return out
 }
 
 // ScalingConfig bounds how many invocations a mapping makes at once.
@@ -93,13 +159,14 @@ func nowSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
 // CreateEventSourceMappingInput is Lambda's CreateEventSourceMappingRequest (SQS sources).
 type CreateEventSourceMappingInput struct {
-	EventSourceArn                 *string        `json:"EventSourceArn"`
-	FunctionName                   *string        `json:"FunctionName"`
-	Enabled                        *bool          `json:"Enabled"`
-	BatchSize                      *int           `json:"BatchSize"`
-	MaximumBatchingWindowInSeconds *int           `json:"MaximumBatchingWindowInSeconds"`
-	FunctionResponseTypes          []string       `json:"FunctionResponseTypes"`
-	ScalingConfig                  *ScalingConfig `json:"ScalingConfig"`
+	EventSourceArn                 *string         `json:"EventSourceArn"`
+	FunctionName                   *string         `json:"FunctionName"`
+	Enabled                        *bool           `json:"Enabled"`
+	BatchSize                      *int            `json:"BatchSize"`
+	MaximumBatchingWindowInSeconds *int            `json:"MaximumBatchingWindowInSeconds"`
+	FunctionResponseTypes          []string        `json:"FunctionResponseTypes"`
+	ScalingConfig                  *ScalingConfig  `json:"ScalingConfig"`
+	FilterCriteria                 *FilterCriteria `json:"FilterCriteria"`
 }
 
 func checkBatching(size, window int, types []string) error {
@@ -158,6 +225,9 @@ func (s *Service) CreateEventSourceMapping(ctx context.Context, in *CreateEventS
 	if err := checkScaling(in.ScalingConfig); err != nil {
 		return nil, err
 	}
+	if err := checkFilters(in.FilterCriteria); err != nil {
+		return nil, err
+	}
 	// One mapping of a queue to a function, as Lambda allows.
 	all, err := s.esm.view.List(ctx, "esm")
 	if err != nil {
@@ -173,6 +243,7 @@ func (s *Service) CreateEventSourceMapping(ctx context.Context, in *CreateEventS
 	m := &Mapping{UUID: id, EventSourceArn: *in.EventSourceArn, FunctionArn: f.FunctionArn, BatchSize: size,
 		MaximumBatchingWindowInSeconds: window, State: "Enabled", StateTransitionReason: "USER_INITIATED",
 		LastModified: nowSeconds(s.cfg.Clock.Now()), FunctionResponseTypes: in.FunctionResponseTypes, ScalingConfig: in.ScalingConfig,
+		FilterCriteria:        in.FilterCriteria,
 		EventSourceMappingArn: sc.ARN("lambda", "event-source-mapping:"+id)}
 	if in.Enabled != nil && !*in.Enabled {
 		m.State = "Disabled"
@@ -262,13 +333,14 @@ func (s *Service) ListEventSourceMappings(ctx context.Context, in *ListEventSour
 
 // UpdateEventSourceMappingInput is Lambda's UpdateEventSourceMappingRequest (SQS members).
 type UpdateEventSourceMappingInput struct {
-	UUID                           string         `json:"-" uri:"UUID"`
-	FunctionName                   *string        `json:"FunctionName"`
-	Enabled                        *bool          `json:"Enabled"`
-	BatchSize                      *int           `json:"BatchSize"`
-	MaximumBatchingWindowInSeconds *int           `json:"MaximumBatchingWindowInSeconds"`
-	FunctionResponseTypes          []string       `json:"FunctionResponseTypes"`
-	ScalingConfig                  *ScalingConfig `json:"ScalingConfig"`
+	UUID                           string          `json:"-" uri:"UUID"`
+	FunctionName                   *string         `json:"FunctionName"`
+	Enabled                        *bool           `json:"Enabled"`
+	BatchSize                      *int            `json:"BatchSize"`
+	MaximumBatchingWindowInSeconds *int            `json:"MaximumBatchingWindowInSeconds"`
+	FunctionResponseTypes          []string        `json:"FunctionResponseTypes"`
+	ScalingConfig                  *ScalingConfig  `json:"ScalingConfig"`
+	FilterCriteria                 *FilterCriteria `json:"FilterCriteria"`
 }
 
 // UpdateEventSourceMapping enables or disables a mapping, or changes its batching or its
@@ -279,6 +351,9 @@ func (s *Service) UpdateEventSourceMapping(ctx context.Context, in *UpdateEventS
 		return nil, err
 	}
 	if err := checkScaling(in.ScalingConfig); err != nil {
+		return nil, err
+	}
+	if err := checkFilters(in.FilterCriteria); err != nil {
 		return nil, err
 	}
 	fnARN := ""
@@ -313,6 +388,12 @@ func (s *Service) UpdateEventSourceMapping(ctx context.Context, in *UpdateEventS
 		}
 		if in.ScalingConfig != nil {
 			m.ScalingConfig = in.ScalingConfig
+		}
+		if in.FilterCriteria != nil {
+			m.FilterCriteria = in.FilterCriteria
+			if len(m.FilterCriteria.Filters) == 0 {
+				m.FilterCriteria = nil // an empty list removes the filters
+			}
 		}
 		transition = "Updating"
 		if in.Enabled != nil {
@@ -496,7 +577,28 @@ func (s *Service) deliver(ctx context.Context, log interface {
 		log.Warn("lambda: the mapping's function is gone; messages left in the queue", "err", err)
 		return
 	}
-	payload, err := json.Marshal(sqsEvent(m.EventSourceArn, a.Region, msgs))
+	event := sqsEvent(m.EventSourceArn, a.Region, msgs)
+	if fm, err := filterMatcher(m.FilterCriteria); err != nil {
+		log.Warn("lambda: the mapping's filters do not compile; messages left in the queue", "err", err)
+		return
+	} else if fm != nil {
+		// Messages no filter matches are deleted unseen, as Lambda deletes them.
+		kept, keptMsgs := event["Records"][:0], msgs[:0:0]
+		for i, r := range event["Records"] {
+			if ids, err := fm.Match(filterRecord(r)); err == nil && len(ids) > 0 {
+				kept, keptMsgs = append(kept, r), append(keptMsgs, msgs[i])
+				continue
+			}
+			if err := s.cfg.Queues.DeleteReceived(ctx, m.EventSourceArn, msgs[i].ReceiptHandle); err != nil && ctx.Err() == nil {
+				log.Warn("lambda: deleting a filtered-out message failed", "message_id", msgs[i].MessageId, "err", err)
+			}
+		}
+		if len(kept) == 0 {
+			return
+		}
+		event["Records"], msgs = kept, keptMsgs
+	}
+	payload, err := json.Marshal(event)
 	if err != nil {
 		return
 	}

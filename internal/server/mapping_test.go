@@ -204,3 +204,68 @@ func TestSeedCase(t *testing.T) {
 		t.Errorf("alert ran %d times, want once (enabling is not an alert)", n)
 	}
 }
+
+// A mapping's filters hand the function only the messages whose record matches one of
+// them (the body as JSON when it is JSON, as a string otherwise); the others leave the
+// queue unseen, as Lambda deletes them.
+func TestMappingFilters(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "events.log")
+	q, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs, err := in.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueARN := attrs.Attributes["QueueArn"]
+	if _, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("process"),
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: "conveyor.command", Handler: aws.String("./process.sh"),
+		Code:        &lambdatypes.FunctionCode{ZipFile: commandZip(t, "process.sh", "#!/bin/sh\ncat >> \"$OUT\"\necho >> \"$OUT\"\n")},
+		Environment: &lambdatypes.Environment{Variables: map[string]string{"OUT": out}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(queueARN),
+		FunctionName: aws.String("process"), FilterCriteria: &lambdatypes.FilterCriteria{Filters: []lambdatypes.Filter{{Pattern: aws.String(`{"body":`)}}}})
+	var bad *lambdatypes.InvalidParameterValueException
+	if !errors.As(err, &bad) || aws.ToString(bad.Message) != "Invalid filter pattern definition." {
+		t.Errorf("a pattern that is none: %v", err)
+	}
+	m, err := in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(queueARN),
+		FunctionName: aws.String("process"), FilterCriteria: &lambdatypes.FilterCriteria{Filters: []lambdatypes.Filter{
+			{Pattern: aws.String(`{"body":{"kind":["keep"]}}`)}, {Pattern: aws.String(`{"body":["plain keep"]}`)}}}})
+	if err != nil || m.FilterCriteria == nil || len(m.FilterCriteria.Filters) != 2 {
+		t.Fatalf("CreateEventSourceMapping: %+v %v", m, err)
+	}
+	for _, body := range []string{`{"kind":"drop","n":1}`, `{"kind":"keep","n":2}`, "plain drop", "plain keep"} {
+		if _, err := in.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left := func() string {
+		a, err := in.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{
+			sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Attributes["ApproximateNumberOfMessages"] + "/" + a.Attributes["ApproximateNumberOfMessagesNotVisible"]
+	}
+	processed := func(want string) bool {
+		b, _ := os.ReadFile(out)
+		return strings.Contains(string(b), want)
+	}
+	waitfor.True(t, "the kept messages processed and every message gone", func() bool {
+		return processed(`\"n\":2`) && processed(`"body":"plain keep"`) && left() == "0/0"
+	})
+	if processed(`\"n\":1`) || processed("plain drop") {
+		b, _ := os.ReadFile(out)
+		t.Errorf("the function saw a message its filters drop: %s", b)
+	}
+	got, err := in.Lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: m.UUID})
+	if err != nil || got.FilterCriteria == nil || aws.ToString(got.FilterCriteria.Filters[0].Pattern) != `{"body":{"kind":["keep"]}}` {
+		t.Errorf("GetEventSourceMapping: %+v %v", got, err)
+	}
+}
