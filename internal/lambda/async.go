@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -146,11 +147,6 @@ func (s *Service) runAsync(ctx context.Context, m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
-	if age := s.cfg.Clock.Now().Sub(enqueued); age > asyncMaxEventAge {
-		log.WarnContext(ctx, "lambda: an asynchronous invocation older than the maximum event age is dropped", "age", age.String())
-		_ = m.Ack()
-		return
-	}
 	f, err := s.byARN(ctx, arn)
 	if err != nil && ctx.Err() != nil {
 		_ = m.Nak() // shutting down
@@ -163,6 +159,12 @@ func (s *Service) runAsync(ctx context.Context, m jetstream.Msg) {
 	}
 	if f == nil {
 		log.WarnContext(ctx, "lambda: the function of an asynchronous invocation is gone; dropped")
+		_ = m.Ack()
+		return
+	}
+	if age := s.cfg.Clock.Now().Sub(enqueued); age > asyncMaxEventAge {
+		log.WarnContext(ctx, "lambda: an asynchronous invocation older than the maximum event age is dropped", "age", age.String())
+		s.deadLetter(ctx, log, f, id, m.Data(), "", "the event is older than the maximum event age")
 		_ = m.Ack()
 		return
 	}
@@ -199,7 +201,32 @@ func (s *Service) runAsync(ctx context.Context, m jetstream.Msg) {
 	}
 	log.WarnContext(ctx, "lambda: asynchronous invocation ended in an error after its last retry; dropped", "attempts", attempt,
 		"error", string(res.payload))
+	s.deadLetter(ctx, log, f, id, m.Data(), "200", string(res.payload))
 	_ = m.Ack()
+}
+
+// deadLetter sends the payload of f's asynchronous invocation id, failed for good, to f's
+// dead-letter queue if it has one, with Lambda's message attributes: RequestID, ErrorCode
+// (the invocation's HTTP status, 200 for a function error) and the first KB of ErrorMessage.
+func (s *Service) deadLetter(ctx context.Context, log *slog.Logger, f *Function, id string, payload []byte, code, message string) {
+	if f.DeadLetterConfig == nil || f.DeadLetterConfig.TargetArn == "" || s.cfg.Queues == nil {
+		return
+	}
+	if len(message) > 1024 {
+		message = strings.ToValidUTF8(message[:1024], "")
+	}
+	attrs := map[string]string{"RequestID": id}
+	if code != "" {
+		attrs["ErrorCode"] = code
+	}
+	if message != "" {
+		attrs["ErrorMessage"] = message
+	}
+	if err := s.cfg.Queues.SendDeadLetter(ctx, f.DeadLetterConfig.TargetArn, payload, attrs); err != nil {
+		log.WarnContext(ctx, "lambda: the dead-letter queue did not take a failed asynchronous invocation", "dead_letter_queue", f.DeadLetterConfig.TargetArn, "err", err)
+	} else {
+		log.InfoContext(ctx, "lambda: a failed asynchronous invocation went to the dead-letter queue", "dead_letter_queue", f.DeadLetterConfig.TargetArn)
+	}
 }
 
 // keepInProgress tells JetStream every third of the ack wait that m is still running, until

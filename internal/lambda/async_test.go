@@ -2,15 +2,20 @@ package lambda_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/function"
 	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/sqs"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 	"github.com/conveyor/conveyor/internal/waitfor"
@@ -98,3 +103,85 @@ func TestAsyncSurvivesRestart(t *testing.T) {
 		t.Errorf("payload %q", got)
 	}
 }
+
+// deadLetters is the Queues of a Lambda service without queues to poll, keeping what is
+// sent to dead-letter queues.
+type deadLetters struct {
+	mu   sync.Mutex
+	sent []deadLetter
+}
+
+type deadLetter struct {
+	arn   string
+	body  string
+	attrs map[string]string
+}
+
+func (d *deadLetters) Poll(ctx context.Context, _ string, _ int, wait time.Duration) ([]sqs.Message, error) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(wait):
+	}
+	return nil, nil
+}
+func (d *deadLetters) DeleteReceived(context.Context, string, string) error { return nil }
+func (d *deadLetters) Policy(string) (string, bool)                         { return "", true }
+func (d *deadLetters) SendDeadLetter(_ context.Context, arn string, body []byte, attrs map[string]string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sent = append(d.sent, deadLetter{arn, string(body), attrs})
+	return nil
+}
+
+func (d *deadLetters) got() []deadLetter {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.sent)
+}
+
+// An asynchronous invocation that fails after its retries goes to the function's
+// dead-letter queue, its payload with RequestID, ErrorCode and ErrorMessage, as Lambda
+// sends it; a dead-letter target that is no standard queue of the account is refused.
+func TestAsyncDeadLetterQueue(t *testing.T) {
+	dl := &deadLetters{}
+	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
+	svc, err := conveyorlambda.New(context.Background(), conveyorlambda.Config{Store: storetest.Open(t),
+		Account: "123456789012", Region: "us-east-1", Logger: quiet, CodeDir: t.TempDir(), Queues: dl,
+		RetryDelays: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	ctx := context.Background()
+	create := func(name, dlq string) error {
+		_, err := svc.CreateFunction(ctx, &conveyorlambda.CreateFunctionInput{FunctionName: &name, Runtime: ptr("conveyor.command"),
+			Role: ptr(role), Handler: ptr("false"), Code: &conveyorlambda.FunctionCode{ZipFile: zipOf(t, map[string]string{"README": "fails"})},
+			DeadLetterConfig: &conveyorlambda.DeadLetterConfig{TargetArn: dlq}})
+		return err
+	}
+	for _, bad := range []string{"arn:aws:sqs:us-east-1:123456789012:dead.fifo", "arn:aws:sns:us-east-1:123456789012:topic",
+		"arn:aws:sqs:eu-west-1:123456789012:dead", "not an arn"} {
+		var ae *awsapi.Error
+		if err := create("refused", bad); !errors.As(err, &ae) || ae.Code != "InvalidParameterValueException" {
+			t.Errorf("dead-letter target %s: %v", bad, err)
+		}
+	}
+	const dlq = "arn:aws:sqs:us-east-1:123456789012:dead"
+	if err := create("fails", dlq); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := svc.GetFunction(ctx, &conveyorlambda.FunctionRef{FunctionName: "fails"}); err != nil ||
+		f.Configuration.DeadLetterConfig == nil || f.Configuration.DeadLetterConfig.TargetArn != dlq {
+		t.Fatalf("GetFunction: %+v %v", f, err)
+	}
+	if _, err := svc.Invoke(ctx, &conveyorlambda.InvokeInput{FunctionName: "fails", InvocationType: "Event", Payload: []byte(`{"order":7}`)}); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, "the dead letter", func() bool { return len(dl.got()) == 1 })
+	d := dl.got()[0]
+	if d.arn != dlq || d.body != `{"order":7}` || d.attrs["RequestID"] == "" || d.attrs["ErrorCode"] != "200" || d.attrs["ErrorMessage"] == "" {
+		t.Errorf("dead letter %+v", d)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -27,6 +27,9 @@ type Queues interface {
 	Poll(ctx context.Context, arn string, max int, wait time.Duration) ([]sqs.Message, error)
 	DeleteReceived(ctx context.Context, arn, receiptHandle string) error
 	Policy(arn string) (string, bool)
+	// SendDeadLetter sends an asynchronous invocation that failed for good to a
+	// function's dead-letter queue.
+	SendDeadLetter(ctx context.Context, arn string, body []byte, attrs map[string]string) error
 }
 
 // MappingsBucket is the KV bucket of event source mappings.

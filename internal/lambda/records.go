@@ -45,6 +45,8 @@ type Function struct {
 	PackageType      string            `json:"PackageType"`
 	Architectures    []string          `json:"Architectures"`
 	Tags             map[string]string `json:"Tags,omitempty"`
+	// DeadLetterConfig is the function's dead-letter queue, nil for none.
+	DeadLetterConfig *DeadLetterConfig `json:"DeadLetterConfig,omitempty"`
 	// CodeObject names the function's zip in the code object store.
 	CodeObject string `json:"ConveyorCodeObject,omitempty"`
 	// Policy is the function's resource policy (GetPolicy), "" when it has none.

@@ -247,6 +247,29 @@ type CreateFunctionInput struct {
 	Environment   *Environment      `json:"Environment"`
 	Tags          map[string]string `json:"Tags"`
 	Architectures []string          `json:"Architectures"`
+	// DeadLetterConfig is where an asynchronous invocation goes once it failed for good.
+	DeadLetterConfig *DeadLetterConfig `json:"DeadLetterConfig"`
+}
+
+// DeadLetterConfig is a function's dead-letter queue: an SQS queue of its account and
+// region that receives an asynchronous invocation's payload once it failed for good
+// (after its retries, or too old to run), with the message attributes RequestID,
+// ErrorCode and ErrorMessage, as Lambda sends them.
+type DeadLetterConfig struct {
+	TargetArn string `json:"TargetArn,omitempty"`
+}
+
+// checkDeadLetter refuses a dead-letter target that is not a standard SQS queue of the
+// caller's account and region (Conveyor has no SNS topics).
+func (s *Service) checkDeadLetter(ctx context.Context, d *DeadLetterConfig) error {
+	if d == nil || d.TargetArn == "" {
+		return nil
+	}
+	a, ok := scope.ParseARN(d.TargetArn)
+	if !ok || a.Service != "sqs" || a.Scope() != s.scopeOf(ctx) || strings.HasSuffix(a.Resource, ".fifo") {
+		return invalid("The dead-letter target %s is not a standard SQS queue of this account and region (Conveyor sends dead letters to SQS queues).", d.TargetArn)
+	}
+	return nil
 }
 
 // CreateFunction stores a function and its code.
@@ -301,6 +324,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if err := checkEnvironment(in.Environment); err != nil {
 		return nil, err
 	}
+	if err := s.checkDeadLetter(ctx, in.DeadLetterConfig); err != nil {
+		return nil, err
+	}
 	if err := s.isLocal(name); err != nil {
 		return nil, err
 	}
@@ -313,6 +339,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		CodeObject: functionKey(sc, name) + "/" + hex.EncodeToString(sum[:])}
 	if len(in.Architectures) > 0 {
 		f.Architectures = in.Architectures
+	}
+	if in.DeadLetterConfig != nil && in.DeadLetterConfig.TargetArn != "" {
+		f.DeadLetterConfig = in.DeadLetterConfig
 	}
 	if _, err := s.recs.obj.PutBytes(ctx, f.CodeObject, in.Code.ZipFile); err != nil {
 		return nil, fmt.Errorf("lambda: store the code of %s: %w", name, err)
@@ -693,6 +722,8 @@ type UpdateFunctionConfigurationInput struct {
 	Environment  *Environment `json:"Environment"`
 	Runtime      *string      `json:"Runtime"`
 	RevisionId   *string      `json:"RevisionId"`
+	// DeadLetterConfig with an empty TargetArn removes the dead-letter queue.
+	DeadLetterConfig *DeadLetterConfig `json:"DeadLetterConfig"`
 }
 
 // UpdateFunctionConfiguration changes the members given and leaves the others; the next
@@ -705,6 +736,9 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateFun
 		return nil, invalid("The runtime parameter of %s is not supported by Conveyor (provided.al2023, provided.al2 or conveyor.command).", *in.Runtime)
 	}
 	if err := checkEnvironment(in.Environment); err != nil {
+		return nil, err
+	}
+	if err := s.checkDeadLetter(ctx, in.DeadLetterConfig); err != nil {
 		return nil, err
 	}
 	return s.update(ctx, in.FunctionName, in.RevisionId, func(f *Function) error {
@@ -733,6 +767,12 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, in *UpdateFun
 		}
 		if in.Runtime != nil {
 			f.Runtime = *in.Runtime
+		}
+		if in.DeadLetterConfig != nil {
+			f.DeadLetterConfig = in.DeadLetterConfig
+			if f.DeadLetterConfig.TargetArn == "" {
+				f.DeadLetterConfig = nil
+			}
 		}
 		if f.Runtime == "conveyor.command" && f.Handler == "" {
 			return invalid("A conveyor.command function's Handler is the command to run.")

@@ -247,3 +247,36 @@ func TestInFlightLimit(t *testing.T) {
 		t.Fatalf("after a delete: %v, %+v", err, out)
 	}
 }
+
+// A Lambda function's dead letter arrives in its queue with its string
+// attributes (their MD5 as the SDK checks it); a FIFO queue or a queue that
+// does not exist refuses it.
+func TestSendDeadLetter(t *testing.T) {
+	ctx := context.Background()
+	svc, c := bareService(t, storetest.Open(t))
+	q, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("dead")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("dead.fifo"), Attributes: map[string]string{"FifoQueue": "true"}}); err != nil {
+		t.Fatal(err)
+	}
+	const arn = "arn:aws:sqs:us-east-1:000000000000:dead"
+	if err := svc.SendDeadLetter(ctx, arn, []byte(`{"order":7}`), map[string]string{"RequestID": "r-1", "ErrorCode": "200", "ErrorMessage": "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{arn + ".fifo", "arn:aws:sqs:us-east-1:000000000000:nowhere"} {
+		if err := svc.SendDeadLetter(ctx, bad, []byte(`{}`), nil); err == nil {
+			t.Errorf("a dead letter sent to %s", bad)
+		}
+	}
+	out, err := c.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MessageAttributeNames: []string{"All"}})
+	if err != nil || len(out.Messages) != 1 {
+		t.Fatalf("receive: %+v %v", out, err)
+	}
+	m := out.Messages[0]
+	if aws.ToString(m.Body) != `{"order":7}` || aws.ToString(m.MessageAttributes["RequestID"].StringValue) != "r-1" ||
+		aws.ToString(m.MessageAttributes["ErrorCode"].StringValue) != "200" || aws.ToString(m.MessageAttributes["ErrorMessage"].StringValue) != "boom" {
+		t.Errorf("dead letter %+v", m)
+	}
+}

@@ -47,3 +47,32 @@ func (s *Service) DeleteReceived(ctx context.Context, arn, receiptHandle string)
 	_, err = s.deleteMessage(ctx, &deleteMessageInput{QueueUrl: url, ReceiptHandle: receiptHandle})
 	return err
 }
+
+// SendDeadLetter sends body, with string message attributes attrs, to the
+// standard queue arn, as a Lambda function's dead-letter queue receives an
+// asynchronous invocation that failed for good (its payload, with
+// RequestID, ErrorCode and ErrorMessage). A queue that does not exist, a
+// FIFO queue, or a body the queue cannot take is an error.
+func (s *Service) SendDeadLetter(ctx context.Context, arn string, body []byte, attrs map[string]string) error {
+	q := s.queueByARN(arn)
+	if q == nil {
+		return fmt.Errorf("sqs: queue %s does not exist", arn)
+	}
+	rec := q.record()
+	if rec.fifo() {
+		return fmt.Errorf("sqs: queue %s is a FIFO queue", arn)
+	}
+	values := make(map[string]MessageAttributeValue, len(attrs))
+	for k, v := range attrs {
+		values[k] = MessageAttributeValue{DataType: "String", StringValue: &v}
+	}
+	size, err := checkMessageAttributes(values)
+	if err != nil {
+		return fmt.Errorf("sqs: dead letter's attributes: %w", err)
+	}
+	if len(body) == 0 || !validBody(body) || len(body)+size > rec.maxSize() {
+		return fmt.Errorf("sqs: queue %s cannot take a dead letter of %d bytes", arn, len(body))
+	}
+	_, err = q.publish(ctx, &outgoing{body: body, delay: -1, attrs: values})
+	return err
+}
