@@ -71,7 +71,11 @@ func (s *Service) enqueue(ctx context.Context, f *Function, payload []byte) (str
 	if len(payload) > asyncPayloadLimit {
 		return "", awsapi.Errorf("RequestEntityTooLargeException", "%d byte payload is too large for the Event invocation type (limit %d bytes)", len(payload), asyncPayloadLimit)
 	}
-	id := uuid.NewString()
+	// An Invoke's request id is its invocation's; an EventBridge delivery has its own.
+	id := awsapi.CallerFrom(ctx).RequestID
+	if id == "" {
+		id = uuid.NewString()
+	}
 	msg := nats.NewMsg(asyncSubject + "." + store.Token(f.FunctionArn))
 	msg.Header.Set(hdrFunction, f.FunctionArn)
 	msg.Header.Set(hdrRequestID, id)
@@ -174,7 +178,7 @@ func (s *Service) runAsync(ctx context.Context, m jetstream.Msg) {
 		attempt = int(md.NumDelivered)
 	}
 	stop := keepInProgress(ctx, m)
-	res, err := s.rt.invoke(ctx, f, m.Data())
+	res, err := s.rt.invoke(ctx, f, m.Data(), id) // every attempt under the invocation's id, as on Lambda
 	stop()
 	switch {
 	case ctx.Err() != nil:

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -113,6 +114,10 @@ func TestInvokeGoHandler(t *testing.T) {
 	}
 	if logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(logs), "handling ada") {
 		t.Errorf("log tail %q", logs)
+	}
+	// The function's request id is the Invoke call's, as on Lambda.
+	if id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata); id == "" || id != a.RequestID {
+		t.Errorf("the call's request id %q, the function's %q", id, a.RequestID)
 	}
 	// The same process answers the next invocation.
 	var b echoAnswer

@@ -116,7 +116,12 @@ func poolKey(f *Function) string {
 
 // invoke runs payload through f and returns how it ended. A failure of Conveyor's own (the
 // code cannot be unpacked) is an error; a failure of the function is a result with fnError.
-func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte) (result, error) {
+// invoke runs payload on a process of f as invocation id (the request id its runtime
+// sees; a new one when "").
+func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte, id string) (result, error) {
+	if id == "" {
+		id = uuid.NewString()
+	}
 	dir := "" // a local function runs in Conveyor's working directory
 	if f.CodeObject != "" {
 		d, err := r.unpack(ctx, f)
@@ -125,7 +130,7 @@ func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte) (res
 		}
 		dir = d
 	}
-	inv := &invocation{id: uuid.NewString(), arn: f.FunctionArn, payload: payload,
+	inv := &invocation{id: id, arn: f.FunctionArn, payload: payload,
 		deadline: time.Now().Add(time.Duration(f.Timeout) * time.Second), done: make(chan result, 1)}
 	if f.Runtime == "conveyor.command" {
 		return r.runCommand(ctx, f, dir, inv), nil

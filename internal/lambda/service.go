@@ -638,7 +638,8 @@ func (s *Service) Invoke(ctx context.Context, in *InvokeInput) (*InvokeOutput, e
 	}
 	// The answer may come after the server's write timeout: as late as the function's.
 	awsapi.ExtendWriteDeadline(ctx, time.Duration(f.Timeout)*time.Second+30*time.Second)
-	res, err := s.rt.invoke(ctx, f, payload)
+	// The function's request id is the Invoke call's, as on Lambda.
+	res, err := s.rt.invoke(ctx, f, payload, awsapi.CallerFrom(ctx).RequestID)
 	if err != nil {
 		return nil, err
 	}
@@ -655,7 +656,11 @@ func checkLimits(timeout, memory int) error {
 		return awsapi.Errorf("ValidationException", "1 validation error detected: Value '%d' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1 and less than or equal to 900", timeout)
 	}
 	if memory < 128 || memory > 10240 {
-		return invalid("'MemorySize' value failed to satisfy constraint: Member must have value greater than or equal to 128")
+		bound := "greater than or equal to 128"
+		if memory > 10240 {
+			bound = "less than or equal to 10240"
+		}
+		return invalid("'MemorySize' value failed to satisfy constraint: Member must have value %s", bound)
 	}
 	return nil
 }
