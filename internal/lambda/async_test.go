@@ -18,6 +18,7 @@ import (
 	"github.com/conveyor/conveyor/internal/sqs"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
+	"github.com/conveyor/conveyor/internal/syncbuf"
 	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
@@ -185,3 +186,29 @@ func TestAsyncDeadLetterQueue(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// What a function prints goes to Conveyor's log with its request id, for an asynchronous
+// invocation too (Lambda's goes to CloudWatch Logs).
+func TestFunctionOutputLogged(t *testing.T) {
+	var logs syncbuf.Buffer
+	svc, err := conveyorlambda.New(context.Background(), conveyorlambda.Config{Store: storetest.Open(t),
+		Account: "123456789012", Region: "us-east-1", Logger: slog.New(slog.NewTextHandler(&logs, nil)), CodeDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	ctx := context.Background()
+	if _, err := svc.CreateFunction(ctx, &conveyorlambda.CreateFunctionInput{FunctionName: ptr("talks"), Runtime: ptr("conveyor.command"),
+		Role: ptr(role), Handler: ptr(`sh -c 'echo logged-line >&2; cat'`),
+		Code: &conveyorlambda.FunctionCode{ZipFile: zipOf(t, map[string]string{"README": "talks"})}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Invoke(ctx, &conveyorlambda.InvokeInput{FunctionName: "talks", InvocationType: "Event", Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, "the function's output in the log", func() bool {
+		s := logs.String()
+		return strings.Contains(s, `msg="function output"`) && strings.Contains(s, "logged-line") &&
+			strings.Contains(s, "function=arn:aws:lambda:us-east-1:123456789012:function:talks") && strings.Contains(s, "request_id=")
+	})
+}

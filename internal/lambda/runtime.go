@@ -117,11 +117,21 @@ func poolKey(f *Function) string {
 // invoke runs payload through f and returns how it ended. A failure of Conveyor's own (the
 // code cannot be unpacked) is an error; a failure of the function is a result with fnError.
 // invoke runs payload on a process of f as invocation id (the request id its runtime
-// sees; a new one when "").
+// sees; a new one when ""). What the function printed meanwhile (its last 4 KB) goes to
+// Conveyor's log, as Lambda's goes to CloudWatch Logs, whoever invoked it.
 func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte, id string) (result, error) {
 	if id == "" {
 		id = uuid.NewString()
 	}
+	res, err := r.invokeOnce(ctx, f, payload, id)
+	if len(bytes.TrimSpace(res.tail)) > 0 {
+		r.log.LogAttrs(ctx, slog.LevelInfo, "function output", slog.String("function", f.FunctionArn),
+			slog.String("request_id", id), slog.String("output", string(bytes.TrimRight(res.tail, "\n"))))
+	}
+	return res, err
+}
+
+func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, id string) (result, error) {
 	dir := "" // a local function runs in Conveyor's working directory
 	if f.CodeObject != "" {
 		d, err := r.unpack(ctx, f)
