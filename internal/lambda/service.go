@@ -308,8 +308,8 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	if in.Code.ZipFile == nil {
 		return nil, invalid("Conveyor takes a function's code as ZipFile (S3 locations are not supported).")
 	}
-	if _, err := zip.NewReader(bytes.NewReader(in.Code.ZipFile), int64(len(in.Code.ZipFile))); err != nil {
-		return nil, invalid("Could not unzip uploaded file. Please check your file, then try to upload again.")
+	if err := checkZip(in.Code.ZipFile); err != nil {
+		return nil, err
 	}
 	timeout, memory := 3, 128
 	if in.Timeout != nil {
@@ -360,6 +360,31 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 		return nil, err
 	}
 	return f.shown(), nil
+}
+
+// maxUnzipped is the most a function's code may take unzipped (Lambda's 250 MB).
+const maxUnzipped = 262144000
+
+// checkZip refuses code Lambda refuses: not a zip, an entry that would land outside the
+// code's directory, more than 250 MB unzipped (as the entries say: a zip that lies about
+// it is caught when it is unpacked).
+func checkZip(data []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return invalid("Could not unzip uploaded file. Please check your file, then try to upload again.")
+	}
+	var size uint64
+	for _, zf := range zr.File {
+		name := filepath.Clean(zf.Name)
+		if filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
+			return invalid("Could not unzip uploaded file. Please check your file, then try to upload again.")
+		}
+		size += zf.UncompressedSize64
+	}
+	if size > maxUnzipped {
+		return invalid("Unzipped size must be smaller than %d bytes", maxUnzipped)
+	}
+	return nil
 }
 
 // reservedEnvironment are the environment variables Lambda's runtime sets, which a
@@ -803,8 +828,8 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, in *UpdateFunctionCode
 	if in.ZipFile == nil {
 		return nil, invalid("Conveyor takes a function's code as ZipFile (S3 locations and images are not supported).")
 	}
-	if _, err := zip.NewReader(bytes.NewReader(in.ZipFile), int64(len(in.ZipFile))); err != nil {
-		return nil, invalid("Could not unzip uploaded file. Please check your file, then try to upload again.")
+	if err := checkZip(in.ZipFile); err != nil {
+		return nil, err
 	}
 	if in.DryRun != nil && *in.DryRun {
 		f, err := s.function(ctx, FunctionRef{FunctionName: in.FunctionName})

@@ -201,6 +201,24 @@ func TestQualifiers(t *testing.T) {
 	}
 }
 
+// hugeZip is a zip whose one entry says it unzips to 300 MB.
+func hugeZip(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "big", Method: zip.Store, CompressedSize64: 1, UncompressedSize64: 300 << 20})
+	if err == nil {
+		_, err = w.Write([]byte("x"))
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // CreateFunction refuses what Lambda refuses, and what Conveyor cannot run.
 func TestCreateFunctionRefuses(t *testing.T) {
 	c := client(t)
@@ -221,6 +239,10 @@ func TestCreateFunctionRefuses(t *testing.T) {
 			Environment: &types.Environment{Variables: map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:1"}}}, "InvalidParameterValueException"},
 		{"variable name", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: good},
 			Environment: &types.Environment{Variables: map[string]string{"1bad-key": "v"}}}, "ValidationException"},
+		{"an entry outside the code", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"),
+			Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"../escape": "x"})}}, "InvalidParameterValueException"},
+		{"over 250 MB unzipped", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"),
+			Code: &types.FunctionCode{ZipFile: hugeZip(t)}}, "InvalidParameterValueException"},
 		{"environment over 4 KB", lambda.CreateFunctionInput{Runtime: types.RuntimeProvidedal2023, Handler: aws.String("h"), Code: &types.FunctionCode{ZipFile: good},
 			Environment: &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4090)}}}, "InvalidParameterValueException"},
 	} {
