@@ -178,7 +178,9 @@ func TestInvokeCommand(t *testing.T) {
 	if err != nil || string(out.Payload) != "{\"A\":\"B\"}" || out.FunctionError != nil {
 		t.Fatalf("command: %q %v %v", out.Payload, aws.ToString(out.FunctionError), err)
 	}
-	if logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(logs), "done") {
+	if logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(logs), "done") ||
+		!strings.HasPrefix(string(logs), "START RequestId: ") || !strings.Contains(string(logs), "\nEND RequestId: ") ||
+		!strings.Contains(string(logs), "\nREPORT RequestId: ") || !strings.Contains(string(logs), "\tMemory Size: 128 MB\t") {
 		t.Errorf("log tail %q", logs)
 	}
 	out, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("failing"), Payload: []byte(`{}`)})

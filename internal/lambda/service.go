@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -664,15 +665,37 @@ func (s *Service) Invoke(ctx context.Context, in *InvokeInput) (*InvokeOutput, e
 	// The answer may come after the server's write timeout: as late as the function's.
 	awsapi.ExtendWriteDeadline(ctx, time.Duration(f.Timeout)*time.Second+30*time.Second)
 	// The function's request id is the Invoke call's, as on Lambda.
-	res, err := s.rt.invoke(ctx, f, payload, awsapi.CallerFrom(ctx).RequestID)
+	id := awsapi.CallerFrom(ctx).RequestID
+	if id == "" {
+		id = uuid.NewString()
+	}
+	start := time.Now()
+	res, err := s.rt.invoke(ctx, f, payload, id)
 	if err != nil {
 		return nil, err
 	}
 	out := &InvokeOutput{StatusCode: http.StatusOK, FunctionError: res.fnError, ExecutedVersion: f.Version, Payload: res.payload}
 	if in.LogType == "Tail" {
-		out.LogResult = base64.StdEncoding.EncodeToString(res.tail)
+		out.LogResult = base64.StdEncoding.EncodeToString(logTail(id, f, res.tail, time.Since(start)))
 	}
 	return out, nil
+}
+
+// logTail is the last 4 KB of an invocation's log as Lambda returns it: what the function
+// printed between the START, END and REPORT lines of request id.
+func logTail(id string, f *Function, printed []byte, took time.Duration) []byte {
+	b := fmt.Appendf(nil, "START RequestId: %s Version: %s\n", id, f.Version)
+	b = append(b, printed...)
+	if len(printed) > 0 && printed[len(printed)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	ms := float64(took) / float64(time.Millisecond)
+	b = fmt.Appendf(b, "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\t\n",
+		id, id, ms, int(math.Ceil(ms)), f.MemorySize)
+	if len(b) > tailBytes {
+		b = b[len(b)-tailBytes:]
+	}
+	return b
 }
 
 // checkLimits refuses a timeout or memory size Lambda refuses.
