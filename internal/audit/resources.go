@@ -23,6 +23,7 @@ const (
 	TypeEndpoint       = "AWS::Events::Endpoint"
 	TypeQueue          = "AWS::SQS::Queue"
 	TypeBucket         = "AWS::S3::Bucket"
+	TypeFunction       = "AWS::Lambda::Function"
 	TypeObject         = "AWS::S3::Object"
 )
 
@@ -33,6 +34,7 @@ type members struct {
 	EventSourceArn, QueueUrl, QueueName                            string
 	RuleArn, EventBusArn, ConnectionArn, ApiDestinationArn         string
 	ArchiveArn, ReplayArn, EndpointArn, Arn                        string
+	FunctionName, FunctionArn                                      string
 	Entries                                                        []struct{ EventBusName string }
 }
 
@@ -47,7 +49,8 @@ func (m *members) field(name []byte, exact bool) *string {
 		{"ArchiveName", &m.ArchiveName}, {"ReplayName", &m.ReplayName}, {"EventSourceArn", &m.EventSourceArn},
 		{"QueueUrl", &m.QueueUrl}, {"QueueName", &m.QueueName}, {"RuleArn", &m.RuleArn}, {"EventBusArn", &m.EventBusArn},
 		{"ConnectionArn", &m.ConnectionArn}, {"ApiDestinationArn", &m.ApiDestinationArn}, {"ArchiveArn", &m.ArchiveArn},
-		{"ReplayArn", &m.ReplayArn}, {"EndpointArn", &m.EndpointArn}, {"Arn", &m.Arn}}
+		{"ReplayArn", &m.ReplayArn}, {"EndpointArn", &m.EndpointArn}, {"Arn", &m.Arn},
+		{"FunctionName", &m.FunctionName}, {"FunctionArn", &m.FunctionArn}}
 	for _, f := range fields {
 		if string(name) == f.name {
 			return f.v
@@ -208,6 +211,11 @@ func resourcesOf(service, op, region, account string, in, out *members) []Resour
 			}
 			return res
 		}
+	case "lambda":
+		// A call naming a function (in its path, or its body), or answering one.
+		if a := first(out.FunctionArn, functionARN(in.FunctionName, region, account)); a != "" {
+			return one(TypeFunction, a)
+		}
 	case "sqs":
 		if u := first(in.QueueUrl, out.QueueUrl); u != "" {
 			if a := queueARN(u, region, account); a != "" {
@@ -219,6 +227,29 @@ func resourcesOf(service, op, region, account string, in, out *members) []Resour
 		}
 	}
 	return nil
+}
+
+// functionARN is the unqualified ARN of the function a FunctionName member names (a name,
+// a partial ARN or an ARN, with or without a qualifier), "" for none.
+func functionARN(ref, region, account string) string {
+	if ref == "" {
+		return ""
+	}
+	if strings.HasPrefix(ref, "arn:") {
+		parts := strings.Split(ref, ":")
+		if len(parts) < 7 || parts[5] != "function" {
+			return ""
+		}
+		return strings.Join(parts[:7], ":")
+	}
+	parts := strings.Split(ref, ":")
+	switch {
+	case len(parts) >= 3 && parts[1] == "function": // ACCOUNT:function:NAME[:QUALIFIER]
+		account, ref = parts[0], parts[2]
+	default: // NAME[:QUALIFIER]
+		ref = parts[0]
+	}
+	return "arn:aws:lambda:" + region + ":" + account + ":function:" + ref
 }
 
 // ruleARN is AWS's rule ARN: rule/NAME on the default bus, rule/BUS/NAME on
