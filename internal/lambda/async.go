@@ -178,7 +178,7 @@ func (s *Service) runAsync(ctx context.Context, m jetstream.Msg) {
 		attempt = int(md.NumDelivered)
 	}
 	stop := keepInProgress(ctx, m)
-	res, err := s.rt.invoke(ctx, f, m.Data(), id) // every attempt under the invocation's id, as on Lambda
+	res, err := s.rt.invoke(ctx, f, m.Data(), id, "") // every attempt under the invocation's id, as on Lambda
 	stop()
 	switch {
 	case ctx.Err() != nil:

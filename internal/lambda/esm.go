@@ -605,7 +605,7 @@ func (s *Service) deliver(ctx context.Context, log interface {
 	if err != nil {
 		return
 	}
-	res, err := s.rt.invoke(ctx, f, payload, "")
+	res, err := s.rt.invoke(ctx, f, payload, "", "")
 	if err != nil || res.fnError != "" {
 		if err == nil {
 			err = fmt.Errorf("%s", res.payload)

@@ -41,37 +41,7 @@ var (
 func echoBootstrap(t testing.TB) []byte {
 	t.Helper()
 	echoOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "conveyor-echo-")
-		if err != nil {
-			echoErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		bin := filepath.Join(dir, "bootstrap")
-		cmd := exec.Command("go", "build", "-o", bin, "github.com/conveyor/conveyor/internal/lambda/lambdatest/echo")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			echoErr = err
-			echoZip = out
-			return
-		}
-		data, err := os.ReadFile(bin)
-		if err != nil {
-			echoErr = err
-			return
-		}
-		var buf bytes.Buffer
-		zw := zip.NewWriter(&buf)
-		h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-		h.SetMode(0o755)
-		w, err := zw.CreateHeader(h)
-		if err == nil {
-			_, err = w.Write(data)
-		}
-		if err == nil {
-			err = zw.Close()
-		}
-		echoZip, echoErr = buf.Bytes(), err
+		echoZip, echoErr = bootstrapZip("github.com/conveyor/conveyor/internal/lambda/lambdatest/echo")
 	})
 	if echoErr != nil {
 		t.Fatalf("build the echo handler: %v %s", echoErr, echoZip)
@@ -79,9 +49,41 @@ func echoBootstrap(t testing.TB) []byte {
 	return echoZip
 }
 
+// bootstrapZip builds the Go command pkg as a function's bootstrap and zips it (on a build
+// failure, the compiler's output and the error).
+func bootstrapZip(pkg string) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "conveyor-bootstrap-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "bootstrap")
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return out, err
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	return buf.Bytes(), err
+}
+
 type echoAnswer struct {
-	Greeting, Function, RequestID, Stage string
-	Pid                                  int
+	Greeting, Function, RequestID, Stage, Client string
+	Pid                                          int
 }
 
 // An aws-lambda-go handler runs unchanged through the Runtime API: answers, errors in
@@ -115,6 +117,15 @@ func TestInvokeGoHandler(t *testing.T) {
 	if logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(logs), "handling ada") {
 		t.Errorf("log tail %q", logs)
 	}
+	// The caller's client context reaches the handler's context.
+	withClient, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{"name":"cc"}`),
+		ClientContext: aws.String(base64.StdEncoding.EncodeToString([]byte(`{"custom":{"client":"mobile-7"}}`)))})
+	var cc echoAnswer
+	if err != nil || json.Unmarshal(withClient.Payload, &cc) != nil || cc.Client != "mobile-7" {
+		t.Errorf("client context: %s %v", withClient.Payload, err)
+	}
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{}`), ClientContext: aws.String("not base64!")})
+	wantCode(t, "a client context that is not base64 JSON", err, "InvalidRequestContentException")
 	// The function's request id is the Invoke call's, as on Lambda.
 	if id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata); id == "" || id != a.RequestID {
 		t.Errorf("the call's request id %q, the function's %q", id, a.RequestID)
@@ -461,5 +472,25 @@ func TestInvokePayloadLimits(t *testing.T) {
 			!errors.As(err, &re) || re.HTTPStatusCode() != 413 {
 			t.Errorf("%s payload of %d bytes: %v", c2.typ, len(c2.payload), err)
 		}
+	}
+}
+
+// A runtime that reports an init error (POST init/error) fails its invocation with that
+// error, as Lambda reports it to the caller.
+func TestInitErrorReported(t *testing.T) {
+	code, err := bootstrapZip("github.com/conveyor/conveyor/internal/lambda/lambdatest/initfail")
+	if err != nil {
+		t.Fatalf("build the initfail runtime: %v %s", err, code)
+	}
+	c := client(t)
+	ctx := context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("broken"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: code}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("broken"), Payload: []byte(`{}`)})
+	if err != nil || aws.ToString(out.FunctionError) != "Unhandled" ||
+		string(out.Payload) != `{"errorMessage":"the config file is missing","errorType":"Init.MissingConfig"}` {
+		t.Errorf("invoke: %v %s %v", out, out.Payload, err)
 	}
 }

@@ -60,6 +60,8 @@ type invocation struct {
 	payload  []byte
 	deadline time.Time
 	done     chan result
+	// clientContext is the caller's client context (JSON), "" for none.
+	clientContext string
 }
 
 // proc is one running bootstrap and its Runtime API endpoint.
@@ -75,6 +77,9 @@ type proc struct {
 	mu   sync.Mutex
 	cur  *invocation
 	used time.Time
+	// initErr is the error the runtime posted to init/error (Lambda's error JSON), nil
+	// when it posted none.
+	initErr []byte
 }
 
 // runtimes runs the processes of every function.
@@ -117,13 +122,13 @@ func poolKey(f *Function) string {
 // invoke runs payload through f and returns how it ended. A failure of Conveyor's own (the
 // code cannot be unpacked) is an error; a failure of the function is a result with fnError.
 // invoke runs payload on a process of f as invocation id (the request id its runtime
-// sees; a new one when ""). What the function printed meanwhile (its last 4 KB) goes to
+// sees; a new one when ""), with the caller's client context (JSON; "" for none). What the function printed meanwhile (its last 4 KB) goes to
 // Conveyor's log, as Lambda's goes to CloudWatch Logs, whoever invoked it.
-func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte, id string) (result, error) {
+func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte, id, clientContext string) (result, error) {
 	if id == "" {
 		id = uuid.NewString()
 	}
-	res, err := r.invokeOnce(ctx, f, payload, id)
+	res, err := r.invokeOnce(ctx, f, payload, id, clientContext)
 	if len(bytes.TrimSpace(res.tail)) > 0 {
 		r.log.LogAttrs(ctx, slog.LevelInfo, "function output", slog.String("function", f.FunctionArn),
 			slog.String("request_id", id), slog.String("output", string(bytes.TrimRight(res.tail, "\n"))))
@@ -131,7 +136,7 @@ func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte, id s
 	return res, err
 }
 
-func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, id string) (result, error) {
+func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, id, clientContext string) (result, error) {
 	dir := "" // a local function runs in Conveyor's working directory
 	if f.CodeObject != "" {
 		d, err := r.unpack(ctx, f)
@@ -140,7 +145,7 @@ func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, 
 		}
 		dir = d
 	}
-	inv := &invocation{id: id, arn: f.FunctionArn, payload: payload,
+	inv := &invocation{id: id, arn: f.FunctionArn, payload: payload, clientContext: clientContext,
 		deadline: time.Now().Add(time.Duration(f.Timeout) * time.Second), done: make(chan result, 1)}
 	if f.Runtime == "conveyor.command" {
 		return r.runCommand(ctx, f, dir, inv), nil
@@ -170,6 +175,10 @@ func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, 
 	case p.next <- inv:
 	case <-p.exited:
 		r.release(p, false)
+		if initErr := p.initError(); initErr != nil {
+			// The runtime said why it could not start: that is the invocation's error, as on Lambda.
+			return result{payload: initErr, fnError: "Unhandled", tail: p.out.since(mark)}, nil
+		}
 		return r.failed(inv, p.out.since(mark), "Runtime.ExitError", "The runtime exited before it took the invocation."), nil
 	case <-taking.C:
 		p.kill()
@@ -374,6 +383,9 @@ func (p *proc) handleNext(w http.ResponseWriter, r *http.Request) {
 		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 		h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.arn)
+		if inv.clientContext != "" {
+			h.Set("Lambda-Runtime-Client-Context", inv.clientContext)
+		}
 		h.Set("Lambda-Runtime-Trace-Id", "Root=1-"+strconv.FormatInt(time.Now().Unix(), 16)+"-"+strings.ReplaceAll(inv.id, "-", "")[:24]+";Sampled=0")
 		h.Set("Content-Type", "application/json")
 		_, _ = w.Write(inv.payload)
@@ -427,9 +439,21 @@ func (p *proc) handleError(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, `{"status":"OK"}`)
 }
 
+// initError is the error JSON the runtime posted to init/error, nil for none.
+func (p *proc) initError() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.initErr
+}
+
 func (p *proc) handleInitError(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	_, _ = p.out.f.Write(append([]byte("init error: "), append(body, '\n')...))
+	if errBody := bytes.TrimSpace(body); json.Valid(errBody) && len(errBody) > 0 && errBody[0] == '{' {
+		p.mu.Lock()
+		p.initErr = errBody
+		p.mu.Unlock()
+	}
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = io.WriteString(w, `{"status":"OK"}`)
 	go p.kill() // the invocation waiting for it fails as the process exits

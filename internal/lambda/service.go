@@ -664,13 +664,22 @@ func (s *Service) Invoke(ctx context.Context, in *InvokeInput) (*InvokeOutput, e
 	}
 	// The answer may come after the server's write timeout: as late as the function's.
 	awsapi.ExtendWriteDeadline(ctx, time.Duration(f.Timeout)*time.Second+30*time.Second)
+	// The caller's client context reaches the runtime as JSON (Lambda-Runtime-Client-Context).
+	var clientContext string
+	if in.ClientContext != "" {
+		b, err := base64.StdEncoding.DecodeString(in.ClientContext)
+		if err != nil || !json.Valid(b) {
+			return nil, awsapi.Errorf("InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.")
+		}
+		clientContext = string(b)
+	}
 	// The function's request id is the Invoke call's, as on Lambda.
 	id := awsapi.CallerFrom(ctx).RequestID
 	if id == "" {
 		id = uuid.NewString()
 	}
 	start := time.Now()
-	res, err := s.rt.invoke(ctx, f, payload, id)
+	res, err := s.rt.invoke(ctx, f, payload, id, clientContext)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,8 @@ type answer struct {
 	RequestID string `json:"requestId"`
 	Pid       int    `json:"pid"`
 	Stage     string `json:"stage"`
+	// Client is the caller's client context's custom member "client", if any.
+	Client string `json:"client,omitempty"`
 }
 
 func handle(ctx context.Context, e event) (answer, error) {
@@ -49,7 +51,7 @@ func handle(ctx context.Context, e event) (answer, error) {
 		return answer{}, errors.New("asked to fail")
 	}
 	return answer{Greeting: "hello " + e.Name, Function: lambdacontext.FunctionName, RequestID: lc.AwsRequestID,
-		Pid: os.Getpid(), Stage: os.Getenv("STAGE")}, nil
+		Pid: os.Getpid(), Stage: os.Getenv("STAGE"), Client: lc.ClientContext.Custom["client"]}, nil
 }
 
 func main() { lambda.Start(handle) }
