@@ -158,6 +158,16 @@ func (s *Server) routeREST(r *http.Request) (*Service, *restRoute, map[string]st
 	return nil, nil, nil, nil
 }
 
+// isRESTPath says whether r's path is a REST operation's (a Lambda Invoke posted as a form
+// is Lambda's, not an SQS Query call: Query calls go to / or a queue's path).
+func (s *Server) isRESTPath(r *http.Request) bool {
+	if r.URL.Path == "/" {
+		return false
+	}
+	svc, _, _, restErr := s.routeREST(r)
+	return svc != nil || restErr != nil
+}
+
 // ObserveBeforeAnswer adds an observer that sees every call after its
 // handler has returned and before its answer is written: the client waits
 // for it. It is for what must be done before the client learns the outcome
@@ -228,7 +238,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	query := s.query
 	s.mu.RUnlock()
-	if query != nil && isQueryRequest(r) {
+	if query != nil && isQueryRequest(r) && !s.isRESTPath(r) {
 		s.serveQuery(w, r, query, start, requestID)
 		return
 	}

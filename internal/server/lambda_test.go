@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -57,5 +59,26 @@ func TestLambdaAPIRecorded(t *testing.T) {
 	})
 	if strings.Contains(rec, "hunter2") || strings.Contains(rec, "UEsD") || !strings.Contains(rec, `"zipFile":"HIDDEN_DUE_TO_SECURITY_REASONS"`) {
 		t.Errorf("the record holds the code or an environment variable: %s", rec)
+	}
+}
+
+// An Invoke posted with a form's content type (curl's default) is Lambda's, not an SQS
+// Query call: its path says so.
+func TestInvokePostedAsForm(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	if _, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("echo"),
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: "conveyor.command", Handler: aws.String("cat"),
+		Code: &lambdatypes.FunctionCode{ZipFile: commandZip(t, "README", "cat")}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(in.URL+"/2015-03-31/functions/echo/invocations", "application/x-www-form-urlencoded", strings.NewReader(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != `{"a":1}` {
+		t.Errorf("invoke posted as a form: %d %s", resp.StatusCode, body)
 	}
 }
