@@ -42,14 +42,13 @@ func commandZip(t *testing.T, name, script string) []byte {
 	return buf.Bytes()
 }
 
-// A queue feeds a function through an event source mapping: messages arrive in SQS's event
-// shape and leave the queue once processed; while the mapping is disabled they wait in the
-// queue, and are processed once it is enabled again.
-func TestEventSourceMapping(t *testing.T) {
-	in := servertest.Start(t)
+// processingQueue makes a queue and a function "process" that appends each event it is
+// given to a file: the queue's URL and ARN, and the file's path.
+func processingQueue(t *testing.T, in *servertest.Instance, name string) (*sqs.CreateQueueOutput, string, string) {
+	t.Helper()
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "events.log")
-	q, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("orders")})
+	q, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,13 +57,22 @@ func TestEventSourceMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	queueARN := attrs.Attributes["QueueArn"]
 	if _, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("process"),
 		Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: "conveyor.command", Handler: aws.String("./process.sh"),
 		Code:        &lambdatypes.FunctionCode{ZipFile: commandZip(t, "process.sh", "#!/bin/sh\ncat >> \"$OUT\"\necho >> \"$OUT\"\n")},
 		Environment: &lambdatypes.Environment{Variables: map[string]string{"OUT": out}}}); err != nil {
 		t.Fatal(err)
 	}
+	return q, attrs.Attributes["QueueArn"], out
+}
+
+// A queue feeds a function through an event source mapping: messages arrive in SQS's event
+// shape and leave the queue once processed; while the mapping is disabled they wait in the
+// queue, and are processed once it is enabled again.
+func TestEventSourceMapping(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	q, queueARN, out := processingQueue(t, in, "orders")
 	m, err := in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(queueARN),
 		FunctionName: aws.String("process"), BatchSize: aws.Int32(5)})
 	if err != nil || aws.ToString(m.State) != "Creating" || aws.ToString(m.UUID) == "" {
@@ -211,24 +219,8 @@ func TestSeedCase(t *testing.T) {
 func TestMappingFilters(t *testing.T) {
 	in := servertest.Start(t)
 	ctx := context.Background()
-	out := filepath.Join(t.TempDir(), "events.log")
-	q, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := in.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	queueARN := attrs.Attributes["QueueArn"]
-	if _, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("process"),
-		Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: "conveyor.command", Handler: aws.String("./process.sh"),
-		Code:        &lambdatypes.FunctionCode{ZipFile: commandZip(t, "process.sh", "#!/bin/sh\ncat >> \"$OUT\"\necho >> \"$OUT\"\n")},
-		Environment: &lambdatypes.Environment{Variables: map[string]string{"OUT": out}}}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(queueARN),
+	q, queueARN, out := processingQueue(t, in, "jobs")
+	_, err := in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(queueARN),
 		FunctionName: aws.String("process"), FilterCriteria: &lambdatypes.FilterCriteria{Filters: []lambdatypes.Filter{{Pattern: aws.String(`{"body":`)}}}})
 	var bad *lambdatypes.InvalidParameterValueException
 	if !errors.As(err, &bad) || aws.ToString(bad.Message) != "Invalid filter pattern definition." {
