@@ -199,8 +199,8 @@ func TestFunctionOutputLogged(t *testing.T) {
 	defer svc.Close()
 	ctx := context.Background()
 	if _, err := svc.CreateFunction(ctx, &conveyorlambda.CreateFunctionInput{FunctionName: ptr("talks"), Runtime: ptr("conveyor.command"),
-		Role: ptr(role), Handler: ptr(`sh -c 'echo logged-line >&2; cat'`),
-		Code: &conveyorlambda.FunctionCode{ZipFile: zipOf(t, map[string]string{"README": "talks"})}}); err != nil {
+		Role: ptr(role), Handler: ptr("sh talk.sh"),
+		Code: &conveyorlambda.FunctionCode{ZipFile: zipOf(t, map[string]string{"talk.sh": "echo logged-line >&2; cat\n"})}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Invoke(ctx, &conveyorlambda.InvokeInput{FunctionName: "talks", InvocationType: "Event", Payload: []byte(`{}`)}); err != nil {
@@ -208,7 +208,7 @@ func TestFunctionOutputLogged(t *testing.T) {
 	}
 	waitfor.True(t, "the function's output in the log", func() bool {
 		s := logs.String()
-		return strings.Contains(s, `msg="function output"`) && strings.Contains(s, "logged-line") &&
+		return strings.Contains(s, `msg="function output"`) && strings.Contains(s, `output=logged-line`) &&
 			strings.Contains(s, "function=arn:aws:lambda:us-east-1:123456789012:function:talks") && strings.Contains(s, "request_id=")
 	})
 }

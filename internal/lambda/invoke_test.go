@@ -81,6 +81,26 @@ func bootstrapZip(pkg string) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
+// scriptZip is a zip of one executable file, name, holding script.
+func scriptZip(t testing.TB, name, script string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: name}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err == nil {
+		_, err = w.Write([]byte(script))
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 type echoAnswer struct {
 	Greeting, Function, RequestID, Stage, Client string
 	Pid                                          int
@@ -171,16 +191,10 @@ func TestInvokeGoHandler(t *testing.T) {
 func TestInvokeCommand(t *testing.T) {
 	c := client(t)
 	ctx := context.Background()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "upper.sh"}
-	h.SetMode(0o755)
-	w, _ := zw.CreateHeader(h)
-	_, _ = w.Write([]byte("#!/bin/sh\ntr a-z A-Z\necho done >&2\n[ \"$FAIL\" = yes ] && exit 3\nexit 0\n"))
-	_ = zw.Close()
+	code := scriptZip(t, "upper.sh", "#!/bin/sh\ntr a-z A-Z\necho done >&2\n[ \"$FAIL\" = yes ] && exit 3\nexit 0\n")
 	for name, env := range map[string]string{"upper": "no", "failing": "yes"} {
 		if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Role: aws.String(role),
-			Runtime: "conveyor.command", Handler: aws.String("./upper.sh"), Code: &types.FunctionCode{ZipFile: buf.Bytes()},
+			Runtime: "conveyor.command", Handler: aws.String("./upper.sh"), Code: &types.FunctionCode{ZipFile: code},
 			Environment: &types.Environment{Variables: map[string]string{"FAIL": env}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -390,15 +404,8 @@ func TestUpdateFunction(t *testing.T) {
 func TestStuckRuntimeTimesOut(t *testing.T) {
 	c := clientWith(t, conveyorlambda.Config{InitTimeout: 200 * time.Millisecond})
 	ctx := context.Background()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap"}
-	h.SetMode(0o755)
-	w, _ := zw.CreateHeader(h)
-	_, _ = w.Write([]byte("#!/bin/sh\nexec sleep 3600\n"))
-	_ = zw.Close()
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("stuck"), Role: aws.String(role),
-		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: buf.Bytes()},
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: scriptZip(t, "bootstrap", "#!/bin/sh\nexec sleep 3600\n")},
 		Timeout: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,17 @@ func processingQueue(t *testing.T, in *servertest.Instance, name string) (*sqs.C
 	return q, attrs.Attributes["QueueArn"], out
 }
 
+// queueCounts is a queue's messages visible and in flight, "visible/in flight".
+func queueCounts(t *testing.T, in *servertest.Instance, url *string) string {
+	t.Helper()
+	a, err := in.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: url, AttributeNames: []sqstypes.QueueAttributeName{
+		sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Attributes["ApproximateNumberOfMessages"] + "/" + a.Attributes["ApproximateNumberOfMessagesNotVisible"]
+}
+
 // A queue feeds a function through an event source mapping: messages arrive in SQS's event
 // shape and leave the queue once processed; while the mapping is disabled they wait in the
 // queue, and are processed once it is enabled again.
@@ -106,14 +117,7 @@ func TestEventSourceMapping(t *testing.T) {
 			t.Errorf("the event lacks %s: %s", want, b)
 		}
 	}
-	visible := func() string {
-		a, err := in.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{
-			sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a.Attributes["ApproximateNumberOfMessages"] + "/" + a.Attributes["ApproximateNumberOfMessagesNotVisible"]
-	}
+	visible := func() string { return queueCounts(t, in, q.QueueUrl) }
 	waitfor.True(t, "the processed message to leave the queue", func() bool { return visible() == "0/0" })
 
 	upd, err := in.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, Enabled: aws.Bool(false)})
@@ -237,14 +241,7 @@ func TestMappingFilters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	left := func() string {
-		a, err := in.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{
-			sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a.Attributes["ApproximateNumberOfMessages"] + "/" + a.Attributes["ApproximateNumberOfMessagesNotVisible"]
-	}
+	left := func() string { return queueCounts(t, in, q.QueueUrl) }
 	processed := func(want string) bool {
 		b, _ := os.ReadFile(out)
 		return strings.Contains(string(b), want)
