@@ -233,6 +233,9 @@ func TestPackDeletedBeforeIndexed(t *testing.T) {
 	// The first pack is delayed (the queue's delay when it is indexed),
 	// and not received; the second is.
 	deliver(t, svc, "late", span(0, 9)...)
+	// Indexed before the delay goes: else, on a busy machine, the index may
+	// read the first pack after the change and deliver it at once.
+	waitfor.True(t, "the first pack indexed with its delay", func() bool { return svc.Indexed("late") == 10 })
 	if _, err := c.SetQueueAttributes(ctx, &awssqs.SetQueueAttributesInput{QueueUrl: q.QueueUrl, Attributes: map[string]string{"DelaySeconds": "0"}}); err != nil {
 		t.Fatal(err)
 	}
