@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -492,9 +493,7 @@ func (s *Service) syncPollers(ctx context.Context) {
 	s.esm.mu.Lock()
 	defer s.esm.mu.Unlock()
 	for id, p := range s.esm.pollers {
-		m, ok := want[id]
-		if ok && m.FunctionArn == p.m.FunctionArn && m.BatchSize == p.m.BatchSize && m.MaximumBatchingWindowInSeconds == p.m.MaximumBatchingWindowInSeconds &&
-			strings.Join(m.FunctionResponseTypes, ",") == strings.Join(p.m.FunctionResponseTypes, ",") && concurrency(m) == concurrency(&p.m) {
+		if m, ok := want[id]; ok && reflect.DeepEqual(pollConfig(*m), pollConfig(p.m)) {
 			continue
 		}
 		p.cancel() // a batch being delivered finishes on its own
@@ -520,6 +519,13 @@ func (s *Service) syncPollers(ctx context.Context) {
 			close(p.done)
 		}()
 	}
+}
+
+// pollConfig is what of m its pollers work with: all of it but its state and when it
+// changed. Pollers of a mapping whose pollConfig changed are replaced.
+func pollConfig(m Mapping) Mapping {
+	m.State, m.StateTransitionReason, m.LastModified = "", "", 0
+	return m
 }
 
 // checkScaling refuses a MaximumConcurrency Lambda refuses (2 to 1,000).
@@ -548,6 +554,12 @@ func concurrency(m *Mapping) int {
 // failed); a failure leaves the batch to the queue's visibility timeout and redrive policy.
 func (s *Service) poll(ctx context.Context, m Mapping) {
 	log := s.log.With("event_source_mapping", m.UUID, "queue", m.EventSourceArn, "function", m.FunctionArn)
+	// The mapping's filters, compiled once: a change of the mapping starts new pollers.
+	fm, err := filterMatcher(m.FilterCriteria)
+	if err != nil {
+		log.Warn("lambda: the mapping's filters do not compile; its queue is not polled", "err", err)
+		return
+	}
 	var backoff store.Backoff
 	for ctx.Err() == nil {
 		wait := time.Second
@@ -566,13 +578,15 @@ func (s *Service) poll(ctx context.Context, m Mapping) {
 		if len(msgs) == 0 {
 			continue
 		}
-		s.deliver(ctx, log, m, msgs)
+		s.deliver(ctx, log, m, fm, msgs)
 	}
 }
 
+// deliver invokes m's function with msgs, those of them fm matches when m has filters (fm
+// not nil), and deletes the messages it processed.
 func (s *Service) deliver(ctx context.Context, log interface {
 	Warn(string, ...any)
-}, m Mapping, msgs []sqs.Message) {
+}, m Mapping, fm *pattern.Matcher, msgs []sqs.Message) {
 	a, _ := scope.ParseARN(m.EventSourceArn)
 	sc, name := a.Scope(), strings.TrimPrefix(m.FunctionArn[strings.LastIndexByte(m.FunctionArn, ':')+1:], "")
 	f, err := s.recs.get(ctx, sc, name)
@@ -581,10 +595,7 @@ func (s *Service) deliver(ctx context.Context, log interface {
 		return
 	}
 	event := sqsEvent(m.EventSourceArn, a.Region, msgs)
-	if fm, err := filterMatcher(m.FilterCriteria); err != nil {
-		log.Warn("lambda: the mapping's filters do not compile; messages left in the queue", "err", err)
-		return
-	} else if fm != nil {
+	if fm != nil {
 		// Messages no filter matches are deleted unseen, as Lambda deletes them.
 		kept, keptMsgs := event["Records"][:0], msgs[:0:0]
 		for i, r := range event["Records"] {

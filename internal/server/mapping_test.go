@@ -257,4 +257,15 @@ func TestMappingFilters(t *testing.T) {
 	if err != nil || got.FilterCriteria == nil || aws.ToString(got.FilterCriteria.Filters[0].Pattern) != `{"body":{"kind":["keep"]}}` {
 		t.Errorf("GetEventSourceMapping: %+v %v", got, err)
 	}
+	// New filters apply from the update on.
+	if _, err := in.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID,
+		FilterCriteria: &lambdatypes.FilterCriteria{Filters: []lambdatypes.Filter{{Pattern: aws.String(`{"body":["second round"]}`)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, "the new filters applied", func() bool {
+		if _, err := in.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("second round")}); err != nil {
+			t.Fatal(err)
+		}
+		return processed(`"body":"second round"`)
+	})
 }
