@@ -540,10 +540,17 @@ func (r *runtimes) unpack(ctx context.Context, f *Function) (string, error) {
 	return dir, nil
 }
 
+// entryPath is a zip entry's path, cleaned, and whether it stays within the code's
+// directory.
+func entryPath(name string) (string, bool) {
+	name = filepath.Clean(name)
+	return name, !filepath.IsAbs(name) && name != ".." && !strings.HasPrefix(name, "../")
+}
+
 // extract writes one zip entry under dir, refusing paths that leave it.
 func extract(dir string, zf *zip.File) error {
-	name := filepath.Clean(zf.Name)
-	if filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
+	name, ok := entryPath(zf.Name)
+	if !ok {
 		return fmt.Errorf("entry %q leaves the code's directory", zf.Name)
 	}
 	path := filepath.Join(dir, name)

@@ -376,8 +376,7 @@ func checkZip(data []byte) error {
 	}
 	var size uint64
 	for _, zf := range zr.File {
-		name := filepath.Clean(zf.Name)
-		if filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
+		if _, ok := entryPath(zf.Name); !ok {
 			return invalid("Could not unzip uploaded file. Please check your file, then try to upload again.")
 		}
 		size += zf.UncompressedSize64
