@@ -27,6 +27,7 @@ import (
 
 	"github.com/conveyor/conveyor/internal/function"
 	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/lambda/lambdatest"
 	"github.com/conveyor/conveyor/internal/waitfor"
 )
 
@@ -79,26 +80,6 @@ func bootstrapZip(pkg string) ([]byte, error) {
 		err = zw.Close()
 	}
 	return buf.Bytes(), err
-}
-
-// scriptZip is a zip of one executable file, name, holding script.
-func scriptZip(t testing.TB, name, script string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: name}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err == nil {
-		_, err = w.Write([]byte(script))
-	}
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 type echoAnswer struct {
@@ -191,7 +172,7 @@ func TestInvokeGoHandler(t *testing.T) {
 func TestInvokeCommand(t *testing.T) {
 	c := client(t)
 	ctx := context.Background()
-	code := scriptZip(t, "upper.sh", "#!/bin/sh\ntr a-z A-Z\necho done >&2\n[ \"$FAIL\" = yes ] && exit 3\nexit 0\n")
+	code := lambdatest.ScriptZip(t, "upper.sh", "#!/bin/sh\ntr a-z A-Z\necho done >&2\n[ \"$FAIL\" = yes ] && exit 3\nexit 0\n")
 	for name, env := range map[string]string{"upper": "no", "failing": "yes"} {
 		if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Role: aws.String(role),
 			Runtime: "conveyor.command", Handler: aws.String("./upper.sh"), Code: &types.FunctionCode{ZipFile: code},
@@ -405,7 +386,7 @@ func TestStuckRuntimeTimesOut(t *testing.T) {
 	c := clientWith(t, conveyorlambda.Config{InitTimeout: 200 * time.Millisecond})
 	ctx := context.Background()
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("stuck"), Role: aws.String(role),
-		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: scriptZip(t, "bootstrap", "#!/bin/sh\nexec sleep 3600\n")},
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: lambdatest.ScriptZip(t, "bootstrap", "#!/bin/sh\nexec sleep 3600\n")},
 		Timeout: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}

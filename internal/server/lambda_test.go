@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/conveyor/conveyor/internal/lambda/lambdatest"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 	"github.com/conveyor/conveyor/internal/waitfor"
 )
@@ -69,7 +70,7 @@ func TestInvokePostedAsForm(t *testing.T) {
 	ctx := context.Background()
 	if _, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("echo"),
 		Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: "conveyor.command", Handler: aws.String("cat"),
-		Code: &lambdatypes.FunctionCode{ZipFile: commandZip(t, "README", "cat")}}); err != nil {
+		Code: &lambdatypes.FunctionCode{ZipFile: lambdatest.ScriptZip(t, "README", "cat")}}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Post(in.URL+"/2015-03-31/functions/echo/invocations", "application/x-www-form-urlencoded", strings.NewReader(`{"a":1}`))

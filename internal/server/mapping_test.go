@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -18,29 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/conveyor/conveyor/internal/lambda/lambdatest"
 	"github.com/conveyor/conveyor/internal/server/servertest"
 	"github.com/conveyor/conveyor/internal/waitfor"
 )
-
-// commandZip is a conveyor.command function's code: a script.
-func commandZip(t *testing.T, name, script string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: name}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte(script)); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // processingQueue makes a queue and a function "process" that appends each event it is
 // given to a file: the queue's URL and ARN, and the file's path.
@@ -59,7 +38,7 @@ func processingQueue(t *testing.T, in *servertest.Instance, name string) (*sqs.C
 	}
 	if _, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("process"),
 		Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: "conveyor.command", Handler: aws.String("./process.sh"),
-		Code:        &lambdatypes.FunctionCode{ZipFile: commandZip(t, "process.sh", "#!/bin/sh\ncat >> \"$OUT\"\necho >> \"$OUT\"\n")},
+		Code:        &lambdatypes.FunctionCode{ZipFile: lambdatest.ScriptZip(t, "process.sh", "#!/bin/sh\ncat >> \"$OUT\"\necho >> \"$OUT\"\n")},
 		Environment: &lambdatypes.Environment{Variables: map[string]string{"OUT": out}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +148,7 @@ func TestSeedCase(t *testing.T) {
 	for name, out := range map[string]string{"process": processed, "alert": alerts} {
 		if _, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name),
 			Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: "conveyor.command", Handler: aws.String("./run.sh"),
-			Code:        &lambdatypes.FunctionCode{ZipFile: commandZip(t, "run.sh", "#!/bin/sh\ncat >> \"$OUT\"\necho >> \"$OUT\"\n")},
+			Code:        &lambdatypes.FunctionCode{ZipFile: lambdatest.ScriptZip(t, "run.sh", "#!/bin/sh\ncat >> \"$OUT\"\necho >> \"$OUT\"\n")},
 			Environment: &lambdatypes.Environment{Variables: map[string]string{"OUT": out}}}); err != nil {
 			t.Fatal(err)
 		}
