@@ -495,8 +495,8 @@ func (p *panicError) Error() string { return fmt.Sprintf("handler panic: %v", p.
 func (s *Server) toAWSError(err error, svc *Service, call *Call) *Error {
 	var ae *Error
 	if errors.As(err, &ae) && ae != nil {
-		if svc != nil && svc.cfg.Name == "sqs" {
-			return sqsAuthError(ae)
+		if code, ok := svc.credentialError(ae.Code); ok {
+			return &Error{Code: code, Status: http.StatusForbidden, Message: ae.Message}
 		}
 		return ae
 	}
@@ -513,20 +513,6 @@ func (s *Server) toAWSError(err error, svc *Service, call *Call) *Error {
 		s.log.Error("awsapi: handler failed", attrs...)
 	}
 	return NewError(code)
-}
-
-// sqsAuthError is e as SQS answers it when it refuses a caller's credentials: with 403 and
-// its own codes (InvalidClientTokenId, SignatureDoesNotMatch), on either protocol, where
-// EventBridge and CloudTrail answer 400 UnrecognizedClientException and
-// InvalidSignatureException.
-func sqsAuthError(e *Error) *Error {
-	switch e.Code {
-	case CodeUnrecognizedClientException:
-		return &Error{Code: "InvalidClientTokenId", Status: http.StatusForbidden, Message: e.Message}
-	case CodeInvalidSignatureException:
-		return &Error{Code: "SignatureDoesNotMatch", Status: http.StatusForbidden, Message: e.Message}
-	}
-	return e
 }
 
 func contentType(svc *Service) string {

@@ -30,6 +30,10 @@ type ServiceConfig struct {
 	// QueryCompatible makes error responses carry x-amzn-query-error: <awsQuery code>;Sender
 	// (or ;Receiver), as SQS does for its older clients.
 	QueryCompatible bool
+	// CredentialErrors renames the errors of refused credentials (UnrecognizedClientException,
+	// InvalidSignatureException) to the service's own codes, answered with 403 (SQS:
+	// InvalidClientTokenId, SignatureDoesNotMatch); nil keeps them.
+	CredentialErrors map[string]string
 	// InternalErrorCode is the code of unexpected failures (EventBridge: InternalException);
 	// default InternalFailure.
 	InternalErrorCode string
@@ -112,7 +116,9 @@ func NewCloudTrail() *Service {
 // which also speaks the Query protocol, as SQS did before JSON and older clients still do.
 func NewSQS() *Service {
 	return NewService(ServiceConfig{Name: "sqs", TargetPrefixes: []string{"AmazonSQS"}, JSONVersion: "1.0",
-		ErrorNamespace: "com.amazonaws.sqs", QueryCompatible: true, Query: sqsQueryNames})
+		ErrorNamespace: "com.amazonaws.sqs", QueryCompatible: true, Query: sqsQueryNames,
+		CredentialErrors: map[string]string{CodeUnrecognizedClientException: "InvalidClientTokenId",
+			CodeInvalidSignatureException: "SignatureDoesNotMatch"}})
 }
 
 // sqsQueryNames are the Query protocol's names of SQS's flattened lists and maps (from the
@@ -334,4 +340,14 @@ func article(noun string) string {
 // NewLambda returns the Lambda service (REST-JSON, /2015-03-31/…).
 func NewLambda() *Service {
 	return NewService(ServiceConfig{Name: "lambda", REST: true, InternalErrorCode: "ServiceException"})
+}
+
+// credentialError is the service's own code for the refused-credentials error code (see
+// ServiceConfig.CredentialErrors), and whether it has one.
+func (s *Service) credentialError(code string) (string, bool) {
+	if s == nil {
+		return "", false
+	}
+	c, ok := s.cfg.CredentialErrors[code]
+	return c, ok
 }
