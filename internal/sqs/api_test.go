@@ -725,10 +725,10 @@ func TestRedrivePolicy(t *testing.T) {
 	}
 }
 
-// TestRestart: queues, attributes, tags, messages and receive states
-// survive a restart; a message received and not deleted comes back after its
-// visibility timeout, with its receive count.
-func TestRestart(t *testing.T) {
+// startRestartable starts a Conveyor on a data directory of its own, quiet, and returns its
+// configuration, to start it again on the same directory.
+func startRestartable(t *testing.T) (server.Config, *servertest.Instance) {
+	t.Helper()
 	cfg := server.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -736,6 +736,14 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, in
+}
+
+// TestRestart: queues, attributes, tags, messages and receive states
+// survive a restart; a message received and not deleted comes back after its
+// visibility timeout, with its receive count.
+func TestRestart(t *testing.T) {
+	cfg, in := startRestartable(t)
 	c := in.SQS
 	ctx := ctxT(t)
 	url, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("durable"),
@@ -806,13 +814,7 @@ func TestRestart(t *testing.T) {
 // TestShutdownEndsLongPolls: a graceful shutdown does not wait for long
 // polls to run out; they answer (empty) at once.
 func TestShutdownEndsLongPolls(t *testing.T) {
-	cfg := server.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	in, err := servertest.StartConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, in := startRestartable(t)
 	url := createQueue(t, in.SQS, "poll", nil)
 	done := make(chan error, 1)
 	go func() {
@@ -842,13 +844,7 @@ func TestShutdownEndsLongPolls(t *testing.T) {
 // (JetStream refuses a duplicate window longer than a stream's max age),
 // and the server starts again with them.
 func TestShortestRetention(t *testing.T) {
-	cfg := server.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	in, err := servertest.StartConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, in := startRestartable(t)
 	c, ctx := in.SQS, ctxT(t)
 	urls := map[string]string{}
 	for _, name := range []string{"created", "created.fifo", "set", "set.fifo"} {
@@ -876,7 +872,7 @@ func TestShortestRetention(t *testing.T) {
 	if err := in.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	in, err = servertest.StartConfig(cfg)
+	in, err := servertest.StartConfig(cfg)
 	if err != nil {
 		t.Fatalf("start again: %v", err)
 	}
