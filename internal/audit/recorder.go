@@ -246,8 +246,8 @@ func fromAPICall(c *awsapi.Call, eventID string) Call {
 		Request:     c.Request,
 		Time:        c.Start,
 	}
-	if c.Params != nil {
-		out.Request = c.Params
+	if p := c.Params(); p != nil {
+		out.Request = p
 	}
 	switch {
 	case c.Err != nil:

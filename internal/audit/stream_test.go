@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,17 +164,36 @@ func TestDataEventsOff(t *testing.T) {
 
 // A REST call's record takes its parameters (path, query, headers), not its
 // raw body: an Invoke's payload is the caller's data, and its client
-// context too.
+// context too. The call is a real one, served by awsapi.
 func TestInvokeRecordParameters(t *testing.T) {
+	type invokeIn struct {
+		FunctionName   string `json:"-" uri:"FunctionName"`
+		InvocationType string `json:"-" header:"X-Amz-Invocation-Type"`
+		ClientContext  string `json:"-" header:"X-Amz-Client-Context"`
+		Payload        []byte `json:"-" payload:""`
+	}
+	svc := awsapi.NewService(awsapi.ServiceConfig{Name: "lambda", REST: true})
+	awsapi.HandleREST(svc, "Invoke", http.MethodPost, "/2015-03-31/functions/{FunctionName}/invocations", http.StatusAccepted,
+		func(context.Context, *invokeIn) (*struct{}, error) { return nil, nil })
+	srv, err := awsapi.NewServer(awsapi.Config{Logger: quiet}, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := make(chan audit.Call, 1)
+	srv.Observe(func(_ context.Context, c *awsapi.Call) { calls <- audit.FromAPICall(c) })
+	req := httptest.NewRequest(http.MethodPost, "/2015-03-31/functions/echo/invocations", strings.NewReader(`{"secret":"SECRETPAYLOAD"}`))
+	req.Header.Set("X-Amz-Invocation-Type", "Event")
+	req.Header.Set("X-Amz-Client-Context", "eyJjdXN0b20iOnt9fQ==")
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, req)
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("Invoke: %d %s", w.Code, w.Body)
+	}
 	b, err := audit.NewBuilder(audit.Config{AccountID: cfg.AccountID, Region: cfg.Region, DataEvents: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := audit.FromAPICall(&awsapi.Call{Service: "lambda", Operation: "Invoke", Start: time.Now(),
-		Caller:  awsapi.Caller{RequestID: "req-1"},
-		Request: []byte(`{"secret":"SECRETPAYLOAD"}`),
-		Params:  []byte(`{"FunctionName":"echo","InvocationType":"Event","ClientContext":"eyJjdXN0b20iOnt9fQ=="}`)})
-	rec, ok := b.Build(c)
+	rec, ok := b.Build(<-calls)
 	if !ok {
 		t.Fatal("Invoke not recorded")
 	}

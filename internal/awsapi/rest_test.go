@@ -111,7 +111,7 @@ func TestRESTParams(t *testing.T) {
 	_, c := restServer(t, func(_ context.Context, call *awsapi.Call) {
 		mu.Lock()
 		defer mu.Unlock()
-		params[call.Operation] = string(call.Params)
+		params[call.Operation] = string(call.Params())
 	})
 	ctx := context.Background()
 	if _, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: lambdatypes.InvocationTypeEvent,

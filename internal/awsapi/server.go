@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -45,14 +46,9 @@ type Call struct {
 	Target    string // the X-Amz-Target header as sent
 	Caller    Caller
 	Request   []byte // the raw request body (observers may keep it; it is not reused)
-	// Params is the request's members as one JSON object when they are not
-	// all in its body (REST operations: the body's members with those of
-	// the path, the query and the headers; a raw payload, such as an
-	// Invoke's, left out); nil when Request is that object.
-	Params []byte
-	Input  any    // the decoded *In, nil when decoding failed or the call was not routed
-	Output any    // the handler's *Out on success (nil for a nil *Out)
-	Err    *Error // the AWS error answered, nil on success
+	Input     any    // the decoded *In, nil when decoding failed or the call was not routed
+	Output    any    // the handler's *Out on success (nil for a nil *Out)
+	Err       *Error // the AWS error answered, nil on success
 	// Response is the JSON body of a successful answer of the JSON
 	// protocol, made before the before-answer observers run (they may
 	// keep it; it is not reused); nil for other protocols.
@@ -65,6 +61,21 @@ type Call struct {
 	// its observers (the audit trail's note of the call's intent), nil
 	// when it computed nothing; observers read it and do not change it.
 	Intent any
+
+	// rest and restIn are a REST call's request and input type, for Params.
+	rest   *restRequest
+	restIn reflect.Type
+}
+
+// Params is the request's members as one JSON object when they are not all in its body
+// (REST operations: the body's members with those of the path, the query and the headers;
+// a raw payload, such as an Invoke's, left out); nil when Request is that object. It is
+// made when asked for: only a call that is recorded pays for it.
+func (c *Call) Params() []byte {
+	if c.restIn == nil {
+		return nil
+	}
+	return restParams(c.rest, c.restIn, c.Request)
 }
 
 // Observer receives a record of every call after its response has been written. Observers run
@@ -288,8 +299,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if rt != nil && op != nil {
 		// Also for a call refused: its record never takes a raw payload.
-		rr, _ := ctx.Value(restKey{}).(*restRequest)
-		call.Params = restParams(rr, op.inType, call.Request)
+		call.rest, _ = ctx.Value(restKey{}).(*restRequest)
+		call.restIn = op.inType
 	}
 	if err == nil {
 		ctx = ContextWithCaller(ctx, call.Caller)
