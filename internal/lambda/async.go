@@ -263,7 +263,7 @@ func (s *Service) byARN(ctx context.Context, arn string) (*Function, error) {
 		return nil, nil
 	}
 	name, qualifier, _ := strings.Cut(name, ":")
-	if qualifier != "" && qualifier != "$LATEST" {
+	if qualifier != "" && qualifier != latest {
 		return nil, nil
 	}
 	if f := s.local(a.Scope(), name); f != nil {

@@ -335,7 +335,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateFunctionInput) (
 	f := &Function{FunctionName: name, FunctionArn: FunctionARN(sc, name), Runtime: *in.Runtime, Role: *in.Role,
 		Handler: deref(in.Handler), CodeSize: int64(len(in.Code.ZipFile)), Description: deref(in.Description),
 		Timeout: timeout, MemorySize: memory, LastModified: s.cfg.Clock.Now().UTC().Format("2006-01-02T15:04:05.000-0700"),
-		CodeSha256: base64.StdEncoding.EncodeToString(sum[:]), Version: "$LATEST", Environment: in.Environment,
+		CodeSha256: base64.StdEncoding.EncodeToString(sum[:]), Version: latest, Environment: in.Environment,
 		RevisionId: uuid.NewString(), State: "Active", PackageType: "Zip", Architectures: []string{"x86_64"}, Tags: in.Tags,
 		CodeObject: functionKey(sc, name) + "/" + hex.EncodeToString(sum[:])}
 	if len(in.Architectures) > 0 {
@@ -925,7 +925,7 @@ func (s *Service) local(sc scope.Scope, name string) *Function {
 		}
 		return &Function{FunctionName: name, FunctionArn: FunctionARN(sc, name), Runtime: "conveyor.command", Role: "",
 			Handler: strings.Join(sp.Command, " "), Description: "A local function (conveyor serve --function)",
-			Timeout: int(timeout / time.Second), MemorySize: 10240, Version: "$LATEST", RevisionId: "local", State: "Active",
+			Timeout: int(timeout / time.Second), MemorySize: 10240, Version: latest, RevisionId: "local", State: "Active",
 			PackageType: "Zip", Architectures: []string{"x86_64"}, command: sp.Command}
 	}
 	return nil
