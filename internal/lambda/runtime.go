@@ -95,11 +95,14 @@ type runtimes struct {
 	idle  map[string][]*proc // by poolKey
 	count map[string]int     // processes running, by the same key
 	wake  map[string]chan struct{}
-	done  bool
+	// unpacking are the unpackings of code under way, by directory.
+	unpacking map[string]*unpacking
+	done      bool
 }
 
 func newRuntimes(dir string, get func(context.Context, string) ([]byte, error), log *slog.Logger) *runtimes {
-	return &runtimes{dir: dir, log: log, get: get, idle: map[string][]*proc{}, count: map[string]int{}, wake: map[string]chan struct{}{}}
+	return &runtimes{dir: dir, log: log, get: get, idle: map[string][]*proc{}, count: map[string]int{}, wake: map[string]chan struct{}{},
+		unpacking: map[string]*unpacking{}}
 }
 
 // poolKey tells apart the processes of a function by what they were started with (code,
@@ -511,33 +514,67 @@ func (r *runtimes) unpack(ctx context.Context, f *Function) (string, error) {
 	if _, err := os.Stat(filepath.Join(dir, ".unpacked")); err == nil {
 		return dir, nil
 	}
+	// The invocations that find the code not unpacked yet (a burst of cold starts) wait
+	// for one of them to fetch and unpack it, rather than each fetching it.
+	r.mu.Lock()
+	u, busy := r.unpacking[dir]
+	if !busy {
+		u = &unpacking{done: make(chan struct{})}
+		r.unpacking[dir] = u
+	}
+	r.mu.Unlock()
+	if busy {
+		select {
+		case <-u.done:
+			return dir, u.err
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	// Not the caller's: the others wait for it.
+	u.err = r.unpackOnce(context.WithoutCancel(ctx), f, dir)
+	r.mu.Lock()
+	delete(r.unpacking, dir)
+	r.mu.Unlock()
+	close(u.done)
+	return dir, u.err
+}
+
+// unpacking is an unpacking of a function's code under way.
+type unpacking struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// unpackOnce fetches f's code and unpacks it to dir.
+func (r *runtimes) unpackOnce(ctx context.Context, f *Function, dir string) error {
 	data, err := r.get(ctx, f.CodeObject)
 	if err != nil {
-		return "", fmt.Errorf("lambda: the code of %s: %w", f.FunctionName, err)
+		return fmt.Errorf("lambda: the code of %s: %w", f.FunctionName, err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return "", fmt.Errorf("lambda: unzip the code of %s: %w", f.FunctionName, err)
+		return fmt.Errorf("lambda: unzip the code of %s: %w", f.FunctionName, err)
 	}
 	tmp, err := os.MkdirTemp(r.dir, "unpack-")
 	if err != nil {
-		return "", fmt.Errorf("lambda: %w", err)
+		return fmt.Errorf("lambda: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	for _, zf := range zr.File {
 		if err := extract(tmp, zf); err != nil {
-			return "", fmt.Errorf("lambda: unzip the code of %s: %w", f.FunctionName, err)
+			return fmt.Errorf("lambda: unzip the code of %s: %w", f.FunctionName, err)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(tmp, ".unpacked"), nil, 0o600); err != nil {
-		return "", fmt.Errorf("lambda: %w", err)
+		return fmt.Errorf("lambda: %w", err)
 	}
 	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) {
 		if _, serr := os.Stat(filepath.Join(dir, ".unpacked")); serr != nil { // another call won the race
-			return "", fmt.Errorf("lambda: %w", err)
+			return fmt.Errorf("lambda: %w", err)
 		}
 	}
-	return dir, nil
+	return nil
 }
 
 // entryPath is a zip entry's path, cleaned, and whether it stays within the code's
