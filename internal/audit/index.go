@@ -756,11 +756,14 @@ func (ix *Index) Apply(ctx context.Context, entries []Entry) error {
 			return fmt.Errorf("audit: index: write the learned dictionary: %w", err)
 		}
 	}
+	// The epochs' times widen before the rows show: a lookup reading between the commit and
+	// this would skip the epoch of a record it can already count by another attribute. A
+	// failed commit leaves them wider than the rows: a lookup tries an epoch for nothing.
+	ix.epochs.set(written...)
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("audit: index: commit: %w", err)
 	}
 	ix.terms.add(in.added)
-	ix.epochs.set(written...)
 	if learned != nil {
 		ix.dictMu.Lock()
 		ix.dicts[learnedDictID] = learned
