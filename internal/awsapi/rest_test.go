@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -106,40 +105,39 @@ func restServer(t *testing.T, observers ...awsapi.Observer) (*httptest.Server, *
 // and JSON body members in one object; a raw payload (an Invoke's) is not
 // among them.
 func TestRESTParams(t *testing.T) {
-	var mu sync.Mutex
-	params := map[string]string{}
-	_, c := restServer(t, func(_ context.Context, call *awsapi.Call) {
-		mu.Lock()
-		defer mu.Unlock()
-		params[call.Operation] = string(call.Params())
-	})
+	log := &callLog{}
+	_, c := restServer(t, log.observe)
 	ctx := context.Background()
 	if _, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: lambdatypes.InvocationTypeEvent,
 		Payload: []byte(`{"secret":"SECRETPAYLOAD"}`)}); err != nil {
 		t.Fatal(err)
 	}
+	invoke := string(log.next(t).Params())
 	if _, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("echo"), Qualifier: aws.String("prod")}); err != nil {
 		t.Fatal(err)
 	}
+	get := string(log.next(t).Params())
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("fn"), Role: aws.String("r"),
 		Code: &lambdatypes.FunctionCode{}, Timeout: aws.Int32(7)}); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for op, want := range map[string][]string{
-		"Invoke":         {`"FunctionName":"echo"`, `"InvocationType":"Event"`},
-		"GetFunction":    {`"FunctionName":"echo"`, `"Qualifier":"prod"`},
-		"CreateFunction": {`"FunctionName":"fn"`, `"Timeout":7`, `"Role":"r"`},
+	create := string(log.next(t).Params())
+	for _, c := range []struct {
+		op, params string
+		want       []string
+	}{
+		{"Invoke", invoke, []string{`"FunctionName":"echo"`, `"InvocationType":"Event"`}},
+		{"GetFunction", get, []string{`"FunctionName":"echo"`, `"Qualifier":"prod"`}},
+		{"CreateFunction", create, []string{`"FunctionName":"fn"`, `"Timeout":7`, `"Role":"r"`}},
 	} {
-		for _, w := range want {
-			if !strings.Contains(params[op], w) {
-				t.Errorf("%s's parameters %s, want %s in them", op, params[op], w)
+		for _, w := range c.want {
+			if !strings.Contains(c.params, w) {
+				t.Errorf("%s's parameters %s, want %s in them", c.op, c.params, w)
 			}
 		}
 	}
-	if strings.Contains(params["Invoke"], "SECRETPAYLOAD") {
-		t.Errorf("Invoke's parameters hold its payload: %s", params["Invoke"])
+	if strings.Contains(invoke, "SECRETPAYLOAD") {
+		t.Errorf("Invoke's parameters hold its payload: %s", invoke)
 	}
 }
 
