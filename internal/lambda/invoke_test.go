@@ -398,6 +398,47 @@ func TestStuckRuntimeTimesOut(t *testing.T) {
 	}
 }
 
+// A new process's init does not count against the function's timeout, as on Lambda,
+// unless it outlasts the init phase: then what it takes beyond it does. The log tail
+// reports the init's duration.
+func TestInitOutsideTimeout(t *testing.T) {
+	for _, c2 := range []struct {
+		name        string
+		initTimeout time.Duration
+		initMs      string
+		payload     string
+		timesOut    bool
+	}{
+		// 1.5 s of init, then an answer at once: within the 1 s timeout.
+		{"within the init phase", 0, "1500", `{}`, false},
+		// 1 s of init against a 0.2 s init phase leaves 0.2 s of the timeout; the
+		// handler takes 0.5 s.
+		{"past the init phase", 200 * time.Millisecond, "1000", `{"sleepMs":500}`, true},
+	} {
+		t.Run(c2.name, func(t *testing.T) {
+			c := clientWith(t, conveyorlambda.Config{InitTimeout: c2.initTimeout})
+			ctx := context.Background()
+			if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("slow"), Role: aws.String(role),
+				Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: echoBootstrap(t)},
+				Timeout: aws.Int32(1), Environment: &types.Environment{Variables: map[string]string{"INIT_SLEEP_MS": c2.initMs}}}); err != nil {
+				t.Fatal(err)
+			}
+			out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("slow"), Payload: []byte(c2.payload), LogType: types.LogTypeTail})
+			if err != nil {
+				t.Fatal(err)
+			}
+			timedOut := aws.ToString(out.FunctionError) == "Unhandled" && strings.Contains(string(out.Payload), "Task timed out after 1.00 seconds")
+			if timedOut != c2.timesOut || (!timedOut && out.FunctionError != nil) {
+				t.Fatalf("answer %s %s, want a timeout: %v", aws.ToString(out.FunctionError), out.Payload, c2.timesOut)
+			}
+			logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+			if !strings.Contains(string(logs), "\tInit Duration: ") {
+				t.Errorf("log tail without the init's duration: %s", logs)
+			}
+		})
+	}
+}
+
 // An invocation waiting for one of its function's processes to be free keeps its whole
 // timeout: twelve at once on ten processes all answer.
 func TestQueuedInvocationKeepsItsTimeout(t *testing.T) {

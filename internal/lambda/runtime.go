@@ -51,17 +51,46 @@ type result struct {
 	fnError string
 	// tail is the process's last output during the invocation.
 	tail []byte
+	// took is the invocation's duration, from when its runtime took it (or its command
+	// started) to its answer; zero when no runtime took it.
+	took time.Duration
+	// init is how long a process started for the invocation took to ask for it (Lambda's
+	// Init Duration), zero when a warm process took it.
+	init time.Duration
 }
 
 // invocation is one Invoke handed to a process.
 type invocation struct {
-	id       string
-	arn      string
-	payload  []byte
-	deadline time.Time
-	done     chan result
+	id      string
+	arn     string
+	payload []byte
+	// begun is when the invocation's time started, and deadline when it times out: set
+	// when its runtime takes it (before taken is closed), and for a command when it starts.
+	begun, deadline time.Time
+	done            chan result
 	// clientContext is the caller's client context (JSON), "" for none.
 	clientContext string
+	// timeout is the function's; latest is when its time ends whenever it is taken (the
+	// init phase and the timeout after its process was acquired).
+	timeout time.Duration
+	latest  time.Time
+	// taken is closed once a runtime has taken the invocation: deadline and init are set.
+	taken chan struct{}
+	// init is how long the process took to ask for its first invocation, when this is it.
+	init time.Duration
+}
+
+// begin starts the invocation's time, now that a runtime has taken it: its
+// timeout from now, as on Lambda, where the init phase does not count
+// against it, but no later than latest (an init past the init phase's
+// bound does).
+func (inv *invocation) begin(now time.Time) {
+	inv.begun = now
+	inv.deadline = now.Add(inv.timeout)
+	if inv.deadline.After(inv.latest) {
+		inv.deadline = inv.latest
+	}
+	close(inv.taken)
 }
 
 // proc is one running bootstrap and its Runtime API endpoint.
@@ -77,6 +106,10 @@ type proc struct {
 	mu   sync.Mutex
 	cur  *invocation
 	used time.Time
+	// started is when the process started; asked, whether its runtime has asked for an
+	// invocation yet (its init is over).
+	started time.Time
+	asked   bool
 	// initErr is the error the runtime posted to init/error (Lambda's error JSON), nil
 	// when it posted none.
 	initErr []byte
@@ -148,8 +181,9 @@ func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, 
 		}
 		dir = d
 	}
+	timeout := time.Duration(f.Timeout) * time.Second
 	inv := &invocation{id: id, arn: f.FunctionArn, payload: payload, clientContext: clientContext,
-		deadline: time.Now().Add(time.Duration(f.Timeout) * time.Second), done: make(chan result, 1)}
+		timeout: timeout, done: make(chan result, 1), taken: make(chan struct{})}
 	if f.Runtime == "conveyor.command" {
 		return r.runCommand(ctx, f, dir, inv), nil
 	}
@@ -164,18 +198,18 @@ func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, 
 		return result{}, err
 	}
 	mark := p.out.mark()
-	// The function's time starts once a process is its: waiting for one
-	// of its processes to be free does not count.
-	timeout := time.Duration(f.Timeout) * time.Second
-	inv.deadline = time.Now().Add(timeout)
-	// A runtime that never asks for the invocation (its init stuck) is
-	// given the init phase's time and the function's, then killed: it
-	// must not hold the caller, or a slot of the asynchronous
-	// invocations, for ever.
+	// The function's time starts once its runtime takes the invocation
+	// (begin): neither waiting for one of its processes to be free nor a
+	// new process's init counts, as on Lambda. A runtime that never asks
+	// for the invocation (its init stuck) is given the init phase's time
+	// and the function's, then killed: it must not hold the caller, or a
+	// slot of the asynchronous invocations, for ever.
+	inv.latest = time.Now().Add(r.initTimeout + timeout)
 	taking := time.NewTimer(r.initTimeout + timeout)
 	defer taking.Stop()
 	select {
 	case p.next <- inv:
+		<-inv.taken // closed by the runtime's handler as soon as it has the invocation
 	case <-p.exited:
 		r.release(p, false)
 		if initErr := p.initError(); initErr != nil {
@@ -193,23 +227,25 @@ func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, 
 	}
 	timer := time.NewTimer(time.Until(inv.deadline))
 	defer timer.Stop()
+	var res result
 	select {
-	case res := <-inv.done:
+	case res = <-inv.done:
 		res.tail = p.out.since(mark)
 		r.release(p, true)
-		return res, nil
 	case <-p.exited:
 		r.release(p, false)
-		return r.failed(inv, p.out.since(mark), "Runtime.ExitError", "RequestId: "+inv.id+" Error: Runtime exited without providing a reason"), nil
+		res = r.failed(inv, p.out.since(mark), "Runtime.ExitError", "RequestId: "+inv.id+" Error: Runtime exited without providing a reason")
 	case <-timer.C:
 		p.kill()
 		r.release(p, false)
-		return r.failed(inv, p.out.since(mark), "", timedOut(inv.id, f.Timeout)), nil
+		res = r.failed(inv, p.out.since(mark), "", timedOut(inv.id, f.Timeout))
 	case <-ctx.Done():
 		p.kill()
 		r.release(p, false)
 		return result{}, ctx.Err()
 	}
+	res.took, res.init = time.Since(inv.begun), inv.init
+	return res, nil
 }
 
 // timedOut is Lambda's message for invocation id that ran out of its timeout (seconds).
@@ -313,7 +349,7 @@ func (r *runtimes) start(f *Function, dir string) (*proc, error) {
 		ln.Close()
 		return nil, err
 	}
-	p := &proc{fn: f, next: make(chan *invocation), out: out, exited: make(chan struct{}), used: time.Now()}
+	p := &proc{fn: f, next: make(chan *invocation), out: out, exited: make(chan struct{}), used: time.Now(), started: time.Now()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+runtimePrefix+"invocation/next", p.handleNext)
 	mux.HandleFunc("POST "+runtimePrefix+"invocation/{id}/response", p.handleResponse)
@@ -379,9 +415,15 @@ func (p *proc) stop() {
 func (p *proc) handleNext(w http.ResponseWriter, r *http.Request) {
 	select {
 	case inv := <-p.next:
+		now := time.Now()
 		p.mu.Lock()
 		p.cur = inv
+		if !p.asked {
+			p.asked = true
+			inv.init = now.Sub(p.started)
+		}
 		p.mu.Unlock()
+		inv.begin(now)
 		h := w.Header()
 		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
@@ -472,8 +514,18 @@ func runtimeError(w http.ResponseWriter, status int, typ, msg string) {
 // runCommand runs a conveyor.command function: its Handler, in its code's directory, with the
 // payload on standard input; standard output is the answer, and a non-zero exit a failure.
 func (r *runtimes) runCommand(ctx context.Context, f *Function, dir string, inv *invocation) result {
+	now := time.Now()
+	inv.latest = now.Add(inv.timeout)
+	inv.begin(now)
 	ctx, cancel := context.WithDeadline(ctx, inv.deadline)
 	defer cancel()
+	res := r.runCommandUntil(ctx, f, dir, inv)
+	res.took = time.Since(inv.begun)
+	return res
+}
+
+// runCommandUntil runs a conveyor.command function's command until ctx's deadline, its timeout.
+func (r *runtimes) runCommandUntil(ctx context.Context, f *Function, dir string, inv *invocation) result {
 	argv := f.command
 	if argv == nil {
 		argv = strings.Fields(f.Handler)

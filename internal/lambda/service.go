@@ -60,9 +60,10 @@ type Config struct {
 	// RetryDelays are the waits before the first and second retry of an asynchronous
 	// invocation that failed (default: a minute, then two, as Lambda waits).
 	RetryDelays []time.Duration
-	// InitTimeout is how much longer than its timeout a new process's runtime may take to
-	// ask for its first invocation (Lambda's init phase; default 10 s): past it, the process
-	// is killed and the invocation times out.
+	// InitTimeout is Lambda's init phase (default 10 s): a new process's runtime may take
+	// this long to ask for its first invocation without it counting against the function's
+	// timeout; what it takes beyond counts, and past both the process is killed and the
+	// invocation times out.
 	InitTimeout time.Duration
 }
 
@@ -677,29 +678,34 @@ func (s *Service) Invoke(ctx context.Context, in *InvokeInput) (*InvokeOutput, e
 	if id == "" {
 		id = uuid.NewString()
 	}
-	start := time.Now()
 	res, err := s.rt.invoke(ctx, f, payload, id, clientContext)
 	if err != nil {
 		return nil, err
 	}
 	out := &InvokeOutput{StatusCode: http.StatusOK, FunctionError: res.fnError, ExecutedVersion: f.Version, Payload: res.payload}
 	if in.LogType == "Tail" {
-		out.LogResult = base64.StdEncoding.EncodeToString(logTail(id, f, res.tail, time.Since(start)))
+		out.LogResult = base64.StdEncoding.EncodeToString(logTail(id, f, res))
 	}
 	return out, nil
 }
 
 // logTail is the last 4 KB of an invocation's log as Lambda returns it: what the function
-// printed between the START, END and REPORT lines of request id.
-func logTail(id string, f *Function, printed []byte, took time.Duration) []byte {
+// printed between the START, END and REPORT lines of request id, the REPORT line with the
+// invocation's duration and, for a new process, its Init Duration.
+func logTail(id string, f *Function, res result) []byte {
+	printed := res.tail
 	b := fmt.Appendf(nil, "START RequestId: %s Version: %s\n", id, f.Version)
 	b = append(b, printed...)
 	if len(printed) > 0 && printed[len(printed)-1] != '\n' {
 		b = append(b, '\n')
 	}
-	ms := float64(took) / float64(time.Millisecond)
-	b = fmt.Appendf(b, "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\t\n",
+	ms := float64(res.took) / float64(time.Millisecond)
+	b = fmt.Appendf(b, "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\t",
 		id, id, ms, int(math.Ceil(ms)), f.MemorySize)
+	if res.init > 0 {
+		b = fmt.Appendf(b, "Init Duration: %.2f ms\t", float64(res.init)/float64(time.Millisecond))
+	}
+	b = append(b, '\n')
 	if len(b) > tailBytes {
 		b = b[len(b)-tailBytes:]
 	}

@@ -1,5 +1,5 @@
 // Command echo is a Lambda handler built with aws-lambda-go: it answers its event with the
-// function's name and request id, fails when asked to, sleeps or allocates memory when asked to, and prints to
+// function's name and request id, fails when asked to, sleeps (in its init too) or allocates memory when asked to, and prints to
 // standard output (the function's log).
 package main
 
@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -54,4 +55,11 @@ func handle(ctx context.Context, e event) (answer, error) {
 		Pid: os.Getpid(), Stage: os.Getenv("STAGE"), Client: lc.ClientContext.Custom["client"]}, nil
 }
 
-func main() { lambda.Start(handle) }
+func main() {
+	// INIT_SLEEP_MS makes the init phase slow: a runtime that loads a lot before it asks
+	// for its first event.
+	if ms, err := strconv.Atoi(os.Getenv("INIT_SLEEP_MS")); err == nil {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+	}
+	lambda.Start(handle)
+}
