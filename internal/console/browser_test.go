@@ -102,7 +102,11 @@ func helpers(t *testing.T, b context.Context) (do func(...chromedp.Action[chrome
 // set sets the value of the element sel as a user's typing would (its input and change
 // events fire).
 func set(sel, value string) chromedp.Action[chromedp.Void] {
-	js := fmt.Sprintf(`(el => { el.value = %q; el.dispatchEvent(new Event("input", {bubbles: true})); el.dispatchEvent(new Event("change", {bubbles: true})); })(document.querySelector(%q))`, value, sel)
+	return script(fmt.Sprintf(`(el => { el.value = %q; el.dispatchEvent(new Event("input", {bubbles: true})); el.dispatchEvent(new Event("change", {bubbles: true})); })(document.querySelector(%q))`, value, sel))
+}
+
+// script runs the JavaScript js in the page, as a step.
+func script(js string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		_, err := chromedp.Evaluate[any](js)(ctx, t)
 		return chromedp.Void{}, err
@@ -556,4 +560,75 @@ func TestArchivesInBrowser(t *testing.T) {
 	if err != nil || r.State != "COMPLETED" {
 		t.Fatalf("replay: %+v %v", r, err)
 	}
+}
+
+// A function is tested from the functions page (its answer and its log shown), its queue
+// trigger disabled, and it is deleted; each action is the Lambda API's, recorded.
+func TestFunctionsInBrowser(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
+	h := &zip.FileHeader{Name: "greet.sh"}
+	h.SetMode(0o755)
+	if w, err := zw.CreateHeader(h); err == nil {
+		_, _ = w.Write([]byte("#!/bin/sh\nname=$(sed 's/.*\"name\":\"\\([^\"]*\\)\".*/\\1/')\necho \"greeting $name\" >&2\nprintf '{\"greeting\":\"hello %s\"}' \"$name\"\n"))
+	}
+	_ = zw.Close()
+	if _, err := in.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("greet"), Runtime: "conveyor.command",
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Handler: aws.String("./greet.sh"), Code: &lambdatypes.FunctionCode{ZipFile: zipped.Bytes()},
+		Environment: &lambdatypes.Environment{Variables: map[string]string{"STAGE": "test"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("inbox")}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("greet"),
+		EventSourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:inbox")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := browser(t)
+	do, poll, text := helpers(t, b)
+	row := `#functions tr[data-function="greet"]`
+	err = do(chromedp.Navigate(in.URL+"/console/#/functions"), chromedp.WaitVisible(row), chromedp.Click(row),
+		set(".fn-payload", `{"name":"Ada"}`), chromedp.Click(".fn-invoke"))
+	if err == nil {
+		err = poll(`document.querySelector(".fn-outcome")?.textContent === "Succeeded"`)
+	}
+	if err != nil {
+		t.Fatalf("test invocation: %v", err)
+	}
+	if got := text(".fn-response"); !strings.Contains(got, `"greeting": "hello Ada"`) {
+		t.Errorf("the function's answer shown: %q", got)
+	}
+	if got := text(".fn-log"); !strings.Contains(got, "greeting Ada") || !strings.Contains(got, "REPORT RequestId: ") {
+		t.Errorf("the function's log shown: %q", got)
+	}
+	if got := text(row); !strings.Contains(got, "inbox") || !strings.Contains(got, "Enabled") {
+		t.Errorf("the function's row: %q", got)
+	}
+	screenshot(t, b, "functions")
+	err = do(chromedp.Click(".fn-trigger"))
+	if err == nil {
+		err = poll(`document.querySelector("#f-status")?.textContent === "Disabled the trigger from inbox."`)
+	}
+	if err != nil {
+		t.Fatalf("disable the trigger: %v", err)
+	}
+	got, err := in.Lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: m.UUID})
+	if err != nil || (aws.ToString(got.State) != "Disabled" && aws.ToString(got.State) != "Disabling") {
+		t.Fatalf("the trigger after Disable: %v %v", got, err)
+	}
+	err = do(chromedp.Click(row), script(`window.prompt = () => "greet"`), chromedp.Click(".fn-delete"))
+	if err == nil {
+		err = poll(`document.querySelector("#f-status")?.textContent === "greet deleted."`)
+	}
+	if err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := in.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("greet")}); err == nil {
+		t.Error("the function is still there")
+	}
+	lookup(t, in, "DeleteFunction20150331")
 }

@@ -300,6 +300,14 @@ func (c *Console) call(w http.ResponseWriter, r *http.Request) {
 	}
 	req.RemoteAddr = r.RemoteAddr
 	req.Header.Set("User-Agent", "conveyor-console "+r.Header.Get("User-Agent"))
+	if service == "lambda" && strings.HasSuffix(path, "/invocations") {
+		// A test invocation: its log tail when the page asks for it, and an answer that may
+		// come as late as the longest function timeout (15 minutes).
+		if lt := r.Header.Get("X-Amz-Log-Type"); lt != "" {
+			req.Header.Set("X-Amz-Log-Type", lt)
+		}
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(16 * time.Minute))
+	}
 	rec := httptest.NewRecorder()
 	c.cfg.API.ServeHTTP(rec, req)
 	for k, vs := range rec.Header() {

@@ -37,17 +37,39 @@ async function call(target, body) {
 
 // lambda calls the Lambda API (REST-JSON) with a method and a path.
 async function lambda(method, path, body) {
+  const { text } = await lambdaRaw(method, path, body ? JSON.stringify(body) : "");
+  return text ? JSON.parse(text) : {};
+}
+
+// lambdaRaw makes a Lambda call with a raw body (extra: more headers, such as X-Amz-Log-Type)
+// and returns the response and its text, or throws an Error with Lambda's code.
+async function lambdaRaw(method, path, body, extra) {
   const r = await fetch("api", {
     method: "POST",
     headers: { "X-Conveyor-Lambda-Method": method, "X-Conveyor-Lambda-Path": path, "Content-Type": "application/json",
-      "X-Conveyor-Csrf": csrf, "X-Conveyor-Region": regionInput.value.trim() },
-    body: body ? JSON.stringify(body) : "",
+      "X-Conveyor-Csrf": csrf, "X-Conveyor-Region": regionInput.value.trim(), ...extra },
+    body,
   });
   const text = await r.text();
-  let data = {};
-  try { data = text ? JSON.parse(text) : {}; } catch { data = { message: text }; }
-  if (!r.ok) throw Object.assign(new Error(data.message || data.Message || text), { code: r.headers.get("X-Amzn-ErrorType") || "" });
-  return data;
+  if (r.status === 401) { location.href = "login"; }
+  if (!r.ok) {
+    let data = {};
+    try { data = text ? JSON.parse(text) : {}; } catch { data = { message: text }; }
+    throw Object.assign(new Error(data.message || data.Message || text), { code: (r.headers.get("X-Amzn-ErrorType") || "").split(":")[0] });
+  }
+  return { response: r, text };
+}
+
+// lambdaAll lists every item of key from a Lambda List operation at path, page by page (Marker).
+async function lambdaAll(path, key) {
+  const out = [];
+  let marker = "";
+  do {
+    const r = await lambda("GET", path + (marker ? (path.includes("?") ? "&" : "?") + "Marker=" + encodeURIComponent(marker) : ""));
+    out.push(...(r[key] || []));
+    marker = r.NextMarker || "";
+  } while (marker);
+  return out;
 }
 
 // callAll calls a List operation page by page (NextToken) and returns every item of key.
@@ -541,12 +563,7 @@ async function ruleEditorPage() {
     }
     for (const d of await callAll("AWSEvents.ListApiDestinations", {}, "ApiDestinations")) known.append(h("option", { value: d.ApiDestinationArn }));
     for (const b of buses) known.append(h("option", { value: b.Arn }));
-    let marker = "";
-    do {
-      const out = await lambda("GET", "/2015-03-31/functions" + (marker ? "?Marker=" + encodeURIComponent(marker) : ""));
-      for (const f of out.Functions || []) known.append(h("option", { value: f.FunctionArn }));
-      marker = out.NextMarker || "";
-    } while (marker);
+    for (const f of await lambdaAll("/2015-03-31/functions", "Functions")) known.append(h("option", { value: f.FunctionArn }));
   } catch (e) {
     status.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
   }
@@ -848,10 +865,92 @@ function progress(r) {
   return Math.max(0, Math.min(100, Math.round(p * 100))) + "%";
 }
 
+// ---- Functions ----
+
+// functionsPage lists the functions with their settings and triggers: a function is tested
+// with a payload of the user's (its answer and its log shown), its queue triggers enabled
+// or disabled, and it is deleted.
+async function functionsPage(message) {
+  show(h("h1", {}, "Functions"), h("p", { class: "status" }, "Loading…"));
+  const status = h("p", { id: "f-status", role: "status", "aria-live": "polite" }, typeof message === "string" ? message : "");
+  const fail = e => status.replaceChildren(h("span", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
+  try {
+    const fns = await lambdaAll("/2015-03-31/functions", "Functions");
+    const mappings = await lambdaAll("/2015-03-31/event-source-mappings", "EventSourceMappings");
+    const rows = fns.map(f => {
+      const name = f.FunctionName;
+      const triggers = mappings.filter(m => m.FunctionArn === f.FunctionArn);
+      const detail = h("tr", { class: "detail", hidden: true }, h("td", { colspan: 6 }, functionDetail(f, triggers, fail)));
+      return [h("tr", { class: "row", "data-function": name, ...toggler(detail) },
+        h("td", {}, name, f.Description ? h("div", { class: "status" }, f.Description) : null),
+        h("td", {}, f.Runtime || ""), h("td", {}, h("code", {}, f.Handler || "")),
+        h("td", {}, `${f.MemorySize} MB, ${f.Timeout} s`),
+        h("td", {}, triggers.length ? triggers.map(m => h("div", {}, m.EventSourceArn.split(":").pop(), " ",
+          h("span", { class: "badge " + (m.State === "Enabled" ? "on" : "off") }, m.State))) : "–"),
+        h("td", {}, f.LastModified ? new Date(f.LastModified).toLocaleString() : "")), detail];
+    });
+    show(h("h1", {}, "Functions"), status,
+      fns.length ? h("div", { class: "table-wrap" }, h("table", { id: "functions" },
+        h("thead", {}, h("tr", {}, ["Function", "Runtime", "Handler", "Memory, timeout", "Queue triggers", "Last modified"].map(c => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, rows.flat()))) : h("p", { class: "status" }, "No functions. Create one with the AWS CLI: aws lambda create-function …"));
+  } catch (e) {
+    show(h("h1", {}, "Functions"), h("p", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
+  }
+}
+
+// functionDetail is a function's row opened: its environment, a test invocation, its triggers
+// and its deletion.
+function functionDetail(f, triggers, fail) {
+  const name = f.FunctionName;
+  const path = "/2015-03-31/functions/" + encodeURIComponent(name);
+  const payload = h("textarea", { class: "fn-payload", rows: 5, "aria-label": `Test event for ${name}` }, "{}");
+  const outcome = h("div", { class: "fn-result", role: "status", "aria-live": "polite" });
+  const test = async ev => {
+    ev.preventDefault();
+    outcome.replaceChildren(h("p", { class: "status" }, "Invoking…"));
+    try {
+      const { response, text } = await lambdaRaw("POST", path + "/invocations", payload.value, { "X-Amz-Log-Type": "Tail" });
+      const failed = response.headers.get("X-Amz-Function-Error");
+      const log = response.headers.get("X-Amz-Log-Result");
+      outcome.replaceChildren(
+        h("p", { class: "fn-outcome " + (failed ? "nomatch" : "match") }, failed ? `Failed (${failed})` : "Succeeded"),
+        h("h3", {}, "Response"), h("pre", { class: "fn-response" }, pretty(text)),
+        ...(log ? [h("h3", {}, "Log (its last 4 KB)"), h("pre", { class: "fn-log" }, new TextDecoder().decode(Uint8Array.from(atob(log), c => c.charCodeAt(0))))] : []));
+    } catch (e) {
+      outcome.replaceChildren(h("p", { class: "error" }, `${e.code || "Error"}: ${e.message}`));
+    }
+  };
+  const env = Object.entries(f.Environment?.Variables || {});
+  const toggle = m => async () => {
+    try {
+      await lambda("PUT", "/2015-03-31/event-source-mappings/" + encodeURIComponent(m.UUID), { Enabled: m.State !== "Enabled" });
+      functionsPage(`${m.State === "Enabled" ? "Disabled" : "Enabled"} the trigger from ${m.EventSourceArn.split(":").pop()}.`);
+    } catch (e) { fail(e); }
+  };
+  const remove = async () => {
+    if (prompt(`Delete function ${name}${triggers.length ? ` (its ${triggers.length} queue triggers are kept, as Lambda keeps them)` : ""}? Type the function's name to confirm.`) !== name) return;
+    try {
+      await lambda("DELETE", path);
+      functionsPage(`${name} deleted.`);
+    } catch (e) { fail(e); }
+  };
+  return h("div", { class: "grid2" },
+    h("div", {},
+      h("p", {}, h("code", {}, f.FunctionArn)),
+      env.length ? h("p", {}, "Environment: ", env.map(([k, v]) => h("div", {}, h("code", {}, k), " = ", v))) : null,
+      triggers.length ? h("div", {}, h("h3", {}, "Queue triggers"), triggers.map(m => h("div", { class: "actions", "data-trigger": m.UUID },
+        m.EventSourceArn.split(":").pop(), ` (batches of ${m.BatchSize})`, h("span", { class: "badge " + (m.State === "Enabled" ? "on" : "off") }, m.State),
+        h("button", { type: "button", class: "secondary fn-trigger", onclick: toggle(m) }, m.State === "Enabled" ? "Disable" : "Enable")))) : null,
+      h("p", {}, h("button", { type: "button", class: "danger fn-delete", onclick: remove }, "Delete function"))),
+    h("form", { class: "fn-test", onsubmit: test },
+      h("h3", {}, "Test"), payload, h("p", {}, h("button", { type: "submit", class: "fn-invoke" }, "Invoke")), outcome));
+}
+
 // ---- Routing ----
 
 const routes = { "#/history": historyPage, "#/sandbox": sandboxPage, "#/rules": rulesPage, "#/tail": tailPage,
-  "#/rules/new": ruleEditorPage, "#/rules/edit": ruleEditorPage, "#/queues": queuesPage, "#/archives": archivesPage };
+  "#/rules/new": ruleEditorPage, "#/rules/edit": ruleEditorPage, "#/queues": queuesPage, "#/archives": archivesPage,
+  "#/functions": functionsPage };
 
 function route() {
   if (tailSource && location.hash !== "#/tail") { tailSource.close(); tailSource = null; }
