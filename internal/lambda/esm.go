@@ -562,11 +562,7 @@ func (s *Service) poll(ctx context.Context, m Mapping) {
 	}
 	var backoff store.Backoff
 	for ctx.Err() == nil {
-		wait := time.Second
-		if m.MaximumBatchingWindowInSeconds > 0 {
-			wait = time.Duration(m.MaximumBatchingWindowInSeconds) * time.Second
-		}
-		msgs, err := s.cfg.Queues.Poll(ctx, m.EventSourceArn, min(m.BatchSize, 10), wait)
+		msgs, err := s.cfg.Queues.Poll(ctx, m.EventSourceArn, min(m.BatchSize, pollMax), time.Second)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("lambda: polling a queue failed", "err", err)
@@ -578,8 +574,53 @@ func (s *Service) poll(ctx context.Context, m Mapping) {
 		if len(msgs) == 0 {
 			continue
 		}
+		msgs = s.gather(ctx, m, msgs)
+		if ctx.Err() != nil {
+			return // the batch returns to the queue after its visibility timeout
+		}
 		s.deliver(ctx, log, m, fm, msgs)
 	}
+}
+
+// pollMax is the most messages one poll of a queue receives (ReceiveMessage's bound);
+// batchBytes is how large a gathered batch's bodies may grow (an invocation's payload, 6 MB,
+// on Lambda), and messageBytes the largest a message may be (SQS's bound).
+const (
+	pollMax      = 10
+	batchBytes   = 6 << 20
+	messageBytes = 1 << 20
+)
+
+// gather completes a batch that begins with msgs, as Lambda batches records: with a batching
+// window, it polls the queue for more until the window (from the first message) is over, the
+// batch holds BatchSize messages, or one more message could take its bodies past batchBytes
+// (each poll asks for no more messages than the bytes left could hold at SQS's largest);
+// without a window, the batch is what the first poll received.
+func (s *Service) gather(ctx context.Context, m Mapping, msgs []sqs.Message) []sqs.Message {
+	if m.MaximumBatchingWindowInSeconds == 0 {
+		return msgs
+	}
+	size := 0
+	for _, msg := range msgs {
+		size += len(msg.Body)
+	}
+	end := time.Now().Add(time.Duration(m.MaximumBatchingWindowInSeconds) * time.Second)
+	for ctx.Err() == nil {
+		n := min(m.BatchSize-len(msgs), pollMax, (batchBytes-size)/messageBytes)
+		left := time.Until(end)
+		if n < 1 || left <= 0 {
+			break
+		}
+		more, err := s.cfg.Queues.Poll(ctx, m.EventSourceArn, n, left)
+		if err != nil {
+			break // the batch so far is invoked; the next poll reports the failure
+		}
+		for _, msg := range more {
+			size += len(msg.Body)
+		}
+		msgs = append(msgs, more...)
+	}
+	return msgs
 }
 
 // deliver invokes m's function with msgs, those of them fm matches when m has filters (fm

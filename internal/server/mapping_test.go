@@ -248,3 +248,22 @@ func TestMappingFilters(t *testing.T) {
 		return processed(`"body":"second round"`)
 	})
 }
+
+// A batching window past SQS's longest poll (20 s) is a window, not a poll's wait: a mapping
+// with one of 30 s takes its messages (a batch is full at its BatchSize, so at once here).
+func TestMappingLongWindow(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	q, queueARN, out := processingQueue(t, in, "slowly")
+	if _, err := in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(queueARN),
+		FunctionName: aws.String("process"), BatchSize: aws.Int32(1), MaximumBatchingWindowInSeconds: aws.Int32(30)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("in a long window")}); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, "the message processed and gone", func() bool {
+		b, _ := os.ReadFile(out)
+		return strings.Contains(string(b), `"body":"in a long window"`) && queueCounts(t, in, q.QueueUrl) == "0/0"
+	})
+}

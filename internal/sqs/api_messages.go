@@ -247,6 +247,9 @@ type receiveMessageInput struct {
 	VisibilityTimeout           *int     `json:"VisibilityTimeout"`
 	WaitTimeSeconds             *int     `json:"WaitTimeSeconds"`
 	ReceiveRequestAttemptId     string   `json:"ReceiveRequestAttemptId"`
+	// wait, when set, is how long to wait for messages, to the nanosecond: Poll's, not a
+	// member of the API (WaitTimeSeconds is ignored then).
+	wait time.Duration
 }
 
 // Message is SQS's Message shape.
@@ -321,6 +324,9 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 		}
 	}
 	deadline := s.now().Add(time.Duration(wait) * time.Second)
+	if in.wait > 0 {
+		deadline = s.now().Add(in.wait)
+	}
 	retries := 0
 	for {
 		now := s.now()

@@ -21,17 +21,18 @@ func (s *Service) ownerContext(ctx context.Context, arn string) (context.Context
 	return ctx, "http://localhost/" + a.Account + "/" + q.name, nil
 }
 
-// Poll receives up to max messages of the queue with ARN arn (with all their attributes),
-// waiting up to wait for the first, as a Lambda event source mapping polls: what ReceiveMessage
-// answers its owner. The messages stay in flight for the queue's visibility timeout.
+// Poll receives up to max (at most 10) messages of the queue with ARN arn (with all their
+// attributes), waiting up to wait (at most 20 s) for the first, as a Lambda event source
+// mapping polls: what ReceiveMessage answers its owner. The messages stay in flight for the
+// queue's visibility timeout.
 func (s *Service) Poll(ctx context.Context, arn string, max int, wait time.Duration) ([]Message, error) {
 	ctx, url, err := s.ownerContext(ctx, arn)
 	if err != nil {
 		return nil, err
 	}
-	secs := int(wait / time.Second)
+	secs := 0
 	out, err := s.receiveMessage(ctx, &receiveMessageInput{QueueUrl: url, AttributeNames: nameList{names: []string{"All"}},
-		MessageAttributeNames: []string{"All"}, MaxNumberOfMessages: &max, WaitTimeSeconds: &secs})
+		MessageAttributeNames: []string{"All"}, MaxNumberOfMessages: &max, WaitTimeSeconds: &secs, wait: min(wait, maxWaitTimeSeconds*time.Second)})
 	if err != nil {
 		return nil, err
 	}
