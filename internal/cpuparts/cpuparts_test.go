@@ -4,9 +4,19 @@ import (
 	"bytes"
 	"context"
 	"runtime/pprof"
+	"syscall"
 	"testing"
 	"time"
 )
+
+// processCPU is the CPU time the test's process has used so far.
+func processCPU(t *testing.T) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // TestByLabel profiles a labelled busy loop and an unlabelled one and
 // finds the labelled one's time under its label.
@@ -15,8 +25,14 @@ func TestByLabel(t *testing.T) {
 	if err := pprof.StartCPUProfile(&buf); err != nil {
 		t.Skip("a CPU profile is running already:", err)
 	}
-	spin := func(d time.Duration) (n int) {
-		for end := time.Now().Add(d); time.Now().Before(end); n++ {
+	// The loop spins until the process has used 300 ms of CPU (on a loaded machine that
+	// takes longer than 300 ms), or for 10 s at most.
+	spin := func(cpu time.Duration) (n int) {
+		start := processCPU(t)
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && processCPU(t)-start < cpu; n++ {
+			for i := 0; i < 1e5; i++ {
+				n += i & 1
+			}
 		}
 		return n
 	}

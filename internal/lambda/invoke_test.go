@@ -205,7 +205,7 @@ func TestMemorySize(t *testing.T) {
 	ctx := context.Background()
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("hungry"), Role: aws.String(role),
 		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: echoBootstrap(t)},
-		MemorySize: aws.Int32(128)}); err != nil {
+		MemorySize: aws.Int32(128), Timeout: aws.Int32(60)}); err != nil { // filling 300 MiB takes seconds on a loaded machine
 		t.Fatal(err)
 	}
 	invoke := func(mib int) *lambda.InvokeOutput {
