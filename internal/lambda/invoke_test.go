@@ -90,7 +90,8 @@ type echoAnswer struct {
 // An aws-lambda-go handler runs unchanged through the Runtime API: answers, errors in
 // Lambda's shape, the log tail, a timeout, and a warm process reused.
 func TestInvokeGoHandler(t *testing.T) {
-	c := client(t)
+	codeDir := t.TempDir()
+	c := clientWith(t, conveyorlambda.Config{CodeDir: codeDir})
 	ctx := context.Background()
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("echo"), Role: aws.String(role),
 		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: echoBootstrap(t)},
@@ -117,6 +118,10 @@ func TestInvokeGoHandler(t *testing.T) {
 	}
 	if logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(logs), "handling ada") {
 		t.Errorf("log tail %q", logs)
+	}
+	// The process's output is a file without a name: none is left behind if Conveyor is killed.
+	if logs, err := os.ReadDir(filepath.Join(codeDir, "logs")); err != nil || len(logs) != 0 {
+		t.Errorf("the log directory holds %v (%v)", logs, err)
 	}
 	// The caller's client context reaches the handler's context.
 	withClient, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{"name":"cc"}`),

@@ -766,7 +766,9 @@ func (t *tail) since(mark int) []byte {
 }
 
 // fileTail is a process's output: a file the process appends to (O_APPEND), so that what it
-// wrote before it answered is there to read when the answer comes, with no pipe to drain.
+// wrote before it answered is there to read when the answer comes, with no pipe to drain. The
+// file has no name once open (the process and Conveyor hold it), so that none is left behind
+// when Conveyor is killed.
 type fileTail struct {
 	f *os.File
 }
@@ -782,7 +784,12 @@ func newFileTail(dir string) (*fileTail, error) {
 	// Reopened to append: the process's writes always land at the end, even after trim.
 	name := f.Name()
 	f.Close()
-	if f, err = os.OpenFile(name, os.O_RDWR|os.O_APPEND, 0o600); err != nil {
+	f, err = os.OpenFile(name, os.O_RDWR|os.O_APPEND, 0o600)
+	if rerr := os.Remove(name); err == nil && rerr != nil {
+		f.Close()
+		err = rerr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("lambda: log file: %w", err)
 	}
 	return &fileTail{f: f}, nil
@@ -817,7 +824,5 @@ func (t *fileTail) trim() {
 }
 
 func (t *fileTail) close() {
-	name := t.f.Name()
 	t.f.Close()
-	os.Remove(name)
 }

@@ -56,7 +56,10 @@ func clientWith(t testing.TB, cfg conveyorlambda.Config) *lambda.Client {
 	if cfg.Store == nil {
 		cfg.Store = storetest.Open(t)
 	}
-	cfg.Account, cfg.Region, cfg.Logger, cfg.CodeDir = "123456789012", "us-east-1", quiet, t.TempDir()
+	cfg.Account, cfg.Region, cfg.Logger = "123456789012", "us-east-1", quiet
+	if cfg.CodeDir == "" {
+		cfg.CodeDir = t.TempDir()
+	}
 	svc, err := conveyorlambda.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
