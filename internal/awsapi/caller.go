@@ -21,8 +21,11 @@ type Caller struct {
 	Region      string // the credential scope's region, else the server's default region
 	Service     string // the credential scope's service, e.g. "events"
 	// Account is the account the call acts in: its principal's, else the server's default.
-	Account   string
-	SourceIP  string // the client's address (no port)
+	Account  string
+	SourceIP string // the client's address (no port)
+	// Host is the host (and port) the client called, for the URLs an answer gives back
+	// (queue URLs, code download URLs).
+	Host      string
 	UserAgent string
 	RequestID string // the x-amzn-RequestId of this call
 	Anonymous bool   // no (parsable) SigV4 signature
@@ -118,7 +121,7 @@ func (f AuthenticatorFunc) Authenticate(r *http.Request, body []byte, service st
 
 // callerOf reads the caller from the request.
 func callerOf(r *http.Request, requestID string) Caller {
-	c := Caller{UserAgent: r.Header.Get("User-Agent"), RequestID: requestID, Anonymous: true}
+	c := Caller{UserAgent: r.Header.Get("User-Agent"), RequestID: requestID, Anonymous: true, Host: r.Host}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		c.SourceIP = host
 	} else {

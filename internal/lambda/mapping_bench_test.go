@@ -49,7 +49,7 @@ func BenchmarkQueueToFunction(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hs := httptest.NewServer(sqs.HostMiddleware(srv))
+	hs := httptest.NewServer(srv)
 	b.Cleanup(hs.Close)
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Retryer: sdktest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", "")}

@@ -78,6 +78,8 @@ type Service struct {
 	run    context.Context // ends at Close
 	cancel context.CancelFunc
 	done   chan struct{}
+	// urls seals the tokens of Code.Location URLs.
+	urls *secrets.Box
 }
 
 // New opens the functions' bucket and code store.
@@ -111,7 +113,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, recs: recs, log: cfg.Logger.With("component", "lambda"), done: make(chan struct{})}
+	urls, err := codeURLBox(cfg.Secrets)
+	if err != nil {
+		recs.view.Close()
+		return nil, err
+	}
+	s := &Service{cfg: cfg, recs: recs, log: cfg.Logger.With("component", "lambda"), done: make(chan struct{}), urls: urls}
 	if s.esm, err = openMappings(ctx, cfg.Store.JetStream(), cfg.Replicas, s); err != nil {
 		recs.view.Close()
 		return nil, err
@@ -495,7 +502,7 @@ func (s *Service) GetFunction(ctx context.Context, in *FunctionRef) (*GetFunctio
 	if err != nil {
 		return nil, err
 	}
-	return &GetFunctionOutput{Configuration: f.shown(), Code: &CodeLocation{RepositoryType: "S3"}, Tags: f.Tags}, nil
+	return &GetFunctionOutput{Configuration: f.shown(), Code: s.codeLocation(ctx, f), Tags: f.Tags}, nil
 }
 
 // GetFunctionConfiguration answers a function's configuration.

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/clock/clocktest"
 	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
 	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/secrets"
@@ -71,7 +74,10 @@ func clientWith(t testing.TB, cfg conveyorlambda.Config) *lambda.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	mux := http.NewServeMux()
+	mux.Handle("GET "+conveyorlambda.CodePath, svc.CodeHandler())
+	mux.Handle("/", srv)
+	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
 	return lambda.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Retryer: sdktest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", "")})
@@ -153,6 +159,64 @@ func TestFunctionLifecycle(t *testing.T) {
 	}
 	_, err = c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("process")})
 	wantCode(t, "delete twice", err, "ResourceNotFoundException")
+}
+
+// GetFunction's Code.Location downloads the function's zip for ten minutes, as Lambda's
+// presigned URL does; an altered or unsealed token, an expired URL, or code since replaced
+// is refused with S3's errors.
+func TestCodeLocation(t *testing.T) {
+	now := clocktest.New(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
+	c := clientWith(t, conveyorlambda.Config{Clock: now})
+	ctx := context.Background()
+	code := zipOf(t, map[string]string{"bootstrap": "#!/bin/sh\n"})
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("f"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: code}}); err != nil {
+		t.Fatal(err)
+	}
+	location := func() string {
+		t.Helper()
+		got, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("f")})
+		if err != nil || aws.ToString(got.Code.RepositoryType) != "S3" {
+			t.Fatalf("GetFunction: %+v %v", got, err)
+		}
+		return aws.ToString(got.Code.Location)
+	}
+	download := func(u string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	loc := location()
+	if status, body := download(loc); status != http.StatusOK || body != string(code) {
+		t.Fatalf("download %s: %d, %d bytes", loc, status, len(body))
+	}
+	base, token, _ := strings.Cut(loc, "?token=")
+	for what, u := range map[string]string{
+		"an altered token":   base + "?token=" + strings.Replace(token, "A", "B", 1) + "B",
+		"no token":           base,
+		"a token not sealed": base + "?token=" + url.QueryEscape("123456789012/us-east-1/f\n99999999999"),
+	} {
+		if status, body := download(u); status != http.StatusForbidden || !strings.Contains(body, "<Code>SignatureDoesNotMatch</Code>") {
+			t.Errorf("%s: %d %s", what, status, body)
+		}
+	}
+	now.Advance(11 * time.Minute)
+	if status, body := download(loc); status != http.StatusForbidden || !strings.Contains(body, "<Message>Request has expired</Message>") {
+		t.Errorf("an expired URL: %d %s", status, body)
+	}
+	loc = location()
+	if _, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("f"),
+		ZipFile: zipOf(t, map[string]string{"bootstrap": "#!/bin/sh\necho new\n"})}); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := download(loc); status != http.StatusNotFound || !strings.Contains(body, "<Code>NoSuchKey</Code>") {
+		t.Errorf("the URL of replaced code: %d %s", status, body)
+	}
 }
 
 // Conveyor has no published versions nor aliases: a qualifier other than $LATEST names

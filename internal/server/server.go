@@ -424,7 +424,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.inbound.Register(mux) // POST /inbound/{bus}, POST /inbound/s3/{bus}
 	mux.HandleFunc("POST "+ImportPath, s.handleImport)
-	api := sqs.HostMiddleware(s.api)
+	mux.Handle("GET "+lambda.CodePath, s.lambda.CodeHandler()) // GetFunction's Code.Location
+	api := s.api
 	ccfg := console.Config{API: api, Verified: s.cfg.AuthFile != "", Region: s.cfg.Region, Account: s.cfg.Account,
 		Version: Version(), Logger: s.log, Tail: s.tail}
 	if s.keys != nil {

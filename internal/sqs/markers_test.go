@@ -114,7 +114,7 @@ func bareServiceConfig(t *testing.T, cfg sqs.Config, configure ...func(*sqs.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(sqs.HostMiddleware(srv))
+	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return svc, awssqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Retryer: sdktest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "s", "")})

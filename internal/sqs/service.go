@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -314,20 +313,10 @@ func (s *Service) scopeOf(ctx context.Context) scope.Scope {
 	return awsapi.CallerFrom(ctx).ScopeOr(scope.Scope{Account: s.cfg.Account, Region: s.cfg.Region})
 }
 
-type hostKey struct{}
-
-// HostMiddleware records each request's Host in its context, so queue URLs
-// name the host the client called. Wrap the awsapi server with it.
-func HostMiddleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), hostKey{}, r.Host)))
-	})
-}
-
 // queueURL is the URL of queue q for the caller of ctx: the host it called,
 // the queue's account and name.
 func (s *Service) queueURL(ctx context.Context, q *queue) string {
-	host, _ := ctx.Value(hostKey{}).(string)
+	host := awsapi.CallerFrom(ctx).Host
 	if host == "" {
 		host = "localhost"
 	}
