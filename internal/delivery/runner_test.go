@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor/conveyor/internal/delivery"
+	"github.com/conveyor/conveyor/internal/prom"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
 	"github.com/conveyor/conveyor/internal/targets"
@@ -150,28 +151,10 @@ func (f *fixture) close(t testing.TB) {
 	}
 }
 
-// metric returns the value of a counter (summed over its label sets).
+// metric returns the value of a counter (summed over its label sets), or a histogram's count.
 func (f *fixture) metric(t testing.TB, name string) float64 {
 	t.Helper()
-	mfs, err := f.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if c := m.GetCounter(); c != nil {
-				v += c.GetValue()
-			}
-			if h := m.GetHistogram(); h != nil {
-				v += float64(h.GetSampleCount())
-			}
-		}
-	}
-	return v
+	return prom.Sum(f.reg, name)
 }
 
 // submitModes are the two ways a job gets its first attempt: stored in the

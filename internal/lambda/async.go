@@ -163,11 +163,14 @@ func (s *Service) runAsync(ctx context.Context, m jetstream.Msg) {
 	}
 	if f == nil {
 		log.WarnContext(ctx, "lambda: the function of an asynchronous invocation is gone; dropped")
+		_, name, _, _ := functionOf(arn)
+		s.m.dropped.WithLabelValues(name).Inc()
 		_ = m.Ack()
 		return
 	}
 	if age := s.cfg.Clock.Now().Sub(enqueued); age > asyncMaxEventAge {
 		log.WarnContext(ctx, "lambda: an asynchronous invocation older than the maximum event age is dropped", "age", age.String())
+		s.m.dropped.WithLabelValues(f.FunctionName).Inc()
 		s.deadLetter(ctx, log, f, id, m.Data(), "", "the event is older than the maximum event age")
 		_ = m.Ack()
 		return
@@ -205,6 +208,7 @@ func (s *Service) runAsync(ctx context.Context, m jetstream.Msg) {
 	}
 	log.WarnContext(ctx, "lambda: asynchronous invocation ended in an error after its last retry; dropped", "attempts", attempt,
 		"error", string(res.payload))
+	s.m.dropped.WithLabelValues(f.FunctionName).Inc()
 	s.deadLetter(ctx, log, f, id, m.Data(), "200", string(res.payload))
 	_ = m.Ack()
 }
@@ -228,6 +232,7 @@ func (s *Service) deadLetter(ctx context.Context, log *slog.Logger, f *Function,
 	}
 	if err := s.cfg.Queues.SendDeadLetter(ctx, f.DeadLetterConfig.TargetArn, payload, attrs); err != nil {
 		log.WarnContext(ctx, "lambda: the dead-letter queue did not take a failed asynchronous invocation", "dead_letter_queue", f.DeadLetterConfig.TargetArn, "err", err)
+		s.m.deadLetter.WithLabelValues(f.FunctionName).Inc()
 	} else {
 		log.InfoContext(ctx, "lambda: a failed asynchronous invocation went to the dead-letter queue", "dead_letter_queue", f.DeadLetterConfig.TargetArn)
 	}
@@ -257,17 +262,24 @@ func keepInProgress(ctx context.Context, m jetstream.Msg) (stop func()) {
 // byARN returns the function an unqualified or $LATEST ARN names (a local one first), nil
 // when there is none.
 func (s *Service) byARN(ctx context.Context, arn string) (*Function, error) {
-	a, ok := scope.ParseARN(arn)
-	name, isFn := strings.CutPrefix(a.Resource, "function:")
-	if !ok || a.Service != "lambda" || !isFn {
+	sc, name, qualifier, ok := functionOf(arn)
+	if !ok || (qualifier != "" && qualifier != latest) {
 		return nil, nil
 	}
-	name, qualifier, _ := strings.Cut(name, ":")
-	if qualifier != "" && qualifier != latest {
-		return nil, nil
-	}
-	if f := s.local(a.Scope(), name); f != nil {
+	if f := s.local(sc, name); f != nil {
 		return f, nil
 	}
-	return s.recs.get(ctx, a.Scope(), name)
+	return s.recs.get(ctx, sc, name)
+}
+
+// functionOf is the scope, name and qualifier ("" for none) of the function arn names; ok is
+// false when arn names no function.
+func functionOf(arn string) (sc scope.Scope, name, qualifier string, ok bool) {
+	a, parsed := scope.ParseARN(arn)
+	name, isFn := strings.CutPrefix(a.Resource, "function:")
+	if !parsed || a.Service != "lambda" || !isFn {
+		return scope.Scope{}, "", "", false
+	}
+	name, qualifier, _ = strings.Cut(name, ":")
+	return a.Scope(), name, qualifier, true
 }

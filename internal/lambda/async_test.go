@@ -12,9 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/function"
 	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/prom"
 	"github.com/conveyor/conveyor/internal/sqs"
 	"github.com/conveyor/conveyor/internal/store"
 	"github.com/conveyor/conveyor/internal/store/storetest"
@@ -24,13 +27,13 @@ import (
 
 // asyncService is a Lambda service on st whose one function, "script", runs the shell
 // script sh in dir; failed asynchronous invocations are retried after 10 ms.
-func asyncService(t *testing.T, st *store.Store, dir, sh string) *conveyorlambda.Service {
+func asyncService(t *testing.T, st *store.Store, dir, sh string, reg ...prometheus.Registerer) *conveyorlambda.Service {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
 	svc, err := conveyorlambda.New(context.Background(), conveyorlambda.Config{Store: st,
 		Account: "123456789012", Region: "us-east-1", Logger: quiet, CodeDir: t.TempDir(),
 		Locals:      []function.Spec{{Name: "script", Command: []string{"sh", "-c", sh}, Timeout: 30 * time.Second}},
-		RetryDelays: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}})
+		RetryDelays: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}, Registerer: append(reg, nil)[0]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,12 +48,14 @@ func lines(path string) []string {
 }
 
 // An asynchronous invocation whose function fails is run twice more, as Lambda retries it,
-// and then dropped; one that succeeds is run once.
+// and then dropped; one that succeeds is run once. The metrics count each run, each error
+// and the drop.
 func TestAsyncRetries(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	st := storetest.Open(t)
-	svc := asyncService(t, st, dir, `read p; echo "$p" >> `+out+`; [ "$p" = '"ok"' ]`)
+	reg := prometheus.NewRegistry()
+	svc := asyncService(t, st, dir, `read p; echo "$p" >> `+out+`; [ "$p" = '"ok"' ]`, reg)
 	defer svc.Close()
 	ctx := context.Background()
 	for _, p := range []string{`"fails"`, `"ok"`} {
@@ -74,6 +79,15 @@ func TestAsyncRetries(t *testing.T) {
 	got := lines(out)
 	if n := strings.Count(strings.Join(got, " "), `"ok"`); n != 1 || len(got) != 4 {
 		t.Errorf("runs %q: want the failing invocation 3 times and the good one once", got)
+	}
+	for name, want := range map[string]float64{"conveyor_lambda_invocations_total": 4, "conveyor_lambda_errors_total": 3,
+		"conveyor_lambda_async_events_dropped_total": 1, "conveyor_lambda_dead_letter_errors_total": 0} {
+		if got := prom.Sum(reg, name, "script"); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if n := prom.Sum(reg, "conveyor_lambda_duration_seconds", "script"); n != 4 {
+		t.Errorf("%v durations observed, want 4", n)
 	}
 }
 

@@ -123,6 +123,7 @@ type runtimes struct {
 	// initTimeout is how much longer than the function's timeout a runtime may take to ask
 	// for an invocation (see Config.InitTimeout).
 	initTimeout time.Duration
+	m           *metrics
 
 	mu    sync.Mutex
 	idle  map[string][]*proc // by poolKey
@@ -133,8 +134,8 @@ type runtimes struct {
 	done      bool
 }
 
-func newRuntimes(dir string, get func(context.Context, string) ([]byte, error), log *slog.Logger) *runtimes {
-	return &runtimes{dir: dir, log: log, get: get, idle: map[string][]*proc{}, count: map[string]int{}, wake: map[string]chan struct{}{},
+func newRuntimes(dir string, get func(context.Context, string) ([]byte, error), log *slog.Logger, m *metrics) *runtimes {
+	return &runtimes{dir: dir, log: log, get: get, m: m, idle: map[string][]*proc{}, count: map[string]int{}, wake: map[string]chan struct{}{},
 		unpacking: map[string]*unpacking{}}
 }
 
@@ -164,7 +165,17 @@ func (r *runtimes) invoke(ctx context.Context, f *Function, payload []byte, id, 
 	if id == "" {
 		id = uuid.NewString()
 	}
+	running := r.m.concurrent.WithLabelValues(f.FunctionName)
+	running.Inc()
 	res, err := r.invokeOnce(ctx, f, payload, id, clientContext)
+	running.Dec()
+	if err == nil { // Conveyor's own failures are not the function's invocations
+		r.m.invocations.WithLabelValues(f.FunctionName).Inc()
+		r.m.duration.WithLabelValues(f.FunctionName).Observe(res.took.Seconds())
+		if res.fnError != "" {
+			r.m.errors.WithLabelValues(f.FunctionName).Inc()
+		}
+	}
 	if len(bytes.TrimSpace(res.tail)) > 0 {
 		r.log.LogAttrs(ctx, slog.LevelInfo, "function output", slog.String("function", f.FunctionArn),
 			slog.String("request_id", id), slog.String("output", string(bytes.TrimRight(res.tail, "\n"))))

@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/clock"
@@ -49,6 +50,8 @@ type Config struct {
 	CodeDir string
 	// Queues are the SQS queues event source mappings poll (none: no mappings can be made).
 	Queues Queues
+	// Registerer receives the functions' metrics (none when nil).
+	Registerer prometheus.Registerer
 	// Locals are the functions of `conveyor serve --function`: shown in every account and
 	// region as conveyor.command functions, invoked as they are; they are changed on the
 	// command line, not through the API.
@@ -80,6 +83,7 @@ type Service struct {
 	done   chan struct{}
 	// urls seals the tokens of Code.Location URLs.
 	urls *secrets.Box
+	m    *metrics
 }
 
 // New opens the functions' bucket and code store.
@@ -118,7 +122,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		recs.view.Close()
 		return nil, err
 	}
-	s := &Service{cfg: cfg, recs: recs, log: cfg.Logger.With("component", "lambda"), done: make(chan struct{}), urls: urls}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		recs.view.Close()
+		return nil, err
+	}
+	s := &Service{cfg: cfg, recs: recs, log: cfg.Logger.With("component", "lambda"), done: make(chan struct{}), urls: urls, m: m}
 	if s.esm, err = openMappings(ctx, cfg.Store.JetStream(), cfg.Replicas, s); err != nil {
 		recs.view.Close()
 		return nil, err
@@ -128,7 +137,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		recs.view.Close()
 		return nil, err
 	}
-	s.rt = newRuntimes(cfg.CodeDir, func(ctx context.Context, name string) ([]byte, error) { return recs.obj.GetBytes(ctx, name) }, s.log)
+	s.rt = newRuntimes(cfg.CodeDir, func(ctx context.Context, name string) ([]byte, error) { return recs.obj.GetBytes(ctx, name) }, s.log, m)
 	s.rt.initTimeout = cfg.InitTimeout
 	if s.rt.initTimeout <= 0 {
 		s.rt.initTimeout = defaultInitTimeout

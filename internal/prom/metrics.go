@@ -41,9 +41,10 @@ func Reuse[C prometheus.Collector](reg prometheus.Registerer, what string, c C) 
 	return c, nil
 }
 
-// Sum is the sum of the counters named name that g gathers, over the series
-// that carry every one of labelValues among their labels' values (all of
-// them when none is given); 0 when g cannot gather.
+// Sum is the sum of the counters named name that g gathers (for a histogram,
+// of its observation counts), over the series that carry every one of
+// labelValues among their labels' values (all of them when none is given);
+// 0 when g cannot gather.
 func Sum(g prometheus.Gatherer, name string, labelValues ...string) float64 {
 	mfs, err := g.Gather()
 	if err != nil {
@@ -61,7 +62,7 @@ func Sum(g prometheus.Gatherer, name string, labelValues ...string) float64 {
 					continue series
 				}
 			}
-			sum += m.GetCounter().GetValue()
+			sum += m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount())
 		}
 	}
 	return sum

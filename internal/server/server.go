@@ -226,7 +226,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	if s.lambda, err = lambda.New(ctx, lambda.Config{Store: s.store, Replicas: s.store.Replicas(),
 		Account: cfg.Account, Region: cfg.Region, Logger: cfg.Logger, CodeDir: codeDir, Queues: s.queues,
-		Locals: cfg.Functions, DefaultTimeout: cfg.FunctionTimeout, Secrets: box}); err != nil {
+		Locals: cfg.Functions, DefaultTimeout: cfg.FunctionTimeout, Secrets: box, Registerer: s.registry}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	fns, err := newFunctions(ctx, cfg, s.lambda)
