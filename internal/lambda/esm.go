@@ -173,7 +173,12 @@ type CreateEventSourceMappingInput struct {
 	FilterCriteria                 *FilterCriteria `json:"FilterCriteria"`
 }
 
-func checkBatching(size, window int, types []string) error {
+// checkBatching refuses a batch size, batching window or response types Lambda refuses for
+// the queue with ARN queue: a FIFO queue takes no batching window, so no batch over 10.
+func checkBatching(queue string, size, window int, types []string) error {
+	if strings.HasSuffix(queue, ".fifo") && window > 0 {
+		return invalid("Batching window is not supported for FIFO queues")
+	}
 	if size < 1 || size > 10000 {
 		return awsapi.Errorf("ValidationException", "1 validation error detected: Value '%d' at 'batchSize' failed to satisfy constraint: Member must have value less than or equal to 10000", size)
 	}
@@ -223,7 +228,7 @@ func (s *Service) CreateEventSourceMapping(ctx context.Context, in *CreateEventS
 	if in.MaximumBatchingWindowInSeconds != nil {
 		window = *in.MaximumBatchingWindowInSeconds
 	}
-	if err := checkBatching(size, window, in.FunctionResponseTypes); err != nil {
+	if err := checkBatching(*in.EventSourceArn, size, window, in.FunctionResponseTypes); err != nil {
 		return nil, err
 	}
 	if err := checkScaling(in.ScalingConfig); err != nil {
@@ -383,7 +388,7 @@ func (s *Service) UpdateEventSourceMapping(ctx context.Context, in *UpdateEventS
 		if in.FunctionResponseTypes != nil {
 			types = in.FunctionResponseTypes
 		}
-		if err := checkBatching(size, window, types); err != nil {
+		if err := checkBatching(m.EventSourceArn, size, window, types); err != nil {
 			return nil, err
 		}
 		m.BatchSize, m.MaximumBatchingWindowInSeconds, m.FunctionResponseTypes = size, window, types

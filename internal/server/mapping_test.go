@@ -267,3 +267,49 @@ func TestMappingLongWindow(t *testing.T) {
 		return strings.Contains(string(b), `"body":"in a long window"`) && queueCounts(t, in, q.QueueUrl) == "0/0"
 	})
 }
+
+// Batching settings Lambda refuses are refused with its messages: a batch over 10 without a
+// window, and any window on a FIFO queue (whose batches are 10 at most).
+func TestMappingBatchingRefused(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	_, queueARN, _ := processingQueue(t, in, "plain")
+	if _, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("ordered.fifo"),
+		Attributes: map[string]string{"FifoQueue": "true"}}); err != nil {
+		t.Fatal(err)
+	}
+	fifoARN := "arn:aws:sqs:us-east-1:000000000000:ordered.fifo"
+	noWindow := "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
+	fifoWindow := "Batching window is not supported for FIFO queues"
+	for _, c := range []struct {
+		queue        string
+		size, window int32
+		refused      string
+	}{
+		{queueARN, 20, 0, noWindow},
+		{fifoARN, 20, 0, noWindow},
+		{fifoARN, 10, 5, fifoWindow},
+		{fifoARN, 100, 5, fifoWindow},
+	} {
+		_, err := in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(c.queue),
+			FunctionName: aws.String("process"), BatchSize: aws.Int32(c.size), MaximumBatchingWindowInSeconds: aws.Int32(c.window)})
+		var bad *lambdatypes.InvalidParameterValueException
+		if !errors.As(err, &bad) || aws.ToString(bad.Message) != c.refused {
+			t.Errorf("%s, batches of %d, window %d: %v", c.queue, c.size, c.window, err)
+		}
+	}
+	m, err := in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(fifoARN),
+		FunctionName: aws.String("process"), BatchSize: aws.Int32(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = in.Lambda.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID, MaximumBatchingWindowInSeconds: aws.Int32(1)})
+	var bad *lambdatypes.InvalidParameterValueException
+	if !errors.As(err, &bad) || aws.ToString(bad.Message) != fifoWindow {
+		t.Errorf("a window added to a FIFO queue's mapping: %v", err)
+	}
+	if _, err := in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(queueARN),
+		FunctionName: aws.String("process"), BatchSize: aws.Int32(20), MaximumBatchingWindowInSeconds: aws.Int32(1)}); err != nil {
+		t.Errorf("batches of 20 in a window of 1 s: %v", err)
+	}
+}
