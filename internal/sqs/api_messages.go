@@ -433,22 +433,36 @@ func (s *Service) moveToDeadLetter(ctx context.Context, q *queue, dlqARN string,
 	if dlq == nil {
 		return false
 	}
-	m := &outgoing{body: raw.Data, delay: 0, sourceQueue: q.arn, extra: nats.Header{}}
+	if err := move(ctx, q, dlq, raw, q.arn); err != nil {
+		s.log.ErrorContext(ctx, "sqs: move to dead-letter queue", "queue", q.name, "dead_letter_queue", dlqARN, "err", err)
+		return false
+	}
+	return true
+}
+
+// move stores message raw of queue from in queue to, visible at once, with its body,
+// attributes and sender, and then removes it from from. sourceQueue is the ARN the moved
+// message names as the queue it was dead-lettered from ("" for none). A store the message
+// cannot reach is an error, and the message stays; one that could not remove it leaves it
+// in both (at least once).
+func move(ctx context.Context, from, to *queue, raw *jetstream.RawStreamMsg, sourceQueue string) error {
+	m := &outgoing{body: raw.Data, delay: 0, sourceQueue: sourceQueue, extra: nats.Header{}}
 	for k, v := range raw.Header {
 		switch k {
-		case headerDelay, headerSourceQueue:
+		// Not the stream's deduplication id: the queue it goes back to may have
+		// seen it, and would take the move for a duplicate.
+		case headerDelay, headerSourceQueue, jetstream.MsgIDHeader:
 		default:
 			m.extra[k] = v
 		}
 	}
-	if _, err := dlq.publish(ctx, m); err != nil {
-		s.log.ErrorContext(ctx, "sqs: move to dead-letter queue", "queue", q.name, "dead_letter_queue", dlqARN, "err", err)
-		return false
+	if _, err := to.publish(ctx, m); err != nil {
+		return err
 	}
-	if err := q.remove(ctx, raw.Sequence); err != nil {
-		s.log.ErrorContext(ctx, "sqs: remove message moved to dead-letter queue", "queue", q.name, "err", err)
+	if err := from.remove(ctx, raw.Sequence); err != nil {
+		from.svc.log.ErrorContext(ctx, "sqs: remove a moved message", "queue", from.name, "to", to.name, "err", err)
 	}
-	return true
+	return nil
 }
 
 // message builds a received message.

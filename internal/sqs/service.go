@@ -89,6 +89,8 @@ type Service struct {
 	inFlightLimit int
 	closed        bool
 	draining      atomic.Bool
+	// moves are the message movement tasks this Conveyor started.
+	moves moveTasks
 }
 
 // New opens (creating when needed) the bucket and starts every queue's
@@ -102,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, js: cfg.Store.JetStream(), now: clock.Or(cfg.Clock).Now, queues: map[string]*queue{},
 		byGen: map[string]*queue{}, window: cmp.Or(cfg.Window, defaultWindow), inFlightLimit: defaultInFlightLimit,
-		shared: !cfg.Store.Embedded()}
+		shared: !cfg.Store.Embedded(), moves: moveTasks{bySource: map[string][]*moveTask{}}}
 	s.reapEveryNs.Store(int64(defaultReapEvery))
 	s.reapStragglerNs.Store(int64(defaultReapStraggler))
 	s.bgCtx, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -287,6 +289,9 @@ func (s *Service) Register(svc *awsapi.Service, conveyor *awsapi.Service) {
 	awsapi.Handle(svc, "ChangeMessageVisibility", s.changeMessageVisibility)
 	awsapi.Handle(svc, "ChangeMessageVisibilityBatch", s.changeMessageVisibilityBatch)
 	awsapi.Handle(svc, "ListDeadLetterSourceQueues", s.listDeadLetterSourceQueues)
+	awsapi.Handle(svc, "StartMessageMoveTask", s.startMessageMoveTask)
+	awsapi.Handle(svc, "ListMessageMoveTasks", s.listMessageMoveTasks)
+	awsapi.Handle(svc, "CancelMessageMoveTask", s.cancelMessageMoveTask)
 	if conveyor != nil {
 		awsapi.Handle(conveyor, "RedriveDeadLetters", s.redriveDeadLetters)
 		awsapi.Handle(conveyor, "PeekMessages", s.peekMessages)
