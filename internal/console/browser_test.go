@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/chromedp/chromedp"
 
 	"github.com/conveyor/conveyor/internal/console"
@@ -631,4 +632,48 @@ func TestFunctionsInBrowser(t *testing.T) {
 		t.Error("the function is still there")
 	}
 	lookup(t, in, "DeleteFunction20150331")
+}
+
+// A queue's own dead letters go back to it from the queues page, with SQS's dead-letter
+// queue redrive (StartMessageMoveTask).
+func TestMoveBackInBrowser(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := context.Background()
+	if _, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs-dlq")}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs"), Attributes: map[string]string{"VisibilityTimeout": "0",
+		"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:jobs-dlq","maxReceiveCount":"1"}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: jobs.QueueUrl, MessageBody: aws.String("poison")}); err != nil {
+		t.Fatal(err)
+	}
+	depth := func(url string) string {
+		a, err := in.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Attributes["ApproximateNumberOfMessages"]
+	}
+	dlqURL := strings.Replace(aws.ToString(jobs.QueueUrl), "/jobs", "/jobs-dlq", 1)
+	waitfor.True(t, "the message dead-lettered", func() bool {
+		_, _ = in.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: jobs.QueueUrl})
+		return depth(dlqURL) == "1"
+	})
+	b := browser(t)
+	do, poll, _ := helpers(t, b)
+	err = do(chromedp.Navigate(in.URL+"/console/#/queues"), chromedp.WaitVisible(`#queues tr[data-queue="jobs-dlq"] .move-back`),
+		chromedp.Click(`#queues tr[data-queue="jobs-dlq"] .move-back`))
+	if err == nil {
+		err = poll(`document.querySelector("#q-status")?.textContent === "jobs-dlq: 1 messages moved back to jobs (completed)."`)
+	}
+	if err != nil {
+		t.Fatalf("move back: %v", err)
+	}
+	if got := depth(aws.ToString(jobs.QueueUrl)); got != "1" {
+		t.Errorf("jobs holds %s messages after the move, want 1", got)
+	}
 }

@@ -728,9 +728,18 @@ async function queuesPage(message) {
   const browse = h("section", { id: "q-browse" });
   try {
     const urls = await callAll("AmazonSQS.ListQueues", {}, "QueueUrls");
+    const attrs = await mapLimit(urls, 4, async url => (await call("AmazonSQS.GetQueueAttributes", { QueueUrl: url, AttributeNames: ["All"] })).Attributes || {});
+    // The queues each queue is the dead-letter queue of (their RedrivePolicy names it).
+    const sourcesOf = {};
+    for (const a of attrs) {
+      if (!a.RedrivePolicy) continue;
+      const dlq = JSON.parse(a.RedrivePolicy).deadLetterTargetArn;
+      (sourcesOf[dlq] ||= []).push(a.QueueArn.split(":").pop());
+    }
     const rows = [];
-    for (const url of urls) {
-      const a = (await call("AmazonSQS.GetQueueAttributes", { QueueUrl: url, AttributeNames: ["All"] })).Attributes || {};
+    for (const [i, url] of urls.entries()) {
+      const a = attrs[i];
+      const sources = sourcesOf[a.QueueArn] || [];
       const first = await call("ConveyorQueues.PeekMessages", { QueueUrl: url, MaxMessages: 1 });
       const oldest = first.Messages.length ? Date.now() - Number(first.Messages[0].Attributes.SentTimestamp) : null;
       const name = url.split("/").pop();
@@ -748,6 +757,17 @@ async function queuesPage(message) {
             const out = await call("ConveyorQueues.RedriveDeadLetters", { QueueUrl: url });
             return `${name}: ${out.Redriven} dead letters sent back to their targets` + ((out.Skipped || []).length ? `, ${out.Skipped.length} skipped (${out.Skipped[0].Reason})` : "") + ".";
           }) }, "Redrive"),
+          // SQS's dead-letter queue redrive: a queue's own dead letters back to it.
+          sources.length ? h("button", { type: "button", class: "secondary move-back", onclick: () => act("Moving", async () => {
+            await call("AmazonSQS.StartMessageMoveTask", { SourceArn: a.QueueArn });
+            let task;
+            do {
+              await new Promise(r => setTimeout(r, 300));
+              task = (await call("AmazonSQS.ListMessageMoveTasks", { SourceArn: a.QueueArn })).Results[0];
+            } while (task.Status === "RUNNING" || task.Status === "CANCELLING");
+            return `${name}: ${task.ApproximateNumberOfMessagesMoved} messages moved back to ${sources.join(", ")} (${task.Status.toLowerCase()}` +
+              (task.FailureReason ? `: ${task.FailureReason}` : "") + ").";
+          }) }, `Move back to ${sources.join(", ")}`) : null,
           h("button", { type: "button", class: "danger purge", onclick: () => {
             if (prompt(`Purge every message of ${name}? Type the queue's name to confirm.`) !== name) return;
             act("Purging", async () => { await call("AmazonSQS.PurgeQueue", { QueueUrl: url }); return `${name} purged.`; });
