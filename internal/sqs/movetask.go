@@ -90,7 +90,8 @@ func (t *moveTask) entry() MessageMoveTask {
 	return e
 }
 
-// The errors of the task operations, in SQS's words.
+// The errors of the task operations, in SQS's words (recorded against SQS), except those
+// marked "style": Conveyor's texts in SQS's style where SQS's were not seen.
 func errNoSource() error {
 	return &awsapi.Error{Code: "ResourceNotFoundException", Status: 404, Message: "The resource that you specified for the SourceArn parameter doesn't exist."}
 }
@@ -132,6 +133,7 @@ func (s *Service) startMessageMoveTask(ctx context.Context, in *startMessageMove
 		return nil, missingParameter("SourceArn")
 	}
 	if r := in.MaxNumberOfMessagesPerSecond; r != nil && (*r < 1 || *r > 500) {
+		// style
 		return nil, invalidParameter("Value %d for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: Must be between 1 and 500, if provided.", *r)
 	}
 	src := s.ownQueue(ctx, in.SourceArn, "sqs:StartMessageMoveTask")
@@ -154,6 +156,7 @@ func (s *Service) startMessageMoveTask(ctx context.Context, in *startMessageMove
 			return nil, errNoDestination()
 		}
 		if dest.record().fifo() != src.record().fifo() {
+			// style
 			return nil, invalidParameter("The source queue and destination queue must be of the same queue type.")
 		}
 	}
@@ -311,6 +314,7 @@ func (s *Service) listMessageMoveTasks(ctx context.Context, in *listMessageMoveT
 	n := 1
 	if in.MaxResults != nil {
 		if *in.MaxResults < 1 || *in.MaxResults > maxMoveTasks {
+			// style
 			return nil, invalidParameter("Value %d for parameter MaxResults is invalid. Reason: Must be between 1 and 10, if provided.", *in.MaxResults)
 		}
 		n = *in.MaxResults
@@ -359,6 +363,7 @@ func (s *Service) cancelMessageMoveTask(ctx context.Context, in *cancelMessageMo
 	}
 	t := s.moves.bySource[h.SourceArn][i]
 	if t.status != moveRunning {
+		// style
 		return nil, invalidParameter("Only a task with the status RUNNING can be cancelled; this one is %s.", t.status)
 	}
 	t.status = moveCancelling
