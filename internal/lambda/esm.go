@@ -634,8 +634,8 @@ func (s *Service) deliver(ctx context.Context, log interface {
 	Warn(string, ...any)
 }, m Mapping, fm *pattern.Matcher, msgs []sqs.Message) {
 	a, _ := scope.ParseARN(m.EventSourceArn)
-	sc, name := a.Scope(), strings.TrimPrefix(m.FunctionArn[strings.LastIndexByte(m.FunctionArn, ':')+1:], "")
-	f, err := s.recs.get(ctx, sc, name)
+	_, name, _, _ := functionOf(m.FunctionArn)
+	f, err := s.recs.get(ctx, a.Scope(), name)
 	if err != nil || f == nil {
 		log.Warn("lambda: the mapping's function is gone; messages left in the queue", "err", err)
 		return
