@@ -140,7 +140,7 @@ func (d *deadLetters) Poll(ctx context.Context, _ string, _ int, wait time.Durat
 	return nil, nil
 }
 func (d *deadLetters) DeleteReceived(context.Context, string, string) error { return nil }
-func (d *deadLetters) Policy(string) (string, bool)                         { return "", true }
+func (d *deadLetters) VisibilityTimeout(string) (time.Duration, bool)       { return time.Minute, true }
 func (d *deadLetters) SendDeadLetter(_ context.Context, arn string, body []byte, attrs map[string]string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

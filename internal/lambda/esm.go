@@ -27,7 +27,8 @@ import (
 type Queues interface {
 	Poll(ctx context.Context, arn string, max int, wait time.Duration) ([]sqs.Message, error)
 	DeleteReceived(ctx context.Context, arn, receiptHandle string) error
-	Policy(arn string) (string, bool)
+	// VisibilityTimeout is a queue's visibility timeout; ok is false when there is no such queue.
+	VisibilityTimeout(arn string) (vt time.Duration, ok bool)
 	// SendDeadLetter sends an asynchronous invocation that failed for good to a
 	// function's dead-letter queue.
 	SendDeadLetter(ctx context.Context, arn string, body []byte, attrs map[string]string) error
@@ -179,6 +180,10 @@ func checkBatching(queue string, size, window int, types []string) error {
 	if strings.HasSuffix(queue, ".fifo") && window > 0 {
 		return invalid("Batching window is not supported for FIFO queues")
 	}
+	if strings.HasSuffix(queue, ".fifo") && size > 10 {
+		// style: Lambda's text for SQS batches before batching windows came.
+		return invalid("Maximum batch size must be between 1 and 10 inclusive")
+	}
 	if size < 1 || size > 10000 {
 		return awsapi.Errorf("ValidationException", "1 validation error detected: Value '%d' at 'batchSize' failed to satisfy constraint: Member must have value less than or equal to 10000", size)
 	}
@@ -192,6 +197,20 @@ func checkBatching(queue string, size, window int, types []string) error {
 		if t != "ReportBatchItemFailures" {
 			return awsapi.Errorf("ValidationException", "1 validation error detected: Value '[%s]' at 'functionResponseTypes' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]", t)
 		}
+	}
+	return nil
+}
+
+// checkVisibility refuses a queue that does not exist, or whose visibility timeout is shorter
+// than f's timeout (its messages would come back while the function still works on them), as
+// Lambda refuses them.
+func (s *Service) checkVisibility(queue string, f *Function) error {
+	vt, ok := s.cfg.Queues.VisibilityTimeout(queue)
+	if !ok {
+		return invalid("Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does not exist.")
+	}
+	if timeout := time.Duration(f.Timeout) * time.Second; vt < timeout {
+		return invalid("Queue visibility timeout: %d seconds is less than Function timeout: %d seconds", int(vt/time.Second), f.Timeout)
 	}
 	return nil
 }
@@ -218,8 +237,8 @@ func (s *Service) CreateEventSourceMapping(ctx context.Context, in *CreateEventS
 	if s.cfg.Queues == nil {
 		return nil, invalid("Conveyor serves no queues here.")
 	}
-	if _, ok := s.cfg.Queues.Policy(*in.EventSourceArn); !ok {
-		return nil, invalid("Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does not exist.")
+	if err := s.checkVisibility(*in.EventSourceArn, f); err != nil {
+		return nil, err
 	}
 	size, window := 10, 0
 	if in.BatchSize != nil {
@@ -369,6 +388,9 @@ func (s *Service) UpdateEventSourceMapping(ctx context.Context, in *UpdateEventS
 	if in.FunctionName != nil {
 		f, err := s.function(ctx, FunctionRef{FunctionName: *in.FunctionName})
 		if err != nil {
+			return nil, err
+		}
+		if err := s.checkVisibility(cur.EventSourceArn, f); err != nil {
 			return nil, err
 		}
 		fnARN = f.FunctionArn
@@ -605,9 +627,10 @@ func (s *Service) gather(ctx context.Context, m Mapping, msgs []sqs.Message) []s
 	if m.MaximumBatchingWindowInSeconds == 0 {
 		return msgs
 	}
-	size := 0
-	for _, msg := range msgs {
+	size, at := 0, make(map[string]int, len(msgs)) // at: a message's place in msgs, by id
+	for i, msg := range msgs {
 		size += len(msg.Body)
+		at[msg.MessageId] = i
 	}
 	end := time.Now().Add(time.Duration(m.MaximumBatchingWindowInSeconds) * time.Second)
 	for ctx.Err() == nil {
@@ -621,9 +644,16 @@ func (s *Service) gather(ctx context.Context, m Mapping, msgs []sqs.Message) []s
 			break // the batch so far is invoked; the next poll reports the failure
 		}
 		for _, msg := range more {
+			// A message held past the queue's visibility timeout (a window longer than
+			// it) comes back: the batch keeps it once, with its new receipt handle.
+			if i, held := at[msg.MessageId]; held {
+				msgs[i] = msg
+				continue
+			}
 			size += len(msg.Body)
+			at[msg.MessageId] = len(msgs)
+			msgs = append(msgs, msg)
 		}
-		msgs = append(msgs, more...)
 	}
 	return msgs
 }

@@ -75,7 +75,7 @@ func (q *waitingQueue) Poll(ctx context.Context, _ string, max int, wait time.Du
 	return got, nil
 }
 func (q *waitingQueue) DeleteReceived(context.Context, string, string) error { return nil }
-func (q *waitingQueue) Policy(string) (string, bool)                         { return "", true }
+func (q *waitingQueue) VisibilityTimeout(string) (time.Duration, bool)       { return time.Minute, true }
 func (q *waitingQueue) SendDeadLetter(context.Context, string, []byte, map[string]string) error {
 	return nil
 }
@@ -111,7 +111,9 @@ func TestGather(t *testing.T) {
 			s := &Service{cfg: Config{Queues: q}}
 			m := Mapping{BatchSize: c.size, MaximumBatchingWindowInSeconds: c.window}
 			start := time.Now()
-			got := s.gather(ctx, m, messages(1, c.bytes))
+			first := messages(1, c.bytes)
+			first[0].MessageId = "first"
+			got := s.gather(ctx, m, first)
 			if len(got) != c.want || time.Since(start) < c.atLeast {
 				t.Errorf("a batch of %d after %v, want %d after at least %v", len(got), time.Since(start), c.want, c.atLeast)
 			}
@@ -121,5 +123,14 @@ func TestGather(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A message the batch holds comes back when the window outlasts the queue's visibility
+	// timeout: the batch keeps it once, with the receipt handle of its last receive.
+	again := sqs.Message{MessageId: "0", ReceiptHandle: "second receive", Body: "x"}
+	q := &waitingQueue{msgs: []sqs.Message{again, {MessageId: "1", Body: "y"}}}
+	s := &Service{cfg: Config{Queues: q}}
+	got := s.gather(ctx, Mapping{BatchSize: 10, MaximumBatchingWindowInSeconds: 1}, []sqs.Message{{MessageId: "0", ReceiptHandle: "first receive", Body: "x"}})
+	if len(got) != 2 || got[0].ReceiptHandle != "second receive" || got[1].MessageId != "1" {
+		t.Errorf("a batch with a message received twice: %+v", got)
 	}
 }

@@ -396,9 +396,14 @@ func TestStuckRuntimeTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("stuck"), Payload: []byte(`{}`)})
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("stuck"), Payload: []byte(`{}`), LogType: types.LogTypeTail})
 		if err != nil || aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Task timed out after 1.00 seconds") {
 			t.Fatalf("stuck runtime: %v %s %v", out, out.Payload, err)
+		}
+		// The init phase, and then the whole timeout as the invocation's duration.
+		if logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(logs), "\tDuration: 1000.00 ms\t") ||
+			!strings.Contains(string(logs), "\tInit Duration: 200.00 ms\t") {
+			t.Errorf("the log tail of a runtime that never started: %q", logs)
 		}
 	}
 }

@@ -40,3 +40,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	return m, nil
 }
+
+// forget removes the series of a deleted function.
+func (m *metrics) forget(name string) {
+	m.invocations.DeleteLabelValues(name)
+	m.errors.DeleteLabelValues(name)
+	m.duration.DeleteLabelValues(name)
+	m.concurrent.DeleteLabelValues(name)
+	m.dropped.DeleteLabelValues(name)
+	m.deadLetter.DeleteLabelValues(name)
+}

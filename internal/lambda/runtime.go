@@ -231,7 +231,10 @@ func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, 
 	case <-taking.C:
 		p.kill()
 		r.release(p, false)
-		return r.failed(inv, p.out.since(mark), "", timedOut(inv.id, f.Timeout)), nil
+		// Its init outlasted the init phase by the whole timeout: the timeout is its duration.
+		res := r.failed(inv, p.out.since(mark), "", timedOut(inv.id, f.Timeout))
+		res.took, res.init = timeout, r.initTimeout
+		return res, nil
 	case <-ctx.Done():
 		r.release(p, true)
 		return result{}, ctx.Err()

@@ -615,6 +615,7 @@ func (s *Service) DeleteFunction(ctx context.Context, in *FunctionRef) (*struct{
 		return nil, err
 	}
 	s.rt.retire(gone.FunctionArn, "")
+	s.m.forget(gone.FunctionName)
 	if err := s.recs.obj.Delete(ctx, gone.CodeObject); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
 		s.log.WarnContext(ctx, "lambda: delete a function's code", "function", gone.FunctionArn, "err", err)
 	}

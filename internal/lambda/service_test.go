@@ -19,10 +19,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
 	"github.com/conveyor/conveyor/internal/clock/clocktest"
 	conveyorlambda "github.com/conveyor/conveyor/internal/lambda"
+	"github.com/conveyor/conveyor/internal/prom"
 	"github.com/conveyor/conveyor/internal/sdktest"
 	"github.com/conveyor/conveyor/internal/secrets"
 	"github.com/conveyor/conveyor/internal/store/storetest"
@@ -420,5 +422,34 @@ func TestEnvironmentSealed(t *testing.T) {
 	}
 	if strings.Contains(string(e.Value()), "hunter2") || !strings.Contains(string(e.Value()), "DB_PASSWORD") {
 		t.Errorf("stored record: %s", e.Value())
+	}
+}
+
+// A deleted function's metrics go with it.
+func TestMetricsOfDeletedFunction(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := clientWith(t, conveyorlambda.Config{Registerer: reg})
+	ctx := context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("brief"), Role: aws.String(role),
+		Runtime: "conveyor.command", Handler: aws.String("cat"), Code: &types.FunctionCode{ZipFile: zipOf(t, map[string]string{"README": "cat"})}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("brief"), Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := prom.Sum(reg, "conveyor_lambda_invocations_total", "brief"); n != 1 {
+		t.Fatalf("%v invocations counted, want 1", n)
+	}
+	if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("brief")}); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if len(mf.GetMetric()) > 0 {
+			t.Errorf("%s still has %d series after the function's deletion", mf.GetName(), len(mf.GetMetric()))
+		}
 	}
 }

@@ -268,8 +268,9 @@ func TestMappingLongWindow(t *testing.T) {
 	})
 }
 
-// Batching settings Lambda refuses are refused with its messages: a batch over 10 without a
-// window, and any window on a FIFO queue (whose batches are 10 at most).
+// Settings Lambda refuses are refused with its messages: a batch over 10 without a window,
+// any window on a FIFO queue, a batch over 10 on one, and a queue whose visibility
+// timeout is shorter than the function's timeout.
 func TestMappingBatchingRefused(t *testing.T) {
 	in := servertest.Start(t)
 	ctx := context.Background()
@@ -287,7 +288,7 @@ func TestMappingBatchingRefused(t *testing.T) {
 		refused      string
 	}{
 		{queueARN, 20, 0, noWindow},
-		{fifoARN, 20, 0, noWindow},
+		{fifoARN, 20, 0, "Maximum batch size must be between 1 and 10 inclusive"},
 		{fifoARN, 10, 5, fifoWindow},
 		{fifoARN, 100, 5, fifoWindow},
 	} {
@@ -311,5 +312,19 @@ func TestMappingBatchingRefused(t *testing.T) {
 	if _, err := in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String(queueARN),
 		FunctionName: aws.String("process"), BatchSize: aws.Int32(20), MaximumBatchingWindowInSeconds: aws.Int32(1)}); err != nil {
 		t.Errorf("batches of 20 in a window of 1 s: %v", err)
+	}
+	// A queue whose messages would come back while the function still works on them.
+	if _, err := in.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("hasty"),
+		Attributes: map[string]string{"VisibilityTimeout": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("process"),
+		Timeout: aws.Int32(3)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = in.Lambda.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{EventSourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:hasty"),
+		FunctionName: aws.String("process")})
+	if !errors.As(err, &bad) || aws.ToString(bad.Message) != "Queue visibility timeout: 2 seconds is less than Function timeout: 3 seconds" {
+		t.Errorf("a visibility timeout shorter than the function's: %v", err)
 	}
 }

@@ -40,6 +40,19 @@ type moveTasks struct {
 	bySource map[string][]*moveTask
 }
 
+// forget stops the tasks of a queue that is gone and forgets them: a new queue of the same
+// name has none.
+func (m *moveTasks) forget(arn string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.bySource[arn] {
+		if t.cancel != nil {
+			t.cancel()
+		}
+	}
+	delete(m.bySource, arn)
+}
+
 // moveTask is one task; its mutable fields are under moveTasks.mu.
 type moveTask struct {
 	id, source, dest string
@@ -204,11 +217,13 @@ const moveVisibility = 30 * time.Second
 func (s *Service) runMoveTask(ctx context.Context, t *moveTask, src, dest *queue, back map[string]*queue, last uint64) {
 	status, failure := moveCompleted, ""
 	end := func(st, f string) { status, failure = st, f }
-	var pending []uint64 // taken, not moved: visible again when the task ends
+	// pending are taken and not moved yet, skipped taken and left: visible again when the
+	// task ends.
+	var pending, skipped []uint64
 	defer func() {
 		// The messages not moved are visible again before the task says it has ended.
 		now := s.now()
-		for _, seq := range pending {
+		for _, seq := range append(pending, skipped...) {
 			if e, ok := src.entryState(seq); ok {
 				if err := src.setVisible(context.WithoutCancel(ctx), now, seq, e.receives, now.UnixMilli()); err != nil {
 					s.log.Debug("sqs: make a message a move task left visible", "queue", src.name, "err", err)
@@ -271,18 +286,26 @@ func (s *Service) runMoveTask(ctx context.Context, t *moveTask, src, dest *queue
 				continue
 			}
 			to := dest
-			if to == nil {
-				to = back[raw.Header.Get(headerSourceQueue)]
+			if err == nil && to == nil {
+				from := raw.Header.Get(headerSourceQueue)
+				if to = back[from]; to == nil {
+					// Sent to the dead-letter queue itself, or dead-lettered by a queue
+					// that no longer does: it has nowhere to go back to, and stays.
+					s.log.Warn("sqs: a move task leaves a message that no source queue of the dead-letter queue sent", "queue", src.name,
+						"message_id", messageID(src.gen, seq), "dead_letter_source", from)
+					skipped = append(skipped, seq)
+					pending = pending[1:]
+					continue
+				}
 			}
-			if err == nil && to != nil {
+			if err == nil {
 				err = move(ctx, src, to, raw, "")
 			}
-			if err != nil || to == nil {
+			if err != nil {
 				if ctx.Err() != nil {
 					end(moveCancelled, "")
 				} else {
-					// The queue to move to is gone (or the message names none of the
-					// queues that dead-letter here).
+					// The dead-letter queue, or a queue to move to, is gone.
 					s.log.Warn("sqs: a move task failed", "queue", src.name, "err", err)
 					end(moveFailed, failureNoQueue)
 				}

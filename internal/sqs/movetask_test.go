@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -128,4 +129,62 @@ func TestMessageMoveTask(t *testing.T) {
 	})
 	_, err = c.CancelMessageMoveTask(ctx, &sqs.CancelMessageMoveTaskInput{TaskHandle: aws.String("not a handle")})
 	wantErr("a handle that is none", err, "InvalidParameterValue", "Value for parameter TaskHandle is invalid.")
+}
+
+// A message that no source queue sent (sent to the dead-letter queue itself) stays when the
+// others go back; a dead-letter queue deleted under a running task ends it, the server
+// going on, and its tasks go with it.
+func TestMessageMoveTaskLeftovers(t *testing.T) {
+	in := servertest.Start(t)
+	ctx := ctxT(t)
+	c := in.SQS
+	dlq := createQueue(t, c, "left-dlq", nil)
+	dlqARN := queueAttrs(t, c, dlq)["QueueArn"]
+	src := createQueue(t, c, "left", map[string]string{"VisibilityTimeout": "0",
+		"RedrivePolicy": `{"deadLetterTargetArn":"` + dlqARN + `","maxReceiveCount":"1"}`})
+	send(t, c, dlq, "direct")
+	for i := range 12 {
+		send(t, c, src, "dead"+string(rune('a'+i)))
+	}
+	waitfor.True(t, "the messages dead-lettered", func() bool {
+		_ = receive(t, c, src, &sqs.ReceiveMessageInput{MaxNumberOfMessages: 10})
+		return counts(t, c, src) == "0/0/0"
+	})
+	if _, err := c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqARN)}); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, "the task completed", func() bool {
+		out, err := c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqARN)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := out.Results[0]
+		if s := aws.ToString(r.Status); s != "RUNNING" && (s != "COMPLETED" || r.ApproximateNumberOfMessagesMoved != 12) {
+			t.Fatalf("the task: %+v", r)
+		}
+		return aws.ToString(r.Status) == "COMPLETED"
+	})
+	if got := counts(t, c, dlq); got != "1/0/0" {
+		t.Errorf("the dead-letter queue after the task: %s, want the direct message alone, visible", got)
+	}
+	// Dead again, moving slowly when their dead-letter queue goes.
+	waitfor.True(t, "the messages dead-lettered again", func() bool {
+		_ = receive(t, c, src, &sqs.ReceiveMessageInput{MaxNumberOfMessages: 10})
+		return counts(t, c, src) == "0/0/0"
+	})
+	rate := int32(1)
+	if _, err := c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqARN), MaxNumberOfMessagesPerSecond: &rate}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: &dlq}); err != nil {
+		t.Fatal(err)
+	}
+	// The task's next message was due within a second: a task that did not end with its
+	// queue would have read it by now.
+	time.Sleep(1500 * time.Millisecond)
+	dlq = createQueue(t, c, "left-dlq", nil)
+	out, err := c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqARN)})
+	if err != nil || len(out.Results) != 0 {
+		t.Errorf("the tasks of a new queue of the same name: %+v %v", out, err)
+	}
 }

@@ -530,6 +530,16 @@ func (s *Service) forgetStates(ctx context.Context, filter string) error {
 	return nil
 }
 
+// VisibilityTimeout is the visibility timeout of the queue with ARN arn; ok is false when
+// there is no such queue.
+func (s *Service) VisibilityTimeout(arn string) (vt time.Duration, ok bool) {
+	q := s.queueByARN(arn)
+	if q == nil {
+		return 0, false
+	}
+	return time.Duration(q.record().intAttr(attrVisibilityTimeout)) * time.Second, true
+}
+
 // Policy returns the resource policy (the Policy attribute) of the queue with
 // ARN arn; ok is false when there is no such queue.
 func (s *Service) Policy(arn string) (doc string, ok bool) {

@@ -30,6 +30,7 @@ func (s *Service) removeQueueLocked(q *queue) {
 	if s.byGen[q.gen] == q {
 		delete(s.byGen, q.gen)
 	}
+	s.moves.forget(q.arn)
 }
 
 // queueByGen returns the open queue of generation gen, or nil.

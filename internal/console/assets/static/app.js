@@ -764,6 +764,8 @@ async function queuesPage(message) {
             do {
               await new Promise(r => setTimeout(r, 300));
               task = (await call("AmazonSQS.ListMessageMoveTasks", { SourceArn: a.QueueArn })).Results[0];
+              // A Conveyor that restarted forgets its tasks.
+              if (!task) throw Object.assign(new Error("the task is no longer known (Conveyor restarted?); what it did not move is still in the queue"), { code: "Unknown" });
             } while (task.Status === "RUNNING" || task.Status === "CANCELLING");
             return `${name}: ${task.ApproximateNumberOfMessagesMoved} messages moved back to ${sources.join(", ")} (${task.Status.toLowerCase()}` +
               (task.FailureReason ? `: ${task.FailureReason}` : "") + ").";
