@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -116,7 +117,8 @@ func TestInvokeGoHandler(t *testing.T) {
 		a.Function != "echo" || a.RequestID == "" || a.Stage != "test" || aws.ToString(out.ExecutedVersion) != "$LATEST" {
 		t.Fatalf("answer %s (%v), error %v", out.Payload, err, aws.ToString(out.FunctionError))
 	}
-	if logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(logs), "handling ada") {
+	if logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(logs), "handling ada") ||
+		(runtime.GOOS == "linux" && !regexp.MustCompile(`\tMax Memory Used: [1-9][0-9]* MB\t`).Match(logs)) {
 		t.Errorf("log tail %q", logs)
 	}
 	// The process's output is a file without a name: none is left behind if Conveyor is killed.
@@ -402,7 +404,7 @@ func TestStuckRuntimeTimesOut(t *testing.T) {
 		}
 		// The init phase, and then the whole timeout as the invocation's duration.
 		if logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(logs), "\tDuration: 1000.00 ms\t") ||
-			!strings.Contains(string(logs), "\tInit Duration: 200.00 ms\t") {
+			!strings.Contains(string(logs), "\tInit Duration: 200.00 ms\tStatus: timeout\t") {
 			t.Errorf("the log tail of a runtime that never started: %q", logs)
 		}
 	}

@@ -57,6 +57,12 @@ type result struct {
 	// init is how long a process started for the invocation took to ask for it (Lambda's
 	// Init Duration), zero when a warm process took it.
 	init time.Duration
+	// maxMemory is the most memory the function's process has held, in MB (Lambda's Max
+	// Memory Used), 0 when unknown.
+	maxMemory int
+	// status is "timeout" or "error" when the runtime did not answer (a timeout, a crash),
+	// errorType the error's type then (Lambda's REPORT line shows both).
+	status, errorType string
 }
 
 // invocation is one Invoke handed to a process.
@@ -242,17 +248,23 @@ func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, 
 	timer := time.NewTimer(time.Until(inv.deadline))
 	defer timer.Stop()
 	var res result
+	peak := func() int {
+		mb, _ := peakMemory(p.cmd.Process.Pid)
+		return mb
+	}
 	select {
 	case res = <-inv.done:
-		res.tail = p.out.since(mark)
+		res.tail, res.maxMemory = p.out.since(mark), peak()
 		r.release(p, true)
 	case <-p.exited:
 		r.release(p, false)
 		res = r.failed(inv, p.out.since(mark), "Runtime.ExitError", "RequestId: "+inv.id+" Error: Runtime exited without providing a reason")
 	case <-timer.C:
+		mb := peak()
 		p.kill()
 		r.release(p, false)
 		res = r.failed(inv, p.out.since(mark), "", timedOut(inv.id, f.Timeout))
+		res.maxMemory = mb
 	case <-ctx.Done():
 		p.kill()
 		r.release(p, false)
@@ -274,7 +286,11 @@ func (r *runtimes) failed(inv *invocation, tail []byte, errType, msg string) res
 		body["errorType"] = errType
 	}
 	b, _ := json.Marshal(body)
-	return result{payload: b, fnError: "Unhandled", tail: tail}
+	res := result{payload: b, fnError: "Unhandled", tail: tail, status: "timeout"}
+	if errType != "" {
+		res.status, res.errorType = "error", errType
+	}
+	return res
 }
 
 // acquire returns an idle process of f, or starts one; at most maxProcesses run at once, and
@@ -564,14 +580,19 @@ func (r *runtimes) runCommandUntil(ctx context.Context, f *Function, dir string,
 		}
 		err = cmd.Wait()
 	}
+	var res result
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
-		return r.failed(inv, logs.since(0), "", fmt.Sprintf("%s %s Task timed out after %.2f seconds",
-			time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, float64(f.Timeout)))
+		res = r.failed(inv, logs.since(0), "", timedOut(inv.id, f.Timeout))
 	case err != nil:
-		return r.failed(inv, logs.since(0), "Runtime.ExitError", "RequestId: "+inv.id+" Error: "+err.Error())
+		res = r.failed(inv, logs.since(0), "Runtime.ExitError", "RequestId: "+inv.id+" Error: "+err.Error())
+	default:
+		res = result{payload: stdout.Bytes(), tail: logs.since(0)}
 	}
-	return result{payload: stdout.Bytes(), tail: logs.since(0)}
+	if cmd.ProcessState != nil {
+		res.maxMemory = exitedPeak(cmd.ProcessState)
+	}
+	return res
 }
 
 // unpack returns the directory holding f's code, unpacking its zip there the first time.

@@ -719,8 +719,17 @@ func logTail(id string, f *Function, res result) []byte {
 	ms := float64(res.took) / float64(time.Millisecond)
 	b = fmt.Appendf(b, "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\t",
 		id, id, ms, int(math.Ceil(ms)), f.MemorySize)
+	if res.maxMemory > 0 {
+		b = fmt.Appendf(b, "Max Memory Used: %d MB\t", res.maxMemory)
+	}
 	if res.init > 0 {
 		b = fmt.Appendf(b, "Init Duration: %.2f ms\t", float64(res.init)/float64(time.Millisecond))
+	}
+	if res.status != "" {
+		b = fmt.Appendf(b, "Status: %s\t", res.status)
+	}
+	if res.errorType != "" {
+		b = fmt.Appendf(b, "Error Type: %s\t", res.errorType)
 	}
 	b = append(b, '\n')
 	if len(b) > tailBytes {
