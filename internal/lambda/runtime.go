@@ -58,8 +58,9 @@ type result struct {
 	// Init Duration), zero when a warm process took it.
 	init time.Duration
 	// maxMemory is the most memory the function's process has held, in MB (Lambda's Max
-	// Memory Used), 0 when unknown.
-	maxMemory int
+	// Memory Used), 0 when unknown; pid is the process that answered, still running, whose
+	// peak is read when it is asked for (not on every invocation: it is a file's read).
+	maxMemory, pid int
 	// status is "timeout" or "error" when the runtime did not answer (a timeout, a crash),
 	// errorType the error's type then (Lambda's REPORT line shows both).
 	status, errorType string
@@ -254,7 +255,7 @@ func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, 
 	}
 	select {
 	case res = <-inv.done:
-		res.tail, res.maxMemory = p.out.since(mark), peak()
+		res.tail, res.pid = p.out.since(mark), p.cmd.Process.Pid
 		r.release(p, true)
 	case <-p.exited:
 		r.release(p, false)

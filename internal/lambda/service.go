@@ -719,6 +719,9 @@ func logTail(id string, f *Function, res result) []byte {
 	ms := float64(res.took) / float64(time.Millisecond)
 	b = fmt.Appendf(b, "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\t",
 		id, id, ms, int(math.Ceil(ms)), f.MemorySize)
+	if res.maxMemory == 0 && res.pid > 0 {
+		res.maxMemory, _ = peakMemory(res.pid)
+	}
 	if res.maxMemory > 0 {
 		b = fmt.Appendf(b, "Max Memory Used: %d MB\t", res.maxMemory)
 	}
