@@ -177,10 +177,11 @@ type CreateEventSourceMappingInput struct {
 // checkBatching refuses a batch size, batching window or response types Lambda refuses for
 // the queue with ARN queue: a FIFO queue takes no batching window, so no batch over 10.
 func checkBatching(queue string, size, window int, types []string) error {
-	if strings.HasSuffix(queue, ".fifo") && window > 0 {
+	fifo := strings.HasSuffix(queue, ".fifo")
+	if fifo && window > 0 {
 		return invalid("Batching window is not supported for FIFO queues")
 	}
-	if strings.HasSuffix(queue, ".fifo") && size > 10 {
+	if fifo && size > 10 {
 		// style: Lambda's text for SQS batches before batching windows came.
 		return invalid("Maximum batch size must be between 1 and 10 inclusive")
 	}

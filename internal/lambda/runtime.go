@@ -249,10 +249,6 @@ func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, 
 	timer := time.NewTimer(time.Until(inv.deadline))
 	defer timer.Stop()
 	var res result
-	peak := func() int {
-		mb, _ := peakMemory(p.cmd.Process.Pid)
-		return mb
-	}
 	select {
 	case res = <-inv.done:
 		res.tail, res.pid = p.out.since(mark), p.cmd.Process.Pid
@@ -261,7 +257,7 @@ func (r *runtimes) invokeOnce(ctx context.Context, f *Function, payload []byte, 
 		r.release(p, false)
 		res = r.failed(inv, p.out.since(mark), "Runtime.ExitError", "RequestId: "+inv.id+" Error: Runtime exited without providing a reason")
 	case <-timer.C:
-		mb := peak()
+		mb, _ := peakMemory(p.cmd.Process.Pid) // before the kill: then it is gone
 		p.kill()
 		r.release(p, false)
 		res = r.failed(inv, p.out.since(mark), "", timedOut(inv.id, f.Timeout))

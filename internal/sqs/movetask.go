@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/conveyor/conveyor/internal/awsapi"
+	"github.com/conveyor/conveyor/internal/scope"
 )
 
 // A message movement task (StartMessageMoveTask) moves the messages of a
@@ -126,14 +126,15 @@ type startMessageMoveTaskOutput struct {
 	TaskHandle string `json:"TaskHandle"`
 }
 
-// ownQueue is the queue with ARN arn when it is the caller's, or one whose policy lets the
-// caller do action; nil otherwise.
+// ownQueue is the queue with ARN arn, in the caller's region, when it is the caller's or
+// its policy lets the caller do action (see lookupIn); nil otherwise.
 func (s *Service) ownQueue(ctx context.Context, arn, action string) *queue {
-	q := s.queueByARN(arn)
-	if q == nil {
+	a, ok := scope.ParseARN(arn)
+	if !ok || a.Service != "sqs" || a.Region != s.scopeOf(ctx).Region {
 		return nil
 	}
-	if sc := s.scopeOf(ctx); !strings.HasPrefix(arn, QueueARN(sc, "")) && !s.allows(ctx, q, action) {
+	q, err := s.lookupIn(ctx, a.Account, a.Resource, action, arn)
+	if err != nil {
 		return nil
 	}
 	return q

@@ -356,13 +356,19 @@ func (s *Service) lookupURL(ctx context.Context, queueURL, action string) (*queu
 	if !ok || name == "" || strings.Contains(name, "/") {
 		return nil, invalidAddress(queueURL)
 	}
+	return s.lookupIn(ctx, account, name, action, queueURL)
+}
+
+// lookupIn finds queue name of account in the caller's region for action, as lookupURL does;
+// shown is how an AccessDenied names the queue (the URL or ARN the caller gave).
+func (s *Service) lookupIn(ctx context.Context, account, name, action, shown string) (*queue, error) {
 	sc := s.scopeOf(ctx)
 	q := s.queueByARN(QueueARN(scope.Scope{Account: account, Region: sc.Region}, name))
 	if q == nil {
 		return nil, errNoQueue()
 	}
 	if account != sc.Account && !s.allows(ctx, q, action) {
-		return nil, &awsapi.Error{Code: "AccessDenied", Status: 403, Message: "Access to the resource " + queueURL + " is denied."}
+		return nil, &awsapi.Error{Code: "AccessDenied", Status: 403, Message: "Access to the resource " + shown + " is denied."}
 	}
 	return q, nil
 }
