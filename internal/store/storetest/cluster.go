@@ -126,7 +126,8 @@ func (c *Cluster) start(i int) {
 		c.t.Fatalf("storetest: nats-server %d: %v", i, err)
 	}
 	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
+	// Generous: a JetStream server under -race on a loaded machine can take seconds.
+	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
 		c.t.Fatalf("storetest: nats-server %d not ready (port %d taken?)", i, nd.opts.Port)
 	}

@@ -72,7 +72,7 @@ func StartNATS(t testing.TB, dir string) *natsserver.Server {
 		t.Fatalf("storetest: nats-server: %v", err)
 	}
 	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
+	if !ns.ReadyForConnections(30 * time.Second) { // generous: see Cluster.start
 		t.Fatal("storetest: nats-server not ready")
 	}
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
